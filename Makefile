@@ -1,0 +1,85 @@
+# drain-and-rollout -- build, test, install.
+#
+#   make                 build ./drain-and-rollout
+#   make check           unit tests (cmocka)
+#   make test            the whole suite: unit + end-to-end (tests/run)
+#   make test-sanitize   the whole suite with ASan+UBSan
+#   make test-valgrind   an end-to-end run under valgrind memcheck
+#   make fuzz            libFuzzer targets, FUZZ_SECONDS each
+#   make bench           benchmarks (tests/bench), not part of the tests
+#   make install         PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+
+CC	?= cc
+VERSION	= 1.0.0
+PKGS	= libcurl jansson yaml-0.1 hiredis libcrypto
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" -Wall -Wextra -Werror -Wno-format-truncation -Iinclude \
+	   $(shell pkg-config --cflags $(PKGS))
+LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lev -lm
+BUILD	?= build
+
+SRCS	= $(wildcard agent/*.c)
+LIBSRCS	= $(filter-out agent/main.c,$(SRCS))
+OBJS	= $(LIBSRCS:agent/%.c=$(BUILD)/%.o)
+UNITS	= $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
+
+all: drain-and-rollout
+
+drain-and-rollout: $(BUILD)/main.o $(BUILD)/libdrain.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libdrain.a: $(OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: agent/%.c $(wildcard include/*.h) | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdrain.a $(wildcard include/*.h) | $(BUILD)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CFLAGS) -DFIXTURES=\"$(CURDIR)/../shared/fixtures\" -Itests/unit \
+	    $(LDFLAGS) -o $@ $< $(BUILD)/libdrain.a $(LDLIBS) -lcmocka
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+units: $(UNITS)
+
+check: $(UNITS)
+	tests/run --unit-only
+
+test: drain-and-rollout $(UNITS)
+	tests/run
+
+test-sanitize:
+	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" drain-and-rollout units
+	DRAIN_BIN=$(CURDIR)/drain-and-rollout BUILD=build-san \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    tests/run --sanitize
+	rm -f drain-and-rollout
+
+test-valgrind: drain-and-rollout units
+	tests/run --valgrind
+
+bench: drain-and-rollout
+	/usr/bin/python3 tests/bench/bench.py
+
+install: drain-and-rollout
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/drain-and-rollout
+	install -m 755 drain-and-rollout $(DESTDIR)$(BINDIR)/
+	install -m 644 agent/drain-and-rollout.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 systemd/*.service systemd/*.timer $(DESTDIR)$(UNITDIR)/
+	install -m 640 systemd/drain-and-rollout.conf.example \
+	    $(DESTDIR)$(SYSCONFDIR)/drain-and-rollout/drain-and-rollout.conf.example
+
+clean:
+	rm -rf build build-san build-fuzz drain-and-rollout
+
+.PHONY: all units check test test-sanitize test-valgrind bench install clean fuzz

@@ -1,0 +1,444 @@
+/*
+ * broker.c -- Redis via hiredis async on libev; see include/broker.h.
+ */
+#include <curl/curl.h>
+#include <ev.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libev.h>
+#pragma GCC diagnostic pop
+
+#include "broker.h"
+#include "util.h"
+
+struct conn {
+	struct broker		*b;
+	redisAsyncContext	*ac;
+	int			 up;
+	int			 sub;		/* subscriber connection */
+	double			 backoff;
+	ev_timer		 retry;
+};
+
+struct broker {
+	struct ev_loop		*loop;
+	char			*host;
+	int			 port;
+	int			 db;
+	char			*user;
+	char			*password;
+	char			 where[300];
+	struct conn		 cmd;
+	struct conn		 subc;
+	char			*pattern;
+	broker_msg_cb		*msg_cb;
+	broker_sub_state_cb	*state_cb;
+	void			*sub_arg;
+	unsigned long		 count;
+	int			 closing;
+};
+
+struct bcall {
+	struct broker	*b;
+	broker_reply_cb	*cb;
+	void		*arg;
+};
+
+static void	conn_start(struct conn *);
+
+static void
+auth_select(struct conn *c)
+{
+	struct broker	*b = c->b;
+	char		 db[16];
+
+	if (b->password != NULL) {
+		if (b->user != NULL)
+			redisAsyncCommand(c->ac, NULL, NULL, "AUTH %s %s",
+			    b->user, b->password);
+		else
+			redisAsyncCommand(c->ac, NULL, NULL, "AUTH %s",
+			    b->password);
+	}
+	if (!c->sub && b->db != 0) {
+		snprintf(db, sizeof db, "%d", b->db);
+		redisAsyncCommand(c->ac, NULL, NULL, "SELECT %s", db);
+	}
+}
+
+static void
+on_pmessage(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct broker	*b = priv;
+	redisReply	*rep = r;
+
+	(void)ac;
+	if (rep == NULL || b->closing || rep->type != REDIS_REPLY_ARRAY)
+		return;
+	if (rep->elements == 4 && strcmp(rep->element[0]->str, "pmessage") == 0
+	    && b->msg_cb != NULL)
+		b->msg_cb(rep->element[2]->str, rep->element[3]->str,
+		    rep->element[3]->len, b->sub_arg);
+	else if (rep->elements == 3 &&
+	    strcmp(rep->element[0]->str, "psubscribe") == 0 &&
+	    b->state_cb != NULL)
+		b->state_cb(1, b->sub_arg);
+}
+
+static void
+on_connect(const redisAsyncContext *ac, int status)
+{
+	struct conn	*c = ac->data;
+	struct broker	*b = c->b;
+
+	if (status != REDIS_OK) {
+		log_debug("redis %s: connect failed: %s", b->where, ac->errstr);
+		c->ac = NULL;	/* hiredis frees it */
+		if (!b->closing)
+			ev_timer_start(b->loop, &c->retry);
+		return;
+	}
+	c->up = 1;
+	c->backoff = 0.2;
+	log_debug("redis %s: connected%s", b->where, c->sub ?
+	    " (subscriber)" : "");
+}
+
+static void
+on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct conn	*c = ac->data;
+	struct broker	*b = c->b;
+
+	(void)status;
+	c->ac = NULL;
+	if (b->closing)
+		return;
+	if (c->up)
+		log_warn("redis %s: connection lost%s; reconnecting", b->where,
+		    c->sub ? " (events)" : "");
+	c->up = 0;
+	if (c->sub && b->state_cb != NULL)
+		b->state_cb(0, b->sub_arg);
+	ev_timer_start(b->loop, &c->retry);
+}
+
+static void
+retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn	*c = w->data;
+
+	(void)loop;
+	(void)revents;
+	conn_start(c);
+}
+
+static void
+conn_start(struct conn *c)
+{
+	struct broker	*b = c->b;
+
+	ev_timer_stop(b->loop, &c->retry);
+	c->backoff = c->backoff < 0.2 ? 0.2 : c->backoff * 2;
+	if (c->backoff > 5)
+		c->backoff = 5;
+	ev_timer_set(&c->retry, c->backoff, 0.);
+	c->ac = redisAsyncConnect(b->host, b->port);
+	if (c->ac == NULL || c->ac->err) {
+		if (c->ac != NULL)
+			redisAsyncFree(c->ac);
+		c->ac = NULL;
+		ev_timer_start(b->loop, &c->retry);
+		return;
+	}
+	c->ac->data = c;
+	redisLibevAttach(b->loop, c->ac);
+	redisAsyncSetConnectCallback(c->ac, on_connect);
+	redisAsyncSetDisconnectCallback(c->ac, on_disconnect);
+	auth_select(c);
+	if (c->sub && b->pattern != NULL)
+		redisAsyncCommand(c->ac, on_pmessage, b, "PSUBSCRIBE %s",
+		    b->pattern);
+}
+
+static int
+parse_url(struct broker *b, const char *url, char *err, size_t errlen)
+{
+	CURLU	*u = curl_url();
+	char	*scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char	*user = NULL, *pass = NULL, *end;
+	long	 v;
+	int	 rc = -1;
+
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
+	    CURLUE_OK) {
+		snprintf(err, errlen, "invalid Redis URL (expected "
+		    "redis://[:password@]host:port/db)");
+		goto out;
+	}
+	curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	curl_url_get(u, CURLUPART_HOST, &host, 0);
+	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	curl_url_get(u, CURLUPART_PATH, &path, 0);
+	curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
+	curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE);
+	if (scheme == NULL || strcmp(scheme, "redis") != 0) {
+		snprintf(err, errlen, "Redis URL must start with redis:// "
+		    "(rediss:// is not supported)");
+		goto out;
+	}
+	if (host == NULL || *host == '\0') {
+		snprintf(err, errlen, "Redis URL has no host");
+		goto out;
+	}
+	b->host = xstrdup(host);
+	if (b->host[0] == '[') {	/* IPv6 literal */
+		memmove(b->host, b->host + 1, strlen(b->host));
+		b->host[strcspn(b->host, "]")] = '\0';
+	}
+	b->port = port ? atoi(port) : 6379;
+	b->db = 0;
+	if (path != NULL && strcmp(path, "/") != 0 && *path != '\0') {
+		v = strtol(path + 1, &end, 10);
+		if (*end != '\0' || v < 0 || v > 1000000) {
+			snprintf(err, errlen, "Redis URL database \"%s\" is not "
+			    "a number", path + 1);
+			goto out;
+		}
+		b->db = (int)v;
+	}
+	if (user != NULL && *user != '\0')
+		b->user = xstrdup(user);
+	if (pass != NULL && *pass != '\0')
+		b->password = xstrdup(pass);
+	snprintf(b->where, sizeof b->where, "%s:%d/%d", b->host, b->port, b->db);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(user);
+	if (pass != NULL)
+		explicit_bzero(pass, strlen(pass));
+	curl_free(pass);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+struct broker *
+broker_new(struct ev_loop *loop, const char *url, const char *password,
+    char *err, size_t errlen)
+{
+	struct broker	*b = xcalloc(1, sizeof *b);
+
+	b->loop = loop;
+	if (parse_url(b, url, err, errlen) == -1) {
+		free(b->host);
+		free(b->user);
+		free(b->password);
+		free(b);
+		return NULL;
+	}
+	if (password != NULL) {
+		free(b->password);
+		b->password = xstrdup(password);
+	}
+	b->cmd.b = b;
+	b->subc.b = b;
+	b->subc.sub = 1;
+	ev_timer_init(&b->cmd.retry, retry_cb, 0.2, 0.);
+	b->cmd.retry.data = &b->cmd;
+	ev_timer_init(&b->subc.retry, retry_cb, 0.2, 0.);
+	b->subc.retry.data = &b->subc;
+	conn_start(&b->cmd);
+	return b;
+}
+
+void
+broker_free(struct broker *b)
+{
+	if (b == NULL)
+		return;
+	b->closing = 1;
+	ev_timer_stop(b->loop, &b->cmd.retry);
+	ev_timer_stop(b->loop, &b->subc.retry);
+	if (b->cmd.ac != NULL)
+		redisAsyncFree(b->cmd.ac);
+	if (b->subc.ac != NULL)
+		redisAsyncFree(b->subc.ac);
+	free(b->host);
+	free(b->user);
+	if (b->password != NULL)
+		explicit_bzero(b->password, strlen(b->password));
+	free(b->password);
+	free(b->pattern);
+	free(b);
+}
+
+int
+broker_db(const struct broker *b)
+{
+	return b->db;
+}
+
+const char *
+broker_where(const struct broker *b)
+{
+	return b->where;
+}
+
+int
+broker_up(const struct broker *b)
+{
+	return b->cmd.up;
+}
+
+unsigned long
+broker_count(const struct broker *b)
+{
+	return b->count;
+}
+
+static void
+on_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct bcall	*c = priv;
+	redisReply	*rep = r;
+	char		 err[300];
+
+	if (!c->b->closing && c->cb != NULL) {
+		if (rep == NULL) {
+			snprintf(err, sizeof err, "redis %s: %s", c->b->where,
+			    ac->errstr[0] ? ac->errstr : "connection lost");
+			c->cb(NULL, err, c->arg);
+		} else if (rep->type == REDIS_REPLY_ERROR) {
+			snprintf(err, sizeof err, "redis %s: %s", c->b->where,
+			    rep->str);
+			c->cb(NULL, err, c->arg);
+		} else
+			c->cb(rep, NULL, c->arg);
+	}
+	free(c);
+}
+
+static struct bcall *
+bcall_new(struct broker *b, broker_reply_cb *cb, void *arg)
+{
+	struct bcall	*c = xcalloc(1, sizeof *c);
+
+	c->b = b;
+	c->cb = cb;
+	c->arg = arg;
+	b->count++;
+	return c;
+}
+
+static void
+fail_now(struct broker *b, struct bcall *c)
+{
+	char	err[300];
+
+	snprintf(err, sizeof err, "redis %s: not connected", b->where);
+	if (c->cb != NULL)
+		c->cb(NULL, err, c->arg);
+	free(c);
+}
+
+void
+broker_vcommand(struct broker *b, broker_reply_cb *cb, void *arg,
+    const char *fmt, va_list ap)
+{
+	struct bcall	*c = bcall_new(b, cb, arg);
+
+	if (b->cmd.ac == NULL || !b->cmd.up ||
+	    redisvAsyncCommand(b->cmd.ac, on_reply, c, fmt, ap) != REDIS_OK)
+		fail_now(b, c);
+}
+
+void
+broker_command(struct broker *b, broker_reply_cb *cb, void *arg,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	broker_vcommand(b, cb, arg, fmt, ap);
+	va_end(ap);
+}
+
+void
+broker_command_argv(struct broker *b, broker_reply_cb *cb, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	struct bcall	*c = bcall_new(b, cb, arg);
+
+	if (b->cmd.ac == NULL || !b->cmd.up ||
+	    redisAsyncCommandArgv(b->cmd.ac, on_reply, c, argc, argv, lens) !=
+	    REDIS_OK)
+		fail_now(b, c);
+}
+
+struct readyw {
+	struct broker	*b;
+	broker_reply_cb	*cb;
+	void		*arg;
+	ev_timer	 poll;
+	double		 until;
+};
+
+static void
+ready_poll(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct readyw	*r = w->data;
+	char		 err[300];
+
+	(void)revents;
+	if (r->b->cmd.up) {
+		ev_timer_stop(loop, w);
+		broker_command(r->b, r->cb, r->arg, "PING");
+		free(r);
+		return;
+	}
+	if (ev_now(loop) >= r->until) {
+		ev_timer_stop(loop, w);
+		snprintf(err, sizeof err, "redis %s: cannot connect (is the "
+		    "broker reachable? check --redis-url)", r->b->where);
+		r->cb(NULL, err, r->arg);
+		free(r);
+	}
+}
+
+void
+broker_ready(struct broker *b, double timeout, broker_reply_cb *cb, void *arg)
+{
+	struct readyw	*r = xcalloc(1, sizeof *r);
+
+	r->b = b;
+	r->cb = cb;
+	r->arg = arg;
+	r->until = ev_now(b->loop) + timeout;
+	ev_timer_init(&r->poll, ready_poll, 0., 0.02);
+	r->poll.data = r;
+	ev_timer_start(b->loop, &r->poll);
+}
+
+void
+broker_psubscribe(struct broker *b, const char *pattern, broker_msg_cb *mcb,
+    broker_sub_state_cb *scb, void *arg)
+{
+	free(b->pattern);
+	b->pattern = xstrdup(pattern);
+	b->msg_cb = mcb;
+	b->state_cb = scb;
+	b->sub_arg = arg;
+	if (b->subc.ac == NULL)
+		conn_start(&b->subc);
+}

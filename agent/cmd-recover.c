@@ -1,0 +1,61 @@
+/*
+ * cmd-recover.c -- --recover [DEPLOYMENT...]: every run that died (journal
+ * present, lease expired) is finished or undone; see st-recover.c. Without
+ * names, every journal in the namespace.
+ */
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "run.h"
+
+static int	cmd_recover_exec(struct ev_loop *, struct opts *, int, char **);
+
+const struct cmd_entry cmd_recover_entry = {
+	"--recover",
+	"--recover [DEPLOYMENT...]",
+	0,
+	cmd_recover_exec,
+};
+
+static int
+cmd_recover_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+{
+	struct ctx	 c;
+	char		 err[1024], *pat;
+	redisReply	*keys;
+	size_t		 i;
+	int		 rc;
+
+	if (ctx_init(&c, loop, o, err, sizeof err) == -1) {
+		log_err("%s", err);
+		ctx_free(&c);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < (size_t)argc; i++)
+		ctx_add(&c, argv[i], 0, RUN_RECOVER);
+	if (argc == 0) {
+		pat = journal_key(&c, "*");
+		keys = ctx_redis(&c, err, sizeof err, "KEYS %s", pat);
+		free(pat);
+		if (keys == NULL) {
+			log_err("cannot list the journals: %s", err);
+			ctx_free(&c);
+			return 3;
+		}
+		for (i = 0; i < keys->elements; i++)
+			ctx_add(&c, strrchr(keys->element[i]->str, ':') + 1, 0,
+			    RUN_RECOVER);
+		ctx_redis_free(keys);
+		if (c.nruns == 0)
+			log_info("no interrupted run in namespace %s", c.kube.ns);
+	}
+	signals_start(&c);
+	rc = ctx_run(&c);
+	signals_stop(&c);
+	ctx_free(&c);
+	return rc;
+}

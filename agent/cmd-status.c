@@ -1,0 +1,140 @@
+/*
+ * cmd-status.c -- --status [DEPLOYMENT...]: runs in flight or left behind
+ * (journal, lease holder), recent history, and for named deployments each
+ * worker's queues, running and prefetched tasks and the backlog.
+ */
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "run.h"
+
+static int	cmd_status_exec(struct ev_loop *, struct opts *, int, char **);
+
+const struct cmd_entry cmd_status_entry = {
+	"--status",
+	"--status [DEPLOYMENT...]",
+	0,
+	cmd_status_exec,
+};
+
+static const char *
+field(redisReply *h, const char *k)
+{
+	size_t	i;
+
+	for (i = 0; h != NULL && i + 1 < h->elements; i += 2)
+		if (strcmp(h->element[i]->str, k) == 0)
+			return h->element[i + 1]->str;
+	return NULL;
+}
+
+/* Print one deployment's journal and lease; returns 1 if there is one. */
+static int
+show_journal(struct ctx *c, const char *dep)
+{
+	char		*jk = journal_key(c, dep), *lk = lease_key(c, dep);
+	char		 err[300], ts[32], up[32];
+	redisReply	*h, *ttl;
+	const char	*st, *since, *upd;
+	int		 found = 0;
+
+	h = ctx_redis(c, err, sizeof err, "HGETALL %s", jk);
+	ttl = ctx_redis(c, err, sizeof err, "PTTL %s", lk);
+	if (h != NULL && h->elements > 0) {
+		found = 1;
+		st = field(h, "state");
+		since = field(h, "started");
+		upd = field(h, "updated");
+		printf("%s: state %s, holder %s, started %s, updated %s, %s\n",
+		    dep, st ? st : "?", field(h, "holder") ?
+		    field(h, "holder") : "?",
+		    since ? rfc3339(atof(since), ts, sizeof ts) : "?",
+		    upd ? rfc3339(atof(upd), up, sizeof up) : "?",
+		    ttl != NULL && ttl->integer > 0 ? "in flight (lease held)" :
+		    "INTERRUPTED: no lease; run drain-and-rollout --recover");
+		printf("%s:   workers and the queues cancelled: %s\n", dep,
+		    field(h, "workers") ? field(h, "workers") : "[]");
+	} else if (h == NULL)
+		log_err("%s", err);
+	ctx_redis_free(h);
+	ctx_redis_free(ttl);
+	free(jk);
+	free(lk);
+	return found;
+}
+
+static int
+cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+{
+	struct ctx	 c;
+	char		 err[1024], *pat, ts[32];
+	redisReply	*keys, *hist;
+	size_t		 i, j;
+	int		 rc = 0, n = 0;
+
+	if (ctx_init(&c, loop, o, err, sizeof err) == -1) {
+		log_err("%s", err);
+		ctx_free(&c);
+		return EXIT_USAGE;
+	}
+	if (argc == 0) {
+		pat = journal_key(&c, "*");
+		keys = ctx_redis(&c, err, sizeof err, "KEYS %s", pat);
+		free(pat);
+		if (keys == NULL) {
+			log_err("%s", err);
+			ctx_free(&c);
+			return 3;
+		}
+		for (i = 0; i < keys->elements; i++) {
+			const char *d = strrchr(keys->element[i]->str, ':') + 1;
+			n += show_journal(&c, d);
+		}
+		if (n == 0)
+			printf("no run in flight or interrupted in namespace %s\n",
+			    c.kube.ns);
+		ctx_redis_free(keys);
+		hist = ctx_redis(&c, err, sizeof err,
+		    "XREVRANGE drain-and-rollout:history + - COUNT 10");
+		if (hist != NULL && hist->elements > 0)
+			printf("recent runs:\n");
+		for (i = 0; hist != NULL && i < hist->elements; i++) {
+			redisReply *f = hist->element[i]->element[1];
+			const char *dep = "?", *out = "?", *st = NULL;
+			const char *sec = "?", *e = "-";
+			for (j = 0; j + 1 < f->elements; j += 2) {
+				const char *k = f->element[j]->str;
+				const char *v = f->element[j + 1]->str;
+				if (strcmp(k, "deployment") == 0)
+					dep = v;
+				else if (strcmp(k, "outcome") == 0)
+					out = v;
+				else if (strcmp(k, "started") == 0)
+					st = v;
+				else if (strcmp(k, "seconds") == 0)
+					sec = v;
+				else if (strcmp(k, "error") == 0)
+					e = v;
+			}
+			printf("  %s %-24s %-16s %6.0fs %s\n",
+			    st ? rfc3339(atof(st), ts, sizeof ts) : "?", dep, out,
+			    atof(sec), strcmp(e, "-") ? e : "");
+		}
+		ctx_redis_free(hist);
+		ctx_free(&c);
+		return 0;
+	}
+	for (i = 0; i < (size_t)argc; i++) {
+		if (!show_journal(&c, argv[i]))
+			printf("%s: no run in flight\n", argv[i]);
+		ctx_add(&c, argv[i], 0, RUN_STATUS);
+	}
+	fflush(stdout);
+	rc = ctx_run(&c);
+	ctx_free(&c);
+	return rc;
+}

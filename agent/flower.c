@@ -1,0 +1,220 @@
+/* flower.c -- Flower HTTP API client; see include/flower.h. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flower.h"
+#include "http.h"
+#include "util.h"
+
+#define FLOWER_MAX_BODY	(4u << 20)
+
+struct fcall {
+	struct flower	 *f;
+	char		 *worker;
+	char		 *queue;
+	int		  add;
+	flower_status_cb *status_cb;
+	flower_snap_cb	 *snap_cb;
+	flower_done_cb	 *done_cb;
+	void		 *arg;
+};
+
+static void
+fcall_free(struct fcall *c)
+{
+	free(c->worker);
+	free(c->queue);
+	free(c);
+}
+
+/* Classify a response; on error fill err and return the class. */
+static enum flower_err
+classify(struct flower *f, const struct http_resp *r, const char *what,
+    char *err, size_t errlen)
+{
+	char	d[256];
+	size_t	n;
+
+	if (r->err != HTTP_OK) {
+		if (r->err == HTTP_ETOOBIG) {
+			snprintf(err, errlen, "Flower %s: %s: answer larger "
+			    "than %u bytes", f->url, what, FLOWER_MAX_BODY);
+			return FLOWER_EBAD;
+		}
+		snprintf(err, errlen, "Flower %s: %s: %s (is Flower running "
+		    "and the port-forward up? check --flower-url)", f->url,
+		    what, http_describe(r, d, sizeof d));
+		return FLOWER_EDOWN;
+	}
+	if (r->status == 200)
+		return FLOWER_OK;
+	/* first line of a text body, bounded */
+	n = strcspn(r->body, "\r\n");
+	if (n > 160)
+		n = 160;
+	if (r->status == 401) {
+		snprintf(err, errlen, "Flower %s: %s: HTTP 401 Unauthorized%s%.*s;"
+		    " give credentials with --flower-user and "
+		    "--flower-password-file (or check them)", f->url, what,
+		    n ? ": " : "", (int)n, r->body);
+		return FLOWER_EAUTH;
+	}
+	if (r->status == 404) {
+		snprintf(err, errlen, "Flower %s: %s: HTTP 404: %.*s", f->url,
+		    what, (int)n, r->body);
+		return FLOWER_EUNKNOWN;
+	}
+	if (r->status == 403) {
+		snprintf(err, errlen, "Flower %s: %s: the worker did not answer "
+		    "(HTTP 403: %.*s)", f->url, what, (int)n, r->body);
+		return FLOWER_ENOREPLY;
+	}
+	snprintf(err, errlen, "Flower %s: %s: unexpected HTTP %ld%s%.*s",
+	    f->url, what, r->status, n ? ": " : "", (int)n, r->body);
+	return r->status >= 500 ? FLOWER_EDOWN : FLOWER_EBAD;
+}
+
+static void
+request(struct flower *f, const char *method, const char *path,
+    double deadline, http_cb *cb, struct fcall *c)
+{
+	struct http_req	 req;
+	char		*url = xasprintf("%s%s", f->url, path);
+
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.url = url;
+	req.user = f->user;
+	req.password = f->password;
+	req.timeout = f->timeout;
+	req.deadline = deadline;
+	/* Reads are safe to repeat, and so are consumer changes. */
+	req.retry = 1;
+	req.max_body = FLOWER_MAX_BODY;
+	if (http_do(f->http, &req, cb, c) == NULL) {
+		struct http_resp r = { .err = HTTP_EOTHER,
+		    .errmsg = "cannot start request", .body = (char *)"" };
+		cb(&r, c);
+	}
+	free(url);
+}
+
+static void
+status_done(const struct http_resp *r, void *arg)
+{
+	struct fcall		*c = arg;
+	char			 err[512] = "", sub[256];
+	enum flower_err		 e;
+	struct worker_status	*ws = NULL;
+	size_t			 n = 0;
+
+	e = classify(c->f, r, "listing workers", err, sizeof err);
+	if (e == FLOWER_OK && flower_parse_status(r->body, r->len, &ws, &n,
+	    sub, sizeof sub) == -1) {
+		snprintf(err, sizeof err, "Flower %s: bad answer to "
+		    "/api/workers?status=true: %s", c->f->url, sub);
+		e = FLOWER_EBAD;
+	}
+	c->status_cb(e, ws, n, err, c->arg);
+	fcall_free(c);
+}
+
+void
+flower_status(struct flower *f, double deadline, flower_status_cb *cb,
+    void *arg)
+{
+	struct fcall	*c = xcalloc(1, sizeof *c);
+
+	c->f = f;
+	c->status_cb = cb;
+	c->arg = arg;
+	request(f, "GET", "/api/workers?status=true", deadline, status_done, c);
+}
+
+static void
+refresh_done(const struct http_resp *r, void *arg)
+{
+	struct fcall		*c = arg;
+	char			 err[512] = "", sub[256], what[300];
+	enum flower_err		 e;
+	struct worker_snap	 s;
+
+	memset(&s, 0, sizeof s);
+	snprintf(what, sizeof what, "refreshing worker %s", c->worker);
+	e = classify(c->f, r, what, err, sizeof err);
+	if (e == FLOWER_OK && flower_parse_workers(r->body, r->len, c->worker,
+	    &s, sub, sizeof sub) == -1) {
+		snprintf(err, sizeof err, "Flower %s: bad answer refreshing "
+		    "worker %s: %s", c->f->url, c->worker, sub);
+		e = FLOWER_EBAD;
+	}
+	c->snap_cb(e, e == FLOWER_OK ? &s : NULL, err, c->arg);
+	worker_snap_free(&s);
+	fcall_free(c);
+}
+
+void
+flower_refresh(struct flower *f, const char *worker, double deadline,
+    flower_snap_cb *cb, void *arg)
+{
+	struct fcall	*c = xcalloc(1, sizeof *c);
+	char		*w = http_escape(worker), *path;
+
+	c->f = f;
+	c->worker = xstrdup(worker);
+	c->snap_cb = cb;
+	c->arg = arg;
+	path = xasprintf("/api/workers?refresh=1&workername=%s", w);
+	request(f, "GET", path, deadline, refresh_done, c);
+	free(path);
+	free(w);
+}
+
+static void
+consumer_done(const struct http_resp *r, void *arg)
+{
+	struct fcall	*c = arg;
+	char		 err[512] = "", what[300];
+	enum flower_err	 e;
+	json_t		*root, *m;
+	json_error_t	 je;
+
+	snprintf(what, sizeof what, "%s consumer of %s on %s",
+	    c->add ? "adding" : "cancelling", c->queue, c->worker);
+	e = classify(c->f, r, what, err, sizeof err);
+	if (e == FLOWER_OK) {
+		root = json_loadb(r->body, r->len, 0, &je);
+		m = json_object_get(root, "message");
+		if (!json_is_string(m)) {
+			snprintf(err, sizeof err, "Flower %s: %s: answer has no "
+			    "\"message\"", c->f->url, what);
+			e = FLOWER_EBAD;
+		}
+		json_decref(root);
+	}
+	c->done_cb(e, err, c->arg);
+	fcall_free(c);
+}
+
+void
+flower_consumer(struct flower *f, int add, const char *worker,
+    const char *queue, double deadline, flower_done_cb *cb, void *arg)
+{
+	struct fcall	*c = xcalloc(1, sizeof *c);
+	char		*w = http_escape(worker), *q = http_escape(queue), *path;
+
+	c->f = f;
+	c->worker = xstrdup(worker);
+	c->queue = xstrdup(queue);
+	c->add = add;
+	c->done_cb = cb;
+	c->arg = arg;
+	path = xasprintf("/api/worker/queue/%s-consumer/%s?queue=%s",
+	    add ? "add" : "cancel", w, q);
+	request(f, "POST", path, deadline, consumer_done, c);
+	free(path);
+	free(w);
+	free(q);
+}

@@ -1,0 +1,150 @@
+/* fsm.c -- the drain state machine's transitions; see include/fsm.h. */
+#include "fsm.h"
+
+void
+fsm_init(struct fsm *m, int dry_run, int drain_only, int force)
+{
+	m->state = ST_RESOLVE;
+	m->outcome = OUT_NONE;
+	m->pending = OUT_NONE;
+	m->dry_run = dry_run;
+	m->drain_only = drain_only;
+	m->force = force;
+	m->forced = 0;
+}
+
+static enum fsm_state
+end(struct fsm *m, enum fsm_outcome o)
+{
+	m->outcome = o;
+	return m->state = ST_END;
+}
+
+static enum fsm_state
+restore(struct fsm *m, enum fsm_outcome o)
+{
+	m->pending = o;
+	return m->state = ST_RESTORE;
+}
+
+static enum fsm_outcome
+abort_outcome(enum fsm_input in)
+{
+	return in == IN_INTERRUPT ? OUT_INTERRUPTED : OUT_ABORTED;
+}
+
+enum fsm_state
+fsm_feed(struct fsm *m, enum fsm_input in)
+{
+	switch (m->state) {
+	case ST_RESOLVE:
+		if (in == IN_OK)
+			return m->dry_run ? end(m, OUT_DRY_RUN) :
+			    (m->state = ST_LOCK);
+		if (in == IN_SKIP)
+			return end(m, OUT_SKIPPED);
+		return end(m, in == IN_INTERRUPT ? OUT_INTERRUPTED :
+		    OUT_PREFLIGHT);
+	case ST_LOCK:
+		if (in == IN_OK)
+			return m->state = ST_CANCEL;
+		if (in == IN_LOCKED)
+			return end(m, OUT_LOCKED);
+		return end(m, in == IN_INTERRUPT ? OUT_INTERRUPTED :
+		    OUT_PREFLIGHT);
+	case ST_CANCEL:
+		if (in == IN_OK)
+			return m->state = ST_DRAIN;
+		return restore(m, abort_outcome(in));
+	case ST_DRAIN:
+		if (in == IN_OK)
+			return m->drain_only ? end(m, OUT_DRAINED) :
+			    (m->state = ST_RESTART);
+		if (in == IN_TIMEOUT && m->force && !m->drain_only) {
+			m->forced = 1;
+			return m->state = ST_RESTART;
+		}
+		return restore(m, abort_outcome(in));
+	case ST_RESTART:
+		if (in == IN_OK)
+			return m->state = ST_ROLLOUT;
+		return restore(m, abort_outcome(in));
+	case ST_ROLLOUT:
+		if (in == IN_OK)
+			return m->state = ST_VERIFY;
+		if (in == IN_INTERRUPT)
+			return end(m, OUT_INTERRUPTED);
+		/* the old pod may survive a failed rollout: give it back */
+		return restore(m, OUT_ROLLOUT_FAILED);
+	case ST_VERIFY:
+		if (in == IN_OK)
+			return end(m, OUT_OK);
+		return end(m, in == IN_INTERRUPT ? OUT_INTERRUPTED :
+		    OUT_VERIFY_FAILED);
+	case ST_RESTORE:
+		if (in == IN_OK)
+			return end(m, m->pending);
+		return end(m, OUT_RESTORE_FAILED);
+	case ST_END:
+		break;
+	}
+	return m->state;
+}
+
+const char *
+fsm_state_name(enum fsm_state s)
+{
+	static const char *names[] = {
+		"resolve", "lock", "cancel", "drain", "restart", "rollout",
+		"verify", "restore", "end",
+	};
+
+	return s <= ST_END ? names[s] : "?";
+}
+
+const char *
+fsm_outcome_name(enum fsm_outcome o)
+{
+	static const char *names[] = {
+		"none", "ok", "dry-run", "skipped", "drained", "locked", "preflight-failed",
+		"interrupted", "aborted", "verify-failed", "rollout-failed",
+		"restore-failed",
+	};
+
+	return o <= OUT_RESTORE_FAILED ? names[o] : "?";
+}
+
+int
+fsm_exit_code(enum fsm_outcome o)
+{
+	switch (o) {
+	case OUT_OK:
+	case OUT_DRY_RUN:
+	case OUT_SKIPPED:
+	case OUT_DRAINED:
+		return 0;
+	case OUT_PREFLIGHT:
+		return 3;
+	case OUT_LOCKED:
+		return 4;
+	case OUT_ABORTED:
+		return 5;
+	case OUT_ROLLOUT_FAILED:
+		return 6;
+	case OUT_VERIFY_FAILED:
+		return 7;
+	case OUT_INTERRUPTED:
+		return 8;
+	case OUT_RESTORE_FAILED:
+		return 9;
+	case OUT_NONE:
+		break;
+	}
+	return 1;
+}
+
+int
+fsm_restart_sent(enum fsm_state s)
+{
+	return s == ST_ROLLOUT || s == ST_VERIFY;
+}

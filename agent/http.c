@@ -1,0 +1,573 @@
+/*
+ * http.c -- libcurl multi on libev; see include/http.h.
+ *
+ * The socket callback keeps one ev_io per curl socket, the timer callback one
+ * ev_timer for the multi handle; both hand events to
+ * curl_multi_socket_action() and then collect finished transfers.
+ */
+#include <curl/curl.h>
+#include <ev.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "util.h"
+
+#define DEFAULT_MAX_BODY	(8u << 20)
+
+struct http {
+	struct ev_loop	*loop;
+	CURLM		*multi;
+	ev_timer	 timer;
+	unsigned long	 count;
+	struct http_xfer *xfers;	/* live transfers */
+};
+
+struct sockinfo {
+	ev_io		 io;
+	curl_socket_t	 fd;
+	struct http	*h;
+};
+
+struct http_xfer {
+	struct http	*h;
+	struct http_xfer *next, *prev;
+	CURL		*easy;		/* NULL while waiting to retry */
+	ev_timer	 backoff;
+	struct curl_slist *headers;
+	char		*method, *url, *body, *ctype, *auth, *user, *password;
+	struct http_tls	 tls;
+	char		*ca_pem, *cert_pem, *key_pem;
+	char		*ca_file, *cert_file, *key_file;
+	double		 timeout, deadline, started;
+	int		 retry, retry_conflict, attempts;
+	size_t		 max_body;
+	char		*buf;
+	size_t		 len;
+	int		 toobig;
+	double		 retry_after;
+	char		 errbuf[CURL_ERROR_SIZE];
+	http_cb		*cb;
+	void		*arg;
+};
+
+static void	check_multi(struct http *);
+static int	start_attempt(struct http_xfer *);
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http	*h = w->data;
+	int		 running;
+
+	(void)loop;
+	(void)revents;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_multi(h);
+}
+
+static int
+multi_timer_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct http	*h = arg;
+
+	(void)multi;
+	ev_timer_stop(h->loop, &h->timer);
+	if (timeout_ms >= 0) {
+		ev_timer_set(&h->timer, timeout_ms / 1000.0, 0.);
+		ev_timer_start(h->loop, &h->timer);
+	}
+	return 0;
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sockinfo	*si = w->data;
+	struct http	*h = si->h;
+	int		 action = 0, running;
+
+	(void)loop;
+	if (revents & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (revents & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(h->multi, si->fd, action, &running);
+	check_multi(h);
+	/* curl may have no more timeouts pending */
+	if (running <= 0)
+		ev_timer_stop(h->loop, &h->timer);
+}
+
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *cbp, void *sockp)
+{
+	struct http	*h = cbp;
+	struct sockinfo	*si = sockp;
+	int		 kind;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		if (si != NULL) {
+			ev_io_stop(h->loop, &si->io);
+			free(si);
+		}
+		curl_multi_assign(h->multi, s, NULL);
+		return 0;
+	}
+	kind = ((what & CURL_POLL_IN) ? EV_READ : 0) |
+	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	if (si == NULL) {
+		si = xcalloc(1, sizeof *si);
+		si->fd = s;
+		si->h = h;
+		ev_io_init(&si->io, io_cb, s, kind);
+		si->io.data = si;
+		curl_multi_assign(h->multi, s, si);
+	} else {
+		ev_io_stop(h->loop, &si->io);
+		ev_io_set(&si->io, s, kind);
+	}
+	ev_io_start(h->loop, &si->io);
+	return 0;
+}
+
+struct http *
+http_new(struct ev_loop *loop)
+{
+	struct http	*h = xcalloc(1, sizeof *h);
+	static int	 inited;
+
+	if (!inited) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		inited = 1;
+	}
+	h->loop = loop;
+	h->multi = curl_multi_init();
+	ev_timer_init(&h->timer, timer_cb, 0., 0.);
+	h->timer.data = h;
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	return h;
+}
+
+static void
+xfer_free(struct http_xfer *x)
+{
+	struct http	*h = x->h;
+
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(h->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	ev_timer_stop(h->loop, &x->backoff);
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else
+		h->xfers = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
+	curl_slist_free_all(x->headers);
+	free(x->method);
+	free(x->url);
+	free(x->body);
+	free(x->ctype);
+	if (x->auth != NULL)
+		explicit_bzero(x->auth, strlen(x->auth));
+	free(x->auth);
+	free(x->user);
+	if (x->password != NULL)
+		explicit_bzero(x->password, strlen(x->password));
+	free(x->password);
+	free(x->ca_pem);
+	free(x->cert_pem);
+	if (x->key_pem != NULL)
+		explicit_bzero(x->key_pem, x->tls.key_pem_len);
+	free(x->key_pem);
+	free(x->ca_file);
+	free(x->cert_file);
+	free(x->key_file);
+	free(x->buf);
+	free(x);
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	while (h->xfers != NULL)
+		xfer_free(h->xfers);
+	ev_timer_stop(h->loop, &h->timer);
+	curl_multi_cleanup(h->multi);
+	free(h);
+}
+
+unsigned long
+http_count(const struct http *h)
+{
+	return h->count;
+}
+
+static size_t
+write_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct http_xfer	*x = arg;
+	size_t			 len = sz * n;
+
+	if (x->len + len > x->max_body) {
+		x->toobig = 1;
+		return 0;	/* aborts the transfer */
+	}
+	x->buf = xrealloc(x->buf, x->len + len + 1);
+	memcpy(x->buf + x->len, p, len);
+	x->len += len;
+	x->buf[x->len] = '\0';
+	return len;
+}
+
+static size_t
+header_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct http_xfer	*x = arg;
+	size_t			 len = sz * n;
+	char			 line[128];
+
+	if (len < sizeof line && strncasecmp(p, "Retry-After:", 12) == 0) {
+		memcpy(line, p + 12, len - 12);
+		line[len - 12] = '\0';
+		x->retry_after = atof(line);	/* delta-seconds form only */
+	}
+	return len;
+}
+
+static char *
+dupn(const char *p, size_t n)
+{
+	char	*s;
+
+	if (p == NULL)
+		return NULL;
+	s = xmalloc(n + 1);
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+static char *
+dupz(const char *p)
+{
+	return p ? xstrdup(p) : NULL;
+}
+
+static void
+set_tls(struct http_xfer *x, CURL *e)
+{
+	struct curl_blob	blob;
+
+	if (x->tls.insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (x->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, x->ca_file);
+	if (x->ca_pem != NULL) {
+		blob.data = x->ca_pem;
+		blob.len = x->tls.ca_pem_len;
+		blob.flags = CURL_BLOB_NOCOPY;
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (x->cert_file != NULL)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, x->cert_file);
+	if (x->cert_pem != NULL) {
+		blob.data = x->cert_pem;
+		blob.len = x->tls.cert_pem_len;
+		blob.flags = CURL_BLOB_NOCOPY;
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
+	}
+	if (x->key_file != NULL)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, x->key_file);
+	if (x->key_pem != NULL) {
+		blob.data = x->key_pem;
+		blob.len = x->tls.key_pem_len;
+		blob.flags = CURL_BLOB_NOCOPY;
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
+	}
+}
+
+static int
+start_attempt(struct http_xfer *x)
+{
+	CURL	*e;
+	double	 tmo = x->timeout;
+
+	if ((e = curl_easy_init()) == NULL)
+		return -1;
+	free(x->buf);
+	x->buf = NULL;
+	x->len = 0;
+	x->toobig = 0;
+	x->retry_after = 0;
+	x->errbuf[0] = '\0';
+	x->attempts++;
+	x->h->count++;
+	x->started = ev_now(x->h->loop);
+	if (x->deadline > 0 && x->deadline - x->started < tmo)
+		tmo = x->deadline - x->started;
+	if (tmo < 0.2)
+		tmo = 0.2;
+	curl_easy_setopt(e, CURLOPT_URL, x->url);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
+	if (strcmp(x->method, "GET") == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body ? x->body : "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+		    (long)(x->body ? strlen(x->body) : 0));
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(tmo * 1000));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(tmo < 5 ? tmo * 1000 : 5000));
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "drain-and-rollout/" VERSION);
+	if (x->user != NULL) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, x->user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD,
+		    x->password ? x->password : "");
+	}
+	set_tls(x, e);
+	x->easy = e;
+	if (curl_multi_add_handle(x->h->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		x->easy = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct http_xfer *
+http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
+{
+	struct http_xfer	*x = xcalloc(1, sizeof *x);
+	char			*hdr;
+
+	x->h = h;
+	x->method = xstrdup(r->method);
+	x->url = xstrdup(r->url);
+	x->body = dupz(r->body);
+	x->user = dupz(r->user);
+	x->password = dupz(r->password);
+	x->timeout = r->timeout > 0 ? r->timeout : 10;
+	x->deadline = r->deadline;
+	if (x->retry && x->deadline <= 0)
+		x->deadline = ev_now(h->loop) + 30;
+	x->retry = r->retry;
+	x->retry_conflict = r->retry_conflict;
+	x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
+	x->cb = cb;
+	x->arg = arg;
+	ev_timer_init(&x->backoff, NULL, 0., 0.);
+	if (r->tls != NULL) {
+		x->tls = *r->tls;
+		x->ca_file = dupz(r->tls->ca_file);
+		x->cert_file = dupz(r->tls->cert_file);
+		x->key_file = dupz(r->tls->key_file);
+		x->ca_pem = dupn(r->tls->ca_pem, r->tls->ca_pem_len);
+		x->cert_pem = dupn(r->tls->cert_pem, r->tls->cert_pem_len);
+		x->key_pem = dupn(r->tls->key_pem, r->tls->key_pem_len);
+	}
+	x->headers = curl_slist_append(NULL, "Accept: application/json");
+	x->headers = curl_slist_append(x->headers, "Expect:");
+	if (r->content_type != NULL) {
+		hdr = xasprintf("Content-Type: %s", r->content_type);
+		x->headers = curl_slist_append(x->headers, hdr);
+		free(hdr);
+	}
+	if (r->bearer != NULL) {
+		x->auth = xasprintf("Authorization: Bearer %s", r->bearer);
+		x->headers = curl_slist_append(x->headers, x->auth);
+	}
+	x->next = h->xfers;
+	if (h->xfers != NULL)
+		h->xfers->prev = x;
+	h->xfers = x;
+	if (start_attempt(x) == -1) {
+		xfer_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void
+http_cancel(struct http_xfer *x)
+{
+	if (x != NULL)
+		xfer_free(x);
+}
+
+static void
+backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http_xfer	*x = w->data;
+	struct http_resp	 resp;
+
+	(void)loop;
+	(void)revents;
+	if (start_attempt(x) == -1) {
+		memset(&resp, 0, sizeof resp);
+		resp.err = HTTP_EOTHER;
+		resp.errmsg = "cannot start request";
+		resp.attempts = x->attempts;
+		x->cb(&resp, x->arg);
+		xfer_free(x);
+	}
+}
+
+static int
+transient(const struct http_xfer *x, enum http_err err, long status)
+{
+	if (!x->retry)
+		return 0;
+	if (err == HTTP_ECONNECT || err == HTTP_ETIMEOUT)
+		return 1;
+	if (err != HTTP_OK)
+		return 0;
+	return status == 429 || status == 500 || status == 502 ||
+	    status == 503 || status == 504 ||
+	    (status == 409 && x->retry_conflict);
+}
+
+/* Schedule another attempt if time allows; returns 1 if scheduled. */
+static int
+schedule_retry(struct http_xfer *x)
+{
+	double	now = ev_now(x->h->loop), wait;
+
+	wait = 0.2 * pow(2, x->attempts - 1);
+	if (wait > 5)
+		wait = 5;
+	wait = wait / 2 + wait / 2 * ((double)random() / RAND_MAX);
+	if (x->retry_after > wait)
+		wait = x->retry_after;
+	if (x->deadline > 0 && now + wait + 0.2 > x->deadline)
+		return 0;
+	log_debug("retrying %s %s in %.1fs (attempt %d)", x->method, x->url,
+	    wait, x->attempts + 1);
+	ev_timer_set(&x->backoff, wait, 0.);
+	x->backoff.data = x;
+	ev_set_cb(&x->backoff, backoff_cb);
+	ev_timer_start(x->h->loop, &x->backoff);
+	return 1;
+}
+
+static void
+finish(struct http_xfer *x, CURLcode rc)
+{
+	struct http_resp	 resp;
+	long			 status = 0;
+
+	memset(&resp, 0, sizeof resp);
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	resp.seconds = ev_now(x->h->loop) - x->started;
+	curl_multi_remove_handle(x->h->multi, x->easy);
+	curl_easy_cleanup(x->easy);
+	x->easy = NULL;
+	switch (rc) {
+	case CURLE_OK:
+		resp.err = HTTP_OK;
+		break;
+	case CURLE_WRITE_ERROR:
+		resp.err = x->toobig ? HTTP_ETOOBIG : HTTP_EOTHER;
+		break;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		resp.err = HTTP_ECONNECT;
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		resp.err = HTTP_ETIMEOUT;
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CIPHER:
+		resp.err = HTTP_ETLS;
+		break;
+	default:
+		resp.err = HTTP_EOTHER;
+		break;
+	}
+	if (resp.err == HTTP_ETOOBIG)
+		resp.errmsg = "response body too large";
+	else if (resp.err != HTTP_OK)
+		resp.errmsg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+	resp.status = resp.err == HTTP_OK ? status : 0;
+	if (transient(x, resp.err, resp.status) && schedule_retry(x))
+		return;
+	resp.body = x->buf ? x->buf : (char *)"";
+	resp.len = x->len;
+	resp.attempts = x->attempts;
+	x->cb(&resp, x->arg);
+	xfer_free(x);
+}
+
+static void
+check_multi(struct http *h)
+{
+	CURLMsg			*msg;
+	int			 left;
+	struct http_xfer	*x;
+
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
+		finish(x, msg->data.result);
+	}
+}
+
+const char *
+http_describe(const struct http_resp *r, char *buf, size_t len)
+{
+	switch (r->err) {
+	case HTTP_OK:
+		snprintf(buf, len, "HTTP %ld", r->status);
+		break;
+	case HTTP_ETOOBIG:
+		snprintf(buf, len, "response body too large");
+		break;
+	default:
+		snprintf(buf, len, "%s", r->errmsg ? r->errmsg : "error");
+		break;
+	}
+	return buf;
+}
+
+char *
+http_escape(const char *s)
+{
+	char	*e = curl_easy_escape(NULL, s, 0), *out;
+
+	if (e == NULL)
+		return xstrdup("");
+	out = xstrdup(e);
+	curl_free(e);
+	return out;
+}

@@ -1,0 +1,392 @@
+/* kube.c -- Kubernetes API client and pure readers; see include/kube.h. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "kube.h"
+
+#define KUBE_MAX_BODY	(16u << 20)
+#define RESTARTED_AT	"kubectl.kubernetes.io/restartedAt"
+
+static long
+jint(json_t *o, const char *path1, const char *path2, long dflt)
+{
+	json_t	*v = json_object_get(o, path1);
+
+	if (path2 != NULL)
+		v = json_object_get(v, path2);
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+int
+deploy_parse(json_t *d, struct deploy_info *di, char *err, size_t errlen)
+{
+	json_t		*meta, *spec, *ml, *v, *tmpl, *ann;
+	const char	*k;
+	struct strv	 sel = { 0 };
+	char		*kv;
+
+	memset(di, 0, sizeof *di);
+	meta = json_object_get(d, "metadata");
+	spec = json_object_get(d, "spec");
+	if (!json_is_object(d) || !json_is_object(meta) ||
+	    !json_is_object(spec) ||
+	    !json_is_string(json_object_get(meta, "name"))) {
+		snprintf(err, errlen, "not a Deployment object");
+		return -1;
+	}
+	ml = json_object_get(json_object_get(spec, "selector"), "matchLabels");
+	if (!json_is_object(ml) || json_object_size(ml) == 0) {
+		snprintf(err, errlen, "deployment has no "
+		    "spec.selector.matchLabels");
+		return -1;
+	}
+	json_object_foreach(ml, k, v) {
+		if (!json_is_string(v)) {
+			strv_free(&sel);
+			snprintf(err, errlen, "matchLabels value is not a string");
+			return -1;
+		}
+		kv = xasprintf("%s=%s", k, json_string_value(v));
+		strv_add(&sel, kv);
+		free(kv);
+	}
+	di->selector = strv_join(&sel, ",");
+	strv_free(&sel);
+	di->name = xstrdup(json_string_value(json_object_get(meta, "name")));
+	di->replicas = jint(spec, "replicas", NULL, 1);
+	di->generation = jint(meta, "generation", NULL, 0);
+	di->progress_deadline = (double)jint(spec, "progressDeadlineSeconds",
+	    NULL, 600);
+	tmpl = json_object_get(spec, "template");
+	di->grace = (double)jint(json_object_get(tmpl, "spec"),
+	    "terminationGracePeriodSeconds", NULL, 30);
+	ann = json_object_get(json_object_get(tmpl, "metadata"), "annotations");
+	v = json_object_get(ann, RESTARTED_AT);
+	if (json_is_string(v))
+		di->restarted_at = xstrdup(json_string_value(v));
+	return 0;
+}
+
+void
+deploy_info_free(struct deploy_info *di)
+{
+	free(di->name);
+	free(di->selector);
+	free(di->restarted_at);
+	memset(di, 0, sizeof *di);
+}
+
+/*
+ * kubectl's DeploymentStatusViewer.Status (k8s.io/kubectl/pkg/polymorphichelpers
+ * /rollout_status.go), for revision 0.
+ */
+enum rollout_state
+rollout_status(json_t *d, char *msg, size_t msglen)
+{
+	json_t		*meta = json_object_get(d, "metadata");
+	json_t		*spec = json_object_get(d, "spec");
+	json_t		*st = json_object_get(d, "status");
+	json_t		*conds, *c;
+	const char	*name;
+	long		 gen, ogen, want, upd, reps, avail;
+	size_t		 i;
+	char		 dummy[8];
+
+	if (msg == NULL) {
+		msg = dummy;
+		msglen = sizeof dummy;
+	}
+	name = json_string_value(json_object_get(meta, "name"));
+	if (name == NULL)
+		name = "?";
+	gen = jint(meta, "generation", NULL, 0);
+	ogen = jint(st, "observedGeneration", NULL, 0);
+	if (gen > ogen) {
+		snprintf(msg, msglen, "Waiting for deployment spec update to be "
+		    "observed...");
+		return ROLLOUT_WAITING;
+	}
+	conds = json_object_get(st, "conditions");
+	json_array_foreach(conds, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *r = json_string_value(json_object_get(c, "reason"));
+		if (t && r && strcmp(t, "Progressing") == 0 &&
+		    strcmp(r, "ProgressDeadlineExceeded") == 0) {
+			snprintf(msg, msglen, "deployment \"%s\" exceeded its "
+			    "progress deadline", name);
+			return ROLLOUT_FAILED;
+		}
+	}
+	want = jint(spec, "replicas", NULL, 1);
+	upd = jint(st, "updatedReplicas", NULL, 0);
+	reps = jint(st, "replicas", NULL, 0);
+	avail = jint(st, "availableReplicas", NULL, 0);
+	if (upd < want) {
+		snprintf(msg, msglen, "Waiting for deployment \"%s\" rollout to "
+		    "finish: %ld out of %ld new replicas have been updated...",
+		    name, upd, want);
+		return ROLLOUT_WAITING;
+	}
+	if (reps > upd) {
+		snprintf(msg, msglen, "Waiting for deployment \"%s\" rollout to "
+		    "finish: %ld old replicas are pending termination...", name,
+		    reps - upd);
+		return ROLLOUT_WAITING;
+	}
+	if (avail < upd) {
+		snprintf(msg, msglen, "Waiting for deployment \"%s\" rollout to "
+		    "finish: %ld of %ld updated replicas are available...", name,
+		    avail, upd);
+		return ROLLOUT_WAITING;
+	}
+	snprintf(msg, msglen, "deployment \"%s\" successfully rolled out", name);
+	return ROLLOUT_DONE;
+}
+
+int
+pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
+{
+	json_t	*items = json_object_get(pl, "items"), *p, *meta, *c;
+	json_t	*conds;
+	size_t	 i, j;
+
+	memset(out, 0, sizeof *out);
+	if (!json_is_array(items)) {
+		snprintf(err, errlen, "not a PodList (no \"items\" array)");
+		return -1;
+	}
+	out->v = xcalloc(json_array_size(items), sizeof *out->v);
+	json_array_foreach(items, i, p) {
+		meta = json_object_get(p, "metadata");
+		if (!json_is_string(json_object_get(meta, "name"))) {
+			snprintf(err, errlen, "pod without metadata.name");
+			pod_list_free(out);
+			return -1;
+		}
+		struct pod_info *pi = &out->v[out->n++];
+		pi->name = xstrdup(json_string_value(json_object_get(meta,
+		    "name")));
+		pi->terminating = json_object_get(meta, "deletionTimestamp") !=
+		    NULL && !json_is_null(json_object_get(meta,
+		    "deletionTimestamp"));
+		conds = json_object_get(json_object_get(p, "status"),
+		    "conditions");
+		json_array_foreach(conds, j, c) {
+			const char *t = json_string_value(json_object_get(c,
+			    "type"));
+			const char *s = json_string_value(json_object_get(c,
+			    "status"));
+			if (t && s && strcmp(t, "Ready") == 0)
+				pi->ready = strcmp(s, "True") == 0;
+		}
+	}
+	return 0;
+}
+
+void
+pod_list_free(struct pod_list *pl)
+{
+	size_t	i;
+
+	for (i = 0; i < pl->n; i++)
+		free(pl->v[i].name);
+	free(pl->v);
+	memset(pl, 0, sizeof *pl);
+}
+
+void
+kube_describe_error(long status, const char *body, size_t len,
+    const char *what, const char *server, char *err, size_t errlen)
+{
+	json_t		*root = json_loadb(body, len, 0, NULL);
+	const char	*m = json_string_value(json_object_get(root, "message"));
+	char		 msg[300];
+
+	snprintf(msg, sizeof msg, "%s", m ? m : "");
+	json_decref(root);
+	switch (status) {
+	case 401:
+		snprintf(err, errlen, "Kubernetes API %s: %s: HTTP 401 "
+		    "Unauthorized: the token may have expired; log in again "
+		    "('oc login', then retry) or check the kubeconfig user",
+		    server, what);
+		break;
+	case 403:
+		snprintf(err, errlen, "Kubernetes API %s: %s: HTTP 403 "
+		    "Forbidden: %s (the account needs get and patch on "
+		    "deployments and list on pods)", server, what,
+		    msg[0] ? msg : "permission denied");
+		break;
+	case 404:
+		snprintf(err, errlen, "Kubernetes API %s: %s: HTTP 404: %s", server,
+		    what, msg[0] ? msg : "not found");
+		break;
+	default:
+		snprintf(err, errlen, "Kubernetes API %s: %s: HTTP %ld%s%s",
+		    server, what, status, msg[0] ? ": " : "", msg);
+		break;
+	}
+}
+
+struct kcall {
+	struct kube	*k;
+	char		*what;
+	kube_cb		*cb;
+	void		*arg;
+};
+
+static void
+kcall_done(const struct http_resp *r, void *arg)
+{
+	struct kcall	*c = arg;
+	struct kube	*k = c->k;
+	char		 err[700] = "", d[256];
+	enum kube_err	 e = KUBE_OK;
+	json_t		*obj = NULL;
+	json_error_t	 je;
+
+	if (r->err != HTTP_OK) {
+		snprintf(err, sizeof err, "Kubernetes API %s: %s: %s%s",
+		    k->creds->server, c->what, http_describe(r, d, sizeof d),
+		    r->err == HTTP_ETLS ? " (check the CA in the kubeconfig, "
+		    "or --insecure-skip-tls-verify)" : "");
+		e = r->err == HTTP_ETOOBIG ? KUBE_EBAD : KUBE_EDOWN;
+	} else if (r->status < 200 || r->status > 299) {
+		kube_describe_error(r->status, r->body, r->len, c->what,
+		    k->creds->server, err, sizeof err);
+		e = r->status == 401 ? KUBE_EAUTH : r->status == 403 ?
+		    KUBE_EFORBIDDEN : r->status == 404 ? KUBE_ENOTFOUND :
+		    r->status >= 500 ? KUBE_EDOWN : KUBE_EBAD;
+	} else if ((obj = json_loadb(r->body, r->len, 0, &je)) == NULL ||
+	    !json_is_object(obj)) {
+		snprintf(err, sizeof err, "Kubernetes API %s: %s: malformed "
+		    "JSON answer (line %d: %s)", k->creds->server, c->what,
+		    je.line, obj ? "not an object" : je.text);
+		e = KUBE_EBAD;
+	}
+	c->cb(e, e == KUBE_OK ? obj : NULL, err, c->arg);
+	json_decref(obj);
+	free(c->what);
+	free(c);
+}
+
+static void
+kreq(struct kube *k, const char *method, const char *path, const char *ctype,
+    const char *body, double deadline, int retry_conflict, char *what,
+    kube_cb *cb, void *arg)
+{
+	struct http_req	 req;
+	struct http_tls	 tls;
+	struct kcall	*c = xcalloc(1, sizeof *c);
+	char		*url = xasprintf("%s%s", k->creds->server, path);
+
+	c->k = k;
+	c->what = what;
+	c->cb = cb;
+	c->arg = arg;
+	memset(&tls, 0, sizeof tls);
+	tls.ca_file = k->creds->ca_file;
+	tls.ca_pem = k->creds->ca_pem;
+	tls.ca_pem_len = k->creds->ca_pem_len;
+	tls.cert_file = k->creds->cert_file;
+	tls.cert_pem = k->creds->cert_pem;
+	tls.cert_pem_len = k->creds->cert_pem_len;
+	tls.key_file = k->creds->key_file;
+	tls.key_pem = k->creds->key_pem;
+	tls.key_pem_len = k->creds->key_pem_len;
+	tls.insecure = k->creds->insecure;
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.url = url;
+	req.content_type = ctype;
+	req.body = body;
+	req.bearer = k->creds->token;
+	req.tls = &tls;
+	req.timeout = k->timeout;
+	req.deadline = deadline;
+	req.retry = 1;
+	req.retry_conflict = retry_conflict;
+	req.max_body = KUBE_MAX_BODY;
+	if (http_do(k->http, &req, kcall_done, c) == NULL) {
+		struct http_resp r = { .err = HTTP_EOTHER,
+		    .errmsg = "cannot start request", .body = (char *)"" };
+		kcall_done(&r, c);
+	}
+	free(url);
+}
+
+void
+kube_get_deployment(struct kube *k, const char *name, double deadline,
+    kube_cb *cb, void *arg)
+{
+	char	*n = http_escape(name), *ns = http_escape(k->ns);
+	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s",
+	    ns, n);
+
+	kreq(k, "GET", path, NULL, NULL, deadline, 0,
+	    xasprintf("getting deployment %s in namespace %s", name, k->ns),
+	    cb, arg);
+	free(path);
+	free(n);
+	free(ns);
+}
+
+void
+kube_list_deployments(struct kube *k, const char *selector, double deadline,
+    kube_cb *cb, void *arg)
+{
+	char	*s = http_escape(selector), *ns = http_escape(k->ns);
+	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments"
+	    "?labelSelector=%s", ns, s);
+
+	kreq(k, "GET", path, NULL, NULL, deadline, 0,
+	    xasprintf("listing deployments %s in namespace %s", selector,
+	    k->ns), cb, arg);
+	free(path);
+	free(s);
+	free(ns);
+}
+
+void
+kube_list_pods(struct kube *k, const char *selector, double deadline,
+    kube_cb *cb, void *arg)
+{
+	char	*s = http_escape(selector), *ns = http_escape(k->ns);
+	char	*path = xasprintf("/api/v1/namespaces/%s/pods?labelSelector=%s",
+	    ns, s);
+
+	kreq(k, "GET", path, NULL, NULL, deadline, 0,
+	    xasprintf("listing pods %s in namespace %s", selector, k->ns),
+	    cb, arg);
+	free(path);
+	free(s);
+	free(ns);
+}
+
+void
+kube_restart(struct kube *k, const char *name, const char *when,
+    double deadline, kube_cb *cb, void *arg)
+{
+	char	*n = http_escape(name), *ns = http_escape(k->ns), *body;
+	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s"
+	    "?fieldManager=drain-and-rollout", ns, n);
+	json_t	*patch;
+
+	patch = json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template",
+	    "metadata", "annotations", RESTARTED_AT, when);
+	body = json_dumps(patch, JSON_COMPACT);
+	json_decref(patch);
+	/*
+	 * The patch is idempotent (same timestamp), so 409 and 5xx are
+	 * retried; a retried PATCH that had been applied changes nothing.
+	 */
+	kreq(k, "PATCH", path, "application/strategic-merge-patch+json", body,
+	    deadline, 1, xasprintf("restarting deployment %s", name), cb, arg);
+	free(body);
+	free(path);
+	free(n);
+	free(ns);
+}

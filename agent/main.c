@@ -1,0 +1,512 @@
+/*
+ * main.c -- drain-and-rollout: options, configuration, signals, and the
+ * command table (cmd.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "run.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: drain-and-rollout [options] DEPLOYMENT...\n"
+"       drain-and-rollout [options] -l SELECTOR\n"
+"       drain-and-rollout --status [DEPLOYMENT...]\n"
+"       drain-and-rollout --recover [DEPLOYMENT...]\n"
+"       drain-and-rollout --undrain DEPLOYMENT...\n"
+"\n"
+"Safely restart Celery worker deployments: cancel the workers' consumers,\n"
+"wait until their running and prefetched tasks are done, send the rollout\n"
+"restart `oc rollout restart` sends, wait for it, and check that the new\n"
+"worker consumes its queues. On any failure before the restart the\n"
+"consumers are put back. See drain-and-rollout(1).\n"
+"\n"
+"Connections:\n"
+"  --flower-url URL           Flower API (DRAIN_FLOWER_URL; http://127.0.0.1:5555)\n"
+"  --flower-user USER         Flower basic-auth user (DRAIN_FLOWER_USER)\n"
+"  --flower-password-file F   file holding its password (DRAIN_FLOWER_PASSWORD_FILE)\n"
+"  --redis-url URL            Celery broker, redis://host:port/db (DRAIN_REDIS_URL)\n"
+"  --redis-password-file F    file holding the Redis password (DRAIN_REDIS_PASSWORD_FILE)\n"
+"  --kubeconfig PATH          else $KUBECONFIG, ~/.kube/config, or in-cluster\n"
+"  --context NAME             kubeconfig context (else current-context)\n"
+"  -n, --namespace NS         (DRAIN_NAMESPACE; else the context's namespace)\n"
+"  --insecure-skip-tls-verify do not verify the API server's certificate\n"
+"  --control auto|flower|broker  how to reach workers (DRAIN_CONTROL; auto:\n"
+"                             Flower, or remote control on the broker if down)\n"
+"  --config FILE              KEY=VALUE file of DRAIN_* settings (DRAIN_CONFIG)\n"
+"\n"
+"Drain:\n"
+"  -l, --selector K=V         drain every deployment with these labels\n"
+"  --max-parallel N           deployments in flight at once (4)\n"
+"  --drain-timeout D          give up draining after D (30m), restoring consumers\n"
+"  --on-timeout abort|force   at the drain timeout: restore (abort) or restart anyway\n"
+"  --rollout-timeout D        (the deployment's progressDeadlineSeconds)\n"
+"  --verify-timeout D         wait for the new worker (2m)\n"
+"  --poll-interval D          polling period without events (2s)\n"
+"  --no-events                poll Flower instead of following Celery events\n"
+"  --lease-ttl D              lease time-to-live, renewed while running (30s)\n"
+"  --dry-run                  print the plan, change nothing\n"
+"  --drain-only               drain and stop: no restart (undo with --undrain)\n"
+"  --queues Q1,Q2             with --undrain: the queues, if no journal has them\n"
+"\n"
+"Output:\n"
+"  -o, --output text|json     final report format (text)\n"
+"  --metrics-file PATH        Prometheus textfile metrics, written atomically\n"
+"  --notify-url URL           webhook ({\"text\": ...}) on failure (DRAIN_NOTIFY_URL)\n"
+"  --notify-on-success        also notify on success\n"
+"  -q, --quiet  -v, --verbose\n"
+"  -h, --help   --version\n"
+"\n"
+"Durations: 90s, 30m, 1h, 1h30m. Exit status: 0 done, 2 usage or configuration,\n"
+"3 failed before changing anything, 4 locked by another run, 5 drain aborted\n"
+"(consumers restored, no restart), 6 rollout failed, 7 new worker not\n"
+"consuming, 8 interrupted, 9 a worker may be left drained: run --recover.\n");
+}
+
+/* ---- configuration file (systemd EnvironmentFile format) -------------- */
+
+static int
+load_config(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	char	 line[4096], *k, *v, *e;
+	int	 n = 0;
+
+	if (f == NULL) {
+		log_err("cannot read configuration %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		n++;
+		for (k = line; isspace((unsigned char)*k); k++)
+			;
+		if (*k == '#' || *k == ';' || *k == '\0')
+			continue;
+		chomp(k);
+		if ((v = strchr(k, '=')) == NULL) {
+			log_err("%s:%d: expected KEY=VALUE", path, n);
+			fclose(f);
+			return -1;
+		}
+		*v++ = '\0';
+		chomp(k);
+		while (isspace((unsigned char)*v))
+			v++;
+		e = v + strlen(v);
+		if (e - v >= 2 && (*v == '"' || *v == '\'') && e[-1] == *v) {
+			e[-1] = '\0';
+			v++;
+		}
+		if (strncmp(k, "DRAIN_", 6) != 0 && strcmp(k, "KUBECONFIG") != 0) {
+			log_err("%s:%d: unknown setting %s (settings start with "
+			    "DRAIN_)", path, n, k);
+			fclose(f);
+			return -1;
+		}
+		setenv(k, v, 0);	/* the environment wins over the file */
+	}
+	fclose(f);
+	return 0;
+}
+
+static char *
+read_secret(const char *path, const char *what)
+{
+	char	 err[512], *s;
+
+	if ((s = read_file(path, 64 * 1024, NULL, err, sizeof err)) == NULL) {
+		log_err("cannot read the %s: %s", what, err);
+		return NULL;
+	}
+	chomp(s);
+	return s;
+}
+
+static int
+set_duration(const char *opt, const char *v, double *out)
+{
+	if (duration_parse(v, out) == -1) {
+		log_err("%s: invalid duration \"%s\" (use e.g. 90s, 30m, 1h)",
+		    opt, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- signals --------------------------------------------------------- */
+
+static ev_signal	sigint_w, sigterm_w;
+static int		signals_seen;
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct ctx	*c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (++signals_seen > 1) {
+		fprintf(stderr, "drain-and-rollout: second signal: exiting now; "
+		    "the journal is left for 'drain-and-rollout --recover'\n");
+		_exit(8);
+	}
+	log_warn("signal %d: restoring the consumers of every run not yet "
+	    "restarted (send it again to exit at once)", w->signum);
+	ctx_interrupt(c);
+}
+
+void
+signals_start(struct ctx *c)
+{
+	ev_signal_init(&sigint_w, on_signal, SIGINT);
+	sigint_w.data = c;
+	ev_signal_start(c->loop, &sigint_w);
+	ev_signal_init(&sigterm_w, on_signal, SIGTERM);
+	sigterm_w.data = c;
+	ev_signal_start(c->loop, &sigterm_w);
+}
+
+void
+signals_stop(struct ctx *c)
+{
+	ev_signal_stop(c->loop, &sigint_w);
+	ev_signal_stop(c->loop, &sigterm_w);
+}
+
+/* ---- main ------------------------------------------------------------ */
+
+enum {
+	O_FLOWER_URL = 256, O_FLOWER_USER, O_FLOWER_PW, O_REDIS_URL, O_REDIS_PW,
+	O_KUBECONFIG, O_CONTEXT, O_INSECURE, O_DRAIN_TIMEOUT, O_ROLLOUT_TIMEOUT,
+	O_VERIFY_TIMEOUT, O_POLL, O_NO_EVENTS, O_MAX_PARALLEL, O_DRY_RUN,
+	O_DRAIN_ONLY, O_ON_TIMEOUT, O_STATUS, O_RECOVER, O_UNDRAIN, O_LEASE_TTL,
+	O_METRICS, O_NOTIFY, O_NOTIFY_OK, O_CONFIG, O_CONTROL, O_VERSION,
+	O_REQ_TIMEOUT, O_QUEUES,
+};
+
+static const struct option longopts[] = {
+	{ "flower-url", required_argument, NULL, O_FLOWER_URL },
+	{ "flower-user", required_argument, NULL, O_FLOWER_USER },
+	{ "flower-password-file", required_argument, NULL, O_FLOWER_PW },
+	{ "redis-url", required_argument, NULL, O_REDIS_URL },
+	{ "redis-password-file", required_argument, NULL, O_REDIS_PW },
+	{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+	{ "context", required_argument, NULL, O_CONTEXT },
+	{ "namespace", required_argument, NULL, 'n' },
+	{ "insecure-skip-tls-verify", no_argument, NULL, O_INSECURE },
+	{ "drain-timeout", required_argument, NULL, O_DRAIN_TIMEOUT },
+	{ "rollout-timeout", required_argument, NULL, O_ROLLOUT_TIMEOUT },
+	{ "verify-timeout", required_argument, NULL, O_VERIFY_TIMEOUT },
+	{ "request-timeout", required_argument, NULL, O_REQ_TIMEOUT },
+	{ "poll-interval", required_argument, NULL, O_POLL },
+	{ "no-events", no_argument, NULL, O_NO_EVENTS },
+	{ "max-parallel", required_argument, NULL, O_MAX_PARALLEL },
+	{ "selector", required_argument, NULL, 'l' },
+	{ "dry-run", no_argument, NULL, O_DRY_RUN },
+	{ "drain-only", no_argument, NULL, O_DRAIN_ONLY },
+	{ "on-timeout", required_argument, NULL, O_ON_TIMEOUT },
+	{ "status", no_argument, NULL, O_STATUS },
+	{ "recover", no_argument, NULL, O_RECOVER },
+	{ "undrain", no_argument, NULL, O_UNDRAIN },
+	{ "lease-ttl", required_argument, NULL, O_LEASE_TTL },
+	{ "queues", required_argument, NULL, O_QUEUES },
+	{ "control", required_argument, NULL, O_CONTROL },
+	{ "output", required_argument, NULL, 'o' },
+	{ "metrics-file", required_argument, NULL, O_METRICS },
+	{ "notify-url", required_argument, NULL, O_NOTIFY },
+	{ "notify-on-success", no_argument, NULL, O_NOTIFY_OK },
+	{ "config", required_argument, NULL, O_CONFIG },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *
+env(const char *k, const char *dflt)
+{
+	const char	*v = getenv(k);
+
+	return v != NULL && *v != '\0' ? v : dflt;
+}
+
+static int
+parse_control(const char *v, enum ctl_mode *m)
+{
+	if (strcmp(v, "auto") == 0)
+		*m = CTL_AUTO;
+	else if (strcmp(v, "flower") == 0)
+		*m = CTL_FLOWER;
+	else if (strcmp(v, "broker") == 0)
+		*m = CTL_BROKER;
+	else {
+		log_err("--control: expected auto, flower or broker, not \"%s\"",
+		    v);
+		return -1;
+	}
+	return 0;
+}
+
+/* Defaults from the environment (and the --config file behind it). */
+static int
+defaults(struct opts *o)
+{
+	const char	*v;
+
+	o->flower_url = env("DRAIN_FLOWER_URL", "http://127.0.0.1:5555");
+	o->flower_user = env("DRAIN_FLOWER_USER", NULL);
+	o->redis_url = env("DRAIN_REDIS_URL", "redis://127.0.0.1:6379/0");
+	o->namespace = env("DRAIN_NAMESPACE", NULL);
+	o->selector = env("DRAIN_SELECTOR", NULL);
+	o->notify_url = env("DRAIN_NOTIFY_URL", NULL);
+	o->metrics_file = env("DRAIN_METRICS_FILE", NULL);
+	o->drain_timeout = 1800;
+	o->verify_timeout = 120;
+	o->poll_interval = 2;
+	o->progress_interval = 10;
+	o->lease_ttl = 30;
+	o->request_timeout = 10;
+	o->max_parallel = 4;
+	if ((v = env("DRAIN_DRAIN_TIMEOUT", NULL)) != NULL &&
+	    set_duration("DRAIN_DRAIN_TIMEOUT", v, &o->drain_timeout) == -1)
+		return -1;
+	if ((v = env("DRAIN_ROLLOUT_TIMEOUT", NULL)) != NULL &&
+	    set_duration("DRAIN_ROLLOUT_TIMEOUT", v, &o->rollout_timeout) == -1)
+		return -1;
+	if ((v = env("DRAIN_MAX_PARALLEL", NULL)) != NULL)
+		o->max_parallel = atoi(v);
+	if ((v = env("DRAIN_CONTROL", NULL)) != NULL &&
+	    parse_control(v, &o->control) == -1)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts		 o;
+	const struct cmd_entry	*cmd = &cmd_drain_entry;
+	const char		*pwfile = NULL, *rpwfile = NULL, *cfg;
+	int			 ch, verbose = 0, quiet = 0, rc;
+	struct ev_loop		*loop;
+	char			*end;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&o, 0, sizeof o);
+	log_init(LOG_INFO, !isatty(STDERR_FILENO));
+	/* --config must be known before the defaults: find it first */
+	cfg = getenv("DRAIN_CONFIG");
+	for (ch = 1; ch < argc; ch++) {
+		if (strcmp(argv[ch], "--config") == 0 && ch + 1 < argc)
+			cfg = argv[ch + 1];
+		else if (strncmp(argv[ch], "--config=", 9) == 0)
+			cfg = argv[ch] + 9;
+	}
+	if (cfg != NULL && load_config(cfg) == -1)
+		return EXIT_USAGE;
+	if (defaults(&o) == -1)
+		return EXIT_USAGE;
+	pwfile = env("DRAIN_FLOWER_PASSWORD_FILE", NULL);
+	rpwfile = env("DRAIN_REDIS_PASSWORD_FILE", NULL);
+
+	while ((ch = getopt_long(argc, argv, "hl:n:o:qv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_FLOWER_URL:
+			o.flower_url = optarg;
+			break;
+		case O_FLOWER_USER:
+			o.flower_user = optarg;
+			break;
+		case O_FLOWER_PW:
+			pwfile = optarg;
+			break;
+		case O_REDIS_URL:
+			o.redis_url = optarg;
+			break;
+		case O_REDIS_PW:
+			rpwfile = optarg;
+			break;
+		case O_KUBECONFIG:
+			o.kubeconfig = optarg;
+			break;
+		case O_CONTEXT:
+			o.context = optarg;
+			break;
+		case 'n':
+			o.namespace = optarg;
+			break;
+		case O_INSECURE:
+			o.insecure = 1;
+			break;
+		case O_DRAIN_TIMEOUT:
+			if (set_duration("--drain-timeout", optarg,
+			    &o.drain_timeout) == -1)
+				return EXIT_USAGE;
+			break;
+		case O_ROLLOUT_TIMEOUT:
+			if (set_duration("--rollout-timeout", optarg,
+			    &o.rollout_timeout) == -1)
+				return EXIT_USAGE;
+			break;
+		case O_VERIFY_TIMEOUT:
+			if (set_duration("--verify-timeout", optarg,
+			    &o.verify_timeout) == -1)
+				return EXIT_USAGE;
+			break;
+		case O_REQ_TIMEOUT:
+			if (set_duration("--request-timeout", optarg,
+			    &o.request_timeout) == -1)
+				return EXIT_USAGE;
+			break;
+		case O_POLL:
+			if (set_duration("--poll-interval", optarg,
+			    &o.poll_interval) == -1)
+				return EXIT_USAGE;
+			break;
+		case O_LEASE_TTL:
+			if (set_duration("--lease-ttl", optarg,
+			    &o.lease_ttl) == -1)
+				return EXIT_USAGE;
+			break;
+		case O_NO_EVENTS:
+			o.no_events = 1;
+			break;
+		case O_MAX_PARALLEL:
+			o.max_parallel = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || o.max_parallel < 1 ||
+			    o.max_parallel > 1000) {
+				log_err("--max-parallel: expected a number from "
+				    "1 to 1000, not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'l':
+			o.selector = optarg;
+			break;
+		case O_DRY_RUN:
+			o.dry_run = 1;
+			break;
+		case O_DRAIN_ONLY:
+			o.drain_only = 1;
+			break;
+		case O_ON_TIMEOUT:
+			if (strcmp(optarg, "abort") == 0)
+				o.force = 0;
+			else if (strcmp(optarg, "force") == 0)
+				o.force = 1;
+			else {
+				log_err("--on-timeout: expected abort or force, "
+				    "not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_STATUS:
+			cmd = &cmd_status_entry;
+			break;
+		case O_RECOVER:
+			cmd = &cmd_recover_entry;
+			break;
+		case O_UNDRAIN:
+			cmd = &cmd_undrain_entry;
+			break;
+		case O_QUEUES:
+			o.queues = optarg;
+			break;
+		case O_CONTROL:
+			if (parse_control(optarg, &o.control) == -1)
+				return EXIT_USAGE;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") == 0)
+				o.json = 1;
+			else if (strcmp(optarg, "text") == 0)
+				o.json = 0;
+			else {
+				log_err("--output: expected text or json, not "
+				    "\"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_METRICS:
+			o.metrics_file = optarg;
+			break;
+		case O_NOTIFY:
+			o.notify_url = optarg;
+			break;
+		case O_NOTIFY_OK:
+			o.notify_on_success = 1;
+			break;
+		case O_CONFIG:
+			break;		/* read above */
+		case 'q':
+			quiet = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case O_VERSION:
+			printf("drain-and-rollout %s\n", VERSION);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'drain-and-rollout --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	log_init(quiet ? LOG_ERR : verbose ? LOG_DEBUG : LOG_INFO,
+	    !isatty(STDERR_FILENO));
+	if (o.dry_run && o.drain_only) {
+		log_err("--dry-run and --drain-only exclude each other");
+		return EXIT_USAGE;
+	}
+	if (cmd == &cmd_drain_entry && argc == 0 && o.selector == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (argc < cmd->min_args && !(cmd == &cmd_drain_entry && o.selector)) {
+		log_err("%s: name at least one deployment", cmd->name);
+		fprintf(stderr, "usage: drain-and-rollout %s\n", cmd->usage);
+		return EXIT_USAGE;
+	}
+	if (cmd == &cmd_drain_entry && o.selector != NULL && argc > 0) {
+		log_err("give deployments or -l SELECTOR, not both");
+		return EXIT_USAGE;
+	}
+	if (pwfile != NULL &&
+	    (o.flower_password = read_secret(pwfile, "Flower password")) == NULL)
+		return EXIT_USAGE;
+	if (rpwfile != NULL &&
+	    (o.redis_password = read_secret(rpwfile, "Redis password")) == NULL)
+		return EXIT_USAGE;
+	if (o.flower_password != NULL && o.flower_user == NULL) {
+		log_err("a Flower password file was given without "
+		    "--flower-user (DRAIN_FLOWER_USER)");
+		return EXIT_USAGE;
+	}
+	loop = ev_default_loop(EVFLAG_AUTO);
+	rc = cmd->exec(loop, &o, argc, argv);
+	if (o.flower_password != NULL)
+		explicit_bzero(o.flower_password, strlen(o.flower_password));
+	free(o.flower_password);
+	if (o.redis_password != NULL)
+		explicit_bzero(o.redis_password, strlen(o.redis_password));
+	free(o.redis_password);
+	ev_loop_destroy(loop);
+	return rc;
+}

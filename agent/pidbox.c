@@ -1,0 +1,273 @@
+/*
+ * pidbox.c -- Celery remote control over Redis; see include/pidbox.h.
+ */
+#include <ev.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "b64.h"
+#include "broker.h"
+#include "pidbox.h"
+#include "util.h"
+
+#define BINDINGS	"_kombu.binding.reply.celery.pidbox"
+
+struct pcall {
+	struct pcall	*next;
+	char		 ticket[40];
+	char		*dest;
+	json_t		*replies;
+	double		 deadline;
+	pidbox_cb	*cb;
+	void		*arg;
+};
+
+struct pidbox {
+	struct ev_loop	*loop;
+	struct broker	*b;
+	char		 key[40];	/* reply routing key */
+	char		*list;		/* "<key>.reply.celery.pidbox" */
+	int		 bound;
+	int		 popping;	/* an RPOP is out */
+	unsigned long	 clock;
+	ev_timer	 poll;
+	struct pcall	*calls;
+};
+
+static void
+uuid4(char *out)
+{
+	unsigned char	u[16];
+
+	if (RAND_bytes(u, sizeof u) != 1)
+		memset(u, 0x42, sizeof u);
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+static char *
+b64_encode(const char *in, size_t len)
+{
+	char	*out = xmalloc(4 * ((len + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in,
+	    (int)len);
+	return out;
+}
+
+char *
+pidbox_envelope(const char *method, json_t *args, const char *dest,
+    const char *ticket, const char *reply_key, double now, double timeout,
+    unsigned long clock, const char *tag)
+{
+	json_t	*body, *env;
+	char	*bs, *b64, *out;
+
+	body = json_pack("{s:s,s:o,s:o,s:n,s:n,s:s,s:{s:s,s:s}}",
+	    "method", method,
+	    "arguments", args ? args : json_object(),
+	    "destination", dest ? json_pack("[s]", dest) : json_null(),
+	    "pattern", "matcher",
+	    "ticket", ticket,
+	    "reply_to", "exchange", "reply.celery.pidbox",
+	    "routing_key", reply_key);
+	bs = json_dumps(body, JSON_COMPACT);
+	b64 = b64_encode(bs, strlen(bs));
+	env = json_pack("{s:s,s:s,s:s,s:{s:I,s:f},s:{s:i,s:{s:s,s:s},s:i,"
+	    "s:s,s:s}}",
+	    "body", b64,
+	    "content-encoding", "utf-8",
+	    "content-type", "application/json",
+	    "headers", "clock", (json_int_t)clock, "expires", now + timeout,
+	    "properties", "delivery_mode", 2, "delivery_info", "exchange",
+	    "celery.pidbox", "routing_key", "", "priority", 0,
+	    "body_encoding", "base64", "delivery_tag", tag);
+	out = json_dumps(env, JSON_COMPACT);
+	json_decref(env);
+	json_decref(body);
+	free(bs);
+	free(b64);
+	return out;
+}
+
+static void	finish(struct pidbox *, struct pcall *, const char *err);
+
+static void
+noop(redisReply *rep, const char *err, void *arg)
+{
+	(void)rep;
+	(void)err;
+	(void)arg;
+}
+
+struct pidbox *
+pidbox_new(struct ev_loop *loop, struct broker *b)
+{
+	struct pidbox	*p = xcalloc(1, sizeof *p);
+
+	p->loop = loop;
+	p->b = b;
+	uuid4(p->key);
+	p->list = xasprintf("%s.reply.celery.pidbox", p->key);
+	ev_timer_init(&p->poll, NULL, 0., 0.);
+	return p;
+}
+
+void
+pidbox_free(struct pidbox *p)
+{
+	char	*member;
+
+	if (p == NULL)
+		return;
+	ev_timer_stop(p->loop, &p->poll);
+	while (p->calls != NULL)
+		finish(p, p->calls, NULL);
+	if (p->bound && broker_up(p->b)) {
+		member = xasprintf("%s\x06\x16\x06\x16%s", p->key, p->list);
+		broker_command(p->b, noop, NULL, "SREM %s %s", BINDINGS, member);
+		broker_command(p->b, noop, NULL, "DEL %s", p->list);
+		free(member);
+	}
+	free(p->list);
+	free(p);
+}
+
+static void
+finish(struct pidbox *p, struct pcall *c, const char *err)
+{
+	struct pcall	**pp;
+
+	for (pp = &p->calls; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	if (c->cb != NULL)
+		c->cb(err ? NULL : c->replies, err, c->arg);
+	json_decref(c->replies);
+	free(c->dest);
+	free(c);
+	if (p->calls == NULL)
+		ev_timer_stop(p->loop, &p->poll);
+}
+
+static void
+take_reply(struct pidbox *p, const char *msg, size_t len)
+{
+	json_t		*env, *tk, *body, *v;
+	struct pcall	*c;
+	char		*raw;
+	size_t		 rawlen;
+	const char	*k;
+
+	if ((env = json_loadb(msg, len, 0, NULL)) == NULL)
+		return;
+	tk = json_object_get(json_object_get(env, "headers"), "ticket");
+	body = json_object_get(env, "body");
+	for (c = p->calls; c != NULL && json_is_string(tk); c = c->next)
+		if (strcmp(c->ticket, json_string_value(tk)) == 0)
+			break;
+	if (c == NULL || !json_is_string(body)) {
+		json_decref(env);
+		return;
+	}
+	raw = b64_decode(json_string_value(body), json_string_length(body),
+	    &rawlen);
+	v = raw ? json_loadb(raw, rawlen, 0, NULL) : NULL;
+	if (json_is_object(v)) {
+		json_t *val;
+		json_object_foreach(v, k, val)
+			json_object_set(c->replies, k, val);
+		if (c->dest != NULL && json_object_get(c->replies, c->dest))
+			finish(p, c, NULL);
+	}
+	json_decref(v);
+	free(raw);
+	json_decref(env);
+}
+
+static void	poll_cb(struct ev_loop *, ev_timer *, int);
+
+static void
+popped(redisReply *rep, const char *err, void *arg)
+{
+	struct pidbox	*p = arg;
+
+	(void)err;
+	p->popping = 0;
+	if (rep != NULL && rep->type == REDIS_REPLY_STRING) {
+		take_reply(p, rep->str, rep->len);
+		if (p->calls != NULL) {		/* drain the list at once */
+			p->popping = 1;
+			broker_command(p->b, popped, p, "RPOP %s", p->list);
+		}
+	}
+}
+
+static void
+poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pidbox	*p = w->data;
+	struct pcall	*c, *next;
+	double		 now = ev_now(loop);
+
+	(void)revents;
+	for (c = p->calls; c != NULL; c = next) {
+		next = c->next;
+		if (now >= c->deadline)
+			finish(p, c, NULL);
+	}
+	if (p->calls != NULL && !p->popping) {
+		p->popping = 1;
+		broker_command(p->b, popped, p, "RPOP %s", p->list);
+	}
+}
+
+void
+pidbox_call(struct pidbox *p, const char *method, json_t *args,
+    const char *dest, double timeout, pidbox_cb *cb, void *arg)
+{
+	struct pcall	*c = xcalloc(1, sizeof *c);
+	char		 tag[40], chan[64], *env, *member;
+
+	uuid4(c->ticket);
+	uuid4(tag);
+	c->dest = dest ? xstrdup(dest) : NULL;
+	c->replies = json_object();
+	c->deadline = ev_now(p->loop) + timeout;
+	c->cb = cb;
+	c->arg = arg;
+	c->next = p->calls;
+	p->calls = c;
+	if (!broker_up(p->b)) {
+		json_decref(args);
+		finish(p, c, "the broker is not reachable");
+		return;
+	}
+	if (!p->bound) {
+		member = xasprintf("%s\x06\x16\x06\x16%s", p->key, p->list);
+		broker_command(p->b, noop, NULL, "SADD %s %s", BINDINGS, member);
+		free(member);
+		p->bound = 1;
+	}
+	env = pidbox_envelope(method, args, dest, c->ticket, p->key,
+	    now_wall(), timeout, ++p->clock, tag);
+	snprintf(chan, sizeof chan, "/%d.celery.pidbox", broker_db(p->b));
+	broker_command(p->b, noop, NULL, "PUBLISH %s %s", chan, env);
+	free(env);
+	if (!ev_is_active(&p->poll)) {
+		ev_timer_init(&p->poll, poll_cb, 0.01, 0.02);
+		p->poll.data = p;
+		ev_timer_start(p->loop, &p->poll);
+	}
+}

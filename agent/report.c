@@ -1,0 +1,335 @@
+/*
+ * report.c -- what the operator sees; see include/report.h.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "report.h"
+#include "runpriv.h"
+
+static const char *
+state_words(enum fsm_state s)
+{
+	switch (s) {
+	case ST_RESOLVE:
+		return "resolving the deployment, its pods and workers";
+	case ST_LOCK:
+		return "taking the lease";
+	case ST_CANCEL:
+		return "cancelling consumers";
+	case ST_DRAIN:
+		return "draining: waiting for running and prefetched tasks";
+	case ST_RESTART:
+		return "restarting the rollout";
+	case ST_ROLLOUT:
+		return "waiting for the rollout";
+	case ST_VERIFY:
+		return "verifying that a new worker consumes the queues";
+	case ST_RESTORE:
+		return "restoring the cancelled consumers";
+	case ST_END:
+		break;
+	}
+	return "done";
+}
+
+void
+report_state(struct run *r)
+{
+	log_info("%s: %s", r->name, state_words(r->fsm.state));
+}
+
+static void
+backlog_words(struct run *r, char *buf, size_t len)
+{
+	char	*q = strv_join(&r->queues, ",");
+
+	if (r->backlog < 0)
+		snprintf(buf, len, "backlog of %s unknown (broker unreachable)",
+		    q);
+	else
+		snprintf(buf, len, "backlog %s=%ld, unacked %ld", q, r->backlog,
+		    r->unacked);
+	free(q);
+}
+
+void
+report_progress(struct run *r, int force)
+{
+	size_t	 i;
+	char	 bl[300], d[32];
+	double	 now = now_wall();
+
+	(void)force;
+	backlog_words(r, bl, sizeof bl);
+	if (r->fsm.dry_run || r->fsm.state == ST_RESOLVE)
+		log_info("%s: plan: drain %zu worker(s), then restart the "
+		    "rollout; %s", r->name, r->nw, bl);
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		char *a = tasks_describe(&w->snap.active, now);
+		char *q = strv_join(&w->queues, ",");
+		if (w->gone)
+			log_info("%s:   %s: gone", r->name, w->name);
+		else if (w->drained)
+			log_info("%s:   %s: drained", r->name, w->name);
+		else
+			log_info("%s:   %s [%s]: %zu running%s%s%s, %zu "
+			    "prefetched%s", r->name, w->name, q,
+			    w->snap.active.n, a[0] ? " (" : "", a,
+			    a[0] ? ")" : "", w->snap.reserved.n,
+			    w->snap.scheduled.n ? ", plus tasks with an ETA" :
+			    "");
+		free(a);
+		free(q);
+	}
+	if (!r->fsm.dry_run && r->fsm.state == ST_DRAIN)
+		log_info("%s: %s; draining for %s", r->name, bl,
+		    duration_fmt(ev_now(r->ctx->loop) - r->t_enter, d,
+		    sizeof d));
+}
+
+static const char *
+outcome_words(enum fsm_outcome o)
+{
+	switch (o) {
+	case OUT_OK:
+		return "rolled out and verified";
+	case OUT_DRY_RUN:
+		return "dry run: nothing changed";
+	case OUT_SKIPPED:
+		return "skipped: not a Celery worker deployment";
+	case OUT_DRAINED:
+		return "drained (--drain-only): the workers consume nothing "
+		    "until --undrain";
+	case OUT_LOCKED:
+		return "not started: another run holds the lease";
+	case OUT_PREFLIGHT:
+		return "not started: nothing was changed";
+	case OUT_INTERRUPTED:
+		return "interrupted";
+	case OUT_ABORTED:
+		return "aborted: consumers restored, no restart sent";
+	case OUT_VERIFY_FAILED:
+		return "rolled out, but no new worker consumes the queues";
+	case OUT_ROLLOUT_FAILED:
+		return "the rollout failed";
+	case OUT_RESTORE_FAILED:
+		return "ATTENTION: workers may be left without consumers; run "
+		    "drain-and-rollout --recover";
+	case OUT_NONE:
+		break;
+	}
+	return "?";
+}
+
+void
+report_outcome(struct run *r)
+{
+	char	d[32];
+	double	len = r->finished - r->started;
+
+	if (r->fsm.outcome == OUT_OK || r->fsm.outcome == OUT_DRY_RUN ||
+	    r->fsm.outcome == OUT_DRAINED)
+		log_info("%s: %s in %s", r->name, outcome_words(r->fsm.outcome),
+		    duration_fmt(len, d, sizeof d));
+	else if (r->fsm.outcome == OUT_SKIPPED)
+		log_info("%s: %s (%s)", r->name, outcome_words(r->fsm.outcome),
+		    r->err);
+	else
+		log_err("%s: %s%s%s", r->name, outcome_words(r->fsm.outcome),
+		    r->err[0] ? ": " : "", r->err);
+}
+
+static json_t *
+run_json(struct run *r)
+{
+	json_t	*o, *ws, *t, *tasks;
+	size_t	 i, j;
+	int	 s;
+
+	t = json_object();
+	for (s = ST_RESOLVE; s < ST_END; s++)
+		if (r->t_state[s] > 0)
+			json_object_set_new(t, fsm_state_name(s),
+			    json_real(r->t_state[s]));
+	ws = json_array();
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		json_t *q = json_array();
+		for (j = 0; j < w->queues.n; j++)
+			json_array_append_new(q, json_string(w->queues.v[j]));
+		tasks = json_array();
+		for (j = 0; j < w->snap.active.n; j++)
+			json_array_append_new(tasks, json_pack("{s:s,s:s,s:s}",
+			    "id", w->snap.active.v[j].id, "name",
+			    w->snap.active.v[j].name, "state", "running"));
+		for (j = 0; j < w->snap.reserved.n; j++)
+			json_array_append_new(tasks, json_pack("{s:s,s:s,s:s}",
+			    "id", w->snap.reserved.v[j].id, "name",
+			    w->snap.reserved.v[j].name, "state", "prefetched"));
+		json_array_append_new(ws, json_pack("{s:s,s:o,s:b,s:b,s:o,s:s?}",
+		    "name", w->name, "queues", q, "drained", w->drained,
+		    "gone", w->gone, "tasks", tasks, "possibly_lost", w->lost));
+	}
+	o = json_pack("{s:s,s:s,s:s,s:i,s:f,s:o,s:o,s:s?,s:s?,s:I,s:s?}",
+	    "deployment", r->name, "namespace", r->ctx->kube.ns,
+	    "outcome", fsm_outcome_name(r->fsm.outcome),
+	    "exit_code", fsm_exit_code(r->fsm.outcome),
+	    "seconds", r->finished > r->started ? r->finished - r->started : 0.0,
+	    "states", t, "workers", ws,
+	    "new_worker", r->new_worker,
+	    "error", r->err[0] ? r->err : NULL,
+	    "backlog", (json_int_t)r->backlog,
+	    "restarted_at", r->restarted_at);
+	json_object_set_new(o, "forced", json_boolean(r->fsm.forced));
+	return o;
+}
+
+static void
+write_metrics(struct ctx *c)
+{
+	char	*tmp = xasprintf("%s.tmp.%ld", c->o->metrics_file,
+	    (long)getpid());
+	FILE	*f = fopen(tmp, "w");
+	size_t	 i;
+
+	if (f == NULL) {
+		log_err("cannot write metrics %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return;
+	}
+	fprintf(f, "# HELP drain_and_rollout_outcome Outcome of the last run "
+	    "per deployment (1 for the outcome it had).\n"
+	    "# TYPE drain_and_rollout_outcome gauge\n");
+	for (i = 0; i < c->nruns; i++)
+		fprintf(f, "drain_and_rollout_outcome{namespace=\"%s\","
+		    "deployment=\"%s\",outcome=\"%s\"} 1\n", c->kube.ns,
+		    c->runs[i]->name, fsm_outcome_name(c->runs[i]->fsm.outcome));
+	fprintf(f, "# HELP drain_and_rollout_last_success_timestamp_seconds "
+	    "When the deployment last rolled out successfully.\n"
+	    "# TYPE drain_and_rollout_last_success_timestamp_seconds gauge\n");
+	for (i = 0; i < c->nruns; i++)
+		if (c->runs[i]->fsm.outcome == OUT_OK)
+			fprintf(f, "drain_and_rollout_last_success_timestamp_"
+			    "seconds{namespace=\"%s\",deployment=\"%s\"} %.0f\n",
+			    c->kube.ns, c->runs[i]->name, now_wall());
+	fprintf(f, "# HELP drain_and_rollout_state_seconds Time spent per "
+	    "state in the last run.\n"
+	    "# TYPE drain_and_rollout_state_seconds gauge\n");
+	for (i = 0; i < c->nruns; i++) {
+		struct run *r = c->runs[i];
+		int s;
+		for (s = ST_RESOLVE; s < ST_END; s++)
+			if (r->t_state[s] > 0)
+				fprintf(f, "drain_and_rollout_state_seconds{"
+				    "namespace=\"%s\",deployment=\"%s\",state="
+				    "\"%s\"} %.3f\n", c->kube.ns, r->name,
+				    fsm_state_name(s), r->t_state[s]);
+	}
+	if (fclose(f) != 0 || rename(tmp, c->o->metrics_file) == -1) {
+		log_err("cannot write metrics %s: %s", c->o->metrics_file,
+		    strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+}
+
+static void
+notified(const struct http_resp *resp, void *arg)
+{
+	struct ctx	*c = arg;
+	char		 d[256];
+
+	c->ops--;
+	if (resp->err != HTTP_OK || resp->status / 100 != 2)
+		log_warn("notification to --notify-url failed: %s",
+		    http_describe(resp, d, sizeof d));
+}
+
+static void
+notify(struct ctx *c)
+{
+	struct http_req	 req;
+	size_t		 i;
+	int		 bad = 0;
+	char		*text = xstrdup(""), *p;
+	json_t		*body;
+	char		*js;
+
+	for (i = 0; i < c->nruns; i++) {
+		struct run *r = c->runs[i];
+		int ok = r->fsm.outcome <= OUT_DRAINED;
+		bad |= !ok;
+		p = xasprintf("%s%s%s %s/%s: %s%s%s", text, i ? "\n" : "",
+		    ok ? "OK" : "FAILED", c->kube.ns, r->name,
+		    outcome_words(r->fsm.outcome), r->err[0] && !ok ? ": " : "",
+		    !ok ? r->err : "");
+		free(text);
+		text = p;
+	}
+	if (!bad && !c->o->notify_on_success) {
+		free(text);
+		return;
+	}
+	p = xasprintf("drain-and-rollout on %s:\n%s", c->holder, text);
+	body = json_pack("{s:s}", "text", p);
+	js = json_dumps(body, JSON_COMPACT);
+	memset(&req, 0, sizeof req);
+	req.method = "POST";
+	req.url = c->o->notify_url;
+	req.content_type = "application/json";
+	req.body = js;
+	req.timeout = 10;
+	req.retry = 1;
+	req.deadline = ev_now(c->loop) + 30;
+	c->ops++;
+	if (http_do(c->http, &req, notified, c) == NULL)
+		c->ops--;
+	else
+		ev_run(c->loop, 0);	/* until it is sent */
+	json_decref(body);
+	free(js);
+	free(p);
+	free(text);
+}
+
+void
+report_summary(struct ctx *c)
+{
+	size_t	 i;
+	json_t	*all, *list;
+	char	*s, d[32];
+
+	if (c->o->json) {
+		list = json_array();
+		for (i = 0; i < c->nruns; i++)
+			json_array_append_new(list, run_json(c->runs[i]));
+		all = json_pack("{s:o}", "deployments", list);
+		s = json_dumps(all, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		json_decref(all);
+	} else if (c->nruns > 1 || !isatty(STDOUT_FILENO)) {
+		for (i = 0; i < c->nruns; i++) {
+			struct run *r = c->runs[i];
+			printf("%-24s %-16s %8s  %s\n", r->name,
+			    fsm_outcome_name(r->fsm.outcome),
+			    duration_fmt(r->finished > r->started ?
+			    r->finished - r->started : 0, d, sizeof d),
+			    r->err[0] && r->fsm.outcome > OUT_DRAINED ? r->err :
+			    outcome_words(r->fsm.outcome));
+		}
+	}
+	fflush(stdout);
+	if (c->o->metrics_file != NULL && !c->o->dry_run)
+		write_metrics(c);
+	if (c->o->notify_url != NULL && !c->o->dry_run)
+		notify(c);
+}

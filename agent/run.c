@@ -1,0 +1,553 @@
+/*
+ * run.c -- the drain driver: each state's work, on the loop; see run.h.
+ *
+ * Every asynchronous call carries a struct op naming its run and the run's
+ * state generation; a reply that arrives after the run moved on (timeout,
+ * interrupt) is counted and dropped. The loop ends when every run has ended
+ * and no operation is in flight.
+ */
+#include <ev.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "broker.h"
+#include "events.h"
+#include "http.h"
+#include "report.h"
+#include "run.h"
+#include "runpriv.h"
+
+static void	enter(struct run *);
+static void	feed(struct run *, enum fsm_input);
+
+/* ---- operations ------------------------------------------------------ */
+
+struct op *
+op_new(struct run *r, size_t wi, size_t qi)
+{
+	struct op	*o = xcalloc(1, sizeof *o);
+
+	o->r = r;
+	o->gen = r->gen;
+	o->wi = wi;
+	o->qi = qi;
+	o->counted = 1;
+	r->ctx->ops++;
+	r->pending++;
+	return o;
+}
+
+struct op *
+op_new_bg(struct run *r)
+{
+	struct op	*o = xcalloc(1, sizeof *o);
+
+	o->r = r;
+	o->gen = r->gen;
+	r->ctx->ops++;
+	return o;
+}
+
+/* Returns the run if the op is still current, else NULL; frees op. */
+struct run *
+op_done(struct op *o, size_t *wi, size_t *qi)
+{
+	struct run	*r = o->r;
+	int		 current = o->gen == r->gen;
+
+	r->ctx->ops--;
+	if (current && o->counted)
+		r->pending--;
+	if (wi != NULL)
+		*wi = o->wi;
+	if (qi != NULL)
+		*qi = o->qi;
+	free(o);
+	return current ? r : NULL;
+}
+
+void
+run_fail(struct run *r, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (r->err[0] != '\0')		/* keep the first cause */
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof r->err, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- timers ---------------------------------------------------------- */
+
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run	*r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (r->fsm.state == ST_END)
+		return;
+	if (r->err[0] == '\0')
+		run_fail(r, "%s timed out after %s%s%s",
+		    fsm_state_name(r->fsm.state),
+		    duration_fmt(r->state_len, r->tmp, sizeof r->tmp),
+		    r->last_line[0] ? ": " : "", r->last_line);
+	feed(r, IN_TIMEOUT);
+}
+
+static void
+tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run	*r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (r->fsm.state == ST_END)
+		return;
+	state_tick(r);
+}
+
+void
+run_tick_every(struct run *r, double first, double every)
+{
+	ev_timer_stop(r->ctx->loop, &r->tick);
+	ev_timer_set(&r->tick, first, every);
+	ev_timer_start(r->ctx->loop, &r->tick);
+}
+
+static void
+lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run	*r = w->data;
+
+	(void)loop;
+	(void)revents;
+	lease_renew(r);
+}
+
+/* ---- the state machine's driver ------------------------------------- */
+
+static void
+feed(struct run *r, enum fsm_input in)
+{
+	enum fsm_state	from = r->fsm.state;
+	struct ctx	*c = r->ctx;
+	double		now = ev_now(c->loop);
+
+	r->t_state[from] += now - r->t_enter;
+	fsm_feed(&r->fsm, in);
+	log_debug("%s: %s -> %s (%s)", r->name, fsm_state_name(from),
+	    fsm_state_name(r->fsm.state), in == IN_OK ? "ok" : in == IN_FAIL ?
+	    "fail" : in == IN_TIMEOUT ? "timeout" : in == IN_INTERRUPT ?
+	    "interrupt" : in == IN_LOCKED ? "locked" : "skip");
+	if (from != ST_RESTORE && r->fsm.state == ST_RESTORE && r->err[0])
+		log_err("%s: %s", r->name, r->err);
+	enter(r);
+}
+
+void
+run_jump(struct run *r, enum fsm_state st, enum fsm_outcome pending)
+{
+	struct ctx	*c = r->ctx;
+
+	r->t_state[r->fsm.state] += ev_now(c->loop) - r->t_enter;
+	r->fsm.state = st;
+	r->fsm.pending = pending;
+	enter(r);
+}
+
+void
+run_next(struct run *r, enum fsm_input in)
+{
+	if (r->fsm.state == ST_END)
+		return;
+	feed(r, in);
+}
+
+static void
+enter(struct run *r)
+{
+	struct ctx	*c = r->ctx;
+	double		 len = 0;
+
+	r->gen++;
+	r->pending = 0;
+	r->t_enter = ev_now(c->loop);
+	ev_timer_stop(c->loop, &r->timeout);
+	ev_timer_stop(c->loop, &r->tick);
+	switch (r->fsm.state) {
+	case ST_RESOLVE:
+		len = 120;
+		break;
+	case ST_LOCK:
+		len = 30;
+		break;
+	case ST_CANCEL:
+		len = 60;
+		break;
+	case ST_DRAIN:
+		len = c->o->drain_timeout;
+		break;
+	case ST_RESTART:
+		len = 60;
+		break;
+	case ST_ROLLOUT:
+		len = c->o->rollout_timeout > 0 ? c->o->rollout_timeout :
+		    r->dep.progress_deadline;
+		break;
+	case ST_VERIFY:
+		len = c->o->verify_timeout;
+		break;
+	case ST_RESTORE:
+		len = 60;
+		break;
+	case ST_END:
+		break;
+	}
+	r->state_len = len;
+	r->state_deadline = len > 0 ? r->t_enter + len : 0;
+	if (len > 0) {
+		ev_timer_set(&r->timeout, len, 0.);
+		ev_timer_start(c->loop, &r->timeout);
+	}
+	if (r->fsm.state != ST_RESOLVE && r->fsm.state != ST_LOCK &&
+	    r->fsm.state != ST_END && r->lease_token != NULL)
+		journal_write(r);
+	if (r->fsm.state != ST_END)
+		report_state(r);
+	switch (r->fsm.state) {
+	case ST_RESOLVE:
+		state_resolve(r);
+		break;
+	case ST_LOCK:
+		state_lock(r);
+		break;
+	case ST_CANCEL:
+		state_cancel(r);
+		break;
+	case ST_DRAIN:
+		state_drain(r);
+		break;
+	case ST_RESTART:
+		state_restart(r);
+		break;
+	case ST_ROLLOUT:
+		state_rollout(r);
+		break;
+	case ST_VERIFY:
+		state_verify(r);
+		break;
+	case ST_RESTORE:
+		state_restore(r);
+		break;
+	case ST_END:
+		run_end(r);
+		break;
+	}
+}
+
+static void
+start_more(struct ctx *c)
+{
+	while (c->next < c->nruns && (c->o->max_parallel <= 0 ||
+	    c->active < c->o->max_parallel) && !c->interrupted) {
+		struct run *r = c->runs[c->next++];
+		c->active++;
+		r->started = ev_now(c->loop);
+		r->wall_started = now_wall();
+		enter(r);
+	}
+}
+
+void
+run_end(struct run *r)
+{
+	struct ctx	*c = r->ctx;
+
+	ev_timer_stop(c->loop, &r->timeout);
+	ev_timer_stop(c->loop, &r->tick);
+	r->finished = ev_now(c->loop);
+	lease_release(r);
+	report_outcome(r);
+	c->active--;
+	start_more(c);
+	if (c->active == 0 && c->next >= c->nruns && c->ops == 0)
+		ev_break(c->loop, EVBREAK_ONE);
+}
+
+/* ---- context --------------------------------------------------------- */
+
+static void
+idle_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct ctx	*c = w->data;
+
+	(void)revents;
+	if (c->active == 0 && c->next >= c->nruns && c->ops == 0)
+		ev_break(loop, EVBREAK_ONE);
+}
+
+void
+ctx_add(struct ctx *c, const char *name, int from_selector,
+    enum run_mode mode)
+{
+	struct run	*r = xcalloc(1, sizeof *r);
+	size_t		 i;
+
+	for (i = 0; i < c->nruns; i++)
+		if (strcmp(c->runs[i]->name, name) == 0) {
+			free(r);
+			return;		/* named twice */
+		}
+	r->ctx = c;
+	r->name = xstrdup(name);
+	r->from_selector = from_selector;
+	r->mode = mode;
+	fsm_init(&r->fsm, c->o->dry_run || mode == RUN_STATUS,
+	    c->o->drain_only, c->o->force);
+	ev_timer_init(&r->timeout, timeout_cb, 1., 0.);
+	r->timeout.data = r;
+	ev_timer_init(&r->tick, tick_cb, 1., 0.);
+	r->tick.data = r;
+	ev_timer_init(&r->lease_timer, lease_cb, 1., 1.);
+	r->lease_timer.data = r;
+	c->runs = xrealloc(c->runs, (c->nruns + 1) * sizeof *c->runs);
+	c->runs[c->nruns++] = r;
+}
+
+static void
+run_free(struct run *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nw; i++)
+		wk_free(&r->w[i]);
+	free(r->w);
+	deploy_info_free(&r->dep);
+	strv_free(&r->old_pods);
+	strv_free(&r->new_pods);
+	strv_free(&r->queues);
+	free(r->new_worker);
+	free(r->lease_token);
+	free(r->restarted_at);
+	json_decref(r->journal);
+	free(r->name);
+	free(r);
+}
+
+void
+wk_free(struct wk *w)
+{
+	free(w->name);
+	strv_free(&w->queues);
+	strv_free(&w->cancelled);
+	strv_free(&w->inflight);
+	worker_snap_free(&w->snap);
+	free(w->lost);
+}
+
+int
+ctx_run(struct ctx *c)
+{
+	ev_prepare	 prep;
+	size_t		 i;
+	enum fsm_outcome worst = OUT_NONE;
+
+	ev_prepare_init(&prep, idle_check);
+	prep.data = c;
+	ev_prepare_start(c->loop, &prep);
+	events_start(c);
+	start_more(c);
+	ev_run(c->loop, 0);
+	ev_prepare_stop(c->loop, &prep);
+	for (i = 0; i < c->nruns; i++)
+		if (c->runs[i]->fsm.outcome > worst)
+			worst = c->runs[i]->fsm.outcome;
+	report_summary(c);
+	return c->nruns == 0 ? 0 : fsm_exit_code(worst);
+}
+
+void
+ctx_interrupt(struct ctx *c)
+{
+	size_t	i;
+
+	c->interrupted = 1;
+	for (i = 0; i < c->nruns; i++) {
+		struct run *r = c->runs[i];
+		if (i >= c->next) {	/* never started */
+			r->fsm.state = ST_END;
+			r->fsm.outcome = OUT_INTERRUPTED;
+			continue;
+		}
+		if (r->fsm.state == ST_END || r->fsm.state == ST_RESTORE)
+			continue;
+		run_fail(r, "interrupted by a signal");
+		feed(r, IN_INTERRUPT);
+	}
+	c->next = c->nruns;
+}
+
+void
+ctx_free(struct ctx *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nruns; i++)
+		run_free(c->runs[i]);
+	free(c->runs);
+	pidbox_free(c->pidbox);
+	broker_free(c->broker);
+	http_free(c->http);
+	kubeconfig_free(&c->creds);
+	free(c->kube.ns);
+}
+
+int
+ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
+    size_t errlen)
+{
+	char	host[200];
+
+	memset(c, 0, sizeof *c);
+	c->loop = loop;
+	c->o = o;
+	if (gethostname(host, sizeof host) == -1)
+		snprintf(host, sizeof host, "unknown");
+	snprintf(c->holder, sizeof c->holder, "%s:%ld", host, (long)getpid());
+	if (kubeconfig_load(o->kubeconfig, o->context, &c->creds, err,
+	    errlen) == -1)
+		return -1;
+	if (o->insecure)
+		c->creds.insecure = 1;
+	if (c->creds.insecure)
+		log_warn("TLS verification of the Kubernetes API %s is OFF "
+		    "(insecure-skip-tls-verify): anyone on the path can "
+		    "impersonate it", c->creds.server);
+	c->http = http_new(loop);
+	c->kube.http = c->http;
+	c->kube.creds = &c->creds;
+	c->kube.timeout = o->request_timeout;
+	if (o->namespace != NULL)
+		c->kube.ns = xstrdup(o->namespace);
+	else if (c->creds.namespace != NULL)
+		c->kube.ns = xstrdup(c->creds.namespace);
+	else
+		c->kube.ns = xstrdup("default");
+	c->flower.http = c->http;
+	c->flower.url = (char *)o->flower_url;
+	c->flower.user = (char *)o->flower_user;
+	c->flower.password = o->flower_password;
+	c->flower.timeout = o->request_timeout;
+	c->broker = broker_new(loop, o->redis_url, o->redis_password, err,
+	    errlen);
+	if (c->broker == NULL)
+		return -1;
+	c->pidbox = pidbox_new(loop, c->broker);
+	c->ctl.mode = o->control;
+	c->ctl.via = o->control == CTL_BROKER ? VIA_BROKER : VIA_FLOWER;
+	c->ctl.flower = &c->flower;
+	c->ctl.pidbox = c->pidbox;
+	return 0;
+}
+
+/* ---- synchronous broker commands for the command files --------------- */
+
+struct sync {
+	int		 done;
+	redisReply	*reply;
+	char		 err[300];
+};
+
+static redisReply *
+reply_dup(const redisReply *r)
+{
+	redisReply	*d = xcalloc(1, sizeof *d);
+	size_t		 i;
+
+	d->type = r->type;
+	d->integer = r->integer;
+	if (r->str != NULL) {
+		d->str = xmalloc(r->len + 1);
+		memcpy(d->str, r->str, r->len);
+		d->str[r->len] = '\0';
+		d->len = r->len;
+	}
+	if (r->elements > 0) {
+		d->element = xcalloc(r->elements, sizeof *d->element);
+		d->elements = r->elements;
+		for (i = 0; i < r->elements; i++)
+			d->element[i] = reply_dup(r->element[i]);
+	}
+	return d;
+}
+
+void
+ctx_redis_free(redisReply *r)
+{
+	size_t	i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->elements; i++)
+		ctx_redis_free(r->element[i]);
+	free(r->element);
+	free(r->str);
+	free(r);
+}
+
+static void
+sync_cb(redisReply *rep, const char *err, void *arg)
+{
+	struct sync	*s = arg;
+
+	s->done = 1;
+	if (rep != NULL)
+		s->reply = reply_dup(rep);
+	else
+		snprintf(s->err, sizeof s->err, "%s", err);
+}
+
+static void
+sync_ready(redisReply *rep, const char *err, void *arg)
+{
+	struct sync	*s = arg;
+
+	(void)rep;
+	s->done = 1;
+	if (err != NULL)
+		snprintf(s->err, sizeof s->err, "%s", err);
+}
+
+redisReply *
+ctx_redis(struct ctx *c, char *err, size_t errlen, const char *fmt, ...)
+{
+	struct sync	s;
+	va_list		ap;
+
+	memset(&s, 0, sizeof s);
+	if (!broker_up(c->broker)) {
+		broker_ready(c->broker, 5, sync_ready, &s);
+		while (!s.done)
+			ev_run(c->loop, EVRUN_ONCE);
+		if (s.err[0]) {
+			snprintf(err, errlen, "%s", s.err);
+			return NULL;
+		}
+		memset(&s, 0, sizeof s);
+	}
+	va_start(ap, fmt);
+	broker_vcommand(c->broker, sync_cb, &s, fmt, ap);
+	va_end(ap);
+	while (!s.done)
+		ev_run(c->loop, EVRUN_ONCE);
+	snprintf(err, errlen, "%s", s.err);
+	return s.reply;
+}

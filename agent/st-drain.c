@@ -1,0 +1,534 @@
+/*
+ * st-drain.c -- CANCEL and DRAIN: stop every worker fetching, then wait
+ * until nothing runs or is prefetched.
+ *
+ * Event mode: the broker's Celery events (subscribed before any cancel)
+ * remove finished task ids from each worker's in-flight set, seeded from one
+ * refresh after the cancel; an empty set is confirmed with one refresh.
+ * Polling mode (--no-events, events unavailable, or silent): refresh each
+ * worker every --poll-interval.
+ */
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "events.h"
+#include "report.h"
+#include "runpriv.h"
+
+#define EVENT_SILENCE	7.0	/* heartbeats come every 2 s */
+
+static void	cancelled(enum flower_err, const char *, void *);
+static void	checked(enum flower_err, struct worker_snap *, const char *,
+		    void *);
+static void	confirm(struct run *, size_t wi);
+static void	drain_check(struct run *);
+
+/* ---- CANCEL ---------------------------------------------------------- */
+
+void
+state_cancel(struct run *r)
+{
+	size_t	i, j;
+
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		for (j = 0; j < w->queues.n; j++) {
+			if (!strv_has(&w->cancelled, w->queues.v[j]))
+				strv_add(&w->cancelled, w->queues.v[j]);
+			ctl_consumer(&r->ctx->ctl, 0, w->name, w->queues.v[j],
+			    r->state_deadline, cancelled, op_new(r, i, j));
+		}
+	}
+	if (r->pending == 0)
+		run_next(r, IN_OK);
+}
+
+static void
+seed(struct wk *w)
+{
+	size_t	i;
+
+	strv_free(&w->inflight);
+	for (i = 0; i < w->snap.active.n; i++)
+		strv_add(&w->inflight, w->snap.active.v[i].id);
+	for (i = 0; i < w->snap.reserved.n; i++)
+		strv_add(&w->inflight, w->snap.reserved.v[i].id);
+}
+
+static void
+cancelled(enum flower_err e, const char *err, void *arg)
+{
+	size_t		 wi, i;
+	struct run	*r = op_done(arg, &wi, NULL);
+
+	if (r == NULL)
+		return;
+	if (e != FLOWER_OK)
+		run_fail(r, "%s", err);
+	if (r->pending > 0)
+		return;
+	if (r->err[0] != '\0') {
+		run_next(r, IN_FAIL);
+		return;
+	}
+	log_info("%s: cancelled the consumers of %zu worker(s) via %s", r->name,
+	    r->nw, ctl_via_name(&r->ctx->ctl));
+	r->step = 1;
+	for (i = 0; i < r->nw; i++)
+		ctl_refresh(&r->ctx->ctl, r->w[i].name, r->state_deadline,
+		    checked, op_new(r, i, 0));
+}
+
+/* The refresh after the cancel: no queue may be left; seed the sets. */
+static void
+checked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
+{
+	size_t		 wi;
+	struct run	*r = op_done(arg, &wi, NULL);
+	struct wk	*w;
+	char		*q;
+
+	if (r == NULL)
+		return;
+	w = &r->w[wi];
+	if (e != FLOWER_OK)
+		run_fail(r, "%s", err);
+	else {
+		worker_snap_move(&w->snap, s);
+		if (w->snap.queues.n > 0) {
+			q = strv_join(&w->snap.queues, ", ");
+			run_fail(r, "worker %s still consumes %s after the "
+			    "cancel", w->name, q);
+			free(q);
+		}
+		seed(w);
+		if (w->snap.scheduled.n > 0) {
+			char *d = tasks_describe(&w->snap.scheduled, now_wall());
+			log_warn("%s: worker %s holds %zu task(s) with an ETA: %s;"
+			    " not waited for: the worker's warm shutdown puts "
+			    "them back on the queue", r->name, w->name,
+			    w->snap.scheduled.n, d);
+			free(d);
+		}
+	}
+	if (r->pending > 0)
+		return;
+	run_next(r, r->err[0] ? IN_FAIL : IN_OK);
+}
+
+/* ---- DRAIN ----------------------------------------------------------- */
+
+void
+state_drain(struct run *r)
+{
+	struct ctx	*c = r->ctx;
+
+	r->polling = c->o->no_events || !c->events_up;
+	if (r->polling && !c->o->no_events && !r->said_polling) {
+		log_warn("%s: no Celery events from the broker; polling every "
+		    "%.0fs instead", r->name, c->o->poll_interval);
+		r->said_polling = 1;
+	}
+	report_progress(r, 1);
+	run_tick_every(r, r->polling ? c->o->poll_interval : 1.0,
+	    r->polling ? c->o->poll_interval : 1.0);
+	drain_check(r);
+}
+
+static int
+all_drained(struct run *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nw; i++)
+		if (!r->w[i].drained && !r->w[i].gone)
+			return 0;
+	return 1;
+}
+
+static void
+drain_check(struct run *r)
+{
+	size_t	i;
+
+	if (r->fsm.state != ST_DRAIN)
+		return;
+	if (all_drained(r)) {
+		if (r->pending == 0) {
+			report_progress(r, 1);
+			run_next(r, IN_OK);
+		}
+		return;
+	}
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		if (w->drained || w->gone || w->confirming)
+			continue;
+		if (w->inflight.n == 0 || r->polling)
+			confirm(r, i);
+	}
+}
+
+static void
+vanished(struct run *r, struct wk *w)
+{
+	char	*a = tasks_describe(&w->snap.active, now_wall());
+	char	*p = tasks_describe(&w->snap.reserved, now_wall());
+
+	w->gone = 1;
+	if (w->inflight.n > 0) {
+		w->lost = xasprintf("running: %s; prefetched: %s", a[0] ? a :
+		    "none", p[0] ? p : "none");
+		log_err("%s: worker %s vanished (pod crashed or evicted?) while "
+		    "holding %zu task(s), possibly lost: %s", r->name, w->name,
+		    w->inflight.n, w->lost);
+	} else
+		log_warn("%s: worker %s vanished; it held no task", r->name,
+		    w->name);
+	free(a);
+	free(p);
+}
+
+static void
+confirmed(enum flower_err e, struct worker_snap *s, const char *err,
+    void *arg)
+{
+	size_t		 wi;
+	struct run	*r = op_done(arg, &wi, NULL);
+	struct wk	*w;
+	double		 prev;
+
+	if (r == NULL)
+		return;
+	w = &r->w[wi];
+	w->confirming = 0;
+	if (e == FLOWER_OK) {
+		prev = w->snap.timestamp;
+		if (s->timestamp != 0 && s->timestamp == prev && r->polling) {
+			/* the same cached answer twice: the worker is silent */
+			log_warn("%s: %s answers with stale data", r->name,
+			    w->name);
+		}
+		worker_snap_move(&w->snap, s);
+		seed(w);
+		if (worker_drained(&w->snap)) {
+			w->drained = 1;
+			if (r->drained_at == 0 || r->drained_at < ev_now(
+			    r->ctx->loop))
+				r->drained_at = ev_now(r->ctx->loop);
+			log_info("%s: worker %s is drained", r->name, w->name);
+		} else if (w->snap.queues.n > 0) {
+			log_warn("%s: worker %s consumes again (someone re-added "
+			    "its consumers?); cancelling again", r->name,
+			    w->name);
+			state_cancel_again(r, wi);
+		}
+	} else if (e == FLOWER_EUNKNOWN || e == FLOWER_ENOREPLY) {
+		vanished(r, w);
+	} else
+		log_warn("%s: %s", r->name, err);
+	drain_check(r);
+}
+
+static void
+confirm(struct run *r, size_t wi)
+{
+	r->w[wi].confirming = 1;
+	ctl_refresh(&r->ctx->ctl, r->w[wi].name, r->state_deadline, confirmed,
+	    op_new(r, wi, 0));
+}
+
+static void
+recancelled(enum flower_err e, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	if (r != NULL && e != FLOWER_OK)
+		log_warn("%s: %s", r->name, err);
+}
+
+void
+state_cancel_again(struct run *r, size_t wi)
+{
+	struct wk	*w = &r->w[wi];
+	size_t		 j;
+
+	for (j = 0; j < w->snap.queues.n; j++) {
+		if (!strv_has(&w->cancelled, w->snap.queues.v[j]))
+			strv_add(&w->cancelled, w->snap.queues.v[j]);
+		ctl_consumer(&r->ctx->ctl, 0, w->name, w->snap.queues.v[j],
+		    r->state_deadline, recancelled, op_new(r, wi, j));
+	}
+}
+
+static void
+status_checked(enum flower_err e, struct worker_status *ws, size_t n,
+    const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	size_t		 i, j;
+	int		 online;
+
+	if (r == NULL || e != FLOWER_OK) {
+		if (r != NULL)
+			log_warn("%s: %s", r->name, err);
+		worker_status_free(ws, n);
+		return;
+	}
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		if (w->gone || w->drained)
+			continue;
+		online = 0;
+		for (j = 0; j < n; j++)
+			if (strcmp(ws[j].name, w->name) == 0)
+				online = ws[j].online;
+		if (!online)
+			vanished(r, w);
+	}
+	worker_status_free(ws, n);
+	drain_check(r);
+}
+
+void
+state_tick(struct run *r)
+{
+	struct ctx	*c = r->ctx;
+	double		 now = ev_now(c->loop);
+	size_t		 i;
+
+	switch (r->fsm.state) {
+	case ST_DRAIN:
+		break;
+	default:
+		state_poll(r);
+		return;
+	}
+	if (!r->polling) {
+		for (i = 0; i < r->nw; i++) {
+			struct wk *w = &r->w[i];
+			double last = w->last_event > r->t_enter ?
+			    w->last_event : r->t_enter;
+			if (w->drained || w->gone || now - last < EVENT_SILENCE)
+				continue;
+			log_warn("%s: no Celery events from %s for %.0fs; "
+			    "polling every %.0fs instead", r->name, w->name,
+			    now - last, c->o->poll_interval);
+			r->polling = 1;
+			run_tick_every(r, 0.01, c->o->poll_interval);
+			return;
+		}
+	} else {
+		ctl_status(&c->ctl, r->state_deadline, status_checked,
+		    op_new(r, 0, 0));
+	}
+	if (now - r->last_progress >= c->o->progress_interval) {
+		r->last_progress = now;
+		backlog_read(r, NULL);
+		report_progress(r, 0);
+	}
+	if (r->polling)
+		drain_check(r);
+}
+
+/* An event for one of this run's workers. */
+void
+drain_event(struct run *r, const struct cev *ev)
+{
+	struct wk	*w = run_worker(r, ev->hostname);
+	size_t		 i;
+
+	if (w == NULL || w->gone)
+		return;
+	w->last_event = ev_now(r->ctx->loop);
+	if (r->fsm.state != ST_DRAIN && r->fsm.state != ST_CANCEL)
+		return;
+	switch (ev->type) {
+	case CEV_WORKER_HEARTBEAT:
+		w->hb_active = ev->active;
+		return;
+	case CEV_WORKER_OFFLINE:
+		if (r->fsm.state == ST_DRAIN)
+			ctl_status(&r->ctx->ctl, r->state_deadline,
+			    status_checked, op_new(r, 0, 0));
+		return;
+	case CEV_TASK_RECEIVED:
+	case CEV_TASK_STARTED:
+		if (!strv_has(&w->inflight, ev->uuid))
+			strv_add(&w->inflight, ev->uuid);
+		w->drained = 0;
+		return;
+	default:
+		break;
+	}
+	if (!cev_task_final(ev->type))
+		return;
+	for (i = 0; i < w->inflight.n; i++) {
+		if (strcmp(w->inflight.v[i], ev->uuid) != 0)
+			continue;
+		free(w->inflight.v[i]);
+		w->inflight.v[i] = w->inflight.v[--w->inflight.n];
+		break;
+	}
+	if (r->fsm.state == ST_DRAIN && w->inflight.n == 0) {
+		r->drained_at = ev_now(r->ctx->loop);
+		drain_check(r);
+	}
+}
+
+/* ---- events subscription (shared by all runs) ------------------------ */
+
+static void
+on_event(const char *channel, const char *msg, size_t len, void *arg)
+{
+	struct ctx		*c = arg;
+	struct cev_batch	 b;
+	char			 err[200];
+	size_t			 i, j;
+
+	(void)channel;
+	c->events_last = ev_now(c->loop);
+	if (cev_decode(msg, len, &b, err, sizeof err) == -1) {
+		log_debug("ignoring a malformed Celery event: %s", err);
+		return;
+	}
+	for (i = 0; i < b.n; i++)
+		for (j = 0; j < c->nruns; j++)
+			drain_event(c->runs[j], &b.v[i]);
+	cev_batch_free(&b);
+}
+
+static void
+on_sub_state(int up, void *arg)
+{
+	struct ctx	*c = arg;
+	size_t		 i;
+
+	c->events_up = up;
+	if (up)
+		return;
+	for (i = 0; i < c->nruns; i++) {
+		struct run *r = c->runs[i];
+		if (r->fsm.state == ST_DRAIN && !r->polling) {
+			log_warn("%s: lost the Celery event subscription; "
+			    "polling every %.0fs until it is back", r->name,
+			    c->o->poll_interval);
+			r->polling = 1;
+			run_tick_every(r, 0.01, c->o->poll_interval);
+		}
+	}
+}
+
+void
+events_start(struct ctx *c)
+{
+	char	pat[64];
+
+	if (c->o->no_events || c->o->dry_run)
+		return;
+	snprintf(pat, sizeof pat, "/%d.celeryev/*", broker_db(c->broker));
+	broker_psubscribe(c->broker, pat, on_event, on_sub_state, c);
+}
+
+/* ---- backlog --------------------------------------------------------- */
+
+static const char *unacked_lua =
+    "local n = 0\n"
+    "for _, v in ipairs(redis.call('HVALS', 'unacked')) do\n"
+    "  local ok, m = pcall(cjson.decode, v)\n"
+    "  if ok and type(m) == 'table' then\n"
+    "    for _, q in ipairs(ARGV) do\n"
+    "      if m[3] == q then n = n + 1 end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+struct blop {
+	struct op	*op;
+	void		(*then)(struct run *);
+};
+
+static void
+backlog_exec(redisReply *rep, const char *err, void *arg)
+{
+	struct blop	*b = arg;
+	struct run	*r = b->op->r;
+	size_t		 i;
+	int		 current = b->op->gen == r->gen;
+	void		(*then)(struct run *) = b->then;
+
+	op_done(b->op, NULL, NULL);
+	free(b);
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+		r->backlog = 0;
+		for (i = 0; i + 1 < rep->elements; i++)
+			if (rep->element[i]->type == REDIS_REPLY_INTEGER)
+				r->backlog += rep->element[i]->integer;
+		i = rep->elements - 1;
+		r->unacked = rep->element[i]->type == REDIS_REPLY_INTEGER ?
+		    rep->element[i]->integer : -1;
+	} else {
+		r->backlog = r->unacked = -1;
+		log_debug("%s: cannot read the backlog: %s", r->name,
+		    err ? err : "bad reply");
+	}
+	if (current && then != NULL)
+		then(r);
+}
+
+/*
+ * One round trip: MULTI; LLEN of each queue and its priority lists; EVAL
+ * counting unacked entries; EXEC. Plain pipelining would do too, but the
+ * transaction gives one reply to wait for.
+ */
+void
+backlog_read(struct run *r, void (*then)(struct run *))
+{
+	struct broker	*b = r->ctx->broker;
+	struct blop	*bl;
+	size_t		 i, n = 0, k;
+	const char	**argv;
+	size_t		*lens;
+	static const char *sfx[] = { "", "\x06\x16" "3", "\x06\x16" "6",
+	    "\x06\x16" "9" };
+	char		**keys;
+
+	if (!broker_up(b)) {
+		r->backlog = r->unacked = -1;
+		if (then != NULL)
+			then(r);
+		return;
+	}
+	broker_command(b, NULL, NULL, "MULTI");
+	keys = xcalloc(r->queues.n * 4, sizeof *keys);
+	for (i = 0; i < r->queues.n; i++)
+		for (k = 0; k < 4; k++) {
+			keys[n] = xasprintf("%s%s", r->queues.v[i], sfx[k]);
+			broker_command(b, NULL, NULL, "LLEN %s", keys[n]);
+			n++;
+		}
+	argv = xcalloc(r->queues.n + 3, sizeof *argv);
+	lens = xcalloc(r->queues.n + 3, sizeof *lens);
+	argv[0] = "EVAL";
+	argv[1] = unacked_lua;
+	argv[2] = "0";
+	for (i = 0; i < r->queues.n; i++)
+		argv[3 + i] = r->queues.v[i];
+	for (i = 0; i < r->queues.n + 3; i++)
+		lens[i] = strlen(argv[i]);
+	broker_command_argv(b, NULL, NULL, (int)r->queues.n + 3, argv, lens);
+	bl = xcalloc(1, sizeof *bl);
+	bl->op = op_new_bg(r);
+	bl->then = then;
+	broker_command(b, backlog_exec, bl, "EXEC");
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(argv);
+	free(lens);
+}

@@ -1,0 +1,202 @@
+/*
+ * st-recover.c -- the journal of a run that died, and --recover.
+ *
+ * A recovery takes the lease, reads the journal and picks up where the dead
+ * run was: before the restart, it re-adds the consumers the journal lists
+ * (RESTORE); after it (the deployment's restartedAt annotation is the one the
+ * journal wrote before the PATCH), it waits for the rollout and verifies
+ * (ROLLOUT, VERIFY). Then the journal is removed.
+ */
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "runpriv.h"
+
+struct jread {
+	struct op	*op;
+	void		(*then)(struct run *);
+};
+
+static void
+journal_got(redisReply *rep, const char *err, void *arg)
+{
+	struct jread	*j = arg;
+	struct run	*r = op_done(j->op, NULL, NULL);
+	void		(*then)(struct run *) = j->then;
+	size_t		 i;
+	json_t		*o;
+
+	free(j);
+	if (r == NULL)
+		return;
+	json_decref(r->journal);
+	r->journal = NULL;
+	if (rep == NULL)
+		log_debug("%s: cannot read the journal: %s", r->name, err);
+	else if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+		o = json_object();
+		for (i = 0; i + 1 < rep->elements; i += 2)
+			json_object_set_new(o, rep->element[i]->str,
+			    json_string(rep->element[i + 1]->str));
+		r->journal = o;
+	}
+	then(r);
+}
+
+void
+journal_read(struct run *r, void (*then)(struct run *))
+{
+	struct jread	*j;
+	char		*k;
+
+	if (!broker_up(r->ctx->broker)) {
+		then(r);
+		return;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->op = op_new(r, 0, 0);
+	j->then = then;
+	k = journal_key(r->ctx, r->name);
+	broker_command(r->ctx->broker, journal_got, j, "HGETALL %s", k);
+	free(k);
+}
+
+static json_t *
+journal_json(struct run *r, const char *field)
+{
+	const char	*v;
+
+	v = json_string_value(json_object_get(r->journal, field));
+	return v ? json_loads(v, 0, NULL) : NULL;
+}
+
+void
+journal_queues(struct run *r, const char *name, struct strv *out)
+{
+	json_t	*ws = journal_json(r, "workers"), *w, *q;
+	size_t	 i, j;
+
+	json_array_foreach(ws, i, w) {
+		const char *n = json_string_value(json_object_get(w, "name"));
+		if (n == NULL || (name != NULL && strcmp(n, name) != 0))
+			continue;
+		json_array_foreach(json_object_get(w, "queues"), j, q)
+			if (json_is_string(q) && !strv_has(out,
+			    json_string_value(q)))
+				strv_add(out, json_string_value(q));
+	}
+	json_decref(ws);
+}
+
+static const char *
+jstr(struct run *r, const char *field)
+{
+	const char	*v = json_string_value(json_object_get(r->journal, field));
+
+	return v ? v : "";
+}
+
+static void
+recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	const char	*st, *ra;
+	char		 sub[256];
+	int		 restarted;
+
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		run_fail(r, "%s", err);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	if (deploy_parse(obj, &r->dep, sub, sizeof sub) == -1) {
+		run_fail(r, "deployment %s: %s", r->name, sub);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	st = jstr(r, "state");
+	ra = jstr(r, "restarted_at");
+	restarted = ra[0] != '\0' && r->dep.restarted_at != NULL &&
+	    strcmp(ra, r->dep.restarted_at) == 0;
+	if (restarted) {
+		free(r->restarted_at);
+		r->restarted_at = xstrdup(ra);
+		log_info("%s: the interrupted run (state %s) had restarted the "
+		    "rollout; waiting for it and verifying", r->name, st);
+		run_jump(r, ST_ROLLOUT, OUT_OK);
+	} else {
+		log_info("%s: the interrupted run (state %s) had not restarted "
+		    "the rollout; re-adding the consumers it cancelled",
+		    r->name, st);
+		run_jump(r, ST_RESTORE, OUT_OK);
+	}
+}
+
+static void
+recover_locked(struct run *r, int ok)
+{
+	json_t	*ws, *w, *pods, *p, *q;
+	size_t	 i, j;
+
+	if (ok != 1) {
+		run_next(r, ok == 0 ? IN_LOCKED : IN_FAIL);
+		return;
+	}
+	ws = journal_json(r, "workers");
+	json_array_foreach(ws, i, w) {
+		const char *n = json_string_value(json_object_get(w, "name"));
+		if (n == NULL)
+			continue;
+		r->w = xrealloc(r->w, (r->nw + 1) * sizeof *r->w);
+		memset(&r->w[r->nw], 0, sizeof r->w[r->nw]);
+		r->w[r->nw].name = xstrdup(n);
+		r->w[r->nw].hb_active = -1;
+		json_array_foreach(json_object_get(w, "queues"), j, q) {
+			if (!json_is_string(q))
+				continue;
+			strv_add(&r->w[r->nw].cancelled, json_string_value(q));
+			strv_add(&r->w[r->nw].queues, json_string_value(q));
+			if (!strv_has(&r->queues, json_string_value(q)))
+				strv_add(&r->queues, json_string_value(q));
+		}
+		r->nw++;
+	}
+	json_decref(ws);
+	pods = journal_json(r, "old_pods");
+	json_array_foreach(pods, i, p)
+		if (json_is_string(p))
+			strv_add(&r->old_pods, json_string_value(p));
+	json_decref(pods);
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
+	    recover_deployment, op_new(r, 0, 0));
+}
+
+static void
+recover_journal(struct run *r)
+{
+	if (r->journal == NULL) {
+		if (!broker_up(r->ctx->broker)) {
+			run_fail(r, "cannot read the journal: the broker %s is "
+			    "unreachable", broker_where(r->ctx->broker));
+			run_next(r, IN_FAIL);
+			return;
+		}
+		log_info("%s: no interrupted run to recover", r->name);
+		r->fsm.dry_run = 1;	/* nothing to do: end as a no-op */
+		run_next(r, IN_OK);
+		return;
+	}
+	lease_take(r, recover_locked);
+}
+
+void
+recover_resolve(struct run *r)
+{
+	journal_read(r, recover_journal);
+}

@@ -1,0 +1,286 @@
+/*
+ * st-resolve.c -- RESOLVE: the deployment, its pods, their Celery workers
+ * and the queues those consume. Changes nothing.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "runpriv.h"
+
+static void	got_deployment(enum kube_err, json_t *, const char *, void *);
+static void	got_pods(enum kube_err, json_t *, const char *, void *);
+static void	got_status(enum flower_err, struct worker_status *, size_t,
+		    const char *, void *);
+static void	got_refresh(enum flower_err, struct worker_snap *, const char *,
+		    void *);
+static void	resolved(struct run *);
+static void	planned(struct run *);
+
+struct wk *
+run_worker(struct run *r, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nw; i++)
+		if (strcmp(r->w[i].name, name) == 0)
+			return &r->w[i];
+	return NULL;
+}
+
+static void
+resolve_kube(struct run *r)
+{
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
+	    got_deployment, op_new(r, 0, 0));
+}
+
+void
+state_resolve(struct run *r)
+{
+	if (!dns1123_label(r->name)) {
+		run_fail(r, "\"%s\" is not a valid deployment name (a DNS-1123 "
+		    "label: lower-case letters, digits and '-', at most 63)",
+		    r->name);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	if (r->mode == RUN_RECOVER) {
+		recover_resolve(r);
+		return;
+	}
+	/* a journal left by a dead run names queues we must not forget */
+	journal_read(r, resolve_kube);
+}
+
+/* --undrain: the workers get the journal's queues, or --queues. */
+static void
+undrain(struct run *r)
+{
+	size_t		 i, j;
+	struct strv	 q = { 0 };
+	char		*s, *tok, *save;
+
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		strv_free(&q);
+		journal_queues(r, w->name, &q);
+		if (q.n == 0)
+			journal_queues(r, NULL, &q);
+		if (q.n == 0 && r->ctx->o->queues != NULL) {
+			s = xstrdup(r->ctx->o->queues);
+			for (tok = strtok_r(s, ",", &save); tok != NULL;
+			    tok = strtok_r(NULL, ",", &save))
+				strv_add(&q, tok);
+			free(s);
+		}
+		if (q.n == 0) {
+			strv_free(&q);
+			run_fail(r, "no journal records the queues of %s; name "
+			    "them with --queues Q1,Q2", r->name);
+			run_next(r, IN_FAIL);
+			return;
+		}
+		for (j = 0; j < q.n; j++) {
+			strv_add(&w->cancelled, q.v[j]);
+			if (!strv_has(&r->queues, q.v[j]))
+				strv_add(&r->queues, q.v[j]);
+		}
+	}
+	strv_free(&q);
+	run_jump(r, ST_RESTORE, OUT_OK);
+}
+
+static void
+got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	char		 sub[256];
+
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		run_fail(r, "%s", err);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	if (deploy_parse(obj, &r->dep, sub, sizeof sub) == -1) {
+		run_fail(r, "deployment %s: %s", r->name, sub);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
+	    got_pods, op_new(r, 0, 0));
+}
+
+static void
+got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	struct pod_list	 pl;
+	char		 sub[256];
+	size_t		 i;
+
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		run_fail(r, "%s", err);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	if (pods_parse(obj, &pl, sub, sizeof sub) == -1) {
+		run_fail(r, "pods of %s: %s", r->name, sub);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	for (i = 0; i < pl.n; i++)
+		strv_add(&r->old_pods, pl.v[i].name);
+	pod_list_free(&pl);
+	if (r->old_pods.n == 0) {
+		if (r->from_selector) {
+			run_fail(r, "no pods");
+			run_next(r, IN_SKIP);
+			return;
+		}
+		run_fail(r, "deployment %s has no pods (selector %s); nothing "
+		    "to drain (is it scaled to 0?)", r->name, r->dep.selector);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	ctl_status(&r->ctx->ctl, r->state_deadline, got_status, op_new(r, 0, 0));
+}
+
+static void
+got_status(enum flower_err e, struct worker_status *ws, size_t n,
+    const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	size_t		 i;
+	const char	*pod;
+	struct strv	 offline = { 0 }, missing = { 0 };
+	char		*s;
+
+	if (r == NULL) {
+		worker_status_free(ws, n);
+		return;
+	}
+	if (e != FLOWER_OK) {
+		run_fail(r, "%s", err);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		pod = worker_pod(ws[i].name);
+		if (pod == NULL || !strv_has(&r->old_pods, pod))
+			continue;
+		if (!ws[i].online) {
+			strv_add(&offline, ws[i].name);
+			continue;
+		}
+		r->w = xrealloc(r->w, (r->nw + 1) * sizeof *r->w);
+		memset(&r->w[r->nw], 0, sizeof r->w[r->nw]);
+		r->w[r->nw].name = xstrdup(ws[i].name);
+		r->w[r->nw].hb_active = -1;
+		r->nw++;
+	}
+	worker_status_free(ws, n);
+	/* every pod must have an online worker, or the restart kills work */
+	for (i = 0; i < r->old_pods.n; i++) {
+		size_t j;
+		int found = 0;
+		for (j = 0; j < r->nw; j++)
+			if (strcmp(worker_pod(r->w[j].name), r->old_pods.v[i]) == 0)
+				found = 1;
+		if (!found)
+			strv_add(&missing, r->old_pods.v[i]);
+	}
+	if (r->nw == 0 && r->from_selector) {
+		run_fail(r, "no Celery worker known to %s",
+		    ctl_via_name(&r->ctx->ctl));
+		run_next(r, IN_SKIP);
+	} else if (r->nw == 0) {
+		s = strv_join(&r->old_pods, ", ");
+		run_fail(r, "deployment %s has no online Celery worker known to "
+		    "%s (pods: %s%s); is it a Celery worker deployment?",
+		    r->name, ctl_via_name(&r->ctx->ctl), s, offline.n ?
+		    "; offline workers seen" : "");
+		free(s);
+		run_next(r, IN_FAIL);
+	} else if (missing.n > 0) {
+		s = strv_join(&missing, ", ");
+		run_fail(r, "pod(s) %s of %s run no online Celery worker known "
+		    "to %s; refusing to restart what cannot be drained (retry "
+		    "when the worker is up)", s, r->name,
+		    ctl_via_name(&r->ctx->ctl));
+		free(s);
+		run_next(r, IN_FAIL);
+	} else if (r->mode == RUN_UNDRAIN) {
+		undrain(r);
+	} else {
+		for (i = 0; i < r->nw; i++)
+			ctl_refresh(&r->ctx->ctl, r->w[i].name, r->state_deadline,
+			    got_refresh, op_new(r, i, 0));
+	}
+	strv_free(&offline);
+	strv_free(&missing);
+}
+
+static void
+got_refresh(enum flower_err e, struct worker_snap *s, const char *err,
+    void *arg)
+{
+	size_t		 wi, i;
+	struct run	*r = op_done(arg, &wi, NULL);
+	struct wk	*w;
+
+	if (r == NULL)
+		return;
+	w = &r->w[wi];
+	if (e != FLOWER_OK) {
+		run_fail(r, "%s", err);
+	} else if (!s->have_queues) {
+		run_fail(r, "worker %s did not report its queues", w->name);
+	} else {
+		worker_snap_move(&w->snap, s);
+		for (i = 0; i < w->snap.queues.n; i++)
+			strv_add(&w->queues, w->snap.queues.v[i]);
+		/* queues a dead run cancelled: drain and restore them too */
+		if (r->mode == RUN_DRAIN)
+			journal_queues(r, w->name, &w->queues);
+		for (i = 0; i < w->queues.n; i++)
+			if (!strv_has(&r->queues, w->queues.v[i]))
+				strv_add(&r->queues, w->queues.v[i]);
+		if (w->queues.n == 0)
+			log_warn("%s: worker %s consumes no queue already "
+			    "(drained by hand? use --undrain to give it its "
+			    "queues back)", r->name, w->name);
+	}
+	if (r->pending == 0)
+		resolved(r);
+}
+
+static void
+resolved(struct run *r)
+{
+	if (r->err[0] != '\0') {
+		run_next(r, IN_FAIL);
+		return;
+	}
+	if (r->queues.n == 0) {
+		run_fail(r, "no worker of %s consumes any queue; nothing to "
+		    "drain (see --status, --undrain)", r->name);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	backlog_read(r, planned);
+}
+
+static void
+planned(struct run *r)
+{
+	if (r->fsm.dry_run)
+		report_progress(r, 1);
+	run_next(r, IN_OK);
+}

@@ -1,0 +1,143 @@
+/*
+ * st-restore.c -- RESTORE: give every worker that still exists the consumers
+ * this run cancelled, and check that it consumes them again. A worker that
+ * is gone (offline or unknown) has nothing to restore.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "runpriv.h"
+
+static void	restore_check(struct run *);
+
+static void
+rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
+{
+	size_t		 wi, i;
+	struct run	*r = op_done(arg, &wi, NULL);
+	struct wk	*w;
+
+	if (r == NULL)
+		return;
+	w = &r->w[wi];
+	if (e == FLOWER_EUNKNOWN) {
+		w->gone = 1;
+	} else if (e != FLOWER_OK) {
+		run_fail(r, "cannot check that %s consumes again: %s", w->name,
+		    err);
+		r->step = -1;
+	} else {
+		for (i = 0; i < w->cancelled.n; i++)
+			if (!strv_has(&s->queues, w->cancelled.v[i])) {
+				run_fail(r, "worker %s still does not consume "
+				    "%s after add-consumer", w->name,
+				    w->cancelled.v[i]);
+				r->step = -1;
+			}
+		if (r->step != -1) {
+			char *q = strv_join(&w->cancelled, ", ");
+			log_info("%s: worker %s consumes %s again", r->name,
+			    w->name, q);
+			free(q);
+		}
+	}
+	if (r->pending == 0)
+		run_next(r, r->step == -1 ? IN_FAIL : IN_OK);
+}
+
+static void
+restore_status(enum flower_err e, struct worker_status *ws, size_t n,
+    const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	size_t		 i, j;
+	int		 online;
+
+	if (r == NULL) {
+		worker_status_free(ws, n);
+		return;
+	}
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		if (w->gone || !w->confirming)	/* confirming: add failed */
+			continue;
+		online = -1;
+		for (j = 0; e == FLOWER_OK && j < n; j++)
+			if (strcmp(ws[j].name, w->name) == 0)
+				online = ws[j].online;
+		if (online == 0 || (e == FLOWER_OK && online == -1)) {
+			log_info("%s: worker %s is gone; nothing to restore",
+			    r->name, w->name);
+			w->gone = 1;
+		} else {
+			run_fail(r, "could not re-add the consumers of %s "
+			    "(%s)", w->name, e == FLOWER_OK ? "it is online "
+			    "but did not answer" : err);
+			r->step = -1;
+		}
+	}
+	worker_status_free(ws, n);
+	restore_check(r);
+}
+
+static void
+readded(enum flower_err e, const char *err, void *arg)
+{
+	size_t		 wi;
+	struct run	*r = op_done(arg, &wi, NULL);
+	size_t		 i;
+	int		 failed = 0;
+
+	if (r == NULL)
+		return;
+	if (e != FLOWER_OK) {
+		r->w[wi].confirming = 1;	/* check whether it is gone */
+		log_debug("%s: %s", r->name, err);
+	}
+	if (r->pending > 0)
+		return;
+	for (i = 0; i < r->nw; i++)
+		failed |= r->w[i].confirming && !r->w[i].gone;
+	if (failed)
+		ctl_status(&r->ctx->ctl, r->state_deadline, restore_status,
+		    op_new(r, 0, 0));
+	else
+		restore_check(r);
+}
+
+static void
+restore_check(struct run *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		if (w->gone || w->cancelled.n == 0 || r->step == -1)
+			continue;
+		ctl_refresh(&r->ctx->ctl, w->name, r->state_deadline, rechecked,
+		    op_new(r, i, 0));
+	}
+	if (r->pending == 0)
+		run_next(r, r->step == -1 ? IN_FAIL : IN_OK);
+}
+
+void
+state_restore(struct run *r)
+{
+	size_t	i, j;
+
+	r->step = 0;
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		w->confirming = 0;
+		if (w->gone)
+			continue;
+		for (j = 0; j < w->cancelled.n; j++)
+			ctl_consumer(&r->ctx->ctl, 1, w->name, w->cancelled.v[j],
+			    r->state_deadline, readded, op_new(r, i, j));
+	}
+	if (r->pending == 0)
+		run_next(r, IN_OK);
+}

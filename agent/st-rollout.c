@@ -1,0 +1,229 @@
+/*
+ * st-rollout.c -- RESTART, ROLLOUT and VERIFY: the PATCH that `oc rollout
+ * restart` sends, `kubectl rollout status`'s wait, and the check that a new
+ * worker consumes the deployment's queues again.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "runpriv.h"
+
+/* ---- RESTART --------------------------------------------------------- */
+
+static void
+patched(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	(void)obj;
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		run_fail(r, "%s", err);
+		run_next(r, IN_FAIL);
+		return;
+	}
+	log_info("%s: rollout restart sent (restartedAt %s)", r->name,
+	    r->restarted_at);
+	run_next(r, IN_OK);
+}
+
+void
+state_restart(struct run *r)
+{
+	char	ts[32];
+	size_t	i;
+
+	if (r->fsm.forced) {
+		for (i = 0; i < r->nw; i++) {
+			struct wk *w = &r->w[i];
+			char *a, *p;
+			if (w->drained || w->gone || w->inflight.n == 0)
+				continue;
+			a = tasks_describe(&w->snap.active, now_wall());
+			p = tasks_describe(&w->snap.reserved, now_wall());
+			log_warn("%s: --on-timeout force: restarting %s anyway; "
+			    "running tasks will be cut after the grace period: "
+			    "%s; prefetched: %s", r->name, w->name, a[0] ? a :
+			    "none", p[0] ? p : "none");
+			free(a);
+			free(p);
+		}
+	}
+	free(r->restarted_at);
+	r->restarted_at = xstrdup(rfc3339(now_wall(), ts, sizeof ts));
+	journal_write(r);		/* before the action */
+	kube_restart(&r->ctx->kube, r->name, r->restarted_at, r->state_deadline,
+	    patched, op_new(r, 0, 0));
+}
+
+/* ---- ROLLOUT --------------------------------------------------------- */
+
+static void
+got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run		*r = op_done(arg, NULL, NULL);
+	char			 msg[300];
+	enum rollout_state	 st;
+
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		if (e == KUBE_EAUTH || e == KUBE_EFORBIDDEN ||
+		    e == KUBE_ENOTFOUND) {
+			run_fail(r, "%s", err);
+			run_next(r, IN_FAIL);
+		} else
+			log_warn("%s: %s (will retry)", r->name, err);
+		return;
+	}
+	st = rollout_status(obj, msg, sizeof msg);
+	if (strcmp(msg, r->last_line) != 0) {
+		log_info("%s: %s", r->name, msg);
+		snprintf(r->last_line, sizeof r->last_line, "%s", msg);
+	}
+	if (st == ROLLOUT_DONE)
+		run_next(r, IN_OK);
+	else if (st == ROLLOUT_FAILED) {
+		run_fail(r, "%s", msg);
+		run_next(r, IN_FAIL);
+	}
+}
+
+void
+state_rollout(struct run *r)
+{
+	r->last_line[0] = '\0';
+	run_tick_every(r, 0.3, 1.0);
+}
+
+/* ---- VERIFY ---------------------------------------------------------- */
+
+static void
+verified(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
+{
+	size_t		 wi, i;
+	struct run	*r = op_done(arg, &wi, NULL);
+	struct strv	 missing = { 0 };
+	char		*m;
+
+	(void)wi;
+	if (r == NULL)
+		return;
+	if (e != FLOWER_OK) {
+		snprintf(r->last_line, sizeof r->last_line, "%s", err);
+		return;
+	}
+	for (i = 0; i < r->queues.n; i++)
+		if (!strv_has(&s->queues, r->queues.v[i]))
+			strv_add(&missing, r->queues.v[i]);
+	if (missing.n == 0) {
+		free(r->new_worker);
+		r->new_worker = xstrdup(s->name);
+		m = strv_join(&r->queues, ", ");
+		log_info("%s: new worker %s consumes %s", r->name, s->name, m);
+		free(m);
+		run_next(r, IN_OK);
+	} else {
+		m = strv_join(&missing, ", ");
+		snprintf(r->last_line, sizeof r->last_line, "new worker %s does "
+		    "not consume %s", s->name, m);
+		free(m);
+	}
+	strv_free(&missing);
+}
+
+static void
+verify_status(enum flower_err e, struct worker_status *ws, size_t n,
+    const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	size_t		 i;
+	const char	*pod;
+	int		 seen = 0;
+
+	if (r == NULL) {
+		worker_status_free(ws, n);
+		return;
+	}
+	if (e != FLOWER_OK) {
+		snprintf(r->last_line, sizeof r->last_line, "%s", err);
+		worker_status_free(ws, n);
+		return;
+	}
+	for (i = 0; i < n && !seen; i++) {
+		pod = worker_pod(ws[i].name);
+		if (!ws[i].online || pod == NULL || !strv_has(&r->new_pods, pod))
+			continue;
+		seen = 1;
+		ctl_refresh(&r->ctx->ctl, ws[i].name, r->state_deadline, verified,
+		    op_new(r, 0, 0));
+	}
+	if (!seen)
+		snprintf(r->last_line, sizeof r->last_line, "no online worker of "
+		    "a new pod of %s yet", r->name);
+	worker_status_free(ws, n);
+}
+
+static void
+verify_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	struct pod_list	 pl;
+	char		 sub[256];
+	size_t		 i;
+
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		snprintf(r->last_line, sizeof r->last_line, "%s", err);
+		return;
+	}
+	if (pods_parse(obj, &pl, sub, sizeof sub) == -1) {
+		snprintf(r->last_line, sizeof r->last_line, "pods of %s: %s",
+		    r->name, sub);
+		return;
+	}
+	strv_free(&r->new_pods);
+	for (i = 0; i < pl.n; i++)
+		if (pl.v[i].ready && !pl.v[i].terminating &&
+		    !strv_has(&r->old_pods, pl.v[i].name))
+			strv_add(&r->new_pods, pl.v[i].name);
+	pod_list_free(&pl);
+	if (r->new_pods.n == 0) {
+		snprintf(r->last_line, sizeof r->last_line, "no new ready pod "
+		    "of %s yet", r->name);
+		return;
+	}
+	ctl_status(&r->ctx->ctl, r->state_deadline, verify_status,
+	    op_new(r, 0, 0));
+}
+
+void
+state_verify(struct run *r)
+{
+	r->last_line[0] = '\0';
+	run_tick_every(r, 0.01, 1.0);
+}
+
+void
+state_poll(struct run *r)
+{
+	if (r->pending > 0)
+		return;		/* the previous poll is still out */
+	switch (r->fsm.state) {
+	case ST_ROLLOUT:
+		kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
+		    got_rollout, op_new(r, 0, 0));
+		break;
+	case ST_VERIFY:
+		kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
+		    verify_pods, op_new(r, 0, 0));
+		break;
+	default:
+		break;
+	}
+}

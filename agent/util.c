@@ -1,0 +1,315 @@
+/* util.c -- logging, durations, strings; see include/util.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+static enum log_level	log_lvl = LOG_INFO;
+static int		log_stamps;
+
+void
+log_init(enum log_level lvl, int timestamps)
+{
+	log_lvl = lvl;
+	log_stamps = timestamps;
+}
+
+enum log_level
+log_level(void)
+{
+	return log_lvl;
+}
+
+static void
+vlog(enum log_level lvl, const char *prefix, const char *fmt, va_list ap)
+{
+	char	ts[32];
+
+	if (lvl > log_lvl)
+		return;
+	if (log_stamps)
+		fprintf(stderr, "%s ", rfc3339(now_wall(), ts, sizeof ts));
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+#define LOGFN(name, lvl, prefix)			\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+	va_start(ap, fmt);				\
+	vlog(lvl, prefix, fmt, ap);			\
+	va_end(ap);					\
+}
+LOGFN(log_err, LOG_ERR, "error: ")
+LOGFN(log_warn, LOG_WARN, "warning: ")
+LOGFN(log_info, LOG_INFO, "")
+LOGFN(log_debug, LOG_DEBUG, "debug: ")
+
+int
+duration_parse(const char *s, double *out)
+{
+	double	 total = 0, v;
+	char	*end;
+	int	 any = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	while (*s != '\0') {
+		if (!isdigit((unsigned char)*s) && *s != '.')
+			return -1;
+		errno = 0;
+		v = strtod(s, &end);
+		if (errno != 0 || end == s)
+			return -1;
+		s = end;
+		switch (*s) {
+		case 'h':
+			v *= 3600;
+			s++;
+			break;
+		case 'm':
+			if (s[1] == 's') {	/* milliseconds */
+				v /= 1000;
+				s += 2;
+			} else {
+				v *= 60;
+				s++;
+			}
+			break;
+		case 's':
+			s++;
+			break;
+		case '\0':
+			if (any)	/* "1h30" is ambiguous */
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+		total += v;
+		any = 1;
+	}
+	if (!(total > 0) || total > 30 * 86400.0)
+		return -1;
+	*out = total;
+	return 0;
+}
+
+const char *
+duration_fmt(double s, char *buf, size_t len)
+{
+	long	t;
+
+	if (s < 0)
+		s = 0;
+	if (s < 10)
+		snprintf(buf, len, "%.1fs", s);
+	else if (s < 60)
+		snprintf(buf, len, "%.0fs", s);
+	else if (s < 3600) {
+		t = (long)(s + 0.5);
+		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+	} else {
+		t = (long)(s / 60 + 0.5);
+		snprintf(buf, len, "%ldh%02ldm", t / 60, t % 60);
+	}
+	return buf;
+}
+
+double
+now_wall(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *
+rfc3339(double t, char *buf, size_t len)
+{
+	time_t		tt = (time_t)t;
+	struct tm	tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+void *
+xmalloc(size_t n)
+{
+	void	*p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		fputs("drain-and-rollout: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t sz)
+{
+	void	*p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (p == NULL) {
+		fputs("drain-and-rollout: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL) {
+		fputs("drain-and-rollout: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	size_t	 n = strlen(s) + 1;
+	char	*p = xmalloc(n);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0) {
+		fputs("drain-and-rollout: out of memory\n", stderr);
+		abort();
+	}
+	va_end(ap);
+	return p;
+}
+
+int
+dns1123_label(const char *s)
+{
+	size_t	n = strlen(s), i;
+
+	if (n == 0 || n > 63)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i])
+		    || s[i] == '-'))
+			return 0;
+	}
+	return s[0] != '-' && s[n - 1] != '-';
+}
+
+char *
+read_file(const char *path, size_t max, size_t *lenp, char *err, size_t errlen)
+{
+	FILE		*f;
+	struct stat	 st;
+	char		*buf;
+	size_t		 n;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: not a regular file or larger than "
+		    "%zu bytes", path, max);
+		fclose(f);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	n = fread(buf, 1, (size_t)st.st_size, f);
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (lenp != NULL)
+		*lenp = n;
+	return buf;
+}
+
+void
+chomp(char *s)
+{
+	size_t	n = strlen(s);
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+}
+
+void
+strv_add(struct strv *sv, const char *s)
+{
+	sv->v = xrealloc(sv->v, (sv->n + 1) * sizeof *sv->v);
+	sv->v[sv->n++] = xstrdup(s);
+}
+
+int
+strv_has(const struct strv *sv, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+void
+strv_free(struct strv *sv)
+{
+	size_t	i;
+
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+char *
+strv_join(const struct strv *sv, const char *sep)
+{
+	size_t	 len = 1, i, sl = strlen(sep);
+	char	*out, *p;
+
+	for (i = 0; i < sv->n; i++)
+		len += strlen(sv->v[i]) + sl;
+	p = out = xmalloc(len);
+	for (i = 0; i < sv->n; i++) {
+		if (i > 0) {
+			memcpy(p, sep, sl);
+			p += sl;
+		}
+		memcpy(p, sv->v[i], strlen(sv->v[i]));
+		p += strlen(sv->v[i]);
+	}
+	*p = '\0';
+	return out;
+}

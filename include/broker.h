@@ -1,0 +1,64 @@
+/*
+ * broker.h -- the Celery broker (Redis) through hiredis' async API on the
+ * libev loop (hiredis' adapters/libev.h bridges the two).
+ *
+ * Two connections: one for commands, one for PSUBSCRIBE (a subscribed
+ * connection takes no other commands). Both reconnect by themselves with
+ * capped backoff after a disconnect; the subscription is renewed on each
+ * reconnect and the owner is told (broker_sub_state_cb) so it can poll in
+ * the meantime. A command issued while disconnected fails at once with an
+ * error; nothing is queued across reconnects.
+ *
+ * The URL is redis://[[user]:password@]host[:port][/db], parsed with
+ * libcurl's URL API. A password may also come from a file
+ * (--redis-password-file); it is only ever sent in AUTH.
+ */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct ev_loop;
+struct broker;
+struct redisReply;
+
+/* reply is NULL on failure, with err set (connection lost, error reply). */
+typedef void broker_reply_cb(struct redisReply *reply, const char *err,
+	    void *arg);
+typedef void broker_msg_cb(const char *channel, const char *msg, size_t len,
+	    void *arg);
+/* up: 1 when (re)subscribed, 0 when the subscription was lost. */
+typedef void broker_sub_state_cb(int up, void *arg);
+
+/* Parse the URL and start connecting. NULL with err on a malformed URL. */
+struct broker	*broker_new(struct ev_loop *, const char *url,
+		    const char *password, char *err, size_t errlen);
+void		 broker_free(struct broker *);
+int		 broker_db(const struct broker *);
+const char	*broker_where(const struct broker *);	/* "host:port/db" */
+int		 broker_up(const struct broker *);
+
+/* Issue a command (printf-like, as redisAsyncCommand). */
+void		 broker_command(struct broker *, broker_reply_cb *, void *,
+		    const char *fmt, ...);
+void		 broker_vcommand(struct broker *, broker_reply_cb *, void *,
+		    const char *fmt, va_list);
+void		 broker_command_argv(struct broker *, broker_reply_cb *, void *,
+		    int argc, const char **argv, const size_t *lens);
+
+/*
+ * Wait until the command connection is up, or fail after timeout seconds:
+ * cb(NULL, err) on failure, cb(reply-to-PING, NULL) on success.
+ */
+void		 broker_ready(struct broker *, double timeout,
+		    broker_reply_cb *, void *);
+
+/* PSUBSCRIBE pattern on the subscriber connection (one pattern). */
+void		 broker_psubscribe(struct broker *, const char *pattern,
+		    broker_msg_cb *, broker_sub_state_cb *, void *);
+
+/* Commands sent so far (benchmarks). */
+unsigned long	 broker_count(const struct broker *);
+
+#endif

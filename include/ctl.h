@@ -1,0 +1,41 @@
+/*
+ * ctl.h -- worker control, by Flower or by Celery remote control on the
+ * broker, behind one interface.
+ *
+ * The drain code asks: which workers are online (status), what does worker
+ * W hold (refresh), and cancel/add a consumer. Through Flower these are the
+ * HTTP calls of flower.h; through the broker they are pidbox broadcasts
+ * (ping, active_queues + active + reserved + scheduled, cancel_consumer,
+ * add_consumer) answered on a reply queue (pidbox.h).
+ *
+ * Path choice: --control flower|broker|auto (default auto). In auto mode
+ * the Flower path is used until Flower is unreachable (connection refused,
+ * timeout, 5xx after retries); then that call is made again over the broker
+ * and every later call too, and the switch is logged once.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include "flower.h"
+
+struct pidbox;
+
+enum ctl_via { VIA_FLOWER, VIA_BROKER };
+enum ctl_mode { CTL_AUTO, CTL_FLOWER, CTL_BROKER };
+
+struct ctl {
+	enum ctl_mode	 mode;
+	enum ctl_via	 via;
+	struct flower	*flower;
+	struct pidbox	*pidbox;	/* NULL: no broker path */
+	unsigned long	 flower_calls;	/* requests sent through Flower */
+};
+
+const char	*ctl_via_name(const struct ctl *);
+void	ctl_status(struct ctl *, double deadline, flower_status_cb *, void *);
+void	ctl_refresh(struct ctl *, const char *worker, double deadline,
+	    flower_snap_cb *, void *);
+void	ctl_consumer(struct ctl *, int add, const char *worker,
+	    const char *queue, double deadline, flower_done_cb *, void *);
+
+#endif

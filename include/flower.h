@@ -1,0 +1,58 @@
+/*
+ * flower.h -- the Flower HTTP API client (thin: requests and error
+ * wording; parsing lives in worker.c).
+ *
+ * Only per-worker calls are used in loops: GET /api/workers?refresh=1&
+ * workername=W (25-40 ms) and never the all-workers refresh (2 s).
+ * Basic credentials are sent preemptively: Flower's 401 has no challenge.
+ *
+ * Error texts say what happened and what to do, e.g.
+ *   "Flower http://127.0.0.1:5555: connection refused (is the port-forward
+ *    running?)"
+ *   "Flower ...: HTTP 401: credentials refused; set --flower-user and
+ *    --flower-password-file"
+ *   "Flower ...: worker ecal-bulk@x did not answer (HTTP 403: ...)"
+ * A 200 for a worker that Flower lists offline is stale cached data; the
+ * caller decides with the status map, never from the refresh alone.
+ */
+#ifndef FLOWER_H
+#define FLOWER_H
+
+#include "worker.h"
+
+struct http;
+
+struct flower {
+	struct http	*http;
+	char		*url;		/* base, no trailing slash */
+	char		*user;
+	char		*password;	/* secret */
+	double		 timeout;	/* per request, seconds */
+};
+
+enum flower_err {
+	FLOWER_OK = 0,
+	FLOWER_EDOWN,		/* unreachable / timeout / 5xx */
+	FLOWER_EAUTH,		/* 401 */
+	FLOWER_EUNKNOWN,	/* 404: unknown worker */
+	FLOWER_ENOREPLY,	/* 403: worker did not reply */
+	FLOWER_EBAD,		/* malformed answer, unexpected status */
+};
+
+typedef void flower_status_cb(enum flower_err, struct worker_status *, size_t n,
+	    const char *err, void *arg);
+typedef void flower_snap_cb(enum flower_err, struct worker_snap *,
+	    const char *err, void *arg);
+typedef void flower_done_cb(enum flower_err, const char *err, void *arg);
+
+/* GET /api/workers?status=true. The callee owns the array after the call. */
+void	flower_status(struct flower *, double deadline, flower_status_cb *,
+	    void *);
+/* GET /api/workers?refresh=1&workername=W; snap is the callee's to keep. */
+void	flower_refresh(struct flower *, const char *worker, double deadline,
+	    flower_snap_cb *, void *);
+/* POST /api/worker/queue/{cancel,add}-consumer/W?queue=Q */
+void	flower_consumer(struct flower *, int add, const char *worker,
+	    const char *queue, double deadline, flower_done_cb *, void *);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * fsm.h -- the drain of one deployment as an explicit state machine.
+ *
+ *   RESOLVE -> LOCK -> CANCEL -> DRAIN -> RESTART -> ROLLOUT -> VERIFY -> DONE
+ *
+ * with the abort edges: a failure, timeout or interrupt before the restart
+ * goes to RESTORE (re-add the cancelled consumers), which ends in ABORTED;
+ * a rollout that fails also goes through RESTORE (old workers that survive
+ * get their consumers back) and ends FAILED. Only RESTORE failing leaves a
+ * worker drained (OUT_RESTORE_FAILED: run --recover).
+ *
+ * fsm_feed() is pure: it takes the current state and the result of the
+ * state's work, and returns the next state; it never does I/O. The driver
+ * (run.c) does each state's work on entry and feeds back the result.
+ */
+#ifndef FSM_H
+#define FSM_H
+
+enum fsm_state {
+	ST_RESOLVE,	/* find the deployment, its pods and workers */
+	ST_LOCK,	/* take the lease, write the journal */
+	ST_CANCEL,	/* cancel every consumer of every worker */
+	ST_DRAIN,	/* wait until nothing runs or is prefetched */
+	ST_RESTART,	/* PATCH restartedAt */
+	ST_ROLLOUT,	/* wait for rollout status done */
+	ST_VERIFY,	/* a new worker consumes the same queues */
+	ST_RESTORE,	/* re-add cancelled consumers */
+	ST_END,		/* terminal; see outcome */
+};
+
+enum fsm_input {
+	IN_OK,
+	IN_FAIL,
+	IN_TIMEOUT,
+	IN_INTERRUPT,
+	IN_LOCKED,	/* ST_LOCK: another run holds the lease */
+	IN_SKIP,	/* ST_RESOLVE: not a Celery worker deployment (-l) */
+};
+
+/* Outcomes, in increasing severity (the worst decides a batch's exit). */
+enum fsm_outcome {
+	OUT_NONE = 0,
+	OUT_OK,			/* rolled out and verified */
+	OUT_DRY_RUN,		/* plan printed, nothing changed */
+	OUT_SKIPPED,		/* selected by -l but runs no known worker */
+	OUT_DRAINED,		/* --drain-only: left drained on purpose */
+	OUT_LOCKED,		/* another run holds the lease */
+	OUT_PREFLIGHT,		/* failed before changing anything */
+	OUT_INTERRUPTED,	/* signal; workers restored */
+	OUT_ABORTED,		/* drain failed/timed out; restored, no restart */
+	OUT_VERIFY_FAILED,	/* rolled out, new worker not consuming */
+	OUT_ROLLOUT_FAILED,	/* restart sent, rollout failed/timed out */
+	OUT_RESTORE_FAILED,	/* a worker may be left without consumers */
+};
+
+struct fsm {
+	enum fsm_state	 state;
+	enum fsm_outcome outcome;	/* set on entering ST_END */
+	enum fsm_outcome pending;	/* what RESTORE ends in */
+	int		 dry_run;	/* RESOLVE ends the run */
+	int		 drain_only;	/* DRAIN ends the run */
+	int		 force;		/* --on-timeout force */
+	int		 forced;	/* the drain timed out and was forced */
+};
+
+void		 fsm_init(struct fsm *, int dry_run, int drain_only, int force);
+enum fsm_state	 fsm_feed(struct fsm *, enum fsm_input);
+const char	*fsm_state_name(enum fsm_state);
+const char	*fsm_outcome_name(enum fsm_outcome);
+/* The process exit code for an outcome (see drain-and-rollout(1)). */
+int		 fsm_exit_code(enum fsm_outcome);
+/* Before the restart, interrupting means restoring consumers. */
+int		 fsm_restart_sent(enum fsm_state);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * http.h -- HTTP requests driven by libcurl's multi interface on the libev
+ * loop (the pattern of curl's evhiperfifo.c example).
+ *
+ * One struct http per loop. http_do() starts a request and returns at once;
+ * the callback runs on the loop when the request has finished for good:
+ * after a response that is not retried, after a transport error that is not
+ * retried, or when the retry deadline has passed.
+ *
+ * Retries (for idempotent or explicitly retryable requests): connection
+ * errors and timeouts, HTTP 500/502/503/504, 429 (honouring Retry-After)
+ * and, if retry_conflict is set, 409; capped exponential backoff with
+ * jitter (0.2 s doubling up to 5 s) until the request's deadline.
+ *
+ * Response bodies are capped at max_body bytes (default 8 MiB): a larger
+ * body fails the request with HTTP_ETOOBIG. Secrets (bearer token, basic
+ * password, client key) are handed to curl only; never logged.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+
+struct ev_loop;
+struct http;
+struct http_xfer;
+
+enum http_err {
+	HTTP_OK = 0,		/* a response arrived; see status */
+	HTTP_ECONNECT,		/* could not connect / DNS / refused */
+	HTTP_ETIMEOUT,		/* no complete answer in time */
+	HTTP_ETLS,		/* TLS handshake or verification failed */
+	HTTP_ETOOBIG,		/* body larger than max_body */
+	HTTP_EOTHER,
+};
+
+struct http_tls {
+	const char	*ca_file;
+	const char	*ca_pem;
+	size_t		 ca_pem_len;
+	const char	*cert_file;
+	const char	*cert_pem;
+	size_t		 cert_pem_len;
+	const char	*key_file;
+	const char	*key_pem;
+	size_t		 key_pem_len;
+	int		 insecure;
+};
+
+struct http_req {
+	const char		*method;	/* "GET", "POST", "PATCH" */
+	const char		*url;
+	const char		*content_type;	/* for a body */
+	const char		*body;
+	const char		*bearer;	/* Authorization: Bearer */
+	const char		*user;		/* preemptive Basic auth */
+	const char		*password;
+	const struct http_tls	*tls;
+	double			 timeout;	/* per attempt, seconds */
+	double			 deadline;	/* ev_now() limit for retries; 0: none */
+	int			 retry;		/* retry transient failures */
+	int			 retry_conflict; /* also retry 409 */
+	size_t			 max_body;	/* 0: 8 MiB */
+};
+
+struct http_resp {
+	enum http_err	 err;
+	long		 status;
+	char		*body;		/* NUL-terminated, owned by http */
+	size_t		 len;
+	const char	*errmsg;	/* for err != HTTP_OK */
+	int		 attempts;
+	double		 seconds;	/* of the last attempt */
+};
+
+typedef void http_cb(const struct http_resp *, void *arg);
+
+struct http	*http_new(struct ev_loop *);
+void		 http_free(struct http *);
+/* Start a request; copies everything it needs from req. */
+struct http_xfer *http_do(struct http *, const struct http_req *, http_cb *,
+		    void *arg);
+/* Cancel a request that has not called back yet; its callback never runs. */
+void		 http_cancel(struct http_xfer *);
+/* Requests started so far (for the "requests per worker" benchmark). */
+unsigned long	 http_count(const struct http *);
+
+/* A short human phrase for a failed response ("connection refused", ...). */
+const char	*http_describe(const struct http_resp *, char *buf, size_t len);
+
+/* Percent-encode s for a URL path segment or query value (malloc'd). */
+char		*http_escape(const char *s);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * kube.h -- the Kubernetes API client (apps/v1 Deployments, v1 Pods) and the
+ * pure functions that read its objects.
+ *
+ * Pure: deploy_parse() extracts what a drain needs from a Deployment;
+ * rollout_status() is `kubectl rollout status`'s decision as a function of
+ * the Deployment object; pods_parse() lists a deployment's pods.
+ * I/O: kube_get_deployment(), kube_list_pods(), kube_list_deployments(),
+ * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends).
+ *
+ * Errors are Kubernetes Status objects; their message is shown, with advice:
+ * 401 -> the token may have expired, log in again (oc login);
+ * 403 -> which verb on which resource the account lacks;
+ * 404 -> the deployment does not exist in that namespace.
+ */
+#ifndef KUBE_H
+#define KUBE_H
+
+#include <stddef.h>
+
+#include "kubeconfig.h"
+#include "util.h"
+
+struct http;
+struct json_t;
+
+struct kube {
+	struct http		*http;
+	struct kube_creds	*creds;
+	char			*ns;
+	double			 timeout;
+};
+
+struct deploy_info {
+	char		*name;
+	char		*selector;	/* "k=v,k2=v2" from matchLabels */
+	long		 replicas;
+	long		 generation;
+	double		 progress_deadline;	/* seconds; 600 if unset */
+	double		 grace;			/* terminationGracePeriodSeconds */
+	char		*restarted_at;		/* current annotation or NULL */
+};
+
+enum rollout_state {
+	ROLLOUT_DONE,
+	ROLLOUT_WAITING,	/* message says why */
+	ROLLOUT_FAILED,		/* ProgressDeadlineExceeded */
+};
+
+struct pod_info {
+	char	*name;
+	int	 ready;
+	int	 terminating;	/* deletionTimestamp set */
+};
+
+struct pod_list {
+	struct pod_info	*v;
+	size_t		 n;
+};
+
+int	deploy_parse(struct json_t *, struct deploy_info *, char *err,
+	    size_t errlen);
+void	deploy_info_free(struct deploy_info *);
+
+/* The decision; msg (may be NULL) receives kubectl's words. */
+enum rollout_state rollout_status(struct json_t *deployment, char *msg,
+	    size_t msglen);
+
+int	pods_parse(struct json_t *podlist, struct pod_list *, char *err,
+	    size_t errlen);
+void	pod_list_free(struct pod_list *);
+
+/*
+ * Describe a failed API answer (status code + Status body) in one line,
+ * with the advice above. what: "getting deployment ecal-bulk".
+ */
+void	kube_describe_error(long status, const char *body, size_t len,
+	    const char *what, const char *server, char *err, size_t errlen);
+
+enum kube_err {
+	KUBE_OK = 0,
+	KUBE_EDOWN,	/* unreachable, timeouts, 5xx after retries */
+	KUBE_EAUTH,	/* 401 */
+	KUBE_EFORBIDDEN,/* 403 */
+	KUBE_ENOTFOUND,	/* 404 */
+	KUBE_EBAD,	/* malformed answer, other status */
+};
+
+/* obj: the parsed JSON body on success (borrowed; valid during the call). */
+typedef void kube_cb(enum kube_err, struct json_t *obj, const char *err,
+	    void *arg);
+
+void	kube_get_deployment(struct kube *, const char *name, double deadline,
+	    kube_cb *, void *);
+void	kube_list_deployments(struct kube *, const char *selector,
+	    double deadline, kube_cb *, void *);
+void	kube_list_pods(struct kube *, const char *selector, double deadline,
+	    kube_cb *, void *);
+/* PATCH spec.template.metadata.annotations restartedAt = RFC 3339 now. */
+void	kube_restart(struct kube *, const char *name, const char *when,
+	    double deadline, kube_cb *, void *);
+
+#endif

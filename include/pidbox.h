@@ -1,0 +1,47 @@
+/*
+ * pidbox.h -- Celery remote control over the Redis broker, without Flower.
+ *
+ * A request is a kombu envelope PUBLISHed on "/<db>.celery.pidbox" whose
+ * base64 body is {"method", "arguments", "destination", "pattern": null,
+ * "matcher": null, "ticket", "reply_to": {"exchange": "reply.celery.pidbox",
+ * "routing_key": R}}. Replies are LPUSHed by the workers to the list
+ * "R.reply.celery.pidbox" once the binding
+ * "R\x06\x16\x06\x16R.reply.celery.pidbox" is in the set
+ * "_kombu.binding.reply.celery.pidbox". One reply queue serves every call of
+ * a process; each call waits for replies with its own ticket until it has
+ * one from every destination or its timeout passes. The binding and lists
+ * are removed on pidbox_free().
+ */
+#ifndef PIDBOX_H
+#define PIDBOX_H
+
+#include <stddef.h>
+
+struct ev_loop;
+struct broker;
+struct pidbox;
+struct json_t;
+
+/*
+ * replies: a JSON object {worker: reply-value} of every reply received
+ * (borrowed; valid during the call). err non-NULL on failure to send.
+ */
+typedef void pidbox_cb(struct json_t *replies, const char *err, void *arg);
+
+struct pidbox	*pidbox_new(struct ev_loop *, struct broker *);
+void		 pidbox_free(struct pidbox *);
+/*
+ * Call method with arguments (a JSON object, stolen; NULL for {}) on
+ * destination (NULL: broadcast, collect for the whole timeout).
+ */
+void		 pidbox_call(struct pidbox *, const char *method,
+		    struct json_t *arguments, const char *destination,
+		    double timeout, pidbox_cb *, void *);
+
+/* Build the request envelope (pure; for tests). Caller frees. */
+char		*pidbox_envelope(const char *method, struct json_t *arguments,
+		    const char *destination, const char *ticket,
+		    const char *reply_key, double now, double timeout,
+		    unsigned long clock, const char *tag);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * report.h -- what the operator sees: state changes and progress on stderr
+ * (timestamped when not a terminal), the final summary on stdout, the JSON
+ * report (-o json), Prometheus metrics (--metrics-file) and webhook
+ * notifications (--notify-url).
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+struct run;
+struct ctx;
+
+void	report_state(struct run *);
+void	report_progress(struct run *, int force);
+void	report_outcome(struct run *);
+void	report_summary(struct ctx *);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * run.h -- drains deployments: one struct run per deployment, each driven by
+ * its state machine (fsm.h) on the shared libev loop.
+ *
+ * The driver does each state's I/O through the thin clients (kube, ctl,
+ * broker) and feeds the result back to fsm_feed(). All runs of one
+ * invocation share one loop, one HTTP multi handle, one broker connection
+ * pair and one event subscription; at most opts.max_parallel are active.
+ *
+ * Keys in the broker's Redis (namespace NS, deployment D):
+ *   drain-and-rollout:lease:NS:D    lease token (SET NX PX; renewed at ttl/3;
+ *                                   released by compare-and-delete)
+ *   drain-and-rollout:journal:NS:D  HASH: state, holder, started, updated,
+ *                                   workers (JSON [{name, queues}]),
+ *                                   restarted_at (before the PATCH)
+ *   drain-and-rollout:history       STREAM, capped: one entry per finished run
+ */
+#ifndef RUN_H
+#define RUN_H
+
+#include <stddef.h>
+
+#include "ctl.h"
+#include "fsm.h"
+#include "kube.h"
+#include "util.h"
+
+struct ev_loop;
+struct broker;
+struct http;
+
+enum run_mode {
+	RUN_DRAIN,	/* the whole drain and rollout */
+	RUN_UNDRAIN,	/* give the workers their queues back */
+	RUN_RECOVER,	/* finish or undo a run that died */
+	RUN_STATUS,	/* resolve and describe; change nothing */
+};
+
+struct opts {
+	const char	*flower_url;
+	const char	*flower_user;
+	char		*flower_password;	/* secret, from a file */
+	const char	*redis_url;
+	char		*redis_password;	/* secret, from a file */
+	const char	*kubeconfig;
+	const char	*context;
+	const char	*namespace;
+	int		 insecure;
+	double		 drain_timeout;
+	double		 rollout_timeout;	/* 0: progressDeadlineSeconds */
+	double		 verify_timeout;
+	double		 poll_interval;
+	double		 progress_interval;
+	double		 lease_ttl;
+	double		 request_timeout;
+	int		 no_events;
+	int		 max_parallel;
+	int		 dry_run;
+	int		 drain_only;
+	int		 force;			/* --on-timeout force */
+	enum ctl_mode	 control;
+	const char	*selector;
+	int		 json;			/* -o json */
+	const char	*metrics_file;
+	const char	*notify_url;
+	int		 notify_on_success;
+	const char	*queues;		/* --queues for --undrain */
+};
+
+struct ctx {
+	struct ev_loop	*loop;
+	struct opts	*o;
+	struct http	*http;
+	struct flower	 flower;
+	struct ctl	 ctl;
+	struct kube	 kube;
+	struct kube_creds creds;
+	struct broker	*broker;
+	struct pidbox	*pidbox;
+	int		 events_up;	/* subscription confirmed */
+	double		 events_last;	/* ev_now of the last event */
+	struct run	**runs;
+	size_t		 nruns;
+	size_t		 next;		/* next run to start */
+	int		 active;	/* runs started, not ended */
+	unsigned	 ops;		/* async operations in flight */
+	int		 interrupted;
+	char		 holder[256];	/* host:pid */
+};
+
+int	ctx_init(struct ctx *, struct ev_loop *, struct opts *, char *err,
+	    size_t errlen);
+void	ctx_free(struct ctx *);
+
+/* Add a deployment; from_selector: skip it quietly if it has no workers. */
+void	ctx_add(struct ctx *, const char *deployment, int from_selector,
+	    enum run_mode);
+/* Wait on the loop for one broker command (commands outside runs). */
+struct redisReply;
+struct redisReply *ctx_redis(struct ctx *, char *err, size_t errlen,
+	    const char *fmt, ...);
+void	ctx_redis_free(struct redisReply *);
+char	*lease_key(struct ctx *, const char *dep);
+char	*journal_key(struct ctx *, const char *dep);
+/* Resolve -l selector into runs; returns -1 with err. Runs the loop. */
+int	ctx_select(struct ctx *, const char *selector, char *err, size_t);
+/* Run every added deployment to its end. Returns the exit code. */
+int	ctx_run(struct ctx *);
+/* SIGINT/SIGTERM: restore what is not restarted yet. */
+void	ctx_interrupt(struct ctx *);
+
+#endif

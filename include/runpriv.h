@@ -1,0 +1,123 @@
+/*
+ * runpriv.h -- what the drain driver's parts share (run.c, the st-*.c state
+ * files, lease.c, report.c). Not for the command files: they use run.h.
+ */
+#ifndef RUNPRIV_H
+#define RUNPRIV_H
+
+#include <ev.h>
+#include <stdarg.h>
+
+#include "events.h"
+#include "pidbox.h"
+#include "run.h"
+#include "worker.h"
+
+/* One Celery worker of the deployment being drained. */
+struct wk {
+	char		*name;		/* deployment@pod */
+	struct strv	 queues;	/* its queues when resolved */
+	struct strv	 cancelled;	/* consumers we cancelled */
+	struct strv	 inflight;	/* task ids active or reserved */
+	struct worker_snap snap;	/* last refresh */
+	int		 gone;		/* vanished (pod gone, offline) */
+	int		 confirming;	/* a confirmation refresh is out */
+	int		 drained;
+	double		 last_event;	/* ev_now of its last event, 0 none */
+	long		 hb_active;	/* last heartbeat's active, -1 none */
+	char		*lost;		/* tasks it held when it vanished */
+};
+
+struct run {
+	struct ctx	*ctx;
+	char		*name;
+	int		 from_selector;
+	enum run_mode	 mode;
+	struct json_t	*journal;	/* a previous run's journal, or NULL */
+	struct fsm	 fsm;
+	unsigned	 gen;		/* bumped on every state entry */
+	int		 pending;	/* current state's ops in flight */
+	int		 step;		/* sub-step within a state */
+	char		 err[1024];	/* first cause of failure */
+	char		 tmp[64];
+	struct deploy_info dep;
+	struct strv	 old_pods;	/* pods before the restart */
+	struct strv	 new_pods;	/* ready pods not in old_pods */
+	struct strv	 queues;	/* union of the workers' queues */
+	struct wk	*w;
+	size_t		 nw;
+	char		*new_worker;	/* verified new worker */
+	char		*restarted_at;
+	char		*lease_token;
+	int		 polling;	/* drain by polling (no events) */
+	int		 said_polling;
+	long		 backlog;	/* LLEN sum, -1 unknown */
+	long		 unacked;	/* unacked entries for its queues */
+	double		 started, finished, wall_started;
+	double		 t_enter;
+	double		 t_state[ST_END + 1];
+	double		 state_len, state_deadline;
+	double		 last_progress;
+	double		 drained_at;	/* when the last task finished */
+	ev_timer	 timeout;
+	ev_timer	 tick;
+	ev_timer	 lease_timer;
+	char		 last_line[512];
+	unsigned long	 flower_calls_at_start;
+};
+
+struct op {
+	struct run	*r;
+	unsigned	 gen;
+	int		 counted;	/* counts in r->pending */
+	size_t		 wi, qi;
+};
+
+struct op	*op_new(struct run *, size_t wi, size_t qi);
+/* An op the state does not wait for (progress reads). */
+struct op	*op_new_bg(struct run *);
+struct run	*op_done(struct op *, size_t *wi, size_t *qi);
+void		 run_fail(struct run *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 run_next(struct run *, enum fsm_input);
+void		 run_end(struct run *);
+void		 run_tick_every(struct run *, double first, double every);
+void		 wk_free(struct wk *);
+struct wk	*run_worker(struct run *, const char *name);
+
+/* states (st-*.c) */
+void	state_resolve(struct run *);
+void	state_lock(struct run *);
+void	state_cancel(struct run *);
+void	state_drain(struct run *);
+void	state_restart(struct run *);
+void	state_rollout(struct run *);
+void	state_verify(struct run *);
+void	state_restore(struct run *);
+void	state_tick(struct run *);
+void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
+void	state_cancel_again(struct run *, size_t wi);
+void	drain_event(struct run *, const struct cev *);
+
+/* Jump to a state (recover, undrain); RESTORE ends in pending. */
+void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);
+/* st-recover.c */
+void	recover_resolve(struct run *);
+void	journal_read(struct run *, void (*then)(struct run *));
+/* Queues the journal records for worker name (NULL: all workers). */
+void	journal_queues(struct run *, const char *name, struct strv *out);
+
+/* lease.c */
+void	lease_take(struct run *, void (*then)(struct run *, int ok));
+void	lease_renew(struct run *);
+void	lease_release(struct run *);
+void	journal_write(struct run *);
+
+/* events glue (st-drain.c) */
+void	events_start(struct ctx *);
+
+/* backlog (st-drain.c): LLEN of the queues and their unacked entries;
+ * then (may be NULL) runs when both answers are in. */
+void	backlog_read(struct run *, void (*then)(struct run *));
+
+#endif

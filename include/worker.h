@@ -1,0 +1,90 @@
+/*
+ * worker.h -- what we know of one Celery worker at one moment, and the
+ * parsers that build it from the JSON that Flower and Celery's remote
+ * control return. Pure: no I/O.
+ *
+ * The shapes are those of ../shared/fixtures/flower/ (Flower's
+ * /api/workers?refresh=1&workername=W, which is the merged answer of the
+ * inspect methods active_queues, active, reserved, scheduled, stats ...) and
+ * of the pidbox replies in ../shared/fixtures/celery/.
+ */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct json_t;
+
+struct task_ref {
+	char	*id;
+	char	*name;
+	char	*args;		/* repr of args, may be NULL */
+	double	 started;	/* time_start, 0 if not started */
+	char	*eta;		/* scheduled tasks: ETA text, else NULL */
+};
+
+struct task_list {
+	struct task_ref	*v;
+	size_t		 n;
+};
+
+struct worker_snap {
+	char		*name;		/* "deployment@pod" */
+	double		 timestamp;	/* when the worker answered; 0 unknown */
+	int		 have_queues;	/* active_queues was present */
+	struct strv	 queues;	/* names from active_queues */
+	struct task_list active;	/* running */
+	struct task_list reserved;	/* prefetched */
+	struct task_list scheduled;	/* holding an ETA */
+};
+
+/* The pod part of a worker name ("a@b" -> "b"), or NULL without '@'. */
+const char	*worker_pod(const char *worker);
+
+/*
+ * Fill snap from one worker's object (the value under the worker's name in
+ * Flower's refresh answer). Missing sections stay empty; wrong types fail.
+ * Returns 0, or -1 with a reason in err.
+ */
+int	worker_from_json(const char *name, struct json_t *obj,
+	    struct worker_snap *snap, char *err, size_t errlen);
+
+/*
+ * Parse Flower's GET /api/workers?refresh=1&workername=W body and extract
+ * W. Errors: not JSON, not an object, W missing, wrong types.
+ */
+int	flower_parse_workers(const char *body, size_t len, const char *name,
+	    struct worker_snap *snap, char *err, size_t errlen);
+
+/*
+ * Parse a task list as returned by inspect active/reserved/scheduled (for
+ * scheduled, entries are {"eta", "priority", "request": {...}}).
+ */
+int	tasks_from_json(struct json_t *arr, int scheduled, struct task_list *,
+	    char *err, size_t errlen);
+
+/* A worker with no consumers and nothing active or reserved. */
+int	worker_drained(const struct worker_snap *);
+
+void	task_list_free(struct task_list *);
+void	worker_snap_free(struct worker_snap *);
+void	worker_snap_move(struct worker_snap *dst, struct worker_snap *src);
+
+/* One line per task: "id name running for 3m05s" etc., into a malloc'd string. */
+char	*tasks_describe(const struct task_list *, double now);
+
+/*
+ * Parse GET /api/workers?status=true: {"W": true|false, ...}.
+ * Fills names and online flags (parallel arrays). Returns 0 or -1 with err.
+ */
+struct worker_status {
+	char	*name;
+	int	 online;
+};
+int	flower_parse_status(const char *body, size_t len,
+	    struct worker_status **out, size_t *n, char *err, size_t errlen);
+void	worker_status_free(struct worker_status *, size_t n);
+
+#endif

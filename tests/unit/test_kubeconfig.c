@@ -1,0 +1,937 @@
+/*
+ * test_kubeconfig.c -- kubeconfig_parse on an `oc login` kubeconfig and on
+ * broken ones; kubeconfig_load through --kubeconfig, $KUBECONFIG, ~ and
+ * the in-cluster service account.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kubeconfig.h"
+
+#define CA_PEM \
+	"-----BEGIN CERTIFICATE-----\n" \
+	"MIIBmjCCAUGgAwIBAgIUGUN8QznVLmufL2s8v9ty9HXJ0O0wCgYIKoZIzj0EAwIw\n" \
+	"IzEhMB8GA1UEAwwYa3ViZS1hcGlzZXJ2ZXItbGItc2lnbmVyMB4XDTI2MTEyNjAx\n" \
+	"MjQzNloXDTM2MTEyMzAxMjQzNlowIzEhMB8GA1UEAwwYa3ViZS1hcGlzZXJ2ZXIt\n" \
+	"bGItc2lnbmVyMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEQP4rNabyDNaFpABz\n" \
+	"f9s6AjLQq1s0aLGz+q7WtgNCQQ1YcrjfOwn17t+kNGaH0S1XegO4GbXPSCCEHIm/\n" \
+	"Xw1fqqNTMFEwHQYDVR0OBBYEFPWWU++svMMA3Gyjdh93TSuBxlJTMB8GA1UdIwQY\n" \
+	"MBaAFPWWU++svMMA3Gyjdh93TSuBxlJTMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZI\n" \
+	"zj0EAwIDRwAwRAIgO1kuv5k5H5miS3tCTsuaSEtjzGxRQ8a74n3d2954fMUCIAvW\n" \
+	"cpsKn1jnMQY/rt5q32hkrKkB/zIEHhOT9HbhPsCj\n" \
+	"-----END CERTIFICATE-----\n"
+
+#define CA_B64 \
+	"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJtakNDQVVHZ0F3SUJBZ0lVR1VO" \
+	"OFF6blZMbXVmTDJzOHY5dHk5SFhKME8wd0NnWUlLb1pJemowRUF3SXcKSXpFaE1COEdB" \
+	"MVVFQXd3WWEzVmlaUzFoY0dselpYSjJaWEl0YkdJdGMybG5ibVZ5TUI0WERUSTJNVEV5" \
+	"TmpBeApNalF6TmxvWERUTTJNVEV5TXpBeE1qUXpObG93SXpFaE1COEdBMVVFQXd3WWEz" \
+	"VmlaUzFoY0dselpYSjJaWEl0CmJHSXRjMmxuYm1WeU1Ga3dFd1lIS29aSXpqMENBUVlJ" \
+	"S29aSXpqMERBUWNEUWdBRVFQNHJOYWJ5RE5hRnBBQnoKZjlzNkFqTFFxMXMwYUxHeitx" \
+	"N1d0Z05DUVExWWNyamZPd24xN3Qra05HYUgwUzFYZWdPNEdiWFBTQ0NFSEltLwpYdzFm" \
+	"cXFOVE1GRXdIUVlEVlIwT0JCWUVGUFdXVSsrc3ZNTUEzR3lqZGg5M1RTdUJ4bEpUTUI4" \
+	"R0ExVWRJd1FZCk1CYUFGUFdXVSsrc3ZNTUEzR3lqZGg5M1RTdUJ4bEpUTUE4R0ExVWRF" \
+	"d0VCL3dRRk1BTUJBZjh3Q2dZSUtvWkkKemowRUF3SURSd0F3UkFJZ08xa3V2NWs1SDVt" \
+	"aVMzdENUc3VhU0V0anpHeFJROGE3NG4zZDI5NTRmTVVDSUF2VwpjcHNLbjFqbk1RWS9y" \
+	"dDVxMzJoa3JLa0IveklFSGhPVDlIYmhQc0NqCi0tLS0tRU5EIENFUlRJRklDQVRFLS0t" \
+	"LS0K"
+
+/* A throwaway key made for this test only. */
+#define KEY_PEM \
+	"-----BEGIN PRIVATE KEY-----\n" \
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg+0urTTggrEUFNh+J\n" \
+	"wb4NVywmSVmjyU0ypiisMCrOJSqhRANCAARA/is1pvIM1oWkAHN/2zoCMtCrWzRo\n" \
+	"sbP6rta2A0JBDVhyuN87CfXu36Q0ZofRLVd6A7gZtc9IIIQcib9fDV+q\n" \
+	"-----END PRIVATE KEY-----\n"
+
+#define KEY_B64 \
+	"LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JR0hBZ0VBTUJNR0J5cUdTTTQ5QWdF" \
+	"R0NDcUdTTTQ5QXdFSEJHMHdhd0lCQVFRZyswdXJUVGdnckVVRk5oK0oKd2I0TlZ5d21T" \
+	"Vm1qeVUweXBpaXNNQ3JPSlNxaFJBTkNBQVJBL2lzMXB2SU0xb1drQUhOLzJ6b0NNdENy" \
+	"V3pSbwpzYlA2cnRhMkEwSkJEVmh5dU44N0NmWHUzNlEwWm9mUkxWZDZBN2dadGM5SUlJ" \
+	"UWNpYjlmRFYrcQotLS0tLUVORCBQUklWQVRFIEtFWS0tLS0tCg=="
+
+#define PROD_TOKEN	"sha256~Xk2pQ9vY7rT1mN4bL8cW3zF6hJ0dS5aG2eR7uI9oP1q"
+#define STG_TOKEN	"sha256~stG7fH2kL9mN3pQ5rT8vW1xZ4bC6dE0gJ2hK5lM7nP9"
+
+/* What `oc login` leaves behind after logging in to three clusters. */
+static const char OC_LOGIN[] =
+	"apiVersion: v1\n"
+	"clusters:\n"
+	"- cluster:\n"
+	"    certificate-authority-data: " CA_B64 "\n"
+	"    server: https://api.paas.cern.ch:6443\n"
+	"  name: api-paas-cern-ch:6443\n"
+	"- cluster:\n"
+	"    insecure-skip-tls-verify: true\n"
+	"    server: https://api.paas-stg.cern.ch:6443/\n"
+	"  name: api-paas-stg-cern-ch:6443\n"
+	"- cluster:\n"
+	"    certificate-authority: certs/okd-ca.crt\n"
+	"    server: https://api.okd-dev.example.org:6443\n"
+	"  name: api-okd-dev-example-org:6443\n"
+	"contexts:\n"
+	"- context:\n"
+	"    cluster: api-paas-cern-ch:6443\n"
+	"    namespace: etl-prod\n"
+	"    user: jdoe/api-paas-cern-ch:6443\n"
+	"  name: etl-prod/api-paas-cern-ch:6443/jdoe\n"
+	"- context:\n"
+	"    cluster: api-paas-stg-cern-ch:6443\n"
+	"    namespace: etl-staging\n"
+	"    user: jdoe/api-paas-stg-cern-ch:6443\n"
+	"  name: etl-staging/api-paas-stg-cern-ch:6443/jdoe\n"
+	"- context:\n"
+	"    cluster: api-okd-dev-example-org:6443\n"
+	"    user: system:admin/api-okd-dev-example-org:6443\n"
+	"  name: default/api-okd-dev-example-org:6443/system:admin\n"
+	"- context:\n"
+	"    cluster: api-okd-dev-example-org:6443\n"
+	"    namespace: etl-dev\n"
+	"    user: robot\n"
+	"  name: robot-dev\n"
+	"current-context: etl-prod/api-paas-cern-ch:6443/jdoe\n"
+	"kind: Config\n"
+	"preferences: {}\n"
+	"users:\n"
+	"- name: jdoe/api-paas-cern-ch:6443\n"
+	"  user:\n"
+	"    token: " PROD_TOKEN "\n"
+	"- name: jdoe/api-paas-stg-cern-ch:6443\n"
+	"  user:\n"
+	"    token: \"" STG_TOKEN "\"\n"
+	"- name: system:admin/api-okd-dev-example-org:6443\n"
+	"  user:\n"
+	"    client-certificate-data: " CA_B64 "\n"
+	"    client-key-data: " KEY_B64 "\n"
+	"- name: robot\n"
+	"  user:\n"
+	"    tokenFile: secrets/robot.token\n";
+
+static char	tmpdir[64];
+static char	err[512];
+
+/* --- helpers ----------------------------------------------------------- */
+
+static void
+write_file(const char *rel, const char *data, size_t len)
+{
+	char	 path[256], *slash;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	for (slash = strchr(path + strlen(tmpdir) + 1, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+		*slash = '/';
+	}
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+#define WRITE(rel, s)	write_file((rel), (s), strlen(s))
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_kubeconfig.XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Every test starts with an environment that finds nothing. */
+static int
+test_setup(void **state)
+{
+	(void)state;
+	unsetenv("KUBECONFIG");
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	unsetenv("KUBERNETES_SERVICE_PORT");
+	unsetenv("DRAIN_SERVICEACCOUNT_DIR");
+	setenv("HOME", "/nonexistent-home", 1);
+	err[0] = '\0';
+	return 0;
+}
+
+static void
+assert_zeroed(const struct kube_creds *c)
+{
+	struct kube_creds zero;
+
+	memset(&zero, 0, sizeof(zero));
+	assert_memory_equal(c, &zero, sizeof(zero));
+}
+
+static int
+parse(const char *yaml, const char *context, struct kube_creds *c)
+{
+	return kubeconfig_parse(yaml, strlen(yaml), tmpdir, context, c, err,
+	    sizeof(err));
+}
+
+/* Parsing must fail with exactly want and leave *c zeroed. */
+static void
+assert_parse_error(const char *yaml, const char *context, const char *want)
+{
+	struct kube_creds c;
+
+	memset(&c, 0xa5, sizeof(c));
+	assert_int_equal(parse(yaml, context, &c), -1);
+	assert_string_equal(err, want);
+	assert_null(strchr(err, '\n'));
+	assert_zeroed(&c);
+}
+
+/* A minimal kubeconfig with context "c" -> cluster "k", user "u". */
+static char *
+mini(const char *cluster_body, const char *user_body)
+{
+	char	*s = NULL;
+	int	 n;
+
+	n = asprintf(&s,
+	    "apiVersion: v1\n"
+	    "kind: Config\n"
+	    "current-context: c\n"
+	    "contexts:\n"
+	    "- name: c\n"
+	    "  context: {cluster: k, user: u}\n"
+	    "clusters:\n"
+	    "- name: k\n"
+	    "  cluster:\n%s"
+	    "users:\n"
+	    "- name: u\n"
+	    "  user:\n%s", cluster_body, user_body);
+	assert_true(n > 0);
+	assert_non_null(s);
+	return s;
+}
+
+#define SERVER	"    server: https://api.paas.cern.ch:6443\n"
+#define TOKEN	"    token: " PROD_TOKEN "\n"
+
+static void
+mini_error(const char *cluster_body, const char *user_body, const char *want)
+{
+	char	*y = mini(cluster_body, user_body);
+
+	assert_parse_error(y, NULL, want);
+	assert_null(strstr(err, PROD_TOKEN));
+	free(y);
+}
+
+static void
+mini_ok(const char *cluster_body, const char *user_body,
+    struct kube_creds *c)
+{
+	char	*y = mini(cluster_body, user_body);
+
+	if (parse(y, NULL, c) != 0)
+		fail_msg("unexpected error: %s", err);
+	free(y);
+}
+
+/* --- parsing an oc login kubeconfig ------------------------------------ */
+
+static void
+test_current_context(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	assert_int_equal(parse(OC_LOGIN, NULL, &c), 0);
+	assert_string_equal(c.server, "https://api.paas.cern.ch:6443");
+	assert_string_equal(c.namespace, "etl-prod");
+	assert_string_equal(c.context, "etl-prod/api-paas-cern-ch:6443/jdoe");
+	assert_string_equal(c.token, PROD_TOKEN);
+	assert_null(c.ca_file);
+	assert_non_null(c.ca_pem);
+	assert_int_equal(c.ca_pem_len, strlen(CA_PEM));
+	assert_memory_equal(c.ca_pem, CA_PEM, strlen(CA_PEM));
+	assert_int_equal(c.insecure, 0);
+	assert_null(c.cert_file);
+	assert_null(c.cert_pem);
+	assert_null(c.key_file);
+	assert_null(c.key_pem);
+	assert_null(c.source);	/* only kubeconfig_load knows the file */
+	kubeconfig_free(&c);
+	assert_zeroed(&c);
+}
+
+static void
+test_context_override(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	assert_int_equal(parse(OC_LOGIN,
+	    "etl-staging/api-paas-stg-cern-ch:6443/jdoe", &c), 0);
+	/* The trailing '/' oc wrote is gone. */
+	assert_string_equal(c.server, "https://api.paas-stg.cern.ch:6443");
+	assert_string_equal(c.namespace, "etl-staging");
+	assert_string_equal(c.context,
+	    "etl-staging/api-paas-stg-cern-ch:6443/jdoe");
+	assert_string_equal(c.token, STG_TOKEN);
+	assert_int_equal(c.insecure, 1);
+	assert_null(c.ca_file);
+	assert_null(c.ca_pem);
+	kubeconfig_free(&c);
+}
+
+static void
+test_client_cert_data_and_relative_ca(void **state)
+{
+	struct kube_creds c;
+	char	ca[256];
+
+	(void)state;
+	assert_int_equal(parse(OC_LOGIN,
+	    "default/api-okd-dev-example-org:6443/system:admin", &c), 0);
+	assert_string_equal(c.server, "https://api.okd-dev.example.org:6443");
+	assert_null(c.namespace);
+	snprintf(ca, sizeof(ca), "%s/certs/okd-ca.crt", tmpdir);
+	assert_string_equal(c.ca_file, ca);
+	assert_null(c.ca_pem);
+	assert_null(c.token);
+	assert_null(c.cert_file);
+	assert_int_equal(c.cert_pem_len, strlen(CA_PEM));
+	assert_memory_equal(c.cert_pem, CA_PEM, strlen(CA_PEM));
+	assert_null(c.key_file);
+	assert_int_equal(c.key_pem_len, strlen(KEY_PEM));
+	assert_memory_equal(c.key_pem, KEY_PEM, strlen(KEY_PEM));
+	kubeconfig_free(&c);
+}
+
+static void
+test_token_file(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	WRITE("secrets/robot.token", "sha256~robot-token-123\n");
+	assert_int_equal(parse(OC_LOGIN, "robot-dev", &c), 0);
+	assert_string_equal(c.token, "sha256~robot-token-123");
+	assert_string_equal(c.namespace, "etl-dev");
+	kubeconfig_free(&c);
+
+	WRITE("secrets/robot.token", "sha256~crlf\r\n\r\n");
+	assert_int_equal(parse(OC_LOGIN, "robot-dev", &c), 0);
+	assert_string_equal(c.token, "sha256~crlf");
+	kubeconfig_free(&c);
+}
+
+static void
+test_token_file_problems(void **state)
+{
+	char	want[512];
+
+	(void)state;
+	snprintf(want, sizeof(want), "%s/secrets/robot.token", tmpdir);
+	unlink(want);
+	snprintf(want, sizeof(want), "user \"robot\": cannot read tokenFile "
+	    "%s/secrets/robot.token: No such file or directory", tmpdir);
+	assert_parse_error(OC_LOGIN, "robot-dev", want);
+
+	WRITE("secrets/robot.token", "\n");
+	assert_parse_error(OC_LOGIN, "robot-dev",
+	    "user \"robot\" has an empty tokenFile");
+
+	/* A token with a newline inside would split the HTTP header. */
+	WRITE("secrets/robot.token", "secret-abc\nX-Evil: 1\n");
+	assert_parse_error(OC_LOGIN, "robot-dev",
+	    "user \"robot\" has an invalid tokenFile (control characters)");
+	assert_null(strstr(err, "secret-abc"));
+}
+
+static void
+test_token_preferred_over_token_file(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	mini_ok(SERVER, TOKEN "    tokenFile: /nonexistent/token\n", &c);
+	assert_string_equal(c.token, PROD_TOKEN);
+	kubeconfig_free(&c);
+}
+
+static void
+test_cert_and_key_files(void **state)
+{
+	struct kube_creds c;
+	char	want[256];
+
+	(void)state;
+	mini_ok(SERVER "    certificate-authority: /etc/pki/ca.crt\n",
+	    "    client-certificate: ../tls/client.crt\n"
+	    "    client-key: /abs/client.key\n", &c);
+	assert_string_equal(c.ca_file, "/etc/pki/ca.crt");
+	snprintf(want, sizeof(want), "%s/../tls/client.crt", tmpdir);
+	assert_string_equal(c.cert_file, want);
+	assert_string_equal(c.key_file, "/abs/client.key");
+	assert_null(c.token);
+	kubeconfig_free(&c);
+}
+
+static void
+test_data_overrides_file(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	mini_ok(SERVER "    certificate-authority: ca.crt\n"
+	    "    certificate-authority-data: " CA_B64 "\n", TOKEN, &c);
+	assert_null(c.ca_file);
+	assert_memory_equal(c.ca_pem, CA_PEM, strlen(CA_PEM));
+	kubeconfig_free(&c);
+}
+
+static void
+test_base_dir_null(void **state)
+{
+	struct kube_creds c;
+	char	*y = mini(SERVER "    certificate-authority: ca.crt\n", TOKEN);
+
+	(void)state;
+	assert_int_equal(kubeconfig_parse(y, strlen(y), NULL, NULL, &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.ca_file, "ca.crt");
+	kubeconfig_free(&c);
+	free(y);
+}
+
+static void
+test_insecure_values(void **state)
+{
+	static const struct {
+		const char *v;
+		int	 want;
+	} cases[] = {
+		{ "true", 1 }, { "True", 1 }, { "yes", 1 }, { "on", 1 },
+		{ "\"true\"", 1 }, { "false", 0 }, { "no", 0 }, { "off", 0 },
+		{ "FALSE", 0 }, { "", 0 }, { "null", 0 },
+	};
+	struct kube_creds c;
+	char	cl[256];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(cl, sizeof(cl), SERVER
+		    "    insecure-skip-tls-verify: %s\n", cases[i].v);
+		mini_ok(cl, TOKEN, &c);
+		assert_int_equal(c.insecure, cases[i].want);
+		kubeconfig_free(&c);
+	}
+	mini_error(SERVER "    insecure-skip-tls-verify: maybe\n", TOKEN,
+	    "cluster \"k\" has invalid insecure-skip-tls-verify \"maybe\" "
+	    "(want true or false)");
+	mini_error(SERVER "    insecure-skip-tls-verify: [true]\n", TOKEN,
+	    "cluster \"k\" has invalid insecure-skip-tls-verify "
+	    "(not a string)");
+}
+
+static void
+test_server_forms(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	mini_ok("    server: hTTp://127.0.0.1:8001//\n", TOKEN, &c);
+	assert_string_equal(c.server, "http://127.0.0.1:8001");
+	kubeconfig_free(&c);
+	mini_ok("    server: HTTPS://[fd00::1]:6443/k8s/\n", TOKEN, &c);
+	assert_string_equal(c.server, "https://[fd00::1]:6443/k8s");
+	kubeconfig_free(&c);
+}
+
+/* --- what can be wrong ------------------------------------------------- */
+
+static void
+test_missing_context(void **state)
+{
+	(void)state;
+	assert_parse_error(OC_LOGIN, "foo", "context \"foo\" not found");
+	assert_parse_error("apiVersion: v1\nkind: Config\n"
+	    "current-context: gone\ncontexts: []\n", NULL,
+	    "context \"gone\" not found");
+}
+
+static void
+test_no_current_context(void **state)
+{
+	(void)state;
+	assert_parse_error("apiVersion: v1\nkind: Config\nclusters: []\n",
+	    NULL, "no current-context set and no --context given");
+	assert_parse_error("current-context: \"\"\n", NULL,
+	    "no current-context set and no --context given");
+	assert_parse_error("", NULL,
+	    "no current-context set and no --context given");
+	assert_parse_error("", "x", "context \"x\" not found");
+}
+
+static void
+test_missing_cluster_user_server(void **state)
+{
+	char	*y, *p;
+
+	(void)state;
+	y = mini(SERVER, TOKEN);
+	assert_non_null(p = strstr(y, "- name: k"));
+	p[8] = 'K';
+	assert_parse_error(y, NULL, "cluster \"k\" not found");
+	free(y);
+
+	y = mini(SERVER, TOKEN);
+	assert_non_null(p = strstr(y, "- name: u"));
+	p[8] = 'U';
+	assert_parse_error(y, NULL, "user \"u\" not found");
+	free(y);
+
+	mini_error("    certificate-authority-data: " CA_B64 "\n", TOKEN,
+	    "cluster \"k\" has no server");
+	mini_error("    server: \"\"\n", TOKEN, "cluster \"k\" has no server");
+	assert_parse_error("current-context: c\ncontexts:\n- name: c\n"
+	    "  context:\n    user: u\n", NULL,
+	    "context \"c\" has no cluster");
+}
+
+static void
+test_no_user_is_anonymous(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	assert_int_equal(parse("current-context: c\n"
+	    "contexts: [{name: c, context: {cluster: k}}]\n"
+	    "clusters: [{name: k, cluster: {server: 'https://h:6443'}}]\n",
+	    NULL, &c), 0);
+	assert_string_equal(c.server, "https://h:6443");
+	assert_null(c.token);
+	assert_null(c.cert_pem);
+	kubeconfig_free(&c);
+}
+
+static void
+test_bad_server(void **state)
+{
+	(void)state;
+	mini_error("    server: ftp://x\n", TOKEN,
+	    "server \"ftp://x\" is not an http(s) URL");
+	mini_error("    server: api.paas.cern.ch:6443\n", TOKEN,
+	    "server \"api.paas.cern.ch:6443\" is not an http(s) URL");
+	mini_error("    server: https://\n", TOKEN,
+	    "server \"https://\" is not an http(s) URL");
+	mini_error("    server: \"https://a\\nb\"\n", TOKEN,
+	    "server \"https://a?b\" is not an http(s) URL");
+}
+
+static void
+test_bad_yaml(void **state)
+{
+	(void)state;
+	assert_parse_error("apiVersion: v1\nkind: Config\n"
+	    "current-context: a: b\n", NULL,
+	    "line 3: YAML error: mapping values are not allowed in this "
+	    "context");
+	assert_parse_error("apiVersion: v1\nclusters:\n- name: x\n"
+	    "  cluster: {server: \"https://x\"\n", NULL,
+	    "line 5: YAML error: did not find expected ',' or '}'");
+	assert_parse_error("apiVersion: v1\nkind: \xff\xfe\n", NULL,
+	    "line 2: YAML error: invalid leading UTF-8 octet");
+	assert_parse_error("current-context: *nowhere\n", NULL,
+	    "line 1: YAML error: found undefined alias");
+	assert_parse_error("- a\n- b\n", NULL,
+	    "not a kubeconfig (top level is not a mapping)");
+	assert_parse_error("current-context: c\ncontexts: {c: 1}\n", NULL,
+	    "contexts is not a list");
+	assert_parse_error("current-context: [c]\n", NULL,
+	    "kubeconfig has invalid current-context (not a string)");
+	assert_parse_error("current-context: c\ncontexts:\n- name: c\n"
+	    "  context: nope\n", NULL, "context \"c\" is not a mapping");
+}
+
+static void
+test_bad_base64(void **state)
+{
+	(void)state;
+	mini_error(SERVER, TOKEN
+	    "    client-certificate-data: " CA_B64 "\n"
+	    "    client-key-data: not*base64\n",
+	    "user \"u\" has invalid client-key-data (not base64)");
+	mini_error(SERVER "    certificate-authority-data: LS0tLS1=CRUd\n",
+	    TOKEN, "cluster \"k\" has invalid certificate-authority-data "
+	    "(not base64)");
+	mini_error(SERVER "    certificate-authority-data: ' '\n", TOKEN,
+	    "cluster \"k\" has empty certificate-authority-data");
+}
+
+static void
+test_cert_without_key(void **state)
+{
+	(void)state;
+	mini_error(SERVER, "    client-certificate-data: " CA_B64 "\n",
+	    "user \"u\" has a client-certificate but no client-key");
+	mini_error(SERVER, "    client-key: k.pem\n",
+	    "user \"u\" has a client-key but no client-certificate");
+}
+
+static void
+test_exec_plugin_rejected(void **state)
+{
+	static const char want[] = "user \"u\" uses a credential plugin "
+	    "(exec or auth-provider), which is not supported; use a token "
+	    "instead (oc login, then oc whoami -t)";
+
+	(void)state;
+	mini_error(SERVER, "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+	    "      command: kubelogin\n"
+	    "      args: [get-token]\n", want);
+	mini_error(SERVER, "    auth-provider:\n      name: oidc\n", want);
+	mini_error(SERVER, "    username: admin\n    password: hunter2\n",
+	    "user \"u\" uses basic auth (username/password), which is not "
+	    "supported; use a token instead");
+	assert_null(strstr(err, "hunter2"));
+}
+
+static void
+test_exec_with_token_uses_token(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	mini_ok(SERVER, TOKEN "    exec: {command: kubelogin}\n", &c);
+	assert_string_equal(c.token, PROD_TOKEN);
+	kubeconfig_free(&c);
+}
+
+static void
+test_token_never_in_errors(void **state)
+{
+	(void)state;
+	mini_error(SERVER, "    token: \"" PROD_TOKEN "\\r\\nX: y\"\n",
+	    "user \"u\" has an invalid token (control characters)");
+	mini_error(SERVER, TOKEN "    client-key-data: '%%%'\n",
+	    "user \"u\" has invalid client-key-data (not base64)");
+}
+
+static void
+test_names_sanitized(void **state)
+{
+	(void)state;
+	assert_parse_error(OC_LOGIN, "a\"b\nc", "context \"a\\\"b?c\" not found");
+}
+
+/* --- kubeconfig_load ----------------------------------------------------- */
+
+static void
+test_load_explicit_path(void **state)
+{
+	struct kube_creds c;
+	char	path[256], want[512];
+
+	(void)state;
+	WRITE("oc/config", OC_LOGIN);
+	WRITE("oc/certs/okd-ca.crt", CA_PEM);
+	snprintf(path, sizeof(path), "%s/oc/config", tmpdir);
+	assert_int_equal(kubeconfig_load(path, "robot-dev", &c, err,
+	    sizeof(err)), -1);
+	snprintf(want, sizeof(want), "kubeconfig %s: user \"robot\": cannot "
+	    "read tokenFile %s/oc/secrets/robot.token: No such file or "
+	    "directory", path, tmpdir);
+	assert_string_equal(err, want);
+	assert_zeroed(&c);
+
+	WRITE("oc/secrets/robot.token", "tok\n");
+	assert_int_equal(kubeconfig_load(path, "robot-dev", &c, err,
+	    sizeof(err)), 0);
+	snprintf(want, sizeof(want), "kubeconfig %s", path);
+	assert_string_equal(c.source, want);
+	assert_string_equal(c.token, "tok");
+	snprintf(want, sizeof(want), "%s/oc/certs/okd-ca.crt", tmpdir);
+	assert_string_equal(c.ca_file, want);
+	kubeconfig_free(&c);
+}
+
+static void
+test_load_errors_name_file(void **state)
+{
+	struct kube_creds c;
+	char	path[256], want[512];
+
+	(void)state;
+	assert_int_equal(kubeconfig_load("/nonexistent/x/config", NULL, &c,
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "kubeconfig /nonexistent/x/config: "
+	    "No such file or directory");
+	assert_zeroed(&c);
+
+	WRITE("bad/config", "apiVersion: v1\nkind: Config\n"
+	    "current-context: a: b\n");
+	snprintf(path, sizeof(path), "%s/bad/config", tmpdir);
+	assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "kubeconfig %s: line 3: YAML error: "
+	    "mapping values are not allowed in this context", path);
+	assert_string_equal(err, want);
+
+	assert_int_equal(kubeconfig_load(path, NULL, &c, err, 16), -1);
+	assert_int_equal(strlen(err), 15);	/* truncated, terminated */
+}
+
+static void
+test_load_too_big(void **state)
+{
+	struct kube_creds c;
+	char	path[256], want[512], *big;
+	size_t	n = 1024 * 1024 + 1;
+
+	(void)state;
+	assert_non_null(big = malloc(n));
+	memset(big, '#', n);
+	write_file("big/config", big, n);
+	free(big);
+	snprintf(path, sizeof(path), "%s/big/config", tmpdir);
+	assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "kubeconfig %s: larger than 1 MiB", path);
+	assert_string_equal(err, want);
+
+	/* Exactly 1 MiB of comments is fine (but names no context). */
+	assert_int_equal(truncate(path, 1024 * 1024), 0);
+	assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no current-context set"));
+}
+
+static void
+test_kubeconfig_env_list(void **state)
+{
+	struct kube_creds c;
+	char	env[512], want[512];
+
+	(void)state;
+	WRITE("env/second", OC_LOGIN);
+	snprintf(env, sizeof(env), "/nonexistent/first::%s/env/second:"
+	    "%s/env/third", tmpdir, tmpdir);
+	WRITE("env/third", "current-context: nope\n");
+	setenv("KUBECONFIG", env, 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "kubeconfig %s/env/second", tmpdir);
+	assert_string_equal(c.source, want);
+	assert_string_equal(c.server, "https://api.paas.cern.ch:6443");
+	assert_string_equal(c.token, PROD_TOKEN);
+	kubeconfig_free(&c);
+
+	/* --context applies to the file found. */
+	assert_int_equal(kubeconfig_load(NULL, "nope", &c, err, sizeof(err)),
+	    -1);
+	snprintf(want, sizeof(want), "kubeconfig %s/env/second: context "
+	    "\"nope\" not found", tmpdir);
+	assert_string_equal(err, want);
+}
+
+static void
+test_home_kube_config(void **state)
+{
+	struct kube_creds c;
+	char	home[256], want[512];
+
+	(void)state;
+	WRITE("home/.kube/config", OC_LOGIN);
+	snprintf(home, sizeof(home), "%s/home", tmpdir);
+	setenv("HOME", home, 1);
+	setenv("KUBECONFIG", "/nonexistent/a:/nonexistent/b", 1);
+	/* A pod environment does not matter when a kubeconfig exists. */
+	setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1", 1);
+	assert_int_equal(kubeconfig_load(NULL,
+	    "etl-staging/api-paas-stg-cern-ch:6443/jdoe", &c, err,
+	    sizeof(err)), 0);
+	snprintf(want, sizeof(want), "kubeconfig %s/.kube/config", home);
+	assert_string_equal(c.source, want);
+	assert_string_equal(c.namespace, "etl-staging");
+	kubeconfig_free(&c);
+}
+
+static void
+test_nothing_found(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	setenv("KUBECONFIG", "/nonexistent/a", 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "no kubeconfig found (tried $KUBECONFIG, "
+	    "~/.kube/config) and not running in a pod; use --kubeconfig or "
+	    "log in with 'oc login'");
+	assert_zeroed(&c);
+}
+
+/* --- in-cluster -------------------------------------------------------- */
+
+static void
+sa_env(const char *host, const char *port)
+{
+	char	dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/sa", tmpdir);
+	setenv("DRAIN_SERVICEACCOUNT_DIR", dir, 1);
+	setenv("KUBERNETES_SERVICE_HOST", host, 1);
+	setenv("KUBERNETES_SERVICE_PORT", port, 1);
+}
+
+static void
+test_in_cluster(void **state)
+{
+	struct kube_creds c;
+	char	want[256];
+
+	(void)state;
+	WRITE("sa/token", "eyJhbGciOiJSUzI1NiJ9.sa-token.sig");
+	WRITE("sa/ca.crt", CA_PEM);
+	WRITE("sa/namespace", "etl-prod\n");
+	sa_env("172.30.0.1", "443");
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.server, "https://172.30.0.1:443");
+	assert_string_equal(c.token, "eyJhbGciOiJSUzI1NiJ9.sa-token.sig");
+	snprintf(want, sizeof(want), "%s/sa/ca.crt", tmpdir);
+	assert_string_equal(c.ca_file, want);
+	assert_null(c.ca_pem);
+	assert_string_equal(c.namespace, "etl-prod");
+	assert_null(c.context);
+	assert_int_equal(c.insecure, 0);
+	assert_string_equal(c.source, "in-cluster service account");
+	kubeconfig_free(&c);
+
+	sa_env("fd02::1", "6443");
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.server, "https://[fd02::1]:6443");
+	kubeconfig_free(&c);
+}
+
+static void
+test_in_cluster_problems(void **state)
+{
+	struct kube_creds c;
+	char	want[512];
+
+	(void)state;
+	WRITE("sa/token", "sa-token\n");
+	sa_env("172.30.0.1", "https");
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "in-cluster service account: "
+	    "KUBERNETES_SERVICE_PORT is not a port number");
+	assert_zeroed(&c);
+
+	sa_env("172.30.0.1", "443");
+	unsetenv("KUBERNETES_SERVICE_PORT");
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "KUBERNETES_SERVICE_PORT"));
+
+	sa_env("172.30.0.1", "443");
+	assert_int_equal(kubeconfig_load(NULL, "prod", &c, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "--context \"prod\" given but no kubeconfig "
+	    "found (tried $KUBECONFIG, ~/.kube/config)");
+
+	/* No namespace or CA file: both optional. */
+	snprintf(want, sizeof(want), "%s/sa/namespace", tmpdir);
+	unlink(want);
+	snprintf(want, sizeof(want), "%s/sa/ca.crt", tmpdir);
+	unlink(want);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), 0);
+	assert_null(c.namespace);
+	assert_null(c.ca_file);
+	assert_string_equal(c.token, "sa-token");
+	kubeconfig_free(&c);
+
+	snprintf(want, sizeof(want), "%s/sa/token", tmpdir);
+	unlink(want);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "in-cluster service account: cannot "
+	    "read %s/sa/token: No such file or directory", tmpdir);
+	assert_string_equal(err, want);
+	assert_zeroed(&c);
+}
+
+static void
+test_free_zeroed(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	kubeconfig_free(&c);
+	kubeconfig_free(NULL);
+	assert_zeroed(&c);
+}
+
+#define T(f)	cmocka_unit_test_setup(f, test_setup)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_current_context),
+		T(test_context_override),
+		T(test_client_cert_data_and_relative_ca),
+		T(test_token_file),
+		T(test_token_file_problems),
+		T(test_token_preferred_over_token_file),
+		T(test_cert_and_key_files),
+		T(test_data_overrides_file),
+		T(test_base_dir_null),
+		T(test_insecure_values),
+		T(test_server_forms),
+		T(test_missing_context),
+		T(test_no_current_context),
+		T(test_missing_cluster_user_server),
+		T(test_no_user_is_anonymous),
+		T(test_bad_server),
+		T(test_bad_yaml),
+		T(test_bad_base64),
+		T(test_cert_without_key),
+		T(test_exec_plugin_rejected),
+		T(test_exec_with_token_uses_token),
+		T(test_token_never_in_errors),
+		T(test_names_sanitized),
+		T(test_load_explicit_path),
+		T(test_load_errors_name_file),
+		T(test_load_too_big),
+		T(test_kubeconfig_env_list),
+		T(test_home_kube_config),
+		T(test_nothing_found),
+		T(test_in_cluster),
+		T(test_in_cluster_problems),
+		T(test_free_zeroed),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

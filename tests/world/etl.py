@@ -1,0 +1,42 @@
+"""The Celery app every test worker runs: the shape of the DIALS ETL workers.
+
+Each execution of `ingest` is recorded in a ledger on the broker's Redis, in
+database LEDGER_DB (default 15), so a test can prove that every task ran
+exactly once:
+  HINCRBY ledger:started <task id> 1   when the task body starts
+  HINCRBY ledger:done    <task id> 1   when it returns
+A task cut by SIGKILL has a `started` entry and no `done` entry.
+"""
+import os
+import time
+
+import redis
+from celery import Celery
+
+BROKER_URL = os.environ.get("BROKER_URL", "redis://127.0.0.1:6379/0")
+LEDGER_DB = int(os.environ.get("LEDGER_DB", "15"))
+
+app = Celery("etl", broker=BROKER_URL)
+app.conf.broker_transport_options = {"visibility_timeout": 21600}
+app.conf.task_track_started = True
+app.conf.task_serializer = "json"
+app.conf.accept_content = ["json"]
+app.conf.worker_hijack_root_logger = True
+
+_ledger = None
+
+
+def ledger():
+    global _ledger
+    if _ledger is None:
+        base = BROKER_URL.rsplit("/", 1)[0]
+        _ledger = redis.Redis.from_url(f"{base}/{LEDGER_DB}")
+    return _ledger
+
+
+@app.task(name="ingest", bind=True)
+def ingest(self, seconds, tag):
+    ledger().hincrby("ledger:started", self.request.id, 1)
+    time.sleep(float(seconds))
+    ledger().hincrby("ledger:done", self.request.id, 1)
+    return tag
