@@ -96,9 +96,6 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		action |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(h->multi, si->fd, action, &running);
 	check_multi(h);
-	/* curl may have no more timeouts pending */
-	if (running <= 0)
-		ev_timer_stop(h->loop, &h->timer);
 }
 
 static int

@@ -1,0 +1,317 @@
+"""The test world: a real redis-server, the Kubernetes API double (pods are
+real Celery workers), the Flower API double, a kubeconfig for the agent, and
+helpers to load work and read the ledger (see etl.py).
+
+Used by the end-to-end tests (tests/e2e/) and the demo (tests/demo.sh).
+Everything binds to 127.0.0.1 on free ports; stop() ends every process.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import redis
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+PY = "/usr/bin/python3"
+NS = "cms-dials-prod"
+TOKEN = "sha256~e2e-token-4f2a9c"
+AGENT = os.environ.get("DRAIN_BIN", os.path.join(ROOT, "drain-and-rollout"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(pred, timeout, what, interval=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+
+
+def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600):
+    return {"name": name, "worker": worker, "queues": queues or [name],
+            "replicas": 1, "terminationGracePeriodSeconds": grace,
+            "progressDeadlineSeconds": pds,
+            "labels": labels or {"app.kubernetes.io/part-of": name.split("-")[0] + "-etl"}}
+
+
+class World:
+    def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None):
+        self.tmp = tmp or tempfile.mkdtemp(prefix="drain-world-")
+        os.makedirs(self.tmp, exist_ok=True)
+        self.deployments = deployments or [deployment("ecal-bulk")]
+        self.flower_auth = flower_auth
+        self.want_flower = flower
+        self.procs = {}
+        self.logs = {}
+        self.redis_port = free_port()
+        self.kube_port = free_port()
+        self.flower_port = free_port()
+        self.broker_url = "redis://127.0.0.1:%d/0" % self.redis_port
+        self.flower_url = "http://127.0.0.1:%d" % self.flower_port
+        self.kubeconfig = os.path.join(self.tmp, "kubeconfig")
+        self.certs = os.path.join(self.tmp, "certs")
+
+    # ---- processes -----------------------------------------------------
+    def _spawn(self, name, argv, env=None, cwd=None):
+        log = open(os.path.join(self.tmp, name + ".log"), "ab")
+        e = dict(os.environ)
+        e.update(env or {})
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=e,
+                             cwd=cwd, start_new_session=True)
+        self.procs[name] = p
+        self.logs[name] = log
+        return p
+
+    def start(self):
+        self.start_redis()
+        with open(os.path.join(self.tmp, "world.json"), "w") as f:
+            json.dump({"deployments": self.deployments}, f)
+        ready = os.path.join(self.tmp, "kube.ready")
+        self._spawn("kube", [PY, os.path.join(HERE, "kube_double.py"),
+                             "--port", str(self.kube_port), "--cert-dir", self.certs,
+                             "--token", TOKEN, "--namespace", NS,
+                             "--broker-url", self.broker_url,
+                             "--config", os.path.join(self.tmp, "world.json"),
+                             "--ready-file", ready])
+        if self.want_flower:
+            self.start_flower()
+        wait_for(lambda: os.path.exists(ready) or self.procs["kube"].poll() is not None,
+                 60, "the Kubernetes double")
+        assert self.procs["kube"].poll() is None, self.log("kube")
+        self.write_kubeconfig()
+        # every worker known and online in Flower
+        if self.want_flower:
+            wait_for(lambda: self.all_workers_online(), 30, "workers online in Flower")
+        return self
+
+    def start_redis(self):
+        self._spawn("redis", ["redis-server", "--port", str(self.redis_port),
+                              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                              "--dir", self.tmp])
+        wait_for(lambda: self._redis_ping(), 10, "redis-server")
+
+    def _redis_ping(self):
+        try:
+            return redis.Redis(port=self.redis_port).ping()
+        except redis.exceptions.ConnectionError:
+            return False
+
+    def start_flower(self):
+        ready = os.path.join(self.tmp, "flower.ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        args = [PY, os.path.join(HERE, "flower_double.py"), "--port", str(self.flower_port),
+                "--ready-file", ready, "--purge-offline-workers", "120"]
+        if self.flower_auth:
+            args += ["--basic-auth", self.flower_auth]
+        else:
+            args += ["--unauthenticated-api"]
+        self._spawn("flower", args, env={"BROKER_URL": self.broker_url}, cwd=HERE)
+        wait_for(lambda: os.path.exists(ready) or self.procs["flower"].poll() is not None,
+                 30, "the Flower double")
+        assert self.procs["flower"].poll() is None, self.log("flower")
+
+    def stop_flower(self):
+        self._stop("flower")
+
+    def _stop(self, name, sig=signal.SIGTERM, timeout=10):
+        p = self.procs.get(name)
+        if p is None or p.poll() is not None:
+            return
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+    def stop(self):
+        for name in ("flower", "kube", "redis"):
+            self._stop(name, timeout=15)
+        for log in self.logs.values():
+            log.close()
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.tmp, name + ".log"), errors="replace") as f:
+                return f.read()[-6000:]
+        except OSError:
+            return ""
+
+    def write_kubeconfig(self, token=TOKEN):
+        with open(self.kubeconfig, "w") as f:
+            f.write("""apiVersion: v1
+kind: Config
+clusters:
+- name: api-dials-test:%d
+  cluster:
+    server: https://127.0.0.1:%d
+    certificate-authority: %s
+contexts:
+- name: %s/api-dials-test:%d/operator
+  context:
+    cluster: api-dials-test:%d
+    namespace: %s
+    user: operator/api-dials-test:%d
+current-context: %s/api-dials-test:%d/operator
+users:
+- name: operator/api-dials-test:%d
+  user:
+    token: %s
+""" % (self.kube_port, self.kube_port, os.path.join(self.certs, "ca.crt"), NS,
+                self.kube_port, self.kube_port, NS, self.kube_port, NS, self.kube_port,
+                self.kube_port, token))
+
+    # ---- the agent -------------------------------------------------------
+    def env(self, **extra):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("DRAIN_")}
+        e.update({"DRAIN_FLOWER_URL": self.flower_url, "DRAIN_REDIS_URL": self.broker_url,
+                  "KUBECONFIG": self.kubeconfig, "HOME": self.tmp})
+        e.update(extra)
+        return e
+
+    def agent_argv(self, args):
+        wrap = os.environ.get("DRAIN_WRAPPER", "")
+        return (wrap.split() if wrap else []) + [AGENT] + list(args)
+
+    def run(self, *args, timeout=240, env=None):
+        p = subprocess.run(self.agent_argv(args), env=env or self.env(), timeout=timeout,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with open(os.path.join(self.tmp, "agent.log"), "a") as f:
+            f.write("$ %s\n%s%s[exit %d]\n" % (" ".join(args), p.stdout, p.stderr, p.returncode))
+        return p
+
+    def spawn(self, *args, env=None):
+        return subprocess.Popen(self.agent_argv(args), env=env or self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    # ---- Redis, work and the ledger ---------------------------------------
+    def r(self, db=0):
+        return redis.Redis(port=self.redis_port, db=db, decode_responses=True)
+
+    def enqueue(self, queue, n, seconds, eta=None, tag="t"):
+        code = ("import json, sys, datetime\n"
+                "from etl import ingest\n"
+                "ids = []\n"
+                "for i in range(%d):\n"
+                "    kw = {}\n"
+                "    if %r is not None:\n"
+                "        kw['eta'] = datetime.datetime.now(datetime.timezone.utc) + "
+                "datetime.timedelta(seconds=%r or 0)\n"
+                "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r, **kw).id)\n"
+                "print(json.dumps(ids))\n") % (n, eta, eta, seconds, tag, queue)
+        out = subprocess.run([PY, "-c", code], cwd=HERE, env=dict(os.environ, BROKER_URL=self.broker_url),
+                             stdout=subprocess.PIPE, check=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    def ledger(self):
+        l = self.r(15)
+        return l.hgetall("ledger:started"), l.hgetall("ledger:done")
+
+    def wait_started(self, ids, n, timeout=30):
+        wait_for(lambda: sum(1 for i in ids if i in self.ledger()[0]) >= n, timeout,
+                 "%d task(s) started" % n)
+
+    def wait_done(self, ids, timeout=120):
+        wait_for(lambda: all(i in self.ledger()[1] for i in ids), timeout, "all tasks done")
+
+    def unacked(self):
+        return self.r().hlen("unacked")
+
+    def assert_exactly_once(self, ids):
+        started, done = self.ledger()
+        missing = [i for i in ids if done.get(i) != "1"]
+        twice = [i for i in ids if started.get(i, "1") != "1"]
+        assert not missing, "tasks not run exactly once: %s (done=%s)" % (missing, {i: done.get(i) for i in missing})
+        assert not twice, "tasks started more than once: %s" % twice
+
+    # ---- doubles' test controls -------------------------------------------
+    def kube_test(self, method, path, body=None):
+        import ssl
+        ctx = ssl.create_default_context(cafile=os.path.join(self.certs, "ca.crt"))
+        req = urllib.request.Request("https://127.0.0.1:%d%s" % (self.kube_port, path),
+                                     method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+            data = resp.read()
+            return json.loads(data) if data else None
+
+    def flower_test(self, method, path, body=None):
+        req = urllib.request.Request(self.flower_url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            data = resp.read()
+            return json.loads(data) if data else None
+
+    def pods(self, deployment=None):
+        pods = self.kube_test("GET", "/_test/pods")
+        if isinstance(pods, dict):
+            pods = pods.get("pods", pods.get("items", []))
+        return [p for p in pods if deployment is None or p.get("deployment") == deployment]
+
+    def kube_requests(self):
+        return self.kube_test("GET", "/_test/requests")
+
+    def flower_get(self, path):
+        hdr = {}
+        if self.flower_auth:
+            import base64
+            hdr["Authorization"] = "Basic " + base64.b64encode(self.flower_auth.encode()).decode()
+        req = urllib.request.Request(self.flower_url + path, headers=hdr)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def workers_online(self):
+        return {w for w, up in self.flower_get("/api/workers?status=true").items() if up}
+
+    def all_workers_online(self):
+        workers = {d["name"] for d in self.deployments if d.get("worker")}
+        want = {p.get("hostname") for p in self.pods()
+                if p.get("deployment") in workers and p.get("ready") and not p.get("terminating")}
+        want.discard(None)
+        try:
+            online = self.workers_online()
+        except Exception:
+            return False
+        return want and want <= online
+
+    def worker_of(self, deployment):
+        """The Celery worker name of the deployment's (single) live pod."""
+        for p in self.pods(deployment):
+            if p.get("ready") and not p.get("terminating"):
+                return p.get("hostname")
+        return None
+
+    def consumes(self, worker, queue):
+        """Ask the worker itself (real remote control), not the agent."""
+        code = ("import json\nfrom etl import app\n"
+                "r = app.control.inspect(destination=[%r], timeout=2).active_queues() or {}\n"
+                "print(json.dumps([q['name'] for q in r.get(%r, [])]))\n") % (worker, worker)
+        out = subprocess.run([PY, "-c", code], cwd=HERE, env=dict(os.environ, BROKER_URL=self.broker_url),
+                             stdout=subprocess.PIPE, text=True).stdout
+        try:
+            return queue in json.loads(out.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            return False
