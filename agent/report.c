@@ -79,6 +79,11 @@ report_progress(struct run *r, int force)
 			log_info("%s:   %s: gone", r->name, w->name);
 		else if (w->drained)
 			log_info("%s:   %s: drained", r->name, w->name);
+		else if (r->fsm.state == ST_DRAIN && !r->polling)
+			log_info("%s:   %s: %zu task(s) left of %zu running and "
+			    "%zu prefetched at the cancel%s%s%s", r->name, w->name,
+			    w->inflight.n, w->snap.active.n, w->snap.reserved.n,
+			    a[0] ? " (" : "", a, a[0] ? ")" : "");
 		else
 			log_info("%s:   %s [%s]: %zu running%s%s%s, %zu "
 			    "prefetched%s", r->name, w->name, q,

@@ -94,6 +94,12 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (r->fsm.state == ST_END)
 		return;
+	if (r->err[0] == '\0' && r->fsm.state == ST_DRAIN) {
+		char *b = drain_blockers(r);
+		run_fail(r, "drain timed out after %s; still held: %s",
+		    duration_fmt(r->state_len, r->tmp, sizeof r->tmp), b);
+		free(b);
+	}
 	if (r->err[0] == '\0')
 		run_fail(r, "%s timed out after %s%s%s",
 		    fsm_state_name(r->fsm.state),
@@ -184,10 +190,11 @@ enter(struct run *r)
 	ev_timer_stop(c->loop, &r->tick);
 	switch (r->fsm.state) {
 	case ST_RESOLVE:
-		len = 120;
-		break;
 	case ST_LOCK:
-		len = 30;
+		/* retries of an unreachable server stop here: nothing changed */
+		len = 3 * c->o->request_timeout;
+		if (len < 10)
+			len = 10;
 		break;
 	case ST_CANCEL:
 		len = 60;
@@ -199,8 +206,12 @@ enter(struct run *r)
 		len = 60;
 		break;
 	case ST_ROLLOUT:
+		/*
+		 * The controller reports ProgressDeadlineExceeded itself;
+		 * our own bound is a backstop a little beyond it.
+		 */
 		len = c->o->rollout_timeout > 0 ? c->o->rollout_timeout :
-		    r->dep.progress_deadline;
+		    r->dep.progress_deadline + r->dep.grace + 30;
 		break;
 	case ST_VERIFY:
 		len = c->o->verify_timeout;

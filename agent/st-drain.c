@@ -532,3 +532,26 @@ backlog_read(struct run *r, void (*then)(struct run *))
 	free(argv);
 	free(lens);
 }
+
+char *
+drain_blockers(struct run *r)
+{
+	char	*out = xstrdup(""), *a, *p, *n;
+	size_t	 i;
+
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		if (w->drained || w->gone)
+			continue;
+		a = tasks_describe(&w->snap.active, now_wall());
+		p = tasks_describe(&w->snap.reserved, now_wall());
+		n = xasprintf("%s%s%s: running %s; prefetched %s", out,
+		    out[0] ? "; " : "", w->name, a[0] ? a : "none",
+		    p[0] ? p : "none");
+		free(a);
+		free(p);
+		free(out);
+		out = n;
+	}
+	return out;
+}

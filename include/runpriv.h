@@ -98,6 +98,8 @@ void	state_tick(struct run *);
 void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
 void	state_cancel_again(struct run *, size_t wi);
 void	drain_event(struct run *, const struct cev *);
+/* "W: running id name for 3m; prefetched id name" for every worker. */
+char	*drain_blockers(struct run *);
 
 /* Jump to a state (recover, undrain); RESTORE ends in pending. */
 void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);

@@ -1,0 +1,98 @@
+"""End to end: drain-and-rollout against real Redis, real Celery workers and
+the Kubernetes and Flower doubles (the core issue)."""
+import json
+import subprocess
+import time
+
+from conftest import patches
+from world import NS, wait_for
+
+
+def test_zero_loss_drain_and_rollout(world):
+    """Tasks longer than the grace period, running and prefetched: every one
+    runs exactly once, nothing is stranded, a new pod consumes the queue."""
+    old = world.worker_of("ecal-bulk")
+    ids = world.enqueue("ecal-bulk", 5, 4.0)      # grace period is 3 s
+    world.wait_started(ids, 1)
+    p = world.run("ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    world.wait_done(ids, timeout=30)
+    world.assert_exactly_once(ids)
+    assert world.unacked() == 0
+    new = world.worker_of("ecal-bulk")
+    assert new is not None and new != old
+    assert world.consumes(new, "ecal-bulk")
+    # the restart is exactly what `oc rollout restart` sends
+    (patch,) = patches(world)
+    assert patch["content_type"] == "application/strategic-merge-patch+json"
+    body = json.loads(patch["body"])
+    ann = body["spec"]["template"]["metadata"]["annotations"]
+    assert list(ann) == ["kubectl.kubernetes.io/restartedAt"]
+    assert time.strptime(ann["kubectl.kubernetes.io/restartedAt"], "%Y-%m-%dT%H:%M:%SZ")
+    # the restart came after the last task finished
+    started, done = world.ledger()
+    assert "rolled out and verified" in p.stderr
+    assert not world.r().exists("drain-and-rollout:lease:%s:ecal-bulk" % NS)
+    assert not world.r().exists("drain-and-rollout:journal:%s:ecal-bulk" % NS)
+
+
+def test_control_plain_restart_loses_work(world):
+    """The same load with a plain `kubectl rollout restart` (no drain) loses or
+    strands work: proof that the world can detect loss."""
+    ids = world.enqueue("ecal-bulk", 5, 4.0)
+    world.wait_started(ids, 1)
+    subprocess.run(["kubectl", "--kubeconfig", world.kubeconfig, "--cache-dir",
+                    world.tmp + "/kcache", "rollout", "restart", "deployment/ecal-bulk"],
+                   check=True, capture_output=True)
+    subprocess.run(["kubectl", "--kubeconfig", world.kubeconfig, "--cache-dir",
+                    world.tmp + "/kcache", "rollout", "status", "deployment/ecal-bulk",
+                    "--timeout=60s"], check=True, capture_output=True)
+    time.sleep(6)       # what could still finish has finished
+    started, done = world.ledger()
+    lost = [i for i in ids if i not in done]
+    assert lost, "a plain restart lost nothing: the control test cannot detect loss"
+    assert world.unacked() > 0 or any(i in started for i in lost)
+
+
+def test_drain_timeout_restores_consumers_and_sends_no_restart(world):
+    worker = world.worker_of("ecal-bulk")
+    ids = world.enqueue("ecal-bulk", 2, 20.0, tag="long")
+    world.wait_started(ids, 1)
+    p = world.run("ecal-bulk", "--drain-timeout", "3s")
+    assert p.returncode == 5, p.stderr
+    assert "drain timed out" in p.stderr
+    assert ids[0] in p.stderr, "the blocking task must be named"
+    assert world.consumes(worker, "ecal-bulk")
+    assert patches(world) == []
+    assert world.worker_of("ecal-bulk") == worker
+    assert not world.r().exists("drain-and-rollout:lease:%s:ecal-bulk" % NS)
+
+
+def test_dry_run_changes_nothing(world):
+    worker = world.worker_of("ecal-bulk")
+    ids = world.enqueue("ecal-bulk", 3, 3.0)
+    world.wait_started(ids, 1)
+    p = world.run("ecal-bulk", "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert worker in p.stderr
+    assert "1 running" in p.stderr and "prefetched" in p.stderr
+    assert "backlog ecal-bulk=" in p.stderr
+    assert patches(world) == []
+    assert world.consumes(worker, "ecal-bulk")
+    assert not world.r().keys("drain-and-rollout:*")
+    world.wait_done(ids, timeout=30)
+    world.assert_exactly_once(ids)
+
+
+def test_rollout_failure_gives_old_worker_its_consumers_back(request):
+    from conftest import make_world
+    from world import deployment
+    w = make_world(request, [deployment("ecal-bulk", pds=4)])
+    worker = w.worker_of("ecal-bulk")
+    w.kube_test("POST", "/_test/break", {"deployment": "ecal-bulk"})
+    p = w.run("ecal-bulk")
+    assert p.returncode == 6, p.stderr
+    assert "exceeded its progress deadline" in p.stderr
+    assert len(patches(w)) == 1
+    # the old pod survives a stuck rollout (maxUnavailable 0): it works again
+    assert w.consumes(worker, "ecal-bulk")

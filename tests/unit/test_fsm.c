@@ -1,0 +1,728 @@
+/*
+ * test_fsm.c -- the drain state machine (include/fsm.h): every transition
+ * from every state with every input, the scenario paths end to end, exit
+ * codes, severity, names, and an exhaustive walk of all input sequences up
+ * to length 8 checking that no path restarts a deployment without a drain.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fsm.h"
+
+#define NSTATES		(ST_END + 1)
+#define NINPUTS		(IN_SKIP + 1)
+#define NOUTCOMES	(OUT_RESTORE_FAILED + 1)
+
+static const enum fsm_input all_inputs[] = {
+	IN_OK, IN_FAIL, IN_TIMEOUT, IN_INTERRUPT, IN_LOCKED, IN_SKIP,
+};
+
+/* A machine with the given flags, put in state s (pending p). */
+static struct fsm
+at(enum fsm_state s, enum fsm_outcome pending, int dry, int only, int force)
+{
+	struct fsm	m;
+
+	fsm_init(&m, dry, only, force);
+	m.state = s;
+	m.pending = pending;
+	return m;
+}
+
+struct edge {
+	enum fsm_state	 from;
+	enum fsm_input	 in;
+	enum fsm_state	 to;
+	enum fsm_outcome outcome;	/* when to == ST_END */
+	enum fsm_outcome pending;	/* when to == ST_RESTORE */
+};
+
+/*
+ * The complete transition table with no flags set (not dry-run, not
+ * drain-only, no force). RESTORE is entered with pending OUT_ABORTED
+ * for the rows that go there; its own rows are tested separately.
+ */
+static const struct edge plain[] = {
+	{ ST_RESOLVE, IN_OK,		ST_LOCK,    OUT_NONE, OUT_NONE },
+	{ ST_RESOLVE, IN_FAIL,		ST_END,     OUT_PREFLIGHT, OUT_NONE },
+	{ ST_RESOLVE, IN_TIMEOUT,	ST_END,     OUT_PREFLIGHT, OUT_NONE },
+	{ ST_RESOLVE, IN_INTERRUPT,	ST_END,     OUT_INTERRUPTED, OUT_NONE },
+	{ ST_RESOLVE, IN_LOCKED,	ST_END,     OUT_PREFLIGHT, OUT_NONE },
+	{ ST_RESOLVE, IN_SKIP,		ST_END,     OUT_SKIPPED, OUT_NONE },
+
+	{ ST_LOCK, IN_OK,		ST_CANCEL,  OUT_NONE, OUT_NONE },
+	{ ST_LOCK, IN_FAIL,		ST_END,     OUT_PREFLIGHT, OUT_NONE },
+	{ ST_LOCK, IN_TIMEOUT,		ST_END,     OUT_PREFLIGHT, OUT_NONE },
+	{ ST_LOCK, IN_INTERRUPT,	ST_END,     OUT_INTERRUPTED, OUT_NONE },
+	{ ST_LOCK, IN_LOCKED,		ST_END,     OUT_LOCKED, OUT_NONE },
+	{ ST_LOCK, IN_SKIP,		ST_END,     OUT_PREFLIGHT, OUT_NONE },
+
+	{ ST_CANCEL, IN_OK,		ST_DRAIN,   OUT_NONE, OUT_NONE },
+	{ ST_CANCEL, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_CANCEL, IN_TIMEOUT,	ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_CANCEL, IN_INTERRUPT,	ST_RESTORE, OUT_NONE, OUT_INTERRUPTED },
+	{ ST_CANCEL, IN_LOCKED,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_CANCEL, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+
+	{ ST_DRAIN, IN_OK,		ST_RESTART, OUT_NONE, OUT_NONE },
+	{ ST_DRAIN, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_DRAIN, IN_TIMEOUT,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_DRAIN, IN_INTERRUPT,	ST_RESTORE, OUT_NONE, OUT_INTERRUPTED },
+	{ ST_DRAIN, IN_LOCKED,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_DRAIN, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+
+	{ ST_RESTART, IN_OK,		ST_ROLLOUT, OUT_NONE, OUT_NONE },
+	{ ST_RESTART, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_TIMEOUT,	ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_INTERRUPT,	ST_RESTORE, OUT_NONE, OUT_INTERRUPTED },
+	{ ST_RESTART, IN_LOCKED,	ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+
+	{ ST_ROLLOUT, IN_OK,		ST_VERIFY,  OUT_NONE, OUT_NONE },
+	{ ST_ROLLOUT, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ROLLOUT_FAILED },
+	{ ST_ROLLOUT, IN_TIMEOUT,	ST_RESTORE, OUT_NONE, OUT_ROLLOUT_FAILED },
+	{ ST_ROLLOUT, IN_INTERRUPT,	ST_END,     OUT_INTERRUPTED, OUT_NONE },
+	{ ST_ROLLOUT, IN_LOCKED,	ST_RESTORE, OUT_NONE, OUT_ROLLOUT_FAILED },
+	{ ST_ROLLOUT, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ROLLOUT_FAILED },
+
+	{ ST_VERIFY, IN_OK,		ST_END,     OUT_OK, OUT_NONE },
+	{ ST_VERIFY, IN_FAIL,		ST_END,     OUT_VERIFY_FAILED, OUT_NONE },
+	{ ST_VERIFY, IN_TIMEOUT,	ST_END,     OUT_VERIFY_FAILED, OUT_NONE },
+	{ ST_VERIFY, IN_INTERRUPT,	ST_END,     OUT_INTERRUPTED, OUT_NONE },
+	{ ST_VERIFY, IN_LOCKED,		ST_END,     OUT_VERIFY_FAILED, OUT_NONE },
+	{ ST_VERIFY, IN_SKIP,		ST_END,     OUT_VERIFY_FAILED, OUT_NONE },
+};
+
+static void
+check_edge(const struct edge *e, int dry, int only, int force)
+{
+	struct fsm	m = at(e->from, OUT_NONE, dry, only, force);
+	enum fsm_state	r;
+
+	r = fsm_feed(&m, e->in);
+	if (r != e->to || m.state != e->to)
+		fail_msg("%s + input %d: went to %s, want %s",
+		    fsm_state_name(e->from), (int)e->in, fsm_state_name(r),
+		    fsm_state_name(e->to));
+	assert_int_equal(m.state, r);
+	assert_int_equal(m.outcome, e->to == ST_END ? e->outcome : OUT_NONE);
+	if (e->to == ST_RESTORE)
+		assert_int_equal(m.pending, e->pending);
+	assert_int_equal(m.forced, 0);
+	/* the flags are never changed by a transition */
+	assert_int_equal(m.dry_run, dry);
+	assert_int_equal(m.drain_only, only);
+	assert_int_equal(m.force, force);
+}
+
+/* Every (state, input) pair except RESTORE/END appears exactly once. */
+static void
+test_table_complete(void **state)
+{
+	int	seen[NSTATES][NINPUTS];
+	size_t	i;
+	int	s, in;
+
+	(void)state;
+	memset(seen, 0, sizeof seen);
+	for (i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		seen[plain[i].from][plain[i].in]++;
+	for (s = ST_RESOLVE; s < ST_RESTORE; s++)
+		for (in = 0; in < NINPUTS; in++)
+			assert_int_equal(seen[s][in], 1);
+}
+
+static void
+test_every_transition_plain(void **state)
+{
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		check_edge(&plain[i], 0, 0, 0);
+}
+
+/*
+ * The flags only change RESOLVE+OK (dry run), DRAIN+OK (drain only) and
+ * DRAIN+TIMEOUT (force): every other edge is the same under every flag.
+ */
+static void
+test_every_transition_flags(void **state)
+{
+	size_t	i;
+	int	f;
+
+	(void)state;
+	for (f = 0; f < 8; f++) {
+		int dry = f & 1, only = (f >> 1) & 1, force = (f >> 2) & 1;
+		for (i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+			const struct edge *e = &plain[i];
+			if (e->from == ST_RESOLVE && e->in == IN_OK && dry)
+				continue;
+			if (e->from == ST_DRAIN && e->in == IN_OK && only)
+				continue;
+			if (e->from == ST_DRAIN && e->in == IN_TIMEOUT &&
+			    force && !only)
+				continue;
+			check_edge(e, dry, only, force);
+		}
+	}
+}
+
+static void
+test_dry_run(void **state)
+{
+	struct fsm	m;
+	int		f;
+
+	(void)state;
+	for (f = 0; f < 4; f++) {
+		fsm_init(&m, 1, f & 1, (f >> 1) & 1);
+		assert_int_equal(m.state, ST_RESOLVE);
+		assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+		assert_int_equal(m.outcome, OUT_DRY_RUN);
+		assert_int_equal(fsm_exit_code(m.outcome), 0);
+	}
+	/* a dry run still reports failures and skips */
+	fsm_init(&m, 1, 0, 0);
+	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
+	assert_int_equal(m.outcome, OUT_PREFLIGHT);
+	fsm_init(&m, 1, 0, 0);
+	assert_int_equal(fsm_feed(&m, IN_SKIP), ST_END);
+	assert_int_equal(m.outcome, OUT_SKIPPED);
+}
+
+static void
+test_skip(void **state)
+{
+	struct fsm	m;
+
+	(void)state;
+	fsm_init(&m, 0, 0, 0);
+	assert_int_equal(fsm_feed(&m, IN_SKIP), ST_END);
+	assert_int_equal(m.outcome, OUT_SKIPPED);
+	assert_int_equal(fsm_exit_code(OUT_SKIPPED), 0);
+}
+
+static void
+test_locked(void **state)
+{
+	struct fsm	m;
+
+	(void)state;
+	fsm_init(&m, 0, 0, 0);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_LOCK);
+	assert_int_equal(fsm_feed(&m, IN_LOCKED), ST_END);
+	assert_int_equal(m.outcome, OUT_LOCKED);
+	assert_int_not_equal(fsm_exit_code(OUT_LOCKED), 0);
+}
+
+/* Runs inputs from a fresh machine; checks each state on the way. */
+static void
+run(struct fsm *m, const enum fsm_input *in, const enum fsm_state *want,
+    size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		enum fsm_state r = fsm_feed(m, in[i]);
+		if (r != want[i])
+			fail_msg("step %zu: %s, want %s", i, fsm_state_name(r),
+			    fsm_state_name(want[i]));
+	}
+}
+
+#define RUN(m, ins, wants) do {						\
+	assert_int_equal(sizeof(ins) / sizeof(ins)[0],			\
+	    sizeof(wants) / sizeof(wants)[0]);				\
+	run((m), (ins), (wants), sizeof(ins) / sizeof(ins)[0]);	\
+} while (0)
+
+static void
+test_happy_path(void **state)
+{
+	struct fsm		m;
+	const enum fsm_input	in[] = { IN_OK, IN_OK, IN_OK, IN_OK, IN_OK,
+				    IN_OK, IN_OK };
+	const enum fsm_state	want[] = { ST_LOCK, ST_CANCEL, ST_DRAIN,
+				    ST_RESTART, ST_ROLLOUT, ST_VERIFY, ST_END };
+
+	(void)state;
+	fsm_init(&m, 0, 0, 0);
+	RUN(&m, in, want);
+	assert_int_equal(m.outcome, OUT_OK);
+	assert_int_equal(m.forced, 0);
+	assert_int_equal(fsm_exit_code(m.outcome), 0);
+}
+
+/* Failures and timeouts before RESTART: RESTORE, then ABORTED. */
+static void
+test_abort_before_restart(void **state)
+{
+	enum fsm_state	 stops[] = { ST_CANCEL, ST_DRAIN, ST_RESTART };
+	enum fsm_input	 bad[] = { IN_FAIL, IN_TIMEOUT, IN_INTERRUPT };
+	size_t		 i, j;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 3; j++) {
+			struct fsm m;
+			fsm_init(&m, 0, 0, 0);
+			while (m.state != stops[i])
+				assert_int_not_equal(fsm_feed(&m, IN_OK),
+				    ST_END);
+			assert_int_equal(fsm_feed(&m, bad[j]), ST_RESTORE);
+			assert_int_equal(m.outcome, OUT_NONE);
+			assert_false(fsm_restart_sent(m.state));
+			assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+			assert_int_equal(m.outcome, bad[j] == IN_INTERRUPT ?
+			    OUT_INTERRUPTED : OUT_ABORTED);
+		}
+}
+
+static void
+test_restore_fails(void **state)
+{
+	enum fsm_outcome pend[] = { OUT_ABORTED, OUT_INTERRUPTED,
+			    OUT_ROLLOUT_FAILED };
+	size_t		 i, j;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < NINPUTS; j++) {
+			struct fsm m = at(ST_RESTORE, pend[i], 0, 0, 0);
+			enum fsm_state r = fsm_feed(&m, all_inputs[j]);
+			assert_int_equal(r, ST_END);
+			assert_int_equal(m.outcome, all_inputs[j] == IN_OK ?
+			    pend[i] : OUT_RESTORE_FAILED);
+		}
+	/* through a real path: cancel fails, restore fails */
+	{
+		struct fsm m;
+		fsm_init(&m, 0, 0, 0);
+		fsm_feed(&m, IN_OK);
+		fsm_feed(&m, IN_OK);
+		assert_int_equal(fsm_feed(&m, IN_FAIL), ST_RESTORE);
+		assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
+		assert_int_equal(m.outcome, OUT_RESTORE_FAILED);
+		assert_int_equal(fsm_exit_code(m.outcome), 9);
+	}
+}
+
+static void
+test_drain_timeout_force(void **state)
+{
+	struct fsm	m;
+
+	(void)state;
+	fsm_init(&m, 0, 0, 1);
+	fsm_feed(&m, IN_OK);
+	fsm_feed(&m, IN_OK);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_DRAIN);
+	assert_int_equal(m.forced, 0);
+	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RESTART);
+	assert_int_equal(m.forced, 1);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_ROLLOUT);
+	assert_true(fsm_restart_sent(m.state));
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_VERIFY);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+	assert_int_equal(m.outcome, OUT_OK);
+	assert_int_equal(m.forced, 1);
+
+	/* force does not turn a failure or an interrupt into a restart */
+	m = at(ST_DRAIN, OUT_NONE, 0, 0, 1);
+	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_RESTORE);
+	assert_int_equal(m.pending, OUT_ABORTED);
+	assert_int_equal(m.forced, 0);
+	m = at(ST_DRAIN, OUT_NONE, 0, 0, 1);
+	assert_int_equal(fsm_feed(&m, IN_INTERRUPT), ST_RESTORE);
+	assert_int_equal(m.pending, OUT_INTERRUPTED);
+	assert_int_equal(m.forced, 0);
+	/* without force a timeout aborts */
+	m = at(ST_DRAIN, OUT_NONE, 0, 0, 0);
+	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RESTORE);
+	assert_int_equal(m.forced, 0);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+	assert_int_equal(m.outcome, OUT_ABORTED);
+	/* drain-only with force: a timeout never restarts */
+	m = at(ST_DRAIN, OUT_NONE, 0, 1, 1);
+	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RESTORE);
+	assert_int_equal(m.pending, OUT_ABORTED);
+	assert_int_equal(m.forced, 0);
+}
+
+static void
+test_drain_only(void **state)
+{
+	struct fsm		m;
+	const enum fsm_input	in[] = { IN_OK, IN_OK, IN_OK, IN_OK };
+	const enum fsm_state	want[] = { ST_LOCK, ST_CANCEL, ST_DRAIN,
+				    ST_END };
+
+	(void)state;
+	fsm_init(&m, 0, 1, 0);
+	RUN(&m, in, want);
+	assert_int_equal(m.outcome, OUT_DRAINED);
+	assert_int_equal(fsm_exit_code(m.outcome), 0);
+	fsm_init(&m, 0, 1, 1);
+	RUN(&m, in, want);
+	assert_int_equal(m.outcome, OUT_DRAINED);
+}
+
+static void
+test_rollout_fails(void **state)
+{
+	enum fsm_input	bad[] = { IN_FAIL, IN_TIMEOUT };
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct fsm m;
+		fsm_init(&m, 0, 0, 0);
+		while (m.state != ST_ROLLOUT)
+			assert_int_not_equal(fsm_feed(&m, IN_OK), ST_END);
+		assert_true(fsm_restart_sent(m.state));
+		assert_int_equal(fsm_feed(&m, bad[i]), ST_RESTORE);
+		assert_int_equal(m.pending, OUT_ROLLOUT_FAILED);
+		assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+		assert_int_equal(m.outcome, OUT_ROLLOUT_FAILED);
+		assert_int_equal(fsm_exit_code(m.outcome), 6);
+	}
+	/* restoring after a failed rollout can fail too */
+	{
+		struct fsm m = at(ST_ROLLOUT, OUT_NONE, 0, 0, 0);
+		fsm_feed(&m, IN_TIMEOUT);
+		assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_END);
+		assert_int_equal(m.outcome, OUT_RESTORE_FAILED);
+	}
+}
+
+static void
+test_verify_fails(void **state)
+{
+	struct fsm	m;
+
+	(void)state;
+	fsm_init(&m, 0, 0, 0);
+	while (m.state != ST_VERIFY)
+		assert_int_not_equal(fsm_feed(&m, IN_OK), ST_END);
+	assert_true(fsm_restart_sent(m.state));
+	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
+	assert_int_equal(m.outcome, OUT_VERIFY_FAILED);
+	assert_int_equal(fsm_exit_code(m.outcome), 7);
+}
+
+static void
+test_end_is_absorbing(void **state)
+{
+	size_t		 i, o;
+
+	(void)state;
+	for (o = OUT_OK; o < NOUTCOMES; o++)
+		for (i = 0; i < NINPUTS; i++) {
+			struct fsm m = at(ST_END, OUT_ABORTED, 0, 0, 0);
+			m.outcome = (enum fsm_outcome)o;
+			assert_int_equal(fsm_feed(&m, all_inputs[i]), ST_END);
+			assert_int_equal(m.outcome, o);
+			assert_int_equal(m.pending, OUT_ABORTED);
+		}
+}
+
+static void
+test_restart_sent(void **state)
+{
+	int	s;
+
+	(void)state;
+	for (s = 0; s < NSTATES; s++)
+		assert_int_equal(fsm_restart_sent((enum fsm_state)s),
+		    s == ST_ROLLOUT || s == ST_VERIFY);
+}
+
+static void
+test_exit_codes(void **state)
+{
+	const enum fsm_outcome ok[] = { OUT_OK, OUT_DRY_RUN, OUT_SKIPPED,
+				    OUT_DRAINED };
+	const enum fsm_outcome bad[] = { OUT_LOCKED, OUT_PREFLIGHT,
+				    OUT_INTERRUPTED, OUT_ABORTED,
+				    OUT_VERIFY_FAILED, OUT_ROLLOUT_FAILED,
+				    OUT_RESTORE_FAILED };
+	size_t		 i, j;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(fsm_exit_code(ok[i]), 0);
+	for (i = 0; i < 7; i++) {
+		int c = fsm_exit_code(bad[i]);
+		assert_true(c > 0 && c < 126);	/* not a shell's own codes */
+		/* 1 is a generic error (usage, OUT_NONE), 2 usage */
+		assert_true(c != 1 && c != 2);
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(c, fsm_exit_code(bad[j]));
+	}
+	/* a run that never ended is an error, not a success */
+	assert_int_not_equal(fsm_exit_code(OUT_NONE), 0);
+	/* the values drain-and-rollout(1) documents */
+	assert_int_equal(fsm_exit_code(OUT_PREFLIGHT), 3);
+	assert_int_equal(fsm_exit_code(OUT_LOCKED), 4);
+	assert_int_equal(fsm_exit_code(OUT_ABORTED), 5);
+	assert_int_equal(fsm_exit_code(OUT_ROLLOUT_FAILED), 6);
+	assert_int_equal(fsm_exit_code(OUT_VERIFY_FAILED), 7);
+	assert_int_equal(fsm_exit_code(OUT_INTERRUPTED), 8);
+	assert_int_equal(fsm_exit_code(OUT_RESTORE_FAILED), 9);
+}
+
+static void
+test_severity(void **state)
+{
+	/* increasing severity, as fsm.h lists them */
+	const enum fsm_outcome order[] = { OUT_NONE, OUT_OK, OUT_DRY_RUN,
+	    OUT_SKIPPED, OUT_DRAINED, OUT_LOCKED, OUT_PREFLIGHT,
+	    OUT_INTERRUPTED, OUT_ABORTED, OUT_VERIFY_FAILED,
+	    OUT_ROLLOUT_FAILED, OUT_RESTORE_FAILED };
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(sizeof order / sizeof order[0], NOUTCOMES);
+	for (i = 1; i < NOUTCOMES; i++)
+		assert_true(order[i - 1] < order[i]);
+	for (i = 0; i < NOUTCOMES - 1; i++)
+		assert_true(order[i] < OUT_RESTORE_FAILED);
+	/* every success is less severe than every failure */
+	for (i = OUT_OK; i <= OUT_RESTORE_FAILED; i++) {
+		size_t j;
+		for (j = OUT_OK; j <= OUT_RESTORE_FAILED; j++)
+			if (fsm_exit_code(i) == 0 && fsm_exit_code(j) != 0)
+				assert_true(i < j);
+	}
+}
+
+static void
+test_names(void **state)
+{
+	const char	*names[NOUTCOMES];
+	int		 i, j;
+
+	(void)state;
+	for (i = 0; i < NSTATES; i++) {
+		const char *n = fsm_state_name((enum fsm_state)i);
+		assert_non_null(n);
+		assert_true(n[0] != '\0');
+		assert_string_not_equal(n, "?");
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(n,
+			    fsm_state_name((enum fsm_state)j));
+	}
+	for (i = 0; i < NOUTCOMES; i++) {
+		names[i] = fsm_outcome_name((enum fsm_outcome)i);
+		assert_non_null(names[i]);
+		assert_true(names[i][0] != '\0');
+		assert_string_not_equal(names[i], "?");
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(names[i], names[j]);
+	}
+	assert_string_equal(fsm_state_name(ST_DRAIN), "drain");
+	assert_string_equal(fsm_outcome_name(OUT_OK), "ok");
+	assert_string_equal(fsm_outcome_name(OUT_RESTORE_FAILED),
+	    "restore-failed");
+	/* out of range is not a crash and not NULL */
+	assert_non_null(fsm_state_name((enum fsm_state)(NSTATES + 3)));
+	assert_non_null(fsm_outcome_name((enum fsm_outcome)(NOUTCOMES + 3)));
+}
+
+/*
+ * Exhaustive walk: every input sequence of length <= 8 from a fresh
+ * machine, under every flag combination. Invariants:
+ *  - RESTART is entered only from DRAIN, with IN_OK (not drain-only) or
+ *    IN_TIMEOUT with force (and then forced is set);
+ *  - forced implies force, was set at DRAIN, and never in drain-only;
+ *  - RESTORE is entered only after CANCEL was reached, from
+ *    CANCEL..ROLLOUT;
+ *  - outcome is set exactly when the state is END, never OUT_NONE there;
+ *  - DRY_RUN only with dry_run, DRAINED only with drain_only; a dry run
+ *    never leaves RESOLVE except to END;
+ *  - ROLLOUT_FAILED / VERIFY_FAILED / OK only after RESTART succeeded;
+ *  - fsm_restart_sent() is true exactly in ROLLOUT and VERIFY.
+ */
+struct walk {
+	int	dry, only, force;
+	long	visited;
+	int	outcomes[NOUTCOMES];
+	int	reached[NSTATES];
+};
+
+struct hist {
+	int	drained_ok;	/* DRAIN -> RESTART happened */
+	int	cancel_seen;
+	int	restart_ok;	/* RESTART -> ROLLOUT happened */
+};
+
+static void
+walk(struct walk *w, const struct fsm *m, struct hist h, int depth,
+    enum fsm_input *path)
+{
+	size_t	i;
+
+	for (i = 0; i < NINPUTS; i++) {
+		struct fsm	 n = *m;
+		struct hist	 nh = h;
+		enum fsm_input	 in = all_inputs[i];
+		enum fsm_state	 from = m->state, to;
+
+		path[depth] = in;
+		to = fsm_feed(&n, in);
+		w->visited++;
+		assert_int_equal(to, n.state);
+		w->reached[to] = 1;
+		if (from == ST_END) {
+			assert_int_equal(to, ST_END);
+			assert_int_equal(n.outcome, m->outcome);
+			continue;
+		}
+		if (to == ST_RESTART && from != ST_RESTART) {
+			int ok = from == ST_DRAIN && ((in == IN_OK &&
+			    !w->only) || (in == IN_TIMEOUT && w->force &&
+			    !w->only && n.forced));
+			if (!ok)
+				fail_msg("RESTART reached from %s with input "
+				    "%d (dry %d only %d force %d depth %d)",
+				    fsm_state_name(from), (int)in, w->dry,
+				    w->only, w->force, depth);
+			nh.drained_ok = 1;
+		}
+		if (to == ST_CANCEL)
+			nh.cancel_seen = 1;
+		if (from == ST_RESTART && to == ST_ROLLOUT)
+			nh.restart_ok = 1;
+		if (to == ST_RESTART || to == ST_ROLLOUT || to == ST_VERIFY)
+			assert_true(nh.drained_ok);
+		if (n.forced) {
+			assert_true(w->force);
+			assert_false(w->only);
+			assert_true(nh.drained_ok);
+		}
+		if (m->forced)
+			assert_true(n.forced);	/* never cleared */
+		if (to == ST_RESTORE && from != ST_RESTORE) {
+			assert_true(nh.cancel_seen);
+			assert_true(from >= ST_CANCEL && from <= ST_ROLLOUT);
+			assert_int_not_equal(n.pending, OUT_NONE);
+		}
+		if (w->dry)
+			assert_true(to == ST_END);
+		assert_int_equal(fsm_restart_sent(to),
+		    to == ST_ROLLOUT || to == ST_VERIFY);
+		if (to != ST_END) {
+			assert_int_equal(n.outcome, OUT_NONE);
+			if (depth + 1 < 8)
+				walk(w, &n, nh, depth + 1, path);
+			continue;
+		}
+		assert_int_not_equal(n.outcome, OUT_NONE);
+		w->outcomes[n.outcome]++;
+		if (n.outcome == OUT_DRY_RUN)
+			assert_true(w->dry);
+		if (n.outcome == OUT_DRAINED) {
+			assert_true(w->only);
+			assert_false(nh.drained_ok);
+		}
+		if (n.outcome == OUT_OK || n.outcome == OUT_VERIFY_FAILED ||
+		    n.outcome == OUT_ROLLOUT_FAILED)
+			assert_true(nh.restart_ok);
+		if (w->only)
+			assert_false(nh.drained_ok);
+		/* END absorbs: one more input to check, no deeper */
+		if (depth + 1 < 8)
+			walk(w, &n, nh, depth + 1, path);
+	}
+}
+
+static void
+test_walk_no_restart_without_drain(void **state)
+{
+	enum fsm_input	 path[8];
+	int		 seen[NOUTCOMES];
+	int		 f, o;
+
+	(void)state;
+	memset(seen, 0, sizeof seen);
+	for (f = 0; f < 8; f++) {
+		struct walk	w;
+		struct hist	h = { 0, 0, 0 };
+		struct fsm	m;
+
+		memset(&w, 0, sizeof w);
+		w.dry = f & 1;
+		w.only = (f >> 1) & 1;
+		w.force = (f >> 2) & 1;
+		fsm_init(&m, w.dry, w.only, w.force);
+		walk(&w, &m, h, 0, path);
+		assert_true(w.visited > 0);
+		if (!w.dry && !w.only)
+			assert_true(w.reached[ST_RESTART] &&
+			    w.reached[ST_VERIFY]);
+		if (w.only)
+			assert_false(w.reached[ST_RESTART]);
+		for (o = 0; o < NOUTCOMES; o++)
+			seen[o] += w.outcomes[o];
+	}
+	/* the walk reached every outcome but OUT_NONE */
+	assert_int_equal(seen[OUT_NONE], 0);
+	for (o = OUT_OK; o < NOUTCOMES; o++)
+		if (seen[o] == 0)
+			fail_msg("outcome %s never reached",
+			    fsm_outcome_name((enum fsm_outcome)o));
+}
+
+static void
+test_init(void **state)
+{
+	struct fsm	m;
+
+	(void)state;
+	memset(&m, 0x5a, sizeof m);
+	fsm_init(&m, 1, 0, 1);
+	assert_int_equal(m.state, ST_RESOLVE);
+	assert_int_equal(m.outcome, OUT_NONE);
+	assert_int_equal(m.pending, OUT_NONE);
+	assert_int_equal(m.dry_run, 1);
+	assert_int_equal(m.drain_only, 0);
+	assert_int_equal(m.force, 1);
+	assert_int_equal(m.forced, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init),
+		cmocka_unit_test(test_table_complete),
+		cmocka_unit_test(test_every_transition_plain),
+		cmocka_unit_test(test_every_transition_flags),
+		cmocka_unit_test(test_dry_run),
+		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_locked),
+		cmocka_unit_test(test_happy_path),
+		cmocka_unit_test(test_abort_before_restart),
+		cmocka_unit_test(test_restore_fails),
+		cmocka_unit_test(test_drain_timeout_force),
+		cmocka_unit_test(test_drain_only),
+		cmocka_unit_test(test_rollout_fails),
+		cmocka_unit_test(test_verify_fails),
+		cmocka_unit_test(test_end_is_absorbing),
+		cmocka_unit_test(test_restart_sent),
+		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_severity),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_walk_no_restart_without_drain),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
