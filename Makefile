@@ -7,6 +7,7 @@
 #   make test-valgrind   an end-to-end run under valgrind memcheck
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each
 #   make bench           benchmarks (tests/bench), not part of the tests
+#   make demo            a full drain-and-rollout in a local demo world
 #   make install         PREFIX=/usr/local DESTDIR=
 
 PREFIX	?= /usr/local
@@ -67,6 +68,12 @@ test-sanitize:
 test-valgrind: drain-and-rollout units
 	tests/run --valgrind
 
+demo: drain-and-rollout
+	tests/demo.sh
+
+fuzz:
+	tests/fuzz/run.sh
+
 bench: drain-and-rollout
 	/usr/bin/python3 tests/bench/bench.py
 
@@ -82,4 +89,4 @@ install: drain-and-rollout
 clean:
 	rm -rf build build-san build-fuzz drain-and-rollout
 
-.PHONY: all units check test test-sanitize test-valgrind bench install clean fuzz
+.PHONY: all units check test test-sanitize test-valgrind bench install clean fuzz demo

@@ -134,6 +134,7 @@ state_drain(struct run *r)
 		r->said_polling = 1;
 	}
 	report_progress(r, 1);
+	r->last_progress = ev_now(c->loop);
 	run_tick_every(r, r->polling ? c->o->poll_interval : 1.0,
 	    r->polling ? c->o->poll_interval : 1.0);
 	drain_check(r);

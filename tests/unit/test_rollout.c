@@ -1,0 +1,555 @@
+/*
+ * test_rollout.c -- the pure Kubernetes readers (include/kube.h):
+ * rollout_status() against Deployment objects built here (the messages are
+ * kubectl's own), deploy_parse(), pods_parse() and kube_describe_error().
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "kube.h"
+
+/*
+ * A Deployment "x": spec.replicas, metadata.generation,
+ * status.{observedGeneration, replicas, updatedReplicas, availableReplicas};
+ * a negative value leaves the field out.
+ */
+static json_t *
+deployment(const char *name, long want, long gen, long ogen, long reps,
+    long upd, long avail)
+{
+	json_t	*d, *meta, *spec, *st;
+
+	meta = json_pack("{s:s, s:s}", "name", name, "namespace",
+	    "cms-dials-prod");
+	spec = json_pack("{s:{s:{s:s}}}", "selector", "matchLabels", "app",
+	    name);
+	st = json_object();
+	if (gen >= 0)
+		json_object_set_new(meta, "generation", json_integer(gen));
+	if (want >= 0)
+		json_object_set_new(spec, "replicas", json_integer(want));
+	if (ogen >= 0)
+		json_object_set_new(st, "observedGeneration",
+		    json_integer(ogen));
+	if (reps >= 0)
+		json_object_set_new(st, "replicas", json_integer(reps));
+	if (upd >= 0)
+		json_object_set_new(st, "updatedReplicas", json_integer(upd));
+	if (avail >= 0)
+		json_object_set_new(st, "availableReplicas",
+		    json_integer(avail));
+	d = json_pack("{s:s, s:s, s:o, s:o, s:o}", "apiVersion", "apps/v1",
+	    "kind", "Deployment", "metadata", meta, "spec", spec, "status",
+	    st);
+	assert_non_null(d);
+	return d;
+}
+
+static void
+add_condition(json_t *d, const char *type, const char *status,
+    const char *reason)
+{
+	json_t	*st = json_object_get(d, "status");
+	json_t	*conds = json_object_get(st, "conditions");
+
+	if (conds == NULL) {
+		conds = json_array();
+		json_object_set_new(st, "conditions", conds);
+	}
+	json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s}",
+	    "type", type, "status", status, "reason", reason, "message",
+	    "some text"));
+}
+
+/* rollout_status(d) is want with exactly message msg; d is released. */
+static void
+assert_rollout(json_t *d, enum rollout_state want, const char *msg)
+{
+	char	buf[256];
+
+	memset(buf, 'Z', sizeof buf);
+	assert_int_equal(rollout_status(d, buf, sizeof buf), want);
+	assert_string_equal(buf, msg);
+	/* msg may be NULL: same decision */
+	assert_int_equal(rollout_status(d, NULL, 0), want);
+	json_decref(d);
+}
+
+static void
+test_spec_not_observed(void **state)
+{
+	json_t	*d;
+
+	(void)state;
+	assert_rollout(deployment("x", 1, 3, 2, 1, 1, 1), ROLLOUT_WAITING,
+	    "Waiting for deployment spec update to be observed...");
+	/* before everything else, even a deadline already exceeded */
+	d = deployment("x", 1, 5, 4, 1, 0, 0);
+	add_condition(d, "Progressing", "False", "ProgressDeadlineExceeded");
+	assert_rollout(d, ROLLOUT_WAITING,
+	    "Waiting for deployment spec update to be observed...");
+	/* no status.observedGeneration at all */
+	assert_rollout(deployment("x", 1, 1, -1, -1, -1, -1), ROLLOUT_WAITING,
+	    "Waiting for deployment spec update to be observed...");
+}
+
+static void
+test_deadline_exceeded(void **state)
+{
+	json_t	*d;
+
+	(void)state;
+	d = deployment("x", 2, 4, 4, 3, 1, 2);
+	add_condition(d, "Available", "True", "MinimumReplicasAvailable");
+	add_condition(d, "Progressing", "False", "ProgressDeadlineExceeded");
+	assert_rollout(d, ROLLOUT_FAILED,
+	    "deployment \"x\" exceeded its progress deadline");
+
+	d = deployment("ecal-bulk", 1, 2, 2, 1, 1, 1);
+	add_condition(d, "Progressing", "False", "ProgressDeadlineExceeded");
+	assert_rollout(d, ROLLOUT_FAILED,
+	    "deployment \"ecal-bulk\" exceeded its progress deadline");
+
+	/* other reasons, or the reason on another condition, are not */
+	d = deployment("x", 1, 2, 2, 1, 1, 1);
+	add_condition(d, "Progressing", "True", "NewReplicaSetAvailable");
+	add_condition(d, "Available", "False", "ProgressDeadlineExceeded");
+	assert_rollout(d, ROLLOUT_DONE,
+	    "deployment \"x\" successfully rolled out");
+}
+
+static void
+test_updated_lt_replicas(void **state)
+{
+	(void)state;
+	assert_rollout(deployment("x", 3, 2, 2, 3, 1, 3), ROLLOUT_WAITING,
+	    "Waiting for deployment \"x\" rollout to finish: 1 out of 3 new "
+	    "replicas have been updated...");
+	assert_rollout(deployment("x", 1, 2, 2, 1, 0, 1), ROLLOUT_WAITING,
+	    "Waiting for deployment \"x\" rollout to finish: 0 out of 1 new "
+	    "replicas have been updated...");
+	/* spec.replicas unset means 1 */
+	assert_rollout(deployment("x", -1, 2, 2, 1, 0, 1), ROLLOUT_WAITING,
+	    "Waiting for deployment \"x\" rollout to finish: 0 out of 1 new "
+	    "replicas have been updated...");
+}
+
+static void
+test_old_pending_termination(void **state)
+{
+	(void)state;
+	assert_rollout(deployment("x", 2, 2, 2, 3, 2, 2), ROLLOUT_WAITING,
+	    "Waiting for deployment \"x\" rollout to finish: 1 old replicas "
+	    "are pending termination...");
+	assert_rollout(deployment("x", 1, 2, 2, 3, 1, 1), ROLLOUT_WAITING,
+	    "Waiting for deployment \"x\" rollout to finish: 2 old replicas "
+	    "are pending termination...");
+}
+
+static void
+test_available_lt_updated(void **state)
+{
+	(void)state;
+	assert_rollout(deployment("x", 2, 2, 2, 2, 2, 1), ROLLOUT_WAITING,
+	    "Waiting for deployment \"x\" rollout to finish: 1 of 2 updated "
+	    "replicas are available...");
+	/* no availableReplicas: 0 */
+	assert_rollout(deployment("x", 1, 2, 2, 1, 1, -1), ROLLOUT_WAITING,
+	    "Waiting for deployment \"x\" rollout to finish: 0 of 1 updated "
+	    "replicas are available...");
+}
+
+static void
+test_done(void **state)
+{
+	(void)state;
+	assert_rollout(deployment("x", 1, 2, 2, 1, 1, 1), ROLLOUT_DONE,
+	    "deployment \"x\" successfully rolled out");
+	assert_rollout(deployment("ecal-bulk", 3, 7, 7, 3, 3, 3),
+	    ROLLOUT_DONE,
+	    "deployment \"ecal-bulk\" successfully rolled out");
+	/* observed a newer generation than metadata says: fine */
+	assert_rollout(deployment("x", 1, 2, 3, 1, 1, 1), ROLLOUT_DONE,
+	    "deployment \"x\" successfully rolled out");
+	/* scaled to zero */
+	assert_rollout(deployment("x", 0, 2, 2, 0, 0, 0), ROLLOUT_DONE,
+	    "deployment \"x\" successfully rolled out");
+}
+
+static void
+test_message_truncated(void **state)
+{
+	json_t	*d = deployment("x", 1, 2, 2, 1, 1, 1);
+	char	 buf[12];
+
+	(void)state;
+	memset(buf, 'Z', sizeof buf);
+	assert_int_equal(rollout_status(d, buf, sizeof buf), ROLLOUT_DONE);
+	assert_int_equal(strlen(buf), sizeof buf - 1);
+	assert_memory_equal(buf, "deployment ", sizeof buf - 1);
+	json_decref(d);
+}
+
+static void
+test_rollout_garbage(void **state)
+{
+	json_t	*j;
+	char	 buf[128];
+
+	(void)state;
+	/* not a crash; no name is shown as "?" */
+	j = json_pack("{s:{s:i}, s:{s:i}}", "metadata", "generation", 1,
+	    "status", "observedGeneration", 1);
+	assert_int_equal(rollout_status(j, buf, sizeof buf), ROLLOUT_WAITING);
+	assert_non_null(strstr(buf, "\"?\""));
+	json_decref(j);
+	j = json_string("not a deployment");
+	(void)rollout_status(j, buf, sizeof buf);
+	json_decref(j);
+	(void)rollout_status(NULL, buf, sizeof buf);
+}
+
+/* ---- deploy_parse ------------------------------------------------------ */
+
+static const char DEPLOY[] =
+	"{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\","
+	" \"metadata\": {\"name\": \"ecal-bulk\", \"namespace\": \"cms-dials-prod\","
+	"   \"generation\": 7, \"labels\": {\"app\": \"ecal-bulk\"}},"
+	" \"spec\": {\"replicas\": 3, \"progressDeadlineSeconds\": 900,"
+	"   \"selector\": {\"matchLabels\": {\"app\": \"ecal-bulk\","
+	"     \"tier\": \"worker\"}},"
+	"   \"template\": {\"metadata\": {\"annotations\": {"
+	"       \"kubectl.kubernetes.io/restartedAt\": \"2026-11-25T19:14:58Z\"},"
+	"       \"labels\": {\"app\": \"ecal-bulk\", \"tier\": \"worker\"}},"
+	"     \"spec\": {\"terminationGracePeriodSeconds\": 120,"
+	"       \"containers\": [{\"name\": \"w\", \"image\": \"x\"}]}}},"
+	" \"status\": {\"observedGeneration\": 7, \"replicas\": 3}}";
+
+static json_t *
+load(const char *s)
+{
+	json_error_t	 je;
+	json_t		*j = json_loads(s, 0, &je);
+
+	if (j == NULL)
+		fail_msg("test JSON: line %d: %s", je.line, je.text);
+	return j;
+}
+
+static void
+test_deploy_parse(void **state)
+{
+	json_t			*d = load(DEPLOY);
+	struct deploy_info	 di;
+	char			 err[256] = "";
+
+	(void)state;
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_string_equal(di.name, "ecal-bulk");
+	assert_string_equal(di.selector, "app=ecal-bulk,tier=worker");
+	assert_int_equal(di.replicas, 3);
+	assert_int_equal(di.generation, 7);
+	assert_true(di.progress_deadline == 900.0);
+	assert_true(di.grace == 120.0);
+	assert_non_null(di.restarted_at);
+	assert_string_equal(di.restarted_at, "2026-11-25T19:14:58Z");
+	deploy_info_free(&di);
+	assert_null(di.name);
+	assert_null(di.selector);
+	assert_null(di.restarted_at);
+	json_decref(d);
+}
+
+static void
+test_deploy_defaults(void **state)
+{
+	json_t			*d;
+	struct deploy_info	 di;
+	char			 err[256] = "";
+
+	(void)state;
+	d = load("{\"metadata\": {\"name\": \"tracker-priority\"},"
+	    " \"spec\": {\"selector\": {\"matchLabels\":"
+	    " {\"app\": \"tracker-priority\"}}, \"template\": {}}}");
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_string_equal(di.name, "tracker-priority");
+	assert_string_equal(di.selector, "app=tracker-priority");
+	assert_int_equal(di.replicas, 1);
+	assert_true(di.progress_deadline == 600.0);
+	assert_true(di.grace == 30.0);	/* Kubernetes' default */
+	assert_null(di.restarted_at);
+	deploy_info_free(&di);
+	json_decref(d);
+
+	/* replicas 0 is not "unset" */
+	d = load("{\"metadata\": {\"name\": \"a\"}, \"spec\": {\"replicas\": 0,"
+	    " \"selector\": {\"matchLabels\": {\"k\": \"v\"}}}}");
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_int_equal(di.replicas, 0);
+	assert_null(di.restarted_at);
+	deploy_info_free(&di);
+	json_decref(d);
+}
+
+static void
+assert_deploy_rejects(const char *js, const char *needle)
+{
+	json_t			*d = load(js);
+	struct deploy_info	 di;
+	char			 err[256] = "";
+
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), -1);
+	assert_true(err[0] != '\0');
+	if (needle != NULL && strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+	assert_null(di.name);
+	assert_null(di.selector);
+	assert_null(di.restarted_at);
+	json_decref(d);
+}
+
+static void
+test_deploy_errors(void **state)
+{
+	(void)state;
+	assert_deploy_rejects("{\"metadata\": {\"name\": \"a\"}, \"spec\": {}}",
+	    "matchLabels");
+	assert_deploy_rejects("{\"metadata\": {\"name\": \"a\"}, \"spec\": "
+	    "{\"selector\": {\"matchExpressions\": []}}}", "matchLabels");
+	assert_deploy_rejects("{\"metadata\": {\"name\": \"a\"}, \"spec\": "
+	    "{\"selector\": {\"matchLabels\": {}}}}", "matchLabels");
+	/* a second label is bad after the first was added: nothing leaks */
+	assert_deploy_rejects("{\"metadata\": {\"name\": \"a\"}, \"spec\": "
+	    "{\"selector\": {\"matchLabels\": {\"a\": \"b\", \"c\": 5}}}}",
+	    "not a string");
+	assert_deploy_rejects("{\"metadata\": {}, \"spec\": {\"selector\": "
+	    "{\"matchLabels\": {\"a\": \"b\"}}}}", NULL);
+	assert_deploy_rejects("{\"spec\": {}}", NULL);
+	assert_deploy_rejects("[]", NULL);
+	assert_deploy_rejects("{\"kind\": \"Status\", \"status\": \"Failure\", "
+	    "\"message\": \"x\", \"code\": 404}", NULL);
+}
+
+/* ---- pods_parse -------------------------------------------------------- */
+
+static void
+test_pods_parse(void **state)
+{
+	json_t		*pl;
+	struct pod_list	 l;
+	char		 err[256] = "";
+
+	(void)state;
+	pl = load("{\"kind\": \"PodList\", \"items\": ["
+	    "{\"metadata\": {\"name\": \"ecal-bulk-aaa\"}, \"status\": {"
+	    "  \"phase\": \"Running\", \"conditions\": ["
+	    "  {\"type\": \"Initialized\", \"status\": \"True\"},"
+	    "  {\"type\": \"Ready\", \"status\": \"True\"},"
+	    "  {\"type\": \"ContainersReady\", \"status\": \"True\"}]}},"
+	    "{\"metadata\": {\"name\": \"ecal-bulk-bbb\","
+	    "  \"deletionTimestamp\": \"2026-11-25T19:15:30Z\"},"
+	    "  \"status\": {\"conditions\": ["
+	    "  {\"type\": \"Ready\", \"status\": \"False\"}]}},"
+	    "{\"metadata\": {\"name\": \"ecal-bulk-ccc\","
+	    "  \"deletionTimestamp\": null}, \"status\": {\"phase\": \"Pending\"}},"
+	    "{\"metadata\": {\"name\": \"ecal-bulk-ddd\","
+	    "  \"deletionTimestamp\": \"2026-11-25T19:15:31Z\"},"
+	    "  \"status\": {\"conditions\": ["
+	    "  {\"type\": \"Ready\", \"status\": \"True\"}]}},"
+	    "{\"metadata\": {\"name\": \"ecal-bulk-eee\"}, \"status\": {"
+	    "  \"conditions\": [{\"type\": \"Ready\", \"status\": \"Unknown\"}]}}"
+	    "]}");
+	assert_int_equal(pods_parse(pl, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.v[0].name, "ecal-bulk-aaa");
+	assert_true(l.v[0].ready);
+	assert_false(l.v[0].terminating);
+	assert_string_equal(l.v[1].name, "ecal-bulk-bbb");
+	assert_false(l.v[1].ready);
+	assert_true(l.v[1].terminating);
+	assert_string_equal(l.v[2].name, "ecal-bulk-ccc");
+	assert_false(l.v[2].ready);
+	assert_false(l.v[2].terminating);
+	assert_string_equal(l.v[3].name, "ecal-bulk-ddd");
+	assert_true(l.v[3].ready);
+	assert_true(l.v[3].terminating);
+	assert_string_equal(l.v[4].name, "ecal-bulk-eee");
+	assert_false(l.v[4].ready);
+	pod_list_free(&l);
+	assert_null(l.v);
+	assert_int_equal(l.n, 0);
+	json_decref(pl);
+
+	pl = load("{\"kind\": \"PodList\", \"items\": []}");
+	assert_int_equal(pods_parse(pl, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, 0);
+	pod_list_free(&l);
+	json_decref(pl);
+}
+
+static void
+test_pods_errors(void **state)
+{
+	json_t		*pl;
+	struct pod_list	 l;
+	char		 err[256];
+
+	(void)state;
+	err[0] = '\0';
+	pl = load("{\"kind\": \"PodList\"}");
+	assert_int_equal(pods_parse(pl, &l, err, sizeof err), -1);
+	assert_non_null(strstr(err, "items"));
+	assert_null(l.v);
+	assert_int_equal(l.n, 0);
+	json_decref(pl);
+
+	err[0] = '\0';
+	pl = load("{\"items\": {}}");
+	assert_int_equal(pods_parse(pl, &l, err, sizeof err), -1);
+	assert_true(err[0] != '\0');
+	json_decref(pl);
+
+	/* the second pod is bad after the first was copied: nothing leaks */
+	err[0] = '\0';
+	pl = load("{\"items\": [{\"metadata\": {\"name\": \"a\"}},"
+	    " {\"metadata\": {\"name\": 5}}]}");
+	assert_int_equal(pods_parse(pl, &l, err, sizeof err), -1);
+	assert_non_null(strstr(err, "name"));
+	assert_null(l.v);
+	assert_int_equal(l.n, 0);
+	json_decref(pl);
+}
+
+/* ---- kube_describe_error ----------------------------------------------- */
+
+#define SERVER	"https://api.paas.cern.ch:6443"
+
+static void
+describe(long status, const char *body, char *err, size_t errlen)
+{
+	memset(err, 'Z', errlen);
+	kube_describe_error(status, body, body ? strlen(body) : 0,
+	    "getting deployment ecal-bulk", SERVER, err, errlen);
+	assert_non_null(memchr(err, '\0', errlen));
+	assert_null(strchr(err, '\n'));
+	assert_non_null(strstr(err, SERVER));
+	assert_non_null(strstr(err, "getting deployment ecal-bulk"));
+}
+
+static void
+test_describe_401(void **state)
+{
+	char	err[700];
+
+	(void)state;
+	describe(401, "{\"kind\": \"Status\", \"apiVersion\": \"v1\", "
+	    "\"status\": \"Failure\", \"message\": \"Unauthorized\", "
+	    "\"reason\": \"Unauthorized\", \"code\": 401}", err, sizeof err);
+	assert_non_null(strstr(err, "401"));
+	assert_non_null(strstr(err, "oc login"));
+	assert_non_null(strstr(err, "log in again"));
+	/* the body does not matter */
+	describe(401, "", err, sizeof err);
+	assert_non_null(strstr(err, "oc login"));
+}
+
+static void
+test_describe_403(void **state)
+{
+	char		 err[700];
+	const char	*m = "deployments.apps \\\"ecal-bulk\\\" is forbidden: "
+	    "User \\\"system:serviceaccount:cms-dials-prod:drainer\\\" cannot "
+	    "patch resource \\\"deployments\\\" in API group \\\"apps\\\" in "
+	    "the namespace \\\"cms-dials-prod\\\"";
+	char		*body;
+
+	(void)state;
+	body = NULL;
+	if (asprintf(&body, "{\"kind\": \"Status\", \"apiVersion\": \"v1\", "
+	    "\"metadata\": {}, \"status\": \"Failure\", \"message\": \"%s\", "
+	    "\"reason\": \"Forbidden\", \"details\": {\"name\": \"ecal-bulk\", "
+	    "\"group\": \"apps\", \"kind\": \"deployments\"}, \"code\": 403}",
+	    m) < 0)
+		fail();
+	describe(403, body, err, sizeof err);
+	free(body);
+	assert_non_null(strstr(err, "403"));
+	assert_non_null(strstr(err, "deployments.apps \"ecal-bulk\" is "
+	    "forbidden: User \"system:serviceaccount:cms-dials-prod:drainer\" "
+	    "cannot patch resource \"deployments\""));
+	assert_non_null(strstr(err, "patch"));
+	/* no Status body: still says what is missing */
+	describe(403, "<html>forbidden</html>", err, sizeof err);
+	assert_non_null(strstr(err, "403"));
+	assert_non_null(strstr(err, "permission denied"));
+}
+
+static void
+test_describe_404(void **state)
+{
+	char	err[700];
+
+	(void)state;
+	describe(404, "{\"kind\": \"Status\", \"status\": \"Failure\", "
+	    "\"message\": \"deployments.apps \\\"ecal-bulkk\\\" not found\", "
+	    "\"reason\": \"NotFound\", \"code\": 404}", err, sizeof err);
+	assert_non_null(strstr(err, "404"));
+	assert_non_null(strstr(err, "deployments.apps \"ecal-bulkk\" not "
+	    "found"));
+	describe(404, NULL, err, sizeof err);
+	assert_non_null(strstr(err, "404"));
+	assert_non_null(strstr(err, "not found"));
+}
+
+static void
+test_describe_other(void **state)
+{
+	char	err[700], small[24];
+
+	(void)state;
+	describe(500, "{\"message\": \"etcdserver: request timed out\"}", err,
+	    sizeof err);
+	assert_non_null(strstr(err, "HTTP 500"));
+	assert_non_null(strstr(err, "etcdserver: request timed out"));
+	describe(409, "not json", err, sizeof err);
+	assert_non_null(strstr(err, "HTTP 409"));
+	assert_null(strstr(err, "not json"));
+	/* a short buffer is truncated, NUL-terminated */
+	memset(small, 'Z', sizeof small);
+	kube_describe_error(401, "", 0, "x", SERVER, small, sizeof small);
+	assert_int_equal(strlen(small), sizeof small - 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_not_observed),
+		cmocka_unit_test(test_deadline_exceeded),
+		cmocka_unit_test(test_updated_lt_replicas),
+		cmocka_unit_test(test_old_pending_termination),
+		cmocka_unit_test(test_available_lt_updated),
+		cmocka_unit_test(test_done),
+		cmocka_unit_test(test_message_truncated),
+		cmocka_unit_test(test_rollout_garbage),
+		cmocka_unit_test(test_deploy_parse),
+		cmocka_unit_test(test_deploy_defaults),
+		cmocka_unit_test(test_deploy_errors),
+		cmocka_unit_test(test_pods_parse),
+		cmocka_unit_test(test_pods_errors),
+		cmocka_unit_test(test_describe_401),
+		cmocka_unit_test(test_describe_403),
+		cmocka_unit_test(test_describe_404),
+		cmocka_unit_test(test_describe_other),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
