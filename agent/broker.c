@@ -80,7 +80,16 @@ on_pmessage(redisAsyncContext *ac, void *r, void *priv)
 	redisReply	*rep = r;
 
 	(void)ac;
-	if (rep == NULL || b->closing || rep->type != REDIS_REPLY_ARRAY)
+	if (rep == NULL || b->closing)
+		return;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		log_warn("redis %s: cannot subscribe to %s: %s", b->where,
+		    b->pattern, rep->str);
+		if (b->state_cb != NULL)
+			b->state_cb(0, b->sub_arg);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY)
 		return;
 	if (rep->elements == 4 && strcmp(rep->element[0]->str, "pmessage") == 0
 	    && b->msg_cb != NULL)

@@ -26,6 +26,8 @@ static void	checked(enum flower_err, struct worker_snap *, const char *,
 		    void *);
 static void	confirm(struct run *, size_t wi);
 static void	drain_check(struct run *);
+static void	status_checked(enum flower_err, struct worker_status *, size_t,
+		    const char *, void *);
 
 /* ---- CANCEL ---------------------------------------------------------- */
 
@@ -209,10 +211,17 @@ confirmed(enum flower_err e, struct worker_snap *s, const char *err,
 	w->confirming = 0;
 	if (e == FLOWER_OK) {
 		prev = w->snap.timestamp;
-		if (s->timestamp != 0 && s->timestamp == prev && r->polling) {
-			/* the same cached answer twice: the worker is silent */
-			log_warn("%s: %s answers with stale data", r->name,
-			    w->name);
+		if (s->timestamp != 0 && s->timestamp == prev) {
+			/*
+			 * Flower's stale cache: the worker did not answer.
+			 * Is it still online?
+			 */
+			log_warn("%s: %s did not answer (stale data); checking "
+			    "whether it is still online", r->name, w->name);
+			ctl_status(&r->ctx->ctl, r->state_deadline,
+			    status_checked, op_new(r, 0, 0));
+			drain_check(r);
+			return;
 		}
 		worker_snap_move(&w->snap, s);
 		seed(w);
@@ -323,9 +332,6 @@ state_tick(struct run *r)
 			run_tick_every(r, 0.01, c->o->poll_interval);
 			return;
 		}
-	} else {
-		ctl_status(&c->ctl, r->state_deadline, status_checked,
-		    op_new(r, 0, 0));
 	}
 	if (now - r->last_progress >= c->o->progress_interval) {
 		r->last_progress = now;
