@@ -82,7 +82,10 @@ install: drain-and-rollout
 	    $(DESTDIR)$(SYSCONFDIR)/drain-and-rollout
 	install -m 755 drain-and-rollout $(DESTDIR)$(BINDIR)/
 	install -m 644 agent/drain-and-rollout.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 systemd/*.service systemd/*.timer $(DESTDIR)$(UNITDIR)/
+	for u in systemd/*.service systemd/*.timer; do \
+	    sed 's|/usr/local/bin/drain-and-rollout|$(BINDIR)/drain-and-rollout|' $$u \
+	        > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
 	install -m 640 systemd/drain-and-rollout.conf.example \
 	    $(DESTDIR)$(SYSCONFDIR)/drain-and-rollout/drain-and-rollout.conf.example
 

@@ -55,6 +55,8 @@ show_journal(struct ctx *c, const char *dep)
 		    since ? rfc3339(atof(since), ts, sizeof ts) : "?",
 		    upd ? rfc3339(atof(upd), up, sizeof up) : "?",
 		    ttl != NULL && ttl->integer > 0 ? "in flight (lease held)" :
+		    st != NULL && strcmp(st, "drained") == 0 ?
+		    "left drained by --drain-only; undo with --undrain" :
 		    "INTERRUPTED: no lease; run drain-and-rollout --recover");
 		printf("%s:   workers and the queues cancelled: %s\n", dep,
 		    field(h, "workers") ? field(h, "workers") : "[]");

@@ -11,6 +11,7 @@
 #include "util.h"
 
 #define PIDBOX_TIMEOUT	2.0	/* a live worker answers in milliseconds */
+#define FLOWER_PATIENCE	4.0	/* retrying an unreachable Flower in auto mode */
 
 enum ckind { C_STATUS, C_REFRESH, C_CONSUMER };
 
@@ -210,18 +211,25 @@ dispatch(struct ccall *k)
 	size_t		 i;
 
 	if (c->via == VIA_FLOWER) {
+		double dl = k->deadline;
+		/*
+		 * With a broker path to fall back on, an unreachable Flower
+		 * is retried briefly, not for the whole state.
+		 */
+		if (c->mode == CTL_AUTO && c->pidbox != NULL &&
+		    (dl <= 0 || dl > now_wall() + FLOWER_PATIENCE))
+			dl = now_wall() + FLOWER_PATIENCE;
 		c->flower_calls++;
 		switch (k->kind) {
 		case C_STATUS:
-			flower_status(c->flower, k->deadline, f_status, k);
+			flower_status(c->flower, dl, f_status, k);
 			break;
 		case C_REFRESH:
-			flower_refresh(c->flower, k->worker, k->deadline, f_snap,
-			    k);
+			flower_refresh(c->flower, k->worker, dl, f_snap, k);
 			break;
 		case C_CONSUMER:
 			flower_consumer(c->flower, k->add, k->worker, k->queue,
-			    k->deadline, f_done, k);
+			    dl, f_done, k);
 			break;
 		}
 		return;

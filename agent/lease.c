@@ -241,8 +241,12 @@ lease_release(struct run *r)
 	char		*k, d[32], st[32];
 
 	ev_timer_stop(c->loop, &r->lease_timer);
-	if (r->lease_token == NULL)
+	if (r->lease_token == NULL) {
+		/* --undrain: the journal of a finished --drain-only goes */
+		if (r->mode == RUN_UNDRAIN && r->fsm.outcome == OUT_OK)
+			journal_drop_unlocked(r);
 		return;
+	}
 	snprintf(d, sizeof d, "%.3f", ev_now(c->loop) - r->started);
 	snprintf(st, sizeof st, "%.3f", r->wall_started);
 	c->ops++;
@@ -255,8 +259,12 @@ lease_release(struct run *r)
 	 * A run that ends with workers possibly drained (restore failed, or
 	 * a second signal) keeps its journal for --recover.
 	 */
-	if (r->fsm.outcome != OUT_RESTORE_FAILED &&
-	    r->fsm.outcome != OUT_DRAINED) {
+	if (r->fsm.outcome == OUT_DRAINED) {
+		k = journal_key(c, r->name);
+		c->ops++;
+		broker_command(c->broker, bg_done, c, "HSET %s state drained", k);
+		free(k);
+	} else if (r->fsm.outcome != OUT_RESTORE_FAILED) {
 		k = journal_key(c, r->name);
 		c->ops++;
 		broker_command(c->broker, bg_done, c, "DEL %s", k);
@@ -269,4 +277,19 @@ lease_release(struct run *r)
 	free(k);
 	free(r->lease_token);
 	r->lease_token = NULL;
+}
+
+/* Remove the journal unless a run holds the deployment's lease. */
+void
+journal_drop_unlocked(struct run *r)
+{
+	struct ctx	*c = r->ctx;
+	char		*lk = lease_key(c, r->name), *jk = journal_key(c, r->name);
+
+	c->ops++;
+	broker_command(c->broker, bg_done, c, "EVAL %s 2 %s %s",
+	    "if redis.call('EXISTS', KEYS[1]) == 0 then "
+	    "return redis.call('DEL', KEYS[2]) end return 0", lk, jk);
+	free(lk);
+	free(jk);
 }

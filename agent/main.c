@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -35,10 +36,11 @@ usage(FILE *f)
 "  --flower-url URL           Flower API (DRAIN_FLOWER_URL; http://127.0.0.1:5555)\n"
 "  --flower-user USER         Flower basic-auth user (DRAIN_FLOWER_USER)\n"
 "  --flower-password-file F   file holding its password (DRAIN_FLOWER_PASSWORD_FILE)\n"
-"  --redis-url URL            Celery broker, redis://host:port/db (DRAIN_REDIS_URL)\n"
+"  --redis-url URL            Celery broker, redis://host:port/db (DRAIN_REDIS_URL;\n"
+"                             redis://127.0.0.1:6379/0)\n"
 "  --redis-password-file F    file holding the Redis password (DRAIN_REDIS_PASSWORD_FILE)\n"
 "  --kubeconfig PATH          else $KUBECONFIG, ~/.kube/config, or in-cluster\n"
-"  --context NAME             kubeconfig context (else current-context)\n"
+"  --context NAME             kubeconfig context (DRAIN_CONTEXT; else current-context)\n"
 "  -n, --namespace NS         (DRAIN_NAMESPACE; else the context's namespace)\n"
 "  --insecure-skip-tls-verify do not verify the API server's certificate\n"
 "  --control auto|flower|broker  how to reach workers (DRAIN_CONTROL; auto:\n"
@@ -46,24 +48,31 @@ usage(FILE *f)
 "  --config FILE              KEY=VALUE file of DRAIN_* settings (DRAIN_CONFIG)\n"
 "\n"
 "Drain:\n"
-"  -l, --selector K=V         drain every deployment with these labels\n"
-"  --max-parallel N           deployments in flight at once (4)\n"
-"  --drain-timeout D          give up draining after D (30m), restoring consumers\n"
-"  --on-timeout abort|force   at the drain timeout: restore (abort) or restart anyway\n"
-"  --rollout-timeout D        (the deployment's progressDeadlineSeconds)\n"
-"  --verify-timeout D         wait for the new worker (2m)\n"
-"  --poll-interval D          polling period without events (2s)\n"
+"  -l, --selector K=V         drain every deployment with these labels (DRAIN_SELECTOR)\n"
+"  --max-parallel N           deployments in flight at once (DRAIN_MAX_PARALLEL; 4)\n"
+"  --drain-timeout D          give up draining after D, restoring consumers\n"
+"                             (DRAIN_DRAIN_TIMEOUT; 30m)\n"
+"  --on-timeout abort|force   at the drain timeout: restore, or restart anyway\n"
+"                             (DRAIN_ON_TIMEOUT; abort)\n"
+"  --rollout-timeout D        (DRAIN_ROLLOUT_TIMEOUT; progressDeadlineSeconds + grace + 30s)\n"
+"  --verify-timeout D         wait for the new worker (DRAIN_VERIFY_TIMEOUT; 2m)\n"
+"  --request-timeout D        each HTTP request (DRAIN_REQUEST_TIMEOUT; 10s)\n"
+"  --poll-interval D          polling period without events (DRAIN_POLL_INTERVAL; 2s)\n"
 "  --no-events                poll Flower instead of following Celery events\n"
-"  --lease-ttl D              lease time-to-live, renewed while running (30s)\n"
+"                             (DRAIN_NO_EVENTS=1)\n"
+"  --lease-ttl D              lease time-to-live, renewed while running\n"
+"                             (DRAIN_LEASE_TTL; 30s)\n"
 "  --dry-run                  print the plan, change nothing\n"
 "  --drain-only               drain and stop: no restart (undo with --undrain)\n"
 "  --queues Q1,Q2             with --undrain: the queues, if no journal has them\n"
 "\n"
 "Output:\n"
-"  -o, --output text|json     final report format (text)\n"
+"  -o, --output text|json     final report format (DRAIN_OUTPUT; text)\n"
 "  --metrics-file PATH        Prometheus textfile metrics, written atomically\n"
-"  --notify-url URL           webhook ({\"text\": ...}) on failure (DRAIN_NOTIFY_URL)\n"
-"  --notify-on-success        also notify on success\n"
+"                             (DRAIN_METRICS_FILE)\n"
+"  --notify-url-file F        file holding a webhook URL ({\"text\": ...} is posted\n"
+"                             on failure) (DRAIN_NOTIFY_URL_FILE)\n"
+"  --notify-on-success        also notify on success (DRAIN_NOTIFY_ON_SUCCESS=1)\n"
 "  -q, --quiet  -v, --verbose\n"
 "  -h, --help   --version\n"
 "\n"
@@ -191,8 +200,8 @@ enum {
 	O_KUBECONFIG, O_CONTEXT, O_INSECURE, O_DRAIN_TIMEOUT, O_ROLLOUT_TIMEOUT,
 	O_VERIFY_TIMEOUT, O_POLL, O_NO_EVENTS, O_MAX_PARALLEL, O_DRY_RUN,
 	O_DRAIN_ONLY, O_ON_TIMEOUT, O_STATUS, O_RECOVER, O_UNDRAIN, O_LEASE_TTL,
-	O_METRICS, O_NOTIFY, O_NOTIFY_OK, O_CONFIG, O_CONTROL, O_VERSION,
-	O_REQ_TIMEOUT, O_QUEUES,
+	O_METRICS, O_NOTIFY_OK, O_CONFIG, O_CONTROL, O_VERSION,
+	O_REQ_TIMEOUT, O_QUEUES, O_NOTIFY_FILE,
 };
 
 static const struct option longopts[] = {
@@ -224,7 +233,7 @@ static const struct option longopts[] = {
 	{ "control", required_argument, NULL, O_CONTROL },
 	{ "output", required_argument, NULL, 'o' },
 	{ "metrics-file", required_argument, NULL, O_METRICS },
-	{ "notify-url", required_argument, NULL, O_NOTIFY },
+	{ "notify-url-file", required_argument, NULL, O_NOTIFY_FILE },
 	{ "notify-on-success", no_argument, NULL, O_NOTIFY_OK },
 	{ "config", required_argument, NULL, O_CONFIG },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -259,6 +268,58 @@ parse_control(const char *v, enum ctl_mode *m)
 	return 0;
 }
 
+static int
+env_bool(const char *k)
+{
+	const char	*v = env(k, "0");
+
+	return strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+	    strcasecmp(v, "yes") == 0;
+}
+
+static int
+parse_parallel(const char *what, const char *v, int *out)
+{
+	char	*end;
+	long	 n = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || n < 1 || n > 1000) {
+		log_err("%s: expected a number from 1 to 1000, not \"%s\"", what,
+		    v);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static int
+parse_on_timeout(const char *what, const char *v, int *force)
+{
+	if (strcmp(v, "abort") == 0)
+		*force = 0;
+	else if (strcmp(v, "force") == 0)
+		*force = 1;
+	else {
+		log_err("%s: expected abort or force, not \"%s\"", what, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_output(const char *what, const char *v, int *json)
+{
+	if (strcmp(v, "json") == 0)
+		*json = 1;
+	else if (strcmp(v, "text") == 0)
+		*json = 0;
+	else {
+		log_err("%s: expected text or json, not \"%s\"", what, v);
+		return -1;
+	}
+	return 0;
+}
+
 /* Defaults from the environment (and the --config file behind it). */
 static int
 defaults(struct opts *o)
@@ -270,8 +331,10 @@ defaults(struct opts *o)
 	o->redis_url = env("DRAIN_REDIS_URL", "redis://127.0.0.1:6379/0");
 	o->namespace = env("DRAIN_NAMESPACE", NULL);
 	o->selector = env("DRAIN_SELECTOR", NULL);
-	o->notify_url = env("DRAIN_NOTIFY_URL", NULL);
+	o->context = env("DRAIN_CONTEXT", NULL);
 	o->metrics_file = env("DRAIN_METRICS_FILE", NULL);
+	o->no_events = env_bool("DRAIN_NO_EVENTS");
+	o->notify_on_success = env_bool("DRAIN_NOTIFY_ON_SUCCESS");
 	o->drain_timeout = 1800;
 	o->verify_timeout = 120;
 	o->poll_interval = 2;
@@ -285,8 +348,27 @@ defaults(struct opts *o)
 	if ((v = env("DRAIN_ROLLOUT_TIMEOUT", NULL)) != NULL &&
 	    set_duration("DRAIN_ROLLOUT_TIMEOUT", v, &o->rollout_timeout) == -1)
 		return -1;
-	if ((v = env("DRAIN_MAX_PARALLEL", NULL)) != NULL)
-		o->max_parallel = atoi(v);
+	if ((v = env("DRAIN_VERIFY_TIMEOUT", NULL)) != NULL &&
+	    set_duration("DRAIN_VERIFY_TIMEOUT", v, &o->verify_timeout) == -1)
+		return -1;
+	if ((v = env("DRAIN_REQUEST_TIMEOUT", NULL)) != NULL &&
+	    set_duration("DRAIN_REQUEST_TIMEOUT", v, &o->request_timeout) == -1)
+		return -1;
+	if ((v = env("DRAIN_POLL_INTERVAL", NULL)) != NULL &&
+	    set_duration("DRAIN_POLL_INTERVAL", v, &o->poll_interval) == -1)
+		return -1;
+	if ((v = env("DRAIN_LEASE_TTL", NULL)) != NULL &&
+	    set_duration("DRAIN_LEASE_TTL", v, &o->lease_ttl) == -1)
+		return -1;
+	if ((v = env("DRAIN_MAX_PARALLEL", NULL)) != NULL &&
+	    parse_parallel("DRAIN_MAX_PARALLEL", v, &o->max_parallel) == -1)
+		return -1;
+	if ((v = env("DRAIN_ON_TIMEOUT", NULL)) != NULL &&
+	    parse_on_timeout("DRAIN_ON_TIMEOUT", v, &o->force) == -1)
+		return -1;
+	if ((v = env("DRAIN_OUTPUT", NULL)) != NULL &&
+	    parse_output("DRAIN_OUTPUT", v, &o->json) == -1)
+		return -1;
 	if ((v = env("DRAIN_CONTROL", NULL)) != NULL &&
 	    parse_control(v, &o->control) == -1)
 		return -1;
@@ -299,15 +381,15 @@ main(int argc, char **argv)
 	struct opts		 o;
 	const struct cmd_entry	*cmd = &cmd_drain_entry;
 	const char		*pwfile = NULL, *rpwfile = NULL, *cfg;
-	int			 ch, verbose = 0, quiet = 0, rc;
+	const char		*notify_file;
+	int			 ch, verbose = 0, quiet = 0, rc, selector_flag = 0;
 	struct ev_loop		*loop;
-	char			*end;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof o);
 	log_init(LOG_INFO, !isatty(STDERR_FILENO));
 	/* --config must be known before the defaults: find it first */
-	cfg = getenv("DRAIN_CONFIG");
+	cfg = env("DRAIN_CONFIG", NULL);
 	for (ch = 1; ch < argc; ch++) {
 		if (strcmp(argv[ch], "--config") == 0 && ch + 1 < argc)
 			cfg = argv[ch + 1];
@@ -320,6 +402,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	pwfile = env("DRAIN_FLOWER_PASSWORD_FILE", NULL);
 	rpwfile = env("DRAIN_REDIS_PASSWORD_FILE", NULL);
+	notify_file = env("DRAIN_NOTIFY_URL_FILE", NULL);
 
 	while ((ch = getopt_long(argc, argv, "hl:n:o:qv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -384,16 +467,13 @@ main(int argc, char **argv)
 			o.no_events = 1;
 			break;
 		case O_MAX_PARALLEL:
-			o.max_parallel = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || o.max_parallel < 1 ||
-			    o.max_parallel > 1000) {
-				log_err("--max-parallel: expected a number from "
-				    "1 to 1000, not \"%s\"", optarg);
+			if (parse_parallel("--max-parallel", optarg,
+			    &o.max_parallel) == -1)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'l':
 			o.selector = optarg;
+			selector_flag = 1;
 			break;
 		case O_DRY_RUN:
 			o.dry_run = 1;
@@ -402,15 +482,9 @@ main(int argc, char **argv)
 			o.drain_only = 1;
 			break;
 		case O_ON_TIMEOUT:
-			if (strcmp(optarg, "abort") == 0)
-				o.force = 0;
-			else if (strcmp(optarg, "force") == 0)
-				o.force = 1;
-			else {
-				log_err("--on-timeout: expected abort or force, "
-				    "not \"%s\"", optarg);
+			if (parse_on_timeout("--on-timeout", optarg,
+			    &o.force) == -1)
 				return EXIT_USAGE;
-			}
 			break;
 		case O_STATUS:
 			cmd = &cmd_status_entry;
@@ -429,21 +503,14 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case 'o':
-			if (strcmp(optarg, "json") == 0)
-				o.json = 1;
-			else if (strcmp(optarg, "text") == 0)
-				o.json = 0;
-			else {
-				log_err("--output: expected text or json, not "
-				    "\"%s\"", optarg);
+			if (parse_output("--output", optarg, &o.json) == -1)
 				return EXIT_USAGE;
-			}
 			break;
 		case O_METRICS:
 			o.metrics_file = optarg;
 			break;
-		case O_NOTIFY:
-			o.notify_url = optarg;
+		case O_NOTIFY_FILE:
+			notify_file = optarg;
 			break;
 		case O_NOTIFY_OK:
 			o.notify_on_success = 1;
@@ -475,6 +542,16 @@ main(int argc, char **argv)
 		log_err("--dry-run and --drain-only exclude each other");
 		return EXIT_USAGE;
 	}
+	/* deployments named on the command line win over DRAIN_SELECTOR */
+	if (argc > 0 && !selector_flag)
+		o.selector = NULL;
+	if (o.selector != NULL && *o.selector == '\0') {
+		log_err("an empty selector would select every deployment of the "
+		    "namespace; give -l KEY=VALUE");
+		return EXIT_USAGE;
+	}
+	if (cmd != &cmd_drain_entry)
+		o.selector = NULL;
 	if (cmd == &cmd_drain_entry && argc == 0 && o.selector == NULL) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -494,6 +571,18 @@ main(int argc, char **argv)
 	if (rpwfile != NULL &&
 	    (o.redis_password = read_secret(rpwfile, "Redis password")) == NULL)
 		return EXIT_USAGE;
+	if (notify_file != NULL &&
+	    (o.notify_url = read_secret(notify_file, "notification URL")) == NULL)
+		return EXIT_USAGE;
+	/* an empty secret file means: none */
+	if (o.flower_password != NULL && *o.flower_password == '\0') {
+		free(o.flower_password);
+		o.flower_password = NULL;
+	}
+	if (o.redis_password != NULL && *o.redis_password == '\0') {
+		free(o.redis_password);
+		o.redis_password = NULL;
+	}
 	if (o.flower_password != NULL && o.flower_user == NULL) {
 		log_err("a Flower password file was given without "
 		    "--flower-user (DRAIN_FLOWER_USER)");
@@ -507,6 +596,7 @@ main(int argc, char **argv)
 	if (o.redis_password != NULL)
 		explicit_bzero(o.redis_password, strlen(o.redis_password));
 	free(o.redis_password);
+	free(o.notify_url);
 	ev_loop_destroy(loop);
 	return rc;
 }

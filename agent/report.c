@@ -140,7 +140,11 @@ report_outcome(struct run *r)
 	char	d[32];
 	double	len = r->finished - r->started;
 
-	if (r->fsm.outcome == OUT_OK || r->fsm.outcome == OUT_DRY_RUN ||
+	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_DRY_RUN)
+		log_info("%s: nothing to recover", r->name);
+	else if (r->mode == RUN_STATUS)
+		;
+	else if (r->fsm.outcome == OUT_OK || r->fsm.outcome == OUT_DRY_RUN ||
 	    r->fsm.outcome == OUT_DRAINED)
 		log_info("%s: %s in %s", r->name, outcome_words(r->fsm.outcome),
 		    duration_fmt(len, d, sizeof d));

@@ -192,6 +192,13 @@ recover_journal(struct run *r)
 		run_next(r, IN_OK);
 		return;
 	}
+	if (strcmp(jstr(r, "state"), "drained") == 0) {
+		log_info("%s: left drained on purpose by --drain-only; give its "
+		    "queues back with --undrain", r->name);
+		r->fsm.dry_run = 1;
+		run_next(r, IN_OK);
+		return;
+	}
 	lease_take(r, recover_locked);
 }
 

@@ -62,7 +62,7 @@ struct opts {
 	const char	*selector;
 	int		 json;			/* -o json */
 	const char	*metrics_file;
-	const char	*notify_url;
+	char		*notify_url;		/* secret, from a file */
 	int		 notify_on_success;
 	const char	*queues;		/* --queues for --undrain */
 };

@@ -114,6 +114,7 @@ void	lease_take(struct run *, void (*then)(struct run *, int ok));
 void	lease_renew(struct run *);
 void	lease_release(struct run *);
 void	journal_write(struct run *);
+void	journal_drop_unlocked(struct run *);
 
 /* events glue (st-drain.c) */
 void	events_start(struct ctx *);
