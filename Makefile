@@ -20,7 +20,7 @@ CC	?= cc
 VERSION	= 1.0.0
 PKGS	= libcurl jansson yaml-0.1 hiredis libcrypto
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" -Wall -Wextra -Werror -Wno-format-truncation -Iinclude \
+ALL_CFLAGS = $(CFLAGS) -std=c11 -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" -Wall -Wextra -Werror -Wno-format-truncation -Iinclude \
 	   $(shell pkg-config --cflags $(PKGS))
 LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lev -lm
 BUILD	?= build
@@ -30,20 +30,22 @@ LIBSRCS	= $(filter-out agent/main.c,$(SRCS))
 OBJS	= $(LIBSRCS:agent/%.c=$(BUILD)/%.o)
 UNITS	= $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-all: drain-and-rollout
+BIN	?= drain-and-rollout
 
-drain-and-rollout: $(BUILD)/main.o $(BUILD)/libdrain.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(BIN)
+
+$(BIN): $(BUILD)/main.o $(BUILD)/libdrain.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libdrain.a: $(OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/%.o: agent/%.c $(wildcard include/*.h) | $(BUILD)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdrain.a $(wildcard include/*.h) | $(BUILD)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(CFLAGS) -DFIXTURES=\"$(CURDIR)/../shared/fixtures\" -Itests/unit \
+	$(CC) $(ALL_CFLAGS) -DFIXTURES=\"$(CURDIR)/../shared/fixtures\" -Itests/unit \
 	    $(LDFLAGS) -o $@ $< $(BUILD)/libdrain.a $(LDLIBS) -lcmocka
 
 $(BUILD):
@@ -58,12 +60,12 @@ test: drain-and-rollout $(UNITS)
 	tests/run
 
 test-sanitize:
-	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" drain-and-rollout units
-	DRAIN_BIN=$(CURDIR)/drain-and-rollout BUILD=build-san \
+	$(MAKE) BUILD=build-san BIN=build-san/drain-and-rollout \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" build-san/drain-and-rollout units
+	DRAIN_BIN=$(CURDIR)/build-san/drain-and-rollout BUILD=build-san \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    tests/run --sanitize
-	rm -f drain-and-rollout
 
 test-valgrind: drain-and-rollout units
 	tests/run --valgrind
