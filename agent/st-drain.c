@@ -26,6 +26,7 @@ static void	checked(enum flower_err, struct worker_snap *, const char *,
 		    void *);
 static void	confirm(struct run *, size_t wi);
 static void	drain_check(struct run *);
+static void	drain_step(struct run *, int poll);
 static void	status_checked(enum flower_err, struct worker_status *, size_t,
 		    const char *, void *);
 
@@ -139,7 +140,7 @@ state_drain(struct run *r)
 	r->last_progress = ev_now(c->loop);
 	run_tick_every(r, r->polling ? c->o->poll_interval : 1.0,
 	    r->polling ? c->o->poll_interval : 1.0);
-	drain_check(r);
+	drain_step(r, r->polling);
 }
 
 static int
@@ -153,8 +154,18 @@ all_drained(struct run *r)
 	return 1;
 }
 
+/*
+ * Move on once every worker is drained; else confirm the workers whose
+ * in-flight set is empty (event mode) or, on a polling tick, every worker.
+ */
 static void
 drain_check(struct run *r)
+{
+	drain_step(r, 0);
+}
+
+static void
+drain_step(struct run *r, int poll)
 {
 	size_t	i;
 
@@ -171,7 +182,7 @@ drain_check(struct run *r)
 		struct wk *w = &r->w[i];
 		if (w->drained || w->gone || w->confirming)
 			continue;
-		if (w->inflight.n == 0 || r->polling)
+		if (poll || (!r->polling && w->inflight.n == 0))
 			confirm(r, i);
 	}
 }
@@ -339,7 +350,7 @@ state_tick(struct run *r)
 		report_progress(r, 0);
 	}
 	if (r->polling)
-		drain_check(r);
+		drain_step(r, 1);
 }
 
 /* An event for one of this run's workers. */

@@ -54,21 +54,34 @@ LOGFN(log_warn, LOG_WARN, "warning: ")
 LOGFN(log_info, LOG_INFO, "")
 LOGFN(log_debug, LOG_DEBUG, "debug: ")
 
+static size_t
+count_char(const char *s, size_t n, char c)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += s[i] == c;
+	return k;
+}
+
 int
 duration_parse(const char *s, double *out)
 {
 	double	 total = 0, v;
 	char	*end;
 	int	 any = 0;
+	size_t	 n;
 
 	if (s == NULL || *s == '\0')
 		return -1;
 	while (*s != '\0') {
-		if (!isdigit((unsigned char)*s) && *s != '.')
+		/* decimal only: strtod would also take hex and exponents */
+		n = strspn(s, "0123456789.");
+		if (n == 0 || count_char(s, n, '.') > 1)
 			return -1;
 		errno = 0;
 		v = strtod(s, &end);
-		if (errno != 0 || end == s)
+		if (errno != 0 || end != s + n)
 			return -1;
 		s = end;
 		switch (*s) {

@@ -5,6 +5,7 @@ database LEDGER_DB (default 15), so a test can prove that every task ran
 exactly once:
   HINCRBY ledger:started <task id> 1   when the task body starts
   HINCRBY ledger:done    <task id> 1   when it returns
+  HSET    ledger:done_at <task id> T   the time it returned (benchmarks)
 A task cut by SIGKILL has a `started` entry and no `done` entry.
 """
 import os
@@ -38,5 +39,8 @@ def ledger():
 def ingest(self, seconds, tag):
     ledger().hincrby("ledger:started", self.request.id, 1)
     time.sleep(float(seconds))
-    ledger().hincrby("ledger:done", self.request.id, 1)
+    pipe = ledger().pipeline()
+    pipe.hincrby("ledger:done", self.request.id, 1)
+    pipe.hset("ledger:done_at", self.request.id, repr(time.time()))
+    pipe.execute()
     return tag
