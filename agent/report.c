@@ -174,15 +174,7 @@ run_json(struct run *r)
 		json_t *q = json_array();
 		for (j = 0; j < w->queues.n; j++)
 			json_array_append_new(q, json_string(w->queues.v[j]));
-		tasks = json_array();
-		for (j = 0; j < w->snap.active.n; j++)
-			json_array_append_new(tasks, json_pack("{s:s,s:s,s:s}",
-			    "id", w->snap.active.v[j].id, "name",
-			    w->snap.active.v[j].name, "state", "running"));
-		for (j = 0; j < w->snap.reserved.n; j++)
-			json_array_append_new(tasks, json_pack("{s:s,s:s,s:s}",
-			    "id", w->snap.reserved.v[j].id, "name",
-			    w->snap.reserved.v[j].name, "state", "prefetched"));
+		tasks = w->waited ? json_deep_copy(w->waited) : json_array();
 		json_array_append_new(ws, json_pack("{s:s,s:o,s:b,s:b,s:o,s:s?}",
 		    "name", w->name, "queues", q, "drained", w->drained,
 		    "gone", w->gone, "tasks", tasks, "possibly_lost", w->lost));
@@ -253,12 +245,12 @@ write_metrics(struct ctx *c)
 static void
 notified(const struct http_resp *resp, void *arg)
 {
-	struct ctx	*c = arg;
-	char		 d[256];
+	int	*done = arg;
+	char	 d[256];
 
-	c->ops--;
+	*done = 1;
 	if (resp->err != HTTP_OK || resp->status / 100 != 2)
-		log_warn("notification to --notify-url failed: %s",
+		log_warn("the notification webhook failed: %s",
 		    http_describe(resp, d, sizeof d));
 }
 
@@ -267,7 +259,7 @@ notify(struct ctx *c)
 {
 	struct http_req	 req;
 	size_t		 i;
-	int		 bad = 0;
+	int		 bad = 0, done = 0;
 	char		*text = xstrdup(""), *p;
 	json_t		*body;
 	char		*js;
@@ -298,11 +290,9 @@ notify(struct ctx *c)
 	req.timeout = 10;
 	req.retry = 1;
 	req.deadline = ev_now(c->loop) + 30;
-	c->ops++;
-	if (http_do(c->http, &req, notified, c) == NULL)
-		c->ops--;
-	else
-		ev_run(c->loop, 0);	/* until it is sent */
+	if (http_do(c->http, &req, notified, &done) != NULL)
+		while (!done)	/* until it is sent, or has failed for good */
+			ev_run(c->loop, EVRUN_ONCE);
 	json_decref(body);
 	free(js);
 	free(p);

@@ -362,6 +362,7 @@ wk_free(struct wk *w)
 	strv_free(&w->inflight);
 	worker_snap_free(&w->snap);
 	free(w->lost);
+	json_decref(w->waited);
 }
 
 int

@@ -62,6 +62,22 @@ seed(struct wk *w)
 		strv_add(&w->inflight, w->snap.reserved.v[i].id);
 }
 
+/* Remember a task the drain waits for (the JSON report lists them). */
+static void
+waited_add(struct wk *w, const char *id, const char *name, const char *state)
+{
+	size_t	 i;
+	json_t	*t;
+
+	if (w->waited == NULL)
+		w->waited = json_array();
+	json_array_foreach(w->waited, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
+			return;
+	json_array_append_new(w->waited, json_pack("{s:s,s:s,s:s}", "id", id,
+	    "name", name, "state", state));
+}
+
 static void
 cancelled(enum flower_err e, const char *err, void *arg)
 {
@@ -109,6 +125,12 @@ checked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 			free(q);
 		}
 		seed(w);
+		for (size_t i = 0; i < w->snap.active.n; i++)
+			waited_add(w, w->snap.active.v[i].id,
+			    w->snap.active.v[i].name, "running");
+		for (size_t i = 0; i < w->snap.reserved.n; i++)
+			waited_add(w, w->snap.reserved.v[i].id,
+			    w->snap.reserved.v[i].name, "prefetched");
 		if (w->snap.scheduled.n > 0) {
 			char *d = tasks_describe(&w->snap.scheduled, now_wall());
 			log_warn("%s: worker %s holds %zu task(s) with an ETA: %s;"
@@ -378,6 +400,7 @@ drain_event(struct run *r, const struct cev *ev)
 	case CEV_TASK_STARTED:
 		if (!strv_has(&w->inflight, ev->uuid))
 			strv_add(&w->inflight, ev->uuid);
+		waited_add(w, ev->uuid, "?", "received after the cancel");
 		w->drained = 0;
 		return;
 	default:

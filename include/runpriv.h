@@ -26,6 +26,7 @@ struct wk {
 	double		 last_event;	/* ev_now of its last event, 0 none */
 	long		 hb_active;	/* last heartbeat's active, -1 none */
 	char		*lost;		/* tasks it held when it vanished */
+	struct json_t	*waited;	/* [{id, name, state}] waited for */
 };
 
 struct run {

@@ -1,0 +1,135 @@
+"""Ready for operations: JSON report, metrics, notifications, the
+configuration file, and secrets that never show."""
+import http.server
+import json
+import os
+import threading
+
+from conftest import make_world, patches
+from world import TOKEN
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    posts = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Hook.posts.append((self.headers.get("Content-Type"), json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def webhook():
+    Hook.posts = []
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, "http://127.0.0.1:%d/hooks/abc" % srv.server_port
+
+
+def test_json_report_metrics_and_success_notification(world, tmp_path):
+    srv, url = webhook()
+    (tmp_path / "hook").write_text(url + "\n")
+    metrics = tmp_path / "drain.prom"
+    ids = world.enqueue("ecal-bulk", 3, 2.0)
+    world.wait_started(ids, 1)
+    p = world.run("ecal-bulk", "-o", "json", "--metrics-file", str(metrics),
+                  "--notify-url-file", str(tmp_path / "hook"), "--notify-on-success")
+    srv.shutdown()
+    assert p.returncode == 0, p.stderr
+    rep = json.loads(p.stdout)          # stdout is the report and nothing else
+    (d,) = rep["deployments"]
+    assert d["deployment"] == "ecal-bulk" and d["outcome"] == "ok" and d["exit_code"] == 0
+    assert set(d["states"]) >= {"resolve", "lock", "cancel", "drain", "restart",
+                                "rollout", "verify"}
+    assert d["states"]["drain"] > 1.0
+    (w,) = d["workers"]
+    assert w["queues"] == ["ecal-bulk"]
+    waited = {t["id"] for t in w["tasks"]}
+    assert ids[0] in waited             # the running task was waited for
+    assert d["new_worker"] and d["new_worker"] != w["name"]
+    text = metrics.read_text()
+    assert 'drain_and_rollout_outcome{namespace="cms-dials-prod",deployment="ecal-bulk",outcome="ok"} 1' in text
+    assert "drain_and_rollout_last_success_timestamp_seconds{" in text
+    assert 'state="drain"}' in text
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+    assert len(Hook.posts) == 1
+    ctype, body = Hook.posts[0]
+    assert ctype == "application/json" and "OK" in body["text"] and "ecal-bulk" in body["text"]
+
+
+def test_failure_notifies_and_success_does_not_by_default(world, tmp_path):
+    srv, url = webhook()
+    (tmp_path / "hook").write_text(url)
+    p = world.run("ecal-bulk", "--dry-run", "--notify-url-file", str(tmp_path / "hook"))
+    assert p.returncode == 0 and Hook.posts == []
+    long_ = world.enqueue("ecal-bulk", 1, 15.0)
+    world.wait_started(long_, 1)
+    p = world.run("ecal-bulk", "--drain-timeout", "2s", "--notify-url-file",
+                  str(tmp_path / "hook"))
+    assert p.returncode == 5
+    p2 = world.run("ecal-bulk", "--notify-url-file", str(tmp_path / "hook"))
+    srv.shutdown()
+    assert p2.returncode == 0, p2.stderr    # the second run rolls out
+    assert len(Hook.posts) == 1
+    text = Hook.posts[0][1]["text"]
+    assert "FAILED" in text and "ecal-bulk" in text and "timed out" in text
+
+
+def test_configuration_file(world, tmp_path):
+    cfg = tmp_path / "drain.conf"
+    env = world.env()
+    cfg.write_text("# nightly\nDRAIN_FLOWER_URL=%s\nDRAIN_REDIS_URL=\"%s\"\nKUBECONFIG=%s\n"
+                   "DRAIN_DRAIN_TIMEOUT=5m\n" % (env["DRAIN_FLOWER_URL"], env["DRAIN_REDIS_URL"],
+                                                env["KUBECONFIG"]))
+    bare = {k: v for k, v in env.items() if k not in ("DRAIN_FLOWER_URL", "DRAIN_REDIS_URL",
+                                                       "KUBECONFIG")}
+    p = world.run("--config", str(cfg), "--dry-run", "ecal-bulk", env=bare)
+    assert p.returncode == 0, p.stderr
+    # flags win over the file
+    p = world.run("--config", str(cfg), "--dry-run", "--flower-url", "http://127.0.0.1:1",
+                  "--control", "flower", "ecal-bulk", env=bare)
+    assert p.returncode == 3 and "127.0.0.1:1" in p.stderr
+    cfg.write_text("FLOWER=http://x\n")
+    p = world.run("--config", str(cfg), "ecal-bulk", env=bare)
+    assert p.returncode == 2 and "unknown setting FLOWER" in p.stderr
+
+
+def test_secrets_never_show(request, tmp_path):
+    w = make_world(request, flower_auth="ops:Fl0wer-s3cret-pw")
+    w.r().execute_command("ACL", "SETUSER", "drainer", "on", ">R3dis-s3cret-pw", "~*", "&*",
+                          "+@all")
+    (tmp_path / "fpw").write_text("Fl0wer-s3cret-pw\n")
+    (tmp_path / "rpw").write_text("R3dis-s3cret-pw\n")
+    srv, url = webhook()
+    (tmp_path / "hook").write_text(url)
+    env = w.env(DRAIN_REDIS_URL="redis://drainer@127.0.0.1:%d/0" % w.redis_port,
+                DRAIN_REDIS_PASSWORD_FILE=str(tmp_path / "rpw"),
+                DRAIN_FLOWER_USER="ops", DRAIN_FLOWER_PASSWORD_FILE=str(tmp_path / "fpw"))
+    metrics = tmp_path / "m.prom"
+    outs = []
+    ids = w.enqueue("ecal-bulk", 2, 1.0)
+    for args in (["--dry-run", "-v"], ["-v", "-o", "json", "--metrics-file", str(metrics),
+                                       "--notify-url-file", str(tmp_path / "hook"),
+                                       "--notify-on-success"],
+                 ["--status", "-v"], ["--kubeconfig", "/nonexistent"]):
+        p = w.run("ecal-bulk", *args, env=env)
+        outs.append(p.stdout + p.stderr)
+        if args[0] == "-v":
+            assert p.returncode == 0, p.stderr
+    bad = dict(env, DRAIN_FLOWER_PASSWORD_FILE=str(tmp_path / "rpw"))   # wrong password
+    p = w.run("ecal-bulk", "--control", "flower", env=bad)
+    assert p.returncode == 3
+    outs.append(p.stdout + p.stderr)
+    srv.shutdown()
+    outs.append(metrics.read_text())
+    outs += [json.dumps(b) for _, b in Hook.posts]
+    outs.append(open(os.path.join(w.tmp, "agent.log")).read())
+    everything = "\n".join(outs)
+    for secret in ("Fl0wer-s3cret-pw", "R3dis-s3cret-pw", TOKEN, "hooks/abc"):
+        assert secret not in everything, secret
+    w.wait_done(ids, timeout=30)
+    w.assert_exactly_once(ids)
+    assert len(patches(w)) == 1
