@@ -39,6 +39,84 @@ state_words(enum fsm_state s)
 	return "done";
 }
 
+static struct ctx	*live_ctx;
+static int		 live_lines;
+
+static void
+live_erase(void)
+{
+	for (; live_lines > 0; live_lines--)
+		fputs("\033[1A\033[2K", stderr);
+}
+
+static void
+live_draw(void)
+{
+	struct ctx	*c = live_ctx;
+	size_t		 i, j, left, running, pre;
+	char		 d[32], bl[64];
+	double		 now;
+
+	if (c == NULL)
+		return;
+	now = ev_now(c->loop);
+	for (i = 0; i < c->nruns; i++) {
+		struct run *r = c->runs[i];
+		if (i >= c->next || r->fsm.state == ST_END)
+			continue;
+		left = running = pre = 0;
+		for (j = 0; j < r->nw; j++) {
+			left += r->w[j].inflight.n;
+			running += r->w[j].snap.active.n;
+			pre += r->w[j].snap.reserved.n;
+		}
+		if (r->backlog >= 0)
+			snprintf(bl, sizeof bl, ", backlog %ld", r->backlog);
+		else
+			bl[0] = '\0';
+		if (r->fsm.state == ST_DRAIN)
+			fprintf(stderr, "\033[1m%-24s\033[0m %-8s %zu task(s) "
+			    "left (%zu running, %zu prefetched at the cancel)%s, "
+			    "%s\n", r->name, fsm_state_name(r->fsm.state), left,
+			    running, pre, bl, duration_fmt(now - r->started, d,
+			    sizeof d));
+		else
+			fprintf(stderr, "\033[1m%-24s\033[0m %-8s %s\n", r->name,
+			    fsm_state_name(r->fsm.state), duration_fmt(now -
+			    r->started, d, sizeof d));
+		live_lines++;
+	}
+	fflush(stderr);
+}
+
+void
+report_live_start(struct ctx *c)
+{
+	if (!isatty(STDERR_FILENO) || log_level() != LOG_INFO)
+		return;
+	live_ctx = c;
+	log_hooks(live_erase, live_draw);
+}
+
+void
+report_live_redraw(void)
+{
+	if (live_ctx == NULL)
+		return;
+	live_erase();
+	live_draw();
+}
+
+static void
+report_live_stop(void)
+{
+	if (live_ctx == NULL)
+		return;
+	live_erase();
+	log_hooks(NULL, NULL);
+	live_ctx = NULL;
+}
+
 void
 report_state(struct run *r)
 {
@@ -66,7 +144,10 @@ report_progress(struct run *r, int force)
 	char	 bl[300], d[32];
 	double	 now = now_wall();
 
-	(void)force;
+	if (live_ctx != NULL && !force) {
+		report_live_redraw();
+		return;
+	}
 	backlog_words(r, bl, sizeof bl);
 	if (r->fsm.dry_run || r->fsm.state == ST_RESOLVE)
 		log_info("%s: plan: drain %zu worker(s), then restart the "
@@ -306,6 +387,7 @@ report_summary(struct ctx *c)
 	json_t	*all, *list;
 	char	*s, d[32];
 
+	report_live_stop();
 	if (c->o->json) {
 		list = json_array();
 		for (i = 0; i < c->nruns; i++)

@@ -118,6 +118,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (r->fsm.state == ST_END)
 		return;
 	state_tick(r);
+	report_live_redraw();
 }
 
 void
@@ -376,6 +377,7 @@ ctx_run(struct ctx *c)
 	prep.data = c;
 	ev_prepare_start(c->loop, &prep);
 	events_start(c);
+	report_live_start(c);
 	start_more(c);
 	ev_run(c->loop, 0);
 	ev_prepare_stop(c->loop, &prep);

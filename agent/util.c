@@ -11,6 +11,14 @@
 
 static enum log_level	log_lvl = LOG_INFO;
 static int		log_stamps;
+static void		(*hook_before)(void), (*hook_after)(void);
+
+void
+log_hooks(void (*before)(void), void (*after)(void))
+{
+	hook_before = before;
+	hook_after = after;
+}
 
 void
 log_init(enum log_level lvl, int timestamps)
@@ -32,11 +40,15 @@ vlog(enum log_level lvl, const char *prefix, const char *fmt, va_list ap)
 
 	if (lvl > log_lvl)
 		return;
+	if (hook_before != NULL)
+		hook_before();
 	if (log_stamps)
 		fprintf(stderr, "%s ", rfc3339(now_wall(), ts, sizeof ts));
 	fputs(prefix, stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	if (hook_after != NULL)
+		hook_after();
 	fflush(stderr);
 }
 

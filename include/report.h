@@ -10,6 +10,13 @@
 struct run;
 struct ctx;
 
+/*
+ * On a terminal (stderr a tty, no -v/-q), a live block at the bottom shows
+ * one line per deployment in flight: state, tasks left, backlog, elapsed;
+ * log lines scroll above it. Elsewhere plain timestamped lines only.
+ */
+void	report_live_start(struct ctx *);
+void	report_live_redraw(void);
 void	report_state(struct run *);
 void	report_progress(struct run *, int force);
 void	report_outcome(struct run *);

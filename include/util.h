@@ -17,6 +17,8 @@
 enum log_level { LOG_QUIET = 0, LOG_ERR = 1, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void	log_init(enum log_level, int timestamps);
+/* Called around every log line (the live status block redraws itself). */
+void	log_hooks(void (*before)(void), void (*after)(void));
 enum log_level log_level(void);
 void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
