@@ -25,8 +25,8 @@ static int
 cmd_recover_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
 	struct ctx	 c;
-	char		 err[1024], *pat;
-	redisReply	*keys;
+	char		 err[1024];
+	struct strv	 deps = { 0 };
 	size_t		 i;
 	int		 rc;
 
@@ -38,18 +38,14 @@ cmd_recover_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	for (i = 0; i < (size_t)argc; i++)
 		ctx_add(&c, argv[i], 0, RUN_RECOVER);
 	if (argc == 0) {
-		pat = journal_key(&c, "*");
-		keys = ctx_redis(&c, err, sizeof err, "KEYS %s", pat);
-		free(pat);
-		if (keys == NULL) {
+		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
 			log_err("cannot list the journals: %s", err);
 			ctx_free(&c);
 			return 3;
 		}
-		for (i = 0; i < keys->elements; i++)
-			ctx_add(&c, strrchr(keys->element[i]->str, ':') + 1, 0,
-			    RUN_RECOVER);
-		ctx_redis_free(keys);
+		for (i = 0; i < deps.n; i++)
+			ctx_add(&c, deps.v[i], 0, RUN_RECOVER);
+		strv_free(&deps);
 		if (c.nruns == 0)
 			log_info("no interrupted run in namespace %s", c.kube.ns);
 	}

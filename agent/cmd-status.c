@@ -73,8 +73,9 @@ static int
 cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
 	struct ctx	 c;
-	char		 err[1024], *pat, ts[32];
-	redisReply	*keys, *hist;
+	char		 err[1024], ts[32];
+	redisReply	*hist;
+	struct strv	 deps = { 0 };
 	size_t		 i, j;
 	int		 rc = 0, n = 0;
 
@@ -84,22 +85,17 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (argc == 0) {
-		pat = journal_key(&c, "*");
-		keys = ctx_redis(&c, err, sizeof err, "KEYS %s", pat);
-		free(pat);
-		if (keys == NULL) {
-			log_err("%s", err);
+		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
+			log_err("cannot list the journals: %s", err);
 			ctx_free(&c);
 			return 3;
 		}
-		for (i = 0; i < keys->elements; i++) {
-			const char *d = strrchr(keys->element[i]->str, ':') + 1;
-			n += show_journal(&c, d);
-		}
+		for (i = 0; i < deps.n; i++)
+			n += show_journal(&c, deps.v[i]);
+		strv_free(&deps);
 		if (n == 0)
 			printf("no run in flight or interrupted in namespace %s\n",
 			    c.kube.ns);
-		ctx_redis_free(keys);
 		hist = ctx_redis(&c, err, sizeof err,
 		    "XREVRANGE drain-and-rollout:history + - COUNT 10");
 		if (hist != NULL && hist->elements > 0)

@@ -130,8 +130,10 @@ pidbox_free(struct pidbox *p)
 	if (p == NULL)
 		return;
 	ev_timer_stop(p->loop, &p->poll);
-	while (p->calls != NULL)
+	while (p->calls != NULL) {
+		p->calls->cb = NULL;	/* their owners are gone */
 		finish(p, p->calls, NULL);
+	}
 	if (p->bound && broker_up(p->b)) {
 		member = xasprintf("%s\x06\x16\x06\x16%s", p->key, p->list);
 		broker_command(p->b, noop, NULL, "SREM %s %s", BINDINGS, member);

@@ -366,12 +366,29 @@ wk_free(struct wk *w)
 	json_decref(w->waited);
 }
 
+static void
+broker_up_cb(redisReply *rep, const char *err, void *arg)
+{
+	int	*done = arg;
+
+	(void)rep;
+	*done = err != NULL ? -1 : 1;
+	if (err != NULL)
+		log_warn("%s", err);
+}
+
 int
 ctx_run(struct ctx *c)
 {
 	ev_prepare	 prep;
 	size_t		 i;
 	enum fsm_outcome worst = OUT_NONE;
+	int		 up = 0;
+
+	/* the journal and lease live in Redis: connect before anything */
+	broker_ready(c->broker, 5, broker_up_cb, &up);
+	while (up == 0)
+		ev_run(c->loop, EVRUN_ONCE);
 
 	ev_prepare_init(&prep, idle_check);
 	prep.data = c;
@@ -564,4 +581,34 @@ ctx_redis(struct ctx *c, char *err, size_t errlen, const char *fmt, ...)
 		ev_run(c->loop, EVRUN_ONCE);
 	snprintf(err, errlen, "%s", s.err);
 	return s.reply;
+}
+
+/* Deployments with a journal in the namespace (SCAN, not KEYS). */
+int
+ctx_journals(struct ctx *c, struct strv *out, char *err, size_t errlen)
+{
+	char		*pat = journal_key(c, "*"), cursor[32] = "0";
+	redisReply	*rep;
+	size_t		 i;
+
+	do {
+		rep = ctx_redis(c, err, errlen, "SCAN %s MATCH %s COUNT 500",
+		    cursor, pat);
+		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
+		    rep->elements != 2) {
+			ctx_redis_free(rep);
+			free(pat);
+			return -1;
+		}
+		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			const char *k = strrchr(rep->element[1]->element[i]->str,
+			    ':');
+			if (k != NULL && !strv_has(out, k + 1))
+				strv_add(out, k + 1);
+		}
+		ctx_redis_free(rep);
+	} while (strcmp(cursor, "0") != 0);
+	free(pat);
+	return 0;
 }

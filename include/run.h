@@ -101,6 +101,8 @@ struct redisReply *ctx_redis(struct ctx *, char *err, size_t errlen,
 	    const char *fmt, ...);
 void	ctx_redis_free(struct redisReply *);
 char	*lease_key(struct ctx *, const char *dep);
+/* Deployments that have a journal (runs in flight, interrupted, drained). */
+int	ctx_journals(struct ctx *, struct strv *, char *err, size_t errlen);
 char	*journal_key(struct ctx *, const char *dep);
 /* Resolve -l selector into runs; returns -1 with err. Runs the loop. */
 int	ctx_select(struct ctx *, const char *selector, char *err, size_t);
