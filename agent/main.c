@@ -2,6 +2,7 @@
  * main.c -- drain-and-rollout: options, configuration, signals, and the
  * command table (cmd.h).
  */
+#include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ev.h>
@@ -320,6 +321,21 @@ parse_output(const char *what, const char *v, int *json)
 	return 0;
 }
 
+static int
+url_has_password(const char *url)
+{
+	CURLU	*u = curl_url();
+	char	*pw = NULL;
+	int	 has;
+
+	curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	has = curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK &&
+	    pw != NULL && *pw != '\0';
+	curl_free(pw);
+	curl_url_cleanup(u);
+	return has;
+}
+
 /* Defaults from the environment (and the --config file behind it). */
 static int
 defaults(struct opts *o)
@@ -383,6 +399,7 @@ main(int argc, char **argv)
 	const char		*pwfile = NULL, *rpwfile = NULL, *cfg;
 	const char		*notify_file;
 	int			 ch, verbose = 0, quiet = 0, rc, selector_flag = 0;
+	int			 redis_flag = 0;
 	struct ev_loop		*loop;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -417,6 +434,7 @@ main(int argc, char **argv)
 			break;
 		case O_REDIS_URL:
 			o.redis_url = optarg;
+			redis_flag = 1;
 			break;
 		case O_REDIS_PW:
 			rpwfile = optarg;
@@ -540,6 +558,13 @@ main(int argc, char **argv)
 	    !isatty(STDERR_FILENO));
 	if (o.dry_run && o.drain_only) {
 		log_err("--dry-run and --drain-only exclude each other");
+		return EXIT_USAGE;
+	}
+	/* anyone can read a command line (ps): no secrets there */
+	if (redis_flag && url_has_password(o.redis_url)) {
+		log_err("--redis-url carries a password, which every user can see "
+		    "in ps; use --redis-password-file (or DRAIN_REDIS_URL in "
+		    "the configuration file)");
 		return EXIT_USAGE;
 	}
 	/* deployments named on the command line win over DRAIN_SELECTOR */

@@ -96,3 +96,22 @@ def test_rollout_failure_gives_old_worker_its_consumers_back(request):
     assert len(patches(w)) == 1
     # the old pod survives a stuck rollout (maxUnavailable 0): it works again
     assert w.consumes(worker, "ecal-bulk")
+
+
+def test_on_timeout_force_restarts_and_names_the_cut_task(world):
+    long_ = world.enqueue("ecal-bulk", 1, 30.0, tag="cut")
+    world.wait_started(long_, 1)
+    old = world.worker_of("ecal-bulk")
+    p = world.run("ecal-bulk", "--drain-timeout", "2s", "--on-timeout", "force")
+    assert p.returncode == 0, p.stderr
+    assert "--on-timeout force" in p.stderr and long_[0] in p.stderr
+    assert len(patches(world)) == 1
+    new = world.worker_of("ecal-bulk")
+    assert new != old and world.consumes(new, "ecal-bulk")
+
+
+def test_redis_password_on_the_command_line_is_refused(world):
+    p = world.run("--redis-url", "redis://:hunter2@127.0.0.1:%d/0" % world.redis_port,
+                  "--dry-run", "ecal-bulk")
+    assert p.returncode == 2
+    assert "--redis-password-file" in p.stderr and "hunter2" not in p.stderr
