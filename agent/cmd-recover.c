@@ -28,13 +28,9 @@ cmd_recover_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	char		 err[1024];
 	struct strv	 deps = { 0 };
 	size_t		 i;
-	int		 rc;
 
-	if (ctx_init(&c, loop, o, err, sizeof err) == -1) {
-		log_err("%s", err);
-		ctx_free(&c);
+	if (cmd_ctx(&c, loop, o) == -1)
 		return EXIT_USAGE;
-	}
 	for (i = 0; i < (size_t)argc; i++)
 		ctx_add(&c, argv[i], 0, RUN_RECOVER);
 	if (argc == 0) {
@@ -49,9 +45,5 @@ cmd_recover_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		if (c.nruns == 0)
 			log_info("no interrupted run in namespace %s", c.kube.ns);
 	}
-	signals_start(&c);
-	rc = ctx_run(&c);
-	signals_stop(&c);
-	ctx_free(&c);
-	return rc;
+	return cmd_run(&c);
 }

@@ -77,13 +77,10 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	redisReply	*hist;
 	struct strv	 deps = { 0 };
 	size_t		 i, j;
-	int		 rc = 0, n = 0;
+	int		 n = 0;
 
-	if (ctx_init(&c, loop, o, err, sizeof err) == -1) {
-		log_err("%s", err);
-		ctx_free(&c);
+	if (cmd_ctx(&c, loop, o) == -1)
 		return EXIT_USAGE;
-	}
 	if (argc == 0) {
 		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
 			log_err("cannot list the journals: %s", err);
@@ -132,7 +129,5 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		ctx_add(&c, argv[i], 0, RUN_STATUS);
 	}
 	fflush(stdout);
-	rc = ctx_run(&c);
-	ctx_free(&c);
-	return rc;
+	return cmd_run(&c);
 }

@@ -22,19 +22,11 @@ static int
 cmd_undrain_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
 	struct ctx	c;
-	char		err[1024];
-	int		i, rc;
+	int		i;
 
-	if (ctx_init(&c, loop, o, err, sizeof err) == -1) {
-		log_err("%s", err);
-		ctx_free(&c);
+	if (cmd_ctx(&c, loop, o) == -1)
 		return EXIT_USAGE;
-	}
 	for (i = 0; i < argc; i++)
 		ctx_add(&c, argv[i], 0, RUN_UNDRAIN);
-	signals_start(&c);
-	rc = ctx_run(&c);
-	signals_stop(&c);
-	ctx_free(&c);
-	return rc;
+	return cmd_run(&c);
 }

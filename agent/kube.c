@@ -334,36 +334,36 @@ kube_get_deployment(struct kube *k, const char *name, double deadline,
 	free(ns);
 }
 
-void
-kube_list_deployments(struct kube *k, const char *selector, double deadline,
-    kube_cb *cb, void *arg)
+/* GET a collection of the namespace by label selector. */
+static void
+kube_list(struct kube *k, const char *prefix, const char *what,
+    const char *selector, double deadline, kube_cb *cb, void *arg)
 {
 	char	*s = http_escape(selector), *ns = http_escape(k->ns);
-	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments"
-	    "?labelSelector=%s", ns, s);
+	char	*path = xasprintf("%s/namespaces/%s/%s?labelSelector=%s", prefix,
+	    ns, what, s);
 
 	kreq(k, "GET", path, NULL, NULL, deadline, 0,
-	    xasprintf("listing deployments %s in namespace %s", selector,
-	    k->ns), cb, arg);
+	    xasprintf("listing %s %s in namespace %s", what, selector, k->ns),
+	    cb, arg);
 	free(path);
 	free(s);
 	free(ns);
 }
 
 void
+kube_list_deployments(struct kube *k, const char *selector, double deadline,
+    kube_cb *cb, void *arg)
+{
+	kube_list(k, "/apis/apps/v1", "deployments", selector, deadline, cb,
+	    arg);
+}
+
+void
 kube_list_pods(struct kube *k, const char *selector, double deadline,
     kube_cb *cb, void *arg)
 {
-	char	*s = http_escape(selector), *ns = http_escape(k->ns);
-	char	*path = xasprintf("/api/v1/namespaces/%s/pods?labelSelector=%s",
-	    ns, s);
-
-	kreq(k, "GET", path, NULL, NULL, deadline, 0,
-	    xasprintf("listing pods %s in namespace %s", selector, k->ns),
-	    cb, arg);
-	free(path);
-	free(s);
-	free(ns);
+	kube_list(k, "/api/v1", "pods", selector, deadline, cb, arg);
 }
 
 void

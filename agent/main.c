@@ -176,7 +176,7 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ctx_interrupt(c);
 }
 
-void
+static void
 signals_start(struct ctx *c)
 {
 	ev_signal_init(&sigint_w, on_signal, SIGINT);
@@ -187,11 +187,36 @@ signals_start(struct ctx *c)
 	ev_signal_start(c->loop, &sigterm_w);
 }
 
-void
+static void
 signals_stop(struct ctx *c)
 {
 	ev_signal_stop(c->loop, &sigint_w);
 	ev_signal_stop(c->loop, &sigterm_w);
+}
+
+int
+cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
+{
+	char	err[1024];
+
+	if (ctx_init(c, loop, o, err, sizeof err) == -1) {
+		log_err("%s", err);
+		ctx_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_run(struct ctx *c)
+{
+	int	rc;
+
+	signals_start(c);
+	rc = ctx_run(c);
+	signals_stop(c);
+	ctx_free(c);
+	return rc;
 }
 
 /* ---- main ------------------------------------------------------------ */

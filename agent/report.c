@@ -215,19 +215,37 @@ outcome_words(enum fsm_outcome o)
 	return "?";
 }
 
+/* The outcome in words, for what this run set out to do. */
+static const char *
+run_words(struct run *r)
+{
+	if ((r->mode == RUN_UNDRAIN || r->mode == RUN_RECOVER) &&
+	    r->fsm.outcome == OUT_OK && r->new_worker == NULL)
+		return "consumers restored";
+	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_DRY_RUN)
+		return "nothing to recover";
+	if (r->mode == RUN_STATUS && r->fsm.outcome == OUT_DRY_RUN)
+		return "status shown";
+	return outcome_words(r->fsm.outcome);
+}
+
 void
 report_outcome(struct run *r)
 {
 	char	d[32];
 	double	len = r->finished - r->started;
+	size_t	i;
 
-	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_DRY_RUN)
-		log_info("%s: nothing to recover", r->name);
-	else if (r->mode == RUN_STATUS)
+	for (i = 0; i < r->nw; i++)
+		if (r->w[i].lost != NULL)
+			log_warn("%s: worker %s vanished during the drain; tasks "
+			    "possibly lost: %s", r->name, r->w[i].name,
+			    r->w[i].lost);
+	if (r->mode == RUN_STATUS)
 		;
 	else if (r->fsm.outcome == OUT_OK || r->fsm.outcome == OUT_DRY_RUN ||
 	    r->fsm.outcome == OUT_DRAINED)
-		log_info("%s: %s in %s", r->name, outcome_words(r->fsm.outcome),
+		log_info("%s: %s in %s", r->name, run_words(r),
 		    duration_fmt(len, d, sizeof d));
 	else if (r->fsm.outcome == OUT_SKIPPED)
 		log_info("%s: %s (%s)", r->name, outcome_words(r->fsm.outcome),
@@ -405,7 +423,7 @@ report_summary(struct ctx *c)
 			    duration_fmt(r->finished > r->started ?
 			    r->finished - r->started : 0, d, sizeof d),
 			    r->err[0] && r->fsm.outcome > OUT_DRAINED ? r->err :
-			    outcome_words(r->fsm.outcome));
+			    run_words(r));
 		}
 	}
 	fflush(stdout);

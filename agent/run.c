@@ -85,6 +85,36 @@ run_fail(struct run *r, const char *fmt, ...)
 
 /* ---- timers ---------------------------------------------------------- */
 
+void
+run_abort(struct run *r, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (r->err[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(r->err, sizeof r->err, fmt, ap);
+		va_end(ap);
+	}
+	run_next(r, IN_FAIL);
+}
+
+/* The Deployment answer of RESOLVE (and of a recovery): 0, or -1 if failed. */
+int
+run_deployment(struct run *r, enum kube_err e, json_t *obj, const char *err)
+{
+	char	sub[256];
+
+	if (e != KUBE_OK) {
+		run_abort(r, "%s", err);
+		return -1;
+	}
+	if (deploy_parse(obj, &r->dep, sub, sizeof sub) == -1) {
+		run_abort(r, "deployment %s: %s", r->name, sub);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -361,6 +391,7 @@ wk_free(struct wk *w)
 	strv_free(&w->queues);
 	strv_free(&w->cancelled);
 	strv_free(&w->inflight);
+	strv_free(&w->finished);
 	worker_snap_free(&w->snap);
 	free(w->lost);
 	json_decref(w->waited);

@@ -50,6 +50,10 @@ state_cancel(struct run *r)
 		run_next(r, IN_OK);
 }
 
+/*
+ * The in-flight set from the last refresh, less the tasks whose final event
+ * already came: an event may overtake the refresh that still lists it.
+ */
 static void
 seed(struct wk *w)
 {
@@ -57,9 +61,11 @@ seed(struct wk *w)
 
 	strv_free(&w->inflight);
 	for (i = 0; i < w->snap.active.n; i++)
-		strv_add(&w->inflight, w->snap.active.v[i].id);
+		if (!strv_has(&w->finished, w->snap.active.v[i].id))
+			strv_add(&w->inflight, w->snap.active.v[i].id);
 	for (i = 0; i < w->snap.reserved.n; i++)
-		strv_add(&w->inflight, w->snap.reserved.v[i].id);
+		if (!strv_has(&w->finished, w->snap.reserved.v[i].id))
+			strv_add(&w->inflight, w->snap.reserved.v[i].id);
 }
 
 /* Remember a task the drain waits for (the JSON report lists them). */
@@ -390,6 +396,16 @@ drain_event(struct run *r, const struct cev *ev)
 	switch (ev->type) {
 	case CEV_WORKER_HEARTBEAT:
 		w->hb_active = ev->active;
+		/*
+		 * Nothing running and no task event for a while, yet tasks
+		 * in flight: a lost event? Ask the worker once.
+		 */
+		if (r->fsm.state == ST_DRAIN && ev->active == 0 &&
+		    w->inflight.n > 0 && !w->confirming && !w->drained &&
+		    ev_now(r->ctx->loop) - w->last_task_event > EVENT_SILENCE) {
+			w->last_task_event = ev_now(r->ctx->loop);
+			confirm(r, (size_t)(w - r->w));
+		}
 		return;
 	case CEV_WORKER_OFFLINE:
 		if (r->fsm.state == ST_DRAIN)
@@ -398,6 +414,9 @@ drain_event(struct run *r, const struct cev *ev)
 		return;
 	case CEV_TASK_RECEIVED:
 	case CEV_TASK_STARTED:
+		w->last_task_event = ev_now(r->ctx->loop);
+		if (strv_has(&w->finished, ev->uuid))
+			return;		/* events can arrive out of order */
 		if (!strv_has(&w->inflight, ev->uuid))
 			strv_add(&w->inflight, ev->uuid);
 		waited_add(w, ev->uuid, "?", "received after the cancel");
@@ -408,6 +427,9 @@ drain_event(struct run *r, const struct cev *ev)
 	}
 	if (!cev_task_final(ev->type))
 		return;
+	w->last_task_event = ev_now(r->ctx->loop);
+	if (!strv_has(&w->finished, ev->uuid))
+		strv_add(&w->finished, ev->uuid);
 	for (i = 0; i < w->inflight.n; i++) {
 		if (strcmp(w->inflight.v[i], ev->uuid) != 0)
 			continue;

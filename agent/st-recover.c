@@ -105,21 +105,10 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
 	const char	*st, *ra;
-	char		 sub[256];
 	int		 restarted;
 
-	if (r == NULL)
+	if (r == NULL || run_deployment(r, e, obj, err) == -1)
 		return;
-	if (e != KUBE_OK) {
-		run_fail(r, "%s", err);
-		run_next(r, IN_FAIL);
-		return;
-	}
-	if (deploy_parse(obj, &r->dep, sub, sizeof sub) == -1) {
-		run_fail(r, "deployment %s: %s", r->name, sub);
-		run_next(r, IN_FAIL);
-		return;
-	}
 	st = jstr(r, "state");
 	ra = jstr(r, "restarted_at");
 	restarted = ra[0] != '\0' && r->dep.restarted_at != NULL &&
@@ -182,9 +171,8 @@ recover_journal(struct run *r)
 {
 	if (r->journal == NULL) {
 		if (!broker_up(r->ctx->broker)) {
-			run_fail(r, "cannot read the journal: the broker %s is "
+			run_abort(r, "cannot read the journal: the broker %s is "
 			    "unreachable", broker_where(r->ctx->broker));
-			run_next(r, IN_FAIL);
 			return;
 		}
 		log_info("%s: no interrupted run to recover", r->name);

@@ -41,10 +41,9 @@ void
 state_resolve(struct run *r)
 {
 	if (!dns1123_label(r->name)) {
-		run_fail(r, "\"%s\" is not a valid deployment name (a DNS-1123 "
+		run_abort(r, "\"%s\" is not a valid deployment name (a DNS-1123 "
 		    "label: lower-case letters, digits and '-', at most 63)",
 		    r->name);
-		run_next(r, IN_FAIL);
 		return;
 	}
 	if (r->mode == RUN_RECOVER) {
@@ -97,20 +96,9 @@ static void
 got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
-	char		 sub[256];
 
-	if (r == NULL)
+	if (r == NULL || run_deployment(r, e, obj, err) == -1)
 		return;
-	if (e != KUBE_OK) {
-		run_fail(r, "%s", err);
-		run_next(r, IN_FAIL);
-		return;
-	}
-	if (deploy_parse(obj, &r->dep, sub, sizeof sub) == -1) {
-		run_fail(r, "deployment %s: %s", r->name, sub);
-		run_next(r, IN_FAIL);
-		return;
-	}
 	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
 	    got_pods, op_new(r, 0, 0));
 }
@@ -126,13 +114,11 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (r == NULL)
 		return;
 	if (e != KUBE_OK) {
-		run_fail(r, "%s", err);
-		run_next(r, IN_FAIL);
+		run_abort(r, "%s", err);
 		return;
 	}
 	if (pods_parse(obj, &pl, sub, sizeof sub) == -1) {
-		run_fail(r, "pods of %s: %s", r->name, sub);
-		run_next(r, IN_FAIL);
+		run_abort(r, "pods of %s: %s", r->name, sub);
 		return;
 	}
 	for (i = 0; i < pl.n; i++)
@@ -167,8 +153,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		return;
 	}
 	if (e != FLOWER_OK) {
-		run_fail(r, "%s", err);
-		run_next(r, IN_FAIL);
+		run_abort(r, "%s", err);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -268,7 +253,7 @@ resolved(struct run *r)
 		run_next(r, IN_FAIL);
 		return;
 	}
-	if (r->queues.n == 0) {
+	if (r->queues.n == 0 && r->mode != RUN_STATUS) {
 		run_fail(r, "no worker of %s consumes any queue; nothing to "
 		    "drain (see --status, --undrain)", r->name);
 		run_next(r, IN_FAIL);

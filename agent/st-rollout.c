@@ -22,8 +22,7 @@ patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (r == NULL)
 		return;
 	if (e != KUBE_OK) {
-		run_fail(r, "%s", err);
-		run_next(r, IN_FAIL);
+		run_abort(r, "%s", err);
 		return;
 	}
 	log_info("%s: rollout restart sent (restartedAt %s)", r->name,
@@ -74,8 +73,7 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (e != KUBE_OK) {
 		if (e == KUBE_EAUTH || e == KUBE_EFORBIDDEN ||
 		    e == KUBE_ENOTFOUND) {
-			run_fail(r, "%s", err);
-			run_next(r, IN_FAIL);
+			run_abort(r, "%s", err);
 		} else
 			log_warn("%s: %s (will retry)", r->name, err);
 		return;
@@ -88,8 +86,7 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (st == ROLLOUT_DONE)
 		run_next(r, IN_OK);
 	else if (st == ROLLOUT_FAILED) {
-		run_fail(r, "%s", msg);
-		run_next(r, IN_FAIL);
+		run_abort(r, "%s", msg);
 	}
 }
 

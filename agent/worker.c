@@ -148,26 +148,37 @@ fail:
 	return -1;
 }
 
+/* Parse body as a JSON object of workers; NULL with err otherwise. */
+static json_t *
+load_workers(const char *body, size_t len, char *err, size_t errlen)
+{
+	json_t		*root;
+	json_error_t	 je;
+
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		snprintf(err, errlen, "malformed JSON (line %d: %s)", je.line,
+		    je.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "expected a JSON object of workers");
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
 int
 flower_parse_workers(const char *body, size_t len, const char *name,
     struct worker_snap *s, char *err, size_t errlen)
 {
 	json_t		*root, *w;
-	json_error_t	 je;
 	int		 rc;
 
 	memset(s, 0, sizeof *s);
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL) {
-		snprintf(err, errlen, "malformed JSON (line %d: %s)", je.line,
-		    je.text);
+	if ((root = load_workers(body, len, err, errlen)) == NULL)
 		return -1;
-	}
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "expected a JSON object of workers");
-		json_decref(root);
-		return -1;
-	}
 	if ((w = json_object_get(root, name)) == NULL) {
 		snprintf(err, errlen, "worker %s is not in the answer", name);
 		json_decref(root);
@@ -183,24 +194,14 @@ flower_parse_status(const char *body, size_t len, struct worker_status **out,
     size_t *np, char *err, size_t errlen)
 {
 	json_t			*root, *v;
-	json_error_t		 je;
 	const char		*k;
 	struct worker_status	*ws;
 	size_t			 n = 0;
 
 	*out = NULL;
 	*np = 0;
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL) {
-		snprintf(err, errlen, "malformed JSON (line %d: %s)", je.line,
-		    je.text);
+	if ((root = load_workers(body, len, err, errlen)) == NULL)
 		return -1;
-	}
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "expected a JSON object of workers");
-		json_decref(root);
-		return -1;
-	}
 	ws = xcalloc(json_object_size(root), sizeof *ws);
 	json_object_foreach(root, k, v) {
 		if (!json_is_boolean(v)) {

@@ -32,9 +32,13 @@ extern const struct cmd_entry cmd_undrain_entry;
 #define EXIT_INTERNAL	1
 #define EXIT_USAGE	2
 
-/* Set up signal handling for a context (main.c). */
+/*
+ * What the commands share (main.c): set up a context (logging why not and
+ * returning -1), and run its deployments to their end with SIGINT/SIGTERM
+ * handled, freeing the context; returns the exit code.
+ */
 struct ctx;
-void	signals_start(struct ctx *);
-void	signals_stop(struct ctx *);
+int	cmd_ctx(struct ctx *, struct ev_loop *, struct opts *);
+int	cmd_run(struct ctx *);
 
 #endif

@@ -19,6 +19,8 @@ struct wk {
 	struct strv	 queues;	/* its queues when resolved */
 	struct strv	 cancelled;	/* consumers we cancelled */
 	struct strv	 inflight;	/* task ids active or reserved */
+	struct strv	 finished;	/* ids an event said are done */
+	double		 last_task_event;	/* ev_now of its last task event */
 	struct worker_snap snap;	/* last refresh */
 	int		 gone;		/* vanished (pod gone, offline) */
 	int		 confirming;	/* a confirmation refresh is out */
@@ -81,6 +83,11 @@ struct run	*op_done(struct op *, size_t *wi, size_t *qi);
 void		 run_fail(struct run *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 run_next(struct run *, enum fsm_input);
+/* run_fail() then run_next(IN_FAIL). */
+void		 run_abort(struct run *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 run_deployment(struct run *, enum kube_err, struct json_t *,
+		    const char *err);
 void		 run_end(struct run *);
 void		 run_tick_every(struct run *, double first, double every);
 void		 wk_free(struct wk *);

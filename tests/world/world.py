@@ -52,8 +52,11 @@ def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600):
 
 
 class World:
-    def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None):
+    def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
+                 persistent_redis=False):
         self.tmp = tmp or tempfile.mkdtemp(prefix="drain-world-")
+        # persistent_redis: append-only file, so restart_redis() keeps the data
+        self.persistent_redis = persistent_redis
         os.makedirs(self.tmp, exist_ok=True)
         self.deployments = deployments or [deployment("ecal-bulk")]
         self.flower_auth = flower_auth
@@ -102,10 +105,23 @@ class World:
         return self
 
     def start_redis(self):
+        old = self.logs.pop("redis", None)
+        if old is not None:
+            old.close()
         self._spawn("redis", ["redis-server", "--port", str(self.redis_port),
-                              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                              "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "yes" if self.persistent_redis else "no",
+                              "--appendfsync", "always" if self.persistent_redis else "everysec",
                               "--dir", self.tmp])
-        wait_for(lambda: self._redis_ping(), 10, "redis-server")
+        wait_for(lambda: self._redis_ping(), 10, "redis-server", interval=0.02)
+
+    def restart_redis(self, down=0.3):
+        """Stop redis-server (SIGTERM: a clean shutdown, the append-only file
+        is flushed) and start it again on the same port after `down` seconds.
+        Without persistent_redis=True every key is lost."""
+        self._stop("redis")
+        time.sleep(down)
+        self.start_redis()
 
     def _redis_ping(self):
         try:

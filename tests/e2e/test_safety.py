@@ -1,0 +1,543 @@
+"""Safety under concurrency, signals, crashes and faults: leases, the
+journal, --recover, --status, --drain-only/--undrain, Flower and Redis going
+away, Kubernetes API faults, a dying worker, and a seeded chaos run.
+
+Every test asserts on the world, not on the agent's word alone: exit codes,
+the ledger (every task ran exactly once), Redis' `unacked` hash, whether a
+worker consumes a queue (asked of the worker itself over real remote
+control), the PATCHes the Kubernetes double received, and the lease and
+journal keys (include/run.h)."""
+import os
+import random
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import make_world, patches
+from world import NS, deployment, wait_for
+
+DEP = "ecal-bulk"
+LEASE = "drain-and-rollout:lease:%s:%s" % (NS, DEP)
+JOURNAL = "drain-and-rollout:journal:%s:%s" % (NS, DEP)
+
+
+# ---- helpers -----------------------------------------------------------
+
+def fresh(request, grace=2, **kw):
+    return make_world(request, [deployment(DEP, grace=grace),
+                                deployment("common-redbeat", worker=False)], **kw)
+
+
+def finish(w, p, args, timeout=180):
+    """Wait for a spawned agent; log it like World.run() does."""
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        err += "\n[test: killed after %ss]" % timeout
+    with open(os.path.join(w.tmp, "agent.log"), "a") as f:
+        f.write("$ %s  [spawned pid %d]\n%s%s[exit %d]\n" % (" ".join(args), p.pid, out, err,
+                                                           p.returncode))
+    return p.returncode, err
+
+
+def spawn(w, *args):
+    return w.spawn(*args), args
+
+
+def journal_state(w):
+    try:
+        return w.r().hget(JOURNAL, "state")
+    except Exception:
+        return None
+
+
+def wait_journal_state(w, states, timeout=30):
+    states = (states,) if isinstance(states, str) else states
+    return wait_for(lambda: journal_state(w) in states and journal_state(w), timeout,
+                    "journal state in %s" % (states,), interval=0.05)
+
+
+def applied_patches(w, dep=DEP):
+    return [p for p in patches(w, dep) if p.get("status") == 200]
+
+
+def wait_patch(w, timeout=60):
+    return wait_for(lambda: patches(w), timeout, "the PATCH", interval=0.05)
+
+
+def wait_consumes(w, worker, queue=DEP, timeout=15):
+    return wait_for(lambda: w.consumes(worker, queue), timeout,
+                    "%s consuming %s" % (worker, queue), interval=0.5)
+
+
+def wait_lease_gone(w, timeout=10):
+    wait_for(lambda: not w.r().exists(LEASE), timeout, "the lease to expire", interval=0.1)
+
+
+def settle(w, ids, timeout=60):
+    """Every task ran exactly once and nothing is left unacknowledged."""
+    w.wait_done(ids, timeout=timeout)
+    w.assert_exactly_once(ids)
+    wait_for(lambda: w.unacked() == 0, 15, "unacked empty")
+
+
+def assert_new_worker_consumes(w, old):
+    new = wait_for(lambda: w.worker_of(DEP) if w.worker_of(DEP) not in (None, old) else None,
+                   30, "a new worker")
+    assert wait_consumes(w, new)
+    return new
+
+
+# ---- 1. two concurrent runs --------------------------------------------
+
+def test_two_concurrent_runs_one_wins_one_is_locked(request):
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 4.0)
+    w.wait_started(ids, 1)
+    a, aargs = spawn(w, DEP)
+    b, bargs = spawn(w, DEP)
+    ra, ea = finish(w, a, aargs)
+    rb, eb = finish(w, b, bargs)
+    assert sorted([ra, rb]) == [0, 4], (ra, ea, rb, eb)
+    winner, loser_err = (a, eb) if ra == 0 else (b, ea)
+    holder = "%s:%d" % (socket.gethostname(), winner.pid)
+    assert "another run" in loser_err
+    assert holder in loser_err, "the refused run must name the holder %s:\n%s" % (holder, loser_err)
+    assert len(patches(w)) == 1
+    settle(w, ids)
+    assert_new_worker_consumes(w, old)
+    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
+
+
+# ---- 2. SIGTERM mid-drain ---------------------------------------------
+
+def test_sigterm_mid_drain_restores_and_sends_no_restart(request):
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 8.0)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP)
+    wait_journal_state(w, "drain")
+    time.sleep(1.5)
+    assert not w.consumes(worker, DEP), "the worker should be drained by now"
+    p.send_signal(signal.SIGTERM)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 8, err
+    assert "interrupted" in err
+    assert w.consumes(worker, DEP)
+    assert patches(w) == []
+    assert not w.r().exists(LEASE)
+    assert not w.r().exists(JOURNAL)
+    assert w.worker_of(DEP) == worker
+    settle(w, ids, timeout=30)
+
+
+# ---- 3. a second SIGINT exits at once, --recover finishes -------------
+
+def test_second_sigint_exits_at_once_and_recover_restores(request):
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 8.0)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--lease-ttl", "2s")
+    wait_journal_state(w, "drain")
+    # make the restore after the first SIGINT slow, so the second one lands
+    # while it is in progress
+    w.flower_test("POST", "/_test/delay", {"seconds": 3})
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.4)
+    p.send_signal(signal.SIGINT)
+    t0 = time.time()
+    rc, err = finish(w, p, args, timeout=30)
+    assert time.time() - t0 < 2, "the second signal must exit at once"
+    assert rc == 8, err
+    assert "second signal" in err
+    assert w.r().exists(JOURNAL), "the journal must be left for --recover"
+    w.flower_test("POST", "/_test/reset", {})
+    wait_lease_gone(w)
+    assert "INTERRUPTED" in w.run("--status").stdout
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert w.consumes(worker, DEP)
+    assert not w.r().exists(JOURNAL)
+    assert not w.r().exists(LEASE)
+    assert patches(w) == []
+    settle(w, ids, timeout=30)
+
+
+# ---- 4. SIGKILL mid-drain: --status, --recover; or a normal run --------
+
+def killed_mid_drain(w, tag):
+    """A run (lease 2 s) SIGKILLed while it drains; returns the task ids."""
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 3.0, tag=tag)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--lease-ttl", "2s")
+    wait_journal_state(w, "drain")
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    assert w.r().exists(JOURNAL)
+    assert not w.consumes(worker, DEP), "the dead run left the worker drained"
+    wait_lease_gone(w)
+    return ids
+
+
+def test_sigkill_mid_drain_status_then_recover(request):
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = killed_mid_drain(w, "killed")
+    st = w.run("--status")
+    assert st.returncode == 0, st.stderr
+    line = [l for l in st.stdout.splitlines() if l.startswith(DEP + ":")]
+    assert line and "INTERRUPTED" in line[0], st.stdout
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert "had not restarted" in r.stderr
+    assert w.consumes(worker, DEP)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+    assert patches(w) == []
+    settle(w, ids, timeout=30)
+
+
+def test_sigkill_mid_drain_then_a_normal_run_takes_over(request):
+    """A normal run after the dead run's lease expired is not refused: it
+    reads the dead run's journal (st-resolve.c: "a journal left by a dead
+    run names queues we must not forget"), drains and restarts with those
+    queues although the worker consumes none of them now."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = killed_mid_drain(w, "killed")
+    r = w.run(DEP)
+    assert r.returncode == 0, r.stderr
+    assert len(applied_patches(w)) == 1
+    settle(w, ids, timeout=30)
+    assert_new_worker_consumes(w, worker)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+# ---- 5. SIGKILL after the PATCH ----------------------------------------
+
+def test_sigkill_after_patch_recover_waits_and_verifies(request):
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--lease-ttl", "2s")
+    wait_patch(w)
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    assert w.r().exists(JOURNAL)
+    wait_lease_gone(w)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert "had restarted the rollout" in r.stderr
+    assert len(patches(w)) == 1, "--recover must not restart again"
+    assert_new_worker_consumes(w, old)
+    settle(w, ids, timeout=30)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+# ---- 6. Flower down before the run ---------------------------------------
+
+def test_flower_down_auto_uses_the_broker_and_flower_mode_fails(request):
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    w.stop_flower()
+    # --control flower: fails before changing anything
+    ids = w.enqueue(DEP, 2, 2.0)
+    w.wait_started(ids, 1)
+    r = w.run(DEP, "--control", "flower", "--request-timeout", "2s")
+    assert r.returncode == 3, r.stderr
+    assert patches(w) == []
+    assert w.consumes(old, DEP)
+    assert not w.r().keys("drain-and-rollout:lease:*")
+    assert not w.r().keys("drain-and-rollout:journal:*")
+    # --control auto (the default): remote control over the broker
+    r = w.run(DEP)
+    assert r.returncode == 0, r.stderr
+    assert "remote control" in r.stderr and "broker" in r.stderr
+    assert len(patches(w)) == 1
+    settle(w, ids, timeout=30)
+    assert_new_worker_consumes(w, old)
+
+
+# ---- 7. Flower stopped mid-drain -----------------------------------------
+
+def test_flower_stopped_mid_drain_completes_over_the_broker(request):
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 3, 2.0)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP)
+    wait_journal_state(w, "drain")
+    w.stop_flower()
+    rc, err = finish(w, p, args, timeout=120)
+    assert rc == 0, err
+    assert "broker" in err
+    assert len(patches(w)) == 1
+    settle(w, ids, timeout=30)
+    assert_new_worker_consumes(w, old)
+
+
+# ---- 8. Kubernetes API faults ----------------------------------------------
+
+def test_kubernetes_faults_are_retried_and_one_patch_applies(request):
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    path = "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, DEP)
+    for f in ({"method": "PATCH", "path_prefix": path, "status": 500, "count": 2},
+              {"method": "PATCH", "path_prefix": path, "status": 429, "count": 2, "retry_after": 1},
+              {"method": "PATCH", "path_prefix": path, "status": 409, "count": 2},
+              {"method": "GET", "path_prefix": path, "status": 503, "count": 2}):
+        w.kube_test("POST", "/_test/faults", f)
+    ids = w.enqueue(DEP, 2, 1.5)
+    w.wait_started(ids, 1)
+    r = w.run(DEP)
+    assert r.returncode == 0, r.stderr
+    assert [f["count"] for f in w.kube_test("GET", "/_test/faults")] == [0, 0, 0, 0], \
+        "every fault was hit"
+    assert len(applied_patches(w)) == 1, [(p["status"]) for p in patches(w)]
+    assert len(patches(w)) == 7          # 6 faulted + 1 applied
+    settle(w, ids, timeout=30)
+    assert_new_worker_consumes(w, old)
+
+
+# ---- 9. the worker's pod is killed mid-drain ----------------------------
+
+def test_worker_pod_killed_mid_drain_is_reported_vanished(request):
+    """The running task of a SIGKILLed worker is lost to Celery (it stays in
+    `unacked` until the visibility timeout): that is Celery's, the agent must
+    say so, name the tasks as possibly lost, and carry on. st-drain.c's
+    vanished() marks the worker gone, which counts as drained: the run goes
+    on to the restart and its outcome is ok (exit 0)."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    pod = [p["name"] for p in w.pods(DEP) if p["hostname"] == worker][0]
+    ids = w.enqueue(DEP, 1, 30.0, tag="doomed")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP)
+    wait_journal_state(w, "drain")
+    time.sleep(0.5)
+    w.kube_test("POST", "/_test/kill-pod", {"pod": pod, "signal": "KILL"})
+    rc, err = finish(w, p, args, timeout=120)
+    assert "vanished" in err, err
+    assert "possibly lost" in err and ids[0] in err, err
+    assert rc == 0, err
+    assert len(applied_patches(w)) == 1
+    new = w.worker_of(DEP)
+    assert new not in (None, worker) and w.consumes(new, DEP)
+    started, done = w.ledger()
+    assert started.get(ids[0]) == "1" and ids[0] not in done
+
+
+# ---- 10. --drain-only, --status, --undrain -----------------------------
+
+def drained_only(w):
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5)
+    w.wait_started(ids, 1)
+    r = w.run("--drain-only", DEP)
+    assert r.returncode == 0, r.stderr
+    settle(w, ids, timeout=30)
+    assert not w.consumes(worker, DEP)
+    assert patches(w) == []
+    assert not w.r().exists(LEASE)
+    assert w.r().hget(JOURNAL, "state") == "drained"
+    return worker
+
+
+def test_drain_only_then_status_shows_it_drained(request):
+    w = fresh(request)
+    worker = drained_only(w)
+    st = w.run("--status", DEP)
+    assert "drained" in st.stdout, st.stdout
+    assert st.returncode == 0, st.stdout + st.stderr
+    # --recover leaves a deliberate drain alone
+    rec = w.run("--recover")
+    assert rec.returncode == 0, rec.stderr
+    assert not w.consumes(worker, DEP)
+    assert w.r().hget(JOURNAL, "state") == "drained"
+
+
+def test_drain_only_then_undrain_gives_the_queue_back(request):
+    w = fresh(request)
+    worker = drained_only(w)
+    # work enqueued now waits; --undrain gives the queue back
+    later = w.enqueue(DEP, 1, 0.5, tag="later")
+    time.sleep(1)
+    assert later[0] not in w.ledger()[0]
+    u = w.run("--undrain", DEP)
+    assert u.returncode == 0, u.stderr
+    assert w.consumes(worker, DEP)
+    wait_for(lambda: not w.r().exists(JOURNAL), 5, "the journal removed")
+    settle(w, later, timeout=30)
+    assert w.worker_of(DEP) == worker
+    assert patches(w) == []
+
+
+# ---- 11. Redis restarted mid-drain ------------------------------------------
+
+def test_redis_restart_mid_drain(request):
+    """redis-server (append-only, fsync always) is stopped cleanly mid-drain
+    and restarted on the same port 0.3 s later. The agent must reconnect
+    and finish. What the Celery workers themselves do on a broker restart
+    (re-delivering a prefetched message, dropping a reserved request) is
+    Celery's business, not the agent's: the test checks the agent's
+    outcome, that nothing is left drained, and that the task running
+    through the restart completed; it reports, but does not assert, the
+    exactly-once property of the whole batch."""
+    w = fresh(request, persistent_redis=True)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 6.0)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--poll-interval", "1s")
+    wait_journal_state(w, "drain")
+    time.sleep(1.0)
+    w.restart_redis(down=0.3)
+    assert w.r().exists(LEASE) or p.poll() is not None, "the lease survived the restart"
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    w.wait_done(ids, timeout=30)
+    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
+
+
+# ---- 12. chaos ---------------------------------------------------------------
+
+class Load(threading.Thread):
+    """Enqueue a 1 s task every ~0.5 s while fewer than 2 tasks are queued
+    or held by the worker (LLEN + unacked).
+
+    The worker runs one task at a time (concurrency 1, a fresh child per
+    task: ~2 s a task), so unbounded 2 tasks/s would grow the backlog
+    without end and every drain would wait for 4 prefetched tasks; the
+    bound keeps the worker busy at every drain (a task running or
+    prefetched, one queued) while cycles and the final wait stay short."""
+
+    def __init__(self, w, seed):
+        super().__init__(daemon=True)
+        from celery import Celery
+        self.app = Celery("etl", broker=w.broker_url)
+        self.app.conf.task_serializer = "json"
+        self.w = w
+        self.rng = random.Random(seed)
+        self.ids = []
+        self.stop = threading.Event()
+        self.errors = []
+
+    def run(self):
+        r = self.w.r()
+        n = 0
+        while not self.stop.is_set():
+            try:
+                if r.llen(DEP) + r.hlen("unacked") < 2:
+                    res = self.app.send_task("ingest", args=[1.0, "chaos-%d" % n], queue=DEP)
+                    self.ids.append(res.id)
+                    n += 1
+            except Exception as e:      # a fault is the agent's, not the load's
+                self.errors.append(repr(e))
+            self.stop.wait(0.3 + 0.4 * self.rng.random())
+
+
+FAULTS = ["none", "patch500", "patch429", "get503", "flower500", "flower_delay",
+          "sigterm", "sigkill"]
+
+
+def test_chaos_cycles_under_load(request):
+    seed = int(os.environ.get("CHAOS_SEED", "20240611"))
+    cycles = int(os.environ.get("CHAOS_CYCLES", "20"))
+    rng = random.Random(seed)
+    w = fresh(request)
+    path = "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, DEP)
+    load = Load(w, seed)
+    load.start()
+    t_start = time.time()
+    history = []
+    try:
+        for i in range(cycles):
+            fault = FAULTS[i] if i < len(FAULTS) else rng.choice(FAULTS)
+            before = len(applied_patches(w))
+            wait_for(lambda: w.worker_of(DEP), 30, "cycle %d: a live worker" % i)
+            extra = ()
+            if fault == "patch500":
+                w.kube_test("POST", "/_test/faults", {"method": "PATCH", "path_prefix": path,
+                                                      "status": 500, "count": 2})
+            elif fault == "patch429":
+                w.kube_test("POST", "/_test/faults", {"method": "PATCH", "path_prefix": path,
+                                                      "status": 429, "count": 1,
+                                                      "retry_after": 1})
+            elif fault == "get503":
+                w.kube_test("POST", "/_test/faults", {"method": "GET", "path_prefix": path,
+                                                      "status": 503, "count": 2})
+            elif fault == "flower500":
+                w.flower_test("POST", "/_test/fail", {"status": 500, "count": 2})
+            elif fault == "flower_delay":
+                w.flower_test("POST", "/_test/delay", {"seconds": 0.5})
+            elif fault in ("sigterm", "sigkill"):
+                extra = ("--lease-ttl", "2s")
+            # a drain that cannot end shows as exit 5 naming what it waits for
+            p, args = spawn(w, DEP, "--drain-timeout", "45s", *extra)
+            if fault in ("sigterm", "sigkill"):
+                try:
+                    wait_journal_state(w, "drain", timeout=30)
+                except AssertionError:
+                    pass        # the drain may have been instant: the signal comes late
+                time.sleep(rng.uniform(0.1, 1.0))
+                p.send_signal(signal.SIGTERM if fault == "sigterm" else signal.SIGKILL)
+            rc, err = finish(w, p, args, timeout=120)
+            w.flower_test("POST", "/_test/reset", {})
+            w.kube_test("DELETE", "/_test/faults")
+            after = rc
+            if fault == "sigterm":
+                # interrupted (8) and restored, or it was already past the restart
+                assert rc in (0, 8), "cycle %d (%s): exit %d\n%s" % (i, fault, rc, err)
+                if rc == 8:
+                    wait_for(lambda: not w.r().exists(LEASE), 10, "lease released")
+                    assert not w.r().exists(JOURNAL), "cycle %d: journal left after SIGTERM" % i
+                    if len(applied_patches(w)) == before:
+                        # restored before the restart: a normal run now
+                        r = w.run(DEP)
+                        after = r.returncode
+                        assert after == 0, "cycle %d (%s): the normal run after it: %s" % (
+                            i, fault, r.stderr)
+            elif fault == "sigkill":
+                assert rc == -signal.SIGKILL or rc == 0, "cycle %d: %d %s" % (i, rc, err)
+                if rc != 0:
+                    wait_lease_gone(w)
+                    # as an operator or the systemd timer would: every journal
+                    r = w.run("--recover")
+                    after = r.returncode
+                    assert after == 0, "cycle %d (%s): --recover: %s" % (i, fault, r.stderr)
+                    if len(applied_patches(w)) == before:
+                        # the dead run had not restarted: a normal run now
+                        r = w.run(DEP)
+                        after = r.returncode
+                        assert after == 0, "cycle %d: run after --recover: %s" % (i, r.stderr)
+            else:
+                assert rc == 0, "cycle %d (%s): exit %d\n%s" % (i, fault, rc, err)
+            assert len(applied_patches(w)) == before + 1, \
+                "cycle %d (%s): %d restarts" % (i, fault, len(applied_patches(w)) - before)
+            assert not w.r().exists(JOURNAL), "cycle %d (%s): journal left" % (i, fault)
+            history.append((i, fault, rc, after, round(time.time() - t_start)))
+    finally:
+        load.stop.set()
+        load.join(5)
+    assert not load.errors, load.errors
+    ids = load.ids
+    assert len(ids) >= 30, "too little load: %d tasks" % len(ids)
+    w.wait_done(ids, timeout=120)
+    w.assert_exactly_once(ids)
+    wait_for(lambda: w.unacked() == 0, 15, "unacked empty")
+    worker = w.worker_of(DEP)
+    assert worker and w.consumes(worker, DEP)
+    assert not w.r().keys("drain-and-rollout:lease:*")
+    with open(os.path.join(w.tmp, "chaos.txt"), "w") as f:
+        f.write("seed %d, %d tasks\n%s\n" % (seed, len(ids), "\n".join(map(str, history))))
