@@ -48,6 +48,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/drain-fuzz.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 status=0
+npass=0
+nfail=0
 for t in $targets; do
 	if ! s=$(srcs "$t"); then
 		echo "fuzz_$t: unknown target" >&2
@@ -61,6 +63,7 @@ for t in $targets; do
 	    "tests/fuzz/fuzz_$t.c" $s $(pkg-config --libs $(pkgs "$t")) \
 	    >"$tmp/build-$t.log" 2>&1; then
 		cat "$tmp/build-$t.log" >&2
+		nfail=$((nfail + 1))
 		echo "fuzz_$t: BUILD FAILED"
 		status=1
 		continue
@@ -80,12 +83,16 @@ for t in $targets; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	[ -n "$execs" ] || execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
 	if [ $rc -eq 0 ]; then
+		npass=$((npass + 1))
 		echo "fuzz_$t: ok, ${execs:-?} execs in ${FUZZ_SECONDS}s"
 	else
+		nfail=$((nfail + 1))
 		echo "fuzz_$t: FAILED (exit $rc) after ${execs:-?} execs; see $log"
 		grep -E '^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' \
 		    "$log" | head -n 10
 		status=1
 	fi
 done
+# one target is one test: the summary line CI reads
+echo "$npass passed, $nfail failed"
 exit $status
