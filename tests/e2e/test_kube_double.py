@@ -9,7 +9,6 @@ and with raw HTTPS requests.
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import urllib.request
 
 import pytest
 import redis
+from world import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORLD = os.path.normpath(os.path.join(HERE, "..", "world"))
@@ -38,14 +38,6 @@ WORLD_CFG = {"deployments": [
     {"name": "ecal-priority", "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 1,
      "progressDeadlineSeconds": 5},
 ]}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def pid_alive(pid):
