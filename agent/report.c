@@ -1,6 +1,8 @@
 /*
  * report.c -- what the operator sees; see include/report.h.
  */
+#include <sys/ioctl.h>
+
 #include <errno.h>
 #include <ev.h>
 #include <jansson.h>
@@ -49,12 +51,43 @@ live_erase(void)
 		fputs("\033[1A\033[2K", stderr);
 }
 
+/* Columns of the terminal on stderr; 80 if it does not say. */
+static size_t
+term_cols(void)
+{
+	struct winsize	ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+/*
+ * One line of the live block, cut to the terminal's width: a line that
+ * wrapped would take two rows and live_erase() would leave one behind.
+ * The deployment's name, the first field, is in bold.
+ */
+static void
+live_line(const char *name, const char *line)
+{
+	size_t	len = strlen(line), max = term_cols() - 1, bold;
+
+	if (len > max)
+		len = max;
+	bold = strlen(name);
+	if (bold > len)
+		bold = len;
+	fprintf(stderr, "\033[1m%.*s\033[0m%.*s\n", (int)bold, line,
+	    (int)(len - bold), line + bold);
+	live_lines++;
+}
+
 static void
 live_draw(void)
 {
 	struct ctx	*c = live_ctx;
 	size_t		 i, j, left, running, pre;
-	char		 d[32], bl[64];
+	char		 d[32], bl[64], line[512];
 	double		 now;
 
 	if (c == NULL)
@@ -75,16 +108,16 @@ live_draw(void)
 		else
 			bl[0] = '\0';
 		if (r->fsm.state == ST_DRAIN)
-			fprintf(stderr, "\033[1m%-24s\033[0m %-8s %zu task(s) "
+			snprintf(line, sizeof line, "%-24s %-8s %zu task(s) "
 			    "left (%zu running, %zu prefetched at the cancel)%s, "
-			    "%s\n", r->name, fsm_state_name(r->fsm.state), left,
+			    "%s", r->name, fsm_state_name(r->fsm.state), left,
 			    running, pre, bl, duration_fmt(now - r->started, d,
 			    sizeof d));
 		else
-			fprintf(stderr, "\033[1m%-24s\033[0m %-8s %s\n", r->name,
+			snprintf(line, sizeof line, "%-24s %-8s %s", r->name,
 			    fsm_state_name(r->fsm.state), duration_fmt(now -
 			    r->started, d, sizeof d));
-		live_lines++;
+		live_line(r->name, line);
 	}
 	fflush(stderr);
 }

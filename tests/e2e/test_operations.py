@@ -1,9 +1,17 @@
 """Ready for operations: JSON report, metrics, notifications, the
 configuration file, and secrets that never show."""
+import fcntl
 import http.server
 import json
 import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import termios
 import threading
+import time
 
 from conftest import make_world, patches
 from world import TOKEN
@@ -76,6 +84,48 @@ def test_failure_notifies_and_success_does_not_by_default(world, tmp_path):
     assert len(Hook.posts) == 1
     text = Hook.posts[0][1]["text"]
     assert "FAILED" in text and "ecal-bulk" in text and "timed out" in text
+
+
+def run_on_terminal(w, args, cols, timeout=120):
+    """Run the agent with stdout and stderr on a pseudo-terminal COLS wide;
+    return (exit status, everything it wrote)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    p = subprocess.Popen(w.agent_argv(args), env=w.env(), stdin=subprocess.DEVNULL,
+                         stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    end = time.time() + timeout
+    try:
+        while time.time() < end:
+            if not select.select([master], [], [], 0.5)[0]:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:             # EIO: the agent closed the terminal
+                break
+            if not data:
+                break
+            out += data
+    finally:
+        os.close(master)
+    return p.wait(timeout=10), out.decode("utf-8", "replace")
+
+
+def test_live_block_on_a_terminal_fits_its_width(world):
+    ids = world.enqueue("ecal-bulk", 2, 3.0)
+    world.wait_started(ids, 1)
+    rc, out = run_on_terminal(world, ["ecal-bulk"], cols=60)
+    assert rc == 0, out
+    live = [l for l in out.replace("\r", "").split("\n") if "\033[1m" in l]
+    visible = [re.sub(r"\033\[[0-9;]*[A-Za-z]", "", l) for l in live]
+    assert [v for v in visible if v.startswith("ecal-bulk ") and "task(s) left" in v], \
+        "no live drain line in:\n" + out
+    for v in visible:
+        assert len(v) <= 59, "live line wider than the terminal: %r" % v
+    assert "\033[1A\033[2K" in out           # the block is redrawn in place
+    world.wait_done(ids)
+    world.assert_exactly_once(ids)
 
 
 def test_configuration_file(world, tmp_path):
