@@ -149,9 +149,10 @@ rollout_status(json_t *d, char *msg, size_t msglen)
 int
 pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 {
-	json_t	*items = json_object_get(pl, "items"), *p, *meta, *c;
-	json_t	*conds;
-	size_t	 i, j;
+	json_t		*items = json_object_get(pl, "items"), *p, *meta, *c;
+	json_t		*conds, *st;
+	const char	*phase;
+	size_t		 i, j;
 
 	memset(out, 0, sizeof *out);
 	if (!json_is_array(items)) {
@@ -172,8 +173,20 @@ pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 		pi->terminating = json_object_get(meta, "deletionTimestamp") !=
 		    NULL && !json_is_null(json_object_get(meta,
 		    "deletionTimestamp"));
-		conds = json_object_get(json_object_get(p, "status"),
-		    "conditions");
+		st = json_object_get(p, "status");
+		phase = json_string_value(json_object_get(st, "phase"));
+		pi->exited = phase != NULL && (strcmp(phase, "Failed") == 0 ||
+		    strcmp(phase, "Succeeded") == 0);
+		json_array_foreach(json_object_get(st, "containerStatuses"), j,
+		    c) {
+			json_t *rc = json_object_get(c, "restartCount");
+			if (json_is_integer(rc) && json_integer_value(rc) > 0)
+				pi->restarts += (long)json_integer_value(rc);
+			if (json_object_get(json_object_get(c, "state"),
+			    "terminated") != NULL)
+				pi->exited = 1;
+		}
+		conds = json_object_get(st, "conditions");
 		json_array_foreach(conds, j, c) {
 			const char *t = json_string_value(json_object_get(c,
 			    "type"));
@@ -184,6 +197,31 @@ pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+const struct pod_info *
+pod_list_find(const struct pod_list *pl, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < pl->n; i++)
+		if (strcmp(pl->v[i].name, name) == 0)
+			return &pl->v[i];
+	return NULL;
+}
+
+const char *
+pod_gone_why(const struct pod_info *now, const struct pod_info *before)
+{
+	if (now == NULL)
+		return "its pod no longer exists";
+	if (now->terminating)
+		return "its pod is being deleted";
+	if (now->exited)
+		return "its pod's container exited";
+	if (before != NULL && now->restarts > before->restarts)
+		return "its pod's container restarted";
+	return NULL;
 }
 
 void

@@ -262,6 +262,17 @@ run_words(struct run *r)
 	return outcome_words(r->fsm.outcome);
 }
 
+/* Tasks the run's vanished workers held: possibly lost. */
+static size_t
+run_lost(const struct run *r)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < r->nw; i++)
+		n += r->w[i].nlost;
+	return n;
+}
+
 void
 report_outcome(struct run *r)
 {
@@ -356,6 +367,13 @@ write_metrics(struct ctx *c)
 	fprintf(f, "# HELP drain_and_rollout_state_seconds Time spent per "
 	    "state in the last run.\n"
 	    "# TYPE drain_and_rollout_state_seconds gauge\n");
+	fprintf(f, "# HELP drain_and_rollout_possibly_lost_tasks Tasks held "
+	    "by workers that vanished during the last run's drain.\n"
+	    "# TYPE drain_and_rollout_possibly_lost_tasks gauge\n");
+	for (i = 0; i < c->nruns; i++)
+		fprintf(f, "drain_and_rollout_possibly_lost_tasks{namespace="
+		    "\"%s\",deployment=\"%s\"} %zu\n", c->kube.ns,
+		    c->runs[i]->name, run_lost(c->runs[i]));
 	for (i = 0; i < c->nruns; i++) {
 		struct run *r = c->runs[i];
 		int s;
@@ -390,7 +408,7 @@ static void
 notify(struct ctx *c)
 {
 	struct http_req	 req;
-	size_t		 i;
+	size_t		 i, j;
 	int		 bad = 0, done = 0;
 	char		*text = xstrdup(""), *p;
 	json_t		*body;
@@ -399,13 +417,24 @@ notify(struct ctx *c)
 	for (i = 0; i < c->nruns; i++) {
 		struct run *r = c->runs[i];
 		int ok = r->fsm.outcome <= OUT_DRAINED;
-		bad |= !ok;
+		size_t lost = run_lost(r);
+		/* a vanished worker's tasks are worth a message on success */
+		bad |= !ok || lost > 0;
 		p = xasprintf("%s%s%s %s/%s: %s%s%s", text, i ? "\n" : "",
-		    ok ? "OK" : "FAILED", c->kube.ns, r->name,
-		    outcome_words(r->fsm.outcome), r->err[0] && !ok ? ": " : "",
-		    !ok ? r->err : "");
+		    !ok ? "FAILED" : lost ? "WARNING" : "OK", c->kube.ns,
+		    r->name, outcome_words(r->fsm.outcome),
+		    r->err[0] && !ok ? ": " : "", !ok ? r->err : "");
 		free(text);
 		text = p;
+		for (j = 0; j < r->nw; j++) {
+			if (r->w[j].lost == NULL)
+				continue;
+			p = xasprintf("%s; worker %s vanished, %zu task(s) "
+			    "possibly lost: %s", text, r->w[j].name,
+			    r->w[j].nlost, r->w[j].lost);
+			free(text);
+			text = p;
+		}
 	}
 	if (!bad && !c->o->notify_on_success) {
 		free(text);
@@ -451,12 +480,16 @@ report_summary(struct ctx *c)
 	} else if (c->nruns > 1 || !isatty(STDOUT_FILENO)) {
 		for (i = 0; i < c->nruns; i++) {
 			struct run *r = c->runs[i];
-			printf("%-24s %-16s %8s  %s\n", r->name,
+			printf("%-24s %-16s %8s  %s", r->name,
 			    fsm_outcome_name(r->fsm.outcome),
 			    duration_fmt(r->finished > r->started ?
 			    r->finished - r->started : 0, d, sizeof d),
 			    r->err[0] && r->fsm.outcome > OUT_DRAINED ? r->err :
 			    run_words(r));
+			if (run_lost(r) > 0)
+				printf("; %zu task(s) possibly lost",
+				    run_lost(r));
+			printf("\n");
 		}
 	}
 	fflush(stdout);

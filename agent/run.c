@@ -374,6 +374,7 @@ run_free(struct run *r)
 	free(r->w);
 	deploy_info_free(&r->dep);
 	strv_free(&r->old_pods);
+	pod_list_free(&r->pods0);
 	strv_free(&r->new_pods);
 	strv_free(&r->queues);
 	free(r->new_worker);

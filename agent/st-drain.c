@@ -29,6 +29,7 @@ static void	drain_check(struct run *);
 static void	drain_step(struct run *, int poll);
 static void	status_checked(enum flower_err, struct worker_status *, size_t,
 		    const char *, void *);
+static void	pods_checked(enum kube_err, json_t *, const char *, void *);
 
 /* ---- CANCEL ---------------------------------------------------------- */
 
@@ -159,6 +160,7 @@ state_drain(struct run *r)
 	struct ctx	*c = r->ctx;
 
 	r->polling = c->o->no_events || !c->events_up;
+	r->pod_checking = 0;
 	if (r->polling && !c->o->no_events && !r->said_polling) {
 		log_warn("%s: no Celery events from the broker; polling every "
 		    "%.0fs instead", r->name, c->o->poll_interval);
@@ -216,23 +218,82 @@ drain_step(struct run *r, int poll)
 }
 
 static void
-vanished(struct run *r, struct wk *w)
+vanished(struct run *r, struct wk *w, const char *why)
 {
 	char	*a = tasks_describe(&w->snap.active, now_wall());
 	char	*p = tasks_describe(&w->snap.reserved, now_wall());
 
 	w->gone = 1;
+	w->nlost = w->inflight.n;
 	if (w->inflight.n > 0) {
 		w->lost = xasprintf("running: %s; prefetched: %s", a[0] ? a :
 		    "none", p[0] ? p : "none");
-		log_err("%s: worker %s vanished (pod crashed or evicted?) while "
-		    "holding %zu task(s), possibly lost: %s", r->name, w->name,
+		log_err("%s: worker %s vanished (%s) while holding %zu "
+		    "task(s), possibly lost: %s", r->name, w->name, why,
 		    w->inflight.n, w->lost);
 	} else
-		log_warn("%s: worker %s vanished; it held no task", r->name,
-		    w->name);
+		log_warn("%s: worker %s vanished (%s); it held no task",
+		    r->name, w->name, why);
 	free(a);
 	free(p);
+}
+
+/*
+ * Celery says a worker is silent or offline. That alone does not make it
+ * gone: while the broker or Flower fails, a live worker cannot answer,
+ * and restarting its pod would cut the task it runs. Kubernetes decides:
+ * the worker has vanished only if its pod is gone, being deleted, exited
+ * or restarted (pod_gone_why()).
+ */
+static void
+suspect(struct run *r, struct wk *w)
+{
+	w->suspect = 1;
+	if (r->pod_checking)
+		return;
+	r->pod_checking = 1;
+	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
+	    pods_checked, op_new(r, 0, 0));
+}
+
+static void
+pods_checked(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	struct pod_list	 pl;
+	const char	*pod, *why;
+	char		 sub[256];
+	size_t		 i;
+
+	if (r == NULL)
+		return;
+	r->pod_checking = 0;
+	if (e == KUBE_OK && pods_parse(obj, &pl, sub, sizeof sub) == -1)
+		err = sub;
+	if (e != KUBE_OK || err == sub) {
+		log_warn("%s: cannot ask Kubernetes whether the silent "
+		    "worker's pod still runs (%s); still waiting", r->name,
+		    err);
+		drain_check(r);
+		return;
+	}
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		if (!w->suspect || w->gone || w->drained)
+			continue;
+		w->suspect = 0;
+		pod = worker_pod(w->name);
+		why = pod_gone_why(pod_list_find(&pl, pod),
+		    pod_list_find(&r->pods0, pod));
+		if (why != NULL)
+			vanished(r, w, why);
+		else
+			log_warn("%s: worker %s does not answer, but its pod %s "
+			    "runs: the broker or Flower may be failing; still "
+			    "waiting for its tasks", r->name, w->name, pod);
+	}
+	pod_list_free(&pl);
+	drain_check(r);
 }
 
 static void
@@ -277,7 +338,7 @@ confirmed(enum flower_err e, struct worker_snap *s, const char *err,
 			state_cancel_again(r, wi);
 		}
 	} else if (e == FLOWER_EUNKNOWN || e == FLOWER_ENOREPLY) {
-		vanished(r, w);
+		suspect(r, w);
 	} else
 		log_warn("%s: %s", r->name, err);
 	drain_check(r);
@@ -337,7 +398,7 @@ status_checked(enum flower_err e, struct worker_status *ws, size_t n,
 			if (strcmp(ws[j].name, w->name) == 0)
 				online = ws[j].online;
 		if (!online)
-			vanished(r, w);
+			suspect(r, w);
 	}
 	worker_status_free(ws, n);
 	drain_check(r);

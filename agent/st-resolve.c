@@ -123,7 +123,8 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 	for (i = 0; i < pl.n; i++)
 		strv_add(&r->old_pods, pl.v[i].name);
-	pod_list_free(&pl);
+	pod_list_free(&r->pods0);
+	r->pods0 = pl;
 	if (r->old_pods.n == 0) {
 		if (r->from_selector) {
 			run_fail(r, "no pods");

@@ -4,7 +4,8 @@
  *
  * Pure: deploy_parse() extracts what a drain needs from a Deployment;
  * rollout_status() is `kubectl rollout status`'s decision as a function of
- * the Deployment object; pods_parse() lists a deployment's pods.
+ * the Deployment object; pods_parse() lists a deployment's pods and
+ * pod_gone_why() says whether one of them has stopped running its worker.
  * I/O: kube_get_deployment(), kube_list_pods(), kube_list_deployments(),
  * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends).
  *
@@ -51,6 +52,9 @@ struct pod_info {
 	char	*name;
 	int	 ready;
 	int	 terminating;	/* deletionTimestamp set */
+	int	 exited;	/* phase Failed/Succeeded, or a container
+				   terminated */
+	long	 restarts;	/* sum of its containers' restartCount */
 };
 
 struct pod_list {
@@ -69,6 +73,17 @@ enum rollout_state rollout_status(struct json_t *deployment, char *msg,
 int	pods_parse(struct json_t *podlist, struct pod_list *, char *err,
 	    size_t errlen);
 void	pod_list_free(struct pod_list *);
+const struct pod_info *pod_list_find(const struct pod_list *,
+	    const char *name);
+/*
+ * Whether a pod still runs the worker it ran when `before` was listed
+ * (before may be NULL: unknown). NULL if it does; else why not, in words:
+ * the pod is gone (now NULL), being deleted, its container exited, or it
+ * restarted. A Celery worker that does not answer is not gone while this
+ * says NULL: its broker or Flower may be what is failing.
+ */
+const char *pod_gone_why(const struct pod_info *now,
+	    const struct pod_info *before);
 
 /*
  * Describe a failed API answer (status code + Status body) in one line,

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 
 #include "events.h"
+#include "kube.h"
 #include "pidbox.h"
 #include "run.h"
 #include "worker.h"
@@ -27,7 +28,9 @@ struct wk {
 	int		 drained;
 	double		 last_event;	/* ev_now of its last event, 0 none */
 	long		 hb_active;	/* last heartbeat's active, -1 none */
+	int		 suspect;	/* silent: is its pod still there? */
 	char		*lost;		/* tasks it held when it vanished */
+	size_t		 nlost;		/* how many */
 	struct json_t	*waited;	/* [{id, name, state}] waited for */
 };
 
@@ -45,6 +48,8 @@ struct run {
 	char		 tmp[64];
 	struct deploy_info dep;
 	struct strv	 old_pods;	/* pods before the restart */
+	struct pod_list	 pods0;		/* the same, as resolved */
+	int		 pod_checking;	/* a pod list is out (DRAIN) */
 	struct strv	 new_pods;	/* ready pods not in old_pods */
 	struct strv	 queues;	/* union of the workers' queues */
 	struct wk	*w;

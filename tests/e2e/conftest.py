@@ -1,7 +1,10 @@
 """Fixtures for the end-to-end tests: a fresh test world per test (or per
 module where the tests change nothing), see tests/world/world.py."""
+import http.server
+import json
 import os
 import sys
+import threading
 
 import pytest
 
@@ -35,3 +38,24 @@ def shared_world(request):
 def patches(w, deployment="ecal-bulk"):
     return [r for r in w.kube_requests()
             if r["method"] == "PATCH" and "/deployments/%s" % deployment in r["path"]]
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    """A notification webhook: keeps each POST's (Content-Type, JSON body)."""
+    posts = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Hook.posts.append((self.headers.get("Content-Type"), json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def webhook():
+    Hook.posts = []
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, "http://127.0.0.1:%d/hooks/abc" % srv.server_port

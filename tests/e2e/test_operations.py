@@ -1,7 +1,6 @@
 """Ready for operations: JSON report, metrics, notifications, the
 configuration file, and secrets that never show."""
 import fcntl
-import http.server
 import json
 import os
 import pty
@@ -10,31 +9,10 @@ import select
 import struct
 import subprocess
 import termios
-import threading
 import time
 
-from conftest import make_world, patches
+from conftest import Hook, make_world, patches, webhook
 from world import TOKEN
-
-
-class Hook(http.server.BaseHTTPRequestHandler):
-    posts = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Hook.posts.append((self.headers.get("Content-Type"), json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-def webhook():
-    Hook.posts = []
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, "http://127.0.0.1:%d/hooks/abc" % srv.server_port
 
 
 def test_json_report_metrics_and_success_notification(world, tmp_path):
@@ -62,6 +40,7 @@ def test_json_report_metrics_and_success_notification(world, tmp_path):
     assert 'drain_and_rollout_outcome{namespace="cms-dials-prod",deployment="ecal-bulk",outcome="ok"} 1' in text
     assert "drain_and_rollout_last_success_timestamp_seconds{" in text
     assert 'state="drain"}' in text
+    assert 'drain_and_rollout_possibly_lost_tasks{namespace="cms-dials-prod",deployment="ecal-bulk"} 0' in text
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
     assert len(Hook.posts) == 1
     ctype, body = Hook.posts[0]

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import make_world, patches
+from conftest import Hook, make_world, patches, webhook
 from world import NS, deployment, wait_for
 
 DEP = "ecal-bulk"
@@ -311,30 +311,69 @@ def test_kubernetes_faults_are_retried_and_one_patch_applies(request):
 
 # ---- 9. the worker's pod is killed mid-drain ----------------------------
 
-def test_worker_pod_killed_mid_drain_is_reported_vanished(request):
-    """The running task of a SIGKILLed worker is lost to Celery (it stays in
-    `unacked` until the visibility timeout): that is Celery's, the agent must
-    say so, name the tasks as possibly lost, and carry on. st-drain.c's
-    vanished() marks the worker gone, which counts as drained: the run goes
-    on to the restart and its outcome is ok (exit 0)."""
+def test_worker_pod_killed_mid_drain_is_reported_vanished(request, tmp_path):
+    """The running task of a SIGKILLed worker is lost to Celery (it was
+    acknowledged when it started): that is Celery's, the agent must say so,
+    name the tasks as possibly lost, and carry on. st-drain.c's vanished()
+    marks the worker gone, which counts as drained: the run goes on to the
+    restart and its outcome is ok (exit 0), but the webhook hears of it
+    without --notify-on-success and the metrics count the task."""
     w = fresh(request)
+    srv, url = webhook()
+    (tmp_path / "hook").write_text(url)
+    metrics = tmp_path / "drain.prom"
     worker = w.worker_of(DEP)
     pod = [p["name"] for p in w.pods(DEP) if p["hostname"] == worker][0]
     ids = w.enqueue(DEP, 1, 30.0, tag="doomed")
     w.wait_started(ids, 1)
-    p, args = spawn(w, DEP)
+    p, args = spawn(w, DEP, "--notify-url-file", str(tmp_path / "hook"),
+                    "--metrics-file", str(metrics))
     wait_journal_state(w, "drain")
     time.sleep(0.5)
     w.kube_test("POST", "/_test/kill-pod", {"pod": pod, "signal": "KILL"})
     rc, err = finish(w, p, args, timeout=120)
+    srv.shutdown()
     assert "vanished" in err, err
     assert "possibly lost" in err and ids[0] in err, err
     assert rc == 0, err
+    assert len(Hook.posts) == 1, Hook.posts
+    text = Hook.posts[0][1]["text"]
+    assert "WARNING" in text and worker in text and ids[0] in text, text
+    assert ('drain_and_rollout_possibly_lost_tasks{namespace="%s",deployment="%s"} 1'
+            % (NS, DEP)) in metrics.read_text()
     assert len(applied_patches(w)) == 1
     new = w.worker_of(DEP)
     assert new not in (None, worker) and w.consumes(new, DEP)
     started, done = w.ledger()
     assert started.get(ids[0]) == "1" and ids[0] not in done
+
+
+def test_silent_worker_whose_pod_runs_is_waited_for(request):
+    """A worker that cannot answer (here SIGSTOPped for 7 s, long enough for
+    Flower to count it offline: heartbeats expire after 4 s; in life, while
+    the broker restarts) is not gone while Kubernetes says its pod runs:
+    the agent keeps waiting, and the task it runs completes before the
+    restart. Taking silence for a vanished worker would restart the pod and
+    cut the task."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    pod = [p["name"] for p in w.pods(DEP) if p["hostname"] == old][0]
+    ids = w.enqueue(DEP, 1, 12.0, tag="silent")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--no-events", "--poll-interval", "1s")
+    wait_journal_state(w, "drain")
+    w.kube_test("POST", "/_test/kill-pod", {"pod": pod, "signal": "STOP"})
+    try:
+        time.sleep(7.0)
+    finally:
+        w.kube_test("POST", "/_test/kill-pod", {"pod": pod, "signal": "CONT"})
+    rc, err = finish(w, p, args, timeout=120)
+    assert rc == 0, err
+    assert "does not answer, but its pod %s runs" % pod in err, err
+    assert "vanished" not in err, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    settle(w, ids)
 
 
 # ---- 10. --drain-only, --status, --undrain -----------------------------

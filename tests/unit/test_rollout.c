@@ -395,6 +395,61 @@ test_pods_parse(void **state)
 	json_decref(pl);
 }
 
+/* What a drain needs to tell a silent worker from a gone one. */
+static void
+test_pod_gone_why(void **state)
+{
+	json_t			*pl;
+	struct pod_list		 l;
+	const struct pod_info	*before, *p;
+	char			 err[256] = "";
+
+	(void)state;
+	pl = load("{\"kind\": \"PodList\", \"items\": ["
+	    "{\"metadata\": {\"name\": \"run\"}, \"status\": {"
+	    "  \"phase\": \"Running\", \"containerStatuses\": ["
+	    "  {\"name\": \"worker\", \"restartCount\": 2,"
+	    "   \"state\": {\"running\": {\"startedAt\": \"2026-11-25T19:15:30Z\"}}},"
+	    "  {\"name\": \"side\", \"restartCount\": 1, \"state\": {}}]}},"
+	    "{\"metadata\": {\"name\": \"failed\"}, \"status\": {"
+	    "  \"phase\": \"Failed\"}},"
+	    "{\"metadata\": {\"name\": \"exited\"}, \"status\": {"
+	    "  \"phase\": \"Running\", \"containerStatuses\": ["
+	    "  {\"restartCount\": 0, \"state\": {\"terminated\": {\"exitCode\": 137}}}]}},"
+	    "{\"metadata\": {\"name\": \"deleting\","
+	    "  \"deletionTimestamp\": \"2026-11-25T19:15:31Z\"},"
+	    "  \"status\": {\"phase\": \"Running\"}},"
+	    "{\"metadata\": {\"name\": \"odd\"}, \"status\": {"
+	    "  \"containerStatuses\": [{\"restartCount\": \"3\"}, 7]}}"
+	    "]}");
+	assert_int_equal(pods_parse(pl, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, 5);
+	p = pod_list_find(&l, "run");
+	assert_non_null(p);
+	assert_int_equal(p->restarts, 3);
+	assert_false(p->exited);
+	assert_null(pod_gone_why(p, NULL));
+	assert_null(pod_gone_why(p, p));
+	assert_true(pod_list_find(&l, "failed")->exited);
+	assert_true(pod_list_find(&l, "exited")->exited);
+	assert_int_equal(pod_list_find(&l, "odd")->restarts, 0);
+	assert_null(pod_list_find(&l, "nope"));
+
+	assert_non_null(strstr(pod_gone_why(NULL, NULL), "no longer exists"));
+	assert_non_null(strstr(pod_gone_why(pod_list_find(&l, "failed"), NULL),
+	    "exited"));
+	assert_non_null(strstr(pod_gone_why(pod_list_find(&l, "exited"), NULL),
+	    "exited"));
+	assert_non_null(strstr(pod_gone_why(pod_list_find(&l, "deleting"),
+	    NULL), "being deleted"));
+	/* the same pod, listed again after its container restarted */
+	before = pod_list_find(&l, "odd");
+	assert_non_null(strstr(pod_gone_why(p, before), "restarted"));
+	assert_null(pod_gone_why(before, p));
+	pod_list_free(&l);
+	json_decref(pl);
+}
+
 static void
 test_pods_errors(void **state)
 {
@@ -544,6 +599,7 @@ main(void)
 		cmocka_unit_test(test_deploy_defaults),
 		cmocka_unit_test(test_deploy_errors),
 		cmocka_unit_test(test_pods_parse),
+		cmocka_unit_test(test_pod_gone_why),
 		cmocka_unit_test(test_pods_errors),
 		cmocka_unit_test(test_describe_401),
 		cmocka_unit_test(test_describe_403),
