@@ -40,7 +40,7 @@ def test_deployment_without_celery_workers(shared_world):
 
 def test_flower_unreachable(shared_world):
     p = shared_world.run("ecal-bulk", "--control", "flower",
-                         "--flower-url", "http://127.0.0.1:1")
+                         "--flower-url", "http://127.0.0.1:1", "--request-timeout", "2s")
     assert p.returncode == 3
     assert "Flower http://127.0.0.1:1" in p.stderr and "port-forward" in p.stderr
     unchanged(shared_world)

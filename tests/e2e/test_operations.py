@@ -119,7 +119,7 @@ def test_configuration_file(world, tmp_path):
     assert p.returncode == 0, p.stderr
     # flags win over the file
     p = world.run("--config", str(cfg), "--dry-run", "--flower-url", "http://127.0.0.1:1",
-                  "--control", "flower", "ecal-bulk", env=bare)
+                  "--control", "flower", "--request-timeout", "2s", "ecal-bulk", env=bare)
     assert p.returncode == 3 and "127.0.0.1:1" in p.stderr
     cfg.write_text("FLOWER=http://x\n")
     p = world.run("--config", str(cfg), "ecal-bulk", env=bare)
