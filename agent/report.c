@@ -336,6 +336,14 @@ run_json(struct run *r)
 	return o;
 }
 
+/* The HELP and TYPE lines of a gauge; its samples must follow at once. */
+static void
+family(FILE *f, const char *name, const char *help)
+{
+	fprintf(f, "# HELP drain_and_rollout_%s %s\n"
+	    "# TYPE drain_and_rollout_%s gauge\n", name, help, name);
+}
+
 static void
 write_metrics(struct ctx *c)
 {
@@ -349,31 +357,26 @@ write_metrics(struct ctx *c)
 		free(tmp);
 		return;
 	}
-	fprintf(f, "# HELP drain_and_rollout_outcome Outcome of the last run "
-	    "per deployment (1 for the outcome it had).\n"
-	    "# TYPE drain_and_rollout_outcome gauge\n");
+	family(f, "outcome", "Outcome of the last run per deployment (1 for "
+	    "the outcome it had).");
 	for (i = 0; i < c->nruns; i++)
 		fprintf(f, "drain_and_rollout_outcome{namespace=\"%s\","
 		    "deployment=\"%s\",outcome=\"%s\"} 1\n", c->kube.ns,
 		    c->runs[i]->name, fsm_outcome_name(c->runs[i]->fsm.outcome));
-	fprintf(f, "# HELP drain_and_rollout_last_success_timestamp_seconds "
-	    "When the deployment last rolled out successfully.\n"
-	    "# TYPE drain_and_rollout_last_success_timestamp_seconds gauge\n");
+	family(f, "last_success_timestamp_seconds", "When the deployment last "
+	    "rolled out successfully.");
 	for (i = 0; i < c->nruns; i++)
 		if (c->runs[i]->fsm.outcome == OUT_OK)
 			fprintf(f, "drain_and_rollout_last_success_timestamp_"
 			    "seconds{namespace=\"%s\",deployment=\"%s\"} %.0f\n",
 			    c->kube.ns, c->runs[i]->name, now_wall());
-	fprintf(f, "# HELP drain_and_rollout_state_seconds Time spent per "
-	    "state in the last run.\n"
-	    "# TYPE drain_and_rollout_state_seconds gauge\n");
-	fprintf(f, "# HELP drain_and_rollout_possibly_lost_tasks Tasks held "
-	    "by workers that vanished during the last run's drain.\n"
-	    "# TYPE drain_and_rollout_possibly_lost_tasks gauge\n");
+	family(f, "possibly_lost_tasks", "Tasks held by workers that vanished "
+	    "during the last run's drain.");
 	for (i = 0; i < c->nruns; i++)
 		fprintf(f, "drain_and_rollout_possibly_lost_tasks{namespace="
 		    "\"%s\",deployment=\"%s\"} %zu\n", c->kube.ns,
 		    c->runs[i]->name, run_lost(c->runs[i]));
+	family(f, "state_seconds", "Time spent per state in the last run.");
 	for (i = 0; i < c->nruns; i++) {
 		struct run *r = c->runs[i];
 		int s;

@@ -3,6 +3,7 @@ module where the tests change nothing), see tests/world/world.py."""
 import http.server
 import json
 import os
+import re
 import sys
 import threading
 
@@ -59,3 +60,37 @@ def webhook():
     srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, "http://127.0.0.1:%d/hooks/abc" % srv.server_port
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
+                    r'(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (\S+)$')
+
+
+def check_prometheus_text(text):
+    """As strict as node_exporter's textfile collector: each family's HELP
+    then TYPE, then its samples and only its samples, no family twice, no
+    series twice, values that parse, a final newline. Returns the
+    {name: {labels: value}} it read."""
+    assert text.endswith("\n"), "no final newline"
+    fams, series, current = {}, set(), None
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("# HELP "):
+            name = line.split()[2]
+            assert name not in fams, "line %d: family %s twice" % (n, name)
+            fams[name] = {}
+            current = None
+            helped = name
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            assert name == helped and kind in ("gauge", "counter", "untyped"), \
+                "line %d: TYPE %s after HELP %s" % (n, name, helped)
+            current = name
+        else:
+            m = SAMPLE.match(line)
+            assert m, "line %d: not a sample: %r" % (n, line)
+            assert m.group(1) == current, "line %d: %s among %s's samples" % (
+                n, m.group(1), current)
+            assert (m.group(1), m.group(2)) not in series, "line %d: series twice" % n
+            series.add((m.group(1), m.group(2)))
+            fams[current][m.group(2) or ""] = float(m.group(3))
+    return fams

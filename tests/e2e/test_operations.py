@@ -11,7 +11,7 @@ import subprocess
 import termios
 import time
 
-from conftest import Hook, make_world, patches, webhook
+from conftest import Hook, check_prometheus_text, make_world, patches, webhook
 from world import TOKEN
 
 
@@ -37,6 +37,9 @@ def test_json_report_metrics_and_success_notification(world, tmp_path):
     assert ids[0] in waited             # the running task was waited for
     assert d["new_worker"] and d["new_worker"] != w["name"]
     text = metrics.read_text()
+    fams = check_prometheus_text(text)
+    assert set(fams) == {"drain_and_rollout_" + f for f in (
+        "outcome", "last_success_timestamp_seconds", "possibly_lost_tasks", "state_seconds")}
     assert 'drain_and_rollout_outcome{namespace="cms-dials-prod",deployment="ecal-bulk",outcome="ok"} 1' in text
     assert "drain_and_rollout_last_success_timestamp_seconds{" in text
     assert 'state="drain"}' in text

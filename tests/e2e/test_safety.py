@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import Hook, make_world, patches, webhook
+from conftest import Hook, check_prometheus_text, make_world, patches, webhook
 from world import NS, deployment, wait_for
 
 DEP = "ecal-bulk"
@@ -339,8 +339,9 @@ def test_worker_pod_killed_mid_drain_is_reported_vanished(request, tmp_path):
     assert len(Hook.posts) == 1, Hook.posts
     text = Hook.posts[0][1]["text"]
     assert "WARNING" in text and worker in text and ids[0] in text, text
-    assert ('drain_and_rollout_possibly_lost_tasks{namespace="%s",deployment="%s"} 1'
-            % (NS, DEP)) in metrics.read_text()
+    fams = check_prometheus_text(metrics.read_text())
+    assert fams["drain_and_rollout_possibly_lost_tasks"] == {
+        '{namespace="%s",deployment="%s"}' % (NS, DEP): 1.0}
     assert len(applied_patches(w)) == 1
     new = w.worker_of(DEP)
     assert new not in (None, worker) and w.consumes(new, DEP)
