@@ -8,6 +8,7 @@
 #include <ev.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,7 +279,7 @@ env(const char *k, const char *dflt)
 }
 
 static int
-parse_control(const char *v, enum ctl_mode *m)
+parse_control(const char *what, const char *v, enum ctl_mode *m)
 {
 	if (strcmp(v, "auto") == 0)
 		*m = CTL_AUTO;
@@ -287,8 +288,8 @@ parse_control(const char *v, enum ctl_mode *m)
 	else if (strcmp(v, "broker") == 0)
 		*m = CTL_BROKER;
 	else {
-		log_err("--control: expected auto, flower or broker, not \"%s\"",
-		    v);
+		log_err("%s: expected auto, flower or broker, not \"%s\"",
+		    what, v);
 		return -1;
 	}
 	return 0;
@@ -361,11 +362,81 @@ url_has_password(const char *url)
 	return has;
 }
 
+/*
+ * The settings that take a checked value: a flag and its DRAIN_* variable
+ * (the flag wins), parsed into a field of struct opts.
+ */
+enum setting_kind { S_DURATION, S_PARALLEL, S_ON_TIMEOUT, S_OUTPUT, S_CONTROL };
+
+static const struct setting {
+	int			 opt;		/* getopt_long's value */
+	const char		*flag;
+	const char		*env;
+	enum setting_kind	 kind;
+	size_t			 off;		/* in struct opts */
+} settings[] = {
+	{ O_DRAIN_TIMEOUT, "--drain-timeout", "DRAIN_DRAIN_TIMEOUT", S_DURATION,
+	  offsetof(struct opts, drain_timeout) },
+	{ O_ROLLOUT_TIMEOUT, "--rollout-timeout", "DRAIN_ROLLOUT_TIMEOUT",
+	  S_DURATION, offsetof(struct opts, rollout_timeout) },
+	{ O_VERIFY_TIMEOUT, "--verify-timeout", "DRAIN_VERIFY_TIMEOUT",
+	  S_DURATION, offsetof(struct opts, verify_timeout) },
+	{ O_REQ_TIMEOUT, "--request-timeout", "DRAIN_REQUEST_TIMEOUT",
+	  S_DURATION, offsetof(struct opts, request_timeout) },
+	{ O_POLL, "--poll-interval", "DRAIN_POLL_INTERVAL", S_DURATION,
+	  offsetof(struct opts, poll_interval) },
+	{ O_LEASE_TTL, "--lease-ttl", "DRAIN_LEASE_TTL", S_DURATION,
+	  offsetof(struct opts, lease_ttl) },
+	{ O_MAX_PARALLEL, "--max-parallel", "DRAIN_MAX_PARALLEL", S_PARALLEL,
+	  offsetof(struct opts, max_parallel) },
+	{ O_ON_TIMEOUT, "--on-timeout", "DRAIN_ON_TIMEOUT", S_ON_TIMEOUT,
+	  offsetof(struct opts, force) },
+	{ 'o', "--output", "DRAIN_OUTPUT", S_OUTPUT,
+	  offsetof(struct opts, json) },
+	{ O_CONTROL, "--control", "DRAIN_CONTROL", S_CONTROL,
+	  offsetof(struct opts, control) },
+};
+#define NSETTINGS	(sizeof settings / sizeof settings[0])
+
+static const struct setting *
+setting_of(int opt)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (settings[i].opt == opt)
+			return &settings[i];
+	return NULL;
+}
+
+/* what: the flag or the variable, for the error message. */
+static int
+setting_set(const struct setting *st, const char *what, const char *v,
+    struct opts *o)
+{
+	void	*field = (char *)o + st->off;
+
+	switch (st->kind) {
+	case S_DURATION:
+		return set_duration(what, v, field);
+	case S_PARALLEL:
+		return parse_parallel(what, v, field);
+	case S_ON_TIMEOUT:
+		return parse_on_timeout(what, v, field);
+	case S_OUTPUT:
+		return parse_output(what, v, field);
+	case S_CONTROL:
+		return parse_control(what, v, field);
+	}
+	return -1;
+}
+
 /* Defaults from the environment (and the --config file behind it). */
 static int
 defaults(struct opts *o)
 {
-	const char	*v;
+	const struct setting	*st;
+	const char		*v;
 
 	o->flower_url = env("DRAIN_FLOWER_URL", "http://127.0.0.1:5555");
 	o->flower_user = env("DRAIN_FLOWER_USER", NULL);
@@ -383,36 +454,10 @@ defaults(struct opts *o)
 	o->lease_ttl = 30;
 	o->request_timeout = 10;
 	o->max_parallel = 4;
-	if ((v = env("DRAIN_DRAIN_TIMEOUT", NULL)) != NULL &&
-	    set_duration("DRAIN_DRAIN_TIMEOUT", v, &o->drain_timeout) == -1)
-		return -1;
-	if ((v = env("DRAIN_ROLLOUT_TIMEOUT", NULL)) != NULL &&
-	    set_duration("DRAIN_ROLLOUT_TIMEOUT", v, &o->rollout_timeout) == -1)
-		return -1;
-	if ((v = env("DRAIN_VERIFY_TIMEOUT", NULL)) != NULL &&
-	    set_duration("DRAIN_VERIFY_TIMEOUT", v, &o->verify_timeout) == -1)
-		return -1;
-	if ((v = env("DRAIN_REQUEST_TIMEOUT", NULL)) != NULL &&
-	    set_duration("DRAIN_REQUEST_TIMEOUT", v, &o->request_timeout) == -1)
-		return -1;
-	if ((v = env("DRAIN_POLL_INTERVAL", NULL)) != NULL &&
-	    set_duration("DRAIN_POLL_INTERVAL", v, &o->poll_interval) == -1)
-		return -1;
-	if ((v = env("DRAIN_LEASE_TTL", NULL)) != NULL &&
-	    set_duration("DRAIN_LEASE_TTL", v, &o->lease_ttl) == -1)
-		return -1;
-	if ((v = env("DRAIN_MAX_PARALLEL", NULL)) != NULL &&
-	    parse_parallel("DRAIN_MAX_PARALLEL", v, &o->max_parallel) == -1)
-		return -1;
-	if ((v = env("DRAIN_ON_TIMEOUT", NULL)) != NULL &&
-	    parse_on_timeout("DRAIN_ON_TIMEOUT", v, &o->force) == -1)
-		return -1;
-	if ((v = env("DRAIN_OUTPUT", NULL)) != NULL &&
-	    parse_output("DRAIN_OUTPUT", v, &o->json) == -1)
-		return -1;
-	if ((v = env("DRAIN_CONTROL", NULL)) != NULL &&
-	    parse_control(v, &o->control) == -1)
-		return -1;
+	for (st = settings; st < settings + NSETTINGS; st++)
+		if ((v = env(st->env, NULL)) != NULL &&
+		    setting_set(st, st->env, v, o) == -1)
+			return -1;
 	return 0;
 }
 
@@ -421,6 +466,7 @@ main(int argc, char **argv)
 {
 	struct opts		 o;
 	const struct cmd_entry	*cmd = &cmd_drain_entry;
+	const struct setting	*st;
 	const char		*pwfile = NULL, *rpwfile = NULL, *cfg;
 	const char		*notify_file;
 	int			 ch, verbose = 0, quiet = 0, rc, selector_flag = 0;
@@ -476,43 +522,8 @@ main(int argc, char **argv)
 		case O_INSECURE:
 			o.insecure = 1;
 			break;
-		case O_DRAIN_TIMEOUT:
-			if (set_duration("--drain-timeout", optarg,
-			    &o.drain_timeout) == -1)
-				return EXIT_USAGE;
-			break;
-		case O_ROLLOUT_TIMEOUT:
-			if (set_duration("--rollout-timeout", optarg,
-			    &o.rollout_timeout) == -1)
-				return EXIT_USAGE;
-			break;
-		case O_VERIFY_TIMEOUT:
-			if (set_duration("--verify-timeout", optarg,
-			    &o.verify_timeout) == -1)
-				return EXIT_USAGE;
-			break;
-		case O_REQ_TIMEOUT:
-			if (set_duration("--request-timeout", optarg,
-			    &o.request_timeout) == -1)
-				return EXIT_USAGE;
-			break;
-		case O_POLL:
-			if (set_duration("--poll-interval", optarg,
-			    &o.poll_interval) == -1)
-				return EXIT_USAGE;
-			break;
-		case O_LEASE_TTL:
-			if (set_duration("--lease-ttl", optarg,
-			    &o.lease_ttl) == -1)
-				return EXIT_USAGE;
-			break;
 		case O_NO_EVENTS:
 			o.no_events = 1;
-			break;
-		case O_MAX_PARALLEL:
-			if (parse_parallel("--max-parallel", optarg,
-			    &o.max_parallel) == -1)
-				return EXIT_USAGE;
 			break;
 		case 'l':
 			o.selector = optarg;
@@ -523,11 +534,6 @@ main(int argc, char **argv)
 			break;
 		case O_DRAIN_ONLY:
 			o.drain_only = 1;
-			break;
-		case O_ON_TIMEOUT:
-			if (parse_on_timeout("--on-timeout", optarg,
-			    &o.force) == -1)
-				return EXIT_USAGE;
 			break;
 		case O_STATUS:
 			cmd = &cmd_status_entry;
@@ -540,14 +546,6 @@ main(int argc, char **argv)
 			break;
 		case O_QUEUES:
 			o.queues = optarg;
-			break;
-		case O_CONTROL:
-			if (parse_control(optarg, &o.control) == -1)
-				return EXIT_USAGE;
-			break;
-		case 'o':
-			if (parse_output("--output", optarg, &o.json) == -1)
-				return EXIT_USAGE;
 			break;
 		case O_METRICS:
 			o.metrics_file = optarg;
@@ -573,6 +571,11 @@ main(int argc, char **argv)
 			printf("drain-and-rollout %s\n", VERSION);
 			return EXIT_OK;
 		default:
+			if ((st = setting_of(ch)) != NULL) {
+				if (setting_set(st, st->flag, optarg, &o) == -1)
+					return EXIT_USAGE;
+				break;
+			}
 			fprintf(stderr, "Try 'drain-and-rollout --help'.\n");
 			return EXIT_USAGE;
 		}
