@@ -71,30 +71,32 @@ op_done(struct op *o, size_t *wi, size_t *qi)
 	return current ? r : NULL;
 }
 
+/* Keep the first cause of failure. */
+static void
+run_vfail(struct run *r, const char *fmt, va_list ap)
+{
+	if (r->err[0] == '\0')
+		vsnprintf(r->err, sizeof r->err, fmt, ap);
+}
+
 void
 run_fail(struct run *r, const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (r->err[0] != '\0')		/* keep the first cause */
-		return;
 	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof r->err, fmt, ap);
+	run_vfail(r, fmt, ap);
 	va_end(ap);
 }
-
-/* ---- timers ---------------------------------------------------------- */
 
 void
 run_abort(struct run *r, const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (r->err[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(r->err, sizeof r->err, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	run_vfail(r, fmt, ap);
+	va_end(ap);
 	run_next(r, IN_FAIL);
 }
 
@@ -114,6 +116,8 @@ run_deployment(struct run *r, enum kube_err e, json_t *obj, const char *err)
 	}
 	return 0;
 }
+
+/* ---- timers ---------------------------------------------------------- */
 
 static void
 timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -77,9 +77,8 @@ undrain(struct run *r)
 		}
 		if (q.n == 0) {
 			strv_free(&q);
-			run_fail(r, "no journal records the queues of %s; name "
+			run_abort(r, "no journal records the queues of %s; name "
 			    "them with --queues Q1,Q2", r->name);
-			run_next(r, IN_FAIL);
 			return;
 		}
 		for (j = 0; j < q.n; j++) {
@@ -131,9 +130,8 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 			run_next(r, IN_SKIP);
 			return;
 		}
-		run_fail(r, "deployment %s has no pods (selector %s); nothing "
+		run_abort(r, "deployment %s has no pods (selector %s); nothing "
 		    "to drain (is it scaled to 0?)", r->name, r->dep.selector);
-		run_next(r, IN_FAIL);
 		return;
 	}
 	ctl_status(&r->ctx->ctl, r->state_deadline, got_status, op_new(r, 0, 0));
@@ -188,20 +186,18 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		run_next(r, IN_SKIP);
 	} else if (r->nw == 0) {
 		s = strv_join(&r->old_pods, ", ");
-		run_fail(r, "deployment %s has no online Celery worker known to "
+		run_abort(r, "deployment %s has no online Celery worker known to "
 		    "%s (pods: %s%s); is it a Celery worker deployment?",
 		    r->name, ctl_via_name(&r->ctx->ctl), s, offline.n ?
 		    "; offline workers seen" : "");
 		free(s);
-		run_next(r, IN_FAIL);
 	} else if (missing.n > 0) {
 		s = strv_join(&missing, ", ");
-		run_fail(r, "pod(s) %s of %s run no online Celery worker known "
+		run_abort(r, "pod(s) %s of %s run no online Celery worker known "
 		    "to %s; refusing to restart what cannot be drained (retry "
 		    "when the worker is up)", s, r->name,
 		    ctl_via_name(&r->ctx->ctl));
 		free(s);
-		run_next(r, IN_FAIL);
 	} else if (r->mode == RUN_UNDRAIN) {
 		undrain(r);
 	} else {
@@ -255,9 +251,8 @@ resolved(struct run *r)
 		return;
 	}
 	if (r->queues.n == 0 && r->mode != RUN_STATUS) {
-		run_fail(r, "no worker of %s consumes any queue; nothing to "
+		run_abort(r, "no worker of %s consumes any queue; nothing to "
 		    "drain (see --status, --undrain)", r->name);
-		run_next(r, IN_FAIL);
 		return;
 	}
 	backlog_read(r, planned);
