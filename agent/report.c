@@ -63,14 +63,14 @@ term_cols(void)
 }
 
 /*
- * One line of the live block, cut to the terminal's width: a line that
- * wrapped would take two rows and live_erase() would leave one behind.
+ * One line of the live block, cut to the terminal's width (cols): a line
+ * that wrapped would take two rows and live_erase() would leave one behind.
  * The deployment's name, the first field, is in bold.
  */
 static void
-live_line(const char *name, const char *line)
+live_line(const char *name, const char *line, size_t cols)
 {
-	size_t	len = strlen(line), max = term_cols() - 1, bold;
+	size_t	len = strlen(line), max = cols - 1, bold;
 
 	if (len > max)
 		len = max;
@@ -89,9 +89,11 @@ live_draw(void)
 	size_t		 i, j, left, running, pre;
 	char		 d[32], bl[64], line[512];
 	double		 now;
+	size_t		 cols;
 
 	if (c == NULL)
 		return;
+	cols = term_cols();
 	now = ev_now(c->loop);
 	for (i = 0; i < c->nruns; i++) {
 		struct run *r = c->runs[i];
@@ -117,7 +119,7 @@ live_draw(void)
 			snprintf(line, sizeof line, "%-24s %-8s %s", r->name,
 			    fsm_state_name(r->fsm.state), duration_fmt(now -
 			    r->started, d, sizeof d));
-		live_line(r->name, line);
+		live_line(r->name, line, cols);
 	}
 	fflush(stderr);
 }
@@ -466,7 +468,7 @@ notify(struct ctx *c)
 void
 report_summary(struct ctx *c)
 {
-	size_t	 i;
+	size_t	 i, lost;
 	json_t	*all, *list;
 	char	*s, d[32];
 
@@ -489,9 +491,8 @@ report_summary(struct ctx *c)
 			    r->finished - r->started : 0, d, sizeof d),
 			    r->err[0] && r->fsm.outcome > OUT_DRAINED ? r->err :
 			    run_words(r));
-			if (run_lost(r) > 0)
-				printf("; %zu task(s) possibly lost",
-				    run_lost(r));
+			if ((lost = run_lost(r)) > 0)
+				printf("; %zu task(s) possibly lost", lost);
 			printf("\n");
 		}
 	}
