@@ -353,13 +353,10 @@ class ReplicaSet:
         self.uid = str(uuid.uuid4())
         self.template = copy.deepcopy(template)
         self.replicas = replicas
-        self.created = time.time()
 
 
 class Deployment:
-    def __init__(self, cluster, cfg, ns):
-        self.cluster = cluster
-        self.cfg = cfg
+    def __init__(self, cfg, ns):
         self.name = cfg["name"]
         self.worker = bool(cfg.get("worker", False))
         self.queues = cfg.get("queues") or [self.name]
@@ -419,7 +416,6 @@ class Deployment:
         self.rs = {}            # hash -> ReplicaSet
         self.revision = 0
         self.cond_progressing = None
-        self.cond_available = None
         self.last_counts = None
 
     def render(self, with_kind=True):
@@ -451,7 +447,7 @@ class Cluster:
         os.makedirs(self.pod_dir, exist_ok=True)
         self.all_ready_once = False
         for d in cfg.get("deployments", []):
-            dep = Deployment(self, d, self.ns)
+            dep = Deployment(d, self.ns)
             self.deployments[dep.name] = dep
             self.bump_dep(dep, "ADDED")
 
@@ -642,20 +638,18 @@ class Cluster:
                 return
             t = time.time()
             for dep in self.deployments.values():
+                h = template_hash(dep.spec["template"])   # the current template's ReplicaSet
                 self.pod_lifecycle(dep, t)
                 if dep.metadata["generation"] > dep.observed_generation:
                     if t - dep.generation_changed_at >= OBSERVE_DELAY or dep.observed_generation == 0:
-                        self.reconcile_deployment(dep, t, observe=True)
+                        self.reconcile_deployment(dep, h, t, observe=True)
                 else:
-                    self.reconcile_deployment(dep, t, observe=False)
+                    self.reconcile_deployment(dep, h, t, observe=False)
                 self.reconcile_replicasets(dep)
-                self.update_status(dep, t)
-            if not self.all_ready_once and self.deployments and all(
+                self.update_status(dep, h, t)
+            if not self.all_ready_once and all(
                     d.status.get("availableReplicas", 0) >= d.spec["replicas"]
                     and d.status.get("replicas", 0) == d.spec["replicas"] for d in self.deployments.values()):
-                self.all_ready_once = True
-                self.write_ready_file()
-            elif not self.deployments and not self.all_ready_once:
                 self.all_ready_once = True
                 self.write_ready_file()
 
@@ -693,9 +687,8 @@ class Cluster:
             elif pod.failed_at is not None and t - pod.failed_at >= REPLACE_DELAY:
                 self.remove_pod(pod)   # the ReplicaSet then creates a replacement
 
-    def reconcile_deployment(self, dep, t, observe):
+    def reconcile_deployment(self, dep, h, t, observe):
         tmpl = dep.spec["template"]
-        h = template_hash(tmpl)
         replicas = dep.spec["replicas"]
         new = dep.rs.get(h)
         changed = False
@@ -774,8 +767,7 @@ class Cluster:
                 for pod in victims[:len(active) - rs.replicas]:
                     self.terminate_pod(pod)
 
-    def update_status(self, dep, t):
-        h = template_hash(dep.spec["template"])
+    def update_status(self, dep, h, t):
         new = dep.rs.get(h)
         replicas = dep.spec["replicas"]
         pods = self.dep_pods(dep)
@@ -1084,23 +1076,7 @@ def make_handler(cluster, state):
         def do_GET(self):
             self.dispatch()
 
-        def do_POST(self):
-            self.dispatch()
-
-        def do_PUT(self):
-            self.dispatch()
-
-        def do_PATCH(self):
-            self.dispatch()
-
-        def do_DELETE(self):
-            self.dispatch()
-
-        def do_HEAD(self):
-            self.dispatch()
-
-        def do_OPTIONS(self):
-            self.dispatch()
+        do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
         # ---- auth ----
         def authenticate(self):
@@ -1153,7 +1129,6 @@ def make_handler(cluster, state):
                 self.close_connection = True
                 return
             u = urlsplit(self.path)
-            self._u = u
             self._q = {k: v[-1] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
             if u.path.startswith("/_test/") or u.path == "/_test":
                 try:
@@ -1180,7 +1155,6 @@ def make_handler(cluster, state):
             if kind is None:
                 self.send_status(st_unauthorized())
                 return
-            self._user = user
             path = u.path.rstrip("/") or "/"
             segs = [unquote(s) for s in path.split("/") if s]
             m = self.command
