@@ -133,8 +133,7 @@ def main():
         all_ids = []
         for n in names:
             all_ids += w.enqueue(n, 5, 12.0, tag="batch")
-        for n in names:
-            w.wait_started([i for i in all_ids], len(names), timeout=120)
+        w.wait_started(all_ids, len(names), timeout=120)
         wall, cpu, rss, anon, rc = timed_run(w, *names, "--max-parallel", str(D))
         assert rc == 0
         w.wait_done(all_ids, timeout=60)

@@ -1,9 +1,8 @@
 """Event-driven drains, the polling fallback, and batches of deployments."""
 import json
-import time
 
 from conftest import make_world, patches
-from world import NS, deployment
+from world import deployment
 
 
 def test_polling_mode_zero_loss(world):

@@ -15,8 +15,6 @@ import subprocess
 import threading
 import time
 
-import pytest
-
 from conftest import Hook, check_prometheus_text, make_world, patches, webhook
 from world import NS, deployment, wait_for
 
@@ -540,7 +538,7 @@ def test_chaos_cycles_under_load(request):
                 # interrupted (8) and restored, or it was already past the restart
                 assert rc in (0, 8), "cycle %d (%s): exit %d\n%s" % (i, fault, rc, err)
                 if rc == 8:
-                    wait_for(lambda: not w.r().exists(LEASE), 10, "lease released")
+                    wait_lease_gone(w)
                     assert not w.r().exists(JOURNAL), "cycle %d: journal left after SIGTERM" % i
                     if len(applied_patches(w)) == before:
                         # restored before the restart: a normal run now
@@ -573,9 +571,7 @@ def test_chaos_cycles_under_load(request):
     assert not load.errors, load.errors
     ids = load.ids
     assert len(ids) >= 30, "too little load: %d tasks" % len(ids)
-    w.wait_done(ids, timeout=120)
-    w.assert_exactly_once(ids)
-    wait_for(lambda: w.unacked() == 0, 15, "unacked empty")
+    settle(w, ids, timeout=120)
     worker = w.worker_of(DEP)
     assert worker and w.consumes(worker, DEP)
     assert not w.r().keys("drain-and-rollout:lease:*")
