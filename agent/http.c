@@ -15,8 +15,6 @@
 #include "http.h"
 #include "util.h"
 
-#define DEFAULT_MAX_BODY	(8u << 20)
-
 struct http {
 	struct ev_loop	*loop;
 	CURLM		*multi;
@@ -42,7 +40,7 @@ struct http_xfer {
 	char		*ca_pem, *cert_pem, *key_pem;
 	char		*ca_file, *cert_file, *key_file;
 	double		 timeout, deadline, started;
-	int		 retry, retry_conflict, attempts;
+	int		 retry, retry_conflict, attempts, secret_url;
 	size_t		 max_body;
 	char		*buf;
 	size_t		 len;
@@ -373,7 +371,8 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 		x->deadline = ev_now(h->loop) + 30;
 	x->retry = r->retry;
 	x->retry_conflict = r->retry_conflict;
-	x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
+	x->secret_url = r->secret_url;
+	x->max_body = r->max_body ? r->max_body : HTTP_MAX_BODY;
 	x->cb = cb;
 	x->arg = arg;
 	ev_timer_init(&x->backoff, NULL, 0., 0.);
@@ -452,6 +451,7 @@ static int
 schedule_retry(struct http_xfer *x)
 {
 	double	now = ev_now(x->h->loop), wait;
+	char	*shown;
 
 	wait = 0.2 * pow(2, x->attempts - 1);
 	if (wait > 5)
@@ -461,8 +461,11 @@ schedule_retry(struct http_xfer *x)
 		wait = x->retry_after;
 	if (x->deadline > 0 && now + wait + 0.2 > x->deadline)
 		return 0;
-	log_debug("retrying %s %s in %.1fs (attempt %d)", x->method, x->url,
+	shown = x->secret_url ? xstrdup("(URL not shown)") :
+	    http_url_shown(x->url);
+	log_debug("retrying %s %s in %.1fs (attempt %d)", x->method, shown,
 	    wait, x->attempts + 1);
+	free(shown);
 	ev_timer_set(&x->backoff, wait, 0.);
 	x->backoff.data = x;
 	ev_set_cb(&x->backoff, backoff_cb);
@@ -566,5 +569,31 @@ http_escape(const char *s)
 		return xstrdup("");
 	out = xstrdup(e);
 	curl_free(e);
+	return out;
+}
+
+char *
+http_url_shown(const char *url)
+{
+	CURLU	*u = curl_url();
+	char	*scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char	*out;
+
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
+	    CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) !=
+	    CURLUE_OK || curl_url_get(u, CURLUPART_HOST, &host, 0) !=
+	    CURLUE_OK)
+		out = xstrdup("(an invalid URL)");
+	else {
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+		curl_url_get(u, CURLUPART_PATH, &path, 0);
+		out = xasprintf("%s://%s%s%s%s", scheme, host, port ? ":" : "",
+		    port ? port : "", path && strcmp(path, "/") != 0 ? path : "");
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
 	return out;
 }

@@ -242,9 +242,13 @@ kube_describe_error(long status, const char *body, size_t len,
 	json_t		*root = json_loadb(body, len, 0, NULL);
 	const char	*m = json_string_value(json_object_get(root, "message"));
 	char		 msg[300];
+	char		*shown = http_url_shown(server);
 
-	snprintf(msg, sizeof msg, "%s", m ? m : "");
+	/* cut on a character boundary */
+	snprintf(msg, sizeof msg, "%.*s", m ? (int)utf8_prefix(m,
+	    sizeof msg - 1) : 0, m ? m : "");
 	json_decref(root);
+	server = shown;
 	switch (status) {
 	case 401:
 		snprintf(err, errlen, "Kubernetes API %s: %s: HTTP 401 "
@@ -267,6 +271,7 @@ kube_describe_error(long status, const char *body, size_t len,
 		    server, what, status, msg[0] ? ": " : "", msg);
 		break;
 	}
+	free(shown);
 }
 
 struct kcall {
@@ -285,10 +290,11 @@ kcall_done(const struct http_resp *r, void *arg)
 	enum kube_err	 e = KUBE_OK;
 	json_t		*obj = NULL;
 	json_error_t	 je;
+	char		*server = http_url_shown(k->creds->server);
 
 	if (r->err != HTTP_OK) {
 		snprintf(err, sizeof err, "Kubernetes API %s: %s: %s%s",
-		    k->creds->server, c->what, http_describe(r, d, sizeof d),
+		    server, c->what, http_describe(r, d, sizeof d),
 		    r->err == HTTP_ETLS ? " (check the CA in the kubeconfig, "
 		    "or --insecure-skip-tls-verify)" : "");
 		e = r->err == HTTP_ETOOBIG ? KUBE_EBAD : KUBE_EDOWN;
@@ -301,10 +307,11 @@ kcall_done(const struct http_resp *r, void *arg)
 	} else if ((obj = json_loadb(r->body, r->len, 0, &je)) == NULL ||
 	    !json_is_object(obj)) {
 		snprintf(err, sizeof err, "Kubernetes API %s: %s: malformed "
-		    "JSON answer (line %d: %s)", k->creds->server, c->what,
+		    "JSON answer (line %d: %s)", server, c->what,
 		    je.line, obj ? "not an object" : je.text);
 		e = KUBE_EBAD;
 	}
+	free(server);
 	c->cb(e, e == KUBE_OK ? obj : NULL, err, c->arg);
 	json_decref(obj);
 	free(c->what);

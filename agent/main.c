@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "http.h"
 #include "run.h"
 
 static void
@@ -89,13 +92,12 @@ usage(FILE *f)
 static int
 load_config(const char *path)
 {
-	FILE	*f = fopen(path, "r");
-	char	 line[4096], *k, *v, *e;
+	char	 line[4096], *k, *v, *e, err[512];
+	FILE	*f = open_regular(path, 0, err, sizeof err);
 	int	 n = 0;
 
 	if (f == NULL) {
-		log_err("cannot read configuration %s: %s", path,
-		    strerror(errno));
+		log_err("cannot read the configuration: %s", err);
 		return -1;
 	}
 	while (fgets(line, sizeof line, f) != NULL) {
@@ -136,7 +138,7 @@ read_secret(const char *path, const char *what)
 {
 	char	 err[512], *s;
 
-	if ((s = read_file(path, 64 * 1024, NULL, err, sizeof err)) == NULL) {
+	if ((s = read_file(path, 64 * 1024, 1, NULL, err, sizeof err)) == NULL) {
 		log_err("cannot read the %s: %s", what, err);
 		return NULL;
 	}
@@ -145,13 +147,22 @@ read_secret(const char *path, const char *what)
 }
 
 static int
-set_duration(const char *opt, const char *v, double *out)
+set_duration(const char *opt, const char *v, double min, double *out)
 {
-	if (duration_parse(v, out) == -1) {
+	double	d;
+	char	m[32];
+
+	if (duration_parse(v, &d) == -1) {
 		log_err("%s: invalid duration \"%s\" (use e.g. 90s, 30m, 1h)",
 		    opt, v);
 		return -1;
 	}
+	if (d < min) {
+		log_err("%s: %s is too short: at least %s", opt, v,
+		    duration_fmt(min, m, sizeof m));
+		return -1;
+	}
+	*out = d;
 	return 0;
 }
 
@@ -363,6 +374,75 @@ url_has_password(const char *url)
 }
 
 /*
+ * The Flower URL as requests use it and as every message shows it: scheme,
+ * host, port and path (http_url_shown()). User information in it is taken
+ * out into the credentials: a password only from DRAIN_FLOWER_URL (the
+ * environment or the configuration file), never from the command line,
+ * which every user can see in ps; and not when the credentials are also
+ * given on their own. A query or a fragment is refused (requests append
+ * their path to the URL). The results are malloc'd.
+ */
+static int
+flower_url(const char *url, int flag, const char *user, const char *pwfile,
+    char **base, char **uuser, char **upass)
+{
+	CURLU	*u = curl_url();
+	char	*q = NULL, *fr = NULL, *un = NULL, *pw = NULL;
+	size_t	 n;
+	int	 rc = -1;
+
+	*base = *uuser = *upass = NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &q, 0) != CURLUE_OK ||
+	    (strcmp(q, "http") != 0 && strcmp(q, "https") != 0)) {
+		log_err("the Flower URL is not an http(s) URL (expected "
+		    "http://host:port)");
+		goto out;
+	}
+	curl_free(q);
+	q = NULL;
+	curl_url_get(u, CURLUPART_QUERY, &q, 0);
+	curl_url_get(u, CURLUPART_FRAGMENT, &fr, 0);
+	curl_url_get(u, CURLUPART_USER, &un, CURLU_URLDECODE);
+	curl_url_get(u, CURLUPART_PASSWORD, &pw, CURLU_URLDECODE);
+	if (q != NULL || fr != NULL) {
+		log_err("the Flower URL has a query or a fragment; give "
+		    "scheme://host:port[/path] only");
+		goto out;
+	}
+	if (pw != NULL && *pw != '\0' && flag) {
+		log_err("--flower-url carries a password, which every user can "
+		    "see in ps; use --flower-user and --flower-password-file");
+		goto out;
+	}
+	if (((un != NULL && *un != '\0') || (pw != NULL && *pw != '\0')) &&
+	    (user != NULL || pwfile != NULL)) {
+		log_err("the Flower URL carries a user, and --flower-user or "
+		    "--flower-password-file is given too: give the credentials "
+		    "once");
+		goto out;
+	}
+	if (un != NULL && *un != '\0')
+		*uuser = xstrdup(un);
+	if (pw != NULL && *pw != '\0')
+		*upass = xstrdup(pw);
+	*base = http_url_shown(url);
+	n = strlen(*base);
+	while (n > 0 && (*base)[n - 1] == '/')
+		(*base)[--n] = '\0';
+	rc = 0;
+out:
+	curl_free(q);
+	curl_free(fr);
+	curl_free(un);
+	if (pw != NULL)
+		explicit_bzero(pw, strlen(pw));
+	curl_free(pw);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/*
  * The settings that take a checked value: a flag and its DRAIN_* variable
  * (the flag wins), parsed into a field of struct opts.
  */
@@ -374,27 +454,30 @@ static const struct setting {
 	const char		*env;
 	enum setting_kind	 kind;
 	size_t			 off;		/* in struct opts */
+	double			 min;		/* S_DURATION: seconds */
 } settings[] = {
 	{ O_DRAIN_TIMEOUT, "--drain-timeout", "DRAIN_DRAIN_TIMEOUT", S_DURATION,
-	  offsetof(struct opts, drain_timeout) },
+	  offsetof(struct opts, drain_timeout), 1 },
 	{ O_ROLLOUT_TIMEOUT, "--rollout-timeout", "DRAIN_ROLLOUT_TIMEOUT",
-	  S_DURATION, offsetof(struct opts, rollout_timeout) },
+	  S_DURATION, offsetof(struct opts, rollout_timeout), 1 },
 	{ O_VERIFY_TIMEOUT, "--verify-timeout", "DRAIN_VERIFY_TIMEOUT",
-	  S_DURATION, offsetof(struct opts, verify_timeout) },
+	  S_DURATION, offsetof(struct opts, verify_timeout), 1 },
 	{ O_REQ_TIMEOUT, "--request-timeout", "DRAIN_REQUEST_TIMEOUT",
-	  S_DURATION, offsetof(struct opts, request_timeout) },
+	  S_DURATION, offsetof(struct opts, request_timeout), 1 },
+	/* a refresh may take Flower's 1 s inspect timeout */
 	{ O_POLL, "--poll-interval", "DRAIN_POLL_INTERVAL", S_DURATION,
-	  offsetof(struct opts, poll_interval) },
+	  offsetof(struct opts, poll_interval), 1 },
+	/* renewed every third of it */
 	{ O_LEASE_TTL, "--lease-ttl", "DRAIN_LEASE_TTL", S_DURATION,
-	  offsetof(struct opts, lease_ttl) },
+	  offsetof(struct opts, lease_ttl), 1 },
 	{ O_MAX_PARALLEL, "--max-parallel", "DRAIN_MAX_PARALLEL", S_PARALLEL,
-	  offsetof(struct opts, max_parallel) },
+	  offsetof(struct opts, max_parallel), 0 },
 	{ O_ON_TIMEOUT, "--on-timeout", "DRAIN_ON_TIMEOUT", S_ON_TIMEOUT,
-	  offsetof(struct opts, force) },
+	  offsetof(struct opts, force), 0 },
 	{ 'o', "--output", "DRAIN_OUTPUT", S_OUTPUT,
-	  offsetof(struct opts, json) },
+	  offsetof(struct opts, json), 0 },
 	{ O_CONTROL, "--control", "DRAIN_CONTROL", S_CONTROL,
-	  offsetof(struct opts, control) },
+	  offsetof(struct opts, control), 0 },
 };
 #define NSETTINGS	(sizeof settings / sizeof settings[0])
 
@@ -418,7 +501,7 @@ setting_set(const struct setting *st, const char *what, const char *v,
 
 	switch (st->kind) {
 	case S_DURATION:
-		return set_duration(what, v, field);
+		return set_duration(what, v, st->min, field);
 	case S_PARALLEL:
 		return parse_parallel(what, v, field);
 	case S_ON_TIMEOUT:
@@ -472,8 +555,14 @@ main(int argc, char **argv)
 	int			 ch, verbose = 0, quiet = 0, rc, selector_flag = 0;
 	int			 redis_flag = 0;
 	struct ev_loop		*loop;
+	struct rlimit		 nocore = { 0, 0 };
+	char			*fbase = NULL, *fuser = NULL, *fpass = NULL;
+	int			 flower_flag = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* the process holds tokens and passwords: no core dump, no ptrace */
+	setrlimit(RLIMIT_CORE, &nocore);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	memset(&o, 0, sizeof o);
 	log_init(LOG_INFO, !isatty(STDERR_FILENO));
 	/* --config must be known before the defaults: find it first */
@@ -496,6 +585,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case O_FLOWER_URL:
 			o.flower_url = optarg;
+			flower_flag = 1;
 			break;
 		case O_FLOWER_USER:
 			o.flower_user = optarg;
@@ -595,6 +685,18 @@ main(int argc, char **argv)
 		    "the configuration file)");
 		return EXIT_USAGE;
 	}
+	if (o.namespace != NULL && !dns1123_label(o.namespace)) {
+		log_err("namespace \"%s\" is not a valid name (a DNS-1123 "
+		    "label: 1 to 63 lowercase letters, digits and '-', starting "
+		    "and ending with a letter or digit)", o.namespace);
+		return EXIT_USAGE;
+	}
+	if (flower_url(o.flower_url, flower_flag, o.flower_user, pwfile,
+	    &fbase, &fuser, &fpass) == -1)
+		return EXIT_USAGE;
+	o.flower_url = fbase;
+	if (fuser != NULL)
+		o.flower_user = fuser;
 	/* deployments named on the command line win over DRAIN_SELECTOR */
 	if (argc > 0 && !selector_flag)
 		o.selector = NULL;
@@ -627,6 +729,8 @@ main(int argc, char **argv)
 	if (notify_file != NULL &&
 	    (o.notify_url = read_secret(notify_file, "notification URL")) == NULL)
 		return EXIT_USAGE;
+	if (fpass != NULL)
+		o.flower_password = fpass;
 	/* an empty secret file means: none */
 	if (o.flower_password != NULL && *o.flower_password == '\0') {
 		free(o.flower_password);
@@ -649,7 +753,11 @@ main(int argc, char **argv)
 	if (o.redis_password != NULL)
 		explicit_bzero(o.redis_password, strlen(o.redis_password));
 	free(o.redis_password);
+	if (o.notify_url != NULL)
+		explicit_bzero(o.notify_url, strlen(o.notify_url));
 	free(o.notify_url);
+	free(fbase);
+	free(fuser);
 	ev_loop_destroy(loop);
 	return rc;
 }

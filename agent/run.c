@@ -494,10 +494,13 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 		return -1;
 	if (o->insecure)
 		c->creds.insecure = 1;
-	if (c->creds.insecure)
+	if (c->creds.insecure) {
+		char *shown = http_url_shown(c->creds.server);
 		log_warn("TLS verification of the Kubernetes API %s is OFF "
 		    "(insecure-skip-tls-verify): anyone on the path can "
-		    "impersonate it", c->creds.server);
+		    "impersonate it", shown);
+		free(shown);
+	}
 	c->http = http_new(loop);
 	c->kube.http = c->http;
 	c->kube.creds = &c->creds;
@@ -508,6 +511,12 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 		c->kube.ns = xstrdup(c->creds.namespace);
 	else
 		c->kube.ns = xstrdup("default");
+	if (!dns1123_label(c->kube.ns)) {
+		snprintf(err, errlen, "the kubeconfig's namespace \"%s\" is not "
+		    "a valid name (a DNS-1123 label); give -n NAMESPACE",
+		    c->kube.ns);
+		return -1;
+	}
 	c->flower.http = c->http;
 	c->flower.url = (char *)o->flower_url;
 	c->flower.user = (char *)o->flower_user;
@@ -623,9 +632,14 @@ ctx_redis(struct ctx *c, char *err, size_t errlen, const char *fmt, ...)
 int
 ctx_journals(struct ctx *c, struct strv *out, char *err, size_t errlen)
 {
-	char		*pat = journal_key(c, "*"), cursor[32] = "0";
+	char		*prefix = journal_key(c, ""), cursor[32] = "0";
+	char		*esc = redis_glob_escape(prefix);
+	char		*pat = xasprintf("%s*", esc);
 	redisReply	*rep;
 	size_t		 i;
+
+	free(prefix);
+	free(esc);
 
 	do {
 		rep = ctx_redis(c, err, errlen, "SCAN %s MATCH %s COUNT 500",

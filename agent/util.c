@@ -1,11 +1,13 @@
 /* util.c -- logging, durations, strings; see include/util.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -245,22 +247,48 @@ dns1123_label(const char *s)
 	return s[0] != '-' && s[n - 1] != '-';
 }
 
+FILE *
+open_regular(const char *path, int secret, char *err, size_t errlen)
+{
+	struct stat	 st;
+	FILE		*f;
+	int		 fd;
+
+	/* O_NONBLOCK: opening a FIFO without a writer would wait forever */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (secret && (st.st_mode & (S_IRGRP | S_IROTH)))
+		log_warn("%s can be read by its %s: it holds a secret; "
+		    "chmod 600 it", path, st.st_mode & S_IROTH ?
+		    "group and every user" : "group");
+	if ((f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 char *
-read_file(const char *path, size_t max, size_t *lenp, char *err, size_t errlen)
+read_file(const char *path, size_t max, int secret, size_t *lenp, char *err,
+    size_t errlen)
 {
 	FILE		*f;
 	struct stat	 st;
 	char		*buf;
 	size_t		 n;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((f = open_regular(path, secret, err, errlen)) == NULL)
 		return NULL;
-	}
-	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: not a regular file or larger than "
-		    "%zu bytes", path, max);
+	if (fstat(fileno(f), &st) == -1 || (size_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
 		fclose(f);
 		return NULL;
 	}
@@ -279,6 +307,119 @@ read_file(const char *path, size_t max, size_t *lenp, char *err, size_t errlen)
 	return buf;
 }
 
+/*
+ * The length of the well-formed UTF-8 character at s (at most n bytes), or
+ * 0 if the bytes there do not start one (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF).
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t n)
+{
+	size_t	len, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return len;
+}
+
+size_t
+utf8_prefix(const char *s, size_t max)
+{
+	size_t	n = strnlen(s, max), i = 0, k;
+
+	while (i < n) {
+		if ((k = utf8_char((const unsigned char *)s + i, n - i)) == 0) {
+			/* a cut character at the end goes; a bad byte stays */
+			if (n - i < 4 && utf8_char((const unsigned char *)s + i,
+			    strnlen(s + i, 4)) > n - i)
+				return i;
+			k = 1;
+		}
+		i += k;
+	}
+	return n;
+}
+
+char *
+utf8_clean(const char *s)
+{
+	size_t	 n = strlen(s), i = 0, o = 0, k;
+	char	*out = xmalloc(3 * n + 1);	/* each bad byte: 3 bytes */
+
+	while (i < n) {
+		if ((k = utf8_char((const unsigned char *)s + i, n - i)) == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, k);
+		o += k;
+		i += k;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A copy of s with a backslash before every byte of special. */
+static char *
+escape_chars(const char *s, const char *special, int newline)
+{
+	char	*out = xmalloc(2 * strlen(s) + 1), *p = out;
+
+	for (; *s != '\0'; s++) {
+		if (newline && *s == '\n') {
+			*p++ = '\\';
+			*p++ = 'n';
+			continue;
+		}
+		if (strchr(special, *s) != NULL)
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p = '\0';
+	return out;
+}
+
+char *
+prom_label_escape(const char *s)
+{
+	return escape_chars(s, "\\\"", 1);
+}
+
+char *
+redis_glob_escape(const char *s)
+{
+	return escape_chars(s, "\\*?[]", 0);
+}
+
 void
 chomp(char *s)
 {
@@ -291,8 +432,67 @@ chomp(char *s)
 void
 strv_add(struct strv *sv, const char *s)
 {
-	sv->v = xrealloc(sv->v, (sv->n + 1) * sizeof *sv->v);
+	/* room doubles at each power of two: appending n strings is O(n) */
+	if ((sv->n & (sv->n - 1)) == 0)
+		sv->v = xrealloc(sv->v, (sv->n ? 2 * sv->n : 1) * sizeof *sv->v);
 	sv->v[sv->n++] = xstrdup(s);
+}
+
+struct ent {
+	const char	*s;
+	size_t		 i;
+};
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const struct ent	*x = a, *y = b;
+	int			 c = strcmp(x->s, y->s);
+
+	if (c != 0)
+		return c;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+strv_unique(struct strv *out, const struct strv *in, const struct strv *skip)
+{
+	const char	**sk;
+	struct ent	 *e;
+	char		 *keep;
+	size_t		  i, k = 0, nsk = out->n + (skip ? skip->n : 0);
+
+	sk = xcalloc(nsk, sizeof *sk);
+	for (i = 0; i < out->n; i++)
+		sk[k++] = out->v[i];
+	for (i = 0; skip != NULL && i < skip->n; i++)
+		sk[k++] = skip->v[i];
+	qsort(sk, nsk, sizeof *sk, str_cmp);
+	e = xcalloc(in->n, sizeof *e);
+	for (i = 0; i < in->n; i++) {
+		e[i].s = in->v[i];
+		e[i].i = i;
+	}
+	qsort(e, in->n, sizeof *e, ent_cmp);
+	keep = xcalloc(in->n, 1);
+	for (i = 0; i < in->n; i++) {
+		if (i > 0 && strcmp(e[i].s, e[i - 1].s) == 0)
+			continue;	/* a later copy */
+		if (bsearch(&e[i].s, sk, nsk, sizeof *sk, str_cmp) == NULL)
+			keep[e[i].i] = 1;
+	}
+	for (i = 0; i < in->n; i++)
+		if (keep[i])
+			strv_add(out, in->v[i]);
+	free(keep);
+	free(e);
+	free(sk);
 }
 
 int

@@ -12,14 +12,17 @@
  * and, if retry_conflict is set, 409; capped exponential backoff with
  * jitter (0.2 s doubling up to 5 s) until the request's deadline.
  *
- * Response bodies are capped at max_body bytes (default 8 MiB): a larger
- * body fails the request with HTTP_ETOOBIG. Secrets (bearer token, basic
- * password, client key) are handed to curl only; never logged.
+ * Response bodies are capped at max_body bytes (default HTTP_MAX_BODY,
+ * 8 MiB): a larger body fails the request with HTTP_ETOOBIG. Secrets (bearer
+ * token, basic password, client key) are handed to curl only; never logged.
  */
 #ifndef HTTP_H
 #define HTTP_H
 
 #include <stddef.h>
+
+/* The default cap of a response body; remote-control replies have it too. */
+#define HTTP_MAX_BODY	(8u << 20)
 
 struct ev_loop;
 struct http;
@@ -60,7 +63,8 @@ struct http_req {
 	double			 deadline;	/* ev_now() limit for retries; 0: none */
 	int			 retry;		/* retry transient failures */
 	int			 retry_conflict; /* also retry 409 */
-	size_t			 max_body;	/* 0: 8 MiB */
+	size_t			 max_body;	/* 0: HTTP_MAX_BODY */
+	int			 secret_url;	/* never log the URL (a webhook) */
 };
 
 struct http_resp {
@@ -87,6 +91,14 @@ unsigned long	 http_count(const struct http *);
 
 /* A short human phrase for a failed response ("connection refused", ...). */
 const char	*http_describe(const struct http_resp *, char *buf, size_t len);
+
+/*
+ * A URL as any output may show it: scheme, host, port and path only (no
+ * user, password, query or fragment), malloc'd. Every URL printed, logged,
+ * reported or stored goes through it; a URL that is a secret as a whole
+ * (the webhook's) is never shown at all.
+ */
+char		*http_url_shown(const char *url);
 
 /* Percent-encode s for a URL path segment or query value (malloc'd). */
 char		*http_escape(const char *s);

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum log_level { LOG_QUIET = 0, LOG_ERR = 1, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -49,9 +50,31 @@ char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* DNS-1123 label: 1..63 of [a-z0-9-], starting and ending alphanumeric. */
 int	dns1123_label(const char *);
 
-/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
-char	*read_file(const char *path, size_t max, size_t *len, char *err,
-	    size_t errlen);
+/*
+ * Read a whole file (at most max bytes) into a NUL-terminated buffer.
+ * Only a regular file is read: it is opened without blocking (a FIFO would
+ * hang the open or the read) and refused after fstat() if it is anything
+ * else. With secret set, a file that its group or others may read is
+ * warned about (log_warn), naming the file, never its content.
+ */
+char	*read_file(const char *path, size_t max, int secret, size_t *len,
+	    char *err, size_t errlen);
+/* Open path for reading as read_file() does: the stream, or NULL and err. */
+FILE	*open_regular(const char *path, int secret, char *err, size_t errlen);
+
+/*
+ * UTF-8. utf8_prefix(): the length of the longest prefix of s of at most max
+ * bytes that does not end inside a character (to cut text). utf8_clean(): a
+ * malloc'd copy of s that is valid UTF-8, every byte that does not belong
+ * to a well-formed character replaced by U+FFFD (what jansson accepts).
+ */
+size_t	utf8_prefix(const char *s, size_t max);
+char	*utf8_clean(const char *s);
+
+/* A label value of the Prometheus text format: \, \" and \n escaped. */
+char	*prom_label_escape(const char *s);
+/* s matched literally in a Redis glob pattern (SCAN MATCH): *?[]\ escaped. */
+char	*redis_glob_escape(const char *s);
 /* Trim trailing whitespace/newlines in place. */
 void	chomp(char *);
 
@@ -61,7 +84,14 @@ struct strv {
 	size_t	  n;
 };
 void	strv_add(struct strv *, const char *);
+/* Linear: for small sets; strv_unique() for large ones. */
 int	strv_has(const struct strv *, const char *);
+/*
+ * Append to out each string of in that is neither in skip nor already in
+ * out or earlier in in, keeping in's order. O(n log n) (sorted copies).
+ */
+void	strv_unique(struct strv *out, const struct strv *in,
+	    const struct strv *skip);
 void	strv_free(struct strv *);
 char	*strv_join(const struct strv *, const char *sep);
 
