@@ -50,10 +50,10 @@ classify(struct flower *f, const struct http_resp *r, const char *what,
 	}
 	if (r->status == 200)
 		return FLOWER_OK;
-	/* first line of a text body, bounded */
+	/* first line of a text body, bounded, cut between characters */
 	n = strcspn(r->body, "\r\n");
 	if (n > 160)
-		n = 160;
+		n = utf8_prefix(r->body, 160);
 	if (r->status == 401) {
 		snprintf(err, errlen, "Flower %s: %s: HTTP 401 Unauthorized%s%.*s;"
 		    " give credentials with --flower-user and "

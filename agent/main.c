@@ -138,7 +138,7 @@ read_secret(const char *path, const char *what)
 {
 	char	 err[512], *s;
 
-	if ((s = read_file(path, 64 * 1024, 1, NULL, err, sizeof err)) == NULL) {
+	if ((s = read_secret_file(path, 64 * 1024, err, sizeof err)) == NULL) {
 		log_err("cannot read the %s: %s", what, err);
 		return NULL;
 	}

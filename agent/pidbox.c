@@ -13,10 +13,24 @@
 
 #include "b64.h"
 #include "broker.h"
+#include "http.h"
 #include "pidbox.h"
 #include "util.h"
 
 #define BINDINGS	"_kombu.binding.reply.celery.pidbox"
+#define MAX_REPLY	HTTP_MAX_BODY	/* replies are capped as HTTP bodies */
+
+/*
+ * RPOP, but a reply larger than ARGV[1] bytes never crosses the wire: it is
+ * dropped there, and the error names its size and ticket.
+ */
+static const char pop_lua[] =
+    "local v = redis.call('RPOP', KEYS[1])\n"
+    "if v and #v > tonumber(ARGV[1]) then\n"
+    "  local t = string.match(v, '\"ticket\": *\"([%w%-]+)\"') or '-'\n"
+    "  return redis.error_reply('TOOBIG ' .. #v .. ' ' .. t)\n"
+    "end\n"
+    "return v\n";
 
 struct pcall {
 	struct pcall	*next;
@@ -199,21 +213,52 @@ take_reply(struct pidbox *p, const char *msg, size_t len)
 }
 
 static void	poll_cb(struct ev_loop *, ev_timer *, int);
+static void	popped(redisReply *, const char *, void *);
+
+static void
+pop(struct pidbox *p)
+{
+	p->popping = 1;
+	broker_command(p->b, popped, p, "EVAL %s 1 %s %u", pop_lua, p->list,
+	    MAX_REPLY);
+}
+
+/* A reply over the cap: the call that waits for it alone fails. */
+static void
+too_big(struct pidbox *p, const char *err)
+{
+	struct pcall	*c;
+	char		 size[24] = "?", ticket[40] = "-", msg[160];
+
+	sscanf(strstr(err, "TOOBIG ") + 7, "%23s %39s", size, ticket);
+	log_warn("dropped a remote-control reply of %s bytes: more than %u",
+	    size, MAX_REPLY);
+	for (c = p->calls; c != NULL; c = c->next)
+		if (c->dest != NULL && strcmp(c->ticket, ticket) == 0)
+			break;
+	if (c == NULL)
+		return;
+	snprintf(msg, sizeof msg, "the reply of %s is larger than %u bytes",
+	    c->dest, MAX_REPLY);
+	finish(p, c, msg);
+}
 
 static void
 popped(redisReply *rep, const char *err, void *arg)
 {
 	struct pidbox	*p = arg;
+	int		 more;
 
-	(void)err;
 	p->popping = 0;
-	if (rep != NULL && rep->type == REDIS_REPLY_STRING) {
+	more = rep != NULL && rep->type == REDIS_REPLY_STRING;
+	if (more)
 		take_reply(p, rep->str, rep->len);
-		if (p->calls != NULL) {		/* drain the list at once */
-			p->popping = 1;
-			broker_command(p->b, popped, p, "RPOP %s", p->list);
-		}
+	else if (err != NULL && strstr(err, "TOOBIG ") != NULL) {
+		too_big(p, err);
+		more = 1;
 	}
+	if (more && p->calls != NULL)	/* drain the list at once */
+		pop(p);
 }
 
 static void
@@ -229,10 +274,8 @@ poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (now >= c->deadline)
 			finish(p, c, NULL);
 	}
-	if (p->calls != NULL && !p->popping) {
-		p->popping = 1;
-		broker_command(p->b, popped, p, "RPOP %s", p->list);
-	}
+	if (p->calls != NULL && !p->popping)
+		pop(p);
 }
 
 void

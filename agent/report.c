@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,12 +303,32 @@ report_outcome(struct run *r)
 		    r->err[0] ? ": " : "", r->err);
 }
 
+/*
+ * A JSON string of text that may be cut or come from outside (an error
+ * body): never refused by jansson, bytes that are not UTF-8 become U+FFFD.
+ * NULL stays NULL (for "o?").
+ */
+static json_t *
+jtext(const char *s)
+{
+	char	*u;
+	json_t	*j;
+
+	if (s == NULL)
+		return NULL;
+	u = utf8_clean(s);
+	j = json_string(u);
+	free(u);
+	return j;
+}
+
 static json_t *
 run_json(struct run *r)
 {
-	json_t	*o, *ws, *t, *tasks;
+	json_t	*o, *ws, *t, *tasks, *v;
 	size_t	 i, j;
 	int	 s;
+	const char *id;
 
 	t = json_object();
 	for (s = ST_RESOLVE; s < ST_END; s++)
@@ -318,22 +340,33 @@ run_json(struct run *r)
 		struct wk *w = &r->w[i];
 		json_t *q = json_array();
 		for (j = 0; j < w->queues.n; j++)
-			json_array_append_new(q, json_string(w->queues.v[j]));
-		tasks = w->waited ? json_deep_copy(w->waited) : json_array();
-		json_array_append_new(ws, json_pack("{s:s,s:o,s:b,s:b,s:o,s:s?}",
-		    "name", w->name, "queues", q, "drained", w->drained,
-		    "gone", w->gone, "tasks", tasks, "possibly_lost", w->lost));
+			json_array_append_new(q, jtext(w->queues.v[j]));
+		tasks = json_array();
+		json_object_foreach(w->waited, id, v)
+			json_array_append_new(tasks, json_pack("{s:s,s:O,s:O}",
+			    "id", id, "name", json_object_get(v, "name"),
+			    "state", json_object_get(v, "state")));
+		json_array_append_new(ws, json_pack("{s:o,s:o,s:b,s:b,s:o,s:o?}",
+		    "name", jtext(w->name), "queues", q, "drained", w->drained,
+		    "gone", w->gone, "tasks", tasks, "possibly_lost",
+		    jtext(w->lost)));
 	}
-	o = json_pack("{s:s,s:s,s:s,s:i,s:f,s:o,s:o,s:s?,s:s?,s:I,s:s?}",
-	    "deployment", r->name, "namespace", r->ctx->kube.ns,
+	o = json_pack("{s:o,s:o,s:s,s:i,s:f,s:o,s:o,s:o?,s:o?,s:I,s:o?}",
+	    "deployment", jtext(r->name), "namespace", jtext(r->ctx->kube.ns),
 	    "outcome", fsm_outcome_name(r->fsm.outcome),
 	    "exit_code", fsm_exit_code(r->fsm.outcome),
 	    "seconds", r->finished > r->started ? r->finished - r->started : 0.0,
 	    "states", t, "workers", ws,
-	    "new_worker", r->new_worker,
-	    "error", r->err[0] ? r->err : NULL,
+	    "new_worker", jtext(r->new_worker),
+	    "error", jtext(r->err[0] ? r->err : NULL),
 	    "backlog", (json_int_t)r->backlog,
-	    "restarted_at", r->restarted_at);
+	    "restarted_at", jtext(r->restarted_at));
+	if (o == NULL) {	/* never leave a deployment out of the report */
+		log_err("%s: incomplete JSON report entry", r->name);
+		o = json_pack("{s:o,s:s,s:i}", "deployment", jtext(r->name),
+		    "outcome", fsm_outcome_name(r->fsm.outcome), "exit_code",
+		    fsm_exit_code(r->fsm.outcome));
+	}
 	json_object_set_new(o, "forced", json_boolean(r->fsm.forced));
 	return o;
 }
@@ -346,50 +379,157 @@ family(FILE *f, const char *name, const char *help)
 	    "# TYPE drain_and_rollout_%s gauge\n", name, help, name);
 }
 
+/* A sample's labels: {namespace="NS",deployment="NAME"}, values escaped. */
+static char *
+labels(struct ctx *c, const char *name)
+{
+	char	*ns = prom_label_escape(c->kube.ns);
+	char	*n = prom_label_escape(name), *out;
+
+	out = xasprintf("{namespace=\"%s\",deployment=\"%s\"", ns, n);
+	free(ns);
+	free(n);
+	return out;		/* open: a sample adds labels, then '}' */
+}
+
+#define LAST_SUCCESS	"drain_and_rollout_last_success_timestamp_seconds"
+
+/*
+ * The last-success samples of the metrics file being replaced, except
+ * those this run renews: a run that fails, a --recover, or another
+ * deployment's run keeps when each deployment last succeeded.
+ */
+static void
+kept_successes(struct ctx *c, struct strv *out)
+{
+	FILE	*f;
+	char	*line = NULL, err[300], *l, *end;
+	size_t	 cap = 0, i;
+	ssize_t	 n;
+	int	 renewed;
+
+	if ((f = open_regular(c->o->metrics_file, 0, err, sizeof err)) == NULL)
+		return;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		/* only a well-formed sample of ours: {...} VALUE */
+		if (strncmp(line, LAST_SUCCESS "{", sizeof LAST_SUCCESS) != 0 ||
+		    (l = strrchr(line, '}')) == NULL || l[1] != ' ' ||
+		    strtod(l + 2, &end) <= 0 || *end != '\0')
+			continue;
+		for (renewed = 0, i = 0; i < c->nruns && !renewed; i++) {
+			if (c->runs[i]->fsm.outcome != OUT_OK)
+				continue;
+			l = labels(c, c->runs[i]->name);
+			renewed = strncmp(line + sizeof LAST_SUCCESS - 1, l,
+			    strlen(l)) == 0 && strncmp(line + sizeof
+			    LAST_SUCCESS - 1 + strlen(l), "} ", 2) == 0;
+			free(l);
+		}
+		if (!renewed && !strv_has(out, line))
+			strv_add(out, line);
+	}
+	free(line);
+	fclose(f);
+}
+
+/*
+ * A new file with a random name in the target's directory, created
+ * exclusively (O_EXCL, and O_NOFOLLOW: never through a link someone put
+ * there), for rename() into place.
+ */
+static FILE *
+metrics_tmp(const char *path, char **tmp)
+{
+	unsigned char	rnd[8];
+	int		fd = -1, tries;
+	FILE		*f;
+
+	for (tries = 0; tries < 10 && fd == -1; tries++) {
+		if (RAND_bytes(rnd, sizeof rnd) != 1)
+			return NULL;
+		*tmp = xasprintf("%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path,
+		    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+		    rnd[7]);
+		fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
+		if (fd == -1) {
+			free(*tmp);
+			*tmp = NULL;
+			if (errno != EEXIST)
+				return NULL;
+		}
+	}
+	if (fd == -1)
+		return NULL;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return f;
+}
+
 static void
 write_metrics(struct ctx *c)
 {
-	char	*tmp = xasprintf("%s.tmp.%ld", c->o->metrics_file,
-	    (long)getpid());
-	FILE	*f = fopen(tmp, "w");
-	size_t	 i;
+	char		*tmp = NULL, *l;
+	FILE		*f;
+	size_t		 i;
+	struct strv	 kept = { 0 };
+	int		 ok;
 
-	if (f == NULL) {
-		log_err("cannot write metrics %s: %s", tmp, strerror(errno));
-		free(tmp);
+	kept_successes(c, &kept);
+	if ((f = metrics_tmp(c->o->metrics_file, &tmp)) == NULL) {
+		log_err("cannot write metrics %s: cannot create a temporary "
+		    "file beside it: %s", c->o->metrics_file, strerror(errno));
+		strv_free(&kept);
 		return;
 	}
 	family(f, "outcome", "Outcome of the last run per deployment (1 for "
 	    "the outcome it had).");
-	for (i = 0; i < c->nruns; i++)
-		fprintf(f, "drain_and_rollout_outcome{namespace=\"%s\","
-		    "deployment=\"%s\",outcome=\"%s\"} 1\n", c->kube.ns,
-		    c->runs[i]->name, fsm_outcome_name(c->runs[i]->fsm.outcome));
+	for (i = 0; i < c->nruns; i++) {
+		l = labels(c, c->runs[i]->name);
+		fprintf(f, "drain_and_rollout_outcome%s,outcome=\"%s\"} 1\n", l,
+		    fsm_outcome_name(c->runs[i]->fsm.outcome));
+		free(l);
+	}
 	family(f, "last_success_timestamp_seconds", "When the deployment last "
 	    "rolled out successfully.");
-	for (i = 0; i < c->nruns; i++)
-		if (c->runs[i]->fsm.outcome == OUT_OK)
-			fprintf(f, "drain_and_rollout_last_success_timestamp_"
-			    "seconds{namespace=\"%s\",deployment=\"%s\"} %.0f\n",
-			    c->kube.ns, c->runs[i]->name, now_wall());
+	for (i = 0; i < kept.n; i++)
+		fprintf(f, "%s\n", kept.v[i]);
+	for (i = 0; i < c->nruns; i++) {
+		if (c->runs[i]->fsm.outcome != OUT_OK)
+			continue;
+		l = labels(c, c->runs[i]->name);
+		fprintf(f, LAST_SUCCESS "%s} %.0f\n", l, now_wall());
+		free(l);
+	}
 	family(f, "possibly_lost_tasks", "Tasks held by workers that vanished "
 	    "during the last run's drain.");
-	for (i = 0; i < c->nruns; i++)
-		fprintf(f, "drain_and_rollout_possibly_lost_tasks{namespace="
-		    "\"%s\",deployment=\"%s\"} %zu\n", c->kube.ns,
-		    c->runs[i]->name, run_lost(c->runs[i]));
+	for (i = 0; i < c->nruns; i++) {
+		l = labels(c, c->runs[i]->name);
+		fprintf(f, "drain_and_rollout_possibly_lost_tasks%s} %zu\n", l,
+		    run_lost(c->runs[i]));
+		free(l);
+	}
 	family(f, "state_seconds", "Time spent per state in the last run.");
 	for (i = 0; i < c->nruns; i++) {
 		struct run *r = c->runs[i];
 		int s;
+		l = labels(c, r->name);
 		for (s = ST_RESOLVE; s < ST_END; s++)
 			if (r->t_state[s] > 0)
-				fprintf(f, "drain_and_rollout_state_seconds{"
-				    "namespace=\"%s\",deployment=\"%s\",state="
-				    "\"%s\"} %.3f\n", c->kube.ns, r->name,
-				    fsm_state_name(s), r->t_state[s]);
+				fprintf(f, "drain_and_rollout_state_seconds%s,"
+				    "state=\"%s\"} %.3f\n", l, fsm_state_name(s),
+				    r->t_state[s]);
+		free(l);
 	}
-	if (fclose(f) != 0 || rename(tmp, c->o->metrics_file) == -1) {
+	strv_free(&kept);
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0 || !ok || rename(tmp, c->o->metrics_file) == -1) {
 		log_err("cannot write metrics %s: %s", c->o->metrics_file,
 		    strerror(errno));
 		unlink(tmp);
@@ -446,11 +586,12 @@ notify(struct ctx *c)
 		return;
 	}
 	p = xasprintf("drain-and-rollout on %s:\n%s", c->holder, text);
-	body = json_pack("{s:s}", "text", p);
+	body = json_pack("{s:o}", "text", jtext(p));
 	js = json_dumps(body, JSON_COMPACT);
 	memset(&req, 0, sizeof req);
 	req.method = "POST";
 	req.url = c->o->notify_url;
+	req.secret_url = 1;		/* its path holds a token */
 	req.content_type = "application/json";
 	req.body = js;
 	req.timeout = 10;
@@ -497,8 +638,11 @@ report_summary(struct ctx *c)
 		}
 	}
 	fflush(stdout);
-	if (c->o->metrics_file != NULL && !c->o->dry_run)
+	/* --status shows; it does not replace what the runs wrote */
+	if (c->o->dry_run || (c->nruns > 0 && c->runs[0]->mode == RUN_STATUS))
+		return;
+	if (c->o->metrics_file != NULL)
 		write_metrics(c);
-	if (c->o->notify_url != NULL && !c->o->dry_run)
+	if (c->o->notify_url != NULL)
 		notify(c);
 }

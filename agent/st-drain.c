@@ -58,31 +58,25 @@ state_cancel(struct run *r)
 static void
 seed(struct wk *w)
 {
-	size_t	i;
+	const struct task_list	*l[] = { &w->snap.active, &w->snap.reserved };
 
 	strv_free(&w->inflight);
-	for (i = 0; i < w->snap.active.n; i++)
-		if (!strv_has(&w->finished, w->snap.active.v[i].id))
-			strv_add(&w->inflight, w->snap.active.v[i].id);
-	for (i = 0; i < w->snap.reserved.n; i++)
-		if (!strv_has(&w->finished, w->snap.reserved.v[i].id))
-			strv_add(&w->inflight, w->snap.reserved.v[i].id);
+	tasks_pending(l, 2, &w->finished, &w->inflight);
 }
 
-/* Remember a task the drain waits for (the JSON report lists them). */
+/*
+ * Remember a task the drain waits for (the JSON report lists them): an
+ * object by id (a hash table; it keeps the order of insertion).
+ */
 static void
 waited_add(struct wk *w, const char *id, const char *name, const char *state)
 {
-	size_t	 i;
-	json_t	*t;
-
 	if (w->waited == NULL)
-		w->waited = json_array();
-	json_array_foreach(w->waited, i, t)
-		if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
-			return;
-	json_array_append_new(w->waited, json_pack("{s:s,s:s,s:s}", "id", id,
-	    "name", name, "state", state));
+		w->waited = json_object();
+	if (json_object_get(w->waited, id) != NULL)
+		return;
+	json_object_set_new(w->waited, id, json_pack("{s:s,s:s}", "name", name,
+	    "state", state));
 }
 
 static void

@@ -276,8 +276,8 @@ open_regular(const char *path, int secret, char *err, size_t errlen)
 	return f;
 }
 
-char *
-read_file(const char *path, size_t max, int secret, size_t *lenp, char *err,
+static char *
+read_whole(const char *path, size_t max, int secret, size_t *lenp, char *err,
     size_t errlen)
 {
 	FILE		*f;
@@ -305,6 +305,19 @@ read_file(const char *path, size_t max, int secret, size_t *lenp, char *err,
 	if (lenp != NULL)
 		*lenp = n;
 	return buf;
+}
+
+char *
+read_file(const char *path, size_t max, size_t *lenp, char *err,
+    size_t errlen)
+{
+	return read_whole(path, max, 0, lenp, err, errlen);
+}
+
+char *
+read_secret_file(const char *path, size_t max, char *err, size_t errlen)
+{
+	return read_whole(path, max, 1, NULL, err, errlen);
 }
 
 /*

@@ -274,23 +274,38 @@ worker_snap_move(struct worker_snap *dst, struct worker_snap *src)
 char *
 tasks_describe(const struct task_list *tl, double now)
 {
-	char	*out = xstrdup(""), *p, d[32];
-	size_t	 i;
+	char	*out = NULL, d[32];
+	size_t	 len = 0, i;
+	FILE	*f = open_memstream(&out, &len);	/* O(n): no re-copy */
 
+	if (f == NULL)
+		return xstrdup("");
 	for (i = 0; i < tl->n; i++) {
 		const struct task_ref *t = &tl->v[i];
+		fprintf(f, "%s%s %s", i ? ", " : "", t->id, t->name);
 		if (t->eta != NULL)
-			p = xasprintf("%s%s%s %s (eta %s)", out, i ? ", " : "",
-			    t->id, t->name, t->eta);
+			fprintf(f, " (eta %s)", t->eta);
 		else if (t->started > 0)
-			p = xasprintf("%s%s%s %s running for %s", out,
-			    i ? ", " : "", t->id, t->name,
+			fprintf(f, " running for %s",
 			    duration_fmt(now - t->started, d, sizeof d));
-		else
-			p = xasprintf("%s%s%s %s", out, i ? ", " : "", t->id,
-			    t->name);
+	}
+	if (fclose(f) != 0 || out == NULL) {
 		free(out);
-		out = p;
+		return xstrdup("");
 	}
 	return out;
+}
+
+void
+tasks_pending(const struct task_list *const *lists, size_t nlists,
+    const struct strv *done, struct strv *out)
+{
+	struct strv	all = { 0 };
+	size_t		i, j;
+
+	for (i = 0; i < nlists; i++)
+		for (j = 0; j < lists[i]->n; j++)
+			strv_add(&all, lists[i]->v[j].id);
+	strv_unique(out, &all, done);
+	strv_free(&all);
 }

@@ -10,7 +10,9 @@
  * "_kombu.binding.reply.celery.pidbox". One reply queue serves every call of
  * a process; each call waits for replies with its own ticket until it has
  * one from every destination or its timeout passes. The binding and lists
- * are removed on pidbox_free().
+ * are removed on pidbox_free(). A reply is capped as an HTTP body is
+ * (HTTP_MAX_BODY): a larger one is dropped in Redis, never read, and fails
+ * the call that waits for it (a broadcast just goes without it).
  */
 #ifndef PIDBOX_H
 #define PIDBOX_H

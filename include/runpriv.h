@@ -31,7 +31,7 @@ struct wk {
 	int		 suspect;	/* silent: is its pod still there? */
 	char		*lost;		/* tasks it held when it vanished */
 	size_t		 nlost;		/* how many */
-	struct json_t	*waited;	/* [{id, name, state}] waited for */
+	struct json_t	*waited;	/* {id: {name, state}} waited for */
 };
 
 struct run {

@@ -54,11 +54,14 @@ int	dns1123_label(const char *);
  * Read a whole file (at most max bytes) into a NUL-terminated buffer.
  * Only a regular file is read: it is opened without blocking (a FIFO would
  * hang the open or the read) and refused after fstat() if it is anything
- * else. With secret set, a file that its group or others may read is
- * warned about (log_warn), naming the file, never its content.
+ * else. A secret file that its group or others may read is warned about
+ * (log_warn), naming the file, never its content.
  */
-char	*read_file(const char *path, size_t max, int secret, size_t *len,
-	    char *err, size_t errlen);
+char	*read_file(const char *path, size_t max, size_t *len, char *err,
+	    size_t errlen);
+/* read_file() with secret set. */
+char	*read_secret_file(const char *path, size_t max, char *err,
+	    size_t errlen);
 /* Open path for reading as read_file() does: the stream, or NULL and err. */
 FILE	*open_regular(const char *path, int secret, char *err, size_t errlen);
 

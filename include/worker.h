@@ -72,8 +72,18 @@ void	task_list_free(struct task_list *);
 void	worker_snap_free(struct worker_snap *);
 void	worker_snap_move(struct worker_snap *dst, struct worker_snap *src);
 
-/* One line per task: "id name running for 3m05s" etc., into a malloc'd string. */
+/*
+ * "id name running for 3m05s, id name (eta ...)" etc., into a malloc'd
+ * string; linear in the number of tasks.
+ */
 char	*tasks_describe(const struct task_list *, double now);
+/*
+ * Append to out the ids of the tasks of lists[0..nlists) that are neither
+ * in done nor already in out, each once, in order (a worker's in-flight set
+ * from a refresh, less the tasks an event said are finished). O(n log n).
+ */
+void	tasks_pending(const struct task_list *const *lists, size_t nlists,
+	    const struct strv *done, struct strv *out);
 
 /*
  * Parse GET /api/workers?status=true: {"W": true|false, ...}.

@@ -1,0 +1,151 @@
+/*
+ * test_bounds.c -- large inputs (issue 9): a worker holding tens of
+ * thousands of tasks is listed in O(n log n) (tasks_describe, tasks_pending,
+ * strv_unique); names are matched literally in Redis patterns
+ * (redis_glob_escape). The sizes would take minutes if the code were
+ * quadratic; nothing here is timed, the results are checked.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+#include "worker.h"
+
+#define MANY	50000
+
+static void
+fill(struct task_list *tl, size_t n, size_t from, int eta)
+{
+	size_t	i;
+	char	id[64];
+
+	tl->v = xcalloc(n, sizeof *tl->v);
+	tl->n = n;
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "%08zx-1111-4222-8333-444455556666",
+		    from + i);
+		tl->v[i].id = xstrdup(id);
+		tl->v[i].name = xstrdup("etl.ingest");
+		if (eta)
+			tl->v[i].eta = xstrdup("2026-11-26T03:00:00+00:00");
+	}
+}
+
+static void
+test_tasks_describe_many(void **state)
+{
+	struct task_list	 tl;
+	char			*s, *p;
+	size_t			 n = 0;
+
+	(void)state;
+	fill(&tl, MANY, 0, 1);
+	s = tasks_describe(&tl, 0);
+	for (p = s; (p = strstr(p, ", ")) != NULL; p += 2)
+		n++;
+	assert_int_equal(n, MANY - 1);
+	p = "00000000-1111-4222-8333-444455556666 etl.ingest "
+	    "(eta 2026-11-26T03:00:00+00:00), 00000001-";
+	assert_true(strncmp(s, p, strlen(p)) == 0);
+	p = strrchr(s, ',');
+	assert_string_equal(p, ", 0000c34f-1111-4222-8333-444455556666 "
+	    "etl.ingest (eta 2026-11-26T03:00:00+00:00)");
+	free(s);
+	task_list_free(&tl);
+	s = tasks_describe(&tl, 0);	/* none */
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void
+test_tasks_pending_many(void **state)
+{
+	struct task_list	 active, reserved;
+	const struct task_list	*l[] = { &active, &reserved };
+	struct strv		 done = { 0 }, out = { 0 };
+	size_t			 i;
+
+	(void)state;
+	fill(&active, 10, 0, 0);
+	fill(&reserved, MANY, 5, 0);	/* 5..9 are listed twice */
+	/* an event said the even ones of the first half are done */
+	for (i = 0; i < MANY / 2; i += 2)
+		strv_add(&done, reserved.v[i].id);
+	strv_add(&done, "not-a-listed-task");
+	tasks_pending(l, 2, &done, &out);
+	/* ids 0..4, then 5.. less the done ones, each once, in order */
+	assert_int_equal(out.n, 5 + MANY - MANY / 4);
+	for (i = 0; i < 5; i++)
+		assert_string_equal(out.v[i], active.v[i].id);
+	assert_string_equal(out.v[5], reserved.v[1].id);
+	assert_string_equal(out.v[6], reserved.v[3].id);
+	assert_string_equal(out.v[out.n - 1], reserved.v[MANY - 1].id);
+	for (i = 1; i < out.n; i++)
+		assert_true(strcmp(out.v[i - 1], out.v[i]) < 0);
+	/* a second call adds nothing that is already there */
+	tasks_pending(l, 2, &done, &out);
+	assert_int_equal(out.n, 5 + MANY - MANY / 4);
+	strv_free(&out);
+	strv_free(&done);
+	task_list_free(&active);
+	task_list_free(&reserved);
+}
+
+static void
+test_strv_unique(void **state)
+{
+	struct strv	in = { 0 }, skip = { 0 }, out = { 0 };
+	const char	*w[] = { "b", "a", "b", "c", "a", "d" };
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < 6; i++)
+		strv_add(&in, w[i]);
+	strv_add(&skip, "c");
+	strv_add(&out, "d");
+	strv_unique(&out, &in, &skip);
+	assert_int_equal(out.n, 3);
+	assert_string_equal(out.v[0], "d");
+	assert_string_equal(out.v[1], "b");
+	assert_string_equal(out.v[2], "a");
+	strv_unique(&out, &in, NULL);
+	assert_int_equal(out.n, 4);
+	assert_string_equal(out.v[3], "c");
+	strv_free(&in);
+	strv_free(&skip);
+	strv_free(&out);
+}
+
+static void
+test_redis_glob_escape(void **state)
+{
+	char	*s;
+
+	(void)state;
+	s = redis_glob_escape("drain-and-rollout:journal:cms-dials-prod:");
+	assert_string_equal(s, "drain-and-rollout:journal:cms-dials-prod:");
+	free(s);
+	s = redis_glob_escape("a*b?c[d]e\\f");
+	assert_string_equal(s, "a\\*b\\?c\\[d\\]e\\\\f");
+	free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tasks_describe_many),
+		cmocka_unit_test(test_tasks_pending_many),
+		cmocka_unit_test(test_strv_unique),
+		cmocka_unit_test(test_redis_glob_escape),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
