@@ -34,8 +34,9 @@ static enum flower_err
 classify(struct flower *f, const struct http_resp *r, const char *what,
     char *err, size_t errlen)
 {
-	char	d[256];
-	size_t	n;
+	char		 d[256], *body;
+	size_t		 n;
+	enum flower_err	 e;
 
 	if (r->err != HTTP_OK) {
 		if (r->err == HTTP_ETOOBIG) {
@@ -51,29 +52,29 @@ classify(struct flower *f, const struct http_resp *r, const char *what,
 	if (r->status == 200)
 		return FLOWER_OK;
 	/* first line of a text body, bounded, cut between characters */
-	n = strcspn(r->body, "\r\n");
-	if (n > 160)
-		n = utf8_prefix(r->body, 160);
+	body = utf8_excerpt(r->body, 160);
+	n = strlen(body);
 	if (r->status == 401) {
-		snprintf(err, errlen, "Flower %s: %s: HTTP 401 Unauthorized%s%.*s;"
+		snprintf(err, errlen, "Flower %s: %s: HTTP 401 Unauthorized%s%s;"
 		    " give credentials with --flower-user and "
 		    "--flower-password-file (or check them)", f->url, what,
-		    n ? ": " : "", (int)n, r->body);
-		return FLOWER_EAUTH;
-	}
-	if (r->status == 404) {
-		snprintf(err, errlen, "Flower %s: %s: HTTP 404: %.*s", f->url,
-		    what, (int)n, r->body);
-		return FLOWER_EUNKNOWN;
-	}
-	if (r->status == 403) {
+		    n ? ": " : "", body);
+		e = FLOWER_EAUTH;
+	} else if (r->status == 404) {
+		snprintf(err, errlen, "Flower %s: %s: HTTP 404: %s", f->url,
+		    what, body);
+		e = FLOWER_EUNKNOWN;
+	} else if (r->status == 403) {
 		snprintf(err, errlen, "Flower %s: %s: the worker did not answer "
-		    "(HTTP 403: %.*s)", f->url, what, (int)n, r->body);
-		return FLOWER_ENOREPLY;
+		    "(HTTP 403: %s)", f->url, what, body);
+		e = FLOWER_ENOREPLY;
+	} else {
+		snprintf(err, errlen, "Flower %s: %s: unexpected HTTP %ld%s%s",
+		    f->url, what, r->status, n ? ": " : "", body);
+		e = r->status >= 500 ? FLOWER_EDOWN : FLOWER_EBAD;
 	}
-	snprintf(err, errlen, "Flower %s: %s: unexpected HTTP %ld%s%.*s",
-	    f->url, what, r->status, n ? ": " : "", (int)n, r->body);
-	return r->status >= 500 ? FLOWER_EDOWN : FLOWER_EBAD;
+	free(body);
+	return e;
 }
 
 static void

@@ -109,14 +109,20 @@ rtrim(char *s, size_t *len)
 static int
 slurp(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
 {
-	char	*buf, *small;
-	size_t	 len = 0;
-	ssize_t	 n = 0;
-	int	 fd, saved;
+	char		*buf, *small;
+	size_t		 len = 0;
+	ssize_t		 n = 0;
+	int		 fd, saved;
+	struct stat	 st;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* not blocking: a FIFO would hang the open; only a regular file */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, "%s: not a regular file", path);
+	}
 	if ((buf = malloc(MAX_FILE + 2)) == NULL) {
 		close(fd);
 		return fail(err, errlen, "%s: out of memory", path);

@@ -268,7 +268,7 @@ open_regular(const char *path, int secret, char *err, size_t errlen)
 	if (secret && (st.st_mode & (S_IRGRP | S_IROTH)))
 		log_warn("%s can be read by its %s: it holds a secret; "
 		    "chmod 600 it", path, st.st_mode & S_IROTH ?
-		    "group and every user" : "group");
+		    "every user" : "group");
 	if ((f = fdopen(fd, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
@@ -398,6 +398,22 @@ utf8_clean(const char *s)
 		i += k;
 	}
 	out[o] = '\0';
+	return out;
+}
+
+char *
+utf8_excerpt(const char *s, size_t max)
+{
+	size_t	 n = strcspn(s, "\r\n");
+	char	*cut, *out;
+
+	if (n > max)
+		n = utf8_prefix(s, max);
+	cut = xmalloc(n + 1);
+	memcpy(cut, s, n);
+	cut[n] = '\0';
+	out = utf8_clean(cut);
+	free(cut);
 	return out;
 }
 

@@ -73,6 +73,8 @@ FILE	*open_regular(const char *path, int secret, char *err, size_t errlen);
  */
 size_t	utf8_prefix(const char *s, size_t max);
 char	*utf8_clean(const char *s);
+/* The first line of s, at most max bytes cut as utf8_prefix(), cleaned. */
+char	*utf8_excerpt(const char *s, size_t max);
 
 /* A label value of the Prometheus text format: \, \" and \n escaped. */
 char	*prom_label_escape(const char *s);

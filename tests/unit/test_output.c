@@ -127,6 +127,28 @@ test_utf8_clean(void **state)
 }
 
 static void
+test_utf8_excerpt(void **state)
+{
+	char	body[400], *s;
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i + 3 < sizeof body; i += 3)
+		memcpy(body + i, "\xe8\xad\xa6", 3);
+	body[i] = '\0';
+	s = utf8_excerpt(body, 160);		/* 53 characters, not 53 and 1/3 */
+	assert_int_equal(strlen(s), 159);
+	assert_string_equal(s + 156, "\xe8\xad\xa6");
+	free(s);
+	s = utf8_excerpt("\xe9" "chec\r\nline two", 160);	/* Latin-1 */
+	assert_string_equal(s, "\xef\xbf\xbd" "chec");
+	free(s);
+	s = utf8_excerpt("", 160);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void
 assert_label(const char *in, const char *want)
 {
 	char	*s = prom_label_escape(in);
@@ -153,6 +175,7 @@ main(void)
 		cmocka_unit_test(test_url_shown),
 		cmocka_unit_test(test_utf8_prefix),
 		cmocka_unit_test(test_utf8_clean),
+		cmocka_unit_test(test_utf8_excerpt),
 		cmocka_unit_test(test_prom_label_escape),
 	};
 

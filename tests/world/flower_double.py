@@ -234,7 +234,7 @@ class TestControl:
         self.delay = 0.0
         self.fail_status = 500
         self.fail_count = 0
-        self.fail_body = ""
+        self.fail_body = b""
         self.garbage = 0
         self.huge = 0
 
@@ -566,7 +566,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             fail = tc.take_fail()
             if fail is not None:
-                resp = Response(fail[0], fail[1].encode())
+                resp = Response(fail[0], fail[1])
             else:
                 req = Request(self.command, raw_path, query, self.headers, body)
                 with LOOP:
@@ -651,7 +651,9 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_test/fail" and m == "POST":
                 tc.fail_status = int(data.get("status", 500))
                 tc.fail_count = int(data.get("count", 1))
-                tc.fail_body = str(data.get("body", ""))
+                # "encoding": the body's bytes in another charset (e.g.
+                # latin-1: bytes that are not UTF-8)
+                tc.fail_body = str(data.get("body", "")).encode(data.get("encoding", "utf-8"))
                 return json_response({"status": tc.fail_status, "count": tc.fail_count})
             if path == "/_test/garbage" and m == "POST":
                 tc.garbage = int(data.get("count", 1))
