@@ -146,8 +146,12 @@ def test_multibyte_error_body_still_reported(shared_world, tmp_path, body, encod
     (tmp_path / "hook").write_text(url)
     shared_world.flower_test("POST", "/_test/fail", {"status": 401, "count": 50, "body": body,
                                                      "encoding": encoding})
-    p = shared_world.run("ecal-bulk", "common-redbeat", "--control", "flower", "-o", "json",
-                         "--notify-url-file", str(tmp_path / "hook"))
+    # bytes: what the agent writes is checked, not decoded on the way
+    p = subprocess.run(shared_world.agent_argv(["ecal-bulk", "common-redbeat", "--control",
+                                                "flower", "-o", "json", "--notify-url-file",
+                                                str(tmp_path / "hook")]),
+                       env=shared_world.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=120)
     shared_world.flower_test("POST", "/_test/reset", {})
     srv.shutdown()
     assert p.returncode == 3, p.stderr
@@ -158,6 +162,7 @@ def test_multibyte_error_body_still_reported(shared_world, tmp_path, body, encod
     assert len(Hook.posts) == 1, "no notification"
     text = Hook.posts[0][1]["text"]
     assert "ecal-bulk" in text and "common-redbeat" in text and shown in text
+    assert shown in p.stderr.decode("utf-8")    # the log is UTF-8 too
 
 
 # ---- 9. metrics file --------------------------------------------------------
