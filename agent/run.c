@@ -75,8 +75,11 @@ op_done(struct op *o, size_t *wi, size_t *qi)
 static void
 run_vfail(struct run *r, const char *fmt, va_list ap)
 {
-	if (r->err[0] == '\0')
-		vsnprintf(r->err, sizeof r->err, fmt, ap);
+	if (r->err[0] != '\0')
+		return;
+	/* a long cause is cut between characters, not inside one */
+	if (vsnprintf(r->err, sizeof r->err, fmt, ap) >= (int)sizeof r->err)
+		r->err[utf8_prefix(r->err, sizeof r->err - 1)] = '\0';
 }
 
 void
