@@ -24,7 +24,9 @@ struct http;
 
 struct flower {
 	struct http	*http;
-	char		*url;		/* base, no trailing slash */
+	char		*url;		/* base, no trailing slash; as
+					   http_url_shown() gives it, so
+					   messages may show it */
 	char		*user;
 	char		*password;	/* secret */
 	double		 timeout;	/* per request, seconds */
