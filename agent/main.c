@@ -378,8 +378,8 @@ url_has_password(const char *url)
  * host, port and path (http_url_shown()). User information in it is taken
  * out into the credentials: a password only from DRAIN_FLOWER_URL (the
  * environment or the configuration file), never from the command line,
- * which every user can see in ps; and not when the credentials are also
- * given on their own. A query or a fragment is refused (requests append
+ * which every user can see in ps; and neither when the same credential is
+ * also given on its own. A query or a fragment is refused (requests append
  * their path to the URL). The results are malloc'd.
  */
 static int
@@ -415,9 +415,13 @@ flower_url(const char *url, int flag, const char *user, const char *pwfile,
 		    "see in ps; use --flower-user and --flower-password-file");
 		goto out;
 	}
-	if (((un != NULL && *un != '\0') || (pw != NULL && *pw != '\0')) &&
-	    (user != NULL || pwfile != NULL)) {
-		log_err("the Flower URL carries a user, and --flower-user or "
+	if (un != NULL && *un != '\0' && user != NULL) {
+		log_err("the Flower URL carries a user, and --flower-user is "
+		    "given too: give the credentials once");
+		goto out;
+	}
+	if (pw != NULL && *pw != '\0' && pwfile != NULL) {
+		log_err("the Flower URL carries a password, and "
 		    "--flower-password-file is given too: give the credentials "
 		    "once");
 		goto out;
