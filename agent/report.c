@@ -407,6 +407,7 @@ kept_successes(struct ctx *c, struct strv *out)
 	size_t	 cap = 0, i;
 	ssize_t	 n;
 	int	 renewed;
+	struct strv all = { 0 };
 
 	if ((f = open_regular(c->o->metrics_file, 0, err, sizeof err)) == NULL)
 		return;
@@ -427,9 +428,11 @@ kept_successes(struct ctx *c, struct strv *out)
 			    LAST_SUCCESS - 1 + strlen(l), "} ", 2) == 0;
 			free(l);
 		}
-		if (!renewed && !strv_has(out, line))
-			strv_add(out, line);
+		if (!renewed)
+			strv_add(&all, line);
 	}
+	strv_unique(out, &all, NULL);
+	strv_free(&all);
 	free(line);
 	fclose(f);
 }
