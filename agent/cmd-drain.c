@@ -13,7 +13,9 @@ static int	cmd_drain_exec(struct ev_loop *, struct opts *, int, char **);
 const struct cmd_entry cmd_drain_entry = {
 	"drain",
 	"[options] DEPLOYMENT... | -l SELECTOR",
-	1,
+	{ 1, -1 },
+	CMD_O_SELECTOR,
+	CMD_DEFAULT,
 	cmd_drain_exec,
 };
 
@@ -83,7 +85,7 @@ cmd_drain_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	    ctx_select(&c, o->selector, err, sizeof err) == -1) {
 		log_err("%s", err);
 		ctx_free(&c);
-		return 3;
+		return fsm_exit_code(OUT_PREFLIGHT);
 	}
 	return cmd_run(&c);
 }

@@ -17,6 +17,8 @@ static int	cmd_status_exec(struct ev_loop *, struct opts *, int, char **);
 const struct cmd_entry cmd_status_entry = {
 	"--status",
 	"--status [DEPLOYMENT...]",
+	{ 0, -1 },
+	0,
 	0,
 	cmd_status_exec,
 };
@@ -85,7 +87,7 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
 			log_err("cannot list the journals: %s", err);
 			ctx_free(&c);
-			return 3;
+			return fsm_exit_code(OUT_PREFLIGHT);
 		}
 		for (i = 0; i < deps.n; i++)
 			n += show_journal(&c, deps.v[i]);

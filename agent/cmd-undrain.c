@@ -14,7 +14,9 @@ static int	cmd_undrain_exec(struct ev_loop *, struct opts *, int, char **);
 const struct cmd_entry cmd_undrain_entry = {
 	"--undrain",
 	"--undrain [--queues Q1,Q2] DEPLOYMENT...",
-	1,
+	{ 1, -1 },
+	CMD_O_QUEUES,
+	0,
 	cmd_undrain_exec,
 };
 

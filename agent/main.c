@@ -548,27 +548,48 @@ defaults(struct opts *o)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* A second command option is an error, not a silent choice. */
+static int
+set_command(const struct cmd_entry **cmd, const char *name)
+{
+	const struct cmd_entry	*e = cmd_find(name);
+
+	if (*cmd != cmd_table[0] && *cmd != e) {
+		log_err("%s and %s exclude each other", (*cmd)->name, e->name);
+		return -1;
+	}
+	*cmd = e;
+	return 0;
+}
+
+/* What the command line says beside struct opts. */
+struct cmdline {
+	const struct cmd_entry	*cmd;
+	struct cmd_args		 args;
+	const char		*pwfile, *rpwfile, *notify_file;
+	char			*fbase, *fuser, *fpass;	/* flower_url() */
+};
+
+/*
+ * The configuration file, the environment and the flags, in that order of
+ * precedence (the flag wins), and the checks that need no command. Returns
+ * -1 to go on, else the exit code (--help, --version, errors).
+ */
+static int
+parse(int argc, char **argv, struct opts *out, struct cmdline *cl)
 {
 	struct opts		 o;
-	const struct cmd_entry	*cmd = &cmd_drain_entry;
+	const struct cmd_entry	*cmd = cmd_table[0];
 	const struct setting	*st;
 	const char		*pwfile = NULL, *rpwfile = NULL, *cfg;
 	const char		*notify_file;
-	int			 ch, verbose = 0, quiet = 0, rc, selector_flag = 0;
-	int			 redis_flag = 0;
-	struct ev_loop		*loop;
-	struct rlimit		 nocore = { 0, 0 };
+	int			 ch, li = 0, verbose = 0, quiet = 0;
+	int			 selector_flag = 0, redis_flag = 0;
 	char			*fbase = NULL, *fuser = NULL, *fpass = NULL;
 	int			 flower_flag = 0;
 
-	signal(SIGPIPE, SIG_IGN);
-	/* the process holds tokens and passwords: no core dump, no ptrace */
-	setrlimit(RLIMIT_CORE, &nocore);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	memset(&o, 0, sizeof o);
-	log_init(LOG_INFO, !isatty(STDERR_FILENO));
+	memset(cl, 0, sizeof *cl);
 	/* --config must be known before the defaults: find it first */
 	cfg = env("DRAIN_CONFIG", NULL);
 	for (ch = 1; ch < argc; ch++) {
@@ -585,7 +606,7 @@ main(int argc, char **argv)
 	rpwfile = env("DRAIN_REDIS_PASSWORD_FILE", NULL);
 	notify_file = env("DRAIN_NOTIFY_URL_FILE", NULL);
 
-	while ((ch = getopt_long(argc, argv, "hl:n:o:qv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hl:n:o:qv", longopts, &li)) != -1) {
 		switch (ch) {
 		case O_FLOWER_URL:
 			o.flower_url = optarg;
@@ -630,13 +651,10 @@ main(int argc, char **argv)
 			o.drain_only = 1;
 			break;
 		case O_STATUS:
-			cmd = &cmd_status_entry;
-			break;
 		case O_RECOVER:
-			cmd = &cmd_recover_entry;
-			break;
 		case O_UNDRAIN:
-			cmd = &cmd_undrain_entry;
+			if (set_command(&cmd, longopts[li].name) == -1)
+				return EXIT_USAGE;
 			break;
 		case O_QUEUES:
 			o.queues = optarg;
@@ -674,8 +692,6 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	argc -= optind;
-	argv += optind;
 	log_init(quiet ? LOG_ERR : verbose ? LOG_DEBUG : LOG_INFO,
 	    !isatty(STDERR_FILENO));
 	if (o.dry_run && o.drain_only) {
@@ -701,67 +717,122 @@ main(int argc, char **argv)
 	o.flower_url = fbase;
 	if (fuser != NULL)
 		o.flower_user = fuser;
-	/* deployments named on the command line win over DRAIN_SELECTOR */
-	if (argc > 0 && !selector_flag)
-		o.selector = NULL;
-	if (o.selector != NULL && *o.selector == '\0') {
-		log_err("an empty selector would select every deployment of the "
-		    "namespace; give -l KEY=VALUE");
-		return EXIT_USAGE;
-	}
-	if (cmd != &cmd_drain_entry)
-		o.selector = NULL;
-	if (cmd == &cmd_drain_entry && argc == 0 && o.selector == NULL) {
+	cl->cmd = cmd;
+	cl->args.argc = argc - optind;
+	cl->args.argv = argv + optind;
+	cl->args.selector = o.selector;
+	/* the command-specific options have no DRAIN_* variable */
+	cl->args.given = (selector_flag ? CMD_O_SELECTOR : 0) |
+	    (o.queues != NULL ? CMD_O_QUEUES : 0);
+	cl->pwfile = pwfile;
+	cl->rpwfile = rpwfile;
+	cl->notify_file = notify_file;
+	cl->fbase = fbase;
+	cl->fuser = fuser;
+	cl->fpass = fpass;
+	*out = o;
+	return -1;
+}
+
+/* The command line against the command's rules (cmd.h). */
+static int
+check(struct cmdline *cl, struct opts *o)
+{
+	char	err[512];
+
+	switch (cmd_check(cl->cmd, &cl->args, err, sizeof err)) {
+	case CMD_OK:
+		o->selector = cl->args.selector;
+		return 0;
+	case CMD_USAGE:
 		usage(stderr);
-		return EXIT_USAGE;
+		break;
+	case CMD_ERROR:
+		log_err("%s", err);
+		break;
+	case CMD_ERROR_USAGE:
+		log_err("%s", err);
+		fprintf(stderr, "usage: drain-and-rollout %s\n", cl->cmd->usage);
+		break;
 	}
-	if (argc < cmd->min_args && !(cmd == &cmd_drain_entry && o.selector)) {
-		log_err("%s: name at least one deployment", cmd->name);
-		fprintf(stderr, "usage: drain-and-rollout %s\n", cmd->usage);
-		return EXIT_USAGE;
+	return -1;
+}
+
+/* The secrets, from their files; an empty file means: none. */
+static int
+secrets_read(struct cmdline *cl, struct opts *o)
+{
+	if (cl->pwfile != NULL && (o->flower_password =
+	    read_secret(cl->pwfile, "Flower password")) == NULL)
+		return -1;
+	if (cl->rpwfile != NULL && (o->redis_password =
+	    read_secret(cl->rpwfile, "Redis password")) == NULL)
+		return -1;
+	if (cl->notify_file != NULL && (o->notify_url =
+	    read_secret(cl->notify_file, "notification URL")) == NULL)
+		return -1;
+	if (cl->fpass != NULL) {	/* from DRAIN_FLOWER_URL */
+		o->flower_password = cl->fpass;
+		cl->fpass = NULL;
 	}
-	if (cmd == &cmd_drain_entry && o.selector != NULL && argc > 0) {
-		log_err("give deployments or -l SELECTOR, not both");
-		return EXIT_USAGE;
+	if (o->flower_password != NULL && *o->flower_password == '\0') {
+		free(o->flower_password);
+		o->flower_password = NULL;
 	}
-	if (pwfile != NULL &&
-	    (o.flower_password = read_secret(pwfile, "Flower password")) == NULL)
-		return EXIT_USAGE;
-	if (rpwfile != NULL &&
-	    (o.redis_password = read_secret(rpwfile, "Redis password")) == NULL)
-		return EXIT_USAGE;
-	if (notify_file != NULL &&
-	    (o.notify_url = read_secret(notify_file, "notification URL")) == NULL)
-		return EXIT_USAGE;
-	if (fpass != NULL)
-		o.flower_password = fpass;
-	/* an empty secret file means: none */
-	if (o.flower_password != NULL && *o.flower_password == '\0') {
-		free(o.flower_password);
-		o.flower_password = NULL;
+	if (o->redis_password != NULL && *o->redis_password == '\0') {
+		free(o->redis_password);
+		o->redis_password = NULL;
 	}
-	if (o.redis_password != NULL && *o.redis_password == '\0') {
-		free(o.redis_password);
-		o.redis_password = NULL;
-	}
-	if (o.flower_password != NULL && o.flower_user == NULL) {
+	if (o->flower_password != NULL && o->flower_user == NULL) {
 		log_err("a Flower password file was given without "
 		    "--flower-user (DRAIN_FLOWER_USER)");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+secrets_free(struct cmdline *cl, struct opts *o)
+{
+	if (o->flower_password != NULL)
+		explicit_bzero(o->flower_password, strlen(o->flower_password));
+	free(o->flower_password);
+	if (o->redis_password != NULL)
+		explicit_bzero(o->redis_password, strlen(o->redis_password));
+	free(o->redis_password);
+	if (o->notify_url != NULL)
+		explicit_bzero(o->notify_url, strlen(o->notify_url));
+	free(o->notify_url);
+	if (cl->fpass != NULL)
+		explicit_bzero(cl->fpass, strlen(cl->fpass));
+	free(cl->fpass);
+	free(cl->fbase);
+	free(cl->fuser);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts	 o;
+	struct cmdline	 cl;
+	struct ev_loop	*loop;
+	struct rlimit	 nocore = { 0, 0 };
+	int		 rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	/* the process holds tokens and passwords: no core dump, no ptrace */
+	setrlimit(RLIMIT_CORE, &nocore);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	log_init(LOG_INFO, !isatty(STDERR_FILENO));
+	if ((rc = parse(argc, argv, &o, &cl)) != -1)
+		return rc;
+	if (check(&cl, &o) == -1 || secrets_read(&cl, &o) == -1) {
+		secrets_free(&cl, &o);
 		return EXIT_USAGE;
 	}
 	loop = ev_default_loop(EVFLAG_AUTO);
-	rc = cmd->exec(loop, &o, argc, argv);
-	if (o.flower_password != NULL)
-		explicit_bzero(o.flower_password, strlen(o.flower_password));
-	free(o.flower_password);
-	if (o.redis_password != NULL)
-		explicit_bzero(o.redis_password, strlen(o.redis_password));
-	free(o.redis_password);
-	if (o.notify_url != NULL)
-		explicit_bzero(o.notify_url, strlen(o.notify_url));
-	free(o.notify_url);
-	free(fbase);
-	free(fuser);
+	rc = cl.cmd->exec(loop, &o, cl.args.argc, cl.args.argv);
+	secrets_free(&cl, &o);
 	ev_loop_destroy(loop);
 	return rc;
 }

@@ -1,7 +1,9 @@
 /*
  * cmd.h -- the commands, table-driven as tmux's cmd-*.c: one file per
- * command, each described by a struct cmd_entry. main.c parses the common
- * options into struct opts and runs the chosen entry.
+ * command, each described by a struct cmd_entry that carries its own
+ * argument rules. main.c parses the common options into struct opts, finds
+ * the command in cmd_table, checks the command line against the entry's
+ * rules (cmd_check) and runs it.
  *
  *   drain (default)  cmd-drain.c    drain and roll out DEPLOYMENT... or -l
  *   --status         cmd-status.c   what is in flight, each worker's state
@@ -11,13 +13,28 @@
 #ifndef CMD_H
 #define CMD_H
 
+#include <stddef.h>
+
 struct opts;
 struct ev_loop;
 
+/* Options that apply to some commands only (cmd_entry.options). */
+#define CMD_O_SELECTOR		0x01	/* -l SELECTOR names the deployments */
+#define CMD_O_QUEUES		0x02	/* --queues */
+
+/* cmd_entry.flags */
+#define CMD_DEFAULT		0x1	/* the command without a command option;
+					   without names: the whole usage */
+
 struct cmd_entry {
-	const char	*name;
+	const char	*name;		/* its option, "drain" for the default */
 	const char	*usage;
-	int		 min_args;	/* deployments required */
+	struct {
+		int	 lower;		/* deployments named, at least */
+		int	 upper;		/* at most; -1: any number */
+	} args;
+	unsigned	 options;	/* the CMD_O_* options it takes */
+	int		 flags;
 	int		(*exec)(struct ev_loop *, struct opts *, int argc,
 			    char **argv);
 };
@@ -27,7 +44,36 @@ extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_recover_entry;
 extern const struct cmd_entry cmd_undrain_entry;
 
-/* Exit codes shared by every command (see drain-and-rollout(1)). */
+/* Every command, NULL-terminated; the first is the default. */
+extern const struct cmd_entry *const cmd_table[];
+/* The command named "--status" or "status"; NULL if none. */
+const struct cmd_entry *cmd_find(const char *name);
+
+/* The command line as cmd_check() sees it. */
+struct cmd_args {
+	int		  argc;		/* deployments named */
+	char		**argv;
+	const char	 *selector;	/* -l, or DRAIN_SELECTOR; NULL: none */
+	unsigned	  given;	/* the CMD_O_* options given as flags */
+};
+
+enum cmd_verdict {
+	CMD_OK,
+	CMD_ERROR,		/* err says why */
+	CMD_ERROR_USAGE,	/* err says why; show the command's usage */
+	CMD_USAGE,		/* show the whole usage */
+};
+
+/*
+ * Pure: check the command line against the entry's rules, and settle the
+ * selector (deployments named on the command line win over DRAIN_SELECTOR;
+ * commands without -l drop it). All errors exit with EXIT_USAGE.
+ */
+enum cmd_verdict cmd_check(const struct cmd_entry *, struct cmd_args *,
+	    char *err, size_t errlen);
+
+/* Exit codes shared by every command (see drain-and-rollout(1)); the
+ * outcomes' own are fsm_exit_code()'s. */
 #define EXIT_OK		0
 #define EXIT_INTERNAL	1
 #define EXIT_USAGE	2

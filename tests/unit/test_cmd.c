@@ -1,0 +1,127 @@
+/*
+ * test_cmd.c -- cmd_find() and cmd_check() (include/cmd.h): each command's
+ * argument rules, and the messages a bad command line gets.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmd.h"
+
+/* The commands' shared runner lives in main.c; never called here. */
+int
+cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
+{
+	(void)c;
+	(void)loop;
+	(void)o;
+	fail();
+	return -1;
+}
+
+int
+cmd_run(struct ctx *c)
+{
+	(void)c;
+	fail();
+	return -1;
+}
+
+static char	*names[] = { "ecal-bulk", "csc-bulk" };
+
+static enum cmd_verdict
+check(const struct cmd_entry *e, int argc, const char *selector,
+    unsigned given, char *err)
+{
+	struct cmd_args	a = { argc, names, selector, given };
+
+	err[0] = '\0';
+	return cmd_check(e, &a, err, 256);
+}
+
+static void
+test_find(void **state)
+{
+	(void)state;
+	assert_ptr_equal(cmd_table[0], &cmd_drain_entry);
+	assert_ptr_equal(cmd_find("status"), &cmd_status_entry);
+	assert_ptr_equal(cmd_find("--recover"), &cmd_recover_entry);
+	assert_ptr_equal(cmd_find("undrain"), &cmd_undrain_entry);
+	assert_ptr_equal(cmd_find("drain"), &cmd_drain_entry);
+	assert_null(cmd_find("stat"));
+	assert_null(cmd_find("--drain"));
+}
+
+static void
+test_drain_rules(void **state)
+{
+	char			err[256];
+	struct cmd_args		a = { 1, names, "app=x", 0 };
+
+	(void)state;
+	assert_int_equal(check(&cmd_drain_entry, 2, NULL, 0, err), CMD_OK);
+	assert_int_equal(check(&cmd_drain_entry, 0, "app=x", CMD_O_SELECTOR,
+	    err), CMD_OK);
+	/* DRAIN_SELECTOR alone names the deployments */
+	assert_int_equal(check(&cmd_drain_entry, 0, "app=x", 0, err), CMD_OK);
+	/* nothing named: the whole usage */
+	assert_int_equal(check(&cmd_drain_entry, 0, NULL, 0, err), CMD_USAGE);
+	assert_int_equal(check(&cmd_drain_entry, 1, "app=x", CMD_O_SELECTOR,
+	    err), CMD_ERROR);
+	assert_string_equal(err, "give deployments or -l SELECTOR, not both");
+	assert_int_equal(check(&cmd_drain_entry, 0, "", CMD_O_SELECTOR, err),
+	    CMD_ERROR);
+	assert_non_null(strstr(err, "an empty selector"));
+	assert_int_equal(check(&cmd_drain_entry, 1, NULL, CMD_O_QUEUES, err),
+	    CMD_ERROR_USAGE);
+	assert_string_equal(err, "--queues does not apply to drain");
+	/* names on the command line win over DRAIN_SELECTOR */
+	assert_int_equal(cmd_check(&cmd_drain_entry, &a, err, sizeof err),
+	    CMD_OK);
+	assert_null(a.selector);
+}
+
+static void
+test_other_commands(void **state)
+{
+	char			err[256];
+	struct cmd_args		a = { 0, names, "app=x", 0 };
+
+	(void)state;
+	assert_int_equal(check(&cmd_status_entry, 0, NULL, 0, err), CMD_OK);
+	assert_int_equal(check(&cmd_recover_entry, 2, NULL, 0, err), CMD_OK);
+	assert_int_equal(check(&cmd_undrain_entry, 0, NULL, 0, err),
+	    CMD_ERROR_USAGE);
+	assert_string_equal(err, "--undrain: name at least one deployment");
+	assert_int_equal(check(&cmd_undrain_entry, 1, NULL, CMD_O_QUEUES, err),
+	    CMD_OK);
+	assert_int_equal(check(&cmd_status_entry, 0, "app=x", CMD_O_SELECTOR,
+	    err), CMD_ERROR_USAGE);
+	assert_string_equal(err, "-l/--selector does not apply to --status");
+	/* DRAIN_SELECTOR (not a flag) is dropped by commands without -l */
+	assert_int_equal(cmd_check(&cmd_undrain_entry, &a, err, sizeof err),
+	    CMD_ERROR_USAGE);
+	assert_null(a.selector);
+	a.argc = 1;
+	a.selector = "app=x";
+	assert_int_equal(cmd_check(&cmd_status_entry, &a, err, sizeof err),
+	    CMD_OK);
+	assert_null(a.selector);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_drain_rules),
+		cmocka_unit_test(test_other_commands),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
