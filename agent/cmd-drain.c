@@ -14,7 +14,7 @@ const struct cmd_entry cmd_drain_entry = {
 	"drain",
 	"[options] DEPLOYMENT... | -l SELECTOR",
 	{ 1, -1 },
-	CMD_O_SELECTOR,
+	CMD_O_SELECTOR | CMD_O_IGNORE_HOLD,
 	CMD_DEFAULT,
 	cmd_drain_exec,
 };

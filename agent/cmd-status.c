@@ -1,15 +1,18 @@
 /*
  * cmd-status.c -- --status [DEPLOYMENT...]: runs in flight or left behind
  * (journal, lease holder), recent history, and for named deployments each
- * worker's queues, running and prefetched tasks and the backlog.
+ * worker's queues, running and prefetched tasks and the backlog; and the
+ * held deployments (hold.h) of the namespace, or of those named.
  */
 #include <ev.h>
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "hold.h"
 #include "run.h"
 
 static int	cmd_status_exec(struct ev_loop *, struct opts *, int, char **);
@@ -71,6 +74,51 @@ show_journal(struct ctx *c, const char *dep)
 	return found;
 }
 
+/*
+ * Print the held deployments (all, or those named); returns 0, or the exit
+ * code of a failure to list them (logged).
+ */
+static int
+show_holds(struct ctx *c, int argc, char **argv)
+{
+	struct cmd_kube	 k = { 0 };
+	struct hold	 h;
+	json_t		*d;
+	size_t		 i;
+	int		 j, n = 0, st;
+	const char	*name;
+	char		*desc;
+
+	kube_list_deployments(&c->kube, NULL, ev_now(c->loop) + 60,
+	    cmd_kube_cb, &k);
+	if (cmd_kube_wait(c, &k) == -1) {
+		log_err("cannot list the deployments to show their holds: %s",
+		    k.err);
+		return fsm_exit_code(OUT_PREFLIGHT);
+	}
+	json_array_foreach(json_object_get(k.obj, "items"), i, d) {
+		name = json_string_value(json_object_get(json_object_get(d,
+		    "metadata"), "name"));
+		for (j = 0; name != NULL && j < argc; j++)
+			if (strcmp(argv[j], name) == 0)
+				break;
+		if (name == NULL || (argc > 0 && j == argc) ||
+		    (st = hold_of(d, now_wall(), &h)) == HOLD_NONE)
+			continue;
+		if (n++ == 0)
+			printf("held deployments:\n");
+		desc = hold_describe(&h);
+		printf("  %-24s %s%s\n", name, st == HOLD_EXPIRED ?
+		    "EXPIRED, no hold: " : "", desc);
+		free(desc);
+		hold_free(&h);
+	}
+	if (n == 0)
+		printf("no deployment held in namespace %s\n", c->kube.ns);
+	json_decref(k.obj);
+	return 0;
+}
+
 static int
 cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
@@ -79,10 +127,11 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	redisReply	*hist;
 	struct strv	 deps = { 0 };
 	size_t		 i, j;
-	int		 n = 0;
+	int		 n = 0, held, rc;
 
 	if (cmd_ctx(&c, loop, o) == -1)
 		return EXIT_USAGE;
+	held = show_holds(&c, argc, argv);
 	if (argc == 0) {
 		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
 			log_err("cannot list the journals: %s", err);
@@ -123,7 +172,7 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		}
 		ctx_redis_free(hist);
 		ctx_free(&c);
-		return 0;
+		return held;
 	}
 	for (i = 0; i < (size_t)argc; i++) {
 		if (!show_journal(&c, argv[i]))
@@ -131,5 +180,6 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		ctx_add(&c, argv[i], 0, RUN_STATUS);
 	}
 	fflush(stdout);
-	return cmd_run(&c);
+	rc = cmd_run(&c);
+	return rc != EXIT_OK ? rc : held;
 }

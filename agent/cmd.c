@@ -1,14 +1,19 @@
 /* cmd.c -- the command table and its argument rules; see include/cmd.h. */
+#include <ev.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "run.h"
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_drain_entry,
 	&cmd_status_entry,
 	&cmd_recover_entry,
 	&cmd_undrain_entry,
+	&cmd_hold_entry,
+	&cmd_release_entry,
 	NULL,
 };
 
@@ -18,6 +23,9 @@ static const struct {
 } cmd_options[] = {
 	{ CMD_O_SELECTOR, "-l/--selector" },
 	{ CMD_O_QUEUES, "--queues" },
+	{ CMD_O_REASON, "--reason" },
+	{ CMD_O_UNTIL, "--until" },
+	{ CMD_O_IGNORE_HOLD, "--ignore-hold" },
 };
 
 const struct cmd_entry *
@@ -73,4 +81,23 @@ cmd_check(const struct cmd_entry *cmd, struct cmd_args *a, char *err,
 		return CMD_ERROR;
 	}
 	return CMD_OK;
+}
+
+void
+cmd_kube_cb(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct cmd_kube	*k = arg;
+
+	k->done = 1;
+	k->e = e;
+	k->obj = json_incref(obj);
+	snprintf(k->err, sizeof k->err, "%s", err);
+}
+
+int
+cmd_kube_wait(struct ctx *c, struct cmd_kube *k)
+{
+	while (!k->done)
+		ev_run(c->loop, EVRUN_ONCE);
+	return k->e == KUBE_OK ? 0 : -1;
 }

@@ -384,13 +384,13 @@ static void
 kube_list(struct kube *k, const char *prefix, const char *what,
     const char *selector, double deadline, kube_cb *cb, void *arg)
 {
-	char	*s = http_escape(selector), *ns = http_escape(k->ns);
-	char	*path = xasprintf("%s/namespaces/%s/%s?labelSelector=%s", prefix,
-	    ns, what, s);
+	char	*s = http_escape(selector ? selector : ""), *ns = http_escape(k->ns);
+	char	*path = xasprintf("%s/namespaces/%s/%s%s%s", prefix, ns, what,
+	    selector ? "?labelSelector=" : "", s);
 
 	kreq(k, "GET", path, NULL, NULL, deadline, 0,
-	    xasprintf("listing %s %s in namespace %s", what, selector, k->ns),
-	    cb, arg);
+	    xasprintf("listing %s %s%sin namespace %s", what, selector ?
+	    selector : "", selector ? " " : "", k->ns), cb, arg);
 	free(path);
 	free(s);
 	free(ns);
@@ -430,6 +430,30 @@ kube_restart(struct kube *k, const char *name, const char *when,
 	 */
 	kreq(k, "PATCH", path, "application/strategic-merge-patch+json", body,
 	    deadline, 1, xasprintf("restarting deployment %s", name), cb, arg);
+	free(body);
+	free(path);
+	free(n);
+	free(ns);
+}
+
+void
+kube_annotate(struct kube *k, const char *name, const char *key,
+    const char *value, double deadline, kube_cb *cb, void *arg)
+{
+	char	*n = http_escape(name), *ns = http_escape(k->ns), *body;
+	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s"
+	    "?fieldManager=drain-and-rollout", ns, n);
+	json_t	*patch;
+
+	/* a JSON merge patch (RFC 7386): null removes the key */
+	patch = json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
+	    value != NULL ? json_string(value) : json_null());
+	body = json_dumps(patch, JSON_COMPACT);
+	json_decref(patch);
+	/* idempotent: 409 and 5xx are retried */
+	kreq(k, "PATCH", path, "application/merge-patch+json", body, deadline,
+	    1, xasprintf("%s deployment %s", value != NULL ? "annotating" :
+	    "removing an annotation of", name), cb, arg);
 	free(body);
 	free(path);
 	free(n);

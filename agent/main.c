@@ -240,6 +240,7 @@ enum {
 	O_DRAIN_ONLY, O_ON_TIMEOUT, O_STATUS, O_RECOVER, O_UNDRAIN, O_LEASE_TTL,
 	O_METRICS, O_NOTIFY_OK, O_CONFIG, O_CONTROL, O_VERSION,
 	O_REQ_TIMEOUT, O_QUEUES, O_NOTIFY_FILE,
+	O_HOLD, O_RELEASE, O_IGNORE_HOLD, O_REASON, O_UNTIL,
 };
 
 static const struct option longopts[] = {
@@ -266,6 +267,11 @@ static const struct option longopts[] = {
 	{ "status", no_argument, NULL, O_STATUS },
 	{ "recover", no_argument, NULL, O_RECOVER },
 	{ "undrain", no_argument, NULL, O_UNDRAIN },
+	{ "hold", no_argument, NULL, O_HOLD },
+	{ "release", no_argument, NULL, O_RELEASE },
+	{ "ignore-hold", no_argument, NULL, O_IGNORE_HOLD },
+	{ "reason", required_argument, NULL, O_REASON },
+	{ "until", required_argument, NULL, O_UNTIL },
 	{ "lease-ttl", required_argument, NULL, O_LEASE_TTL },
 	{ "queues", required_argument, NULL, O_QUEUES },
 	{ "control", required_argument, NULL, O_CONTROL },
@@ -653,11 +659,22 @@ parse(int argc, char **argv, struct opts *out, struct cmdline *cl)
 		case O_STATUS:
 		case O_RECOVER:
 		case O_UNDRAIN:
+		case O_HOLD:
+		case O_RELEASE:
 			if (set_command(&cmd, longopts[li].name) == -1)
 				return EXIT_USAGE;
 			break;
 		case O_QUEUES:
 			o.queues = optarg;
+			break;
+		case O_IGNORE_HOLD:
+			o.ignore_hold = 1;
+			break;
+		case O_REASON:
+			o.hold_reason = optarg;
+			break;
+		case O_UNTIL:
+			o.hold_until = optarg;
 			break;
 		case O_METRICS:
 			o.metrics_file = optarg;
@@ -723,7 +740,10 @@ parse(int argc, char **argv, struct opts *out, struct cmdline *cl)
 	cl->args.selector = o.selector;
 	/* the command-specific options have no DRAIN_* variable */
 	cl->args.given = (selector_flag ? CMD_O_SELECTOR : 0) |
-	    (o.queues != NULL ? CMD_O_QUEUES : 0);
+	    (o.queues != NULL ? CMD_O_QUEUES : 0) |
+	    (o.hold_reason != NULL ? CMD_O_REASON : 0) |
+	    (o.hold_until != NULL ? CMD_O_UNTIL : 0) |
+	    (o.ignore_hold ? CMD_O_IGNORE_HOLD : 0);
 	cl->pwfile = pwfile;
 	cl->rpwfile = rpwfile;
 	cl->notify_file = notify_file;

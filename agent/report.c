@@ -227,7 +227,7 @@ outcome_words(enum fsm_outcome o)
 	case OUT_DRY_RUN:
 		return "dry run: nothing changed";
 	case OUT_SKIPPED:
-		return "skipped: not a Celery worker deployment";
+		return "skipped";	/* r->err says why */
 	case OUT_DRAINED:
 		return "drained (--drain-only): the workers consume nothing "
 		    "until --undrain";
@@ -633,7 +633,8 @@ report_summary(struct ctx *c)
 			    fsm_outcome_name(r->fsm.outcome),
 			    duration_fmt(r->finished > r->started ?
 			    r->finished - r->started : 0, d, sizeof d),
-			    r->err[0] && r->fsm.outcome > OUT_DRAINED ? r->err :
+			    r->err[0] && (r->fsm.outcome > OUT_DRAINED ||
+			    r->fsm.outcome == OUT_SKIPPED) ? r->err :
 			    run_words(r));
 			if ((lost = run_lost(r)) > 0)
 				printf("; %zu task(s) possibly lost", lost);

@@ -96,7 +96,8 @@ got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
 
-	if (r == NULL || run_deployment(r, e, obj, err) == -1)
+	if (r == NULL || run_deployment(r, e, obj, err) == -1 ||
+	    run_held(r, obj))
 		return;
 	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
 	    got_pods, op_new(r, 0, 0));

@@ -172,6 +172,47 @@ rfc3339(double t, char *buf, size_t len)
 	return buf;
 }
 
+int
+rfc3339_parse(const char *s, double *t)
+{
+	struct tm	 tm;
+	const char	*p;
+	double		 frac = 0;
+	long		 off = 0;
+	int		 oh, om, n;
+
+	memset(&tm, 0, sizeof tm);
+	if (strlen(s) < 20 || (s[10] != 'T' && s[10] != 't') ||
+	    (p = strptime(s, "%Y-%m-%d", &tm)) != s + 10 ||
+	    (p = strptime(s + 11, "%H:%M:%S", &tm)) != s + 19)
+		return -1;
+	if (*p == '.') {
+		n = (int)strspn(p + 1, "0123456789");
+		if (n == 0)
+			return -1;
+		frac = strtod(p, NULL);
+		p += 1 + n;
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if ((*p == '+' || *p == '-') && strlen(p) == 6 &&
+	    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+	    p[3] == ':' && isdigit((unsigned char)p[4]) &&
+	    isdigit((unsigned char)p[5])) {
+		oh = (p[1] - '0') * 10 + p[2] - '0';
+		om = (p[4] - '0') * 10 + p[5] - '0';
+		if (oh > 23 || om > 59)
+			return -1;
+		off = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0' || tm.tm_sec > 60)
+		return -1;
+	*t = (double)timegm(&tm) - off + frac;
+	return 0;
+}
+
 void *
 xmalloc(size_t n)
 {

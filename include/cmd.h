@@ -6,14 +6,19 @@
  * rules (cmd_check) and runs it.
  *
  *   drain (default)  cmd-drain.c    drain and roll out DEPLOYMENT... or -l
- *   --status         cmd-status.c   what is in flight, each worker's state
+ *   --status         cmd-status.c   what is in flight, each worker's state,
+ *                                   the held deployments
  *   --recover        cmd-recover.c  finish or undo runs that died
  *   --undrain        cmd-undrain.c  give a deployment's workers their queues
+ *   --hold           cmd-hold.c     hold a deployment: drains leave it alone
+ *   --release        cmd-hold.c     release the hold
  */
 #ifndef CMD_H
 #define CMD_H
 
 #include <stddef.h>
+
+#include "kube.h"
 
 struct opts;
 struct ev_loop;
@@ -21,6 +26,9 @@ struct ev_loop;
 /* Options that apply to some commands only (cmd_entry.options). */
 #define CMD_O_SELECTOR		0x01	/* -l SELECTOR names the deployments */
 #define CMD_O_QUEUES		0x02	/* --queues */
+#define CMD_O_REASON		0x04	/* --reason */
+#define CMD_O_UNTIL		0x08	/* --until */
+#define CMD_O_IGNORE_HOLD	0x10	/* --ignore-hold */
 
 /* cmd_entry.flags */
 #define CMD_DEFAULT		0x1	/* the command without a command option;
@@ -43,6 +51,8 @@ extern const struct cmd_entry cmd_drain_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_recover_entry;
 extern const struct cmd_entry cmd_undrain_entry;
+extern const struct cmd_entry cmd_hold_entry;
+extern const struct cmd_entry cmd_release_entry;
 
 /* Every command, NULL-terminated; the first is the default. */
 extern const struct cmd_entry *const cmd_table[];
@@ -86,5 +96,19 @@ enum cmd_verdict cmd_check(const struct cmd_entry *, struct cmd_args *,
 struct ctx;
 int	cmd_ctx(struct ctx *, struct ev_loop *, struct opts *);
 int	cmd_run(struct ctx *);
+
+/*
+ * One Kubernetes call outside the runs (cmd.c): pass cmd_kube_cb and a
+ * struct cmd_kube to a kube_*() call, then cmd_kube_wait() runs the loop
+ * until it answers: 0 and obj (the caller's to json_decref), or -1 and err.
+ */
+struct cmd_kube {
+	int		 done;
+	enum kube_err	 e;
+	struct json_t	*obj;
+	char		 err[1024];
+};
+kube_cb	cmd_kube_cb;
+int	cmd_kube_wait(struct ctx *, struct cmd_kube *);
 
 #endif

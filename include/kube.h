@@ -7,7 +7,9 @@
  * the Deployment object; pods_parse() lists a deployment's pods and
  * pod_gone_why() says whether one of them has stopped running its worker.
  * I/O: kube_get_deployment(), kube_list_pods(), kube_list_deployments(),
- * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends).
+ * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends),
+ * kube_annotate() (a merge PATCH of the Deployment's own annotations:
+ * holds, hold.h).
  *
  * Errors are Kubernetes Status objects; their message is shown, with advice:
  * 401 -> the token may have expired, log in again (oc login);
@@ -107,6 +109,7 @@ typedef void kube_cb(enum kube_err, struct json_t *obj, const char *err,
 
 void	kube_get_deployment(struct kube *, const char *name, double deadline,
 	    kube_cb *, void *);
+/* selector NULL: every deployment of the namespace. */
 void	kube_list_deployments(struct kube *, const char *selector,
 	    double deadline, kube_cb *, void *);
 void	kube_list_pods(struct kube *, const char *selector, double deadline,
@@ -114,5 +117,9 @@ void	kube_list_pods(struct kube *, const char *selector, double deadline,
 /* PATCH spec.template.metadata.annotations restartedAt = RFC 3339 now. */
 void	kube_restart(struct kube *, const char *name, const char *when,
 	    double deadline, kube_cb *, void *);
+/* PATCH (JSON merge patch) metadata.annotations key = value; value NULL
+ * removes it. */
+void	kube_annotate(struct kube *, const char *name, const char *key,
+	    const char *value, double deadline, kube_cb *, void *);
 
 #endif

@@ -65,6 +65,9 @@ struct opts {
 	char		*notify_url;		/* secret, from a file */
 	int		 notify_on_success;
 	const char	*queues;		/* --queues for --undrain */
+	int		 ignore_hold;		/* drain held deployments */
+	const char	*hold_reason;		/* --hold --reason */
+	const char	*hold_until;		/* --hold --until */
 };
 
 struct ctx {

@@ -93,6 +93,8 @@ void		 run_abort(struct run *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 run_deployment(struct run *, enum kube_err, struct json_t *,
 		    const char *err);
+/* st-hold.c: 1 if the deployment's hold ends the run (skipped, refused). */
+int		 run_held(struct run *, struct json_t *deployment);
 void		 run_end(struct run *);
 void		 run_tick_every(struct run *, double first, double every);
 void		 wk_free(struct wk *);

@@ -40,6 +40,11 @@ const char *duration_fmt(double seconds, char *buf, size_t len);
 double	now_wall(void);
 /* RFC 3339 UTC with seconds ("2026-11-25T19:14:58Z") into buf (>= 21). */
 const char *rfc3339(double t, char *buf, size_t len);
+/*
+ * Parse an RFC 3339 time ("2026-11-25T19:14:58Z", "...58.5+01:00"; a
+ * lower-case t or z too). Returns 0 and seconds since the epoch, or -1.
+ */
+int	rfc3339_parse(const char *, double *t);
 
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);

@@ -53,6 +53,8 @@ test_find(void **state)
 	assert_ptr_equal(cmd_find("--recover"), &cmd_recover_entry);
 	assert_ptr_equal(cmd_find("undrain"), &cmd_undrain_entry);
 	assert_ptr_equal(cmd_find("drain"), &cmd_drain_entry);
+	assert_ptr_equal(cmd_find("hold"), &cmd_hold_entry);
+	assert_ptr_equal(cmd_find("--release"), &cmd_release_entry);
 	assert_null(cmd_find("stat"));
 	assert_null(cmd_find("--drain"));
 }
@@ -103,6 +105,21 @@ test_other_commands(void **state)
 	assert_int_equal(check(&cmd_status_entry, 0, "app=x", CMD_O_SELECTOR,
 	    err), CMD_ERROR_USAGE);
 	assert_string_equal(err, "-l/--selector does not apply to --status");
+	/* --hold: one name, --reason and --until its own */
+	assert_int_equal(check(&cmd_hold_entry, 1, NULL, CMD_O_REASON |
+	    CMD_O_UNTIL, err), CMD_OK);
+	assert_int_equal(check(&cmd_hold_entry, 2, NULL, CMD_O_REASON, err),
+	    CMD_ERROR_USAGE);
+	assert_string_equal(err, "--hold: name at most 1 deployment");
+	assert_int_equal(check(&cmd_release_entry, 1, NULL, CMD_O_UNTIL, err),
+	    CMD_ERROR_USAGE);
+	assert_string_equal(err, "--until does not apply to --release");
+	assert_int_equal(check(&cmd_drain_entry, 1, NULL, CMD_O_IGNORE_HOLD,
+	    err), CMD_OK);
+	assert_int_equal(check(&cmd_drain_entry, 1, NULL, CMD_O_REASON, err),
+	    CMD_ERROR_USAGE);
+	assert_int_equal(check(&cmd_undrain_entry, 1, NULL, CMD_O_IGNORE_HOLD,
+	    err), CMD_ERROR_USAGE);
 	/* DRAIN_SELECTOR (not a flag) is dropped by commands without -l */
 	assert_int_equal(cmd_check(&cmd_undrain_entry, &a, err, sizeof err),
 	    CMD_ERROR_USAGE);

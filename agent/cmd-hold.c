@@ -1,0 +1,178 @@
+/*
+ * cmd-hold.c -- --hold DEPLOYMENT --reason TEXT [--until D|TIME] and
+ * --release DEPLOYMENT: set and remove the drain-and-rollout/hold
+ * annotation (hold.h) with a JSON merge PATCH of the Deployment's metadata.
+ * Neither touches the pod template: a hold restarts nothing.
+ */
+#include <ev.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "hold.h"
+#include "run.h"
+
+static int	cmd_hold_exec(struct ev_loop *, struct opts *, int, char **);
+static int	cmd_release_exec(struct ev_loop *, struct opts *, int, char **);
+
+const struct cmd_entry cmd_hold_entry = {
+	"--hold",
+	"--hold DEPLOYMENT --reason TEXT [--until DURATION|TIME]",
+	{ 1, 1 },
+	CMD_O_REASON | CMD_O_UNTIL,
+	0,
+	cmd_hold_exec,
+};
+
+const struct cmd_entry cmd_release_entry = {
+	"--release",
+	"--release DEPLOYMENT",
+	{ 1, 1 },
+	0,
+	0,
+	cmd_release_exec,
+};
+
+/* Who holds: user@host. */
+static char *
+holder(void)
+{
+	struct passwd	*pw = getpwuid(getuid());
+	char		 host[256];
+
+	if (gethostname(host, sizeof host) == -1)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	if (pw != NULL)
+		return xasprintf("%s@%s", pw->pw_name, host);
+	return xasprintf("uid %ld@%s", (long)getuid(), host);
+}
+
+/*
+ * Set up the context and read the deployment's hold; returns the state,
+ * or -1 (logged; *rc set) if the deployment cannot be read.
+ */
+static int
+current_hold(struct ctx *c, struct ev_loop *loop, struct opts *o,
+    const char *name, struct hold *h, int *rc)
+{
+	struct cmd_kube	 k = { 0 };
+	int		 st;
+
+	*rc = fsm_exit_code(OUT_PREFLIGHT);
+	if (!dns1123_label(name)) {
+		log_err("\"%s\" is not a valid deployment name (a DNS-1123 "
+		    "label: lower-case letters, digits and '-', at most 63)",
+		    name);
+		return -1;
+	}
+	if (cmd_ctx(c, loop, o) == -1) {
+		*rc = EXIT_USAGE;
+		return -1;
+	}
+	kube_get_deployment(&c->kube, name, ev_now(loop) + 60, cmd_kube_cb, &k);
+	if (cmd_kube_wait(c, &k) == -1) {
+		log_err("%s", k.err);
+		ctx_free(c);
+		return -1;
+	}
+	st = hold_of(k.obj, now_wall(), h);
+	json_decref(k.obj);
+	return st;
+}
+
+/* PATCH the annotation (value NULL: remove it); 0, or -1 logged. */
+static int
+annotate(struct ctx *c, const char *name, const char *value)
+{
+	struct cmd_kube	k = { 0 };
+
+	kube_annotate(&c->kube, name, HOLD_ANNOTATION, value,
+	    ev_now(c->loop) + 60, cmd_kube_cb, &k);
+	if (cmd_kube_wait(c, &k) == -1) {
+		log_err("%s", k.err);
+		return -1;
+	}
+	json_decref(k.obj);
+	return 0;
+}
+
+static int
+cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+{
+	struct ctx	 c;
+	struct hold	 h, now_h;
+	double		 now = now_wall(), until = 0;
+	char		 err[256], *by, *value, *d;
+	int		 st, rc;
+
+	(void)argc;
+	if (o->hold_reason == NULL || *o->hold_reason == '\0') {
+		log_err("--hold needs --reason TEXT: say why, for whoever finds "
+		    "it held");
+		return EXIT_USAGE;
+	}
+	if (o->hold_until != NULL &&
+	    hold_until_parse(o->hold_until, now, &until, err, sizeof err) == -1) {
+		log_err("%s", err);
+		return EXIT_USAGE;
+	}
+	if ((st = current_hold(&c, loop, o, argv[0], &h, &rc)) == -1)
+		return rc;
+	if (st != HOLD_NONE) {
+		d = hold_describe(&h);
+		log_warn("%s: replacing its %shold: %s", argv[0],
+		    st == HOLD_EXPIRED ? "expired " : "", d);
+		free(d);
+		hold_free(&h);
+	}
+	by = holder();
+	value = hold_value(o->hold_reason, by, now, until);
+	free(by);
+	rc = annotate(&c, argv[0], value) == -1 ?
+	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
+	if (rc == EXIT_OK) {
+		hold_parse(value, now, &now_h);
+		d = hold_describe(&now_h);
+		log_info("%s: %s; drains by selector skip it and drains that "
+		    "name it refuse (--ignore-hold overrides); release it with "
+		    "--release %s", argv[0], d, argv[0]);
+		free(d);
+		hold_free(&now_h);
+	}
+	free(value);
+	ctx_free(&c);
+	return rc;
+}
+
+static int
+cmd_release_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+{
+	struct ctx	 c;
+	struct hold	 h;
+	char		*d;
+	int		 st, rc;
+
+	(void)argc;
+	if ((st = current_hold(&c, loop, o, argv[0], &h, &rc)) == -1)
+		return rc;
+	if (st == HOLD_NONE) {
+		log_info("%s: not held; nothing to release", argv[0]);
+		ctx_free(&c);
+		return EXIT_OK;
+	}
+	d = hold_describe(&h);
+	rc = annotate(&c, argv[0], NULL) == -1 ?
+	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
+	if (rc == EXIT_OK)
+		log_info("%s: released; it was %s%s", argv[0], d,
+		    st == HOLD_EXPIRED ? " (expired)" : "");
+	free(d);
+	hold_free(&h);
+	ctx_free(&c);
+	return rc;
+}

@@ -1,0 +1,202 @@
+"""Holds (drain-and-rollout(1), HOLDS): a Deployment annotated
+drain-and-rollout/hold is skipped by selector runs, refused when named
+unless --ignore-hold; --hold and --release set and remove the annotation
+with a JSON merge PATCH; --status lists the holds. The annotation written by
+the real kubectl is read the same way (a conformance check of the double)."""
+import json
+import os
+import subprocess
+
+from conftest import make_world, patches
+from world import NS, deployment
+
+LABEL = "app.kubernetes.io/part-of=ecal-etl"
+HOLD = "drain-and-rollout/hold"
+
+
+def two(request):
+    lab = {"app.kubernetes.io/part-of": "ecal-etl"}
+    return make_world(request, [deployment("ecal-bulk", labels=lab),
+                                deployment("ecal-priority", labels=lab)])
+
+
+def kubectl(w, *args):
+    return subprocess.run(["kubectl", "--kubeconfig", w.kubeconfig, "--cache-dir",
+                           os.path.join(w.tmp, "kcache"), "-n", NS] + list(args),
+                          capture_output=True, text=True, timeout=90)
+
+
+def dep(w, name="ecal-bulk"):
+    p = kubectl(w, "get", "deployment", name, "-o", "json")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def hold_of(w, name="ecal-bulk"):
+    return (dep(w, name)["metadata"].get("annotations") or {}).get(HOLD)
+
+
+def cancels(w, worker):
+    return [r for r in w.flower_test("GET", "/_test/requests")
+            if "cancel-consumer" in r["path"] and worker in r["path"]]
+
+
+def untouched(w, worker, npatches):
+    """The held deployment: its worker still consumes, was never told to
+    cancel, no restart PATCH, no lease."""
+    assert w.worker_of("ecal-bulk") == worker, "the held deployment was restarted"
+    assert w.consumes(worker, "ecal-bulk"), "the held worker was left drained"
+    assert cancels(w, worker) == []
+    assert len(patches(w)) == npatches
+    assert all("template" not in json.dumps(json.loads(p["body"])) for p in patches(w))
+    assert not w.r().exists("drain-and-rollout:lease:%s:ecal-bulk" % NS)
+
+
+def test_hold_is_a_merge_patch_of_the_annotation_and_a_selector_run_skips_it(request):
+    w = two(request)
+    before = dep(w)
+    p = w.run("--hold", "ecal-bulk", "--reason", "db migration tonight", "--until", "8h")
+    assert p.returncode == 0, p.stderr
+    assert "db migration tonight" in p.stderr and "--release ecal-bulk" in p.stderr
+    (pt,) = patches(w)
+    assert pt["content_type"] == "application/merge-patch+json" and pt["status"] == 200
+    body = json.loads(pt["body"])
+    assert list(body) == ["metadata"] and list(body["metadata"]) == ["annotations"]
+    value = json.loads(body["metadata"]["annotations"][HOLD])
+    assert value["reason"] == "db migration tonight" and "@" in value["by"]
+    assert value["until"].endswith("Z") and value["since"].endswith("Z")
+    after = dep(w)
+    assert json.loads(after["metadata"]["annotations"][HOLD]) == value
+    # metadata only: no new generation, no rollout
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+    assert after["spec"]["template"] == before["spec"]["template"]
+
+    worker = w.worker_of("ecal-bulk")
+    ids = w.enqueue("ecal-bulk", 4, 1.5)
+    w.wait_started(ids, 1)
+    w.flower_test("DELETE", "/_test/requests")
+    p = w.run("-l", LABEL, "-o", "json")
+    assert p.returncode == 0, p.stderr
+    out = {d["deployment"]: d for d in json.loads(p.stdout)["deployments"]}
+    assert out["ecal-priority"]["outcome"] == "ok"
+    held = out["ecal-bulk"]
+    assert held["outcome"] == "skipped" and held["exit_code"] == 0
+    assert "held by" in held["error"] and "db migration tonight" in held["error"]
+    assert "ecal-bulk: skipped (held by" in p.stderr
+    untouched(w, worker, 1)
+    assert len(patches(w, "ecal-priority")) == 1
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)       # the held worker kept working
+
+
+def test_named_held_deployment_is_refused_then_ignore_hold_and_release(world):
+    worker = world.worker_of("ecal-bulk")
+    assert world.run("--hold", "ecal-bulk", "--reason", "vendor upgrade").returncode == 0
+    world.flower_test("DELETE", "/_test/requests")
+    for args in (["ecal-bulk"], ["--dry-run", "ecal-bulk"], ["--drain-only", "ecal-bulk"]):
+        p = world.run(*args)
+        assert p.returncode == 3, (args, p.stderr)
+        assert "ecal-bulk is held by" in p.stderr and "vendor upgrade" in p.stderr
+        assert "--ignore-hold" in p.stderr and "--release ecal-bulk" in p.stderr
+        untouched(world, worker, 1)
+    # --undrain and --status are not drains: a hold does not stop them
+    assert world.run("--status", "ecal-bulk").returncode == 0
+
+    ids = world.enqueue("ecal-bulk", 3, 1.5)
+    world.wait_started(ids, 1)
+    p = world.run("--ignore-hold", "ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert "draining it anyway (--ignore-hold)" in p.stderr
+    assert len(patches(world)) == 2
+    world.wait_done(ids)
+    world.assert_exactly_once(ids)
+    assert json.loads(hold_of(world))["reason"] == "vendor upgrade"   # still held
+
+    p = world.run("--release", "ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert "released" in p.stderr and "vendor upgrade" in p.stderr
+    rel = patches(world)[-1]
+    assert rel["content_type"] == "application/merge-patch+json"
+    assert json.loads(rel["body"]) == {"metadata": {"annotations": {HOLD: None}}}
+    assert hold_of(world) is None
+    p = world.run("--release", "ecal-bulk")
+    assert p.returncode == 0 and "not held" in p.stderr
+    assert len(patches(world)) == 3                      # nothing to remove: no PATCH
+    p = world.run("ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert len(patches(world)) == 4
+
+
+def test_status_lists_the_holds(request):
+    w = two(request)
+    p = w.run("--status")
+    assert p.returncode == 0, p.stderr
+    assert "no deployment held in namespace %s" % NS in p.stdout
+    assert w.run("--hold", "ecal-priority", "--reason", "flaky node",
+                 "--until", "2099-01-01T00:00:00Z").returncode == 0
+    p = w.run("--status")
+    assert p.returncode == 0, p.stderr
+    lines = [l for l in p.stdout.splitlines() if "ecal-priority" in l]
+    assert "held deployments:" in p.stdout
+    assert len(lines) == 1 and "until 2099-01-01T00:00:00Z" in lines[0] \
+        and "flaky node" in lines[0] and "held by" in lines[0], p.stdout
+    assert "ecal-bulk " not in p.stdout
+    # named: only those
+    p = w.run("--status", "ecal-bulk")
+    assert p.returncode == 0 and "no deployment held" in p.stdout and "flaky" not in p.stdout
+    lists = [r for r in w.kube_requests() if r["method"] == "GET" and
+             r["path"].split("?")[0].endswith("/namespaces/%s/deployments" % NS)]
+    assert lists and all("labelSelector" not in r["path"] for r in lists)
+
+
+def test_holds_written_by_kubectl_and_expired_holds(world):
+    # a hand-written hold: the value is the reason, with no end
+    p = kubectl(world, "annotate", "deployment/ecal-bulk", HOLD + "=disk full on node 7")
+    assert p.returncode == 0, p.stderr
+    p = world.run("ecal-bulk")
+    assert p.returncode == 3 and "disk full on node 7" in p.stderr, p.stderr
+    assert "until released" in p.stderr
+    assert patches(world)[-1]["content_type"] == "application/merge-patch+json"  # kubectl's
+    npatches = len(patches(world))
+    # an expired hold is no hold, and the run says so
+    p = kubectl(world, "annotate", "--overwrite", "deployment/ecal-bulk",
+                HOLD + '={"reason":"old","until":"2020-01-01T00:00:00Z"}')
+    assert p.returncode == 0, p.stderr
+    p = world.run("--status")
+    assert "EXPIRED, no hold" in p.stdout and "old" in p.stdout, p.stdout
+    p = world.run("--dry-run", "ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert "hold has expired" in p.stderr and "until 2020-01-01T00:00:00Z" in p.stderr
+    # removed by kubectl: the agent sees no hold
+    p = kubectl(world, "annotate", "deployment/ecal-bulk", HOLD + "-")
+    assert p.returncode == 0, p.stderr
+    assert hold_of(world) is None
+    p = world.run("--release", "ecal-bulk")
+    assert p.returncode == 0 and "not held" in p.stderr
+    assert len(patches(world)) == npatches + 2            # kubectl's two
+
+
+def test_bad_hold_commands(shared_world):
+    w = shared_world
+    for args, word in ((["--hold", "ecal-bulk"], "--reason"),
+                       (["--hold", "ecal-bulk", "--reason", ""], "--reason"),
+                       (["--hold", "ecal-bulk", "csc-bulk", "--reason", "x"], "at most 1"),
+                       (["--hold", "--reason", "x"], "name at least one"),
+                       (["--hold", "ecal-bulk", "--reason", "x", "--until", "soon"],
+                        "RFC 3339"),
+                       (["--hold", "ecal-bulk", "--reason", "x", "--until",
+                         "2020-01-01T00:00:00Z"], "has passed"),
+                       (["--release", "ecal-bulk", "--reason", "x"],
+                        "--reason does not apply to --release"),
+                       (["ecal-bulk", "--until", "8h"], "--until does not apply to drain"),
+                       (["--status", "--ignore-hold"], "--ignore-hold does not apply"),
+                       (["--hold", "--release", "ecal-bulk"], "exclude each other")):
+        p = w.run(*args)
+        assert p.returncode == 2, (args, p.stderr)
+        assert word in p.stderr, (args, p.stderr)
+    p = w.run("--hold", "nosuch-bulk", "--reason", "x")
+    assert p.returncode == 3 and 'deployments.apps "nosuch-bulk" not found' in p.stderr
+    p = w.run("--hold", "Ecal_Bulk", "--reason", "x")
+    assert p.returncode == 3 and "DNS-1123" in p.stderr
+    assert patches(w) == [] and hold_of(w) is None
+    assert w.consumes(w.worker_of("ecal-bulk"), "ecal-bulk")

@@ -1,0 +1,182 @@
+/*
+ * test_hold.c -- holds (include/hold.h): the annotation's value as written
+ * by --hold and by hand, expiry, --until, and rfc3339_parse() (util.h).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "hold.h"
+#include "util.h"
+
+#define T0	1794995200.0	/* 2026-11-18T09:46:40Z */
+
+static void
+test_rfc3339_parse(void **state)
+{
+	double	t;
+
+	(void)state;
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40Z", &t), 0);
+	assert_true(t == T0);
+	assert_int_equal(rfc3339_parse("2026-11-18t10:46:40.5+01:00", &t), 0);
+	assert_true(t == T0 + 0.5);
+	assert_int_equal(rfc3339_parse("2026-11-18T04:16:40-05:30", &t), 0);
+	assert_true(t == T0);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40z", &t), 0);
+	assert_true(t == T0);
+	assert_int_equal(rfc3339_parse("2026-11-18 09:46:40Z", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46Z", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-13-18T09:46:40Z", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40.Z", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40+0100", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40Zjunk", &t), -1);
+	assert_int_equal(rfc3339_parse("", &t), -1);
+}
+
+static void
+test_value_roundtrip(void **state)
+{
+	char		*v = hold_value("db \"migration\"", "alice@ops1", T0,
+			    T0 + 3600), *d;
+	struct hold	 h;
+	json_t		*o = json_loads(v, 0, NULL);
+
+	(void)state;
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "until")),
+	    "2026-11-18T10:46:40Z");
+	json_decref(o);
+	assert_int_equal(hold_parse(v, T0 + 10, &h), HOLD_ACTIVE);
+	assert_string_equal(h.reason, "db \"migration\"");
+	assert_string_equal(h.by, "alice@ops1");
+	assert_true(h.since == T0 && h.until == T0 + 3600);
+	assert_null(h.bad);
+	d = hold_describe(&h);
+	assert_string_equal(d, "held by alice@ops1 since 2026-11-18T09:46:40Z "
+	    "until 2026-11-18T10:46:40Z: db \"migration\"");
+	free(d);
+	hold_free(&h);
+	/* at and after "until": no hold */
+	assert_int_equal(hold_parse(v, T0 + 3600, &h), HOLD_EXPIRED);
+	hold_free(&h);
+	free(v);
+	v = hold_value("x", NULL, 0, 0);
+	assert_string_equal(v, "{\"reason\":\"x\"}");
+	assert_int_equal(hold_parse(v, T0, &h), HOLD_ACTIVE);
+	assert_null(h.by);
+	assert_true(h.until == 0 && h.since == 0);
+	d = hold_describe(&h);
+	assert_string_equal(d, "held until released: x");
+	free(d);
+	hold_free(&h);
+	free(v);
+}
+
+/* A hold is never ignored because it is badly written. */
+static void
+test_hand_written(void **state)
+{
+	struct hold	 h;
+	char		*d;
+	static const char *texts[] = {
+		"disk full on node 7", "{\"by\":\"bob\"}", "{\"reason\":\"\"}",
+		"{\"reason\":3}", "[\"x\"]", "{\"reason\":\"a\",\"reason\":\"b\"}",
+	};
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		assert_int_equal(hold_parse(texts[i], T0, &h), HOLD_ACTIVE);
+		assert_string_equal(h.reason, texts[i]);
+		assert_true(h.until == 0);
+		hold_free(&h);
+	}
+	assert_int_equal(hold_parse("", T0, &h), HOLD_ACTIVE);
+	assert_string_equal(h.reason, "(no reason given)");
+	hold_free(&h);
+	/* an unreadable "until" holds until released, and says so */
+	assert_int_equal(hold_parse("{\"reason\":\"r\",\"until\":\"tomorrow\"}",
+	    T0, &h), HOLD_ACTIVE);
+	assert_true(h.until == 0);
+	assert_non_null(h.bad);
+	d = hold_describe(&h);
+	assert_non_null(strstr(d, "until released (\"until\" is not an RFC "
+	    "3339 time): r"));
+	free(d);
+	hold_free(&h);
+	assert_int_equal(hold_parse("{\"reason\":\"r\",\"until\":12}", T0, &h),
+	    HOLD_ACTIVE);
+	hold_free(&h);
+}
+
+static void
+test_hold_of(void **state)
+{
+	struct hold	 h;
+	json_t		*d;
+
+	(void)state;
+	d = json_loads("{\"metadata\":{\"name\":\"x\",\"annotations\":"
+	    "{\"drain-and-rollout/hold\":\"{\\\"reason\\\":\\\"r\\\","
+	    "\\\"until\\\":\\\"2026-11-18T09:46:40Z\\\"}\"}}}", 0, NULL);
+	assert_non_null(d);
+	assert_int_equal(hold_of(d, T0 - 1, &h), HOLD_ACTIVE);
+	assert_string_equal(h.reason, "r");
+	hold_free(&h);
+	assert_int_equal(hold_of(d, T0, &h), HOLD_EXPIRED);
+	hold_free(&h);
+	json_decref(d);
+	d = json_loads("{\"metadata\":{\"annotations\":{\"other\":\"v\"}}}", 0,
+	    NULL);
+	assert_int_equal(hold_of(d, T0, &h), HOLD_NONE);
+	json_decref(d);
+	d = json_loads("{\"metadata\":{\"annotations\":{\"drain-and-rollout/"
+	    "hold\":7}}}", 0, NULL);
+	assert_int_equal(hold_of(d, T0, &h), HOLD_NONE);
+	json_decref(d);
+	assert_int_equal(hold_of(NULL, T0, &h), HOLD_NONE);
+}
+
+static void
+test_until_parse(void **state)
+{
+	double	u;
+	char	err[256];
+
+	(void)state;
+	assert_int_equal(hold_until_parse("8h", T0, &u, err, sizeof err), 0);
+	assert_true(u == T0 + 8 * 3600);
+	assert_int_equal(hold_until_parse("2026-11-19T06:00:00Z", T0, &u, err,
+	    sizeof err), 0);
+	assert_true(u > T0);
+	assert_int_equal(hold_until_parse("tomorrow", T0, &u, err, sizeof err),
+	    -1);
+	assert_non_null(strstr(err, "RFC 3339"));
+	assert_int_equal(hold_until_parse("2026-11-18T09:46:40Z", T0, &u, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "has passed"));
+	assert_int_equal(hold_until_parse("0s", T0, &u, err, sizeof err), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc3339_parse),
+		cmocka_unit_test(test_value_roundtrip),
+		cmocka_unit_test(test_hand_written),
+		cmocka_unit_test(test_hold_of),
+		cmocka_unit_test(test_until_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
