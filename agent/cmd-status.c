@@ -89,7 +89,9 @@ show_holds(struct ctx *c, int argc, char **argv)
 	const char	*name;
 	char		*desc;
 
-	kube_list_deployments(&c->kube, NULL, ev_now(c->loop) + 60,
+	/* last, and bounded by one request: --status is for incidents */
+	kube_list_deployments(&c->kube, NULL, ev_now(c->loop) +
+	    c->o->request_timeout,
 	    cmd_kube_cb, &k);
 	if (cmd_kube_wait(c, &k) == -1) {
 		log_err("cannot list the deployments to show their holds: %s",
@@ -131,7 +133,6 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 
 	if (cmd_ctx(&c, loop, o) == -1)
 		return EXIT_USAGE;
-	held = show_holds(&c, argc, argv);
 	if (argc == 0) {
 		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
 			log_err("cannot list the journals: %s", err);
@@ -171,6 +172,7 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 			    atof(sec), strcmp(e, "-") ? e : "");
 		}
 		ctx_redis_free(hist);
+		held = show_holds(&c, argc, argv);
 		ctx_free(&c);
 		return held;
 	}
@@ -179,6 +181,7 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 			printf("%s: no run in flight\n", argv[i]);
 		ctx_add(&c, argv[i], 0, RUN_STATUS);
 	}
+	held = show_holds(&c, argc, argv);
 	fflush(stdout);
 	rc = cmd_run(&c);
 	return rc != EXIT_OK ? rc : held;

@@ -259,7 +259,8 @@ kube_describe_error(long status, const char *body, size_t len,
 	case 403:
 		snprintf(err, errlen, "Kubernetes API %s: %s: HTTP 403 "
 		    "Forbidden: %s (the account needs get and patch on "
-		    "deployments and list on pods)", server, what,
+		    "deployments, list on pods, and list on deployments for "
+		    "-l and --status)", server, what,
 		    msg[0] ? msg : "permission denied");
 		break;
 	case 404:
