@@ -19,49 +19,29 @@ const struct cmd_entry cmd_drain_entry = {
 	cmd_drain_exec,
 };
 
-struct sel {
-	struct ctx	*c;
-	int		 done;
-	int		 rc;
-	char		*err;
-};
-
-static void
-listed(enum kube_err e, json_t *obj, const char *err, void *arg)
+/* Add a run for each deployment -l selects; returns -1 with err. */
+static int
+select_deployments(struct ctx *c, const char *selector, char *err,
+    size_t errlen)
 {
-	struct sel	*s = arg;
-	json_t		*items = json_object_get(obj, "items"), *d;
+	struct cmd_kube	 k = { 0 };
+	json_t		*d;
 	size_t		 i;
 	const char	*name;
 
-	s->done = 1;
-	if (e != KUBE_OK) {
-		s->rc = -1;
-		s->err = xstrdup(err);
-		return;
+	kube_list_deployments(&c->kube, selector, ev_now(c->loop) + 60,
+	    cmd_kube_cb, &k);
+	if (cmd_kube_wait(c, &k) == -1) {
+		snprintf(err, errlen, "%s", k.err);
+		return -1;
 	}
-	json_array_foreach(items, i, d) {
+	json_array_foreach(json_object_get(k.obj, "items"), i, d) {
 		name = json_string_value(json_object_get(json_object_get(d,
 		    "metadata"), "name"));
 		if (name != NULL)
-			ctx_add(s->c, name, 1, RUN_DRAIN);
+			ctx_add(c, name, 1, RUN_DRAIN);
 	}
-}
-
-int
-ctx_select(struct ctx *c, const char *selector, char *err, size_t errlen)
-{
-	struct sel	s = { c, 0, 0, NULL };
-
-	kube_list_deployments(&c->kube, selector, ev_now(c->loop) + 60, listed,
-	    &s);
-	while (!s.done)
-		ev_run(c->loop, EVRUN_ONCE);
-	if (s.rc == -1) {
-		snprintf(err, errlen, "%s", s.err);
-		free(s.err);
-		return -1;
-	}
+	json_decref(k.obj);
 	if (c->nruns == 0) {
 		snprintf(err, errlen, "no deployment in namespace %s matches %s",
 		    c->kube.ns, selector);
@@ -82,7 +62,7 @@ cmd_drain_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		ctx_add(&c, argv[i], 0, RUN_DRAIN);
 	if (o->selector != NULL &&
-	    ctx_select(&c, o->selector, err, sizeof err) == -1) {
+	    select_deployments(&c, o->selector, err, sizeof err) == -1) {
 		log_err("%s", err);
 		ctx_free(&c);
 		return fsm_exit_code(OUT_PREFLIGHT);

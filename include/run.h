@@ -107,8 +107,6 @@ char	*lease_key(struct ctx *, const char *dep);
 /* Deployments that have a journal (runs in flight, interrupted, drained). */
 int	ctx_journals(struct ctx *, struct strv *, char *err, size_t errlen);
 char	*journal_key(struct ctx *, const char *dep);
-/* Resolve -l selector into runs; returns -1 with err. Runs the loop. */
-int	ctx_select(struct ctx *, const char *selector, char *err, size_t);
 /* Run every added deployment to its end. Returns the exit code. */
 int	ctx_run(struct ctx *);
 /* SIGINT/SIGTERM: restore what is not restarted yet. */
