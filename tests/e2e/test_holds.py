@@ -149,6 +149,19 @@ def test_status_lists_the_holds(request):
     assert lists and all("labelSelector" not in r["path"] for r in lists)
 
 
+def test_status_without_list_permission_shows_the_rest_and_fails(world):
+    world.kube_test("POST", "/_test/forbid", {"verb": "list", "resource": "deployments"})
+    try:
+        p = world.run("--status")
+    finally:
+        world.kube_test("DELETE", "/_test/forbid")
+    assert p.returncode == 3, p.stderr
+    assert "no run in flight or interrupted" in p.stdout
+    assert "cannot list the deployments to show their holds" in p.stderr
+    assert "403" in p.stderr and "list on deployments" in p.stderr
+    assert "held" not in p.stdout
+
+
 def test_holds_written_by_kubectl_and_expired_holds(world):
     # a hand-written hold: the value is the reason, with no end
     p = kubectl(world, "annotate", "deployment/ecal-bulk", HOLD + "=disk full on node 7")
