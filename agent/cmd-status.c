@@ -90,9 +90,8 @@ show_holds(struct ctx *c, int argc, char **argv)
 	char		*desc;
 
 	/* last, and bounded by one request: --status is for incidents */
-	kube_list_deployments(&c->kube, NULL, ev_now(c->loop) +
-	    c->o->request_timeout,
-	    cmd_kube_cb, &k);
+	kube_list_deployments(&c->kube, NULL,
+	    ev_now(c->loop) + c->o->request_timeout, cmd_kube_cb, &k);
 	if (cmd_kube_wait(c, &k) == -1) {
 		log_err("cannot list the deployments to show their holds: %s",
 		    k.err);
@@ -115,7 +114,9 @@ show_holds(struct ctx *c, int argc, char **argv)
 		free(desc);
 		hold_free(&h);
 	}
-	if (n == 0)
+	if (n == 0 && argc > 0)
+		printf("none of the deployments named is held\n");
+	else if (n == 0)
 		printf("no deployment held in namespace %s\n", c->kube.ns);
 	json_decref(k.obj);
 	return 0;

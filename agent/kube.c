@@ -385,7 +385,8 @@ static void
 kube_list(struct kube *k, const char *prefix, const char *what,
     const char *selector, double deadline, kube_cb *cb, void *arg)
 {
-	char	*s = http_escape(selector ? selector : ""), *ns = http_escape(k->ns);
+	char	*s = http_escape(selector ? selector : "");
+	char	*ns = http_escape(k->ns);
 	char	*path = xasprintf("%s/namespaces/%s/%s%s%s", prefix, ns, what,
 	    selector ? "?labelSelector=" : "", s);
 

@@ -143,7 +143,8 @@ def test_status_lists_the_holds(request):
     assert "ecal-bulk " not in p.stdout
     # named: only those
     p = w.run("--status", "ecal-bulk")
-    assert p.returncode == 0 and "no deployment held" in p.stdout and "flaky" not in p.stdout
+    assert p.returncode == 0, p.stderr
+    assert "none of the deployments named is held" in p.stdout and "flaky" not in p.stdout
     lists = [r for r in w.kube_requests() if r["method"] == "GET" and
              r["path"].split("?")[0].endswith("/namespaces/%s/deployments" % NS)]
     assert lists and all("labelSelector" not in r["path"] for r in lists)
