@@ -85,12 +85,15 @@ current_hold(struct ctx *c, struct ev_loop *loop, struct opts *o,
 	return st;
 }
 
-/* PATCH the annotation (value NULL: remove it); 0, or -1 logged. */
+/* PATCH the annotation (value NULL: remove it); 0, or -1 logged. With
+ * --dry-run, nothing is sent. */
 static int
 annotate(struct ctx *c, const char *name, const char *value)
 {
 	struct cmd_kube	k = { 0 };
 
+	if (c->o->dry_run)
+		return 0;
 	kube_annotate(&c->kube, name, HOLD_ANNOTATION, value,
 	    ev_now(c->loop) + 60, cmd_kube_cb, &k);
 	if (cmd_kube_wait(c, &k) == -1) {
@@ -138,9 +141,10 @@ cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	if (rc == EXIT_OK) {
 		hold_parse(value, now, &now_h);
 		d = hold_describe(&now_h);
-		log_info("%s: %s; drains by selector skip it and drains that "
-		    "name it refuse (--ignore-hold overrides); release it with "
-		    "--release %s", argv[0], d, argv[0]);
+		log_info("%s: %s%s; drains by selector skip it and drains "
+		    "that name it refuse (--ignore-hold overrides); release it "
+		    "with --release %s", argv[0], o->dry_run ? "dry run, "
+		    "nothing changed: would be " : "", d, argv[0]);
 		free(d);
 		hold_free(&now_h);
 	}
@@ -169,8 +173,9 @@ cmd_release_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	rc = annotate(&c, argv[0], NULL) == -1 ?
 	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
 	if (rc == EXIT_OK)
-		log_info("%s: released; it was %s%s", argv[0], d,
-		    st == HOLD_EXPIRED ? " (expired)" : "");
+		log_info("%s: %s; it was %s%s", argv[0], o->dry_run ?
+		    "dry run, nothing changed: would be released" : "released",
+		    d, st == HOLD_EXPIRED ? " (expired)" : "");
 	free(d);
 	hold_free(&h);
 	ctx_free(&c);

@@ -91,6 +91,9 @@ def test_hold_is_a_merge_patch_of_the_annotation_and_a_selector_run_skips_it(req
 
 def test_named_held_deployment_is_refused_then_ignore_hold_and_release(world):
     worker = world.worker_of("ecal-bulk")
+    p = world.run("--dry-run", "--hold", "ecal-bulk", "--reason", "vendor upgrade")
+    assert p.returncode == 0 and "nothing changed" in p.stderr, p.stderr
+    assert patches(world) == [] and hold_of(world) is None
     assert world.run("--hold", "ecal-bulk", "--reason", "vendor upgrade").returncode == 0
     world.flower_test("DELETE", "/_test/requests")
     for args in (["ecal-bulk"], ["--dry-run", "ecal-bulk"], ["--drain-only", "ecal-bulk"]):
@@ -112,6 +115,9 @@ def test_named_held_deployment_is_refused_then_ignore_hold_and_release(world):
     world.assert_exactly_once(ids)
     assert json.loads(hold_of(world))["reason"] == "vendor upgrade"   # still held
 
+    p = world.run("--release", "--dry-run", "ecal-bulk")
+    assert p.returncode == 0 and "would be released" in p.stderr, p.stderr
+    assert len(patches(world)) == 2 and hold_of(world) is not None
     p = world.run("--release", "ecal-bulk")
     assert p.returncode == 0, p.stderr
     assert "released" in p.stderr and "vendor upgrade" in p.stderr
