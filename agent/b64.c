@@ -1,5 +1,5 @@
 /*
- * b64.c -- base64 decoding by OpenSSL's EVP_DecodeBlock.
+ * b64.c -- base64 by OpenSSL's EVP_EncodeBlock and EVP_DecodeBlock.
  *
  * EVP_DecodeBlock alone is too lenient: it treats '=' as a zero digit
  * anywhere, strips trailing '-' (PEM armour) and whitespace, and always
@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "b64.h"
+#include "util.h"
 
 static int
 is_space(unsigned char c)
@@ -95,5 +96,15 @@ b64_decode(const char *in, size_t inlen, size_t *outlen)
 	out[want] = '\0';
 	if (outlen != NULL)
 		*outlen = want;
+	return out;
+}
+
+char *
+b64_encode(const char *in, size_t len)
+{
+	char	*out = xmalloc(4 * ((len + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in,
+	    (int)len);
 	return out;
 }

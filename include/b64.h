@@ -1,6 +1,7 @@
 /*
- * b64.h -- base64 decoding for kubeconfig "-data" fields and Celery message
- * bodies, done by OpenSSL (EVP_DecodeBlock), never by hand.
+ * b64.h -- base64 for kubeconfig "-data" fields, exec plugins' cluster
+ * info and Celery message bodies, done by OpenSSL (EVP_EncodeBlock,
+ * EVP_DecodeBlock), never by hand.
  */
 #ifndef B64_H
 #define B64_H
@@ -14,5 +15,8 @@
  * misplaced padding) or memory runs out.
  */
 char	*b64_decode(const char *in, size_t inlen, size_t *outlen);
+
+/* Encode len bytes as standard base64, one line, NUL-terminated (malloc'd). */
+char	*b64_encode(const char *in, size_t len);
 
 #endif
