@@ -26,6 +26,7 @@
 
 #include "b64.h"
 #include "kubeconfig.h"
+#include "util.h"
 
 #define MAX_FILE	(1024 * 1024)
 #define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
@@ -38,24 +39,6 @@ struct kc {
 	size_t		 errlen;
 	struct kube_creds *c;
 };
-
-static int fail(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-#define KFAIL(k, ...)	fail((k)->err, (k)->errlen, __VA_ARGS__)
 
 /*
  * Make s fit on one line of an error message: control characters become
@@ -87,69 +70,6 @@ has_ctrl(const char *s)
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return 1;
-	return 0;
-}
-
-static void
-rtrim(char *s, size_t *len)
-{
-	size_t	n = *len;
-
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
-	    s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	s[n] = '\0';
-	*len = n;
-}
-
-/*
- * Read a whole file (at most MAX_FILE bytes) into a NUL-terminated buffer.
- * On failure writes "PATH: reason" into err.
- */
-static int
-slurp(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
-{
-	char		*buf, *small;
-	size_t		 len = 0;
-	ssize_t		 n = 0;
-	int		 fd, saved;
-	struct stat	 st;
-
-	*out = NULL;
-	/* not blocking: a FIFO would hang the open; only a regular file */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(err, errlen, "%s: not a regular file", path);
-	}
-	if ((buf = malloc(MAX_FILE + 2)) == NULL) {
-		close(fd);
-		return fail(err, errlen, "%s: out of memory", path);
-	}
-	while (len <= MAX_FILE) {
-		n = read(fd, buf + len, MAX_FILE + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	saved = errno;
-	close(fd);
-	if (n == -1) {
-		free(buf);
-		return fail(err, errlen, "%s: %s", path, strerror(saved));
-	}
-	if (len > MAX_FILE) {
-		free(buf);
-		return fail(err, errlen, "%s: larger than 1 MiB", path);
-	}
-	buf[len] = '\0';
-	if ((small = realloc(buf, len + 1)) != NULL)	/* give back 1 MiB */
-		buf = small;
-	*out = buf;
-	*outlen = len;
 	return 0;
 }
 
@@ -226,9 +146,9 @@ get_str(struct kc *k, yaml_node_t *map, const char *key, const char *what,
 	if (is_null(n))
 		return 0;
 	if (n->type != YAML_SCALAR_NODE)
-		return KFAIL(k, "%s has invalid %s (not a string)", what, key);
+		return errf(k->err, k->errlen, "%s has invalid %s (not a string)", what, key);
 	if (strlen((char *)n->data.scalar.value) != n->data.scalar.length)
-		return KFAIL(k, "%s has invalid %s (contains NUL)", what, key);
+		return errf(k->err, k->errlen, "%s has invalid %s (contains NUL)", what, key);
 	*out = (const char *)n->data.scalar.value;
 	return 0;
 }
@@ -250,7 +170,7 @@ find_named(struct kc *k, const char *list, const char *kind,
 	if (is_null(seq))
 		seq = NULL;
 	else if (seq->type != YAML_SEQUENCE_NODE)
-		return KFAIL(k, "%s is not a list", list);
+		return errf(k->err, k->errlen, "%s is not a list", list);
 	for (i = seq ? seq->data.sequence.items.start : NULL;
 	    seq != NULL && i < seq->data.sequence.items.top; i++) {
 		item = yaml_document_get_node(&k->doc, *i);
@@ -258,12 +178,12 @@ find_named(struct kc *k, const char *list, const char *kind,
 			continue;
 		body = map_get(&k->doc, item, kind);
 		if (!is_null(body) && body->type != YAML_MAPPING_NODE)
-			return KFAIL(k, "%s \"%s\" is not a mapping", kind,
+			return errf(k->err, k->errlen, "%s \"%s\" is not a mapping", kind,
 			    shown(name, buf, sizeof(buf)));
 		*out = is_null(body) ? NULL : body;
 		return 0;
 	}
-	return KFAIL(k, "%s \"%s\" not found", kind,
+	return errf(k->err, k->errlen, "%s \"%s\" not found", kind,
 	    shown(name, buf, sizeof(buf)));
 }
 
@@ -292,7 +212,7 @@ static int
 set_str(struct kc *k, char **dst, const char *v)
 {
 	if ((*dst = strdup(v)) == NULL)
-		return KFAIL(k, "out of memory");
+		return errf(k->err, k->errlen, "out of memory");
 	return 0;
 }
 
@@ -300,7 +220,7 @@ static int
 set_path(struct kc *k, char **dst, const char *v)
 {
 	if ((*dst = resolve_path(k->base_dir, v)) == NULL)
-		return KFAIL(k, "out of memory");
+		return errf(k->err, k->errlen, "out of memory");
 	return 0;
 }
 
@@ -321,10 +241,10 @@ get_file_or_data(struct kc *k, yaml_node_t *map, const char *what,
 		return -1;
 	if (data != NULL) {
 		if ((*pem = b64_decode(data, strlen(data), pemlen)) == NULL)
-			return KFAIL(k, "%s has invalid %s (not base64)",
+			return errf(k->err, k->errlen, "%s has invalid %s (not base64)",
 			    what, datakey);
 		if (*pemlen == 0)
-			return KFAIL(k, "%s has empty %s", what, datakey);
+			return errf(k->err, k->errlen, "%s has empty %s", what, datakey);
 		return 0;
 	}
 	if (file != NULL)
@@ -341,7 +261,7 @@ set_server(struct kc *k, const char *what, const char *server)
 	size_t	 n, skip;
 
 	if (server == NULL)
-		return KFAIL(k, "%s has no server", what);
+		return errf(k->err, k->errlen, "%s has no server", what);
 	if (strncasecmp(server, "https://", 8) == 0)
 		skip = 8;
 	else if (strncasecmp(server, "http://", 7) == 0)
@@ -350,7 +270,7 @@ set_server(struct kc *k, const char *what, const char *server)
 		skip = 0;
 	if (skip == 0 || server[skip] == '\0' || server[skip] == '/' ||
 	    has_ctrl(server) || strpbrk(server, " \"") != NULL)
-		return KFAIL(k, "server \"%s\" is not an http(s) URL",
+		return errf(k->err, k->errlen, "server \"%s\" is not an http(s) URL",
 		    shown(server, buf, sizeof(buf)));
 	if (set_str(k, &k->c->server, server) == -1)
 		return -1;
@@ -383,7 +303,7 @@ load_cluster(struct kc *k, const char *name)
 	if (get_str(k, cl, "insecure-skip-tls-verify", what, &insecure) == -1)
 		return -1;
 	if (insecure != NULL && parse_bool(insecure, &c->insecure) == -1)
-		return KFAIL(k, "%s has invalid insecure-skip-tls-verify \"%s\""
+		return errf(k->err, k->errlen, "%s has invalid insecure-skip-tls-verify \"%s\""
 		    " (want true or false)", what,
 		    shown(insecure, buf, sizeof(buf)));
 	return 0;
@@ -395,9 +315,9 @@ static int
 check_token(struct kc *k, const char *what, const char *src)
 {
 	if (k->c->token[0] == '\0')
-		return KFAIL(k, "%s has an empty %s", what, src);
+		return errf(k->err, k->errlen, "%s has an empty %s", what, src);
 	if (has_ctrl(k->c->token))
-		return KFAIL(k, "%s has an invalid %s (control characters)",
+		return errf(k->err, k->errlen, "%s has an invalid %s (control characters)",
 		    what, src);
 	return 0;
 }
@@ -410,18 +330,17 @@ read_token_file(struct kc *k, const char *what, const char *file)
 	int	 rc;
 
 	if ((path = resolve_path(k->base_dir, file)) == NULL)
-		return KFAIL(k, "out of memory");
-	rc = slurp(path, &k->c->token, &len, ebuf, sizeof(ebuf));
-	if (rc == -1)
-		KFAIL(k, "%s: cannot read tokenFile %s", what, ebuf);
+		return errf(k->err, k->errlen, "out of memory");
+	k->c->token = read_file(path, MAX_FILE, &len, ebuf, sizeof(ebuf));
+	if (k->c->token == NULL)
+		rc = errf(k->err, k->errlen, "%s: cannot read tokenFile %s",
+		    what, ebuf);
+	else if (strlen(k->c->token) != len)
+		rc = errf(k->err, k->errlen, "%s has an invalid tokenFile %s "
+		    "(contains NUL)", what, shown(path, buf, sizeof(buf)));
 	else {
-		rtrim(k->c->token, &len);
-		if (strlen(k->c->token) != len)
-			rc = KFAIL(k, "%s has an invalid tokenFile %s "
-			    "(contains NUL)", what,
-			    shown(path, buf, sizeof(buf)));
-		else
-			rc = check_token(k, what, "tokenFile");
+		chomp(k->c->token);
+		rc = check_token(k, what, "tokenFile");
 	}
 	free(path);
 	return rc;
@@ -466,18 +385,18 @@ load_user(struct kc *k, const char *name)
 	has_cert = c->cert_file != NULL || c->cert_pem != NULL;
 	has_key = c->key_file != NULL || c->key_pem != NULL;
 	if (has_cert != has_key)
-		return KFAIL(k, "%s has a client-%s but no client-%s", what,
+		return errf(k->err, k->errlen, "%s has a client-%s but no client-%s", what,
 		    has_cert ? "certificate" : "key",
 		    has_cert ? "key" : "certificate");
 	if (c->token != NULL || has_cert)
 		return 0;
 	if (!is_null(map_get(&k->doc, u, "exec")) ||
 	    !is_null(map_get(&k->doc, u, "auth-provider")))
-		return KFAIL(k, "%s uses a credential plugin (exec or "
+		return errf(k->err, k->errlen, "%s uses a credential plugin (exec or "
 		    "auth-provider), which is not supported; use a token "
 		    "instead (oc login, then oc whoami -t)", what);
 	if (!is_null(map_get(&k->doc, u, "username")))
-		return KFAIL(k, "%s uses basic auth (username/password), "
+		return errf(k->err, k->errlen, "%s uses basic auth (username/password), "
 		    "which is not supported; use a token instead", what);
 	return 0;
 }
@@ -494,7 +413,7 @@ pick_context(struct kc *k, const char *context, const char **name)
 	    "kubeconfig", name) == -1)
 		return -1;
 	if (*name == NULL || (*name)[0] == '\0')
-		return KFAIL(k, "no current-context set and no --context "
+		return errf(k->err, k->errlen, "no current-context set and no --context "
 		    "given");
 	return set_str(k, &k->c->context, *name);
 }
@@ -516,7 +435,7 @@ load_context(struct kc *k, const char *context)
 	    get_str(k, ctx, "namespace", what, &ns) == -1)
 		return -1;
 	if (cluster == NULL)
-		return KFAIL(k, "%s has no cluster", what);
+		return errf(k->err, k->errlen, "%s has no cluster", what);
 	if (load_cluster(k, cluster) == -1)
 		return -1;
 	if (user != NULL && load_user(k, user) == -1)
@@ -548,13 +467,13 @@ load_yaml(struct kc *k, const char *yaml, size_t len)
 	int		rc = 0;
 
 	if (!yaml_parser_initialize(&p))
-		return KFAIL(k, "out of memory");
+		return errf(k->err, k->errlen, "out of memory");
 	yaml_parser_set_input_string(&p, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&p, &k->doc)) {
 		if (p.error == YAML_MEMORY_ERROR)
-			rc = KFAIL(k, "out of memory");
+			rc = errf(k->err, k->errlen, "out of memory");
 		else
-			rc = KFAIL(k, "line %zu: YAML error: %s",
+			rc = errf(k->err, k->errlen, "line %zu: YAML error: %s",
 			    error_line(&p, yaml, len),
 			    p.problem ? p.problem : "cannot parse");
 		yaml_parser_delete(&p);
@@ -563,7 +482,7 @@ load_yaml(struct kc *k, const char *yaml, size_t len)
 	yaml_parser_delete(&p);
 	root = yaml_document_get_root_node(&k->doc);
 	if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE)
-		rc = KFAIL(k, "not a kubeconfig (top level is not a mapping)");
+		rc = errf(k->err, k->errlen, "not a kubeconfig (top level is not a mapping)");
 	if (rc == -1)
 		yaml_document_delete(&k->doc);
 	return rc;
@@ -616,17 +535,17 @@ incluster_server(struct kube_creds *c, char *err, size_t errlen)
 
 	if (host == NULL || host[0] == '\0' || has_ctrl(host) ||
 	    strpbrk(host, "/[]@ ") != NULL)
-		return fail(err, errlen, "in-cluster service account: "
+		return errf(err, errlen, "in-cluster service account: "
 		    "KUBERNETES_SERVICE_HOST is not a host name");
 	if (!valid_port(port))
-		return fail(err, errlen, "in-cluster service account: "
+		return errf(err, errlen, "in-cluster service account: "
 		    "KUBERNETES_SERVICE_PORT is not a port number");
 	l = strchr(host, ':') ? "[" : "";
 	r = strchr(host, ':') ? "]" : "";
 	rc = asprintf(&c->server, "https://%s%s%s:%s", l, host, r, port);
 	if (rc == -1) {
 		c->server = NULL;
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	}
 	return 0;
 }
@@ -637,20 +556,22 @@ incluster_file(const char *dir, const char *name, char **out, int required,
 {
 	char	*path, ebuf[256];
 	size_t	 len;
-	int	 rc = 0;
+	int	 rc = 0, nul;
 
 	if (asprintf(&path, "%s/%s", dir, name) == -1)
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	if (!required && access(path, F_OK) == -1 && errno == ENOENT)
 		goto done;
-	if (slurp(path, out, &len, ebuf, sizeof(ebuf)) == -1) {
-		rc = fail(err, errlen, "in-cluster service account: "
+	if ((*out = read_file(path, MAX_FILE, &len, ebuf, sizeof(ebuf))) ==
+	    NULL) {
+		rc = errf(err, errlen, "in-cluster service account: "
 		    "cannot read %s", ebuf);
 		goto done;
 	}
-	rtrim(*out, &len);
-	if (len == 0 || strlen(*out) != len || has_ctrl(*out))
-		rc = fail(err, errlen, "in-cluster service account: "
+	nul = strlen(*out) != len;
+	chomp(*out);
+	if (nul || **out == '\0' || has_ctrl(*out))
+		rc = errf(err, errlen, "in-cluster service account: "
 		    "%s is empty or not text", path);
 done:
 	free(path);
@@ -666,7 +587,7 @@ load_incluster(struct kube_creds *c, char *err, size_t errlen)
 	if (dir == NULL || dir[0] == '\0')
 		dir = SA_DIR;
 	if ((c->source = strdup("in-cluster service account")) == NULL)
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	if (incluster_server(c, err, errlen) == -1 ||
 	    incluster_file(dir, "token", &c->token, 1, err, errlen) == -1 ||
 	    incluster_file(dir, "namespace", &c->namespace, 0, err,
@@ -674,7 +595,7 @@ load_incluster(struct kube_creds *c, char *err, size_t errlen)
 		return -1;
 	if (asprintf(&c->ca_file, "%s/ca.crt", dir) == -1) {
 		c->ca_file = NULL;
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	}
 	if (stat(c->ca_file, &st) == -1) {
 		free(c->ca_file);
@@ -740,19 +661,20 @@ load_file(const char *path, const char *context, struct kube_creds *out,
 	size_t	 len;
 	int	 rc = -1;
 
-	if (slurp(path, &yaml, &len, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "kubeconfig %s", reason);
+	if ((yaml = read_file(path, MAX_FILE, &len, reason,
+	    sizeof(reason))) == NULL)
+		return errf(err, errlen, "kubeconfig %s", reason);
 	if ((dir = dir_of(path)) == NULL) {
 		free(yaml);
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	}
 	if (kubeconfig_parse(yaml, len, dir, context, out, reason,
 	    sizeof(reason)) == -1)
-		fail(err, errlen, "kubeconfig %s: %s", path, reason);
+		errf(err, errlen, "kubeconfig %s: %s", path, reason);
 	else if (asprintf(&out->source, "kubeconfig %s", path) == -1) {
 		out->source = NULL;
 		kubeconfig_free(out);
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 	} else
 		rc = 0;
 	free(dir);
@@ -776,11 +698,11 @@ kubeconfig_load(const char *path, const char *context,
 		return rc;
 	}
 	if (getenv("KUBERNETES_SERVICE_HOST") == NULL)
-		return fail(err, errlen, "no kubeconfig found (tried "
+		return errf(err, errlen, "no kubeconfig found (tried "
 		    "$KUBECONFIG, ~/.kube/config) and not running in a pod; "
 		    "use --kubeconfig or log in with 'oc login'");
 	if (context != NULL)
-		return fail(err, errlen, "--context \"%s\" given but no "
+		return errf(err, errlen, "--context \"%s\" given but no "
 		    "kubeconfig found (tried $KUBECONFIG, ~/.kube/config)",
 		    shown(context, buf, sizeof(buf)));
 	if ((rc = load_incluster(out, err, errlen)) == -1)

@@ -288,6 +288,19 @@ dns1123_label(const char *s)
 	return s[0] != '-' && s[n - 1] != '-';
 }
 
+int
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 FILE *
 open_regular(const char *path, int secret, char *err, size_t errlen)
 {

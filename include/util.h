@@ -56,11 +56,20 @@ char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 int	dns1123_label(const char *);
 
 /*
+ * How the pure parsers and loaders report an error: a one-line reason into
+ * err (errlen bytes; err may be NULL or errlen 0), and -1 returned, as in
+ * `return errf(err, errlen, "...", ...)`.
+ */
+int	errf(char *err, size_t errlen, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/*
  * Read a whole file (at most max bytes) into a NUL-terminated buffer.
  * Only a regular file is read: it is opened without blocking (a FIFO would
  * hang the open or the read) and refused after fstat() if it is anything
  * else. A secret file that its group or others may read is warned about
- * (log_warn), naming the file, never its content.
+ * (log_warn), naming the file, never its content. On failure NULL and
+ * "PATH: reason" in err.
  */
 char	*read_file(const char *path, size_t max, size_t *len, char *err,
 	    size_t errlen);

@@ -722,7 +722,8 @@ test_load_too_big(void **state)
 	free(big);
 	snprintf(path, sizeof(path), "%s/big/config", tmpdir);
 	assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "kubeconfig %s: larger than 1 MiB", path);
+	snprintf(want, sizeof(want), "kubeconfig %s: larger than 1048576 "
+	    "bytes", path);
 	assert_string_equal(err, want);
 
 	/* Exactly 1 MiB of comments is fine (but names no context). */
