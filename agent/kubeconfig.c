@@ -20,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <yaml.h>
 
 #include "b64.h"
@@ -283,6 +286,61 @@ set_server(struct kc *k, const char *what, const char *server)
 }
 
 static int
+load_tls_server_name(struct kc *k, yaml_node_t *cl, const char *what)
+{
+	const char *v;
+	char	 buf[NAME_MAX_SHOWN];
+
+	if (get_str(k, cl, "tls-server-name", what, &v) == -1)
+		return -1;
+	if (v == NULL)
+		return 0;
+	if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-") != strlen(v) || v[0] == '.' || v[0] == '-')
+		return errf(k->err, k->errlen, "%s has invalid tls-server-name "
+		    "\"%s\" (want a DNS name or IP address)", what,
+		    shown(v, buf, sizeof(buf)));
+	return set_str(k, &k->c->tls_server_name, v);
+}
+
+/* proxy-url as client-go's parseProxyURL accepts it. */
+static int
+load_proxy_url(struct kc *k, yaml_node_t *cl, const char *what)
+{
+	const char *v;
+	char	 buf[NAME_MAX_SHOWN], *scheme = NULL, *host = NULL;
+	CURLU	*u;
+	int	 rc = 0;
+
+	if (get_str(k, cl, "proxy-url", what, &v) == -1)
+		return -1;
+	if (v == NULL)
+		return 0;
+	if ((u = curl_url()) == NULL)
+		return errf(k->err, k->errlen, "out of memory");
+	if (has_ctrl(v) || curl_url_set(u, CURLUPART_URL, v,
+	    CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		rc = errf(k->err, k->errlen, "%s has invalid proxy-url \"%s\": "
+		    "could not parse", what, shown(v, buf, sizeof(buf)));
+	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0 &&
+	    strcmp(scheme, "socks5") != 0)
+		rc = errf(k->err, k->errlen, "%s has invalid proxy-url \"%s\": "
+		    "unsupported scheme \"%s\", must be http, https, or socks5",
+		    what, shown(v, buf, sizeof(buf)), scheme);
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host[0] == '\0')
+		rc = errf(k->err, k->errlen, "%s has invalid proxy-url \"%s\": "
+		    "no host", what, shown(v, buf, sizeof(buf)));
+	else
+		rc = set_str(k, &k->c->proxy_url, v);
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int
 load_cluster(struct kc *k, const char *name)
 {
 	yaml_node_t *cl;
@@ -306,7 +364,12 @@ load_cluster(struct kc *k, const char *name)
 		return errf(k->err, k->errlen, "%s has invalid insecure-skip-tls-verify \"%s\""
 		    " (want true or false)", what,
 		    shown(insecure, buf, sizeof(buf)));
-	return 0;
+	if (c->insecure && (c->ca_file != NULL || c->ca_pem != NULL))
+		return errf(k->err, k->errlen, "%s: specifying a root "
+		    "certificates file with the insecure flag is not allowed",
+		    what);
+	return load_tls_server_name(k, cl, what) == -1 ||
+	    load_proxy_url(k, cl, what) == -1 ? -1 : 0;
 }
 
 /* --- user -------------------------------------------------------------- */
@@ -364,6 +427,133 @@ load_token(struct kc *k, yaml_node_t *u, const char *what)
 	return 0;
 }
 
+/* A list of strings (args) into v[off...], NULL-terminated. */
+static int
+get_strlist(struct kc *k, yaml_node_t *map, const char *key,
+    const char *what, char ***v, size_t off)
+{
+	yaml_node_t *seq = map_get(&k->doc, map, key), *item;
+	yaml_node_item_t *i;
+	size_t	 n = 0;
+
+	if (!is_null(seq) && seq->type != YAML_SEQUENCE_NODE)
+		return errf(k->err, k->errlen, "%s has invalid %s (not a list)",
+		    what, key);
+	if (!is_null(seq))
+		n = (size_t)(seq->data.sequence.items.top -
+		    seq->data.sequence.items.start);
+	*v = xcalloc(off + n + 1, sizeof(**v));
+	for (n = off, i = is_null(seq) ? NULL : seq->data.sequence.items.start;
+	    i != NULL && i < seq->data.sequence.items.top; i++) {
+		item = yaml_document_get_node(&k->doc, *i);
+		if (item == NULL || item->type != YAML_SCALAR_NODE ||
+		    strlen((char *)item->data.scalar.value) !=
+		    item->data.scalar.length)
+			return errf(k->err, k->errlen, "%s has invalid %s (an "
+			    "entry is not a string)", what, key);
+		(*v)[n++] = xstrdup((char *)item->data.scalar.value);
+	}
+	return 0;
+}
+
+/* exec.env: a list of {name, value} into "name=value" strings. */
+static int
+get_env(struct kc *k, yaml_node_t *ex, const char *user, const char *what,
+    struct kube_exec *e)
+{
+	yaml_node_t *seq = map_get(&k->doc, ex, "env"), *item;
+	yaml_node_item_t *i;
+	const char *name, *value;
+	size_t	 n = 0;
+
+	if (!is_null(seq) && seq->type != YAML_SEQUENCE_NODE)
+		return errf(k->err, k->errlen, "%s has invalid env (not a "
+		    "list)", what);
+	if (!is_null(seq))
+		n = (size_t)(seq->data.sequence.items.top -
+		    seq->data.sequence.items.start);
+	e->env = xcalloc(n + 1, sizeof(*e->env));
+	for (n = 0, i = is_null(seq) ? NULL : seq->data.sequence.items.start;
+	    i != NULL && i < seq->data.sequence.items.top; i++) {
+		item = yaml_document_get_node(&k->doc, *i);
+		if (item == NULL || item->type != YAML_MAPPING_NODE)
+			return errf(k->err, k->errlen, "%s has invalid env (an "
+			    "entry is not a mapping)", what);
+		if (get_str(k, item, "name", what, &name) == -1 ||
+		    get_str(k, item, "value", what, &value) == -1)
+			return -1;
+		if (name == NULL)
+			return errf(k->err, k->errlen, "env variable name must "
+			    "be specified for %s to use exec authentication "
+			    "plugin", user);
+		if (strchr(name, '=') != NULL)
+			return errf(k->err, k->errlen, "%s has invalid env "
+			    "name (contains '=')", what);
+		e->env[n++] = xasprintf("%s=%s", name, value ? value : "");
+	}
+	return 0;
+}
+
+/*
+ * users[].user.exec, checked as client-go's validateAuthInfo and
+ * SetDefaults_ExecConfig do. user: `user "u"`.
+ */
+static int
+load_exec(struct kc *k, yaml_node_t *ex, const char *user)
+{
+	static const char v1[] = "client.authentication.k8s.io/v1";
+	static const char v1beta1[] = "client.authentication.k8s.io/v1beta1";
+	struct kube_exec *e;
+	const char *cmd, *api, *hint, *mode, *pci;
+	char	 what[NAME_MAX_SHOWN + 32], buf[NAME_MAX_SHOWN];
+
+	snprintf(what, sizeof(what), "%s exec", user);
+	if (ex->type != YAML_MAPPING_NODE)
+		return errf(k->err, k->errlen, "%s is not a mapping", what);
+	e = k->c->exec = xcalloc(1, sizeof(*e));
+	if (get_str(k, ex, "command", what, &cmd) == -1 ||
+	    get_str(k, ex, "apiVersion", what, &api) == -1 ||
+	    get_str(k, ex, "installHint", what, &hint) == -1 ||
+	    get_str(k, ex, "interactiveMode", what, &mode) == -1 ||
+	    get_str(k, ex, "provideClusterInfo", what, &pci) == -1)
+		return -1;
+	if (cmd == NULL)
+		return errf(k->err, k->errlen, "command must be specified for "
+		    "%s to use exec authentication plugin", user);
+	if (api == NULL)
+		return errf(k->err, k->errlen, "apiVersion must be specified "
+		    "for %s to use exec authentication plugin", user);
+	if (strcmp(api, v1) != 0 && strcmp(api, v1beta1) != 0)
+		return errf(k->err, k->errlen, "%s: exec plugin: invalid "
+		    "apiVersion \"%s\" (want %s or %s)", user,
+		    shown(api, buf, sizeof(buf)), v1, v1beta1);
+	if (mode == NULL && strcmp(api, v1) == 0)
+		return errf(k->err, k->errlen, "interactiveMode must be "
+		    "specified for %s to use exec authentication plugin",
+		    user);
+	if (mode == NULL || strcmp(mode, "IfAvailable") == 0)
+		e->mode = KUBE_EXEC_IFAVAILABLE;
+	else if (strcmp(mode, "Never") == 0)
+		e->mode = KUBE_EXEC_NEVER;
+	else if (strcmp(mode, "Always") == 0)
+		e->mode = KUBE_EXEC_ALWAYS;
+	else
+		return errf(k->err, k->errlen, "invalid interactiveMode for %s: "
+		    "\"%s\" (want Never, IfAvailable or Always)", user,
+		    shown(mode, buf, sizeof(buf)));
+	if (pci != NULL && parse_bool(pci, &e->provide_cluster_info) == -1)
+		return errf(k->err, k->errlen, "%s has invalid "
+		    "provideClusterInfo \"%s\" (want true or false)", what,
+		    shown(pci, buf, sizeof(buf)));
+	e->api_version = xstrdup(api);
+	e->command = xstrdup(cmd);
+	e->install_hint = hint ? xstrdup(hint) : NULL;
+	if (get_strlist(k, ex, "args", what, &e->argv, 1) == -1)
+		return -1;
+	e->argv[0] = xstrdup(cmd);
+	return get_env(k, ex, user, what, e);
+}
+
 static int
 load_user(struct kc *k, const char *name)
 {
@@ -388,13 +578,17 @@ load_user(struct kc *k, const char *name)
 		return errf(k->err, k->errlen, "%s has a client-%s but no client-%s", what,
 		    has_cert ? "certificate" : "key",
 		    has_cert ? "key" : "certificate");
+	if (set_str(k, &c->user, name) == -1)
+		return -1;
 	if (c->token != NULL || has_cert)
 		return 0;
-	if (!is_null(map_get(&k->doc, u, "exec")) ||
-	    !is_null(map_get(&k->doc, u, "auth-provider")))
-		return errf(k->err, k->errlen, "%s uses a credential plugin (exec or "
-		    "auth-provider), which is not supported; use a token "
-		    "instead (oc login, then oc whoami -t)", what);
+	if (!is_null(map_get(&k->doc, u, "exec")))
+		return load_exec(k, map_get(&k->doc, u, "exec"), what);
+	if (!is_null(map_get(&k->doc, u, "auth-provider")))
+		return errf(k->err, k->errlen, "%s uses an auth-provider "
+		    "credential plugin, which is not supported (kubectl "
+		    "dropped it in 1.26); use an exec plugin (e.g. kubelogin) "
+		    "or a token (oc login, then oc whoami -t)", what);
 	if (!is_null(map_get(&k->doc, u, "username")))
 		return errf(k->err, k->errlen, "%s uses basic auth (username/password), "
 		    "which is not supported; use a token instead", what);
@@ -710,11 +904,38 @@ kubeconfig_load(const char *path, const char *context,
 	return rc;
 }
 
+static void
+strs_free(char **v)
+{
+	size_t	i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+exec_free(struct kube_exec *e)
+{
+	if (e == NULL)
+		return;
+	free(e->api_version);
+	free(e->command);
+	strs_free(e->argv);
+	strs_free(e->env);
+	free(e->install_hint);
+	free(e);
+}
+
 void
 kubeconfig_free(struct kube_creds *c)
 {
 	if (c == NULL)
 		return;
+	exec_free(c->exec);
+	free(c->user);
+	free(c->tls_server_name);
+	free(c->proxy_url);
 	free(c->server);
 	free(c->namespace);
 	free(c->context);
@@ -733,4 +954,196 @@ kubeconfig_free(struct kube_creds *c)
 	}
 	free(c->source);
 	memset(c, 0, sizeof(*c));
+}
+
+/* --- exec credential plugins: the pure parts ---------------------------- */
+
+char *
+kube_exec_info(const struct kube_creds *c, const char *ca, size_t ca_len,
+    int interactive)
+{
+	json_t	*root, *spec, *cl;
+	char	*out, *b64;
+
+	spec = json_pack("{s:b}", "interactive", interactive);
+	if (c->exec->provide_cluster_info) {
+		cl = json_pack("{s:s}", "server", c->server);
+		if (c->tls_server_name != NULL)
+			json_object_set_new(cl, "tls-server-name",
+			    json_string(c->tls_server_name));
+		if (c->insecure)
+			json_object_set_new(cl, "insecure-skip-tls-verify",
+			    json_true());
+		if (ca != NULL && ca_len > 0) {
+			b64 = b64_encode(ca, ca_len);
+			json_object_set_new(cl, "certificate-authority-data",
+			    json_string(b64));
+			free(b64);
+		}
+		if (c->proxy_url != NULL)
+			json_object_set_new(cl, "proxy-url",
+			    json_string(c->proxy_url));
+		json_object_set_new(spec, "cluster", cl);
+	}
+	root = json_pack("{s:s,s:s,s:o}", "kind", "ExecCredential",
+	    "apiVersion", c->exec->api_version, "spec", spec);
+	if (root == NULL || (out = json_dumps(root,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+		fputs("drain-and-rollout: out of memory\n", stderr);
+		abort();
+	}
+	json_decref(root);
+	return out;
+}
+
+/* RFC 3339 (Go's time.RFC3339, with optional fraction) to epoch seconds. */
+static int
+parse_rfc3339(const char *s, double *out)
+{
+	struct tm tm;
+	int	 n = 0, oh, om;
+	double	 frac = 0;
+	char	*end;
+	time_t	 t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt]%2d:%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &n) != 6 || n != 19)
+		return -1;
+	s += n;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return -1;
+		frac = strtod(s, &end);
+		s = end;
+	}
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	if (*s == 'Z' || *s == 'z')
+		s++;
+	else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh,
+	    &om, &n) == 2 && n == 5 && oh < 24 && om < 60) {
+		t -= (*s == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		s += 6;
+	} else
+		return -1;
+	if (*s != '\0')
+		return -1;
+	*out = (double)t + frac;
+	return 0;
+}
+
+static int
+opt_string(json_t *st, const char *key, const char **out, char *err,
+    size_t errlen)
+{
+	json_t	*v = json_object_get(st, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return errf(err, errlen, "exec plugin returned an invalid "
+		    "ExecCredential: status.%s is not a string", key);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return errf(err, errlen, "exec plugin returned an invalid "
+		    "ExecCredential: status.%s contains NUL", key);
+	if (json_string_length(v) > 0)
+		*out = json_string_value(v);
+	return 0;
+}
+
+int
+kube_exec_parse(const char *out, size_t len, const char *api_version,
+    struct kube_exec_cred *cred, char *err, size_t errlen)
+{
+	json_t		*root, *st, *v;
+	json_error_t	 je;
+	const char	*kind, *api, *tok, *cert, *key, *exp;
+	char		 buf[NAME_MAX_SHOWN];
+	int		 rc = -1;
+
+	memset(cred, 0, sizeof(*cred));
+	/* je.text can quote the output, which may hold the secret: not shown */
+	if ((root = json_loadb(out, len, 0, &je)) == NULL)
+		return errf(err, errlen, "exec plugin's output is not an "
+		    "ExecCredential: not JSON (line %d, column %d)", je.line,
+		    je.column);
+	kind = json_string_value(json_object_get(root, "kind"));
+	api = json_string_value(json_object_get(root, "apiVersion"));
+	st = json_object_get(root, "status");
+	if (!json_is_object(root))
+		errf(err, errlen, "exec plugin's output is not an "
+		    "ExecCredential: not a JSON object");
+	else if (kind == NULL || strcmp(kind, "ExecCredential") != 0)
+		errf(err, errlen, "exec plugin's output is not an "
+		    "ExecCredential: kind is \"%s\"",
+		    shown(kind ? kind : "", buf, sizeof(buf)));
+	else if (api == NULL || strcmp(api, api_version) != 0)
+		errf(err, errlen, "exec plugin is configured to use API version "
+		    "%s, plugin returned version \"%s\"", api_version,
+		    shown(api ? api : "", buf, sizeof(buf)));
+	else if (!json_is_object(st))
+		errf(err, errlen, "exec plugin didn't return a status field");
+	else if (opt_string(st, "token", &tok, err, errlen) == 0 &&
+	    opt_string(st, "clientCertificateData", &cert, err, errlen) == 0 &&
+	    opt_string(st, "clientKeyData", &key, err, errlen) == 0 &&
+	    opt_string(st, "expirationTimestamp", &exp, err, errlen) == 0) {
+		if (tok == NULL && cert == NULL && key == NULL)
+			errf(err, errlen, "exec plugin didn't return a token "
+			    "or cert/key pair");
+		else if ((cert == NULL) != (key == NULL))
+			errf(err, errlen, "exec plugin returned only "
+			    "certificate or key, not both");
+		else if (tok != NULL && has_ctrl(tok))
+			errf(err, errlen, "exec plugin returned an invalid "
+			    "token (control characters)");
+		else if (exp != NULL && parse_rfc3339(exp, &cred->expires) ==
+		    -1)
+			errf(err, errlen, "exec plugin returned an invalid "
+			    "status.expirationTimestamp \"%s\" (want RFC 3339)",
+			    shown(exp, buf, sizeof(buf)));
+		else {
+			cred->token = tok ? xstrdup(tok) : NULL;
+			if (cert != NULL) {
+				cred->cert_pem = xstrdup(cert);
+				cred->cert_pem_len = strlen(cert);
+				cred->key_pem = xstrdup(key);
+				cred->key_pem_len = strlen(key);
+			}
+			rc = 0;
+		}
+	}
+	v = json_object_get(st, "token");
+	if (json_is_string(v))	/* jansson's copy of the secret */
+		explicit_bzero((char *)json_string_value(v),
+		    json_string_length(v));
+	v = json_object_get(st, "clientKeyData");
+	if (json_is_string(v))
+		explicit_bzero((char *)json_string_value(v),
+		    json_string_length(v));
+	json_decref(root);
+	return rc;
+}
+
+void
+kube_exec_cred_free(struct kube_exec_cred *cred)
+{
+	if (cred->token != NULL) {
+		explicit_bzero(cred->token, strlen(cred->token));
+		free(cred->token);
+	}
+	free(cred->cert_pem);
+	if (cred->key_pem != NULL) {
+		explicit_bzero(cred->key_pem, cred->key_pem_len);
+		free(cred->key_pem);
+	}
+	memset(cred, 0, sizeof(*cred));
 }

@@ -10,8 +10,8 @@
  *      overridden for tests with $DRAIN_SERVICEACCOUNT_DIR.
  * In a kubeconfig: current-context (or --context) -> context (cluster, user,
  * namespace) -> cluster (server, certificate-authority[-data],
- * insecure-skip-tls-verify) and user (token, tokenFile, client-certificate
- * [-data], client-key[-data]). Relative file paths are resolved against the
+ * insecure-skip-tls-verify, tls-server-name, proxy-url) and user (token,
+ * tokenFile, client-certificate[-data], client-key[-data], exec). Relative file paths are resolved against the
  * kubeconfig's directory. "-data" fields are base64 and are decoded here
  * (OpenSSL's EVP_DecodeBlock, not a hand-written decoder) into PEM bytes.
  *
@@ -27,10 +27,24 @@
  *     itself (relative to base_dir), trailing newline trimmed. Tokens with
  *     control characters are refused (they would split the HTTP header).
  *   - a context without a user gives no credentials (anonymous); a user
- *     with only exec/auth-provider (credential plugins) or basic auth is an
- *     error that says to use a token (oc whoami -t).
- *   - insecure-skip-tls-verify takes YAML 1.1 booleans (true/false/yes/no/
- *     on/off, any case).
+ *     with only auth-provider (removed from kubectl 1.26) or basic auth is
+ *     an error that says what to use instead.
+ *   - exec (a client-go credential plugin, run by execcred.h) is used only
+ *     when the user has no token and no client certificate, as kubectl
+ *     skips the plugin when a token is set. Validated as kubectl does:
+ *     command and apiVersion required, apiVersion
+ *     client.authentication.k8s.io/v1 or v1beta1, every env entry has a
+ *     name, interactiveMode Never, IfAvailable or Always (v1beta1 defaults
+ *     to IfAvailable, v1 requires it), provideClusterInfo a boolean.
+ *   - insecure-skip-tls-verify and provideClusterInfo take YAML 1.1
+ *     booleans (true/false/yes/no/on/off, any case).
+ *     insecure-skip-tls-verify: true together with a certificate-authority
+ *     [-data] is refused with kubectl's words ("specifying a root
+ *     certificates file with the insecure flag is not allowed").
+ *   - tls-server-name: a DNS name or IP address ([A-Za-z0-9.-]); the
+ *     server's certificate is verified against it (see kube.h for how).
+ *   - proxy-url: http://, https:// or socks5:// with a host, as kubectl
+ *     accepts; anything else is refused with kubectl's words.
  *   - files (kubeconfig, tokenFile, service account files) are capped at
  *     1 MiB. Error messages never contain the token or key; names from the
  *     file are quoted, control characters shown as '?'.
@@ -42,6 +56,33 @@
 
 #include <stddef.h>
 
+enum kube_exec_mode {
+	KUBE_EXEC_NEVER,	/* no terminal: stdin is /dev/null */
+	KUBE_EXEC_IFAVAILABLE,	/* stdin is the user's if it is a terminal */
+	KUBE_EXEC_ALWAYS,	/* stdin must be a terminal, else an error */
+};
+
+/* users[].user.exec: a client-go credential plugin. */
+struct kube_exec {
+	char	*api_version;	/* client.authentication.k8s.io/v1[beta1] */
+	char	*command;	/* run without a shell, looked up in $PATH */
+	char	**argv;		/* command, args..., NULL */
+	char	**env;		/* "NAME=value" from env[], NULL-terminated */
+	char	*install_hint;	/* shown when command is not found, or NULL */
+	int	 provide_cluster_info;
+	enum kube_exec_mode mode;
+};
+
+/* A credential an exec plugin returned (ExecCredential status). */
+struct kube_exec_cred {
+	char	*token;		/* secret, or NULL */
+	char	*cert_pem;	/* clientCertificateData (PEM), or NULL */
+	size_t	 cert_pem_len;
+	char	*key_pem;	/* clientKeyData (PEM, secret), or NULL */
+	size_t	 key_pem_len;
+	double	 expires;	/* expirationTimestamp, epoch s; 0: never */
+};
+
 struct kube_creds {
 	char	*server;	/* "https://host:port", no trailing slash */
 	char	*namespace;	/* context's namespace, NULL if none */
@@ -50,6 +91,8 @@ struct kube_creds {
 	char	*ca_pem;	/* CA bytes (from -data), or NULL */
 	size_t	 ca_pem_len;
 	int	 insecure;	/* insecure-skip-tls-verify: true */
+	char	*tls_server_name; /* verify the server as this name, or NULL */
+	char	*proxy_url;	/* proxy-url as written, or NULL */
 	char	*token;		/* bearer token (secret: never log it) */
 	char	*cert_file;	/* client certificate path, or NULL */
 	char	*cert_pem;	/* client certificate bytes, or NULL */
@@ -57,6 +100,8 @@ struct kube_creds {
 	char	*key_file;	/* client key path, or NULL */
 	char	*key_pem;	/* client key bytes (secret), or NULL */
 	size_t	 key_pem_len;
+	struct kube_exec *exec;	/* credential plugin, or NULL */
+	char	*user;		/* the kubeconfig user's name, or NULL */
 	char	*source;	/* "kubeconfig /path" or "in-cluster service account" */
 };
 
@@ -79,5 +124,28 @@ int	kubeconfig_load(const char *path, const char *context,
 	    struct kube_creds *out, char *err, size_t errlen);
 
 void	kubeconfig_free(struct kube_creds *);
+
+/*
+ * KUBERNETES_EXEC_INFO for c's exec plugin, as client-go encodes it: an
+ * ExecCredential of the plugin's apiVersion whose spec has "interactive"
+ * and, with provideClusterInfo, "cluster" (server, tls-server-name,
+ * insecure-skip-tls-verify, certificate-authority-data: the CA's bytes
+ * base64-encoded, read from ca_file by the caller into ca/ca_len, and
+ * proxy-url). Compact JSON, malloc'd.
+ */
+char	*kube_exec_info(const struct kube_creds *c, const char *ca,
+	    size_t ca_len, int interactive);
+
+/*
+ * Read the ExecCredential a plugin wrote on stdout, as client-go checks it:
+ * JSON object, kind ExecCredential, the apiVersion the kubeconfig asked for,
+ * a status with a token or both clientCertificateData and clientKeyData
+ * (PEM text), an RFC 3339 expirationTimestamp if any. Returns 0 and fills
+ * *out, or -1 with the reason in err (which never quotes the output: it
+ * may hold a secret).
+ */
+int	kube_exec_parse(const char *out, size_t len, const char *api_version,
+	    struct kube_exec_cred *cred, char *err, size_t errlen);
+void	kube_exec_cred_free(struct kube_exec_cred *);
 
 #endif

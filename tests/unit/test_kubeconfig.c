@@ -606,22 +606,350 @@ test_cert_without_key(void **state)
 }
 
 static void
-test_exec_plugin_rejected(void **state)
+test_auth_provider_and_basic_rejected(void **state)
 {
-	static const char want[] = "user \"u\" uses a credential plugin "
-	    "(exec or auth-provider), which is not supported; use a token "
-	    "instead (oc login, then oc whoami -t)";
-
 	(void)state;
-	mini_error(SERVER, "    exec:\n"
-	    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
-	    "      command: kubelogin\n"
-	    "      args: [get-token]\n", want);
-	mini_error(SERVER, "    auth-provider:\n      name: oidc\n", want);
+	mini_error(SERVER, "    auth-provider:\n      name: oidc\n",
+	    "user \"u\" uses an auth-provider credential plugin, which is not "
+	    "supported (kubectl dropped it in 1.26); use an exec plugin (e.g. "
+	    "kubelogin) or a token (oc login, then oc whoami -t)");
 	mini_error(SERVER, "    username: admin\n    password: hunter2\n",
 	    "user \"u\" uses basic auth (username/password), which is not "
 	    "supported; use a token instead");
 	assert_null(strstr(err, "hunter2"));
+}
+
+/* --- exec credential plugins ------------------------------------------- */
+
+static void
+test_exec_parsed(void **state)
+{
+	struct kube_creds c;
+	struct kube_exec *e;
+
+	(void)state;
+	mini_ok(SERVER, "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: oc\n"
+	    "      args: [get-token, --issuer-url=https://auth.cern.ch, '']\n"
+	    "      env:\n"
+	    "      - {name: OIDC_CLIENT, value: dials}\n"
+	    "      - {name: EMPTY}\n"
+	    "      installHint: install oc from the OKD console\n"
+	    "      interactiveMode: Never\n"
+	    "      provideClusterInfo: true\n", &c);
+	assert_null(c.token);
+	assert_null(c.cert_pem);
+	assert_string_equal(c.user, "u");
+	assert_non_null(e = c.exec);
+	assert_string_equal(e->api_version, "client.authentication.k8s.io/v1");
+	assert_string_equal(e->command, "oc");
+	assert_string_equal(e->argv[0], "oc");
+	assert_string_equal(e->argv[1], "get-token");
+	assert_string_equal(e->argv[2], "--issuer-url=https://auth.cern.ch");
+	assert_string_equal(e->argv[3], "");
+	assert_null(e->argv[4]);
+	assert_string_equal(e->env[0], "OIDC_CLIENT=dials");
+	assert_string_equal(e->env[1], "EMPTY=");
+	assert_null(e->env[2]);
+	assert_string_equal(e->install_hint, "install oc from the OKD console");
+	assert_int_equal(e->mode, KUBE_EXEC_NEVER);
+	assert_int_equal(e->provide_cluster_info, 1);
+	kubeconfig_free(&c);
+	assert_zeroed(&c);
+
+	/* v1beta1: interactiveMode defaults to IfAvailable; no args, no env */
+	mini_ok(SERVER, "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+	    "      command: kubelogin\n", &c);
+	assert_non_null(e = c.exec);
+	assert_int_equal(e->mode, KUBE_EXEC_IFAVAILABLE);
+	assert_int_equal(e->provide_cluster_info, 0);
+	assert_string_equal(e->argv[0], "kubelogin");
+	assert_null(e->argv[1]);
+	assert_null(e->env[0]);
+	assert_null(e->install_hint);
+	kubeconfig_free(&c);
+
+	mini_ok(SERVER, "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: kubelogin\n"
+	    "      interactiveMode: Always\n", &c);
+	assert_int_equal(c.exec->mode, KUBE_EXEC_ALWAYS);
+	kubeconfig_free(&c);
+}
+
+static void
+test_exec_invalid(void **state)
+{
+#define V1	"      apiVersion: client.authentication.k8s.io/v1\n"
+#define NEVER	"      interactiveMode: Never\n"
+	(void)state;
+	mini_error(SERVER, "    exec:\n" V1 NEVER,
+	    "command must be specified for user \"u\" to use exec "
+	    "authentication plugin");
+	mini_error(SERVER, "    exec:\n      command: oc\n" NEVER,
+	    "apiVersion must be specified for user \"u\" to use exec "
+	    "authentication plugin");
+	mini_error(SERVER, "    exec:\n      command: oc\n"
+	    "      apiVersion: client.authentication.k8s.io/v1alpha1\n",
+	    "user \"u\": exec plugin: invalid apiVersion "
+	    "\"client.authentication.k8s.io/v1alpha1\" (want "
+	    "client.authentication.k8s.io/v1 or "
+	    "client.authentication.k8s.io/v1beta1)");
+	mini_error(SERVER, "    exec:\n      command: oc\n" V1,
+	    "interactiveMode must be specified for user \"u\" to use exec "
+	    "authentication plugin");
+	mini_error(SERVER, "    exec:\n      command: oc\n" V1
+	    "      interactiveMode: Sometimes\n",
+	    "invalid interactiveMode for user \"u\": \"Sometimes\" (want "
+	    "Never, IfAvailable or Always)");
+	mini_error(SERVER, "    exec:\n      command: oc\n" V1 NEVER
+	    "      env: [{value: x}]\n",
+	    "env variable name must be specified for user \"u\" to use exec "
+	    "authentication plugin");
+	mini_error(SERVER, "    exec:\n      command: oc\n" V1 NEVER
+	    "      env: [{name: A=B, value: x}]\n",
+	    "user \"u\" exec has invalid env name (contains '=')");
+	mini_error(SERVER, "    exec:\n      command: oc\n" V1 NEVER
+	    "      args: get-token\n",
+	    "user \"u\" exec has invalid args (not a list)");
+	mini_error(SERVER, "    exec:\n      command: oc\n" V1 NEVER
+	    "      args: [[a]]\n",
+	    "user \"u\" exec has invalid args (an entry is not a string)");
+	mini_error(SERVER, "    exec:\n      command: oc\n" V1 NEVER
+	    "      provideClusterInfo: maybe\n",
+	    "user \"u\" exec has invalid provideClusterInfo \"maybe\" (want "
+	    "true or false)");
+	mini_error(SERVER, "    exec: [oc]\n", "user \"u\" exec is not a mapping");
+#undef V1
+#undef NEVER
+}
+
+static void
+test_exec_info(void **state)
+{
+	struct kube_creds c;
+	char	*info;
+
+	(void)state;
+	mini_ok(SERVER "    certificate-authority-data: " CA_B64 "\n"
+	    "    tls-server-name: api.internal\n"
+	    "    proxy-url: socks5://127.0.0.1:1080\n",
+	    "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: oc\n"
+	    "      interactiveMode: IfAvailable\n", &c);
+	info = kube_exec_info(&c, c.ca_pem, c.ca_pem_len, 1);
+	assert_string_equal(info, "{\"kind\":\"ExecCredential\",\"apiVersion\":"
+	    "\"client.authentication.k8s.io/v1\",\"spec\":"
+	    "{\"interactive\":true}}");
+	free(info);
+	c.exec->provide_cluster_info = 1;
+	info = kube_exec_info(&c, c.ca_pem, c.ca_pem_len, 0);
+	assert_string_equal(info, "{\"kind\":\"ExecCredential\",\"apiVersion\":"
+	    "\"client.authentication.k8s.io/v1\",\"spec\":"
+	    "{\"interactive\":false,\"cluster\":{\"server\":"
+	    "\"https://api.paas.cern.ch:6443\",\"tls-server-name\":"
+	    "\"api.internal\",\"certificate-authority-data\":\""
+	    CA_B64 "\",\"proxy-url\":\"socks5://127.0.0.1:1080\"}}}");
+	free(info);
+	kubeconfig_free(&c);
+
+	mini_ok("    server: http://localhost:8001\n"
+	    "    insecure-skip-tls-verify: true\n",
+	    "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+	    "      command: oc\n"
+	    "      provideClusterInfo: yes\n", &c);
+	info = kube_exec_info(&c, NULL, 0, 0);
+	assert_string_equal(info, "{\"kind\":\"ExecCredential\",\"apiVersion\":"
+	    "\"client.authentication.k8s.io/v1beta1\",\"spec\":"
+	    "{\"interactive\":false,\"cluster\":{\"server\":"
+	    "\"http://localhost:8001\",\"insecure-skip-tls-verify\":true}}}");
+	free(info);
+	kubeconfig_free(&c);
+}
+
+#define EC_V1	"{\"kind\":\"ExecCredential\",\"apiVersion\":" \
+		"\"client.authentication.k8s.io/v1\","
+
+static int
+exec_parse(const char *out, struct kube_exec_cred *cred)
+{
+	return kube_exec_parse(out, strlen(out),
+	    "client.authentication.k8s.io/v1", cred, err, sizeof(err));
+}
+
+static void
+test_exec_cred_token(void **state)
+{
+	struct kube_exec_cred cred;
+
+	(void)state;
+	assert_int_equal(exec_parse(EC_V1 "\"spec\":{},\"status\":{\"token\":"
+	    "\"" PROD_TOKEN "\"}}\n", &cred), 0);
+	assert_string_equal(cred.token, PROD_TOKEN);
+	assert_null(cred.cert_pem);
+	assert_null(cred.key_pem);
+	assert_true(cred.expires == 0);
+	kube_exec_cred_free(&cred);
+
+	assert_int_equal(exec_parse(EC_V1 "\"status\":{\"token\":\"t\","
+	    "\"expirationTimestamp\":\"2026-11-26T16:00:00Z\"}}", &cred), 0);
+	assert_true(cred.expires == 1795708800.0);
+	kube_exec_cred_free(&cred);
+	assert_int_equal(exec_parse(EC_V1 "\"status\":{\"token\":\"t\","
+	    "\"expirationTimestamp\":\"2026-11-26T17:00:00.5+01:00\"}}",
+	    &cred), 0);
+	assert_true(cred.expires == 1795708800.5);
+	kube_exec_cred_free(&cred);
+	assert_int_equal(exec_parse(EC_V1 "\"status\":{\"token\":\"t\","
+	    "\"expirationTimestamp\":null}}", &cred), 0);
+	assert_true(cred.expires == 0);
+	kube_exec_cred_free(&cred);
+}
+
+static void
+test_exec_cred_cert(void **state)
+{
+	struct kube_exec_cred cred;
+	char	*out;
+
+	(void)state;
+	assert_true(asprintf(&out, EC_V1 "\"status\":{"
+	    "\"clientCertificateData\":\"%s\",\"clientKeyData\":\"%s\"}}",
+	    "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n",
+	    "-----BEGIN PRIVATE KEY-----\\nMIGH\\n-----END PRIVATE KEY-----\\n")
+	    > 0);
+	assert_int_equal(exec_parse(out, &cred), 0);
+	free(out);
+	assert_null(cred.token);
+	assert_string_equal(cred.cert_pem,
+	    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+	assert_int_equal(cred.cert_pem_len, strlen(cred.cert_pem));
+	assert_string_equal(cred.key_pem,
+	    "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n");
+	assert_int_equal(cred.key_pem_len, strlen(cred.key_pem));
+	kube_exec_cred_free(&cred);
+}
+
+static void
+exec_error(const char *out, const char *want)
+{
+	struct kube_exec_cred cred;
+
+	memset(&cred, 0xa5, sizeof(cred));
+	assert_int_equal(exec_parse(out, &cred), -1);
+	assert_string_equal(err, want);
+	assert_null(strstr(err, PROD_TOKEN));
+	assert_null(cred.token);
+	assert_null(cred.cert_pem);
+	assert_null(cred.key_pem);
+}
+
+static void
+test_exec_cred_invalid(void **state)
+{
+	(void)state;
+	exec_error("token: " PROD_TOKEN "\n", "exec plugin's output is not an "
+	    "ExecCredential: not JSON (line 1, column 5)");
+	exec_error("{\"status\":{\"token\":\"" PROD_TOKEN "\"", "exec plugin's "
+	    "output is not an ExecCredential: not JSON (line 1, column 71)");
+	exec_error("", "exec plugin's output is not an ExecCredential: not "
+	    "JSON (line 1, column 0)");
+	exec_error("[]", "exec plugin's output is not an ExecCredential: not "
+	    "a JSON object");
+	exec_error("{\"kind\":\"Status\",\"status\":{\"token\":\"" PROD_TOKEN
+	    "\"}}", "exec plugin's output is not an ExecCredential: kind is "
+	    "\"Status\"");
+	exec_error("{\"kind\":\"ExecCredential\",\"apiVersion\":"
+	    "\"client.authentication.k8s.io/v1beta1\",\"status\":{\"token\":"
+	    "\"" PROD_TOKEN "\"}}", "exec plugin is configured to use API "
+	    "version client.authentication.k8s.io/v1, plugin returned version "
+	    "\"client.authentication.k8s.io/v1beta1\"");
+	exec_error(EC_V1 "\"spec\":{}}",
+	    "exec plugin didn't return a status field");
+	exec_error(EC_V1 "\"status\":{\"token\":\"\"}}",
+	    "exec plugin didn't return a token or cert/key pair");
+	exec_error(EC_V1 "\"status\":{\"clientKeyData\":\"k\"}}",
+	    "exec plugin returned only certificate or key, not both");
+	exec_error(EC_V1 "\"status\":{\"token\":42}}", "exec plugin returned an "
+	    "invalid ExecCredential: status.token is not a string");
+	exec_error(EC_V1 "\"status\":{\"token\":\"a\\r\\nX-Evil: 1\"}}",
+	    "exec plugin returned an invalid token (control characters)");
+	exec_error(EC_V1 "\"status\":{\"token\":\"" PROD_TOKEN "\","
+	    "\"expirationTimestamp\":\"tomorrow\"}}", "exec plugin returned an "
+	    "invalid status.expirationTimestamp \"tomorrow\" (want RFC 3339)");
+	exec_error(EC_V1 "\"status\":{\"token\":\"" PROD_TOKEN "\","
+	    "\"expirationTimestamp\":\"2026-11-26 16:00:00Z\"}}", "exec plugin "
+	    "returned an invalid status.expirationTimestamp \"2026-11-26 "
+	    "16:00:00Z\" (want RFC 3339)");
+}
+
+/* --- cluster details ----------------------------------------------------- */
+
+static void
+test_insecure_with_ca_refused(void **state)
+{
+	static const char want[] = "cluster \"k\": specifying a root "
+	    "certificates file with the insecure flag is not allowed";
+	struct kube_creds c;
+
+	(void)state;
+	mini_error(SERVER "    insecure-skip-tls-verify: true\n"
+	    "    certificate-authority: ca.crt\n", TOKEN, want);
+	mini_error(SERVER "    insecure-skip-tls-verify: true\n"
+	    "    certificate-authority-data: " CA_B64 "\n", TOKEN, want);
+	mini_ok(SERVER "    insecure-skip-tls-verify: false\n"
+	    "    certificate-authority: ca.crt\n", TOKEN, &c);
+	assert_int_equal(c.insecure, 0);
+	kubeconfig_free(&c);
+}
+
+static void
+test_tls_server_name(void **state)
+{
+	struct kube_creds c;
+
+	(void)state;
+	mini_ok(SERVER "    tls-server-name: kubernetes.default.svc\n", TOKEN,
+	    &c);
+	assert_string_equal(c.tls_server_name, "kubernetes.default.svc");
+	kubeconfig_free(&c);
+	mini_error(SERVER "    tls-server-name: \"a b\"\n", TOKEN,
+	    "cluster \"k\" has invalid tls-server-name \"a b\" (want a DNS "
+	    "name or IP address)");
+	mini_error(SERVER "    tls-server-name: host:443\n", TOKEN,
+	    "cluster \"k\" has invalid tls-server-name \"host:443\" (want a "
+	    "DNS name or IP address)");
+}
+
+static void
+test_proxy_url(void **state)
+{
+	static const char *const ok[] = { "http://proxy.cern.ch:8080",
+	    "https://proxy.cern.ch", "socks5://127.0.0.1:1080",
+	    "http://user:pw@proxy:3128" };
+	struct kube_creds c;
+	char	 y[128];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(y, sizeof(y), SERVER "    proxy-url: %s\n", ok[i]);
+		mini_ok(y, TOKEN, &c);
+		assert_string_equal(c.proxy_url, ok[i]);
+		kubeconfig_free(&c);
+	}
+	mini_error(SERVER "    proxy-url: ftp://proxy:21\n", TOKEN,
+	    "cluster \"k\" has invalid proxy-url \"ftp://proxy:21\": "
+	    "unsupported scheme \"ftp\", must be http, https, or socks5");
+	mini_error(SERVER "    proxy-url: socks4://proxy:1080\n", TOKEN,
+	    "cluster \"k\" has invalid proxy-url \"socks4://proxy:1080\": "
+	    "unsupported scheme \"socks4\", must be http, https, or socks5");
+	mini_error(SERVER "    proxy-url: \"http://\"\n", TOKEN,
+	    "cluster \"k\" has invalid proxy-url \"http://\": could not parse");
 }
 
 static void
@@ -919,7 +1247,16 @@ main(void)
 		T(test_bad_yaml),
 		T(test_bad_base64),
 		T(test_cert_without_key),
-		T(test_exec_plugin_rejected),
+		T(test_auth_provider_and_basic_rejected),
+		T(test_exec_parsed),
+		T(test_exec_invalid),
+		T(test_exec_info),
+		T(test_exec_cred_token),
+		T(test_exec_cred_cert),
+		T(test_exec_cred_invalid),
+		T(test_insecure_with_ca_refused),
+		T(test_tls_server_name),
+		T(test_proxy_url),
 		T(test_exec_with_token_uses_token),
 		T(test_token_never_in_errors),
 		T(test_names_sanitized),
