@@ -34,7 +34,8 @@ struct http_xfer {
 	struct http_xfer *next, *prev;
 	CURL		*easy;		/* NULL while waiting to retry */
 	ev_timer	 backoff;
-	struct curl_slist *headers;
+	struct curl_slist *headers, *connect_to;
+	char		*proxy;
 	char		*method, *url, *body, *ctype, *auth, *user, *password;
 	struct http_tls	 tls;
 	char		*ca_pem, *cert_pem, *key_pem;
@@ -167,6 +168,8 @@ xfer_free(struct http_xfer *x)
 	if (x->next != NULL)
 		x->next->prev = x->prev;
 	curl_slist_free_all(x->headers);
+	curl_slist_free_all(x->connect_to);
+	free(x->proxy);
 	free(x->method);
 	free(x->url);
 	free(x->body);
@@ -292,6 +295,63 @@ set_tls(struct http_xfer *x, CURL *e)
 		blob.flags = CURL_BLOB_NOCOPY;
 		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
 	}
+	if (x->connect_to != NULL)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to);
+	if (x->proxy == NULL)
+		return;
+	curl_easy_setopt(e, CURLOPT_PROXY, x->proxy);
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	if (x->tls.insecure) {
+		curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYHOST, 0L);
+	}
+	if (x->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, x->ca_file);
+	if (x->ca_pem != NULL) {
+		blob.data = x->ca_pem;
+		blob.len = x->tls.ca_pem_len;
+		blob.flags = CURL_BLOB_NOCOPY;
+		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO_BLOB, &blob);
+	}
+}
+
+/*
+ * tls-server-name: libcurl has no option to verify a certificate against
+ * another name than the URL's host, so the URL names server_name and
+ * CURLOPT_CONNECT_TO sends the connection to the real host and port.
+ */
+static void
+set_server_name(struct http_xfer *x, const char *name)
+{
+	CURLU	*u = curl_url();
+	char	*scheme = NULL, *host = NULL, *port = NULL, *url = NULL;
+	char	*s;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, x->url, 0) !=
+	    CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    strcmp(scheme, "https") != 0 ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto out;
+	s = xasprintf("%s:%s:%s:%s", name, port, host, port);
+	x->connect_to = curl_slist_append(NULL, s);
+	free(s);
+	s = xasprintf("Host: %s%s%s", host, strcmp(port, "443") ? ":" : "",
+	    strcmp(port, "443") ? port : "");
+	x->headers = curl_slist_append(x->headers, s);
+	free(s);
+	free(x->url);
+	x->url = xstrdup(url);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(url);
+	curl_url_cleanup(u);
 }
 
 static int
@@ -396,6 +456,9 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 		x->auth = xasprintf("Authorization: Bearer %s", r->bearer);
 		x->headers = curl_slist_append(x->headers, x->auth);
 	}
+	x->proxy = dupz(r->proxy);
+	if (r->tls != NULL && r->tls->server_name != NULL)
+		set_server_name(x, r->tls->server_name);
 	x->next = h->xfers;
 	if (h->xfers != NULL)
 		h->xfers->prev = x;

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "execcred.h"
 #include "http.h"
 #include "kube.h"
 
@@ -280,7 +282,107 @@ struct kcall {
 	char		*what;
 	kube_cb		*cb;
 	void		*arg;
+	char		*method, *path, *ctype, *body;
+	double		 deadline;
+	int		 retry_conflict;
+	unsigned long	 gen;		/* of the plugin's credential used */
+	int		 reauth;	/* the plugin was run again after a 401 */
 };
+
+static void	kcall_done(const struct http_resp *, void *);
+
+static void
+kcall_free(struct kcall *c)
+{
+	free(c->what);
+	free(c->method);
+	free(c->path);
+	free(c->ctype);
+	free(c->body);
+	free(c);
+}
+
+/* kubectl's socks5 resolves names at the proxy: libcurl's socks5h. */
+static char *
+curl_proxy(const char *proxy_url)
+{
+	if (proxy_url == NULL)
+		return NULL;
+	if (strncasecmp(proxy_url, "socks5://", 9) == 0)
+		return xasprintf("socks5h://%s", proxy_url + 9);
+	return xstrdup(proxy_url);
+}
+
+/* Send c with the kubeconfig's credentials, or cred from the plugin. */
+static void
+kcall_send(struct kcall *c, const struct kube_exec_cred *cred)
+{
+	struct kube		*k = c->k;
+	struct kube_creds	*kc = k->creds;
+	struct http_req		 req;
+	struct http_tls		 tls;
+	char			*url = xasprintf("%s%s", kc->server, c->path);
+	char			*proxy = curl_proxy(kc->proxy_url);
+
+	memset(&tls, 0, sizeof tls);
+	tls.ca_file = kc->ca_file;
+	tls.ca_pem = kc->ca_pem;
+	tls.ca_pem_len = kc->ca_pem_len;
+	tls.cert_file = kc->cert_file;
+	tls.cert_pem = kc->cert_pem;
+	tls.cert_pem_len = kc->cert_pem_len;
+	tls.key_file = kc->key_file;
+	tls.key_pem = kc->key_pem;
+	tls.key_pem_len = kc->key_pem_len;
+	tls.insecure = kc->insecure;
+	tls.server_name = kc->tls_server_name;
+	memset(&req, 0, sizeof req);
+	req.bearer = kc->token;
+	if (cred != NULL) {	/* handed to libcurl in memory, never a file */
+		tls.cert_pem = cred->cert_pem;
+		tls.cert_pem_len = cred->cert_pem_len;
+		tls.key_pem = cred->key_pem;
+		tls.key_pem_len = cred->key_pem_len;
+		req.bearer = cred->token;
+	}
+	req.method = c->method;
+	req.url = url;
+	req.content_type = c->ctype;
+	req.body = c->body;
+	req.tls = &tls;
+	req.proxy = proxy;
+	req.timeout = k->timeout;
+	req.deadline = c->deadline;
+	req.retry = 1;
+	req.retry_conflict = c->retry_conflict;
+	req.max_body = KUBE_MAX_BODY;
+	if (http_do(k->http, &req, kcall_done, c) == NULL) {
+		struct http_resp r = { .err = HTTP_EOTHER,
+		    .errmsg = "cannot start request", .body = (char *)"" };
+		kcall_done(&r, c);
+	}
+	free(proxy);
+	free(url);
+}
+
+static void
+got_cred(const struct kube_exec_cred *cred, unsigned long gen,
+    const char *err, void *arg)
+{
+	struct kcall	*c = arg;
+	char		*msg;
+
+	if (cred == NULL) {
+		msg = xasprintf("Kubernetes API %s: %s: %s", c->k->creds->server,
+		    c->what, err);
+		c->cb(KUBE_EAUTH, NULL, msg, c->arg);
+		free(msg);
+		kcall_free(c);
+		return;
+	}
+	c->gen = gen;
+	kcall_send(c, cred);
+}
 
 static void
 kcall_done(const struct http_resp *r, void *arg)
@@ -293,12 +395,29 @@ kcall_done(const struct http_resp *r, void *arg)
 	json_error_t	 je;
 	char		*server = http_url_shown(k->creds->server);
 
+	if (r->err == HTTP_OK && r->status == 401 && k->exec != NULL &&
+	    c->gen != 0 && !c->reauth) {
+		/* refused: run the plugin again (once) and retry */
+		log_info("Kubernetes API %s refused the credential from the "
+		    "exec plugin %s (HTTP 401); running it again",
+		    k->creds->server, k->creds->exec->command);
+		c->reauth = 1;
+		execcred_get(k->exec, c->gen, got_cred, c);
+		return;
+	}
 	if (r->err != HTTP_OK) {
 		snprintf(err, sizeof err, "Kubernetes API %s: %s: %s%s",
 		    server, c->what, http_describe(r, d, sizeof d),
 		    r->err == HTTP_ETLS ? " (check the CA in the kubeconfig, "
 		    "or --insecure-skip-tls-verify)" : "");
 		e = r->err == HTTP_ETOOBIG ? KUBE_EBAD : KUBE_EDOWN;
+	} else if (r->status == 401 && c->gen != 0) {
+		snprintf(err, sizeof err, "Kubernetes API %s: %s: HTTP 401 "
+		    "Unauthorized, also with a credential the exec plugin %s "
+		    "had just returned: log in again (the plugin's own login, "
+		    "e.g. 'oc login' or 'kubelogin'), then retry",
+		    k->creds->server, c->what, k->creds->exec->command);
+		e = KUBE_EAUTH;
 	} else if (r->status < 200 || r->status > 299) {
 		kube_describe_error(r->status, r->body, r->len, c->what,
 		    k->creds->server, err, sizeof err);
@@ -315,8 +434,7 @@ kcall_done(const struct http_resp *r, void *arg)
 	free(server);
 	c->cb(e, e == KUBE_OK ? obj : NULL, err, c->arg);
 	json_decref(obj);
-	free(c->what);
-	free(c);
+	kcall_free(c);
 }
 
 static void
@@ -324,44 +442,22 @@ kreq(struct kube *k, const char *method, const char *path, const char *ctype,
     const char *body, double deadline, int retry_conflict, char *what,
     kube_cb *cb, void *arg)
 {
-	struct http_req	 req;
-	struct http_tls	 tls;
 	struct kcall	*c = xcalloc(1, sizeof *c);
-	char		*url = xasprintf("%s%s", k->creds->server, path);
 
 	c->k = k;
 	c->what = what;
 	c->cb = cb;
 	c->arg = arg;
-	memset(&tls, 0, sizeof tls);
-	tls.ca_file = k->creds->ca_file;
-	tls.ca_pem = k->creds->ca_pem;
-	tls.ca_pem_len = k->creds->ca_pem_len;
-	tls.cert_file = k->creds->cert_file;
-	tls.cert_pem = k->creds->cert_pem;
-	tls.cert_pem_len = k->creds->cert_pem_len;
-	tls.key_file = k->creds->key_file;
-	tls.key_pem = k->creds->key_pem;
-	tls.key_pem_len = k->creds->key_pem_len;
-	tls.insecure = k->creds->insecure;
-	memset(&req, 0, sizeof req);
-	req.method = method;
-	req.url = url;
-	req.content_type = ctype;
-	req.body = body;
-	req.bearer = k->creds->token;
-	req.tls = &tls;
-	req.timeout = k->timeout;
-	req.deadline = deadline;
-	req.retry = 1;
-	req.retry_conflict = retry_conflict;
-	req.max_body = KUBE_MAX_BODY;
-	if (http_do(k->http, &req, kcall_done, c) == NULL) {
-		struct http_resp r = { .err = HTTP_EOTHER,
-		    .errmsg = "cannot start request", .body = (char *)"" };
-		kcall_done(&r, c);
-	}
-	free(url);
+	c->method = xstrdup(method);
+	c->path = xstrdup(path);
+	c->ctype = ctype ? xstrdup(ctype) : NULL;
+	c->body = body ? xstrdup(body) : NULL;
+	c->deadline = deadline;
+	c->retry_conflict = retry_conflict;
+	if (k->exec != NULL)
+		execcred_get(k->exec, 0, got_cred, c);
+	else
+		kcall_send(c, NULL);
 }
 
 void

@@ -983,6 +983,9 @@ kube_exec_info(const struct kube_creds *c, const char *ca, size_t ca_len,
 		if (c->proxy_url != NULL)
 			json_object_set_new(cl, "proxy-url",
 			    json_string(c->proxy_url));
+		/* client-go's empty runtime.RawExtension: the cluster's
+		 * client.authentication.k8s.io/exec extension is not read */
+		json_object_set_new(cl, "config", json_null());
 		json_object_set_new(spec, "cluster", cl);
 	}
 	root = json_pack("{s:s,s:s,s:o}", "kind", "ExecCredential",

@@ -17,6 +17,7 @@
 
 #include "broker.h"
 #include "events.h"
+#include "execcred.h"
 #include "http.h"
 #include "report.h"
 #include "run.h"
@@ -476,6 +477,7 @@ ctx_free(struct ctx *c)
 	pidbox_free(c->pidbox);
 	broker_free(c->broker);
 	http_free(c->http);
+	execcred_free(c->kube.exec);
 	kubeconfig_free(&c->creds);
 	free(c->kube.ns);
 }
@@ -507,6 +509,9 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 	c->http = http_new(loop);
 	c->kube.http = c->http;
 	c->kube.creds = &c->creds;
+	if (c->creds.exec != NULL)	/* run on the first request */
+		c->kube.exec = execcred_new(loop, &c->creds,
+		    o->request_timeout);
 	c->kube.timeout = o->request_timeout;
 	if (o->namespace != NULL)
 		c->kube.ns = xstrdup(o->namespace);

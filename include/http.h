@@ -48,6 +48,13 @@ struct http_tls {
 	const char	*key_pem;
 	size_t		 key_pem_len;
 	int		 insecure;
+	/*
+	 * Verify the server's certificate as this name (and send it as SNI)
+	 * while connecting to the URL's host: the URL's host is replaced by
+	 * server_name, CURLOPT_CONNECT_TO maps server_name:port back to the
+	 * URL's host:port, and the Host header keeps the URL's authority.
+	 */
+	const char	*server_name;
 };
 
 struct http_req {
@@ -59,6 +66,13 @@ struct http_req {
 	const char		*user;		/* preemptive Basic auth */
 	const char		*password;
 	const struct http_tls	*tls;
+	/*
+	 * A proxy URL for libcurl (CURLOPT_PROXY: http://, https://,
+	 * socks5h://...), used for every host (no_proxy does not apply); an
+	 * https:// proxy is verified with the request's CA and insecure
+	 * setting. NULL: libcurl's default (the *_proxy environment).
+	 */
+	const char		*proxy;
 	double			 timeout;	/* per attempt, seconds */
 	double			 deadline;	/* ev_now() limit for retries; 0: none */
 	int			 retry;		/* retry transient failures */

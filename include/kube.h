@@ -24,12 +24,14 @@
 #include "kubeconfig.h"
 #include "util.h"
 
+struct execcred;
 struct http;
 struct json_t;
 
 struct kube {
 	struct http		*http;
 	struct kube_creds	*creds;
+	struct execcred		*exec;	/* creds->exec's runner, or NULL */
 	char			*ns;
 	double			 timeout;
 };

@@ -752,7 +752,7 @@ test_exec_info(void **state)
 	    "{\"interactive\":false,\"cluster\":{\"server\":"
 	    "\"https://api.paas.cern.ch:6443\",\"tls-server-name\":"
 	    "\"api.internal\",\"certificate-authority-data\":\""
-	    CA_B64 "\",\"proxy-url\":\"socks5://127.0.0.1:1080\"}}}");
+	    CA_B64 "\",\"proxy-url\":\"socks5://127.0.0.1:1080\",\"config\":null}}}");
 	free(info);
 	kubeconfig_free(&c);
 
@@ -766,7 +766,8 @@ test_exec_info(void **state)
 	assert_string_equal(info, "{\"kind\":\"ExecCredential\",\"apiVersion\":"
 	    "\"client.authentication.k8s.io/v1beta1\",\"spec\":"
 	    "{\"interactive\":false,\"cluster\":{\"server\":"
-	    "\"http://localhost:8001\",\"insecure-skip-tls-verify\":true}}}");
+	    "\"http://localhost:8001\",\"insecure-skip-tls-verify\":true,"
+	    "\"config\":null}}}");
 	free(info);
 	kubeconfig_free(&c);
 }

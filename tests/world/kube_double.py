@@ -29,7 +29,10 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
   POST/DELETE /_test/break        {"deployment": X}: X's new pods never become Ready
   POST /_test/kill-pod            {"pod": NAME, "signal": "KILL"|"TERM"|...}
   GET  /_test/pods[?all=1]        pods (all=1: also deleted ones, with exit_code, sigkilled, ...)
-  POST /_test/token               {"token": NEW}: rotate the accepted bearer token
+  POST /_test/token               {"token": NEW}: rotate the accepted bearer token;
+                                  {"token": T, "add": true, "expires_in": S}: accept T too
+                                  (until S seconds from now, if given); {"expire": T}: T
+                                  expires now (401 from then on, as an expired token gets)
   GET  /_test/state               resourceVersion and all deployments
 """
 import argparse
@@ -1086,8 +1089,8 @@ def make_handler(cluster, state):
                 parts = h.split(None, 1)
                 if len(parts) == 2 and parts[0].lower() == "bearer":
                     with state["lock"]:
-                        tok = state["token"]
-                    if parts[1].strip() == tok:
+                        exp = state["tokens"].get(parts[1].strip(), 0)
+                    if exp is None or exp > time.time():
                         return "bearer", "system:serviceaccount:%s:%s" % (cluster.ns, SERVICE_ACCOUNT)
                 return None, None
             if isinstance(self.connection, ssl.SSLSocket):
@@ -1631,11 +1634,21 @@ def make_handler(cluster, state):
                             "gone": p.deleted_at is not None} for p in pods]
                 return self.send_json(200, out)
             elif path == "/_test/token" and m == "POST":
-                tok = self.test_json_body().get("token")
+                b = self.test_json_body()
+                tok = b.get("token")
+                if b.get("expire"):
+                    with state["lock"]:
+                        if b["expire"] not in state["tokens"]:
+                            return self.send_json(404, {"error": "unknown token"})
+                        state["tokens"][b["expire"]] = 0
+                    return self.send_json(200, {"ok": True})
                 if not tok:
                     return self.send_json(400, {"error": "token required"})
+                exp = time.time() + float(b["expires_in"]) if "expires_in" in b else None
                 with state["lock"]:
-                    state["token"] = tok
+                    if not b.get("add"):
+                        state["tokens"].clear()
+                    state["tokens"][tok] = exp
                 return self.send_json(200, {"ok": True})
             elif path == "/_test/state" and m == "GET":
                 with cluster.lock:
@@ -1716,7 +1729,7 @@ def main():
     ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
 
-    state = {"lock": threading.Lock(), "requests": [], "faults": [], "forbid": [], "token": args.token,
+    state = {"lock": threading.Lock(), "requests": [], "faults": [], "forbid": [], "tokens": {args.token: None},
              "stopping": False, "port": args.port, "verbose": args.verbose}
     cluster = Cluster(args, cfg)
     atexit.register(cluster.kill_all_now)

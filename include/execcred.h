@@ -1,0 +1,60 @@
+/*
+ * execcred.h -- run a kubeconfig exec credential plugin (users[].user.exec)
+ * as client-go does, without blocking the libev loop.
+ *
+ * The plugin is run with posix_spawnp (no shell): its command looked up in
+ * $PATH, its args, the agent's environment plus the kubeconfig's env[]
+ * entries (which win), and KUBERNETES_EXEC_INFO (kube_exec_info()).
+ * interactiveMode: Never gives it /dev/null as stdin and its own process
+ * group; IfAvailable gives it the agent's stdin when that is a terminal;
+ * Always requires a terminal ("exec plugin cannot support interactive
+ * mode: standard input is not a terminal"). Its stderr is always the
+ * agent's (prompts, browser hints), as kubectl does; its stdout (at most
+ * 1 MiB) is read through a pipe with an ev_io, its exit with an ev_child
+ * (so the loop must be libev's default loop), and an ev_timer bounds the
+ * run: after `timeout` seconds (--request-timeout) the plugin (its process
+ * group, when it has one) is killed with SIGKILL.
+ *
+ * The credential (kube_exec_parse()) is cached and handed to every caller
+ * until it is close to its expirationTimestamp (within a fifth of its
+ * lifetime, at most 10 s); then, and when the API refused it (HTTP 401),
+ * the plugin is run again. Callers asking while the plugin runs wait for
+ * that one run. A failed run is remembered: later callers get the same
+ * error at once, so a broken or hanging plugin costs one timeout per
+ * process, not one per request. Errors start "getting credentials: " as
+ * kubectl's do: "exec: executable X not found" (with kubectl's help text
+ * and the kubeconfig's installHint), "exec: executable X failed with exit
+ * code N", "... did not finish within ...", or kube_exec_parse()'s reason.
+ * Neither errors nor logs ever contain the plugin's output, args or
+ * credential (args may hold a client secret; only the command is named).
+ */
+#ifndef EXECCRED_H
+#define EXECCRED_H
+
+#include "kubeconfig.h"
+
+struct ev_loop;
+struct execcred;
+
+/*
+ * cred: valid during the call only (copy what is needed); gen: its
+ * generation (1, 2, ...), to pass back to execcred_get() if the API
+ * refuses it. On failure cred is NULL and err says why.
+ */
+typedef void execcred_cb(const struct kube_exec_cred *cred,
+	    unsigned long gen, const char *err, void *arg);
+
+/* creds: the kubeconfig's, with creds->exec set; borrowed. */
+struct execcred	*execcred_new(struct ev_loop *, const struct kube_creds *,
+		    double timeout);
+/* Kills and reaps a plugin still running; waiting callers are dropped. */
+void		 execcred_free(struct execcred *);
+/*
+ * Get a credential. rejected: 0, or the generation the API answered 401
+ * to; if that is still the cached one, the plugin is run again. cb may be
+ * called before execcred_get() returns.
+ */
+void		 execcred_get(struct execcred *, unsigned long rejected,
+		    execcred_cb *, void *arg);
+
+#endif
