@@ -293,6 +293,29 @@ def test_exec_plugin_always_needs_a_terminal(shared_world, tmp_path):
     unchanged(w)
 
 
+@pytest.mark.parametrize("mode,tty", [("IfAvailable", True), ("Always", True),
+                                       ("Never", False)])
+def test_exec_plugin_gets_the_terminal(shared_world, tmp_path, mode, tty):
+    """On a terminal, IfAvailable and Always hand the plugin the user's
+    stdin (for a prompt) and say interactive; Never gives it none."""
+    import pty
+    w = shared_world
+    write_plugin(w)
+    kc = kubeconfig(w, tmp_path / "kc", exec_user(["token", TOKEN], mode=mode))
+    env = w.env(PATH=os.path.join(w.tmp, "bin") + ":" + os.environ["PATH"])
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]),
+                           env=env, stdin=slave, capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert p.returncode == 0, p.stderr
+    (run,) = runs(w)
+    assert run["stdin_tty"] is tty
+    assert json.loads(run["info"])["spec"] == {"interactive": tty}
+
+
 def test_exec_info_as_kubectl_sends_it(shared_world, tmp_path):
     """Conformance: KUBERNETES_EXEC_INFO with provideClusterInfo is what the
     real kubectl gives the same plugin."""
