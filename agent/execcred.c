@@ -2,6 +2,7 @@
  * execcred.c -- kubeconfig exec credential plugins on the libev loop; see
  * include/execcred.h.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -264,6 +265,41 @@ plugin_env(const struct kube_exec *e, char *info)
 	return v;
 }
 
+static int
+executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & 0111) != 0;
+}
+
+/*
+ * Go's exec.LookPath, which kubectl runs before starting a plugin: a
+ * command with a '/' is taken as it is, a name is looked up in the
+ * absolute directories of $PATH (Go refuses what a relative one finds).
+ * NULL: not found.
+ */
+static char *
+look_path(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char	*full;
+
+	if (strchr(cmd, '/') != NULL)
+		return executable(cmd) ? xstrdup(cmd) : NULL;
+	for (p = path ? path : ""; *p != '\0'; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, ":");
+		if (*p != '/')
+			continue;
+		full = xasprintf("%.*s/%s", (int)(end - p), p, cmd);
+		if (executable(full))
+			return full;
+		free(full);
+	}
+	return NULL;
+}
+
 /* Start the plugin; on failure x->failed is set and 0 returned. */
 static int
 start(struct execcred *x)
@@ -273,6 +309,7 @@ start(struct execcred *x)
 	posix_spawnattr_t	 attr;
 	sigset_t		 none, deflt;
 	char			*ca = NULL, *json, *info, **envp, ebuf[300];
+	char			*file;
 	size_t			 ca_len = 0;
 	int			 interactive, p[2], rc, devnull = -1;
 	short			 flags;
@@ -290,15 +327,31 @@ start(struct execcred *x)
 		fail(x, "exec plugin's cluster info: %s", ebuf);
 		return 0;
 	}
+	if ((file = look_path(e->command)) == NULL) {
+		free(ca);
+		fail(x, "exec: executable %s not found" INSTALL_HELP "%s%s",
+		    e->command, e->install_hint ? "\n\n" : "",
+		    e->install_hint ? e->install_hint : "");
+		return 0;
+	}
 	json = kube_exec_info(x->creds, ca ? ca : x->creds->ca_pem,
 	    ca ? ca_len : x->creds->ca_pem_len, interactive);
 	free(ca);
 	info = xasprintf("KUBERNETES_EXEC_INFO=%s", json);
 	free(json);
-	if (pipe2(p, O_CLOEXEC) == -1 || (!interactive &&
-	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)) {
-		fail(x, "exec: %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		fail(x, "exec: pipe: %s", strerror(errno));
 		free(info);
+		free(file);
+		return 0;
+	}
+	if (!interactive &&
+	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		fail(x, "exec: /dev/null: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		free(info);
+		free(file);
 		return 0;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -320,7 +373,8 @@ start(struct execcred *x)
 	log_debug("running the credential plugin %s of user %s%s", e->command,
 	    x->creds->user ? x->creds->user : "?",
 	    interactive ? " (interactive)" : "");
-	rc = posix_spawnp(&x->pid, e->command, &fa, &attr, e->argv, envp);
+	rc = posix_spawn(&x->pid, file, &fa, &attr, e->argv, envp);
+	free(file);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	free(envp);
@@ -332,13 +386,7 @@ start(struct execcred *x)
 	if (rc != 0) {
 		close(p[0]);
 		x->pid = 0;
-		if (rc == ENOENT)
-			fail(x, "exec: executable %s not found" INSTALL_HELP
-			    "%s%s", e->command, e->install_hint ? "\n\n" : "",
-			    e->install_hint ? e->install_hint : "");
-		else
-			fail(x, "exec: executable %s: %s", e->command,
-			    strerror(rc));
+		fail(x, "exec: executable %s: %s", e->command, strerror(rc));
 		return 0;
 	}
 	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);

@@ -546,11 +546,17 @@ load_exec(struct kc *k, yaml_node_t *ex, const char *user)
 		    "provideClusterInfo \"%s\" (want true or false)", what,
 		    shown(pci, buf, sizeof(buf)));
 	e->api_version = xstrdup(api);
-	e->command = xstrdup(cmd);
+	/* a path (not a name looked up in $PATH) is relative to base_dir */
+	if (strchr(cmd, '/') != NULL)
+		e->command = resolve_path(k->base_dir, cmd);
+	else
+		e->command = xstrdup(cmd);
+	if (e->command == NULL)
+		return errf(k->err, k->errlen, "out of memory");
 	e->install_hint = hint ? xstrdup(hint) : NULL;
 	if (get_strlist(k, ex, "args", what, &e->argv, 1) == -1)
 		return -1;
-	e->argv[0] = xstrdup(cmd);
+	e->argv[0] = xstrdup(cmd);	/* argv[0] as written, like Go */
 	return get_env(k, ex, user, what, e);
 }
 

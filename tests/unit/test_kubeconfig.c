@@ -626,6 +626,7 @@ test_exec_parsed(void **state)
 {
 	struct kube_creds c;
 	struct kube_exec *e;
+	char	path[300];
 
 	(void)state;
 	mini_ok(SERVER, "    exec:\n"
@@ -676,6 +677,16 @@ test_exec_parsed(void **state)
 	    "      command: kubelogin\n"
 	    "      interactiveMode: Always\n", &c);
 	assert_int_equal(c.exec->mode, KUBE_EXEC_ALWAYS);
+	kubeconfig_free(&c);
+
+	/* a command with a '/' is a path, relative to the kubeconfig's dir */
+	mini_ok(SERVER, "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: ./bin/get-token\n"
+	    "      interactiveMode: Never\n", &c);
+	snprintf(path, sizeof(path), "%s/./bin/get-token", tmpdir);
+	assert_string_equal(c.exec->command, path);
+	assert_string_equal(c.exec->argv[0], "./bin/get-token");
 	kubeconfig_free(&c);
 }
 
