@@ -11,6 +11,18 @@
  * kube_annotate() (a merge PATCH of the Deployment's own annotations:
  * holds, hold.h).
  *
+ * Credentials: the kubeconfig's token or client certificate, or, when the
+ * user has an exec plugin, the credential execcred.h gets from it (asked for
+ * before each request, so the plugin runs only when it has none fresh). A
+ * 401 to a plugin's credential runs the plugin again and retries the
+ * request once (an API server checks credentials before anything else, so
+ * a refused PATCH was not applied); a second 401 is KUBE_EAUTH with advice
+ * to log in again. A plugin that fails makes the request fail with
+ * KUBE_EAUTH and the plugin's error.
+ * proxy-url is handed to http.h (socks5:// as libcurl's socks5h://, which
+ * resolves names at the proxy as kubectl does); tls-server-name as
+ * http_tls.server_name (CURLOPT_CONNECT_TO, see http.h).
+ *
  * Errors are Kubernetes Status objects; their message is shown, with advice:
  * 401 -> the token may have expired, log in again (oc login);
  * 403 -> which verb on which resource the account lacks;

@@ -31,7 +31,9 @@
  *     an error that says what to use instead.
  *   - exec (a client-go credential plugin, run by execcred.h) is used only
  *     when the user has no token and no client certificate, as kubectl
- *     skips the plugin when a token is set. Validated as kubectl does:
+ *     skips the plugin when a token is set. A command with a '/' is a path
+ *     relative to the kubeconfig's directory (as client-go resolves it);
+ *     argv[0] stays as written. Validated as kubectl does:
  *     command and apiVersion required, apiVersion
  *     client.authentication.k8s.io/v1 or v1beta1, every env entry has a
  *     name, interactiveMode Never, IfAvailable or Always (v1beta1 defaults
