@@ -76,22 +76,31 @@ fresh(const struct execcred *x)
 	return now < x->cred.expires - margin;
 }
 
-/* Call every waiter with the result; waiters added meanwhile wait on. */
+/*
+ * Call every waiter with the result. A failure is kept for later callers
+ * only while the plugin has never given a credential; once it has, the
+ * next caller runs it again (a refresh can fail for a passing reason).
+ */
 static void
 answer(struct execcred *x)
 {
 	struct waiter	*w, *list = x->waiters;
+	char		*failed = x->failed;
 
 	x->waiters = NULL;
 	x->tail = &x->waiters;
+	if (x->gen > 0)
+		x->failed = NULL;
 	while ((w = list) != NULL) {
 		list = w->next;
-		if (x->failed != NULL)
-			w->cb(NULL, 0, x->failed, w->arg);
+		if (failed != NULL)
+			w->cb(NULL, 0, failed, w->arg);
 		else
 			w->cb(&x->cred, x->gen, NULL, w->arg);
 		free(w);
 	}
+	if (failed != x->failed)
+		free(failed);
 }
 
 static void

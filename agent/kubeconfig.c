@@ -980,7 +980,7 @@ kube_exec_info(const struct kube_creds *c, const char *ca, size_t ca_len,
 		if (c->insecure)
 			json_object_set_new(cl, "insecure-skip-tls-verify",
 			    json_true());
-		if (ca != NULL && ca_len > 0) {
+		if (ca != NULL && ca_len > 0 && !c->insecure) {
 			b64 = b64_encode(ca, ca_len);
 			json_object_set_new(cl, "certificate-authority-data",
 			    json_string(b64));

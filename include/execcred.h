@@ -19,9 +19,11 @@
  * until it is close to its expirationTimestamp (within a fifth of its
  * lifetime, at most 10 s); then, and when the API refused it (HTTP 401),
  * the plugin is run again. Callers asking while the plugin runs wait for
- * that one run. A failed run is remembered: later callers get the same
- * error at once, so a broken or hanging plugin costs one timeout per
- * process, not one per request. Errors start "getting credentials: " as
+ * that one run. Until the plugin has given a credential, a failed run is
+ * remembered: later callers get the same error at once, so a broken or
+ * hanging plugin costs one timeout per process, not one per request; once
+ * it has, a failed refresh fails the requests waiting for it and the next
+ * request runs the plugin again. Errors start "getting credentials: " as
  * kubectl's do: "exec: executable X not found" (with kubectl's help text
  * and the kubeconfig's installHint), "exec: executable X failed with exit
  * code N", "... did not finish within ...", or kube_exec_parse()'s reason.

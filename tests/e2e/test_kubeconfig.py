@@ -461,6 +461,25 @@ def test_proxy_url_http_connect(shared_world, tmp_path, scheme):
     unchanged(w)
 
 
+def test_proxy_url_with_tls_server_name(shared_world, tmp_path):
+    """Through a proxy the tunnel still goes to the server's address, and
+    the certificate is checked against tls-server-name."""
+    w = shared_world
+    proxy = Proxy()
+    try:
+        for name, rc in (("localhost", 0), ("api.elsewhere.example", 3)):
+            kc = kubeconfig(w, tmp_path / "kc", token_user(),
+                            cluster_extra="    proxy-url: http://127.0.0.1:%d\n"
+                                          "    tls-server-name: %s\n" % (proxy.port, name))
+            p = agent(w, kc, "ecal-bulk", "--dry-run")
+            assert p.returncode == rc, p.stderr
+        assert set(proxy.targets) == {"127.0.0.1:%d" % w.kube_port}, proxy.targets
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    unchanged(w)
+
+
 def test_proxy_url_refusing_proxy_fails(shared_world, tmp_path):
     """The proxy is not bypassed: a proxy that refuses makes the run fail."""
     w = shared_world
