@@ -427,11 +427,12 @@ load_token(struct kc *k, yaml_node_t *u, const char *what)
 	return 0;
 }
 
-/* A list of strings (args) into v[off...], NULL-terminated. */
+/* first, then a list of strings (args), into a NULL-terminated *v. */
 static int
 get_strlist(struct kc *k, yaml_node_t *map, const char *key,
-    const char *what, char ***v, size_t off)
+    const char *what, const char *first, char ***v)
 {
+	const size_t off = 1;
 	yaml_node_t *seq = map_get(&k->doc, map, key), *item;
 	yaml_node_item_t *i;
 	size_t	 n = 0;
@@ -443,6 +444,7 @@ get_strlist(struct kc *k, yaml_node_t *map, const char *key,
 		n = (size_t)(seq->data.sequence.items.top -
 		    seq->data.sequence.items.start);
 	*v = xcalloc(off + n + 1, sizeof(**v));
+	(*v)[0] = xstrdup(first);
 	for (n = off, i = is_null(seq) ? NULL : seq->data.sequence.items.start;
 	    i != NULL && i < seq->data.sequence.items.top; i++) {
 		item = yaml_document_get_node(&k->doc, *i);
@@ -554,9 +556,9 @@ load_exec(struct kc *k, yaml_node_t *ex, const char *user)
 	if (e->command == NULL)
 		return errf(k->err, k->errlen, "out of memory");
 	e->install_hint = hint ? xstrdup(hint) : NULL;
-	if (get_strlist(k, ex, "args", what, &e->argv, 1) == -1)
+	/* argv[0] as written, like Go */
+	if (get_strlist(k, ex, "args", what, cmd, &e->argv) == -1)
 		return -1;
-	e->argv[0] = xstrdup(cmd);	/* argv[0] as written, like Go */
 	return get_env(k, ex, user, what, e);
 }
 

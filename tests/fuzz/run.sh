@@ -32,7 +32,7 @@ pkgs() {
 	case $1 in
 	events)		echo "jansson libcrypto" ;;
 	flower)		echo "jansson" ;;
-	kubeconfig)	echo "yaml-0.1 libcrypto" ;;
+	kubeconfig)	echo "yaml-0.1 libcrypto libcurl jansson" ;;
 	esac
 }
 

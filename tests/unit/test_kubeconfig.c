@@ -726,7 +726,7 @@ test_exec_invalid(void **state)
 	    "      args: get-token\n",
 	    "user \"u\" exec has invalid args (not a list)");
 	mini_error(SERVER, "    exec:\n      command: oc\n" V1 NEVER
-	    "      args: [[a]]\n",
+	    "      args: [a, [b]]\n",
 	    "user \"u\" exec has invalid args (an entry is not a string)");
 	mini_error(SERVER, "    exec:\n      command: oc\n" V1 NEVER
 	    "      provideClusterInfo: maybe\n",
