@@ -325,26 +325,22 @@ kcall_send(struct kcall *c, const struct kube_exec_cred *cred)
 	char			*proxy = curl_proxy(kc->proxy_url);
 
 	memset(&tls, 0, sizeof tls);
+	memset(&req, 0, sizeof req);
 	tls.ca_file = kc->ca_file;
 	tls.ca_pem = kc->ca_pem;
 	tls.ca_pem_len = kc->ca_pem_len;
-	tls.cert_file = kc->cert_file;
-	tls.cert_pem = kc->cert_pem;
-	tls.cert_pem_len = kc->cert_pem_len;
-	tls.key_file = kc->key_file;
-	tls.key_pem = kc->key_pem;
-	tls.key_pem_len = kc->key_pem_len;
 	tls.insecure = kc->insecure;
 	tls.server_name = kc->tls_server_name;
-	memset(&req, 0, sizeof req);
-	req.bearer = kc->token;
-	if (cred != NULL) {	/* handed to libcurl in memory, never a file */
-		tls.cert_pem = cred->cert_pem;
-		tls.cert_pem_len = cred->cert_pem_len;
-		tls.key_pem = cred->key_pem;
-		tls.key_pem_len = cred->key_pem_len;
-		req.bearer = cred->token;
+	if (cred == NULL) {
+		tls.cert_file = kc->cert_file;
+		tls.key_file = kc->key_file;
 	}
+	/* a plugin's certificate and key go to libcurl in memory, no file */
+	tls.cert_pem = cred ? cred->cert_pem : kc->cert_pem;
+	tls.cert_pem_len = cred ? cred->cert_pem_len : kc->cert_pem_len;
+	tls.key_pem = cred ? cred->key_pem : kc->key_pem;
+	tls.key_pem_len = cred ? cred->key_pem_len : kc->key_pem_len;
+	req.bearer = cred ? cred->token : kc->token;
 	req.method = c->method;
 	req.url = url;
 	req.content_type = c->ctype;

@@ -357,6 +357,10 @@ class Proxy(socketserver.ThreadingTCPServer):
     def port(self):
         return self.server_address[1]
 
+    def __exit__(self, *exc):
+        self.shutdown()
+        self.server_close()
+
 
 class ProxyHandler(socketserver.BaseRequestHandler):
     def handle(self):
@@ -446,8 +450,7 @@ def test_proxy_url_http_connect(shared_world, tmp_path, scheme):
     if scheme == "https":      # verified with the cluster's CA, as kubectl does
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(os.path.join(w.certs, "server.crt"), os.path.join(w.certs, "server.key"))
-    proxy = Proxy(tls=tls)
-    try:
+    with Proxy(tls=tls) as proxy:
         kc = kubeconfig(w, tmp_path / "kc", token_user(),
                         cluster_extra="    proxy-url: %s://127.0.0.1:%d\n" % (scheme, proxy.port))
         w.kube_test("DELETE", "/_test/requests")
@@ -455,9 +458,6 @@ def test_proxy_url_http_connect(shared_world, tmp_path, scheme):
         assert p.returncode == 0, p.stderr
         assert proxy.targets and set(proxy.targets) == {"127.0.0.1:%d" % w.kube_port}
         assert kube_api_requests(w)
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
     unchanged(w)
 
 
@@ -465,8 +465,7 @@ def test_proxy_url_with_tls_server_name(shared_world, tmp_path):
     """Through a proxy the tunnel still goes to the server's address, and
     the certificate is checked against tls-server-name."""
     w = shared_world
-    proxy = Proxy()
-    try:
+    with Proxy() as proxy:
         for name, rc in (("localhost", 0), ("api.elsewhere.example", 3)):
             kc = kubeconfig(w, tmp_path / "kc", token_user(),
                             cluster_extra="    proxy-url: http://127.0.0.1:%d\n"
@@ -474,42 +473,31 @@ def test_proxy_url_with_tls_server_name(shared_world, tmp_path):
             p = agent(w, kc, "ecal-bulk", "--dry-run")
             assert p.returncode == rc, p.stderr
         assert set(proxy.targets) == {"127.0.0.1:%d" % w.kube_port}, proxy.targets
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
     unchanged(w)
 
 
 def test_proxy_url_refusing_proxy_fails(shared_world, tmp_path):
     """The proxy is not bypassed: a proxy that refuses makes the run fail."""
     w = shared_world
-    proxy = Proxy(refuse=True)
-    try:
+    with Proxy(refuse=True) as proxy:
         kc = kubeconfig(w, tmp_path / "kc", token_user(),
                         cluster_extra="    proxy-url: http://127.0.0.1:%d\n" % proxy.port)
         w.kube_test("DELETE", "/_test/requests")
         p = agent(w, kc, "ecal-bulk", "--dry-run", "--request-timeout", "2s")
         assert p.returncode == 3, p.stderr
         assert kube_api_requests(w) == []
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
     unchanged(w)
 
 
 def test_proxy_url_socks5_resolves_at_the_proxy(shared_world, tmp_path):
     w = shared_world
-    proxy = Proxy(socks=True)
-    try:
+    with Proxy(socks=True) as proxy:
         kc = kubeconfig(w, tmp_path / "kc", token_user(),
                         cluster_extra="    proxy-url: socks5://127.0.0.1:%d\n" % proxy.port,
                         server="https://localhost:%d" % w.kube_port)
         p = agent(w, kc, "ecal-bulk", "--dry-run")
         assert p.returncode == 0, p.stderr
         assert "socks5 name:localhost:%d" % w.kube_port in proxy.targets, proxy.targets
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
     unchanged(w)
 
 
