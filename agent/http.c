@@ -15,6 +15,15 @@
 #include "http.h"
 #include "util.h"
 
+/*
+ * CURLOPT_PROTOCOLS_STR needs 7.85; CURLOPT_SSLCERT_BLOB/SSLKEY_BLOB (an
+ * exec plugin's certificate and key, kept off the disk) 7.71,
+ * CURLOPT_PROXY_CAINFO_BLOB 7.77. Debian 12 has 7.88.
+ */
+#if LIBCURL_VERSION_NUM < 0x075500
+#error "libcurl 7.85 or later is needed"
+#endif
+
 struct http {
 	struct ev_loop	*loop;
 	CURLM		*multi;
