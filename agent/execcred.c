@@ -73,6 +73,8 @@ fresh(const struct execcred *x)
 	margin = (x->cred.expires - x->obtained) / 5;
 	if (margin > MAX_MARGIN)
 		margin = MAX_MARGIN;
+	if (margin < 0)
+		margin = 0;
 	return now < x->cred.expires - margin;
 }
 
@@ -180,7 +182,7 @@ static void
 io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct execcred	*x = w->data;
-	char		 buf[16384];
+	char		 buf[16384], *p;
 	ssize_t		 n;
 
 	(void)loop;
@@ -191,9 +193,15 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (n > 0) {
 		if (x->outlen + (size_t)n > MAX_OUTPUT)
 			x->toobig = 1;
-		else {
-			x->out = xrealloc(x->out, x->outlen + (size_t)n + 1);
-			memcpy(x->out + x->outlen, buf, (size_t)n);
+		else {	/* no realloc: it could leave a copy of a secret */
+			p = xmalloc(x->outlen + (size_t)n + 1);
+			if (x->out != NULL) {
+				memcpy(p, x->out, x->outlen);
+				explicit_bzero(x->out, x->outlen);
+				free(x->out);
+			}
+			memcpy(p + x->outlen, buf, (size_t)n);
+			x->out = p;
 			x->outlen += (size_t)n;
 			x->out[x->outlen] = '\0';
 		}
