@@ -171,6 +171,22 @@ def test_exec_plugin_client_certificate(shared_world, tmp_path):
     unchanged(w)
 
 
+def test_exec_plugin_untrusted_client_certificate(shared_world, tmp_path):
+    """A certificate the cluster's CA did not sign is refused by the double."""
+    w = shared_world
+    write_plugin(w)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/O=system:masters/CN=intruder", "-keyout", str(tmp_path / "client.key"),
+                    "-out", str(tmp_path / "client.crt")], check=True, capture_output=True)
+    kc = kubeconfig(w, tmp_path / "kc", exec_user(["cert", str(tmp_path)]))
+    w.kube_test("DELETE", "/_test/requests")
+    p = agent(w, kc, "ecal-bulk", "--dry-run", "--request-timeout", "2s")
+    assert p.returncode == 3, p.stderr
+    assert kube_api_requests(w) == []
+    assert "PRIVATE KEY" not in p.stdout + p.stderr
+    unchanged(w)
+
+
 def test_exec_plugin_rerun_on_401(world, tmp_path):
     """The API starts refusing the plugin's token mid-drain (it expired
     early): the agent runs the plugin again once and carries on."""
