@@ -303,7 +303,10 @@ load_tls_server_name(struct kc *k, yaml_node_t *cl, const char *what)
 	return set_str(k, &k->c->tls_server_name, v);
 }
 
-/* proxy-url as client-go's parseProxyURL accepts it. */
+/*
+ * proxy-url as client-go's parseProxyURL accepts it. Errors do not quote
+ * the URL: it may hold a password.
+ */
 static int
 load_proxy_url(struct kc *k, yaml_node_t *cl, const char *what)
 {
@@ -321,17 +324,17 @@ load_proxy_url(struct kc *k, yaml_node_t *cl, const char *what)
 	if (has_ctrl(v) || curl_url_set(u, CURLUPART_URL, v,
 	    CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-		rc = errf(k->err, k->errlen, "%s has invalid proxy-url \"%s\": "
-		    "could not parse", what, shown(v, buf, sizeof(buf)));
+		rc = errf(k->err, k->errlen, "%s has an invalid proxy-url "
+		    "(could not parse)", what);
 	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0 &&
 	    strcmp(scheme, "socks5") != 0)
-		rc = errf(k->err, k->errlen, "%s has invalid proxy-url \"%s\": "
+		rc = errf(k->err, k->errlen, "%s has an invalid proxy-url: "
 		    "unsupported scheme \"%s\", must be http, https, or socks5",
-		    what, shown(v, buf, sizeof(buf)), scheme);
+		    what, shown(scheme, buf, sizeof(buf)));
 	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    host[0] == '\0')
-		rc = errf(k->err, k->errlen, "%s has invalid proxy-url \"%s\": "
-		    "no host", what, shown(v, buf, sizeof(buf)));
+		rc = errf(k->err, k->errlen, "%s has an invalid proxy-url (no "
+		    "host)", what);
 	else
 		rc = set_str(k, &k->c->proxy_url, v);
 	curl_free(scheme);

@@ -955,13 +955,18 @@ test_proxy_url(void **state)
 		kubeconfig_free(&c);
 	}
 	mini_error(SERVER "    proxy-url: ftp://proxy:21\n", TOKEN,
-	    "cluster \"k\" has invalid proxy-url \"ftp://proxy:21\": "
-	    "unsupported scheme \"ftp\", must be http, https, or socks5");
+	    "cluster \"k\" has an invalid proxy-url: unsupported scheme "
+	    "\"ftp\", must be http, https, or socks5");
 	mini_error(SERVER "    proxy-url: socks4://proxy:1080\n", TOKEN,
-	    "cluster \"k\" has invalid proxy-url \"socks4://proxy:1080\": "
-	    "unsupported scheme \"socks4\", must be http, https, or socks5");
+	    "cluster \"k\" has an invalid proxy-url: unsupported scheme "
+	    "\"socks4\", must be http, https, or socks5");
 	mini_error(SERVER "    proxy-url: \"http://\"\n", TOKEN,
-	    "cluster \"k\" has invalid proxy-url \"http://\": could not parse");
+	    "cluster \"k\" has an invalid proxy-url (could not parse)");
+	/* a password in it is never shown */
+	mini_error(SERVER "    proxy-url: \"ftp://u:hunter2@proxy\"\n", TOKEN,
+	    "cluster \"k\" has an invalid proxy-url: unsupported scheme "
+	    "\"ftp\", must be http, https, or socks5");
+	assert_null(strstr(err, "hunter2"));
 }
 
 static void
