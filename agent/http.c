@@ -271,39 +271,36 @@ dupz(const char *p)
 	return p ? xstrdup(p) : NULL;
 }
 
+/* PEM bytes in memory (a CA, a client certificate or key) for opt. */
 static void
-set_tls(struct http_xfer *x, CURL *e)
+set_pem(CURL *e, CURLoption opt, char *pem, size_t len)
 {
 	struct curl_blob	blob;
 
+	if (pem == NULL)
+		return;
+	blob.data = pem;
+	blob.len = len;
+	blob.flags = CURL_BLOB_NOCOPY;
+	curl_easy_setopt(e, opt, &blob);
+}
+
+static void
+set_tls(struct http_xfer *x, CURL *e)
+{
 	if (x->tls.insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if (x->ca_file != NULL)
 		curl_easy_setopt(e, CURLOPT_CAINFO, x->ca_file);
-	if (x->ca_pem != NULL) {
-		blob.data = x->ca_pem;
-		blob.len = x->tls.ca_pem_len;
-		blob.flags = CURL_BLOB_NOCOPY;
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-	}
+	set_pem(e, CURLOPT_CAINFO_BLOB, x->ca_pem, x->tls.ca_pem_len);
 	if (x->cert_file != NULL)
 		curl_easy_setopt(e, CURLOPT_SSLCERT, x->cert_file);
-	if (x->cert_pem != NULL) {
-		blob.data = x->cert_pem;
-		blob.len = x->tls.cert_pem_len;
-		blob.flags = CURL_BLOB_NOCOPY;
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-	}
+	set_pem(e, CURLOPT_SSLCERT_BLOB, x->cert_pem, x->tls.cert_pem_len);
 	if (x->key_file != NULL)
 		curl_easy_setopt(e, CURLOPT_SSLKEY, x->key_file);
-	if (x->key_pem != NULL) {
-		blob.data = x->key_pem;
-		blob.len = x->tls.key_pem_len;
-		blob.flags = CURL_BLOB_NOCOPY;
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-	}
+	set_pem(e, CURLOPT_SSLKEY_BLOB, x->key_pem, x->tls.key_pem_len);
 	if (x->connect_to != NULL)
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to);
 	if (x->proxy == NULL)
@@ -316,12 +313,7 @@ set_tls(struct http_xfer *x, CURL *e)
 	}
 	if (x->ca_file != NULL)
 		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, x->ca_file);
-	if (x->ca_pem != NULL) {
-		blob.data = x->ca_pem;
-		blob.len = x->tls.ca_pem_len;
-		blob.flags = CURL_BLOB_NOCOPY;
-		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO_BLOB, &blob);
-	}
+	set_pem(e, CURLOPT_PROXY_CAINFO_BLOB, x->ca_pem, x->tls.ca_pem_len);
 }
 
 /*
