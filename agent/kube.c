@@ -366,13 +366,15 @@ got_cred(const struct kube_exec_cred *cred, unsigned long gen,
     const char *err, void *arg)
 {
 	struct kcall	*c = arg;
-	char		*msg;
+	char		*msg, *server;
 
 	if (cred == NULL) {
-		msg = xasprintf("Kubernetes API %s: %s: %s", c->k->creds->server,
-		    c->what, err);
+		server = http_url_shown(c->k->creds->server);
+		msg = xasprintf("Kubernetes API %s: %s: %s", server, c->what,
+		    err);
 		c->cb(KUBE_EAUTH, NULL, msg, c->arg);
 		free(msg);
+		free(server);
 		kcall_free(c);
 		return;
 	}
@@ -395,8 +397,9 @@ kcall_done(const struct http_resp *r, void *arg)
 	    c->gen != 0 && !c->reauth) {
 		/* refused: run the plugin again (once) and retry */
 		log_info("Kubernetes API %s refused the credential from the "
-		    "exec plugin %s (HTTP 401); running it again",
-		    k->creds->server, k->creds->exec->command);
+		    "exec plugin %s (HTTP 401); running it again", server,
+		    k->creds->exec->command);
+		free(server);
 		c->reauth = 1;
 		execcred_get(k->exec, c->gen, got_cred, c);
 		return;
@@ -412,7 +415,7 @@ kcall_done(const struct http_resp *r, void *arg)
 		    "Unauthorized, also with a credential the exec plugin %s "
 		    "had just returned: log in again (the plugin's own login, "
 		    "e.g. 'oc login' or 'kubelogin'), then retry",
-		    k->creds->server, c->what, k->creds->exec->command);
+		    server, c->what, k->creds->exec->command);
 		e = KUBE_EAUTH;
 	} else if (r->status < 200 || r->status > 299) {
 		kube_describe_error(r->status, r->body, r->len, c->what,
