@@ -64,6 +64,17 @@ def stop_proc(proc, timeout=10):
             proc.wait()
 
 
+def wait_gone(world, name, timeout=30):
+    """The pod once deleted (its record from /_test/pods?all=1)."""
+    deadline = time.time() + timeout
+    while True:
+        p = [p for p in world.pods(all=True) if p["name"] == name][0]
+        if p["gone"]:
+            return p
+        assert time.time() < deadline, p
+        time.sleep(0.1)
+
+
 def write_kubeconfig(path, port, ca, token=None, cert=None, key=None):
     user = "    token: %s\n" % token if token else \
         "    client-certificate: %s\n    client-key: %s\n" % (cert, key)
@@ -140,8 +151,14 @@ class World:
         return self.kubectl("rollout", "restart", "deployment/" + name)
 
     def wait_rolled_out(self, name, timeout=30):
+        """kubectl rollout status, then the old pods' deletion to end (the rollout is done
+        while they terminate), so that the next test starts from a quiet deployment."""
         r = self.kubectl("rollout", "status", "deployment/" + name, "--timeout=%ds" % timeout)
         assert r.returncode == 0, r.stdout + r.stderr
+        deadline = time.time() + timeout
+        while any(p["terminating"] for p in self.pods(name)):
+            assert time.time() < deadline, self.pods(name)
+            time.sleep(0.1)
         return r
 
 
@@ -311,13 +328,15 @@ def test_rollout_status_waits_for_new_pod_and_old_gone(world):
     assert r.returncode == 0, r.stdout + r.stderr
     assert 'deployment "ecal-bulk" successfully rolled out' in r.stdout
     assert "old replicas are pending termination" in r.stdout
-    new = world.pods("ecal-bulk")
+    new = [p for p in world.pods("ecal-bulk") if not p["terminating"]]
     assert len(new) == 1 and new[0]["name"] != old["name"] and new[0]["ready"]
     assert new[0]["pod_template_hash"] != old["pod_template_hash"]
     assert new[0]["ready_at"] <= done_at
-    gone = [p for p in world.pods("ecal-bulk", all=True) if p["name"] == old["name"]][0]
-    assert gone["gone"] and gone["sigtermed"] and not gone["sigkilled"] and gone["exit_code"] == 0
-    assert gone["deleted_at"] <= done_at
+    # a pod being deleted is no replica (the ReplicaSet controller's FilterActivePods):
+    # the rollout is done once the old pod's deletion has started, not when it is gone
+    gone = wait_gone(world, old["name"])
+    assert gone["sigtermed"] and not gone["sigkilled"] and gone["exit_code"] == 0
+    assert gone["deletion_requested"] <= done_at
     assert gone["deletion_requested"] >= new[0]["ready_at"]     # surge: new pod ready first
     assert not pid_alive(old["pid"])
     d = world.deployment("ecal-bulk")
@@ -464,8 +483,8 @@ def test_sigkill_after_grace_period(world):
     r = world.restart("ecal-bulk")
     assert r.returncode == 0, r.stderr
     world.wait_rolled_out("ecal-bulk", timeout=60)
-    gone = [p for p in world.pods("ecal-bulk", all=True) if p["name"] == old["name"]][0]
-    assert gone["gone"] and gone["sigtermed"] and gone["sigkilled"]
+    gone = wait_gone(world, old["name"])
+    assert gone["sigtermed"] and gone["sigkilled"]
     assert gone["exit_code"] == -signal.SIGKILL
     # SIGKILL came after the grace period (3 s), not before, and well before the task would end
     assert 2.9 <= gone["exited_at"] - gone["deletion_requested"] < 6
@@ -506,3 +525,137 @@ def test_shutdown_leaves_no_processes(tmp_path, redis_server):
     while any(pid_alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.1)
     assert not [p for p in pids if pid_alive(p)]
+
+
+def kubectl_pods(world, dep):
+    """`kubectl get pods -l app=DEP`: {name: (READY, STATUS, RESTARTS)} from its table."""
+    r = world.kubectl("get", "pods", "-l", "app=" + dep)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], r.stdout
+    out = {}
+    for line in lines[1:]:
+        cells = line.split()
+        out[cells[0]] = (cells[1], cells[2], " ".join(cells[3:-1]))
+    return out
+
+
+def pod_json(world, name):
+    r = world.kubectl("get", "pod", name, "-o", "json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_rollout_pause_and_resume(world):
+    """kubectl rollout pause sets spec.paused; the controller then observes new generations
+    but rolls nothing out, and says so in the Progressing condition; kubectl rollout restart
+    refuses a paused Deployment; resume rolls out what was patched meanwhile."""
+    old = world.pods("ecal-bulk")
+    world.ctl("DELETE", "requests")
+    r = world.kubectl("rollout", "pause", "deployment/ecal-bulk")
+    assert r.returncode == 0 and "deployment.apps/ecal-bulk paused" in r.stdout, r.stderr
+    p = [q for q in world.requests() if q["method"] == "PATCH"][0]
+    assert json.loads(p["body"]) == {"spec": {"paused": True}}
+    assert p["path"].endswith("?fieldManager=kubectl-rollout")
+    time.sleep(0.6)
+    d = world.deployment("ecal-bulk")
+    assert d["spec"]["paused"] is True
+    assert d["status"]["observedGeneration"] == d["metadata"]["generation"]
+    prog = [c for c in d["status"]["conditions"] if c["type"] == "Progressing"][0]
+    assert (prog["status"], prog["reason"], prog["message"]) == (
+        "Unknown", "DeploymentPaused", "Deployment is paused")
+    r = world.restart("ecal-bulk")
+    assert r.returncode != 0
+    assert "can't restart paused deployment (run rollout resume first)" in r.stderr
+    # the API takes the restart PATCH (what kubectl refuses client-side) ...
+    code, d, _ = world.api("PATCH", DEP_PATH + "/ecal-bulk?fieldManager=test",
+                           json.dumps({"spec": {"template": {"metadata": {"annotations": {
+                               "kubectl.kubernetes.io/restartedAt": "2026-11-26T10:00:00Z"}}}}}),
+                           "application/strategic-merge-patch+json")
+    assert code == 200
+    time.sleep(1.0)
+    # ... and rolls nothing out
+    d = world.deployment("ecal-bulk")
+    assert d["status"]["observedGeneration"] == d["metadata"]["generation"]
+    assert d["status"].get("updatedReplicas", 0) == 0
+    assert [p["name"] for p in world.pods("ecal-bulk")] == [p["name"] for p in old]
+    r = world.kubectl("rollout", "status", "deployment/ecal-bulk", "--timeout=2s")
+    assert r.returncode != 0 and "0 out of 1 new replicas have been updated" in r.stdout, r.stdout
+    world.ctl("DELETE", "requests")
+    r = world.kubectl("rollout", "resume", "deployment/ecal-bulk")
+    assert r.returncode == 0 and "deployment.apps/ecal-bulk resumed" in r.stdout, r.stderr
+    p = [q for q in world.requests() if q["method"] == "PATCH"][0]
+    assert json.loads(p["body"]) == {"spec": {"paused": None}}
+    assert "paused" not in world.deployment("ecal-bulk")["spec"]
+    world.wait_rolled_out("ecal-bulk", timeout=60)
+    new = [p for p in world.pods("ecal-bulk") if not p["terminating"]]
+    assert len(new) == 1 and new[0]["name"] != old[0]["name"]
+
+
+def test_pods_whose_container_does_not_run(tmp_path, redis_server):
+    """Pending, ContainerCreating, ImagePullBackOff and CrashLoopBackOff as the API shows
+    them and as kubectl get pods prints them."""
+    states = ["Pending", "ContainerCreating", "ImagePullBackOff"]
+    cfg = {"deployments": [{"name": "s%d" % i, "worker": False, "replicas": 1,
+                            "terminationGracePeriodSeconds": 1} for i in range(4)]}
+    proc, port = start_double(str(tmp_path), redis_server, cfg)
+    try:
+        w = World(str(tmp_path), port, redis_server, proc)
+        for i, st in enumerate(states):
+            dep = "s%d" % i
+            w.ctl("POST", "pod-state", {"deployment": dep, "state": st})
+            w.ctl("POST", "kill-pod", {"pod": w.pods(dep)[0]["name"], "signal": "KILL"})
+        crash = w.pods("s3")[0]["name"]
+        w.ctl("POST", "pod-state", {"pod": crash, "state": "CrashLoopBackOff"})
+        # the ReplicaSets replace the killed pods with pods in those states
+        deadline = time.time() + 15
+        while not all(len(w.pods("s%d" % i)) == 1 and w.pods("s%d" % i)[0]["fault"] == st
+                      for i, st in enumerate(states)):
+            assert time.time() < deadline, w.pods()
+            time.sleep(0.1)
+        time.sleep(2.5)     # ErrImagePull has become ImagePullBackOff; the crash loop waits
+        names = {i: w.pods("s%d" % i)[0]["name"] for i in range(4)}
+        assert names[3] == crash        # restarted in place, not replaced
+        seen = {i: kubectl_pods(w, "s%d" % i)[names[i]] for i in range(4)}
+        assert seen[0] == ("0/1", "Pending", "0")
+        assert seen[1] == ("0/1", "ContainerCreating", "0")
+        assert seen[2] == ("0/1", "ImagePullBackOff", "0")
+        assert seen[3][:2] == ("0/1", "CrashLoopBackOff")
+        assert seen[3][2].startswith("1 (") and seen[3][2].endswith(" ago)"), seen[3]
+        pend = pod_json(w, names[0])
+        assert pend["status"]["phase"] == "Pending" and "containerStatuses" not in pend["status"]
+        assert "nodeName" not in pend["spec"] and "podIP" not in pend["status"]
+        assert [(c["type"], c["status"], c["reason"]) for c in pend["status"]["conditions"]] == [
+            ("PodScheduled", "False", "Unschedulable")]
+        for i, reason in ((1, "ContainerCreating"), (2, "ImagePullBackOff")):
+            o = pod_json(w, names[i])
+            cs = o["status"]["containerStatuses"][0]
+            assert o["status"]["phase"] == "Pending"
+            assert cs["state"] == {"waiting": cs["state"]["waiting"]} and \
+                cs["state"]["waiting"]["reason"] == reason
+            assert not cs["ready"] and not cs["started"] and "containerID" not in cs and cs["imageID"] == ""
+        assert pod_json(w, names[2])["status"]["containerStatuses"][0]["state"]["waiting"]["message"] == \
+            'Back-off pulling image "registry.cern.ch/cmsdials/s2:1.4.2"'
+        o = pod_json(w, names[3])
+        cs = o["status"]["containerStatuses"][0]
+        assert o["status"]["phase"] == "Running" and cs["restartCount"] == 1
+        assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+        assert cs["state"]["waiting"]["message"].startswith("back-off 10s restarting failed container=s3 pod=")
+        assert cs["lastState"]["terminated"]["reason"] == "Error"
+        assert cs["lastState"]["terminated"]["exitCode"] == 1
+        assert not cs["ready"] and not cs["started"]
+        ready = {c["type"]: c["status"] for c in o["status"]["conditions"]}
+        assert ready["Ready"] == "False" and ready["PodReadyToStartContainers"] == "True"
+        # the crash-looping pod's process is gone; the deployments are unavailable
+        assert not pid_alive(w.pods("s3")[0]["pid"])
+        d = w.deployment("s3")
+        assert d["status"].get("availableReplicas", 0) == 0 and d["status"]["replicas"] == 1
+        # a restart replaces the crash-looping pod; with the fault cleared, the new one runs
+        w.ctl("DELETE", "pod-state", {})
+        r = w.restart("s3")
+        assert r.returncode == 0, r.stderr
+        w.wait_rolled_out("s3", timeout=30)
+        wait_gone(w, crash)
+        assert [p["ready"] for p in w.pods("s3")] == [True]
+    finally:
+        stop_proc(proc, timeout=15)

@@ -28,6 +28,9 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
   POST/DELETE /_test/forbid       {"verb": "get|list|watch|patch|*", "resource": "deployments|pods|*"}
   POST/DELETE /_test/break        {"deployment": X}: X's new pods never become Ready
   POST /_test/kill-pod            {"pod": NAME, "signal": "KILL"|"TERM"|...}
+  POST/DELETE /_test/pod-state    {"deployment": X, "state": S}: X's new pods are created in state S
+                                  (POD_FAULTS); {"pod": NAME, "state": "CrashLoopBackOff"}: a live
+                                  pod's container starts crashing; DELETE: new pods run again
   GET  /_test/pods[?all=1]        pods (all=1: also deleted ones, with exit_code, sigkilled, ...)
   POST /_test/token               {"token": NEW}: rotate the accepted bearer token
   GET  /_test/state               resourceVersion and all deployments
@@ -59,6 +62,15 @@ SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 TICK = 0.1
 OBSERVE_DELAY = 0.2      # generation -> observedGeneration lag
 REPLACE_DELAY = 1.0      # a crashed pod is replaced after this long
+CRASH_BACKOFF = 10       # kubelet's back-off: 10 s, doubled per restart, at most 300 s
+# Pod states whose container does not run, as the API shows them (POST /_test/pod-state):
+#   Pending            unschedulable: phase Pending, PodScheduled False, no containerStatuses
+#   ContainerCreating  phase Pending, state.waiting.reason ContainerCreating
+#   ImagePullBackOff   phase Pending, state.waiting ErrImagePull, then ImagePullBackOff
+#   CrashLoopBackOff   phase Running, restarted in place: state.terminated reason Error for a
+#                      second after each exit, then state.waiting CrashLoopBackOff until the
+#                      next restart (lastState the exit, restartCount counting)
+POD_FAULTS = ("Pending", "ContainerCreating", "ImagePullBackOff", "CrashLoopBackOff")
 SERVICE_ACCOUNT = "drainer"
 
 
@@ -313,7 +325,7 @@ def json_patch(doc, ops):
 # --------------------------------------------------------------------------
 
 class Pod:
-    def __init__(self, dep, rs, broken):
+    def __init__(self, dep, rs, broken, fault=None):
         self.dep = dep
         self.rs = rs
         self.name = "%s-%s" % (rs.name, rand_suffix())
@@ -338,11 +350,20 @@ class Pod:
         self.failed_at = None      # died while not terminating
         self.deleted_at = None
         self.restart_count = 0
+        # a container that does not run (see POD_FAULTS): its state, and the
+        # crash loop's last start, exit and next restart
+        self.fault = fault
+        self.crash_started = self.crash_exit = self.crash_next = None
+        self.crash_waiting = False
+        if fault == "CrashLoopBackOff":
+            self.crash_started = self.created
+            self.crash_exit = self.created + 0.5
+            self.crash_next = self.crash_exit + 1.0
         self.rv = 0
         self.ip = "10.128.%d.%d" % (random.randint(0, 255), random.randint(2, 254))
 
     def alive(self):
-        return self.proc is not None and self.exit_code is None
+        return self.proc is not None and self.exit_code is None and not self.fault
 
 
 class ReplicaSet:
@@ -417,6 +438,7 @@ class Deployment:
         self.revision = 0
         self.cond_progressing = None
         self.last_counts = None
+        self.paused_seen = False
 
     def render(self, with_kind=True):
         o = {}
@@ -442,6 +464,7 @@ class Cluster:
         self.pods = []            # live pods (incl. terminating, failed-not-yet-removed)
         self.gone_pods = []       # history for /_test/pods?all=1
         self.broken = set()
+        self.pod_faults = {}      # deployment -> state its new pods get
         self.stopping = False
         self.pod_dir = os.path.join(args.cert_dir, "pods")
         os.makedirs(self.pod_dir, exist_ok=True)
@@ -538,6 +561,8 @@ class Cluster:
         status = {"phase": phase, "conditions": conditions, "hostIP": "10.0.0.11",
                   "hostIPs": [{"ip": "10.0.0.11"}], "podIP": pod.ip, "podIPs": [{"ip": pod.ip}],
                   "startTime": now_rfc3339(pod.created), "containerStatuses": [cs], "qosClass": "BestEffort"}
+        if pod.fault:
+            self.render_fault(pod, spec, status, cs)
         o = {}
         if with_kind:
             o["kind"] = "Pod"
@@ -545,9 +570,94 @@ class Cluster:
         o.update({"metadata": md, "spec": spec, "status": status})
         return o
 
+    def render_fault(self, pod, spec, status, cs):
+        """The status of a pod whose container does not run (POD_FAULTS)."""
+        t = time.time()
+        conds = {c["type"]: c for c in status["conditions"]}
+        c0 = spec["containers"][0]
+        if pod.fault == "Pending":
+            spec.pop("nodeName", None)
+            status.clear()
+            status.update({"phase": "Pending", "conditions": [{
+                "type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                "lastTransitionTime": now_rfc3339(pod.created), "reason": "Unschedulable",
+                "message": "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are "
+                           "available: 3 No preemption victims found for incoming pod."}],
+                "qosClass": "BestEffort"})
+            return
+        cs["ready"] = cs["started"] = False
+        conds["PodReadyToStartContainers"]["status"] = "True"       # the sandbox runs
+        if pod.fault in ("ContainerCreating", "ImagePullBackOff"):
+            status["phase"] = "Pending"
+            cs["imageID"] = ""
+            cs.pop("containerID", None)
+            cs["restartCount"] = 0
+            if pod.fault == "ContainerCreating":
+                conds["PodReadyToStartContainers"]["status"] = "False"
+                for k in ("podIP", "podIPs"):
+                    status.pop(k, None)
+                cs["state"] = {"waiting": {"reason": "ContainerCreating"}}
+            elif not pod.crash_waiting:
+                cs["state"] = {"waiting": {"reason": "ErrImagePull", "message": (
+                    "initializing source docker://%s: reading manifest %s in %s: manifest unknown"
+                    % (c0["image"], c0["image"].rsplit(":", 1)[-1], c0["image"].rsplit(":", 1)[0]))}}
+            else:
+                cs["state"] = {"waiting": {"reason": "ImagePullBackOff",
+                                           "message": 'Back-off pulling image "%s"' % c0["image"]}}
+            return
+        # CrashLoopBackOff: the pod runs, its container keeps exiting with status 1
+        status["phase"] = "Running"
+        exited = {"terminated": {"exitCode": 1, "reason": "Error",
+                                 "startedAt": now_rfc3339(pod.crash_started),
+                                 "finishedAt": now_rfc3339(pod.crash_exit), "containerID": cs["containerID"]}}
+        if pod.crash_waiting:
+            back = min(300, CRASH_BACKOFF * 2 ** max(0, pod.restart_count - 1))
+            cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": (
+                "back-off %ds restarting failed container=%s pod=%s_%s(%s)"
+                % (back, c0["name"], pod.name, self.ns, pod.uid))}}
+            cs["lastState"] = exited
+        else:
+            cs["state"] = exited
+
+    def crash_loop(self, pod, t):
+        """kubelet restarting a crashing container in place."""
+        if pod.terminating:
+            return
+        if not pod.crash_waiting and t - pod.crash_exit >= 1.0:
+            pod.crash_waiting = True
+            self.bump_pod(pod)
+        if t >= pod.crash_next:
+            pod.restart_count += 1
+            pod.crash_started = pod.crash_exit = t      # starts and exits at once
+            pod.crash_next = t + min(300, CRASH_BACKOFF * 2 ** (pod.restart_count - 1))
+            pod.crash_waiting = False
+            self.bump_pod(pod)
+
+    def set_fault(self, pod, fault):
+        """An existing pod's container starts crashing: its process is killed, kubelet
+        restarts it in place (CrashLoopBackOff)."""
+        self.killpg(pod)
+        if pod.proc is not None:
+            try:
+                pod.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        t = time.time()
+        pod.fault = fault
+        pod.ready = False
+        pod.crash_started = pod.started_at or pod.created
+        pod.crash_exit = t
+        pod.crash_next = t + 1.0
+        pod.crash_waiting = False
+        log("pod %s: container crashing (%s)" % (pod.name, fault))
+        self.bump_pod(pod)
+
     def spawn(self, pod):
         """Start the pod's process. Only ever called from the controller thread
         (PR_SET_PDEATHSIG is tied to the forking thread)."""
+        if pod.fault:
+            log("pod %s created (%s)" % (pod.name, pod.fault))
+            return
         pod.log_path = os.path.join(self.pod_dir, pod.name + ".log")
         logf = open(pod.log_path, "ab")
         env = dict(os.environ)
@@ -663,6 +773,17 @@ class Cluster:
 
     def pod_lifecycle(self, dep, t):
         for pod in list(self.dep_pods(dep)):
+            if pod.fault:
+                if pod.terminating:       # no container runs: nothing to stop
+                    pod.exit_code = 0 if pod.exit_code is None else pod.exit_code
+                    pod.exited_at = pod.exited_at or t
+                    self.remove_pod(pod)
+                elif pod.fault == "CrashLoopBackOff":
+                    self.crash_loop(pod, t)
+                elif pod.fault == "ImagePullBackOff" and not pod.crash_waiting and t - pod.created >= 2:
+                    pod.crash_waiting = True      # ErrImagePull -> ImagePullBackOff
+                    self.bump_pod(pod)
+                continue
             if pod.proc is not None and pod.exit_code is None:
                 rc = pod.proc.poll()
                 if rc is not None:
@@ -692,6 +813,16 @@ class Cluster:
         replicas = dep.spec["replicas"]
         new = dep.rs.get(h)
         changed = False
+        if dep.spec.get("paused") and dep.rs:
+            # the controller's sync() for a paused Deployment: the generation is
+            # observed, no ReplicaSet is created for a new template, nothing rolls out
+            if observe:
+                dep.observed_generation = dep.metadata["generation"]
+            dep.paused_seen = True
+            return
+        if dep.paused_seen:
+            dep.paused_seen = False          # resumed: the progress deadline starts again
+            dep.progress_at = t
         if new is None:
             first = not dep.rs
             new = ReplicaSet(dep, h, tmpl, replicas if first else 0)
@@ -754,7 +885,8 @@ class Cluster:
             active = self.rs_active(rs)
             if len(active) < rs.replicas:
                 for _ in range(rs.replicas - len(active)):
-                    pod = Pod(dep, rs, broken=dep.name in self.broken)
+                    pod = Pod(dep, rs, broken=dep.name in self.broken,
+                              fault=self.pod_faults.get(dep.name))
                     self.pods.append(pod)
                     try:
                         self.spawn(pod)
@@ -771,7 +903,9 @@ class Cluster:
         new = dep.rs.get(h)
         replicas = dep.spec["replicas"]
         pods = self.dep_pods(dep)
-        total = len(pods)                                     # incl. terminating (see WORLD.md)
+        # the ReplicaSet controller counts active pods only (FilterActivePods): a pod
+        # being deleted is no replica, so a rollout is done while old pods terminate
+        total = sum(1 for p in pods if not p.terminating)
         updated = len(self.rs_active(new)) if new else 0
         ready = sum(1 for p in pods if p.ready and not p.terminating and p.exit_code is None)
         available = ready
@@ -788,7 +922,9 @@ class Cluster:
             av = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
         complete = (updated == replicas and total == replicas and available == replicas
                     and dep.observed_generation >= dep.metadata["generation"])
-        if complete:
+        if dep.spec.get("paused"):
+            pr = ("Unknown", "DeploymentPaused", "Deployment is paused")
+        elif complete:
             pr = ("True", "NewReplicaSetAvailable", 'ReplicaSet "%s" has successfully progressed.' % rs_name)
         elif t - dep.progress_at > dep.spec.get("progressDeadlineSeconds", 600):
             pr = ("False", "ProgressDeadlineExceeded", 'ReplicaSet "%s" has timed out progressing.' % rs_name)
@@ -980,6 +1116,39 @@ def human_age(ts):
     return "%dh" % (d // 3600)
 
 
+def pod_columns(o):
+    """READY, STATUS and RESTARTS of a pod as kube-apiserver's table printer renders them
+    (printPod, k8s.io/kubernetes/pkg/printers/internalversion/printers.go; no init containers)."""
+    st = o["status"]
+    cstats = st.get("containerStatuses") or []
+    reason = st.get("reason") or st.get("phase") or "Unknown"
+    restarts, ready, running, last = 0, 0, False, None
+    for c in reversed(cstats):
+        restarts += c.get("restartCount", 0)
+        lt = (c.get("lastState") or {}).get("terminated")
+        if lt and lt.get("finishedAt"):
+            last = max(last or "", lt["finishedAt"])
+        state = c.get("state") or {}
+        w, term = state.get("waiting"), state.get("terminated")
+        if w and w.get("reason"):
+            reason = w["reason"]
+        elif term and term.get("reason"):
+            reason = term["reason"]
+        elif term:
+            reason = "Signal:%d" % term["signal"] if term.get("signal") else "ExitCode:%d" % term.get("exitCode", 0)
+        elif c.get("ready") and "running" in state:
+            running = True
+            ready += 1
+    if reason == "Completed" and running:
+        reason = "Running"
+    if o["metadata"].get("deletionTimestamp"):
+        reason = "Terminating"
+    rs = str(restarts)
+    if last is not None:
+        rs = "%d (%s ago)" % (restarts, human_age(last))
+    return "%d/%d" % (ready, len(o["spec"]["containers"])), reason, rs
+
+
 def table(resource, items, rv):
     """meta.k8s.io/v1 Table, what `kubectl get` asks for (Accept: ...;as=Table)."""
     def col(name, typ="string", fmt="", prio=0, desc=""):
@@ -1002,11 +1171,9 @@ def table(resource, items, rv):
                 col("Readiness Gates", prio=1)]
         for o in items:
             st = o["status"]
-            c = st["containerStatuses"][0]
-            status = "Terminating" if o["metadata"].get("deletionTimestamp") else (
-                "Error" if "terminated" in c["state"] else st["phase"])
-            rows.append([o["metadata"]["name"], "%d/1" % (1 if c["ready"] else 0), status,
-                         str(c["restartCount"]), human_age(o["metadata"]["creationTimestamp"]),
+            ready, status, restarts = pod_columns(o)
+            rows.append([o["metadata"]["name"], ready, status, restarts,
+                         human_age(o["metadata"]["creationTimestamp"]),
                          st.get("podIP", "<none>"), o["spec"].get("nodeName", "<none>"), "<none>", "<none>"])
     out = []
     for o, cells in zip(items, rows):
@@ -1392,6 +1559,8 @@ def make_handler(cluster, state):
                     self.send_status(st_invalid("Deployment", "apps", name, "spec.template.spec.containers",
                                                 "Required value"))
                     return
+                if spec.get("paused") is False:
+                    del spec["paused"]          # omitempty, as the API server stores it
                 spec_changed = spec != dep.spec
                 meta_changed = {k: md.get(k) for k in ("labels", "annotations")} != \
                     {k: dep.metadata.get(k) for k in ("labels", "annotations")}
@@ -1602,6 +1771,31 @@ def make_handler(cluster, state):
                         else:
                             cluster.broken.clear()
                     return self.send_json(200, {"ok": True})
+            elif path == "/_test/pod-state":
+                b = self.test_json_body()
+                if m == "POST":
+                    st = b.get("state")
+                    if st not in POD_FAULTS:
+                        return self.send_json(400, {"error": "state must be one of %s" % (POD_FAULTS,)})
+                    with cluster.lock:
+                        if b.get("pod"):
+                            pod = next((p for p in cluster.pods if p.name == b["pod"]), None)
+                            if pod is None or pod.terminating or st != "CrashLoopBackOff":
+                                return self.send_json(400, {"error": "a live pod can only start crashing "
+                                                            "(CrashLoopBackOff)"})
+                            cluster.set_fault(pod, st)
+                        elif b.get("deployment") in cluster.deployments:
+                            cluster.pod_faults[b["deployment"]] = st
+                        else:
+                            return self.send_json(404, {"error": "no pod or deployment in %r" % b})
+                    return self.send_json(200, {"ok": True})
+                if m == "DELETE":
+                    with cluster.lock:
+                        if b.get("deployment"):
+                            cluster.pod_faults.pop(b["deployment"], None)
+                        else:
+                            cluster.pod_faults.clear()
+                    return self.send_json(200, {"ok": True})
             elif path == "/_test/kill-pod" and m == "POST":
                 b = self.test_json_body()
                 sig = str(b.get("signal", "KILL")).upper()
@@ -1627,7 +1821,8 @@ def make_handler(cluster, state):
                             "created": p.created, "ready_at": p.ready_at,
                             "deletion_requested": p.deletion_requested, "sigtermed": p.sigtermed,
                             "sigkilled": p.sigkilled, "exit_code": p.exit_code, "exited_at": p.exited_at,
-                            "deleted_at": p.deleted_at, "log": p.log_path,
+                            "deleted_at": p.deleted_at, "log": p.log_path, "fault": p.fault,
+                            "restart_count": p.restart_count,
                             "gone": p.deleted_at is not None} for p in pods]
                 return self.send_json(200, out)
             elif path == "/_test/token" and m == "POST":
