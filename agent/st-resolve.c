@@ -225,7 +225,8 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	} else if (r->nw == 0 && need.n > 0) {
 		s = strv_join(&missing, ", ");
 		run_abort(r, "deployment %s has no online Celery worker known to "
-		    "%s (pods: %s%s); is it a Celery worker deployment?",
+		    "%s (pods: %s%s); is it a Celery worker deployment? If it "
+		    "is, retry when the worker is up (see oc logs)",
 		    r->name, ctl_via_name(&r->ctx->ctl), s, offline.n ?
 		    "; offline workers seen" : "");
 		free(s);

@@ -381,6 +381,7 @@ class Deployment:
         self.name = cfg["name"]
         self.worker = bool(cfg.get("worker", False))
         self.queues = cfg.get("queues") or [self.name]
+        self.shutdown_seconds = float(cfg.get("shutdownSeconds", 0))     # WORKER_SHUTDOWN_SECONDS
         grace = int(cfg.get("terminationGracePeriodSeconds", 30))
         labels = {"app": self.name}
         labels.update(cfg.get("labels") or {})
@@ -664,6 +665,7 @@ class Cluster:
         env["BROKER_URL"] = self.args.broker_url
         env["HOSTNAME"] = pod.name
         env["PYTHONUNBUFFERED"] = "1"
+        env["WORKER_SHUTDOWN_SECONDS"] = repr(pod.dep.shutdown_seconds)
         if pod.dep.worker and not pod.broken:
             cmd = ["/usr/bin/python3", "-m", "celery", "-A", "etl", "worker", "--concurrency=1",
                    "--autoscale=1,0", "--max-tasks-per-child=1", "--hostname=%s" % pod.hostname,

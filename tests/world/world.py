@@ -44,10 +44,11 @@ def wait_for(pred, timeout, what, interval=0.1):
     raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
 
 
-def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600):
+def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, shutdown=0):
+    """shutdown: seconds the worker's warm shutdown takes (its pod stays Terminating)."""
     return {"name": name, "worker": worker, "queues": queues or [name],
             "replicas": 1, "terminationGracePeriodSeconds": grace,
-            "progressDeadlineSeconds": pds,
+            "progressDeadlineSeconds": pds, "shutdownSeconds": shutdown,
             "labels": labels or {"app.kubernetes.io/part-of": name.split("-")[0] + "-etl"}}
 
 
