@@ -1,21 +1,13 @@
 """Cluster states kubectl already handles (issue 9, item 5): a paused
 Deployment, pods being deleted, pods whose container does not run."""
-import subprocess
-
 from conftest import make_world, patches
-from world import NS, deployment, wait_for
+from world import deployment, wait_for
 
 DEP = "ecal-bulk"
 
 
-def kubectl(w, *args):
-    return subprocess.run(["kubectl", "--kubeconfig", w.kubeconfig, "--cache-dir",
-                           w.tmp + "/kcache", "-n", NS] + list(args),
-                          capture_output=True, text=True, timeout=60)
-
-
 def test_paused_deployment_is_refused_and_nothing_changes(world):
-    r = kubectl(world, "rollout", "pause", "deployment/" + DEP)
+    r = world.kubectl("rollout", "pause", "deployment/" + DEP)
     assert r.returncode == 0, r.stderr
     worker = world.worker_of(DEP)
     world.kube_test("DELETE", "/_test/requests")
@@ -28,7 +20,7 @@ def test_paused_deployment_is_refused_and_nothing_changes(world):
     assert not world.r().keys("drain-and-rollout:lease:*")
     assert not world.r().keys("drain-and-rollout:journal:*")
     # resumed, the same run goes through
-    r = kubectl(world, "rollout", "resume", "deployment/" + DEP)
+    r = world.kubectl("rollout", "resume", "deployment/" + DEP)
     assert r.returncode == 0, r.stderr
     p = world.run(DEP)
     assert p.returncode == 0, p.stderr
