@@ -13,6 +13,9 @@ import subprocess
 
 import pytest
 
+# module-scoped fixtures: its tests run on one pytest-xdist worker, in file order
+pytestmark = pytest.mark.xdist_group("ops_files")
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = os.environ.get("DRAIN_BIN", os.path.join(ROOT, "drain-and-rollout"))
 MAN = os.path.join(ROOT, "agent", "drain-and-rollout.1")

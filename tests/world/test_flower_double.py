@@ -18,6 +18,9 @@ import pytest
 import redis
 from world import FLOWER_DOUBLE, HERE, PY, World, fixture_path, free_port, wait_for
 
+# one module-scoped world: its tests run on one pytest-xdist worker, in file order
+pytestmark = pytest.mark.xdist_group("flower_double")
+
 WORKER = "ecal-bulk@pod-aaa"
 QUEUE = "ecal-bulk"
 

@@ -17,6 +17,9 @@ import pytest
 import redis
 from world import KUBECTL, PY, TOKEN, World
 
+# one module-scoped world: its tests run on one pytest-xdist worker, in file order
+pytestmark = pytest.mark.xdist_group("kube_double")
+
 NS = "cms-dials-prod"
 DEP_PATH = "/apis/apps/v1/namespaces/%s/deployments" % NS
 
