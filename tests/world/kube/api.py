@@ -132,6 +132,7 @@ def take_fault(h):
             return dict(f)
     return None
 
+
 def discovery_doc(h, path):
     if path == "/version":
         return {"major": "1", "minor": "32", "gitVersion": "v1.32.4",
@@ -160,15 +161,17 @@ def discovery_doc(h, path):
                                "categories": ["all"], "storageVersionHash": "xPOwRZ+Yhw8="}]}
     return None
 
+
 def namespace_get(h, name):
     if name != h.cluster.ns:
         h.send_status(st_not_found("namespaces", "", name))
         return
     h.send_json(200, {"kind": "Namespace", "apiVersion": "v1",
-                         "metadata": {"name": name, "uid": "5b0c43a2-5f5d-4e7c-9d3e-7b0a1c2d3e4f",
-                                      "resourceVersion": "42", "creationTimestamp": "2024-01-01T00:00:00Z",
-                                      "labels": {"kubernetes.io/metadata.name": name}},
-                         "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+                      "metadata": {"name": name, "uid": "5b0c43a2-5f5d-4e7c-9d3e-7b0a1c2d3e4f",
+                                   "resourceVersion": "42", "creationTimestamp": "2024-01-01T00:00:00Z",
+                                   "labels": {"kubernetes.io/metadata.name": name}},
+                      "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+
 
 # ---- deployments ----
 def dep_get(h, ns, name):
@@ -182,6 +185,7 @@ def dep_get(h, ns, name):
     else:
         h.send_json(200, obj)
 
+
 def dep_patch(h, ns, name):
     ct = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     try:
@@ -190,6 +194,8 @@ def dep_patch(h, ns, name):
         h.send_status(e.status)
         return
     h.send_json(200, obj)
+
+
 # ---- pods ----
 def pod_get(h, ns, name):
     with h.cluster.lock:
@@ -202,11 +208,13 @@ def pod_get(h, ns, name):
     else:
         h.send_json(200, obj)
 
+
 # ---- list / watch ----
 def current_objects(h, resource):
     if resource == "deployments":
         return [d.render() for _, d in sorted(h.cluster.deployments.items())]
     return [h.cluster.render_pod(p) for p in sorted(h.cluster.pods, key=lambda p: p.name)]
+
 
 def do_list(h, resource, ns, watch):
     try:
@@ -232,7 +240,7 @@ def do_list(h, resource, ns, watch):
         o.pop("apiVersion", None)
     kind, api = ("DeploymentList", "apps/v1") if resource == "deployments" else ("PodList", "v1")
     h.send_json(200, {"kind": kind, "apiVersion": api, "metadata": {"resourceVersion": rv},
-                         "items": items})
+                      "items": items})
 
 
 def do_watch(h, resource, match):
@@ -315,6 +323,7 @@ def do_watch(h, resource, match):
 
 
 GET = lambda fn: {"GET": fn, "HEAD": fn}  # noqa: E731
+
 
 ROUTES = (
     [(p, GET(discovery)) for p in ("version", "api", "apis", "apis/apps", "apis/apps/v1", "api/v1")]

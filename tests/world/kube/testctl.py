@@ -26,10 +26,12 @@ def get_requests(h):
         reqs = list(h.state["requests"])
     return h.send_json(200, reqs)
 
+
 def delete_requests(h):
     with h.state["lock"]:
         h.state["requests"].clear()
     return h.send_json(200, {"ok": True})
+
 
 def post_faults(h):
     f = body(h)
@@ -40,14 +42,17 @@ def post_faults(h):
         h.state["faults"].append(f)
     return h.send_json(200, {"ok": True})
 
+
 def get_faults(h):
     with h.state["lock"]:
         return h.send_json(200, list(h.state["faults"]))
+
 
 def delete_faults(h):
     with h.state["lock"]:
         h.state["faults"].clear()
     return h.send_json(200, {"ok": True})
+
 
 def post_forbid(h):
     f = body(h)
@@ -57,10 +62,12 @@ def post_forbid(h):
         h.state["forbid"].append({"verb": f["verb"], "resource": f["resource"]})
     return h.send_json(200, {"ok": True})
 
+
 def delete_forbid(h):
     with h.state["lock"]:
         h.state["forbid"].clear()
     return h.send_json(200, {"ok": True})
+
 
 def post_break(h):
     d = body(h).get("deployment")
@@ -70,6 +77,7 @@ def post_break(h):
         h.cluster.broken.add(d)
     return h.send_json(200, {"ok": True})
 
+
 def delete_break(h):
     d = body(h).get("deployment")
     with h.cluster.lock:
@@ -78,6 +86,7 @@ def delete_break(h):
         else:
             h.cluster.broken.clear()
     return h.send_json(200, {"ok": True})
+
 
 def post_pod_state(h):
     b = body(h)
@@ -89,13 +98,14 @@ def post_pod_state(h):
             pod = next((p for p in h.cluster.pods if p.name == b["pod"]), None)
             if pod is None or pod.terminating or st != "CrashLoopBackOff":
                 return h.send_json(400, {"error": "a live pod can only start crashing "
-                                            "(CrashLoopBackOff)"})
+                                         "(CrashLoopBackOff)"})
             h.cluster.set_fault(pod, st)
         elif b.get("deployment") in h.cluster.deployments:
             h.cluster.pod_faults[b["deployment"]] = st
         else:
             return h.send_json(404, {"error": "no pod or deployment in %r" % b})
     return h.send_json(200, {"ok": True})
+
 
 def delete_pod_state(h):
     b = body(h)
@@ -105,6 +115,7 @@ def delete_pod_state(h):
         else:
             h.cluster.pod_faults.clear()
     return h.send_json(200, {"ok": True})
+
 
 def post_kill_pod(h):
     b = body(h)
@@ -120,6 +131,7 @@ def post_kill_pod(h):
         else:
             os.kill(pod.pid, getattr(signal, sig))
     return h.send_json(200, {"ok": True, "pid": pod.pid})
+
 
 def get_pods(h):
     with h.cluster.lock:
@@ -137,6 +149,7 @@ def get_pods(h):
                 "gone": p.deleted_at is not None} for p in pods]
     return h.send_json(200, out)
 
+
 def post_token(h):
     tok = body(h).get("token")
     if not tok:
@@ -145,10 +158,12 @@ def post_token(h):
         h.state["token"] = tok
     return h.send_json(200, {"ok": True})
 
+
 def get_state(h):
     with h.cluster.lock:
         return h.send_json(200, {"rv": h.cluster.rv, "deployments": [
             d.render() for d in h.cluster.deployments.values()]})
+
 
 ROUTES = {
     ("GET", "/_test/requests"): get_requests,
