@@ -178,12 +178,7 @@ def dep_get(h, ns, name):
     with h.cluster.lock:
         dep = h.cluster.deployments.get(name) if ns == h.cluster.ns else None
         obj = dep.render() if dep else None
-    if obj is None:
-        h.send_status(st_not_found("deployments", "apps", name))
-    elif "as=Table" in (h.headers.get("Accept") or ""):
-        h.send_json(200, table("deployments", [obj], obj["metadata"]["resourceVersion"]))
-    else:
-        h.send_json(200, obj)
+    send_object(h, "deployments", "apps", name, obj)
 
 
 def dep_patch(h, ns, name):
@@ -201,10 +196,15 @@ def pod_get(h, ns, name):
     with h.cluster.lock:
         pod = next((p for p in h.cluster.pods if p.name == name), None) if ns == h.cluster.ns else None
         obj = h.cluster.render_pod(pod) if pod else None
+    send_object(h, "pods", "", name, obj)
+
+
+def send_object(h, resource, group, name, obj):
+    """One object (None: not found), or its Table when kubectl asks for one."""
     if obj is None:
-        h.send_status(st_not_found("pods", "", name))
+        h.send_status(st_not_found(resource, group, name))
     elif "as=Table" in (h.headers.get("Accept") or ""):
-        h.send_json(200, table("pods", [obj], obj["metadata"]["resourceVersion"]))
+        h.send_json(200, table(resource, [obj], obj["metadata"]["resourceVersion"]))
     else:
         h.send_json(200, obj)
 
