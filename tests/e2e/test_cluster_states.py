@@ -1,6 +1,6 @@
 """Cluster states kubectl already handles (issue 9, item 5): a paused
 Deployment, pods being deleted, pods whose container does not run."""
-from conftest import make_world, patches
+from conftest import applied_patches, make_world, patches
 from world import deployment, wait_for
 
 DEP = "ecal-bulk"
@@ -42,7 +42,7 @@ def test_second_run_while_the_first_runs_old_pod_terminates(request):
         or "being deleted" in p2.stderr, "the old pod was gone before the second run: the test proves nothing"
     assert "being deleted" in p2.stderr, p2.stderr
     assert p2.returncode == 0, p2.stderr
-    assert len([q for q in patches(world) if q["status"] == 200]) == 2
+    assert len(applied_patches(world)) == 2
     new = world.worker_of(DEP)
     assert world.consumes(new, DEP)
 
@@ -55,7 +55,7 @@ def test_crash_looping_deployment_can_be_rolled_out(world):
     assert p.returncode == 0, p.stderr
     assert pod in p.stderr and ("CrashLoopBackOff" in p.stderr or "Error" in p.stderr), p.stderr
     assert "nothing to drain" in p.stderr
-    assert len([q for q in patches(world) if q["status"] == 200]) == 1
+    assert len(applied_patches(world)) == 1
     new = world.worker_of(DEP)
     assert new is not None and pod not in new and world.consumes(new, DEP)
     world.wait_done(ids)

@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 
-from conftest import Hook, check_prometheus_text, make_world, patches, webhook
+from conftest import Hook, applied_patches, check_prometheus_text, make_world, patches, webhook
 from world import NS, deployment, wait_for
 
 DEP = "ecal-bulk"
@@ -60,10 +60,6 @@ def wait_journal_state(w, states, timeout=30):
     states = (states,) if isinstance(states, str) else states
     return wait_for(lambda: journal_state(w) in states and journal_state(w), timeout,
                     "journal state in %s" % (states,), interval=0.05)
-
-
-def applied_patches(w, dep=DEP):
-    return [p for p in patches(w, dep) if p.get("status") == 200]
 
 
 def wait_patch(w, timeout=60):
