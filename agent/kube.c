@@ -69,6 +69,7 @@ deploy_parse(json_t *d, struct deploy_info *di, char *err, size_t errlen)
 	v = json_object_get(ann, RESTARTED_AT);
 	if (json_is_string(v))
 		di->restarted_at = xstrdup(json_string_value(v));
+	di->paused = json_is_true(json_object_get(spec, "paused"));
 	return 0;
 }
 
@@ -148,6 +149,70 @@ rollout_status(json_t *d, char *msg, size_t msglen)
 	return ROLLOUT_DONE;
 }
 
+/*
+ * The STATUS column of `kubectl get pods` (printPod in
+ * k8s.io/kubernetes/pkg/printers/internalversion/printers.go, without init
+ * containers): the pod's reason or phase, overridden by a container that
+ * waits or has terminated, "Terminating" once deleted. Also whether one of
+ * its containers runs.
+ */
+static char *
+pod_state(json_t *p, int *running)
+{
+	json_t		*st = json_object_get(p, "status"), *cs, *c, *s, *t;
+	json_t		*del;
+	const char	*reason, *w;
+	char		*out = NULL, *res;
+	size_t		 i;
+	int		 has_running = 0;
+
+	reason = json_string_value(json_object_get(st, "reason"));
+	if (reason == NULL || reason[0] == '\0')
+		reason = json_string_value(json_object_get(st, "phase"));
+	if (reason == NULL || reason[0] == '\0')
+		reason = "Unknown";
+	cs = json_object_get(st, "containerStatuses");
+	*running = 0;
+	for (i = json_array_size(cs); i-- > 0; ) {
+		c = json_array_get(cs, i);
+		s = json_object_get(c, "state");
+		t = json_object_get(s, "terminated");
+		w = json_string_value(json_object_get(json_object_get(s,
+		    "waiting"), "reason"));
+		if (w != NULL && w[0] != '\0') {
+			reason = w;
+		} else if (json_is_object(t)) {
+			w = json_string_value(json_object_get(t, "reason"));
+			free(out);
+			if (w != NULL && w[0] != '\0')
+				out = xstrdup(w);
+			else if (json_integer_value(json_object_get(t,
+			    "signal")) != 0)
+				out = xasprintf("Signal:%lld", (long long)
+				    json_integer_value(json_object_get(t,
+				    "signal")));
+			else
+				out = xasprintf("ExitCode:%lld", (long long)
+				    json_integer_value(json_object_get(t,
+				    "exitCode")));
+			reason = out;
+		} else if (json_is_object(json_object_get(s, "running"))) {
+			*running = 1;
+			if (json_is_true(json_object_get(c, "ready")))
+				has_running = 1;
+		}
+	}
+	if (strcmp(reason, "Completed") == 0 && has_running)
+		reason = "Running";
+	del = json_object_get(json_object_get(p, "metadata"),
+	    "deletionTimestamp");
+	if (del != NULL && !json_is_null(del))
+		reason = "Terminating";
+	res = xstrdup(reason);
+	free(out);
+	return res;
+}
+
 int
 pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 {
@@ -179,6 +244,9 @@ pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 		phase = json_string_value(json_object_get(st, "phase"));
 		pi->exited = phase != NULL && (strcmp(phase, "Failed") == 0 ||
 		    strcmp(phase, "Succeeded") == 0);
+		pi->state = pod_state(p, &pi->running);
+		if (pi->exited)
+			pi->running = 0;
 		json_array_foreach(json_object_get(st, "containerStatuses"), j,
 		    c) {
 			json_t *rc = json_object_get(c, "restartCount");
@@ -231,8 +299,10 @@ pod_list_free(struct pod_list *pl)
 {
 	size_t	i;
 
-	for (i = 0; i < pl->n; i++)
+	for (i = 0; i < pl->n; i++) {
 		free(pl->v[i].name);
+		free(pl->v[i].state);
+	}
 	free(pl->v);
 	memset(pl, 0, sizeof *pl);
 }

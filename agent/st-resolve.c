@@ -99,6 +99,13 @@ got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (r == NULL || run_deployment(r, e, obj, err) == -1 ||
 	    run_held(r, obj))
 		return;
+	if (r->dep.paused && r->mode == RUN_DRAIN && !r->fsm.drain_only) {
+		/* the PATCH would be taken, and never rolled out */
+		run_abort(r, "deployment %s is paused: a restart would not roll "
+		    "out (kubectl rollout restart refuses it too); resume it "
+		    "first: oc rollout resume deployment/%s", r->name, r->name);
+		return;
+	}
 	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
 	    got_pods, op_new(r, 0, 0));
 }
@@ -138,15 +145,39 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	ctl_status(&r->ctx->ctl, r->state_deadline, got_status, op_new(r, 0, 0));
 }
 
+/*
+ * Which pods need a worker drained: a pod being deleted belongs to a worker
+ * in warm shutdown that is leaving anyway, and a pod whose containers do not
+ * run holds no task; both are reported and skipped. Every other pod must run
+ * an online worker, or the restart would kill work nobody can drain.
+ */
+static int
+pod_needs_worker(struct run *r, const struct pod_info *p)
+{
+	if (p->terminating) {
+		log_info("%s: pod %s is being deleted (its worker is leaving "
+		    "anyway); skipped", r->name, p->name);
+		return 0;
+	}
+	if (!p->running) {
+		log_info("%s: pod %s: %s: no container runs, nothing to drain "
+		    "there", r->name, p->name, p->state);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 got_status(enum flower_err e, struct worker_status *ws, size_t n,
     const char *err, void *arg)
 {
-	struct run	*r = op_done(arg, NULL, NULL);
-	size_t		 i;
-	const char	*pod;
-	struct strv	 offline = { 0 }, missing = { 0 };
-	char		*s;
+	struct run		*r = op_done(arg, NULL, NULL);
+	size_t			 i, j;
+	const char		*pod;
+	const struct pod_info	*p;
+	struct strv		 offline = { 0 }, missing = { 0 };
+	struct strv		 need = { 0 };
+	char			*s;
 
 	if (r == NULL) {
 		worker_status_free(ws, n);
@@ -156,9 +187,12 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		run_abort(r, "%s", err);
 		return;
 	}
+	for (i = 0; i < r->pods0.n; i++)
+		if (pod_needs_worker(r, &r->pods0.v[i]))
+			strv_add(&need, r->pods0.v[i].name);
 	for (i = 0; i < n; i++) {
 		pod = worker_pod(ws[i].name);
-		if (pod == NULL || !strv_has(&r->old_pods, pod))
+		if (pod == NULL || !strv_has(&need, pod))
 			continue;
 		if (!ws[i].online) {
 			strv_add(&offline, ws[i].name);
@@ -171,41 +205,53 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		r->nw++;
 	}
 	worker_status_free(ws, n);
-	/* every pod must have an online worker, or the restart kills work */
-	for (i = 0; i < r->old_pods.n; i++) {
-		size_t j;
+	/* every pod that runs must have an online worker */
+	for (i = 0; i < need.n; i++) {
 		int found = 0;
 		for (j = 0; j < r->nw; j++)
-			if (strcmp(worker_pod(r->w[j].name), r->old_pods.v[i]) == 0)
+			if (strcmp(worker_pod(r->w[j].name), need.v[i]) == 0)
 				found = 1;
-		if (!found)
-			strv_add(&missing, r->old_pods.v[i]);
+		if (!found) {
+			p = pod_list_find(&r->pods0, need.v[i]);
+			s = xasprintf("%s (%s)", need.v[i], p->state);
+			strv_add(&missing, s);
+			free(s);
+		}
 	}
-	if (r->nw == 0 && r->from_selector) {
+	if (r->nw == 0 && need.n > 0 && r->from_selector) {
 		run_fail(r, "no Celery worker known to %s",
 		    ctl_via_name(&r->ctx->ctl));
 		run_next(r, IN_SKIP);
-	} else if (r->nw == 0) {
-		s = strv_join(&r->old_pods, ", ");
+	} else if (r->nw == 0 && need.n > 0) {
+		s = strv_join(&missing, ", ");
 		run_abort(r, "deployment %s has no online Celery worker known to "
-		    "%s (pods: %s%s); is it a Celery worker deployment?",
+		    "%s (pods: %s%s); is it a Celery worker deployment? If it "
+		    "is, retry when the worker is up (see oc logs)",
 		    r->name, ctl_via_name(&r->ctx->ctl), s, offline.n ?
 		    "; offline workers seen" : "");
 		free(s);
 	} else if (missing.n > 0) {
 		s = strv_join(&missing, ", ");
-		run_abort(r, "pod(s) %s of %s run no online Celery worker known "
-		    "to %s; refusing to restart what cannot be drained (retry "
-		    "when the worker is up)", s, r->name,
-		    ctl_via_name(&r->ctx->ctl));
+		run_abort(r, "pod(s) %s of %s run but no online Celery worker "
+		    "known to %s; refusing to restart what cannot be drained: "
+		    "retry when the worker is up (see oc logs), or delete a "
+		    "stuck pod", s, r->name, ctl_via_name(&r->ctx->ctl));
 		free(s);
+	} else if (r->nw == 0 && r->mode != RUN_DRAIN) {
+		run_abort(r, "deployment %s has no running Celery worker (no "
+		    "pod's container runs)", r->name);
 	} else if (r->mode == RUN_UNDRAIN) {
 		undrain(r);
+	} else if (r->nw == 0) {
+		log_info("%s: no pod runs a worker: nothing to drain, the "
+		    "restart goes ahead", r->name);
+		resolved(r);
 	} else {
 		for (i = 0; i < r->nw; i++)
 			ctl_refresh(&r->ctx->ctl, r->w[i].name, r->state_deadline,
 			    got_refresh, op_new(r, i, 0));
 	}
+	strv_free(&need);
 	strv_free(&offline);
 	strv_free(&missing);
 }
@@ -251,7 +297,7 @@ resolved(struct run *r)
 		run_next(r, IN_FAIL);
 		return;
 	}
-	if (r->queues.n == 0 && r->mode != RUN_STATUS) {
+	if (r->queues.n == 0 && r->nw > 0 && r->mode != RUN_STATUS) {
 		run_abort(r, "no worker of %s consumes any queue; nothing to "
 		    "drain (see --status, --undrain)", r->name);
 		return;

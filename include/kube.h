@@ -2,10 +2,13 @@
  * kube.h -- the Kubernetes API client (apps/v1 Deployments, v1 Pods) and the
  * pure functions that read its objects.
  *
- * Pure: deploy_parse() extracts what a drain needs from a Deployment;
+ * Pure: deploy_parse() extracts what a drain needs from a Deployment
+ * (spec.paused included: `kubectl rollout restart` refuses a paused one);
  * rollout_status() is `kubectl rollout status`'s decision as a function of
- * the Deployment object; pods_parse() lists a deployment's pods and
- * pod_gone_why() says whether one of them has stopped running its worker.
+ * the Deployment object; pods_parse() lists a deployment's pods (being
+ * deleted or not, whether a container runs, the STATUS `kubectl get pods`
+ * shows) and pod_gone_why() says whether one of them has stopped running
+ * its worker.
  * I/O: kube_get_deployment(), kube_list_pods(), kube_list_deployments(),
  * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends),
  * kube_annotate() (a merge PATCH of the Deployment's own annotations:
@@ -56,6 +59,8 @@ struct deploy_info {
 	double		 progress_deadline;	/* seconds; 600 if unset */
 	double		 grace;			/* terminationGracePeriodSeconds */
 	char		*restarted_at;		/* current annotation or NULL */
+	int		 paused;		/* spec.paused: a restart would
+						   not roll out */
 };
 
 enum rollout_state {
@@ -71,6 +76,10 @@ struct pod_info {
 	int	 exited;	/* phase Failed/Succeeded, or a container
 				   terminated */
 	long	 restarts;	/* sum of its containers' restartCount */
+	int	 running;	/* a container runs (state.running) */
+	char	*state;		/* kubectl get pods' STATUS: Running,
+				   Pending, ContainerCreating,
+				   CrashLoopBackOff, Error, Terminating... */
 };
 
 struct pod_list {

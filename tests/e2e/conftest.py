@@ -41,6 +41,11 @@ def patches(w, deployment="ecal-bulk"):
             if r["method"] == "PATCH" and "/deployments/%s" % deployment in r["path"]]
 
 
+def applied_patches(w, deployment="ecal-bulk"):
+    """The PATCHes the API server took (200)."""
+    return [p for p in patches(w, deployment) if p.get("status") == 200]
+
+
 class Hook(http.server.BaseHTTPRequestHandler):
     """A notification webhook: keeps each POST's (Content-Type, JSON body)."""
     posts = []

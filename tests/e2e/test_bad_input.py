@@ -7,6 +7,9 @@ import pytest
 from conftest import patches
 from world import NS
 
+# one module-scoped world: its tests run on one pytest-xdist worker, in file order
+pytestmark = pytest.mark.xdist_group("bad_input")
+
 
 def unchanged(w):
     worker = w.worker_of("ecal-bulk")

@@ -4,7 +4,7 @@ configuration agree with the program and with the tools that check them.
     /usr/bin/python3 -m pytest tests/e2e/test_ops_files.py
 
 Needs mandoc and systemd-analyze (apt packages mandoc, systemd); a test that
-needs a missing tool is skipped and says which.
+needs a missing tool fails and says which.
 """
 import os
 import re
@@ -12,6 +12,9 @@ import shutil
 import subprocess
 
 import pytest
+
+# module-scoped fixtures: its tests run on one pytest-xdist worker, in file order
+pytestmark = pytest.mark.xdist_group("ops_files")
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = os.environ.get("DRAIN_BIN", os.path.join(ROOT, "drain-and-rollout"))
@@ -33,14 +36,14 @@ FOREIGN_MANUALS = {("oc", "1"), ("kubectl", "1"), ("celery", "1"),
 def need(tool):
     path = shutil.which(tool)
     if path is None:
-        pytest.skip("%s is not installed (apt-get install %s)" % (
+        pytest.fail("%s is not installed (apt-get install %s; tests/install-deps does)" % (
             tool, {"mandoc": "mandoc", "systemd-analyze": "systemd"}.get(tool, tool)))
     return path
 
 
 def need_bin():
     if not os.access(BIN, os.X_OK):
-        pytest.skip("%s is not built (run make)" % BIN)
+        pytest.fail("%s is not built (run make)" % BIN)
     return BIN
 
 

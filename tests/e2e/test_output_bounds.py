@@ -15,6 +15,9 @@ import pytest
 from conftest import Hook, check_prometheus_text, make_world, patches, webhook
 from world import NS
 
+# one module-scoped world: its tests run on one pytest-xdist worker, in file order
+pytestmark = pytest.mark.xdist_group("output_bounds")
+
 FPW = "Fl0wer-url-s3cret"
 
 

@@ -7,6 +7,7 @@ the ledger (every task ran exactly once), Redis' `unacked` hash, whether a
 worker consumes a queue (asked of the worker itself over real remote
 control), the PATCHes the Kubernetes double received, and the lease and
 journal keys (include/run.h)."""
+import json
 import os
 import random
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import threading
 import time
 
-from conftest import Hook, check_prometheus_text, make_world, patches, webhook
+from conftest import Hook, applied_patches, check_prometheus_text, make_world, patches, webhook
 from world import NS, deployment, wait_for
 
 DEP = "ecal-bulk"
@@ -59,10 +60,6 @@ def wait_journal_state(w, states, timeout=30):
     states = (states,) if isinstance(states, str) else states
     return wait_for(lambda: journal_state(w) in states and journal_state(w), timeout,
                     "journal state in %s" % (states,), interval=0.05)
-
-
-def applied_patches(w, dep=DEP):
-    return [p for p in patches(w, dep) if p.get("status") == 200]
 
 
 def wait_patch(w, timeout=60):
@@ -451,8 +448,8 @@ def test_redis_restart_mid_drain(request):
 # ---- 12. chaos ---------------------------------------------------------------
 
 class Load(threading.Thread):
-    """Enqueue a 1 s task every ~0.5 s while fewer than 2 tasks are queued
-    or held by the worker (LLEN + unacked).
+    """Enqueue a 1 s task for deployment dep every ~0.5 s while fewer than 2
+    tasks are queued or held by its worker (LLEN + its unacked entries).
 
     The worker runs one task at a time (concurrency 1, a fresh child per
     task: ~2 s a task), so unbounded 2 tasks/s would grow the backlog
@@ -460,24 +457,30 @@ class Load(threading.Thread):
     bound keeps the worker busy at every drain (a task running or
     prefetched, one queued) while cycles and the final wait stay short."""
 
-    def __init__(self, w, seed):
+    def __init__(self, w, seed, dep=DEP):
         super().__init__(daemon=True)
         from celery import Celery
         self.app = Celery("etl", broker=w.broker_url)
         self.app.conf.task_serializer = "json"
         self.w = w
+        self.dep = dep
         self.rng = random.Random(seed)
         self.ids = []
         self.stop = threading.Event()
         self.errors = []
+
+    def held(self, r):
+        """Its queue's entries in unacked: [message, exchange, routing key]."""
+        return sum(1 for v in r.hvals("unacked") if json.loads(v)[2] == self.dep)
 
     def run(self):
         r = self.w.r()
         n = 0
         while not self.stop.is_set():
             try:
-                if r.llen(DEP) + r.hlen("unacked") < 2:
-                    res = self.app.send_task("ingest", args=[1.0, "chaos-%d" % n], queue=DEP)
+                if r.llen(self.dep) + self.held(r) < 2:
+                    res = self.app.send_task("ingest", args=[1.0, "chaos-%s-%d" % (self.dep, n)],
+                                             queue=self.dep)
                     self.ids.append(res.id)
                     n += 1
             except Exception as e:      # a fault is the agent's, not the load's
@@ -487,93 +490,127 @@ class Load(threading.Thread):
 
 FAULTS = ["none", "patch500", "patch429", "get503", "flower500", "flower_delay",
           "sigterm", "sigkill"]
+# two deployments cycle at once, so that one's new worker starts while the
+# other drains (the Flower double's faults are global: one may hit the other's run)
+CHAOS_DEPS = (DEP, "ecal-priority")
+
+
+def chaos_cycles(w, dep, cycles, rng, t_start, history):
+    """cycles drain-and-rollouts of dep, each under a fault (FAULTS, then
+    seeded choices); every outcome checked as it comes."""
+    path = "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, dep)
+    lease = "drain-and-rollout:lease:%s:%s" % (NS, dep)
+    journal = "drain-and-rollout:journal:%s:%s" % (NS, dep)
+    for i in range(cycles):
+        fault = FAULTS[i] if i < len(FAULTS) else rng.choice(FAULTS)
+        what = "%s cycle %d (%s)" % (dep, i, fault)
+        before = len(applied_patches(w, dep))
+        wait_for(lambda: w.worker_of(dep), 30, "%s: a live worker" % what)
+        extra = ()
+        if fault == "patch500":
+            w.kube_test("POST", "/_test/faults", {"method": "PATCH", "path_prefix": path,
+                                                  "status": 500, "count": 2})
+        elif fault == "patch429":
+            w.kube_test("POST", "/_test/faults", {"method": "PATCH", "path_prefix": path,
+                                                  "status": 429, "count": 1,
+                                                  "retry_after": 1})
+        elif fault == "get503":
+            w.kube_test("POST", "/_test/faults", {"method": "GET", "path_prefix": path,
+                                                  "status": 503, "count": 2})
+        elif fault == "flower500":
+            w.flower_test("POST", "/_test/fail", {"status": 500, "count": 2})
+        elif fault == "flower_delay":
+            w.flower_test("POST", "/_test/delay", {"seconds": 0.5})
+        elif fault in ("sigterm", "sigkill"):
+            extra = ("--lease-ttl", "2s")
+        # a drain that cannot end shows as exit 5 naming what it waits for
+        p, args = spawn(w, dep, "--drain-timeout", "45s", *extra)
+        if fault in ("sigterm", "sigkill"):
+            try:
+                wait_for(lambda: w.r().hget(journal, "state") == "drain", 30, "%s: the drain" % what,
+                         interval=0.05)
+            except AssertionError:
+                pass        # the drain may have been instant: the signal comes late
+            time.sleep(rng.uniform(0.1, 1.0))
+            p.send_signal(signal.SIGTERM if fault == "sigterm" else signal.SIGKILL)
+        rc, err = finish(w, p, args, timeout=120)
+        if fault in ("flower500", "flower_delay"):
+            w.flower_test("POST", "/_test/reset", {})
+        elif fault.startswith(("patch", "get")):
+            w.kube_test("DELETE", "/_test/faults")
+        after = rc
+        if fault == "sigterm":
+            # interrupted (8) and restored, or it was already past the restart
+            assert rc in (0, 8), "%s: exit %d\n%s" % (what, rc, err)
+            if rc == 8:
+                wait_for(lambda: not w.r().exists(lease), 10, "%s: the lease to expire" % what)
+                assert not w.r().exists(journal), "%s: journal left after SIGTERM" % what
+                if len(applied_patches(w, dep)) == before:
+                    # restored before the restart: a normal run now
+                    r = w.run(dep)
+                    after = r.returncode
+                    assert after == 0, "%s: the normal run after it: %s" % (what, r.stderr)
+        elif fault == "sigkill":
+            assert rc == -signal.SIGKILL or rc == 0, "%s: %d %s" % (what, rc, err)
+            if rc != 0:
+                wait_for(lambda: not w.r().exists(lease), 10, "%s: the lease to expire" % what)
+                # as an operator or the systemd timer would (this deployment's journal:
+                # the other deployment's run is alive and holds its lease)
+                r = w.run("--recover", dep)
+                after = r.returncode
+                assert after == 0, "%s: --recover: %s" % (what, r.stderr)
+                if len(applied_patches(w, dep)) == before:
+                    # the dead run had not restarted: a normal run now
+                    r = w.run(dep)
+                    after = r.returncode
+                    assert after == 0, "%s: run after --recover: %s" % (what, r.stderr)
+        else:
+            assert rc == 0, "%s: exit %d\n%s" % (what, rc, err)
+        assert len(applied_patches(w, dep)) == before + 1, \
+            "%s: %d restarts" % (what, len(applied_patches(w, dep)) - before)
+        assert not w.r().exists(journal), "%s: journal left" % what
+        history.append((dep, i, fault, rc, after, round(time.time() - t_start)))
 
 
 def test_chaos_cycles_under_load(request):
     seed = int(os.environ.get("CHAOS_SEED", "20240611"))
     cycles = int(os.environ.get("CHAOS_CYCLES", "20"))
-    rng = random.Random(seed)
-    w = fresh(request)
-    path = "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, DEP)
-    load = Load(w, seed)
-    load.start()
+    w = make_world(request, [deployment(d, grace=2) for d in CHAOS_DEPS] +
+                   [deployment("common-redbeat", worker=False)])
+    loads = [Load(w, seed + k, dep) for k, dep in enumerate(CHAOS_DEPS)]
+    for load in loads:
+        load.start()
     t_start = time.time()
-    history = []
+    history, errors = [], []
+
+    def cycle(k, dep):
+        try:
+            chaos_cycles(w, dep, (cycles + len(CHAOS_DEPS) - 1 - k) // len(CHAOS_DEPS),
+                         random.Random(seed + k), t_start, history)
+        except BaseException as e:      # reported by the test's thread
+            errors.append(e)
+    threads = [threading.Thread(target=cycle, args=(k, dep)) for k, dep in enumerate(CHAOS_DEPS)]
     try:
-        for i in range(cycles):
-            fault = FAULTS[i] if i < len(FAULTS) else rng.choice(FAULTS)
-            before = len(applied_patches(w))
-            wait_for(lambda: w.worker_of(DEP), 30, "cycle %d: a live worker" % i)
-            extra = ()
-            if fault == "patch500":
-                w.kube_test("POST", "/_test/faults", {"method": "PATCH", "path_prefix": path,
-                                                      "status": 500, "count": 2})
-            elif fault == "patch429":
-                w.kube_test("POST", "/_test/faults", {"method": "PATCH", "path_prefix": path,
-                                                      "status": 429, "count": 1,
-                                                      "retry_after": 1})
-            elif fault == "get503":
-                w.kube_test("POST", "/_test/faults", {"method": "GET", "path_prefix": path,
-                                                      "status": 503, "count": 2})
-            elif fault == "flower500":
-                w.flower_test("POST", "/_test/fail", {"status": 500, "count": 2})
-            elif fault == "flower_delay":
-                w.flower_test("POST", "/_test/delay", {"seconds": 0.5})
-            elif fault in ("sigterm", "sigkill"):
-                extra = ("--lease-ttl", "2s")
-            # a drain that cannot end shows as exit 5 naming what it waits for
-            p, args = spawn(w, DEP, "--drain-timeout", "45s", *extra)
-            if fault in ("sigterm", "sigkill"):
-                try:
-                    wait_journal_state(w, "drain", timeout=30)
-                except AssertionError:
-                    pass        # the drain may have been instant: the signal comes late
-                time.sleep(rng.uniform(0.1, 1.0))
-                p.send_signal(signal.SIGTERM if fault == "sigterm" else signal.SIGKILL)
-            rc, err = finish(w, p, args, timeout=120)
-            w.flower_test("POST", "/_test/reset", {})
-            w.kube_test("DELETE", "/_test/faults")
-            after = rc
-            if fault == "sigterm":
-                # interrupted (8) and restored, or it was already past the restart
-                assert rc in (0, 8), "cycle %d (%s): exit %d\n%s" % (i, fault, rc, err)
-                if rc == 8:
-                    wait_lease_gone(w)
-                    assert not w.r().exists(JOURNAL), "cycle %d: journal left after SIGTERM" % i
-                    if len(applied_patches(w)) == before:
-                        # restored before the restart: a normal run now
-                        r = w.run(DEP)
-                        after = r.returncode
-                        assert after == 0, "cycle %d (%s): the normal run after it: %s" % (
-                            i, fault, r.stderr)
-            elif fault == "sigkill":
-                assert rc == -signal.SIGKILL or rc == 0, "cycle %d: %d %s" % (i, rc, err)
-                if rc != 0:
-                    wait_lease_gone(w)
-                    # as an operator or the systemd timer would: every journal
-                    r = w.run("--recover")
-                    after = r.returncode
-                    assert after == 0, "cycle %d (%s): --recover: %s" % (i, fault, r.stderr)
-                    if len(applied_patches(w)) == before:
-                        # the dead run had not restarted: a normal run now
-                        r = w.run(DEP)
-                        after = r.returncode
-                        assert after == 0, "cycle %d: run after --recover: %s" % (i, r.stderr)
-            else:
-                assert rc == 0, "cycle %d (%s): exit %d\n%s" % (i, fault, rc, err)
-            assert len(applied_patches(w)) == before + 1, \
-                "cycle %d (%s): %d restarts" % (i, fault, len(applied_patches(w)) - before)
-            assert not w.r().exists(JOURNAL), "cycle %d (%s): journal left" % (i, fault)
-            history.append((i, fault, rc, after, round(time.time() - t_start)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     finally:
-        load.stop.set()
-        load.join(5)
-    assert not load.errors, load.errors
-    ids = load.ids
+        for load in loads:
+            load.stop.set()
+        for load in loads:
+            load.join(5)
+    if errors:
+        raise errors[0]
+    assert len(history) == cycles
+    for load in loads:
+        assert not load.errors, load.errors
+    ids = [i for load in loads for i in load.ids]
     assert len(ids) >= 30, "too little load: %d tasks" % len(ids)
     settle(w, ids, timeout=120)
-    worker = w.worker_of(DEP)
-    assert worker and w.consumes(worker, DEP)
+    for dep in CHAOS_DEPS:
+        worker = w.worker_of(dep)
+        assert worker and w.consumes(worker, dep)
     assert not w.r().keys("drain-and-rollout:lease:*")
     with open(os.path.join(w.tmp, "chaos.txt"), "w") as f:
         f.write("seed %d, %d tasks\n%s\n" % (seed, len(ids), "\n".join(map(str, history))))

@@ -286,6 +286,15 @@ test_deploy_defaults(void **state)
 	assert_true(di.progress_deadline == 600.0);
 	assert_true(di.grace == 30.0);	/* Kubernetes' default */
 	assert_null(di.restarted_at);
+	assert_false(di.paused);
+	deploy_info_free(&di);
+	json_decref(d);
+
+	/* kubectl rollout pause sets spec.paused; resume removes it */
+	d = load("{\"metadata\": {\"name\": \"a\"}, \"spec\": {\"paused\": true,"
+	    " \"selector\": {\"matchLabels\": {\"k\": \"v\"}}}}");
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_true(di.paused);
 	deploy_info_free(&di);
 	json_decref(d);
 
@@ -391,6 +400,94 @@ test_pods_parse(void **state)
 	pl = load("{\"kind\": \"PodList\", \"items\": []}");
 	assert_int_equal(pods_parse(pl, &l, err, sizeof err), 0);
 	assert_int_equal(l.n, 0);
+	pod_list_free(&l);
+	json_decref(pl);
+}
+
+/* A pod as the API shows it in a given state: one container "worker". */
+#define POD(name, extra_meta, phase, cstate, ready)			\
+	"{\"metadata\": {\"name\": \"" name "\"" extra_meta "},"		\
+	" \"status\": {\"phase\": \"" phase "\", \"containerStatuses\": ["	\
+	" {\"name\": \"worker\", \"ready\": " ready ", \"restartCount\": 4,"	\
+	"  \"state\": " cstate "}]}}"
+
+/* Whether a container runs, and kubectl get pods' STATUS, per state. */
+static void
+test_pod_states(void **state)
+{
+	json_t			*pl;
+	struct pod_list		 l;
+	const struct pod_info	*p;
+	char			 err[256] = "";
+	size_t			 i;
+	static const struct {
+		const char	*name, *state;
+		int		 running;
+	} want[] = {
+		{ "running", "Running", 1 },
+		{ "starting", "Running", 1 },
+		{ "crashloop", "CrashLoopBackOff", 0 },
+		{ "error", "Error", 0 },
+		{ "imagepull", "ImagePullBackOff", 0 },
+		{ "creating", "ContainerCreating", 0 },
+		{ "unscheduled", "Pending", 0 },
+		{ "deleting", "Terminating", 1 },
+		{ "killed", "Signal:9", 0 },
+		{ "exitcode", "ExitCode:3", 0 },
+		{ "evicted", "Evicted", 0 },
+		{ "sidecar", "Running", 1 },
+	};
+
+	(void)state;
+	pl = load("{\"kind\": \"PodList\", \"items\": ["
+	    POD("running", "", "Running",
+	    "{\"running\": {\"startedAt\": \"2026-11-25T19:15:30Z\"}}", "true") ","
+	    POD("starting", "", "Running",
+	    "{\"running\": {\"startedAt\": \"2026-11-25T19:15:30Z\"}}", "false") ","
+	    POD("crashloop", "", "Running",
+	    "{\"waiting\": {\"reason\": \"CrashLoopBackOff\", \"message\": "
+	    "\"back-off 40s restarting failed container=worker pod=crashloop\"}}",
+	    "false") ","
+	    POD("error", "", "Running",
+	    "{\"terminated\": {\"exitCode\": 1, \"reason\": \"Error\"}}",
+	    "false") ","
+	    POD("imagepull", "", "Pending",
+	    "{\"waiting\": {\"reason\": \"ImagePullBackOff\", \"message\": "
+	    "\"Back-off pulling image\"}}", "false") ","
+	    POD("creating", "", "Pending",
+	    "{\"waiting\": {\"reason\": \"ContainerCreating\"}}", "false") ","
+	    "{\"metadata\": {\"name\": \"unscheduled\"}, \"status\": {"
+	    "  \"phase\": \"Pending\", \"conditions\": [{\"type\": "
+	    "  \"PodScheduled\", \"status\": \"False\", \"reason\": "
+	    "  \"Unschedulable\"}]}},"
+	    POD("deleting", ", \"deletionTimestamp\": \"2026-11-25T19:15:31Z\","
+	    " \"deletionGracePeriodSeconds\": 30", "Running",
+	    "{\"running\": {\"startedAt\": \"2026-11-25T19:15:30Z\"}}", "false") ","
+	    POD("killed", "", "Running",
+	    "{\"terminated\": {\"exitCode\": 137, \"signal\": 9}}", "false") ","
+	    POD("exitcode", "", "Running",
+	    "{\"terminated\": {\"exitCode\": 3}}", "false") ","
+	    "{\"metadata\": {\"name\": \"evicted\"}, \"status\": {"
+	    "  \"phase\": \"Failed\", \"reason\": \"Evicted\"}},"
+	    "{\"metadata\": {\"name\": \"sidecar\"}, \"status\": {"
+	    "  \"phase\": \"Running\", \"containerStatuses\": ["
+	    "  {\"name\": \"worker\", \"ready\": true, \"state\": {\"running\": {}}},"
+	    "  {\"name\": \"init\", \"ready\": false, \"state\": {\"terminated\":"
+	    "   {\"exitCode\": 0, \"reason\": \"Completed\"}}}]}}"
+	    "]}");
+	assert_int_equal(pods_parse(pl, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, sizeof want / sizeof want[0]);
+	for (i = 0; i < l.n; i++) {
+		p = pod_list_find(&l, want[i].name);
+		assert_non_null(p);
+		if (strcmp(p->state, want[i].state) != 0 ||
+		    p->running != want[i].running)
+			fail_msg("pod %s: state %s running %d, want %s %d",
+			    p->name, p->state, p->running, want[i].state,
+			    want[i].running);
+	}
+	assert_true(pod_list_find(&l, "deleting")->terminating);
+	assert_int_equal(pod_list_find(&l, "crashloop")->restarts, 4);
 	pod_list_free(&l);
 	json_decref(pl);
 }
@@ -600,6 +697,7 @@ main(void)
 		cmocka_unit_test(test_deploy_errors),
 		cmocka_unit_test(test_pods_parse),
 		cmocka_unit_test(test_pod_gone_why),
+		cmocka_unit_test(test_pod_states),
 		cmocka_unit_test(test_pods_errors),
 		cmocka_unit_test(test_describe_401),
 		cmocka_unit_test(test_describe_403),

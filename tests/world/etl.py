@@ -7,12 +7,17 @@ exactly once:
   HINCRBY ledger:done    <task id> 1   when it returns
   HSET    ledger:done_at <task id> T   the time it returned (benchmarks)
 A task cut by SIGKILL has a `started` entry and no `done` entry.
+
+WORKER_SHUTDOWN_SECONDS (default 0): once the worker has stopped consuming
+and said it goes offline, its process takes that long to exit (cleanup to
+do), so its pod stays Terminating meanwhile.
 """
 import os
 import time
 
 import redis
 from celery import Celery
+from celery.signals import worker_shutdown
 
 BROKER_URL = os.environ.get("BROKER_URL", "redis://127.0.0.1:6379/0")
 LEDGER_DB = int(os.environ.get("LEDGER_DB", "15"))
@@ -25,6 +30,13 @@ app.conf.accept_content = ["json"]
 app.conf.worker_hijack_root_logger = True
 
 _ledger = None
+SHUTDOWN_SECONDS = float(os.environ.get("WORKER_SHUTDOWN_SECONDS", "0"))
+
+
+@worker_shutdown.connect
+def _slow_shutdown(**kw):
+    if SHUTDOWN_SECONDS > 0:
+        time.sleep(SHUTDOWN_SECONDS)
 
 
 def ledger():

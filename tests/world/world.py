@@ -2,11 +2,16 @@
 real Celery workers), the Flower API double, a kubeconfig for the agent, and
 helpers to load work and read the ledger (see etl.py).
 
-Used by the end-to-end tests (tests/e2e/) and the demo (tests/demo.sh).
-Everything binds to 127.0.0.1 on free ports; stop() ends every process.
+Used by the end-to-end tests (tests/e2e/), the doubles' conformance tests
+(tests/world/test_*.py), the benchmarks and the demo (tests/demo.sh).
+Everything binds to 127.0.0.1 on free ports (under pytest-xdist, each worker
+has its own port range) in a temporary directory of its own; stop() ends
+every process. The shared material (../shared from the repository's root) is
+found through fixture_path().
 """
 import json
 import os
+import ssl
 import shutil
 import signal
 import socket
@@ -14,24 +19,62 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import redis
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared"))
 PY = "/usr/bin/python3"
+KUBECTL = "kubectl"
 NS = "cms-dials-prod"
 TOKEN = "sha256~e2e-token-4f2a9c"
 AGENT = os.environ.get("DRAIN_BIN", os.path.join(ROOT, "drain-and-rollout"))
+# overrides for mutation tests of the doubles
+KUBE_DOUBLE = os.environ.get("KUBE_DOUBLE") or os.path.join(HERE, "kube_double.py")
+FLOWER_DOUBLE = os.environ.get("FLOWER_DOUBLE") or os.path.join(HERE, "flower_double.py")
+
+
+def fixture_path(*parts):
+    """A file of the shared fixtures, ../shared/fixtures from the repository's
+    root. A missing one is an error (a test that needs it fails), never a
+    reason to skip."""
+    p = os.path.join(SHARED, "fixtures", *parts)
+    if not os.path.exists(p):
+        raise AssertionError("%s is missing: the shared material belongs at %s (../shared from the "
+                             "repository's root)" % (os.path.join("fixtures", *parts), SHARED))
+    return p
+
+
+_next_port = [0]
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A port nothing listens on. Under pytest-xdist each worker takes ports from
+    its own range (below the kernel's ephemeral range), so that parallel worlds
+    never pick the same one; otherwise the kernel picks."""
+    wid = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not wid.startswith("gw"):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        s.close()
+        return p
+    base = 20000 + (int(wid[2:]) % 12) * 1000
+    for _ in range(1000):
+        p = base + _next_port[0] % 1000
+        _next_port[0] += 1
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise AssertionError("no free port in %d-%d" % (base, base + 999))
 
 
 def wait_for(pred, timeout, what, interval=0.1):
@@ -44,10 +87,11 @@ def wait_for(pred, timeout, what, interval=0.1):
     raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
 
 
-def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600):
+def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, shutdown=0):
+    """shutdown: seconds the worker's warm shutdown takes (its pod stays Terminating)."""
     return {"name": name, "worker": worker, "queues": queues or [name],
             "replicas": 1, "terminationGracePeriodSeconds": grace,
-            "progressDeadlineSeconds": pds,
+            "progressDeadlineSeconds": pds, "shutdownSeconds": shutdown,
             "labels": labels or {"app.kubernetes.io/part-of": name.split("-")[0] + "-etl"}}
 
 
@@ -87,7 +131,7 @@ class World:
         with open(os.path.join(self.tmp, "world.json"), "w") as f:
             json.dump({"deployments": self.deployments}, f)
         ready = os.path.join(self.tmp, "kube.ready")
-        self._spawn("kube", [PY, os.path.join(HERE, "kube_double.py"),
+        self._spawn("kube", [PY, KUBE_DOUBLE,
                              "--port", str(self.kube_port), "--cert-dir", self.certs,
                              "--token", TOKEN, "--namespace", NS,
                              "--broker-url", self.broker_url,
@@ -133,7 +177,7 @@ class World:
         ready = os.path.join(self.tmp, "flower.ready")
         if os.path.exists(ready):
             os.unlink(ready)
-        args = [PY, os.path.join(HERE, "flower_double.py"), "--port", str(self.flower_port),
+        args = [PY, FLOWER_DOUBLE, "--port", str(self.flower_port),
                 "--ready-file", ready, "--purge-offline-workers", "120"]
         if self.flower_auth:
             args += ["--basic-auth", self.flower_auth]
@@ -174,8 +218,12 @@ class World:
         except OSError:
             return ""
 
-    def write_kubeconfig(self, token=TOKEN):
-        with open(self.kubeconfig, "w") as f:
+    def write_kubeconfig(self, token=TOKEN, path=None, cert=None, key=None):
+        """The agent's kubeconfig (an operator's, as oc login writes it): a token, or
+        with cert and key a client certificate instead."""
+        if cert is not None:
+            token = None
+        with open(path or self.kubeconfig, "w") as f:
             f.write("""apiVersion: v1
 kind: Config
 clusters:
@@ -193,10 +241,11 @@ current-context: %s/api-dials-test:%d/operator
 users:
 - name: operator/api-dials-test:%d
   user:
-    token: %s
-""" % (self.kube_port, self.kube_port, os.path.join(self.certs, "ca.crt"), NS,
+%s""" % (self.kube_port, self.kube_port, os.path.join(self.certs, "ca.crt"), NS,
                 self.kube_port, self.kube_port, NS, self.kube_port, NS, self.kube_port,
-                self.kube_port, token))
+                self.kube_port, "    token: %s\n" % token if token else
+                "    client-certificate: %s\n    client-key: %s\n" % (cert, key)))
+        return path or self.kubeconfig
 
     # ---- the agent -------------------------------------------------------
     def env(self, **extra):
@@ -261,43 +310,90 @@ users:
         assert not missing, "tasks not run exactly once: %s (done=%s)" % (missing, {i: done.get(i) for i in missing})
         assert not twice, "tasks started more than once: %s" % twice
 
-    # ---- doubles' test controls -------------------------------------------
+    # ---- the doubles: their APIs and test controls -------------------------
+    def _http(self, url, method="GET", body=None, headers=None, raw=None, errors=False):
+        """JSON in and out; errors=True returns (status, JSON, headers) for any
+        answer instead of raising on an HTTP error."""
+        hdr = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdr.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request(url, method=method, data=data, headers=hdr)
+        ctx = None
+        if url.startswith("https:"):
+            ctx = ssl.create_default_context(cafile=os.path.join(self.certs, "ca.crt"))
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+                out = resp.read()
+                status, rh = resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as e:
+            if not errors:
+                raise
+            out, status, rh = e.read(), e.code, dict(e.headers)
+        doc = json.loads(out) if out else None
+        return (status, doc, rh) if errors else doc
+
     def kube_test(self, method, path, body=None):
-        import ssl
-        ctx = ssl.create_default_context(cafile=os.path.join(self.certs, "ca.crt"))
-        req = urllib.request.Request("https://127.0.0.1:%d%s" % (self.kube_port, path),
-                                     method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
-            data = resp.read()
-            return json.loads(data) if data else None
+        """The Kubernetes double's test controls: path "/_test/pods" or "pods"."""
+        if not path.startswith("/"):
+            path = "/_test/" + path
+        return self._http("https://127.0.0.1:%d%s" % (self.kube_port, path), method, body)
+
+    def kube_api(self, method, path, body=None, content_type=None, token=TOKEN):
+        """The Kubernetes API itself (bearer token): (status, JSON, headers)."""
+        hdr = {"Authorization": "Bearer " + token} if token else {}
+        if content_type:
+            hdr["Content-Type"] = content_type
+        return self._http("https://127.0.0.1:%d%s" % (self.kube_port, path), method, headers=hdr,
+                          raw=body.encode() if isinstance(body, str) else body, errors=True)
+
+    def kubectl(self, *args, kubeconfig=None, timeout=90):
+        """The real kubectl against the double."""
+        return subprocess.run([KUBECTL, "--kubeconfig", kubeconfig or self.kubeconfig,
+                               "--cache-dir", os.path.join(self.tmp, "kcache"), "-n", NS] + list(args),
+                              capture_output=True, text=True, timeout=timeout)
 
     def flower_test(self, method, path, body=None):
-        req = urllib.request.Request(self.flower_url + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            data = resp.read()
-            return json.loads(data) if data else None
+        return self._http(self.flower_url + path, method, body)
 
-    def pods(self, deployment=None):
-        pods = self.kube_test("GET", "/_test/pods")
-        if isinstance(pods, dict):
-            pods = pods.get("pods", pods.get("items", []))
+    def pods(self, deployment=None, all=False):
+        """The double's pods (all=True: also deleted ones)."""
+        pods = self.kube_test("GET", "/_test/pods?all=1" if all else "/_test/pods")
         return [p for p in pods if deployment is None or p.get("deployment") == deployment]
 
     def kube_requests(self):
         return self.kube_test("GET", "/_test/requests")
+
+    def deployment(self, name):
+        code, obj, _ = self.kube_api("GET", "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, name))
+        assert code == 200, obj
+        return obj
+
+    def restart(self, name):
+        """`kubectl rollout restart`. kubectl refuses ("if restart has already been triggered within
+        the past second") when restartedAt would not change, so step past the last restart's second."""
+        ann = self.deployment(name)["spec"]["template"]["metadata"].get("annotations") or {}
+        last = ann.get("kubectl.kubernetes.io/restartedAt")
+        while last == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()):
+            time.sleep(0.05)
+        return self.kubectl("rollout", "restart", "deployment/" + name)
+
+    def wait_rolled_out(self, name, timeout=30):
+        """kubectl rollout status, then the old pods' deletion to end (the rollout is done
+        while they terminate), so that what follows starts from a quiet deployment."""
+        r = self.kubectl("rollout", "status", "deployment/" + name, "--timeout=%ds" % timeout)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: not any(p["terminating"] for p in self.pods(name)), timeout,
+                 "the old pods of %s gone" % name)
+        return r
 
     def flower_get(self, path):
         hdr = {}
         if self.flower_auth:
             import base64
             hdr["Authorization"] = "Basic " + base64.b64encode(self.flower_auth.encode()).decode()
-        req = urllib.request.Request(self.flower_url + path, headers=hdr)
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read())
+        return self._http(self.flower_url + path, headers=hdr)
 
     def workers_online(self):
         return {w for w, up in self.flower_get("/api/workers?status=true").items() if up}

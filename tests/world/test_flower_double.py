@@ -2,7 +2,7 @@
 real Celery worker, checked against the Flower 2.0.1 captures in
 shared/fixtures/flower/.
 
-Run: /usr/bin/python3 -m pytest tests/e2e/test_flower_double.py
+Run: /usr/bin/python3 -m pytest tests/world/test_flower_double.py
 
 The tests of this module share one worker and run in file order: busy ->
 cancel -> drained -> add-consumer -> ... -> SIGKILL of the worker last.
@@ -12,58 +12,27 @@ import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from world import free_port
+import redis
+from world import FLOWER_DOUBLE, HERE, PY, World, fixture_path, free_port, wait_for
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-WORLD = os.path.join(ROOT, "tests", "world")
-DOUBLE = os.environ.get("FLOWER_DOUBLE") or os.path.join(WORLD, "flower_double.py")
-PY = "/usr/bin/python3"
+# one module-scoped world: its tests run on one pytest-xdist worker, in file order
+pytestmark = pytest.mark.xdist_group("flower_double")
+
 WORKER = "ecal-bulk@pod-aaa"
 QUEUE = "ecal-bulk"
 
 
-def _fixtures_dir():
-    for cand in (os.environ.get("FIXTURES_DIR"),
-                 os.path.join(ROOT, "..", "shared", "fixtures"),
-                 os.path.join(ROOT, "shared", "fixtures"),
-                 "/work/shared/fixtures"):
-        if cand and os.path.isdir(os.path.join(cand, "flower")):
-            return cand
-    return None
-
-
-FIX = _fixtures_dir()
-
-
 def fixture_json(name):
-    if FIX is None:
-        pytest.skip("shared/fixtures not found")
-    with open(os.path.join(FIX, "flower", name)) as f:
+    with open(fixture_path("flower", name)) as f:
         return json.load(f)
 
 
 def fixture_text(name):
-    if FIX is None:
-        pytest.skip("shared/fixtures not found")
-    with open(os.path.join(FIX, "flower", name)) as f:
+    with open(fixture_path("flower", name)) as f:
         return f.read()
-
-
-def wait_for(pred, timeout, interval=0.1, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
 
 
 # ---------------------------------------------------------------------------
@@ -136,45 +105,23 @@ def assert_shape(ref, got):
 # ---------------------------------------------------------------------------
 # processes
 # ---------------------------------------------------------------------------
-class Proc:
-    def __init__(self, argv, log_path, env, cwd=None):
-        self.log_path = log_path
-        self.log = open(log_path, "wb")
-        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                  env=env, cwd=cwd, start_new_session=True)
-
-    def text(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def kill(self, sig=signal.SIGKILL):
-        if self.p.poll() is None:
-            try:
-                os.killpg(self.p.pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def stop(self):
-        self.kill(signal.SIGTERM)
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            self.kill(signal.SIGKILL)
-            self.p.wait(5)
-        self.log.close()
-
-
 class Double:
-    def __init__(self, tmp, env, name, *args):
+    """One Flower double of the world, and HTTP requests to it."""
+
+    def __init__(self, w, name, *args):
+        self.w = w
+        self.name = name
         self.port = free_port()
-        self.ready = os.path.join(tmp, name + ".ready")
-        self.proc = Proc([PY, DOUBLE, "--port", str(self.port), "--ready-file", self.ready] + list(args),
-                         os.path.join(tmp, name + ".log"), env)
+        self.ready = os.path.join(w.tmp, name + ".ready")
+        # no FLOWER_UNAUTHENTICATED_API from the environment: each double says what it wants
+        w._spawn(name, [PY, FLOWER_DOUBLE, "--port", str(self.port), "--ready-file", self.ready] + list(args),
+                 env={"BROKER_URL": w.broker_url, "FLOWER_UNAUTHENTICATED_API": ""})
+        self.proc = w.procs[name]
 
     def wait_ready(self, timeout=20):
-        wait_for(lambda: os.path.exists(self.ready) or self.proc.p.poll() is not None, timeout,
+        wait_for(lambda: os.path.exists(self.ready) or self.proc.poll() is not None, timeout,
                  what="ready file of the double")
-        assert os.path.exists(self.ready), "double died:\n" + self.proc.text()
+        assert os.path.exists(self.ready), "double died:\n" + self.w.log(self.name)
 
     def request(self, method, path, body=None, headers=None, timeout=30):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -200,52 +147,40 @@ class Double:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    tmp = str(tmp_path_factory.mktemp("flower_double"))
-    procs = []
+def world():
+    """Redis, one real Celery worker (no Kubernetes), and four Flower doubles."""
+    w = World([], flower=False)
     saved_broker = os.environ.get("BROKER_URL")
-    redis_port = free_port()
-    env = dict(os.environ)
-    env.pop("FLOWER_UNAUTHENTICATED_API", None)
-    env["BROKER_URL"] = "redis://127.0.0.1:%d/0" % redis_port
     try:
-        redis_proc = Proc(["redis-server", "--port", str(redis_port), "--save", "",
-                           "--appendonly", "no", "--bind", "127.0.0.1"],
-                          os.path.join(tmp, "redis.log"), env, cwd=tmp)
-        procs.append(redis_proc)
-        wait_for(lambda: "Ready to accept connections" in redis_proc.text(), 10, what="redis")
-
-        worker = Proc([PY, "-m", "celery", "-A", "etl", "worker", "--concurrency=1",
-                       "--autoscale=1,0", "--max-tasks-per-child=1", "--hostname=" + WORKER,
-                       "--queues=" + QUEUE, "-E", "-l", "INFO", "--without-gossip",
-                       "--without-mingle"], os.path.join(tmp, "worker.log"), env, cwd=WORLD)
-        procs.append(worker)
-        wait_for(lambda: " ready." in worker.text() or worker.p.poll() is not None, 30,
+        w.start_redis()
+        worker = w._spawn("worker", [PY, "-m", "celery", "-A", "etl", "worker", "--concurrency=1",
+                                     "--autoscale=1,0", "--max-tasks-per-child=1", "--hostname=" + WORKER,
+                                     "--queues=" + QUEUE, "-E", "-l", "INFO", "--without-gossip",
+                                     "--without-mingle"], env={"BROKER_URL": w.broker_url}, cwd=HERE)
+        wait_for(lambda: " ready." in w.log("worker") or worker.poll() is not None, 30,
                  what="celery worker")
-        assert worker.p.poll() is None, worker.text()
+        assert worker.poll() is None, w.log("worker")
 
         doubles = {
-            "open": Double(tmp, env, "open", "--unauthenticated-api"),
-            "basic": Double(tmp, env, "basic", "--basic-auth", "ops:s3cret"),
-            "noauth": Double(tmp, env, "noauth"),
-            "purge": Double(tmp, env, "purge", "--unauthenticated-api", "--purge-offline-workers", "3"),
+            "open": Double(w, "open", "--unauthenticated-api"),
+            "basic": Double(w, "basic", "--basic-auth", "ops:s3cret"),
+            "noauth": Double(w, "noauth"),
+            "purge": Double(w, "purge", "--unauthenticated-api", "--purge-offline-workers", "3"),
         }
-        procs += [d.proc for d in doubles.values()]
         for d in doubles.values():
             d.wait_ready()
 
-        sys.path.insert(0, WORLD)
-        os.environ["BROKER_URL"] = env["BROKER_URL"]
+        os.environ["BROKER_URL"] = w.broker_url
         import importlib
         import etl
         importlib.reload(etl)  # pick up this test's BROKER_URL
-        etl.app.conf.broker_url = env["BROKER_URL"]
-        import redis as redislib
-        yield {"tmp": tmp, "worker": worker, "etl": etl, "env": env,
-               "redis": redislib.Redis(port=redis_port), "redis_port": redis_port, **doubles}
+        etl.app.conf.broker_url = w.broker_url
+        yield {"w": w, "tmp": w.tmp, "worker": worker, "etl": etl, "redis": redis.Redis(port=w.redis_port),
+               "redis_port": w.redis_port, **doubles}
     finally:
-        for p in reversed(procs):
-            p.stop()
+        for name in ("purge", "noauth", "basic", "open", "worker"):
+            w._stop(name, timeout=5)
+        w.stop()
         if saved_broker is None:
             os.environ.pop("BROKER_URL", None)
         else:
@@ -474,8 +409,7 @@ def test_killed_worker_403_stale_200_status_false_then_purged(world):
     d, purge = world["open"], world["purge"]
     before = refresh(d)[WORKER]
     refresh(purge)  # the purge double knows it too
-    world["worker"].kill(signal.SIGKILL)
-    world["worker"].p.wait(5)
+    world["w"]._stop("worker", sig=signal.SIGKILL, timeout=5)
 
     cap = fixture_json("after_rollout_offline_worker.json")["captures"]
     status, h, raw, el = d.request("POST", "/api/worker/queue/cancel-consumer/%s?queue=%s" % (WORKER, QUEUE))
@@ -508,5 +442,5 @@ def test_killed_worker_403_stale_200_status_false_then_purged(world):
 
 def test_sigterm_exits_cleanly(world):
     p = world["purge"].proc
-    p.kill(signal.SIGTERM)
-    assert p.p.wait(5) == 0
+    world["w"]._stop("purge", timeout=5)
+    assert p.returncode == 0

@@ -1,0 +1,1 @@
+"""The Kubernetes API server double; see ../kube_double.py."""

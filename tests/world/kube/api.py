@@ -1,0 +1,334 @@
+"""The API surface of the double, as a routing table: (path pattern, {method:
+handler}). A pattern's segments are literal or {name} (any one segment, passed
+to the handler); a path no pattern matches is a 404 Status, a method the
+matching pattern lacks a 405. Resource routes first apply what the test
+controls set up (forbidden verbs, injected faults), as an authorizer and a
+failing API server would.
+
+  GET  /version /api /apis /apis/apps /apis/apps/v1 /api/v1    discovery
+  GET  /healthz /readyz /livez
+  GET  /api/v1/namespaces/NS
+  GET  /apis/apps/v1[/namespaces/NS]/deployments[/NAME]        get, list, watch
+  PATCH /apis/apps/v1[/namespaces/NS]/deployments/NAME         patch.py
+  GET  /api/v1[/namespaces/NS]/pods[/NAME]                     get, list, watch
+"""
+import bisect
+import json
+import ssl
+import time
+import uuid
+from urllib.parse import unquote
+
+from kube.patch import Rejected, patch_deployment
+from kube.selectors import field_selector_fn, label_selector_fn
+from kube.status import (st_bad_request, st_fault, st_forbidden, st_method_not_allowed, st_not_found,
+                         st_path_not_found, st_unauthorized)
+from kube.tables import table
+
+
+def serve(h, u):
+    """Authenticate, then route the request (u: its urlsplit)."""
+    kind, user = h.authenticate()
+    if kind is None:
+        h.send_status(st_unauthorized())
+        return
+    segs = [unquote(s) for s in u.path.split("/") if s]
+    for pattern, methods in ROUTES:
+        params = match(pattern, segs)
+        if params is None:
+            continue
+        fn = methods.get(h.command) or methods.get("*")
+        if fn is None:
+            h.send_status(st_method_not_allowed())
+            return
+        fn(h, user=user, **params)
+        return
+    h.send_status(st_path_not_found())
+
+
+def match(pattern, segs):
+    """{name: segment} if segs match the pattern, else None."""
+    pat = pattern.split("/") if pattern else []
+    if len(pat) != len(segs):
+        return None
+    params = {}
+    for p, s in zip(pat, segs):
+        if p.startswith("{"):
+            params[p[1:-1]] = s
+        elif p != s:
+            return None
+    return params
+
+
+def guarded(group, resource, verb, fn):
+    """A resource handler behind the test controls: a forbidden verb answers 403,
+    an injected fault its status; then fn(h, ns, name)."""
+    def handler(h, user, ns=None, name=None):
+        watch = h._q.get("watch") in ("true", "1")
+        v = "watch" if verb in ("get", "list") and watch else verb
+        with h.state["lock"]:
+            forbidden = any(f["verb"] in (v, "*") and f["resource"] in (resource, "*")
+                            for f in h.state["forbid"])
+        if forbidden:
+            h.send_status(st_forbidden(user, v, resource, group, ns or "", name))
+            return
+        fault = take_fault(h)
+        if fault is not None:
+            hdr = {}
+            if fault.get("retry_after") is not None or fault["status"] == 429:
+                hdr["Retry-After"] = str(int(fault.get("retry_after") or 1))
+            h.send_status(st_fault(int(fault["status"]), resource, group, name,
+                                   fault.get("retry_after")), hdr)
+            return
+        if v == "watch":        # a watch of one object's path watches the collection
+            return do_list(h, resource, ns, True)
+        return fn(h, ns, name)
+    return handler
+
+
+def resource_routes(prefix, group, resource, get, patch):
+    """The collection and object routes of a resource, cluster-wide and namespaced."""
+    def lst(h, ns, name):
+        return do_list(h, resource, ns, False)
+
+    def rejected(h, ns, name):
+        h.send_status(st_method_not_allowed())
+    routes = []
+    for base in ("%s/%s" % (prefix, resource), "%s/namespaces/{ns}/%s" % (prefix, resource)):
+        g = guarded(group, resource, "list", lst)
+        routes.append((base, {"GET": g, "HEAD": g}))
+        g = guarded(group, resource, "get", get)
+        routes.append((base + "/{name}", {"GET": g, "HEAD": g,
+                                          "PATCH": guarded(group, resource, "patch", patch or rejected)}))
+    return routes
+
+
+def discovery(h, user, **_):
+    h.send_json(200, discovery_doc(h, "/" + "/".join(s for s in h.path.split("?")[0].split("/") if s)))
+
+
+def health(h, user, **_):
+    h.send_response(200)
+    h.send_header("Content-Type", "text/plain; charset=utf-8")
+    h.send_header("Content-Length", "2")
+    h.end_headers()
+    h.wfile.write(b"ok")
+
+
+def namespace(h, user, name):
+    namespace_get(h, name)
+
+
+def take_fault(h):
+    with h.state["lock"]:
+        for f in h.state["faults"]:
+            if f["count"] <= 0:
+                continue
+            if f.get("method") and f["method"].upper() != h.command:
+                continue
+            if not h.path.startswith(f.get("path_prefix", "")):
+                continue
+            f["count"] -= 1
+            return dict(f)
+    return None
+
+
+def discovery_doc(h, path):
+    if path == "/version":
+        return {"major": "1", "minor": "32", "gitVersion": "v1.32.4",
+                "gitCommit": "59526cd4867447956156ae3a602fcbac10a2c335", "gitTreeState": "clean",
+                "buildDate": "2025-04-22T16:02:27Z", "goVersion": "go1.23.6", "compiler": "gc",
+                "platform": "linux/amd64"}
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:%d" % h.state["port"]}]}
+    apps_group = {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
+                  "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}
+    if path == "/apis":
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [apps_group]}
+    if path == "/apis/apps":
+        return dict({"kind": "APIGroup", "apiVersion": "v1"}, **apps_group)
+    if path == "/apis/apps/v1":
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
+                "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": True,
+                               "kind": "Deployment", "verbs": ["get", "list", "patch", "watch"],
+                               "shortNames": ["deploy"], "categories": ["all"],
+                               "storageVersionHash": "8aSe+NMegvE="}]}
+    if path == "/api/v1":
+        return {"kind": "APIResourceList", "groupVersion": "v1",
+                "resources": [{"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+                               "verbs": ["get", "list", "watch"], "shortNames": ["po"],
+                               "categories": ["all"], "storageVersionHash": "xPOwRZ+Yhw8="}]}
+    return None
+
+
+def namespace_get(h, name):
+    if name != h.cluster.ns:
+        h.send_status(st_not_found("namespaces", "", name))
+        return
+    h.send_json(200, {"kind": "Namespace", "apiVersion": "v1",
+                      "metadata": {"name": name, "uid": "5b0c43a2-5f5d-4e7c-9d3e-7b0a1c2d3e4f",
+                                   "resourceVersion": "42", "creationTimestamp": "2024-01-01T00:00:00Z",
+                                   "labels": {"kubernetes.io/metadata.name": name}},
+                      "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+
+
+# ---- deployments ----
+def dep_get(h, ns, name):
+    with h.cluster.lock:
+        dep = h.cluster.deployments.get(name) if ns == h.cluster.ns else None
+        obj = dep.render() if dep else None
+    send_object(h, "deployments", "apps", name, obj)
+
+
+def dep_patch(h, ns, name):
+    ct = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    try:
+        obj = patch_deployment(h.cluster, ns, name, ct, h._body)
+    except Rejected as e:
+        h.send_status(e.status)
+        return
+    h.send_json(200, obj)
+
+
+# ---- pods ----
+def pod_get(h, ns, name):
+    with h.cluster.lock:
+        pod = next((p for p in h.cluster.pods if p.name == name), None) if ns == h.cluster.ns else None
+        obj = h.cluster.render_pod(pod) if pod else None
+    send_object(h, "pods", "", name, obj)
+
+
+def send_object(h, resource, group, name, obj):
+    """One object (None: not found), or its Table when kubectl asks for one."""
+    if obj is None:
+        h.send_status(st_not_found(resource, group, name))
+    elif "as=Table" in (h.headers.get("Accept") or ""):
+        h.send_json(200, table(resource, [obj], obj["metadata"]["resourceVersion"]))
+    else:
+        h.send_json(200, obj)
+
+
+# ---- list / watch ----
+def current_objects(h, resource):
+    if resource == "deployments":
+        return [d.render() for _, d in sorted(h.cluster.deployments.items())]
+    return [h.cluster.render_pod(p) for p in sorted(h.cluster.pods, key=lambda p: p.name)]
+
+
+def do_list(h, resource, ns, watch):
+    try:
+        lsel = label_selector_fn(h._q.get("labelSelector", ""))
+        fsel = field_selector_fn(h._q.get("fieldSelector", ""), resource)
+    except ValueError as e:
+        h.send_status(st_bad_request(str(e)))
+        return
+
+    def match(obj, obj_ns):
+        if ns is not None and obj_ns != ns:
+            return False
+        return lsel(obj["metadata"].get("labels")) and fsel(obj)
+    if watch:
+        return do_watch(h, resource, match)
+    with h.cluster.lock:
+        items = [o for o in current_objects(h, resource) if match(o, h.cluster.ns)]
+        rv = str(h.cluster.rv)
+    if "as=Table" in (h.headers.get("Accept") or ""):
+        return h.send_json(200, table(resource, items, rv))
+    for o in items:
+        o.pop("kind", None)
+        o.pop("apiVersion", None)
+    kind, api = ("DeploymentList", "apps/v1") if resource == "deployments" else ("PodList", "v1")
+    h.send_json(200, {"kind": kind, "apiVersion": api, "metadata": {"resourceVersion": rv},
+                      "items": items})
+
+
+def do_watch(h, resource, match):
+    q = h._q
+    try:
+        timeout = float(q.get("timeoutSeconds") or 1800)
+    except ValueError:
+        h.send_status(st_bad_request("invalid timeoutSeconds"))
+        return
+    rv_param = q.get("resourceVersion", "")
+    send_initial = q.get("sendInitialEvents") == "true"
+    bookmarks = q.get("allowWatchBookmarks") == "true"
+    with h.cluster.lock:
+        if rv_param not in ("", "0"):
+            try:
+                start = int(rv_param)
+            except ValueError:
+                h.send_status(st_bad_request('invalid resource version: "%s"' % rv_param))
+                return
+        else:
+            start = h.cluster.rv
+        initial = []
+        if rv_param in ("", "0") or send_initial:
+            initial = [o for o in current_objects(h, resource) if match(o, h.cluster.ns)]
+            if send_initial and rv_param not in ("", "0"):
+                start = h.cluster.rv
+        idx = bisect.bisect_right(h.cluster.event_rvs, start)
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Audit-Id", str(uuid.uuid4()))
+    h.send_header("Cache-Control", "no-cache, private")
+    h.send_header("Transfer-Encoding", "chunked")
+    h.end_headers()
+    h.wfile.flush()
+    h.record(h.auth_kind_for_log())      # a watch is logged when it starts
+    h._recorded = True
+    deadline = time.time() + timeout
+    try:
+        for o in initial:
+            h.write_chunk((json.dumps({"type": "ADDED", "object": o}) + "\n").encode())
+        if send_initial:
+            bm_kind = "Deployment" if resource == "deployments" else "Pod"
+            bm = {"kind": bm_kind, "apiVersion": "apps/v1" if resource == "deployments" else "v1",
+                  "metadata": {"resourceVersion": str(start),
+                               "annotations": {"k8s.io/initial-events-end": "true"}}}
+            h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
+        last_bookmark = time.time()
+        while True:
+            out = []
+            with h.cluster.cond:
+                while idx >= len(h.cluster.events) and not h.state["stopping"]:
+                    rem = deadline - time.time()
+                    if rem <= 0:
+                        break
+                    h.cluster.cond.wait(min(rem, 0.5))
+                    if bookmarks and time.time() - last_bookmark > 10:
+                        break
+                    if h.peer_closed():
+                        raise BrokenPipeError("watch client went away")
+                while idx < len(h.cluster.events):
+                    ev = h.cluster.events[idx]
+                    idx += 1
+                    if ev[1] == resource and match(ev[4], ev[2]):
+                        out.append(ev)
+                cur_rv = h.cluster.rv
+            for ev in out:
+                h.write_chunk((json.dumps({"type": ev[3], "object": ev[4]}) + "\n").encode())
+            if bookmarks and time.time() - last_bookmark > 10:
+                last_bookmark = time.time()
+                bm = {"kind": "Deployment" if resource == "deployments" else "Pod",
+                      "apiVersion": "apps/v1" if resource == "deployments" else "v1",
+                      "metadata": {"resourceVersion": str(cur_rv)}}
+                h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
+            if h.state["stopping"] or time.time() >= deadline:
+                break
+        h.wfile.write(b"0\r\n\r\n")
+        h.wfile.flush()
+    except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+        h.close_connection = True
+
+
+GET = lambda fn: {"GET": fn, "HEAD": fn}  # noqa: E731
+
+
+ROUTES = (
+    [(p, GET(discovery)) for p in ("version", "api", "apis", "apis/apps", "apis/apps/v1", "api/v1")]
+    + [(p, {"*": health}) for p in ("healthz", "readyz", "livez")]
+    + [("api/v1/namespaces/{name}", GET(namespace))]
+    + resource_routes("apis/apps/v1", "apps", "deployments", dep_get, dep_patch)
+    + resource_routes("api/v1", "", "pods", pod_get, None)
+)

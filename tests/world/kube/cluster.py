@@ -1,0 +1,130 @@
+"""The simulated cluster: its objects, resource versions and watch events, and
+the control loop that runs the controllers (controllers.py) and the kubelet
+(kubelet.py) every TICK."""
+import os
+import signal
+import threading
+import time
+
+from kube.controllers import DeploymentController, ReplicaSetController
+from kube.kubelet import Kubelet
+from kube.objects import Deployment
+from kube.util import OBSERVE_DELAY, TICK, log, template_hash
+
+
+class Cluster(DeploymentController, ReplicaSetController, Kubelet):
+    def __init__(self, args, cfg):
+        self.args = args
+        self.ns = args.namespace
+        self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)
+        self.rv = 1000
+        self.events = []          # (rv, resource, ns, type, obj)
+        self.event_rvs = []
+        self.deployments = {}
+        self.pods = []            # live pods (incl. terminating, failed-not-yet-removed)
+        self.gone_pods = []       # history for /_test/pods?all=1
+        self.broken = set()
+        self.pod_faults = {}      # deployment -> state its new pods get
+        self.stopping = False
+        self.pod_dir = os.path.join(args.cert_dir, "pods")
+        os.makedirs(self.pod_dir, exist_ok=True)
+        self.all_ready_once = False
+        for d in cfg.get("deployments", []):
+            dep = Deployment(d, self.ns)
+            self.deployments[dep.name] = dep
+            self.bump_dep(dep, "ADDED")
+
+    # ---- resource versions & events ----
+    def next_rv(self):
+        self.rv += 1
+        return self.rv
+
+    def emit(self, resource, typ, obj, rv):
+        with self.cond:
+            self.events.append((rv, resource, self.ns, typ, obj))
+            self.event_rvs.append(rv)
+            self.cond.notify_all()
+
+    def bump_dep(self, dep, typ="MODIFIED"):
+        rv = self.next_rv()
+        dep.metadata["resourceVersion"] = str(rv)
+        self.emit("deployments", typ, dep.render(), rv)
+
+    def bump_pod(self, pod, typ="MODIFIED"):
+        pod.rv = self.next_rv()
+        self.emit("pods", typ, self.render_pod(pod), pod.rv)
+
+    # ---- controller ----
+    def dep_pods(self, dep):
+        return [p for p in self.pods if p.dep is dep]
+
+    def rs_active(self, rs):
+        return [p for p in self.pods if p.rs is rs and not p.terminating]
+
+    def rs_available(self, rs):
+        return [p for p in self.rs_active(rs) if p.ready and p.exit_code is None]
+
+    def tick(self):
+        with self.lock:
+            if self.stopping:
+                return
+            t = time.time()
+            for dep in self.deployments.values():
+                h = template_hash(dep.spec["template"])   # the current template's ReplicaSet
+                self.pod_lifecycle(dep, t)
+                if dep.metadata["generation"] > dep.observed_generation:
+                    if t - dep.generation_changed_at >= OBSERVE_DELAY or dep.observed_generation == 0:
+                        self.reconcile_deployment(dep, h, t, observe=True)
+                else:
+                    self.reconcile_deployment(dep, h, t, observe=False)
+                self.reconcile_replicasets(dep)
+                self.update_status(dep, h, t)
+            if not self.all_ready_once and all(
+                    d.status.get("availableReplicas", 0) >= d.spec["replicas"]
+                    and d.status.get("replicas", 0) == d.spec["replicas"] for d in self.deployments.values()):
+                self.all_ready_once = True
+                self.write_ready_file()
+
+    def write_ready_file(self):
+        if self.args.ready_file:
+            tmp = self.args.ready_file + ".tmp"
+            with open(tmp, "w") as f:
+                f.write("%d\n" % self.args.port)
+            os.rename(tmp, self.args.ready_file)
+            log("all initial pods ready; wrote %s" % self.args.ready_file)
+
+    def run_controller(self):
+        while not self.stopping:
+            try:
+                self.tick()
+            except Exception as e:  # keep the controller alive, but say so
+                import traceback
+                traceback.print_exc()
+                log("controller error: %s" % e)
+            time.sleep(TICK)
+
+    def shutdown_pods(self):
+        with self.lock:
+            self.stopping = True
+            pods = list(self.pods)
+        for p in pods:
+            if p.alive():
+                try:
+                    os.kill(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.time() + 3
+        while time.time() < deadline and any(p.proc and p.proc.poll() is None for p in pods):
+            time.sleep(0.05)
+        for p in pods + self.gone_pods:
+            self.killpg(p)
+            if p.proc:
+                try:
+                    p.proc.wait(timeout=1)
+                except Exception:
+                    pass
+
+    def kill_all_now(self):
+        for p in list(self.pods) + list(self.gone_pods):
+            self.killpg(p)

@@ -1,0 +1,291 @@
+"""The pod lifecycle, as the kubelet runs it: a pod's process (a real Celery
+worker, or a sleep), readiness, graceful deletion (SIGTERM, SIGKILL after the
+grace period), containers that do not run (POD_FAULTS), and the Pod object
+as the API shows it in each of those states."""
+import copy
+import hashlib
+import os
+import signal
+import subprocess
+import time
+
+from kube.util import CRASH_BACKOFF, REPLACE_DELAY, SERVICE_ACCOUNT, WORLD_DIR, log, now_rfc3339
+
+
+class Kubelet:
+    """Mixed into Cluster: uses its pods, lock, ns and bump_pod()."""
+
+    # ---- pods ----
+    def render_pod(self, pod, with_kind=True):
+        tmpl = pod.rs.template
+        tspec = tmpl["spec"]
+        c0 = tspec["containers"][0]
+        md = {
+            "name": pod.name,
+            "generateName": pod.rs.name + "-",
+            "namespace": self.ns,
+            "uid": pod.uid,
+            "resourceVersion": str(pod.rv),
+            "creationTimestamp": now_rfc3339(pod.created),
+            "labels": dict(tmpl["metadata"].get("labels") or {}, **{"pod-template-hash": pod.rs.hash}),
+        }
+        ann = tmpl["metadata"].get("annotations")
+        if ann:
+            md["annotations"] = dict(ann)
+        if pod.terminating:
+            grace = tspec.get("terminationGracePeriodSeconds", 30)
+            md["deletionTimestamp"] = now_rfc3339(pod.deletion_requested + grace)
+            md["deletionGracePeriodSeconds"] = grace
+        md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": pod.rs.name,
+                                  "uid": pod.rs.uid, "controller": True, "blockOwnerDeletion": True}]
+        spec = copy.deepcopy(tspec)
+        spec["nodeName"] = "worker-node-1.cms-dials.cern.ch"
+        spec["serviceAccountName"] = SERVICE_ACCOUNT
+        spec["serviceAccount"] = SERVICE_ACCOUNT
+        spec["enableServiceLinks"] = True
+        spec["priority"] = 0
+        ready = pod.ready and not pod.terminating
+        running = pod.alive()
+        start = now_rfc3339(pod.started_at or pod.created)
+
+        def cond(t, ok, ts):
+            return {"type": t, "status": "True" if ok else "False", "lastProbeTime": None,
+                    "lastTransitionTime": now_rfc3339(ts)}
+        ready_ts = pod.ready_at if ready else (pod.deletion_requested or pod.failed_at or pod.created)
+        conditions = [
+            cond("PodReadyToStartContainers", running, pod.started_at or pod.created),
+            cond("Initialized", True, pod.created),
+            cond("Ready", ready, ready_ts),
+            cond("ContainersReady", ready, ready_ts),
+            cond("PodScheduled", True, pod.created),
+        ]
+        for c in conditions:
+            if c["type"] in ("Ready", "ContainersReady") and not ready:
+                c["reason"] = "ContainersNotReady"
+                c["message"] = "containers with unready status: [%s]" % c0["name"]
+        cs = {"name": c0["name"], "image": c0["image"],
+              "imageID": c0["image"].rsplit(":", 1)[0] + "@sha256:" + hashlib.sha256(c0["image"].encode()).hexdigest(),
+              "containerID": "cri-o://" + hashlib.sha256(pod.uid.encode()).hexdigest(),
+              "ready": ready, "restartCount": pod.restart_count, "started": running}
+        if running:
+            cs["state"] = {"running": {"startedAt": start}}
+        elif pod.exit_code is not None:
+            code = pod.exit_code if pod.exit_code >= 0 else 128 - pod.exit_code
+            cs["state"] = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                          "startedAt": start, "finishedAt": now_rfc3339(pod.exited_at),
+                                          "containerID": cs["containerID"]}}
+        else:
+            cs["state"] = {"waiting": {"reason": "ContainerCreating"}}
+        phase = "Running" if pod.proc is not None else "Pending"
+        if pod.exit_code is not None and not pod.terminating:
+            phase = "Failed"
+        status = {"phase": phase, "conditions": conditions, "hostIP": "10.0.0.11",
+                  "hostIPs": [{"ip": "10.0.0.11"}], "podIP": pod.ip, "podIPs": [{"ip": pod.ip}],
+                  "startTime": now_rfc3339(pod.created), "containerStatuses": [cs], "qosClass": "BestEffort"}
+        if pod.fault:
+            self.render_fault(pod, spec, status, cs)
+        o = {}
+        if with_kind:
+            o["kind"] = "Pod"
+            o["apiVersion"] = "v1"
+        o.update({"metadata": md, "spec": spec, "status": status})
+        return o
+
+    def render_fault(self, pod, spec, status, cs):
+        """The status of a pod whose container does not run (POD_FAULTS)."""
+        conds = {c["type"]: c for c in status["conditions"]}
+        c0 = spec["containers"][0]
+        if pod.fault == "Pending":
+            spec.pop("nodeName", None)
+            status.clear()
+            status.update({"phase": "Pending", "conditions": [{
+                "type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                "lastTransitionTime": now_rfc3339(pod.created), "reason": "Unschedulable",
+                "message": "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are "
+                           "available: 3 No preemption victims found for incoming pod."}],
+                "qosClass": "BestEffort"})
+            return
+        cs["ready"] = cs["started"] = False
+        conds["PodReadyToStartContainers"]["status"] = "True"       # the sandbox runs
+        if pod.fault in ("ContainerCreating", "ImagePullBackOff"):
+            status["phase"] = "Pending"
+            cs["imageID"] = ""
+            cs.pop("containerID", None)
+            cs["restartCount"] = 0
+            if pod.fault == "ContainerCreating":
+                conds["PodReadyToStartContainers"]["status"] = "False"
+                for k in ("podIP", "podIPs"):
+                    status.pop(k, None)
+                cs["state"] = {"waiting": {"reason": "ContainerCreating"}}
+            elif not pod.crash_waiting:
+                cs["state"] = {"waiting": {"reason": "ErrImagePull", "message": (
+                    "initializing source docker://%s: reading manifest %s in %s: manifest unknown"
+                    % (c0["image"], c0["image"].rsplit(":", 1)[-1], c0["image"].rsplit(":", 1)[0]))}}
+            else:
+                cs["state"] = {"waiting": {"reason": "ImagePullBackOff",
+                                           "message": 'Back-off pulling image "%s"' % c0["image"]}}
+            return
+        # CrashLoopBackOff: the pod runs, its container keeps exiting with status 1
+        status["phase"] = "Running"
+        exited = {"terminated": {"exitCode": 1, "reason": "Error",
+                                 "startedAt": now_rfc3339(pod.crash_started),
+                                 "finishedAt": now_rfc3339(pod.crash_exit), "containerID": cs["containerID"]}}
+        if pod.crash_waiting:
+            back = min(300, CRASH_BACKOFF * 2 ** max(0, pod.restart_count - 1))
+            cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": (
+                "back-off %ds restarting failed container=%s pod=%s_%s(%s)"
+                % (back, c0["name"], pod.name, self.ns, pod.uid))}}
+            cs["lastState"] = exited
+        else:
+            cs["state"] = exited
+
+    def crash_loop(self, pod, t):
+        """kubelet restarting a crashing container in place."""
+        if pod.terminating:
+            return
+        if not pod.crash_waiting and t - pod.crash_exit >= 1.0:
+            pod.crash_waiting = True
+            self.bump_pod(pod)
+        if t >= pod.crash_next:
+            pod.restart_count += 1
+            pod.crash_started = pod.crash_exit = t      # starts and exits at once
+            pod.crash_next = t + min(300, CRASH_BACKOFF * 2 ** (pod.restart_count - 1))
+            pod.crash_waiting = False
+            self.bump_pod(pod)
+
+    def set_fault(self, pod, fault):
+        """An existing pod's container starts crashing: its process is killed, kubelet
+        restarts it in place (CrashLoopBackOff)."""
+        self.killpg(pod)
+        if pod.proc is not None:
+            try:
+                pod.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        t = time.time()
+        pod.fault = fault
+        pod.ready = False
+        pod.crash_started = pod.started_at or pod.created
+        pod.crash_exit = t
+        pod.crash_next = t + 1.0
+        pod.crash_waiting = False
+        log("pod %s: container crashing (%s)" % (pod.name, fault))
+        self.bump_pod(pod)
+
+    def spawn(self, pod):
+        """Start the pod's process. Only ever called from the controller thread
+        (PR_SET_PDEATHSIG is tied to the forking thread)."""
+        if pod.fault:
+            log("pod %s created (%s)" % (pod.name, pod.fault))
+            return
+        pod.log_path = os.path.join(self.pod_dir, pod.name + ".log")
+        logf = open(pod.log_path, "ab")
+        env = dict(os.environ)
+        env["BROKER_URL"] = self.args.broker_url
+        env["HOSTNAME"] = pod.name
+        env["PYTHONUNBUFFERED"] = "1"
+        env["WORKER_SHUTDOWN_SECONDS"] = repr(pod.dep.shutdown_seconds)
+        if pod.dep.worker and not pod.broken:
+            cmd = ["/usr/bin/python3", "-m", "celery", "-A", "etl", "worker", "--concurrency=1",
+                   "--autoscale=1,0", "--max-tasks-per-child=1", "--hostname=%s" % pod.hostname,
+                   "--queues=%s" % ",".join(pod.dep.queues), "-E", "-l", "INFO",
+                   "--without-gossip", "--without-mingle"]
+        else:
+            cmd = ["/bin/sleep", "1000000"]
+        if os.path.exists("/usr/bin/setpriv"):
+            cmd = ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] + cmd
+        pod.proc = subprocess.Popen(cmd, cwd=WORLD_DIR, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                                    close_fds=True)
+        logf.close()
+        pod.pid = pod.proc.pid
+        pod.started_at = time.time()
+        log("pod %s started pid %d%s" % (pod.name, pod.pid, " (broken)" if pod.broken else ""))
+        if not pod.dep.worker and not pod.broken:
+            pod.ready = True
+            pod.ready_at = time.time()
+
+    def check_ready(self, pod):
+        if pod.ready or pod.broken or not pod.dep.worker or not pod.alive():
+            return False
+        try:
+            with open(pod.log_path, "rb") as f:
+                f.seek(max(0, pod.log_off - 64))
+                data = f.read()
+                pod.log_off = f.tell()
+        except OSError:
+            return False
+        if (pod.hostname + " ready.").encode() in data:
+            pod.ready = True
+            pod.ready_at = time.time()
+            log("pod %s ready" % pod.name)
+            return True
+        return False
+
+    def terminate_pod(self, pod):
+        if pod.terminating:
+            return
+        pod.terminating = True
+        pod.deletion_requested = time.time()
+        grace = pod.rs.template["spec"].get("terminationGracePeriodSeconds", 30)
+        pod.kill_at = pod.deletion_requested + grace
+        if pod.alive():
+            try:
+                os.kill(pod.pid, signal.SIGTERM)
+                pod.sigtermed = True
+            except ProcessLookupError:
+                pass
+        log("pod %s terminating (SIGTERM, grace %ss)" % (pod.name, grace))
+        self.bump_pod(pod)
+
+    def killpg(self, pod, sig=signal.SIGKILL):
+        if pod.pid:
+            try:
+                os.killpg(pod.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def remove_pod(self, pod):
+        self.killpg(pod)          # leftovers of the container (pool children)
+        pod.deleted_at = time.time()
+        self.pods.remove(pod)
+        self.gone_pods.append(pod)
+        self.bump_pod(pod, "DELETED")
+        log("pod %s deleted (exit %s%s)" % (pod.name, pod.exit_code, ", SIGKILLed after grace" if pod.sigkilled else ""))
+
+    def pod_lifecycle(self, dep, t):
+        for pod in list(self.dep_pods(dep)):
+            if pod.fault:
+                if pod.terminating:       # no container runs: nothing to stop
+                    pod.exit_code = 0 if pod.exit_code is None else pod.exit_code
+                    pod.exited_at = pod.exited_at or t
+                    self.remove_pod(pod)
+                elif pod.fault == "CrashLoopBackOff":
+                    self.crash_loop(pod, t)
+                elif pod.fault == "ImagePullBackOff" and not pod.crash_waiting and t - pod.created >= 2:
+                    pod.crash_waiting = True      # ErrImagePull -> ImagePullBackOff
+                    self.bump_pod(pod)
+                continue
+            if pod.proc is not None and pod.exit_code is None:
+                rc = pod.proc.poll()
+                if rc is not None:
+                    pod.exit_code = rc
+                    pod.exited_at = t
+                    if not pod.terminating:
+                        pod.failed_at = t
+                        pod.ready = False
+                        log("pod %s process died on its own (rc %s)" % (pod.name, rc))
+                    self.bump_pod(pod)
+            if self.check_ready(pod):
+                if not pod.terminating:
+                    dep.progress_at = t
+                self.bump_pod(pod)
+            if pod.terminating and pod.exit_code is None and pod.kill_at is not None and t >= pod.kill_at:
+                pod.sigkilled = True
+                log("pod %s still alive after grace: SIGKILL" % pod.name)
+                self.killpg(pod)
+                pod.kill_at = None
+            if pod.terminating and pod.exit_code is not None:
+                self.remove_pod(pod)
+            elif pod.failed_at is not None and t - pod.failed_at >= REPLACE_DELAY:
+                self.remove_pod(pod)   # the ReplicaSet then creates a replacement

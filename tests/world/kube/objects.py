@@ -1,0 +1,135 @@
+"""The objects the double keeps: Pods, ReplicaSets, Deployments."""
+import copy
+import random
+import time
+import uuid
+
+from kube.util import now_rfc3339, rand_suffix
+
+
+class Pod:
+    def __init__(self, dep, rs, broken, fault=None):
+        self.dep = dep
+        self.rs = rs
+        self.name = "%s-%s" % (rs.name, rand_suffix())
+        self.uid = str(uuid.uuid4())
+        self.created = time.time()
+        self.hostname = "%s@%s" % (dep.name, self.name)
+        self.broken = broken
+        self.proc = None
+        self.pid = None
+        self.log_path = None
+        self.log_off = 0
+        self.ready = False
+        self.ready_at = None
+        self.started_at = None
+        self.terminating = False
+        self.deletion_requested = None
+        self.kill_at = None
+        self.sigkilled = False
+        self.sigtermed = False
+        self.exit_code = None
+        self.exited_at = None
+        self.failed_at = None      # died while not terminating
+        self.deleted_at = None
+        self.restart_count = 0
+        # a container that does not run (see POD_FAULTS): its state, and the
+        # crash loop's last start, exit and next restart
+        self.fault = fault
+        self.crash_started = self.crash_exit = self.crash_next = None
+        self.crash_waiting = False
+        if fault == "CrashLoopBackOff":
+            self.crash_started = self.created
+            self.crash_exit = self.created + 0.5
+            self.crash_next = self.crash_exit + 1.0
+        self.rv = 0
+        self.ip = "10.128.%d.%d" % (random.randint(0, 255), random.randint(2, 254))
+
+    def alive(self):
+        return self.proc is not None and self.exit_code is None and not self.fault
+
+
+class ReplicaSet:
+    def __init__(self, dep, h, template, replicas):
+        self.dep = dep
+        self.hash = h
+        self.name = "%s-%s" % (dep.name, h)
+        self.uid = str(uuid.uuid4())
+        self.template = copy.deepcopy(template)
+        self.replicas = replicas
+
+
+class Deployment:
+    def __init__(self, cfg, ns):
+        self.name = cfg["name"]
+        self.worker = bool(cfg.get("worker", False))
+        self.queues = cfg.get("queues") or [self.name]
+        self.shutdown_seconds = float(cfg.get("shutdownSeconds", 0))     # WORKER_SHUTDOWN_SECONDS
+        grace = int(cfg.get("terminationGracePeriodSeconds", 30))
+        labels = {"app": self.name}
+        labels.update(cfg.get("labels") or {})
+        if self.worker:
+            args = ["celery", "-A", "etl", "worker", "--concurrency=1", "--autoscale=1,0",
+                    "--max-tasks-per-child=1", "--hostname=%s@%%h" % self.name,
+                    "--queues=%s" % ",".join(self.queues)]
+            image = cfg.get("image", "registry.cern.ch/cmsdials/etl-worker:1.4.2")
+        else:
+            args = ["sleep", "infinity"]
+            image = cfg.get("image", "registry.cern.ch/cmsdials/%s:1.4.2" % self.name)
+        self.created = time.time()
+        self.metadata = {
+            "name": self.name,
+            "namespace": ns,
+            "uid": str(uuid.uuid4()),
+            "resourceVersion": "0",
+            "generation": 1,
+            "creationTimestamp": now_rfc3339(self.created),
+            "labels": labels,
+            "annotations": {"deployment.kubernetes.io/revision": "1"},
+        }
+        self.spec = {
+            "replicas": int(cfg.get("replicas", 1)),
+            "selector": {"matchLabels": {"app": self.name}},
+            "template": {
+                "metadata": {"creationTimestamp": None, "labels": {"app": self.name}},
+                "spec": {
+                    "containers": [{
+                        "name": cfg.get("container", "worker" if self.worker else self.name),
+                        "image": image,
+                        "args": args,
+                        "resources": {},
+                        "terminationMessagePath": "/dev/termination-log",
+                        "terminationMessagePolicy": "File",
+                        "imagePullPolicy": "IfNotPresent",
+                    }],
+                    "restartPolicy": "Always",
+                    "terminationGracePeriodSeconds": grace,
+                    "dnsPolicy": "ClusterFirst",
+                    "securityContext": {},
+                    "schedulerName": "default-scheduler",
+                },
+            },
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": int(cfg.get("progressDeadlineSeconds", 600)),
+        }
+        self.status = {}
+        self.observed_generation = 0
+        self.generation_changed_at = self.created
+        self.progress_at = self.created
+        self.rs = {}            # hash -> ReplicaSet
+        self.revision = 0
+        self.cond_progressing = None
+        self.last_counts = None
+        self.paused_seen = False
+
+    def render(self, with_kind=True):
+        o = {}
+        if with_kind:
+            o["kind"] = "Deployment"
+            o["apiVersion"] = "apps/v1"
+        o["metadata"] = copy.deepcopy(self.metadata)
+        o["spec"] = copy.deepcopy(self.spec)
+        o["status"] = copy.deepcopy(self.status)
+        return o

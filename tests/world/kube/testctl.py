@@ -1,0 +1,195 @@
+"""The double's test controls (plain HTTP or HTTPS, no auth), as a routing
+table: (method, path) -> handler. See kube_double.py's docstring for what
+each does."""
+import json
+import os
+import signal
+import time
+
+from kube.util import POD_FAULTS
+
+
+def serve(h, path):
+    fn = ROUTES.get((h.command, path))
+    if fn is None:
+        return h.send_json(404, {"error": "unknown test endpoint %s %s" % (h.command, path)})
+    return fn(h)
+
+
+def body(h):
+    if not h._body:
+        return {}
+    return json.loads(h._body.decode())
+
+
+def get_requests(h):
+    with h.state["lock"]:
+        reqs = list(h.state["requests"])
+    return h.send_json(200, reqs)
+
+
+def delete_requests(h):
+    with h.state["lock"]:
+        h.state["requests"].clear()
+    return h.send_json(200, {"ok": True})
+
+
+def post_faults(h):
+    f = body(h)
+    f.setdefault("count", 1)
+    f.setdefault("path_prefix", "")
+    f["status"] = int(f.get("status", 500))
+    with h.state["lock"]:
+        h.state["faults"].append(f)
+    return h.send_json(200, {"ok": True})
+
+
+def get_faults(h):
+    with h.state["lock"]:
+        return h.send_json(200, list(h.state["faults"]))
+
+
+def delete_faults(h):
+    with h.state["lock"]:
+        h.state["faults"].clear()
+    return h.send_json(200, {"ok": True})
+
+
+def post_forbid(h):
+    f = body(h)
+    f.setdefault("verb", "*")
+    f.setdefault("resource", "*")
+    with h.state["lock"]:
+        h.state["forbid"].append({"verb": f["verb"], "resource": f["resource"]})
+    return h.send_json(200, {"ok": True})
+
+
+def delete_forbid(h):
+    with h.state["lock"]:
+        h.state["forbid"].clear()
+    return h.send_json(200, {"ok": True})
+
+
+def post_break(h):
+    d = body(h).get("deployment")
+    with h.cluster.lock:
+        if d not in h.cluster.deployments:
+            return h.send_json(404, {"error": "no deployment %r" % d})
+        h.cluster.broken.add(d)
+    return h.send_json(200, {"ok": True})
+
+
+def delete_break(h):
+    d = body(h).get("deployment")
+    with h.cluster.lock:
+        if d:
+            h.cluster.broken.discard(d)
+        else:
+            h.cluster.broken.clear()
+    return h.send_json(200, {"ok": True})
+
+
+def post_pod_state(h):
+    b = body(h)
+    st = b.get("state")
+    if st not in POD_FAULTS:
+        return h.send_json(400, {"error": "state must be one of %s" % (POD_FAULTS,)})
+    with h.cluster.lock:
+        if b.get("pod"):
+            pod = next((p for p in h.cluster.pods if p.name == b["pod"]), None)
+            if pod is None or pod.terminating or st != "CrashLoopBackOff":
+                return h.send_json(400, {"error": "a live pod can only start crashing "
+                                         "(CrashLoopBackOff)"})
+            h.cluster.set_fault(pod, st)
+        elif b.get("deployment") in h.cluster.deployments:
+            h.cluster.pod_faults[b["deployment"]] = st
+        else:
+            return h.send_json(404, {"error": "no pod or deployment in %r" % b})
+    return h.send_json(200, {"ok": True})
+
+
+def delete_pod_state(h):
+    b = body(h)
+    with h.cluster.lock:
+        if b.get("deployment"):
+            h.cluster.pod_faults.pop(b["deployment"], None)
+        else:
+            h.cluster.pod_faults.clear()
+    return h.send_json(200, {"ok": True})
+
+
+def post_kill_pod(h):
+    b = body(h)
+    sig = str(b.get("signal", "KILL")).upper()
+    if not sig.startswith("SIG"):
+        sig = "SIG" + sig
+    with h.cluster.lock:
+        pod = next((p for p in h.cluster.pods if p.name == b.get("pod")), None)
+        if pod is None or not pod.alive():
+            return h.send_json(404, {"error": "no live pod %r" % b.get("pod")})
+        if sig == "SIGKILL":
+            h.cluster.killpg(pod)
+        else:
+            os.kill(pod.pid, getattr(signal, sig))
+    return h.send_json(200, {"ok": True, "pid": pod.pid})
+
+
+def get_pods(h):
+    with h.cluster.lock:
+        pods = list(h.cluster.pods)
+        if h._q.get("all") in ("1", "true"):
+            pods = list(h.cluster.gone_pods) + pods
+        out = [{"name": p.name, "deployment": p.dep.name, "pid": p.pid, "ready": p.ready,
+                "terminating": p.terminating, "hostname": p.hostname,
+                "pod_template_hash": p.rs.hash, "broken": p.broken,
+                "created": p.created, "ready_at": p.ready_at,
+                "deletion_requested": p.deletion_requested, "sigtermed": p.sigtermed,
+                "sigkilled": p.sigkilled, "exit_code": p.exit_code, "exited_at": p.exited_at,
+                "deleted_at": p.deleted_at, "log": p.log_path, "fault": p.fault,
+                "restart_count": p.restart_count,
+                "gone": p.deleted_at is not None} for p in pods]
+    return h.send_json(200, out)
+
+
+def post_token(h):
+    b = body(h)
+    tok = b.get("token")
+    if b.get("expire"):
+        with h.state["lock"]:
+            if b["expire"] not in h.state["tokens"]:
+                return h.send_json(404, {"error": "unknown token"})
+            h.state["tokens"][b["expire"]] = 0
+        return h.send_json(200, {"ok": True})
+    if not tok:
+        return h.send_json(400, {"error": "token required"})
+    exp = time.time() + float(b["expires_in"]) if "expires_in" in b else None
+    with h.state["lock"]:
+        if not b.get("add"):
+            h.state["tokens"].clear()
+        h.state["tokens"][tok] = exp
+    return h.send_json(200, {"ok": True})
+
+
+def get_state(h):
+    with h.cluster.lock:
+        return h.send_json(200, {"rv": h.cluster.rv, "deployments": [
+            d.render() for d in h.cluster.deployments.values()]})
+
+
+ROUTES = {
+    ("GET", "/_test/requests"): get_requests,
+    ("DELETE", "/_test/requests"): delete_requests,
+    ("POST", "/_test/faults"): post_faults,
+    ("GET", "/_test/faults"): get_faults,
+    ("DELETE", "/_test/faults"): delete_faults,
+    ("POST", "/_test/forbid"): post_forbid,
+    ("DELETE", "/_test/forbid"): delete_forbid,
+    ("POST", "/_test/break"): post_break,
+    ("DELETE", "/_test/break"): delete_break,
+    ("POST", "/_test/pod-state"): post_pod_state,
+    ("DELETE", "/_test/pod-state"): delete_pod_state,
+    ("POST", "/_test/kill-pod"): post_kill_pod,
+    ("GET", "/_test/pods"): get_pods,
+    ("POST", "/_test/token"): post_token,
+    ("GET", "/_test/state"): get_state,
+}
