@@ -19,6 +19,7 @@
 
 #include "cmd.h"
 #include "http.h"
+#include "keys.h"
 #include "run.h"
 
 static void
@@ -52,6 +53,9 @@ usage(FILE *f)
 "  --insecure-skip-tls-verify do not verify the API server's certificate\n"
 "  --control auto|flower|broker  how to reach workers (DRAIN_CONTROL; auto:\n"
 "                             Flower, or remote control on the broker if down)\n"
+"  --broker-key-prefix P      Celery's broker_transport_options global_keyprefix\n"
+"                             (DRAIN_BROKER_KEY_PREFIX; none)\n"
+"  --priority-steps 0,3,6,9   its priority_steps (DRAIN_PRIORITY_STEPS; 0,3,6,9)\n"
 "  --config FILE              KEY=VALUE file of DRAIN_* settings (DRAIN_CONFIG)\n"
 "\n"
 "Drain:\n"
@@ -248,7 +252,8 @@ enum {
 	O_DRAIN_ONLY, O_ON_TIMEOUT, O_STATUS, O_RECOVER, O_UNDRAIN, O_LEASE_TTL,
 	O_METRICS, O_NOTIFY_OK, O_CONFIG, O_CONTROL, O_VERSION,
 	O_REQ_TIMEOUT, O_QUEUES, O_NOTIFY_FILE,
-	O_HOLD, O_RELEASE, O_IGNORE_HOLD, O_REASON, O_UNTIL,
+	O_HOLD, O_RELEASE, O_IGNORE_HOLD, O_REASON, O_UNTIL, O_KEY_PREFIX,
+	O_PRIO_STEPS,
 };
 
 static const struct option longopts[] = {
@@ -283,6 +288,8 @@ static const struct option longopts[] = {
 	{ "lease-ttl", required_argument, NULL, O_LEASE_TTL },
 	{ "queues", required_argument, NULL, O_QUEUES },
 	{ "control", required_argument, NULL, O_CONTROL },
+	{ "broker-key-prefix", required_argument, NULL, O_KEY_PREFIX },
+	{ "priority-steps", required_argument, NULL, O_PRIO_STEPS },
 	{ "output", required_argument, NULL, 'o' },
 	{ "metrics-file", required_argument, NULL, O_METRICS },
 	{ "notify-url-file", required_argument, NULL, O_NOTIFY_FILE },
@@ -367,6 +374,19 @@ parse_output(const char *what, const char *v, int *json)
 		*json = 0;
 	else {
 		log_err("%s: expected text or json, not \"%s\"", what, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_steps(const char *what, const char *v, struct prio_steps *steps)
+{
+	char	err[200];
+
+	if (keys_parse_steps(v, steps, err, sizeof err) == -1) {
+		log_err("%s: \"%s\": %s (expected kombu's priority_steps, e.g. "
+		    "0,3,6,9)", what, v, err);
 		return -1;
 	}
 	return 0;
@@ -464,7 +484,8 @@ out:
  * The settings that take a checked value: a flag and its DRAIN_* variable
  * (the flag wins), parsed into a field of struct opts.
  */
-enum setting_kind { S_DURATION, S_PARALLEL, S_ON_TIMEOUT, S_OUTPUT, S_CONTROL };
+enum setting_kind { S_DURATION, S_PARALLEL, S_ON_TIMEOUT, S_OUTPUT, S_CONTROL,
+	S_STRING, S_STEPS };
 
 static const struct setting {
 	int			 opt;		/* getopt_long's value */
@@ -496,6 +517,10 @@ static const struct setting {
 	  offsetof(struct opts, json), 0 },
 	{ O_CONTROL, "--control", "DRAIN_CONTROL", S_CONTROL,
 	  offsetof(struct opts, control), 0 },
+	{ O_KEY_PREFIX, "--broker-key-prefix", "DRAIN_BROKER_KEY_PREFIX",
+	  S_STRING, offsetof(struct opts, key_prefix), 0 },
+	{ O_PRIO_STEPS, "--priority-steps", "DRAIN_PRIORITY_STEPS", S_STEPS,
+	  offsetof(struct opts, priority_steps), 0 },
 };
 #define NSETTINGS	(sizeof settings / sizeof settings[0])
 
@@ -528,6 +553,11 @@ setting_set(const struct setting *st, const char *what, const char *v,
 		return parse_output(what, v, field);
 	case S_CONTROL:
 		return parse_control(what, v, field);
+	case S_STRING:
+		*(const char **)field = v;
+		return 0;
+	case S_STEPS:
+		return parse_steps(what, v, field);
 	}
 	return -1;
 }

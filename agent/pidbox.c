@@ -13,10 +13,12 @@
 #include "b64.h"
 #include "broker.h"
 #include "http.h"
+#include "keys.h"
 #include "pidbox.h"
 #include "util.h"
 
 #define BINDINGS	"_kombu.binding.reply.celery.pidbox"
+#define REPLY_QUEUE	"%s.reply.celery.pidbox"
 #define MAX_REPLY	HTTP_MAX_BODY	/* replies are capped as HTTP bodies */
 
 /*
@@ -44,8 +46,12 @@ struct pcall {
 struct pidbox {
 	struct ev_loop	*loop;
 	struct broker	*b;
+	const struct keys *keys;
 	char		 key[40];	/* reply routing key */
-	char		*list;		/* "<key>.reply.celery.pidbox" */
+	char		*queue;		/* "<key>.reply.celery.pidbox" */
+	char		*list;		/* the queue's list: prefix + queue */
+	char		*bindings;	/* prefix + BINDINGS */
+	char		*member;	/* the binding, in bindings */
 	int		 bound;
 	int		 popping;	/* an RPOP is out */
 	unsigned long	 clock;
@@ -113,14 +119,18 @@ noop(redisReply *rep, const char *err, void *arg)
 }
 
 struct pidbox *
-pidbox_new(struct ev_loop *loop, struct broker *b)
+pidbox_new(struct ev_loop *loop, struct broker *b, const struct keys *k)
 {
 	struct pidbox	*p = xcalloc(1, sizeof *p);
 
 	p->loop = loop;
 	p->b = b;
+	p->keys = k;
 	uuid4(p->key);
-	p->list = xasprintf("%s.reply.celery.pidbox", p->key);
+	p->queue = xasprintf(REPLY_QUEUE, p->key);
+	p->list = keys_name(k, p->queue);
+	p->bindings = keys_name(k, BINDINGS);
+	p->member = xasprintf("%s" KEYS_SEP KEYS_SEP "%s", p->key, p->queue);
 	ev_timer_init(&p->poll, NULL, 0., 0.);
 	return p;
 }
@@ -128,8 +138,6 @@ pidbox_new(struct ev_loop *loop, struct broker *b)
 void
 pidbox_free(struct pidbox *p)
 {
-	char	*member;
-
 	if (p == NULL)
 		return;
 	ev_timer_stop(p->loop, &p->poll);
@@ -138,12 +146,14 @@ pidbox_free(struct pidbox *p)
 		finish(p, p->calls, NULL);
 	}
 	if (p->bound && broker_up(p->b)) {
-		member = xasprintf("%s\x06\x16\x06\x16%s", p->key, p->list);
-		broker_command(p->b, noop, NULL, "SREM %s %s", BINDINGS, member);
+		broker_command(p->b, noop, NULL, "SREM %s %s", p->bindings,
+		    p->member);
 		broker_command(p->b, noop, NULL, "DEL %s", p->list);
-		free(member);
 	}
+	free(p->queue);
 	free(p->list);
+	free(p->bindings);
+	free(p->member);
 	free(p);
 }
 
@@ -272,7 +282,7 @@ pidbox_call(struct pidbox *p, const char *method, json_t *args,
     const char *dest, double timeout, pidbox_cb *cb, void *arg)
 {
 	struct pcall	*c = xcalloc(1, sizeof *c);
-	char		 tag[40], chan[64], *env, *member;
+	char		 tag[40], *chan, *env;
 
 	uuid4(c->ticket);
 	uuid4(tag);
@@ -289,15 +299,15 @@ pidbox_call(struct pidbox *p, const char *method, json_t *args,
 		return;
 	}
 	if (!p->bound) {
-		member = xasprintf("%s\x06\x16\x06\x16%s", p->key, p->list);
-		broker_command(p->b, noop, NULL, "SADD %s %s", BINDINGS, member);
-		free(member);
+		broker_command(p->b, noop, NULL, "SADD %s %s", p->bindings,
+		    p->member);
 		p->bound = 1;
 	}
 	env = pidbox_envelope(method, args, dest, c->ticket, p->key,
 	    now_wall(), timeout, ++p->clock, tag);
-	snprintf(chan, sizeof chan, "/%d.celery.pidbox", broker_db(p->b));
+	chan = keys_fanout(p->keys, "celery.pidbox");
 	broker_command(p->b, noop, NULL, "PUBLISH %s %s", chan, env);
+	free(chan);
 	free(env);
 	if (!ev_is_active(&p->poll)) {
 		ev_timer_init(&p->poll, poll_cb, 0.01, 0.02);

@@ -475,6 +475,7 @@ ctx_free(struct ctx *c)
 		run_free(c->runs[i]);
 	free(c->runs);
 	pidbox_free(c->pidbox);
+	keys_free(&c->keys);
 	broker_free(c->broker);
 	http_free(c->http);
 	execcred_free(c->kube.exec);
@@ -534,7 +535,9 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 	    errlen);
 	if (c->broker == NULL)
 		return -1;
-	c->pidbox = pidbox_new(loop, c->broker);
+	keys_init(&c->keys, o->key_prefix, &o->priority_steps,
+	    broker_db(c->broker));
+	c->pidbox = pidbox_new(loop, c->broker, &c->keys);
 	c->ctl.mode = o->control;
 	c->ctl.via = o->control == CTL_BROKER ? VIA_BROKER : VIA_FLOWER;
 	c->ctl.flower = &c->flower;

@@ -544,19 +544,20 @@ on_sub_state(int up, void *arg)
 void
 events_start(struct ctx *c)
 {
-	char	pat[64];
+	char	*pat;
 
 	if (c->o->no_events || c->o->dry_run)
 		return;
-	snprintf(pat, sizeof pat, "/%d.celeryev/*", broker_db(c->broker));
+	pat = keys_fanout_pattern(&c->keys, "celeryev");
 	broker_psubscribe(c->broker, pat, on_event, on_sub_state, c);
+	free(pat);
 }
 
 /* ---- backlog --------------------------------------------------------- */
 
 static const char *unacked_lua =
     "local n = 0\n"
-    "for _, v in ipairs(redis.call('HVALS', 'unacked')) do\n"
+    "for _, v in ipairs(redis.call('HVALS', KEYS[1])) do\n"
     "  local ok, m = pcall(cjson.decode, v)\n"
     "  if ok and type(m) == 'table' then\n"
     "    for _, q in ipairs(ARGV) do\n"
@@ -600,7 +601,7 @@ backlog_exec(redisReply *rep, const char *err, void *arg)
 }
 
 /*
- * One round trip: MULTI; LLEN of each queue and its priority lists; EVAL
+ * One round trip: MULTI; LLEN of each queue's lists (keys.h); EVAL
  * counting unacked entries; EXEC. Plain pipelining would do too, but the
  * transaction gives one reply to wait for.
  */
@@ -609,12 +610,10 @@ backlog_read(struct run *r, void (*then)(struct run *))
 {
 	struct broker	*b = r->ctx->broker;
 	struct blop	*bl;
-	size_t		 i, n = 0, k;
+	size_t		 i, n = 0, k, nl;
 	const char	**argv;
 	size_t		*lens;
-	static const char *sfx[] = { "", "\x06\x16" "3", "\x06\x16" "6",
-	    "\x06\x16" "9" };
-	char		**keys;
+	char		**keys, *unacked;
 
 	if (!broker_up(b)) {
 		r->backlog = r->unacked = -1;
@@ -623,23 +622,26 @@ backlog_read(struct run *r, void (*then)(struct run *))
 		return;
 	}
 	broker_command(b, NULL, NULL, "MULTI");
-	keys = xcalloc(r->queues.n * 4, sizeof *keys);
-	for (i = 0; i < r->queues.n; i++)
-		for (k = 0; k < 4; k++) {
-			keys[n] = xasprintf("%s%s", r->queues.v[i], sfx[k]);
-			broker_command(b, NULL, NULL, "LLEN %s", keys[n]);
-			n++;
-		}
-	argv = xcalloc(r->queues.n + 3, sizeof *argv);
-	lens = xcalloc(r->queues.n + 3, sizeof *lens);
+	keys = xcalloc(r->queues.n * KEYS_MAX_STEPS, sizeof *keys);
+	for (i = 0; i < r->queues.n; i++) {
+		nl = keys_queue_lists(&r->ctx->keys, r->queues.v[i], keys + n);
+		for (k = 0; k < nl; k++)
+			broker_command(b, NULL, NULL, "LLEN %s", keys[n + k]);
+		n += nl;
+	}
+	unacked = keys_name(&r->ctx->keys, "unacked");
+	argv = xcalloc(r->queues.n + 4, sizeof *argv);
+	lens = xcalloc(r->queues.n + 4, sizeof *lens);
 	argv[0] = "EVAL";
 	argv[1] = unacked_lua;
-	argv[2] = "0";
+	argv[2] = "1";
+	argv[3] = unacked;
 	for (i = 0; i < r->queues.n; i++)
-		argv[3 + i] = r->queues.v[i];
-	for (i = 0; i < r->queues.n + 3; i++)
+		argv[4 + i] = r->queues.v[i];
+	for (i = 0; i < r->queues.n + 4; i++)
 		lens[i] = strlen(argv[i]);
-	broker_command_argv(b, NULL, NULL, (int)r->queues.n + 3, argv, lens);
+	broker_command_argv(b, NULL, NULL, (int)r->queues.n + 4, argv, lens);
+	free(unacked);
 	bl = xcalloc(1, sizeof *bl);
 	bl->op = op_new_bg(r);
 	bl->then = then;

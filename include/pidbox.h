@@ -13,6 +13,8 @@
  * are removed on pidbox_free(). A reply is capped as an HTTP body is
  * (HTTP_MAX_BODY): a larger one is dropped in Redis, never read, and fails
  * the call that waits for it (a broadcast just goes without it).
+ * Keys and channels are named by keys.h (kombu's global_keyprefix goes
+ * in front of each, not of the binding).
  */
 #ifndef PIDBOX_H
 #define PIDBOX_H
@@ -23,6 +25,7 @@ struct ev_loop;
 struct broker;
 struct pidbox;
 struct json_t;
+struct keys;
 
 /*
  * replies: a JSON object {worker: reply-value} of every reply received
@@ -30,7 +33,9 @@ struct json_t;
  */
 typedef void pidbox_cb(struct json_t *replies, const char *err, void *arg);
 
-struct pidbox	*pidbox_new(struct ev_loop *, struct broker *);
+/* keys: borrowed, must outlive the pidbox. */
+struct pidbox	*pidbox_new(struct ev_loop *, struct broker *,
+		    const struct keys *);
 void		 pidbox_free(struct pidbox *);
 /*
  * Call method with arguments (a JSON object, stolen; NULL for {}) on

@@ -14,6 +14,7 @@
  *                                   workers (JSON [{name, queues}]),
  *                                   restarted_at (before the PATCH)
  *   drain-and-rollout:history       STREAM, capped: one entry per finished run
+ * They never get --broker-key-prefix (see keys.h).
  */
 #ifndef RUN_H
 #define RUN_H
@@ -22,6 +23,7 @@
 
 #include "ctl.h"
 #include "fsm.h"
+#include "keys.h"
 #include "kube.h"
 #include "util.h"
 
@@ -68,6 +70,8 @@ struct opts {
 	int		 ignore_hold;		/* drain held deployments */
 	const char	*hold_reason;		/* --hold --reason */
 	const char	*hold_until;		/* --hold --until */
+	const char	*key_prefix;		/* kombu's global_keyprefix */
+	struct prio_steps priority_steps;	/* kombu's priority_steps */
 };
 
 struct ctx {
@@ -80,6 +84,7 @@ struct ctx {
 	struct kube_creds creds;
 	struct broker	*broker;
 	struct pidbox	*pidbox;
+	struct keys	 keys;		/* Celery's key names (keys.h) */
 	int		 events_up;	/* subscription confirmed */
 	double		 events_last;	/* ev_now of the last event */
 	struct run	**runs;

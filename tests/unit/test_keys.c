@@ -1,0 +1,190 @@
+/*
+ * test_keys.c -- Celery's Redis key names (include/keys.h) as kombu 5.2's
+ * Redis transport makes them: global_keyprefix on every key and fanout
+ * channel, priority_steps deciding a queue's lists ("Q", "Q\x06\x16N").
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "keys.h"
+
+static void
+assert_steps(const char *s, const int *want, size_t n)
+{
+	struct prio_steps	st;
+	char			err[200] = "";
+	size_t			i;
+
+	if (keys_parse_steps(s, &st, err, sizeof err) != 0)
+		fail_msg("keys_parse_steps(\"%s\"): %s", s, err);
+	assert_int_equal(st.n, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(st.v[i], want[i]);
+}
+
+static void
+assert_steps_rejected(const char *s, const char *why)
+{
+	struct prio_steps	st;
+	char			err[200] = "";
+
+	if (keys_parse_steps(s, &st, err, sizeof err) != -1)
+		fail_msg("keys_parse_steps(\"%s\") accepted", s);
+	if (strstr(err, why) == NULL)
+		fail_msg("keys_parse_steps(\"%s\"): \"%s\" lacks \"%s\"", s, err,
+		    why);
+}
+
+static void
+test_parse_steps(void **state)
+{
+	static const int dflt[] = { 0, 3, 6, 9 };
+	static const int ten[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	static const int odd[] = { 1, 5 };
+
+	(void)state;
+	assert_steps("0,3,6,9", dflt, 4);
+	assert_steps(" 0, 3 ,6,9 ", dflt, 4);
+	assert_steps("[0, 3, 6, 9]", dflt, 4);
+	assert_steps("0,1,2,3,4,5,6,7,8,9", ten, 10);
+	assert_steps("1,5", odd, 2);
+	assert_steps_rejected("", "expected a number");
+	assert_steps_rejected("0,,3", "expected a number");
+	assert_steps_rejected("0,3,", "expected a number");
+	assert_steps_rejected("-1,3", "expected a number");
+	assert_steps_rejected("3,0", "ascending");
+	assert_steps_rejected("0,3,3", "ascending");
+	assert_steps_rejected("0,3x", "unexpected");
+	assert_steps_rejected("[0,3", "missing ']'");
+	assert_steps_rejected("0,3]", "unexpected");
+	assert_steps_rejected("0,256", "out of range");
+	assert_steps_rejected("99999999999999999999", "out of range");
+}
+
+static void
+free_lists(char **l, size_t n)
+{
+	while (n > 0)
+		free(l[--n]);
+}
+
+static void
+test_default_names(void **state)
+{
+	struct keys	k;
+	char		*l[KEYS_MAX_STEPS], *s;
+	size_t		 n;
+
+	(void)state;
+	keys_init(&k, NULL, NULL, 0);
+	n = keys_queue_lists(&k, "ecal-bulk", l);
+	assert_int_equal(n, 4);
+	assert_string_equal(l[0], "ecal-bulk");
+	assert_string_equal(l[1], "ecal-bulk\x06\x16" "3");
+	assert_string_equal(l[2], "ecal-bulk\x06\x16" "6");
+	assert_string_equal(l[3], "ecal-bulk\x06\x16" "9");
+	free_lists(l, n);
+	s = keys_name(&k, "unacked");
+	assert_string_equal(s, "unacked");
+	free(s);
+	s = keys_fanout(&k, "celery.pidbox");
+	assert_string_equal(s, "/0.celery.pidbox");
+	free(s);
+	s = keys_fanout_pattern(&k, "celeryev");
+	assert_string_equal(s, "/0.celeryev/*");
+	free(s);
+	keys_free(&k);
+}
+
+static void
+test_prefixed_names(void **state)
+{
+	struct keys		k;
+	struct prio_steps	st;
+	char			*l[KEYS_MAX_STEPS], *s, err[100], want[64];
+	size_t			 n, i;
+
+	(void)state;
+	assert_int_equal(keys_parse_steps("0,1,2,3,4,5,6,7,8,9", &st, err,
+	    sizeof err), 0);
+	keys_init(&k, "dials:", &st, 3);
+	n = keys_queue_lists(&k, "q", l);
+	assert_int_equal(n, 10);
+	assert_string_equal(l[0], "dials:q");
+	for (i = 1; i < n; i++) {
+		snprintf(want, sizeof want, "dials:q\x06\x16%zu", i);
+		assert_string_equal(l[i], want);
+	}
+	free_lists(l, n);
+	s = keys_name(&k, "unacked_index");
+	assert_string_equal(s, "dials:unacked_index");
+	free(s);
+	s = keys_name(&k, "_kombu.binding.reply.celery.pidbox");
+	assert_string_equal(s, "dials:_kombu.binding.reply.celery.pidbox");
+	free(s);
+	s = keys_fanout(&k, "celery.pidbox");
+	assert_string_equal(s, "dials:/3.celery.pidbox");
+	free(s);
+	s = keys_fanout_pattern(&k, "celeryev");
+	assert_string_equal(s, "dials:/3.celeryev/*");
+	free(s);
+	keys_free(&k);
+}
+
+/* Steps without 0: kombu never uses the bare queue name. */
+static void
+test_steps_without_zero(void **state)
+{
+	struct keys		k;
+	struct prio_steps	st = { { 1, 5 }, 2 };
+	char			*l[KEYS_MAX_STEPS];
+	size_t			 n;
+
+	(void)state;
+	keys_init(&k, "", &st, 0);
+	n = keys_queue_lists(&k, "q", l);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[0], "q\x06\x16" "1");
+	assert_string_equal(l[1], "q\x06\x16" "5");
+	free_lists(l, n);
+	keys_free(&k);
+}
+
+/* A prefix with glob characters matches only itself in PSUBSCRIBE. */
+static void
+test_pattern_escapes_prefix(void **state)
+{
+	struct keys	k;
+	char		*s;
+
+	(void)state;
+	keys_init(&k, "a*b?[c]\\d", NULL, 0);
+	s = keys_fanout_pattern(&k, "celeryev");
+	assert_string_equal(s, "a\\*b\\?\\[c\\]\\\\d/0.celeryev/*");
+	free(s);
+	s = keys_fanout(&k, "celeryev");
+	assert_string_equal(s, "a*b?[c]\\d/0.celeryev");
+	free(s);
+	keys_free(&k);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_steps),
+		cmocka_unit_test(test_default_names),
+		cmocka_unit_test(test_prefixed_names),
+		cmocka_unit_test(test_steps_without_zero),
+		cmocka_unit_test(test_pattern_escapes_prefix),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
