@@ -50,19 +50,28 @@ ccall_free(struct ccall *k)
 	free(k);
 }
 
-/* Flower failed to answer at all: go on over the broker (auto mode). */
+/*
+ * Flower cannot be used for control (auto mode): it did not answer at all,
+ * or its API cannot change consumers (Flower 1.x with auth, Flower 2.1
+ * read-only). Go on over the broker, this call and every later one; say
+ * it once. A call that was already out when another switched goes over the
+ * broker too, quietly.
+ */
 static int
 fallback(struct ccall *k, enum flower_err e, const char *err)
 {
 	struct ctl	*c = k->ctl;
 
-	if (e != FLOWER_EDOWN || c->mode != CTL_AUTO || c->pidbox == NULL ||
-	    c->via != VIA_FLOWER)
+	if ((e != FLOWER_EDOWN && e != FLOWER_ENOAPI && e != FLOWER_EREADONLY)
+	    || c->mode != CTL_AUTO || c->pidbox == NULL)
 		return 0;
-	log_warn("%s", err);
-	log_warn("Flower is unreachable: continuing with Celery remote control "
-	    "over the broker");
-	c->via = VIA_BROKER;
+	if (c->via == VIA_FLOWER) {
+		log_warn("%s", err);
+		log_warn("%s: continuing with Celery remote control over the "
+		    "broker", e == FLOWER_EDOWN ? "Flower is unreachable" :
+		    "Flower's API cannot control the workers");
+		c->via = VIA_BROKER;
+	}
 	dispatch(k);
 	return 1;
 }

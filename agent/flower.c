@@ -29,14 +29,86 @@ fcall_free(struct fcall *c)
 	free(c);
 }
 
+#define NOAPI_BODY	"api is not available when auth is enabled"
+#define READONLY_BODY	"Read only mode is enabled"
+#define UNAUTH_BODY	"FLOWER_UNAUTHENTICATED_API environment variable is required"
+
+/* Does the body start with text (ignoring a trailing newline)? */
+static int
+body_is(const char *body, size_t len, const char *text)
+{
+	size_t	n = strlen(text);
+
+	return len >= n && memcmp(body, text, n) == 0;
+}
+
+enum flower_err
+flower_classify(const char *url, const char *what, long status,
+    const char *body, size_t len, char *err, size_t errlen)
+{
+	char		*raw, *ex;
+	size_t		 n;
+	enum flower_err	 e;
+
+	if (status == 200)
+		return FLOWER_OK;
+	/* first line of a text body, bounded, cut between characters */
+	raw = xmalloc(len + 1);
+	memcpy(raw, body, len);
+	raw[len] = '\0';
+	ex = utf8_excerpt(raw, 160);
+	free(raw);
+	n = strlen(ex);
+	if (status == 405 && body_is(body, len, NOAPI_BODY)) {
+		snprintf(err, errlen, "Flower %s: %s: HTTP 405: %s: this is "
+		    "Flower 1.x, which turns its API off whenever it has any "
+		    "authentication; upgrade Flower to 2.x, or use --control "
+		    "broker (Celery remote control over the broker)", url, what,
+		    ex);
+		e = FLOWER_ENOAPI;
+	} else if (status == 403 && body_is(body, len, READONLY_BODY)) {
+		snprintf(err, errlen, "Flower %s: %s: HTTP 403: %s: this "
+		    "Flower runs with --read-only and cannot cancel or add "
+		    "consumers; run one without --read-only, or use --control "
+		    "broker (Celery remote control over the broker)", url, what,
+		    ex);
+		e = FLOWER_EREADONLY;
+	} else if (status == 401 && body_is(body, len, UNAUTH_BODY)) {
+		snprintf(err, errlen, "Flower %s: %s: HTTP 401: Flower has no "
+		    "authentication configured, so it keeps its API closed; "
+		    "start Flower with FLOWER_UNAUTHENTICATED_API=true, or "
+		    "configure --basic_auth in Flower and give it here with "
+		    "--flower-user and --flower-password-file", url, what);
+		e = FLOWER_EAUTH;
+	} else if (status == 401) {
+		snprintf(err, errlen, "Flower %s: %s: HTTP 401 Unauthorized%s%s;"
+		    " give credentials with --flower-user and "
+		    "--flower-password-file (or check them)", url, what,
+		    n ? ": " : "", ex);
+		e = FLOWER_EAUTH;
+	} else if (status == 404) {
+		snprintf(err, errlen, "Flower %s: %s: HTTP 404: %s", url, what,
+		    ex);
+		e = FLOWER_EUNKNOWN;
+	} else if (status == 403) {
+		snprintf(err, errlen, "Flower %s: %s: the worker did not answer "
+		    "(HTTP 403: %s)", url, what, ex);
+		e = FLOWER_ENOREPLY;
+	} else {
+		snprintf(err, errlen, "Flower %s: %s: unexpected HTTP %ld%s%s",
+		    url, what, status, n ? ": " : "", ex);
+		e = status >= 500 ? FLOWER_EDOWN : FLOWER_EBAD;
+	}
+	free(ex);
+	return e;
+}
+
 /* Classify a response; on error fill err and return the class. */
 static enum flower_err
 classify(struct flower *f, const struct http_resp *r, const char *what,
     char *err, size_t errlen)
 {
-	char		 d[256], *body;
-	size_t		 n;
-	enum flower_err	 e;
+	char	d[256];
 
 	if (r->err != HTTP_OK) {
 		if (r->err == HTTP_ETOOBIG) {
@@ -49,32 +121,8 @@ classify(struct flower *f, const struct http_resp *r, const char *what,
 		    what, http_describe(r, d, sizeof d));
 		return FLOWER_EDOWN;
 	}
-	if (r->status == 200)
-		return FLOWER_OK;
-	/* first line of a text body, bounded, cut between characters */
-	body = utf8_excerpt(r->body, 160);
-	n = strlen(body);
-	if (r->status == 401) {
-		snprintf(err, errlen, "Flower %s: %s: HTTP 401 Unauthorized%s%s;"
-		    " give credentials with --flower-user and "
-		    "--flower-password-file (or check them)", f->url, what,
-		    n ? ": " : "", body);
-		e = FLOWER_EAUTH;
-	} else if (r->status == 404) {
-		snprintf(err, errlen, "Flower %s: %s: HTTP 404: %s", f->url,
-		    what, body);
-		e = FLOWER_EUNKNOWN;
-	} else if (r->status == 403) {
-		snprintf(err, errlen, "Flower %s: %s: the worker did not answer "
-		    "(HTTP 403: %s)", f->url, what, body);
-		e = FLOWER_ENOREPLY;
-	} else {
-		snprintf(err, errlen, "Flower %s: %s: unexpected HTTP %ld%s%s",
-		    f->url, what, r->status, n ? ": " : "", body);
-		e = r->status >= 500 ? FLOWER_EDOWN : FLOWER_EBAD;
-	}
-	free(body);
-	return e;
+	return flower_classify(f->url, what, r->status, r->body, r->len, err,
+	    errlen);
 }
 
 static void

@@ -20,6 +20,15 @@
 #include "runpriv.h"
 
 #define EVENT_SILENCE	7.0	/* heartbeats come every 2 s */
+/*
+ * A refresh right after the cancel may still list the queue: Flower 2.1
+ * answers it from an inspection already in flight, begun before the
+ * cancel. Look again this many times, this far apart (longer than one
+ * inspection: Flower's inspect timeout, 1 s by default), before concluding
+ * that the cancel failed.
+ */
+#define CANCEL_RECHECKS	4
+#define CANCEL_RECHECK_GAP 1.2
 
 static void	cancelled(enum flower_err, const char *, void *);
 static void	checked(enum flower_err, struct worker_snap *, const char *,
@@ -40,6 +49,7 @@ state_cancel(struct run *r)
 
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
+		w->cancel_checks = 0;
 		for (j = 0; j < w->queues.n; j++) {
 			if (!strv_has(&w->cancelled, w->queues.v[j]))
 				strv_add(&w->cancelled, w->queues.v[j]);
@@ -79,14 +89,33 @@ waited_add(struct wk *w, const char *id, const char *name, const char *state)
 	    "state", state));
 }
 
+/*
+ * Flower refused the call itself (no API, read-only, credentials): nothing
+ * reached the worker, whose consumer is not to be restored.
+ */
+static void
+uncancel(struct wk *w, const char *queue)
+{
+	struct strv	keep = { NULL, 0 };
+	size_t		i;
+
+	for (i = 0; i < w->cancelled.n; i++)
+		if (strcmp(w->cancelled.v[i], queue) != 0)
+			strv_add(&keep, w->cancelled.v[i]);
+	strv_free(&w->cancelled);
+	w->cancelled = keep;
+}
+
 static void
 cancelled(enum flower_err e, const char *err, void *arg)
 {
-	size_t		 wi, i;
-	struct run	*r = op_done(arg, &wi, NULL);
+	size_t		 wi, qi, i;
+	struct run	*r = op_done(arg, &wi, &qi);
 
 	if (r == NULL)
 		return;
+	if (e == FLOWER_ENOAPI || e == FLOWER_EREADONLY || e == FLOWER_EAUTH)
+		uncancel(&r->w[wi], r->w[wi].queues.v[qi]);
 	if (e != FLOWER_OK)
 		run_fail(r, "%s", err);
 	if (r->pending > 0)
@@ -101,6 +130,21 @@ cancelled(enum flower_err e, const char *err, void *arg)
 	for (i = 0; i < r->nw; i++)
 		ctl_refresh(&r->ctx->ctl, r->w[i].name, r->state_deadline,
 		    checked, op_new(r, i, 0));
+}
+
+static void
+recheck(int revents, void *arg)
+{
+	struct op	*o = arg;
+	struct run	*r = o->r;
+
+	(void)revents;
+	if (o->gen != r->gen) {
+		op_done(o, NULL, NULL);
+		return;
+	}
+	ctl_refresh(&r->ctx->ctl, r->w[o->wi].name, r->state_deadline,
+	    checked, o);
 }
 
 /* The refresh after the cancel: no queue may be left; seed the sets. */
@@ -119,10 +163,24 @@ checked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 		run_fail(r, "%s", err);
 	else {
 		worker_snap_move(&w->snap, s);
+		if (w->snap.queues.n > 0 &&
+		    w->cancel_checks < CANCEL_RECHECKS) {
+			q = strv_join(&w->snap.queues, ", ");
+			log_info("%s: worker %s still lists %s right after the "
+			    "cancel (an answer begun before it?); checking "
+			    "again", r->name, w->name, q);
+			free(q);
+			w->cancel_checks++;
+			ev_once(r->ctx->loop, -1, 0, CANCEL_RECHECK_GAP, recheck,
+			    op_new(r, wi, 0));
+			return;
+		}
 		if (w->snap.queues.n > 0) {
 			q = strv_join(&w->snap.queues, ", ");
 			run_fail(r, "worker %s still consumes %s after the "
-			    "cancel", w->name, q);
+			    "cancel (checked %d times over %.0fs)", w->name, q,
+			    w->cancel_checks + 1,
+			    w->cancel_checks * CANCEL_RECHECK_GAP);
 			free(q);
 		}
 		seed(w);

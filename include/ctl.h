@@ -10,8 +10,10 @@
  *
  * Path choice: --control flower|broker|auto (default auto). In auto mode
  * the Flower path is used until Flower is unreachable (connection refused,
- * timeout, 5xx after retries); then that call is made again over the broker
- * and every later call too, and the switch is logged once.
+ * timeout, 5xx after retries) or its API cannot control workers (Flower
+ * 1.x with auth: 405; Flower 2.1 read-only: 403); then that call is made
+ * again over the broker and every later call too (calls already out when
+ * the switch came included), and the switch is logged once.
  */
 #ifndef CTL_H
 #define CTL_H

@@ -12,6 +12,16 @@
  *   "Flower ...: HTTP 401: credentials refused; set --flower-user and
  *    --flower-password-file"
  *   "Flower ...: worker ecal-bulk@x did not answer (HTTP 403: ...)"
+ * Answers of other Flower versions and set-ups (fixtures/flower/v*):
+ *   405 "api is not available when auth is enabled"  Flower 1.x with any
+ *       auth: no API at all (FLOWER_ENOAPI);
+ *   403 "Read only mode is enabled"  Flower 2.1 --read-only, to cancel and
+ *       add-consumer (FLOWER_EREADONLY);
+ *   401 "FLOWER_UNAUTHENTICATED_API environment variable is required..."
+ *       Flower 2.x without auth and without that variable (FLOWER_EAUTH,
+ *       with its own advice: credentials would not help).
+ * In --control auto, ctl.c goes on over the broker on ENOAPI and EREADONLY
+ * as on EDOWN.
  * A 200 for a worker that Flower lists offline is stale cached data; the
  * caller decides with the status map, never from the refresh alone.
  */
@@ -39,6 +49,8 @@ enum flower_err {
 	FLOWER_EUNKNOWN,	/* 404: unknown worker */
 	FLOWER_ENOREPLY,	/* 403: worker did not reply */
 	FLOWER_EBAD,		/* malformed answer, unexpected status */
+	FLOWER_ENOAPI,		/* 405: Flower 1.x has no API with auth on */
+	FLOWER_EREADONLY,	/* 403: Flower 2.1 --read-only */
 };
 
 typedef void flower_status_cb(enum flower_err, struct worker_status *, size_t n,
@@ -46,6 +58,14 @@ typedef void flower_status_cb(enum flower_err, struct worker_status *, size_t n,
 typedef void flower_snap_cb(enum flower_err, struct worker_snap *,
 	    const char *err, void *arg);
 typedef void flower_done_cb(enum flower_err, const char *err, void *arg);
+
+/*
+ * Classify an HTTP answer of Flower (pure): FLOWER_OK for a 200, else the
+ * class and, in err, what it is and what to do. what: "listing workers",
+ * "cancelling consumer of Q on W", ...
+ */
+enum flower_err flower_classify(const char *url, const char *what, long status,
+	    const char *body, size_t len, char *err, size_t errlen);
 
 /* GET /api/workers?status=true. The callee owns the array after the call. */
 void	flower_status(struct flower *, double deadline, flower_status_cb *,

@@ -25,6 +25,8 @@ struct wk {
 	struct worker_snap snap;	/* last refresh */
 	int		 gone;		/* vanished (pod gone, offline) */
 	int		 confirming;	/* a confirmation refresh is out */
+	int		 cancel_checks;	/* refreshes after the cancel that
+					   still listed a queue */
 	int		 drained;
 	double		 last_event;	/* ev_now of its last event, 0 none */
 	long		 hb_active;	/* last heartbeat's active, -1 none */
