@@ -32,6 +32,16 @@ Behaviour copied from Flower 2.0.1's source (mher/flower):
                            cache updated per method with timestamp = time.time().
   flower/events.py         Events thread: EventReceiver.capture(wakeup=True) into a
                            celery State, enable_events() every 5 s.
+Other versions (--version; captures in fixtures/flower/v1.2.0 and v2.1.0):
+  1.2   BaseApiHandler.prepare: with any auth configured (--basic-auth) every
+        API call answers 405 text/plain "api is not available when auth is
+        enabled"; without auth the API is open (no FLOWER_UNAUTHENTICATED_API)
+        and every answer carries the Access-Control-Allow-* headers.
+  2.0   as above (the default).
+  2.1   --read-only: cancel and add-consumer answer 403 "Read only mode is
+        enabled". Inspections are coalesced: a refresh of one worker joins an
+        inspection of that worker, or of all workers, already in flight and
+        answers from it, so its data can predate a cancel sent meanwhile.
 Not Flower (asked for by the project): --purge-offline-workers removes offline
 workers from the event state AND the inspector cache (Flower 2.0.1 applies
 purge_offline_workers only to its HTML dashboard); the /_test/ controls.
@@ -40,6 +50,7 @@ Run: BROKER_URL=redis://127.0.0.1:P/0 /usr/bin/python3 tests/world/flower_double
         --port PORT [--basic-auth user:pass[,user2:pass2]] [--unauthenticated-api]
         [--purge-offline-workers SECONDS] [--inspect-timeout 1.0] [--ready-file F]
         [--executor-workers N] [--address 127.0.0.1] [--queues-length-config-only]
+        [--version 1.2|2.0|2.1] [--read-only]
 """
 import argparse
 import base64
@@ -70,6 +81,12 @@ CT_HTML = "text/html; charset=UTF-8"
 CT_JSON = "application/json; charset=UTF-8"
 UNAUTH_API_MSG = ("FLOWER_UNAUTHENTICATED_API environment variable is required "
                   "to enable API without authentication")
+NO_API_WITH_AUTH_MSG = "api is not available when auth is enabled"   # 1.x
+READ_ONLY_MSG = "Read only mode is enabled"                           # 2.1
+CORS_1X = [("Access-Control-Allow-Origin", "*"),
+           ("Access-Control-Allow-Headers",
+            "x-requested-with,access-control-allow-origin,authorization,content-type"),
+           ("Access-Control-Allow-Methods", " PUT, DELETE, OPTIONS, POST, GET, PATCH")]
 HUGE_SIZE = 64 * 1024 * 1024
 GARBAGE = b'{"ecal-bulk@'
 _MISSING = object()
@@ -124,10 +141,20 @@ class World:
         self.receiver_ready = threading.Event()
         self.stopping = threading.Event()
         self.first_offline = {}
+        self.inflight = {}  # 2.1: workername (None: all) -> its inspection's futures
 
     # ---- inspector (flower/inspector.py) ----
     def inspect(self, workername=None):
-        return [self.executor.submit(self._inspect, m, workername) for m in self.METHODS]
+        if self.opts.version == "2.1":
+            # join an inspection of this worker, or of all workers, in flight
+            for key in ((workername, None) if workername else (None,)):
+                futures = self.inflight.get(key)
+                if futures and not all(f.done() for f in futures):
+                    return futures
+        futures = [self.executor.submit(self._inspect, m, workername) for m in self.METHODS]
+        if self.opts.version == "2.1":
+            self.inflight[workername] = futures
+        return futures
 
     def _inspect(self, method, workername):
         try:
@@ -333,6 +360,10 @@ class Api:
 
     # ---- auth (BaseApiHandler.prepare, BaseHandler.get_current_user) ----
     def prepare(self):
+        if self.opts.version == "1.2":
+            if self.basic_auth:
+                raise HTTPError(405, NO_API_WITH_AUTH_MSG)
+            return
         if not self.basic_auth and not self.opts.unauthenticated_api:
             raise HTTPError(401, UNAUTH_API_MSG)
 
@@ -368,6 +399,8 @@ class Api:
                 self.authenticate(req)  # @web.authenticated
                 return func(req, *args)
             except HTTPError as exc:
+                if exc.log_message == NO_API_WITH_AUTH_MSG:  # 1.x: before any handler
+                    return Response(exc.status, exc.log_message.encode(), "text/plain")
                 if kind == "tasks":  # BaseTaskHandler.write_error: status only
                     return Response(exc.status)
                 body = (exc.log_message or "").encode()
@@ -417,6 +450,8 @@ class Api:
 
     def _consumer(self, req, workername, command, failure):
         w = self.world
+        if self.opts.read_only:
+            raise HTTPError(403, READ_ONLY_MSG)
         if not w.is_worker(workername):
             raise HTTPError(404, "Unknown worker '%s'" % workername)
         queue = req.get_argument("queue")
@@ -593,6 +628,9 @@ class Handler(BaseHTTPRequestHandler):
         status = resp.status
         body = resp.body
         headers = [("Content-Type", resp.content_type)]
+        opts = self.server.api.opts
+        if opts.version == "1.2" and not opts.basic_auth:
+            headers += CORS_1X
         if body is not None and etag and status == 200:
             tag = '"%s"' % hashlib.sha1(body).hexdigest()
             headers.append(("Etag", tag))
@@ -694,9 +732,14 @@ def main(argv=None):
     p.add_argument("--queues-length-config-only", action="store_true",
                    help="/api/queues/length ignores the workers' active_queues (as in the "
                         "capture); Flower 2.0.1's source lists them when its cache has them")
+    p.add_argument("--version", choices=("1.2", "2.0", "2.1"), default="2.0",
+                   help="the Flower version to answer as (see above)")
+    p.add_argument("--read-only", action="store_true", help="Flower 2.1's --read-only")
     p.add_argument("--ready-file", default=None)
     p.add_argument("--log-level", default="INFO")
     opts = p.parse_args(argv)
+    if opts.read_only and opts.version != "2.1":
+        p.error("--read-only exists from Flower 2.1 on")
     if not opts.unauthenticated_api:
         env = os.environ.get("FLOWER_UNAUTHENTICATED_API")
         opts.unauthenticated_api = bool(env and strtobool(env))

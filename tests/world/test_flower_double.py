@@ -166,6 +166,12 @@ def world():
             "basic": Double(w, "basic", "--basic-auth", "ops:s3cret"),
             "noauth": Double(w, "noauth"),
             "purge": Double(w, "purge", "--unauthenticated-api", "--purge-offline-workers", "3"),
+            # other Flower versions (fixtures/flower/v1.2.0, v2.1.0)
+            "v12": Double(w, "v12", "--version", "1.2"),
+            "v12auth": Double(w, "v12auth", "--version", "1.2", "--basic-auth", "ops:s3cret"),
+            "v21": Double(w, "v21", "--version", "2.1", "--unauthenticated-api"),
+            "v21ro": Double(w, "v21ro", "--version", "2.1", "--read-only",
+                            "--basic-auth", "ops:s3cret"),
         }
         for d in doubles.values():
             d.wait_ready()
@@ -178,7 +184,8 @@ def world():
         yield {"w": w, "tmp": w.tmp, "worker": worker, "etl": etl, "redis": redis.Redis(port=w.redis_port),
                "redis_port": w.redis_port, **doubles}
     finally:
-        for name in ("purge", "noauth", "basic", "open", "worker"):
+        for name in ("v21ro", "v21", "v12auth", "v12", "purge", "noauth", "basic", "open",
+                     "worker"):
             w._stop(name, timeout=5)
         w.stop()
         if saved_broker is None:
@@ -234,6 +241,135 @@ def test_no_auth_configured_401_text(world):
     assert [q["name"] for q in refresh(world["open"])[WORKER]["active_queues"]] == [QUEUE]
     status, _, raw, _ = d.request("GET", "/healthcheck")
     assert (status, raw) == (200, b"OK")
+
+
+# ---------------------------------------------------------------------------
+# other Flower versions (fixtures/flower/v1.2.0, v2.1.0)
+# ---------------------------------------------------------------------------
+GOOD = {"Authorization": "Basic " + base64.b64encode(b"ops:s3cret").decode()}
+CANCEL = "/api/worker/queue/cancel-consumer/%s?queue=%s" % (WORKER, QUEUE)
+ADD = "/api/worker/queue/add-consumer/%s?queue=%s" % (WORKER, QUEUE)
+
+
+def capture(name, nth=0):
+    """The nth HTTP answer of a capture file: (status, {header: value}, body).
+    The captures' Date values were removed; their worker is w1@pod1 on q1."""
+    sections, cur = [], None
+    for line in fixture_text(name).split("\n"):
+        if line.startswith("HTTP/1.1 "):
+            cur = {"status": int(line.split()[1]), "headers": {}, "body": None}
+            sections.append(cur)
+        elif cur is None or line.startswith("#"):
+            cur = None if line.startswith("#") else cur
+        elif cur["body"] is None and line == "":
+            cur["body"] = []
+        elif cur["body"] is None:
+            k, _, v = line.partition(":")
+            cur["headers"][k] = v.strip()
+        else:
+            cur["body"].append(line)
+    c = sections[nth]
+    return c["status"], c["headers"], "\n".join(c["body"] or []).rstrip("\n").encode()
+
+
+def assert_like_capture(answer, name, nth=0, subst=None):
+    status, hdrs, raw, _ = answer
+    want_status, want_hdrs, want_body = capture(name, nth)
+    for a, b in (subst or {}).items():
+        want_body = want_body.replace(a.encode(), b.encode())
+    assert status == want_status, (name, status, raw)
+    assert raw == want_body, (name, raw, want_body)
+    for k, v in want_hdrs.items():
+        if k == "Date":
+            assert k in hdrs
+        elif k == "Content-Length":
+            assert hdrs[k] == str(len(raw))
+        else:
+            assert hdrs.get(k, "").strip() == v, (name, k, hdrs.get(k), v)
+    assert "Etag" not in hdrs or status == 200
+    if status != 200 or "Access-Control-Allow-Origin" not in want_hdrs:
+        assert "Access-Control-Allow-Origin" not in hdrs, (name, hdrs)
+
+
+def test_v12_with_auth_has_no_api(world):
+    d = world["v12auth"]
+    for method, path in (("GET", "/api/workers?status=true"),
+                         ("GET", "/api/workers?refresh=1&workername=" + WORKER),
+                         ("POST", CANCEL), ("POST", ADD), ("GET", "/api/tasks"),
+                         ("GET", "/api/queues/length")):
+        for hdrs in ({}, GOOD):
+            assert_like_capture(d.request(method, path, headers=hdrs),
+                                "v1.2.0/api_with_auth_405.txt")
+    assert [q["name"] for q in refresh(world["open"])[WORKER]["active_queues"]] == [QUEUE]
+
+
+def test_v12_without_auth_is_open_with_cors_headers(world):
+    d = world["v12"]     # no FLOWER_UNAUTHENTICATED_API: 1.x has no such gate
+    ans = d.request("GET", "/api/workers?status=true")
+    assert ans[0] == 200 and json.loads(ans[2]) == {WORKER: True}
+    assert ans[1]["Access-Control-Allow-Origin"] == "*"
+    info = refresh(d)[WORKER]
+    assert_shape(one_worker(fixture_json("v1.2.0/GET_api_workers_refresh_one_idle.json")), info)
+    assert_like_capture(d.request("POST", CANCEL), "v1.2.0/POST_cancel_consumer_200.txt",
+                        subst={"q1": QUEUE})
+    assert refresh(d)[WORKER]["active_queues"] == []
+    assert_like_capture(d.request("POST", ADD), "v1.2.0/POST_add_consumer_200.txt",
+                        subst={"q1": QUEUE})
+    assert [q["name"] for q in refresh(d)[WORKER]["active_queues"]] == [QUEUE]
+
+
+def test_v21_read_only_refuses_consumer_changes(world):
+    d = world["v21ro"]
+    for method, path in (("GET", "/api/workers?status=true"), ("POST", CANCEL)):
+        assert_like_capture(d.request(method, path), "v2.1.0/auth_401.txt")
+    assert_like_capture(d.request("POST", CANCEL, headers=GOOD),
+                        "v2.1.0/POST_cancel_consumer_read_only_403.txt")
+    assert_like_capture(d.request("POST", ADD, headers=GOOD),
+                        "v2.1.0/POST_add_consumer_read_only_403.txt")
+    # reads still work, and the worker was not touched
+    assert d.get_json("/api/workers?status=true", headers=GOOD) == {WORKER: True}
+    info = d.get_json("/api/workers?refresh=1&workername=" + WORKER, headers=GOOD)[WORKER]
+    ref = one_worker(fixture_json("v2.1.0/GET_api_workers_refresh_one_idle.json"))
+    # stats come from the worker, not from Flower: the capture's worker ran a
+    # kombu whose connection info has no "alternates"; Celery 5.2.6 here has
+    ref["stats"]["broker"].setdefault("alternates", [])
+    assert_shape(ref, info)
+    assert [q["name"] for q in info["active_queues"]] == [QUEUE]
+
+
+def _refresh_during_all_workers_inspection(d):
+    """An all-workers refresh in flight (1 s: it waits the inspect timeout),
+    a cancel, then a refresh of the worker: (its queues, its duration)."""
+    import threading
+    t = threading.Thread(target=lambda: d.request("GET", "/api/workers?refresh=1"))
+    t.start()
+    time.sleep(0.4)          # the worker has answered that inspection
+    status, _, raw, _ = d.request("POST", CANCEL)
+    assert status == 200, raw
+    status, _, raw, took = d.request("GET", "/api/workers?refresh=1&workername=" + WORKER)
+    t.join()
+    assert status == 200, raw
+    return [q["name"] for q in json.loads(raw)[WORKER]["active_queues"]], took
+
+
+def test_v21_refresh_joins_an_inspection_in_flight(world):
+    d = world["v21"]
+    try:
+        queues, took = _refresh_during_all_workers_inspection(d)
+        assert queues == [QUEUE], "2.1 answered from a new inspection: %r" % queues
+        assert took > 0.3, "did not wait for the inspection in flight: %.2fs" % took
+        # once that inspection is over, a refresh sees the cancel
+        assert refresh(d)[WORKER]["active_queues"] == []
+    finally:
+        assert d.request("POST", ADD)[0] == 200
+    assert [q["name"] for q in refresh(d)[WORKER]["active_queues"]] == [QUEUE]
+    # Flower 2.0 starts a new inspection for the refresh
+    d = world["open"]
+    try:
+        queues, _ = _refresh_during_all_workers_inspection(d)
+        assert queues == []
+    finally:
+        assert d.request("POST", ADD)[0] == 200
 
 
 # ---------------------------------------------------------------------------
