@@ -11,6 +11,11 @@ A task cut by SIGKILL has a `started` entry and no `done` entry.
 WORKER_SHUTDOWN_SECONDS (default 0): once the worker has stopped consuming
 and said it goes offline, its process takes that long to exit (cleanup to
 do), so its pod stays Terminating meanwhile.
+
+Transport options that rename the broker's keys, from the environment the
+world gives the pods, the Flower double and the enqueueing code:
+  ETL_KEY_PREFIX      kombu's global_keyprefix (e.g. "dials:")
+  ETL_PRIORITY_STEPS  kombu's priority_steps, comma-separated (e.g. 0,1,...,9)
 """
 import os
 import time
@@ -24,6 +29,11 @@ LEDGER_DB = int(os.environ.get("LEDGER_DB", "15"))
 
 app = Celery("etl", broker=BROKER_URL)
 app.conf.broker_transport_options = {"visibility_timeout": 21600}
+if os.environ.get("ETL_KEY_PREFIX"):
+    app.conf.broker_transport_options["global_keyprefix"] = os.environ["ETL_KEY_PREFIX"]
+if os.environ.get("ETL_PRIORITY_STEPS"):
+    app.conf.broker_transport_options["priority_steps"] = [
+        int(x) for x in os.environ["ETL_PRIORITY_STEPS"].split(",")]
 app.conf.task_track_started = True
 app.conf.task_serializer = "json"
 app.conf.accept_content = ["json"]

@@ -97,7 +97,8 @@ def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, sh
 
 class World:
     def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
-                 persistent_redis=False):
+                 persistent_redis=False, celery_env=None, flower_args=None,
+                 flower_unauthenticated_api=True):
         self.tmp = tmp or tempfile.mkdtemp(prefix="drain-world-")
         # persistent_redis: append-only file, so restart_redis() keeps the data
         self.persistent_redis = persistent_redis
@@ -105,6 +106,16 @@ class World:
         self.deployments = deployments or [deployment("ecal-bulk")]
         self.flower_auth = flower_auth
         self.want_flower = flower
+        # ETL_* settings of the Celery app (etl.py) for the pods, the Flower
+        # double and the enqueueing code; key_prefix: its global_keyprefix
+        self.celery_env = dict(celery_env or {})
+        self.key_prefix = self.celery_env.get("ETL_KEY_PREFIX", "")
+        # extra arguments of the Flower double (--version, --read-only, ...)
+        self.flower_args = list(flower_args or [])
+        self.flower_version = (self.flower_args[self.flower_args.index("--version") + 1]
+                               if "--version" in self.flower_args else "2.0")
+        # without auth: as FLOWER_UNAUTHENTICATED_API=true (else 401)
+        self.flower_unauthenticated_api = flower_unauthenticated_api
         self.procs = {}
         self.logs = {}
         self.redis_port = free_port()
@@ -136,7 +147,7 @@ class World:
                              "--token", TOKEN, "--namespace", NS,
                              "--broker-url", self.broker_url,
                              "--config", os.path.join(self.tmp, "world.json"),
-                             "--ready-file", ready])
+                             "--ready-file", ready], env=self.celery_env)
         if self.want_flower:
             self.start_flower()
         wait_for(lambda: os.path.exists(ready) or self.procs["kube"].poll() is not None,
@@ -181,9 +192,11 @@ class World:
                 "--ready-file", ready, "--purge-offline-workers", "120"]
         if self.flower_auth:
             args += ["--basic-auth", self.flower_auth]
-        else:
+        elif self.flower_unauthenticated_api:
             args += ["--unauthenticated-api"]
-        self._spawn("flower", args, env={"BROKER_URL": self.broker_url}, cwd=HERE)
+        args += self.flower_args
+        self._spawn("flower", args, env=dict(self.celery_env, BROKER_URL=self.broker_url),
+                    cwd=HERE)
         wait_for(lambda: os.path.exists(ready) or self.procs["flower"].poll() is not None,
                  30, "the Flower double")
         assert self.procs["flower"].poll() is None, self.log("flower")
@@ -274,18 +287,26 @@ users:
     def r(self, db=0):
         return redis.Redis(port=self.redis_port, db=db, decode_responses=True)
 
-    def enqueue(self, queue, n, seconds, eta=None, tag="t"):
+    def celery_environ(self):
+        return dict(os.environ, BROKER_URL=self.broker_url, **self.celery_env)
+
+    def enqueue(self, queue, n, seconds, eta=None, tag="t", priorities=None):
+        """priorities: a list, task i gets priorities[i % len] (kombu puts
+        it on the list of its priority step)."""
         code = ("import json, sys, datetime\n"
                 "from etl import ingest\n"
                 "ids = []\n"
+                "prios = %r\n"
                 "for i in range(%d):\n"
                 "    kw = {}\n"
                 "    if %r is not None:\n"
                 "        kw['eta'] = datetime.datetime.now(datetime.timezone.utc) + "
                 "datetime.timedelta(seconds=%r or 0)\n"
+                "    if prios:\n"
+                "        kw['priority'] = prios[i %% len(prios)]\n"
                 "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r, **kw).id)\n"
-                "print(json.dumps(ids))\n") % (n, eta, eta, seconds, tag, queue)
-        out = subprocess.run([PY, "-c", code], cwd=HERE, env=dict(os.environ, BROKER_URL=self.broker_url),
+                "print(json.dumps(ids))\n") % (priorities, n, eta, eta, seconds, tag, queue)
+        out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
                              stdout=subprocess.PIPE, check=True, text=True).stdout
         return json.loads(out.strip().splitlines()[-1])
 
@@ -301,7 +322,7 @@ users:
         wait_for(lambda: all(i in self.ledger()[1] for i in ids), timeout, "all tasks done")
 
     def unacked(self):
-        return self.r().hlen("unacked")
+        return self.r().hlen(self.key_prefix + "unacked")
 
     def assert_exactly_once(self, ids):
         started, done = self.ledger()
@@ -396,7 +417,17 @@ users:
         return self._http(self.flower_url + path, headers=hdr)
 
     def workers_online(self):
+        if self.flower_version == "1.2" and self.flower_auth:
+            return self.workers_pinged()     # Flower 1.x has no API with auth
         return {w for w, up in self.flower_get("/api/workers?status=true").items() if up}
+
+    def workers_pinged(self):
+        """The workers that answer a real remote-control ping."""
+        code = ("import json\nfrom etl import app\n"
+                "print(json.dumps(list(app.control.inspect(timeout=1).ping() or {})))\n")
+        out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
+                             stdout=subprocess.PIPE, text=True).stdout
+        return set(json.loads(out.strip().splitlines()[-1]))
 
     def all_workers_online(self):
         workers = {d["name"] for d in self.deployments if d.get("worker")}
@@ -421,7 +452,7 @@ users:
         code = ("import json\nfrom etl import app\n"
                 "r = app.control.inspect(destination=[%r], timeout=2).active_queues() or {}\n"
                 "print(json.dumps([q['name'] for q in r.get(%r, [])]))\n") % (worker, worker)
-        out = subprocess.run([PY, "-c", code], cwd=HERE, env=dict(os.environ, BROKER_URL=self.broker_url),
+        out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
                              stdout=subprocess.PIPE, text=True).stdout
         try:
             return queue in json.loads(out.strip().splitlines()[-1])
