@@ -4,13 +4,18 @@ import json
 import subprocess
 import time
 
-from conftest import patches
+import pytest
+
+from conftest import make_world, patches
 from world import NS
 
 
-def test_zero_loss_drain_and_rollout(world):
+@pytest.mark.parametrize("flower", ["2.0", "2.1", "1.2"])
+def test_zero_loss_drain_and_rollout(request, flower):
     """Tasks longer than the grace period, running and prefetched: every one
-    runs exactly once, nothing is stranded, a new pod consumes the queue."""
+    runs exactly once, nothing is stranded, a new pod consumes the queue;
+    against each Flower version the double answers as (open API)."""
+    world = make_world(request, flower_args=["--version", flower])
     old = world.worker_of("ecal-bulk")
     ids = world.enqueue("ecal-bulk", 5, 4.0)      # grace period is 3 s
     world.wait_started(ids, 1)
@@ -33,6 +38,7 @@ def test_zero_loss_drain_and_rollout(world):
     done_at = world.r(15).hmget("ledger:done_at", ids)
     assert max(float(t) for t in done_at) <= patch["t"]
     assert "rolled out and verified" in p.stderr
+    assert "worker(s) via Flower" in p.stderr, "Flower was not used:\n" + p.stderr
     assert not world.r().exists("drain-and-rollout:lease:%s:ecal-bulk" % NS)
     assert not world.r().exists("drain-and-rollout:journal:%s:ecal-bulk" % NS)
 
