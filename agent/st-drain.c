@@ -21,14 +21,14 @@
 
 #define EVENT_SILENCE	7.0	/* heartbeats come every 2 s */
 /*
- * A refresh right after the cancel may still list the queue: Flower 2.1
- * answers it from an inspection already in flight, begun before the
- * cancel. Look again this many times, this far apart (longer than one
- * inspection: Flower's inspect timeout, 1 s by default), before concluding
- * that the cancel failed.
+ * A refresh right after a cancel (or an add) may not show it yet: Flower
+ * 2.1 answers it from an inspection already in flight, begun before. Look
+ * again this many times, this far apart (longer than one inspection:
+ * Flower's inspect timeout, 1 s by default), before concluding that the
+ * change failed.
  */
-#define CANCEL_RECHECKS	4
-#define CANCEL_RECHECK_GAP 1.2
+#define RECHECKS	4
+#define RECHECK_GAP	1.2
 
 static void	cancelled(enum flower_err, const char *, void *);
 static void	checked(enum flower_err, struct worker_snap *, const char *,
@@ -49,7 +49,7 @@ state_cancel(struct run *r)
 
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
-		w->cancel_checks = 0;
+		w->rechecks = 0;
 		for (j = 0; j < w->queues.n; j++) {
 			if (!strv_has(&w->cancelled, w->queues.v[j]))
 				strv_add(&w->cancelled, w->queues.v[j]);
@@ -132,19 +132,41 @@ cancelled(enum flower_err e, const char *err, void *arg)
 		    checked, op_new(r, i, 0));
 }
 
+struct again {
+	struct op	*op;
+	flower_snap_cb	*cb;
+};
+
 static void
-recheck(int revents, void *arg)
+again_cb(int revents, void *arg)
 {
-	struct op	*o = arg;
-	struct run	*r = o->r;
+	struct again	*a = arg;
+	struct op	*o = a->op;
+	flower_snap_cb	*cb = a->cb;
 
 	(void)revents;
-	if (o->gen != r->gen) {
+	free(a);
+	if (o->gen != o->r->gen) {
 		op_done(o, NULL, NULL);
 		return;
 	}
-	ctl_refresh(&r->ctx->ctl, r->w[o->wi].name, r->state_deadline,
-	    checked, o);
+	ctl_refresh(&o->r->ctx->ctl, o->r->w[o->wi].name, o->r->state_deadline,
+	    cb, o);
+}
+
+int
+refresh_again(struct run *r, size_t wi, flower_snap_cb *cb)
+{
+	struct again	*a;
+
+	if (r->w[wi].rechecks >= RECHECKS)
+		return 0;
+	r->w[wi].rechecks++;
+	a = xcalloc(1, sizeof *a);
+	a->op = op_new(r, wi, 0);
+	a->cb = cb;
+	ev_once(r->ctx->loop, -1, 0, RECHECK_GAP, again_cb, a);
+	return 1;
 }
 
 /* The refresh after the cancel: no queue may be left; seed the sets. */
@@ -163,26 +185,19 @@ checked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 		run_fail(r, "%s", err);
 	else {
 		worker_snap_move(&w->snap, s);
-		if (w->snap.queues.n > 0 &&
-		    w->cancel_checks < CANCEL_RECHECKS) {
-			q = strv_join(&w->snap.queues, ", ");
+		q = strv_join(&w->snap.queues, ", ");
+		if (w->snap.queues.n > 0 && refresh_again(r, wi, checked)) {
 			log_info("%s: worker %s still lists %s right after the "
 			    "cancel (an answer begun before it?); checking "
 			    "again", r->name, w->name, q);
 			free(q);
-			w->cancel_checks++;
-			ev_once(r->ctx->loop, -1, 0, CANCEL_RECHECK_GAP, recheck,
-			    op_new(r, wi, 0));
 			return;
 		}
-		if (w->snap.queues.n > 0) {
-			q = strv_join(&w->snap.queues, ", ");
+		if (w->snap.queues.n > 0)
 			run_fail(r, "worker %s still consumes %s after the "
 			    "cancel (checked %d times over %.0fs)", w->name, q,
-			    w->cancel_checks + 1,
-			    w->cancel_checks * CANCEL_RECHECK_GAP);
-			free(q);
-		}
+			    w->rechecks + 1, w->rechecks * RECHECK_GAP);
+		free(q);
 		seed(w);
 		for (size_t i = 0; i < w->snap.active.n; i++)
 			waited_add(w, w->snap.active.v[i].id,

@@ -30,6 +30,15 @@ rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 		r->step = -1;
 	} else {
 		for (i = 0; i < w->cancelled.n; i++)
+			if (!strv_has(&s->queues, w->cancelled.v[i]))
+				break;
+		if (i < w->cancelled.n && refresh_again(r, wi, rechecked)) {
+			log_info("%s: worker %s does not list %s yet right after "
+			    "add-consumer (an answer begun before it?); checking "
+			    "again", r->name, w->name, w->cancelled.v[i]);
+			return;
+		}
+		for (i = 0; i < w->cancelled.n; i++)
 			if (!strv_has(&s->queues, w->cancelled.v[i])) {
 				run_fail(r, "worker %s still does not consume "
 				    "%s after add-consumer", w->name,
@@ -132,6 +141,7 @@ state_restore(struct run *r)
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		w->confirming = 0;
+		w->rechecks = 0;
 		if (w->gone)
 			continue;
 		for (j = 0; j < w->cancelled.n; j++)

@@ -25,8 +25,8 @@ struct wk {
 	struct worker_snap snap;	/* last refresh */
 	int		 gone;		/* vanished (pod gone, offline) */
 	int		 confirming;	/* a confirmation refresh is out */
-	int		 cancel_checks;	/* refreshes after the cancel that
-					   still listed a queue */
+	int		 rechecks;	/* refreshes after a consumer change
+					   that did not show it yet */
 	int		 drained;
 	double		 last_event;	/* ev_now of its last event, 0 none */
 	long		 hb_active;	/* last heartbeat's active, -1 none */
@@ -115,6 +115,12 @@ void	state_tick(struct run *);
 void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
 void	state_cancel_again(struct run *, size_t wi);
 void	drain_event(struct run *, const struct cev *);
+/*
+ * Refresh worker wi again after a consumer change the last refresh did not
+ * show yet (Flower 2.1 may answer from an inspection begun before it), if
+ * fewer than RECHECKS were made: 1 and cb(...) later, else 0.
+ */
+int	refresh_again(struct run *, size_t wi, flower_snap_cb *cb);
 /* "W: running id name for 3m; prefetched id name" for every worker. */
 char	*drain_blockers(struct run *);
 

@@ -107,30 +107,42 @@ def test_flower_without_unauthenticated_api_says_so(request):
     assert patches(w) == [] and w.consumes(worker, "ecal-bulk")
 
 
-def test_v21_coalesced_refresh_does_not_abort_the_drain(request):
-    """A dashboard refreshing every worker keeps an inspection in flight:
-    Flower 2.1's refresh after the cancel joins it and still lists the
-    queue. The agent checks again instead of aborting."""
-    w = world_with(request, "--version", "2.1")
-    stop = threading.Event()
+class Dashboard:
+    """Someone watching Flower's dashboard: refreshes of every worker back
+    to back, so an inspection of all workers is nearly always in flight."""
 
-    def dashboard():
-        while not stop.is_set():
+    def __init__(self, w):
+        self.w = w
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
             try:
-                urllib.request.urlopen(w.flower_url + "/api/workers?refresh=1",
+                urllib.request.urlopen(self.w.flower_url + "/api/workers?refresh=1",
                                        timeout=10).read()
             except OSError:
                 time.sleep(0.1)
-    t = threading.Thread(target=dashboard, daemon=True)
-    t.start()
-    try:
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.t.join()
+
+
+def test_v21_coalesced_refresh_does_not_abort_the_drain(request):
+    """Flower 2.1's refresh after the cancel joins the dashboard's
+    inspection and still lists the queue. The agent checks again instead of
+    aborting."""
+    w = world_with(request, "--version", "2.1")
+    with Dashboard(w):
         old = w.worker_of("ecal-bulk")
         ids = w.enqueue("ecal-bulk", 4, 3.0)
         w.wait_started(ids, 1)
         p = w.run("ecal-bulk")
-    finally:
-        stop.set()
-        t.join()
     assert p.returncode == 0, p.stderr
     assert "still lists ecal-bulk right after the cancel" in p.stderr, \
         "no refresh joined an inspection begun before the cancel:\n" + p.stderr
@@ -139,3 +151,20 @@ def test_v21_coalesced_refresh_does_not_abort_the_drain(request):
     assert w.unacked() == 0
     new = w.worker_of("ecal-bulk")
     assert new != old and w.consumes(new, "ecal-bulk")
+
+
+def test_v21_coalesced_refresh_does_not_fail_the_restore(request):
+    """The same after add-consumer: a drain that times out restores the
+    consumers, and a refresh answered from before the add is checked again,
+    not taken for a worker left without consumers (exit 9)."""
+    w = world_with(request, "--version", "2.1")
+    worker = w.worker_of("ecal-bulk")
+    ids = w.enqueue("ecal-bulk", 1, 12.0, tag="long")
+    w.wait_started(ids, 1)
+    with Dashboard(w):
+        p = w.run("ecal-bulk", "--drain-timeout", "3s")
+    assert p.returncode == 5, p.stderr
+    assert "drain timed out" in p.stderr
+    assert "still does not consume" not in p.stderr, p.stderr
+    assert patches(w) == [] and w.consumes(worker, "ecal-bulk")
+    assert w.worker_of("ecal-bulk") == worker
