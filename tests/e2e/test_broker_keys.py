@@ -2,6 +2,7 @@
 (issue 11, item 4): kombu's global_keyprefix and custom priority_steps, with
 real Celery workers configured through the world's ETL_* variables (etl.py).
 Settings go to the agent through DRAIN_* variables and flags."""
+import os
 import re
 import time
 
@@ -121,4 +122,26 @@ def test_priority_steps_are_checked(request):
         assert why in p.stderr and "--priority-steps" in p.stderr, p.stderr
         p = w.run("ecal-bulk", "--dry-run", env=w.env(DRAIN_PRIORITY_STEPS=bad))
         assert p.returncode == 2 and "DRAIN_PRIORITY_STEPS" in p.stderr, p.stderr
+        conf = os.path.join(w.tmp, "drain.conf")
+        with open(conf, "w") as f:
+            f.write("DRAIN_PRIORITY_STEPS=%s\n" % bad)
+        p = w.run("ecal-bulk", "--dry-run", "--config", conf)
+        assert p.returncode == 2 and "DRAIN_PRIORITY_STEPS" in p.stderr, p.stderr
     assert patches(w) == []
+
+
+def test_settings_from_the_configuration_file(request):
+    """DRAIN_BROKER_KEY_PREFIX and DRAIN_PRIORITY_STEPS in --config: the
+    prefixed backlog on ten lists is counted."""
+    w = prefixed_world(request, ETL_PRIORITY_STEPS=TEN)
+    r0 = w.r()
+    busy_with_backlog(w, [1, 2, 4, 5, 7, 8])
+    time.sleep(1.0)
+    queued = sum(r0.llen(k) for k in lists_of(w, "ecal-bulk", range(10), PREFIX))
+    assert queued > 0
+    conf = os.path.join(w.tmp, "drain.conf")
+    with open(conf, "w") as f:
+        f.write('DRAIN_BROKER_KEY_PREFIX="%s"\nDRAIN_PRIORITY_STEPS=%s\n' % (PREFIX, TEN))
+    p = w.run("ecal-bulk", "--dry-run", "--config", conf)
+    assert p.returncode == 0, p.stderr
+    assert backlog_of(p.stderr) == (queued, r0.hlen(PREFIX + "unacked")), p.stderr
