@@ -31,6 +31,20 @@ def flower_requests(w, method=None, part=""):
             if (method is None or r["method"] == method) and part in r["path"]]
 
 
+def refused_with_control_flower(w, rc, says, never, env=None):
+    """--control flower against a Flower that cannot control: exit rc, the
+    message says every phrase of `says` and none of `never`, and nothing
+    changed."""
+    worker = w.worker_of("ecal-bulk")
+    p = w.run("ecal-bulk", "--control", "flower", env=env)
+    assert p.returncode == rc, p.stderr
+    for phrase in says:
+        assert phrase in p.stderr, (phrase, p.stderr)
+    for phrase in never:
+        assert phrase not in p.stderr, (phrase, p.stderr)
+    assert patches(w) == [] and w.consumes(worker, "ecal-bulk")
+
+
 def drain_over_broker_after_switch(w, env):
     old = w.worker_of("ecal-bulk")
     ids = w.enqueue("ecal-bulk", 5, 3.0)
@@ -60,13 +74,10 @@ def test_v12_with_auth_auto_drains_over_the_broker(request):
 
 def test_v12_with_auth_control_flower_says_what_to_do(request):
     w = world_with(request, "--version", "1.2", auth="ops:s3cret")
-    worker = w.worker_of("ecal-bulk")
-    p = w.run("ecal-bulk", "--control", "flower", env=agent_env(w))
-    assert p.returncode == 3, p.stderr
-    assert "HTTP 405: api is not available when auth is enabled" in p.stderr
-    assert "upgrade Flower to 2.x, or use --control broker" in p.stderr
-    assert "give credentials" not in p.stderr
-    assert patches(w) == [] and w.consumes(worker, "ecal-bulk")
+    refused_with_control_flower(
+        w, 3, ["HTTP 405: api is not available when auth is enabled",
+               "upgrade Flower to 2.x, or use --control broker"],
+        ["give credentials"], env=agent_env(w))
 
 
 def test_v21_read_only_auto_drains_over_the_broker(request):
@@ -81,15 +92,12 @@ def test_v21_read_only_auto_drains_over_the_broker(request):
 
 def test_v21_read_only_control_flower_changes_nothing(request):
     w = world_with(request, "--version", "2.1", "--read-only")
-    worker = w.worker_of("ecal-bulk")
-    p = w.run("ecal-bulk", "--control", "flower")
-    assert p.returncode == 5, p.stderr
-    assert "HTTP 403: Read only mode is enabled" in p.stderr
-    assert "without --read-only, or use --control broker" in p.stderr
-    assert "did not answer" not in p.stderr
+    refused_with_control_flower(
+        w, 5, ["HTTP 403: Read only mode is enabled",
+               "without --read-only, or use --control broker"],
+        ["did not answer"])
     # the refused cancel is not "restored" through the same read-only Flower
     assert flower_requests(w, "POST", "add-consumer") == []
-    assert patches(w) == [] and w.consumes(worker, "ecal-bulk")
 
 
 def test_flower_without_unauthenticated_api_says_so(request):
@@ -98,13 +106,9 @@ def test_flower_without_unauthenticated_api_says_so(request):
     w = make_world(request, flower=False)
     w.flower_unauthenticated_api = False
     w.start_flower()
-    worker = w.worker_of("ecal-bulk")
-    p = w.run("ecal-bulk", "--control", "flower")
-    assert p.returncode == 3, p.stderr
-    assert "FLOWER_UNAUTHENTICATED_API=true" in p.stderr
-    assert "Flower has no authentication configured" in p.stderr
-    assert "check them" not in p.stderr
-    assert patches(w) == [] and w.consumes(worker, "ecal-bulk")
+    refused_with_control_flower(
+        w, 3, ["FLOWER_UNAUTHENTICATED_API=true",
+               "Flower has no authentication configured"], ["check them"])
 
 
 class Dashboard:

@@ -75,11 +75,29 @@ free_lists(char **l, size_t n)
 		free(l[--n]);
 }
 
+/* The single keys and channels: unacked, the pidbox channel, the events. */
+static void
+assert_names(const struct keys *k, const char *unacked, const char *pidbox,
+    const char *events)
+{
+	char	*s;
+
+	s = keys_name(k, "unacked");
+	assert_string_equal(s, unacked);
+	free(s);
+	s = keys_fanout(k, "celery.pidbox");
+	assert_string_equal(s, pidbox);
+	free(s);
+	s = keys_fanout_pattern(k, "celeryev");
+	assert_string_equal(s, events);
+	free(s);
+}
+
 static void
 test_default_names(void **state)
 {
 	struct keys	k;
-	char		*l[KEYS_MAX_STEPS], *s;
+	char		*l[KEYS_MAX_STEPS];
 	size_t		 n;
 
 	(void)state;
@@ -91,15 +109,7 @@ test_default_names(void **state)
 	assert_string_equal(l[2], "ecal-bulk\x06\x16" "6");
 	assert_string_equal(l[3], "ecal-bulk\x06\x16" "9");
 	free_lists(l, n);
-	s = keys_name(&k, "unacked");
-	assert_string_equal(s, "unacked");
-	free(s);
-	s = keys_fanout(&k, "celery.pidbox");
-	assert_string_equal(s, "/0.celery.pidbox");
-	free(s);
-	s = keys_fanout_pattern(&k, "celeryev");
-	assert_string_equal(s, "/0.celeryev/*");
-	free(s);
+	assert_names(&k, "unacked", "/0.celery.pidbox", "/0.celeryev/*");
 	keys_free(&k);
 }
 
@@ -123,17 +133,10 @@ test_prefixed_names(void **state)
 		assert_string_equal(l[i], want);
 	}
 	free_lists(l, n);
-	s = keys_name(&k, "unacked_index");
-	assert_string_equal(s, "dials:unacked_index");
-	free(s);
+	assert_names(&k, "dials:unacked", "dials:/3.celery.pidbox",
+	    "dials:/3.celeryev/*");
 	s = keys_name(&k, "_kombu.binding.reply.celery.pidbox");
 	assert_string_equal(s, "dials:_kombu.binding.reply.celery.pidbox");
-	free(s);
-	s = keys_fanout(&k, "celery.pidbox");
-	assert_string_equal(s, "dials:/3.celery.pidbox");
-	free(s);
-	s = keys_fanout_pattern(&k, "celeryev");
-	assert_string_equal(s, "dials:/3.celeryev/*");
 	free(s);
 	keys_free(&k);
 }
