@@ -24,8 +24,11 @@ struct conn {
 	int			 up;
 	int			 sub;		/* subscriber connection */
 	double			 backoff;
+	double			 started;	/* ev_now of the connect */
 	ev_timer		 retry;
 };
+
+struct bcall;
 
 struct broker {
 	struct ev_loop		*loop;
@@ -43,15 +46,25 @@ struct broker {
 	void			*sub_arg;
 	unsigned long		 count;
 	int			 closing;
+	double			 timeout;	/* connect and each command */
+	int			 timed_out;	/* the connection was cut */
+	struct bcall		*head, *tail;	/* commands sent, oldest first */
+	struct bcall		*failed;	/* to fail on the loop */
+	ev_timer		 watch;		/* bounds head and the connect */
+	ev_idle			 defer;		/* runs failed's callbacks */
 };
 
 struct bcall {
 	struct broker	*b;
 	broker_reply_cb	*cb;
 	void		*arg;
+	double		 sent;
+	struct bcall	*prev, *next;
 };
 
 static void	conn_start(struct conn *);
+static void	watch_cb(struct ev_loop *, ev_timer *, int);
+static void	defer_cb(struct ev_loop *, ev_idle *, int);
 
 static void
 auth_select(struct conn *c)
@@ -168,6 +181,9 @@ conn_start(struct conn *c)
 		return;
 	}
 	c->ac->data = c;
+	c->started = ev_now(b->loop);
+	if (!c->sub)
+		ev_timer_start(b->loop, &b->watch);
 	redisLibevAttach(b->loop, c->ac);
 	redisAsyncSetConnectCallback(c->ac, on_connect);
 	redisAsyncSetDisconnectCallback(c->ac, on_disconnect);
@@ -267,6 +283,11 @@ broker_new(struct ev_loop *loop, const char *url, const char *password,
 	b->cmd.retry.data = &b->cmd;
 	ev_timer_init(&b->subc.retry, retry_cb, 0.2, 0.);
 	b->subc.retry.data = &b->subc;
+	b->timeout = 10;
+	ev_timer_init(&b->watch, watch_cb, 0.1, 0.1);
+	b->watch.data = b;
+	ev_idle_init(&b->defer, defer_cb);
+	b->defer.data = b;
 	conn_start(&b->cmd);
 	return b;
 }
@@ -279,6 +300,13 @@ broker_free(struct broker *b)
 	b->closing = 1;
 	ev_timer_stop(b->loop, &b->cmd.retry);
 	ev_timer_stop(b->loop, &b->subc.retry);
+	ev_timer_stop(b->loop, &b->watch);
+	ev_idle_stop(b->loop, &b->defer);
+	while (b->failed != NULL) {	/* their owners are gone */
+		struct bcall *c = b->failed;
+		b->failed = c->next;
+		free(c);
+	}
 	if (b->cmd.ac != NULL)
 		redisAsyncFree(b->cmd.ac);
 	if (b->subc.ac != NULL)
@@ -321,10 +349,23 @@ on_reply(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct bcall	*c = priv;
 	redisReply	*rep = r;
+	struct broker	*b = c->b;
 	char		 err[300];
 
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (b->head == c)
+		b->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else if (b->tail == c)
+		b->tail = c->prev;
 	if (!c->b->closing && c->cb != NULL) {
-		if (rep == NULL) {
+		if (rep == NULL && b->timed_out) {
+			snprintf(err, sizeof err, "redis %s: no answer within "
+			    "%.0fs (--request-timeout)", b->where, b->timeout);
+			c->cb(NULL, err, c->arg);
+		} else if (rep == NULL) {
 			snprintf(err, sizeof err, "redis %s: %s", c->b->where,
 			    ac->errstr[0] ? ac->errstr : "connection lost");
 			c->cb(NULL, err, c->arg);
@@ -350,15 +391,89 @@ bcall_new(struct broker *b, broker_reply_cb *cb, void *arg)
 	return c;
 }
 
+/* Track a command sent: the watch timer bounds its wait. */
+static void
+sent(struct broker *b, struct bcall *c)
+{
+	c->sent = ev_now(b->loop);
+	c->prev = b->tail;
+	if (b->tail != NULL)
+		b->tail->next = c;
+	else
+		b->head = c;
+	b->tail = c;
+	ev_timer_start(b->loop, &b->watch);
+}
+
+/* Callbacks of failed commands run on the loop, never inside the call. */
+static void
+defer_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct broker	*b = w->data;
+	struct bcall	*c;
+	char		 err[300];
+
+	(void)revents;
+	snprintf(err, sizeof err, "redis %s: not connected", b->where);
+	while ((c = b->failed) != NULL) {
+		b->failed = c->next;
+		if (c->cb != NULL)
+			c->cb(NULL, err, c->arg);
+		free(c);
+	}
+	ev_idle_stop(loop, w);
+}
+
 static void
 fail_now(struct broker *b, struct bcall *c)
 {
-	char	err[300];
+	struct bcall	**pp = &b->failed;
 
-	snprintf(err, sizeof err, "redis %s: not connected", b->where);
-	if (c->cb != NULL)
-		c->cb(NULL, err, c->arg);
-	free(c);
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	*pp = c;
+	ev_idle_start(b->loop, &b->defer);
+}
+
+/*
+ * No command waits longer than the timeout: past it, the connection is cut
+ * (each pending command fails, naming the timeout) and made again. The
+ * connect is bounded the same way.
+ */
+static void
+watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct broker	*b = w->data;
+	struct conn	*c = &b->cmd;
+	redisAsyncContext *ac = c->ac;
+	double		 now = ev_now(loop);
+
+	(void)revents;
+	if (ac == NULL || (b->head == NULL && c->up)) {
+		ev_timer_stop(loop, w);
+		return;
+	}
+	if ((b->head != NULL && now - b->head->sent >= b->timeout) ||
+	    (!c->up && now - c->started >= b->timeout)) {
+		log_warn("redis %s: no answer within %.0fs; reconnecting",
+		    b->where, b->timeout);
+		b->timed_out = 1;
+		c->ac = NULL;
+		c->up = 0;
+		redisAsyncFree(ac);	/* pending callbacks get NULL */
+		b->timed_out = 0;
+		c->ac = NULL;
+		c->up = 0;
+		ev_timer_stop(loop, w);
+		if (!b->closing)
+			ev_timer_start(loop, &c->retry);
+	}
+}
+
+void
+broker_set_timeout(struct broker *b, double seconds)
+{
+	b->timeout = seconds > 0 ? seconds : 10;
 }
 
 void
@@ -370,6 +485,8 @@ broker_vcommand(struct broker *b, broker_reply_cb *cb, void *arg,
 	if (b->cmd.ac == NULL || !b->cmd.up ||
 	    redisvAsyncCommand(b->cmd.ac, on_reply, c, fmt, ap) != REDIS_OK)
 		fail_now(b, c);
+	else
+		sent(b, c);
 }
 
 void
@@ -393,6 +510,8 @@ broker_command_argv(struct broker *b, broker_reply_cb *cb, void *arg, int argc,
 	    redisAsyncCommandArgv(b->cmd.ac, on_reply, c, argc, argv, lens) !=
 	    REDIS_OK)
 		fail_now(b, c);
+	else
+		sent(b, c);
 }
 
 struct readyw {

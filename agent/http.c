@@ -355,6 +355,8 @@ out:
 	curl_url_cleanup(u);
 }
 
+static void	backoff_cb(struct ev_loop *, ev_timer *, int);
+
 static int
 start_attempt(struct http_xfer *x)
 {
@@ -428,9 +430,9 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 	x->password = dupz(r->password);
 	x->timeout = r->timeout > 0 ? r->timeout : 10;
 	x->deadline = r->deadline;
+	x->retry = r->retry;
 	if (x->retry && x->deadline <= 0)
 		x->deadline = ev_now(h->loop) + 30;
-	x->retry = r->retry;
 	x->retry_conflict = r->retry_conflict;
 	x->secret_url = r->secret_url;
 	x->max_body = r->max_body ? r->max_body : HTTP_MAX_BODY;
@@ -465,8 +467,11 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 		h->xfers->prev = x;
 	h->xfers = x;
 	if (start_attempt(x) == -1) {
-		xfer_free(x);
-		return NULL;
+		/* try once more on the loop; the callback never runs in here */
+		ev_timer_set(&x->backoff, 0., 0.);
+		x->backoff.data = x;
+		ev_set_cb(&x->backoff, backoff_cb);
+		ev_timer_start(h->loop, &x->backoff);
 	}
 	return x;
 }

@@ -39,6 +39,7 @@ struct pcall {
 	char		*dest;
 	json_t		*replies;
 	double		 deadline;
+	const char	*fail;		/* fail on the loop with this */
 	pidbox_cb	*cb;
 	void		*arg;
 };
@@ -135,9 +136,22 @@ pidbox_new(struct ev_loop *loop, struct broker *b, const struct keys *k)
 	return p;
 }
 
+static void
+cleaned(redisReply *rep, const char *err, void *arg)
+{
+	int	*left = arg;
+
+	(void)rep;
+	if (err != NULL)
+		log_warn("cannot remove the remote-control reply queue: %s", err);
+	(*left)--;
+}
+
 void
 pidbox_free(struct pidbox *p)
 {
+	int	left = 0;
+
 	if (p == NULL)
 		return;
 	ev_timer_stop(p->loop, &p->poll);
@@ -145,10 +159,14 @@ pidbox_free(struct pidbox *p)
 		p->calls->cb = NULL;	/* their owners are gone */
 		finish(p, p->calls, NULL);
 	}
-	if (p->bound && broker_up(p->b)) {
-		broker_command(p->b, noop, NULL, "SREM %s %s", p->bindings,
+	if (p->bound) {
+		/* sent and answered before the broker is disconnected */
+		left = 2;
+		broker_command(p->b, cleaned, &left, "SREM %s %s", p->bindings,
 		    p->member);
-		broker_command(p->b, noop, NULL, "DEL %s", p->list);
+		broker_command(p->b, cleaned, &left, "DEL %s", p->list);
+		while (left > 0)	/* each command answers, fails or times out */
+			ev_run(p->loop, EVRUN_ONCE);
 	}
 	free(p->queue);
 	free(p->list);
@@ -270,7 +288,9 @@ poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	for (c = p->calls; c != NULL; c = next) {
 		next = c->next;
-		if (now >= c->deadline)
+		if (c->fail != NULL)
+			finish(p, c, c->fail);
+		else if (now >= c->deadline)
 			finish(p, c, NULL);
 	}
 	if (p->calls != NULL && !p->popping)
@@ -294,8 +314,14 @@ pidbox_call(struct pidbox *p, const char *method, json_t *args,
 	c->next = p->calls;
 	p->calls = c;
 	if (!broker_up(p->b)) {
+		/* fails on the loop, never inside the call */
 		json_decref(args);
-		finish(p, c, "the broker is not reachable");
+		c->fail = "the broker is not reachable";
+		if (!ev_is_active(&p->poll)) {
+			ev_timer_init(&p->poll, poll_cb, 0., 0.02);
+			p->poll.data = p;
+			ev_timer_start(p->loop, &p->poll);
+		}
 		return;
 	}
 	if (!p->bound) {

@@ -6,8 +6,14 @@
  * connection takes no other commands). Both reconnect by themselves with
  * capped backoff after a disconnect; the subscription is renewed on each
  * reconnect and the owner is told (broker_sub_state_cb) so it can poll in
- * the meantime. A command issued while disconnected fails at once with an
- * error; nothing is queued across reconnects.
+ * the meantime. A command issued while disconnected fails with an error;
+ * nothing is queued across reconnects. Callbacks always run on the loop,
+ * never inside the call that issued the command.
+ *
+ * Nothing waits forever: the connect and every command are bounded by the
+ * timeout (broker_set_timeout, --request-timeout); past it the command
+ * connection is cut, every command in flight fails naming the timeout, and
+ * the connection is made again.
  *
  * The URL is redis://[[user]:password@]host[:port][/db], parsed with
  * libcurl's URL API. A password may also come from a file
@@ -38,6 +44,7 @@ void		 broker_free(struct broker *);
 int		 broker_db(const struct broker *);
 const char	*broker_where(const struct broker *);	/* "host:port/db" */
 int		 broker_up(const struct broker *);
+void		 broker_set_timeout(struct broker *, double seconds);
 
 /* Issue a command (printf-like, as redisAsyncCommand). */
 void		 broker_command(struct broker *, broker_reply_cb *, void *,

@@ -5,7 +5,9 @@
  * One struct http per loop. http_do() starts a request and returns at once;
  * the callback runs on the loop when the request has finished for good:
  * after a response that is not retried, after a transport error that is not
- * retried, or when the retry deadline has passed.
+ * retried, or when the retry deadline has passed. It never runs inside
+ * http_do(), which never returns NULL (a request that cannot even start
+ * fails on the loop).
  *
  * Retries (for idempotent or explicitly retryable requests): connection
  * errors and timeouts, HTTP 500/502/503/504, 429 (honouring Retry-After)

@@ -9,10 +9,12 @@
  * "R\x06\x16\x06\x16R.reply.celery.pidbox" is in the set
  * "_kombu.binding.reply.celery.pidbox". One reply queue serves every call of
  * a process; each call waits for replies with its own ticket until it has
- * one from every destination or its timeout passes. The binding and lists
- * are removed on pidbox_free(). A reply is capped as an HTTP body is
- * (HTTP_MAX_BODY): a larger one is dropped in Redis, never read, and fails
- * the call that waits for it (a broadcast just goes without it).
+ * one from every destination or its timeout passes. pidbox_free() removes
+ * the binding and the reply list, waiting on the loop until Redis answered
+ * (or the broker's timeout passed), so call it before broker_free(). A
+ * reply is capped as an HTTP body is (HTTP_MAX_BODY): a larger one is
+ * dropped in Redis, never read, and fails the call that waits for it (a
+ * broadcast just goes without it).
  * Keys and channels are named by keys.h (kombu's global_keyprefix goes
  * in front of each, not of the binding).
  */
