@@ -36,6 +36,8 @@ abort_outcome(enum fsm_input in)
 enum fsm_state
 fsm_feed(struct fsm *m, enum fsm_input in)
 {
+	if (in == IN_LOST && m->state != ST_END)
+		return end(m, OUT_LEASE_LOST);
 	switch (m->state) {
 	case ST_RESOLVE:
 		if (in == IN_OK)
@@ -108,10 +110,10 @@ fsm_outcome_name(enum fsm_outcome o)
 	static const char *names[] = {
 		"none", "ok", "dry-run", "skipped", "drained", "locked", "preflight-failed",
 		"interrupted", "aborted", "verify-failed", "rollout-failed",
-		"restore-failed",
+		"restore-failed", "lease-lost",
 	};
 
-	return o <= OUT_RESTORE_FAILED ? names[o] : "?";
+	return o <= OUT_LEASE_LOST ? names[o] : "?";
 }
 
 int
@@ -136,6 +138,7 @@ fsm_exit_code(enum fsm_outcome o)
 	case OUT_INTERRUPTED:
 		return 8;
 	case OUT_RESTORE_FAILED:
+	case OUT_LEASE_LOST:
 		return 9;
 	case OUT_NONE:
 		break;

@@ -4,9 +4,20 @@
  *
  * The lease is SET key token NX PX ttl, renewed every ttl/3 by a script that
  * extends it only while it still holds our token, and released by a
- * compare-and-delete script: a run never removes another run's lease. The
- * journal is written before each state's action, so a run killed at any
- * point leaves what --recover needs.
+ * compare-and-delete script: a run never removes another run's lease.
+ *
+ * The lease is the authority. Every write a run makes to it and the journal
+ * (journal HSET/DEL, the history entry) is one script that first checks the
+ * token. A renewal or write that finds another token, or a lease TTL that
+ * passes without a successful renewal (counted from when the last
+ * successful one was sent), stops the run at once: IN_LOST, no cancel, no
+ * PATCH, no add-consumer, no journal change. Before each action the run
+ * checks that the lease is still valid (lease_check).
+ *
+ * The journal is written ahead of each action (journal_write with then):
+ * the record naming the queues to cancel, the restartedAt annotation and
+ * the old pods is acknowledged by Redis before the cancel or the PATCH is
+ * sent, so a run killed at any point leaves what --recover needs.
  */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -19,13 +30,39 @@
 #include "report.h"
 #include "runpriv.h"
 
+/* 1 if renewed; else who holds the lease now ("" nobody). */
 static const char *renew_lua =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == ARGV[1] then\n"
     "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
     "end\n"
-    "return 0\n";
+    "return v or ''\n";
 
+/* KEYS lease, journal; ARGV token, field, value...: 1, or the holder. */
+static const char *journal_lua =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v ~= ARGV[1] then return v or '' end\n"
+    "redis.call('HSET', KEYS[2], unpack(ARGV, 2))\n"
+    "redis.call('EXPIRE', KEYS[2], 604800)\n"
+    "return 1\n";
+
+/*
+ * KEYS lease, journal, history; ARGV token, what to do with the journal
+ * (del, drained, keep), history field, value...: 1, or the holder.
+ */
 static const char *release_lua =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v ~= ARGV[1] then return v or '' end\n"
+    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000', '*',"
+    " unpack(ARGV, 3))\n"
+    "if ARGV[2] == 'del' then redis.call('DEL', KEYS[2])\n"
+    "elseif ARGV[2] == 'drained' then\n"
+    "  redis.call('HSET', KEYS[2], 'state', 'drained')\n"
+    "end\n"
+    "return redis.call('DEL', KEYS[1])\n";
+
+/* A lease taken by a run that moved on before the answer: give it back. */
+static const char *drop_lua =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
     "  return redis.call('DEL', KEYS[1])\n"
     "end\n"
@@ -60,7 +97,79 @@ new_token(struct ctx *c)
 struct take {
 	struct op	*op;
 	void		(*then)(struct run *, int);
+	char		*token;		/* the token this SET NX sent */
+	double		 sent;		/* ev_now it was sent */
 };
+
+static void	bg_done(redisReply *, const char *, void *);
+
+/* The lease holds until sent + ttl unless renewed: arm the expiry. */
+static void
+lease_valid(struct run *r, double sent)
+{
+	struct ctx	*c = r->ctx;
+
+	r->lease_until = sent + c->o->lease_ttl;
+	ev_timer_stop(c->loop, &r->lease_expiry);
+	ev_timer_set(&r->lease_expiry, r->lease_until - ev_now(c->loop) > 0 ?
+	    r->lease_until - ev_now(c->loop) : 0., 0.);
+	ev_timer_start(c->loop, &r->lease_expiry);
+}
+
+/* "host:pid" of a lease token "host:pid:time:random". */
+static void
+holder_of(const char *token, char *out, size_t len)
+{
+	const char	*p;
+	int		 n = 0;
+
+	snprintf(out, len, "%s", token);
+	for (p = token + strlen(token); p > token; p--)
+		if (*(p - 1) == ':' && ++n == 2) {
+			snprintf(out, len, "%.*s", (int)(p - 1 - token), token);
+			break;
+		}
+}
+
+void
+lease_lost(struct run *r, const char *holder)
+{
+	struct ctx	*c = r->ctx;
+	char		 h[256], why[300];
+
+	if (r->fsm.state == ST_END)
+		return;
+	r->lease_held = 0;
+	ev_timer_stop(c->loop, &r->lease_timer);
+	ev_timer_stop(c->loop, &r->lease_expiry);
+	if (holder == NULL)
+		snprintf(why, sizeof why, "no successful renewal within "
+		    "--lease-ttl; who holds it now is unknown");
+	else if (holder[0] == '\0')
+		snprintf(why, sizeof why, "it expired; nobody holds it now");
+	else {
+		holder_of(holder, h, sizeof h);
+		snprintf(why, sizeof why, "now held by %s", h);
+	}
+	if (r->err[0] != '\0')
+		log_err("%s: %s", r->name, r->err);
+	snprintf(r->err, sizeof r->err, "lost the lease of deployment %s (%s):"
+	    " stopped at once without acting further; its workers may be "
+	    "left without consumers: see --status, then --recover once no "
+	    "other run holds the lease", r->name, why);
+	run_next(r, IN_LOST);
+}
+
+int
+lease_check(struct run *r)
+{
+	if (r->mode == RUN_UNDRAIN && r->lease_token == NULL)
+		return 1;
+	if (r->lease_held && ev_now(r->ctx->loop) < r->lease_until)
+		return 1;
+	lease_lost(r, NULL);
+	return 0;
+}
 
 static void
 holder_read(redisReply *rep, const char *err, void *arg)
@@ -72,6 +181,7 @@ holder_read(redisReply *rep, const char *err, void *arg)
 	char		 ts[32];
 	size_t		 i;
 
+	free(t->token);
 	free(t);
 	if (r == NULL)
 		return;
@@ -97,10 +207,21 @@ static void
 lease_taken(redisReply *rep, const char *err, void *arg)
 {
 	struct take	*t = arg;
+	struct run	*owner = t->op->r;
+	struct ctx	*c = owner->ctx;
 	struct run	*r = op_done(t->op, NULL, NULL);
 	char		*jk;
 
-	if (r == NULL) {
+	if (r == NULL || r->fsm.state == ST_END) {
+		/* taken for a run that moved on meanwhile: give it back */
+		if (rep != NULL && rep->type == REDIS_REPLY_STATUS) {
+			jk = lease_key(c, owner->name);
+			c->ops++;
+			broker_command(c->broker, bg_done, c, "EVAL %s 1 %s %s",
+			    drop_lua, jk, t->token);
+			free(jk);
+		}
+		free(t->token);
 		free(t);
 		return;
 	}
@@ -109,6 +230,7 @@ lease_taken(redisReply *rep, const char *err, void *arg)
 		r->lease_token = NULL;
 		run_fail(r, "cannot take the lease: %s", err);
 		t->then(r, -1);
+		free(t->token);
 		free(t);
 		return;
 	}
@@ -121,10 +243,13 @@ lease_taken(redisReply *rep, const char *err, void *arg)
 		free(jk);
 		return;
 	}
+	r->lease_held = 1;
+	lease_valid(r, t->sent);
 	ev_timer_set(&r->lease_timer, r->ctx->o->lease_ttl / 3,
 	    r->ctx->o->lease_ttl / 3);
 	ev_timer_start(r->ctx->loop, &r->lease_timer);
 	t->then(r, 1);
+	free(t->token);
 	free(t);
 }
 
@@ -140,6 +265,8 @@ lease_take(struct run *r, void (*then)(struct run *, int))
 	snprintf(ttl, sizeof ttl, "%.0f", c->o->lease_ttl * 1000);
 	t->op = op_new(r, 0, 0);
 	t->then = then;
+	t->token = xstrdup(r->lease_token);
+	t->sent = ev_now(c->loop);
 	broker_command(c->broker, lease_taken, t, "SET %s %s NX PX %s", k,
 	    r->lease_token, ttl);
 	free(k);
@@ -157,31 +284,46 @@ state_lock(struct run *r)
 	lease_take(r, locked);
 }
 
+struct renew {
+	struct run	*r;
+	double		 sent;
+};
+
 static void
 renewed(redisReply *rep, const char *err, void *arg)
 {
-	struct run	*r = arg;
+	struct renew	*n = arg;
+	struct run	*r = n->r;
+	double		 sent = n->sent;
 
+	free(n);
 	r->ctx->ops--;
+	if (!r->lease_held || r->fsm.state == ST_END)
+		return;
 	if (rep == NULL)
 		log_warn("%s: cannot renew the lease: %s", r->name, err);
-	else if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 0)
-		log_err("%s: the lease was lost (expired or taken); another run "
-		    "may act on this deployment", r->name);
+	else if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+		lease_valid(r, sent);
+	else
+		lease_lost(r, rep->type == REDIS_REPLY_STRING ? rep->str : NULL);
 }
 
 void
 lease_renew(struct run *r)
 {
 	struct ctx	*c = r->ctx;
+	struct renew	*n;
 	char		*k, ttl[32];
 
-	if (r->lease_token == NULL || r->fsm.state == ST_END)
+	if (!r->lease_held || r->fsm.state == ST_END)
 		return;
 	k = lease_key(c, r->name);
 	snprintf(ttl, sizeof ttl, "%.0f", c->o->lease_ttl * 1000);
+	n = xcalloc(1, sizeof *n);
+	n->r = r;
+	n->sent = ev_now(c->loop);
 	c->ops++;
-	broker_command(c->broker, renewed, r, "EVAL %s 1 %s %s %s", renew_lua,
+	broker_command(c->broker, renewed, n, "EVAL %s 1 %s %s %s", renew_lua,
 	    k, r->lease_token, ttl);
 	free(k);
 }
@@ -196,20 +338,58 @@ bg_done(redisReply *rep, const char *err, void *arg)
 		log_warn("%s", err);
 }
 
+struct jw {
+	struct op	*op;
+	void		(*then)(struct run *);
+};
+
+static void
+journal_written(redisReply *rep, const char *err, void *arg)
+{
+	struct jw	*j = arg;
+	struct run	*owner = j->op->r;
+	struct run	*r = op_done(j->op, NULL, NULL);
+	void		(*then)(struct run *) = j->then;
+
+	free(j);
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
+	    rep->integer == 1) {
+		if (r != NULL && then != NULL)
+			then(r);
+		return;
+	}
+	if (rep != NULL) {		/* the lease is not ours */
+		lease_lost(owner, rep->type == REDIS_REPLY_STRING ? rep->str :
+		    NULL);
+		return;
+	}
+	if (r == NULL)
+		return;
+	if (then == NULL) {
+		log_warn("%s: cannot update the journal: %s", r->name, err);
+		return;
+	}
+	/* write-ahead: no record, no action */
+	run_abort(r, "cannot write the journal before acting: %s; stopped "
+	    "before the %s", err, fsm_state_name(r->fsm.state));
+}
+
 /* Journal: what --recover and --status need, before each action. */
 void
-journal_write(struct run *r)
+journal_write(struct run *r, void (*then)(struct run *))
 {
 	struct ctx	*c = r->ctx;
 	json_t		*ws = json_array(), *pods = json_array(), *q;
-	char		*k = journal_key(c, r->name), *wj, *pj, now[32], st[32];
-	size_t		 i, j;
+	char		*k = journal_key(c, r->name), *lk, *wj, *pj, now[32],
+			 st[32];
+	struct jw	*j;
+	size_t		 i, n;
 
 	for (i = 0; i < r->nw; i++) {
 		q = json_array();
-		for (j = 0; j < r->w[i].cancelled.n; j++)
+		for (n = 0; n < r->w[i].cancelled.n; n++)
 			json_array_append_new(q,
-			    json_string(r->w[i].cancelled.v[j]));
+			    json_string(r->w[i].cancelled.v[n]));
 		json_array_append_new(ws, json_pack("{s:s,s:o}", "name",
 		    r->w[i].name, "queues", q));
 	}
@@ -219,62 +399,70 @@ journal_write(struct run *r)
 	pj = json_dumps(pods, JSON_COMPACT);
 	snprintf(now, sizeof now, "%.3f", now_wall());
 	snprintf(st, sizeof st, "%.3f", r->wall_started);
-	c->ops += 2;
-	broker_command(c->broker, bg_done, c, "HSET %s state %s holder %s "
-	    "started %s updated %s workers %s old_pods %s restarted_at %s",
-	    k, fsm_state_name(r->fsm.state), c->holder, st, now, wj, pj,
-	    r->restarted_at ? r->restarted_at : "");
-	/* the journal outlives the lease long enough for --recover */
-	broker_command(c->broker, bg_done, c, "EXPIRE %s 604800", k);
+	lk = lease_key(c, r->name);
+	j = xcalloc(1, sizeof *j);
+	j->op = then != NULL ? op_new(r, 0, 0) : op_new_bg(r);
+	j->then = then;
+	broker_command(c->broker, journal_written, j, "EVAL %s 2 %s %s %s "
+	    "state %s holder %s started %s updated %s workers %s old_pods %s "
+	    "restarted_at %s", journal_lua, lk, k, r->lease_token ?
+	    r->lease_token : "", fsm_state_name(r->fsm.state), c->holder, st,
+	    now, wj, pj, r->restarted_at ? r->restarted_at : "");
 	json_decref(ws);
 	json_decref(pods);
 	free(wj);
 	free(pj);
+	free(lk);
 	free(k);
 }
 
-/* At the end: history entry, journal removed, lease released. */
+/*
+ * At the end: history entry, journal removed (or kept for --recover),
+ * lease released: one script, only while the lease is still ours.
+ */
 void
 lease_release(struct run *r)
 {
 	struct ctx	*c = r->ctx;
-	char		*k, d[32], st[32];
+	char		*k, *jk, d[32], st[32];
+	const char	*keep;
 
 	ev_timer_stop(c->loop, &r->lease_timer);
+	ev_timer_stop(c->loop, &r->lease_expiry);
 	if (r->lease_token == NULL) {
 		/* --undrain: the journal of a finished --drain-only goes */
 		if (r->mode == RUN_UNDRAIN && r->fsm.outcome == OUT_OK)
 			journal_drop_unlocked(r);
 		return;
 	}
+	if (!r->lease_held) {		/* never taken, or lost */
+		free(r->lease_token);
+		r->lease_token = NULL;
+		return;
+	}
+	r->lease_held = 0;
 	snprintf(d, sizeof d, "%.3f", ev_now(c->loop) - r->started);
 	snprintf(st, sizeof st, "%.3f", r->wall_started);
-	c->ops++;
-	broker_command(c->broker, bg_done, c, "XADD drain-and-rollout:history "
-	    "MAXLEN ~ 1000 * deployment %s namespace %s outcome %s started %s "
-	    "seconds %s holder %s error %s", r->name, c->kube.ns,
-	    fsm_outcome_name(r->fsm.outcome), st, d, c->holder,
-	    r->err[0] ? r->err : "-");
 	/*
 	 * A run that ends with workers possibly drained (restore failed, or
-	 * a second signal) keeps its journal for --recover.
+	 * interrupted after the restart: the rollout may still fail) keeps
+	 * its journal for --recover.
 	 */
-	if (r->fsm.outcome == OUT_DRAINED) {
-		k = journal_key(c, r->name);
-		c->ops++;
-		broker_command(c->broker, bg_done, c, "HSET %s state drained", k);
-		free(k);
-	} else if (r->fsm.outcome != OUT_RESTORE_FAILED) {
-		k = journal_key(c, r->name);
-		c->ops++;
-		broker_command(c->broker, bg_done, c, "DEL %s", k);
-		free(k);
-	}
+	keep = r->fsm.outcome == OUT_DRAINED ? "drained" :
+	    r->fsm.outcome == OUT_RESTORE_FAILED ||
+	    (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent) ? "keep" :
+	    "del";
 	k = lease_key(c, r->name);
+	jk = journal_key(c, r->name);
 	c->ops++;
-	broker_command(c->broker, bg_done, c, "EVAL %s 1 %s %s", release_lua,
-	    k, r->lease_token);
+	broker_command(c->broker, bg_done, c, "EVAL %s 3 %s %s "
+	    "drain-and-rollout:history %s %s deployment %s namespace %s "
+	    "outcome %s started %s seconds %s holder %s error %s", release_lua,
+	    k, jk, r->lease_token, keep, r->name, c->kube.ns,
+	    fsm_outcome_name(r->fsm.outcome), st, d, c->holder,
+	    r->err[0] ? r->err : "-");
 	free(k);
+	free(jk);
 	free(r->lease_token);
 	r->lease_token = NULL;
 }

@@ -180,7 +180,10 @@ set_duration(const char *opt, const char *v, double min, double *out)
 
 /* ---- signals --------------------------------------------------------- */
 
-static ev_signal	sigint_w, sigterm_w;
+/* SIGHUP (a closing SSH session) and SIGQUIT are handled like SIGTERM. */
+static const int	handled[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define NHANDLED	(sizeof handled / sizeof handled[0])
+static ev_signal	sig_w[NHANDLED];
 static int		signals_seen;
 
 static void
@@ -196,26 +199,30 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		_exit(8);
 	}
 	log_warn("signal %d: restoring the consumers of every run not yet "
-	    "restarted (send it again to exit at once)", w->signum);
+	    "restarted; a run already restarted keeps its journal for "
+	    "--recover (send it again to exit at once)", w->signum);
 	ctx_interrupt(c);
 }
 
 static void
 signals_start(struct ctx *c)
 {
-	ev_signal_init(&sigint_w, on_signal, SIGINT);
-	sigint_w.data = c;
-	ev_signal_start(c->loop, &sigint_w);
-	ev_signal_init(&sigterm_w, on_signal, SIGTERM);
-	sigterm_w.data = c;
-	ev_signal_start(c->loop, &sigterm_w);
+	size_t	i;
+
+	for (i = 0; i < NHANDLED; i++) {
+		ev_signal_init(&sig_w[i], on_signal, handled[i]);
+		sig_w[i].data = c;
+		ev_signal_start(c->loop, &sig_w[i]);
+	}
 }
 
 static void
 signals_stop(struct ctx *c)
 {
-	ev_signal_stop(c->loop, &sigint_w);
-	ev_signal_stop(c->loop, &sigterm_w);
+	size_t	i;
+
+	for (i = 0; i < NHANDLED; i++)
+		ev_signal_stop(c->loop, &sig_w[i]);
 }
 
 int

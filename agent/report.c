@@ -246,6 +246,11 @@ outcome_words(enum fsm_outcome o)
 	case OUT_RESTORE_FAILED:
 		return "ATTENTION: workers may be left without consumers; run "
 		    "drain-and-rollout --recover";
+	case OUT_LEASE_LOST:
+		return "ATTENTION: the lease was lost; stopped without acting "
+		    "further: workers may be left without consumers; see "
+		    "--status, then drain-and-rollout --recover once no other "
+		    "run holds the lease";
 	case OUT_NONE:
 		break;
 	}

@@ -177,6 +177,16 @@ lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	lease_renew(r);
 }
 
+static void
+lease_expired_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run	*r = w->data;
+
+	(void)loop;
+	(void)revents;
+	lease_lost(r, NULL);
+}
+
 /* ---- the state machine's driver ------------------------------------- */
 
 static void
@@ -191,7 +201,8 @@ feed(struct run *r, enum fsm_input in)
 	log_debug("%s: %s -> %s (%s)", r->name, fsm_state_name(from),
 	    fsm_state_name(r->fsm.state), in == IN_OK ? "ok" : in == IN_FAIL ?
 	    "fail" : in == IN_TIMEOUT ? "timeout" : in == IN_INTERRUPT ?
-	    "interrupt" : in == IN_LOCKED ? "locked" : "skip");
+	    "interrupt" : in == IN_LOCKED ? "locked" : in == IN_LOST ?
+	    "lease lost" : "skip");
 	if (from != ST_RESTORE && r->fsm.state == ST_RESTORE && r->err[0])
 		log_err("%s: %s", r->name, r->err);
 	enter(r);
@@ -267,9 +278,11 @@ enter(struct run *r)
 		ev_timer_set(&r->timeout, len, 0.);
 		ev_timer_start(c->loop, &r->timeout);
 	}
+	/* CANCEL and RESTART write theirs ahead of their action */
 	if (r->fsm.state != ST_RESOLVE && r->fsm.state != ST_LOCK &&
-	    r->fsm.state != ST_END && r->lease_token != NULL)
-		journal_write(r);
+	    r->fsm.state != ST_CANCEL && r->fsm.state != ST_RESTART &&
+	    r->fsm.state != ST_END && r->lease_held)
+		journal_write(r, NULL);
 	if (r->fsm.state != ST_END)
 		report_state(r);
 	switch (r->fsm.state) {
@@ -368,6 +381,8 @@ ctx_add(struct ctx *c, const char *name, int from_selector,
 	r->tick.data = r;
 	ev_timer_init(&r->lease_timer, lease_cb, 1., 1.);
 	r->lease_timer.data = r;
+	ev_timer_init(&r->lease_expiry, lease_expired_cb, 1., 0.);
+	r->lease_expiry.data = r;
 	c->runs = xrealloc(c->runs, (c->nruns + 1) * sizeof *c->runs);
 	c->runs[c->nruns++] = r;
 }
@@ -406,15 +421,20 @@ wk_free(struct wk *w)
 	json_decref(w->waited);
 }
 
+struct upw {
+	int		 done;
+	struct ctx	*c;
+};
+
 static void
 broker_up_cb(redisReply *rep, const char *err, void *arg)
 {
-	int	*done = arg;
+	struct upw	*u = arg;
 
 	(void)rep;
-	*done = err != NULL ? -1 : 1;
+	u->done = err != NULL ? -1 : 1;
 	if (err != NULL)
-		log_warn("%s", err);
+		snprintf(u->c->redis_err, sizeof u->c->redis_err, "%s", err);
 }
 
 int
@@ -423,11 +443,15 @@ ctx_run(struct ctx *c)
 	ev_prepare	 prep;
 	size_t		 i;
 	enum fsm_outcome worst = OUT_NONE;
-	int		 up = 0;
+	struct upw	 u = { 0, c };
 
-	/* the journal and lease live in Redis: connect before anything */
-	broker_ready(c->broker, 5, broker_up_cb, &up);
-	while (up == 0)
+	/*
+	 * The journal and lease live in Redis: connect before anything. If it
+	 * does not answer, every run stops in RESOLVE (journal_read), before
+	 * anything changed.
+	 */
+	broker_ready(c->broker, c->o->request_timeout, broker_up_cb, &u);
+	while (u.done == 0)
 		ev_run(c->loop, EVRUN_ONCE);
 
 	ev_prepare_init(&prep, idle_check);
@@ -537,6 +561,7 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 		return -1;
 	keys_init(&c->keys, o->key_prefix, &o->priority_steps,
 	    broker_db(c->broker));
+	broker_set_timeout(c->broker, o->request_timeout);
 	c->pidbox = pidbox_new(loop, c->broker, &c->keys);
 	c->ctl.mode = o->control;
 	c->ctl.via = o->control == CTL_BROKER ? VIA_BROKER : VIA_FLOWER;
@@ -621,7 +646,7 @@ ctx_redis(struct ctx *c, char *err, size_t errlen, const char *fmt, ...)
 
 	memset(&s, 0, sizeof s);
 	if (!broker_up(c->broker)) {
-		broker_ready(c->broker, 5, sync_ready, &s);
+		broker_ready(c->broker, c->o->request_timeout, sync_ready, &s);
 		while (!s.done)
 			ev_run(c->loop, EVRUN_ONCE);
 		if (s.err[0]) {

@@ -42,6 +42,9 @@ static void	pods_checked(enum kube_err, json_t *, const char *, void *);
 
 /* ---- CANCEL ---------------------------------------------------------- */
 
+static void	cancel_send(struct run *);
+
+/* The journal names every queue to cancel before the first cancel. */
 void
 state_cancel(struct run *r)
 {
@@ -50,12 +53,25 @@ state_cancel(struct run *r)
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		w->rechecks = 0;
-		for (j = 0; j < w->queues.n; j++) {
+		for (j = 0; j < w->queues.n; j++)
 			if (!strv_has(&w->cancelled, w->queues.v[j]))
 				strv_add(&w->cancelled, w->queues.v[j]);
+	}
+	journal_write(r, cancel_send);
+}
+
+static void
+cancel_send(struct run *r)
+{
+	size_t	i, j;
+
+	if (!lease_check(r))
+		return;
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		for (j = 0; j < w->queues.n; j++)
 			ctl_consumer(&r->ctx->ctl, 0, w->name, w->queues.v[j],
 			    r->state_deadline, cancelled, op_new(r, i, j));
-		}
 	}
 	if (r->pending == 0)
 		run_next(r, IN_OK);
@@ -424,8 +440,11 @@ recancelled(enum flower_err e, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
 
-	if (r != NULL && e != FLOWER_OK)
+	if (r == NULL)
+		return;
+	if (e != FLOWER_OK)
 		log_warn("%s: %s", r->name, err);
+	drain_check(r);		/* a confirmation may be waiting on it */
 }
 
 void
@@ -434,6 +453,8 @@ state_cancel_again(struct run *r, size_t wi)
 	struct wk	*w = &r->w[wi];
 	size_t		 j;
 
+	if (!lease_check(r))
+		return;
 	for (j = 0; j < w->snap.queues.n; j++) {
 		if (!strv_has(&w->cancelled, w->snap.queues.v[j]))
 			strv_add(&w->cancelled, w->snap.queues.v[j]);

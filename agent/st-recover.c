@@ -35,9 +35,12 @@ journal_got(redisReply *rep, const char *err, void *arg)
 		return;
 	json_decref(r->journal);
 	r->journal = NULL;
-	if (rep == NULL)
-		log_debug("%s: cannot read the journal: %s", r->name, err);
-	else if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+	if (rep == NULL) {
+		/* it may name queues a dead run cancelled: do not guess */
+		run_abort(r, "cannot read the journal: %s; nothing was changed",
+		    err);
+		return;
+	} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
 		o = json_object();
 		for (i = 0; i + 1 < rep->elements; i += 2)
 			json_object_set_new(o, rep->element[i]->str,
@@ -53,8 +56,9 @@ journal_read(struct run *r, void (*then)(struct run *))
 	struct jread	*j;
 	char		*k;
 
-	if (!broker_up(r->ctx->broker)) {
-		then(r);
+	if (r->ctx->redis_err[0] != '\0') {
+		run_abort(r, "cannot read the journal: %s; nothing was changed",
+		    r->ctx->redis_err);
 		return;
 	}
 	j = xcalloc(1, sizeof *j);
@@ -116,6 +120,7 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (restarted) {
 		free(r->restarted_at);
 		r->restarted_at = xstrdup(ra);
+		r->restart_sent = 1;
 		log_info("%s: the interrupted run (state %s) had restarted the "
 		    "rollout; waiting for it and verifying", r->name, st);
 		run_jump(r, ST_ROLLOUT, OUT_OK);

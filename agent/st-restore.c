@@ -138,6 +138,8 @@ state_restore(struct run *r)
 	size_t	i, j;
 
 	r->step = 0;
+	if (!lease_check(r))
+		return;
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		w->confirming = 0;

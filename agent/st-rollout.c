@@ -13,6 +13,8 @@
 
 /* ---- RESTART --------------------------------------------------------- */
 
+static void	restart_send(struct run *);
+
 static void
 patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
@@ -25,6 +27,7 @@ patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 		run_abort(r, "%s", err);
 		return;
 	}
+	r->restart_sent = 1;
 	log_info("%s: rollout restart sent (restartedAt %s)", r->name,
 	    r->restarted_at);
 	run_next(r, IN_OK);
@@ -54,7 +57,15 @@ state_restart(struct run *r)
 	}
 	free(r->restarted_at);
 	r->restarted_at = xstrdup(rfc3339(now_wall(), ts, sizeof ts));
-	journal_write(r);		/* before the action */
+	/* the annotation and the old pods are in Redis before the PATCH */
+	journal_write(r, restart_send);
+}
+
+static void
+restart_send(struct run *r)
+{
+	if (!lease_check(r))
+		return;
 	kube_restart(&r->ctx->kube, r->name, r->restarted_at, r->state_deadline,
 	    patched, op_new(r, 0, 0));
 }

@@ -7,7 +7,10 @@
  * goes to RESTORE (re-add the cancelled consumers), which ends in ABORTED;
  * a rollout that fails also goes through RESTORE (old workers that survive
  * get their consumers back) and ends FAILED. Only RESTORE failing leaves a
- * worker drained (OUT_RESTORE_FAILED: run --recover).
+ * worker drained (OUT_RESTORE_FAILED: run --recover). A run that loses its
+ * lease (IN_LOST, from any state) stops at once without acting further:
+ * not even RESTORE, since another run may now own the deployment
+ * (OUT_LEASE_LOST).
  *
  * fsm_feed() is pure: it takes the current state and the result of the
  * state's work, and returns the next state; it never does I/O. The driver
@@ -35,6 +38,7 @@ enum fsm_input {
 	IN_INTERRUPT,
 	IN_LOCKED,	/* ST_LOCK: another run holds the lease */
 	IN_SKIP,	/* ST_RESOLVE: not a Celery worker deployment (-l) */
+	IN_LOST,	/* the lease was lost: stop at once, act no more */
 };
 
 /* Outcomes, in increasing severity (the worst decides a batch's exit). */
@@ -51,6 +55,8 @@ enum fsm_outcome {
 	OUT_VERIFY_FAILED,	/* rolled out, new worker not consuming */
 	OUT_ROLLOUT_FAILED,	/* restart sent, rollout failed/timed out */
 	OUT_RESTORE_FAILED,	/* a worker may be left without consumers */
+	OUT_LEASE_LOST,		/* lease lost: stopped, a worker may be left
+				   without consumers */
 };
 
 struct fsm {

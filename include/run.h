@@ -94,6 +94,7 @@ struct ctx {
 	unsigned	 ops;		/* async operations in flight */
 	int		 interrupted;
 	char		 holder[256];	/* host:pid */
+	char		 redis_err[300];	/* Redis did not answer at the start */
 };
 
 int	ctx_init(struct ctx *, struct ev_loop *, struct opts *, char *err,

@@ -59,6 +59,10 @@ struct run {
 	char		*new_worker;	/* verified new worker */
 	char		*restarted_at;
 	char		*lease_token;
+	int		 lease_held;	/* SET NX answered OK, not lost since */
+	double		 lease_until;	/* ev_now by which it expires unless
+					   renewed (from the send time) */
+	int		 restart_sent;	/* the PATCH was applied */
 	int		 polling;	/* drain by polling (no events) */
 	int		 said_polling;
 	long		 backlog;	/* LLEN sum, -1 unknown */
@@ -72,6 +76,7 @@ struct run {
 	ev_timer	 timeout;
 	ev_timer	 tick;
 	ev_timer	 lease_timer;
+	ev_timer	 lease_expiry;	/* at lease_until: lost */
 	char		 last_line[512];
 	unsigned long	 flower_calls_at_start;
 };
@@ -136,7 +141,21 @@ void	journal_queues(struct run *, const char *name, struct strv *out);
 void	lease_take(struct run *, void (*then)(struct run *, int ok));
 void	lease_renew(struct run *);
 void	lease_release(struct run *);
-void	journal_write(struct run *);
+/*
+ * Before an action: 1 if the run may act (it holds an unexpired lease, or
+ * needs none: --undrain); else the run is stopped (IN_LOST) and 0.
+ */
+int	lease_check(struct run *);
+/* The lease is gone (holder: who holds it now, "" nobody, NULL unknown). */
+void	lease_lost(struct run *, const char *holder);
+/*
+ * Write the journal, conditional on holding the lease (one script). With
+ * then: write-ahead: then() runs once Redis acknowledged the record; a
+ * failed or timed-out write ends the run before it acts. Without: the
+ * record only updates --status; a failure is logged. Either way a write
+ * that finds the lease gone stops the run (lease_lost).
+ */
+void	journal_write(struct run *, void (*then)(struct run *));
 void	journal_drop_unlocked(struct run *);
 
 /* events glue (st-drain.c) */

@@ -239,6 +239,154 @@ def test_sigkill_after_patch_recover_waits_and_verifies(request):
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
 
 
+# ---- 5b. write-ahead journal, the lease, signals, Redis silent -----------
+
+def test_sigkill_after_the_cancel_before_its_answer_recover_gives_queues_back(request):
+    """The cancel is performed but its answer held back 4 s; the agent is
+    SIGKILLed in that window. The journal named the queues before the
+    cancel was sent, so one --recover gives them back."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 3.0, tag="wal")
+    w.wait_started(ids, 1)
+    w.flower_test("POST", "/_test/hold", {"path_contains": "cancel-consumer", "seconds": 4})
+    p, args = spawn(w, DEP, "--lease-ttl", "2s")
+    wait_for(lambda: [r for r in w.flower_test("GET", "/_test/requests")
+                      if "cancel-consumer" in r["path"] and r.get("held")],
+             60, "the cancel performed, its answer held", interval=0.05)
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    w.flower_test("POST", "/_test/reset", {})
+    assert not w.consumes(worker, DEP), "the cancel was performed"
+    assert DEP in (w.r().hget(JOURNAL, "workers") or ""), w.r().hgetall(JOURNAL)
+    wait_lease_gone(w)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert w.consumes(worker, DEP), "--recover did not give the queue back: " + r.stderr
+    assert patches(w) == []
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+    settle(w, ids, timeout=30)
+
+
+def test_lease_overwritten_mid_drain_stops_without_acting(request):
+    """Another holder takes the lease (and writes its journal) while the run
+    drains: the run stops at once (exit 9, naming that holder), sends no
+    PATCH, and leaves the other holder's lease and journal as they are."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 8.0, tag="lease")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--lease-ttl", "3s")
+    wait_journal_state(w, "drain")
+    other = "other-host:4242:1700000000:0123456789abcdef01234567"
+    r = w.r()
+    r.set(LEASE, other, px=120000)
+    r.delete(JOURNAL)
+    r.hset(JOURNAL, mapping={"state": "lock", "holder": "other-host:4242",
+                             "started": "1700000000.000", "workers": "[]"})
+    theirs = r.hgetall(JOURNAL)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 9, err
+    assert "other-host:4242" in err, err
+    assert patches(w) == []
+    assert r.get(LEASE) == other
+    assert r.hgetall(JOURNAL) == theirs
+    assert r.xlen("drain-and-rollout:history") == 0, "history written without the lease"
+    w.wait_done(ids, timeout=30)
+    w.assert_exactly_once(ids)
+
+
+def silent_server():
+    """A TCP server that accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    conns = []
+
+    def accept():
+        while True:
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=accept, daemon=True).start()
+    return srv, conns
+
+
+def test_redis_that_never_answers_fails_before_changing_anything(request):
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    srv, conns = silent_server()
+    port = srv.getsockname()[1]
+    request.addfinalizer(srv.close)
+    env = w.env(DRAIN_REDIS_URL="redis://127.0.0.1:%d/0" % port)
+    for args in ([DEP], ["--status"], ["--status", DEP]):
+        t0 = time.time()
+        try:
+            p = subprocess.run(w.agent_argv(args + ["--request-timeout", "2s"]), env=env,
+                               timeout=45, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s hung against a Redis that never answers" % args)
+        assert p.returncode == 3, (args, p.returncode, p.stderr)
+        assert "redis 127.0.0.1:%d" % port in p.stderr, (args, p.stderr)
+        assert time.time() - t0 < 30, args
+    assert conns, "the agent never connected"
+    assert patches(w) == []
+    assert w.consumes(worker, DEP)
+
+
+def test_sighup_mid_drain_restores_like_sigterm(request):
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 8.0)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP)
+    wait_journal_state(w, "drain")
+    time.sleep(1.0)
+    p.send_signal(signal.SIGHUP)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 8, err
+    assert w.consumes(worker, DEP)
+    assert patches(w) == []
+    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
+    settle(w, ids, timeout=30)
+
+
+def test_sigterm_in_a_failing_rollout_then_recover_gives_the_old_worker_back(request):
+    """SIGTERM while the new pods never become ready: the journal is kept;
+    --recover waits for the rollout, sees it fail, and gives the old worker
+    its queues back."""
+    w = make_world(request, [deployment(DEP, grace=2, pds=8),
+                             deployment("common-redbeat", worker=False)])
+    old = w.worker_of(DEP)
+    w.kube_test("POST", "/_test/break", {"deployment": DEP})
+    p, args = spawn(w, DEP, "--lease-ttl", "2s")
+    wait_journal_state(w, "rollout", timeout=60)
+    p.send_signal(signal.SIGTERM)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 8, err
+    assert w.r().exists(JOURNAL), "the journal must be kept for --recover"
+    assert not w.consumes(old, DEP)
+    wait_lease_gone(w)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 6, r.stderr
+    assert "had restarted the rollout" in r.stderr
+    assert len(patches(w)) == 1, "--recover must not restart again"
+    assert w.consumes(old, DEP)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_broker_control_leaves_no_reply_binding(request):
+    w = fresh(request)
+    bindings = "_kombu.binding.reply.celery.pidbox"
+    before = w.r().smembers(bindings)
+    r = w.run(DEP, "--control", "broker")
+    assert r.returncode == 0, r.stderr
+    assert len(applied_patches(w)) == 1
+    left = w.r().smembers(bindings) - before
+    assert not left, "left in %s: %s" % (bindings, left)
+
+
 # ---- 6. Flower down before the run ---------------------------------------
 
 def test_flower_down_auto_uses_the_broker_and_flower_mode_fails(request):

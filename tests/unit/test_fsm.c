@@ -16,11 +16,11 @@
 #include "fsm.h"
 
 #define NSTATES		(ST_END + 1)
-#define NINPUTS		(IN_SKIP + 1)
-#define NOUTCOMES	(OUT_RESTORE_FAILED + 1)
+#define NINPUTS		(IN_LOST + 1)
+#define NOUTCOMES	(OUT_LEASE_LOST + 1)
 
 static const enum fsm_input all_inputs[] = {
-	IN_OK, IN_FAIL, IN_TIMEOUT, IN_INTERRUPT, IN_LOCKED, IN_SKIP,
+	IN_OK, IN_FAIL, IN_TIMEOUT, IN_INTERRUPT, IN_LOCKED, IN_SKIP, IN_LOST,
 };
 
 /* A machine with the given flags, put in state s (pending p). */
@@ -55,6 +55,7 @@ static const struct edge plain[] = {
 	{ ST_RESOLVE, IN_INTERRUPT,	ST_END,     OUT_INTERRUPTED, OUT_NONE },
 	{ ST_RESOLVE, IN_LOCKED,	ST_END,     OUT_PREFLIGHT, OUT_NONE },
 	{ ST_RESOLVE, IN_SKIP,		ST_END,     OUT_SKIPPED, OUT_NONE },
+	{ ST_RESOLVE, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 
 	{ ST_LOCK, IN_OK,		ST_CANCEL,  OUT_NONE, OUT_NONE },
 	{ ST_LOCK, IN_FAIL,		ST_END,     OUT_PREFLIGHT, OUT_NONE },
@@ -62,6 +63,7 @@ static const struct edge plain[] = {
 	{ ST_LOCK, IN_INTERRUPT,	ST_END,     OUT_INTERRUPTED, OUT_NONE },
 	{ ST_LOCK, IN_LOCKED,		ST_END,     OUT_LOCKED, OUT_NONE },
 	{ ST_LOCK, IN_SKIP,		ST_END,     OUT_PREFLIGHT, OUT_NONE },
+	{ ST_LOCK, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 
 	{ ST_CANCEL, IN_OK,		ST_DRAIN,   OUT_NONE, OUT_NONE },
 	{ ST_CANCEL, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
@@ -69,6 +71,7 @@ static const struct edge plain[] = {
 	{ ST_CANCEL, IN_INTERRUPT,	ST_RESTORE, OUT_NONE, OUT_INTERRUPTED },
 	{ ST_CANCEL, IN_LOCKED,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
 	{ ST_CANCEL, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_CANCEL, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 
 	{ ST_DRAIN, IN_OK,		ST_RESTART, OUT_NONE, OUT_NONE },
 	{ ST_DRAIN, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
@@ -76,6 +79,7 @@ static const struct edge plain[] = {
 	{ ST_DRAIN, IN_INTERRUPT,	ST_RESTORE, OUT_NONE, OUT_INTERRUPTED },
 	{ ST_DRAIN, IN_LOCKED,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
 	{ ST_DRAIN, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_DRAIN, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 
 	{ ST_RESTART, IN_OK,		ST_ROLLOUT, OUT_NONE, OUT_NONE },
 	{ ST_RESTART, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
@@ -83,6 +87,7 @@ static const struct edge plain[] = {
 	{ ST_RESTART, IN_INTERRUPT,	ST_RESTORE, OUT_NONE, OUT_INTERRUPTED },
 	{ ST_RESTART, IN_LOCKED,	ST_RESTORE, OUT_NONE, OUT_ABORTED },
 	{ ST_RESTART, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 
 	{ ST_ROLLOUT, IN_OK,		ST_VERIFY,  OUT_NONE, OUT_NONE },
 	{ ST_ROLLOUT, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ROLLOUT_FAILED },
@@ -90,6 +95,7 @@ static const struct edge plain[] = {
 	{ ST_ROLLOUT, IN_INTERRUPT,	ST_END,     OUT_INTERRUPTED, OUT_NONE },
 	{ ST_ROLLOUT, IN_LOCKED,	ST_RESTORE, OUT_NONE, OUT_ROLLOUT_FAILED },
 	{ ST_ROLLOUT, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ROLLOUT_FAILED },
+	{ ST_ROLLOUT, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 
 	{ ST_VERIFY, IN_OK,		ST_END,     OUT_OK, OUT_NONE },
 	{ ST_VERIFY, IN_FAIL,		ST_END,     OUT_VERIFY_FAILED, OUT_NONE },
@@ -97,6 +103,7 @@ static const struct edge plain[] = {
 	{ ST_VERIFY, IN_INTERRUPT,	ST_END,     OUT_INTERRUPTED, OUT_NONE },
 	{ ST_VERIFY, IN_LOCKED,		ST_END,     OUT_VERIFY_FAILED, OUT_NONE },
 	{ ST_VERIFY, IN_SKIP,		ST_END,     OUT_VERIFY_FAILED, OUT_NONE },
+	{ ST_VERIFY, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 };
 
 static void
@@ -300,7 +307,8 @@ test_restore_fails(void **state)
 			enum fsm_state r = fsm_feed(&m, all_inputs[j]);
 			assert_int_equal(r, ST_END);
 			assert_int_equal(m.outcome, all_inputs[j] == IN_OK ?
-			    pend[i] : OUT_RESTORE_FAILED);
+			    pend[i] : all_inputs[j] == IN_LOST ? OUT_LEASE_LOST :
+			    OUT_RESTORE_FAILED);
 		}
 	/* through a real path: cancel fails, restore fails */
 	{
@@ -477,6 +485,8 @@ test_exit_codes(void **state)
 	assert_int_equal(fsm_exit_code(OUT_VERIFY_FAILED), 7);
 	assert_int_equal(fsm_exit_code(OUT_INTERRUPTED), 8);
 	assert_int_equal(fsm_exit_code(OUT_RESTORE_FAILED), 9);
+	/* a lost lease may leave a worker drained, as a failed restore */
+	assert_int_equal(fsm_exit_code(OUT_LEASE_LOST), 9);
 }
 
 static void
@@ -486,7 +496,7 @@ test_severity(void **state)
 	const enum fsm_outcome order[] = { OUT_NONE, OUT_OK, OUT_DRY_RUN,
 	    OUT_SKIPPED, OUT_DRAINED, OUT_LOCKED, OUT_PREFLIGHT,
 	    OUT_INTERRUPTED, OUT_ABORTED, OUT_VERIFY_FAILED,
-	    OUT_ROLLOUT_FAILED, OUT_RESTORE_FAILED };
+	    OUT_ROLLOUT_FAILED, OUT_RESTORE_FAILED, OUT_LEASE_LOST };
 	size_t		 i;
 
 	(void)state;
@@ -494,11 +504,11 @@ test_severity(void **state)
 	for (i = 1; i < NOUTCOMES; i++)
 		assert_true(order[i - 1] < order[i]);
 	for (i = 0; i < NOUTCOMES - 1; i++)
-		assert_true(order[i] < OUT_RESTORE_FAILED);
+		assert_true(order[i] < OUT_LEASE_LOST);
 	/* every success is less severe than every failure */
-	for (i = OUT_OK; i <= OUT_RESTORE_FAILED; i++) {
+	for (i = OUT_OK; i <= OUT_LEASE_LOST; i++) {
 		size_t j;
-		for (j = OUT_OK; j <= OUT_RESTORE_FAILED; j++)
+		for (j = OUT_OK; j <= OUT_LEASE_LOST; j++)
 			if (fsm_exit_code(i) == 0 && fsm_exit_code(j) != 0)
 				assert_true(i < j);
 	}

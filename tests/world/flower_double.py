@@ -264,6 +264,16 @@ class TestControl:
         self.fail_body = b""
         self.garbage = 0
         self.huge = 0
+        self.hold = []      # [path substring, seconds, count]
+
+    def take_hold(self, path):
+        """Seconds to hold the answer to path after performing it."""
+        with self.lock:
+            for h in self.hold:
+                if h[0] in path and h[2] > 0:
+                    h[2] -= 1
+                    return h[1]
+        return 0.0
 
     def take_fail(self):
         with self.lock:
@@ -615,6 +625,11 @@ class Handler(BaseHTTPRequestHandler):
             status = resp.status
             with tc.lock:
                 entry["status"] = status
+            hold = tc.take_hold(raw_path)
+            if hold > 0:        # performed; the answer comes late
+                with tc.lock:
+                    entry["held"] = hold
+                time.sleep(hold)
             self.send(resp, etag=(self.command in ("GET", "HEAD")))
             if resp.status != status:  # 304 Not Modified
                 with tc.lock:
@@ -699,8 +714,13 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_test/huge" and m == "POST":
                 tc.huge = int(data.get("count", 1))
                 return json_response({"count": tc.huge})
+            if path == "/_test/hold" and m == "POST":
+                tc.hold.append([str(data["path_contains"]), float(data.get("seconds", 3)),
+                                int(data.get("count", 1))])
+                return json_response({"hold": tc.hold})
             if path == "/_test/reset" and m == "POST":
                 tc.delay, tc.fail_count, tc.garbage, tc.huge = 0.0, 0, 0, 0
+                tc.hold = []
                 return json_response({"ok": True})
             if path == "/_test/state" and m == "GET":
                 w = self.server.world
