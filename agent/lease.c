@@ -278,11 +278,13 @@ locked(struct run *r, int ok)
 	run_next(r, ok == 1 ? IN_OK : ok == 0 ? IN_LOCKED : IN_FAIL);
 }
 
-void
+static void
 state_lock(struct run *r)
 {
 	lease_take(r, locked);
 }
+
+const struct state st_lock = { "lock", deadline_request, state_lock, NULL };
 
 struct renew {
 	struct run	*r;
@@ -452,6 +454,11 @@ lease_release(struct run *r)
 	    r->fsm.outcome == OUT_RESTORE_FAILED ||
 	    (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent) ? "keep" :
 	    "del";
+	if (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent)
+		log_warn("%s: interrupted after the restart: the journal is "
+		    "kept; run drain-and-rollout --recover to wait for the "
+		    "rollout (the old workers get their queues back if it "
+		    "fails)", r->name);
 	k = lease_key(c, r->name);
 	jk = journal_key(c, r->name);
 	c->ops++;

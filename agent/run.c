@@ -26,6 +26,57 @@
 static void	enter(struct run *);
 static void	feed(struct run *, enum fsm_input);
 
+/* The driver's table: each state's time limit, entry and settled step. */
+static const struct state *const states[ST_END] = {
+	[ST_RESOLVE] = &st_resolve,
+	[ST_LOCK] = &st_lock,
+	[ST_CANCEL] = &st_cancel,
+	[ST_DRAIN] = &st_drain,
+	[ST_RESTART] = &st_restart,
+	[ST_ROLLOUT] = &st_rollout,
+	[ST_VERIFY] = &st_verify,
+	[ST_RESTORE] = &st_restore,
+};
+
+double
+deadline_request(struct run *r)
+{
+	/* retries of an unreachable server stop here: nothing changed */
+	double	len = 3 * r->ctx->o->request_timeout;
+
+	return len < 10 ? 10 : len;
+}
+
+double
+deadline_minute(struct run *r)
+{
+	(void)r;
+	return 60;
+}
+
+/* The state's last operation completed: settle it on the loop. */
+static void
+settle_soon(struct run *r)
+{
+	r->settle_gen = r->gen;
+	ev_timer_stop(r->ctx->loop, &r->settle);
+	ev_timer_set(&r->settle, 0., 0.);
+	ev_timer_start(r->ctx->loop, &r->settle);
+}
+
+static void
+settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run	*r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (r->gen != r->settle_gen || r->pending > 0 ||
+	    r->fsm.state == ST_END || states[r->fsm.state]->settled == NULL)
+		return;
+	states[r->fsm.state]->settled(r);
+}
+
 /* ---- operations ------------------------------------------------------ */
 
 struct op *
@@ -62,8 +113,8 @@ op_done(struct op *o, size_t *wi, size_t *qi)
 	int		 current = o->gen == r->gen;
 
 	r->ctx->ops--;
-	if (current && o->counted)
-		r->pending--;
+	if (current && o->counted && --r->pending == 0)
+		settle_soon(r);
 	if (wi != NULL)
 		*wi = o->wi;
 	if (qi != NULL)
@@ -230,48 +281,25 @@ run_next(struct run *r, enum fsm_input in)
 static void
 enter(struct run *r)
 {
-	struct ctx	*c = r->ctx;
-	double		 len = 0;
+	struct ctx		*c = r->ctx;
+	const struct state	*st;
+	unsigned		 gen;
+	double			 len;
 
 	r->gen++;
 	r->pending = 0;
+	r->step = 0;
 	r->t_enter = ev_now(c->loop);
 	ev_timer_stop(c->loop, &r->timeout);
 	ev_timer_stop(c->loop, &r->tick);
-	switch (r->fsm.state) {
-	case ST_RESOLVE:
-	case ST_LOCK:
-		/* retries of an unreachable server stop here: nothing changed */
-		len = 3 * c->o->request_timeout;
-		if (len < 10)
-			len = 10;
-		break;
-	case ST_CANCEL:
-		len = 60;
-		break;
-	case ST_DRAIN:
-		len = c->o->drain_timeout;
-		break;
-	case ST_RESTART:
-		len = 60;
-		break;
-	case ST_ROLLOUT:
-		/*
-		 * The controller reports ProgressDeadlineExceeded itself;
-		 * our own bound is a backstop a little beyond it.
-		 */
-		len = c->o->rollout_timeout > 0 ? c->o->rollout_timeout :
-		    r->dep.progress_deadline + r->dep.grace + 30;
-		break;
-	case ST_VERIFY:
-		len = c->o->verify_timeout;
-		break;
-	case ST_RESTORE:
-		len = 60;
-		break;
-	case ST_END:
-		break;
+	ev_timer_stop(c->loop, &r->settle);
+	if (r->fsm.state == ST_END) {
+		r->state_len = r->state_deadline = 0;
+		run_end(r);
+		return;
 	}
+	st = states[r->fsm.state];
+	len = st->deadline != NULL ? st->deadline(r) : 0;
 	r->state_len = len;
 	r->state_deadline = len > 0 ? r->t_enter + len : 0;
 	if (len > 0) {
@@ -281,39 +309,13 @@ enter(struct run *r)
 	/* CANCEL and RESTART write theirs ahead of their action */
 	if (r->fsm.state != ST_RESOLVE && r->fsm.state != ST_LOCK &&
 	    r->fsm.state != ST_CANCEL && r->fsm.state != ST_RESTART &&
-	    r->fsm.state != ST_END && r->lease_held)
+	    r->lease_held)
 		journal_write(r, NULL);
-	if (r->fsm.state != ST_END)
-		report_state(r);
-	switch (r->fsm.state) {
-	case ST_RESOLVE:
-		state_resolve(r);
-		break;
-	case ST_LOCK:
-		state_lock(r);
-		break;
-	case ST_CANCEL:
-		state_cancel(r);
-		break;
-	case ST_DRAIN:
-		state_drain(r);
-		break;
-	case ST_RESTART:
-		state_restart(r);
-		break;
-	case ST_ROLLOUT:
-		state_rollout(r);
-		break;
-	case ST_VERIFY:
-		state_verify(r);
-		break;
-	case ST_RESTORE:
-		state_restore(r);
-		break;
-	case ST_END:
-		run_end(r);
-		break;
-	}
+	report_state(r);
+	gen = r->gen;
+	st->enter(r);
+	if (r->gen == gen && r->pending == 0 && st->settled != NULL)
+		settle_soon(r);
 }
 
 static void
@@ -336,6 +338,7 @@ run_end(struct run *r)
 
 	ev_timer_stop(c->loop, &r->timeout);
 	ev_timer_stop(c->loop, &r->tick);
+	ev_timer_stop(c->loop, &r->settle);
 	r->finished = ev_now(c->loop);
 	lease_release(r);
 	report_outcome(r);
@@ -383,6 +386,8 @@ ctx_add(struct ctx *c, const char *name, int from_selector,
 	r->lease_timer.data = r;
 	ev_timer_init(&r->lease_expiry, lease_expired_cb, 1., 0.);
 	r->lease_expiry.data = r;
+	ev_timer_init(&r->settle, settle_cb, 0., 0.);
+	r->settle.data = r;
 	c->runs = xrealloc(c->runs, (c->nruns + 1) * sizeof *c->runs);
 	c->runs[c->nruns++] = r;
 }

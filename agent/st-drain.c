@@ -33,6 +33,7 @@
 static void	cancelled(enum flower_err, const char *, void *);
 static void	checked(enum flower_err, struct worker_snap *, const char *,
 		    void *);
+static void	cancel_settled(struct run *);
 static void	confirm(struct run *, size_t wi);
 static void	drain_check(struct run *);
 static void	drain_step(struct run *, int poll);
@@ -45,7 +46,7 @@ static void	pods_checked(enum kube_err, json_t *, const char *, void *);
 static void	cancel_send(struct run *);
 
 /* The journal names every queue to cancel before the first cancel. */
-void
+static void
 state_cancel(struct run *r)
 {
 	size_t	i, j;
@@ -67,14 +68,36 @@ cancel_send(struct run *r)
 
 	if (!lease_check(r))
 		return;
+	r->step = 1;		/* settled when every cancel is answered */
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		for (j = 0; j < w->queues.n; j++)
 			ctl_consumer(&r->ctx->ctl, 0, w->name, w->queues.v[j],
 			    r->state_deadline, cancelled, op_new(r, i, j));
 	}
-	if (r->pending == 0)
-		run_next(r, IN_OK);
+}
+
+/*
+ * Step 1: every cancel answered: check each worker (step 2). Step 2: every
+ * check in: on to DRAIN.
+ */
+static void
+cancel_settled(struct run *r)
+{
+	size_t	i;
+
+	if (r->step == 1 && r->err[0] == '\0') {
+		log_info("%s: cancelled the consumers of %zu worker(s) via %s",
+		    r->name, r->nw, ctl_via_name(&r->ctx->ctl));
+		r->step = 2;
+		for (i = 0; i < r->nw; i++)
+			ctl_refresh(&r->ctx->ctl, r->w[i].name,
+			    r->state_deadline, checked, op_new(r, i, 0));
+		if (r->pending > 0)
+			return;
+	}
+	if (r->step >= 1)
+		run_next(r, r->err[0] ? IN_FAIL : IN_OK);
 }
 
 /*
@@ -125,7 +148,7 @@ uncancel(struct wk *w, const char *queue)
 static void
 cancelled(enum flower_err e, const char *err, void *arg)
 {
-	size_t		 wi, qi, i;
+	size_t		 wi, qi;
 	struct run	*r = op_done(arg, &wi, &qi);
 
 	if (r == NULL)
@@ -134,18 +157,6 @@ cancelled(enum flower_err e, const char *err, void *arg)
 		uncancel(&r->w[wi], r->w[wi].queues.v[qi]);
 	if (e != FLOWER_OK)
 		run_fail(r, "%s", err);
-	if (r->pending > 0)
-		return;
-	if (r->err[0] != '\0') {
-		run_next(r, IN_FAIL);
-		return;
-	}
-	log_info("%s: cancelled the consumers of %zu worker(s) via %s", r->name,
-	    r->nw, ctl_via_name(&r->ctx->ctl));
-	r->step = 1;
-	for (i = 0; i < r->nw; i++)
-		ctl_refresh(&r->ctx->ctl, r->w[i].name, r->state_deadline,
-		    checked, op_new(r, i, 0));
 }
 
 struct again {
@@ -230,14 +241,11 @@ checked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 			free(d);
 		}
 	}
-	if (r->pending > 0)
-		return;
-	run_next(r, r->err[0] ? IN_FAIL : IN_OK);
 }
 
 /* ---- DRAIN ----------------------------------------------------------- */
 
-void
+static void
 state_drain(struct run *r)
 {
 	struct ctx	*c = r->ctx;
@@ -255,6 +263,17 @@ state_drain(struct run *r)
 	    r->polling ? c->o->poll_interval : 1.0);
 	drain_step(r, r->polling);
 }
+
+static double
+drain_deadline(struct run *r)
+{
+	return r->ctx->o->drain_timeout;
+}
+
+const struct state st_cancel = { "cancel", deadline_minute, state_cancel,
+	cancel_settled };
+const struct state st_drain = { "drain", drain_deadline, state_drain,
+	drain_check };
 
 static int
 all_drained(struct run *r)

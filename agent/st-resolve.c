@@ -37,7 +37,7 @@ resolve_kube(struct run *r)
 	    got_deployment, op_new(r, 0, 0));
 }
 
-void
+static void
 state_resolve(struct run *r)
 {
 	if (!dns1123_label(r->name)) {
@@ -247,6 +247,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		    "restart goes ahead", r->name);
 		resolved(r);
 	} else {
+		r->step = 1;	/* settled when every refresh is in */
 		for (i = 0; i < r->nw; i++)
 			ctl_refresh(&r->ctx->ctl, r->w[i].name, r->state_deadline,
 			    got_refresh, op_new(r, i, 0));
@@ -286,13 +287,15 @@ got_refresh(enum flower_err e, struct worker_snap *s, const char *err,
 			    "(drained by hand? use --undrain to give it its "
 			    "queues back)", r->name, w->name);
 	}
-	if (r->pending == 0)
-		resolved(r);
 }
 
+/* Every worker's refresh is in. */
 static void
 resolved(struct run *r)
 {
+	if (r->step != 1)
+		return;
+	r->step = 2;
 	if (r->err[0] != '\0') {
 		run_next(r, IN_FAIL);
 		return;
@@ -312,3 +315,6 @@ planned(struct run *r)
 		report_progress(r, 1);
 	run_next(r, IN_OK);
 }
+
+const struct state st_resolve = { "resolve", deadline_request, state_resolve,
+	resolved };

@@ -10,14 +10,13 @@
 #include "report.h"
 #include "runpriv.h"
 
-static void	restore_check(struct run *);
-
 static void
 rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 {
 	size_t		 wi, i;
 	struct run	*r = op_done(arg, &wi, NULL);
 	struct wk	*w;
+	int		 ok = 1;
 
 	if (r == NULL)
 		return;
@@ -27,7 +26,7 @@ rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 	} else if (e != FLOWER_OK) {
 		run_fail(r, "cannot check that %s consumes again: %s", w->name,
 		    err);
-		r->step = -1;
+		r->bad = 1;
 	} else {
 		for (i = 0; i < w->cancelled.n; i++)
 			if (!strv_has(&s->queues, w->cancelled.v[i]))
@@ -43,17 +42,16 @@ rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 				run_fail(r, "worker %s still does not consume "
 				    "%s after add-consumer", w->name,
 				    w->cancelled.v[i]);
-				r->step = -1;
+				r->bad = 1;
+				ok = 0;
 			}
-		if (r->step != -1) {
+		if (ok) {
 			char *q = strv_join(&w->cancelled, ", ");
 			log_info("%s: worker %s consumes %s again", r->name,
 			    w->name, q);
 			free(q);
 		}
 	}
-	if (r->pending == 0)
-		run_next(r, r->step == -1 ? IN_FAIL : IN_OK);
 }
 
 static void
@@ -84,11 +82,10 @@ restore_status(enum flower_err e, struct worker_status *ws, size_t n,
 			run_fail(r, "could not re-add the consumers of %s "
 			    "(%s)", w->name, e == FLOWER_OK ? "it is online "
 			    "but did not answer" : err);
-			r->step = -1;
+			r->bad = 1;
 		}
 	}
 	worker_status_free(ws, n);
-	restore_check(r);
 }
 
 static void
@@ -96,8 +93,6 @@ readded(enum flower_err e, const char *err, void *arg)
 {
 	size_t		 wi;
 	struct run	*r = op_done(arg, &wi, NULL);
-	size_t		 i;
-	int		 failed = 0;
 
 	if (r == NULL)
 		return;
@@ -105,39 +100,50 @@ readded(enum flower_err e, const char *err, void *arg)
 		r->w[wi].confirming = 1;	/* check whether it is gone */
 		log_debug("%s: %s", r->name, err);
 	}
-	if (r->pending > 0)
-		return;
-	for (i = 0; i < r->nw; i++)
-		failed |= r->w[i].confirming && !r->w[i].gone;
-	if (failed)
-		ctl_status(&r->ctx->ctl, r->state_deadline, restore_status,
-		    op_new(r, 0, 0));
-	else
-		restore_check(r);
+}
+
+/*
+ * Step 0: every add-consumer answered; if one failed, ask which workers
+ * are online (step 1). Then check that each worker consumes again (step
+ * 2). Then the outcome.
+ */
+static void
+restore_settled(struct run *r)
+{
+	size_t	i;
+	int	failed = 0;
+
+	if (r->step == 0) {
+		for (i = 0; i < r->nw; i++)
+			failed |= r->w[i].confirming && !r->w[i].gone;
+		r->step = 1;
+		if (failed) {
+			ctl_status(&r->ctx->ctl, r->state_deadline,
+			    restore_status, op_new(r, 0, 0));
+			return;
+		}
+	}
+	if (r->step == 1) {
+		r->step = 2;
+		for (i = 0; i < r->nw && !r->bad; i++) {
+			struct wk *w = &r->w[i];
+			if (w->gone || w->cancelled.n == 0)
+				continue;
+			ctl_refresh(&r->ctx->ctl, w->name, r->state_deadline,
+			    rechecked, op_new(r, i, 0));
+		}
+		if (r->pending > 0)
+			return;
+	}
+	run_next(r, r->bad ? IN_FAIL : IN_OK);
 }
 
 static void
-restore_check(struct run *r)
-{
-	size_t	i;
-
-	for (i = 0; i < r->nw; i++) {
-		struct wk *w = &r->w[i];
-		if (w->gone || w->cancelled.n == 0 || r->step == -1)
-			continue;
-		ctl_refresh(&r->ctx->ctl, w->name, r->state_deadline, rechecked,
-		    op_new(r, i, 0));
-	}
-	if (r->pending == 0)
-		run_next(r, r->step == -1 ? IN_FAIL : IN_OK);
-}
-
-void
 state_restore(struct run *r)
 {
 	size_t	i, j;
 
-	r->step = 0;
+	r->bad = 0;
 	if (!lease_check(r))
 		return;
 	for (i = 0; i < r->nw; i++) {
@@ -150,6 +156,7 @@ state_restore(struct run *r)
 			ctl_consumer(&r->ctx->ctl, 1, w->name, w->cancelled.v[j],
 			    r->state_deadline, readded, op_new(r, i, j));
 	}
-	if (r->pending == 0)
-		run_next(r, IN_OK);
 }
+
+const struct state st_restore = { "restore", deadline_minute, state_restore,
+	restore_settled };

@@ -33,7 +33,7 @@ patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 	run_next(r, IN_OK);
 }
 
-void
+static void
 state_restart(struct run *r)
 {
 	char	ts[32];
@@ -101,12 +101,28 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 }
 
-void
+static void
 state_rollout(struct run *r)
 {
 	r->last_line[0] = '\0';
 	run_tick_every(r, 0.3, 1.0);
 }
+
+/*
+ * The controller reports ProgressDeadlineExceeded itself; our own bound is
+ * a backstop a little beyond it.
+ */
+static double
+rollout_deadline(struct run *r)
+{
+	return r->ctx->o->rollout_timeout > 0 ? r->ctx->o->rollout_timeout :
+	    r->dep.progress_deadline + r->dep.grace + 30;
+}
+
+const struct state st_restart = { "restart", deadline_minute, state_restart,
+	NULL };
+const struct state st_rollout = { "rollout", rollout_deadline, state_rollout,
+	NULL };
 
 /* ---- VERIFY ---------------------------------------------------------- */
 
@@ -210,12 +226,21 @@ verify_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	    op_new(r, 0, 0));
 }
 
-void
+static void
 state_verify(struct run *r)
 {
 	r->last_line[0] = '\0';
 	run_tick_every(r, 0.01, 1.0);
 }
+
+static double
+verify_deadline(struct run *r)
+{
+	return r->ctx->o->verify_timeout;
+}
+
+const struct state st_verify = { "verify", verify_deadline, state_verify,
+	NULL };
 
 void
 state_poll(struct run *r)

@@ -45,7 +45,10 @@ struct run {
 	struct fsm	 fsm;
 	unsigned	 gen;		/* bumped on every state entry */
 	int		 pending;	/* current state's ops in flight */
-	int		 step;		/* sub-step within a state */
+	int		 step;		/* sub-step within a state (0 on entry) */
+	int		 bad;		/* RESTORE: a worker was not restored */
+	unsigned	 settle_gen;	/* gen the settle timer is for */
+	ev_timer	 settle;	/* runs the state's settled() */
 	char		 err[1024];	/* first cause of failure */
 	char		 tmp[64];
 	struct deploy_info dep;
@@ -88,6 +91,29 @@ struct op {
 	size_t		 wi, qi;
 };
 
+/*
+ * One state of the driver, exported by its st-*.c (lease.c: LOCK). run.c
+ * looks the state up: on entry it arms the state's time limit (deadline(),
+ * seconds, 0 for none) and calls enter(); whenever the state's last
+ * counted operation completes (r->pending back to 0), settled() runs, on
+ * the loop, after the callback that completed it: the one place where a
+ * state decides what follows a batch of operations. A state whose enter()
+ * starts no operation is settled at once.
+ */
+struct state {
+	const char	*name;
+	double		(*deadline)(struct run *);
+	void		(*enter)(struct run *);
+	void		(*settled)(struct run *);	/* NULL: nothing */
+};
+
+extern const struct state st_resolve, st_lock, st_cancel, st_drain,
+	    st_restart, st_rollout, st_verify, st_restore;
+
+/* Time limits shared by several states. */
+double		 deadline_request(struct run *);	/* 3 x request, >= 10s */
+double		 deadline_minute(struct run *);		/* 60s */
+
 struct op	*op_new(struct run *, size_t wi, size_t qi);
 /* An op the state does not wait for (progress reads). */
 struct op	*op_new_bg(struct run *);
@@ -108,14 +134,6 @@ void		 wk_free(struct wk *);
 struct wk	*run_worker(struct run *, const char *name);
 
 /* states (st-*.c) */
-void	state_resolve(struct run *);
-void	state_lock(struct run *);
-void	state_cancel(struct run *);
-void	state_drain(struct run *);
-void	state_restart(struct run *);
-void	state_rollout(struct run *);
-void	state_verify(struct run *);
-void	state_restore(struct run *);
 void	state_tick(struct run *);
 void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
 void	state_cancel_again(struct run *, size_t wi);
