@@ -11,8 +11,11 @@
  *   drain-and-rollout:lease:NS:D    lease token (SET NX PX; renewed at ttl/3;
  *                                   released by compare-and-delete)
  *   drain-and-rollout:journal:NS:D  HASH: state, holder, started, updated,
- *                                   workers (JSON [{name, queues}]),
- *                                   restarted_at (before the PATCH)
+ *                                   workers (JSON [{name, queues}], before
+ *                                   the cancel), old_pods, restarted_at
+ *                                   (before the PATCH); written only by the
+ *                                   lease's holder (one script with the
+ *                                   token check)
  *   drain-and-rollout:history       STREAM, capped: one entry per finished run
  * They never get --broker-key-prefix (see keys.h).
  */
@@ -115,7 +118,8 @@ int	ctx_journals(struct ctx *, struct strv *, char *err, size_t errlen);
 char	*journal_key(struct ctx *, const char *dep);
 /* Run every added deployment to its end. Returns the exit code. */
 int	ctx_run(struct ctx *);
-/* SIGINT/SIGTERM: restore what is not restarted yet. */
+/* SIGINT/SIGTERM/SIGHUP/SIGQUIT: restore what is not restarted yet; a
+ * run already restarted ends keeping its journal for --recover. */
 void	ctx_interrupt(struct ctx *);
 
 #endif

@@ -721,6 +721,14 @@ def chaos_cycles(w, dep, cycles, rng, t_start, history):
 
 
 def test_chaos_cycles_under_load(request):
+    """Cycles of a run under load, each with one fault: Kubernetes and
+    Flower errors, a signal or SIGKILL at each state boundary (inside
+    CANCEL: after the cancel, before its answer; inside RESTART: while the
+    PATCH is retried), SIGHUP, the lease overwritten mid-drain by another
+    holder, and Redis stopped (SIGSTOP) for longer than the lease TTL. A
+    faulted run is followed by at most one --recover (and a normal run if
+    nothing was restarted); then the worker consumes. At the end every task
+    ran exactly once and nothing is left in unacked."""
     seed = int(os.environ.get("CHAOS_SEED", "20240611"))
     cycles = int(os.environ.get("CHAOS_CYCLES", "20"))
     w = make_world(request, [deployment(d, grace=2) for d in CHAOS_DEPS] +
