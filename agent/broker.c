@@ -363,7 +363,7 @@ on_reply(redisAsyncContext *ac, void *r, void *priv)
 	if (!c->b->closing && c->cb != NULL) {
 		if (rep == NULL && b->timed_out) {
 			snprintf(err, sizeof err, "redis %s: no answer within "
-			    "%.0fs (--request-timeout)", b->where, b->timeout);
+			    "%gs (--request-timeout)", b->where, b->timeout);
 			c->cb(NULL, err, c->arg);
 		} else if (rep == NULL) {
 			snprintf(err, sizeof err, "redis %s: %s", c->b->where,
@@ -455,7 +455,7 @@ watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if ((b->head != NULL && now - b->head->sent >= b->timeout) ||
 	    (!c->up && now - c->started >= b->timeout)) {
-		log_warn("redis %s: no answer within %.0fs; reconnecting",
+		log_warn("redis %s: no answer within %gs; reconnecting",
 		    b->where, b->timeout);
 		b->timed_out = 1;
 		c->ac = NULL;

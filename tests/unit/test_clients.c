@@ -1,0 +1,181 @@
+/*
+ * test_clients.c -- the broker and pidbox clients (include/broker.h,
+ * include/pidbox.h) complete on the loop, never inside the call that
+ * started them, and no Redis command waits forever: against a server that
+ * accepts and never answers, a command fails once the timeout has passed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <ev.h>
+#include <jansson.h>
+
+#include "broker.h"
+#include "pidbox.h"
+
+struct got {
+	int	calls;
+	char	err[300];
+};
+
+static void
+reply_cb(struct redisReply *rep, const char *err, void *arg)
+{
+	struct got	*g = arg;
+
+	(void)rep;
+	g->calls++;
+	snprintf(g->err, sizeof g->err, "%s", err ? err : "");
+}
+
+static void
+pidbox_done(json_t *replies, const char *err, void *arg)
+{
+	struct got	*g = arg;
+
+	(void)replies;
+	g->calls++;
+	snprintf(g->err, sizeof g->err, "%s", err ? err : "");
+}
+
+/* A TCP port on 127.0.0.1 with nothing listening. */
+static int
+closed_port(void)
+{
+	struct sockaddr_in	a;
+	socklen_t		len = sizeof a;
+	int			s = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+/* A listening socket that never accepts: the kernel completes connects. */
+static int
+silent_listener(int *port)
+{
+	struct sockaddr_in	a;
+	socklen_t		len = sizeof a;
+	int			s = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(s, 16), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+static void
+run_until(struct ev_loop *loop, const int *flag, double limit)
+{
+	double	end = ev_time() + limit;
+
+	while (*flag == 0 && ev_time() < end)
+		ev_run(loop, EVRUN_ONCE);
+}
+
+static void
+test_broker_down_fails_on_the_loop(void **state)
+{
+	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
+	struct broker	*b;
+	struct got	 g = { 0 };
+	char		 url[64], err[200];
+
+	(void)state;
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", closed_port());
+	b = broker_new(loop, url, NULL, err, sizeof err);
+	assert_non_null(b);
+	broker_command(b, reply_cb, &g, "PING");
+	assert_int_equal(g.calls, 0);		/* not inside the call */
+	run_until(loop, &g.calls, 5);
+	assert_int_equal(g.calls, 1);
+	assert_non_null(strstr(g.err, "not connected"));
+	broker_free(b);
+	ev_loop_destroy(loop);
+}
+
+static void
+test_pidbox_broker_down_fails_on_the_loop(void **state)
+{
+	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
+	struct broker	*b;
+	struct pidbox	*p;
+	struct got	 g = { 0 };
+	char		 url[64], err[200];
+
+	(void)state;
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", closed_port());
+	b = broker_new(loop, url, NULL, err, sizeof err);
+	assert_non_null(b);
+	p = pidbox_new(loop, b);
+	pidbox_call(p, "cancel_consumer", json_pack("{s:s}", "queue", "q"),
+	    "w@pod", 1.0, pidbox_done, &g);
+	assert_int_equal(g.calls, 0);		/* not inside the call */
+	run_until(loop, &g.calls, 5);
+	assert_int_equal(g.calls, 1);
+	assert_non_null(strstr(g.err, "not reachable"));
+	pidbox_free(p);
+	broker_free(b);
+	ev_loop_destroy(loop);
+}
+
+static void
+test_silent_redis_times_out(void **state)
+{
+	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
+	struct broker	*b;
+	struct got	 g = { 0 };
+	char		 url[64], err[200];
+	int		 port, s = silent_listener(&port), up = 0;
+	double		 t0;
+
+	(void)state;
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+	b = broker_new(loop, url, NULL, err, sizeof err);
+	assert_non_null(b);
+	broker_set_timeout(b, 0.5);
+	t0 = ev_time();
+	while (!(up = broker_up(b)) && ev_time() - t0 < 5)
+		ev_run(loop, EVRUN_ONCE);
+	assert_true(up);			/* connected: it never answers */
+	t0 = ev_time();
+	broker_command(b, reply_cb, &g, "PING");
+	run_until(loop, &g.calls, 10);
+	assert_int_equal(g.calls, 1);
+	assert_non_null(strstr(g.err, "no answer within"));
+	assert_true(ev_time() - t0 >= 0.4 && ev_time() - t0 < 3);
+	broker_free(b);
+	close(s);
+	ev_loop_destroy(loop);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_broker_down_fails_on_the_loop),
+		cmocka_unit_test(test_pidbox_broker_down_fails_on_the_loop),
+		cmocka_unit_test(test_silent_redis_times_out),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
