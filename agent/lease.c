@@ -153,10 +153,8 @@ lease_lost(struct run *r, const char *holder)
 	}
 	if (r->err[0] != '\0')
 		log_err("%s: %s", r->name, r->err);
-	snprintf(r->err, sizeof r->err, "lost the lease of deployment %s (%s):"
-	    " stopped at once without acting further; its workers may be "
-	    "left without consumers: see --status, then --recover once no "
-	    "other run holds the lease", r->name, why);
+	snprintf(r->err, sizeof r->err, "lost the lease of deployment %s (%s);"
+	    " stopped at once", r->name, why);
 	run_next(r, IN_LOST);
 }
 
