@@ -16,6 +16,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import Hook, applied_patches, check_prometheus_text, make_world, patches, webhook
 from world import NS, deployment, wait_for
 
@@ -113,7 +115,9 @@ def test_two_concurrent_runs_one_wins_one_is_locked(request):
 
 # ---- 2. SIGTERM mid-drain ---------------------------------------------
 
-def test_sigterm_mid_drain_restores_and_sends_no_restart(request):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_signal_mid_drain_restores_and_sends_no_restart(request, sig):
+    """SIGHUP (an SSH session closing) is handled like SIGTERM."""
     w = fresh(request)
     worker = w.worker_of(DEP)
     ids = w.enqueue(DEP, 1, 8.0)
@@ -122,7 +126,7 @@ def test_sigterm_mid_drain_restores_and_sends_no_restart(request):
     wait_journal_state(w, "drain")
     time.sleep(1.5)
     assert not w.consumes(worker, DEP), "the worker should be drained by now"
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(sig)
     rc, err = finish(w, p, args, timeout=60)
     assert rc == 8, err
     assert "interrupted" in err
@@ -333,23 +337,6 @@ def test_redis_that_never_answers_fails_before_changing_anything(request):
     assert conns, "the agent never connected"
     assert patches(w) == []
     assert w.consumes(worker, DEP)
-
-
-def test_sighup_mid_drain_restores_like_sigterm(request):
-    w = fresh(request)
-    worker = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 1, 8.0)
-    w.wait_started(ids, 1)
-    p, args = spawn(w, DEP)
-    wait_journal_state(w, "drain")
-    time.sleep(1.0)
-    p.send_signal(signal.SIGHUP)
-    rc, err = finish(w, p, args, timeout=60)
-    assert rc == 8, err
-    assert w.consumes(worker, DEP)
-    assert patches(w) == []
-    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
-    settle(w, ids, timeout=30)
 
 
 def test_sigterm_in_a_failing_rollout_then_recover_gives_the_old_worker_back(request):

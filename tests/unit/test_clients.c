@@ -48,9 +48,9 @@ pidbox_done(json_t *replies, const char *err, void *arg)
 	snprintf(g->err, sizeof g->err, "%s", err ? err : "");
 }
 
-/* A TCP port on 127.0.0.1 with nothing listening. */
+/* A socket bound to 127.0.0.1; its port in *port. */
 static int
-closed_port(void)
+loopback(int *port)
 {
 	struct sockaddr_in	a;
 	socklen_t		len = sizeof a;
@@ -61,25 +61,27 @@ closed_port(void)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
 	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-	close(s);
-	return ntohs(a.sin_port);
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+/* A TCP port on 127.0.0.1 with nothing listening. */
+static int
+closed_port(void)
+{
+	int	port;
+
+	close(loopback(&port));
+	return port;
 }
 
 /* A listening socket that never accepts: the kernel completes connects. */
 static int
 silent_listener(int *port)
 {
-	struct sockaddr_in	a;
-	socklen_t		len = sizeof a;
-	int			s = socket(AF_INET, SOCK_STREAM, 0);
+	int	s = loopback(port);
 
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
 	assert_int_equal(listen(s, 16), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
 	return s;
 }
 
@@ -92,23 +94,38 @@ run_until(struct ev_loop *loop, const int *flag, double limit)
 		ev_run(loop, EVRUN_ONCE);
 }
 
+static struct broker *
+broker_at(struct ev_loop *loop, int port)
+{
+	struct broker	*b;
+	char		 url[64], err[200];
+
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+	b = broker_new(loop, url, NULL, err, sizeof err);
+	assert_non_null(b);
+	return b;
+}
+
+/* The call has not called back; the loop then does, once, with err. */
+static void
+fails_on_the_loop(struct ev_loop *loop, struct got *g, const char *err)
+{
+	assert_int_equal(g->calls, 0);
+	run_until(loop, &g->calls, 5);
+	assert_int_equal(g->calls, 1);
+	assert_non_null(strstr(g->err, err));
+}
+
 static void
 test_broker_down_fails_on_the_loop(void **state)
 {
 	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
-	struct broker	*b;
+	struct broker	*b = broker_at(loop, closed_port());
 	struct got	 g = { 0 };
-	char		 url[64], err[200];
 
 	(void)state;
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", closed_port());
-	b = broker_new(loop, url, NULL, err, sizeof err);
-	assert_non_null(b);
 	broker_command(b, reply_cb, &g, "PING");
-	assert_int_equal(g.calls, 0);		/* not inside the call */
-	run_until(loop, &g.calls, 5);
-	assert_int_equal(g.calls, 1);
-	assert_non_null(strstr(g.err, "not connected"));
+	fails_on_the_loop(loop, &g, "not connected");
 	broker_free(b);
 	ev_loop_destroy(loop);
 }
@@ -117,22 +134,14 @@ static void
 test_pidbox_broker_down_fails_on_the_loop(void **state)
 {
 	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
-	struct broker	*b;
-	struct pidbox	*p;
+	struct broker	*b = broker_at(loop, closed_port());
+	struct pidbox	*p = pidbox_new(loop, b);
 	struct got	 g = { 0 };
-	char		 url[64], err[200];
 
 	(void)state;
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", closed_port());
-	b = broker_new(loop, url, NULL, err, sizeof err);
-	assert_non_null(b);
-	p = pidbox_new(loop, b);
 	pidbox_call(p, "cancel_consumer", json_pack("{s:s}", "queue", "q"),
 	    "w@pod", 1.0, pidbox_done, &g);
-	assert_int_equal(g.calls, 0);		/* not inside the call */
-	run_until(loop, &g.calls, 5);
-	assert_int_equal(g.calls, 1);
-	assert_non_null(strstr(g.err, "not reachable"));
+	fails_on_the_loop(loop, &g, "not reachable");
 	pidbox_free(p);
 	broker_free(b);
 	ev_loop_destroy(loop);
@@ -144,14 +153,11 @@ test_silent_redis_times_out(void **state)
 	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
 	struct broker	*b;
 	struct got	 g = { 0 };
-	char		 url[64], err[200];
 	int		 port, s = silent_listener(&port), up = 0;
 	double		 t0;
 
 	(void)state;
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
-	b = broker_new(loop, url, NULL, err, sizeof err);
-	assert_non_null(b);
+	b = broker_at(loop, port);
 	broker_set_timeout(b, 0.5);
 	t0 = ev_time();
 	while (!(up = broker_up(b)) && ev_time() - t0 < 5)
