@@ -624,25 +624,45 @@ class Load(threading.Thread):
 
 
 FAULTS = ["none", "patch500", "patch429", "get503", "flower500", "flower_delay",
-          "sigterm", "sigkill"]
+          "sigterm", "sigkill", "kill_cancel", "kill_restart", "kill_rollout", "sighup",
+          "sigterm_rollout", "lease_overwrite"]
 # two deployments cycle at once, so that one's new worker starts while the
 # other drains (the Flower double's faults are global: one may hit the other's run)
 CHAOS_DEPS = (DEP, "ecal-priority")
 
+# signal faults: (the journal states to wait for, the signal, a random delay)
+SIGNALS = {"sigterm": (("drain",), signal.SIGTERM, True),
+           "sigkill": (("drain",), signal.SIGKILL, True),
+           "sighup": (("drain",), signal.SIGHUP, True),
+           # the PATCH fails twice and is retried: time to land inside RESTART
+           # (the other deployment's cycle may clear the fault: then in ROLLOUT)
+           "kill_restart": (("restart", "rollout"), signal.SIGKILL, False),
+           "kill_rollout": (("rollout",), signal.SIGKILL, False),
+           "sigterm_rollout": (("rollout",), signal.SIGTERM, False)}
 
-def chaos_cycles(w, dep, cycles, rng, t_start, history):
-    """cycles drain-and-rollouts of dep, each under a fault (FAULTS, then
-    seeded choices); every outcome checked as it comes."""
+# the exit statuses a faulted run may end with (besides 0: the fault came late)
+FAULT_EXITS = {"sigterm": (8,), "sighup": (8,), "sigterm_rollout": (8,),
+               "sigkill": (-signal.SIGKILL,), "kill_cancel": (-signal.SIGKILL,),
+               "kill_restart": (-signal.SIGKILL,), "kill_rollout": (-signal.SIGKILL,),
+               "lease_overwrite": (9,), "redis_stop": (9,)}
+OTHER = "other-host:4242:1700000000:00ff"
+
+
+def chaos_cycles(w, dep, cycles, rng, t_start, history, faults=FAULTS):
+    """cycles drain-and-rollouts of dep, each under a fault (faults, then
+    seeded choices); every outcome checked as it comes. A faulted run gets
+    at most one --recover (and a normal run if nothing was restarted);
+    then its worker must consume."""
     path = "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, dep)
     lease = "drain-and-rollout:lease:%s:%s" % (NS, dep)
     journal = "drain-and-rollout:journal:%s:%s" % (NS, dep)
     for i in range(cycles):
-        fault = FAULTS[i] if i < len(FAULTS) else rng.choice(FAULTS)
+        fault = faults[i] if i < len(faults) else rng.choice(faults)
         what = "%s cycle %d (%s)" % (dep, i, fault)
         before = len(applied_patches(w, dep))
         wait_for(lambda: w.worker_of(dep), 30, "%s: a live worker" % what)
         extra = ()
-        if fault == "patch500":
+        if fault in ("patch500", "kill_restart"):
             w.kube_test("POST", "/_test/faults", {"method": "PATCH", "path_prefix": path,
                                                   "status": 500, "count": 2})
         elif fault == "patch429":
@@ -656,51 +676,68 @@ def chaos_cycles(w, dep, cycles, rng, t_start, history):
             w.flower_test("POST", "/_test/fail", {"status": 500, "count": 2})
         elif fault == "flower_delay":
             w.flower_test("POST", "/_test/delay", {"seconds": 0.5})
-        elif fault in ("sigterm", "sigkill"):
+        elif fault == "kill_cancel":
+            # the cancel is performed, its answer held: SIGKILL in between
+            w.flower_test("POST", "/_test/hold", {"path_contains": "cancel-consumer/%s" % dep,
+                                                  "seconds": 3})
+        if fault in FAULT_EXITS:
             extra = ("--lease-ttl", "2s")
         # a drain that cannot end shows as exit 5 naming what it waits for
         p, args = spawn(w, dep, "--drain-timeout", "45s", *extra)
-        if fault in ("sigterm", "sigkill"):
-            try:
-                wait_for(lambda: w.r().hget(journal, "state") == "drain", 30, "%s: the drain" % what,
-                         interval=0.05)
-            except AssertionError:
-                pass        # the drain may have been instant: the signal comes late
-            time.sleep(rng.uniform(0.1, 1.0))
-            p.send_signal(signal.SIGTERM if fault == "sigterm" else signal.SIGKILL)
+        try:
+            if fault in SIGNALS:
+                states, sig, delay = SIGNALS[fault]
+                wait_for(lambda: w.r().hget(journal, "state") in states, 30,
+                         "%s: state %s" % (what, states), interval=0.05)
+                if delay:
+                    time.sleep(rng.uniform(0.1, 1.0))
+                p.send_signal(sig)
+            elif fault == "kill_cancel":
+                wait_for(lambda: [r for r in w.flower_test("GET", "/_test/requests")
+                                  if "cancel-consumer/%s" % dep in r["path"] and r.get("held")],
+                         30, "%s: the cancel performed, its answer held" % what, interval=0.1)
+                p.send_signal(signal.SIGKILL)
+            elif fault == "lease_overwrite":
+                wait_for(lambda: w.r().hget(journal, "state") == "drain", 30,
+                         "%s: the drain" % what, interval=0.05)
+                w.r().set(lease, OTHER, px=60000)
+            elif fault == "redis_stop":
+                wait_for(lambda: w.r().hget(journal, "state") == "drain", 30,
+                         "%s: the drain" % what, interval=0.05)
+                os.kill(w.procs["redis"].pid, signal.SIGSTOP)
+                try:
+                    time.sleep(3.5)     # longer than the 2 s lease
+                finally:
+                    os.kill(w.procs["redis"].pid, signal.SIGCONT)
+        except AssertionError:
+            pass        # the run was quicker than the fault: it comes late
         rc, err = finish(w, p, args, timeout=120)
         if fault in ("flower500", "flower_delay"):
             w.flower_test("POST", "/_test/reset", {})
-        elif fault.startswith(("patch", "get")):
+        elif fault.startswith(("patch", "get")) or fault == "kill_restart":
             w.kube_test("DELETE", "/_test/faults")
         after = rc
-        if fault == "sigterm":
-            # interrupted (8) and restored, or it was already past the restart
-            assert rc in (0, 8), "%s: exit %d\n%s" % (what, rc, err)
-            if rc == 8:
-                wait_for(lambda: not w.r().exists(lease), 10, "%s: the lease to expire" % what)
-                assert not w.r().exists(journal), "%s: journal left after SIGTERM" % what
-                if len(applied_patches(w, dep)) == before:
-                    # restored before the restart: a normal run now
-                    r = w.run(dep)
-                    after = r.returncode
-                    assert after == 0, "%s: the normal run after it: %s" % (what, r.stderr)
-        elif fault == "sigkill":
-            assert rc == -signal.SIGKILL or rc == 0, "%s: %d %s" % (what, rc, err)
-            if rc != 0:
-                wait_for(lambda: not w.r().exists(lease), 10, "%s: the lease to expire" % what)
+        assert rc == 0 or rc in FAULT_EXITS.get(fault, ()), "%s: exit %d\n%s" % (what, rc, err)
+        if rc != 0:
+            if fault == "lease_overwrite":
+                assert "other-host:4242" in err, err
+                assert w.r().get(lease) == OTHER, "%s: the other holder's lease changed" % what
+                w.r().delete(lease)     # the other holder is done
+            wait_for(lambda: not w.r().exists(lease), 10, "%s: the lease to expire" % what)
+            if w.r().exists(journal):
                 # as an operator or the systemd timer would (this deployment's journal:
                 # the other deployment's run is alive and holds its lease)
                 r = w.run("--recover", dep)
                 after = r.returncode
                 assert after == 0, "%s: --recover: %s" % (what, r.stderr)
-                if len(applied_patches(w, dep)) == before:
-                    # the dead run had not restarted: a normal run now
-                    r = w.run(dep)
-                    after = r.returncode
-                    assert after == 0, "%s: run after --recover: %s" % (what, r.stderr)
-        else:
-            assert rc == 0, "%s: exit %d\n%s" % (what, rc, err)
+            worker = w.worker_of(dep)
+            assert worker and wait_consumes(w, worker, dep), \
+                "%s: %s does not consume after --recover" % (what, worker)
+            if len(applied_patches(w, dep)) == before:
+                # nothing was restarted: a normal run now
+                r = w.run(dep)
+                after = r.returncode
+                assert after == 0, "%s: the normal run after it: %s" % (what, r.stderr)
         assert len(applied_patches(w, dep)) == before + 1, \
             "%s: %d restarts" % (what, len(applied_patches(w, dep)) - before)
         assert not w.r().exists(journal), "%s: journal left" % what
@@ -708,16 +745,15 @@ def chaos_cycles(w, dep, cycles, rng, t_start, history):
 
 
 def test_chaos_cycles_under_load(request):
-    """Cycles of a run under load, each with one fault: Kubernetes and
-    Flower errors, a signal or SIGKILL at each state boundary (inside
-    CANCEL: after the cancel, before its answer; inside RESTART: while the
-    PATCH is retried), SIGHUP, the lease overwritten mid-drain by another
-    holder, and Redis stopped (SIGSTOP) for longer than the lease TTL. A
-    faulted run is followed by at most one --recover (and a normal run if
-    nothing was restarted); then the worker consumes. At the end every task
-    ran exactly once and nothing is left in unacked."""
+    """Two deployments cycle at once under load, each cycle with one fault:
+    Kubernetes and Flower errors, a signal or SIGKILL at each state boundary
+    (inside CANCEL: after the cancel, before its answer; inside RESTART:
+    while the PATCH is retried; in DRAIN and ROLLOUT), SIGHUP, the lease
+    overwritten mid-drain by another holder; then, alone, Redis stopped
+    (SIGSTOP) for longer than the lease TTL and resumed. At the end every
+    task ran exactly once and nothing is left in unacked."""
     seed = int(os.environ.get("CHAOS_SEED", "20240611"))
-    cycles = int(os.environ.get("CHAOS_CYCLES", "20"))
+    cycles = int(os.environ.get("CHAOS_CYCLES", str(2 * len(FAULTS))))
     w = make_world(request, [deployment(d, grace=2) for d in CHAOS_DEPS] +
                    [deployment("common-redbeat", worker=False)])
     loads = [Load(w, seed + k, dep) for k, dep in enumerate(CHAOS_DEPS)]
@@ -738,6 +774,13 @@ def test_chaos_cycles_under_load(request):
             t.start()
         for t in threads:
             t.join()
+        if not errors:
+            # Redis stopped for both: alone, so that no other run is disturbed
+            try:
+                chaos_cycles(w, DEP, 1, random.Random(seed), t_start, history,
+                             faults=["redis_stop"])
+            except BaseException as e:
+                errors.append(e)
     finally:
         for load in loads:
             load.stop.set()
@@ -745,7 +788,7 @@ def test_chaos_cycles_under_load(request):
             load.join(5)
     if errors:
         raise errors[0]
-    assert len(history) == cycles
+    assert len(history) == cycles + 1
     for load in loads:
         assert not load.errors, load.errors
     ids = [i for load in loads for i in load.ids]
