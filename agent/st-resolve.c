@@ -245,6 +245,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	} else if (r->nw == 0) {
 		log_info("%s: no pod runs a worker: nothing to drain, the "
 		    "restart goes ahead", r->name);
+		r->step = 1;
 		resolved(r);
 	} else {
 		r->step = 1;	/* settled when every refresh is in */
