@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "keys.h"
 #include "pidbox.h"
 
 struct got {
@@ -135,14 +136,18 @@ test_pidbox_broker_down_fails_on_the_loop(void **state)
 {
 	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
 	struct broker	*b = broker_at(loop, closed_port());
-	struct pidbox	*p = pidbox_new(loop, b);
+	struct keys	 k;
+	struct pidbox	*p;
 	struct got	 g = { 0 };
 
 	(void)state;
+	keys_init(&k, NULL, NULL, 0);
+	p = pidbox_new(loop, b, &k);
 	pidbox_call(p, "cancel_consumer", json_pack("{s:s}", "queue", "q"),
 	    "w@pod", 1.0, pidbox_done, &g);
 	fails_on_the_loop(loop, &g, "not reachable");
 	pidbox_free(p);
+	keys_free(&k);
 	broker_free(b);
 	ev_loop_destroy(loop);
 }
