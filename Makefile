@@ -40,7 +40,7 @@ $(BIN): $(BUILD)/main.o $(BUILD)/libdrain.a
 $(BUILD)/libdrain.a: $(OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/%.o: agent/%.c $(wildcard include/*.h) | $(BUILD)
+$(BUILD)/%.o: agent/%.c $(wildcard include/*.h agent/*.h) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdrain.a $(wildcard include/*.h) | $(BUILD)

@@ -1,6 +1,8 @@
 /*
  * runpriv.h -- what the drain driver's parts share (run.c, the st-*.c state
- * files, lease.c, report.c). Not for the command files: they use run.h.
+ * files, lease.c, report.c). Private to the driver, so it lives beside
+ * them in agent/, not in include/ (the modules' public contracts). Not for
+ * the command files: they use run.h.
  */
 #ifndef RUNPRIV_H
 #define RUNPRIV_H
