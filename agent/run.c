@@ -18,6 +18,7 @@
 #include "broker.h"
 #include "events.h"
 #include "execcred.h"
+#include "follow.h"
 #include "http.h"
 #include "report.h"
 #include "run.h"
@@ -411,6 +412,30 @@ run_free(struct run *r)
 	json_decref(r->journal);
 	free(r->name);
 	free(r);
+}
+
+struct wk *
+run_worker(struct run *r, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nw; i++)
+		if (strcmp(r->w[i].name, name) == 0)
+			return &r->w[i];
+	return NULL;
+}
+
+struct wk *
+run_add_worker(struct run *r, const char *name)
+{
+	struct wk	*w;
+
+	r->w = xrealloc(r->w, (r->nw + 1) * sizeof *r->w);
+	w = &r->w[r->nw++];
+	memset(w, 0, sizeof *w);
+	w->name = xstrdup(name);
+	w->hb_active = -1;
+	return w;
 }
 
 void

@@ -133,7 +133,10 @@ int		 run_held(struct run *, struct json_t *deployment);
 void		 run_end(struct run *);
 void		 run_tick_every(struct run *, double first, double every);
 void		 wk_free(struct wk *);
+/* The run's worker of that name, or NULL. */
 struct wk	*run_worker(struct run *, const char *name);
+/* A new worker record, empty but for its name (r->w may move). */
+struct wk	*run_add_worker(struct run *, const char *name);
 
 /* states (st-*.c) */
 void	state_tick(struct run *);
@@ -177,12 +180,5 @@ void	lease_lost(struct run *, const char *holder);
  */
 void	journal_write(struct run *, void (*then)(struct run *));
 void	journal_drop_unlocked(struct run *);
-
-/* events glue (st-drain.c) */
-void	events_start(struct ctx *);
-
-/* backlog (st-drain.c): LLEN of the queues and their unacked entries;
- * then (may be NULL) runs when both answers are in. */
-void	backlog_read(struct run *, void (*then)(struct run *));
 
 #endif

@@ -145,21 +145,18 @@ recover_locked(struct run *r, int ok)
 	ws = journal_json(r, "workers");
 	json_array_foreach(ws, i, w) {
 		const char *n = json_string_value(json_object_get(w, "name"));
+		struct wk *k;
 		if (n == NULL)
 			continue;
-		r->w = xrealloc(r->w, (r->nw + 1) * sizeof *r->w);
-		memset(&r->w[r->nw], 0, sizeof r->w[r->nw]);
-		r->w[r->nw].name = xstrdup(n);
-		r->w[r->nw].hb_active = -1;
+		k = run_add_worker(r, n);
 		json_array_foreach(json_object_get(w, "queues"), j, q) {
 			if (!json_is_string(q))
 				continue;
-			strv_add(&r->w[r->nw].cancelled, json_string_value(q));
-			strv_add(&r->w[r->nw].queues, json_string_value(q));
+			strv_add(&k->cancelled, json_string_value(q));
+			strv_add(&k->queues, json_string_value(q));
 			if (!strv_has(&r->queues, json_string_value(q)))
 				strv_add(&r->queues, json_string_value(q));
 		}
-		r->nw++;
 	}
 	json_decref(ws);
 	pods = journal_json(r, "old_pods");

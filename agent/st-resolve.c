@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "follow.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -18,17 +19,6 @@ static void	got_refresh(enum flower_err, struct worker_snap *, const char *,
 		    void *);
 static void	resolved(struct run *);
 static void	planned(struct run *);
-
-struct wk *
-run_worker(struct run *r, const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < r->nw; i++)
-		if (strcmp(r->w[i].name, name) == 0)
-			return &r->w[i];
-	return NULL;
-}
 
 static void
 resolve_kube(struct run *r)
@@ -198,11 +188,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 			strv_add(&offline, ws[i].name);
 			continue;
 		}
-		r->w = xrealloc(r->w, (r->nw + 1) * sizeof *r->w);
-		memset(&r->w[r->nw], 0, sizeof r->w[r->nw]);
-		r->w[r->nw].name = xstrdup(ws[i].name);
-		r->w[r->nw].hb_active = -1;
-		r->nw++;
+		run_add_worker(r, ws[i].name);
 	}
 	worker_status_free(ws, n);
 	/* every pod that runs must have an online worker */
