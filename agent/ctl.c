@@ -228,7 +228,6 @@ dispatch(struct ccall *k)
 		if (c->mode == CTL_AUTO && c->pidbox != NULL &&
 		    (dl <= 0 || dl > now_wall() + FLOWER_PATIENCE))
 			dl = now_wall() + FLOWER_PATIENCE;
-		c->flower_calls++;
 		switch (k->kind) {
 		case C_STATUS:
 			flower_status(c->flower, dl, f_status, k);

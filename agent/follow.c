@@ -24,7 +24,6 @@ on_event(const char *channel, const char *msg, size_t len, void *arg)
 	size_t			 i, j;
 
 	(void)channel;
-	c->events_last = ev_now(c->loop);
 	if (cev_decode(msg, len, &b, err, sizeof err) == -1) {
 		log_debug("ignoring a malformed Celery event: %s", err);
 		return;

@@ -434,7 +434,6 @@ run_add_worker(struct run *r, const char *name)
 	w = &r->w[r->nw++];
 	memset(w, 0, sizeof *w);
 	w->name = xstrdup(name);
-	w->hb_active = -1;
 	return w;
 }
 

@@ -31,7 +31,6 @@ struct wk {
 					   that did not show it yet */
 	int		 drained;
 	double		 last_event;	/* ev_now of its last event, 0 none */
-	long		 hb_active;	/* last heartbeat's active, -1 none */
 	int		 suspect;	/* silent: is its pod still there? */
 	char		*lost;		/* tasks it held when it vanished */
 	size_t		 nlost;		/* how many */
@@ -77,13 +76,11 @@ struct run {
 	double		 t_state[ST_END + 1];
 	double		 state_len, state_deadline;
 	double		 last_progress;
-	double		 drained_at;	/* when the last task finished */
 	ev_timer	 timeout;
 	ev_timer	 tick;
 	ev_timer	 lease_timer;
 	ev_timer	 lease_expiry;	/* at lease_until: lost */
 	char		 last_line[512];
-	unsigned long	 flower_calls_at_start;
 };
 
 struct op {

@@ -428,9 +428,6 @@ confirmed(enum flower_err e, struct worker_snap *s, const char *err,
 		seed(w);
 		if (worker_drained(&w->snap)) {
 			w->drained = 1;
-			if (r->drained_at == 0 || r->drained_at < ev_now(
-			    r->ctx->loop))
-				r->drained_at = ev_now(r->ctx->loop);
 			log_info("%s: worker %s is drained", r->name, w->name);
 		} else if (w->snap.queues.n > 0) {
 			log_warn("%s: worker %s consumes again (someone re-added "
@@ -562,7 +559,6 @@ drain_event(struct run *r, const struct cev *ev)
 		return;
 	switch (ev->type) {
 	case CEV_WORKER_HEARTBEAT:
-		w->hb_active = ev->active;
 		/*
 		 * Nothing running and no task event for a while, yet tasks
 		 * in flight: a lost event? Ask the worker once.
@@ -604,10 +600,8 @@ drain_event(struct run *r, const struct cev *ev)
 		w->inflight.v[i] = w->inflight.v[--w->inflight.n];
 		break;
 	}
-	if (r->fsm.state == ST_DRAIN && w->inflight.n == 0) {
-		r->drained_at = ev_now(r->ctx->loop);
+	if (r->fsm.state == ST_DRAIN && w->inflight.n == 0)
 		drain_check(r);
-	}
 }
 
 char *

@@ -30,7 +30,6 @@ struct ctl {
 	enum ctl_via	 via;
 	struct flower	*flower;
 	struct pidbox	*pidbox;	/* NULL: no broker path */
-	unsigned long	 flower_calls;	/* requests sent through Flower */
 };
 
 const char	*ctl_via_name(const struct ctl *);

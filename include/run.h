@@ -89,7 +89,6 @@ struct ctx {
 	struct pidbox	*pidbox;
 	struct keys	 keys;		/* Celery's key names (keys.h) */
 	int		 events_up;	/* subscription confirmed */
-	double		 events_last;	/* ev_now of the last event */
 	struct run	**runs;
 	size_t		 nruns;
 	size_t		 next;		/* next run to start */
