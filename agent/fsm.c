@@ -45,6 +45,8 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 			    (m->state = ST_LOCK);
 		if (in == IN_SKIP)
 			return end(m, OUT_SKIPPED);
+		if (in == IN_NOTHING)
+			return end(m, OUT_DRY_RUN);
 		return end(m, in == IN_INTERRUPT ? OUT_INTERRUPTED :
 		    OUT_PREFLIGHT);
 	case ST_LOCK:

@@ -117,10 +117,14 @@ struct op	*op_new(struct run *, size_t wi, size_t qi);
 /* An op the state does not wait for (progress reads). */
 struct op	*op_new_bg(struct run *);
 struct run	*op_done(struct op *, size_t *wi, size_t *qi);
+/*
+ * The run's failure (the driver's one way to report an error, run.h):
+ * run_fail() keeps the first cause in r->err, and the state goes on until
+ * its settled() feeds IN_FAIL; run_abort() fails and feeds IN_FAIL now.
+ */
 void		 run_fail(struct run *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 run_next(struct run *, enum fsm_input);
-/* run_fail() then run_next(IN_FAIL). */
 void		 run_abort(struct run *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 run_deployment(struct run *, enum kube_err, struct json_t *,

@@ -178,15 +178,13 @@ recover_journal(struct run *r)
 			return;
 		}
 		log_info("%s: no interrupted run to recover", r->name);
-		r->fsm.dry_run = 1;	/* nothing to do: end as a no-op */
-		run_next(r, IN_OK);
+		run_next(r, IN_NOTHING);
 		return;
 	}
 	if (strcmp(jstr(r, "state"), "drained") == 0) {
 		log_info("%s: left drained on purpose by --drain-only; give its "
 		    "queues back with --undrain", r->name);
-		r->fsm.dry_run = 1;
-		run_next(r, IN_OK);
+		run_next(r, IN_NOTHING);
 		return;
 	}
 	lease_take(r, recover_locked);

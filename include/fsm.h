@@ -39,13 +39,18 @@ enum fsm_input {
 	IN_LOCKED,	/* ST_LOCK: another run holds the lease */
 	IN_SKIP,	/* ST_RESOLVE: not a Celery worker deployment (-l) */
 	IN_LOST,	/* the lease was lost: stop at once, act no more */
+	IN_NOTHING,	/* ST_RESOLVE: nothing to do (--recover finds no run
+			   to finish): end changing nothing (OUT_DRY_RUN);
+			   elsewhere as IN_SKIP */
 };
 
 /* Outcomes, in increasing severity (the worst decides a batch's exit). */
 enum fsm_outcome {
 	OUT_NONE = 0,
 	OUT_OK,			/* rolled out and verified */
-	OUT_DRY_RUN,		/* plan printed, nothing changed */
+	OUT_DRY_RUN,		/* nothing changed, as asked: the plan
+				   printed (dry run), --status, or
+				   nothing to do (IN_NOTHING) */
 	OUT_SKIPPED,		/* selected by -l but runs no known worker */
 	OUT_DRAINED,		/* --drain-only: left drained on purpose */
 	OUT_LOCKED,		/* another run holds the lease */

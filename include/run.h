@@ -18,6 +18,21 @@
  *                                   token check)
  *   drain-and-rollout:history       STREAM, capped: one entry per finished run
  * They never get --broker-key-prefix (see keys.h).
+ *
+ * Errors, one way per layer:
+ *   pure parsers (worker.h, kube.h, events.h, kubeconfig.h ...) return 0,
+ *     or -1 with the reason in their err buffer;
+ *   clients (http, flower, kube, ctl, broker, pidbox, execcred) answer
+ *     every call once through its callback: the module's error enum
+ *     (flower_err, kube_err; for broker and pidbox, err == NULL on success)
+ *     and a message that says what happened and what to do. They never log
+ *     a failure as the run's, and never decide what follows;
+ *   the driver (runpriv.h) makes a client's failure the run's failure:
+ *     run_fail() keeps the first cause in r->err and the state's settled()
+ *     feeds IN_FAIL when r->err is set; run_abort() does both at once.
+ *     What does not end the state is logged as a warning, never kept.
+ *   Commands outside runs (cmd-*.c) log the message and return the exit
+ *     code of the outcome (fsm_exit_code(), EXIT_USAGE: cmd.h).
  */
 #ifndef RUN_H
 #define RUN_H

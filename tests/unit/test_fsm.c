@@ -217,6 +217,33 @@ test_skip(void **state)
 	assert_int_equal(fsm_exit_code(OUT_SKIPPED), 0);
 }
 
+/*
+ * IN_NOTHING (--recover with no run to finish) ends RESOLVE changing
+ * nothing, under every flag; in every other state it is IN_SKIP.
+ */
+static void
+test_nothing(void **state)
+{
+	struct fsm	m, n;
+	int		f, s;
+
+	(void)state;
+	for (f = 0; f < 8; f++) {
+		fsm_init(&m, f & 1, (f >> 1) & 1, (f >> 2) & 1);
+		assert_int_equal(fsm_feed(&m, IN_NOTHING), ST_END);
+		assert_int_equal(m.outcome, OUT_DRY_RUN);
+		assert_int_equal(fsm_exit_code(m.outcome), 0);
+		assert_int_equal(m.dry_run, f & 1);
+	}
+	for (s = ST_LOCK; s < NSTATES; s++) {
+		m = at((enum fsm_state)s, OUT_ABORTED, 0, 0, 0);
+		n = m;
+		assert_int_equal(fsm_feed(&m, IN_NOTHING), fsm_feed(&n, IN_SKIP));
+		assert_int_equal(m.outcome, n.outcome);
+		assert_int_equal(m.pending, n.pending);
+	}
+}
+
 static void
 test_locked(void **state)
 {
@@ -718,6 +745,7 @@ main(void)
 		cmocka_unit_test(test_every_transition_flags),
 		cmocka_unit_test(test_dry_run),
 		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_nothing),
 		cmocka_unit_test(test_locked),
 		cmocka_unit_test(test_happy_path),
 		cmocka_unit_test(test_abort_before_restart),
