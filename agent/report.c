@@ -103,7 +103,7 @@ live_draw(void)
 			continue;
 		left = running = pre = 0;
 		for (j = 0; j < r->nw; j++) {
-			left += r->w[j].inflight.n;
+			left += drainset_inflight(&r->w[j].tasks);
 			running += r->w[j].snap.active.n;
 			pre += r->w[j].snap.reserved.n;
 		}
@@ -200,7 +200,8 @@ report_progress(struct run *r, int force)
 		else if (r->fsm.state == ST_DRAIN && !r->polling)
 			log_info("%s:   %s: %zu task(s) left of %zu running and "
 			    "%zu prefetched at the cancel%s%s%s", r->name, w->name,
-			    w->inflight.n, w->snap.active.n, w->snap.reserved.n,
+			    drainset_inflight(&w->tasks), w->snap.active.n,
+			    w->snap.reserved.n,
 			    a[0] ? " (" : "", a, a[0] ? ")" : "");
 		else
 			log_info("%s:   %s [%s]: %zu running%s%s%s, %zu "

@@ -443,8 +443,7 @@ wk_free(struct wk *w)
 	free(w->name);
 	strv_free(&w->queues);
 	strv_free(&w->cancelled);
-	strv_free(&w->inflight);
-	strv_free(&w->finished);
+	drainset_free(&w->tasks);
 	worker_snap_free(&w->snap);
 	free(w->lost);
 	json_decref(w->waited);

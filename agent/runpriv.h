@@ -10,6 +10,7 @@
 #include <ev.h>
 #include <stdarg.h>
 
+#include "drainset.h"
 #include "events.h"
 #include "kube.h"
 #include "pidbox.h"
@@ -21,8 +22,7 @@ struct wk {
 	char		*name;		/* deployment@pod */
 	struct strv	 queues;	/* its queues when resolved */
 	struct strv	 cancelled;	/* consumers we cancelled */
-	struct strv	 inflight;	/* task ids active or reserved */
-	struct strv	 finished;	/* ids an event said are done */
+	struct drainset	 tasks;		/* what the drain waits for */
 	double		 last_task_event;	/* ev_now of its last task event */
 	struct worker_snap snap;	/* last refresh */
 	int		 gone;		/* vanished (pod gone, offline) */

@@ -2,9 +2,10 @@
  * st-drain.c -- CANCEL and DRAIN: stop every worker fetching, then wait
  * until nothing runs or is prefetched.
  *
- * Event mode: the broker's Celery events (subscribed before any cancel)
- * remove finished task ids from each worker's in-flight set, seeded from one
- * refresh after the cancel; an empty set is confirmed with one refresh.
+ * Event mode: the broker's Celery events (subscribed before any cancel,
+ * follow.c) remove finished task ids from each worker's in-flight set,
+ * seeded from one refresh after the cancel (the bookkeeping: drainset.h);
+ * an empty set is confirmed with one refresh.
  * Polling mode (--no-events, events unavailable, or silent): refresh each
  * worker every --poll-interval.
  */
@@ -97,19 +98,6 @@ cancel_settled(struct run *r)
 	}
 	if (r->step >= 1)
 		run_next(r, r->err[0] ? IN_FAIL : IN_OK);
-}
-
-/*
- * The in-flight set from the last refresh, less the tasks whose final event
- * already came: an event may overtake the refresh that still lists it.
- */
-static void
-seed(struct wk *w)
-{
-	const struct task_list	*l[] = { &w->snap.active, &w->snap.reserved };
-
-	strv_free(&w->inflight);
-	tasks_pending(l, 2, &w->finished, &w->inflight);
 }
 
 /*
@@ -224,7 +212,7 @@ checked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 			    "cancel (checked %d times over %.0fs)", w->name, q,
 			    w->rechecks + 1, w->rechecks * RECHECK_GAP);
 		free(q);
-		seed(w);
+		drainset_seed(&w->tasks, &w->snap);
 		for (size_t i = 0; i < w->snap.active.n; i++)
 			waited_add(w, w->snap.active.v[i].id,
 			    w->snap.active.v[i].name, "running");
@@ -313,7 +301,7 @@ drain_step(struct run *r, int poll)
 		struct wk *w = &r->w[i];
 		if (w->drained || w->gone || w->confirming)
 			continue;
-		if (poll || (!r->polling && w->inflight.n == 0))
+		if (poll || (!r->polling && drainset_drained(&w->tasks)))
 			confirm(r, i);
 	}
 }
@@ -325,13 +313,13 @@ vanished(struct run *r, struct wk *w, const char *why)
 	char	*p = tasks_describe(&w->snap.reserved, now_wall());
 
 	w->gone = 1;
-	w->nlost = w->inflight.n;
-	if (w->inflight.n > 0) {
+	w->nlost = drainset_inflight(&w->tasks);
+	if (w->nlost > 0) {
 		w->lost = xasprintf("running: %s; prefetched: %s", a[0] ? a :
 		    "none", p[0] ? p : "none");
 		log_err("%s: worker %s vanished (%s) while holding %zu "
 		    "task(s), possibly lost: %s", r->name, w->name, why,
-		    w->inflight.n, w->lost);
+		    w->nlost, w->lost);
 	} else
 		log_warn("%s: worker %s vanished (%s); it held no task",
 		    r->name, w->name, why);
@@ -425,7 +413,7 @@ confirmed(enum flower_err e, struct worker_snap *s, const char *err,
 			return;
 		}
 		worker_snap_move(&w->snap, s);
-		seed(w);
+		drainset_seed(&w->tasks, &w->snap);
 		if (worker_drained(&w->snap)) {
 			w->drained = 1;
 			log_info("%s: worker %s is drained", r->name, w->name);
@@ -550,7 +538,6 @@ void
 drain_event(struct run *r, const struct cev *ev)
 {
 	struct wk	*w = run_worker(r, ev->hostname);
-	size_t		 i;
 
 	if (w == NULL || w->gone)
 		return;
@@ -564,7 +551,8 @@ drain_event(struct run *r, const struct cev *ev)
 		 * in flight: a lost event? Ask the worker once.
 		 */
 		if (r->fsm.state == ST_DRAIN && ev->active == 0 &&
-		    w->inflight.n > 0 && !w->confirming && !w->drained &&
+		    !drainset_drained(&w->tasks) && !w->confirming &&
+		    !w->drained &&
 		    ev_now(r->ctx->loop) - w->last_task_event > EVENT_SILENCE) {
 			w->last_task_event = ev_now(r->ctx->loop);
 			confirm(r, (size_t)(w - r->w));
@@ -577,31 +565,25 @@ drain_event(struct run *r, const struct cev *ev)
 		return;
 	case CEV_TASK_RECEIVED:
 	case CEV_TASK_STARTED:
-		w->last_task_event = ev_now(r->ctx->loop);
-		if (strv_has(&w->finished, ev->uuid))
-			return;		/* events can arrive out of order */
-		if (!strv_has(&w->inflight, ev->uuid))
-			strv_add(&w->inflight, ev->uuid);
+		break;
+	default:
+		if (!cev_task_final(ev->type))
+			return;
+		break;
+	}
+	w->last_task_event = ev_now(r->ctx->loop);
+	switch (drainset_event(&w->tasks, ev->type, ev->uuid)) {
+	case DS_WAITING:
 		waited_add(w, ev->uuid, "?", "received after the cancel");
 		w->drained = 0;
-		return;
-	default:
+		break;
+	case DS_FINISHED:
+		if (r->fsm.state == ST_DRAIN && drainset_drained(&w->tasks))
+			drain_check(r);
+		break;
+	case DS_NONE:
 		break;
 	}
-	if (!cev_task_final(ev->type))
-		return;
-	w->last_task_event = ev_now(r->ctx->loop);
-	if (!strv_has(&w->finished, ev->uuid))
-		strv_add(&w->finished, ev->uuid);
-	for (i = 0; i < w->inflight.n; i++) {
-		if (strcmp(w->inflight.v[i], ev->uuid) != 0)
-			continue;
-		free(w->inflight.v[i]);
-		w->inflight.v[i] = w->inflight.v[--w->inflight.n];
-		break;
-	}
-	if (r->fsm.state == ST_DRAIN && w->inflight.n == 0)
-		drain_check(r);
 }
 
 char *

@@ -43,7 +43,7 @@ state_restart(struct run *r)
 		for (i = 0; i < r->nw; i++) {
 			struct wk *w = &r->w[i];
 			char *a, *p;
-			if (w->drained || w->gone || w->inflight.n == 0)
+			if (w->drained || w->gone || drainset_drained(&w->tasks))
 				continue;
 			a = tasks_describe(&w->snap.active, now_wall());
 			p = tasks_describe(&w->snap.reserved, now_wall());
