@@ -197,7 +197,7 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	if (++signals_seen > 1) {
 		fprintf(stderr, "drain-and-rollout: second signal: exiting now; "
 		    "the journal is left for 'drain-and-rollout --recover'\n");
-		_exit(8);
+		_exit(fsm_exit_code(OUT_INTERRUPTED));
 	}
 	log_warn("signal %d: restoring the consumers of every run not yet "
 	    "restarted; a run already restarted keeps its journal for "
