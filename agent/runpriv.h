@@ -1,6 +1,6 @@
 /*
  * runpriv.h -- what the drain driver's parts share (run.c, the st-*.c state
- * files, lease.c, report.c). Private to the driver, so it lives beside
+ * files, lease.c, follow.c, report.c). Private to the driver, so it lives beside
  * them in agent/, not in include/ (the modules' public contracts). Not for
  * the command files: they use run.h.
  */
