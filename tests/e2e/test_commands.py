@@ -1,6 +1,8 @@
 """The command table's argument rules (include/cmd.h): one mode at a time,
 a mode's own options only with it, each with a usage error (exit 2) that
 changes nothing."""
+import json
+
 from conftest import patches
 from world import NS
 
@@ -31,4 +33,36 @@ def test_mode_rules_are_usage_errors_that_change_nothing(shared_world):
     assert w.consumes(worker, "ecal-bulk")
     assert patches(w) == []
     assert not w.r().exists("drain-and-rollout:lease:%s:ecal-bulk" % NS)
+    assert w.worker_of("ecal-bulk") == worker
+
+
+def test_recover_with_nothing_to_do_ends_changing_nothing(shared_world):
+    """--recover with no journal, or with the journal of a --drain-only run
+    (left drained on purpose): exit 0, "nothing to recover", and nothing
+    is taken or changed: no lease, no PATCH, the worker consumes."""
+    w = shared_world
+    worker = w.worker_of("ecal-bulk")
+    journal = "drain-and-rollout:journal:%s:ecal-bulk" % NS
+    lease = "drain-and-rollout:lease:%s:ecal-bulk" % NS
+    assert not w.r().exists(journal)
+    p = w.run("--recover", "ecal-bulk", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    assert "no interrupted run to recover" in p.stderr
+    (d,) = json.loads(p.stdout)["deployments"]
+    assert d["deployment"] == "ecal-bulk" and d["outcome"] == "dry-run" and d["exit_code"] == 0
+    p = w.run("--recover", "ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert "nothing to recover" in p.stderr
+    w.r().hset(journal, mapping={"state": "drained", "holder": "elsewhere:1"})
+    try:
+        p = w.run("--recover", "ecal-bulk")
+        assert p.returncode == 0, p.stderr
+        assert "left drained on purpose by --drain-only" in p.stderr
+        assert "nothing to recover" in p.stderr
+        assert w.r().hgetall(journal) == {"state": "drained", "holder": "elsewhere:1"}
+    finally:
+        w.r().delete(journal)
+    assert not w.r().exists(lease)
+    assert patches(w) == []
+    assert w.consumes(worker, "ecal-bulk")
     assert w.worker_of("ecal-bulk") == worker
