@@ -295,17 +295,3 @@ tasks_describe(const struct task_list *tl, double now)
 	}
 	return out;
 }
-
-void
-tasks_pending(const struct task_list *const *lists, size_t nlists,
-    const struct strv *done, struct strv *out)
-{
-	struct strv	all = { 0 };
-	size_t		i, j;
-
-	for (i = 0; i < nlists; i++)
-		for (j = 0; j < lists[i]->n; j++)
-			strv_add(&all, lists[i]->v[j].id);
-	strv_unique(out, &all, done);
-	strv_free(&all);
-}

@@ -78,14 +78,6 @@ void	worker_snap_move(struct worker_snap *dst, struct worker_snap *src);
  */
 char	*tasks_describe(const struct task_list *, double now);
 /*
- * Append to out the ids of the tasks of lists[0..nlists) that are neither
- * in done nor already in out, each once, in order (a worker's in-flight set
- * from a refresh, less the tasks an event said are finished). O(n log n).
- */
-void	tasks_pending(const struct task_list *const *lists, size_t nlists,
-	    const struct strv *done, struct strv *out);
-
-/*
  * Parse GET /api/workers?status=true: {"W": true|false, ...}.
  * Fills names and online flags (parallel arrays). Returns 0 or -1 with err.
  */

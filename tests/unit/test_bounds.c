@@ -1,6 +1,6 @@
 /*
  * test_bounds.c -- large inputs (issue 9): a worker holding tens of
- * thousands of tasks is listed in O(n log n) (tasks_describe, tasks_pending,
+ * thousands of tasks is listed in O(n log n) (tasks_describe,
  * strv_unique); names are matched literally in Redis patterns
  * (redis_glob_escape). The sizes would take minutes if the code were
  * quadratic; nothing here is timed, the results are checked.
@@ -65,40 +65,6 @@ test_tasks_describe_many(void **state)
 }
 
 static void
-test_tasks_pending_many(void **state)
-{
-	struct task_list	 active, reserved;
-	const struct task_list	*l[] = { &active, &reserved };
-	struct strv		 done = { 0 }, out = { 0 };
-	size_t			 i;
-
-	(void)state;
-	fill(&active, 10, 0, 0);
-	fill(&reserved, MANY, 5, 0);	/* 5..9 are listed twice */
-	/* an event said the even ones of the first half are done */
-	for (i = 0; i < MANY / 2; i += 2)
-		strv_add(&done, reserved.v[i].id);
-	strv_add(&done, "not-a-listed-task");
-	tasks_pending(l, 2, &done, &out);
-	/* ids 0..4, then 5.. less the done ones, each once, in order */
-	assert_int_equal(out.n, 5 + MANY - MANY / 4);
-	for (i = 0; i < 5; i++)
-		assert_string_equal(out.v[i], active.v[i].id);
-	assert_string_equal(out.v[5], reserved.v[1].id);
-	assert_string_equal(out.v[6], reserved.v[3].id);
-	assert_string_equal(out.v[out.n - 1], reserved.v[MANY - 1].id);
-	for (i = 1; i < out.n; i++)
-		assert_true(strcmp(out.v[i - 1], out.v[i]) < 0);
-	/* a second call adds nothing that is already there */
-	tasks_pending(l, 2, &done, &out);
-	assert_int_equal(out.n, 5 + MANY - MANY / 4);
-	strv_free(&out);
-	strv_free(&done);
-	task_list_free(&active);
-	task_list_free(&reserved);
-}
-
-static void
 test_strv_unique(void **state)
 {
 	struct strv	in = { 0 }, skip = { 0 }, out = { 0 };
@@ -142,7 +108,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tasks_describe_many),
-		cmocka_unit_test(test_tasks_pending_many),
 		cmocka_unit_test(test_strv_unique),
 		cmocka_unit_test(test_redis_glob_escape),
 	};
