@@ -15,7 +15,8 @@ Python 3 standard library only. The double is the package kube/ beside this
 file, each module one part of what it simulates:
   kube/api.py          the API surface: the routing table and its handlers (list, watch)
   kube/patch.py        patch application (merge, strategic merge, JSON patch) and validation
-  kube/controllers.py  the Deployment and ReplicaSet controllers
+  kube/controllers.py  the Deployment and ReplicaSet controllers, the garbage collector
+  kube/writes.py       POST/DELETE of ReplicaSets, DELETE/PATCH of pods
   kube/kubelet.py      the pod lifecycle (processes, readiness, deletion, crash loops)
   kube/cluster.py      the objects' store, resource versions, watch events, the control loop
   kube/objects.py      Pod, ReplicaSet, Deployment
@@ -31,6 +32,12 @@ Served API (bearer token or client cert; errors are kube-apiserver Status object
        watch=true&resourceVersion=&timeoutSeconds=&allowWatchBookmarks=&sendInitialEvents=)
   PATCH /apis/apps/v1/namespaces/NS/deployments/NAME               strategic-merge / merge / json patch
   GET  /api/v1/namespaces/NS/pods[/NAME]                           (same list/watch options)
+  DELETE /api/v1/namespaces/NS/pods/NAME                           DeleteOptions gracePeriodSeconds
+  PATCH /api/v1/namespaces/NS/pods/NAME                            labels, annotations, ownerReferences
+  GET  /apis/apps/v1/namespaces/NS/replicasets[/NAME]              (same list/watch options)
+  POST /apis/apps/v1/namespaces/NS/replicasets                     validated, defaulted, 201
+  DELETE /apis/apps/v1/namespaces/NS/replicasets/NAME              propagationPolicy Orphan|Background|
+                                                                   Foreground (body or query)
   GET  /api/v1/namespaces/NS
   `Accept: ...;as=Table` gets a meta.k8s.io/v1 Table, as `kubectl get` wants.
 
@@ -49,6 +56,8 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
                                   (until S seconds from now, if given); {"expire": T}: T
                                   expires now (401 from then on, as an expired token gets)
   GET  /_test/state               resourceVersion and all deployments
+  POST /_test/quota               {"pods": N, "name": Q}: ResourceQuota Q admits at most N pods
+                                  (creations beyond: "exceeded quota"); DELETE: no quota
 """
 
 import argparse

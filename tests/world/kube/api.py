@@ -11,6 +11,10 @@ failing API server would.
   GET  /apis/apps/v1[/namespaces/NS]/deployments[/NAME]        get, list, watch
   PATCH /apis/apps/v1[/namespaces/NS]/deployments/NAME         patch.py
   GET  /api/v1[/namespaces/NS]/pods[/NAME]                     get, list, watch
+  DELETE, PATCH /api/v1/namespaces/NS/pods/NAME                 writes.py
+  GET  /apis/apps/v1[/namespaces/NS]/replicasets[/NAME]        get, list, watch
+  POST /apis/apps/v1/namespaces/NS/replicasets                 writes.py
+  DELETE /apis/apps/v1/namespaces/NS/replicasets/NAME          writes.py (propagationPolicy)
 """
 import bisect
 import json
@@ -19,6 +23,7 @@ import time
 import uuid
 from urllib.parse import unquote
 
+from kube import writes
 from kube.patch import Rejected, patch_deployment
 from kube.selectors import field_selector_fn, label_selector_fn
 from kube.status import (st_bad_request, st_fault, st_forbidden, st_method_not_allowed, st_not_found,
@@ -86,8 +91,9 @@ def guarded(group, resource, verb, fn):
     return handler
 
 
-def resource_routes(prefix, group, resource, get, patch):
-    """The collection and object routes of a resource, cluster-wide and namespaced."""
+def resource_routes(prefix, group, resource, get, patch, create=None, delete=None):
+    """The collection and object routes of a resource, cluster-wide and namespaced
+    (create and delete: namespaced only)."""
     def lst(h, ns, name):
         return do_list(h, resource, ns, False)
 
@@ -95,11 +101,17 @@ def resource_routes(prefix, group, resource, get, patch):
         h.send_status(st_method_not_allowed())
     routes = []
     for base in ("%s/%s" % (prefix, resource), "%s/namespaces/{ns}/%s" % (prefix, resource)):
+        namespaced = "{ns}" in base
         g = guarded(group, resource, "list", lst)
-        routes.append((base, {"GET": g, "HEAD": g}))
+        coll = {"GET": g, "HEAD": g}
+        if create and namespaced:
+            coll["POST"] = guarded(group, resource, "create", create)
+        routes.append((base, coll))
         g = guarded(group, resource, "get", get)
-        routes.append((base + "/{name}", {"GET": g, "HEAD": g,
-                                          "PATCH": guarded(group, resource, "patch", patch or rejected)}))
+        one = {"GET": g, "HEAD": g, "PATCH": guarded(group, resource, "patch", patch or rejected)}
+        if delete and namespaced:
+            one["DELETE"] = guarded(group, resource, "delete", delete)
+        routes.append((base + "/{name}", one))
     return routes
 
 
@@ -153,11 +165,14 @@ def discovery_doc(h, path):
                 "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": True,
                                "kind": "Deployment", "verbs": ["get", "list", "patch", "watch"],
                                "shortNames": ["deploy"], "categories": ["all"],
-                               "storageVersionHash": "8aSe+NMegvE="}]}
+                               "storageVersionHash": "8aSe+NMegvE="}]
+                + [{"name": "replicasets", "singularName": "replicaset", "namespaced": True,
+                    "kind": "ReplicaSet", "verbs": ["create", "delete", "get", "list", "watch"],
+                    "shortNames": ["rs"], "categories": ["all"], "storageVersionHash": "P1RzHs8/mWQ="}]}
     if path == "/api/v1":
         return {"kind": "APIResourceList", "groupVersion": "v1",
                 "resources": [{"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
-                               "verbs": ["get", "list", "watch"], "shortNames": ["po"],
+                               "verbs": ["delete", "get", "list", "patch", "watch"], "shortNames": ["po"],
                                "categories": ["all"], "storageVersionHash": "xPOwRZ+Yhw8="}]}
     return None
 
@@ -209,10 +224,24 @@ def send_object(h, resource, group, name, obj):
         h.send_json(200, obj)
 
 
+# ---- replicasets ----
+def rs_get(h, ns, name):
+    with h.cluster.lock:
+        rs = h.cluster.replicasets.get(name) if ns == h.cluster.ns else None
+        obj = rs.render(h.cluster.ns) if rs else None
+    send_object(h, "replicasets", "apps", name, obj)
+
+
 # ---- list / watch ----
+KINDS = {"deployments": ("Deployment", "apps/v1"), "pods": ("Pod", "v1"),
+         "replicasets": ("ReplicaSet", "apps/v1")}
+
+
 def current_objects(h, resource):
     if resource == "deployments":
         return [d.render() for _, d in sorted(h.cluster.deployments.items())]
+    if resource == "replicasets":
+        return [rs.render(h.cluster.ns) for _, rs in sorted(h.cluster.replicasets.items())]
     return [h.cluster.render_pod(p) for p in sorted(h.cluster.pods, key=lambda p: p.name)]
 
 
@@ -238,8 +267,8 @@ def do_list(h, resource, ns, watch):
     for o in items:
         o.pop("kind", None)
         o.pop("apiVersion", None)
-    kind, api = ("DeploymentList", "apps/v1") if resource == "deployments" else ("PodList", "v1")
-    h.send_json(200, {"kind": kind, "apiVersion": api, "metadata": {"resourceVersion": rv},
+    kind, api = KINDS[resource]
+    h.send_json(200, {"kind": kind + "List", "apiVersion": api, "metadata": {"resourceVersion": rv},
                       "items": items})
 
 
@@ -282,8 +311,8 @@ def do_watch(h, resource, match):
         for o in initial:
             h.write_chunk((json.dumps({"type": "ADDED", "object": o}) + "\n").encode())
         if send_initial:
-            bm_kind = "Deployment" if resource == "deployments" else "Pod"
-            bm = {"kind": bm_kind, "apiVersion": "apps/v1" if resource == "deployments" else "v1",
+            bm_kind, bm_api = KINDS[resource]
+            bm = {"kind": bm_kind, "apiVersion": bm_api,
                   "metadata": {"resourceVersion": str(start),
                                "annotations": {"k8s.io/initial-events-end": "true"}}}
             h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
@@ -310,8 +339,7 @@ def do_watch(h, resource, match):
                 h.write_chunk((json.dumps({"type": ev[3], "object": ev[4]}) + "\n").encode())
             if bookmarks and time.time() - last_bookmark > 10:
                 last_bookmark = time.time()
-                bm = {"kind": "Deployment" if resource == "deployments" else "Pod",
-                      "apiVersion": "apps/v1" if resource == "deployments" else "v1",
+                bm = {"kind": KINDS[resource][0], "apiVersion": KINDS[resource][1],
                       "metadata": {"resourceVersion": str(cur_rv)}}
                 h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
             if h.state["stopping"] or time.time() >= deadline:
@@ -330,5 +358,7 @@ ROUTES = (
     + [(p, {"*": health}) for p in ("healthz", "readyz", "livez")]
     + [("api/v1/namespaces/{name}", GET(namespace))]
     + resource_routes("apis/apps/v1", "apps", "deployments", dep_get, dep_patch)
-    + resource_routes("api/v1", "", "pods", pod_get, None)
+    + resource_routes("api/v1", "", "pods", pod_get, writes.pod_patch, delete=writes.pod_delete)
+    + resource_routes("apis/apps/v1", "apps", "replicasets", rs_get, None,
+                      create=writes.rs_create, delete=writes.rs_delete)
 )

@@ -9,7 +9,7 @@ import time
 from kube.controllers import DeploymentController, ReplicaSetController
 from kube.kubelet import Kubelet
 from kube.objects import Deployment
-from kube.util import OBSERVE_DELAY, TICK, log, template_hash
+from kube.util import OBSERVE_DELAY, TICK, log
 
 
 class Cluster(DeploymentController, ReplicaSetController, Kubelet):
@@ -22,6 +22,8 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
         self.events = []          # (rv, resource, ns, type, obj)
         self.event_rvs = []
         self.deployments = {}
+        self.replicasets = {}     # name -> ReplicaSet
+        self.quota = None         # {"pods": N, "name": Q}: the namespace's pod quota
         self.pods = []            # live pods (incl. terminating, failed-not-yet-removed)
         self.gone_pods = []       # history for /_test/pods?all=1
         self.broken = set()
@@ -51,16 +53,22 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
         dep.metadata["resourceVersion"] = str(rv)
         self.emit("deployments", typ, dep.render(), rv)
 
+    def bump_rs(self, rs, typ="MODIFIED"):
+        rs.rv = self.next_rv()
+        self.emit("replicasets", typ, rs.render(self.ns), rs.rv)
+
     def bump_pod(self, pod, typ="MODIFIED"):
         pod.rv = self.next_rv()
         self.emit("pods", typ, self.render_pod(pod), pod.rv)
 
     # ---- controller ----
-    def dep_pods(self, dep):
-        return [p for p in self.pods if p.dep is dep]
+    def rs_pods(self, rs):
+        """The pods rs controls (its controller ownerReference), terminating ones too."""
+        return [p for p in self.pods if any(r.get("uid") == rs.uid and r.get("controller")
+                                            for r in p.owner_refs)]
 
     def rs_active(self, rs):
-        return [p for p in self.pods if p.rs is rs and not p.terminating]
+        return [p for p in self.rs_pods(rs) if not p.terminating]
 
     def rs_available(self, rs):
         return [p for p in self.rs_active(rs) if p.ready and p.exit_code is None]
@@ -70,16 +78,17 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
             if self.stopping:
                 return
             t = time.time()
+            self.pod_lifecycle(t)
+            self.collect_garbage()
             for dep in self.deployments.values():
-                h = template_hash(dep.spec["template"])   # the current template's ReplicaSet
-                self.pod_lifecycle(dep, t)
                 if dep.metadata["generation"] > dep.observed_generation:
                     if t - dep.generation_changed_at >= OBSERVE_DELAY or dep.observed_generation == 0:
-                        self.reconcile_deployment(dep, h, t, observe=True)
+                        self.reconcile_deployment(dep, t, observe=True)
                 else:
-                    self.reconcile_deployment(dep, h, t, observe=False)
-                self.reconcile_replicasets(dep)
-                self.update_status(dep, h, t)
+                    self.reconcile_deployment(dep, t, observe=False)
+            self.reconcile_replicasets(t)
+            for dep in self.deployments.values():
+                self.update_status(dep, t)
             if not self.all_ready_once and all(
                     d.status.get("availableReplicas", 0) >= d.spec["replicas"]
                     and d.status.get("replicas", 0) == d.spec["replicas"] for d in self.deployments.values()):

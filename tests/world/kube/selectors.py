@@ -69,3 +69,23 @@ def field_selector_fn(sel, resource):
                 return False
         return True
     return f
+
+
+def selector_matches(selector, labels):
+    """A metav1.LabelSelector (matchLabels, matchExpressions) against labels; an empty
+    selector matches everything, as LabelSelectorAsSelector makes it."""
+    labels = labels or {}
+    selector = selector or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(k) not in vals:
+            return False
+        if op == "NotIn" and k in labels and labels[k] in vals:
+            return False
+        if op == "Exists" and k not in labels:
+            return False
+        if op == "DoesNotExist" and k in labels:
+            return False
+    return True
