@@ -800,6 +800,11 @@ def test_rollout_history_and_undo(rsworld):
 
 def test_recreate_waits_for_old_pods_gone(rsworld):
     w = rsworld
+    code, st, _ = w.kube_api("PATCH", DEP_PATH + "/r-recreate", json.dumps(
+        {"spec": {"strategy": {"type": "Recreate"}}}), "application/strategic-merge-patch+json")
+    assert code == 422 and st["message"] == (
+        'Deployment.apps "r-recreate" is invalid: spec.strategy.rollingUpdate: Forbidden: may not be '
+        "specified when strategy `type` is 'Recreate'"), st
     patch_dep(w, "r-recreate", {"spec": {"strategy": {"type": "Recreate", "rollingUpdate": None}}})
     time.sleep(0.5)
     old = live(w, "r-recreate")
@@ -860,6 +865,16 @@ def test_delete_rs_background_and_pod_delete_grace(rsworld):
                               "application/json")
     assert code == 200 and obj["metadata"]["deletionGracePeriodSeconds"] == 7, obj
     assert wait_gone(w, p["name"])["sigtermed"]
+    # Foreground: the ReplicaSet stays (deletionTimestamp, finalizer) until its pods are gone
+    (p,) = live(w, "r-background")
+    code, obj, _ = w.kube_api("DELETE", RS_PATH + "/" + again["metadata"]["name"],
+                              json.dumps({"propagationPolicy": "Foreground"}), "application/json")
+    assert code == 200 and obj["metadata"]["finalizers"] == ["foregroundDeletion"], obj
+    assert obj["metadata"]["deletionTimestamp"]
+    gone = wait_gone(w, p["name"])
+    code, o, _ = w.kube_api("GET", RS_PATH + "/" + again["metadata"]["name"])
+    assert code == 404 or o["metadata"]["uid"] != again["metadata"]["uid"]
+    wait_for(lambda: [q for q in live(w, "r-background") if q["ready"]], 10, "a new pod")
     code, st, _ = w.kube_api("DELETE", POD_PATH + "/nosuch")
     assert code == 404 and st["message"] == 'pods "nosuch" not found'
     code, st, _ = w.kube_api("DELETE", RS_PATH + "/" + rs["metadata"]["name"] + "?propagationPolicy=Bogus")
@@ -908,3 +923,27 @@ def test_new_rs_scaled_while_paused_and_post_validation(rsworld):
     (got,) = rss(w, "r-new-paused")
     assert got["spec"]["replicas"] == 1 and got["metadata"]["uid"] == rs["metadata"]["uid"]
     assert w.deployment("r-new-paused")["spec"]["paused"] is True
+
+
+def test_delete_pod_sigkill_after_the_grace_given(world):
+    """DELETE of a pod whose worker is busy: SIGTERM, then SIGKILL once the grace period
+    the DELETE gave (1 s, not the pod's 3 s) is over; its ReplicaSet replaces it."""
+    led = redis.Redis(port=world.redis_port, db=15)
+    world.wait_rolled_out("ecal-bulk", timeout=60)
+    (old,) = [p for p in world.pods("ecal-bulk") if not p["terminating"]]
+    env = dict(os.environ, BROKER_URL=world.broker_url)
+    out = subprocess.run([PY, "-c", "import etl; print(etl.ingest.apply_async(args=[10, 'x'], "
+                                    "queue='ecal-bulk').id)"],
+                         cwd=os.path.dirname(os.path.abspath(__file__)), env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: led.hexists("ledger:started", out.stdout.strip()), 15, "the task started")
+    world.kube_test("DELETE", "requests")
+    r = world.kubectl("delete", "pod", old["name"], "--grace-period=1", "--wait=false")
+    assert r.returncode == 0, r.stderr
+    (d,) = [q for q in world.kube_requests() if q["method"] == "DELETE"]
+    assert json.loads(d["body"])["gracePeriodSeconds"] == 1
+    gone = wait_gone(world, old["name"])
+    assert gone["sigtermed"] and gone["sigkilled"] and gone["exit_code"] == -signal.SIGKILL
+    assert 0.9 <= gone["exited_at"] - gone["deletion_requested"] < 2.5
+    world.wait_rolled_out("ecal-bulk", timeout=60)

@@ -190,6 +190,13 @@ class Deployment:
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": int(cfg.get("progressDeadlineSeconds", 600)),
         }
+        if cfg.get("strategy") == "Recreate":         # else RollingUpdate, maxSurge/maxUnavailable
+            self.spec["strategy"] = {"type": "Recreate"}
+        else:
+            ru = self.spec["strategy"]["rollingUpdate"]
+            for k in ("maxSurge", "maxUnavailable"):
+                if k in cfg:
+                    ru[k] = cfg[k]
         self.status = {}
         self.observed_generation = 0
         self.generation_changed_at = self.created
