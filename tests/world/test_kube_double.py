@@ -530,7 +530,7 @@ RS_PATH = "/apis/apps/v1/namespaces/%s/replicasets" % NS
 POD_PATH = "/api/v1/namespaces/%s/pods" % NS
 REV = "deployment.kubernetes.io/revision"
 RS_DEPS = ["r-get", "r-orphan", "r-newest", "r-saturated", "r-adopt", "r-rev", "r-history",
-           "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused"]
+           "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused", "r-three"]
 
 
 @pytest.fixture(scope="module")
@@ -538,6 +538,7 @@ def rsworld():
     cfg = [{"name": n, "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 2}
            for n in RS_DEPS]
     cfg[RS_DEPS.index("r-recreate")]["replicas"] = 2
+    cfg[RS_DEPS.index("r-three")].update(replicas=3, maxSurge=1, maxUnavailable=0)
     w = start_world(cfg)
     yield w
     stop_world(w)
@@ -796,6 +797,32 @@ def test_rollout_history_and_undo(rsworld):
     pause(w, "r-history")
     r = w.kubectl("rollout", "undo", "deployment/r-history")
     assert r.returncode != 0 and "you cannot rollback a paused deployment" in r.stderr, r.stderr
+
+
+def test_rolling_update_of_three_replicas(rsworld):
+    """maxSurge 1, maxUnavailable 0: never more than 4 pods, never fewer than 3 ready;
+    the old ReplicaSet steps down as new pods become available."""
+    w = rsworld
+    old = {p["name"] for p in live(w, "r-three")}
+    assert len(old) == 3
+    assert w.restart("r-three").returncode == 0
+    seen, sizes = set(), set()
+    deadline = time.time() + 30
+    while True:
+        pods = live(w, "r-three")
+        assert len(pods) <= 4, pods
+        assert sum(1 for p in pods if p["ready"]) >= 3, pods
+        sizes.add(tuple(rs["spec"]["replicas"] for rs in rss(w, "r-three")))
+        seen |= {p["name"] for p in pods}
+        if not old & {p["name"] for p in pods} and len(pods) == 3:
+            break
+        assert time.time() < deadline, (pods, sizes)
+        time.sleep(0.05)
+    w.wait_rolled_out("r-three")
+    new_rs = rss(w, "r-three")[1]
+    assert new_rs["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"] == "4"
+    assert [rs["spec"]["replicas"] for rs in rss(w, "r-three")] == [0, 3]
+    assert len(seen - old) == 3 and all(sum(sz) <= 4 for sz in sizes), sizes
 
 
 def test_recreate_waits_for_old_pods_gone(rsworld):
