@@ -530,7 +530,7 @@ RS_PATH = "/apis/apps/v1/namespaces/%s/replicasets" % NS
 POD_PATH = "/api/v1/namespaces/%s/pods" % NS
 REV = "deployment.kubernetes.io/revision"
 RS_DEPS = ["r-get", "r-orphan", "r-newest", "r-saturated", "r-adopt", "r-rev", "r-history",
-           "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused", "r-three"]
+           "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused", "r-three", "r-handover"]
 
 
 @pytest.fixture(scope="module")
@@ -950,6 +950,51 @@ def test_new_rs_scaled_while_paused_and_post_validation(rsworld):
     (got,) = rss(w, "r-new-paused")
     assert got["spec"]["replicas"] == 1 and got["metadata"]["uid"] == rs["metadata"]["uid"]
     assert w.deployment("r-new-paused")["spec"]["paused"] is True
+
+
+def test_handover_sequence(rsworld):
+    """The facts together, as --handover uses them: pause, orphan every ReplicaSet, make
+    the orphans unadoptable, one PATCH (restart + resume): the new ReplicaSet is created
+    at full size while the old pod runs on, untouched; the history recreated (same names,
+    templates, revisions, owner) raises the new one's revision above it, so rollout
+    history and undo see what they see after a plain rollout."""
+    w = rsworld
+    assert w.restart("r-handover").returncode == 0
+    w.wait_rolled_out("r-handover")
+    saved = rss(w, "r-handover")
+    assert [rs["metadata"]["annotations"][REV] for rs in saved] == ["1", "2"]
+    (old,) = live(w, "r-handover")
+    pause(w, "r-handover")
+    orphan_all(w, "r-handover")
+    code, o, _ = w.kube_api("PATCH", POD_PATH + "/" + old["name"], json.dumps(
+        {"metadata": {"labels": {"pod-template-hash": "handover-old", "drain-and-rollout/run": "r1"}}}),
+        "application/merge-patch+json")
+    assert code == 200 and o["metadata"]["labels"]["drain-and-rollout/run"] == "r1", o
+    patch_dep(w, "r-handover", {"spec": {"paused": False, "template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2026-11-26T12:00:00Z"}}}}})
+    w.kubectl("rollout", "status", "deployment/r-handover", "--timeout=30s")
+    (new,) = rss(w, "r-handover")
+    assert new["metadata"]["generation"] == 1 and new["spec"]["replicas"] == 1      # created at full size
+    assert new["metadata"]["annotations"][REV] == "1"
+    assert pid_alive(old["pid"]) and old["name"] in [p["name"] for p in live(w, "r-handover")]
+    for rs in saved:
+        code, o, _ = post_rs(w, rs_manifest(rs, replicas=0))
+        assert code == 201, o
+    wait_for(lambda: w.deployment("r-handover")["metadata"]["annotations"][REV] == "3", 10, "revision 3")
+    r = w.kubectl("rollout", "history", "deployment/r-handover")
+    assert [ln.split()[0] for ln in r.stdout.splitlines()[2:] if ln.strip()] == ["1", "2", "3"], r.stdout
+    assert [rs["spec"]["replicas"] for rs in rss(w, "r-handover")] == [0, 0, 1]
+    time.sleep(0.5)
+    assert pid_alive(old["pid"]) and len(live(w, "r-handover")) == 2
+    code, _, _ = w.kube_api("DELETE", POD_PATH + "/" + old["name"])
+    assert code == 200 and wait_gone(w, old["name"])["sigtermed"]
+    r = w.kubectl("rollout", "undo", "deployment/r-handover")
+    assert r.returncode == 0, r.stderr
+    w.wait_rolled_out("r-handover")
+    revs = {rs["metadata"]["name"]: rs["metadata"]["annotations"][REV] for rs in rss(w, "r-handover")}
+    assert revs[saved[1]["metadata"]["name"]] == "4"
+    assert [p["pod_template_hash"] for p in live(w, "r-handover")] == [
+        saved[1]["metadata"]["labels"]["pod-template-hash"]]
 
 
 def test_delete_pod_sigkill_after_the_grace_given(world):
