@@ -920,6 +920,9 @@ def test_pod_relabelled_is_released_and_replaced(rsworld):
     code, st, _ = w.kube_api("PATCH", POD_PATH + "/" + old["name"],
                              json.dumps({"spec": {"nodeName": "elsewhere"}}), "application/merge-patch+json")
     assert code == 422 and "pod updates may not change fields" in st["message"]
+    code, st, _ = w.kube_api("PATCH", POD_PATH + "/" + old["name"],
+                             json.dumps({"metadata": {"labels": {"n": 1}}}), "application/merge-patch+json")
+    assert code == 400 and "ObjectMeta.metadata.labels of type string" in st["message"], st
 
 
 def test_new_rs_scaled_while_paused_and_post_validation(rsworld):

@@ -78,14 +78,11 @@ def selector_matches(selector, labels):
     selector = selector or {}
     if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
         return False
-    for e in selector.get("matchExpressions") or []:
-        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and labels.get(k) not in vals:
-            return False
-        if op == "NotIn" and k in labels and labels[k] in vals:
-            return False
-        if op == "Exists" and k not in labels:
-            return False
-        if op == "DoesNotExist" and k in labels:
-            return False
-    return True
+    return all(EXPRESSIONS.get(e.get("operator"), lambda l, k, vs: False)(labels, e.get("key"), e.get("values") or [])
+               for e in selector.get("matchExpressions") or [])
+
+
+EXPRESSIONS = {"In": lambda l, k, vs: k in l and l[k] in vs,
+               "NotIn": lambda l, k, vs: k not in l or l[k] not in vs,
+               "Exists": lambda l, k, vs: k in l,
+               "DoesNotExist": lambda l, k, vs: k not in l}

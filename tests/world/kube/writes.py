@@ -38,6 +38,24 @@ def read_json(h):
         raise ValueError("couldn't get version/kind; json parse error: %s" % e)
 
 
+def parsed(h, fn):
+    """(fn(h), None), or (None, the 400 Status) when the body does not parse."""
+    try:
+        return fn(h), None
+    except ValueError as e:
+        return None, st_bad_request(str(e))
+
+
+def bad_meta_maps(md):
+    """The 400 Status for labels or annotations that are not maps of strings, or None."""
+    for k in ("labels", "annotations"):
+        v = md.get(k)
+        if v is not None and (not isinstance(v, dict) or any(not isinstance(x, str) for x in v.values())):
+            return st_bad_request("json: cannot unmarshal into Go struct field ObjectMeta.metadata.%s of type "
+                                  "string" % k)
+    return None
+
+
 def default_template(t):
     """The defaults the API server fills into a pod template."""
     md = t.setdefault("metadata", {})
@@ -61,10 +79,9 @@ def default_template(t):
 
 def rs_create(h, ns, name):
     c = h.cluster
-    try:
-        obj = read_json(h)
-    except ValueError as e:
-        return h.send_status(st_bad_request(str(e)))
+    obj, st = parsed(h, read_json)
+    if st is not None:
+        return h.send_status(st)
     if not isinstance(obj, dict):
         return h.send_status(st_bad_request("the body of the request was not a ReplicaSet"))
     if obj.get("kind", "ReplicaSet") != "ReplicaSet" or obj.get("apiVersion", "apps/v1") != "apps/v1":
@@ -99,11 +116,8 @@ def rs_create(h, ns, name):
     if not isinstance(containers, list) or not containers or not all(
             isinstance(x, dict) and x.get("name") and x.get("image") for x in containers):
         causes.append(("spec.template.spec.containers", "Required value"))
-    for k in ("labels", "annotations"):
-        v = md.get(k)
-        if v is not None and (not isinstance(v, dict) or any(not isinstance(x, str) for x in v.values())):
-            return h.send_status(st_bad_request("json: cannot unmarshal into Go struct field "
-                                                "ObjectMeta.metadata.%s of type string" % k))
+    if bad_meta_maps(md):
+        return h.send_status(bad_meta_maps(md))
     refs = md.get("ownerReferences") or []
     if not isinstance(refs, list) or any(not isinstance(r, dict) or not r.get("uid") or not r.get("name")
                                          or not r.get("kind") or not r.get("apiVersion") for r in refs):
@@ -159,60 +173,70 @@ def precondition_failed(opts, uid, rv):
     return None
 
 
-def rs_delete(h, ns, name):
-    c = h.cluster
-    try:
-        opts = delete_options(h)
-    except ValueError as e:
-        return h.send_status(st_bad_request(str(e)))
+def deleter(resource, group, lookup, check, act):
+    """A DELETE handler: the DeleteOptions (check(opts): a Status refusing them, or
+    None), the object (404), its preconditions (409), then act(cluster, obj, opts) -> the
+    answer (200)."""
+    def handler(h, ns, name):
+        c = h.cluster
+        opts, st = parsed(h, delete_options)
+        if st is None:
+            st = check(opts)
+        if st is not None:
+            return h.send_status(st)
+        with c.lock:
+            obj = lookup(c, name) if ns == c.ns else None
+            if obj is None:
+                return h.send_status(st_not_found(resource, group, name))
+            err = precondition_failed(opts, obj.uid, str(obj.rv))
+            if err:
+                d = dict({"name": name}, **({"group": group} if group else {}))
+                d["kind"] = resource
+                return h.send_status(status_obj(409, "Conflict", err, d))
+            out = act(c, obj, opts)
+        h.send_json(200, out)
+    return handler
+
+
+def rs_policy(opts):
     policy = opts.get("propagationPolicy")
     if policy is None and opts.get("orphanDependents") is not None:
         policy = "Orphan" if opts["orphanDependents"] else "Background"
-    policy = policy or "Background"      # apps/v1 ReplicaSets: DeleteDependents
+    opts["propagationPolicy"] = policy = policy or "Background"    # apps/v1 ReplicaSets: DeleteDependents
     if policy not in POLICIES:
-        return h.send_status(status_obj(
+        return status_obj(
             422, "Invalid", 'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
-            '"%s": supported values: "Foreground", "Background", "Orphan"' % policy))
-    with c.lock:
-        rs = c.replicasets.get(name) if ns == c.ns else None
-        if rs is None:
-            return h.send_status(st_not_found("replicasets", "apps", name))
-        err = precondition_failed(opts, rs.uid, str(rs.rv))
-        if err:
-            return h.send_status(status_obj(409, "Conflict", err,
-                                            {"name": name, "group": "apps", "kind": "replicasets"}))
-        c.delete_replicaset(rs, policy)
-        if rs.gone:
-            out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                   "details": {"name": name, "group": "apps", "kind": "replicasets", "uid": rs.uid}}
-        else:
-            out = rs.render(c.ns)
-    h.send_json(200, out)
+            '"%s": supported values: "Foreground", "Background", "Orphan"' % policy)
+    return None
+
+
+def rs_delete_now(c, rs, opts):
+    c.delete_replicaset(rs, opts["propagationPolicy"])
+    if rs.gone:
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {"name": rs.name, "group": "apps", "kind": "replicasets", "uid": rs.uid}}
+    return rs.render(c.ns)
+
+
+def pod_grace(opts):
+    grace = opts.get("gracePeriodSeconds")
+    if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
+        return st_bad_request("gracePeriodSeconds must be an integer")
+    return None
+
+
+def pod_delete_now(c, pod, opts):
+    grace = opts.get("gracePeriodSeconds")
+    c.terminate_pod(pod, None if grace is None else max(0, grace))
+    return c.render_pod(pod)
 
 
 def find_pod(c, ns, name):
     return next((p for p in c.pods if p.name == name), None) if ns == c.ns else None
 
 
-def pod_delete(h, ns, name):
-    c = h.cluster
-    try:
-        opts = delete_options(h)
-    except ValueError as e:
-        return h.send_status(st_bad_request(str(e)))
-    grace = opts.get("gracePeriodSeconds")
-    if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
-        return h.send_status(st_bad_request("gracePeriodSeconds must be an integer"))
-    with c.lock:
-        pod = find_pod(c, ns, name)
-        if pod is None:
-            return h.send_status(st_not_found("pods", "", name))
-        err = precondition_failed(opts, pod.uid, str(pod.rv))
-        if err:
-            return h.send_status(status_obj(409, "Conflict", err, {"name": name, "kind": "pods"}))
-        c.terminate_pod(pod, None if grace is None else max(0, grace))
-        out = c.render_pod(pod)
-    h.send_json(200, out)
+rs_delete = deleter("replicasets", "apps", lambda c, name: c.replicasets.get(name), rs_policy, rs_delete_now)
+pod_delete = deleter("pods", "", lambda c, name: find_pod(c, c.ns, name), pod_grace, pod_delete_now)
 
 
 def pod_patch(h, ns, name):
@@ -258,11 +282,8 @@ def pod_patch(h, ns, name):
                 '`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),'
                 '`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'
                 % name, {"name": name, "kind": "Pod"}))
-        for k in ("labels", "annotations"):
-            v = md.get(k)
-            if v is not None and (not isinstance(v, dict) or any(not isinstance(x, str) for x in v.values())):
-                return h.send_status(st_bad_request("json: cannot unmarshal into Go struct field "
-                                                    "ObjectMeta.metadata.%s of type string" % k))
+        if bad_meta_maps(md):
+            return h.send_status(bad_meta_maps(md))
         refs = md.get("ownerReferences") or []
         if not isinstance(refs, list) or any(not isinstance(r, dict) or not r.get("uid") for r in refs) or \
                 sum(1 for r in refs if r.get("controller")) > 1:
