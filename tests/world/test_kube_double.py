@@ -530,7 +530,8 @@ RS_PATH = "/apis/apps/v1/namespaces/%s/replicasets" % NS
 POD_PATH = "/api/v1/namespaces/%s/pods" % NS
 REV = "deployment.kubernetes.io/revision"
 RS_DEPS = ["r-get", "r-orphan", "r-newest", "r-saturated", "r-adopt", "r-rev", "r-history",
-           "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused", "r-three", "r-handover"]
+           "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused", "r-three", "r-handover",
+           "r-proportional"]
 
 
 @pytest.fixture(scope="module")
@@ -715,6 +716,33 @@ def test_paused_scales_old_to_zero_once_new_is_saturated(rsworld):
     assert n["metadata"]["annotations"][REV] == "2"            # one above the others
     wait_gone(w, old["name"])
     assert [p["pod_template_hash"] for p in live(w, "r-saturated")] == ["hand2"]
+
+
+def test_paused_scaling_is_proportional(rsworld):
+    """Paused with two active ReplicaSets, neither saturated: a change of replicas is
+    spread over them in proportion (sync.go scale(): replicas+maxSurge, rounding half up,
+    the newer first, the leftover to the first)."""
+    w = rsworld
+    pause(w, "r-proportional")
+    d = patch_dep(w, "r-proportional", {"spec": {"template": {"metadata": {"annotations": {"v": "2"}}}}})
+    tmpl = json.loads(json.dumps(d["spec"]["template"]))
+    tmpl["metadata"]["labels"]["pod-template-hash"] = "prop2"
+    code, o, _ = post_rs(w, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
+        "name": "r-proportional-prop2", "labels": tmpl["metadata"]["labels"]},
+        "spec": {"replicas": 1, "selector": {"matchLabels": tmpl["metadata"]["labels"]}, "template": tmpl}})
+    assert code == 201, o
+    wait_for(lambda: len([p for p in live(w, "r-proportional") if p["ready"]]) == 2, 10, "2 pods")
+    time.sleep(0.5)
+    assert [rs["spec"]["replicas"] for rs in rss(w, "r-proportional")] == [1, 1]     # not saturated
+    patch_dep(w, "r-proportional", {"spec": {"replicas": 4}})
+    # allowed 4 + maxSurge 1 = 5: the new one 1 * 5 / 2 (its max-replicas unknown: status.replicas)
+    # rounds to 3, +2; the old one 1 * 5 / 2 (max-replicas 2) would add 2, 1 is left
+    wait_for(lambda: [rs["spec"]["replicas"] for rs in rss(w, "r-proportional")] == [2, 3], 10,
+             "proportional scaling")
+    for rs in rss(w, "r-proportional"):
+        assert rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "4"
+        assert rs["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"] == "5"
+    wait_for(lambda: len(live(w, "r-proportional")) == 5, 10, "5 pods")
 
 
 def test_rs_adopts_unowned_pods_and_scales_them(rsworld):

@@ -22,6 +22,7 @@ ownerReferences):
   ownerReferences, Foreground deletes them first, and dependents whose owners
   are all gone are deleted (Background)."""
 import copy
+import math
 import time
 
 from kube.objects import App, Pod, ReplicaSet, controller_of
@@ -258,7 +259,8 @@ class DeploymentController:
                         annotated = int(rs.annotations.get(MAX_REPLICAS, ""))
                     except ValueError:
                         annotated = dep.status.get("replicas", 0)
-                    frac = (int(round(rs.replicas * (replicas + s) / float(annotated))) - rs.replicas
+                    # integer.RoundToInt32: halves away from zero
+                    frac = (int(math.floor(rs.replicas * (replicas + s) / float(annotated) + 0.5)) - rs.replicas
                             if annotated else 0)
                 allowed_left = to_add - added
                 prop = min(frac, allowed_left) if to_add > 0 else max(frac, allowed_left)
