@@ -45,7 +45,10 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
   GET/DELETE /_test/requests      request log: t, method, path, content_type, body, auth, status, ...
   POST/GET/DELETE /_test/faults   {"method", "path_prefix", "status": 409|429|500|503|504, "count", "retry_after"}
   POST/DELETE /_test/forbid       {"verb": "get|list|watch|patch|create|delete|*",
-                                   "resource": "deployments|pods|replicasets|*"}
+                                   "resource": "deployments|pods|replicasets|*"}; {"verb": "update",
+                                  "resource": "deployments/finalizers"}: a POSTed ReplicaSet whose
+                                  ownerReference has blockOwnerDeletion is refused (403), as
+                                  OwnerReferencesPermissionEnforcement does
   POST/DELETE /_test/break        {"deployment": X}: X's new pods never become Ready
   POST /_test/kill-pod            {"pod": NAME, "signal": "KILL"|"TERM"|...}
   POST/DELETE /_test/pod-state    {"deployment": X, "state": S}: X's new pods are created in state S

@@ -972,6 +972,16 @@ def test_new_rs_scaled_while_paused_and_post_validation(rsworld):
     assert st["message"].endswith("`selector` does not match template `labels`")
     code, st, _ = post_rs(w, dict(m, metadata={}))
     assert code == 422 and "metadata.name: Required value: name or generateName is required" in st["message"]
+    code, st, _ = post_rs(w, dict(m, metadata=dict(m["metadata"], resourceVersion="123")))
+    assert code == 500 and st["message"] == \
+        "Internal error occurred: resourceVersion should not be set on objects to be created", st
+    w.kube_test("POST", "forbid", {"verb": "update", "resource": "deployments/finalizers"})
+    try:
+        code, st, _ = post_rs(w, m)
+        assert code == 403 and "cannot set blockOwnerDeletion if an ownerReference refers to a resource you " \
+            "can't set finalizers on" in st["message"], st
+    finally:
+        w.kube_test("DELETE", "forbid")
     code, rs, _ = post_rs(w, m)
     assert code == 201, rs
     code, st, _ = post_rs(w, m)

@@ -8,7 +8,7 @@ import json
 
 from kube.objects import ReplicaSet
 from kube.patch import json_patch, merge_patch
-from kube.status import (st_bad_request, st_conflict, st_not_found, st_unsupported_media,
+from kube.status import (st_bad_request, st_conflict, st_internal, st_not_found, st_unsupported_media,
                          status_obj)
 from kube.util import rand_suffix
 
@@ -53,6 +53,24 @@ def bad_meta_maps(md):
         if v is not None and (not isinstance(v, dict) or any(not isinstance(x, str) for x in v.values())):
             return st_bad_request("json: cannot unmarshal into Go struct field ObjectMeta.metadata.%s of type "
                                   "string" % k)
+    return None
+
+
+def block_owner_deletion_refused(h, ns, name, refs):
+    """OwnerReferencesPermissionEnforcement (enabled on OpenShift): an ownerReference with
+    blockOwnerDeletion needs update on the owner's finalizers, which POST /_test/forbid
+    {"verb": "update", "resource": "deployments/finalizers"} takes away."""
+    with h.state["lock"]:
+        denied = {f["resource"] for f in h.state["forbid"] if f["verb"] in ("update", "*")}
+    for r in refs:
+        res = r.get("kind", "").lower() + "s/finalizers"
+        if r.get("blockOwnerDeletion") and (res in denied or "*" in denied):
+            user = h.authenticate()[1]
+            return status_obj(403, "Forbidden", (
+                'replicasets.apps "%s" is forbidden: cannot set blockOwnerDeletion if an ownerReference refers '
+                'to a resource you can\'t set finalizers on: User "%s" cannot update resource "%s" in API group '
+                '"apps" in the namespace "%s"' % (name, user, res, ns)),
+                {"name": name, "group": "apps", "kind": "replicasets"})
     return None
 
 
@@ -127,6 +145,11 @@ def rs_create(h, ns, name):
                        "set to true"))
     if causes:
         return h.send_status(st_invalid_many("ReplicaSet", "apps", rname or md.get("generateName", ""), causes))
+    if md.get("resourceVersion"):
+        return h.send_status(st_internal("resourceVersion should not be set on objects to be created"))
+    st = block_owner_deletion_refused(h, ns, rname or md.get("generateName", ""), refs)
+    if st is not None:
+        return h.send_status(st)
     with c.lock:
         if not rname:
             rname = md["generateName"] + rand_suffix()
