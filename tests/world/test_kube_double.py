@@ -10,8 +10,10 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import time
+import urllib.request
 
 import pytest
 import redis
@@ -1060,3 +1062,30 @@ def test_delete_pod_sigkill_after_the_grace_given(world):
     assert gone["sigtermed"] and gone["sigkilled"] and gone["exit_code"] == -signal.SIGKILL
     assert 0.9 <= gone["exited_at"] - gone["deletion_requested"] < 2.5
     world.wait_rolled_out("ecal-bulk", timeout=60)
+
+
+def test_watch_replicasets_through_an_orphan_delete(rsworld):
+    """A watch of ReplicaSets from a list's resourceVersion: the DELETE with Orphan shows as
+    MODIFIED (deletionTimestamp, finalizer orphan), then DELETED; the pod's as MODIFIED
+    without ownerReferences."""
+    w = rsworld
+    pause(w, "r-get")
+    code, rl, _ = w.kube_api("GET", RS_PATH + "?labelSelector=app%3Dr-get")
+    (rs,) = rl["items"]
+    rv = rl["metadata"]["resourceVersion"]
+    r = w.kubectl("delete", "rs", rs["metadata"]["name"], "--cascade=orphan")
+    assert r.returncode == 0, r.stderr
+    ctx = ssl.create_default_context(cafile=os.path.join(w.certs, "ca.crt"))
+
+    def watch(path):
+        req = urllib.request.Request("https://127.0.0.1:%d%s?watch=true&resourceVersion=%s&timeoutSeconds=1"
+                                     "&labelSelector=app%%3Dr-get" % (w.kube_port, path, rv),
+                                     headers={"Authorization": "Bearer " + TOKEN})
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return [json.loads(ln) for ln in resp.read().decode().splitlines() if ln.strip()]
+    evs = watch(RS_PATH)
+    assert [(e["type"], e["object"]["kind"]) for e in evs] == [("MODIFIED", "ReplicaSet"), ("DELETED", "ReplicaSet")]
+    assert evs[0]["object"]["metadata"]["finalizers"] == ["orphan"]
+    assert evs[0]["object"]["metadata"]["deletionTimestamp"]
+    pev = [e for e in watch(POD_PATH) if e["type"] == "MODIFIED"]
+    assert pev and "ownerReferences" not in pev[-1]["object"]["metadata"]
