@@ -8,7 +8,7 @@ import time
 
 from kube.controllers import DeploymentController, ReplicaSetController
 from kube.kubelet import Kubelet
-from kube.objects import Deployment
+from kube.objects import Deployment, controller_of
 from kube.util import OBSERVE_DELAY, TICK, log
 
 
@@ -62,10 +62,22 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
         self.emit("pods", typ, self.render_pod(pod), pod.rv)
 
     # ---- controller ----
+    def owned(self, uid):
+        """The pods (or, uid "rs:" + UID, the ReplicaSets) whose controller ownerReference
+        is uid (None: no controller), from an index rebuilt whenever anything changed
+        (every change bumps the resource version)."""
+        if getattr(self, "_owned_rv", None) != self.rv:
+            idx = {}
+            for p in self.pods:
+                idx.setdefault((controller_of(p.owner_refs) or {}).get("uid"), []).append(p)
+            for rs in self.replicasets.values():
+                idx.setdefault("rs:%s" % (controller_of(rs.owner_refs) or {}).get("uid"), []).append(rs)
+            self._owned, self._owned_rv = idx, self.rv
+        return list(self._owned.get(uid, ()))
+
     def rs_pods(self, rs):
         """The pods rs controls (its controller ownerReference), terminating ones too."""
-        return [p for p in self.pods if any(r.get("uid") == rs.uid and r.get("controller")
-                                            for r in p.owner_refs)]
+        return self.owned(rs.uid)
 
     def rs_active(self, rs):
         return [p for p in self.rs_pods(rs) if not p.terminating]

@@ -38,15 +38,17 @@ NOT_COPIED = {"kubectl.kubernetes.io/last-applied-configuration", REVISION, REVI
 
 
 def strip_hash(tmpl):
-    t = copy.deepcopy(tmpl)
-    md = t.setdefault("metadata", {})
+    """The template without its pod-template-hash label (and empty or null metadata
+    fields, which Go compares as unset); shares what it does not change."""
+    md = dict(tmpl.get("metadata") or {})
     if md.get("creationTimestamp") is None:
         md.pop("creationTimestamp", None)
-    (md.get("labels") or {}).pop("pod-template-hash", None)
+    labels = {k: v for k, v in (md.get("labels") or {}).items() if k != "pod-template-hash"}
+    md["labels"] = labels
     for k in ("labels", "annotations"):
         if not md.get(k):
             md.pop(k, None)
-    return t
+    return dict(tmpl, metadata=md)
 
 
 def equal_ignore_hash(a, b):
@@ -85,7 +87,7 @@ class DeploymentController:
         """getReplicaSetsForDeployment: ClaimReplicaSets (adopt, release)."""
         uid = dep.metadata["uid"]
         out = []
-        for rs in sorted(self.replicasets.values(), key=lambda r: r.name):
+        for rs in sorted(self.owned("rs:" + uid) + self.owned("rs:None"), key=lambda r: r.name):
             ref = controller_of(rs.owner_refs)
             matches = selector_matches(dep.spec["selector"], rs.labels)
             if ref is not None:
@@ -105,14 +107,13 @@ class DeploymentController:
         return out
 
     def dep_rss(self, dep):
-        uid = dep.metadata["uid"]
-        return [rs for rs in self.replicasets.values()
-                if (controller_of(rs.owner_refs) or {}).get("uid") == uid]
+        return self.owned("rs:" + dep.metadata["uid"])
 
     def find_new(self, dep, rss):
         """FindNewReplicaSet: the oldest whose template equals the Deployment's."""
+        want = strip_hash(dep.spec["template"])
         for rs in by_created(rss):
-            if equal_ignore_hash(rs.template, dep.spec["template"]):
+            if strip_hash(rs.template) == want:
                 return rs
         return None
 
@@ -477,7 +478,7 @@ class ReplicaSetController:
     def claim_pods(self, rs):
         """claimPods: adopt unowned active pods the selector matches, release owned
         ones it no longer matches."""
-        for pod in self.pods:
+        for pod in self.owned(rs.uid) + self.owned(None):
             if pod.terminating or (pod.exit_code is not None and not pod.terminating):
                 continue
             ref = controller_of(pod.owner_refs)
