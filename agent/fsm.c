@@ -11,6 +11,7 @@ fsm_init(struct fsm *m, int dry_run, int drain_only, int force)
 	m->drain_only = drain_only;
 	m->force = force;
 	m->forced = 0;
+	m->handover = 0;
 }
 
 static enum fsm_state
@@ -25,6 +26,13 @@ restore(struct fsm *m, enum fsm_outcome o)
 {
 	m->pending = o;
 	return m->state = ST_RESTORE;
+}
+
+static enum fsm_state
+giveback(struct fsm *m, enum fsm_outcome o)
+{
+	m->pending = o;
+	return m->state = ST_GIVEBACK;
 }
 
 static enum fsm_outcome
@@ -51,7 +59,7 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		    OUT_PREFLIGHT);
 	case ST_LOCK:
 		if (in == IN_OK)
-			return m->state = ST_CANCEL;
+			return m->state = m->handover ? ST_DETACH : ST_CANCEL;
 		if (in == IN_LOCKED)
 			return end(m, OUT_LOCKED);
 		return end(m, in == IN_INTERRUPT ? OUT_INTERRUPTED :
@@ -63,15 +71,17 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 	case ST_DRAIN:
 		if (in == IN_OK)
 			return m->drain_only ? end(m, OUT_DRAINED) :
-			    (m->state = ST_RESTART);
+			    (m->state = m->handover ? ST_RETIRE : ST_RESTART);
 		if (in == IN_TIMEOUT && m->force && !m->drain_only) {
 			m->forced = 1;
-			return m->state = ST_RESTART;
+			return m->state = m->handover ? ST_RETIRE : ST_RESTART;
 		}
 		return restore(m, abort_outcome(in));
 	case ST_RESTART:
 		if (in == IN_OK)
 			return m->state = ST_ROLLOUT;
+		if (m->handover)
+			return giveback(m, abort_outcome(in));
 		return restore(m, abort_outcome(in));
 	case ST_ROLLOUT:
 		if (in == IN_OK)
@@ -79,12 +89,38 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		if (in == IN_INTERRUPT)
 			return end(m, OUT_INTERRUPTED);
 		/* the old pod may survive a failed rollout: give it back */
+		if (m->handover)
+			return giveback(m, OUT_ROLLOUT_FAILED);
 		return restore(m, OUT_ROLLOUT_FAILED);
 	case ST_VERIFY:
 		if (in == IN_OK)
+			return m->handover ? (m->state = ST_CANCEL) :
+			    end(m, OUT_OK);
+		if (in == IN_INTERRUPT)
+			return end(m, OUT_INTERRUPTED);
+		/* handover: the old workers never stopped; keep them */
+		if (m->handover)
+			return giveback(m, OUT_VERIFY_FAILED);
+		return end(m, OUT_VERIFY_FAILED);
+	case ST_DETACH:
+		if (in == IN_OK)
+			return m->state = ST_RESTART;
+		return giveback(m, abort_outcome(in));
+	case ST_RETIRE:
+		if (in == IN_OK)
+			return m->state = ST_HISTORY;
+		/* an old pod not deleted: its worker consumes again */
+		return restore(m, abort_outcome(in));
+	case ST_HISTORY:
+		if (in == IN_OK)
 			return end(m, OUT_OK);
+		/* every worker runs: only the history is missing */
 		return end(m, in == IN_INTERRUPT ? OUT_INTERRUPTED :
-		    OUT_VERIFY_FAILED);
+		    OUT_ABORTED);
+	case ST_GIVEBACK:
+		if (in == IN_OK)
+			return end(m, m->pending);
+		return end(m, OUT_RESTORE_FAILED);
 	case ST_RESTORE:
 		if (in == IN_OK)
 			return end(m, m->pending);
@@ -100,7 +136,8 @@ fsm_state_name(enum fsm_state s)
 {
 	static const char *names[] = {
 		"resolve", "lock", "cancel", "drain", "restart", "rollout",
-		"verify", "restore", "end",
+		"verify", "restore", "detach", "retire", "history",
+		"giveback", "end",
 	};
 
 	return s <= ST_END ? names[s] : "?";
@@ -152,4 +189,10 @@ int
 fsm_restart_sent(enum fsm_state s)
 {
 	return s == ST_ROLLOUT || s == ST_VERIFY;
+}
+
+int
+fsm_restoring(enum fsm_state s)
+{
+	return s == ST_END || s == ST_RESTORE || s == ST_GIVEBACK;
 }

@@ -626,3 +626,202 @@ kube_annotate(struct kube *k, const char *name, const char *key,
 	free(n);
 	free(ns);
 }
+
+/* ---- --handover ------------------------------------------------------ */
+
+static char *
+deploy_path(struct kube *k, const char *name)
+{
+	char	*n = http_escape(name), *ns = http_escape(k->ns);
+	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s"
+	    "?fieldManager=drain-and-rollout", ns, n);
+
+	free(n);
+	free(ns);
+	return path;
+}
+
+void
+kube_pause(struct kube *k, const char *name, int paused, double deadline,
+    kube_cb *cb, void *arg)
+{
+	char	*path = deploy_path(k, name), *body;
+	json_t	*patch = json_pack("{s:{s:b}}", "spec", "paused", paused);
+
+	body = json_dumps(patch, JSON_COMPACT);
+	json_decref(patch);
+	/* idempotent: 409 and 5xx are retried */
+	kreq(k, "PATCH", path, "application/merge-patch+json", body, deadline,
+	    1, xasprintf("%s deployment %s", paused ? "pausing" : "resuming",
+	    name), cb, arg);
+	free(body);
+	free(path);
+}
+
+void
+kube_restart_resume(struct kube *k, const char *name, const char *when,
+    double deadline, kube_cb *cb, void *arg)
+{
+	char	*path = deploy_path(k, name), *body;
+	json_t	*patch;
+
+	/* the annotation exactly as kube_restart() sends it, and resumed */
+	patch = json_pack("{s:{s:b,s:{s:{s:{s:s}}}}}", "spec", "paused", 0,
+	    "template", "metadata", "annotations", RESTARTED_AT, when);
+	body = json_dumps(patch, JSON_COMPACT);
+	json_decref(patch);
+	kreq(k, "PATCH", path, "application/strategic-merge-patch+json", body,
+	    deadline, 1, xasprintf("restarting and resuming deployment %s",
+	    name), cb, arg);
+	free(body);
+	free(path);
+}
+
+void
+kube_list_replicasets(struct kube *k, const char *selector, double deadline,
+    kube_cb *cb, void *arg)
+{
+	kube_list(k, "/apis/apps/v1", "replicasets", selector, deadline, cb,
+	    arg);
+}
+
+static char *
+object_path(struct kube *k, const char *resource, const char *name)
+{
+	char	*n = http_escape(name), *ns = http_escape(k->ns), *path;
+
+	path = xasprintf("%s/namespaces/%s/%s/%s", strcmp(resource, "pods") ==
+	    0 ? "/api/v1" : "/apis/apps/v1", ns, resource, n);
+	free(n);
+	free(ns);
+	return path;
+}
+
+void
+kube_delete(struct kube *k, const char *resource, const char *name,
+    int orphan, double deadline, kube_cb *cb, void *arg)
+{
+	char	*path = object_path(k, resource, name), *body = NULL;
+	json_t	*opts;
+
+	if (orphan) {
+		opts = json_pack("{s:s,s:s,s:s}", "kind", "DeleteOptions",
+		    "apiVersion", "v1", "propagationPolicy", "Orphan");
+		body = json_dumps(opts, JSON_COMPACT);
+		json_decref(opts);
+	}
+	kreq(k, "DELETE", path, body ? "application/json" : NULL, body,
+	    deadline, 0, xasprintf("deleting %s %s%s", resource, name, orphan ?
+	    " (propagation Orphan)" : ""), cb, arg);
+	free(body);
+	free(path);
+}
+
+void
+kube_pod_labels(struct kube *k, const char *pod, json_t *labels,
+    double deadline, kube_cb *cb, void *arg)
+{
+	char	*path = object_path(k, "pods", pod), *body, *p2;
+	json_t	*patch = json_pack("{s:{s:O}}", "metadata", "labels", labels);
+
+	body = json_dumps(patch, JSON_COMPACT);
+	json_decref(patch);
+	p2 = xasprintf("%s?fieldManager=drain-and-rollout", path);
+	kreq(k, "PATCH", p2, "application/merge-patch+json", body, deadline, 1,
+	    xasprintf("relabelling pod %s", pod), cb, arg);
+	free(p2);
+	free(body);
+	free(path);
+}
+
+void
+kube_create_replicaset(struct kube *k, json_t *manifest, double deadline,
+    kube_cb *cb, void *arg)
+{
+	char	*ns = http_escape(k->ns), *body;
+	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/replicasets"
+	    "?fieldManager=drain-and-rollout", ns);
+	const char *name = json_string_value(json_object_get(json_object_get(
+	    manifest, "metadata"), "name"));
+
+	body = json_dumps(manifest, JSON_COMPACT);
+	kreq(k, "POST", path, "application/json", body, deadline, 0,
+	    xasprintf("creating replicaset %s", name ? name : "?"), cb, arg);
+	free(body);
+	free(path);
+	free(ns);
+}
+
+const char *
+replica_failure(json_t *obj)
+{
+	json_t	*c;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(json_object_get(obj, "status"),
+	    "conditions"), i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *s = json_string_value(json_object_get(c, "status"));
+		const char *m = json_string_value(json_object_get(c,
+		    "message"));
+		if (t != NULL && strcmp(t, "ReplicaFailure") == 0 &&
+		    s != NULL && strcmp(s, "True") == 0)
+			return m != NULL ? m : "ReplicaFailure";
+	}
+	return NULL;
+}
+
+static int
+owned_by(json_t *obj, const char *uid)
+{
+	json_t	*refs = json_object_get(json_object_get(obj, "metadata"),
+	    "ownerReferences"), *ref;
+	size_t	 i;
+
+	json_array_foreach(refs, i, ref) {
+		const char *u = json_string_value(json_object_get(ref, "uid"));
+		if (json_is_true(json_object_get(ref, "controller")) &&
+		    u != NULL && strcmp(u, uid) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+json_t *
+rs_owned(json_t *rslist, const char *uid)
+{
+	json_t	*out = json_array(), *rs;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(rslist, "items"), i, rs)
+		if (uid != NULL && owned_by(rs, uid))
+			json_array_append(out, rs);
+	return out;
+}
+
+json_t *
+rs_recreate(json_t *rs, long replicas)
+{
+	json_t		*meta = json_object_get(rs, "metadata"), *m, *spec;
+	const char	*keep[] = { "name", "labels", "annotations",
+			    "ownerReferences" };
+	size_t		 i;
+
+	m = json_object();
+	for (i = 0; i < sizeof keep / sizeof *keep; i++)
+		if (json_object_get(meta, keep[i]) != NULL)
+			json_object_set_new(m, keep[i], json_deep_copy(
+			    json_object_get(meta, keep[i])));
+	/*
+	 * blockOwnerDeletion would need update on deployments/finalizers
+	 * (OwnerReferencesPermissionEnforcement, on in OpenShift): left out
+	 */
+	json_array_foreach(json_object_get(m, "ownerReferences"), i, spec)
+		json_object_del(spec, "blockOwnerDeletion");
+	spec = json_deep_copy(json_object_get(rs, "spec"));
+	if (spec == NULL)
+		spec = json_object();
+	json_object_set_new(spec, "replicas", json_integer(replicas));
+	return json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "apps/v1", "kind",
+	    "ReplicaSet", "metadata", m, "spec", spec);
+}

@@ -380,7 +380,7 @@ journal_write(struct run *r, void (*then)(struct run *))
 {
 	struct ctx	*c = r->ctx;
 	json_t		*ws = json_array(), *pods = json_array(), *q;
-	char		*k = journal_key(c, r->name), *lk, *wj, *pj, now[32],
+	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, now[32],
 			 st[32];
 	struct jw	*j;
 	size_t		 i, n;
@@ -397,6 +397,7 @@ journal_write(struct run *r, void (*then)(struct run *))
 		json_array_append_new(pods, json_string(r->old_pods.v[i]));
 	wj = json_dumps(ws, JSON_COMPACT);
 	pj = json_dumps(pods, JSON_COMPACT);
+	hj = r->ho != NULL ? json_dumps(r->ho, JSON_COMPACT) : NULL;
 	snprintf(now, sizeof now, "%.3f", now_wall());
 	snprintf(st, sizeof st, "%.3f", r->wall_started);
 	lk = lease_key(c, r->name);
@@ -405,13 +406,14 @@ journal_write(struct run *r, void (*then)(struct run *))
 	j->then = then;
 	broker_command(c->broker, journal_written, j, "EVAL %s 2 %s %s %s "
 	    "state %s holder %s started %s updated %s workers %s old_pods %s "
-	    "restarted_at %s", journal_lua, lk, k, r->lease_token ?
+	    "restarted_at %s handover %s", journal_lua, lk, k, r->lease_token ?
 	    r->lease_token : "", fsm_state_name(r->fsm.state), c->holder, st,
-	    now, wj, pj, r->restarted_at ? r->restarted_at : "");
+	    now, wj, pj, r->restarted_at ? r->restarted_at : "", hj ? hj : "");
 	json_decref(ws);
 	json_decref(pods);
 	free(wj);
 	free(pj);
+	free(hj);
 	free(lk);
 	free(k);
 }
@@ -449,10 +451,15 @@ lease_release(struct run *r)
 	 * its journal for --recover.
 	 */
 	keep = r->fsm.outcome == OUT_DRAINED ? "drained" :
-	    r->fsm.outcome == OUT_RESTORE_FAILED ||
+	    r->fsm.outcome == OUT_RESTORE_FAILED || r->ho_pending ||
 	    (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent) ? "keep" :
 	    "del";
-	if (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent)
+	if (r->ho_pending)
+		log_warn("%s: the old pods are still detached from their "
+		    "ReplicaSets (--handover): the journal is kept; run "
+		    "drain-and-rollout --recover to finish the handover or "
+		    "give them back", r->name);
+	else if (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent)
 		log_warn("%s: interrupted after the restart: the journal is "
 		    "kept; run drain-and-rollout --recover to wait for the "
 		    "rollout (the old workers get their queues back if it "

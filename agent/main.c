@@ -76,6 +76,9 @@ usage(FILE *f)
 "                             (DRAIN_LEASE_TTL; 30s)\n"
 "  --dry-run                  print the plan, change nothing\n"
 "  --drain-only               drain and stop: no restart (undo with --undrain)\n"
+"  --handover                 start the new workers before the old ones stop:\n"
+"                             no queue downtime, up to 2x the pods meanwhile\n"
+"                             (DRAIN_HANDOVER=1; Deployments only)\n"
 "  --queues Q1,Q2             with --undrain: the queues, if no journal has them\n"
 "  --ignore-hold              drain the deployments named even if held\n"
 "\n"
@@ -257,7 +260,7 @@ enum {
 	O_FLOWER_URL = 256, O_FLOWER_USER, O_FLOWER_PW, O_REDIS_URL, O_REDIS_PW,
 	O_KUBECONFIG, O_CONTEXT, O_INSECURE, O_DRAIN_TIMEOUT, O_ROLLOUT_TIMEOUT,
 	O_VERIFY_TIMEOUT, O_POLL, O_NO_EVENTS, O_MAX_PARALLEL, O_DRY_RUN,
-	O_DRAIN_ONLY, O_ON_TIMEOUT, O_STATUS, O_RECOVER, O_UNDRAIN, O_LEASE_TTL,
+	O_DRAIN_ONLY, O_HANDOVER, O_ON_TIMEOUT, O_STATUS, O_RECOVER, O_UNDRAIN, O_LEASE_TTL,
 	O_METRICS, O_NOTIFY_OK, O_CONFIG, O_CONTROL, O_VERSION,
 	O_REQ_TIMEOUT, O_QUEUES, O_NOTIFY_FILE,
 	O_HOLD, O_RELEASE, O_IGNORE_HOLD, O_REASON, O_UNTIL, O_KEY_PREFIX,
@@ -284,6 +287,7 @@ static const struct option longopts[] = {
 	{ "selector", required_argument, NULL, 'l' },
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
 	{ "drain-only", no_argument, NULL, O_DRAIN_ONLY },
+	{ "handover", no_argument, NULL, O_HANDOVER },
 	{ "on-timeout", required_argument, NULL, O_ON_TIMEOUT },
 	{ "status", no_argument, NULL, O_STATUS },
 	{ "recover", no_argument, NULL, O_RECOVER },
@@ -585,6 +589,7 @@ defaults(struct opts *o)
 	o->context = env("DRAIN_CONTEXT", NULL);
 	o->metrics_file = env("DRAIN_METRICS_FILE", NULL);
 	o->no_events = env_bool("DRAIN_NO_EVENTS");
+	o->handover = env_bool("DRAIN_HANDOVER");
 	o->notify_on_success = env_bool("DRAIN_NOTIFY_ON_SUCCESS");
 	o->drain_timeout = 1800;
 	o->verify_timeout = 120;
@@ -699,6 +704,9 @@ parse(int argc, char **argv, struct opts *out, struct cmdline *cl)
 		case O_DRY_RUN:
 			o.dry_run = 1;
 			break;
+		case O_HANDOVER:
+			o.handover = 1;
+			break;
 		case O_DRAIN_ONLY:
 			o.drain_only = 1;
 			break;
@@ -759,6 +767,11 @@ parse(int argc, char **argv, struct opts *out, struct cmdline *cl)
 	    !isatty(STDERR_FILENO));
 	if (o.dry_run && o.drain_only) {
 		log_err("--dry-run and --drain-only exclude each other");
+		return EXIT_USAGE;
+	}
+	if (o.handover && o.drain_only) {
+		log_err("--handover and --drain-only exclude each other (a "
+		    "handover restarts first, then drains)");
 		return EXIT_USAGE;
 	}
 	/* anyone can read a command line (ps): no secrets there */

@@ -37,6 +37,15 @@ state_words(enum fsm_state s)
 		return "verifying that a new worker consumes the queues";
 	case ST_RESTORE:
 		return "restoring the cancelled consumers";
+	case ST_DETACH:
+		return "handover: pausing, orphaning the old pods";
+	case ST_RETIRE:
+		return "handover: deleting the drained old pods";
+	case ST_HISTORY:
+		return "handover: recreating the old ReplicaSets at 0";
+	case ST_GIVEBACK:
+		return "handover: giving the old pods back to their "
+		    "ReplicaSets";
 	case ST_END:
 		break;
 	}

@@ -37,6 +37,10 @@ static const struct state *const states[ST_END] = {
 	[ST_ROLLOUT] = &st_rollout,
 	[ST_VERIFY] = &st_verify,
 	[ST_RESTORE] = &st_restore,
+	[ST_DETACH] = &st_detach,
+	[ST_RETIRE] = &st_retire,
+	[ST_HISTORY] = &st_history,
+	[ST_GIVEBACK] = &st_giveback,
 };
 
 double
@@ -255,7 +259,8 @@ feed(struct run *r, enum fsm_input in)
 	    "fail" : in == IN_TIMEOUT ? "timeout" : in == IN_INTERRUPT ?
 	    "interrupt" : in == IN_LOCKED ? "locked" : in == IN_LOST ?
 	    "lease lost" : in == IN_NOTHING ? "nothing to do" : "skip");
-	if (from != ST_RESTORE && r->fsm.state == ST_RESTORE && r->err[0])
+	if (from != r->fsm.state && (r->fsm.state == ST_RESTORE ||
+	    r->fsm.state == ST_GIVEBACK) && r->err[0])
 		log_err("%s: %s", r->name, r->err);
 	enter(r);
 }
@@ -307,10 +312,10 @@ enter(struct run *r)
 		ev_timer_set(&r->timeout, len, 0.);
 		ev_timer_start(c->loop, &r->timeout);
 	}
-	/* CANCEL and RESTART write theirs ahead of their action */
+	/* CANCEL, RESTART and DETACH write theirs ahead of their action */
 	if (r->fsm.state != ST_RESOLVE && r->fsm.state != ST_LOCK &&
 	    r->fsm.state != ST_CANCEL && r->fsm.state != ST_RESTART &&
-	    r->lease_held)
+	    r->fsm.state != ST_DETACH && r->lease_held)
 		journal_write(r, NULL);
 	report_state(r);
 	gen = r->gen;
@@ -379,6 +384,7 @@ ctx_add(struct ctx *c, const char *name, int from_selector,
 	r->mode = mode;
 	fsm_init(&r->fsm, c->o->dry_run || mode == RUN_STATUS,
 	    c->o->drain_only, c->o->force);
+	r->fsm.handover = c->o->handover && mode == RUN_DRAIN;
 	ev_timer_init(&r->timeout, timeout_cb, 1., 0.);
 	r->timeout.data = r;
 	ev_timer_init(&r->tick, tick_cb, 1., 0.);
@@ -410,6 +416,7 @@ run_free(struct run *r)
 	free(r->lease_token);
 	free(r->restarted_at);
 	json_decref(r->journal);
+	json_decref(r->ho);
 	free(r->name);
 	free(r);
 }
@@ -510,7 +517,7 @@ ctx_interrupt(struct ctx *c)
 			r->fsm.outcome = OUT_INTERRUPTED;
 			continue;
 		}
-		if (r->fsm.state == ST_END || r->fsm.state == ST_RESTORE)
+		if (fsm_restoring(r->fsm.state))
 			continue;
 		run_fail(r, "interrupted by a signal");
 		feed(r, IN_INTERRUPT);

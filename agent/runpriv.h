@@ -81,6 +81,9 @@ struct run {
 	ev_timer	 lease_timer;
 	ev_timer	 lease_expiry;	/* at lease_until: lost */
 	char		 last_line[512];
+	struct json_t	*ho;		/* --handover's record (st-handover.c) */
+	int		 ho_pending;	/* pods detached, not yet given back
+					   or retired with the history */
 };
 
 struct op {
@@ -107,7 +110,8 @@ struct state {
 };
 
 extern const struct state st_resolve, st_lock, st_cancel, st_drain,
-	    st_restart, st_rollout, st_verify, st_restore;
+	    st_restart, st_rollout, st_verify, st_restore, st_detach,
+	    st_retire, st_history, st_giveback;
 
 /* Time limits shared by several states. */
 double		 deadline_request(struct run *);	/* 3 x request, >= 10s */
@@ -160,6 +164,15 @@ void	recover_resolve(struct run *);
 void	journal_read(struct run *, void (*then)(struct run *));
 /* Queues the journal records for worker name (NULL: all workers). */
 void	journal_queues(struct run *, const char *name, struct strv *out);
+
+/*
+ * st-handover.c: a recovery of a --handover run (the journal has its
+ * record): jumps to the state that finishes it or gives the pods back, 1;
+ * 0 if the journal is not a handover's.
+ */
+int	handover_recover(struct run *, int restarted);
+/* DRAIN, --handover: worker wi holds nothing: delete its (old) pod now. */
+void	handover_drained(struct run *, size_t wi);
 
 /* lease.c */
 void	lease_take(struct run *, void (*then)(struct run *, int ok));

@@ -417,6 +417,8 @@ confirmed(enum flower_err e, struct worker_snap *s, const char *err,
 		if (worker_drained(&w->snap)) {
 			w->drained = 1;
 			log_info("%s: worker %s is drained", r->name, w->name);
+			if (r->fsm.handover)
+				handover_drained(r, wi);
 		} else if (w->snap.queues.n > 0) {
 			log_warn("%s: worker %s consumes again (someone re-added "
 			    "its consumers?); cancelling again", r->name,

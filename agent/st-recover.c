@@ -121,6 +121,13 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 		free(r->restarted_at);
 		r->restarted_at = xstrdup(ra);
 		r->restart_sent = 1;
+	}
+	if (handover_recover(r, restarted))
+		return;
+	if (restarted) {
+		free(r->restarted_at);
+		r->restarted_at = xstrdup(ra);
+		r->restart_sent = 1;
 		log_info("%s: the interrupted run (state %s) had restarted the "
 		    "rollout; waiting for it and verifying", r->name, st);
 		run_jump(r, ST_ROLLOUT, OUT_OK);

@@ -66,8 +66,10 @@ restart_send(struct run *r)
 {
 	if (!lease_check(r))
 		return;
-	kube_restart(&r->ctx->kube, r->name, r->restarted_at, r->state_deadline,
-	    patched, op_new(r, 0, 0));
+	/* --handover: the same PATCH also resumes the paused Deployment */
+	(r->fsm.handover ? kube_restart_resume : kube_restart)(&r->ctx->kube,
+	    r->name, r->restarted_at, r->state_deadline, patched,
+	    op_new(r, 0, 0));
 }
 
 /* ---- ROLLOUT --------------------------------------------------------- */
@@ -90,6 +92,15 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 		return;
 	}
 	st = rollout_status(obj, msg, sizeof msg);
+	if (r->fsm.handover && replica_failure(obj) != NULL &&
+	    r->err[0] == '\0') {
+		/* the old pods still run: the new ones find no room */
+		run_abort(r, "the new pods of %s were not created: %s (a "
+		    "handover needs room for %ld more pod(s) while the old "
+		    "ones drain: a namespace quota?)", r->name,
+		    replica_failure(obj), r->dep.replicas);
+		return;
+	}
 	if (strcmp(msg, r->last_line) != 0) {
 		log_info("%s: %s", r->name, msg);
 		snprintf(r->last_line, sizeof r->last_line, "%s", msg);

@@ -12,6 +12,22 @@
  * not even RESTORE, since another run may now own the deployment
  * (OUT_LEASE_LOST).
  *
+ * --handover (fsm.handover) starts the new workers before the old ones stop:
+ *
+ *   RESOLVE -> LOCK -> DETACH -> RESTART -> ROLLOUT -> VERIFY -> CANCEL
+ *           -> DRAIN -> RETIRE -> HISTORY -> DONE
+ *
+ * DETACH pauses the Deployment and deletes its ReplicaSets with propagation
+ * Orphan, relabelling their pods so that none adopts them; RESTART also
+ * resumes it. Until the old workers' consumers are cancelled, a failure,
+ * timeout or interrupt goes to GIVEBACK (the ReplicaSets recreated, the pods
+ * relabelled back and adopted), which ends in the pending outcome; an
+ * interrupt after the restart ends INTERRUPTED at once, the journal kept
+ * for --recover (which finishes the handover). After the cancel, failures go
+ * to RESTORE as in-place mode does (the old workers consume again, still
+ * detached: --recover finishes). RETIRE deletes the drained old pods,
+ * HISTORY recreates the deleted ReplicaSets with 0 replicas.
+ *
  * fsm_feed() is pure: it takes the current state and the result of the
  * state's work, and returns the next state; it never does I/O. The driver
  * (run.c) does each state's work on entry and feeds back the result.
@@ -28,6 +44,10 @@ enum fsm_state {
 	ST_ROLLOUT,	/* wait for rollout status done */
 	ST_VERIFY,	/* a new worker consumes the same queues */
 	ST_RESTORE,	/* re-add cancelled consumers */
+	ST_DETACH,	/* handover: pause, orphan the ReplicaSets' pods */
+	ST_RETIRE,	/* handover: delete the drained old pods */
+	ST_HISTORY,	/* handover: recreate the old ReplicaSets at 0 */
+	ST_GIVEBACK,	/* handover: give the pods back to their ReplicaSets */
 	ST_END,		/* terminal; see outcome */
 };
 
@@ -72,6 +92,7 @@ struct fsm {
 	int		 drain_only;	/* DRAIN ends the run */
 	int		 force;		/* --on-timeout force */
 	int		 forced;	/* the drain timed out and was forced */
+	int		 handover;	/* --handover: new workers first */
 };
 
 void		 fsm_init(struct fsm *, int dry_run, int drain_only, int force);
@@ -82,5 +103,7 @@ const char	*fsm_outcome_name(enum fsm_outcome);
 int		 fsm_exit_code(enum fsm_outcome);
 /* Before the restart, interrupting means restoring consumers. */
 int		 fsm_restart_sent(enum fsm_state);
+/* The interrupt handler feeds IN_INTERRUPT to states other than these. */
+int		 fsm_restoring(enum fsm_state);
 
 #endif

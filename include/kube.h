@@ -145,4 +145,41 @@ void	kube_restart(struct kube *, const char *name, const char *when,
 void	kube_annotate(struct kube *, const char *name, const char *key,
 	    const char *value, double deadline, kube_cb *, void *);
 
+/*
+ * --handover (see drain-and-rollout(1)). kube_pause(): a merge PATCH of
+ * spec.paused. kube_restart_resume(): kube_restart()'s PATCH with
+ * spec.paused false in the same body. kube_list_replicasets(): by label
+ * selector. kube_delete(): DELETE of a "replicasets" or "pods" object,
+ * with propagationPolicy Orphan if orphan. kube_pod_labels(): a merge PATCH
+ * of a pod's metadata.labels (a JSON null value removes the label).
+ * kube_create_replicaset(): POST of a manifest (rs_recreate()).
+ */
+void	kube_pause(struct kube *, const char *name, int paused,
+	    double deadline, kube_cb *, void *);
+void	kube_restart_resume(struct kube *, const char *name, const char *when,
+	    double deadline, kube_cb *, void *);
+void	kube_list_replicasets(struct kube *, const char *selector,
+	    double deadline, kube_cb *, void *);
+void	kube_delete(struct kube *, const char *resource, const char *name,
+	    int orphan, double deadline, kube_cb *, void *);
+void	kube_pod_labels(struct kube *, const char *pod, struct json_t *labels,
+	    double deadline, kube_cb *, void *);
+void	kube_create_replicaset(struct kube *, struct json_t *manifest,
+	    double deadline, kube_cb *, void *);
+
+/*
+ * Pure, for --handover. rs_owned(): the ReplicaSets of a list whose
+ * controller ownerReference is the Deployment uid (a new array). rs_recreate():
+ * what POSTing the ReplicaSet again takes: its name, labels, annotations
+ * (the revision ones included), ownerReferences (without blockOwnerDeletion,
+ * which needs update on deployments/finalizers), spec with replicas set,
+ * without what the server sets (uid, resourceVersion, status...); a new
+ * object.
+ */
+/* The message of a Deployment's (or ReplicaSet's) ReplicaFailure condition
+ * (pods not created: a quota...), or NULL. Borrowed from the object. */
+const char	*replica_failure(struct json_t *obj);
+struct json_t	*rs_owned(struct json_t *rslist, const char *deploy_uid);
+struct json_t	*rs_recreate(struct json_t *rs, long replicas);
+
 #endif

@@ -77,6 +77,7 @@ struct opts {
 	int		 max_parallel;
 	int		 dry_run;
 	int		 drain_only;
+	int		 handover;		/* --handover (fsm.h) */
 	int		 force;			/* --on-timeout force */
 	enum ctl_mode	 control;
 	const char	*selector;

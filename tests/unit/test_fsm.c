@@ -735,6 +735,184 @@ test_init(void **state)
 	assert_int_equal(m.forced, 0);
 }
 
+/* ---- --handover ------------------------------------------------------ */
+
+/* The handover path's edges (handover set, no other flag). */
+static const struct edge handover[] = {
+	{ ST_LOCK, IN_OK,		ST_DETACH,   OUT_NONE, OUT_NONE },
+	{ ST_DETACH, IN_OK,		ST_RESTART,  OUT_NONE, OUT_NONE },
+	{ ST_DETACH, IN_FAIL,		ST_GIVEBACK, OUT_NONE, OUT_ABORTED },
+	{ ST_DETACH, IN_TIMEOUT,	ST_GIVEBACK, OUT_NONE, OUT_ABORTED },
+	{ ST_DETACH, IN_INTERRUPT,	ST_GIVEBACK, OUT_NONE, OUT_INTERRUPTED },
+	{ ST_DETACH, IN_LOST,		ST_END,      OUT_LEASE_LOST, OUT_NONE },
+	{ ST_RESTART, IN_OK,		ST_ROLLOUT,  OUT_NONE, OUT_NONE },
+	{ ST_RESTART, IN_FAIL,		ST_GIVEBACK, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_INTERRUPT,	ST_GIVEBACK, OUT_NONE, OUT_INTERRUPTED },
+	{ ST_ROLLOUT, IN_OK,		ST_VERIFY,   OUT_NONE, OUT_NONE },
+	{ ST_ROLLOUT, IN_FAIL,		ST_GIVEBACK, OUT_NONE, OUT_ROLLOUT_FAILED },
+	{ ST_ROLLOUT, IN_TIMEOUT,	ST_GIVEBACK, OUT_NONE, OUT_ROLLOUT_FAILED },
+	{ ST_ROLLOUT, IN_INTERRUPT,	ST_END,      OUT_INTERRUPTED, OUT_NONE },
+	{ ST_VERIFY, IN_OK,		ST_CANCEL,   OUT_NONE, OUT_NONE },
+	{ ST_VERIFY, IN_FAIL,		ST_GIVEBACK, OUT_NONE, OUT_VERIFY_FAILED },
+	{ ST_VERIFY, IN_TIMEOUT,	ST_GIVEBACK, OUT_NONE, OUT_VERIFY_FAILED },
+	{ ST_VERIFY, IN_INTERRUPT,	ST_END,      OUT_INTERRUPTED, OUT_NONE },
+	{ ST_CANCEL, IN_OK,		ST_DRAIN,    OUT_NONE, OUT_NONE },
+	{ ST_CANCEL, IN_FAIL,		ST_RESTORE,  OUT_NONE, OUT_ABORTED },
+	{ ST_DRAIN, IN_OK,		ST_RETIRE,   OUT_NONE, OUT_NONE },
+	{ ST_DRAIN, IN_TIMEOUT,		ST_RESTORE,  OUT_NONE, OUT_ABORTED },
+	{ ST_DRAIN, IN_INTERRUPT,	ST_RESTORE,  OUT_NONE, OUT_INTERRUPTED },
+	{ ST_RETIRE, IN_OK,		ST_HISTORY,  OUT_NONE, OUT_NONE },
+	{ ST_RETIRE, IN_FAIL,		ST_RESTORE,  OUT_NONE, OUT_ABORTED },
+	{ ST_RETIRE, IN_INTERRUPT,	ST_RESTORE,  OUT_NONE, OUT_INTERRUPTED },
+	{ ST_HISTORY, IN_OK,		ST_END,      OUT_OK, OUT_NONE },
+	{ ST_HISTORY, IN_FAIL,		ST_END,      OUT_ABORTED, OUT_NONE },
+	{ ST_HISTORY, IN_INTERRUPT,	ST_END,      OUT_INTERRUPTED, OUT_NONE },
+	{ ST_HISTORY, IN_LOST,		ST_END,      OUT_LEASE_LOST, OUT_NONE },
+};
+
+static void
+test_handover_edges(void **state)
+{
+	size_t		i;
+	enum fsm_state	r;
+
+	(void)state;
+	for (i = 0; i < sizeof handover / sizeof handover[0]; i++) {
+		const struct edge *e = &handover[i];
+		struct fsm m = at(e->from, OUT_NONE, 0, 0, 0);
+		m.handover = 1;
+		r = fsm_feed(&m, e->in);
+		if (r != e->to)
+			fail_msg("handover: %s + input %d: went to %s, want %s",
+			    fsm_state_name(e->from), (int)e->in,
+			    fsm_state_name(r), fsm_state_name(e->to));
+		assert_int_equal(m.outcome, e->to == ST_END ? e->outcome :
+		    OUT_NONE);
+		if (e->to == ST_RESTORE || e->to == ST_GIVEBACK)
+			assert_int_equal(m.pending, e->pending);
+		assert_int_equal(m.handover, 1);
+	}
+}
+
+static void
+test_handover_giveback(void **state)
+{
+	struct fsm	m;
+	int		o;
+
+	(void)state;
+	for (o = OUT_OK; o < NOUTCOMES; o++) {
+		m = at(ST_GIVEBACK, (enum fsm_outcome)o, 0, 0, 0);
+		m.handover = 1;
+		assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+		assert_int_equal(m.outcome, o);
+		m = at(ST_GIVEBACK, (enum fsm_outcome)o, 0, 0, 0);
+		m.handover = 1;
+		assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
+		assert_int_equal(m.outcome, OUT_RESTORE_FAILED);
+	}
+	assert_true(fsm_restoring(ST_GIVEBACK));
+	assert_true(fsm_restoring(ST_RESTORE));
+	assert_false(fsm_restoring(ST_DETACH));
+	assert_string_equal(fsm_state_name(ST_DETACH), "detach");
+	assert_string_equal(fsm_state_name(ST_RETIRE), "retire");
+	assert_string_equal(fsm_state_name(ST_HISTORY), "history");
+	assert_string_equal(fsm_state_name(ST_GIVEBACK), "giveback");
+	assert_string_equal(fsm_state_name(ST_END), "end");
+}
+
+static void
+test_handover_happy_path(void **state)
+{
+	const enum fsm_state path[] = { ST_LOCK, ST_DETACH, ST_RESTART,
+		ST_ROLLOUT, ST_VERIFY, ST_CANCEL, ST_DRAIN, ST_RETIRE,
+		ST_HISTORY, ST_END };
+	struct fsm	m;
+	size_t		i;
+
+	(void)state;
+	fsm_init(&m, 0, 0, 0);
+	assert_int_equal(m.handover, 0);
+	m.handover = 1;
+	for (i = 0; i < sizeof path / sizeof path[0]; i++)
+		assert_int_equal(fsm_feed(&m, IN_OK), path[i]);
+	assert_int_equal(m.outcome, OUT_OK);
+	/* forced at the drain timeout: the old pods go anyway */
+	m = at(ST_DRAIN, OUT_NONE, 0, 0, 1);
+	m.handover = 1;
+	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RETIRE);
+	assert_true(m.forced);
+}
+
+/*
+ * Exhaustive walk of the handover machine (every input sequence up to 9):
+ * the old workers' consumers are cancelled (CANCEL) only after a new
+ * worker was verified; the restart only after DETACH; GIVEBACK only before
+ * CANCEL, RESTORE only after it; OK only through HISTORY.
+ */
+struct hwalk {
+	int	verified, cancelled, detached, history;
+};
+
+static void
+hwalk(const struct fsm *m, struct hwalk h, int depth, int *reached)
+{
+	size_t	i;
+
+	for (i = 0; i < NINPUTS; i++) {
+		struct fsm	n = *m;
+		struct hwalk	nh = h;
+		enum fsm_state	from = m->state, to;
+
+		to = fsm_feed(&n, all_inputs[i]);
+		reached[to] = 1;
+		if (from == ST_END)
+			continue;
+		if (from == ST_VERIFY && to == ST_CANCEL)
+			nh.verified = 1;
+		if (to == ST_CANCEL)
+			assert_true(nh.verified);
+		if (to == ST_CANCEL)
+			nh.cancelled = 1;
+		if (from == ST_DETACH && to == ST_RESTART)
+			nh.detached = 1;
+		if (to == ST_RESTART)
+			assert_true(from == ST_DETACH && all_inputs[i] == IN_OK);
+		if (to == ST_GIVEBACK && from != ST_GIVEBACK)
+			assert_false(nh.cancelled);
+		if (to == ST_RESTORE && from != ST_RESTORE)
+			assert_true(nh.cancelled);
+		if (to == ST_RETIRE)
+			assert_true(from == ST_DRAIN);
+		if (from == ST_HISTORY)
+			nh.history = 1;
+		if (to == ST_END && n.outcome == OUT_OK)
+			assert_true(nh.history && nh.detached &&
+			    nh.verified);
+		if (to != ST_END && depth + 1 < 9)
+			hwalk(&n, nh, depth + 1, reached);
+	}
+}
+
+static void
+test_handover_walk(void **state)
+{
+	struct hwalk	h = { 0, 0, 0, 0 };
+	int		reached[NSTATES];
+	struct fsm	m;
+	int		s;
+
+	(void)state;
+	memset(reached, 0, sizeof reached);
+	fsm_init(&m, 0, 0, 0);
+	m.handover = 1;
+	hwalk(&m, h, 0, reached);
+	for (s = 0; s < NSTATES; s++)
+		if (s != ST_RESOLVE && !reached[s])
+			fail_msg("handover: %s never reached",
+			    fsm_state_name((enum fsm_state)s));
+}
+
 int
 main(void)
 {
@@ -760,6 +938,10 @@ main(void)
 		cmocka_unit_test(test_severity),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_walk_no_restart_without_drain),
+		cmocka_unit_test(test_handover_edges),
+		cmocka_unit_test(test_handover_giveback),
+		cmocka_unit_test(test_handover_happy_path),
+		cmocka_unit_test(test_handover_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

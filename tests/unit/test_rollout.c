@@ -680,12 +680,102 @@ test_describe_other(void **state)
 	assert_int_equal(strlen(small), sizeof small - 1);
 }
 
+/* ---- --handover: rs_owned, rs_recreate, replica_failure -------------- */
+
+static void
+test_rs_owned_recreate(void **state)
+{
+	json_t	*list, *own, *m;
+
+	(void)state;
+	list = json_loads("{\"items\":["
+	    "{\"metadata\":{\"name\":\"w-a\",\"uid\":\"u1\",\"resourceVersion\":"
+	    "\"7\",\"creationTimestamp\":\"2026-01-01T00:00:00Z\","
+	    "\"labels\":{\"app\":\"w\",\"pod-template-hash\":\"a\"},"
+	    "\"annotations\":{\"deployment.kubernetes.io/revision\":\"3\"},"
+	    "\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":"
+	    "\"Deployment\",\"name\":\"w\",\"uid\":\"D\",\"controller\":true,"
+	    "\"blockOwnerDeletion\":true}]},"
+	    "\"spec\":{\"replicas\":2,\"selector\":{\"matchLabels\":{\"app\":"
+	    "\"w\"}},\"template\":{\"metadata\":{}}},\"status\":{\"replicas\":2}},"
+	    "{\"metadata\":{\"name\":\"w-b\",\"ownerReferences\":[{\"uid\":\"D\","
+	    "\"controller\":false}]}},"
+	    "{\"metadata\":{\"name\":\"x-c\",\"ownerReferences\":[{\"uid\":\"E\","
+	    "\"controller\":true}]}},"
+	    "{\"metadata\":{\"name\":\"w-d\"}}]}", 0, NULL);
+	assert_non_null(list);
+	own = rs_owned(list, "D");
+	assert_int_equal(json_array_size(own), 1);
+	m = rs_recreate(json_array_get(own, 0), 0);
+	assert_string_equal(json_string_value(json_object_get(m, "kind")),
+	    "ReplicaSet");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(m,
+	    "spec"), "replicas")), 0);
+	assert_non_null(json_object_get(json_object_get(m, "spec"),
+	    "template"));
+	assert_null(json_object_get(m, "status"));
+	assert_null(json_object_get(json_object_get(m, "metadata"), "uid"));
+	assert_null(json_object_get(json_object_get(m, "metadata"),
+	    "resourceVersion"));
+	assert_null(json_object_get(json_object_get(m, "metadata"),
+	    "creationTimestamp"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(m, "metadata"), "annotations"),
+	    "deployment.kubernetes.io/revision")), "3");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(m,
+	    "metadata"), "ownerReferences")), 1);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(
+	    json_object_get(m, "metadata"), "ownerReferences"), 0),
+	    "controller")));
+	assert_null(json_object_get(json_array_get(json_object_get(
+	    json_object_get(m, "metadata"), "ownerReferences"), 0),
+	    "blockOwnerDeletion"));
+	/* the listed object keeps it */
+	assert_non_null(json_object_get(json_array_get(json_object_get(
+	    json_object_get(json_array_get(own, 0), "metadata"),
+	    "ownerReferences"), 0), "blockOwnerDeletion"));
+	/* the listed object is not changed */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_array_get(own, 0), "spec"), "replicas")), 2);
+	json_decref(m);
+	json_decref(own);
+	own = rs_owned(list, NULL);
+	assert_int_equal(json_array_size(own), 0);
+	json_decref(own);
+	json_decref(list);
+}
+
+static void
+test_replica_failure(void **state)
+{
+	json_t	*d;
+
+	(void)state;
+	d = json_loads("{\"status\":{\"conditions\":[{\"type\":\"Progressing\","
+	    "\"status\":\"True\"},{\"type\":\"ReplicaFailure\",\"status\":"
+	    "\"True\",\"message\":\"pods \\\"w-x\\\" is forbidden: exceeded "
+	    "quota\"}]}}", 0, NULL);
+	assert_non_null(d);
+	assert_non_null(replica_failure(d));
+	assert_non_null(strstr(replica_failure(d), "exceeded quota"));
+	json_decref(d);
+	d = json_loads("{\"status\":{\"conditions\":[{\"type\":"
+	    "\"ReplicaFailure\",\"status\":\"False\"}]}}", 0, NULL);
+	assert_null(replica_failure(d));
+	json_decref(d);
+	d = json_loads("{}", 0, NULL);
+	assert_null(replica_failure(d));
+	json_decref(d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spec_not_observed),
 		cmocka_unit_test(test_deadline_exceeded),
+		cmocka_unit_test(test_rs_owned_recreate),
+		cmocka_unit_test(test_replica_failure),
 		cmocka_unit_test(test_updated_lt_replicas),
 		cmocka_unit_test(test_old_pending_termination),
 		cmocka_unit_test(test_available_lt_updated),
