@@ -894,10 +894,16 @@ def test_quota_refuses_new_pods(rsworld):
                                      'used: pods=%d, limited: pods=%d' % (n, n)), c
         assert new["spec"]["replicas"] == 1 and new["status"]["replicas"] == 0
         assert [p["name"] for p in live(w, "r-quota")] == [old["name"]]
+        # syncRolloutStatus copies it into the Deployment's conditions
+        dc = wait_for(lambda: [d for d in w.deployment("r-quota")["status"].get("conditions") or []
+                               if d["type"] == "ReplicaFailure"], 10, "the Deployment's ReplicaFailure")
+        assert (dc[0]["status"], dc[0]["reason"], dc[0]["message"]) == ("True", "FailedCreate",
+                                                                     c["message"])
     finally:
         w.kube_test("DELETE", "quota")
     w.wait_rolled_out("r-quota")
     assert "conditions" not in rss(w, "r-quota")[1]["status"]
+    assert "ReplicaFailure" not in [d["type"] for d in w.deployment("r-quota")["status"]["conditions"]]
 
 
 def test_delete_rs_background_and_pod_delete_grace(rsworld):

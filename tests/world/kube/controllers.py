@@ -443,6 +443,16 @@ class DeploymentController:
         progressed = dep.cond_progressing is None or dep.progress_at > dep.cond_progressing
         new_conds = [mk("Available", av, False),
                      mk("Progressing", pr, progressed and pr[1] == "ReplicaSetUpdated")]
+        # syncRolloutStatus: a ReplicaSet's ReplicaFailure (the new one's first) is copied
+        # into the Deployment's conditions, and removed with it
+        failure = next((c for rs in ([new] if new else []) + [r for r in rss if r is not new]
+                        for c in rs.status.get("conditions") or []
+                        if c["type"] == "ReplicaFailure"), None)
+        if failure is not None:
+            new_conds.append({"type": "ReplicaFailure", "status": failure["status"],
+                              "lastUpdateTime": failure["lastTransitionTime"],
+                              "lastTransitionTime": failure["lastTransitionTime"],
+                              "reason": failure["reason"], "message": failure["message"]})
         dep.cond_progressing = dep.progress_at
         status = {"observedGeneration": dep.observed_generation, "replicas": total,
                   "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": available}
