@@ -6,6 +6,7 @@ exactly once:
   HINCRBY ledger:started <task id> 1   when the task body starts
   HINCRBY ledger:done    <task id> 1   when it returns
   HSET    ledger:done_at <task id> T   the time it returned (benchmarks)
+  HSET    ledger:started_at <task id> T  the time it started (queue downtime)
 A task cut by SIGKILL has a `started` entry and no `done` entry.
 
 WORKER_SHUTDOWN_SECONDS (default 0): once the worker has stopped consuming
@@ -60,6 +61,7 @@ def ledger():
 @app.task(name="ingest", bind=True)
 def ingest(self, seconds, tag):
     ledger().hincrby("ledger:started", self.request.id, 1)
+    ledger().hset("ledger:started_at", self.request.id, repr(time.time()))
     time.sleep(float(seconds))
     pipe = ledger().pipeline()
     pipe.hincrby("ledger:done", self.request.id, 1)
