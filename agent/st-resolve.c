@@ -30,12 +30,16 @@ resolve_kube(struct run *r)
 static void
 state_resolve(struct run *r)
 {
-	if (!dns1123_label(r->name)) {
-		run_abort(r, "\"%s\" is not a valid deployment name (a DNS-1123 "
-		    "label: lower-case letters, digits and '-', at most 63)",
-		    r->name);
+	char	 err[256], *t;
+
+	/* a canonical target (kube.h): from the command line, or a journal */
+	if ((t = kube_target_parse(r->name, err, sizeof err)) == NULL ||
+	    strcmp(t, r->name) != 0) {
+		free(t);
+		run_abort(r, "%s", t == NULL ? err : "not a canonical target");
 		return;
 	}
+	free(t);
 	if (r->mode == RUN_RECOVER) {
 		recover_resolve(r);
 		return;
@@ -85,10 +89,22 @@ static void
 got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
+	const char	*bare;
 
 	if (r == NULL || run_deployment(r, e, obj, err) == -1 ||
 	    run_held(r, obj))
 		return;
+	if (r->dep.on_delete && r->mode == RUN_DRAIN && !r->fsm.drain_only) {
+		/* `kubectl rollout status` refuses it: nothing would roll out */
+		kube_target_split(r->name, &bare);
+		run_abort(r, "statefulset %s has spec.updateStrategy.type "
+		    "OnDelete: a restart would replace no pod (kubectl rollout "
+		    "status: rollout status is only available for RollingUpdate "
+		    "strategy type); nothing was changed. Drain it with "
+		    "--drain-only, delete its pods by hand (oc delete pod), then "
+		    "--undrain; or switch it to RollingUpdate", bare);
+		return;
+	}
 	if (r->dep.paused && r->mode == RUN_DRAIN && !r->fsm.drain_only) {
 		/* the PATCH would be taken, and never rolled out */
 		run_abort(r, "deployment %s is paused: a restart would not roll "

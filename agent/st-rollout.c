@@ -89,7 +89,9 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 			log_warn("%s: %s (will retry)", r->name, err);
 		return;
 	}
-	st = rollout_status(obj, msg, sizeof msg);
+	st = kube_target_split(r->name, NULL) ?
+	    sts_rollout_status(obj, msg, sizeof msg) :
+	    rollout_status(obj, msg, sizeof msg);
 	if (strcmp(msg, r->last_line) != 0) {
 		log_info("%s: %s", r->name, msg);
 		snprintf(r->last_line, sizeof r->last_line, "%s", msg);
