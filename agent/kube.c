@@ -382,6 +382,9 @@ pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 		struct pod_info *pi = &out->v[out->n++];
 		pi->name = xstrdup(json_string_value(json_object_get(meta,
 		    "name")));
+		if (json_is_string(json_object_get(meta, "uid")))
+			pi->uid = xstrdup(json_string_value(json_object_get(
+			    meta, "uid")));
 		pi->terminating = json_object_get(meta, "deletionTimestamp") !=
 		    NULL && !json_is_null(json_object_get(meta,
 		    "deletionTimestamp"));
@@ -426,6 +429,12 @@ pod_list_find(const struct pod_list *pl, const char *name)
 }
 
 const char *
+pod_identity(const struct pod_info *p, int sts)
+{
+	return sts && p->uid != NULL ? p->uid : p->name;
+}
+
+const char *
 pod_gone_why(const struct pod_info *now, const struct pod_info *before)
 {
 	if (now == NULL)
@@ -446,6 +455,7 @@ pod_list_free(struct pod_list *pl)
 
 	for (i = 0; i < pl->n; i++) {
 		free(pl->v[i].name);
+		free(pl->v[i].uid);
 		free(pl->v[i].state);
 	}
 	free(pl->v);

@@ -135,7 +135,8 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 		return;
 	}
 	for (i = 0; i < pl.n; i++)
-		strv_add(&r->old_pods, pl.v[i].name);
+		strv_add(&r->old_pods, pod_identity(&pl.v[i],
+		    kube_target_split(r->name, NULL)));
 	pod_list_free(&r->pods0);
 	r->pods0 = pl;
 	if (r->old_pods.n == 0) {

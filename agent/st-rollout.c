@@ -216,7 +216,8 @@ verify_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	strv_free(&r->new_pods);
 	for (i = 0; i < pl.n; i++)
 		if (pl.v[i].ready && !pl.v[i].terminating &&
-		    !strv_has(&r->old_pods, pl.v[i].name))
+		    !strv_has(&r->old_pods, pod_identity(&pl.v[i],
+		    kube_target_split(r->name, NULL))))
 			strv_add(&r->new_pods, pl.v[i].name);
 	pod_list_free(&pl);
 	if (r->new_pods.n == 0) {

@@ -78,6 +78,7 @@ enum rollout_state {
 
 struct pod_info {
 	char	*name;
+	char	*uid;		/* metadata.uid, or NULL */
 	int	 ready;
 	int	 terminating;	/* deletionTimestamp set */
 	int	 exited;	/* phase Failed/Succeeded, or a container
@@ -134,6 +135,13 @@ int	pods_parse(struct json_t *podlist, struct pod_list *, char *err,
 void	pod_list_free(struct pod_list *);
 const struct pod_info *pod_list_find(const struct pod_list *,
 	    const char *name);
+/*
+ * What tells a pod from its replacement: its name for a Deployment's (a
+ * new pod gets a new name), its uid for a StatefulSet's (sts nonzero: the
+ * replacement of NAME-0 is NAME-0 again). The journal's old_pods holds
+ * these.
+ */
+const char *pod_identity(const struct pod_info *, int sts);
 /*
  * Whether a pod still runs the worker it ran when `before` was listed
  * (before may be NULL: unknown). NULL if it does; else why not, in words:

@@ -14,7 +14,9 @@
  *                                   released by compare-and-delete)
  *   drain-and-rollout:journal:NS:D  HASH: state, holder, started, updated,
  *                                   workers (JSON [{name, queues}], before
- *                                   the cancel), old_pods, restarted_at
+ *                                   the cancel), old_pods (pod_identity():
+ *                                   names, or a StatefulSet's pods' uids),
+ *                                   restarted_at
  *                                   (before the PATCH); written only by the
  *                                   lease's holder (one script with the
  *                                   token check)

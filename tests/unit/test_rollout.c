@@ -808,6 +808,27 @@ test_sts_parse(void **state)
 	json_decref(d);
 }
 
+/* a StatefulSet's replacement pod has the old one's name, not its uid */
+static void
+test_pod_identity(void **state)
+{
+	struct pod_list	 pl;
+	char		 err[128];
+	json_t		*l;
+
+	(void)state;
+	l = json_loads("{\"items\": [{\"metadata\": {\"name\": \"w-0\", "
+	    "\"uid\": \"u-1\"}}, {\"metadata\": {\"name\": \"d-abc\"}}]}",
+	    0, NULL);
+	assert_int_equal(pods_parse(l, &pl, err, sizeof err), 0);
+	assert_string_equal(pod_identity(&pl.v[0], 1), "u-1");
+	assert_string_equal(pod_identity(&pl.v[0], 0), "w-0");
+	/* no uid: the name */
+	assert_string_equal(pod_identity(&pl.v[1], 1), "d-abc");
+	pod_list_free(&pl);
+	json_decref(l);
+}
+
 /* TYPE/NAME as oc takes it; the canonical form keys leases and journals */
 static void
 test_targets(void **state)
@@ -881,6 +902,7 @@ main(void)
 		cmocka_unit_test(test_sts_rollout),
 		cmocka_unit_test(test_sts_parse),
 		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_pod_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
