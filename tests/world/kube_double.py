@@ -16,6 +16,8 @@ file, each module one part of what it simulates:
   kube/api.py          the API surface: the routing table and its handlers (list, watch)
   kube/patch.py        patch application (merge, strategic merge, JSON patch) and validation
   kube/controllers.py  the Deployment and ReplicaSet controllers
+  kube/statefulsets.py StatefulSets: the object, its controller (OrderedReady, partition,
+                       OnDelete), its PATCH; world.json's "statefulsets"
   kube/kubelet.py      the pod lifecycle (processes, readiness, deletion, crash loops)
   kube/cluster.py      the objects' store, resource versions, watch events, the control loop
   kube/objects.py      Pod, ReplicaSet, Deployment
@@ -30,6 +32,8 @@ Served API (bearer token or client cert; errors are kube-apiserver Status object
   GET  /apis/apps/v1/namespaces/NS/deployments[/NAME]              (labelSelector, fieldSelector,
        watch=true&resourceVersion=&timeoutSeconds=&allowWatchBookmarks=&sendInitialEvents=)
   PATCH /apis/apps/v1/namespaces/NS/deployments/NAME               strategic-merge / merge / json patch
+  GET  /apis/apps/v1/namespaces/NS/statefulsets[/NAME]             (same list/watch options)
+  PATCH /apis/apps/v1/namespaces/NS/statefulsets/NAME              (same patch types)
   GET  /api/v1/namespaces/NS/pods[/NAME]                           (same list/watch options)
   GET  /api/v1/namespaces/NS
   `Accept: ...;as=Table` gets a meta.k8s.io/v1 Table, as `kubectl get` wants.
@@ -48,7 +52,7 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
                                   {"token": T, "add": true, "expires_in": S}: accept T too
                                   (until S seconds from now, if given); {"expire": T}: T
                                   expires now (401 from then on, as an expired token gets)
-  GET  /_test/state               resourceVersion and all deployments
+  GET  /_test/state               resourceVersion, all deployments and statefulsets
 """
 
 import argparse

@@ -10,6 +10,8 @@ failing API server would.
   GET  /api/v1/namespaces/NS
   GET  /apis/apps/v1[/namespaces/NS]/deployments[/NAME]        get, list, watch
   PATCH /apis/apps/v1[/namespaces/NS]/deployments/NAME         patch.py
+  GET  /apis/apps/v1[/namespaces/NS]/statefulsets[/NAME]       get, list, watch
+  PATCH /apis/apps/v1[/namespaces/NS]/statefulsets/NAME        statefulsets.py
   GET  /api/v1[/namespaces/NS]/pods[/NAME]                     get, list, watch
 """
 import bisect
@@ -21,6 +23,7 @@ from urllib.parse import unquote
 
 from kube.patch import Rejected, patch_deployment
 from kube.selectors import field_selector_fn, label_selector_fn
+from kube.statefulsets import sts_get, sts_patch
 from kube.status import (st_bad_request, st_fault, st_forbidden, st_method_not_allowed, st_not_found,
                          st_path_not_found, st_unauthorized)
 from kube.tables import table
@@ -153,7 +156,11 @@ def discovery_doc(h, path):
                 "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": True,
                                "kind": "Deployment", "verbs": ["get", "list", "patch", "watch"],
                                "shortNames": ["deploy"], "categories": ["all"],
-                               "storageVersionHash": "8aSe+NMegvE="}]}
+                               "storageVersionHash": "8aSe+NMegvE="},
+                              {"name": "statefulsets", "singularName": "statefulset", "namespaced": True,
+                               "kind": "StatefulSet", "verbs": ["get", "list", "patch", "watch"],
+                               "shortNames": ["sts"], "categories": ["all"],
+                               "storageVersionHash": "H+vl74LkKdo="}]}
     if path == "/api/v1":
         return {"kind": "APIResourceList", "groupVersion": "v1",
                 "resources": [{"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
@@ -210,9 +217,15 @@ def send_object(h, resource, group, name, obj):
 
 
 # ---- list / watch ----
+KINDS = {"deployments": ("Deployment", "apps/v1"), "statefulsets": ("StatefulSet", "apps/v1"),
+         "pods": ("Pod", "v1")}
+
+
 def current_objects(h, resource):
     if resource == "deployments":
         return [d.render() for _, d in sorted(h.cluster.deployments.items())]
+    if resource == "statefulsets":
+        return [d.render() for _, d in sorted(h.cluster.statefulsets.items())]
     return [h.cluster.render_pod(p) for p in sorted(h.cluster.pods, key=lambda p: p.name)]
 
 
@@ -238,8 +251,8 @@ def do_list(h, resource, ns, watch):
     for o in items:
         o.pop("kind", None)
         o.pop("apiVersion", None)
-    kind, api = ("DeploymentList", "apps/v1") if resource == "deployments" else ("PodList", "v1")
-    h.send_json(200, {"kind": kind, "apiVersion": api, "metadata": {"resourceVersion": rv},
+    kind, api = KINDS[resource]
+    h.send_json(200, {"kind": kind + "List", "apiVersion": api, "metadata": {"resourceVersion": rv},
                       "items": items})
 
 
@@ -282,8 +295,8 @@ def do_watch(h, resource, match):
         for o in initial:
             h.write_chunk((json.dumps({"type": "ADDED", "object": o}) + "\n").encode())
         if send_initial:
-            bm_kind = "Deployment" if resource == "deployments" else "Pod"
-            bm = {"kind": bm_kind, "apiVersion": "apps/v1" if resource == "deployments" else "v1",
+            bm_kind, bm_api = KINDS[resource]
+            bm = {"kind": bm_kind, "apiVersion": bm_api,
                   "metadata": {"resourceVersion": str(start),
                                "annotations": {"k8s.io/initial-events-end": "true"}}}
             h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
@@ -310,8 +323,7 @@ def do_watch(h, resource, match):
                 h.write_chunk((json.dumps({"type": ev[3], "object": ev[4]}) + "\n").encode())
             if bookmarks and time.time() - last_bookmark > 10:
                 last_bookmark = time.time()
-                bm = {"kind": "Deployment" if resource == "deployments" else "Pod",
-                      "apiVersion": "apps/v1" if resource == "deployments" else "v1",
+                bm = {"kind": KINDS[resource][0], "apiVersion": KINDS[resource][1],
                       "metadata": {"resourceVersion": str(cur_rv)}}
                 h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
             if h.state["stopping"] or time.time() >= deadline:
@@ -330,5 +342,6 @@ ROUTES = (
     + [(p, {"*": health}) for p in ("healthz", "readyz", "livez")]
     + [("api/v1/namespaces/{name}", GET(namespace))]
     + resource_routes("apis/apps/v1", "apps", "deployments", dep_get, dep_patch)
+    + resource_routes("apis/apps/v1", "apps", "statefulsets", sts_get, sts_patch)
     + resource_routes("api/v1", "", "pods", pod_get, None)
 )

@@ -9,10 +9,11 @@ import time
 from kube.controllers import DeploymentController, ReplicaSetController
 from kube.kubelet import Kubelet
 from kube.objects import Deployment
+from kube.statefulsets import StatefulSet, StatefulSetController
 from kube.util import OBSERVE_DELAY, TICK, log, template_hash
 
 
-class Cluster(DeploymentController, ReplicaSetController, Kubelet):
+class Cluster(DeploymentController, ReplicaSetController, StatefulSetController, Kubelet):
     def __init__(self, args, cfg):
         self.args = args
         self.ns = args.namespace
@@ -34,6 +35,11 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
             dep = Deployment(d, self.ns)
             self.deployments[dep.name] = dep
             self.bump_dep(dep, "ADDED")
+        self.statefulsets = {}
+        for d in cfg.get("statefulsets", []):
+            sts = StatefulSet(d, self.ns)
+            self.statefulsets[sts.name] = sts
+            self.bump_sts(sts, "ADDED")
 
     # ---- resource versions & events ----
     def next_rv(self):
@@ -50,6 +56,11 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
         rv = self.next_rv()
         dep.metadata["resourceVersion"] = str(rv)
         self.emit("deployments", typ, dep.render(), rv)
+
+    def bump_sts(self, sts, typ="MODIFIED"):
+        rv = self.next_rv()
+        sts.metadata["resourceVersion"] = str(rv)
+        self.emit("statefulsets", typ, sts.render(), rv)
 
     def bump_pod(self, pod, typ="MODIFIED"):
         pod.rv = self.next_rv()
@@ -80,7 +91,8 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
                     self.reconcile_deployment(dep, h, t, observe=False)
                 self.reconcile_replicasets(dep)
                 self.update_status(dep, h, t)
-            if not self.all_ready_once and all(
+            self.tick_statefulsets(t)
+            if not self.all_ready_once and self.statefulsets_ready() and all(
                     d.status.get("availableReplicas", 0) >= d.spec["replicas"]
                     and d.status.get("replicas", 0) == d.spec["replicas"] for d in self.deployments.values()):
                 self.all_ready_once = True

@@ -39,6 +39,8 @@ class Kubelet:
         md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": pod.rs.name,
                                   "uid": pod.rs.uid, "controller": True, "blockOwnerDeletion": True}]
         spec = copy.deepcopy(tspec)
+        if hasattr(pod.rs, "pod_meta"):       # a StatefulSet's pod (statefulsets.py)
+            pod.rs.pod_meta(pod, md, spec)
         spec["nodeName"] = "worker-node-1.cms-dials.cern.ch"
         spec["serviceAccountName"] = SERVICE_ACCOUNT
         spec["serviceAccount"] = SERVICE_ACCOUNT

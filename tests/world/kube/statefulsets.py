@@ -1,0 +1,374 @@
+"""StatefulSets, as kube-apiserver stores them and kube-controller-manager's
+StatefulSet controller runs them (pkg/controller/statefulset):
+
+  - pods NAME-0..NAME-(N-1), labelled controller-revision-hash (the revision
+    NAME-HASH of the template they were made from),
+    statefulset.kubernetes.io/pod-name and apps.kubernetes.io/pod-index,
+    owned by the StatefulSet; spec.hostname is the pod's name;
+  - podManagementPolicy OrderedReady: a missing pod is created only once
+    every lower ordinal is Running and Ready, one at a time;
+  - updateStrategy RollingUpdate: from the highest ordinal down to
+    rollingUpdate.partition, one pod at a time, the pod of an old revision
+    is deleted and recreated (same name) at the update revision, and the
+    next one waits until the replacement is Running and Ready; ordinals
+    below the partition keep (and are recreated at) the current revision;
+  - updateStrategy OnDelete: nothing is replaced; a pod deleted by someone
+    else comes back at the update revision;
+  - status: observedGeneration, replicas (pods created, terminating ones
+    too), readyReplicas, availableReplicas (minReadySeconds 0), and, of the
+    pods not being deleted, currentReplicas and updatedReplicas;
+    currentRevision becomes updateRevision once a RollingUpdate has every
+    pod updated and ready (completeRollingUpdate).
+
+Each pod of a `worker: true` StatefulSet is a real Celery worker with
+hostname NAME@POD, as for Deployments (the kubelet, kubelet.py, runs it).
+Configured in world.json's "statefulsets" list: name, replicas, worker,
+queues, updateStrategy ("RollingUpdate" or "OnDelete"), partition,
+terminationGracePeriodSeconds, shutdownSeconds, labels, selector (its
+matchLabels and the template's labels; default app: NAME).
+"""
+import copy
+import json
+import time
+import uuid
+
+from kube.objects import Pod
+from kube.patch import Rejected, json_patch, merge_patch
+from kube.status import (st_bad_request, st_conflict, st_invalid, st_not_found, st_unsupported_media,
+                         status_obj)
+from kube.util import OBSERVE_DELAY, log, now_rfc3339, template_hash
+
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+REVISION_LABEL = "controller-revision-hash"
+
+
+class Revision:
+    """A ControllerRevision of a StatefulSet: its template; the kubelet reads
+    .template, .name, .hash and .uid of a pod's `rs`, and pod_meta() gives
+    the pod the StatefulSet's labels and owner."""
+
+    def __init__(self, sts, template):
+        self.sts = sts
+        self.template = copy.deepcopy(template)
+        self.hash = template_hash(template)
+        self.name = "%s-%s" % (sts.name, self.hash)      # the label's value
+        self.uid = str(uuid.uuid4())
+
+    def pod_meta(self, pod, md, spec):
+        md["generateName"] = self.sts.name + "-"
+        labels = dict(self.template["metadata"].get("labels") or {})
+        labels[REVISION_LABEL] = self.name
+        labels[POD_NAME_LABEL] = pod.name
+        labels[POD_INDEX_LABEL] = str(pod.ordinal)
+        md["labels"] = labels
+        md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": self.sts.name,
+                                  "uid": self.sts.metadata["uid"], "controller": True,
+                                  "blockOwnerDeletion": True}]
+        spec["hostname"] = pod.name
+        spec["subdomain"] = self.sts.spec["serviceName"]
+
+
+class StatefulSet:
+    def __init__(self, cfg, ns):
+        self.name = cfg["name"]
+        self.worker = bool(cfg.get("worker", False))
+        self.queues = cfg.get("queues") or [self.name]
+        self.shutdown_seconds = float(cfg.get("shutdownSeconds", 0))
+        grace = int(cfg.get("terminationGracePeriodSeconds", 30))
+        labels = {"app": self.name}
+        labels.update(cfg.get("labels") or {})
+        selector = cfg.get("selector") or {"app": self.name}
+        if self.worker:
+            args = ["celery", "-A", "etl", "worker", "--concurrency=1", "--autoscale=1,0",
+                    "--max-tasks-per-child=1", "--hostname=%s@%%h" % self.name,
+                    "--queues=%s" % ",".join(self.queues)]
+            image = cfg.get("image", "registry.cern.ch/cmsdials/etl-worker:1.4.2")
+        else:
+            args = ["sleep", "infinity"]
+            image = cfg.get("image", "registry.cern.ch/cmsdials/%s:1.4.2" % self.name)
+        self.created = time.time()
+        self.metadata = {
+            "name": self.name, "namespace": ns, "uid": str(uuid.uuid4()), "resourceVersion": "0",
+            "generation": 1, "creationTimestamp": now_rfc3339(self.created), "labels": labels,
+        }
+        strategy = cfg.get("updateStrategy", "RollingUpdate")
+        if strategy == "RollingUpdate":
+            us = {"type": "RollingUpdate", "rollingUpdate": {"partition": int(cfg.get("partition", 0))}}
+        else:
+            us = {"type": strategy}
+        self.spec = {
+            "replicas": int(cfg.get("replicas", 1)),
+            "selector": {"matchLabels": dict(selector)},
+            "template": {
+                "metadata": {"creationTimestamp": None, "labels": dict(selector)},
+                "spec": {
+                    "containers": [{
+                        "name": cfg.get("container", "worker" if self.worker else self.name),
+                        "image": image, "args": args, "resources": {},
+                        "terminationMessagePath": "/dev/termination-log",
+                        "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent",
+                    }],
+                    "restartPolicy": "Always",
+                    "terminationGracePeriodSeconds": grace,
+                    "dnsPolicy": "ClusterFirst",
+                    "securityContext": {},
+                    "schedulerName": "default-scheduler",
+                },
+            },
+            "serviceName": cfg.get("serviceName", self.name),
+            "podManagementPolicy": "OrderedReady",
+            "updateStrategy": us,
+            "revisionHistoryLimit": 10,
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        }
+        self.status = {"replicas": 0, "availableReplicas": 0}
+        self.observed_generation = 0
+        self.generation_changed_at = self.created
+        self.progress_at = self.created        # the kubelet sets it; unused here
+        self.revisions = {}                     # hash -> Revision
+        self.current = None                     # Revision
+        self.update = None                      # Revision
+
+    def render(self, with_kind=True):
+        o = {}
+        if with_kind:
+            o["kind"] = "StatefulSet"
+            o["apiVersion"] = "apps/v1"
+        o["metadata"] = copy.deepcopy(self.metadata)
+        o["spec"] = copy.deepcopy(self.spec)
+        o["status"] = copy.deepcopy(self.status)
+        return o
+
+
+class StatefulSetController:
+    """Mixed into Cluster: uses its pods, statefulsets, spawn(), terminate_pod(),
+    pod_lifecycle() and bump_sts()."""
+
+    def sts_pods(self, sts):
+        return sorted((p for p in self.pods if p.dep is sts), key=lambda p: p.ordinal)
+
+    def sts_revision(self, sts):
+        h = template_hash(sts.spec["template"])
+        rev = sts.revisions.get(h)
+        if rev is None:
+            rev = sts.revisions[h] = Revision(sts, sts.spec["template"])
+        return rev
+
+    def tick_statefulsets(self, t):
+        for sts in self.statefulsets.values():
+            self.pod_lifecycle(sts, t)
+            if sts.metadata["generation"] > sts.observed_generation and (
+                    t - sts.generation_changed_at >= OBSERVE_DELAY or sts.observed_generation == 0):
+                sts.observed_generation = sts.metadata["generation"]
+                sts.update = self.sts_revision(sts)
+                if sts.current is None:
+                    sts.current = sts.update
+            if sts.update is not None:
+                self.reconcile_statefulset(sts)
+                self.update_sts_status(sts)
+
+    def partition(self, sts):
+        us = sts.spec["updateStrategy"]
+        if us.get("type") != "RollingUpdate":
+            return None
+        return (us.get("rollingUpdate") or {}).get("partition", 0)
+
+    def new_sts_pod(self, sts, ordinal):
+        part = self.partition(sts)
+        # newVersionedStatefulSetPod: below the partition, the current revision
+        rev = sts.current if part is not None and ordinal < part else sts.update
+        pod = Pod(sts, rev, broken=sts.name in self.broken, fault=self.pod_faults.get(sts.name))
+        pod.ordinal = ordinal
+        pod.name = "%s-%d" % (sts.name, ordinal)
+        pod.hostname = "%s@%s" % (sts.name, pod.name)
+        self.pods.append(pod)
+        try:
+            self.spawn(pod)
+        except OSError as e:
+            log("spawn failed: %s" % e)
+        self.bump_pod(pod, "ADDED")
+        log("statefulset %s: created pod %s at revision %s" % (sts.name, pod.name, rev.name))
+
+    def reconcile_statefulset(self, sts):
+        """One step of StatefulSetControl.UpdateStatefulSet (OrderedReady)."""
+        replicas = sts.spec["replicas"]
+        pods = self.sts_pods(sts)
+        by_ord = {p.ordinal: p for p in pods}
+        # create or wait, in ordinal order: nothing past a pod not Running and Ready
+        for o in range(replicas):
+            p = by_ord.get(o)
+            if p is None:
+                self.new_sts_pod(sts, o)
+                return
+            if p.terminating or not p.ready or p.exit_code is not None:
+                return
+        # scale down: the highest ordinal first, one at a time
+        extra = [p for p in pods if p.ordinal >= replicas]
+        if extra:
+            if not any(p.terminating for p in extra):
+                self.terminate_pod(extra[-1])
+            return
+        part = self.partition(sts)
+        if part is None:
+            return                      # OnDelete: whoever deletes the pods updates them
+        for p in reversed(pods):
+            if p.ordinal < part:
+                break
+            if p.rs is not sts.update:
+                log("statefulset %s: rolling %s to %s" % (sts.name, p.name, sts.update.name))
+                self.terminate_pod(p)
+                return
+
+    def update_sts_status(self, sts):
+        pods = self.sts_pods(sts)
+        live = [p for p in pods if not p.terminating]
+        ready = sum(1 for p in pods if p.ready and not p.terminating and p.exit_code is None)
+        st = {"observedGeneration": sts.observed_generation, "replicas": len(pods),
+              "readyReplicas": ready, "availableReplicas": ready,
+              "currentReplicas": sum(1 for p in live if p.rs is sts.current),
+              "updatedReplicas": sum(1 for p in live if p.rs is sts.update),
+              "currentRevision": sts.current.name, "updateRevision": sts.update.name,
+              "collisionCount": 0}
+        # completeRollingUpdate
+        if self.partition(sts) is not None and st["updatedReplicas"] == st["replicas"] \
+                and st["readyReplicas"] == st["replicas"]:
+            sts.current = sts.update
+            st["currentReplicas"] = st["updatedReplicas"]
+            st["currentRevision"] = sts.update.name
+        for k in ("readyReplicas", "currentReplicas", "updatedReplicas"):     # omitempty
+            if st[k] == 0:
+                del st[k]
+        if st != sts.status:
+            sts.status = st
+            self.bump_sts(sts)
+
+    def statefulsets_ready(self):
+        return all(s.status.get("availableReplicas", 0) >= s.spec["replicas"]
+                   and s.status.get("replicas", 0) == s.spec["replicas"] for s in self.statefulsets.values())
+
+
+def patch_statefulset(cluster, ns, name, ct, raw):
+    """A PATCH of StatefulSet ns/name, as for a Deployment (patch.py): the patch,
+    the validation of what a StatefulSet forbids to change, a spec change
+    bumps the generation. Returns the object or raises Rejected."""
+    if ct not in ("application/strategic-merge-patch+json", "application/merge-patch+json",
+                  "application/json-patch+json"):
+        raise Rejected(st_unsupported_media(ct))
+    try:
+        patch = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Rejected(st_bad_request("error decoding patch: %s" % e))
+    if ct == "application/json-patch+json":
+        if not isinstance(patch, list):
+            raise Rejected(st_bad_request(
+                "json: cannot unmarshal %s into Go value of type jsonpatch.Patch" % type(patch).__name__))
+    elif not isinstance(patch, dict):
+        raise Rejected(st_bad_request(
+            "json: cannot unmarshal %s into Go value of type map[string]interface {}"
+            % ("array" if isinstance(patch, list) else type(patch).__name__)))
+    with cluster.lock:
+        sts = cluster.statefulsets.get(name) if ns == cluster.ns else None
+        if sts is None:
+            raise Rejected(st_not_found("statefulsets", "apps", name))
+        cur = sts.render()
+        try:
+            res = json_patch(cur, patch) if isinstance(patch, list) else merge_patch(cur, patch)
+        except (ValueError, IndexError, KeyError, TypeError) as e:
+            raise Rejected(st_bad_request(str(e)) if not isinstance(patch, list)
+                           else status_obj(422, "Invalid", str(e)))
+        if not isinstance(res, dict) or not isinstance(res.get("metadata"), dict) \
+                or not isinstance(res.get("spec"), dict):
+            raise Rejected(st_bad_request("the patch produced an invalid object"))
+        md, spec = res["metadata"], res["spec"]
+        prv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
+        if prv is not None and str(prv) != sts.metadata["resourceVersion"]:
+            raise Rejected(st_conflict("statefulsets", "apps", name))
+        if md.get("name") != name or md.get("namespace") != ns:
+            raise Rejected(st_bad_request("the name of the object (%s) does not match the name on the "
+                                          "URL (%s)" % (md.get("name"), name)))
+        # ValidateStatefulSetUpdate: only replicas, ordinals, template, updateStrategy,
+        # persistentVolumeClaimRetentionPolicy and minReadySeconds may change
+        fixed = {k: v for k, v in spec.items() if k not in (
+            "replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
+            "minReadySeconds")}
+        was = {k: v for k, v in sts.spec.items() if k not in (
+            "replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
+            "minReadySeconds")}
+        if fixed != was:
+            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec",
+                                      "Forbidden: updates to statefulset spec for fields other than "
+                                      "'replicas', 'ordinals', 'template', 'updateStrategy', "
+                                      "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' "
+                                      "are forbidden"))
+        tl = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if any(tl.get(k) != v for k, v in sts.spec["selector"]["matchLabels"].items()):
+            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.template.metadata.labels",
+                                      "Invalid value: %s: `selector` does not match template `labels`"
+                                      % json.dumps(tl)))
+        reps = spec.get("replicas")
+        if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
+            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.replicas",
+                                      "Invalid value: %s: must be greater than or equal to 0"
+                                      % json.dumps(reps)))
+        us = spec.get("updateStrategy")
+        if not isinstance(us, dict) or us.get("type") not in ("RollingUpdate", "OnDelete"):
+            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.updateStrategy.type",
+                                      'Unsupported value: %s: supported values: "OnDelete", '
+                                      '"RollingUpdate"' % json.dumps((us or {}).get("type")
+                                                                      if isinstance(us, dict) else us)))
+        if us["type"] == "OnDelete" and us.get("rollingUpdate") is not None:
+            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.updateStrategy.rollingUpdate",
+                                      "Invalid value: \"OnDelete\": only allowed for updateStrategy "
+                                      "'RollingUpdate'"))
+        if us["type"] == "RollingUpdate":
+            us.setdefault("rollingUpdate", {}).setdefault("partition", 0)       # defaulted
+        for where, ann in (("metadata.annotations", md.get("annotations")),
+                           ("spec.template.metadata.annotations",
+                            ((spec.get("template") or {}).get("metadata") or {}).get("annotations"))):
+            if ann is not None and (not isinstance(ann, dict) or any(not isinstance(v, str)
+                                                                     for v in ann.values())):
+                raise Rejected(st_bad_request("json: cannot unmarshal into Go struct field "
+                                              "ObjectMeta.%s of type string" % where))
+        try:
+            containers = spec["template"]["spec"]["containers"]
+            assert isinstance(containers, list) and containers and all(
+                isinstance(c, dict) and c.get("image") and c.get("name") for c in containers)
+        except (KeyError, TypeError, AssertionError):
+            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.template.spec.containers",
+                                      "Required value"))
+        spec_changed = spec != sts.spec
+        meta_changed = {k: md.get(k) for k in ("labels", "annotations")} != \
+            {k: sts.metadata.get(k) for k in ("labels", "annotations")}
+        if spec_changed:
+            sts.spec = spec
+            sts.metadata["generation"] += 1
+            sts.generation_changed_at = time.time()
+        if meta_changed:
+            sts.metadata["labels"] = md.get("labels") or {}
+            if md.get("annotations"):
+                sts.metadata["annotations"] = md["annotations"]
+            else:
+                sts.metadata.pop("annotations", None)
+        if spec_changed or meta_changed:
+            cluster.bump_sts(sts)
+        return sts.render()
+
+
+# ---- API handlers (routes in api.py) ----
+def sts_get(h, ns, name):
+    from kube.api import send_object
+    with h.cluster.lock:
+        sts = h.cluster.statefulsets.get(name) if ns == h.cluster.ns else None
+        obj = sts.render() if sts else None
+    send_object(h, "statefulsets", "apps", name, obj)
+
+
+def sts_patch(h, ns, name):
+    ct = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    try:
+        obj = patch_statefulset(h.cluster, ns, name, ct, h._body)
+    except Rejected as e:
+        h.send_status(e.status)
+        return
+    h.send_json(200, obj)
