@@ -75,6 +75,10 @@ deploy_parse(json_t *d, struct deploy_info *di, char *err, size_t errlen)
 	if (json_is_object(v)) {
 		const char *t = json_string_value(json_object_get(v, "type"));
 		di->on_delete = t == NULL || strcmp(t, "RollingUpdate") != 0;
+		di->partition = jint(json_object_get(v, "rollingUpdate"),
+		    "partition", NULL, 0);
+		if (di->partition < 0)
+			di->partition = 0;
 	}
 	return 0;
 }
@@ -286,6 +290,24 @@ kube_target_split(const char *target, const char **name)
 	if (name != NULL)
 		*name = sts ? target + strlen(STS_PREFIX) : target;
 	return sts;
+}
+
+long
+sts_pod_ordinal(const char *sts, const char *pod)
+{
+	size_t		 n = strlen(sts);
+	const char	*p;
+	long		 o = 0;
+
+	if (strncmp(pod, sts, n) != 0 || pod[n] != '-' || pod[n + 1] == '\0')
+		return -1;
+	for (p = pod + n + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || o > 100000000 ||
+		    (p == pod + n + 1 && *p == '0' && p[1] != '\0'))
+			return -1;
+		o = o * 10 + (*p - '0');
+	}
+	return o;
 }
 
 const char *

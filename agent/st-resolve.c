@@ -94,6 +94,16 @@ got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (r == NULL || run_deployment(r, e, obj, err) == -1 ||
 	    run_held(r, obj))
 		return;
+	if (r->dep.partition > 0 && r->dep.partition >= r->dep.replicas &&
+	    r->mode == RUN_DRAIN && !r->fsm.drain_only) {
+		kube_target_split(r->name, &bare);
+		run_abort(r, "statefulset %s: its rollingUpdate.partition (%ld) "
+		    "is not below its replicas (%ld): a restart would replace no "
+		    "pod; nothing was changed. Lower the partition (oc patch "
+		    "statefulset %s), or drain with --drain-only", bare,
+		    r->dep.partition, r->dep.replicas, bare);
+		return;
+	}
 	if (r->dep.on_delete && r->mode == RUN_DRAIN && !r->fsm.drain_only) {
 		/* `kubectl rollout status` refuses it: nothing would roll out */
 		kube_target_split(r->name, &bare);
@@ -114,6 +124,38 @@ got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
 	    got_pods, op_new(r, 0, 0));
+}
+
+/*
+ * A StatefulSet's rolling update leaves the pods below its partition alone:
+ * a restart does not touch them, so neither does the drain (their workers
+ * keep consuming). They stay in old_pods, so VERIFY does not take them for
+ * new ones. --drain-only and --undrain take every pod.
+ */
+static void
+below_partition(struct run *r, struct pod_list *pl)
+{
+	const char	*bare;
+	size_t		 i, j;
+	long		 o;
+
+	if (!kube_target_split(r->name, &bare) || r->dep.partition <= 0 ||
+	    r->mode != RUN_DRAIN || r->fsm.drain_only)
+		return;
+	for (i = j = 0; i < pl->n; i++) {
+		o = sts_pod_ordinal(bare, pl->v[i].name);
+		if (o >= 0 && o < r->dep.partition) {
+			log_info("%s: pod %s is below the partition (%ld): the "
+			    "rollout leaves it and its worker alone", r->name,
+			    pl->v[i].name, r->dep.partition);
+			free(pl->v[i].name);
+			free(pl->v[i].uid);
+			free(pl->v[i].state);
+			continue;
+		}
+		pl->v[j++] = pl->v[i];
+	}
+	pl->n = j;
 }
 
 static void
@@ -137,6 +179,7 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	for (i = 0; i < pl.n; i++)
 		strv_add(&r->old_pods, pod_identity(&pl.v[i],
 		    kube_target_split(r->name, NULL)));
+	below_partition(r, &pl);
 	pod_list_free(&r->pods0);
 	r->pods0 = pl;
 	if (r->old_pods.n == 0) {

@@ -68,6 +68,10 @@ struct deploy_info {
 						   spec.updateStrategy.type
 						   OnDelete: a restart would
 						   not roll out either */
+	long		 partition;		/* a StatefulSet's
+						   rollingUpdate.partition:
+						   ordinals below it are not
+						   restarted; 0 if none */
 };
 
 enum rollout_state {
@@ -126,6 +130,8 @@ enum rollout_state sts_rollout_status(struct json_t *statefulset, char *msg,
  * /apis/apps/v1/namespaces/NS/statefulsets/NAME for a StatefulSet.
  */
 char	*kube_target_parse(const char *arg, char *err, size_t errlen);
+/* The ordinal of StatefulSet sts's pod (NAME-N), or -1. */
+long	 sts_pod_ordinal(const char *sts, const char *pod);
 int	 kube_target_split(const char *target, const char **name);
 /* "deployment" or "statefulset" */
 const char *kube_target_kind(const char *target);

@@ -798,6 +798,12 @@ test_sts_parse(void **state)
 	d = statefulset("RollingUpdate", 0, 2, 1, 1, 2, 2, 2, "a", "a");
 	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
 	assert_false(di.on_delete);
+	assert_int_equal(di.partition, 0);
+	deploy_info_free(&di);
+	json_decref(d);
+	d = statefulset("RollingUpdate", 1, 2, 1, 1, 2, 2, 2, "a", "a");
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_int_equal(di.partition, 1);
 	deploy_info_free(&di);
 	json_decref(d);
 	/* a Deployment has no updateStrategy */
@@ -874,6 +880,15 @@ test_targets(void **state)
 	assert_string_equal(name, "w");
 	assert_string_equal(kube_target_kind("statefulset/w"), "statefulset");
 	assert_string_equal(kube_target_kind("w"), "deployment");
+	/* a StatefulSet's pods: NAME-N */
+	assert_int_equal(sts_pod_ordinal("w", "w-0"), 0);
+	assert_int_equal(sts_pod_ordinal("w", "w-12"), 12);
+	assert_int_equal(sts_pod_ordinal("w", "w-"), -1);
+	assert_int_equal(sts_pod_ordinal("w", "w-01"), -1);
+	assert_int_equal(sts_pod_ordinal("w", "w-1a"), -1);
+	assert_int_equal(sts_pod_ordinal("w", "wx-1"), -1);
+	assert_int_equal(sts_pod_ordinal("w-1", "w-1"), -1);
+	assert_int_equal(sts_pod_ordinal("w", "w-99999999999999999999"), -1);
 }
 
 int
