@@ -208,3 +208,47 @@ def test_partition_honoured(request):
     assert "partition" in p.stderr and "nothing was changed" in p.stderr
     assert [r for r in w.kube_requests() if r["method"] != "GET"] == []
     assert w.consumes("airflow-worker@airflow-worker-1", "airflow-worker")
+
+
+def test_sigkill_after_patch_recover_finds_the_statefulset(request):
+    """The journal of a StatefulSet is keyed statefulset/NAME: --status shows
+    it, a --recover without names finds it, waits for the StatefulSet's
+    rollout (not a Deployment's) and verifies with the journal's old pod uids
+    (the new pods have the old names)."""
+    w = make_world(request, [deployment("ecal-bulk")],
+                   statefulsets=[statefulset("airflow-worker", 2)])
+    before = live(w, "airflow-worker")
+    ids = w.enqueue("airflow-worker", 2, 1.5)
+    w.wait_started(ids, 1)
+    p = w.spawn("statefulset/airflow-worker", "--lease-ttl", "2s")
+    deadline = time.time() + 60
+    while not sts_patches(w, "airflow-worker"):
+        assert time.time() < deadline and p.poll() is None, "no PATCH"
+        time.sleep(0.02)
+    p.kill()
+    p.wait(timeout=10)
+    journal = "drain-and-rollout:journal:%s:statefulset/airflow-worker" % NS
+    assert w.r().exists(journal)
+    old_pods = json.loads(w.r().hget(journal, "old_pods"))
+    assert sorted(old_pods) == sorted(p["uid"] for p in before.values())
+    deadline = time.time() + 10
+    while w.r().exists("drain-and-rollout:lease:%s:statefulset/airflow-worker" % NS):
+        assert time.time() < deadline, "the dead run's lease did not expire"
+        time.sleep(0.1)
+    st = w.run("--status")
+    assert st.returncode == 0, st.stderr
+    assert [ln for ln in st.stdout.splitlines()
+            if ln.startswith("statefulset/airflow-worker:") and "INTERRUPTED" in ln], st.stdout
+    r = w.run("--recover")
+    assert r.returncode == 0, r.stderr
+    assert "had restarted the rollout" in r.stderr
+    assert len(sts_patches(w, "airflow-worker")) == 1, "--recover must not restart again"
+    assert dep_patches(w, "ecal-bulk") == []
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    assert w.unacked() == 0
+    after = live(w, "airflow-worker")
+    for name in after:
+        assert after[name]["uid"] != before[name]["uid"]
+        assert w.consumes("airflow-worker@" + name, "airflow-worker"), name
+    no_keys(w, "statefulset/airflow-worker")
