@@ -273,12 +273,6 @@ kube_target_parse(const char *arg, char *err, size_t errlen)
 		sts = target_types[i].sts;
 		name = slash + 1;
 	}
-	if (!dns1123_label(name)) {
-		snprintf(err, errlen, "\"%s\" is not a valid %s name (a DNS-1123 "
-		    "label: lower-case letters, digits and '-', at most 63)",
-		    name, sts ? "statefulset" : "deployment");
-		return NULL;
-	}
 	return sts ? xasprintf(STS_PREFIX "%s", name) : xstrdup(name);
 }
 

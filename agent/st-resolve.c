@@ -30,16 +30,16 @@ resolve_kube(struct run *r)
 static void
 state_resolve(struct run *r)
 {
-	char	 err[256], *t;
+	const char	*bare;
 
 	/* a canonical target (kube.h): from the command line, or a journal */
-	if ((t = kube_target_parse(r->name, err, sizeof err)) == NULL ||
-	    strcmp(t, r->name) != 0) {
-		free(t);
-		run_abort(r, "%s", t == NULL ? err : "not a canonical target");
+	kube_target_split(r->name, &bare);
+	if (!dns1123_label(bare)) {
+		run_abort(r, "\"%s\" is not a valid %s name (a DNS-1123 "
+		    "label: lower-case letters, digits and '-', at most 63)",
+		    bare, kube_target_kind(r->name));
 		return;
 	}
-	free(t);
 	if (r->mode == RUN_RECOVER) {
 		recover_resolve(r);
 		return;

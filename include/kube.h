@@ -120,10 +120,12 @@ enum rollout_state sts_rollout_status(struct json_t *statefulset, char *msg,
  * Deployment stay what they were); "statefulset/NAME", "sts/NAME" and
  * "statefulsets/NAME" are the StatefulSet NAME, canonically
  * "statefulset/NAME" (no Kubernetes name holds a '/', so the two never
- * share a key). NAME is a DNS-1123 label.
+ * share a key).
  *
  * kube_target_parse: the canonical form (the caller frees it), or NULL
- * and why in err. kube_target_split: of a canonical target, whether it is
+ * and why in err for an unknown type (a usage error); NAME itself is
+ * checked (a DNS-1123 label) where a name always was, when the run
+ * resolves it. kube_target_split: of a canonical target, whether it is
  * a StatefulSet, and its NAME (a pointer into target).
  * kube_get_deployment(), kube_restart() and kube_annotate() take
  * canonical targets and address the StatefulSet's

@@ -85,9 +85,13 @@ def test_type_name_addresses_the_right_object(request):
     assert len(dep0) == 1
     # a bad type: exit 2, no request
     w.kube_test("DELETE", "/_test/requests")
-    for bad in ("daemonset/airflow-worker", "statefulset/", "sts/Airflow"):
+    for bad in ("daemonset/airflow-worker", "replicaset/airflow-worker", "statefulset.apps/airflow-worker"):
         p = w.run(bad)
         assert p.returncode == 2, (bad, p.stderr)
+    # a known type with a name that is none: refused as a bad name always was
+    for bad in ("statefulset/", "sts/Airflow", "sts/a/b"):
+        p = w.run(bad)
+        assert p.returncode == 3 and "not a valid statefulset name" in p.stderr, (bad, p.stderr)
     p = w.run("daemonset/airflow-worker")
     assert 'unknown type "daemonset"' in p.stderr
     p = w.run("--undrain", "pod/airflow-worker")
