@@ -187,8 +187,6 @@ def test_partition_honoured(request):
     w.wait_started(ids, 2)
     p = w.run("statefulset/airflow-worker")
     assert p.returncode == 0, p.stderr
-    assert "below the partition" in p.stderr
-    assert "partitioned roll out complete: 1 new pods have been updated" in p.stderr
     w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)
     assert w.unacked() == 0
@@ -198,6 +196,8 @@ def test_partition_honoured(request):
     # no worker left without its consumers
     assert w.consumes("airflow-worker@airflow-worker-0", "airflow-worker")
     assert w.consumes("airflow-worker@airflow-worker-1", "airflow-worker")
+    assert "below the partition" in p.stderr
+    assert "partitioned roll out complete: 1 new pods have been updated" in p.stderr
     st = sts_status(w, "airflow-worker")["status"]
     assert st["currentRevision"] == rev0 != st["updateRevision"] and st["updatedReplicas"] == 1
     no_keys(w, "statefulset/airflow-worker")
