@@ -33,9 +33,8 @@ import time
 import uuid
 
 from kube.objects import Pod
-from kube.patch import Rejected, json_patch, merge_patch
-from kube.status import (st_bad_request, st_conflict, st_invalid, st_not_found, st_unsupported_media,
-                         status_obj)
+from kube.patch import Rejected, apply_patch, check_workload, decode_patch, store_patched
+from kube.status import st_invalid, st_not_found
 from kube.util import OBSERVE_DELAY, log, now_rfc3339, template_hash
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
@@ -252,41 +251,13 @@ def patch_statefulset(cluster, ns, name, ct, raw):
     """A PATCH of StatefulSet ns/name, as for a Deployment (patch.py): the patch,
     the validation of what a StatefulSet forbids to change, a spec change
     bumps the generation. Returns the object or raises Rejected."""
-    if ct not in ("application/strategic-merge-patch+json", "application/merge-patch+json",
-                  "application/json-patch+json"):
-        raise Rejected(st_unsupported_media(ct))
-    try:
-        patch = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Rejected(st_bad_request("error decoding patch: %s" % e))
-    if ct == "application/json-patch+json":
-        if not isinstance(patch, list):
-            raise Rejected(st_bad_request(
-                "json: cannot unmarshal %s into Go value of type jsonpatch.Patch" % type(patch).__name__))
-    elif not isinstance(patch, dict):
-        raise Rejected(st_bad_request(
-            "json: cannot unmarshal %s into Go value of type map[string]interface {}"
-            % ("array" if isinstance(patch, list) else type(patch).__name__)))
+    patch = decode_patch(ct, raw)
     with cluster.lock:
         sts = cluster.statefulsets.get(name) if ns == cluster.ns else None
         if sts is None:
             raise Rejected(st_not_found("statefulsets", "apps", name))
-        cur = sts.render()
-        try:
-            res = json_patch(cur, patch) if isinstance(patch, list) else merge_patch(cur, patch)
-        except (ValueError, IndexError, KeyError, TypeError) as e:
-            raise Rejected(st_bad_request(str(e)) if not isinstance(patch, list)
-                           else status_obj(422, "Invalid", str(e)))
-        if not isinstance(res, dict) or not isinstance(res.get("metadata"), dict) \
-                or not isinstance(res.get("spec"), dict):
-            raise Rejected(st_bad_request("the patch produced an invalid object"))
+        res = apply_patch(sts.render(), ct, patch, sts.metadata["resourceVersion"], "statefulsets", name)
         md, spec = res["metadata"], res["spec"]
-        prv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
-        if prv is not None and str(prv) != sts.metadata["resourceVersion"]:
-            raise Rejected(st_conflict("statefulsets", "apps", name))
-        if md.get("name") != name or md.get("namespace") != ns:
-            raise Rejected(st_bad_request("the name of the object (%s) does not match the name on the "
-                                          "URL (%s)" % (md.get("name"), name)))
         # ValidateStatefulSetUpdate: only replicas, ordinals, template, updateStrategy,
         # persistentVolumeClaimRetentionPolicy and minReadySeconds may change
         fixed = {k: v for k, v in spec.items() if k not in (
@@ -301,16 +272,6 @@ def patch_statefulset(cluster, ns, name, ct, raw):
                                       "'replicas', 'ordinals', 'template', 'updateStrategy', "
                                       "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' "
                                       "are forbidden"))
-        tl = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-        if any(tl.get(k) != v for k, v in sts.spec["selector"]["matchLabels"].items()):
-            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.template.metadata.labels",
-                                      "Invalid value: %s: `selector` does not match template `labels`"
-                                      % json.dumps(tl)))
-        reps = spec.get("replicas")
-        if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
-            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.replicas",
-                                      "Invalid value: %s: must be greater than or equal to 0"
-                                      % json.dumps(reps)))
         us = spec.get("updateStrategy")
         if not isinstance(us, dict) or us.get("type") not in ("RollingUpdate", "OnDelete"):
             raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.updateStrategy.type",
@@ -323,34 +284,10 @@ def patch_statefulset(cluster, ns, name, ct, raw):
                                       "'RollingUpdate'"))
         if us["type"] == "RollingUpdate":
             us.setdefault("rollingUpdate", {}).setdefault("partition", 0)       # defaulted
-        for where, ann in (("metadata.annotations", md.get("annotations")),
-                           ("spec.template.metadata.annotations",
-                            ((spec.get("template") or {}).get("metadata") or {}).get("annotations"))):
-            if ann is not None and (not isinstance(ann, dict) or any(not isinstance(v, str)
-                                                                     for v in ann.values())):
-                raise Rejected(st_bad_request("json: cannot unmarshal into Go struct field "
-                                              "ObjectMeta.%s of type string" % where))
-        try:
-            containers = spec["template"]["spec"]["containers"]
-            assert isinstance(containers, list) and containers and all(
-                isinstance(c, dict) and c.get("image") and c.get("name") for c in containers)
-        except (KeyError, TypeError, AssertionError):
-            raise Rejected(st_invalid("StatefulSet", "apps", name, "spec.template.spec.containers",
-                                      "Required value"))
-        spec_changed = spec != sts.spec
-        meta_changed = {k: md.get(k) for k in ("labels", "annotations")} != \
-            {k: sts.metadata.get(k) for k in ("labels", "annotations")}
-        if spec_changed:
-            sts.spec = spec
-            sts.metadata["generation"] += 1
-            sts.generation_changed_at = time.time()
-        if meta_changed:
-            sts.metadata["labels"] = md.get("labels") or {}
-            if md.get("annotations"):
-                sts.metadata["annotations"] = md["annotations"]
-            else:
-                sts.metadata.pop("annotations", None)
-        if spec_changed or meta_changed:
+        check_workload("StatefulSet", name, md, spec, sts.spec["selector"])
+        if store_patched(sts, md, spec):
+            if not sts.metadata.get("annotations"):
+                sts.metadata.pop("annotations", None)   # omitempty
             cluster.bump_sts(sts)
         return sts.render()
 
