@@ -763,53 +763,41 @@ kube_list_pods(struct kube *k, const char *selector, double deadline,
 	kube_list(k, "/api/v1", "pods", selector, deadline, cb, arg);
 }
 
+/* PATCH target with patch (released here); idempotent, so 409 and 5xx are
+ * retried: a retried PATCH that had been applied changes nothing. */
+static void
+kpatch(struct kube *k, const char *target, const char *ctype, json_t *patch,
+    const char *verb, double deadline, kube_cb *cb, void *arg)
+{
+	char		*path = target_path(k, target,
+	    "?fieldManager=drain-and-rollout");
+	char		*body = json_dumps(patch, JSON_COMPACT);
+	const char	*bare;
+
+	json_decref(patch);
+	kube_target_split(target, &bare);
+	kreq(k, "PATCH", path, ctype, body, deadline, 1, xasprintf("%s %s %s",
+	    verb, kube_target_kind(target), bare), cb, arg);
+	free(body);
+	free(path);
+}
+
 void
 kube_restart(struct kube *k, const char *name, const char *when,
     double deadline, kube_cb *cb, void *arg)
 {
-	char		*body;
-	char		*path = target_path(k, name,
-	    "?fieldManager=drain-and-rollout");
-	json_t		*patch;
-	const char	*bare;
-
-	kube_target_split(name, &bare);
-	patch = json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template",
-	    "metadata", "annotations", RESTARTED_AT, when);
-	body = json_dumps(patch, JSON_COMPACT);
-	json_decref(patch);
-	/*
-	 * The patch is idempotent (same timestamp), so 409 and 5xx are
-	 * retried; a retried PATCH that had been applied changes nothing.
-	 */
-	kreq(k, "PATCH", path, "application/strategic-merge-patch+json", body,
-	    deadline, 1, xasprintf("restarting %s %s", kube_target_kind(name),
-	    bare), cb, arg);
-	free(body);
-	free(path);
+	kpatch(k, name, "application/strategic-merge-patch+json",
+	    json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template", "metadata",
+	    "annotations", RESTARTED_AT, when), "restarting", deadline, cb, arg);
 }
 
 void
 kube_annotate(struct kube *k, const char *name, const char *key,
     const char *value, double deadline, kube_cb *cb, void *arg)
 {
-	char		*body;
-	char		*path = target_path(k, name,
-	    "?fieldManager=drain-and-rollout");
-	json_t		*patch;
-	const char	*bare;
-
-	kube_target_split(name, &bare);
 	/* a JSON merge patch (RFC 7386): null removes the key */
-	patch = json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
-	    value != NULL ? json_string(value) : json_null());
-	body = json_dumps(patch, JSON_COMPACT);
-	json_decref(patch);
-	/* idempotent: 409 and 5xx are retried */
-	kreq(k, "PATCH", path, "application/merge-patch+json", body, deadline,
-	    1, xasprintf("%s %s %s", value != NULL ? "annotating" :
-	    "removing an annotation of", kube_target_kind(name), bare), cb,
-	    arg);
-	free(body);
-	free(path);
+	kpatch(k, name, "application/merge-patch+json",
+	    json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
+	    value != NULL ? json_string(value) : json_null()), value != NULL ?
+	    "annotating" : "removing an annotation of", deadline, cb, arg);
 }

@@ -30,6 +30,21 @@ def sts_status(w, name):
     return obj
 
 
+def drain_busy(w, n, seconds):
+    """n tasks on the StatefulSet's queue, both workers busy, then the drain
+    of statefulset/airflow-worker: each task exactly once, nothing unacked.
+    (the run, the tasks that had started before it)"""
+    ids = w.enqueue("airflow-worker", n, seconds)
+    w.wait_started(ids, 2)
+    started, _ = w.ledger()
+    p = w.run("statefulset/airflow-worker")
+    assert p.returncode == 0, p.stderr
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    assert w.unacked() == 0
+    return p, ids, started
+
+
 def no_keys(w, target):
     for k in ("lease", "journal"):
         assert not w.r().exists("drain-and-rollout:%s:%s:%s" % (k, NS, target)), k
@@ -43,14 +58,7 @@ def test_statefulset_busy_workers_drained_and_rolled_out(request):
                    statefulsets=[statefulset("airflow-worker", 2)])
     before = live(w, "airflow-worker")
     assert sorted(before) == ["airflow-worker-0", "airflow-worker-1"]
-    ids = w.enqueue("airflow-worker", 6, 4.0)       # grace period is 3 s
-    w.wait_started(ids, 2)
-    started, _ = w.ledger()
-    p = w.run("statefulset/airflow-worker")
-    assert p.returncode == 0, p.stderr
-    w.wait_done(ids, timeout=60)
-    w.assert_exactly_once(ids)
-    assert w.unacked() == 0
+    p, ids, started = drain_busy(w, 6, 4.0)        # grace period is 3 s
     after = live(w, "airflow-worker")
     assert sorted(after) == ["airflow-worker-0", "airflow-worker-1"]
     for name in after:
@@ -183,13 +191,7 @@ def test_partition_honoured(request):
                    statefulsets=[statefulset("airflow-worker", 2, partition=1)])
     before = live(w, "airflow-worker")
     rev0 = sts_status(w, "airflow-worker")["status"]["currentRevision"]
-    ids = w.enqueue("airflow-worker", 6, 3.0)
-    w.wait_started(ids, 2)
-    p = w.run("statefulset/airflow-worker")
-    assert p.returncode == 0, p.stderr
-    w.wait_done(ids, timeout=60)
-    w.assert_exactly_once(ids)
-    assert w.unacked() == 0
+    p, _, _ = drain_busy(w, 6, 3.0)
     after = live(w, "airflow-worker")
     assert after["airflow-worker-0"]["uid"] == before["airflow-worker-0"]["uid"]
     assert after["airflow-worker-1"]["uid"] != before["airflow-worker-1"]["uid"]

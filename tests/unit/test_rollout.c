@@ -70,18 +70,27 @@ add_condition(json_t *d, const char *type, const char *status,
 	    "some text"));
 }
 
-/* rollout_status(d) is want with exactly message msg; d is released. */
+typedef enum rollout_state viewer(json_t *, char *, size_t);
+
+/* viewer(d) is want with exactly message msg; d is released. */
 static void
-assert_rollout(json_t *d, enum rollout_state want, const char *msg)
+assert_viewer(viewer *fn, json_t *d, enum rollout_state want,
+    const char *msg)
 {
 	char	buf[256];
 
 	memset(buf, 'Z', sizeof buf);
-	assert_int_equal(rollout_status(d, buf, sizeof buf), want);
+	assert_int_equal(fn(d, buf, sizeof buf), want);
 	assert_string_equal(buf, msg);
 	/* msg may be NULL: same decision */
-	assert_int_equal(rollout_status(d, NULL, 0), want);
+	assert_int_equal(fn(d, NULL, 0), want);
 	json_decref(d);
+}
+
+static void
+assert_rollout(json_t *d, enum rollout_state want, const char *msg)
+{
+	assert_viewer(rollout_status, d, want, msg);
 }
 
 static void
@@ -717,13 +726,7 @@ statefulset(const char *type, long part, long want, long gen, long ogen,
 static void
 assert_sts(json_t *d, enum rollout_state want, const char *msg)
 {
-	char	buf[256];
-
-	memset(buf, 'Z', sizeof buf);
-	assert_int_equal(sts_rollout_status(d, buf, sizeof buf), want);
-	assert_string_equal(buf, msg);
-	assert_int_equal(sts_rollout_status(d, NULL, 0), want);
-	json_decref(d);
+	assert_viewer(sts_rollout_status, d, want, msg);
 }
 
 /* kubectl's StatefulSetStatusViewer, branch by branch, in its order */

@@ -29,13 +29,12 @@ matchLabels and the template's labels; default app: NAME).
 """
 import copy
 import json
-import time
 import uuid
 
-from kube.objects import Pod
+from kube.objects import Deployment, Pod
 from kube.patch import Rejected, apply_patch, check_workload, decode_patch, store_patched
 from kube.status import st_invalid, st_not_found
-from kube.util import OBSERVE_DELAY, log, now_rfc3339, template_hash
+from kube.util import OBSERVE_DELAY, log, template_hash
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
@@ -70,26 +69,17 @@ class Revision:
 
 class StatefulSet:
     def __init__(self, cfg, ns):
-        self.name = cfg["name"]
-        self.worker = bool(cfg.get("worker", False))
-        self.queues = cfg.get("queues") or [self.name]
-        self.shutdown_seconds = float(cfg.get("shutdownSeconds", 0))
-        grace = int(cfg.get("terminationGracePeriodSeconds", 30))
-        labels = {"app": self.name}
-        labels.update(cfg.get("labels") or {})
+        d = Deployment(cfg, ns)     # the same pod template and worker settings
+        self.name, self.worker, self.queues = d.name, d.worker, d.queues
+        self.shutdown_seconds = d.shutdown_seconds
         selector = cfg.get("selector") or {"app": self.name}
-        if self.worker:
-            args = ["celery", "-A", "etl", "worker", "--concurrency=1", "--autoscale=1,0",
-                    "--max-tasks-per-child=1", "--hostname=%s@%%h" % self.name,
-                    "--queues=%s" % ",".join(self.queues)]
-            image = cfg.get("image", "registry.cern.ch/cmsdials/etl-worker:1.4.2")
-        else:
-            args = ["sleep", "infinity"]
-            image = cfg.get("image", "registry.cern.ch/cmsdials/%s:1.4.2" % self.name)
-        self.created = time.time()
+        template = d.spec["template"]
+        template["metadata"]["labels"] = dict(selector)
+        self.created = d.created
         self.metadata = {
-            "name": self.name, "namespace": ns, "uid": str(uuid.uuid4()), "resourceVersion": "0",
-            "generation": 1, "creationTimestamp": now_rfc3339(self.created), "labels": labels,
+            "name": self.name, "namespace": ns, "uid": d.metadata["uid"], "resourceVersion": "0",
+            "generation": 1, "creationTimestamp": d.metadata["creationTimestamp"],
+            "labels": d.metadata["labels"],
         }
         strategy = cfg.get("updateStrategy", "RollingUpdate")
         if strategy == "RollingUpdate":
@@ -99,22 +89,7 @@ class StatefulSet:
         self.spec = {
             "replicas": int(cfg.get("replicas", 1)),
             "selector": {"matchLabels": dict(selector)},
-            "template": {
-                "metadata": {"creationTimestamp": None, "labels": dict(selector)},
-                "spec": {
-                    "containers": [{
-                        "name": cfg.get("container", "worker" if self.worker else self.name),
-                        "image": image, "args": args, "resources": {},
-                        "terminationMessagePath": "/dev/termination-log",
-                        "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent",
-                    }],
-                    "restartPolicy": "Always",
-                    "terminationGracePeriodSeconds": grace,
-                    "dnsPolicy": "ClusterFirst",
-                    "securityContext": {},
-                    "schedulerName": "default-scheduler",
-                },
-            },
+            "template": template,
             "serviceName": cfg.get("serviceName", self.name),
             "podManagementPolicy": "OrderedReady",
             "updateStrategy": us,
