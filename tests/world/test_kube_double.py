@@ -645,6 +645,9 @@ def test_sts_rollout_restart_ordered_from_highest_ordinal(sts_world):
     assert old1["deletion_requested"] < old0["deletion_requested"]
     assert after["airflow-worker-1"]["ready_at"] <= old0["deletion_requested"]
     assert old1["sigtermed"] and old1["exit_code"] == 0 and not pid_alive(old1["pid"])
+    # kubectl rollout status watched the StatefulSet
+    watches = [q for q in w.kube_requests() if q["path"].startswith(STS_PATH) and "watch=true" in q["path"]]
+    assert watches and "fieldSelector=metadata.name%3Dairflow-worker" in watches[0]["path"]
 
 
 def test_sts_partition(sts_world):
