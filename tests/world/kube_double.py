@@ -15,7 +15,8 @@ Python 3 standard library only. The double is the package kube/ beside this
 file, each module one part of what it simulates:
   kube/api.py          the API surface: the routing table and its handlers (list, watch)
   kube/patch.py        patch application (merge, strategic merge, JSON patch) and validation
-  kube/controllers.py  the Deployment and ReplicaSet controllers
+  kube/controllers.py  the Deployment and ReplicaSet controllers, the garbage collector
+  kube/writes.py       POST/DELETE of ReplicaSets, DELETE/PATCH of pods
   kube/statefulsets.py StatefulSets: the object, its controller (OrderedReady, partition,
                        OnDelete), its PATCH; world.json's "statefulsets"
   kube/kubelet.py      the pod lifecycle (processes, readiness, deletion, crash loops)
@@ -35,13 +36,23 @@ Served API (bearer token or client cert; errors are kube-apiserver Status object
   GET  /apis/apps/v1/namespaces/NS/statefulsets[/NAME]             (same list/watch options)
   PATCH /apis/apps/v1/namespaces/NS/statefulsets/NAME              (same patch types)
   GET  /api/v1/namespaces/NS/pods[/NAME]                           (same list/watch options)
+  DELETE /api/v1/namespaces/NS/pods/NAME                           DeleteOptions gracePeriodSeconds
+  PATCH /api/v1/namespaces/NS/pods/NAME                            labels, annotations, ownerReferences
+  GET  /apis/apps/v1/namespaces/NS/replicasets[/NAME]              (same list/watch options)
+  POST /apis/apps/v1/namespaces/NS/replicasets                     validated, defaulted, 201
+  DELETE /apis/apps/v1/namespaces/NS/replicasets/NAME              propagationPolicy Orphan|Background|
+                                                                   Foreground (body or query)
   GET  /api/v1/namespaces/NS
   `Accept: ...;as=Table` gets a meta.k8s.io/v1 Table, as `kubectl get` wants.
 
 Test control (plain HTTP or HTTPS on the same port, no auth):
   GET/DELETE /_test/requests      request log: t, method, path, content_type, body, auth, status, ...
   POST/GET/DELETE /_test/faults   {"method", "path_prefix", "status": 409|429|500|503|504, "count", "retry_after"}
-  POST/DELETE /_test/forbid       {"verb": "get|list|watch|patch|*", "resource": "deployments|pods|*"}
+  POST/DELETE /_test/forbid       {"verb": "get|list|watch|patch|create|delete|*",
+                                   "resource": "deployments|pods|replicasets|*"}; {"verb": "update",
+                                  "resource": "deployments/finalizers"}: a POSTed ReplicaSet whose
+                                  ownerReference has blockOwnerDeletion is refused (403), as
+                                  OwnerReferencesPermissionEnforcement does
   POST/DELETE /_test/break        {"deployment": X}: X's new pods never become Ready
   POST /_test/kill-pod            {"pod": NAME, "signal": "KILL"|"TERM"|...}
   POST/DELETE /_test/pod-state    {"deployment": X, "state": S}: X's new pods are created in state S
@@ -53,6 +64,8 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
                                   (until S seconds from now, if given); {"expire": T}: T
                                   expires now (401 from then on, as an expired token gets)
   GET  /_test/state               resourceVersion, all deployments and statefulsets
+  POST /_test/quota               {"pods": N, "name": Q}: ResourceQuota Q admits at most N pods
+                                  (creations beyond: "exceeded quota"); DELETE: no quota
 """
 
 import argparse

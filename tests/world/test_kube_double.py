@@ -10,12 +10,14 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import time
+import urllib.request
 
 import pytest
 import redis
-from world import KUBECTL, PY, TOKEN, World, statefulset
+from world import KUBECTL, PY, TOKEN, World, statefulset, wait_for
 
 # one module-scoped world: its tests run on one pytest-xdist worker, in file order
 pytestmark = pytest.mark.xdist_group("kube_double")
@@ -522,6 +524,571 @@ def test_pods_whose_container_does_not_run():
         assert [p["ready"] for p in w.pods("s3")] == [True]
     finally:
         stop_world(w)
+
+
+# ---- ReplicaSets as objects, and the controllers' facts (issue 10) ----------------------
+
+RS_PATH = "/apis/apps/v1/namespaces/%s/replicasets" % NS
+POD_PATH = "/api/v1/namespaces/%s/pods" % NS
+REV = "deployment.kubernetes.io/revision"
+RS_DEPS = ["r-get", "r-orphan", "r-newest", "r-saturated", "r-adopt", "r-rev", "r-history",
+           "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused", "r-three", "r-handover",
+           "r-proportional"]
+
+
+@pytest.fixture(scope="module")
+def rsworld():
+    cfg = [{"name": n, "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 2}
+           for n in RS_DEPS]
+    cfg[RS_DEPS.index("r-recreate")]["replicas"] = 2
+    cfg[RS_DEPS.index("r-three")].update(replicas=3, maxSurge=1, maxUnavailable=0)
+    w = start_world(cfg)
+    yield w
+    stop_world(w)
+
+
+def rss(w, dep):
+    """The ReplicaSets of DEP (label selector app=DEP), oldest revision first."""
+    code, rl, _ = w.kube_api("GET", RS_PATH + "?labelSelector=app%%3D%s" % dep)
+    assert code == 200 and rl["kind"] == "ReplicaSetList", rl
+    return sorted(rl["items"], key=lambda rs: int(rs["metadata"].get("annotations", {}).get(REV, "0")))
+
+
+def api_pods(w, dep):
+    code, pl, _ = w.kube_api("GET", POD_PATH + "?labelSelector=app%%3D%s" % dep)
+    assert code == 200
+    return pl["items"]
+
+
+def live(w, dep):
+    return [p for p in w.pods(dep) if not p["terminating"]]
+
+
+def patch_dep(w, dep, body, ct="application/strategic-merge-patch+json"):
+    code, obj, _ = w.kube_api("PATCH", DEP_PATH + "/" + dep, json.dumps(body), ct)
+    assert code == 200, obj
+    return obj
+
+
+def pause(w, dep):
+    r = w.kubectl("rollout", "pause", "deployment/" + dep)
+    assert r.returncode == 0, r.stderr
+
+
+def orphan_all(w, dep):
+    """kubectl delete rs --cascade=orphan of every ReplicaSet of DEP; -> their names."""
+    names = [rs["metadata"]["name"] for rs in rss(w, dep)]
+    r = w.kubectl("delete", "rs", *names, "--cascade=orphan")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: not rss(w, dep), 10, "the ReplicaSets of %s gone" % dep)
+    return names
+
+
+def post_rs(w, obj):
+    return w.kube_api("POST", RS_PATH, json.dumps(obj), "application/json")
+
+
+def rs_manifest(src, **over):
+    """A ReplicaSet to POST, from one the API returned."""
+    md = {k: src["metadata"][k] for k in ("name", "labels", "annotations", "ownerReferences")
+          if k in src["metadata"]}
+    o = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": md,
+         "spec": {"replicas": src["spec"]["replicas"], "selector": src["spec"]["selector"],
+                  "template": src["spec"]["template"]}}
+    for k, v in over.items():
+        if k == "replicas":
+            o["spec"]["replicas"] = v
+        else:
+            md[k] = v
+    return o
+
+
+def test_kubectl_get_rs_and_owner_references(rsworld):
+    w = rsworld
+    d = w.deployment("r-get")
+    (rs,) = rss(w, "r-get")
+    md, spec = rs["metadata"], rs["spec"]
+    h = md["labels"]["pod-template-hash"]
+    assert md["name"] == "r-get-" + h
+    assert md["labels"] == {"app": "r-get", "pod-template-hash": h}
+    assert spec["selector"] == {"matchLabels": {"app": "r-get", "pod-template-hash": h}}
+    assert spec["template"]["metadata"]["labels"] == md["labels"]
+    assert md["annotations"][REV] == d["metadata"]["annotations"][REV] == "1"
+    assert md["annotations"]["deployment.kubernetes.io/desired-replicas"] == "1"
+    assert md["annotations"]["deployment.kubernetes.io/max-replicas"] == "2"     # 1 + maxSurge 25%
+    assert md["ownerReferences"] == [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "r-get",
+                                      "uid": d["metadata"]["uid"], "controller": True,
+                                      "blockOwnerDeletion": True}]
+    assert rs["status"]["replicas"] == rs["status"]["readyReplicas"] == rs["status"]["availableReplicas"] == 1
+    (pod,) = api_pods(w, "r-get")
+    assert pod["metadata"]["ownerReferences"] == [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                                   "name": md["name"], "uid": md["uid"], "controller": True,
+                                                   "blockOwnerDeletion": True}]
+    r = w.kubectl("get", "rs", "-l", "app=r-get")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    assert lines[1].split()[:4] == [md["name"], "1", "1", "1"]
+    r = w.kubectl("get", "rs", md["name"], "-o", "json")
+    assert r.returncode == 0 and json.loads(r.stdout)["metadata"]["uid"] == md["uid"], r.stderr
+    r = w.kubectl("get", "rs", "-o", "wide", "-l", "app=r-get")
+    assert "app=r-get,pod-template-hash=" + h in r.stdout, r.stdout
+
+
+def test_delete_rs_orphan_keeps_pods_running(rsworld):
+    """delete rs --cascade=orphan: pods stay running without ownerReferences; a paused
+    Deployment with no ReplicaSet left creates none; on resume it creates one for its
+    template (revision: one above the others, none left: 1), which adopts the orphan
+    unless its labels no longer match (then nobody stops it)."""
+    w = rsworld
+    (old,) = live(w, "r-orphan")
+    pause(w, "r-orphan")
+    w.kube_test("DELETE", "requests")
+    (name,) = orphan_all(w, "r-orphan")
+    dels = [q for q in w.kube_requests() if q["method"] == "DELETE"]
+    assert dels and dels[0]["path"] == RS_PATH + "/" + name
+    assert json.loads(dels[0]["body"])["propagationPolicy"] == "Orphan"
+    time.sleep(1.0)
+    (pod,) = api_pods(w, "r-orphan")
+    assert pod["metadata"]["name"] == old["name"] and "ownerReferences" not in pod["metadata"]
+    assert pid_alive(old["pid"]) and not rss(w, "r-orphan")
+    assert [p["name"] for p in live(w, "r-orphan")] == [old["name"]]     # paused: nothing created
+    # make the orphan unadoptable, then resume
+    r = w.kubectl("label", "pod", old["name"], "pod-template-hash=handover-1", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    r = w.kubectl("rollout", "resume", "deployment/r-orphan")
+    assert r.returncode == 0, r.stderr
+    w.kubectl("rollout", "status", "deployment/r-orphan", "--timeout=30s")
+    (rs,) = rss(w, "r-orphan")
+    assert rs["metadata"]["name"] == name and rs["metadata"]["annotations"][REV] == "1"
+    pods = {p["metadata"]["name"]: p for p in api_pods(w, "r-orphan")}
+    assert len(pods) == 2 and "ownerReferences" not in pods[old["name"]]["metadata"]
+    time.sleep(1.0)
+    assert pid_alive(old["pid"]) and not [p for p in w.pods("r-orphan") if p["terminating"]]
+    r = w.kubectl("delete", "pod", old["name"], "--grace-period=1")
+    assert r.returncode == 0, r.stderr
+    gone = wait_gone(w, old["name"])
+    assert gone["sigtermed"] and not gone["sigkilled"]
+
+
+def test_paused_with_no_active_rs_scales_the_newest(rsworld):
+    """Delete only the active ReplicaSet of a paused Deployment: the newest history
+    ReplicaSet (an older template) comes back to full size."""
+    w = rsworld
+    assert w.restart("r-newest").returncode == 0
+    w.wait_rolled_out("r-newest")
+    first, second = rss(w, "r-newest")
+    assert first["spec"]["replicas"] == 0 and second["spec"]["replicas"] == 1
+    assert [first["metadata"]["annotations"][REV], second["metadata"]["annotations"][REV]] == ["1", "2"]
+    pause(w, "r-newest")
+    r = w.kubectl("delete", "rs", second["metadata"]["name"], "--cascade=orphan")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: rss(w, "r-newest")[0]["spec"]["replicas"] == 1, 10, "the history ReplicaSet scaled up")
+    (back,) = rss(w, "r-newest")
+    assert back["metadata"]["name"] == first["metadata"]["name"]
+    wait_for(lambda: len(live(w, "r-newest")) == 2, 10, "a pod of the old template")
+    hashes = sorted(p["pod_template_hash"] for p in live(w, "r-newest"))
+    assert hashes == sorted([first["metadata"]["labels"]["pod-template-hash"],
+                             second["metadata"]["labels"]["pod-template-hash"]])
+    assert w.deployment("r-newest")["spec"]["paused"] is True
+
+
+def test_paused_scales_old_to_zero_once_new_is_saturated(rsworld):
+    """Paused, with the template changed and a ReplicaSet of that template present:
+    once it is saturated the old one is scaled to 0 (pausing keeps no old pod alive)."""
+    w = rsworld
+    (old,) = live(w, "r-saturated")
+    pause(w, "r-saturated")
+    d = patch_dep(w, "r-saturated", {"spec": {"template": {"metadata": {"annotations": {"v": "2"}}}}})
+    time.sleep(1.0)
+    (cur,) = rss(w, "r-saturated")             # paused: no new ReplicaSet
+    tmpl = json.loads(json.dumps(d["spec"]["template"]))
+    tmpl["metadata"]["labels"]["pod-template-hash"] = "hand2"
+    code, new, _ = post_rs(w, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
+        "name": "r-saturated-hand2", "labels": tmpl["metadata"]["labels"],
+        "annotations": {"deployment.kubernetes.io/desired-replicas": "1"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": tmpl["metadata"]["labels"]}, "template": tmpl}})
+    assert code == 201, new
+    wait_for(lambda: [rs["spec"]["replicas"] for rs in rss(w, "r-saturated")] == [0, 2 - 1], 15,
+             "the old ReplicaSet at 0")
+    by_name = {rs["metadata"]["name"]: rs for rs in rss(w, "r-saturated")}
+    assert by_name[cur["metadata"]["name"]]["spec"]["replicas"] == 0
+    n = by_name["r-saturated-hand2"]
+    assert n["metadata"]["ownerReferences"][0]["uid"] == d["metadata"]["uid"]      # adopted
+    assert n["metadata"]["annotations"][REV] == "2"            # one above the others
+    wait_gone(w, old["name"])
+    assert [p["pod_template_hash"] for p in live(w, "r-saturated")] == ["hand2"]
+
+
+def test_paused_scaling_is_proportional(rsworld):
+    """Paused with two active ReplicaSets, neither saturated: a change of replicas is
+    spread over them in proportion (sync.go scale(): replicas+maxSurge, rounding half up,
+    the newer first, the leftover to the first)."""
+    w = rsworld
+    pause(w, "r-proportional")
+    d = patch_dep(w, "r-proportional", {"spec": {"template": {"metadata": {"annotations": {"v": "2"}}}}})
+    tmpl = json.loads(json.dumps(d["spec"]["template"]))
+    tmpl["metadata"]["labels"]["pod-template-hash"] = "prop2"
+    code, o, _ = post_rs(w, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
+        "name": "r-proportional-prop2", "labels": tmpl["metadata"]["labels"]},
+        "spec": {"replicas": 1, "selector": {"matchLabels": tmpl["metadata"]["labels"]}, "template": tmpl}})
+    assert code == 201, o
+    wait_for(lambda: len([p for p in live(w, "r-proportional") if p["ready"]]) == 2, 10, "2 pods")
+    time.sleep(0.5)
+    assert [rs["spec"]["replicas"] for rs in rss(w, "r-proportional")] == [1, 1]     # not saturated
+    patch_dep(w, "r-proportional", {"spec": {"replicas": 4}})
+    # allowed 4 + maxSurge 1 = 5: the new one 1 * 5 / 2 (its max-replicas unknown: status.replicas)
+    # rounds to 3, +2; the old one 1 * 5 / 2 (max-replicas 2) would add 2, 1 is left
+    wait_for(lambda: [rs["spec"]["replicas"] for rs in rss(w, "r-proportional")] == [2, 3], 10,
+             "proportional scaling")
+    for rs in rss(w, "r-proportional"):
+        assert rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "4"
+        assert rs["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"] == "5"
+    wait_for(lambda: len(live(w, "r-proportional")) == 5, 10, "5 pods")
+
+
+def test_rs_adopts_unowned_pods_and_scales_them(rsworld):
+    """A ReplicaSet adopts running unowned pods its selector matches and scales them to
+    its replicas (the excess pod is deleted)."""
+    w = rsworld
+    patch_dep(w, "r-adopt", {"spec": {"replicas": 2}})
+    wait_for(lambda: len([p for p in live(w, "r-adopt") if p["ready"]]) == 2, 15, "2 pods")
+    pause(w, "r-adopt")
+    (src,) = rss(w, "r-adopt")
+    orphan_all(w, "r-adopt")
+    pods = live(w, "r-adopt")
+    assert len(pods) == 2 and all(pid_alive(p["pid"]) for p in pods)
+    # a ReplicaSet no Deployment selects (its own labels differ), selecting the orphans
+    m = rs_manifest(src, name="standalone", labels={"team": "x"}, replicas=1)
+    del m["metadata"]["ownerReferences"]
+    del m["metadata"]["annotations"]
+    code, rs, _ = post_rs(w, m)
+    assert code == 201 and rs["metadata"]["name"] == "standalone", rs
+    wait_for(lambda: len(live(w, "r-adopt")) == 1, 10, "the excess pod deleted")
+    (kept,) = live(w, "r-adopt")
+    assert kept["name"] in [p["name"] for p in pods] and pid_alive(kept["pid"])
+    (kp,) = [p for p in api_pods(w, "r-adopt") if p["metadata"]["name"] == kept["name"]]
+    assert kp["metadata"]["ownerReferences"][0]["name"] == "standalone"
+    assert kp["metadata"]["ownerReferences"][0]["uid"] == rs["metadata"]["uid"]
+    code, got, _ = w.kube_api("GET", RS_PATH + "/standalone")
+    assert code == 200 and "ownerReferences" not in got["metadata"]       # not adopted by r-adopt
+    assert got["status"]["replicas"] == 1
+    r = w.kubectl("delete", "rs", "standalone")          # background: its pod goes too
+    assert r.returncode == 0, r.stderr
+    wait_gone(w, kept["name"])
+
+
+def test_revision_raised_when_a_higher_one_appears(rsworld):
+    """The new ReplicaSet's revision is one above the others', raised again when a higher
+    one appears; the Deployment's revision follows."""
+    w = rsworld
+    (cur,) = rss(w, "r-rev")
+    assert cur["metadata"]["annotations"][REV] == "1"
+    hist = json.loads(json.dumps(cur))
+    tmpl = hist["spec"]["template"]
+    tmpl["metadata"]["labels"]["pod-template-hash"] = "hist7"
+    tmpl["metadata"].setdefault("annotations", {})["old"] = "yes"
+    code, o, _ = post_rs(w, rs_manifest(hist, name="r-rev-hist7", labels=tmpl["metadata"]["labels"],
+                                         annotations={REV: "7"}, replicas=0) | {
+        "spec": {"replicas": 0, "selector": {"matchLabels": tmpl["metadata"]["labels"]}, "template": tmpl}})
+    assert code == 201, o
+    wait_for(lambda: w.deployment("r-rev")["metadata"]["annotations"][REV] == "8", 10, "revision 8")
+    byname = {rs["metadata"]["name"]: rs for rs in rss(w, "r-rev")}
+    assert byname[cur["metadata"]["name"]]["metadata"]["annotations"][REV] == "8"
+    assert byname[cur["metadata"]["name"]]["metadata"]["annotations"][
+        "deployment.kubernetes.io/revision-history"] == "1"
+    r = w.kubectl("rollout", "history", "deployment/r-rev")
+    assert r.returncode == 0, r.stderr
+    assert [ln.split()[0] for ln in r.stdout.splitlines()[2:] if ln.strip()] == ["7", "8"], r.stdout
+
+
+def test_rollout_history_and_undo(rsworld):
+    w = rsworld
+    for _ in range(2):
+        assert w.restart("r-history").returncode == 0
+        w.wait_rolled_out("r-history")
+    r = w.kubectl("rollout", "history", "deployment/r-history")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0].strip() == "deployment.apps/r-history"
+    assert r.stdout.splitlines()[1].split() == ["REVISION", "CHANGE-CAUSE"]
+    assert [ln.split() for ln in r.stdout.splitlines()[2:] if ln.strip()] == [
+        ["1", "<none>"], ["2", "<none>"], ["3", "<none>"]]
+    first = rss(w, "r-history")[0]
+    w.kube_test("DELETE", "requests")
+    r = w.kubectl("rollout", "undo", "deployment/r-history", "--to-revision=1")
+    assert r.returncode == 0 and "deployment.apps/r-history rolled back" in r.stdout, r.stderr
+    (p,) = [q for q in w.kube_requests() if q["method"] == "PATCH"]
+    assert p["content_type"] == "application/json-patch+json" and p["status"] == 200
+    w.wait_rolled_out("r-history")
+    revs = {rs["metadata"]["name"]: rs["metadata"]["annotations"][REV] for rs in rss(w, "r-history")}
+    assert revs[first["metadata"]["name"]] == "4" and sorted(revs.values()) == ["2", "3", "4"]
+    assert [p["pod_template_hash"] for p in live(w, "r-history")] == [
+        first["metadata"]["labels"]["pod-template-hash"]]
+    pause(w, "r-history")
+    r = w.kubectl("rollout", "undo", "deployment/r-history")
+    assert r.returncode != 0 and "you cannot rollback a paused deployment" in r.stderr, r.stderr
+
+
+def test_rolling_update_of_three_replicas(rsworld):
+    """maxSurge 1, maxUnavailable 0: never more than 4 pods, never fewer than 3 ready;
+    the old ReplicaSet steps down as new pods become available."""
+    w = rsworld
+    old = {p["name"] for p in live(w, "r-three")}
+    assert len(old) == 3
+    assert w.restart("r-three").returncode == 0
+    seen, sizes = set(), set()
+    deadline = time.time() + 30
+    while True:
+        pods = live(w, "r-three")
+        assert len(pods) <= 4, pods
+        assert sum(1 for p in pods if p["ready"]) >= 3, pods
+        sizes.add(tuple(rs["spec"]["replicas"] for rs in rss(w, "r-three")))
+        seen |= {p["name"] for p in pods}
+        if not old & {p["name"] for p in pods} and len(pods) == 3:
+            break
+        assert time.time() < deadline, (pods, sizes)
+        time.sleep(0.05)
+    w.wait_rolled_out("r-three")
+    new_rs = rss(w, "r-three")[1]
+    assert new_rs["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"] == "4"
+    assert [rs["spec"]["replicas"] for rs in rss(w, "r-three")] == [0, 3]
+    assert len(seen - old) == 3 and all(sum(sz) <= 4 for sz in sizes), sizes
+
+
+def test_recreate_waits_for_old_pods_gone(rsworld):
+    w = rsworld
+    code, st, _ = w.kube_api("PATCH", DEP_PATH + "/r-recreate", json.dumps(
+        {"spec": {"strategy": {"type": "Recreate"}}}), "application/strategic-merge-patch+json")
+    assert code == 422 and st["message"] == (
+        'Deployment.apps "r-recreate" is invalid: spec.strategy.rollingUpdate: Forbidden: may not be '
+        "specified when strategy `type` is 'Recreate'"), st
+    patch_dep(w, "r-recreate", {"spec": {"strategy": {"type": "Recreate", "rollingUpdate": None}}})
+    time.sleep(0.5)
+    old = live(w, "r-recreate")
+    assert len(old) == 2
+    assert w.restart("r-recreate").returncode == 0
+    w.wait_rolled_out("r-recreate")
+    new = live(w, "r-recreate")
+    assert len(new) == 2 and not {p["name"] for p in new} & {p["name"] for p in old}
+    gone = [wait_gone(w, p["name"]) for p in old]
+    assert min(p["created"] for p in new) >= max(g["deleted_at"] for g in gone)
+    assert [rs["spec"]["replicas"] for rs in rss(w, "r-recreate")] == [0, 2]
+    assert rss(w, "r-recreate")[1]["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"] == "2"
+
+
+def test_quota_refuses_new_pods(rsworld):
+    w = rsworld
+    n = len(w.pods())
+    w.kube_test("POST", "quota", {"pods": n, "name": "compute-resources"})
+    try:
+        (old,) = live(w, "r-quota")
+        assert w.restart("r-quota").returncode == 0
+        wait_for(lambda: len(rss(w, "r-quota")) == 2 and rss(w, "r-quota")[1]["status"].get("conditions"),
+                 10, "the new ReplicaSet's failure")
+        new = rss(w, "r-quota")[1]
+        (c,) = new["status"]["conditions"]
+        assert (c["type"], c["status"], c["reason"]) == ("ReplicaFailure", "True", "FailedCreate")
+        pre = 'pods "%s-' % new["metadata"]["name"]
+        assert c["message"].startswith(pre), c
+        assert c["message"].endswith('" is forbidden: exceeded quota: compute-resources, requested: pods=1, '
+                                     'used: pods=%d, limited: pods=%d' % (n, n)), c
+        assert new["spec"]["replicas"] == 1 and new["status"]["replicas"] == 0
+        assert [p["name"] for p in live(w, "r-quota")] == [old["name"]]
+    finally:
+        w.kube_test("DELETE", "quota")
+    w.wait_rolled_out("r-quota")
+    assert "conditions" not in rss(w, "r-quota")[1]["status"]
+
+
+def test_delete_rs_background_and_pod_delete_grace(rsworld):
+    w = rsworld
+    (old,) = live(w, "r-background")
+    (rs,) = rss(w, "r-background")
+    w.kube_test("DELETE", "requests")
+    r = w.kubectl("delete", "rs", rs["metadata"]["name"])
+    assert r.returncode == 0, r.stderr
+    d = [q for q in w.kube_requests() if q["method"] == "DELETE"][0]
+    assert json.loads(d["body"])["propagationPolicy"] == "Background"
+    gone = wait_gone(w, old["name"])
+    assert gone["sigtermed"]
+    # the Deployment creates its ReplicaSet again (same name, new object) and a pod
+    wait_for(lambda: [p for p in live(w, "r-background") if p["ready"]], 10, "a new pod")
+    (again,) = rss(w, "r-background")
+    assert again["metadata"]["name"] == rs["metadata"]["name"] and again["metadata"]["uid"] != rs["metadata"]["uid"]
+    # DELETE of a pod: the grace period given, SIGTERM now (the sleep ends on it)
+    (p,) = live(w, "r-background")
+    code, obj, _ = w.kube_api("DELETE", POD_PATH + "/" + p["name"],
+                              json.dumps({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 7}),
+                              "application/json")
+    assert code == 200 and obj["metadata"]["deletionGracePeriodSeconds"] == 7, obj
+    assert wait_gone(w, p["name"])["sigtermed"]
+    # Foreground: the ReplicaSet stays (deletionTimestamp, finalizer) until its pods are gone
+    (p,) = live(w, "r-background")
+    code, obj, _ = w.kube_api("DELETE", RS_PATH + "/" + again["metadata"]["name"],
+                              json.dumps({"propagationPolicy": "Foreground"}), "application/json")
+    assert code == 200 and obj["metadata"]["finalizers"] == ["foregroundDeletion"], obj
+    assert obj["metadata"]["deletionTimestamp"]
+    gone = wait_gone(w, p["name"])
+    code, o, _ = w.kube_api("GET", RS_PATH + "/" + again["metadata"]["name"])
+    assert code == 404 or o["metadata"]["uid"] != again["metadata"]["uid"]
+    wait_for(lambda: [q for q in live(w, "r-background") if q["ready"]], 10, "a new pod")
+    code, st, _ = w.kube_api("DELETE", POD_PATH + "/nosuch")
+    assert code == 404 and st["message"] == 'pods "nosuch" not found'
+    code, st, _ = w.kube_api("DELETE", RS_PATH + "/" + rs["metadata"]["name"] + "?propagationPolicy=Bogus")
+    assert code == 422 and 'Unsupported value: "Bogus"' in st["message"]
+
+
+def test_pod_relabelled_is_released_and_replaced(rsworld):
+    w = rsworld
+    (old,) = live(w, "r-release")
+    r = w.kubectl("label", "pod", old["name"], "pod-template-hash=gone", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: len(live(w, "r-release")) == 2, 10, "a replacement")
+    by = {p["metadata"]["name"]: p for p in api_pods(w, "r-release")}
+    assert "ownerReferences" not in by[old["name"]]["metadata"]
+    assert pid_alive(old["pid"])
+    code, st, _ = w.kube_api("PATCH", POD_PATH + "/" + old["name"],
+                             json.dumps({"spec": {"nodeName": "elsewhere"}}), "application/merge-patch+json")
+    assert code == 422 and "pod updates may not change fields" in st["message"]
+    code, st, _ = w.kube_api("PATCH", POD_PATH + "/" + old["name"],
+                             json.dumps({"metadata": {"labels": {"n": 1}}}), "application/merge-patch+json")
+    assert code == 400 and "ObjectMeta.metadata.labels of type string" in st["message"], st
+
+
+def test_new_rs_scaled_while_paused_and_post_validation(rsworld):
+    """Paused, all ReplicaSets orphaned: a ReplicaSet POSTed with the Deployment's template
+    is its new one, and (none being active) is scaled to its replicas; POST validation."""
+    w = rsworld
+    pause(w, "r-new-paused")
+    (src,) = rss(w, "r-new-paused")
+    orphan_all(w, "r-new-paused")
+    (orphan,) = live(w, "r-new-paused")
+    r = w.kubectl("label", "pod", orphan["name"], "pod-template-hash=away", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    m = rs_manifest(src, replicas=0)
+    code, st, _ = post_rs(w, dict(m, spec=dict(m["spec"], selector={"matchLabels": {"app": "other"}})))
+    assert code == 422 and st["reason"] == "Invalid", st
+    assert st["message"].startswith('ReplicaSet.apps "%s" is invalid: spec.template.metadata.labels: '
+                                    'Invalid value: map[string]string{"app":"r-new-paused", '
+                                    '"pod-template-hash":' % src["metadata"]["name"]), st["message"]
+    assert st["message"].endswith("`selector` does not match template `labels`")
+    code, st, _ = post_rs(w, dict(m, metadata={}))
+    assert code == 422 and "metadata.name: Required value: name or generateName is required" in st["message"]
+    code, st, _ = post_rs(w, dict(m, metadata=dict(m["metadata"], resourceVersion="123")))
+    assert code == 500 and st["message"] == \
+        "Internal error occurred: resourceVersion should not be set on objects to be created", st
+    w.kube_test("POST", "forbid", {"verb": "update", "resource": "deployments/finalizers"})
+    try:
+        code, st, _ = post_rs(w, m)
+        assert code == 403 and "cannot set blockOwnerDeletion if an ownerReference refers to a resource you " \
+            "can't set finalizers on" in st["message"], st
+    finally:
+        w.kube_test("DELETE", "forbid")
+    code, rs, _ = post_rs(w, m)
+    assert code == 201, rs
+    code, st, _ = post_rs(w, m)
+    assert code == 409 and st["reason"] == "AlreadyExists"
+    wait_for(lambda: [p for p in live(w, "r-new-paused") if p["ready"] and p["name"] != orphan["name"]], 10,
+             "the new ReplicaSet's pod")
+    (got,) = rss(w, "r-new-paused")
+    assert got["spec"]["replicas"] == 1 and got["metadata"]["uid"] == rs["metadata"]["uid"]
+    assert w.deployment("r-new-paused")["spec"]["paused"] is True
+
+
+def test_handover_sequence(rsworld):
+    """The facts together, as --handover uses them: pause, orphan every ReplicaSet, make
+    the orphans unadoptable, one PATCH (restart + resume): the new ReplicaSet is created
+    at full size while the old pod runs on, untouched; the history recreated (same names,
+    templates, revisions, owner) raises the new one's revision above it, so rollout
+    history and undo see what they see after a plain rollout."""
+    w = rsworld
+    assert w.restart("r-handover").returncode == 0
+    w.wait_rolled_out("r-handover")
+    saved = rss(w, "r-handover")
+    assert [rs["metadata"]["annotations"][REV] for rs in saved] == ["1", "2"]
+    (old,) = live(w, "r-handover")
+    pause(w, "r-handover")
+    orphan_all(w, "r-handover")
+    code, o, _ = w.kube_api("PATCH", POD_PATH + "/" + old["name"], json.dumps(
+        {"metadata": {"labels": {"pod-template-hash": "handover-old", "drain-and-rollout/run": "r1"}}}),
+        "application/merge-patch+json")
+    assert code == 200 and o["metadata"]["labels"]["drain-and-rollout/run"] == "r1", o
+    patch_dep(w, "r-handover", {"spec": {"paused": False, "template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2026-11-26T12:00:00Z"}}}}})
+    w.kubectl("rollout", "status", "deployment/r-handover", "--timeout=30s")
+    (new,) = rss(w, "r-handover")
+    assert new["metadata"]["generation"] == 1 and new["spec"]["replicas"] == 1      # created at full size
+    assert new["metadata"]["annotations"][REV] == "1"
+    assert pid_alive(old["pid"]) and old["name"] in [p["name"] for p in live(w, "r-handover")]
+    for rs in saved:
+        code, o, _ = post_rs(w, rs_manifest(rs, replicas=0))
+        assert code == 201, o
+    wait_for(lambda: w.deployment("r-handover")["metadata"]["annotations"][REV] == "3", 10, "revision 3")
+    r = w.kubectl("rollout", "history", "deployment/r-handover")
+    assert [ln.split()[0] for ln in r.stdout.splitlines()[2:] if ln.strip()] == ["1", "2", "3"], r.stdout
+    assert [rs["spec"]["replicas"] for rs in rss(w, "r-handover")] == [0, 0, 1]
+    time.sleep(0.5)
+    assert pid_alive(old["pid"]) and len(live(w, "r-handover")) == 2
+    code, _, _ = w.kube_api("DELETE", POD_PATH + "/" + old["name"])
+    assert code == 200 and wait_gone(w, old["name"])["sigtermed"]
+    r = w.kubectl("rollout", "undo", "deployment/r-handover")
+    assert r.returncode == 0, r.stderr
+    w.wait_rolled_out("r-handover")
+    revs = {rs["metadata"]["name"]: rs["metadata"]["annotations"][REV] for rs in rss(w, "r-handover")}
+    assert revs[saved[1]["metadata"]["name"]] == "4"
+    assert [p["pod_template_hash"] for p in live(w, "r-handover")] == [
+        saved[1]["metadata"]["labels"]["pod-template-hash"]]
+
+
+def test_delete_pod_sigkill_after_the_grace_given(world):
+    """DELETE of a pod whose worker is busy: SIGTERM, then SIGKILL once the grace period
+    the DELETE gave (1 s, not the pod's 3 s) is over; its ReplicaSet replaces it."""
+    led = redis.Redis(port=world.redis_port, db=15)
+    world.wait_rolled_out("ecal-bulk", timeout=60)
+    (old,) = [p for p in world.pods("ecal-bulk") if not p["terminating"]]
+    env = dict(os.environ, BROKER_URL=world.broker_url)
+    out = subprocess.run([PY, "-c", "import etl; print(etl.ingest.apply_async(args=[10, 'x'], "
+                                    "queue='ecal-bulk').id)"],
+                         cwd=os.path.dirname(os.path.abspath(__file__)), env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: led.hexists("ledger:started", out.stdout.strip()), 15, "the task started")
+    world.kube_test("DELETE", "requests")
+    r = world.kubectl("delete", "pod", old["name"], "--grace-period=1", "--wait=false")
+    assert r.returncode == 0, r.stderr
+    (d,) = [q for q in world.kube_requests() if q["method"] == "DELETE"]
+    assert json.loads(d["body"])["gracePeriodSeconds"] == 1
+    gone = wait_gone(world, old["name"])
+    assert gone["sigtermed"] and gone["sigkilled"] and gone["exit_code"] == -signal.SIGKILL
+    assert 0.9 <= gone["exited_at"] - gone["deletion_requested"] < 2.5
+    world.wait_rolled_out("ecal-bulk", timeout=60)
+
+
+def test_watch_replicasets_through_an_orphan_delete(rsworld):
+    """A watch of ReplicaSets from a list's resourceVersion: the DELETE with Orphan shows as
+    MODIFIED (deletionTimestamp, finalizer orphan), then DELETED; the pod's as MODIFIED
+    without ownerReferences."""
+    w = rsworld
+    pause(w, "r-get")
+    code, rl, _ = w.kube_api("GET", RS_PATH + "?labelSelector=app%3Dr-get")
+    (rs,) = rl["items"]
+    rv = rl["metadata"]["resourceVersion"]
+    r = w.kubectl("delete", "rs", rs["metadata"]["name"], "--cascade=orphan")
+    assert r.returncode == 0, r.stderr
+    ctx = ssl.create_default_context(cafile=os.path.join(w.certs, "ca.crt"))
+
+    def watch(path):
+        req = urllib.request.Request("https://127.0.0.1:%d%s?watch=true&resourceVersion=%s&timeoutSeconds=1"
+                                     "&labelSelector=app%%3Dr-get" % (w.kube_port, path, rv),
+                                     headers={"Authorization": "Bearer " + TOKEN})
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return [json.loads(ln) for ln in resp.read().decode().splitlines() if ln.strip()]
+    evs = watch(RS_PATH)
+    assert [(e["type"], e["object"]["kind"]) for e in evs] == [("MODIFIED", "ReplicaSet"), ("DELETED", "ReplicaSet")]
+    assert evs[0]["object"]["metadata"]["finalizers"] == ["orphan"]
+    assert evs[0]["object"]["metadata"]["deletionTimestamp"]
+    pev = [e for e in watch(POD_PATH) if e["type"] == "MODIFIED"]
+    assert pev and "ownerReferences" not in pev[-1]["object"]["metadata"]
 
 
 # ---- StatefulSets (kube/statefulsets.py), against the real kubectl --------

@@ -13,6 +13,10 @@ failing API server would.
   GET  /apis/apps/v1[/namespaces/NS]/statefulsets[/NAME]       get, list, watch
   PATCH /apis/apps/v1[/namespaces/NS]/statefulsets/NAME        statefulsets.py
   GET  /api/v1[/namespaces/NS]/pods[/NAME]                     get, list, watch
+  DELETE, PATCH /api/v1/namespaces/NS/pods/NAME                 writes.py
+  GET  /apis/apps/v1[/namespaces/NS]/replicasets[/NAME]        get, list, watch
+  POST /apis/apps/v1/namespaces/NS/replicasets                 writes.py
+  DELETE /apis/apps/v1/namespaces/NS/replicasets/NAME          writes.py (propagationPolicy)
 """
 import bisect
 import json
@@ -21,6 +25,7 @@ import time
 import uuid
 from urllib.parse import unquote
 
+from kube import writes
 from kube.patch import Rejected, patch_deployment
 from kube.selectors import field_selector_fn, label_selector_fn
 from kube.statefulsets import sts_get, sts_patch
@@ -89,8 +94,9 @@ def guarded(group, resource, verb, fn):
     return handler
 
 
-def resource_routes(prefix, group, resource, get, patch):
-    """The collection and object routes of a resource, cluster-wide and namespaced."""
+def resource_routes(prefix, group, resource, get, patch, create=None, delete=None):
+    """The collection and object routes of a resource, cluster-wide and namespaced
+    (create and delete: namespaced only)."""
     def lst(h, ns, name):
         return do_list(h, resource, ns, False)
 
@@ -98,11 +104,17 @@ def resource_routes(prefix, group, resource, get, patch):
         h.send_status(st_method_not_allowed())
     routes = []
     for base in ("%s/%s" % (prefix, resource), "%s/namespaces/{ns}/%s" % (prefix, resource)):
+        namespaced = "{ns}" in base
         g = guarded(group, resource, "list", lst)
-        routes.append((base, {"GET": g, "HEAD": g}))
+        coll = {"GET": g, "HEAD": g}
+        if create and namespaced:
+            coll["POST"] = guarded(group, resource, "create", create)
+        routes.append((base, coll))
         g = guarded(group, resource, "get", get)
-        routes.append((base + "/{name}", {"GET": g, "HEAD": g,
-                                          "PATCH": guarded(group, resource, "patch", patch or rejected)}))
+        one = {"GET": g, "HEAD": g, "PATCH": guarded(group, resource, "patch", patch or rejected)}
+        if delete and namespaced:
+            one["DELETE"] = guarded(group, resource, "delete", delete)
+        routes.append((base + "/{name}", one))
     return routes
 
 
@@ -156,15 +168,17 @@ def discovery_doc(h, path):
                 "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": True,
                                "kind": "Deployment", "verbs": ["get", "list", "patch", "watch"],
                                "shortNames": ["deploy"], "categories": ["all"],
-                               "storageVersionHash": "8aSe+NMegvE="},
-                              {"name": "statefulsets", "singularName": "statefulset", "namespaced": True,
-                               "kind": "StatefulSet", "verbs": ["get", "list", "patch", "watch"],
-                               "shortNames": ["sts"], "categories": ["all"],
-                               "storageVersionHash": "H+vl74LkKdo="}]}
+                               "storageVersionHash": "8aSe+NMegvE="}]
+                + [{"name": "replicasets", "singularName": "replicaset", "namespaced": True,
+                    "kind": "ReplicaSet", "verbs": ["create", "delete", "get", "list", "watch"],
+                    "shortNames": ["rs"], "categories": ["all"], "storageVersionHash": "P1RzHs8/mWQ="},
+                   {"name": "statefulsets", "singularName": "statefulset", "namespaced": True,
+                    "kind": "StatefulSet", "verbs": ["get", "list", "patch", "watch"],
+                    "shortNames": ["sts"], "categories": ["all"], "storageVersionHash": "H+vl74LkKdo="}]}
     if path == "/api/v1":
         return {"kind": "APIResourceList", "groupVersion": "v1",
                 "resources": [{"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
-                               "verbs": ["get", "list", "watch"], "shortNames": ["po"],
+                               "verbs": ["delete", "get", "list", "patch", "watch"], "shortNames": ["po"],
                                "categories": ["all"], "storageVersionHash": "xPOwRZ+Yhw8="}]}
     return None
 
@@ -216,9 +230,17 @@ def send_object(h, resource, group, name, obj):
         h.send_json(200, obj)
 
 
+# ---- replicasets ----
+def rs_get(h, ns, name):
+    with h.cluster.lock:
+        rs = h.cluster.replicasets.get(name) if ns == h.cluster.ns else None
+        obj = rs.render(h.cluster.ns) if rs else None
+    send_object(h, "replicasets", "apps", name, obj)
+
+
 # ---- list / watch ----
-KINDS = {"deployments": ("Deployment", "apps/v1"), "statefulsets": ("StatefulSet", "apps/v1"),
-         "pods": ("Pod", "v1")}
+KINDS = {"deployments": ("Deployment", "apps/v1"), "pods": ("Pod", "v1"),
+         "replicasets": ("ReplicaSet", "apps/v1"), "statefulsets": ("StatefulSet", "apps/v1")}
 
 
 def current_objects(h, resource):
@@ -226,6 +248,8 @@ def current_objects(h, resource):
         return [d.render() for _, d in sorted(h.cluster.deployments.items())]
     if resource == "statefulsets":
         return [d.render() for _, d in sorted(h.cluster.statefulsets.items())]
+    if resource == "replicasets":
+        return [rs.render(h.cluster.ns) for _, rs in sorted(h.cluster.replicasets.items())]
     return [h.cluster.render_pod(p) for p in sorted(h.cluster.pods, key=lambda p: p.name)]
 
 
@@ -342,6 +366,8 @@ ROUTES = (
     + [(p, {"*": health}) for p in ("healthz", "readyz", "livez")]
     + [("api/v1/namespaces/{name}", GET(namespace))]
     + resource_routes("apis/apps/v1", "apps", "deployments", dep_get, dep_patch)
+    + resource_routes("api/v1", "", "pods", pod_get, writes.pod_patch, delete=writes.pod_delete)
+    + resource_routes("apis/apps/v1", "apps", "replicasets", rs_get, None,
+                      create=writes.rs_create, delete=writes.rs_delete)
     + resource_routes("apis/apps/v1", "apps", "statefulsets", sts_get, sts_patch)
-    + resource_routes("api/v1", "", "pods", pod_get, None)
 )

@@ -8,9 +8,9 @@ import time
 
 from kube.controllers import DeploymentController, ReplicaSetController
 from kube.kubelet import Kubelet
-from kube.objects import Deployment
+from kube.objects import Deployment, controller_of
+from kube.util import OBSERVE_DELAY, TICK, log
 from kube.statefulsets import StatefulSet, StatefulSetController
-from kube.util import OBSERVE_DELAY, TICK, log, template_hash
 
 
 class Cluster(DeploymentController, ReplicaSetController, StatefulSetController, Kubelet):
@@ -23,6 +23,8 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
         self.events = []          # (rv, resource, ns, type, obj)
         self.event_rvs = []
         self.deployments = {}
+        self.replicasets = {}     # name -> ReplicaSet
+        self.quota = None         # {"pods": N, "name": Q}: the namespace's pod quota
         self.pods = []            # live pods (incl. terminating, failed-not-yet-removed)
         self.gone_pods = []       # history for /_test/pods?all=1
         self.broken = set()
@@ -57,6 +59,10 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
         dep.metadata["resourceVersion"] = str(rv)
         self.emit("deployments", typ, dep.render(), rv)
 
+    def bump_rs(self, rs, typ="MODIFIED"):
+        rs.rv = self.next_rv()
+        self.emit("replicasets", typ, rs.render(self.ns), rs.rv)
+
     def bump_sts(self, sts, typ="MODIFIED"):
         rv = self.next_rv()
         sts.metadata["resourceVersion"] = str(rv)
@@ -67,11 +73,25 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
         self.emit("pods", typ, self.render_pod(pod), pod.rv)
 
     # ---- controller ----
-    def dep_pods(self, dep):
-        return [p for p in self.pods if p.dep is dep]
+    def owned(self, uid):
+        """The pods (or, uid "rs:" + UID, the ReplicaSets) whose controller ownerReference
+        is uid (None: no controller), from an index rebuilt whenever anything changed
+        (every change bumps the resource version)."""
+        if getattr(self, "_owned_rv", None) != self.rv:
+            idx = {}
+            for p in self.pods:
+                idx.setdefault((controller_of(p.owner_refs) or {}).get("uid"), []).append(p)
+            for rs in self.replicasets.values():
+                idx.setdefault("rs:%s" % (controller_of(rs.owner_refs) or {}).get("uid"), []).append(rs)
+            self._owned, self._owned_rv = idx, self.rv
+        return list(self._owned.get(uid, ()))
+
+    def rs_pods(self, rs):
+        """The pods rs controls (its controller ownerReference), terminating ones too."""
+        return self.owned(rs.uid)
 
     def rs_active(self, rs):
-        return [p for p in self.pods if p.rs is rs and not p.terminating]
+        return [p for p in self.rs_pods(rs) if not p.terminating]
 
     def rs_available(self, rs):
         return [p for p in self.rs_active(rs) if p.ready and p.exit_code is None]
@@ -81,16 +101,17 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
             if self.stopping:
                 return
             t = time.time()
+            self.pod_lifecycle(t)
+            self.collect_garbage()
             for dep in self.deployments.values():
-                h = template_hash(dep.spec["template"])   # the current template's ReplicaSet
-                self.pod_lifecycle(dep, t)
                 if dep.metadata["generation"] > dep.observed_generation:
                     if t - dep.generation_changed_at >= OBSERVE_DELAY or dep.observed_generation == 0:
-                        self.reconcile_deployment(dep, h, t, observe=True)
+                        self.reconcile_deployment(dep, t, observe=True)
                 else:
-                    self.reconcile_deployment(dep, h, t, observe=False)
-                self.reconcile_replicasets(dep)
-                self.update_status(dep, h, t)
+                    self.reconcile_deployment(dep, t, observe=False)
+            self.reconcile_replicasets(t)
+            for dep in self.deployments.values():
+                self.update_status(dep, t)
             self.tick_statefulsets(t)
             if not self.all_ready_once and self.statefulsets_ready() and all(
                     d.status.get("availableReplicas", 0) >= d.spec["replicas"]

@@ -17,30 +17,25 @@ class Kubelet:
 
     # ---- pods ----
     def render_pod(self, pod, with_kind=True):
-        tmpl = pod.rs.template
-        tspec = tmpl["spec"]
+        tspec = pod.spec
         c0 = tspec["containers"][0]
         md = {
             "name": pod.name,
-            "generateName": pod.rs.name + "-",
+            "generateName": pod.generate_name,
             "namespace": self.ns,
             "uid": pod.uid,
             "resourceVersion": str(pod.rv),
             "creationTimestamp": now_rfc3339(pod.created),
-            "labels": dict(tmpl["metadata"].get("labels") or {}, **{"pod-template-hash": pod.rs.hash}),
+            "labels": dict(pod.labels),
         }
-        ann = tmpl["metadata"].get("annotations")
-        if ann:
-            md["annotations"] = dict(ann)
+        if pod.annotations:
+            md["annotations"] = dict(pod.annotations)
         if pod.terminating:
-            grace = tspec.get("terminationGracePeriodSeconds", 30)
-            md["deletionTimestamp"] = now_rfc3339(pod.deletion_requested + grace)
-            md["deletionGracePeriodSeconds"] = grace
-        md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": pod.rs.name,
-                                  "uid": pod.rs.uid, "controller": True, "blockOwnerDeletion": True}]
+            md["deletionTimestamp"] = now_rfc3339(pod.deletion_requested + pod.grace)
+            md["deletionGracePeriodSeconds"] = pod.grace
+        if pod.owner_refs:
+            md["ownerReferences"] = copy.deepcopy(pod.owner_refs)
         spec = copy.deepcopy(tspec)
-        if hasattr(pod.rs, "pod_meta"):       # a StatefulSet's pod (statefulsets.py)
-            pod.rs.pod_meta(pod, md, spec)
         spec["nodeName"] = "worker-node-1.cms-dials.cern.ch"
         spec["serviceAccountName"] = SERVICE_ACCOUNT
         spec["serviceAccount"] = SERVICE_ACCOUNT
@@ -224,12 +219,21 @@ class Kubelet:
             return True
         return False
 
-    def terminate_pod(self, pod):
+    def terminate_pod(self, pod, grace=None):
+        """Graceful deletion: SIGTERM now, SIGKILL after the grace period (the pod's
+        terminationGracePeriodSeconds unless the DELETE gave one); a second DELETE
+        may only shorten it."""
+        if grace is None:
+            grace = pod.spec.get("terminationGracePeriodSeconds", 30)
         if pod.terminating:
+            if pod.kill_at is not None and time.time() + grace < pod.kill_at:
+                pod.grace = grace
+                pod.kill_at = time.time() + grace
+                self.bump_pod(pod)
             return
         pod.terminating = True
+        pod.grace = grace
         pod.deletion_requested = time.time()
-        grace = pod.rs.template["spec"].get("terminationGracePeriodSeconds", 30)
         pod.kill_at = pod.deletion_requested + grace
         if pod.alive():
             try:
@@ -255,8 +259,9 @@ class Kubelet:
         self.bump_pod(pod, "DELETED")
         log("pod %s deleted (exit %s%s)" % (pod.name, pod.exit_code, ", SIGKILLed after grace" if pod.sigkilled else ""))
 
-    def pod_lifecycle(self, dep, t):
-        for pod in list(self.dep_pods(dep)):
+    def pod_lifecycle(self, t):
+        for pod in list(self.pods):
+            dep = pod.dep
             if pod.fault:
                 if pod.terminating:       # no container runs: nothing to stop
                     pod.exit_code = 0 if pod.exit_code is None else pod.exit_code

@@ -8,10 +8,20 @@ from kube.util import now_rfc3339, rand_suffix
 
 
 class Pod:
+    """A pod its ReplicaSet created: its own copy of the template (labels, annotations,
+    spec) and ownerReferences, which PATCH and the garbage collector change; dep is the
+    application it runs (the Deployment whose selector its labels matched)."""
+
     def __init__(self, dep, rs, broken, fault=None):
         self.dep = dep
-        self.rs = rs
         self.name = "%s-%s" % (rs.name, rand_suffix())
+        self.generate_name = rs.name + "-"
+        tmd = rs.template.get("metadata") or {}
+        self.labels = dict(tmd.get("labels") or {})
+        self.annotations = dict(tmd.get("annotations") or {})
+        self.spec = copy.deepcopy(rs.template["spec"])
+        self.owner_refs = [rs.controller_ref_to()]
+        self.grace = None          # the grace period of its deletion
         self.uid = str(uuid.uuid4())
         self.created = time.time()
         self.hostname = "%s@%s" % (dep.name, self.name)
@@ -49,14 +59,80 @@ class Pod:
         return self.proc is not None and self.exit_code is None and not self.fault
 
 
+def controller_of(refs):
+    """The ownerReference with controller: true (metav1.GetControllerOf), or None."""
+    return next((r for r in refs or [] if r.get("controller")), None)
+
+
+class App:
+    """What a pod of a ReplicaSet no Deployment selects runs: a sleep."""
+
+    def __init__(self, name):
+        self.name = name
+        self.worker = False
+        self.queues = []
+        self.shutdown_seconds = 0.0
+        self.progress_at = 0
+
+
 class ReplicaSet:
-    def __init__(self, dep, h, template, replicas):
-        self.dep = dep
-        self.hash = h
-        self.name = "%s-%s" % (dep.name, h)
+    """An apps/v1 ReplicaSet as the API stores it: metadata (labels, annotations,
+    ownerReferences), spec (replicas, selector, template) and the status its
+    controller writes."""
+
+    def __init__(self, name, labels, annotations, owner_refs, selector, template, replicas):
+        self.name = name
         self.uid = str(uuid.uuid4())
+        self.created = time.time()
+        self.labels = dict(labels or {})
+        self.annotations = dict(annotations or {})
+        self.owner_refs = copy.deepcopy(owner_refs or [])
+        self.selector = copy.deepcopy(selector)
         self.template = copy.deepcopy(template)
         self.replicas = replicas
+        self.generation = 1
+        self.rv = 0
+        self.status = {"replicas": 0}
+        self.deleting = None       # propagationPolicy of a pending DELETE
+        self.deletion_ts = None
+        self.gone = False
+
+    @property
+    def hash(self):
+        return (self.template.get("metadata") or {}).get("labels", {}).get("pod-template-hash", "")
+
+    def controller_ref_to(self):
+        return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": self.name, "uid": self.uid,
+                "controller": True, "blockOwnerDeletion": True}
+
+    def revision(self):
+        try:
+            return int(self.annotations.get("deployment.kubernetes.io/revision", "0"))
+        except ValueError:
+            return 0
+
+    def render(self, ns, with_kind=True):
+        o = {}
+        if with_kind:
+            o["kind"] = "ReplicaSet"
+            o["apiVersion"] = "apps/v1"
+        md = {"name": self.name, "namespace": ns, "uid": self.uid, "resourceVersion": str(self.rv),
+              "generation": self.generation, "creationTimestamp": now_rfc3339(self.created)}
+        if self.labels:
+            md["labels"] = dict(self.labels)
+        if self.annotations:
+            md["annotations"] = dict(self.annotations)
+        if self.owner_refs:
+            md["ownerReferences"] = copy.deepcopy(self.owner_refs)
+        if self.deletion_ts is not None:
+            md["deletionTimestamp"] = now_rfc3339(self.deletion_ts)
+            md["deletionGracePeriodSeconds"] = 0
+            md["finalizers"] = ["orphan" if self.deleting == "Orphan" else "foregroundDeletion"]
+        o["metadata"] = md
+        o["spec"] = {"replicas": self.replicas, "selector": copy.deepcopy(self.selector),
+                     "template": copy.deepcopy(self.template)}
+        o["status"] = copy.deepcopy(self.status)
+        return o
 
 
 class Deployment:
@@ -114,12 +190,18 @@ class Deployment:
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": int(cfg.get("progressDeadlineSeconds", 600)),
         }
+        if cfg.get("strategy") == "Recreate":         # else RollingUpdate, maxSurge/maxUnavailable
+            self.spec["strategy"] = {"type": "Recreate"}
+        else:
+            ru = self.spec["strategy"]["rollingUpdate"]
+            for k in ("maxSurge", "maxUnavailable"):
+                if k in cfg:
+                    ru[k] = cfg[k]
         self.status = {}
         self.observed_generation = 0
         self.generation_changed_at = self.created
         self.progress_at = self.created
-        self.rs = {}            # hash -> ReplicaSet
-        self.revision = 0
+        self.collision_count = 0
         self.cond_progressing = None
         self.last_counts = None
         self.paused_seen = False

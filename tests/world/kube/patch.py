@@ -220,6 +220,16 @@ def patch_deployment(cluster, ns, name, ct, raw):
                                         "Invalid value: %s: field is immutable"
                                         % json.dumps(spec.get("selector"))))
         check_workload("Deployment", name, md, spec, dep.spec["selector"])
+        strat = spec.get("strategy") or {}
+        if strat.get("type") not in ("RollingUpdate", "Recreate"):
+            raise Rejected(st_invalid("Deployment", "apps", name, "spec.strategy.type",
+                                      'Unsupported value: %s: supported values: "Recreate", "RollingUpdate"'
+                                      % json.dumps(strat.get("type"))))
+        if strat["type"] == "Recreate" and strat.get("rollingUpdate") is not None:
+            raise Rejected(st_invalid("Deployment", "apps", name, "spec.strategy.rollingUpdate",
+                                      "Forbidden: may not be specified when strategy `type` is 'Recreate'"))
+        if strat["type"] == "RollingUpdate" and strat.get("rollingUpdate") is None:
+            strat["rollingUpdate"] = {"maxUnavailable": "25%", "maxSurge": "25%"}     # defaulted
         if spec.get("paused") is False:
             del spec["paused"]          # omitempty, as the API server stores it
         if store_patched(dep, md, spec):

@@ -69,3 +69,20 @@ def field_selector_fn(sel, resource):
                 return False
         return True
     return f
+
+
+def selector_matches(selector, labels):
+    """A metav1.LabelSelector (matchLabels, matchExpressions) against labels; an empty
+    selector matches everything, as LabelSelectorAsSelector makes it."""
+    labels = labels or {}
+    selector = selector or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    return all(EXPRESSIONS.get(e.get("operator"), lambda l, k, vs: False)(labels, e.get("key"), e.get("values") or [])
+               for e in selector.get("matchExpressions") or [])
+
+
+EXPRESSIONS = {"In": lambda l, k, vs: k in l and l[k] in vs,
+               "NotIn": lambda l, k, vs: k not in l or l[k] not in vs,
+               "Exists": lambda l, k, vs: k in l,
+               "DoesNotExist": lambda l, k, vs: k not in l}

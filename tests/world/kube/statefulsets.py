@@ -29,7 +29,6 @@ matchLabels and the template's labels; default app: NAME).
 """
 import copy
 import json
-import uuid
 
 from kube.objects import Deployment, Pod
 from kube.patch import Rejected, apply_patch, check_workload, decode_patch, store_patched
@@ -42,29 +41,19 @@ REVISION_LABEL = "controller-revision-hash"
 
 
 class Revision:
-    """A ControllerRevision of a StatefulSet: its template; the kubelet reads
-    .template, .name, .hash and .uid of a pod's `rs`, and pod_meta() gives
-    the pod the StatefulSet's labels and owner."""
+    """A ControllerRevision of a StatefulSet: the template its pods are made from.
+    Pod() (objects.py) reads .template and .name, and takes controller_ref_to() as
+    its owner: the StatefulSet."""
 
     def __init__(self, sts, template):
         self.sts = sts
         self.template = copy.deepcopy(template)
         self.hash = template_hash(template)
         self.name = "%s-%s" % (sts.name, self.hash)      # the label's value
-        self.uid = str(uuid.uuid4())
 
-    def pod_meta(self, pod, md, spec):
-        md["generateName"] = self.sts.name + "-"
-        labels = dict(self.template["metadata"].get("labels") or {})
-        labels[REVISION_LABEL] = self.name
-        labels[POD_NAME_LABEL] = pod.name
-        labels[POD_INDEX_LABEL] = str(pod.ordinal)
-        md["labels"] = labels
-        md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": self.sts.name,
-                                  "uid": self.sts.metadata["uid"], "controller": True,
-                                  "blockOwnerDeletion": True}]
-        spec["hostname"] = pod.name
-        spec["subdomain"] = self.sts.spec["serviceName"]
+    def controller_ref_to(self):
+        return {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": self.sts.name,
+                "uid": self.sts.metadata["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
 class StatefulSet:
@@ -116,8 +105,8 @@ class StatefulSet:
 
 
 class StatefulSetController:
-    """Mixed into Cluster: uses its pods, statefulsets, spawn(), terminate_pod(),
-    pod_lifecycle() and bump_sts()."""
+    """Mixed into Cluster: uses its pods, statefulsets, spawn(), terminate_pod()
+    and bump_sts(); the kubelet's pod_lifecycle() runs the pods."""
 
     def sts_pods(self, sts):
         return sorted((p for p in self.pods if p.dep is sts), key=lambda p: p.ordinal)
@@ -131,7 +120,6 @@ class StatefulSetController:
 
     def tick_statefulsets(self, t):
         for sts in self.statefulsets.values():
-            self.pod_lifecycle(sts, t)
             if sts.metadata["generation"] > sts.observed_generation and (
                     t - sts.generation_changed_at >= OBSERVE_DELAY or sts.observed_generation == 0):
                 sts.observed_generation = sts.metadata["generation"]
@@ -154,8 +142,13 @@ class StatefulSetController:
         rev = sts.current if part is not None and ordinal < part else sts.update
         pod = Pod(sts, rev, broken=sts.name in self.broken, fault=self.pod_faults.get(sts.name))
         pod.ordinal = ordinal
+        pod.sts_rev = rev
         pod.name = "%s-%d" % (sts.name, ordinal)
+        pod.generate_name = sts.name + "-"
         pod.hostname = "%s@%s" % (sts.name, pod.name)
+        pod.labels.update({REVISION_LABEL: rev.name, POD_NAME_LABEL: pod.name, POD_INDEX_LABEL: str(ordinal)})
+        pod.spec["hostname"] = pod.name
+        pod.spec["subdomain"] = sts.spec["serviceName"]
         self.pods.append(pod)
         try:
             self.spawn(pod)
@@ -189,7 +182,7 @@ class StatefulSetController:
         for p in reversed(pods):
             if p.ordinal < part:
                 break
-            if p.rs is not sts.update:
+            if p.sts_rev is not sts.update:
                 log("statefulset %s: rolling %s to %s" % (sts.name, p.name, sts.update.name))
                 self.terminate_pod(p)
                 return
@@ -200,8 +193,8 @@ class StatefulSetController:
         ready = sum(1 for p in pods if p.ready and not p.terminating and p.exit_code is None)
         st = {"observedGeneration": sts.observed_generation, "replicas": len(pods),
               "readyReplicas": ready, "availableReplicas": ready,
-              "currentReplicas": sum(1 for p in live if p.rs is sts.current),
-              "updatedReplicas": sum(1 for p in live if p.rs is sts.update),
+              "currentReplicas": sum(1 for p in live if p.sts_rev is sts.current),
+              "updatedReplicas": sum(1 for p in live if p.sts_rev is sts.update),
               "currentRevision": sts.current.name, "updateRevision": sts.update.name,
               "collisionCount": 0}
         # completeRollingUpdate

@@ -68,6 +68,17 @@ def table(resource, items, rv):
                          human_age(o["metadata"]["creationTimestamp"]), ",".join(c["name"] for c in cs),
                          ",".join(c["image"] for c in cs),
                          ",".join("%s=%s" % kv for kv in sp["selector"]["matchLabels"].items())])
+    elif resource == "replicasets":
+        cols = [col("Name", fmt="name"), col("Desired", "integer"), col("Current", "integer"),
+                col("Ready", "integer"), col("Age"), col("Containers", prio=1), col("Images", prio=1),
+                col("Selector", prio=1)]
+        for o in items:
+            st, sp = o["status"], o["spec"]
+            cs = sp["template"]["spec"]["containers"]
+            rows.append([o["metadata"]["name"], sp["replicas"], st.get("replicas", 0),
+                         st.get("readyReplicas", 0), human_age(o["metadata"]["creationTimestamp"]),
+                         ",".join(c["name"] for c in cs), ",".join(c["image"] for c in cs),
+                         ",".join("%s=%s" % kv for kv in sorted(sp["selector"].get("matchLabels", {}).items()))])
     elif resource == "statefulsets":
         cols = [col("Name", fmt="name"), col("Ready"), col("Age"), col("Containers", prio=1),
                 col("Images", prio=1)]

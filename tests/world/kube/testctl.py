@@ -141,7 +141,8 @@ def get_pods(h):
             pods = list(h.cluster.gone_pods) + pods
         out = [{"name": p.name, "deployment": p.dep.name, "uid": p.uid, "pid": p.pid, "ready": p.ready,
                 "terminating": p.terminating, "hostname": p.hostname,
-                "pod_template_hash": p.rs.hash, "broken": p.broken,
+                "pod_template_hash": p.labels.get("pod-template-hash"),
+                "owner": (next((r for r in p.owner_refs if r.get("controller")), None) or {}).get("name"), "broken": p.broken,
                 "created": p.created, "ready_at": p.ready_at,
                 "deletion_requested": p.deletion_requested, "sigtermed": p.sigtermed,
                 "sigkilled": p.sigkilled, "exit_code": p.exit_code, "exited_at": p.exited_at,
@@ -170,6 +171,24 @@ def post_token(h):
     return h.send_json(200, {"ok": True})
 
 
+def post_quota(h):
+    """{"pods": N[, "name": Q]}: the namespace's ResourceQuota Q allows N pods (creations
+    beyond are refused); {"pods": null}: no quota."""
+    b = body(h)
+    n = b.get("pods")
+    if n is not None and (not isinstance(n, int) or n < 0):
+        return h.send_json(400, {"error": "pods must be a count"})
+    with h.cluster.lock:
+        h.cluster.quota = None if n is None else {"pods": n, "name": b.get("name") or "pod-quota"}
+    return h.send_json(200, {"ok": True})
+
+
+def delete_quota(h):
+    with h.cluster.lock:
+        h.cluster.quota = None
+    return h.send_json(200, {"ok": True})
+
+
 def get_state(h):
     with h.cluster.lock:
         return h.send_json(200, {"rv": h.cluster.rv, "deployments": [
@@ -193,4 +212,6 @@ ROUTES = {
     ("GET", "/_test/pods"): get_pods,
     ("POST", "/_test/token"): post_token,
     ("GET", "/_test/state"): get_state,
+    ("POST", "/_test/quota"): post_quota,
+    ("DELETE", "/_test/quota"): delete_quota,
 }
