@@ -62,12 +62,14 @@ current_hold(struct ctx *c, struct ev_loop *loop, struct opts *o,
 {
 	struct cmd_kube	 k = { 0 };
 	int		 st;
+	const char	*bare;
 
 	*rc = fsm_exit_code(OUT_PREFLIGHT);
-	if (!dns1123_label(name)) {
-		log_err("\"%s\" is not a valid deployment name (a DNS-1123 "
+	kube_target_split(name, &bare);
+	if (!dns1123_label(bare)) {
+		log_err("\"%s\" is not a valid %s name (a DNS-1123 "
 		    "label: lower-case letters, digits and '-', at most 63)",
-		    name);
+		    bare, kube_target_kind(name));
 		return -1;
 	}
 	if (cmd_ctx(c, loop, o) == -1) {

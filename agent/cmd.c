@@ -2,6 +2,7 @@
 #include <ev.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -81,6 +82,22 @@ cmd_check(const struct cmd_entry *cmd, struct cmd_args *a, char *err,
 		return CMD_ERROR;
 	}
 	return CMD_OK;
+}
+
+int
+cmd_targets(const struct cmd_args *a, struct strv *out, char *err,
+    size_t errlen)
+{
+	char	*t;
+	int	 i;
+
+	for (i = 0; i < a->argc; i++) {
+		if ((t = kube_target_parse(a->argv[i], err, errlen)) == NULL)
+			return -1;
+		strv_add(out, t);
+		free(t);
+	}
+	return 0;
 }
 
 void

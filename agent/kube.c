@@ -70,6 +70,16 @@ deploy_parse(json_t *d, struct deploy_info *di, char *err, size_t errlen)
 	if (json_is_string(v))
 		di->restarted_at = xstrdup(json_string_value(v));
 	di->paused = json_is_true(json_object_get(spec, "paused"));
+	/* a StatefulSet's; a Deployment has spec.strategy instead */
+	v = json_object_get(spec, "updateStrategy");
+	if (json_is_object(v)) {
+		const char *t = json_string_value(json_object_get(v, "type"));
+		di->on_delete = t == NULL || strcmp(t, "RollingUpdate") != 0;
+		di->partition = jint(json_object_get(v, "rollingUpdate"),
+		    "partition", NULL, 0);
+		if (di->partition < 0)
+			di->partition = 0;
+	}
 	return 0;
 }
 
@@ -147,6 +157,157 @@ rollout_status(json_t *d, char *msg, size_t msglen)
 	}
 	snprintf(msg, msglen, "deployment \"%s\" successfully rolled out", name);
 	return ROLLOUT_DONE;
+}
+
+/*
+ * kubectl's StatefulSetStatusViewer.Status (the same file): RollingUpdate
+ * only; then the generation observed, every replica ready, and with a
+ * rollingUpdate (always there once the API server has defaulted it) the
+ * pods from the partition up updated, else both revisions the same.
+ * replicas and partition absent (nil) skip their checks, as there.
+ */
+enum rollout_state
+sts_rollout_status(json_t *s, char *msg, size_t msglen)
+{
+	json_t		*meta = json_object_get(s, "metadata");
+	json_t		*spec = json_object_get(s, "spec");
+	json_t		*st = json_object_get(s, "status");
+	json_t		*us = json_object_get(spec, "updateStrategy");
+	json_t		*ru = json_object_get(us, "rollingUpdate");
+	json_t		*reps = json_object_get(spec, "replicas");
+	json_t		*part = json_object_get(ru, "partition");
+	const char	*type, *cur, *upd;
+	long		 gen, ogen, want = 0, ready, updated;
+	char		 dummy[8];
+
+	if (msg == NULL) {
+		msg = dummy;
+		msglen = sizeof dummy;
+	}
+	type = json_string_value(json_object_get(us, "type"));
+	if (type == NULL || strcmp(type, "RollingUpdate") != 0) {
+		snprintf(msg, msglen, "rollout status is only available for "
+		    "RollingUpdate strategy type");
+		return ROLLOUT_FAILED;
+	}
+	gen = jint(meta, "generation", NULL, 0);
+	ogen = jint(st, "observedGeneration", NULL, 0);
+	if (ogen == 0 || gen > ogen) {
+		snprintf(msg, msglen, "Waiting for statefulset spec update to be "
+		    "observed...");
+		return ROLLOUT_WAITING;
+	}
+	ready = jint(st, "readyReplicas", NULL, 0);
+	updated = jint(st, "updatedReplicas", NULL, 0);
+	if (json_is_integer(reps)) {
+		want = (long)json_integer_value(reps);
+		if (ready < want) {
+			snprintf(msg, msglen, "Waiting for %ld pods to be "
+			    "ready...", want - ready);
+			return ROLLOUT_WAITING;
+		}
+	}
+	if (json_is_object(ru)) {
+		if (json_is_integer(reps) && json_is_integer(part) &&
+		    updated < want - (long)json_integer_value(part)) {
+			snprintf(msg, msglen, "Waiting for partitioned roll out "
+			    "to finish: %ld out of %ld new pods have been "
+			    "updated...", updated,
+			    want - (long)json_integer_value(part));
+			return ROLLOUT_WAITING;
+		}
+		snprintf(msg, msglen, "partitioned roll out complete: %ld new "
+		    "pods have been updated...", updated);
+		return ROLLOUT_DONE;
+	}
+	cur = json_string_value(json_object_get(st, "currentRevision"));
+	upd = json_string_value(json_object_get(st, "updateRevision"));
+	if (cur == NULL)
+		cur = "";
+	if (upd == NULL)
+		upd = "";
+	if (strcmp(cur, upd) != 0) {
+		snprintf(msg, msglen, "waiting for statefulset rolling update to "
+		    "complete %ld pods at revision %s...", updated, upd);
+		return ROLLOUT_WAITING;
+	}
+	snprintf(msg, msglen, "statefulset rolling update complete %ld pods at "
+	    "revision %s...", jint(st, "currentReplicas", NULL, 0), cur);
+	return ROLLOUT_DONE;
+}
+
+/* ---- targets --------------------------------------------------------- */
+
+static const struct {
+	const char	*type;
+	int		 sts;
+} target_types[] = {
+	{ "deployment", 0 }, { "deployments", 0 }, { "deploy", 0 },
+	{ "statefulset", 1 }, { "statefulsets", 1 }, { "sts", 1 },
+};
+
+#define STS_PREFIX	"statefulset/"
+
+char *
+kube_target_parse(const char *arg, char *err, size_t errlen)
+{
+	const char	*slash = strchr(arg, '/'), *name = arg;
+	size_t		 i;
+	int		 sts = 0;
+
+	if (slash != NULL) {
+		for (i = 0; i < sizeof target_types / sizeof target_types[0];
+		    i++)
+			if (strlen(target_types[i].type) == (size_t)(slash -
+			    arg) && strncasecmp(arg, target_types[i].type,
+			    (size_t)(slash - arg)) == 0)
+				break;
+		if (i == sizeof target_types / sizeof target_types[0]) {
+			snprintf(err, errlen, "\"%s\": unknown type \"%.*s\" "
+			    "(give NAME or deployment/NAME for a Deployment, "
+			    "statefulset/NAME for a StatefulSet)", arg,
+			    (int)utf8_prefix(arg, (size_t)(slash - arg) < 64 ?
+			    (size_t)(slash - arg) : 64), arg);
+			return NULL;
+		}
+		sts = target_types[i].sts;
+		name = slash + 1;
+	}
+	return sts ? xasprintf(STS_PREFIX "%s", name) : xstrdup(name);
+}
+
+int
+kube_target_split(const char *target, const char **name)
+{
+	int	sts = strncmp(target, STS_PREFIX, strlen(STS_PREFIX)) == 0;
+
+	if (name != NULL)
+		*name = sts ? target + strlen(STS_PREFIX) : target;
+	return sts;
+}
+
+long
+sts_pod_ordinal(const char *sts, const char *pod)
+{
+	size_t		 n = strlen(sts);
+	const char	*p;
+	long		 o = 0;
+
+	if (strncmp(pod, sts, n) != 0 || pod[n] != '-' || pod[n + 1] == '\0')
+		return -1;
+	for (p = pod + n + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || o > 100000000 ||
+		    (p == pod + n + 1 && *p == '0' && p[1] != '\0'))
+			return -1;
+		o = o * 10 + (*p - '0');
+	}
+	return o;
+}
+
+const char *
+kube_target_kind(const char *target)
+{
+	return kube_target_split(target, NULL) ? "statefulset" : "deployment";
 }
 
 /*
@@ -237,6 +398,9 @@ pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 		struct pod_info *pi = &out->v[out->n++];
 		pi->name = xstrdup(json_string_value(json_object_get(meta,
 		    "name")));
+		if (json_is_string(json_object_get(meta, "uid")))
+			pi->uid = xstrdup(json_string_value(json_object_get(
+			    meta, "uid")));
 		pi->terminating = json_object_get(meta, "deletionTimestamp") !=
 		    NULL && !json_is_null(json_object_get(meta,
 		    "deletionTimestamp"));
@@ -281,6 +445,12 @@ pod_list_find(const struct pod_list *pl, const char *name)
 }
 
 const char *
+pod_identity(const struct pod_info *p, int sts)
+{
+	return sts && p->uid != NULL ? p->uid : p->name;
+}
+
+const char *
 pod_gone_why(const struct pod_info *now, const struct pod_info *before)
 {
 	if (now == NULL)
@@ -301,6 +471,7 @@ pod_list_free(struct pod_list *pl)
 
 	for (i = 0; i < pl->n; i++) {
 		free(pl->v[i].name);
+		free(pl->v[i].uid);
 		free(pl->v[i].state);
 	}
 	free(pl->v);
@@ -331,8 +502,8 @@ kube_describe_error(long status, const char *body, size_t len,
 	case 403:
 		snprintf(err, errlen, "Kubernetes API %s: %s: HTTP 403 "
 		    "Forbidden: %s (the account needs get and patch on "
-		    "deployments, list on pods, and list on deployments for "
-		    "-l and --status)", server, what,
+		    "deployments and statefulsets, list on pods, and list on "
+		    "deployments for -l and --status)", server, what,
 		    msg[0] ? msg : "permission denied");
 		break;
 	case 404:
@@ -529,20 +700,34 @@ kreq(struct kube *k, const char *method, const char *path, const char *ctype,
 		kcall_send(c, NULL);
 }
 
+/* The object's path (query: appended, may be ""): deployments/ or
+ * statefulsets/ by the target. */
+static char *
+target_path(struct kube *k, const char *target, const char *query)
+{
+	const char	*name;
+	int		 sts = kube_target_split(target, &name);
+	char		*n = http_escape(name), *ns = http_escape(k->ns);
+	char		*path = xasprintf("/apis/apps/v1/namespaces/%s/%s/%s%s",
+	    ns, sts ? "statefulsets" : "deployments", n, query);
+
+	free(n);
+	free(ns);
+	return path;
+}
+
 void
 kube_get_deployment(struct kube *k, const char *name, double deadline,
     kube_cb *cb, void *arg)
 {
-	char	*n = http_escape(name), *ns = http_escape(k->ns);
-	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s",
-	    ns, n);
+	char		*path = target_path(k, name, "");
+	const char	*bare;
 
+	kube_target_split(name, &bare);
 	kreq(k, "GET", path, NULL, NULL, deadline, 0,
-	    xasprintf("getting deployment %s in namespace %s", name, k->ns),
-	    cb, arg);
+	    xasprintf("getting %s %s in namespace %s", kube_target_kind(name),
+	    bare, k->ns), cb, arg);
 	free(path);
-	free(n);
-	free(ns);
 }
 
 /* GET a collection of the namespace by label selector. */
@@ -578,53 +763,43 @@ kube_list_pods(struct kube *k, const char *selector, double deadline,
 	kube_list(k, "/api/v1", "pods", selector, deadline, cb, arg);
 }
 
+/* PATCH target with patch (released here); idempotent, so 409 and 5xx are
+ * retried: a retried PATCH that had been applied changes nothing. */
+static void
+kpatch(struct kube *k, const char *target, const char *ctype, json_t *patch,
+    const char *verb, double deadline, kube_cb *cb, void *arg)
+{
+	char		*path = target_path(k, target,
+	    "?fieldManager=drain-and-rollout");
+	char		*body = json_dumps(patch, JSON_COMPACT);
+	const char	*bare;
+
+	json_decref(patch);
+	kube_target_split(target, &bare);
+	kreq(k, "PATCH", path, ctype, body, deadline, 1, xasprintf("%s %s %s",
+	    verb, kube_target_kind(target), bare), cb, arg);
+	free(body);
+	free(path);
+}
+
 void
 kube_restart(struct kube *k, const char *name, const char *when,
     double deadline, kube_cb *cb, void *arg)
 {
-	char	*n = http_escape(name), *ns = http_escape(k->ns), *body;
-	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s"
-	    "?fieldManager=drain-and-rollout", ns, n);
-	json_t	*patch;
-
-	patch = json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template",
-	    "metadata", "annotations", RESTARTED_AT, when);
-	body = json_dumps(patch, JSON_COMPACT);
-	json_decref(patch);
-	/*
-	 * The patch is idempotent (same timestamp), so 409 and 5xx are
-	 * retried; a retried PATCH that had been applied changes nothing.
-	 */
-	kreq(k, "PATCH", path, "application/strategic-merge-patch+json", body,
-	    deadline, 1, xasprintf("restarting deployment %s", name), cb, arg);
-	free(body);
-	free(path);
-	free(n);
-	free(ns);
+	kpatch(k, name, "application/strategic-merge-patch+json",
+	    json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template", "metadata",
+	    "annotations", RESTARTED_AT, when), "restarting", deadline, cb, arg);
 }
 
 void
 kube_annotate(struct kube *k, const char *name, const char *key,
     const char *value, double deadline, kube_cb *cb, void *arg)
 {
-	char	*n = http_escape(name), *ns = http_escape(k->ns), *body;
-	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s"
-	    "?fieldManager=drain-and-rollout", ns, n);
-	json_t	*patch;
-
 	/* a JSON merge patch (RFC 7386): null removes the key */
-	patch = json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
-	    value != NULL ? json_string(value) : json_null());
-	body = json_dumps(patch, JSON_COMPACT);
-	json_decref(patch);
-	/* idempotent: 409 and 5xx are retried */
-	kreq(k, "PATCH", path, "application/merge-patch+json", body, deadline,
-	    1, xasprintf("%s deployment %s", value != NULL ? "annotating" :
-	    "removing an annotation of", name), cb, arg);
-	free(body);
-	free(path);
-	free(n);
-	free(ns);
+	kpatch(k, name, "application/merge-patch+json",
+	    json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
+	    value != NULL ? json_string(value) : json_null()), value != NULL ?
+	    "annotating" : "removing an annotation of", deadline, cb, arg);
 }
 
 /* ---- --handover ------------------------------------------------------ */

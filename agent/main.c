@@ -625,6 +625,7 @@ struct cmdline {
 	struct cmd_args		 args;
 	const char		*pwfile, *rpwfile, *notify_file;
 	char			*fbase, *fuser, *fpass;	/* flower_url() */
+	struct strv		 targets;	/* cmd_targets() */
 };
 
 /*
@@ -822,6 +823,13 @@ check(struct cmdline *cl, struct opts *o)
 	switch (cmd_check(cl->cmd, &cl->args, err, sizeof err)) {
 	case CMD_OK:
 		o->selector = cl->args.selector;
+		if (cmd_targets(&cl->args, &cl->targets, err, sizeof err) ==
+		    -1) {
+			log_err("%s", err);
+			fprintf(stderr, "usage: drain-and-rollout %s\n",
+			    cl->cmd->usage);
+			break;
+		}
 		return 0;
 	case CMD_USAGE:
 		usage(stderr);
@@ -887,6 +895,7 @@ secrets_free(struct cmdline *cl, struct opts *o)
 	free(cl->fpass);
 	free(cl->fbase);
 	free(cl->fuser);
+	strv_free(&cl->targets);
 }
 
 int
@@ -910,7 +919,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	loop = ev_default_loop(EVFLAG_AUTO);
-	rc = cl.cmd->exec(loop, &o, cl.args.argc, cl.args.argv);
+	rc = cl.cmd->exec(loop, &o, (int)cl.targets.n, cl.targets.v);
 	secrets_free(&cl, &o);
 	ev_loop_destroy(loop);
 	return rc;

@@ -111,13 +111,6 @@ state_detach(struct run *r)
 {
 	char	label[32];
 
-	if (strchr(r->name, '/') != NULL &&
-	    strncmp(r->name, "deployment/", 11) != 0) {
-		/* a StatefulSet's pods keep their names: no two at once */
-		run_abort(r, "--handover works on Deployments only, not %s; "
-		    "nothing was changed", r->name);
-		return;
-	}
 	json_decref(r->ho);
 	snprintf(label, sizeof label, "%.0f", r->wall_started);
 	r->ho = json_pack("{s:s}", "label", label);

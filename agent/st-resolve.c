@@ -30,10 +30,21 @@ resolve_kube(struct run *r)
 static void
 state_resolve(struct run *r)
 {
-	if (!dns1123_label(r->name)) {
-		run_abort(r, "\"%s\" is not a valid deployment name (a DNS-1123 "
+	const char	*bare;
+
+	/* a canonical target (kube.h): from the command line, or a journal */
+	kube_target_split(r->name, &bare);
+	if (!dns1123_label(bare)) {
+		run_abort(r, "\"%s\" is not a valid %s name (a DNS-1123 "
 		    "label: lower-case letters, digits and '-', at most 63)",
-		    r->name);
+		    bare, kube_target_kind(r->name));
+		return;
+	}
+	if (r->fsm.handover && r->mode == RUN_DRAIN &&
+	    kube_target_split(r->name, NULL)) {
+		/* a StatefulSet's pods keep their names: no two at once */
+		run_abort(r, "--handover works on Deployments only, not %s; "
+		    "run it without --handover", r->name);
 		return;
 	}
 	if (r->mode == RUN_RECOVER) {
@@ -85,10 +96,32 @@ static void
 got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
+	const char	*bare;
 
 	if (r == NULL || run_deployment(r, e, obj, err) == -1 ||
 	    run_held(r, obj))
 		return;
+	if (r->dep.partition > 0 && r->dep.partition >= r->dep.replicas &&
+	    r->mode == RUN_DRAIN && !r->fsm.drain_only) {
+		kube_target_split(r->name, &bare);
+		run_abort(r, "statefulset %s: its rollingUpdate.partition (%ld) "
+		    "is not below its replicas (%ld): a restart would replace no "
+		    "pod; nothing was changed. Lower the partition (oc patch "
+		    "statefulset %s), or drain with --drain-only", bare,
+		    r->dep.partition, r->dep.replicas, bare);
+		return;
+	}
+	if (r->dep.on_delete && r->mode == RUN_DRAIN && !r->fsm.drain_only) {
+		/* `kubectl rollout status` refuses it: nothing would roll out */
+		kube_target_split(r->name, &bare);
+		run_abort(r, "statefulset %s has spec.updateStrategy.type "
+		    "OnDelete: a restart would replace no pod (kubectl rollout "
+		    "status: rollout status is only available for RollingUpdate "
+		    "strategy type); nothing was changed. Drain it with "
+		    "--drain-only, delete its pods by hand (oc delete pod), then "
+		    "--undrain; or switch it to RollingUpdate", bare);
+		return;
+	}
 	if (r->dep.paused && r->mode == RUN_DRAIN && !r->fsm.drain_only) {
 		/* the PATCH would be taken, and never rolled out */
 		run_abort(r, "deployment %s is paused: a restart would not roll "
@@ -98,6 +131,38 @@ got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
 	    got_pods, op_new(r, 0, 0));
+}
+
+/*
+ * A StatefulSet's rolling update leaves the pods below its partition alone:
+ * a restart does not touch them, so neither does the drain (their workers
+ * keep consuming). They stay in old_pods, so VERIFY does not take them for
+ * new ones. --drain-only and --undrain take every pod.
+ */
+static void
+below_partition(struct run *r, struct pod_list *pl)
+{
+	const char	*bare;
+	size_t		 i, j;
+	long		 o;
+
+	if (!kube_target_split(r->name, &bare) || r->dep.partition <= 0 ||
+	    r->mode != RUN_DRAIN || r->fsm.drain_only)
+		return;
+	for (i = j = 0; i < pl->n; i++) {
+		o = sts_pod_ordinal(bare, pl->v[i].name);
+		if (o >= 0 && o < r->dep.partition) {
+			log_info("%s: pod %s is below the partition (%ld): the "
+			    "rollout leaves it and its worker alone", r->name,
+			    pl->v[i].name, r->dep.partition);
+			free(pl->v[i].name);
+			free(pl->v[i].uid);
+			free(pl->v[i].state);
+			continue;
+		}
+		pl->v[j++] = pl->v[i];
+	}
+	pl->n = j;
 }
 
 static void
@@ -119,7 +184,9 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 		return;
 	}
 	for (i = 0; i < pl.n; i++)
-		strv_add(&r->old_pods, pl.v[i].name);
+		strv_add(&r->old_pods, pod_identity(&pl.v[i],
+		    kube_target_split(r->name, NULL)));
+	below_partition(r, &pl);
 	pod_list_free(&r->pods0);
 	r->pods0 = pl;
 	if (r->old_pods.n == 0) {

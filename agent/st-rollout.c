@@ -91,7 +91,9 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 			log_warn("%s: %s (will retry)", r->name, err);
 		return;
 	}
-	st = rollout_status(obj, msg, sizeof msg);
+	st = kube_target_split(r->name, NULL) ?
+	    sts_rollout_status(obj, msg, sizeof msg) :
+	    rollout_status(obj, msg, sizeof msg);
 	if (r->fsm.handover && replica_failure(obj) != NULL &&
 	    r->err[0] == '\0') {
 		/* the old pods still run: the new ones find no room */
@@ -225,7 +227,8 @@ verify_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	strv_free(&r->new_pods);
 	for (i = 0; i < pl.n; i++)
 		if (pl.v[i].ready && !pl.v[i].terminating &&
-		    !strv_has(&r->old_pods, pl.v[i].name))
+		    !strv_has(&r->old_pods, pod_identity(&pl.v[i],
+		    kube_target_split(r->name, NULL))))
 			strv_add(&r->new_pods, pl.v[i].name);
 	pod_list_free(&pl);
 	if (r->new_pods.n == 0) {

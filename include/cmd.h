@@ -81,6 +81,15 @@ enum cmd_verdict {
  */
 enum cmd_verdict cmd_check(const struct cmd_entry *, struct cmd_args *,
 	    char *err, size_t errlen);
+/*
+ * Pure: the names as targets in their canonical form (kube_target_parse():
+ * "NAME" for deployment/NAME, deploy/NAME, deployments/NAME and NAME;
+ * "statefulset/NAME" for statefulset/NAME, statefulsets/NAME and sts/NAME),
+ * appended to out (the caller frees it); -1 and err on the first name that
+ * is not one (EXIT_USAGE).
+ */
+int	cmd_targets(const struct cmd_args *, struct strv *out, char *err,
+	    size_t errlen);
 
 /* Exit codes shared by every command (see drain-and-rollout(1)); the
  * outcomes' own are fsm_exit_code()'s. */

@@ -9,6 +9,9 @@
  * deleted or not, whether a container runs, the STATUS `kubectl get pods`
  * shows) and pod_gone_why() says whether one of them has stopped running
  * its worker.
+ * StatefulSets (issue 11) are addressed as "statefulset/NAME" targets (see
+ * kube_target_parse()) by the same calls; sts_rollout_status() is kubectl's
+ * decision for them.
  * I/O: kube_get_deployment(), kube_list_pods(), kube_list_deployments(),
  * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends),
  * kube_annotate() (a merge PATCH of the Deployment's own annotations:
@@ -61,6 +64,14 @@ struct deploy_info {
 	char		*restarted_at;		/* current annotation or NULL */
 	int		 paused;		/* spec.paused: a restart would
 						   not roll out */
+	int		 on_delete;		/* a StatefulSet's
+						   spec.updateStrategy.type
+						   OnDelete: a restart would
+						   not roll out either */
+	long		 partition;		/* a StatefulSet's
+						   rollingUpdate.partition:
+						   ordinals below it are not
+						   restarted; 0 if none */
 };
 
 enum rollout_state {
@@ -71,6 +82,7 @@ enum rollout_state {
 
 struct pod_info {
 	char	*name;
+	char	*uid;		/* metadata.uid, or NULL */
 	int	 ready;
 	int	 terminating;	/* deletionTimestamp set */
 	int	 exited;	/* phase Failed/Succeeded, or a container
@@ -94,12 +106,50 @@ void	deploy_info_free(struct deploy_info *);
 /* The decision; msg (may be NULL) receives kubectl's words. */
 enum rollout_state rollout_status(struct json_t *deployment, char *msg,
 	    size_t msglen);
+/*
+ * kubectl's StatefulSetStatusViewer: the same for a StatefulSet. OnDelete
+ * (any type but RollingUpdate) is ROLLOUT_FAILED with kubectl's error.
+ */
+enum rollout_state sts_rollout_status(struct json_t *statefulset, char *msg,
+	    size_t msglen);
+
+/*
+ * Targets: what the commands name, as `oc` takes them. "NAME",
+ * "deployment/NAME", "deploy/NAME" and "deployments/NAME" are the
+ * Deployment NAME, canonically "NAME" (the keys and leases of a
+ * Deployment stay what they were); "statefulset/NAME", "sts/NAME" and
+ * "statefulsets/NAME" are the StatefulSet NAME, canonically
+ * "statefulset/NAME" (no Kubernetes name holds a '/', so the two never
+ * share a key).
+ *
+ * kube_target_parse: the canonical form (the caller frees it), or NULL
+ * and why in err for an unknown type (a usage error); NAME itself is
+ * checked (a DNS-1123 label) where a name always was, when the run
+ * resolves it. kube_target_split: of a canonical target, whether it is
+ * a StatefulSet, and its NAME (a pointer into target).
+ * kube_get_deployment(), kube_restart() and kube_annotate() take
+ * canonical targets and address the StatefulSet's
+ * /apis/apps/v1/namespaces/NS/statefulsets/NAME for a StatefulSet.
+ */
+char	*kube_target_parse(const char *arg, char *err, size_t errlen);
+/* The ordinal of StatefulSet sts's pod (NAME-N), or -1. */
+long	 sts_pod_ordinal(const char *sts, const char *pod);
+int	 kube_target_split(const char *target, const char **name);
+/* "deployment" or "statefulset" */
+const char *kube_target_kind(const char *target);
 
 int	pods_parse(struct json_t *podlist, struct pod_list *, char *err,
 	    size_t errlen);
 void	pod_list_free(struct pod_list *);
 const struct pod_info *pod_list_find(const struct pod_list *,
 	    const char *name);
+/*
+ * What tells a pod from its replacement: its name for a Deployment's (a
+ * new pod gets a new name), its uid for a StatefulSet's (sts nonzero: the
+ * replacement of NAME-0 is NAME-0 again). The journal's old_pods holds
+ * these.
+ */
+const char *pod_identity(const struct pod_info *, int sts);
 /*
  * Whether a pod still runs the worker it ran when `before` was listed
  * (before may be NULL: unknown). NULL if it does; else why not, in words:

@@ -7,12 +7,16 @@
  * invocation share one loop, one HTTP multi handle, one broker connection
  * pair and one event subscription; at most opts.max_parallel are active.
  *
- * Keys in the broker's Redis (namespace NS, deployment D):
+ * Keys in the broker's Redis (namespace NS, target D: a Deployment's NAME,
+ * as before StatefulSets, or "statefulset/NAME" for a StatefulSet, so the
+ * two kinds never share a lease or a journal; kube_target_parse()):
  *   drain-and-rollout:lease:NS:D    lease token (SET NX PX; renewed at ttl/3;
  *                                   released by compare-and-delete)
  *   drain-and-rollout:journal:NS:D  HASH: state, holder, started, updated,
  *                                   workers (JSON [{name, queues}], before
- *                                   the cancel), old_pods, restarted_at
+ *                                   the cancel), old_pods (pod_identity():
+ *                                   names, or a StatefulSet's pods' uids),
+ *                                   restarted_at
  *                                   (before the PATCH); written only by the
  *                                   lease's holder (one script with the
  *                                   token check)

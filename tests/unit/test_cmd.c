@@ -131,6 +131,32 @@ test_other_commands(void **state)
 	assert_null(a.selector);
 }
 
+/* the names as canonical targets; a bad type stops at the first */
+static void
+test_targets(void **state)
+{
+	char		*good[] = { "csc-bulk", "deploy/csc-bulk", "sts/aw",
+			    "statefulsets/aw" };
+	char		*bad[] = { "csc-bulk", "daemonset/x", "sts/y" };
+	struct cmd_args	 a = { 4, good, NULL, 0 };
+	struct strv	 out = { 0 };
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(cmd_targets(&a, &out, err, sizeof err), 0);
+	assert_int_equal(out.n, 4);
+	assert_string_equal(out.v[0], "csc-bulk");
+	assert_string_equal(out.v[1], "csc-bulk");
+	assert_string_equal(out.v[2], "statefulset/aw");
+	assert_string_equal(out.v[3], "statefulset/aw");
+	strv_free(&out);
+	a.argc = 3;
+	a.argv = bad;
+	assert_int_equal(cmd_targets(&a, &out, err, sizeof err), -1);
+	assert_non_null(strstr(err, "unknown type \"daemonset\""));
+	strv_free(&out);
+}
+
 int
 main(void)
 {
@@ -138,6 +164,7 @@ main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_drain_rules),
 		cmocka_unit_test(test_other_commands),
+		cmocka_unit_test(test_targets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

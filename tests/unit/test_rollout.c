@@ -1,7 +1,8 @@
 /*
  * test_rollout.c -- the pure Kubernetes readers (include/kube.h):
- * rollout_status() against Deployment objects built here (the messages are
- * kubectl's own), deploy_parse(), pods_parse() and kube_describe_error().
+ * rollout_status() against Deployment objects built here and
+ * sts_rollout_status() against StatefulSets (the messages are kubectl's
+ * own), kube_target_parse(), deploy_parse(), pods_parse() and kube_describe_error().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,18 +70,27 @@ add_condition(json_t *d, const char *type, const char *status,
 	    "some text"));
 }
 
-/* rollout_status(d) is want with exactly message msg; d is released. */
+typedef enum rollout_state viewer(json_t *, char *, size_t);
+
+/* viewer(d) is want with exactly message msg; d is released. */
 static void
-assert_rollout(json_t *d, enum rollout_state want, const char *msg)
+assert_viewer(viewer *fn, json_t *d, enum rollout_state want,
+    const char *msg)
 {
 	char	buf[256];
 
 	memset(buf, 'Z', sizeof buf);
-	assert_int_equal(rollout_status(d, buf, sizeof buf), want);
+	assert_int_equal(fn(d, buf, sizeof buf), want);
 	assert_string_equal(buf, msg);
 	/* msg may be NULL: same decision */
-	assert_int_equal(rollout_status(d, NULL, 0), want);
+	assert_int_equal(fn(d, NULL, 0), want);
 	json_decref(d);
+}
+
+static void
+assert_rollout(json_t *d, enum rollout_state want, const char *msg)
+{
+	assert_viewer(rollout_status, d, want, msg);
 }
 
 static void
@@ -768,6 +778,214 @@ test_replica_failure(void **state)
 	json_decref(d);
 }
 
+/*
+ * A StatefulSet "w" as the API server shows it (updateStrategy defaulted):
+ * type (NULL: no updateStrategy), partition (negative: no rollingUpdate;
+ * -2: rollingUpdate without partition), spec.replicas (negative: nil),
+ * metadata.generation, status.{observedGeneration, readyReplicas,
+ * updatedReplicas, currentReplicas}, the revisions.
+ */
+static json_t *
+statefulset(const char *type, long part, long want, long gen, long ogen,
+    long ready, long upd, long cur, const char *currev, const char *updrev)
+{
+	json_t	*d = deployment("w", want, gen, ogen, -1, upd, -1);
+	json_t	*spec = json_object_get(d, "spec");
+	json_t	*st = json_object_get(d, "status");
+	json_t	*us;
+
+	json_object_set_new(d, "kind", json_string("StatefulSet"));
+	if (type != NULL) {
+		us = json_pack("{s:s}", "type", type);
+		if (part >= 0)
+			json_object_set_new(us, "rollingUpdate",
+			    json_pack("{s:I}", "partition", (json_int_t)part));
+		else if (part == -2)
+			json_object_set_new(us, "rollingUpdate", json_object());
+		json_object_set_new(spec, "updateStrategy", us);
+	}
+	json_object_set_new(st, "readyReplicas", json_integer(ready));
+	json_object_set_new(st, "currentReplicas", json_integer(cur));
+	json_object_set_new(st, "currentRevision", json_string(currev));
+	json_object_set_new(st, "updateRevision", json_string(updrev));
+	return d;
+}
+
+static void
+assert_sts(json_t *d, enum rollout_state want, const char *msg)
+{
+	assert_viewer(sts_rollout_status, d, want, msg);
+}
+
+/* kubectl's StatefulSetStatusViewer, branch by branch, in its order */
+static void
+test_sts_rollout(void **state)
+{
+	(void)state;
+	/* OnDelete (or no type at all) is refused before anything else */
+	assert_sts(statefulset("OnDelete", -1, 2, 2, 1, 0, 0, 0, "w-1", "w-2"),
+	    ROLLOUT_FAILED, "rollout status is only available for "
+	    "RollingUpdate strategy type");
+	assert_sts(statefulset(NULL, -1, 2, 1, 1, 2, 2, 2, "w-1", "w-1"),
+	    ROLLOUT_FAILED, "rollout status is only available for "
+	    "RollingUpdate strategy type");
+	/* the generation: not observed yet, or never (0) */
+	assert_sts(statefulset("RollingUpdate", 0, 2, 3, 2, 2, 2, 2, "a", "a"),
+	    ROLLOUT_WAITING, "Waiting for statefulset spec update to be "
+	    "observed...");
+	assert_sts(statefulset("RollingUpdate", 0, 2, 0, 0, 2, 2, 2, "a", "a"),
+	    ROLLOUT_WAITING, "Waiting for statefulset spec update to be "
+	    "observed...");
+	/* readiness before the update count */
+	assert_sts(statefulset("RollingUpdate", 0, 2, 2, 2, 1, 2, 0, "a", "b"),
+	    ROLLOUT_WAITING, "Waiting for 1 pods to be ready...");
+	/* the partition: ordinals from it up must be updated */
+	assert_sts(statefulset("RollingUpdate", 0, 2, 2, 2, 2, 1, 1, "a", "b"),
+	    ROLLOUT_WAITING, "Waiting for partitioned roll out to finish: 1 "
+	    "out of 2 new pods have been updated...");
+	assert_sts(statefulset("RollingUpdate", 1, 3, 2, 2, 3, 2, 1, "a", "b"),
+	    ROLLOUT_DONE, "partitioned roll out complete: 2 new pods have "
+	    "been updated...");
+	assert_sts(statefulset("RollingUpdate", 1, 3, 2, 2, 3, 1, 2, "a", "b"),
+	    ROLLOUT_WAITING, "Waiting for partitioned roll out to finish: 1 "
+	    "out of 2 new pods have been updated...");
+	/* with a rollingUpdate the revisions are not compared */
+	assert_sts(statefulset("RollingUpdate", 0, 2, 2, 2, 2, 2, 0, "a", "b"),
+	    ROLLOUT_DONE, "partitioned roll out complete: 2 new pods have "
+	    "been updated...");
+	/* rollingUpdate without a partition: no partition check */
+	assert_sts(statefulset("RollingUpdate", -2, 2, 2, 2, 2, 0, 2, "a", "a"),
+	    ROLLOUT_DONE, "partitioned roll out complete: 0 new pods have "
+	    "been updated...");
+	/* no rollingUpdate: the revisions decide */
+	assert_sts(statefulset("RollingUpdate", -1, 2, 2, 2, 2, 1, 1, "w-a",
+	    "w-b"), ROLLOUT_WAITING, "waiting for statefulset rolling update to "
+	    "complete 1 pods at revision w-b...");
+	assert_sts(statefulset("RollingUpdate", -1, 2, 2, 2, 2, 2, 2, "w-b",
+	    "w-b"), ROLLOUT_DONE, "statefulset rolling update complete 2 pods "
+	    "at revision w-b...");
+	/* spec.replicas nil: no readiness nor partition check */
+	assert_sts(statefulset("RollingUpdate", 1, -1, 2, 2, 0, 0, 0, "a", "b"),
+	    ROLLOUT_DONE, "partitioned roll out complete: 0 new pods have "
+	    "been updated...");
+}
+
+/* deploy_parse() of a StatefulSet: OnDelete is what RESOLVE refuses */
+static void
+test_sts_parse(void **state)
+{
+	struct deploy_info	 di;
+	char			 err[128];
+	json_t			*d;
+
+	(void)state;
+	d = statefulset("OnDelete", -1, 2, 1, 1, 2, 2, 2, "a", "a");
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_true(di.on_delete);
+	assert_string_equal(di.selector, "app=w");
+	assert_int_equal(di.replicas, 2);
+	deploy_info_free(&di);
+	json_decref(d);
+	d = statefulset("RollingUpdate", 0, 2, 1, 1, 2, 2, 2, "a", "a");
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_false(di.on_delete);
+	assert_int_equal(di.partition, 0);
+	deploy_info_free(&di);
+	json_decref(d);
+	d = statefulset("RollingUpdate", 1, 2, 1, 1, 2, 2, 2, "a", "a");
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_int_equal(di.partition, 1);
+	deploy_info_free(&di);
+	json_decref(d);
+	/* a Deployment has no updateStrategy */
+	d = deployment("x", 1, 1, 1, 1, 1, 1);
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_false(di.on_delete);
+	deploy_info_free(&di);
+	json_decref(d);
+}
+
+/* a StatefulSet's replacement pod has the old one's name, not its uid */
+static void
+test_pod_identity(void **state)
+{
+	struct pod_list	 pl;
+	char		 err[128];
+	json_t		*l;
+
+	(void)state;
+	l = json_loads("{\"items\": [{\"metadata\": {\"name\": \"w-0\", "
+	    "\"uid\": \"u-1\"}}, {\"metadata\": {\"name\": \"d-abc\"}}]}",
+	    0, NULL);
+	assert_int_equal(pods_parse(l, &pl, err, sizeof err), 0);
+	assert_string_equal(pod_identity(&pl.v[0], 1), "u-1");
+	assert_string_equal(pod_identity(&pl.v[0], 0), "w-0");
+	/* no uid: the name */
+	assert_string_equal(pod_identity(&pl.v[1], 1), "d-abc");
+	pod_list_free(&pl);
+	json_decref(l);
+}
+
+/* TYPE/NAME as oc takes it; the canonical form keys leases and journals */
+static void
+test_targets(void **state)
+{
+	static const struct {
+		const char	*arg, *canon;
+	} ok[] = {
+		{ "csc-bulk", "csc-bulk" },
+		{ "deployment/csc-bulk", "csc-bulk" },
+		{ "deploy/csc-bulk", "csc-bulk" },
+		{ "deployments/csc-bulk", "csc-bulk" },
+		{ "Deployment/csc-bulk", "csc-bulk" },
+		{ "statefulset/airflow-worker", "statefulset/airflow-worker" },
+		{ "statefulsets/airflow-worker", "statefulset/airflow-worker" },
+		{ "sts/airflow-worker", "statefulset/airflow-worker" },
+		{ "StatefulSet/airflow-worker", "statefulset/airflow-worker" },
+		/* the name is checked when the run resolves it (exit 3) */
+		{ "sts/X", "statefulset/X" },
+		{ "deployment/", "" },
+		{ "Ecal_Bulk", "Ecal_Bulk" },
+	};
+	static const char *bad[] = {
+		"daemonset/x", "pod/x", "/x", "replicaset/x",
+		"statefulset.apps/x", "deploymentx/y",
+	};
+	char		 err[256], *t;
+	const char	*name;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		t = kube_target_parse(ok[i].arg, err, sizeof err);
+		assert_non_null(t);
+		assert_string_equal(t, ok[i].canon);
+		free(t);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		assert_null(kube_target_parse(bad[i], err, sizeof err));
+		assert_true(err[0] != '\0');
+	}
+	assert_null(kube_target_parse("daemonset/x", err, sizeof err));
+	assert_non_null(strstr(err, "unknown type \"daemonset\""));
+	assert_true(kube_target_split("statefulset/w", &name));
+	assert_string_equal(name, "w");
+	assert_false(kube_target_split("w", &name));
+	assert_string_equal(name, "w");
+	assert_string_equal(kube_target_kind("statefulset/w"), "statefulset");
+	assert_string_equal(kube_target_kind("w"), "deployment");
+	/* a StatefulSet's pods: NAME-N */
+	assert_int_equal(sts_pod_ordinal("w", "w-0"), 0);
+	assert_int_equal(sts_pod_ordinal("w", "w-12"), 12);
+	assert_int_equal(sts_pod_ordinal("w", "w-"), -1);
+	assert_int_equal(sts_pod_ordinal("w", "w-01"), -1);
+	assert_int_equal(sts_pod_ordinal("w", "w-1a"), -1);
+	assert_int_equal(sts_pod_ordinal("w", "wx-1"), -1);
+	assert_int_equal(sts_pod_ordinal("w-1", "w-1"), -1);
+	assert_int_equal(sts_pod_ordinal("w", "w-99999999999999999999"), -1);
+}
+
 int
 main(void)
 {
@@ -793,6 +1011,10 @@ main(void)
 		cmocka_unit_test(test_describe_403),
 		cmocka_unit_test(test_describe_404),
 		cmocka_unit_test(test_describe_other),
+		cmocka_unit_test(test_sts_rollout),
+		cmocka_unit_test(test_sts_parse),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_pod_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

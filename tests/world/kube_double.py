@@ -17,6 +17,8 @@ file, each module one part of what it simulates:
   kube/patch.py        patch application (merge, strategic merge, JSON patch) and validation
   kube/controllers.py  the Deployment and ReplicaSet controllers, the garbage collector
   kube/writes.py       POST/DELETE of ReplicaSets, DELETE/PATCH of pods
+  kube/statefulsets.py StatefulSets: the object, its controller (OrderedReady, partition,
+                       OnDelete), its PATCH; world.json's "statefulsets"
   kube/kubelet.py      the pod lifecycle (processes, readiness, deletion, crash loops)
   kube/cluster.py      the objects' store, resource versions, watch events, the control loop
   kube/objects.py      Pod, ReplicaSet, Deployment
@@ -31,6 +33,8 @@ Served API (bearer token or client cert; errors are kube-apiserver Status object
   GET  /apis/apps/v1/namespaces/NS/deployments[/NAME]              (labelSelector, fieldSelector,
        watch=true&resourceVersion=&timeoutSeconds=&allowWatchBookmarks=&sendInitialEvents=)
   PATCH /apis/apps/v1/namespaces/NS/deployments/NAME               strategic-merge / merge / json patch
+  GET  /apis/apps/v1/namespaces/NS/statefulsets[/NAME]             (same list/watch options)
+  PATCH /apis/apps/v1/namespaces/NS/statefulsets/NAME              (same patch types)
   GET  /api/v1/namespaces/NS/pods[/NAME]                           (same list/watch options)
   DELETE /api/v1/namespaces/NS/pods/NAME                           DeleteOptions gracePeriodSeconds
   PATCH /api/v1/namespaces/NS/pods/NAME                            labels, annotations, ownerReferences
@@ -59,7 +63,7 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
                                   {"token": T, "add": true, "expires_in": S}: accept T too
                                   (until S seconds from now, if given); {"expire": T}: T
                                   expires now (401 from then on, as an expired token gets)
-  GET  /_test/state               resourceVersion and all deployments
+  GET  /_test/state               resourceVersion, all deployments and statefulsets
   POST /_test/quota               {"pods": N, "name": Q}: ResourceQuota Q admits at most N pods
                                   (creations beyond: "exceeded quota"); DELETE: no quota
 """

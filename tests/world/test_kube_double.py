@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 import redis
-from world import KUBECTL, PY, TOKEN, World, wait_for
+from world import KUBECTL, PY, TOKEN, World, statefulset, wait_for
 
 # one module-scoped world: its tests run on one pytest-xdist worker, in file order
 pytestmark = pytest.mark.xdist_group("kube_double")
@@ -1095,3 +1095,196 @@ def test_watch_replicasets_through_an_orphan_delete(rsworld):
     assert evs[0]["object"]["metadata"]["deletionTimestamp"]
     pev = [e for e in watch(POD_PATH) if e["type"] == "MODIFIED"]
     assert pev and "ownerReferences" not in pev[-1]["object"]["metadata"]
+
+
+# ---- StatefulSets (kube/statefulsets.py), against the real kubectl --------
+
+STS_PATH = "/apis/apps/v1/namespaces/%s/statefulsets" % NS
+
+
+@pytest.fixture(scope="module")
+def sts_world():
+    assert shutil.which(KUBECTL), "kubectl is not installed"
+    w = World([WORLD_CFG[1]], flower=False,
+              statefulsets=[statefulset("airflow-worker", 2), statefulset("celery-beat", 1)])
+    try:
+        w.start()
+    except BaseException:
+        w.stop()
+        raise
+    yield w
+    stop_world(w)
+
+
+def sts(world, name):
+    code, obj, _ = world.kube_api("GET", "%s/%s" % (STS_PATH, name))
+    assert code == 200, obj
+    return obj
+
+
+def sts_patch(world, name, patch):
+    code, obj, _ = world.kube_api("PATCH", "%s/%s" % (STS_PATH, name), json.dumps(patch),
+                                  "application/merge-patch+json")
+    assert code == 200, obj
+    return obj
+
+
+def sts_restart(world, name):
+    """kubectl rollout restart statefulset/NAME, past the last restart's second."""
+    ann = sts(world, name)["spec"]["template"]["metadata"].get("annotations") or {}
+    last = ann.get("kubectl.kubernetes.io/restartedAt")
+    while last == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()):
+        time.sleep(0.05)
+    r = world.kubectl("rollout", "restart", "statefulset/" + name)
+    assert r.returncode == 0, r.stderr
+    assert "statefulset.apps/%s restarted" % name in r.stdout
+    return r
+
+
+def live_pods(world, name):
+    return {p["name"]: p for p in world.pods(name) if not p["terminating"]}
+
+
+def test_sts_get_and_pods(sts_world):
+    r = sts_world.kubectl("get", "sts")
+    assert r.returncode == 0, r.stderr
+    lines = [ln.split() for ln in r.stdout.splitlines()]
+    assert lines[0] == ["NAME", "READY", "AGE"]
+    assert [ln[:2] for ln in lines[1:]] == [["airflow-worker", "2/2"], ["celery-beat", "1/1"]]
+    r = sts_world.kubectl("get", "statefulset", "airflow-worker", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    o = json.loads(r.stdout)
+    assert o["kind"] == "StatefulSet" and o["spec"]["replicas"] == 2
+    assert o["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    assert o["spec"]["podManagementPolicy"] == "OrderedReady"
+    st = o["status"]
+    assert st["observedGeneration"] == o["metadata"]["generation"]
+    assert st["replicas"] == st["readyReplicas"] == st["currentReplicas"] == st["updatedReplicas"] \
+        == st["availableReplicas"] == 2
+    assert st["currentRevision"] == st["updateRevision"]
+    assert st["currentRevision"].startswith("airflow-worker-")
+    r = sts_world.kubectl("get", "pods", "-l", "app=airflow-worker")
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines()[1:]]
+    assert [(x[0], x[1], x[2]) for x in rows] == [("airflow-worker-0", "1/1", "Running"),
+                                                  ("airflow-worker-1", "1/1", "Running")]
+    r = sts_world.kubectl("get", "pod", "airflow-worker-1", "-o", "json")
+    md = json.loads(r.stdout)["metadata"]
+    assert md["labels"] == {"app": "airflow-worker", "apps.kubernetes.io/pod-index": "1",
+                            "controller-revision-hash": st["currentRevision"],
+                            "statefulset.kubernetes.io/pod-name": "airflow-worker-1"}
+    assert md["generateName"] == "airflow-worker-"
+    owner = md["ownerReferences"][0]
+    assert owner["kind"] == "StatefulSet" and owner["name"] == "airflow-worker"
+    assert owner["uid"] == o["metadata"]["uid"] and owner["controller"] is True
+    # each pod a real Celery worker named NAME@POD
+    p = live_pods(sts_world, "airflow-worker")["airflow-worker-1"]
+    assert p["hostname"] == "airflow-worker@airflow-worker-1" and pid_alive(p["pid"])
+    with open(p["log"]) as f:
+        assert "airflow-worker@airflow-worker-1 ready." in f.read()
+    # list (a StatefulSetList) and watch
+    code, lst, _ = sts_world.kube_api("GET", STS_PATH + "?labelSelector=app%3Dairflow-worker")
+    assert code == 200 and lst["kind"] == "StatefulSetList"
+    assert [i["metadata"]["name"] for i in lst["items"]] == ["airflow-worker"]
+
+
+def test_sts_rollout_restart_ordered_from_highest_ordinal(sts_world):
+    w = sts_world
+    before = live_pods(w, "airflow-worker")
+    rev0 = sts(w, "airflow-worker")["status"]["currentRevision"]
+    w.kube_test("DELETE", "requests")
+    sts_restart(w, "airflow-worker")
+    patches = [q for q in w.kube_requests() if q["method"] == "PATCH"]
+    assert len(patches) == 1
+    assert patches[0]["path"] == STS_PATH + "/airflow-worker?fieldManager=kubectl-rollout"
+    assert patches[0]["content_type"] == "application/strategic-merge-patch+json"
+    assert list(json.loads(patches[0]["body"])["spec"]["template"]["metadata"]["annotations"]) == \
+        ["kubectl.kubernetes.io/restartedAt"]
+    r = w.kubectl("rollout", "status", "statefulset/airflow-worker", "--timeout=60s")
+    done_at = time.time()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == "partitioned roll out complete: 2 new pods have been updated..."
+    o = sts(w, "airflow-worker")
+    st = o["status"]
+    assert st["updateRevision"] != rev0 and st["currentRevision"] == st["updateRevision"]
+    assert st["updatedReplicas"] == st["currentReplicas"] == st["readyReplicas"] == 2
+    after = live_pods(w, "airflow-worker")
+    assert sorted(after) == ["airflow-worker-0", "airflow-worker-1"]
+    assert all(after[n]["uid"] != before[n]["uid"] and after[n]["ready"] for n in after)
+    assert all(after[n]["ready_at"] <= done_at for n in after)
+    old = {p["uid"]: p for p in w.pods("airflow-worker", all=True) if p["gone"]}
+    old0, old1 = old[before["airflow-worker-0"]["uid"]], old[before["airflow-worker-1"]["uid"]]
+    # OrderedReady, highest ordinal first: -1 deleted, its replacement Ready, then -0
+    assert old1["deletion_requested"] < old0["deletion_requested"]
+    assert after["airflow-worker-1"]["ready_at"] <= old0["deletion_requested"]
+    assert old1["sigtermed"] and old1["exit_code"] == 0 and not pid_alive(old1["pid"])
+    # kubectl rollout status watched the StatefulSet
+    watches = [q for q in w.kube_requests() if q["path"].startswith(STS_PATH) and "watch=true" in q["path"]]
+    assert watches and "fieldSelector=metadata.name%3Dairflow-worker" in watches[0]["path"]
+
+
+def test_sts_partition(sts_world):
+    w = sts_world
+    sts_patch(w, "airflow-worker", {"spec": {"updateStrategy": {"rollingUpdate": {"partition": 1}}}})
+    r = w.kubectl("rollout", "status", "statefulset/airflow-worker", "--timeout=30s")
+    assert r.returncode == 0, r.stdout + r.stderr
+    before = live_pods(w, "airflow-worker")
+    rev0 = sts(w, "airflow-worker")["status"]["currentRevision"]
+    sts_restart(w, "airflow-worker")
+    r = w.kubectl("rollout", "status", "statefulset/airflow-worker", "--timeout=60s")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # what it waited for depends on when it looked; only these, in kubectl's words
+    assert set(r.stdout.splitlines()[:-1]) <= {
+        "Waiting for statefulset spec update to be observed...", "Waiting for 1 pods to be ready...",
+        "Waiting for partitioned roll out to finish: 0 out of 1 new pods have been updated..."}, r.stdout
+    assert r.stdout.splitlines()[-1] == "partitioned roll out complete: 1 new pods have been updated..."
+    time.sleep(1)
+    after = live_pods(w, "airflow-worker")
+    assert after["airflow-worker-0"]["uid"] == before["airflow-worker-0"]["uid"]     # below the partition
+    assert after["airflow-worker-1"]["uid"] != before["airflow-worker-1"]["uid"]
+    st = sts(w, "airflow-worker")["status"]
+    assert st["currentRevision"] == rev0 != st["updateRevision"]
+    assert st["updatedReplicas"] == 1 and st["currentReplicas"] == 1
+    # partition 0 again: the rest rolls
+    sts_patch(w, "airflow-worker", {"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}})
+    r = w.kubectl("rollout", "status", "statefulset/airflow-worker", "--timeout=60s")
+    assert r.returncode == 0, r.stdout + r.stderr
+    st = sts(w, "airflow-worker")["status"]
+    assert st["currentRevision"] == st["updateRevision"] and st["updatedReplicas"] == 2
+    assert live_pods(w, "airflow-worker")["airflow-worker-0"]["uid"] != before["airflow-worker-0"]["uid"]
+
+
+def test_sts_on_delete(sts_world):
+    w = sts_world
+    o = sts_patch(w, "celery-beat", {"spec": {"updateStrategy": {"type": "OnDelete", "rollingUpdate": None}}})
+    assert o["spec"]["updateStrategy"] == {"type": "OnDelete"}
+    r = w.kubectl("rollout", "status", "statefulset/celery-beat", "--timeout=10s")
+    assert r.returncode == 1
+    assert "rollout status is only available for RollingUpdate strategy type" in r.stderr
+    before = live_pods(w, "celery-beat")
+    sts_restart(w, "celery-beat")
+    time.sleep(1.5)
+    st = sts(w, "celery-beat")["status"]
+    assert st["observedGeneration"] == sts(w, "celery-beat")["metadata"]["generation"]
+    assert st["currentRevision"] != st["updateRevision"]
+    assert st.get("updatedReplicas", 0) == 0 and st["currentReplicas"] == 1
+    assert live_pods(w, "celery-beat")["celery-beat-0"]["uid"] == before["celery-beat-0"]["uid"]
+    # a pod that goes away comes back at the update revision
+    w.kube_test("POST", "/_test/kill-pod", {"pod": "celery-beat-0", "signal": "KILL"})
+    wait_for_ready = time.time() + 30
+    while True:
+        now = live_pods(w, "celery-beat").get("celery-beat-0")
+        if now and now["uid"] != before["celery-beat-0"]["uid"] and now["ready"]:
+            break
+        assert time.time() < wait_for_ready, now
+        time.sleep(0.1)
+    time.sleep(0.5)
+    st = sts(w, "celery-beat")["status"]
+    assert st["updatedReplicas"] == 1 and st.get("currentReplicas", 0) == 0
+    # an invalid strategy is refused as the API server does
+    code, obj, _ = w.kube_api("PATCH", STS_PATH + "/celery-beat", json.dumps(
+        {"spec": {"updateStrategy": {"type": "Sometimes"}}}), "application/merge-patch+json")
+    assert code == 422 and obj["reason"] == "Invalid"
+    code, obj, _ = w.kube_api("PATCH", STS_PATH + "/celery-beat", json.dumps(
+        {"spec": {"serviceName": "other"}}), "application/merge-patch+json")
+    assert code == 422 and "Forbidden" in obj["message"]

@@ -95,15 +95,24 @@ def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, sh
             "labels": labels or {"app.kubernetes.io/part-of": name.split("-")[0] + "-etl"}}
 
 
+def statefulset(name, replicas=2, queues=None, grace=3, strategy="RollingUpdate", partition=0,
+                selector=None, shutdown=0):
+    """A StatefulSet of Celery workers (kube/statefulsets.py)."""
+    return {"name": name, "worker": True, "queues": queues or [name], "replicas": replicas,
+            "terminationGracePeriodSeconds": grace, "updateStrategy": strategy, "partition": partition,
+            "selector": selector or {"app": name}, "shutdownSeconds": shutdown}
+
+
 class World:
     def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
                  persistent_redis=False, celery_env=None, flower_args=None,
-                 flower_unauthenticated_api=True):
+                 flower_unauthenticated_api=True, statefulsets=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="drain-world-")
         # persistent_redis: append-only file, so restart_redis() keeps the data
         self.persistent_redis = persistent_redis
         os.makedirs(self.tmp, exist_ok=True)
         self.deployments = deployments or [deployment("ecal-bulk")]
+        self.statefulsets = statefulsets or []
         self.flower_auth = flower_auth
         self.want_flower = flower
         # ETL_* settings of the Celery app (etl.py) for the pods, the Flower
@@ -140,7 +149,7 @@ class World:
     def start(self):
         self.start_redis()
         with open(os.path.join(self.tmp, "world.json"), "w") as f:
-            json.dump({"deployments": self.deployments}, f)
+            json.dump({"deployments": self.deployments, "statefulsets": self.statefulsets}, f)
         ready = os.path.join(self.tmp, "kube.ready")
         self._spawn("kube", [PY, KUBE_DOUBLE,
                              "--port", str(self.kube_port), "--cert-dir", self.certs,
@@ -430,7 +439,7 @@ users:
         return set(json.loads(out.strip().splitlines()[-1]))
 
     def all_workers_online(self):
-        workers = {d["name"] for d in self.deployments if d.get("worker")}
+        workers = {d["name"] for d in self.deployments + self.statefulsets if d.get("worker")}
         want = {p.get("hostname") for p in self.pods()
                 if p.get("deployment") in workers and p.get("ready") and not p.get("terminating")}
         want.discard(None)

@@ -10,6 +10,8 @@ failing API server would.
   GET  /api/v1/namespaces/NS
   GET  /apis/apps/v1[/namespaces/NS]/deployments[/NAME]        get, list, watch
   PATCH /apis/apps/v1[/namespaces/NS]/deployments/NAME         patch.py
+  GET  /apis/apps/v1[/namespaces/NS]/statefulsets[/NAME]       get, list, watch
+  PATCH /apis/apps/v1[/namespaces/NS]/statefulsets/NAME        statefulsets.py
   GET  /api/v1[/namespaces/NS]/pods[/NAME]                     get, list, watch
   DELETE, PATCH /api/v1/namespaces/NS/pods/NAME                 writes.py
   GET  /apis/apps/v1[/namespaces/NS]/replicasets[/NAME]        get, list, watch
@@ -26,6 +28,7 @@ from urllib.parse import unquote
 from kube import writes
 from kube.patch import Rejected, patch_deployment
 from kube.selectors import field_selector_fn, label_selector_fn
+from kube.statefulsets import sts_get, sts_patch
 from kube.status import (st_bad_request, st_fault, st_forbidden, st_method_not_allowed, st_not_found,
                          st_path_not_found, st_unauthorized)
 from kube.tables import table
@@ -168,7 +171,10 @@ def discovery_doc(h, path):
                                "storageVersionHash": "8aSe+NMegvE="}]
                 + [{"name": "replicasets", "singularName": "replicaset", "namespaced": True,
                     "kind": "ReplicaSet", "verbs": ["create", "delete", "get", "list", "watch"],
-                    "shortNames": ["rs"], "categories": ["all"], "storageVersionHash": "P1RzHs8/mWQ="}]}
+                    "shortNames": ["rs"], "categories": ["all"], "storageVersionHash": "P1RzHs8/mWQ="},
+                   {"name": "statefulsets", "singularName": "statefulset", "namespaced": True,
+                    "kind": "StatefulSet", "verbs": ["get", "list", "patch", "watch"],
+                    "shortNames": ["sts"], "categories": ["all"], "storageVersionHash": "H+vl74LkKdo="}]}
     if path == "/api/v1":
         return {"kind": "APIResourceList", "groupVersion": "v1",
                 "resources": [{"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
@@ -234,12 +240,14 @@ def rs_get(h, ns, name):
 
 # ---- list / watch ----
 KINDS = {"deployments": ("Deployment", "apps/v1"), "pods": ("Pod", "v1"),
-         "replicasets": ("ReplicaSet", "apps/v1")}
+         "replicasets": ("ReplicaSet", "apps/v1"), "statefulsets": ("StatefulSet", "apps/v1")}
 
 
 def current_objects(h, resource):
     if resource == "deployments":
         return [d.render() for _, d in sorted(h.cluster.deployments.items())]
+    if resource == "statefulsets":
+        return [d.render() for _, d in sorted(h.cluster.statefulsets.items())]
     if resource == "replicasets":
         return [rs.render(h.cluster.ns) for _, rs in sorted(h.cluster.replicasets.items())]
     return [h.cluster.render_pod(p) for p in sorted(h.cluster.pods, key=lambda p: p.name)]
@@ -361,4 +369,5 @@ ROUTES = (
     + resource_routes("api/v1", "", "pods", pod_get, writes.pod_patch, delete=writes.pod_delete)
     + resource_routes("apis/apps/v1", "apps", "replicasets", rs_get, None,
                       create=writes.rs_create, delete=writes.rs_delete)
+    + resource_routes("apis/apps/v1", "apps", "statefulsets", sts_get, sts_patch)
 )

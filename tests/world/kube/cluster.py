@@ -10,9 +10,10 @@ from kube.controllers import DeploymentController, ReplicaSetController
 from kube.kubelet import Kubelet
 from kube.objects import Deployment, controller_of
 from kube.util import OBSERVE_DELAY, TICK, log
+from kube.statefulsets import StatefulSet, StatefulSetController
 
 
-class Cluster(DeploymentController, ReplicaSetController, Kubelet):
+class Cluster(DeploymentController, ReplicaSetController, StatefulSetController, Kubelet):
     def __init__(self, args, cfg):
         self.args = args
         self.ns = args.namespace
@@ -36,6 +37,11 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
             dep = Deployment(d, self.ns)
             self.deployments[dep.name] = dep
             self.bump_dep(dep, "ADDED")
+        self.statefulsets = {}
+        for d in cfg.get("statefulsets", []):
+            sts = StatefulSet(d, self.ns)
+            self.statefulsets[sts.name] = sts
+            self.bump_sts(sts, "ADDED")
 
     # ---- resource versions & events ----
     def next_rv(self):
@@ -56,6 +62,11 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
     def bump_rs(self, rs, typ="MODIFIED"):
         rs.rv = self.next_rv()
         self.emit("replicasets", typ, rs.render(self.ns), rs.rv)
+
+    def bump_sts(self, sts, typ="MODIFIED"):
+        rv = self.next_rv()
+        sts.metadata["resourceVersion"] = str(rv)
+        self.emit("statefulsets", typ, sts.render(), rv)
 
     def bump_pod(self, pod, typ="MODIFIED"):
         pod.rv = self.next_rv()
@@ -101,7 +112,8 @@ class Cluster(DeploymentController, ReplicaSetController, Kubelet):
             self.reconcile_replicasets(t)
             for dep in self.deployments.values():
                 self.update_status(dep, t)
-            if not self.all_ready_once and all(
+            self.tick_statefulsets(t)
+            if not self.all_ready_once and self.statefulsets_ready() and all(
                     d.status.get("availableReplicas", 0) >= d.spec["replicas"]
                     and d.status.get("replicas", 0) == d.spec["replicas"] for d in self.deployments.values()):
                 self.all_ready_once = True

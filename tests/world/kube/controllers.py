@@ -610,6 +610,7 @@ class ReplicaSetController:
                 rs.deleting = "Background"
                 self.remove_replicaset(rs)
         rs_uids = {rs.uid for rs in self.replicasets.values()}
+        rs_uids |= {s.metadata["uid"] for s in self.statefulsets.values()}     # statefulsets.py
         for pod in self.pods:
             if pod.owner_refs and not pod.terminating and not any(r.get("uid") in rs_uids for r in pod.owner_refs):
                 self.terminate_pod(pod)

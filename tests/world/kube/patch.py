@@ -105,11 +105,9 @@ def json_patch(doc, ops):
     return doc
 
 
-def patch_deployment(cluster, ns, name, ct, raw):
-    """Apply a PATCH of Deployment ns/name (Content-Type ct, body raw) as the API
-    server does: the strategic-merge, merge or JSON patch, then the validation
-    of the result; a spec change bumps the generation. Returns the object, or
-    raises Rejected with the Status the API server answers."""
+def decode_patch(ct, raw):
+    """The body of a PATCH (Content-Type ct) as the API server decodes it, or
+    Rejected (415, 400)."""
     if ct not in ("application/strategic-merge-patch+json", "application/merge-patch+json",
                   "application/json-patch+json"):
         raise Rejected(st_unsupported_media(ct))
@@ -125,63 +123,103 @@ def patch_deployment(cluster, ns, name, ct, raw):
         raise Rejected(st_bad_request(
             "json: cannot unmarshal %s into Go value of type map[string]interface {}"
             % ("array" if isinstance(patch, list) else type(patch).__name__)))
+    return patch
+
+
+def apply_patch(cur, ct, patch, current_rv, resource, name):
+    """cur (a rendered object) with the decoded patch applied, checked as the API
+    server checks any object: a resourceVersion precondition, the name; or
+    Rejected."""
+    try:
+        if ct == "application/json-patch+json":
+            res = json_patch(cur, patch)
+        else:
+            res = merge_patch(cur, patch)
+    except (ValueError, IndexError, KeyError, TypeError) as e:
+        code = 422 if ct == "application/json-patch+json" else 400
+        st = st_bad_request(str(e)) if code == 400 else status_obj(
+            422, "Invalid", str(e))
+        raise Rejected(st)
+    if not isinstance(res, dict) or not isinstance(res.get("metadata"), dict) \
+            or not isinstance(res.get("spec"), dict):
+        raise Rejected(st_bad_request("the patch produced an invalid object"))
+    md = res["metadata"]
+    prv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
+    if prv is not None and str(prv) != current_rv:
+        raise Rejected(st_conflict(resource, "apps", name))
+    if md.get("name") != name or md.get("namespace") != cur["metadata"]["namespace"]:
+        raise Rejected(st_bad_request("the name of the object (%s) does not match the name on the "
+                                      "URL (%s)" % (md.get("name"), name)))
+    return res
+
+
+def check_workload(kind, name, md, spec, selector):
+    """What the API server checks in any workload's patched object (a Deployment,
+    a StatefulSet): template labels that match the selector, replicas,
+    annotations of strings, containers. Rejected if not."""
+    tl = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if any(tl.get(k) != v for k, v in selector["matchLabels"].items()):
+        raise Rejected(st_invalid(kind, "apps", name, "spec.template.metadata.labels",
+                                  "Invalid value: %s: `selector` does not match template `labels`"
+                                  % json.dumps(tl)))
+    reps = spec.get("replicas")
+    if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
+        raise Rejected(st_invalid(kind, "apps", name, "spec.replicas",
+                                  "Invalid value: %s: must be greater than or equal to 0"
+                                  % json.dumps(reps)))
+    ann = md.get("annotations")
+    if ann is not None and (not isinstance(ann, dict) or
+                            any(not isinstance(v, str) for v in ann.values())):
+        raise Rejected(st_bad_request("json: cannot unmarshal into Go struct field "
+                                      "ObjectMeta.metadata.annotations of type string"))
+    tann = ((spec.get("template") or {}).get("metadata") or {}).get("annotations")
+    if tann is not None and (not isinstance(tann, dict) or
+                             any(not isinstance(v, str) for v in tann.values())):
+        raise Rejected(st_bad_request(
+            "json: cannot unmarshal into Go struct field ObjectMeta.spec.template.metadata."
+            "annotations of type string"))
+    try:
+        containers = spec["template"]["spec"]["containers"]
+        assert isinstance(containers, list) and containers and all(
+            isinstance(c, dict) and c.get("image") and c.get("name") for c in containers)
+    except (KeyError, TypeError, AssertionError):
+        raise Rejected(st_invalid(kind, "apps", name, "spec.template.spec.containers",
+                                  "Required value"))
+
+
+def store_patched(obj, md, spec):
+    """Keep a checked patch's spec (a change bumps the generation), labels and
+    annotations in the stored object obj; whether anything changed."""
+    spec_changed = spec != obj.spec
+    meta_changed = {k: md.get(k) for k in ("labels", "annotations")} != \
+        {k: obj.metadata.get(k) for k in ("labels", "annotations")}
+    if spec_changed:
+        obj.spec = spec
+        obj.metadata["generation"] += 1
+        obj.generation_changed_at = time.time()
+    if meta_changed:
+        obj.metadata["labels"] = md.get("labels") or {}
+        obj.metadata["annotations"] = md.get("annotations") or {}
+    return spec_changed or meta_changed
+
+
+def patch_deployment(cluster, ns, name, ct, raw):
+    """Apply a PATCH of Deployment ns/name (Content-Type ct, body raw) as the API
+    server does: the strategic-merge, merge or JSON patch, then the validation
+    of the result; a spec change bumps the generation. Returns the object, or
+    raises Rejected with the Status the API server answers."""
+    patch = decode_patch(ct, raw)
     with cluster.lock:
         dep = cluster.deployments.get(name) if ns == cluster.ns else None
         if dep is None:
             raise Rejected(st_not_found("deployments", "apps", name))
-        cur = dep.render()
-        try:
-            if ct == "application/json-patch+json":
-                res = json_patch(cur, patch)
-            else:
-                res = merge_patch(cur, patch)
-        except (ValueError, IndexError, KeyError, TypeError) as e:
-            code = 422 if ct == "application/json-patch+json" else 400
-            st = st_bad_request(str(e)) if code == 400 else status_obj(
-                422, "Invalid", str(e))
-            raise Rejected(st)
-        if not isinstance(res, dict) or not isinstance(res.get("metadata"), dict) \
-                or not isinstance(res.get("spec"), dict):
-            raise Rejected(st_bad_request("the patch produced an invalid object"))
+        res = apply_patch(dep.render(), ct, patch, dep.metadata["resourceVersion"], "deployments", name)
         md, spec = res["metadata"], res["spec"]
-        prv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
-        if prv is not None and str(prv) != dep.metadata["resourceVersion"]:
-            raise Rejected(st_conflict("deployments", "apps", name))
-        if md.get("name") != name or md.get("namespace") != ns:
-            raise Rejected(st_bad_request("the name of the object (%s) does not match the name on the "
-                                            "URL (%s)" % (md.get("name"), name)))
         if spec.get("selector") != dep.spec["selector"]:
             raise Rejected(st_invalid("Deployment", "apps", name, "spec.selector",
                                         "Invalid value: %s: field is immutable"
                                         % json.dumps(spec.get("selector"))))
-        tl = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-        if any(tl.get(k) != v for k, v in dep.spec["selector"]["matchLabels"].items()):
-            raise Rejected(st_invalid("Deployment", "apps", name, "spec.template.metadata.labels",
-                                        "Invalid value: %s: `selector` does not match template `labels`"
-                                        % json.dumps(tl)))
-        reps = spec.get("replicas")
-        if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
-            raise Rejected(st_invalid("Deployment", "apps", name, "spec.replicas",
-                                        "Invalid value: %s: must be greater than or equal to 0"
-                                        % json.dumps(reps)))
-        ann = md.get("annotations")
-        if ann is not None and (not isinstance(ann, dict) or
-                                any(not isinstance(v, str) for v in ann.values())):
-            raise Rejected(st_bad_request("json: cannot unmarshal into Go struct field "
-                                            "ObjectMeta.metadata.annotations of type string"))
-        tann = ((spec.get("template") or {}).get("metadata") or {}).get("annotations")
-        if tann is not None and (not isinstance(tann, dict) or
-                                 any(not isinstance(v, str) for v in tann.values())):
-            raise Rejected(st_bad_request(
-                "json: cannot unmarshal into Go struct field ObjectMeta.spec.template.metadata."
-                "annotations of type string"))
-        try:
-            containers = spec["template"]["spec"]["containers"]
-            assert isinstance(containers, list) and containers and all(
-                isinstance(c, dict) and c.get("image") and c.get("name") for c in containers)
-        except (KeyError, TypeError, AssertionError):
-            raise Rejected(st_invalid("Deployment", "apps", name, "spec.template.spec.containers",
-                                        "Required value"))
+        check_workload("Deployment", name, md, spec, dep.spec["selector"])
         strat = spec.get("strategy") or {}
         if strat.get("type") not in ("RollingUpdate", "Recreate"):
             raise Rejected(st_invalid("Deployment", "apps", name, "spec.strategy.type",
@@ -194,17 +232,7 @@ def patch_deployment(cluster, ns, name, ct, raw):
             strat["rollingUpdate"] = {"maxUnavailable": "25%", "maxSurge": "25%"}     # defaulted
         if spec.get("paused") is False:
             del spec["paused"]          # omitempty, as the API server stores it
-        spec_changed = spec != dep.spec
-        meta_changed = {k: md.get(k) for k in ("labels", "annotations")} != \
-            {k: dep.metadata.get(k) for k in ("labels", "annotations")}
-        if spec_changed:
-            dep.spec = spec
-            dep.metadata["generation"] += 1
-            dep.generation_changed_at = time.time()
-        if meta_changed:
-            dep.metadata["labels"] = md.get("labels") or {}
-            dep.metadata["annotations"] = md.get("annotations") or {}
-        if spec_changed or meta_changed:
+        if store_patched(dep, md, spec):
             cluster.bump_dep(dep)
         obj = dep.render()
     return obj

@@ -79,6 +79,15 @@ def table(resource, items, rv):
                          st.get("readyReplicas", 0), human_age(o["metadata"]["creationTimestamp"]),
                          ",".join(c["name"] for c in cs), ",".join(c["image"] for c in cs),
                          ",".join("%s=%s" % kv for kv in sorted(sp["selector"].get("matchLabels", {}).items()))])
+    elif resource == "statefulsets":
+        cols = [col("Name", fmt="name"), col("Ready"), col("Age"), col("Containers", prio=1),
+                col("Images", prio=1)]
+        for o in items:
+            st, sp = o["status"], o["spec"]
+            cs = sp["template"]["spec"]["containers"]
+            rows.append([o["metadata"]["name"], "%d/%d" % (st.get("readyReplicas", 0), sp["replicas"]),
+                         human_age(o["metadata"]["creationTimestamp"]), ",".join(c["name"] for c in cs),
+                         ",".join(c["image"] for c in cs)])
     else:
         cols = [col("Name", fmt="name"), col("Ready"), col("Status"), col("Restarts", "string"), col("Age"),
                 col("IP", prio=1), col("Node", prio=1), col("Nominated Node", prio=1),

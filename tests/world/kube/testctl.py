@@ -139,7 +139,7 @@ def get_pods(h):
         pods = list(h.cluster.pods)
         if h._q.get("all") in ("1", "true"):
             pods = list(h.cluster.gone_pods) + pods
-        out = [{"name": p.name, "deployment": p.dep.name, "pid": p.pid, "ready": p.ready,
+        out = [{"name": p.name, "deployment": p.dep.name, "uid": p.uid, "pid": p.pid, "ready": p.ready,
                 "terminating": p.terminating, "hostname": p.hostname,
                 "pod_template_hash": p.labels.get("pod-template-hash"),
                 "owner": (next((r for r in p.owner_refs if r.get("controller")), None) or {}).get("name"), "broken": p.broken,
@@ -192,7 +192,8 @@ def delete_quota(h):
 def get_state(h):
     with h.cluster.lock:
         return h.send_json(200, {"rv": h.cluster.rv, "deployments": [
-            d.render() for d in h.cluster.deployments.values()]})
+            d.render() for d in h.cluster.deployments.values()], "statefulsets": [
+            s.render() for s in h.cluster.statefulsets.values()]})
 
 
 ROUTES = {
