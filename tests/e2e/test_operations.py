@@ -19,7 +19,8 @@ def test_json_report_metrics_and_success_notification(world, tmp_path):
     srv, url = webhook()
     (tmp_path / "hook").write_text(url + "\n")
     metrics = tmp_path / "drain.prom"
-    ids = world.enqueue("ecal-bulk", 3, 2.0)
+    # the running task outlasts the agent's start even on a loaded machine
+    ids = world.enqueue("ecal-bulk", 1, 6.0) + world.enqueue("ecal-bulk", 2, 2.0)
     world.wait_started(ids, 1)
     p = world.run("ecal-bulk", "-o", "json", "--metrics-file", str(metrics),
                   "--notify-url-file", str(tmp_path / "hook"), "--notify-on-success")

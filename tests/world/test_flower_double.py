@@ -362,7 +362,9 @@ def test_v21_refresh_joins_an_inspection_in_flight(world):
         assert refresh(d)[WORKER]["active_queues"] == []
     finally:
         assert d.request("POST", ADD)[0] == 200
-    assert [q["name"] for q in refresh(d)[WORKER]["active_queues"]] == [QUEUE]
+    # Celery adds the consumer just after answering add_consumer (call_soon)
+    wait_for(lambda: [q["name"] for q in refresh(d)[WORKER]["active_queues"]] == [QUEUE],
+             10, "the queue consumed again")
     # Flower 2.0 starts a new inspection for the refresh
     d = world["open"]
     try:
