@@ -22,8 +22,11 @@ REVISION = "deployment.kubernetes.io/revision"
 
 # ---- helpers -----------------------------------------------------------
 
-def fresh(request, replicas=1, strategy=None, grace=2):
-    d = deployment(DEP, grace=grace)
+PLAIN_POOL = ["--concurrency=1"]
+
+
+def fresh(request, replicas=1, strategy=None, grace=2, pool=None):
+    d = deployment(DEP, grace=grace, pool=pool)
     d["replicas"] = replicas
     w = make_world(request, [d, deployment("common-redbeat", worker=False)])
     if strategy is not None:
@@ -159,8 +162,13 @@ def run_under_stream(w, *args):
 def test_handover_stream_gap_and_history(request):
     """Every task exactly once, nothing unacked, no old pod left, the
     previous revision kept at 0 replicas, and the largest gap between task
-    starts at most 2.5 s; the same load in place, for comparison."""
-    w = fresh(request)
+    starts at most 2.5 s; the same load in place, for comparison.
+
+    The workers run one task at a time without DIALS' new process per task
+    (--max-tasks-per-child=1): that alone pauses a worker up to 5 s between
+    tasks now and then, with or without any drain, and would hide what is
+    measured here, the time nobody consumes the queue."""
+    w = fresh(request, pool=PLAIN_POOL)
     old_pods, old_rs = old_state(w)
     code, err, ids, gap = run_under_stream(w, "--handover")
     assert code == 0, err
@@ -174,14 +182,11 @@ def test_handover_stream_gap_and_history(request):
         "kubectl.kubernetes.io/restartedAt"]
     assert not w.deployment(DEP)["spec"].get("paused")
     # the same load in place
-    w2 = fresh(request)
+    w2 = fresh(request, pool=PLAIN_POOL)
     code2, err2, _, gap_inplace = run_under_stream(w2)
     assert code2 == 0, err2
     report = "queue downtime: handover %.2fs, in-place %.2fs\n" % (gap, gap_inplace)
     sys.stderr.write(report)
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build",
-                           "handover-gap.txt"), "w") as f:
-        f.write(report)
     assert gap <= 2.5, "handover left the queue unconsumed for %.2fs (in-place: %.2fs)" % (
         gap, gap_inplace)
 

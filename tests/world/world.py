@@ -87,12 +87,19 @@ def wait_for(pred, timeout, what, interval=0.1):
     raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
 
 
-def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, shutdown=0):
-    """shutdown: seconds the worker's warm shutdown takes (its pod stays Terminating)."""
-    return {"name": name, "worker": worker, "queues": queues or [name],
-            "replicas": 1, "terminationGracePeriodSeconds": grace,
-            "progressDeadlineSeconds": pds, "shutdownSeconds": shutdown,
-            "labels": labels or {"app.kubernetes.io/part-of": name.split("-")[0] + "-etl"}}
+def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, shutdown=0,
+               pool=None):
+    """shutdown: seconds the worker's warm shutdown takes (its pod stays Terminating).
+    pool: the Celery worker's pool options (default DIALS': --concurrency=1
+    --autoscale=1,0 --max-tasks-per-child=1, whose new process per task makes
+    the worker itself pause up to 5 s between tasks now and then)."""
+    d = {"name": name, "worker": worker, "queues": queues or [name],
+         "replicas": 1, "terminationGracePeriodSeconds": grace,
+         "progressDeadlineSeconds": pds, "shutdownSeconds": shutdown,
+         "labels": labels or {"app.kubernetes.io/part-of": name.split("-")[0] + "-etl"}}
+    if pool is not None:
+        d["poolArgs"] = pool
+    return d
 
 
 def statefulset(name, replicas=2, queues=None, grace=3, strategy="RollingUpdate", partition=0,

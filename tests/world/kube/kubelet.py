@@ -183,8 +183,8 @@ class Kubelet:
         env["PYTHONUNBUFFERED"] = "1"
         env["WORKER_SHUTDOWN_SECONDS"] = repr(pod.dep.shutdown_seconds)
         if pod.dep.worker and not pod.broken:
-            cmd = ["/usr/bin/python3", "-m", "celery", "-A", "etl", "worker", "--concurrency=1",
-                   "--autoscale=1,0", "--max-tasks-per-child=1", "--hostname=%s" % pod.hostname,
+            cmd = ["/usr/bin/python3", "-m", "celery", "-A", "etl", "worker"] + pod.dep.pool_args + [
+                   "--hostname=%s" % pod.hostname,
                    "--queues=%s" % ",".join(pod.dep.queues), "-E", "-l", "INFO",
                    "--without-gossip", "--without-mingle"]
         else:

@@ -6,6 +6,9 @@ import uuid
 
 from kube.util import now_rfc3339, rand_suffix
 
+# how DIALS runs each worker: one task at a time, a new process per task
+DIALS_POOL = ["--concurrency=1", "--autoscale=1,0", "--max-tasks-per-child=1"]
+
 
 class Pod:
     """A pod its ReplicaSet created: its own copy of the template (labels, annotations,
@@ -72,6 +75,7 @@ class App:
         self.worker = False
         self.queues = []
         self.shutdown_seconds = 0.0
+        self.pool_args = DIALS_POOL
         self.progress_at = 0
 
 
@@ -141,13 +145,14 @@ class Deployment:
         self.worker = bool(cfg.get("worker", False))
         self.queues = cfg.get("queues") or [self.name]
         self.shutdown_seconds = float(cfg.get("shutdownSeconds", 0))     # WORKER_SHUTDOWN_SECONDS
+        # the worker pool's options: DIALS' unless the world says otherwise
+        self.pool_args = list(cfg.get("poolArgs") or DIALS_POOL)
         grace = int(cfg.get("terminationGracePeriodSeconds", 30))
         labels = {"app": self.name}
         labels.update(cfg.get("labels") or {})
         if self.worker:
-            args = ["celery", "-A", "etl", "worker", "--concurrency=1", "--autoscale=1,0",
-                    "--max-tasks-per-child=1", "--hostname=%s@%%h" % self.name,
-                    "--queues=%s" % ",".join(self.queues)]
+            args = ["celery", "-A", "etl", "worker"] + self.pool_args + [
+                    "--hostname=%s@%%h" % self.name, "--queues=%s" % ",".join(self.queues)]
             image = cfg.get("image", "registry.cern.ch/cmsdials/etl-worker:1.4.2")
         else:
             args = ["sleep", "infinity"]

@@ -61,6 +61,7 @@ class StatefulSet:
         d = Deployment(cfg, ns)     # the same pod template and worker settings
         self.name, self.worker, self.queues = d.name, d.worker, d.queues
         self.shutdown_seconds = d.shutdown_seconds
+        self.pool_args = d.pool_args
         selector = cfg.get("selector") or {"app": self.name}
         template = d.spec["template"]
         template["metadata"]["labels"] = dict(selector)
