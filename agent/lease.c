@@ -273,7 +273,10 @@ lease_take(struct run *r, void (*then)(struct run *, int))
 static void
 locked(struct run *r, int ok)
 {
-	run_next(r, ok == 1 ? IN_OK : ok == 0 ? IN_LOCKED : IN_FAIL);
+	if (ok == 1 && r->idle)
+		run_idle(r);
+	else
+		run_next(r, ok == 1 ? IN_OK : ok == 0 ? IN_LOCKED : IN_FAIL);
 }
 
 static void
@@ -448,10 +451,12 @@ lease_release(struct run *r)
 	/*
 	 * A run that ends with workers possibly drained (restore failed, or
 	 * interrupted after the restart: the rollout may still fail) keeps
-	 * its journal for --recover.
+	 * its journal for --recover; one that changed nothing (refused once
+	 * it had the lease) wrote none, and leaves a dead run's alone.
 	 */
 	keep = r->fsm.outcome == OUT_DRAINED ? "drained" :
 	    r->fsm.outcome == OUT_RESTORE_FAILED || r->ho_pending ||
+	    r->fsm.outcome == OUT_PREFLIGHT ||
 	    (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent) ? "keep" :
 	    "del";
 	if (r->ho_pending)

@@ -48,6 +48,8 @@ struct run {
 	int		 pending;	/* current state's ops in flight */
 	int		 step;		/* sub-step within a state (0 on entry) */
 	int		 bad;		/* RESTORE: a worker was not restored */
+	int		 idle;		/* RESOLVE found no queue consumed:
+					 * refused once LOCK has the lease */
 	unsigned	 settle_gen;	/* gen the settle timer is for */
 	ev_timer	 settle;	/* runs the state's settled() */
 	char		 err[1024];	/* first cause of failure */
@@ -144,6 +146,8 @@ struct wk	*run_worker(struct run *, const char *name);
 struct wk	*run_add_worker(struct run *, const char *name);
 
 /* states (st-*.c) */
+/* RESOLVE found no worker consuming a queue: fail the run (nothing changed). */
+void	run_idle(struct run *);
 void	state_tick(struct run *);
 void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
 void	state_cancel_again(struct run *, size_t wi);

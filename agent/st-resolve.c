@@ -355,11 +355,25 @@ resolved(struct run *r)
 		return;
 	}
 	if (r->queues.n == 0 && r->nw > 0 && r->mode != RUN_STATUS) {
-		run_abort(r, "no worker of %s consumes any queue; nothing to "
-		    "drain (see --status, --undrain)", r->name);
+		/*
+		 * Another run may have cancelled them a moment ago: its lease
+		 * says so (exit 4, naming it). Said once LOCK has the lease.
+		 */
+		if (r->mode == RUN_DRAIN && !r->fsm.dry_run) {
+			r->idle = 1;
+			run_next(r, IN_OK);
+		} else
+			run_idle(r);
 		return;
 	}
 	backlog_read(r, planned);
+}
+
+void
+run_idle(struct run *r)
+{
+	run_abort(r, "no worker of %s consumes any queue; nothing to "
+	    "drain (see --status, --undrain)", r->name);
 }
 
 static void

@@ -113,6 +113,32 @@ def test_two_concurrent_runs_one_wins_one_is_locked(request):
     assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
 
 
+def test_workers_another_run_just_cancelled_are_locked_not_idle(request):
+    """A run that finds no queue consumed because another run has just
+    cancelled them reports that run's lease (exit 4, naming it), not
+    "nothing to drain"; with no lease held it refuses (exit 3) and leaves a
+    journal it did not write alone."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    url = "/api/worker/queue/cancel-consumer/%s?queue=%s" % (worker, DEP)
+    w.flower_test("POST", url)
+    wait_for(lambda: not w.consumes(worker, DEP), 10, "the consumer cancelled")
+    w.r().set(LEASE, "other-token", px=60000)
+    w.r().hset(JOURNAL, mapping={"state": "drain", "holder": "other-host:4242",
+                                 "workers": json.dumps([{"name": "ecal-bulk@gone-pod",
+                                                         "queues": []}])})
+    p = w.run(DEP)
+    assert p.returncode == 4, p.stderr
+    assert "another run" in p.stderr
+    w.r().delete(LEASE)
+    p = w.run(DEP)
+    assert p.returncode == 3, p.stderr
+    assert "nothing to drain" in p.stderr
+    assert w.r().hget(JOURNAL, "holder") == "other-host:4242"
+    assert not w.r().exists(LEASE)
+    assert patches(w) == []
+
+
 # ---- 2. SIGTERM mid-drain ---------------------------------------------
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
