@@ -9,11 +9,29 @@
   3. batch time: 15 deployments with --max-parallel 15 versus single runs
   4. Flower requests per drained worker in event mode, short and long drains
 
+  5. growth: the agent's CPU seconds (its own, from wait4), peak private
+     memory (Private_Dirty and Anonymous of /proc/PID/smaps_rollup, sampled
+     every 50 ms) and requests to Flower and to the Kubernetes API, for 1,
+     BENCH_DEPLOYMENTS and BENCH_WIDE deployments of one replica (each worker
+     busy with 2 tasks of 3 s, --max-parallel equal to the count), and for
+     one Deployment of BENCH_REPLICAS replicas (2 such tasks per replica)
+  6. queue downtime: with a 6 s task on the old worker and a steady stream
+     (one 1 s task every 0.5 s), the largest gap between consecutive task
+     starts (the ledger's started_at) across an in-place drain-and-rollout,
+     and across --handover when the agent has it
+
 Prints a table (Markdown) for the README's Performance section.
-Environment: BENCH_DRAINS (default 10), BENCH_DEPLOYMENTS (default 15).
+Environment (smaller values make it shorter):
+  BENCH_DRAINS       drains per latency figure (default 10)
+  BENCH_DEPLOYMENTS  deployments of the batch and cost-of-waiting world (default 15)
+  BENCH_WIDE         deployments of the largest growth point (default 60; 0 skips
+                     that world, and the replicas point with it)
+  BENCH_REPLICAS     replicas of the one wide Deployment (default 8; 0 skips it)
+  BENCH_STREAM       tasks of the downtime stream (default 24)
 """
 import os
 import resource
+import json
 import statistics
 import subprocess
 import sys
@@ -21,10 +39,16 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "world"))
-from world import World, deployment  # noqa: E402
+from world import AGENT, HERE, PY, World, deployment  # noqa: E402
 
 N = int(os.environ.get("BENCH_DRAINS", "10"))
 D = int(os.environ.get("BENCH_DEPLOYMENTS", "15"))
+WIDE = int(os.environ.get("BENCH_WIDE", "60"))
+REPLICAS = int(os.environ.get("BENCH_REPLICAS", "8"))
+STREAM = int(os.environ.get("BENCH_STREAM", "24"))
+# the growth runs: the same settings at every size; many new workers starting
+# at once on two cores take longer than the default --verify-timeout
+GROW_ARGS = ["--verify-timeout", "10m"]
 
 
 def patch_times(w, dep):
@@ -32,48 +56,139 @@ def patch_times(w, dep):
             if r["method"] == "PATCH" and "/deployments/%s?" % dep in r["path"]]
 
 
-def proc_status(pid):
-    """VmHWM and RssAnon (KiB) of a live process, from /proc."""
+def proc_memory(pid):
+    """VmHWM, RssAnon (/proc/PID/status) and Private_Dirty, Anonymous
+    (/proc/PID/smaps_rollup) of a live process, in KiB."""
     out = {}
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k in ("VmHWM", "RssAnon"):
-                    out[k] = int(v.split()[0])
-    except OSError:
-        pass
+    for name, keys in (("status", ("VmHWM", "RssAnon")),
+                       ("smaps_rollup", ("Private_Dirty", "Anonymous"))):
+        try:
+            with open("/proc/%d/%s" % (pid, name)) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k in keys:
+                        out[k] = int(v.split()[0])
+        except OSError:
+            pass
     return out
 
 
 def timed_run(w, *args):
-    """Run the agent; return (wall seconds, cpu seconds, peak RSS KiB,
-    peak anonymous RSS KiB, exit).
+    """Run the agent; return a dict: wall and cpu seconds, the peaks (KiB)
+    of VmHWM, RssAnon, Private_Dirty and Anonymous, and the exit code.
 
-    The peak comes from the agent's own VmHWM, sampled every 50 ms: the
-    ru_maxrss that wait4 reports would also count this Python process,
-    whose memory the child shares between vfork and exec."""
+    CPU is the agent's own (wait4 on it alone: user + system). The peaks come
+    from /proc, sampled every 50 ms: the ru_maxrss that wait4 reports would
+    also count this Python process, whose memory the child shares between
+    vfork and exec."""
     t0 = time.time()
     p = subprocess.Popen(w.agent_argv(args), env=w.env(), stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
     err = []
     t = threading.Thread(target=lambda: err.append(p.stderr.read()))
     t.start()
-    hwm = anon = 0
+    peak = {"VmHWM": 0, "RssAnon": 0, "Private_Dirty": 0, "Anonymous": 0}
     while True:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
         if pid:
             break
-        st = proc_status(p.pid)
-        hwm = max(hwm, st.get("VmHWM", 0))
-        anon = max(anon, st.get("RssAnon", 0))
+        for k, v in proc_memory(p.pid).items():
+            peak[k] = max(peak[k], v)
         time.sleep(0.05)
     p.returncode = os.waitstatus_to_exitcode(status)
     t.join()
     p.stderr.close()
     if p.returncode != 0:
         print(err[0][-3000:], file=sys.stderr)
-    return time.time() - t0, ru.ru_utime + ru.ru_stime, hwm, anon, p.returncode
+    return dict(peak, wall=time.time() - t0, cpu=ru.ru_utime + ru.ru_stime, rc=p.returncode)
+
+
+def counted_run(w, *args):
+    """timed_run, plus the requests the agent made to Flower's API and to the
+    Kubernetes API (the doubles' request logs, cleared before the run)."""
+    w.flower_test("DELETE", "/_test/requests")
+    w.kube_test("DELETE", "/_test/requests")
+    m = timed_run(w, *args)
+    m["flower"] = len([r for r in w.flower_test("GET", "/_test/requests")
+                       if r["path"].startswith("/api/")])
+    m["kube"] = len([r for r in w.kube_requests() if not r["path"].startswith("/_test/")])
+    return m
+
+
+def enqueue_many(w, queues, n, seconds, tag):
+    """n tasks of `seconds` on each queue, from one process."""
+    code = ("import json\n"
+            "from etl import ingest\n"
+            "print(json.dumps([ingest.apply_async(args=[%r, '%s-%%s-%%d' %% (q, i)], queue=q).id\n"
+            "                  for q in %r for i in range(%d)]))\n") % (seconds, tag, list(queues), n)
+    out = subprocess.run([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
+                         stdout=subprocess.PIPE, check=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def grow(w, names, workers, label):
+    """One growth point: every worker of `names` busy with 2 tasks of 3 s
+    (one running, one prefetched), then one run with --max-parallel equal to
+    the count. (measure, result, the run's figures)."""
+    ids = enqueue_many(w, names, 2 * workers // len(names), 3.0, "grow")
+    w.wait_started(ids, workers, timeout=120)
+    m = counted_run(w, *names, "--max-parallel", str(len(names)), *GROW_ARGS)
+    assert m["rc"] == 0, "growth run failed (%s)" % label
+    w.wait_done(ids, timeout=120)
+    w.assert_exactly_once(ids)
+    time.sleep(1.1)     # restartedAt has one-second resolution
+    row = ("growth: %s, %d worker(s) draining 2 tasks of 3 s" % (label, workers),
+            "CPU %.2f s; peak private %.1f MiB (Private_Dirty; Anonymous %.1f MiB); "
+            "Flower requests %d (%.1f per worker); Kubernetes requests %d; wall %.1f s"
+            % (m["cpu"], m["Private_Dirty"] / 1024, m["Anonymous"] / 1024, m["flower"],
+               m["flower"] / workers, m["kube"], m["wall"]))
+    print("| %s | %s |" % row, file=sys.stderr)
+    return row + (m,)
+
+
+def stream(w, queue, n, every=0.5, seconds=1.0, tag="s"):
+    """A steady stream: n tasks of `seconds`, one every `every` s, from one
+    process (Popen; its stdout ends with the ids, in JSON)."""
+    code = ("import json, time\n"
+            "from etl import ingest\n"
+            "ids = []\n"
+            "t0 = time.time()\n"
+            "for i in range(%d):\n"
+            "    time.sleep(max(0, t0 + i * %r - time.time()))\n"
+            "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r).id)\n"
+            "print(json.dumps(ids))\n") % (n, every, seconds, tag, queue)
+    return subprocess.Popen([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
+                            stdout=subprocess.PIPE, text=True)
+
+
+def downtime(w, dep, *args):
+    """A 6 s task running on the old worker, then the agent and the stream at
+    once. The largest gap between consecutive task starts, from the stream's
+    first start to the last start (the old worker prefetched the first
+    tasks; the rest wait for whoever consumes), in seconds."""
+    ids = w.enqueue(dep, 1, 6.0, tag="long")
+    w.wait_started(ids, 1)
+    p = subprocess.Popen(w.agent_argv((dep,) + args), env=w.env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    s = stream(w, dep, STREAM)
+    out, _ = s.communicate(timeout=120)
+    sids = json.loads(out.strip().splitlines()[-1])
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err[-3000:]
+    ids += sids
+    w.wait_done(ids, timeout=240)
+    w.assert_exactly_once(ids)
+    at = w.r(15).hmget("ledger:started_at", ids)
+    first = min(float(t) for t in at[1:])
+    starts = sorted(float(t) for t in at if float(t) >= first)
+    time.sleep(1.1)
+    return max(b - a for a, b in zip(starts, starts[1:]))
+
+
+def has_handover():
+    p = subprocess.run([AGENT, "--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    return "--handover" in p.stdout
 
 
 def latency(w, mode_args, label):
@@ -82,8 +197,7 @@ def latency(w, mode_args, label):
         ids = w.enqueue("ecal-bulk", 2, 1.5, tag="lat%d" % i)
         w.wait_started(ids, 1)
         before = len(patch_times(w, "ecal-bulk"))
-        _, _, _, _, rc = timed_run(w, "ecal-bulk", *mode_args)
-        assert rc == 0, "drain failed"
+        assert timed_run(w, "ecal-bulk", *mode_args)["rc"] == 0, "drain failed"
         done_at = w.r(15).hmget("ledger:done_at", ids)
         last = max(float(x) for x in done_at)
         patch = patch_times(w, "ecal-bulk")[before]
@@ -94,6 +208,7 @@ def latency(w, mode_args, label):
 
 def main():
     rows = []
+    growth = []
     t_start = time.time()
     w = World([deployment("ecal-bulk", grace=2)])
     w.start()
@@ -107,13 +222,21 @@ def main():
         for secs in (1.0, 12.0):
             ids = w.enqueue("ecal-bulk", 2, secs, tag="req")
             w.wait_started(ids, 1)
-            w.flower_test("DELETE", "/_test/requests")
-            timed_run(w, "ecal-bulk")
-            n = len([r for r in w.flower_test("GET", "/_test/requests")
-                     if r["path"].startswith("/api/")])
+            n = counted_run(w, "ecal-bulk")["flower"]
             rows.append(("Flower requests per drained worker, event mode, %.0f s drain"
                          % (2 * secs), str(n)))
             time.sleep(1.1)
+        growth.append(grow(w, ["ecal-bulk"], 1, "1 deployment"))
+        # queue downtime: in place, then --handover if the agent has it
+        gap = downtime(w, "ecal-bulk")
+        rows.append(("queue downtime, in place: largest gap between task starts (6 s task "
+                     "running, one 1 s task every 0.5 s)", "%.2f s" % gap))
+        if has_handover():
+            gap = downtime(w, "ecal-bulk", "--handover")
+            rows.append(("queue downtime, `--handover`, same load", "%.2f s" % gap))
+        else:
+            rows.append(("queue downtime, `--handover`, same load",
+                         "not measured: this agent has no --handover"))
     finally:
         w.stop()
 
@@ -125,34 +248,48 @@ def main():
         for n in names:
             ids = w.enqueue(n, 2, 3.0, tag="single")
             w.wait_started(ids, 1)
-            wall, _, _, _, rc = timed_run(w, n)
-            assert rc == 0
-            singles.append(wall)
+            m = timed_run(w, n)
+            assert m["rc"] == 0
+            singles.append(m["wall"])
         time.sleep(1.1)
         # every worker busy for about a minute: 1 running + 4 prefetched of 12 s
         all_ids = []
         for n in names:
             all_ids += w.enqueue(n, 5, 12.0, tag="batch")
         w.wait_started(all_ids, len(names), timeout=120)
-        wall, cpu, rss, anon, rc = timed_run(w, *names, "--max-parallel", str(D))
-        assert rc == 0
+        m = timed_run(w, *names, "--max-parallel", str(D))
+        assert m["rc"] == 0
+        wall, cpu, rss, anon = m["wall"], m["cpu"], m["VmHWM"], m["RssAnon"]
         w.wait_done(all_ids, timeout=60)
         w.assert_exactly_once(all_ids)
         rows.append(("cost of waiting: %d deployments draining at once, %.0f s" % (D, wall),
                      "CPU %.2f s (%.2f%% of wall), peak RSS %.1f MiB, of which %.1f MiB "
                      "anonymous (the rest: shared-library pages)"
                      % (cpu, 100 * cpu / wall, rss / 1024, anon / 1024)))
-        ids = []
-        for n in names:
-            ids += w.enqueue(n, 2, 3.0, tag="b2")
-        w.wait_started(ids, len(names), timeout=120)
-        bwall, _, _, _, rc = timed_run(w, *names, "--max-parallel", str(D))
-        assert rc == 0
+        # batch time, measured on growth point 2 (the same load: 2 tasks of 3 s each)
+        growth.append(grow(w, names, D, "%d deployments" % D))
+        bwall = growth[-1][2]["wall"]
         rows.append(("batch time, %d deployments, --max-parallel %d" % (D, D),
                      "%.1f s; longest single %.1f s (x%.2f); sum of singles %.1f s"
                      % (bwall, max(singles), bwall / max(singles), sum(singles))))
     finally:
         w.stop()
+
+    if WIDE:
+        wide = ["wide%02d-bulk" % i for i in range(WIDE)]
+        deps = [deployment(n, grace=2) for n in wide]
+        if REPLICAS:
+            deps.append(dict(deployment("fleet-bulk", grace=2), replicas=REPLICAS))
+        w = World(deps)
+        w.start(timeout=600)
+        try:
+            growth.append(grow(w, wide, WIDE, "%d deployments" % WIDE))
+            if REPLICAS:
+                growth.append(grow(w, ["fleet-bulk"], REPLICAS,
+                                   "1 Deployment of %d replicas" % REPLICAS))
+        finally:
+            w.stop()
+    rows += [g[:2] for g in growth]
     print("\n| measure | result |\n|---|---|")
     for k, v in rows:
         print("| %s | %s |" % (k, v))

@@ -153,7 +153,8 @@ class World:
         self.logs[name] = log
         return p
 
-    def start(self):
+    def start(self, timeout=60):
+        """timeout: for every pod to be ready (a world of many workers needs more)."""
         self.start_redis()
         with open(os.path.join(self.tmp, "world.json"), "w") as f:
             json.dump({"deployments": self.deployments, "statefulsets": self.statefulsets}, f)
@@ -167,12 +168,12 @@ class World:
         if self.want_flower:
             self.start_flower()
         wait_for(lambda: os.path.exists(ready) or self.procs["kube"].poll() is not None,
-                 60, "the Kubernetes double")
+                 timeout, "the Kubernetes double")
         assert self.procs["kube"].poll() is None, self.log("kube")
         self.write_kubeconfig()
         # every worker known and online in Flower
         if self.want_flower:
-            wait_for(lambda: self.all_workers_online(), 30, "workers online in Flower")
+            wait_for(lambda: self.all_workers_online(), max(30, timeout // 2), "workers online in Flower")
         return self
 
     def start_redis(self):
