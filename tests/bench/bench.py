@@ -48,7 +48,15 @@ REPLICAS = int(os.environ.get("BENCH_REPLICAS", "8"))
 STREAM = int(os.environ.get("BENCH_STREAM", "24"))
 # the growth runs: the same settings at every size; many new workers starting
 # at once on two cores take longer than the default --verify-timeout
-GROW_ARGS = ["--verify-timeout", "10m"]
+GROW_ARGS = ["--verify-timeout", "3m"]
+ROWS = []
+
+
+def report(row):
+    """A row of the table; also printed at once (stderr), so that a later
+    failure does not lose it."""
+    ROWS.append(row[:2])
+    print("| %s | %s |" % row[:2], file=sys.stderr, flush=True)
 
 
 def patch_times(w, dep):
@@ -100,7 +108,8 @@ def timed_run(w, *args):
     p.stderr.close()
     if p.returncode != 0:
         print(err[0][-3000:], file=sys.stderr)
-    return dict(peak, wall=time.time() - t0, cpu=ru.ru_utime + ru.ru_stime, rc=p.returncode)
+    return dict(peak, wall=time.time() - t0, cpu=ru.ru_utime + ru.ru_stime, rc=p.returncode,
+                err=err[0])
 
 
 def counted_run(w, *args):
@@ -129,21 +138,25 @@ def enqueue_many(w, queues, n, seconds, tag):
 def grow(w, names, workers, label):
     """One growth point: every worker of `names` busy with 2 tasks of 3 s
     (one running, one prefetched), then one run with --max-parallel equal to
-    the count. (measure, result, the run's figures)."""
+    the count. (measure, result, the run's figures); a failed run is a row
+    that says so, with its figures."""
     ids = enqueue_many(w, names, 2 * workers // len(names), 3.0, "grow")
     w.wait_started(ids, workers, timeout=120)
     m = counted_run(w, *names, "--max-parallel", str(len(names)), *GROW_ARGS)
-    assert m["rc"] == 0, "growth run failed (%s)" % label
     w.wait_done(ids, timeout=120)
     w.assert_exactly_once(ids)
     time.sleep(1.1)     # restartedAt has one-second resolution
-    row = ("growth: %s, %d worker(s) draining 2 tasks of 3 s" % (label, workers),
-            "CPU %.2f s; peak private %.1f MiB (Private_Dirty; Anonymous %.1f MiB); "
-            "Flower requests %d (%.1f per worker); Kubernetes requests %d; wall %.1f s"
-            % (m["cpu"], m["Private_Dirty"] / 1024, m["Anonymous"] / 1024, m["flower"],
-               m["flower"] / workers, m["kube"], m["wall"]))
-    print("| %s | %s |" % row, file=sys.stderr)
-    return row + (m,)
+    figures = ("CPU %.2f s; peak private %.1f MiB (Private_Dirty; Anonymous %.1f MiB); "
+               "Flower requests %d (%.1f per worker); Kubernetes requests %d; wall %.1f s"
+               % (m["cpu"], m["Private_Dirty"] / 1024, m["Anonymous"] / 1024, m["flower"],
+                  m["flower"] / workers, m["kube"], m["wall"]))
+    if m["rc"] != 0:
+        # said, not hidden: the figures are those of the failed run
+        errs = [l for l in m["err"].splitlines() if " error: " in l or "broker" in l]
+        figures = "FAILED, exit %d (%s; first error: %s); %s" % (
+            m["rc"], "%d error lines" % len(errs), errs[0] if errs else "none", figures)
+    return ("growth: %s, %d worker(s) draining 2 tasks of 3 s" % (label, workers),
+            figures, m)
 
 
 def stream(w, queue, n, every=0.5, seconds=1.0, tag="s"):
@@ -207,8 +220,6 @@ def latency(w, mode_args, label):
 
 
 def main():
-    rows = []
-    growth = []
     t_start = time.time()
     w = World([deployment("ecal-bulk", grace=2)])
     w.start()
@@ -216,26 +227,26 @@ def main():
         for args, label in ((["--poll-interval", "5s"], "event mode"),
                             (["--no-events", "--poll-interval", "5s"], "polling every 5 s")):
             label, lat = latency(w, args, label)
-            rows.append(("drain-detection latency, %s (ms, %d drains)" % (label, N),
+            report(("drain-detection latency, %s (ms, %d drains)" % (label, N),
                          "median %.0f, max %.0f" % (statistics.median(lat), max(lat))))
         # Flower requests per drained worker: short and long drains
         for secs in (1.0, 12.0):
             ids = w.enqueue("ecal-bulk", 2, secs, tag="req")
             w.wait_started(ids, 1)
             n = counted_run(w, "ecal-bulk")["flower"]
-            rows.append(("Flower requests per drained worker, event mode, %.0f s drain"
+            report(("Flower requests per drained worker, event mode, %.0f s drain"
                          % (2 * secs), str(n)))
             time.sleep(1.1)
-        growth.append(grow(w, ["ecal-bulk"], 1, "1 deployment"))
+        report(grow(w, ["ecal-bulk"], 1, "1 deployment"))
         # queue downtime: in place, then --handover if the agent has it
         gap = downtime(w, "ecal-bulk")
-        rows.append(("queue downtime, in place: largest gap between task starts (6 s task "
+        report(("queue downtime, in place: largest gap between task starts (6 s task "
                      "running, one 1 s task every 0.5 s)", "%.2f s" % gap))
         if has_handover():
             gap = downtime(w, "ecal-bulk", "--handover")
-            rows.append(("queue downtime, `--handover`, same load", "%.2f s" % gap))
+            report(("queue downtime, `--handover`, same load", "%.2f s" % gap))
         else:
-            rows.append(("queue downtime, `--handover`, same load",
+            report(("queue downtime, `--handover`, same load",
                          "not measured: this agent has no --handover"))
     finally:
         w.stop()
@@ -262,14 +273,15 @@ def main():
         wall, cpu, rss, anon = m["wall"], m["cpu"], m["VmHWM"], m["RssAnon"]
         w.wait_done(all_ids, timeout=60)
         w.assert_exactly_once(all_ids)
-        rows.append(("cost of waiting: %d deployments draining at once, %.0f s" % (D, wall),
+        report(("cost of waiting: %d deployments draining at once, %.0f s" % (D, wall),
                      "CPU %.2f s (%.2f%% of wall), peak RSS %.1f MiB, of which %.1f MiB "
                      "anonymous (the rest: shared-library pages)"
                      % (cpu, 100 * cpu / wall, rss / 1024, anon / 1024)))
         # batch time, measured on growth point 2 (the same load: 2 tasks of 3 s each)
-        growth.append(grow(w, names, D, "%d deployments" % D))
-        bwall = growth[-1][2]["wall"]
-        rows.append(("batch time, %d deployments, --max-parallel %d" % (D, D),
+        g = grow(w, names, D, "%d deployments" % D)
+        report(g)
+        bwall = g[2]["wall"]
+        report(("batch time, %d deployments, --max-parallel %d" % (D, D),
                      "%.1f s; longest single %.1f s (x%.2f); sum of singles %.1f s"
                      % (bwall, max(singles), bwall / max(singles), sum(singles))))
     finally:
@@ -283,17 +295,18 @@ def main():
         w = World(deps)
         w.start(timeout=600)
         try:
-            growth.append(grow(w, wide, WIDE, "%d deployments" % WIDE))
+            report(grow(w, wide, WIDE, "%d deployments" % WIDE))
             if REPLICAS:
-                growth.append(grow(w, ["fleet-bulk"], REPLICAS,
+                report(grow(w, ["fleet-bulk"], REPLICAS,
                                    "1 Deployment of %d replicas" % REPLICAS))
         finally:
             w.stop()
-    rows += [g[:2] for g in growth]
     print("\n| measure | result |\n|---|---|")
-    for k, v in rows:
+    for k, v in ROWS:
         print("| %s | %s |" % (k, v))
     print("\n(%.0f s in all; %s)" % (time.time() - t_start, os.uname().machine))
+    if any(v.startswith("FAILED") for _, v in ROWS):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
