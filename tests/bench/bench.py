@@ -18,7 +18,8 @@
   6. queue downtime: with a 6 s task on the old worker and a steady stream
      (one 1 s task every 0.5 s), the largest gap between consecutive task
      starts (the ledger's started_at) across an in-place drain-and-rollout,
-     and across --handover when the agent has it
+     and across --handover when the agent has it (a fresh world each, as
+     tests/e2e/test_handover.py measures it)
 
 Prints a table (Markdown) for the README's Performance section.
 Environment (smaller values make it shorter):
@@ -28,6 +29,9 @@ Environment (smaller values make it shorter):
                      that world, and the replicas point with it)
   BENCH_REPLICAS     replicas of the one wide Deployment (default 8; 0 skips it)
   BENCH_STREAM       tasks of the downtime stream (default 24)
+  BENCH_PARTS        which worlds, comma-separated (default all: downtime,latency,
+                     batch,wide; latency is 1, 2, 4 and the 1-deployment growth
+                     point, batch 3 and the BENCH_DEPLOYMENTS point)
 """
 import os
 import resource
@@ -46,6 +50,7 @@ D = int(os.environ.get("BENCH_DEPLOYMENTS", "15"))
 WIDE = int(os.environ.get("BENCH_WIDE", "60"))
 REPLICAS = int(os.environ.get("BENCH_REPLICAS", "8"))
 STREAM = int(os.environ.get("BENCH_STREAM", "24"))
+PARTS = os.environ.get("BENCH_PARTS", "downtime,latency,batch,wide").split(",")
 # the growth runs: the same settings at every size; many new workers starting
 # at once on two cores take longer than the default --verify-timeout
 GROW_ARGS = ["--verify-timeout", "3m"]
@@ -161,7 +166,7 @@ def grow(w, names, workers, label):
 
 def stream(w, queue, n, every=0.5, seconds=1.0, tag="s"):
     """A steady stream: n tasks of `seconds`, one every `every` s, from one
-    process (Popen; its stdout ends with the ids, in JSON)."""
+    process (Popen; its stdout ends with [its start time, the ids], in JSON)."""
     code = ("import json, time\n"
             "from etl import ingest\n"
             "ids = []\n"
@@ -169,33 +174,38 @@ def stream(w, queue, n, every=0.5, seconds=1.0, tag="s"):
             "for i in range(%d):\n"
             "    time.sleep(max(0, t0 + i * %r - time.time()))\n"
             "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r).id)\n"
-            "print(json.dumps(ids))\n") % (n, every, seconds, tag, queue)
+            "print(json.dumps([t0, ids]))\n") % (n, every, seconds, tag, queue)
     return subprocess.Popen([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
                             stdout=subprocess.PIPE, text=True)
 
 
 def downtime(w, dep, *args):
     """A 6 s task running on the old worker, then the agent and the stream at
-    once. The largest gap between consecutive task starts, from the stream's
-    first start to the last start (the old worker prefetched the first
-    tasks; the rest wait for whoever consumes), in seconds."""
+    once. The largest gap between consecutive task starts (seconds), from the
+    stream's first start to the last start, as tests/e2e/test_handover.py
+    measures it (the old worker prefetched the first tasks, or none of them:
+    then the window opens on the new worker); and the same from the stream's
+    first enqueue on (the longest any of it waited for a start)."""
     ids = w.enqueue(dep, 1, 6.0, tag="long")
     w.wait_started(ids, 1)
     p = subprocess.Popen(w.agent_argv((dep,) + args), env=w.env(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     s = stream(w, dep, STREAM)
     out, _ = s.communicate(timeout=120)
-    sids = json.loads(out.strip().splitlines()[-1])
+    t0, sids = json.loads(out.strip().splitlines()[-1])
     _, err = p.communicate(timeout=600)
     assert p.returncode == 0, err[-3000:]
     ids += sids
     w.wait_done(ids, timeout=240)
     w.assert_exactly_once(ids)
-    at = w.r(15).hmget("ledger:started_at", ids)
-    first = min(float(t) for t in at[1:])
-    starts = sorted(float(t) for t in at if float(t) >= first)
+    at = [float(t) for t in w.r(15).hmget("ledger:started_at", ids)]
+    first = min(at[1:])
     time.sleep(1.1)
-    return max(b - a for a, b in zip(starts, starts[1:]))
+
+    def largest(t):
+        starts = sorted(x for x in at if x >= t)
+        return max(b - a for a, b in zip([t] + starts, starts))
+    return largest(first), largest(t0)
 
 
 def has_handover():
@@ -221,6 +231,27 @@ def latency(w, mode_args, label):
 
 def main():
     t_start = time.time()
+    if "downtime" in PARTS:
+        # a fresh world per mode; workers without DIALS' new process per task
+        # (--max-tasks-per-child=1), which alone pauses a worker up to 5 s
+        # between tasks, drain or not, and would hide the time nobody consumes
+        modes = [((), "in place")]
+        modes.append((("--handover",), "`--handover`") if has_handover() else (None, "`--handover`"))
+        for args, label in modes:
+            key = ("queue downtime, %s: largest gap between task starts (6 s task running, "
+                   "one 1 s task every 0.5 s)" % label)
+            if args is None:
+                report((key, "not measured: this agent has no --handover"))
+                continue
+            w = World([deployment("ecal-bulk", grace=2, pool=["--concurrency=1"])])
+            w.start()
+            try:
+                report((key, "%.2f s; %.2f s from the stream's first enqueue"
+                        % downtime(w, "ecal-bulk", *args)))
+            finally:
+                w.stop()
+    if "latency" not in PARTS:
+        return finish(t_start)
     w = World([deployment("ecal-bulk", grace=2)])
     w.start()
     try:
@@ -238,19 +269,11 @@ def main():
                          % (2 * secs), str(n)))
             time.sleep(1.1)
         report(grow(w, ["ecal-bulk"], 1, "1 deployment"))
-        # queue downtime: in place, then --handover if the agent has it
-        gap = downtime(w, "ecal-bulk")
-        report(("queue downtime, in place: largest gap between task starts (6 s task "
-                     "running, one 1 s task every 0.5 s)", "%.2f s" % gap))
-        if has_handover():
-            gap = downtime(w, "ecal-bulk", "--handover")
-            report(("queue downtime, `--handover`, same load", "%.2f s" % gap))
-        else:
-            report(("queue downtime, `--handover`, same load",
-                         "not measured: this agent has no --handover"))
     finally:
         w.stop()
 
+    if "batch" not in PARTS:
+        return finish(t_start)
     names = ["bench%02d-bulk" % i for i in range(D)]
     w = World([deployment(n, grace=2) for n in names])
     w.start()
@@ -287,7 +310,7 @@ def main():
     finally:
         w.stop()
 
-    if WIDE:
+    if WIDE and "wide" in PARTS:
         wide = ["wide%02d-bulk" % i for i in range(WIDE)]
         deps = [deployment(n, grace=2) for n in wide]
         if REPLICAS:
@@ -301,6 +324,10 @@ def main():
                                    "1 Deployment of %d replicas" % REPLICAS))
         finally:
             w.stop()
+    finish(t_start)
+
+
+def finish(t_start):
     print("\n| measure | result |\n|---|---|")
     for k, v in ROWS:
         print("| %s | %s |" % (k, v))
