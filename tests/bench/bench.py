@@ -164,21 +164,6 @@ def grow(w, names, workers, label):
             figures, m)
 
 
-def stream(w, queue, n, every=0.5, seconds=1.0, tag="s"):
-    """A steady stream: n tasks of `seconds`, one every `every` s, from one
-    process (Popen; its stdout ends with [its start time, the ids], in JSON)."""
-    code = ("import json, time\n"
-            "from etl import ingest\n"
-            "ids = []\n"
-            "t0 = time.time()\n"
-            "for i in range(%d):\n"
-            "    time.sleep(max(0, t0 + i * %r - time.time()))\n"
-            "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r).id)\n"
-            "print(json.dumps([t0, ids]))\n") % (n, every, seconds, tag, queue)
-    return subprocess.Popen([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
-                            stdout=subprocess.PIPE, text=True)
-
-
 def downtime(w, dep, *args):
     """A 6 s task running on the old worker, then the agent and the stream at
     once. The largest gap between consecutive task starts (seconds), from the
@@ -190,7 +175,7 @@ def downtime(w, dep, *args):
     w.wait_started(ids, 1)
     p = subprocess.Popen(w.agent_argv((dep,) + args), env=w.env(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    s = stream(w, dep, STREAM)
+    s = w.stream(dep, STREAM)
     out, _ = s.communicate(timeout=120)
     t0, sids = json.loads(out.strip().splitlines()[-1])
     _, err = p.communicate(timeout=600)

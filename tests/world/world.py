@@ -327,6 +327,20 @@ users:
                              stdout=subprocess.PIPE, check=True, text=True).stdout
         return json.loads(out.strip().splitlines()[-1])
 
+    def stream(self, queue, n, every=0.5, seconds=1.0, tag="s"):
+        """A steady stream: n tasks of `seconds`, one every `every` s, from one
+        process (Popen; its stdout ends with [its start time, the ids], in JSON)."""
+        code = ("import json, time\n"
+                "from etl import ingest\n"
+                "ids = []\n"
+                "t0 = time.time()\n"
+                "for i in range(%d):\n"
+                "    time.sleep(max(0, t0 + i * %r - time.time()))\n"
+                "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r).id)\n"
+                "print(json.dumps([t0, ids]))\n") % (n, every, seconds, tag, queue)
+        return subprocess.Popen([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
+                                stdout=subprocess.PIPE, text=True)
+
     def ledger(self):
         l = self.r(15)
         return l.hgetall("ledger:started"), l.hgetall("ledger:done")
