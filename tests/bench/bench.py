@@ -235,65 +235,63 @@ def main():
                         % downtime(w, "ecal-bulk", *args)))
             finally:
                 w.stop()
-    if "latency" not in PARTS:
-        return finish(t_start)
-    w = World([deployment("ecal-bulk", grace=2)])
-    w.start()
-    try:
-        for args, label in ((["--poll-interval", "5s"], "event mode"),
-                            (["--no-events", "--poll-interval", "5s"], "polling every 5 s")):
-            label, lat = latency(w, args, label)
-            report(("drain-detection latency, %s (ms, %d drains)" % (label, N),
-                         "median %.0f, max %.0f" % (statistics.median(lat), max(lat))))
-        # Flower requests per drained worker: short and long drains
-        for secs in (1.0, 12.0):
-            ids = w.enqueue("ecal-bulk", 2, secs, tag="req")
-            w.wait_started(ids, 1)
-            n = counted_run(w, "ecal-bulk")["flower"]
-            report(("Flower requests per drained worker, event mode, %.0f s drain"
-                         % (2 * secs), str(n)))
-            time.sleep(1.1)
-        report(grow(w, ["ecal-bulk"], 1, "1 deployment"))
-    finally:
-        w.stop()
+    if "latency" in PARTS:
+        w = World([deployment("ecal-bulk", grace=2)])
+        w.start()
+        try:
+            for args, label in ((["--poll-interval", "5s"], "event mode"),
+                                (["--no-events", "--poll-interval", "5s"], "polling every 5 s")):
+                label, lat = latency(w, args, label)
+                report(("drain-detection latency, %s (ms, %d drains)" % (label, N),
+                             "median %.0f, max %.0f" % (statistics.median(lat), max(lat))))
+            # Flower requests per drained worker: short and long drains
+            for secs in (1.0, 12.0):
+                ids = w.enqueue("ecal-bulk", 2, secs, tag="req")
+                w.wait_started(ids, 1)
+                n = counted_run(w, "ecal-bulk")["flower"]
+                report(("Flower requests per drained worker, event mode, %.0f s drain"
+                             % (2 * secs), str(n)))
+                time.sleep(1.1)
+            report(grow(w, ["ecal-bulk"], 1, "1 deployment"))
+        finally:
+            w.stop()
 
-    if "batch" not in PARTS:
-        return finish(t_start)
-    names = ["bench%02d-bulk" % i for i in range(D)]
-    w = World([deployment(n, grace=2) for n in names])
-    w.start()
-    try:
-        singles = []
-        for n in names:
-            ids = w.enqueue(n, 2, 3.0, tag="single")
-            w.wait_started(ids, 1)
-            m = timed_run(w, n)
+    if "batch" in PARTS:
+        names = ["bench%02d-bulk" % i for i in range(D)]
+        w = World([deployment(n, grace=2) for n in names])
+        w.start()
+        try:
+            singles = []
+            for n in names:
+                ids = w.enqueue(n, 2, 3.0, tag="single")
+                w.wait_started(ids, 1)
+                m = timed_run(w, n)
+                assert m["rc"] == 0
+                singles.append(m["wall"])
+            time.sleep(1.1)
+            # every worker busy for about a minute: 1 running + 4 prefetched of 12 s
+            all_ids = []
+            for n in names:
+                all_ids += w.enqueue(n, 5, 12.0, tag="batch")
+            w.wait_started(all_ids, len(names), timeout=120)
+            m = timed_run(w, *names, "--max-parallel", str(D))
             assert m["rc"] == 0
-            singles.append(m["wall"])
-        time.sleep(1.1)
-        # every worker busy for about a minute: 1 running + 4 prefetched of 12 s
-        all_ids = []
-        for n in names:
-            all_ids += w.enqueue(n, 5, 12.0, tag="batch")
-        w.wait_started(all_ids, len(names), timeout=120)
-        m = timed_run(w, *names, "--max-parallel", str(D))
-        assert m["rc"] == 0
-        wall, cpu, rss, anon = m["wall"], m["cpu"], m["VmHWM"], m["RssAnon"]
-        w.wait_done(all_ids, timeout=60)
-        w.assert_exactly_once(all_ids)
-        report(("cost of waiting: %d deployments draining at once, %.0f s" % (D, wall),
-                     "CPU %.2f s (%.2f%% of wall), peak RSS %.1f MiB, of which %.1f MiB "
-                     "anonymous (the rest: shared-library pages)"
-                     % (cpu, 100 * cpu / wall, rss / 1024, anon / 1024)))
-        # batch time, measured on growth point 2 (the same load: 2 tasks of 3 s each)
-        g = grow(w, names, D, "%d deployments" % D)
-        report(g)
-        bwall = g[2]["wall"]
-        report(("batch time, %d deployments, --max-parallel %d" % (D, D),
-                     "%.1f s; longest single %.1f s (x%.2f); sum of singles %.1f s"
-                     % (bwall, max(singles), bwall / max(singles), sum(singles))))
-    finally:
-        w.stop()
+            wall, cpu, rss, anon = m["wall"], m["cpu"], m["VmHWM"], m["RssAnon"]
+            w.wait_done(all_ids, timeout=60)
+            w.assert_exactly_once(all_ids)
+            report(("cost of waiting: %d deployments draining at once, %.0f s" % (D, wall),
+                         "CPU %.2f s (%.2f%% of wall), peak RSS %.1f MiB, of which %.1f MiB "
+                         "anonymous (the rest: shared-library pages)"
+                         % (cpu, 100 * cpu / wall, rss / 1024, anon / 1024)))
+            # batch time, measured on growth point 2 (the same load: 2 tasks of 3 s each)
+            g = grow(w, names, D, "%d deployments" % D)
+            report(g)
+            bwall = g[2]["wall"]
+            report(("batch time, %d deployments, --max-parallel %d" % (D, D),
+                         "%.1f s; longest single %.1f s (x%.2f); sum of singles %.1f s"
+                         % (bwall, max(singles), bwall / max(singles), sum(singles))))
+        finally:
+            w.stop()
 
     if WIDE and "wide" in PARTS:
         wide = ["wide%02d-bulk" % i for i in range(WIDE)]
