@@ -5,14 +5,13 @@ adoption, paused Deployments)."""
 import json
 import os
 import signal
-import subprocess
 import sys
 
 import pytest
 
 from conftest import applied_patches, make_world, patches
 from test_safety import finish, wait_journal_state
-from world import HERE, NS, PY, deployment, wait_for
+from world import NS, deployment, wait_for
 
 DEP = "ecal-bulk"
 LEASE = "drain-and-rollout:lease:%s:%s" % (NS, DEP)
@@ -66,24 +65,9 @@ def controller_uid(obj):
     return None
 
 
-def stream(w, n, every=0.5, seconds=1.0, tag="s"):
-    """A steady stream: n tasks of `seconds`, one every `every` s, from one
-    process (Popen; its stdout ends with the ids, in JSON)."""
-    code = ("import json, sys, time\n"
-            "from etl import ingest\n"
-            "ids = []\n"
-            "t0 = time.time()\n"
-            "for i in range(%d):\n"
-            "    time.sleep(max(0, t0 + i * %r - time.time()))\n"
-            "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r).id)\n"
-            "print(json.dumps(ids))\n") % (n, every, seconds, tag, DEP)
-    return subprocess.Popen([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
-                            stdout=subprocess.PIPE, text=True)
-
-
 def stream_ids(p):
     out, _ = p.communicate(timeout=120)
-    return json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])[1]
 
 
 def largest_gap(w, ids, t0, t1):
@@ -147,7 +131,7 @@ def run_under_stream(w, *args):
     ids = w.enqueue(DEP, 1, 6.0, tag="long")
     w.wait_started(ids, 1)
     p = w.spawn(DEP, *args)
-    s = stream(w, 24)
+    s = w.stream(DEP, 24)
     sids = stream_ids(s)
     code, err = finish(w, p, (DEP,) + args)
     ids += sids

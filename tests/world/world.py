@@ -153,7 +153,8 @@ class World:
         self.logs[name] = log
         return p
 
-    def start(self):
+    def start(self, timeout=60):
+        """timeout: for every pod to be ready (a world of many workers needs more)."""
         self.start_redis()
         with open(os.path.join(self.tmp, "world.json"), "w") as f:
             json.dump({"deployments": self.deployments, "statefulsets": self.statefulsets}, f)
@@ -167,12 +168,12 @@ class World:
         if self.want_flower:
             self.start_flower()
         wait_for(lambda: os.path.exists(ready) or self.procs["kube"].poll() is not None,
-                 60, "the Kubernetes double")
+                 timeout, "the Kubernetes double")
         assert self.procs["kube"].poll() is None, self.log("kube")
         self.write_kubeconfig()
         # every worker known and online in Flower
         if self.want_flower:
-            wait_for(lambda: self.all_workers_online(), 30, "workers online in Flower")
+            wait_for(lambda: self.all_workers_online(), max(30, timeout // 2), "workers online in Flower")
         return self
 
     def start_redis(self):
@@ -325,6 +326,20 @@ users:
         out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
                              stdout=subprocess.PIPE, check=True, text=True).stdout
         return json.loads(out.strip().splitlines()[-1])
+
+    def stream(self, queue, n, every=0.5, seconds=1.0, tag="s"):
+        """A steady stream: n tasks of `seconds`, one every `every` s, from one
+        process (Popen; its stdout ends with [its start time, the ids], in JSON)."""
+        code = ("import json, time\n"
+                "from etl import ingest\n"
+                "ids = []\n"
+                "t0 = time.time()\n"
+                "for i in range(%d):\n"
+                "    time.sleep(max(0, t0 + i * %r - time.time()))\n"
+                "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r).id)\n"
+                "print(json.dumps([t0, ids]))\n") % (n, every, seconds, tag, queue)
+        return subprocess.Popen([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
+                                stdout=subprocess.PIPE, text=True)
 
     def ledger(self):
         l = self.r(15)
