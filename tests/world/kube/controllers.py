@@ -524,12 +524,7 @@ class ReplicaSetController:
                 if err is not None:
                     log("replicaset %s: %s" % (rs.name, err))
                     return err      # slowStartBatch stops at the first failure
-                self.pods.append(pod)
-                try:
-                    self.spawn(pod)
-                except OSError as e:
-                    log("spawn failed: %s" % e)
-                self.bump_pod(pod, "ADDED")
+                self.create_pod(pod)
         elif len(active) > rs.replicas:
             # delete not-ready first, then the newest
             victims = sorted(active, key=lambda p: (p.ready, -p.created))

@@ -169,6 +169,15 @@ class Kubelet:
         log("pod %s: container crashing (%s)" % (pod.name, fault))
         self.bump_pod(pod)
 
+    def create_pod(self, pod):
+        """Store a new pod, start it, and tell the watchers."""
+        self.pods.append(pod)
+        try:
+            self.spawn(pod)
+        except OSError as e:
+            log("spawn failed: %s" % e)
+        self.bump_pod(pod, "ADDED")
+
     def spawn(self, pod):
         """Start the pod's process. Only ever called from the controller thread
         (PR_SET_PDEATHSIG is tied to the forking thread)."""

@@ -150,12 +150,7 @@ class StatefulSetController:
         pod.labels.update({REVISION_LABEL: rev.name, POD_NAME_LABEL: pod.name, POD_INDEX_LABEL: str(ordinal)})
         pod.spec["hostname"] = pod.name
         pod.spec["subdomain"] = sts.spec["serviceName"]
-        self.pods.append(pod)
-        try:
-            self.spawn(pod)
-        except OSError as e:
-            log("spawn failed: %s" % e)
-        self.bump_pod(pod, "ADDED")
+        self.create_pod(pod)
         log("statefulset %s: created pod %s at revision %s" % (sts.name, pod.name, rev.name))
 
     def reconcile_statefulset(self, sts):
