@@ -2,7 +2,8 @@
  * cmd-status.c -- --status [DEPLOYMENT...]: runs in flight or left behind
  * (journal, lease holder), recent history, and for named deployments each
  * worker's queues, running and prefetched tasks and the backlog; and the
- * held deployments (hold.h) of the namespace, or of those named.
+ * held Deployments and StatefulSets (hold.h) of the namespace, or of those
+ * named.
  */
 #include <ev.h>
 #include <hiredis/hiredis.h>
@@ -74,51 +75,94 @@ show_journal(struct ctx *c, const char *dep)
 	return found;
 }
 
+/* The kinds of workload a hold is set on, listed by --status. */
+static const struct held_kind {
+	const char	*plural;	/* "deployments" */
+	const char	*singular;
+	const char	*prefix;	/* of its canonical targets (kube.h) */
+	void		(*list)(struct kube *, const char *, double, kube_cb *,
+			    void *);
+} held_kinds[] = {
+	{ "deployments", "deployment", "", kube_list_deployments },
+	{ "statefulsets", "statefulset", "statefulset/",
+	    kube_list_statefulsets },
+};
+
 /*
- * Print the held deployments (all, or those named); returns 0, or the exit
- * code of a failure to list them (logged).
+ * Print the held workloads of one kind (all of them, or those named:
+ * canonical targets); returns 0, or the exit code of a failure to list
+ * them (logged). A kind none of the names is of is not listed.
  */
 static int
-show_holds(struct ctx *c, int argc, char **argv)
+show_holds_of(struct ctx *c, const struct held_kind *kd, int argc,
+    char **argv)
 {
 	struct cmd_kube	 k = { 0 };
 	struct hold	 h;
 	json_t		*d;
 	size_t		 i;
-	int		 j, n = 0, st;
-	const char	*name;
-	char		*desc;
+	int		 j, n = 0, st, sts = *kd->prefix != '\0';
+	const char	*name, *bare;
+	char		*desc, *target;
 
+	for (j = 0; j < argc; j++)
+		if (kube_target_split(argv[j], &bare) == sts)
+			break;
+	if (argc > 0 && j == argc)
+		return 0;
 	/* last, and bounded by one request: --status is for incidents */
-	kube_list_deployments(&c->kube, NULL,
-	    ev_now(c->loop) + c->o->request_timeout, cmd_kube_cb, &k);
+	kd->list(&c->kube, NULL, ev_now(c->loop) + c->o->request_timeout,
+	    cmd_kube_cb, &k);
 	if (cmd_kube_wait(c, &k) == -1) {
-		log_err("cannot list the deployments to show their holds: %s",
-		    k.err);
+		log_err("cannot list the %s to show their holds: %s",
+		    kd->plural, k.err);
 		return fsm_exit_code(OUT_PREFLIGHT);
 	}
 	json_array_foreach(json_object_get(k.obj, "items"), i, d) {
 		name = json_string_value(json_object_get(json_object_get(d,
 		    "metadata"), "name"));
-		for (j = 0; name != NULL && j < argc; j++)
-			if (strcmp(argv[j], name) == 0)
-				break;
-		if (name == NULL || (argc > 0 && j == argc) ||
-		    (st = hold_of(d, now_wall(), &h)) == HOLD_NONE)
+		if (name == NULL)
 			continue;
+		target = xasprintf("%s%s", kd->prefix, name);
+		for (j = 0; j < argc; j++)
+			if (strcmp(argv[j], target) == 0)
+				break;
+		if ((argc > 0 && j == argc) ||
+		    (st = hold_of(d, now_wall(), &h)) == HOLD_NONE) {
+			free(target);
+			continue;
+		}
 		if (n++ == 0)
-			printf("held deployments:\n");
+			printf("held %s:\n", kd->plural);
 		desc = hold_describe(&h);
-		printf("  %-24s %s%s\n", name, st == HOLD_EXPIRED ?
+		printf("  %-24s %s%s\n", target, st == HOLD_EXPIRED ?
 		    "EXPIRED, no hold: " : "", desc);
 		free(desc);
+		free(target);
 		hold_free(&h);
 	}
 	if (n == 0 && argc > 0)
-		printf("none of the deployments named is held\n");
+		printf("none of the %s named is held\n", kd->plural);
 	else if (n == 0)
-		printf("no deployment held in namespace %s\n", c->kube.ns);
+		printf("no %s held in namespace %s\n", kd->singular,
+		    c->kube.ns);
 	json_decref(k.obj);
+	return 0;
+}
+
+/*
+ * Print the held Deployments and StatefulSets (all, or those named);
+ * returns 0, or the exit code of the first failure to list them (logged).
+ */
+static int
+show_holds(struct ctx *c, int argc, char **argv)
+{
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < sizeof held_kinds / sizeof held_kinds[0]; i++)
+		if ((rc = show_holds_of(c, &held_kinds[i], argc, argv)) != 0)
+			return rc;
 	return 0;
 }
 

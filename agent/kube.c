@@ -757,6 +757,14 @@ kube_list_deployments(struct kube *k, const char *selector, double deadline,
 }
 
 void
+kube_list_statefulsets(struct kube *k, const char *selector, double deadline,
+    kube_cb *cb, void *arg)
+{
+	kube_list(k, "/apis/apps/v1", "statefulsets", selector, deadline, cb,
+	    arg);
+}
+
+void
 kube_list_pods(struct kube *k, const char *selector, double deadline,
     kube_cb *cb, void *arg)
 {

@@ -13,6 +13,7 @@
  * kube_target_parse()) by the same calls; sts_rollout_status() is kubectl's
  * decision for them.
  * I/O: kube_get_deployment(), kube_list_pods(), kube_list_deployments(),
+ * kube_list_statefulsets(),
  * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends),
  * kube_annotate() (a merge PATCH of the Deployment's own annotations:
  * holds, hold.h).
@@ -184,6 +185,9 @@ void	kube_get_deployment(struct kube *, const char *name, double deadline,
 	    kube_cb *, void *);
 /* selector NULL: every deployment of the namespace. */
 void	kube_list_deployments(struct kube *, const char *selector,
+	    double deadline, kube_cb *, void *);
+/* The same for the StatefulSets (--status lists their holds). */
+void	kube_list_statefulsets(struct kube *, const char *selector,
 	    double deadline, kube_cb *, void *);
 void	kube_list_pods(struct kube *, const char *selector, double deadline,
 	    kube_cb *, void *);

@@ -8,7 +8,7 @@ import os
 import subprocess
 
 from conftest import make_world, patches
-from world import NS, deployment
+from world import NS, deployment, statefulset
 
 LABEL = "app.kubernetes.io/part-of=ecal-etl"
 HOLD = "drain-and-rollout/hold"
@@ -154,6 +154,49 @@ def test_status_lists_the_holds(request):
     lists = [r for r in w.kube_requests() if r["method"] == "GET" and
              r["path"].split("?")[0].endswith("/namespaces/%s/deployments" % NS)]
     assert lists and all("labelSelector" not in r["path"] for r in lists)
+
+
+def test_status_lists_the_statefulset_holds(request):
+    """A hold on a StatefulSet is listed as the target to --release, with
+    the Deployments'; a --status that names only Deployments does not list
+    the StatefulSets, and one that cannot list them says so and fails."""
+    w = make_world(request, [deployment("ecal-bulk")],
+                   statefulsets=[statefulset("airflow-worker", 1)])
+    p = w.run("--status")
+    assert p.returncode == 0, p.stderr
+    assert "no statefulset held in namespace %s" % NS in p.stdout, p.stdout
+    assert w.run("--hold", "sts/airflow-worker", "--reason", "disk check",
+                 "--until", "2099-01-01T00:00:00Z").returncode == 0
+    sts_lists = lambda: [r for r in w.kube_requests() if r["method"] == "GET" and
+                         r["path"].split("?")[0].endswith("/namespaces/%s/statefulsets" % NS)]
+    for args in ([], ["statefulset/airflow-worker"], ["ecal-bulk", "statefulsets/airflow-worker"]):
+        p = w.run("--status", *args)
+        assert p.returncode == 0, (args, p.stderr)
+        lines = [l for l in p.stdout.splitlines() if "airflow-worker" in l and "disk check" in l]
+        assert "held statefulsets:" in p.stdout, (args, p.stdout)
+        assert len(lines) == 1 and lines[0].split()[0] == "statefulset/airflow-worker" \
+            and "until 2099-01-01T00:00:00Z" in lines[0] and "held by" in lines[0], (args, p.stdout)
+    assert "none of the deployments named is held" in p.stdout    # and the Deployment named
+    n = len(sts_lists())
+    assert n == 4 and all("labelSelector" not in r["path"] for r in sts_lists())
+    # only a Deployment named: no StatefulSet listed, none shown
+    p = w.run("--status", "ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert "disk check" not in p.stdout and "statefulset" not in p.stdout
+    assert len(sts_lists()) == n
+    # a Deployment of the same name is not the StatefulSet
+    p = w.run("--status", "airflow-worker")
+    assert "none of the deployments named is held" in p.stdout and "disk check" not in p.stdout
+    # the account cannot list statefulsets: the rest is shown, exit 3
+    w.kube_test("POST", "/_test/forbid", {"verb": "list", "resource": "statefulsets"})
+    try:
+        p = w.run("--status")
+    finally:
+        w.kube_test("DELETE", "/_test/forbid")
+    assert p.returncode == 3, p.stderr
+    assert "no deployment held in namespace %s" % NS in p.stdout
+    assert "cannot list the statefulsets to show their holds" in p.stderr
+    assert "403" in p.stderr and "disk check" not in p.stdout
 
 
 def test_status_without_list_permission_shows_the_rest_and_fails(world):
