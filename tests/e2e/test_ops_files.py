@@ -22,7 +22,10 @@ MAN = os.path.join(ROOT, "agent", "drain-and-rollout.1")
 UNITS = os.path.join(ROOT, "systemd")
 CONF = os.path.join(UNITS, "drain-and-rollout.conf.example")
 UNIT_FILES = ["drain-and-rollout@.service", "drain-and-rollout@.timer",
+              "drain-and-rollout-statefulset@.service", "drain-and-rollout-statefulset@.timer",
               "drain-and-rollout-all.service", "drain-and-rollout-all.timer"]
+SERVICES = ["drain-and-rollout@.service", "drain-and-rollout-statefulset@.service",
+            "drain-and-rollout-all.service"]
 INSTALLED_BIN = "/usr/local/bin/drain-and-rollout"  # ExecStart= in the units
 MAX_EXPOSURE = 2.0
 
@@ -183,7 +186,9 @@ def test_man_synopsis_has_every_form():
 @pytest.fixture(scope="module")
 def unit_dir(tmp_path_factory):
     """The units as systemd would load them, with the instances
-    drain-and-rollout@ecal-bulk.{service,timer} as symlinks to the templates.
+    drain-and-rollout@ecal-bulk.{service,timer} and
+    drain-and-rollout-statefulset@airflow-worker.{service,timer} as symlinks to
+    the templates.
     ExecStart= is pointed at the built binary when it is not installed, so
     that verify checks the units, not this machine's /usr/local."""
     d = tmp_path_factory.mktemp("units")
@@ -194,6 +199,9 @@ def unit_dir(tmp_path_factory):
         (d / f).write_text(text)
     os.symlink("drain-and-rollout@.service", d / "drain-and-rollout@ecal-bulk.service")
     os.symlink("drain-and-rollout@.timer", d / "drain-and-rollout@ecal-bulk.timer")
+    for t in ("service", "timer"):
+        os.symlink("drain-and-rollout-statefulset@." + t,
+                   d / ("drain-and-rollout-statefulset@airflow-worker." + t))
     man1 = d / "man" / "man1"
     man1.mkdir(parents=True)
     shutil.copy(MAN, man1)
@@ -203,6 +211,8 @@ def unit_dir(tmp_path_factory):
 def test_units_verify(unit_dir):
     need("systemd-analyze")
     names = ["drain-and-rollout@ecal-bulk.service", "drain-and-rollout@ecal-bulk.timer",
+             "drain-and-rollout-statefulset@airflow-worker.service",
+             "drain-and-rollout-statefulset@airflow-worker.timer",
              "drain-and-rollout-all.service", "drain-and-rollout-all.timer"]
     env = dict(os.environ, MANPATH=str(unit_dir / "man"), SYSTEMD_LOG_LEVEL="info")
     p = subprocess.run(["systemd-analyze", "verify"] + ["./" + n for n in names],
@@ -214,6 +224,7 @@ def test_units_verify(unit_dir):
 
 
 @pytest.mark.parametrize("unit", ["drain-and-rollout@ecal-bulk.service",
+                                  "drain-and-rollout-statefulset@airflow-worker.service",
                                   "drain-and-rollout-all.service"])
 def test_units_exposure(unit_dir, unit):
     need("systemd-analyze")
@@ -235,8 +246,7 @@ def unit_settings(name):
     return settings
 
 
-@pytest.mark.parametrize("unit", ["drain-and-rollout@.service",
-                                  "drain-and-rollout-all.service"])
+@pytest.mark.parametrize("unit", SERVICES)
 def test_units_secrets_are_credentials(unit):
     s = unit_settings(unit)
     creds = {v.split(":", 1)[0] for v in s.get("LoadCredential", [])}
@@ -248,6 +258,27 @@ def test_units_secrets_are_credentials(unit):
         assert e in env
     assert s["EnvironmentFile"] == ["-/etc/drain-and-rollout/drain-and-rollout.conf"]
     assert not any("password" in a for a in s["ExecStart"][0].split()[1:])
+
+
+def test_statefulset_unit_names_the_statefulset():
+    """A unit instance name cannot hold statefulset/NAME's "/": the
+    StatefulSet template puts the type in front of %i itself, and is the
+    Deployment template in every other setting."""
+    need("systemd-analyze")
+    dep, sts = unit_settings("drain-and-rollout@.service"), \
+        unit_settings("drain-and-rollout-statefulset@.service")
+    assert dep["ExecStart"] == [INSTALLED_BIN + " %i"]
+    assert sts["ExecStart"] == [INSTALLED_BIN + " statefulset/%i"]
+    # its own metrics file: no Deployment name has a "."
+    assert sts["Environment"][-1] == "DRAIN_METRICS_FILE=%S/drain-and-rollout/statefulset.%i.prom"
+    assert dep["Environment"][-1] == "DRAIN_METRICS_FILE=%S/drain-and-rollout/%i.prom"
+    same = lambda s: {k: v for k, v in s.items() if k not in ("ExecStart", "Description")} | \
+        {"Environment": s["Environment"][:-1]}
+    assert same(sts) == same(dep)
+    # its timer starts the same-named instance of it, as the Deployment's does
+    tim = lambda n: re.sub(r"^#.*\n", "", read(os.path.join(UNITS, n)), flags=re.M)
+    assert tim("drain-and-rollout-statefulset@.timer").replace("StatefulSet", "Deployment") \
+        == tim("drain-and-rollout@.timer")
 
 
 # ---- installation ---------------------------------------------------------
@@ -277,7 +308,7 @@ def test_make_install(installed):
 
 
 def test_installed_units_run_installed_binary(installed):
-    for u in ("drain-and-rollout@.service", "drain-and-rollout-all.service"):
+    for u in SERVICES:
         text = (installed / "usr/lib/systemd/system" / u).read_text()
         assert re.search(r"^ExecStart=/usr/bin/drain-and-rollout\b", text, re.M), u
 
