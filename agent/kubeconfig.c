@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -34,9 +35,13 @@
 #define MAX_FILE	(1024 * 1024)
 #define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
 #define NAME_MAX_SHOWN	96
+#define EXEC_EXT	"client.authentication.k8s.io/exec"
+#define EXT_MAX_DEPTH	64	/* nesting of the extension's value */
+#define EXT_MAX_NODES	10000	/* its nodes, aliases counted each time */
 
 struct kc {
 	yaml_document_t	 doc;
+	yaml_node_t	*exec_ext;	/* the cluster's exec extension, or NULL */
 	const char	*base_dir;
 	char		*err;
 	size_t		 errlen;
@@ -255,6 +260,237 @@ get_file_or_data(struct kc *k, yaml_node_t *map, const char *what,
 	return 0;
 }
 
+/* --- the cluster's exec extension, as JSON --------------------------------- */
+
+static int
+str_in(const char *v, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(v, *set) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A plain scalar's integer (Go's strconv.ParseInt base 0 after removing
+ * '_', as kubectl's YAML reader does): 0x, 0o, 0b and leading-0 octal.
+ */
+static int
+plain_int(const char *v, long long *out)
+{
+	char		 buf[80], *end;
+	const char	*d;
+	size_t		 i, j;
+	int		 base = 10, neg = 0;
+
+	for (i = j = 0; v[i] != '\0' && j + 1 < sizeof(buf); i++)
+		if (v[i] != '_')
+			buf[j++] = v[i];
+	if (v[i] != '\0' || j == 0)
+		return -1;
+	buf[j] = '\0';
+	d = buf;
+	if (*d == '+' || *d == '-')
+		neg = *d++ == '-';
+	if (d[0] == '0' && (d[1] == 'x' || d[1] == 'X'))
+		base = 16, d += 2;
+	else if (d[0] == '0' && (d[1] == 'o' || d[1] == 'O'))
+		base = 8, d += 2;
+	else if (d[0] == '0' && (d[1] == 'b' || d[1] == 'B'))
+		base = 2, d += 2;
+	else if (d[0] == '0' && d[1] != '\0')
+		base = 8, d += 1;
+	if (!(*d >= '0' && *d <= '9') && !(base == 16 && isxdigit(
+	    (unsigned char)*d)))
+		return -1;
+	errno = 0;
+	*out = strtoll(d, &end, base);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	if (neg)
+		*out = -*out;
+	return 0;
+}
+
+/* YAML's float syntax as kubectl's reader takes it (not .inf, .nan). */
+static int
+plain_float(const char *v, double *out)
+{
+	const char	*p = v + (*v == '+' || *v == '-');
+	char		*end;
+	size_t		 n = strspn(p, "0123456789");
+
+	if (p[n] == '.')
+		n += 1 + strspn(p + n + 1, "0123456789");
+	if (n == 0 || (n == 1 && *p == '.'))
+		return -1;
+	if (p[n] == 'e' || p[n] == 'E') {
+		n++;
+		n += p[n] == '+' || p[n] == '-';
+		if (strspn(p + n, "0123456789") == 0)
+			return -1;
+		n += strspn(p + n, "0123456789");
+	}
+	if (p[n] != '\0')
+		return -1;
+	errno = 0;
+	*out = strtod(v, &end);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+/*
+ * A scalar as kubectl's YAML reader (go-yaml v2 for sigs.k8s.io/yaml)
+ * resolves it: quoted and block scalars are strings; a plain one is null,
+ * a YAML 1.1 boolean, an integer, a float or else a string. NULL with err
+ * for what JSON cannot hold (.inf, .nan) and merge keys.
+ */
+static json_t *
+scalar_json(struct kc *k, yaml_node_t *n)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL",
+	    NULL };
+	static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES",
+	    "true", "True", "TRUE", "on", "On", "ON", NULL };
+	static const char *const no[] = { "n", "N", "no", "No", "NO", "false",
+	    "False", "FALSE", "off", "Off", "OFF", NULL };
+	const char	*v = (const char *)n->data.scalar.value;
+	long long	 i;
+	double		 d;
+	char		 buf[NAME_MAX_SHOWN];
+
+	if (strlen(v) != n->data.scalar.length)
+		return errf(k->err, k->errlen, "the cluster's %s extension has "
+		    "a string with a NUL", EXEC_EXT), NULL;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return json_string(v);
+	if (str_in(v, nulls))
+		return json_null();
+	if (str_in(v, yes) || str_in(v, no))
+		return json_boolean(str_in(v, yes));
+	if (plain_int(v, &i) == 0)
+		return json_integer(i);
+	if (plain_float(v, &d) == 0)
+		/* as Go writes a float64: 1.0 is 1 */
+		return d == (double)(long long)d && d > -9007199254740992.0 &&
+		    d < 9007199254740992.0 ? json_integer((long long)d) :
+		    json_real(d);
+	if (strcasecmp(v + (*v == '+' || *v == '-'), ".inf") == 0 ||
+	    strcasecmp(v, ".nan") == 0 || strcmp(v, "<<") == 0)
+		return errf(k->err, k->errlen, "the cluster's %s extension has "
+		    "\"%s\", which JSON cannot hold", EXEC_EXT,
+		    shown(v, buf, sizeof(buf))), NULL;
+	return json_string(v);
+}
+
+/* A mapping key: a string, or a scalar written as JSON text (true, 16). */
+static char *
+key_text(struct kc *k, yaml_node_t *n)
+{
+	json_t	*j;
+	char	*t;
+
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return errf(k->err, k->errlen, "the cluster's %s extension has "
+		    "a key that is not a scalar", EXEC_EXT), NULL;
+	if ((j = scalar_json(k, n)) == NULL)
+		return NULL;
+	if (json_is_null(j))
+		t = (errf(k->err, k->errlen, "the cluster's %s extension has "
+		    "a null key", EXEC_EXT), NULL);
+	else if (json_is_string(j))
+		t = xstrdup(json_string_value(j));
+	else
+		t = json_dumps(j, JSON_ENCODE_ANY);
+	json_decref(j);
+	return t;
+}
+
+/*
+ * The YAML value n as JSON, as kubectl converts the kubeconfig to JSON;
+ * aliases are followed, within EXT_MAX_DEPTH and EXT_MAX_NODES (*budget).
+ * NULL with k->err.
+ */
+static json_t *
+node_json(struct kc *k, yaml_node_t *n, int depth, size_t *budget)
+{
+	yaml_node_pair_t *p;
+	yaml_node_item_t *i;
+	json_t	*out, *v;
+	char	*key;
+
+	if (depth > EXT_MAX_DEPTH || (*budget)-- == 0)
+		return errf(k->err, k->errlen, "the cluster's %s extension is "
+		    "nested too deep or too large (at most %d levels, %d "
+		    "values)", EXEC_EXT, EXT_MAX_DEPTH, EXT_MAX_NODES), NULL;
+	if (n == NULL)
+		return json_null();
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return scalar_json(k, n);
+	case YAML_SEQUENCE_NODE:
+		out = json_array();
+		for (i = n->data.sequence.items.start;
+		    i < n->data.sequence.items.top; i++) {
+			if ((v = node_json(k, yaml_document_get_node(&k->doc,
+			    *i), depth + 1, budget)) == NULL) {
+				json_decref(out);
+				return NULL;
+			}
+			json_array_append_new(out, v);
+		}
+		return out;
+	case YAML_MAPPING_NODE:
+		out = json_object();
+		for (p = n->data.mapping.pairs.start;
+		    p < n->data.mapping.pairs.top; p++) {
+			key = key_text(k, yaml_document_get_node(&k->doc,
+			    p->key));
+			v = key == NULL ? NULL : node_json(k,
+			    yaml_document_get_node(&k->doc, p->value),
+			    depth + 1, budget);
+			if (v == NULL) {
+				free(key);
+				json_decref(out);
+				return NULL;
+			}
+			json_object_set_new(out, key, v);	/* last wins */
+			free(key);
+		}
+		return out;
+	default:
+		return json_null();
+	}
+}
+
+/*
+ * cluster.extensions: remember the value of the one named
+ * client.authentication.k8s.io/exec (the last, if several), which an exec
+ * plugin with provideClusterInfo gets as spec.cluster.config.
+ */
+static int
+find_exec_extension(struct kc *k, yaml_node_t *cl, const char *what)
+{
+	yaml_node_t *seq = map_get(&k->doc, cl, "extensions"), *item;
+	yaml_node_item_t *i;
+
+	k->exec_ext = NULL;
+	if (is_null(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return errf(k->err, k->errlen, "%s has invalid extensions (not "
+		    "a list)", what);
+	for (i = seq->data.sequence.items.start;
+	    i < seq->data.sequence.items.top; i++) {
+		item = yaml_document_get_node(&k->doc, *i);
+		if (item == NULL || item->type != YAML_MAPPING_NODE)
+			return errf(k->err, k->errlen, "%s has invalid "
+			    "extensions (an entry is not a mapping)", what);
+		if (scalar_is(map_get(&k->doc, item, "name"), EXEC_EXT))
+			k->exec_ext = map_get(&k->doc, item, "extension");
+	}
+	return 0;
+}
+
 /* --- cluster ----------------------------------------------------------- */
 
 static int
@@ -372,7 +608,8 @@ load_cluster(struct kc *k, const char *name)
 		    "certificates file with the insecure flag is not allowed",
 		    what);
 	return load_tls_server_name(k, cl, what) == -1 ||
-	    load_proxy_url(k, cl, what) == -1 ? -1 : 0;
+	    load_proxy_url(k, cl, what) == -1 ||
+	    find_exec_extension(k, cl, what) == -1 ? -1 : 0;
 }
 
 /* --- user -------------------------------------------------------------- */
@@ -550,6 +787,13 @@ load_exec(struct kc *k, yaml_node_t *ex, const char *user)
 		return errf(k->err, k->errlen, "%s has invalid "
 		    "provideClusterInfo \"%s\" (want true or false)", what,
 		    shown(pci, buf, sizeof(buf)));
+	if (e->provide_cluster_info && !is_null(k->exec_ext)) {
+		size_t budget = EXT_MAX_NODES;
+
+		if ((e->cluster_config = node_json(k, k->exec_ext, 0,
+		    &budget)) == NULL)
+			return -1;
+	}
 	e->api_version = xstrdup(api);
 	/* a path (not a name looked up in $PATH) is relative to base_dir */
 	if (strchr(cmd, '/') != NULL)
@@ -935,6 +1179,7 @@ exec_free(struct kube_exec *e)
 	strs_free(e->argv);
 	strs_free(e->env);
 	free(e->install_hint);
+	json_decref(e->cluster_config);
 	free(e);
 }
 
@@ -994,9 +1239,10 @@ kube_exec_info(const struct kube_creds *c, const char *ca, size_t ca_len,
 		if (c->proxy_url != NULL)
 			json_object_set_new(cl, "proxy-url",
 			    json_string(c->proxy_url));
-		/* client-go's empty runtime.RawExtension: the cluster's
-		 * client.authentication.k8s.io/exec extension is not read */
-		json_object_set_new(cl, "config", json_null());
+		/* the cluster's client.authentication.k8s.io/exec
+		 * extension; without one, client-go's empty RawExtension */
+		json_object_set(cl, "config", c->exec->cluster_config ?
+		    c->exec->cluster_config : json_null());
 		json_object_set_new(spec, "cluster", cl);
 	}
 	root = json_pack("{s:s,s:s,s:o}", "kind", "ExecCredential",

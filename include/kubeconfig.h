@@ -38,6 +38,16 @@
  *     client.authentication.k8s.io/v1 or v1beta1, every env entry has a
  *     name, interactiveMode Never, IfAvailable or Always (v1beta1 defaults
  *     to IfAvailable, v1 requires it), provideClusterInfo a boolean.
+ *   - with provideClusterInfo, the cluster's extensions[] entry named
+ *     client.authentication.k8s.io/exec is converted to JSON as kubectl
+ *     converts a kubeconfig (libyaml's nodes into jansson; plain scalars
+ *     resolved as go-yaml v2 does: null, YAML 1.1 booleans, integers with
+ *     0x/0o/0b/0 prefixes and '_', floats; quoted ones stay strings;
+ *     aliases followed, at most 64 levels and 10000 values; .inf, .nan,
+ *     merge keys and null or non-scalar keys refused) and is sent as
+ *     spec.cluster.config. An extension malformed so is an error only
+ *     with provideClusterInfo; extensions that are not a list of mappings
+ *     always are.
  *   - insecure-skip-tls-verify and provideClusterInfo take YAML 1.1
  *     booleans (true/false/yes/no/on/off, any case).
  *     insecure-skip-tls-verify: true together with a certificate-authority
@@ -58,6 +68,8 @@
 
 #include <stddef.h>
 
+struct json_t;
+
 enum kube_exec_mode {
 	KUBE_EXEC_NEVER,	/* no terminal: stdin is /dev/null */
 	KUBE_EXEC_IFAVAILABLE,	/* stdin is the user's if it is a terminal */
@@ -72,6 +84,9 @@ struct kube_exec {
 	char	**env;		/* "NAME=value" from env[], NULL-terminated */
 	char	*install_hint;	/* shown when command is not found, or NULL */
 	int	 provide_cluster_info;
+	/* with provide_cluster_info: the cluster's extension named
+	 * client.authentication.k8s.io/exec as JSON, or NULL */
+	struct json_t *cluster_config;
 	enum kube_exec_mode mode;
 };
 
@@ -132,8 +147,9 @@ void	kubeconfig_free(struct kube_creds *);
  * ExecCredential of the plugin's apiVersion whose spec has "interactive"
  * and, with provideClusterInfo, "cluster" (server, tls-server-name,
  * insecure-skip-tls-verify, certificate-authority-data: the CA's bytes
- * base64-encoded, read from ca_file by the caller into ca/ca_len, and
- * proxy-url). Compact JSON, malloc'd.
+ * base64-encoded, read from ca_file by the caller into ca/ca_len,
+ * proxy-url, and config: the cluster's client.authentication.k8s.io/exec
+ * extension, or null). Compact JSON, malloc'd.
  */
 char	*kube_exec_info(const struct kube_creds *c, const char *ca,
 	    size_t ca_len, int interactive);

@@ -356,6 +356,116 @@ def test_exec_info_as_kubectl_sends_it(shared_world, tmp_path):
     assert agent_info["spec"]["cluster"]["certificate-authority-data"]
 
 
+EXEC_EXTENSION = """\
+    extensions:
+    - name: other.example.com/thing
+      extension: {ignored: true}
+    - name: client.authentication.k8s.io/exec
+      extension:
+        audience: dials
+        quoted: "123"
+        single: 'yes'
+        num: 42
+        neg: -7
+        hex: 0x1F
+        octal: 0o17
+        oldoctal: 017
+        binary: 0b101
+        under: 1_000
+        eight: 08
+        f: 1.5
+        whole: 2.0
+        exp: 1e3
+        half: .5
+        "yes": yes
+        off_: Off
+        nothing: ~
+        empty:
+        date: 2026-11-26
+        version: 1.2.3
+        list: [a, 1, true, null, "", -0.25]
+        nested: {k: {deep: [x, {y: z}]}}
+        block: |
+          line one
+          line two
+        folded: >
+          one
+          two
+        anchor: &a {shared: [1, two]}
+        alias: *a
+        3: three
+        true: t
+        url: https://sso.example.com/realms/dials?x=1&y=<2>
+"""
+
+
+def test_exec_info_cluster_config_is_the_exec_extension(shared_world, tmp_path):
+    """Conformance: with provideClusterInfo, the cluster's extension named
+    client.authentication.k8s.io/exec reaches the plugin as
+    spec.cluster.config, converted from YAML as the real kubectl converts
+    it (YAML 1.1 scalars, aliases, keys); without provideClusterInfo the
+    plugin gets no cluster, and a bad extension is refused."""
+    w = shared_world
+    write_plugin(w)
+    kc = kubeconfig(w, tmp_path / "kc",
+                    exec_user(["token", TOKEN], mode="Never",
+                              extra="      provideClusterInfo: true\n"),
+                    cluster_extra=EXEC_EXTENSION)
+    env = w.env(PATH=os.path.join(w.tmp, "bin") + ":" + os.environ["PATH"])
+    k = subprocess.run(["kubectl", "--kubeconfig", kc, "--cache-dir", str(tmp_path / "kcache"),
+                        "get", "deployment", "ecal-bulk"], env=env, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    assert k.returncode == 0, k.stderr
+    p = subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]), env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    r = runs(w)
+    kubectl_info, agent_info = json.loads(r[0]["info"]), json.loads(r[-1]["info"])
+    config = agent_info["spec"]["cluster"]["config"]
+    assert config == kubectl_info["spec"]["cluster"]["config"], (config, kubectl_info)
+    assert agent_info == kubectl_info
+    # what kubectl makes of it, spelled out (1.0 == 1 in Python: types too)
+    assert config["audience"] == "dials" and config["quoted"] == "123" and config["single"] == "yes"
+    assert [(config[k], type(config[k])) for k in ("num", "neg", "hex", "octal", "oldoctal",
+                                                   "binary", "under", "eight")] == \
+        [(v, int) for v in (42, -7, 31, 15, 15, 5, 1000, 8)]
+    assert config["f"] == 1.5 and config["exp"] == 1000 and config["half"] == 0.5
+    assert config["whole"] == 2 and config["yes"] is True and config["off_"] is False
+    assert config["nothing"] is None and config["empty"] is None
+    assert config["date"] == "2026-11-26" and config["version"] == "1.2.3"
+    assert config["list"] == ["a", 1, True, None, "", -0.25]
+    assert config["nested"] == {"k": {"deep": ["x", {"true": "z"}]}}   # YAML 1.1: y is true
+    assert config["block"] == "line one\nline two\n" and config["folded"] == "one two\n"
+    assert config["anchor"] == config["alias"] == {"shared": [1, "two"]}
+    assert config["3"] == "three" and config["true"] == "t"
+    assert config["url"] == "https://sso.example.com/realms/dials?x=1&y=<2>"
+    # without provideClusterInfo: no cluster at all
+    write_plugin(w)
+    kc = kubeconfig(w, tmp_path / "kc2", exec_user(["token", TOKEN], mode="Never"),
+                    cluster_extra=EXEC_EXTENSION)
+    p = subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]), env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    (run,) = runs(w)
+    assert "cluster" not in json.loads(run["info"])["spec"]
+    # what JSON cannot hold, and an alias bomb: refused before any request
+    bomb = "".join("        l%d: &l%d [*l%d, *l%d, *l%d, *l%d]\n" % (i, i, i - 1, i - 1, i - 1, i - 1)
+                   for i in range(1, 12))
+    for ext, word in (("        x: .inf\n", '".inf", which JSON cannot hold'),
+                      ("        ? [a]\n        : b\n", "key that is not a scalar"),
+                      ("        l0: &l0 [x]\n" + bomb, "too deep or too large")):
+        write_plugin(w)
+        w.kube_test("DELETE", "/_test/requests")
+        kc = kubeconfig(w, tmp_path / "kc3", exec_user(["token", TOKEN], mode="Never",
+                                                       extra="      provideClusterInfo: true\n"),
+                        cluster_extra="    extensions:\n    - name: client.authentication.k8s.io/exec\n"
+                        "      extension:\n" + ext)
+        p = subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]), env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2 and word in p.stderr, (ext, p.stderr)
+        assert runs(w) == [] and kube_api_requests(w) == []
+
+
 # ---- proxy-url, tls-server-name, insecure-skip-tls-verify ---------------------
 
 class Proxy(socketserver.ThreadingTCPServer):

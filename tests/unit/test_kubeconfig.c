@@ -783,6 +783,94 @@ test_exec_info(void **state)
 	kubeconfig_free(&c);
 }
 
+#define EXEC_PCI \
+	"    exec:\n" \
+	"      apiVersion: client.authentication.k8s.io/v1\n" \
+	"      command: oc\n" \
+	"      interactiveMode: Never\n" \
+	"      provideClusterInfo: true\n"
+#define EXT(body) \
+	SERVER "    extensions:\n" \
+	"    - {name: client.authentication.k8s.io/exec, extension: " body "}\n"
+
+/* The cluster's client.authentication.k8s.io/exec extension, as JSON. */
+static void
+test_exec_info_extension(void **state)
+{
+	struct kube_creds c;
+	char	*info;
+
+	(void)state;
+	mini_ok(SERVER "    extensions:\n"
+	    "    - name: client.authentication.k8s.io/exec\n"
+	    "      extension: {old: 1}\n"
+	    "    - name: other\n"
+	    "      extension: {no: 2}\n"
+	    "    - name: client.authentication.k8s.io/exec\n"
+	    "      extension:\n"
+	    "        s: \"0x10\"\n"
+	    "        i: 0x10\n"
+	    "        o: 0o17\n"
+	    "        b: -0b11\n"
+	    "        u: 1_000\n"
+	    "        f: 2.50\n"
+	    "        w: 3.0\n"
+	    "        e: 1e3\n"
+	    "        yes: on\n"
+	    "        z: ~\n"
+	    "        d: 2026-11-26\n"
+	    "        l: [&x a, *x, {k: [1, 'no']}]\n"
+	    "        7: seven\n",
+	    EXEC_PCI, &c);
+	info = kube_exec_info(&c, NULL, 0, 0);
+	assert_string_equal(info, "{\"kind\":\"ExecCredential\",\"apiVersion\":"
+	    "\"client.authentication.k8s.io/v1\",\"spec\":"
+	    "{\"interactive\":false,\"cluster\":{\"server\":"
+	    "\"https://api.paas.cern.ch:6443\",\"config\":{\"s\":\"0x10\","
+	    "\"i\":16,\"o\":15,\"b\":-3,\"u\":1000,\"f\":2.5,\"w\":3,"
+	    "\"e\":1000,\"true\":true,\"z\":null,\"d\":\"2026-11-26\","
+	    "\"l\":[\"a\",\"a\",{\"k\":[1,\"no\"]}],\"7\":\"seven\"}}}}");
+	free(info);
+	kubeconfig_free(&c);
+	/* a scalar extension; null is no extension */
+	mini_ok(EXT("just text"), EXEC_PCI, &c);
+	info = kube_exec_info(&c, NULL, 0, 0);
+	assert_non_null(strstr(info, "\"config\":\"just text\"}"));
+	free(info);
+	kubeconfig_free(&c);
+	mini_ok(EXT("null"), EXEC_PCI, &c);
+	assert_null(c.exec->cluster_config);
+	kubeconfig_free(&c);
+	/* refused only when it is to be sent */
+	mini_ok(EXT("{x: .inf}"), "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: oc\n"
+	    "      interactiveMode: Never\n", &c);
+	assert_null(c.exec->cluster_config);
+	kubeconfig_free(&c);
+	mini_error(EXT("{x: .inf}"), EXEC_PCI, "the cluster's "
+	    "client.authentication.k8s.io/exec extension has \".inf\", which "
+	    "JSON cannot hold");
+	mini_error(EXT("{x: -.Inf}"), EXEC_PCI, "the cluster's "
+	    "client.authentication.k8s.io/exec extension has \"-.Inf\", which "
+	    "JSON cannot hold");
+	mini_error(EXT("{<<: {a: 1}}"), EXEC_PCI, "the cluster's "
+	    "client.authentication.k8s.io/exec extension has \"<<\", which "
+	    "JSON cannot hold");
+	mini_error(EXT("{? [a] : b}"), EXEC_PCI, "the cluster's "
+	    "client.authentication.k8s.io/exec extension has a key that is "
+	    "not a scalar");
+	mini_error(EXT("{~: b}"), EXEC_PCI, "the cluster's "
+	    "client.authentication.k8s.io/exec extension has a null key");
+	mini_error(EXT("&r [*r]"), EXEC_PCI, "the cluster's "
+	    "client.authentication.k8s.io/exec extension is nested too deep "
+	    "or too large (at most 64 levels, 10000 values)");
+	mini_error(SERVER "    extensions: {a: b}\n", EXEC_PCI,
+	    "cluster \"k\" has invalid extensions (not a list)");
+	mini_error(SERVER "    extensions: [a]\n", EXEC_PCI,
+	    "cluster \"k\" has invalid extensions (an entry is not a mapping)");
+}
+
 #define EC_V1	"{\"kind\":\"ExecCredential\",\"apiVersion\":" \
 		"\"client.authentication.k8s.io/v1\","
 
@@ -1268,6 +1356,7 @@ main(void)
 		T(test_exec_parsed),
 		T(test_exec_invalid),
 		T(test_exec_info),
+		T(test_exec_info_extension),
 		T(test_exec_cred_token),
 		T(test_exec_cred_cert),
 		T(test_exec_cred_invalid),
