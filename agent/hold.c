@@ -46,14 +46,15 @@ hold_parse(const char *value, double now, struct hold *h)
 	if (!json_is_object(o) || !json_is_string(reason) ||
 	    *json_string_value(reason) == '\0') {
 		/* written by hand: the whole value is the reason */
-		h->reason = xstrdup(*value != '\0' ? value : "(no reason given)");
+		h->reason = utf8_cap(*value != '\0' ? value :
+		    "(no reason given)", HOLD_TEXT_MAX);
 		json_decref(o);
 		return HOLD_ACTIVE;
 	}
-	h->reason = xstrdup(json_string_value(reason));
+	h->reason = utf8_cap(json_string_value(reason), HOLD_TEXT_MAX);
 	by = json_object_get(o, "by");
 	if (json_is_string(by) && *json_string_value(by) != '\0')
-		h->by = xstrdup(json_string_value(by));
+		h->by = utf8_cap(json_string_value(by), HOLD_TEXT_MAX);
 	time_member(o, "since", &h->since, h);
 	/* an unreadable "until" holds until released */
 	time_member(o, "until", &h->until, h);

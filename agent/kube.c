@@ -369,7 +369,7 @@ pod_state(json_t *p, int *running)
 	    "deletionTimestamp");
 	if (del != NULL && !json_is_null(del))
 		reason = "Terminating";
-	res = xstrdup(reason);
+	res = utf8_cap(reason, POD_STATE_MAX);
 	free(out);
 	return res;
 }

@@ -357,10 +357,14 @@ run_json(struct run *r)
 		for (j = 0; j < w->queues.n; j++)
 			json_array_append_new(q, jtext(w->queues.v[j]));
 		tasks = json_array();
-		json_object_foreach(w->waited, id, v)
+		json_object_foreach(w->waited, id, v) {
+			/* the id as a worker or an event gave it: bounded */
+			char *u = utf8_cap(id, TASK_TEXT_MAX);
 			json_array_append_new(tasks, json_pack("{s:s,s:O,s:O}",
-			    "id", id, "name", json_object_get(v, "name"),
+			    "id", u, "name", json_object_get(v, "name"),
 			    "state", json_object_get(v, "state")));
+			free(u);
+		}
 		json_array_append_new(ws, json_pack("{s:o,s:o,s:b,s:b,s:o,s:o?}",
 		    "name", jtext(w->name), "queues", q, "drained", w->drained,
 		    "gone", w->gone, "tasks", tasks, "possibly_lost",

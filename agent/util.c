@@ -471,6 +471,23 @@ utf8_excerpt(const char *s, size_t max)
 	return out;
 }
 
+char *
+utf8_cap(const char *s, size_t max)
+{
+	size_t	 n = strnlen(s, max + 1);
+	char	*cut, *out;
+
+	if (n <= max)
+		return utf8_clean(s);
+	n = utf8_prefix(s, max);
+	cut = xmalloc(n + 4);
+	memcpy(cut, s, n);
+	memcpy(cut + n, "...", 4);
+	out = utf8_clean(cut);
+	free(cut);
+	return out;
+}
+
 /* A copy of s with a backslash before every byte of special. */
 static char *
 escape_chars(const char *s, const char *special, int newline)

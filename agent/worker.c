@@ -17,11 +17,16 @@ worker_pod(const char *w)
 static char *
 str_or_repr(json_t *v)
 {
+	char	*s, *out;
+
 	if (v == NULL || json_is_null(v))
 		return NULL;
 	if (json_is_string(v))
-		return xstrdup(json_string_value(v));
-	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		return utf8_cap(json_string_value(v), TASK_TEXT_MAX);
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	out = s != NULL ? utf8_cap(s, TASK_TEXT_MAX) : NULL;
+	free(s);
+	return out;
 }
 
 static int
@@ -49,7 +54,8 @@ task_from_json(json_t *t, struct task_ref *out, char *err, size_t errlen)
 		return -1;
 	}
 	out->id = xstrdup(json_string_value(id));
-	out->name = xstrdup(json_is_string(name) ? json_string_value(name) : "?");
+	out->name = utf8_cap(json_is_string(name) ? json_string_value(name) :
+	    "?", TASK_TEXT_MAX);
 	out->args = str_or_repr(json_object_get(t, "args"));
 	out->started = json_is_number(ts) ? json_number_value(ts) : 0;
 	return 0;
@@ -88,7 +94,8 @@ tasks_from_json(json_t *arr, int scheduled, struct task_list *tl, char *err,
 			return -1;
 		}
 		if (json_is_string(eta))
-			tl->v[tl->n].eta = xstrdup(json_string_value(eta));
+			tl->v[tl->n].eta = utf8_cap(json_string_value(eta),
+			    TASK_TEXT_MAX);
 		tl->n++;
 	}
 	return 0;
@@ -282,7 +289,9 @@ tasks_describe(const struct task_list *tl, double now)
 		return xstrdup("");
 	for (i = 0; i < tl->n; i++) {
 		const struct task_ref *t = &tl->v[i];
-		fprintf(f, "%s%s %s", i ? ", " : "", t->id, t->name);
+		size_t n = utf8_prefix(t->id, TASK_TEXT_MAX);
+		fprintf(f, "%s%.*s%s %s", i ? ", " : "", (int)n, t->id,
+		    t->id[n] != '\0' ? "..." : "", t->name);
 		if (t->eta != NULL)
 			fprintf(f, " (eta %s)", t->eta);
 		else if (t->started > 0)

@@ -22,6 +22,9 @@
 #include <stddef.h>
 
 #define HOLD_ANNOTATION	"drain-and-rollout/hold"
+/* Anyone who can annotate writes a hold: its reason and by are kept cut
+ * to this many bytes (utf8_cap()), wherever they are shown. */
+#define HOLD_TEXT_MAX	500
 
 struct json_t;
 

@@ -81,6 +81,8 @@ enum rollout_state {
 	ROLLOUT_FAILED,		/* ProgressDeadlineExceeded */
 };
 
+#define POD_STATE_MAX	100
+
 struct pod_info {
 	char	*name;
 	char	*uid;		/* metadata.uid, or NULL */
@@ -92,7 +94,9 @@ struct pod_info {
 	int	 running;	/* a container runs (state.running) */
 	char	*state;		/* kubectl get pods' STATUS: Running,
 				   Pending, ContainerCreating,
-				   CrashLoopBackOff, Error, Terminating... */
+				   CrashLoopBackOff, Error, Terminating...;
+				   the status' reason, so cut to
+				   POD_STATE_MAX bytes (utf8_cap()) */
 };
 
 struct pod_list {

@@ -89,6 +89,12 @@ size_t	utf8_prefix(const char *s, size_t max);
 char	*utf8_clean(const char *s);
 /* The first line of s, at most max bytes cut as utf8_prefix(), cleaned. */
 char	*utf8_excerpt(const char *s, size_t max);
+/*
+ * Text quoted from a server or another program, bounded: s cut as
+ * utf8_prefix() to at most max of its bytes, "..." after a cut, cleaned
+ * as utf8_clean() (allocated).
+ */
+char	*utf8_cap(const char *s, size_t max);
 
 /* A label value of the Prometheus text format: \, \" and \n escaped. */
 char	*prom_label_escape(const char *s);

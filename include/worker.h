@@ -17,12 +17,21 @@
 
 struct json_t;
 
+/*
+ * What a worker says of its tasks is shown, never acted on, except the
+ * id (matched against the events): name, args and eta are kept cut to
+ * TASK_TEXT_MAX bytes (utf8_cap()), and tasks_describe() and the JSON
+ * report show at most TASK_TEXT_MAX bytes of an id.
+ */
+#define TASK_TEXT_MAX	200
+
 struct task_ref {
-	char	*id;
-	char	*name;
-	char	*args;		/* repr of args, may be NULL */
+	char	*id;		/* whole: the drain matches it */
+	char	*name;		/* at most TASK_TEXT_MAX bytes + "..." */
+	char	*args;		/* repr of args, may be NULL; as name */
 	double	 started;	/* time_start, 0 if not started */
-	char	*eta;		/* scheduled tasks: ETA text, else NULL */
+	char	*eta;		/* scheduled tasks: ETA text, else NULL; as
+				   name */
 };
 
 struct task_list {

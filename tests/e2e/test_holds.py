@@ -239,6 +239,29 @@ def test_holds_written_by_kubectl_and_expired_holds(world):
     assert len(patches(world)) == npatches + 2            # kubectl's two
 
 
+def test_a_long_hold_is_shown_bounded(world):
+    """Anyone who can annotate writes a hold: a reason of 100 kB written by
+    kubectl is shown cut (drain-and-rollout(1): 500 bytes), in --status, in
+    the log and in the JSON report, and still holds."""
+    reason = "disk full on node 7 " + "x" * 100000
+    p = kubectl(world, "annotate", "deployment/ecal-bulk", HOLD + "=" + reason)
+    assert p.returncode == 0, p.stderr
+    p = world.run("--status")
+    assert p.returncode == 0, p.stderr
+    (line,) = [l for l in p.stdout.splitlines() if "disk full on node 7" in l]
+    assert line.endswith("x...") and len(line) < 700, len(line)
+    p = world.run("ecal-bulk", "-o", "json")
+    assert p.returncode == 3 and "disk full on node 7" in p.stderr, p.stderr
+    assert len(p.stderr) < 3000 and len(p.stdout) < 5000, (len(p.stderr), len(p.stdout))
+    (d,) = json.loads(p.stdout)["deployments"]
+    assert "disk full on node 7" in d["error"] and "x..." in d["error"]
+    p = world.run("--dry-run", "--ignore-hold", "ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    (line,) = [l for l in p.stderr.splitlines() if "--ignore-hold" in l]
+    assert "x..." in line and len(line) < 700, len(line)
+    assert patches(world)[-1]["content_type"] == "application/merge-patch+json"  # kubectl's only
+
+
 def test_bad_hold_commands(shared_world):
     w = shared_world
     for args, word in ((["--hold", "ecal-bulk"], "--reason"),

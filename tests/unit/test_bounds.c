@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "util.h"
 #include "worker.h"
@@ -64,6 +65,40 @@ test_tasks_describe_many(void **state)
 	free(s);
 }
 
+/* What a worker says of its tasks is shown bounded; the id is kept whole. */
+static void
+test_task_text_capped(void **state)
+{
+	size_t		 n = 100000;
+	char		*big = xmalloc(n + 1), *s;
+	json_t		*arr;
+	struct task_list tl;
+	char		 err[200];
+
+	(void)state;
+	memset(big, 'x', n);
+	big[n] = '\0';
+	arr = json_pack("[{s:s,s:s,s:[s],s:f}]", "id", big, "name", big,
+	    "args", big, "time_start", 1.0);
+	assert_int_equal(tasks_from_json(arr, 0, &tl, err, sizeof err), 0);
+	json_decref(arr);
+	assert_int_equal(strlen(tl.v[0].id), n);		/* matched */
+	assert_int_equal(strlen(tl.v[0].name), TASK_TEXT_MAX + 3);
+	assert_int_equal(strlen(tl.v[0].args), TASK_TEXT_MAX + 3);
+	s = tasks_describe(&tl, 2.0);
+	assert_true(strlen(s) < 2 * (TASK_TEXT_MAX + 3) + 40);
+	assert_memory_equal(s + TASK_TEXT_MAX, "... xxx", 7);
+	free(s);
+	task_list_free(&tl);
+	arr = json_pack("[{s:{s:s,s:s},s:s}]", "request", "id", "t2", "name",
+	    "etl.ingest", "eta", big);
+	assert_int_equal(tasks_from_json(arr, 1, &tl, err, sizeof err), 0);
+	json_decref(arr);
+	assert_int_equal(strlen(tl.v[0].eta), TASK_TEXT_MAX + 3);
+	task_list_free(&tl);
+	free(big);
+}
+
 static void
 test_strv_unique(void **state)
 {
@@ -108,6 +143,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tasks_describe_many),
+		cmocka_unit_test(test_task_text_capped),
 		cmocka_unit_test(test_strv_unique),
 		cmocka_unit_test(test_redis_glob_escape),
 	};

@@ -81,6 +81,36 @@ test_value_roundtrip(void **state)
 	free(v);
 }
 
+/* Anyone who can annotate writes the hold: what is shown of it is bounded. */
+static void
+test_long_hold_capped(void **state)
+{
+	size_t		 n = 200000;
+	char		*big = xmalloc(n + 1), *v, *d;
+	struct hold	 h;
+
+	(void)state;
+	memset(big, 'r', n);
+	big[n] = '\0';
+	big[5] = '\xff';		/* not UTF-8 */
+	assert_int_equal(hold_parse(big, T0, &h), HOLD_ACTIVE);	/* by hand */
+	assert_int_equal(strlen(h.reason), HOLD_TEXT_MAX + 2 + 3);
+	assert_memory_equal(h.reason + 5, "\xef\xbf\xbd", 3);
+	assert_string_equal(h.reason + HOLD_TEXT_MAX + 2, "...");
+	hold_free(&h);
+	big[5] = 'r';
+	v = hold_value(big, big, T0, 0);
+	assert_int_equal(hold_parse(v, T0, &h), HOLD_ACTIVE);
+	assert_int_equal(strlen(h.reason), HOLD_TEXT_MAX + 3);
+	assert_int_equal(strlen(h.by), HOLD_TEXT_MAX + 3);
+	d = hold_describe(&h);
+	assert_true(strlen(d) < 2 * HOLD_TEXT_MAX + 100);
+	free(d);
+	hold_free(&h);
+	free(v);
+	free(big);
+}
+
 /* A hold is never ignored because it is badly written. */
 static void
 test_hand_written(void **state)
@@ -174,6 +204,7 @@ main(void)
 		cmocka_unit_test(test_rfc3339_parse),
 		cmocka_unit_test(test_value_roundtrip),
 		cmocka_unit_test(test_hand_written),
+		cmocka_unit_test(test_long_hold_capped),
 		cmocka_unit_test(test_hold_of),
 		cmocka_unit_test(test_until_parse),
 	};

@@ -149,6 +149,37 @@ test_utf8_excerpt(void **state)
 }
 
 static void
+test_utf8_cap(void **state)
+{
+	char	*big = xmalloc(100001), *s;
+
+	(void)state;
+	memset(big, 'a', 100000);
+	big[100000] = '\0';
+	big[99] = '\xe8';	/* a 3-byte character cut at 100 */
+	big[100] = '\xad';
+	big[101] = '\xa6';
+	s = utf8_cap(big, 100);
+	assert_int_equal(strlen(s), 99 + 3);
+	assert_string_equal(s + 99, "...");
+	free(s);
+	s = utf8_cap(big, 102);		/* the character fits */
+	assert_int_equal(strlen(s), 102 + 3);
+	assert_string_equal(s + 99, "\xe8\xad\xa6...");
+	free(s);
+	s = utf8_cap("short \xe9t\xe9", 100);	/* Latin-1: cleaned, not cut */
+	assert_string_equal(s, "short \xef\xbf\xbdt\xef\xbf\xbd");
+	free(s);
+	s = utf8_cap("exactly10!", 10);
+	assert_string_equal(s, "exactly10!");
+	free(s);
+	s = utf8_cap("", 0);
+	assert_string_equal(s, "");
+	free(s);
+	free(big);
+}
+
+static void
 assert_label(const char *in, const char *want)
 {
 	char	*s = prom_label_escape(in);
@@ -176,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_utf8_prefix),
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_utf8_excerpt),
+		cmocka_unit_test(test_utf8_cap),
 		cmocka_unit_test(test_prom_label_escape),
 	};
 

@@ -412,6 +412,22 @@ test_pods_parse(void **state)
 	assert_int_equal(l.n, 0);
 	pod_list_free(&l);
 	json_decref(pl);
+
+	/* the status' reason is shown: bounded */
+	{
+		char	*big = xmalloc(20001);
+
+		memset(big, 'R', 20000);
+		big[20000] = '\0';
+		pl = json_pack("{s:[{s:{s:s},s:{s:s}}]}", "items", "metadata",
+		    "name", "ecal-bulk-fff", "status", "reason", big);
+		assert_int_equal(pods_parse(pl, &l, err, sizeof err), 0);
+		assert_int_equal(strlen(l.v[0].state), POD_STATE_MAX + 3);
+		assert_string_equal(l.v[0].state + POD_STATE_MAX, "...");
+		pod_list_free(&l);
+		json_decref(pl);
+		free(big);
+	}
 }
 
 /* A pod as the API shows it in a given state: one container "worker". */
