@@ -503,7 +503,8 @@ kube_describe_error(long status, const char *body, size_t len,
 		snprintf(err, errlen, "Kubernetes API %s: %s: HTTP 403 "
 		    "Forbidden: %s (the account needs get and patch on "
 		    "deployments and statefulsets, list on pods, and list on "
-		    "deployments for -l and --status)", server, what,
+		    "deployments for -l and --status, on statefulsets for "
+		    "--status)", server, what,
 		    msg[0] ? msg : "permission denied");
 		break;
 	case 404:

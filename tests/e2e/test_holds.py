@@ -196,7 +196,8 @@ def test_status_lists_the_statefulset_holds(request):
     assert p.returncode == 3, p.stderr
     assert "no deployment held in namespace %s" % NS in p.stdout
     assert "cannot list the statefulsets to show their holds" in p.stderr
-    assert "403" in p.stderr and "disk check" not in p.stdout
+    assert "403" in p.stderr and "on statefulsets for --status" in p.stderr
+    assert "disk check" not in p.stdout
 
 
 def test_status_without_list_permission_shows_the_rest_and_fails(world):
