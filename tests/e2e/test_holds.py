@@ -36,6 +36,19 @@ def hold_of(w, name="ecal-bulk"):
     return (dep(w, name)["metadata"].get("annotations") or {}).get(HOLD)
 
 
+def status_forbidden(w, resource):
+    """--status while the account may not list resource: it fails (exit 3)
+    and says so, the rest shown."""
+    w.kube_test("POST", "/_test/forbid", {"verb": "list", "resource": resource})
+    try:
+        p = w.run("--status")
+    finally:
+        w.kube_test("DELETE", "/_test/forbid")
+    assert p.returncode == 3, p.stderr
+    assert "cannot list the %s to show their holds" % resource in p.stderr
+    return p
+
+
 def cancels(w, worker):
     return [r for r in w.flower_test("GET", "/_test/requests")
             if "cancel-consumer" in r["path"] and worker in r["path"]]
@@ -188,27 +201,15 @@ def test_status_lists_the_statefulset_holds(request):
     p = w.run("--status", "airflow-worker")
     assert "none of the deployments named is held" in p.stdout and "disk check" not in p.stdout
     # the account cannot list statefulsets: the rest is shown, exit 3
-    w.kube_test("POST", "/_test/forbid", {"verb": "list", "resource": "statefulsets"})
-    try:
-        p = w.run("--status")
-    finally:
-        w.kube_test("DELETE", "/_test/forbid")
-    assert p.returncode == 3, p.stderr
+    p = status_forbidden(w, "statefulsets")
     assert "no deployment held in namespace %s" % NS in p.stdout
-    assert "cannot list the statefulsets to show their holds" in p.stderr
     assert "403" in p.stderr and "on statefulsets for --status" in p.stderr
     assert "disk check" not in p.stdout
 
 
 def test_status_without_list_permission_shows_the_rest_and_fails(world):
-    world.kube_test("POST", "/_test/forbid", {"verb": "list", "resource": "deployments"})
-    try:
-        p = world.run("--status")
-    finally:
-        world.kube_test("DELETE", "/_test/forbid")
-    assert p.returncode == 3, p.stderr
+    p = status_forbidden(world, "deployments")
     assert "no run in flight or interrupted" in p.stdout
-    assert "cannot list the deployments to show their holds" in p.stderr
     assert "403" in p.stderr and "list on deployments" in p.stderr
     assert "held" not in p.stdout
 

@@ -332,6 +332,27 @@ def test_exec_plugin_gets_the_terminal(shared_world, tmp_path, mode, tty):
     assert json.loads(run["info"])["spec"] == {"interactive": tty}
 
 
+def dry_run_no_tty(w, kc):
+    """A --dry-run of ecal-bulk with kc, the test plugin on $PATH, no terminal."""
+    env = w.env(PATH=os.path.join(w.tmp, "bin") + ":" + os.environ["PATH"])
+    return subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]), env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+
+
+def infos_of_kubectl_and_agent(w, kc, tmp_path):
+    """The KUBERNETES_EXEC_INFO the real kubectl, then the agent, gave the
+    test plugin of kc, without a terminal."""
+    env = w.env(PATH=os.path.join(w.tmp, "bin") + ":" + os.environ["PATH"])
+    k = subprocess.run(["kubectl", "--kubeconfig", kc, "--cache-dir", str(tmp_path / "kcache"),
+                        "get", "deployment", "ecal-bulk"], env=env, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    assert k.returncode == 0, k.stderr
+    p = dry_run_no_tty(w, kc)
+    assert p.returncode == 0, p.stderr
+    r = runs(w)
+    return json.loads(r[0]["info"]), json.loads(r[-1]["info"])
+
+
 def test_exec_info_as_kubectl_sends_it(shared_world, tmp_path):
     """Conformance: KUBERNETES_EXEC_INFO with provideClusterInfo is what the
     real kubectl gives the same plugin."""
@@ -341,16 +362,7 @@ def test_exec_info_as_kubectl_sends_it(shared_world, tmp_path):
                     exec_user(["token", TOKEN], mode="IfAvailable",
                               extra="      provideClusterInfo: true\n"),
                     cluster_extra="    tls-server-name: localhost\n")
-    env = w.env(PATH=os.path.join(w.tmp, "bin") + ":" + os.environ["PATH"])
-    k = subprocess.run(["kubectl", "--kubeconfig", kc, "--cache-dir", str(tmp_path / "kcache"),
-                        "get", "deployment", "ecal-bulk"], env=env, stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, timeout=60)
-    assert k.returncode == 0, k.stderr
-    p = subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]), env=env,
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    r = runs(w)
-    kubectl_info, agent_info = json.loads(r[0]["info"]), json.loads(r[-1]["info"])
+    kubectl_info, agent_info = infos_of_kubectl_and_agent(w, kc, tmp_path)
     assert agent_info == kubectl_info
     assert agent_info["spec"]["cluster"]["tls-server-name"] == "localhost"
     assert agent_info["spec"]["cluster"]["certificate-authority-data"]
@@ -411,16 +423,7 @@ def test_exec_info_cluster_config_is_the_exec_extension(shared_world, tmp_path):
                     exec_user(["token", TOKEN], mode="Never",
                               extra="      provideClusterInfo: true\n"),
                     cluster_extra=EXEC_EXTENSION)
-    env = w.env(PATH=os.path.join(w.tmp, "bin") + ":" + os.environ["PATH"])
-    k = subprocess.run(["kubectl", "--kubeconfig", kc, "--cache-dir", str(tmp_path / "kcache"),
-                        "get", "deployment", "ecal-bulk"], env=env, stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, timeout=60)
-    assert k.returncode == 0, k.stderr
-    p = subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]), env=env,
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    r = runs(w)
-    kubectl_info, agent_info = json.loads(r[0]["info"]), json.loads(r[-1]["info"])
+    kubectl_info, agent_info = infos_of_kubectl_and_agent(w, kc, tmp_path)
     config = agent_info["spec"]["cluster"]["config"]
     assert config == kubectl_info["spec"]["cluster"]["config"], (config, kubectl_info)
     assert agent_info == kubectl_info
@@ -443,8 +446,7 @@ def test_exec_info_cluster_config_is_the_exec_extension(shared_world, tmp_path):
     write_plugin(w)
     kc = kubeconfig(w, tmp_path / "kc2", exec_user(["token", TOKEN], mode="Never"),
                     cluster_extra=EXEC_EXTENSION)
-    p = subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]), env=env,
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    p = dry_run_no_tty(w, kc)
     assert p.returncode == 0, p.stderr
     (run,) = runs(w)
     assert "cluster" not in json.loads(run["info"])["spec"]
@@ -460,8 +462,7 @@ def test_exec_info_cluster_config_is_the_exec_extension(shared_world, tmp_path):
                                                        extra="      provideClusterInfo: true\n"),
                         cluster_extra="    extensions:\n    - name: client.authentication.k8s.io/exec\n"
                         "      extension:\n" + ext)
-        p = subprocess.run(w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", kc]), env=env,
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        p = dry_run_no_tty(w, kc)
         assert p.returncode == 2 and word in p.stderr, (ext, p.stderr)
         assert runs(w) == [] and kube_api_requests(w) == []
 

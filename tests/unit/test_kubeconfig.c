@@ -848,23 +848,16 @@ test_exec_info_extension(void **state)
 	    "      interactiveMode: Never\n", &c);
 	assert_null(c.exec->cluster_config);
 	kubeconfig_free(&c);
-	mini_error(EXT("{x: .inf}"), EXEC_PCI, "the cluster's "
-	    "client.authentication.k8s.io/exec extension has \".inf\", which "
-	    "JSON cannot hold");
-	mini_error(EXT("{x: -.Inf}"), EXEC_PCI, "the cluster's "
-	    "client.authentication.k8s.io/exec extension has \"-.Inf\", which "
-	    "JSON cannot hold");
-	mini_error(EXT("{<<: {a: 1}}"), EXEC_PCI, "the cluster's "
-	    "client.authentication.k8s.io/exec extension has \"<<\", which "
-	    "JSON cannot hold");
-	mini_error(EXT("{? [a] : b}"), EXEC_PCI, "the cluster's "
-	    "client.authentication.k8s.io/exec extension has a key that is "
-	    "not a scalar");
-	mini_error(EXT("{~: b}"), EXEC_PCI, "the cluster's "
-	    "client.authentication.k8s.io/exec extension has a null key");
-	mini_error(EXT("&r [*r]"), EXEC_PCI, "the cluster's "
-	    "client.authentication.k8s.io/exec extension is nested too deep "
-	    "or too large (at most 64 levels, 10000 values)");
+#define EXT_ERROR(body, want) mini_error(EXT(body), EXEC_PCI, "the " \
+	"cluster's client.authentication.k8s.io/exec extension " want)
+	EXT_ERROR("{x: .inf}", "has \".inf\", which JSON cannot hold");
+	EXT_ERROR("{x: -.Inf}", "has \"-.Inf\", which JSON cannot hold");
+	EXT_ERROR("{<<: {a: 1}}", "has \"<<\", which JSON cannot hold");
+	EXT_ERROR("{? [a] : b}", "has a key that is not a scalar");
+	EXT_ERROR("{~: b}", "has a null key");
+	EXT_ERROR("&r [*r]", "is nested too deep or too large (at most 64 "
+	    "levels, 10000 values)");
+#undef EXT_ERROR
 	mini_error(SERVER "    extensions: {a: b}\n", EXEC_PCI,
 	    "cluster \"k\" has invalid extensions (not a list)");
 	mini_error(SERVER "    extensions: [a]\n", EXEC_PCI,
