@@ -29,7 +29,7 @@ select_deployments(struct ctx *c, const char *selector, char *err,
 	size_t		 i;
 	const char	*name;
 
-	kube_list_deployments(&c->kube, selector, ev_now(c->loop) + 60,
+	kube_list(&c->kube, "deployments", selector, ev_now(c->loop) + 60,
 	    cmd_kube_cb, &k);
 	if (cmd_kube_wait(c, &k) == -1) {
 		snprintf(err, errlen, "%s", k.err);

@@ -77,15 +77,12 @@ show_journal(struct ctx *c, const char *dep)
 
 /* The kinds of workload a hold is set on, listed by --status. */
 static const struct held_kind {
-	const char	*plural;	/* "deployments" */
+	const char	*plural;	/* "deployments": kube_list()'s resource */
 	const char	*singular;
 	const char	*prefix;	/* of its canonical targets (kube.h) */
-	void		(*list)(struct kube *, const char *, double, kube_cb *,
-			    void *);
 } held_kinds[] = {
-	{ "deployments", "deployment", "", kube_list_deployments },
-	{ "statefulsets", "statefulset", "statefulset/",
-	    kube_list_statefulsets },
+	{ "deployments", "deployment", "" },
+	{ "statefulsets", "statefulset", "statefulset/" },
 };
 
 /*
@@ -111,8 +108,8 @@ show_holds_of(struct ctx *c, const struct held_kind *kd, int argc,
 	if (argc > 0 && j == argc)
 		return 0;
 	/* last, and bounded by one request: --status is for incidents */
-	kd->list(&c->kube, NULL, ev_now(c->loop) + c->o->request_timeout,
-	    cmd_kube_cb, &k);
+	kube_list(&c->kube, kd->plural, NULL, ev_now(c->loop) +
+	    c->o->request_timeout, cmd_kube_cb, &k);
 	if (cmd_kube_wait(c, &k) == -1) {
 		log_err("cannot list the %s to show their holds: %s",
 		    kd->plural, k.err);

@@ -271,49 +271,64 @@ dupz(const char *p)
 	return p ? xstrdup(p) : NULL;
 }
 
-/* PEM bytes in memory (a CA, a client certificate or key) for opt. */
+/*
+ * A CA, client certificate or key: a file (fopt), or PEM bytes in memory
+ * (bopt); either may be NULL.
+ */
 static void
-set_pem(CURL *e, CURLoption opt, char *pem, size_t len)
+set_file_or_pem(CURL *e, CURLoption fopt, const char *file, CURLoption bopt,
+    char *pem, size_t len)
 {
 	struct curl_blob	blob;
 
+	if (file != NULL)
+		curl_easy_setopt(e, fopt, file);
 	if (pem == NULL)
 		return;
 	blob.data = pem;
 	blob.len = len;
 	blob.flags = CURL_BLOB_NOCOPY;
-	curl_easy_setopt(e, opt, &blob);
+	curl_easy_setopt(e, bopt, &blob);
+}
+
+/* The options that verify the server, and their twins for an HTTPS proxy. */
+static const struct verify_opts {
+	CURLoption	peer, host, cainfo, cainfo_blob;
+} server_verify = {
+	CURLOPT_SSL_VERIFYPEER, CURLOPT_SSL_VERIFYHOST, CURLOPT_CAINFO,
+	CURLOPT_CAINFO_BLOB,
+}, proxy_verify = {
+	CURLOPT_PROXY_SSL_VERIFYPEER, CURLOPT_PROXY_SSL_VERIFYHOST,
+	CURLOPT_PROXY_CAINFO, CURLOPT_PROXY_CAINFO_BLOB,
+};
+
+/* Verification as x's TLS settings say: off, or against its CA. */
+static void
+set_verify(struct http_xfer *x, CURL *e, const struct verify_opts *o)
+{
+	if (x->tls.insecure) {
+		curl_easy_setopt(e, o->peer, 0L);
+		curl_easy_setopt(e, o->host, 0L);
+	}
+	set_file_or_pem(e, o->cainfo, x->ca_file, o->cainfo_blob, x->ca_pem,
+	    x->tls.ca_pem_len);
 }
 
 static void
 set_tls(struct http_xfer *x, CURL *e)
 {
-	if (x->tls.insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (x->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, x->ca_file);
-	set_pem(e, CURLOPT_CAINFO_BLOB, x->ca_pem, x->tls.ca_pem_len);
-	if (x->cert_file != NULL)
-		curl_easy_setopt(e, CURLOPT_SSLCERT, x->cert_file);
-	set_pem(e, CURLOPT_SSLCERT_BLOB, x->cert_pem, x->tls.cert_pem_len);
-	if (x->key_file != NULL)
-		curl_easy_setopt(e, CURLOPT_SSLKEY, x->key_file);
-	set_pem(e, CURLOPT_SSLKEY_BLOB, x->key_pem, x->tls.key_pem_len);
+	set_verify(x, e, &server_verify);
+	set_file_or_pem(e, CURLOPT_SSLCERT, x->cert_file, CURLOPT_SSLCERT_BLOB,
+	    x->cert_pem, x->tls.cert_pem_len);
+	set_file_or_pem(e, CURLOPT_SSLKEY, x->key_file, CURLOPT_SSLKEY_BLOB,
+	    x->key_pem, x->tls.key_pem_len);
 	if (x->connect_to != NULL)
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to);
 	if (x->proxy == NULL)
 		return;
 	curl_easy_setopt(e, CURLOPT_PROXY, x->proxy);
 	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
-	if (x->tls.insecure) {
-		curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYHOST, 0L);
-	}
-	if (x->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, x->ca_file);
-	set_pem(e, CURLOPT_PROXY_CAINFO_BLOB, x->ca_pem, x->tls.ca_pem_len);
+	set_verify(x, e, &proxy_verify);
 }
 
 /*

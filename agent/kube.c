@@ -731,45 +731,28 @@ kube_get_deployment(struct kube *k, const char *name, double deadline,
 	free(path);
 }
 
-/* GET a collection of the namespace by label selector. */
-static void
-kube_list(struct kube *k, const char *prefix, const char *what,
-    const char *selector, double deadline, kube_cb *cb, void *arg)
+/* Where resource's objects are: the core group's pods, else apps/v1's. */
+static const char *
+api_prefix(const char *resource)
+{
+	return strcmp(resource, "pods") == 0 ? "/api/v1" : "/apis/apps/v1";
+}
+
+void
+kube_list(struct kube *k, const char *resource, const char *selector,
+    double deadline, kube_cb *cb, void *arg)
 {
 	char	*s = http_escape(selector ? selector : "");
 	char	*ns = http_escape(k->ns);
-	char	*path = xasprintf("%s/namespaces/%s/%s%s%s", prefix, ns, what,
-	    selector ? "?labelSelector=" : "", s);
+	char	*path = xasprintf("%s/namespaces/%s/%s%s%s", api_prefix(resource),
+	    ns, resource, selector ? "?labelSelector=" : "", s);
 
 	kreq(k, "GET", path, NULL, NULL, deadline, 0,
-	    xasprintf("listing %s %s%sin namespace %s", what, selector ?
+	    xasprintf("listing %s %s%sin namespace %s", resource, selector ?
 	    selector : "", selector ? " " : "", k->ns), cb, arg);
 	free(path);
 	free(s);
 	free(ns);
-}
-
-void
-kube_list_deployments(struct kube *k, const char *selector, double deadline,
-    kube_cb *cb, void *arg)
-{
-	kube_list(k, "/apis/apps/v1", "deployments", selector, deadline, cb,
-	    arg);
-}
-
-void
-kube_list_statefulsets(struct kube *k, const char *selector, double deadline,
-    kube_cb *cb, void *arg)
-{
-	kube_list(k, "/apis/apps/v1", "statefulsets", selector, deadline, cb,
-	    arg);
-}
-
-void
-kube_list_pods(struct kube *k, const char *selector, double deadline,
-    kube_cb *cb, void *arg)
-{
-	kube_list(k, "/api/v1", "pods", selector, deadline, cb, arg);
 }
 
 /* PATCH target with patch (released here); idempotent, so 409 and 5xx are
@@ -861,21 +844,13 @@ kube_restart_resume(struct kube *k, const char *name, const char *when,
 	free(path);
 }
 
-void
-kube_list_replicasets(struct kube *k, const char *selector, double deadline,
-    kube_cb *cb, void *arg)
-{
-	kube_list(k, "/apis/apps/v1", "replicasets", selector, deadline, cb,
-	    arg);
-}
-
 static char *
 object_path(struct kube *k, const char *resource, const char *name)
 {
 	char	*n = http_escape(name), *ns = http_escape(k->ns), *path;
 
-	path = xasprintf("%s/namespaces/%s/%s/%s", strcmp(resource, "pods") ==
-	    0 ? "/api/v1" : "/apis/apps/v1", ns, resource, n);
+	path = xasprintf("%s/namespaces/%s/%s/%s", api_prefix(resource), ns,
+	    resource, n);
 	free(n);
 	free(ns);
 	return path;

@@ -341,7 +341,7 @@ suspect(struct run *r, struct wk *w)
 	if (r->pod_checking)
 		return;
 	r->pod_checking = 1;
-	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
+	kube_list(&r->ctx->kube, "pods", r->dep.selector, r->state_deadline,
 	    pods_checked, op_new(r, 0, 0));
 }
 

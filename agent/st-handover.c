@@ -100,9 +100,9 @@ detach_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 		return;
 	}
 	json_object_set(r->ho, "uid", uid);
-	kube_list_replicasets(&r->ctx->kube, r->dep.selector, r->state_deadline,
-	    detach_rs, op_new(r, 0, 0));
-	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
+	kube_list(&r->ctx->kube, "replicasets", r->dep.selector,
+	    r->state_deadline, detach_rs, op_new(r, 0, 0));
+	kube_list(&r->ctx->kube, "pods", r->dep.selector, r->state_deadline,
 	    detach_pods, op_new(r, 0, 0));
 }
 
@@ -326,8 +326,8 @@ rs_listed(enum kube_err e, json_t *obj, const char *err, void *arg)
 static void
 rs_recreate_all(struct run *r)
 {
-	kube_list_replicasets(&r->ctx->kube, r->dep.selector, r->state_deadline,
-	    rs_listed, op_new(r, 0, 0));
+	kube_list(&r->ctx->kube, "replicasets", r->dep.selector,
+	    r->state_deadline, rs_listed, op_new(r, 0, 0));
 }
 
 static void

@@ -129,7 +129,7 @@ got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 		    "first: oc rollout resume deployment/%s", r->name, r->name);
 		return;
 	}
-	kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
+	kube_list(&r->ctx->kube, "pods", r->dep.selector, r->state_deadline,
 	    got_pods, op_new(r, 0, 0));
 }
 

@@ -267,8 +267,8 @@ state_poll(struct run *r)
 		    got_rollout, op_new(r, 0, 0));
 		break;
 	case ST_VERIFY:
-		kube_list_pods(&r->ctx->kube, r->dep.selector, r->state_deadline,
-		    verify_pods, op_new(r, 0, 0));
+		kube_list(&r->ctx->kube, "pods", r->dep.selector,
+		    r->state_deadline, verify_pods, op_new(r, 0, 0));
 		break;
 	default:
 		break;

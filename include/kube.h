@@ -12,8 +12,8 @@
  * StatefulSets (issue 11) are addressed as "statefulset/NAME" targets (see
  * kube_target_parse()) by the same calls; sts_rollout_status() is kubectl's
  * decision for them.
- * I/O: kube_get_deployment(), kube_list_pods(), kube_list_deployments(),
- * kube_list_statefulsets(),
+ * I/O: kube_get_deployment(), kube_list() (pods, deployments,
+ * statefulsets, replicasets),
  * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends),
  * kube_annotate() (a merge PATCH of the Deployment's own annotations:
  * holds, hold.h).
@@ -187,14 +187,12 @@ typedef void kube_cb(enum kube_err, struct json_t *obj, const char *err,
 
 void	kube_get_deployment(struct kube *, const char *name, double deadline,
 	    kube_cb *, void *);
-/* selector NULL: every deployment of the namespace. */
-void	kube_list_deployments(struct kube *, const char *selector,
+/*
+ * GET the namespace's "deployments", "statefulsets", "replicasets" or
+ * "pods" by label selector; selector NULL: all of them.
+ */
+void	kube_list(struct kube *, const char *resource, const char *selector,
 	    double deadline, kube_cb *, void *);
-/* The same for the StatefulSets (--status lists their holds). */
-void	kube_list_statefulsets(struct kube *, const char *selector,
-	    double deadline, kube_cb *, void *);
-void	kube_list_pods(struct kube *, const char *selector, double deadline,
-	    kube_cb *, void *);
 /* PATCH spec.template.metadata.annotations restartedAt = RFC 3339 now. */
 void	kube_restart(struct kube *, const char *name, const char *when,
 	    double deadline, kube_cb *, void *);
@@ -206,8 +204,8 @@ void	kube_annotate(struct kube *, const char *name, const char *key,
 /*
  * --handover (see drain-and-rollout(1)). kube_pause(): a merge PATCH of
  * spec.paused. kube_restart_resume(): kube_restart()'s PATCH with
- * spec.paused false in the same body. kube_list_replicasets(): by label
- * selector. kube_delete(): DELETE of a "replicasets" or "pods" object,
+ * spec.paused false in the same body. kube_list() lists the ReplicaSets
+ * by label selector. kube_delete(): DELETE of a "replicasets" or "pods" object,
  * with propagationPolicy Orphan if orphan. kube_pod_labels(): a merge PATCH
  * of a pod's metadata.labels (a JSON null value removes the label).
  * kube_create_replicaset(): POST of a manifest (rs_recreate()).
@@ -215,8 +213,6 @@ void	kube_annotate(struct kube *, const char *name, const char *key,
 void	kube_pause(struct kube *, const char *name, int paused,
 	    double deadline, kube_cb *, void *);
 void	kube_restart_resume(struct kube *, const char *name, const char *when,
-	    double deadline, kube_cb *, void *);
-void	kube_list_replicasets(struct kube *, const char *selector,
 	    double deadline, kube_cb *, void *);
 void	kube_delete(struct kube *, const char *resource, const char *name,
 	    int orphan, double deadline, kube_cb *, void *);
