@@ -28,7 +28,7 @@ from urllib.parse import unquote
 from kube import writes
 from kube.patch import Rejected, patch_deployment
 from kube.selectors import field_selector_fn, label_selector_fn
-from kube.statefulsets import sts_get, sts_patch
+from kube.statefulsets import patch_statefulset
 from kube.status import (st_bad_request, st_fault, st_forbidden, st_method_not_allowed, st_not_found,
                          st_path_not_found, st_unauthorized)
 from kube.tables import table
@@ -194,22 +194,34 @@ def namespace_get(h, name):
                       "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
 
 
-# ---- deployments ----
-def dep_get(h, ns, name):
-    with h.cluster.lock:
-        dep = h.cluster.deployments.get(name) if ns == h.cluster.ns else None
-        obj = dep.render() if dep else None
-    send_object(h, "deployments", "apps", name, obj)
+# ---- deployments, statefulsets, replicasets ----
+def stored_get(resource, render=lambda obj, cluster: obj.render()):
+    """The GET of one object of cluster.<resource> (a dict by name)."""
+    def get(h, ns, name):
+        with h.cluster.lock:
+            obj = getattr(h.cluster, resource).get(name) if ns == h.cluster.ns else None
+            obj = render(obj, h.cluster) if obj else None
+        send_object(h, resource, "apps", name, obj)
+    return get
 
 
-def dep_patch(h, ns, name):
-    ct = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    try:
-        obj = patch_deployment(h.cluster, ns, name, ct, h._body)
-    except Rejected as e:
-        h.send_status(e.status)
-        return
-    h.send_json(200, obj)
+def patch_handler(patch_fn):
+    """The PATCH of patch_fn(cluster, ns, name, content type, body), which
+    returns the object or raises Rejected."""
+    def patch(h, ns, name):
+        ct = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        try:
+            obj = patch_fn(h.cluster, ns, name, ct, h._body)
+        except Rejected as e:
+            h.send_status(e.status)
+            return
+        h.send_json(200, obj)
+    return patch
+
+
+dep_get, dep_patch = stored_get("deployments"), patch_handler(patch_deployment)
+sts_get, sts_patch = stored_get("statefulsets"), patch_handler(patch_statefulset)
+rs_get = stored_get("replicasets", lambda rs, cluster: rs.render(cluster.ns))
 
 
 # ---- pods ----
@@ -228,14 +240,6 @@ def send_object(h, resource, group, name, obj):
         h.send_json(200, table(resource, [obj], obj["metadata"]["resourceVersion"]))
     else:
         h.send_json(200, obj)
-
-
-# ---- replicasets ----
-def rs_get(h, ns, name):
-    with h.cluster.lock:
-        rs = h.cluster.replicasets.get(name) if ns == h.cluster.ns else None
-        obj = rs.render(h.cluster.ns) if rs else None
-    send_object(h, "replicasets", "apps", name, obj)
 
 
 # ---- list / watch ----

@@ -54,19 +54,17 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
             self.event_rvs.append(rv)
             self.cond.notify_all()
 
-    def bump_dep(self, dep, typ="MODIFIED"):
+    def bump_workload(self, obj, typ="MODIFIED"):
+        """A Deployment or StatefulSet changed: a resourceVersion, the watchers told."""
         rv = self.next_rv()
-        dep.metadata["resourceVersion"] = str(rv)
-        self.emit("deployments", typ, dep.render(), rv)
+        obj.metadata["resourceVersion"] = str(rv)
+        self.emit(obj.RESOURCE, typ, obj.render(), rv)
+
+    bump_dep = bump_sts = bump_workload
 
     def bump_rs(self, rs, typ="MODIFIED"):
         rs.rv = self.next_rv()
         self.emit("replicasets", typ, rs.render(self.ns), rs.rv)
-
-    def bump_sts(self, sts, typ="MODIFIED"):
-        rv = self.next_rv()
-        sts.metadata["resourceVersion"] = str(rv)
-        self.emit("statefulsets", typ, sts.render(), rv)
 
     def bump_pod(self, pod, typ="MODIFIED"):
         pod.rv = self.next_rv()

@@ -139,7 +139,25 @@ class ReplicaSet:
         return o
 
 
-class Deployment:
+class Workload:
+    """What Deployments and StatefulSets (statefulsets.py) share: their
+    resource, kind and rendering; cluster.bump_workload() emits them."""
+    RESOURCE = KIND = None
+
+    def render(self, with_kind=True):
+        o = {}
+        if with_kind:
+            o["kind"] = self.KIND
+            o["apiVersion"] = "apps/v1"
+        o["metadata"] = copy.deepcopy(self.metadata)
+        o["spec"] = copy.deepcopy(self.spec)
+        o["status"] = copy.deepcopy(self.status)
+        return o
+
+
+class Deployment(Workload):
+    RESOURCE, KIND = "deployments", "Deployment"
+
     def __init__(self, cfg, ns):
         self.name = cfg["name"]
         self.worker = bool(cfg.get("worker", False))
@@ -210,13 +228,3 @@ class Deployment:
         self.cond_progressing = None
         self.last_counts = None
         self.paused_seen = False
-
-    def render(self, with_kind=True):
-        o = {}
-        if with_kind:
-            o["kind"] = "Deployment"
-            o["apiVersion"] = "apps/v1"
-        o["metadata"] = copy.deepcopy(self.metadata)
-        o["spec"] = copy.deepcopy(self.spec)
-        o["status"] = copy.deepcopy(self.status)
-        return o

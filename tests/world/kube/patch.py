@@ -203,6 +203,18 @@ def store_patched(obj, md, spec):
     return spec_changed or meta_changed
 
 
+def patch_stored(cluster, resource, ns, name, ct, patch):
+    """The stored workload ns/name of cluster.<resource> ("deployments",
+    "statefulsets"; the caller holds cluster.lock) and the PATCH applied to
+    what it renders: (object, metadata, spec). Raises Rejected (404) if there
+    is none, or as apply_patch() does."""
+    obj = getattr(cluster, resource).get(name) if ns == cluster.ns else None
+    if obj is None:
+        raise Rejected(st_not_found(resource, "apps", name))
+    res = apply_patch(obj.render(), ct, patch, obj.metadata["resourceVersion"], resource, name)
+    return obj, res["metadata"], res["spec"]
+
+
 def patch_deployment(cluster, ns, name, ct, raw):
     """Apply a PATCH of Deployment ns/name (Content-Type ct, body raw) as the API
     server does: the strategic-merge, merge or JSON patch, then the validation
@@ -210,11 +222,7 @@ def patch_deployment(cluster, ns, name, ct, raw):
     raises Rejected with the Status the API server answers."""
     patch = decode_patch(ct, raw)
     with cluster.lock:
-        dep = cluster.deployments.get(name) if ns == cluster.ns else None
-        if dep is None:
-            raise Rejected(st_not_found("deployments", "apps", name))
-        res = apply_patch(dep.render(), ct, patch, dep.metadata["resourceVersion"], "deployments", name)
-        md, spec = res["metadata"], res["spec"]
+        dep, md, spec = patch_stored(cluster, "deployments", ns, name, ct, patch)
         if spec.get("selector") != dep.spec["selector"]:
             raise Rejected(st_invalid("Deployment", "apps", name, "spec.selector",
                                         "Invalid value: %s: field is immutable"

@@ -30,9 +30,9 @@ matchLabels and the template's labels; default app: NAME).
 import copy
 import json
 
-from kube.objects import Deployment, Pod
-from kube.patch import Rejected, apply_patch, check_workload, decode_patch, store_patched
-from kube.status import st_invalid, st_not_found
+from kube.objects import Deployment, Pod, Workload
+from kube.patch import Rejected, check_workload, decode_patch, patch_stored, store_patched
+from kube.status import st_invalid
 from kube.util import OBSERVE_DELAY, log, template_hash
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
@@ -56,7 +56,9 @@ class Revision:
                 "uid": self.sts.metadata["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
-class StatefulSet:
+class StatefulSet(Workload):
+    RESOURCE, KIND = "statefulsets", "StatefulSet"
+
     def __init__(self, cfg, ns):
         d = Deployment(cfg, ns)     # the same pod template and worker settings
         self.name, self.worker, self.queues = d.name, d.worker, d.queues
@@ -93,16 +95,6 @@ class StatefulSet:
         self.revisions = {}                     # hash -> Revision
         self.current = None                     # Revision
         self.update = None                      # Revision
-
-    def render(self, with_kind=True):
-        o = {}
-        if with_kind:
-            o["kind"] = "StatefulSet"
-            o["apiVersion"] = "apps/v1"
-        o["metadata"] = copy.deepcopy(self.metadata)
-        o["spec"] = copy.deepcopy(self.spec)
-        o["status"] = copy.deepcopy(self.status)
-        return o
 
 
 class StatefulSetController:
@@ -217,11 +209,7 @@ def patch_statefulset(cluster, ns, name, ct, raw):
     bumps the generation. Returns the object or raises Rejected."""
     patch = decode_patch(ct, raw)
     with cluster.lock:
-        sts = cluster.statefulsets.get(name) if ns == cluster.ns else None
-        if sts is None:
-            raise Rejected(st_not_found("statefulsets", "apps", name))
-        res = apply_patch(sts.render(), ct, patch, sts.metadata["resourceVersion"], "statefulsets", name)
-        md, spec = res["metadata"], res["spec"]
+        sts, md, spec = patch_stored(cluster, "statefulsets", ns, name, ct, patch)
         # ValidateStatefulSetUpdate: only replicas, ordinals, template, updateStrategy,
         # persistentVolumeClaimRetentionPolicy and minReadySeconds may change
         fixed = {k: v for k, v in spec.items() if k not in (
@@ -254,22 +242,3 @@ def patch_statefulset(cluster, ns, name, ct, raw):
                 sts.metadata.pop("annotations", None)   # omitempty
             cluster.bump_sts(sts)
         return sts.render()
-
-
-# ---- API handlers (routes in api.py) ----
-def sts_get(h, ns, name):
-    from kube.api import send_object
-    with h.cluster.lock:
-        sts = h.cluster.statefulsets.get(name) if ns == h.cluster.ns else None
-        obj = sts.render() if sts else None
-    send_object(h, "statefulsets", "apps", name, obj)
-
-
-def sts_patch(h, ns, name):
-    ct = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    try:
-        obj = patch_statefulset(h.cluster, ns, name, ct, h._body)
-    except Rejected as e:
-        h.send_status(e.status)
-        return
-    h.send_json(200, obj)
