@@ -12,7 +12,6 @@
 
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -272,47 +271,37 @@ str_in(const char *v, const char *const *set)
 }
 
 /*
- * A plain scalar's integer (Go's strconv.ParseInt base 0 after removing
- * '_', as kubectl's YAML reader does): 0x, 0o, 0b and leading-0 octal.
+ * A plain scalar's integer, v without its '_' (as go-yaml v2 reads it for
+ * kubectl): Go's strconv.ParseInt base 0, so 0x, 0o, 0b and leading-0
+ * octal.
  */
 static int
 plain_int(const char *v, long long *out)
 {
-	char		 buf[80], *end;
-	const char	*d;
-	size_t		 i, j;
-	int		 base = 10, neg = 0;
+	const char	*d = v + (*v == '+' || *v == '-'), *digits = "0123456789";
+	char		*end;
+	int		 base = 10;
 
-	for (i = j = 0; v[i] != '\0' && j + 1 < sizeof(buf); i++)
-		if (v[i] != '_')
-			buf[j++] = v[i];
-	if (v[i] != '\0' || j == 0)
-		return -1;
-	buf[j] = '\0';
-	d = buf;
-	if (*d == '+' || *d == '-')
-		neg = *d++ == '-';
 	if (d[0] == '0' && (d[1] == 'x' || d[1] == 'X'))
-		base = 16, d += 2;
+		base = 16, d += 2, digits = "0123456789abcdefABCDEF";
 	else if (d[0] == '0' && (d[1] == 'o' || d[1] == 'O'))
-		base = 8, d += 2;
+		base = 8, d += 2, digits = "01234567";
 	else if (d[0] == '0' && (d[1] == 'b' || d[1] == 'B'))
-		base = 2, d += 2;
+		base = 2, d += 2, digits = "01";
 	else if (d[0] == '0' && d[1] != '\0')
-		base = 8, d += 1;
-	if (!(*d >= '0' && *d <= '9') && !(base == 16 && isxdigit(
-	    (unsigned char)*d)))
+		base = 8, d += 1, digits = "01234567";
+	if (*d == '\0' || strspn(d, digits) != strlen(d))
 		return -1;
 	errno = 0;
 	*out = strtoll(d, &end, base);
 	if (errno != 0 || *end != '\0')
 		return -1;
-	if (neg)
+	if (*v == '-')
 		*out = -*out;
 	return 0;
 }
 
-/* YAML's float syntax as kubectl's reader takes it (not .inf, .nan). */
+/* YAML's float syntax as go-yaml v2 takes it (not .inf, .nan). */
 static int
 plain_float(const char *v, double *out)
 {
@@ -339,6 +328,39 @@ plain_float(const char *v, double *out)
 }
 
 /*
+ * A plain scalar that starts as a number does (a digit, a sign, a '.'),
+ * as a number: its '_' removed, an integer, else a float. -1 if it is
+ * none; then it is a string.
+ */
+static int
+plain_number(const char *v, json_t **out)
+{
+	char		 buf[128];
+	size_t		 i, j;
+	long long	 n;
+	double		 d;
+
+	if (strchr("+-.0123456789", *v) == NULL || *v == '\0')
+		return -1;
+	for (i = j = 0; v[i] != '\0' && j + 1 < sizeof(buf); i++)
+		if (v[i] != '_' || *v == '.')
+			buf[j++] = v[i];
+	if (v[i] != '\0')
+		return -1;
+	buf[j] = '\0';
+	if (*v != '.' && plain_int(buf, &n) == 0)
+		*out = json_integer(n);
+	else if (plain_float(buf, &d) == 0)
+		/* as Go writes a float64: 1.0 is 1 */
+		*out = d == (double)(long long)d && d > -9007199254740992.0 &&
+		    d < 9007199254740992.0 ? json_integer((long long)d) :
+		    json_real(d);
+	else
+		return -1;
+	return 0;
+}
+
+/*
  * A scalar as kubectl's YAML reader (go-yaml v2 for sigs.k8s.io/yaml)
  * resolves it: quoted and block scalars are strings; a plain one is null,
  * a YAML 1.1 boolean, an integer, a float or else a string. NULL with err
@@ -354,8 +376,7 @@ scalar_json(struct kc *k, yaml_node_t *n)
 	static const char *const no[] = { "n", "N", "no", "No", "NO", "false",
 	    "False", "FALSE", "off", "Off", "OFF", NULL };
 	const char	*v = (const char *)n->data.scalar.value;
-	long long	 i;
-	double		 d;
+	json_t		*j;
 	char		 buf[NAME_MAX_SHOWN];
 
 	if (strlen(v) != n->data.scalar.length)
@@ -367,13 +388,8 @@ scalar_json(struct kc *k, yaml_node_t *n)
 		return json_null();
 	if (str_in(v, yes) || str_in(v, no))
 		return json_boolean(str_in(v, yes));
-	if (plain_int(v, &i) == 0)
-		return json_integer(i);
-	if (plain_float(v, &d) == 0)
-		/* as Go writes a float64: 1.0 is 1 */
-		return d == (double)(long long)d && d > -9007199254740992.0 &&
-		    d < 9007199254740992.0 ? json_integer((long long)d) :
-		    json_real(d);
+	if (plain_number(v, &j) == 0)
+		return j;
 	if (strcasecmp(v + (*v == '+' || *v == '-'), ".inf") == 0 ||
 	    strcasecmp(v, ".nan") == 0 || strcmp(v, "<<") == 0)
 		return errf(k->err, k->errlen, "the cluster's %s extension has "
@@ -418,7 +434,7 @@ node_json(struct kc *k, yaml_node_t *n, int depth, size_t *budget)
 	json_t	*out, *v;
 	char	*key;
 
-	if (depth > EXT_MAX_DEPTH || (*budget)-- == 0)
+	if (depth >= EXT_MAX_DEPTH || (*budget)-- == 0)
 		return errf(k->err, k->errlen, "the cluster's %s extension is "
 		    "nested too deep or too large (at most %d levels, %d "
 		    "values)", EXEC_EXT, EXT_MAX_DEPTH, EXT_MAX_NODES), NULL;

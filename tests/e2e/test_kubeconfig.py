@@ -389,6 +389,11 @@ EXEC_EXTENSION = """\
         whole: 2.0
         exp: 1e3
         half: .5
+        plushalf: +.5
+        ufloat: 1_000.5
+        lead: _1
+        dotunder: ._5
+        twice: 0x0x10
         "yes": yes
         off_: Off
         nothing: ~
@@ -433,6 +438,8 @@ def test_exec_info_cluster_config_is_the_exec_extension(shared_world, tmp_path):
                                                    "binary", "under", "eight")] == \
         [(v, int) for v in (42, -7, 31, 15, 15, 5, 1000, 8)]
     assert config["f"] == 1.5 and config["exp"] == 1000 and config["half"] == 0.5
+    assert config["plushalf"] == 0.5 and config["ufloat"] == 1000.5
+    assert [config[k] for k in ("lead", "dotunder", "twice")] == ["_1", "._5", "0x0x10"]
     assert config["whole"] == 2 and config["yes"] is True and config["off_"] is False
     assert config["nothing"] is None and config["empty"] is None
     assert config["date"] == "2026-11-26" and config["version"] == "1.2.3"
