@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import Hook, check_prometheus_text, make_world, patches, webhook
-from world import NS
+from world import HERE, NS, PY
 
 # one module-scoped world: its tests run on one pytest-xdist worker, in file order
 pytestmark = pytest.mark.xdist_group("output_bounds")
@@ -286,3 +286,28 @@ def test_broker_replies_capped_like_http_bodies(shared_world):
     assert p.returncode == 0, p.stderr
     assert "dropped a remote-control reply of" in p.stderr and "more than 8388608" in p.stderr
     assert "fake-huge" not in p.stdout + p.stderr
+
+
+def test_task_ids_and_args_shown_bounded(request):
+    """A task with an id of 5000 characters (apply_async(task_id=...)) and
+    long arguments, busy when the drain starts: drained (exactly once), and
+    the id is shown cut to 200 bytes in the log and the JSON report."""
+    w = make_world(request)
+    big = "big-" + "x" * 5000
+    code = ("from etl import ingest\n"
+            "print(ingest.apply_async(args=[4, %r], queue='ecal-bulk', task_id=%r).id)\n"
+            % ("a" * 5000, big))
+    out = subprocess.run([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
+                         stdout=subprocess.PIPE, check=True, text=True).stdout
+    assert out.strip().splitlines()[-1] == big
+    w.wait_started([big], 1)
+    p = w.run("ecal-bulk", "-o", "json", "-v")
+    assert p.returncode == 0, p.stderr
+    w.wait_done([big])
+    w.assert_exactly_once([big])
+    (d,) = json.loads(p.stdout)["deployments"]
+    ids = [t["id"] for wk in d["workers"] for t in wk["tasks"]]
+    assert ids == ["big-" + "x" * 196 + "..."], ids
+    assert big not in p.stderr and "a" * 300 not in p.stderr
+    assert max(len(l) for l in p.stderr.splitlines()) < 1500
+
