@@ -99,11 +99,11 @@ show_holds_of(struct ctx *c, const struct held_kind *kd, int argc,
 	json_t		*d;
 	size_t		 i;
 	int		 j, n = 0, st, sts = *kd->prefix != '\0';
-	const char	*name, *bare;
+	const char	*name;
 	char		*desc, *target;
 
 	for (j = 0; j < argc; j++)
-		if (kube_target_split(argv[j], &bare) == sts)
+		if (kube_target_split(argv[j], NULL) == sts)
 			break;
 	if (argc > 0 && j == argc)
 		return 0;

@@ -360,6 +360,18 @@ plain_number(const char *v, json_t **out)
 	return 0;
 }
 
+/* A string of the extension (libyaml has checked its UTF-8). */
+static json_t *
+text_json(struct kc *k, const char *v)
+{
+	json_t	*j = json_string(v);
+
+	if (j == NULL)
+		errf(k->err, k->errlen, "the cluster's %s extension has a "
+		    "string that is not UTF-8", EXEC_EXT);
+	return j;
+}
+
 /*
  * A scalar as kubectl's YAML reader (go-yaml v2 for sigs.k8s.io/yaml)
  * resolves it: quoted and block scalars are strings; a plain one is null,
@@ -383,7 +395,7 @@ scalar_json(struct kc *k, yaml_node_t *n)
 		return errf(k->err, k->errlen, "the cluster's %s extension has "
 		    "a string with a NUL", EXEC_EXT), NULL;
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return json_string(v);
+		return text_json(k, v);
 	if (str_in(v, nulls))
 		return json_null();
 	if (str_in(v, yes) || str_in(v, no))
@@ -395,7 +407,7 @@ scalar_json(struct kc *k, yaml_node_t *n)
 		return errf(k->err, k->errlen, "the cluster's %s extension has "
 		    "\"%s\", which JSON cannot hold", EXEC_EXT,
 		    shown(v, buf, sizeof(buf))), NULL;
-	return json_string(v);
+	return text_json(k, v);
 }
 
 /* A mapping key: a string, or a scalar written as JSON text (true, 16). */
