@@ -352,8 +352,8 @@ plain_number(const char *v, json_t **out)
 		*out = json_integer(n);
 	else if (plain_float(buf, &d) == 0)
 		/* as Go writes a float64: 1.0 is 1 */
-		*out = d == (double)(long long)d && d > -9007199254740992.0 &&
-		    d < 9007199254740992.0 ? json_integer((long long)d) :
+		*out = d > -9007199254740992.0 && d < 9007199254740992.0 &&
+		    d == (double)(long long)d ? json_integer((long long)d) :
 		    json_real(d);
 	else
 		return -1;
