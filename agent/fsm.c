@@ -12,6 +12,7 @@ fsm_init(struct fsm *m, int dry_run, int drain_only, int force)
 	m->force = force;
 	m->forced = 0;
 	m->handover = 0;
+	m->shed = 0;
 }
 
 static enum fsm_state
@@ -24,6 +25,9 @@ end(struct fsm *m, enum fsm_outcome o)
 static enum fsm_state
 restore(struct fsm *m, enum fsm_outcome o)
 {
+	/* shedding after a failed handover: that failure stays the outcome */
+	if (m->shed && m->pending > o)
+		o = m->pending;
 	m->pending = o;
 	return m->state = ST_RESTORE;
 }
@@ -39,6 +43,14 @@ static enum fsm_outcome
 abort_outcome(enum fsm_input in)
 {
 	return in == IN_INTERRUPT ? OUT_INTERRUPTED : OUT_ABORTED;
+}
+
+/* Given back: drain the old workers the controller would stop. */
+static enum fsm_state
+shed(struct fsm *m)
+{
+	m->shed = 2;
+	return m->state = ST_CANCEL;
 }
 
 enum fsm_state
@@ -113,17 +125,19 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		return restore(m, abort_outcome(in));
 	case ST_HISTORY:
 		if (in == IN_OK)
-			return end(m, OUT_OK);
+			return end(m, m->shed ? m->pending : OUT_OK);
 		/* every worker runs: only the history is missing */
+		if (m->shed && m->pending > abort_outcome(in))
+			return end(m, m->pending);
 		return end(m, in == IN_INTERRUPT ? OUT_INTERRUPTED :
 		    OUT_ABORTED);
 	case ST_GIVEBACK:
 		if (in == IN_OK)
-			return end(m, m->pending);
+			return m->shed == 1 ? shed(m) : end(m, m->pending);
 		return end(m, OUT_RESTORE_FAILED);
 	case ST_RESTORE:
 		if (in == IN_OK)
-			return end(m, m->pending);
+			return m->shed == 1 ? shed(m) : end(m, m->pending);
 		return end(m, OUT_RESTORE_FAILED);
 	case ST_END:
 		break;

@@ -183,6 +183,47 @@ backlog_words(struct run *r, char *buf, size_t len)
 	free(q);
 }
 
+/* --handover: the old ReplicaSets as listed (borrowed), or NULL. */
+static json_t *
+handover_rss(struct run *r)
+{
+	json_t	*a = json_object_get(r->ho, "replicasets");
+
+	if (!r->fsm.handover)
+		return NULL;
+	if (!json_is_array(a))
+		a = json_object_get(r->ho_seen, "replicasets");
+	return json_is_array(a) ? a : NULL;
+}
+
+/* "NAME (revision 3, 2 replicas), ..." */
+static char *
+rss_words(json_t *rss)
+{
+	struct strv	 v = { 0 };
+	json_t		*rs;
+	size_t		 i;
+	char		*s;
+
+	json_array_foreach(rss, i, rs) {
+		json_t *m = json_object_get(rs, "metadata");
+		json_int_t n = json_integer_value(json_object_get(
+		    json_object_get(rs, "spec"), "replicas"));
+		const char *rev = json_string_value(json_object_get(
+		    json_object_get(m, "annotations"),
+		    "deployment.kubernetes.io/revision"));
+		s = xasprintf("%s (revision %s, %lld replica%s)",
+		    json_string_value(json_object_get(m, "name")) ?
+		    json_string_value(json_object_get(m, "name")) : "?",
+		    rev ? rev : "?", (long long)n, n == 1 ? "" : "s");
+		strv_add(&v, s);
+		free(s);
+	}
+	s = strv_join(&v, ", ");
+	strv_free(&v);
+	return s;
+}
+
 void
 report_progress(struct run *r, int force)
 {
@@ -195,7 +236,17 @@ report_progress(struct run *r, int force)
 		return;
 	}
 	backlog_words(r, bl, sizeof bl);
-	if (r->fsm.dry_run || r->fsm.state == ST_RESOLVE)
+	if ((r->fsm.dry_run || r->fsm.state == ST_RESOLVE) &&
+	    handover_rss(r) != NULL) {
+		char *w = rss_words(handover_rss(r));
+		log_info("%s: plan (--handover): pause; delete ReplicaSet(s) "
+		    "%s with propagation Orphan, their pods orphaned and "
+		    "relabelled; restart and resume; once a new worker "
+		    "consumes, drain %zu old worker(s) and delete their pods; "
+		    "recreate those ReplicaSets with 0 replicas; %s", r->name,
+		    w, r->nw, bl);
+		free(w);
+	} else if (r->fsm.dry_run || r->fsm.state == ST_RESOLVE)
 		log_info("%s: plan: drain %zu worker(s), then restart the "
 		    "rollout; %s", r->name, r->nw, bl);
 	for (i = 0; i < r->nw; i++) {
@@ -387,6 +438,22 @@ run_json(struct run *r)
 		    fsm_exit_code(r->fsm.outcome));
 	}
 	json_object_set_new(o, "forced", json_boolean(r->fsm.forced));
+	if (handover_rss(r) != NULL) {
+		/* deleted (pods orphaned), then recreated: with 0 replicas
+		 * after a handover, as the plan keeps them when given back */
+		json_t *a = json_array(), *rs;
+		json_array_foreach(handover_rss(r), i, rs) {
+			json_t *m = json_object_get(rs, "metadata");
+			json_array_append_new(a, json_pack("{s:O?,s:O?,s:O?}",
+			    "name", json_object_get(m, "name"), "revision",
+			    json_object_get(json_object_get(m, "annotations"),
+			    "deployment.kubernetes.io/revision"), "replicas",
+			    json_object_get(json_object_get(rs, "spec"),
+			    "replicas")));
+		}
+		json_object_set_new(o, "handover", json_pack("{s:o}",
+		    "replicasets", a));
+	}
 	return o;
 }
 

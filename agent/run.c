@@ -346,6 +346,7 @@ run_end(struct run *r)
 	ev_timer_stop(c->loop, &r->tick);
 	ev_timer_stop(c->loop, &r->settle);
 	r->finished = ev_now(c->loop);
+	handover_shed_end(r);
 	lease_release(r);
 	report_outcome(r);
 	c->active--;
@@ -417,6 +418,7 @@ run_free(struct run *r)
 	free(r->restarted_at);
 	json_decref(r->journal);
 	json_decref(r->ho);
+	json_decref(r->ho_seen);
 	free(r->name);
 	free(r);
 }

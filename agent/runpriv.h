@@ -86,6 +86,9 @@ struct run {
 	struct json_t	*ho;		/* --handover's record (st-handover.c) */
 	int		 ho_pending;	/* pods detached, not yet given back
 					   or retired with the history */
+	struct json_t	*ho_seen;	/* RESOLVE: {"uid", "replicasets":
+					   owned}; GIVEBACK: {"deployment",
+					   "replicasets", "pods"} as listed */
 };
 
 struct op {
@@ -177,6 +180,11 @@ void	journal_queues(struct run *, const char *name, struct strv *out);
 int	handover_recover(struct run *, int restarted);
 /* DRAIN, --handover: worker wi holds nothing: delete its (old) pod now. */
 void	handover_drained(struct run *, size_t wi);
+/* CANCEL after a GIVEBACK (fsm.shed): keep only the workers to drain. */
+void	handover_shed_workers(struct run *);
+/* At the end of a run that shed (fsm.shed): the cause of the GIVEBACK is
+ * the run's error again, before what failed after it. */
+void	handover_shed_end(struct run *);
 
 /* lease.c */
 void	lease_take(struct run *, void (*then)(struct run *, int ok));

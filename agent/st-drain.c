@@ -51,6 +51,8 @@ state_cancel(struct run *r)
 {
 	size_t	i, j;
 
+	if (r->fsm.shed)
+		handover_shed_workers(r);
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		w->rechecks = 0;

@@ -313,10 +313,10 @@ rs_listed(enum kube_err e, json_t *obj, const char *err, void *arg)
 		}
 		if (found || n == NULL)
 			continue;
-		/* history: 0 replicas; given back: as many as it had */
+		/* history: 0 replicas; given back: as many as the plan keeps */
 		m = rs_recreate(rs, r->fsm.state == ST_HISTORY ? 0 :
-		    json_integer_value(json_object_get(json_object_get(rs,
-		    "spec"), "replicas")));
+		    json_integer_value(json_object_get(json_object_get(
+		    json_object_get(r->ho, "plan"), "replicas"), n)));
 		kube_create_replicaset(&r->ctx->kube, m, r->state_deadline,
 		    created, op_new(r, 0, 0));
 		json_decref(m);
@@ -342,7 +342,9 @@ state_history(struct run *r)
 static void
 history_settled(struct run *r)
 {
-	if (!r->bad) {
+	if (!r->bad && r->fsm.shed)
+		r->ho_pending = 0;
+	else if (!r->bad) {
 		log_info("%s: the old ReplicaSet(s) exist again with 0 "
 		    "replicas (oc rollout history)", r->name);
 		r->ho_pending = 0;
@@ -365,16 +367,95 @@ giveback_done(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 }
 
-/*
- * Step 0: the pods relabelled back (no ReplicaSet exists to adopt them
- * yet); 1: the ReplicaSets created again, which adopt them; 2: resumed.
- */
+/* What GIVEBACK reads before its plan: ho_seen[key] = obj. */
 static void
-state_giveback(struct run *r)
+giveback_seen(struct run *r, const char *key, enum kube_err e, json_t *obj,
+    const char *err)
+{
+	if (e != KUBE_OK) {
+		run_fail(r, "%s", err);
+		r->bad = 1;
+		return;
+	}
+	json_object_set(r->ho_seen, key, obj);
+}
+
+static void
+seen_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	if (r != NULL)
+		giveback_seen(r, "deployment", e, obj, err);
+}
+
+static void
+seen_rs(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	if (r != NULL)
+		giveback_seen(r, "replicasets", e, obj, err);
+}
+
+static void
+seen_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	if (r != NULL)
+		giveback_seen(r, "pods", e, obj, err);
+}
+
+static int
+shed_has(struct run *r, const char *pod)
+{
+	json_t	*p;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(json_object_get(r->ho, "plan"),
+	    "shed"), i, p)
+		if (pod != NULL && json_is_string(p) &&
+		    strcmp(json_string_value(p), pod) == 0)
+			return 1;
+	return 0;
+}
+
+/* The pods the plan keeps are relabelled back (no ReplicaSet exists to
+ * adopt them yet); those it sheds stay detached. */
+static void
+giveback_relabel(struct run *r)
 {
 	json_t	*p, *labels;
 	size_t	 i;
 
+	if (!lease_check(r))
+		return;
+	r->step = 1;
+	json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
+		json_t *h = json_object_get(p, "hash");
+		const char *n = json_string_value(json_object_get(p, "name"));
+		if (shed_has(r, n))
+			continue;
+		labels = json_pack("{s:n}", RUN_LABEL);
+		if (json_is_string(h))
+			json_object_set(labels, HASH_LABEL, h);
+		kube_pod_labels(&r->ctx->kube, n, labels, r->state_deadline,
+		    giveback_done, op_new(r, 0, 0));
+		json_decref(labels);
+	}
+}
+
+/*
+ * Step 0: the Deployment, its ReplicaSets and pods read (giveback_plan():
+ * how many old pods the controller would stop once resumed), the plan
+ * journalled; 1: the pods it keeps relabelled back; 2: the ReplicaSets
+ * created again with the plan's replicas, which adopt them; 3: resumed.
+ * Then the pods it sheds are drained (fsm.shed), still detached.
+ */
+static void
+state_giveback(struct run *r)
+{
 	r->bad = 0;
 	if (!r->ho_pending) {
 		/* DETACH stopped before its journal record: nothing changed */
@@ -383,16 +464,80 @@ state_giveback(struct run *r)
 	}
 	if (!lease_check(r))
 		return;
-	json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
-		json_t *h = json_object_get(p, "hash");
-		labels = json_pack("{s:n}", RUN_LABEL);
-		if (json_is_string(h))
-			json_object_set(labels, HASH_LABEL, h);
-		kube_pod_labels(&r->ctx->kube, json_string_value(
-		    json_object_get(p, "name")), labels, r->state_deadline,
-		    giveback_done, op_new(r, 0, 0));
-		json_decref(labels);
+	if (json_object_get(r->ho, "plan") != NULL) {
+		/* planned before an interruption: the same plan */
+		giveback_relabel(r);
+		return;
 	}
+	json_decref(r->ho_seen);
+	r->ho_seen = json_object();
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
+	    seen_deployment, op_new(r, 0, 0));
+	kube_list(&r->ctx->kube, "replicasets", r->dep.selector,
+	    r->state_deadline, seen_rs, op_new(r, 0, 0));
+	kube_list(&r->ctx->kube, "pods", r->dep.selector, r->state_deadline,
+	    seen_pods, op_new(r, 0, 0));
+}
+
+static void
+giveback_plan_made(struct run *r)
+{
+	struct pod_list	 pl = { 0 };
+	json_t		*plan = NULL, *rs;
+	char		 err[512];
+
+	err[0] = '\0';
+	rs = rs_owned(json_object_get(r->ho_seen, "replicasets"),
+	    json_string_value(json_object_get(r->ho, "uid")));
+	if (pods_parse(json_object_get(r->ho_seen, "pods"), &pl, err,
+	    sizeof err) == 0)
+		plan = giveback_plan(json_object_get(r->ho_seen, "deployment"),
+		    rs, json_object_get(r->ho, "replicasets"),
+		    json_object_get(r->ho, "pods"), &pl, err, sizeof err);
+	pod_list_free(&pl);
+	json_decref(rs);
+	json_decref(r->ho_seen);
+	r->ho_seen = NULL;
+	if (plan == NULL) {
+		run_fail(r, "cannot tell which old pods the Deployment "
+		    "controller would stop: %s", err);
+		r->bad = 1;
+		run_next(r, IN_FAIL);
+		return;
+	}
+	if (json_integer_value(json_object_get(plan, "stops")) > 0) {
+		char *s = json_dumps(json_object_get(plan, "shed"),
+		    JSON_COMPACT);
+		log_info("%s: resumed, the Deployment controller would stop "
+		    "%lld old pod(s) of the rollout that did not finish: "
+		    "draining %s first, detached", r->name, (long long)
+		    json_integer_value(json_object_get(plan, "stops")), s);
+		free(s);
+	}
+	json_object_set_new(r->ho, "plan", plan);
+	json_object_set_new(r->ho, "pending", json_integer(r->fsm.pending));
+	/* the plan is in Redis before a pod is given back */
+	journal_write(r, giveback_relabel);
+}
+
+/* The handover record names only the pods (and workers) still detached. */
+static void
+giveback_keep_shed(struct run *r)
+{
+	json_t	*pods = json_array(), *ws = json_array(), *p;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(r->ho, "pods"), i, p)
+		if (shed_has(r, json_string_value(json_object_get(p, "name"))))
+			json_array_append(pods, p);
+	json_array_foreach(json_object_get(r->ho, "workers"), i, p) {
+		const char *pod = worker_pod(json_string_value(
+		    json_object_get(p, "name")));
+		if (shed_has(r, pod))
+			json_array_append(ws, p);
+	}
+	json_object_set_new(r->ho, "pods", pods);
+	json_object_set_new(r->ho, "workers", ws);
 }
 
 static void
@@ -410,18 +555,33 @@ giveback_settled(struct run *r)
 	}
 	switch (r->step++) {
 	case 0:
-		rs_recreate_all(r);
+		giveback_plan_made(r);
 		return;
 	case 1:
+		rs_recreate_all(r);
+		return;
+	case 2:
 		kube_pause(&r->ctx->kube, r->name, 0, r->state_deadline,
 		    giveback_done, op_new(r, 0, 0));
 		return;
 	default:
 		break;
 	}
-	r->ho_pending = 0;
-	log_info("%s: the old pods are owned by their ReplicaSet(s) again",
-	    r->name);
+	if (json_array_size(json_object_get(json_object_get(r->ho, "plan"),
+	    "shed")) > 0) {
+		giveback_keep_shed(r);
+		r->fsm.shed = 1;
+		/* the cause stays the run's; the drain starts without it */
+		if (r->err[0] != '\0')
+			json_object_set_new(r->ho, "error", json_string(r->err));
+		r->err[0] = '\0';
+		log_info("%s: the other old pods are owned by their "
+		    "ReplicaSet(s) again", r->name);
+	} else {
+		r->ho_pending = 0;
+		log_info("%s: the old pods are owned by their ReplicaSet(s) "
+		    "again", r->name);
+	}
 	/* a recovery may find consumers cancelled: RESTORE re-adds them */
 	for (i = 0; i < r->nw; i++)
 		if (r->w[i].cancelled.n > 0) {
@@ -429,6 +589,44 @@ giveback_settled(struct run *r)
 			return;
 		}
 	run_next(r, IN_OK);
+}
+
+void
+handover_shed_end(struct run *r)
+{
+	const char	*cause = json_string_value(json_object_get(r->ho,
+			    "error"));
+	char		*s;
+
+	if (!r->fsm.shed || cause == NULL)
+		return;
+	if (r->err[0] == '\0') {
+		snprintf(r->err, sizeof r->err, "%s", cause);
+		return;
+	}
+	s = xasprintf("%s; then, draining the old pods the controller would "
+	    "stop: %s", cause, r->err);
+	snprintf(r->err, sizeof r->err, "%s", s);
+	free(s);
+}
+
+void
+handover_shed_workers(struct run *r)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < r->nw; i++) {
+		if (!shed_has(r, worker_pod(r->w[i].name))) {
+			log_info("%s: worker %s keeps consuming (its pod is "
+			    "owned again)", r->name, r->w[i].name);
+			wk_free(&r->w[i]);
+			continue;
+		}
+		if (n != i)
+			r->w[n] = r->w[i];
+		n++;
+	}
+	r->nw = n;
 }
 
 const struct state st_giveback = { "giveback", deadline_minute,
@@ -471,7 +669,12 @@ handover_recover(struct run *r, int restarted)
 			}
 	}
 	v = json_string_value(json_object_get(r->journal, "state"));
-	if (!restarted) {
+	if (json_object_get(r->ho, "plan") != NULL) {
+		log_info("%s: the interrupted handover (state %s) was giving "
+		    "the old pods back; finishing that", r->name, v ? v : "?");
+		run_jump(r, ST_GIVEBACK, (enum fsm_outcome)json_integer_value(
+		    json_object_get(r->ho, "pending")));
+	} else if (!restarted) {
 		log_info("%s: the interrupted handover (state %s) had not "
 		    "restarted the rollout; giving the old pods back", r->name,
 		    v ? v : "?");

@@ -13,6 +13,7 @@
 
 static void	got_deployment(enum kube_err, json_t *, const char *, void *);
 static void	got_pods(enum kube_err, json_t *, const char *, void *);
+static void	got_rs(enum kube_err, json_t *, const char *, void *);
 static void	got_status(enum flower_err, struct worker_status *, size_t,
 		    const char *, void *);
 static void	got_refresh(enum flower_err, struct worker_snap *, const char *,
@@ -129,8 +130,40 @@ got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 		    "first: oc rollout resume deployment/%s", r->name, r->name);
 		return;
 	}
+	if (r->fsm.handover && r->mode == RUN_DRAIN) {
+		/* the plan shows them; DETACH lists them again, leased */
+		json_decref(r->ho_seen);
+		r->ho_seen = json_pack("{s:O?}", "uid", json_object_get(
+		    json_object_get(obj, "metadata"), "uid"));
+		kube_list(&r->ctx->kube, "replicasets", r->dep.selector,
+		    r->state_deadline, got_rs, op_new(r, 0, 0));
+	}
 	kube_list(&r->ctx->kube, "pods", r->dep.selector, r->state_deadline,
 	    got_pods, op_new(r, 0, 0));
+}
+
+/* --handover: the ReplicaSets DETACH would delete, or a refusal. */
+static void
+got_rs(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	json_t		*own;
+
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		run_abort(r, "%s", err);
+		return;
+	}
+	own = rs_owned(obj, json_string_value(json_object_get(r->ho_seen,
+	    "uid")));
+	if (json_array_size(own) == 0) {
+		json_decref(own);
+		run_abort(r, "deployment %s owns no ReplicaSet (a handover needs "
+		    "its Deployment controller); nothing was changed", r->name);
+		return;
+	}
+	json_object_set_new(r->ho_seen, "replicasets", own);
 }
 
 /*

@@ -28,6 +28,18 @@
  * detached: --recover finishes). RETIRE deletes the drained old pods,
  * HISTORY recreates the deleted ReplicaSets with 0 replicas.
  *
+ * A GIVEBACK after the restart finds the Deployment rolling out: resumed,
+ * its controller would stop some old pods (RollingUpdate: as many as its
+ * maxUnavailable allows; Recreate: all; kube.h giveback_plan()). GIVEBACK
+ * recreates the old ReplicaSets without those and leaves them detached; the
+ * driver sets fsm.shed = 1 and they are drained as after a handover:
+ *
+ *   GIVEBACK [-> RESTORE] -> CANCEL -> DRAIN -> RETIRE -> HISTORY -> END
+ *
+ * (shed = 2 from the CANCEL on), ending in the pending outcome (the
+ * failure that led to GIVEBACK), or a worse one; a failure while shedding
+ * goes to RESTORE, the outcome kept, those pods left detached: --recover.
+ *
  * fsm_feed() is pure: it takes the current state and the result of the
  * state's work, and returns the next state; it never does I/O. The driver
  * (run.c) does each state's work on entry and feeds back the result.
@@ -93,6 +105,8 @@ struct fsm {
 	int		 force;		/* --on-timeout force */
 	int		 forced;	/* the drain timed out and was forced */
 	int		 handover;	/* --handover: new workers first */
+	int		 shed;		/* handover given back: 1 old pods to
+					   drain after GIVEBACK, 2 draining */
 };
 
 void		 fsm_init(struct fsm *, int dry_run, int drain_only, int force);

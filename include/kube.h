@@ -236,4 +236,42 @@ const char	*replica_failure(struct json_t *obj);
 struct json_t	*rs_owned(struct json_t *rslist, const char *deploy_uid);
 struct json_t	*rs_recreate(struct json_t *rs, long replicas);
 
+/*
+ * Pure (rsplan.c): what the Deployment controller does to old ReplicaSets
+ * given back while a rollout is stuck (a failed --handover).
+ * deploy_fenceposts(): maxSurge and maxUnavailable resolved as
+ * ResolveFenceposts() and MaxUnavailable() do (percentages of
+ * spec.replicas, surge rounded up, unavailable down, both 0 -> 1
+ * unavailable, 25% when unset; Recreate or 0 replicas: 0, 0); -1 and err
+ * for a value that is neither a number nor a percentage.
+ * rollout_old_stops(): how many pods of each old ReplicaSet (old[], in
+ * creation order: replicas, available pods) the controller stops when the
+ * new ReplicaSet (nw) never gets more pods available: RollingUpdate runs
+ * reconcileNewReplicaSet and reconcileOldReplicaSets
+ * (cleanupUnhealthyReplicas, then scaleDownOldReplicaSetsForRollingUpdate)
+ * until nothing changes; Recreate scales every old one to 0. stops[i] per
+ * old ReplicaSet, old[] left as the controller leaves them; the total.
+ * giveback_plan(): for the Deployment as it is now, the ReplicaSets listed
+ * now (rs_now: an array), the journalled old ones and their pods
+ * ([{"name", "hash"}]) as listed (pods): {"replicas": {old ReplicaSet:
+ * replicas to recreate it with}, "shed": [old pods to drain and delete
+ * first, the not ready first], "stops": how many}, so that the controller,
+ * once resumed, has no old pod to stop. None when the Deployment's
+ * template is an old ReplicaSet's (the restart was not applied). NULL and
+ * err for a bad strategy.
+ */
+struct rs_scale {
+	long	replicas;
+	long	available;
+};
+struct pod_list;
+int		 deploy_fenceposts(struct json_t *deployment, long *surge,
+		    long *unavailable, char *err, size_t errlen);
+long		 rollout_old_stops(int recreate, long replicas, long surge,
+		    long unavailable, struct rs_scale nw, struct rs_scale *old,
+		    size_t nold, long *stops);
+struct json_t	*giveback_plan(struct json_t *deployment, struct json_t *rs_now,
+		    struct json_t *old_rss, struct json_t *old_pods,
+		    const struct pod_list *pods, char *err, size_t errlen);
+
 #endif

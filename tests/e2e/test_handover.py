@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 import pytest
 
@@ -215,6 +216,149 @@ def test_handover_quota_says_the_new_pods_were_not_created(request):
     assert "were not created" in p.stderr and "quota" in p.stderr, p.stderr
     assert w.consumes(worker, DEP)
     assert not w.r().exists(JOURNAL)
+
+
+# ---- a failed rollout: what the controller would stop is drained first ---
+
+def set_strategy(w, strategy):
+    r = w.kubectl("patch", "deployment/" + DEP, "--type=merge", "-p",
+                  json.dumps({"spec": {"strategy": strategy}}))
+    assert r.returncode == 0, r.stderr
+
+
+def agent_deleted_pods(w):
+    return {r["path"].split("?")[0].rsplit("/", 1)[-1] for r in w.kube_requests()
+            if r["method"] == "DELETE" and "/pods/" in r["path"]}
+
+
+def assert_old_pods_stopped_by_the_agent_only(w, old_pods):
+    """Every old pod that stopped was deleted by the agent, once drained (the
+    ledger shows nothing lost); none was stopped by a controller."""
+    deleted = agent_deleted_pods(w)
+    stopped = [p for p in w.pods(DEP, all=True) if p["name"] in old_pods
+               and (p["terminating"] or p["gone"] or p["sigtermed"])]
+    for p in stopped:
+        assert p["name"] in deleted, "old pod %s was stopped by a controller: %s" % (p["name"], p)
+    return stopped
+
+
+def test_handover_rolling_failure_drains_what_the_controller_would_stop(request):
+    """2 replicas, RollingUpdate maxUnavailable 1, new pods crash, both old
+    workers busy: resumed with the old ReplicaSet back at 2 the controller
+    would stop one old pod at once. That one is drained and deleted first,
+    the ReplicaSet recreated with 1: exit 6, every task exactly once, the
+    other old worker consumes, owned, and the controller stops nothing
+    more."""
+    w = fresh(request, replicas=2)
+    set_strategy(w, {"type": "RollingUpdate",
+                     "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}})
+    old_pods, old_rs = old_state(w)
+    ids = w.enqueue(DEP, 6, 8.0, tag="busy")
+    w.wait_started(ids, 2)
+    w.kube_test("POST", "/_test/pod-state", {"deployment": DEP, "state": "CrashLoopBackOff"})
+    p = w.run(DEP, "--handover", "--rollout-timeout", "10s")
+    assert p.returncode == 6, p.stderr
+    settle(w, ids, timeout=150)
+    time.sleep(3)       # the controller has had many syncs: nothing more to stop
+    stopped = assert_old_pods_stopped_by_the_agent_only(w, old_pods)
+    assert len(stopped) == 1, stopped
+    kept = [q for q in w.pods(DEP) if q["name"] in old_pods and not q["terminating"]]
+    assert len(kept) == 1, kept
+    assert not kept[0]["sigtermed"] and kept[0]["owner"] in old_rs, kept[0]
+    assert w.consumes(kept[0]["hostname"], DEP)
+    uid = w.deployment(DEP)["metadata"]["uid"]
+    rs_now = {rs["metadata"]["name"]: rs for rs in replicasets(w)}
+    assert set(old_rs) <= set(rs_now)
+    assert rs_now[kept[0]["owner"]]["spec"]["replicas"] == 1
+    assert controller_uid(rs_now[kept[0]["owner"]]) == uid
+    for pod in pod_objects(w):
+        assert "drain-and-rollout/handover" not in pod["metadata"]["labels"]
+    assert not w.deployment(DEP)["spec"].get("paused")
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+    assert "would stop 1 old pod" in p.stderr, p.stderr
+
+
+def test_handover_recreate_failure_drains_every_old_worker(request):
+    """Recreate: resumed, the controller would stop every old pod. All are
+    drained and deleted first, the old ReplicaSet recreated with 0: exit 6,
+    nothing lost (the tasks not yet fetched wait in the queue; once the new
+    pods run they do them, each exactly once)."""
+    w = fresh(request, replicas=2, strategy="Recreate")
+    old_pods, old_rs = old_state(w)
+    ids = w.enqueue(DEP, 6, 8.0, tag="busy")
+    w.wait_started(ids, 2)
+    w.kube_test("POST", "/_test/pod-state", {"deployment": DEP, "state": "CrashLoopBackOff"})
+    p = w.run(DEP, "--handover", "--rollout-timeout", "10s")
+    assert p.returncode == 6, p.stderr
+    wait_for(lambda: w.unacked() == 0, 30, "unacked empty")
+    stopped = assert_old_pods_stopped_by_the_agent_only(w, old_pods)
+    assert sorted(q["name"] for q in stopped) == sorted(old_pods)
+    started, done = w.ledger()
+    assert all(done.get(i) == "1" for i in ids if i in started), (started, done)
+    rs_now = {rs["metadata"]["name"]: rs for rs in replicasets(w)}
+    for name in old_rs:
+        assert rs_now[name]["spec"]["replicas"] == 0, rs_now[name]["spec"]
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+    # the new pods run again: the rest of the queue is done, each task once
+    w.kube_test("DELETE", "/_test/pod-state", {"deployment": DEP})
+    for q in w.pods(DEP):
+        code, obj, _ = w.kube_api("DELETE", "/api/v1/namespaces/%s/pods/%s" % (NS, q["name"]))
+        assert code == 200, obj
+    settle(w, ids, timeout=150)
+    assert "would stop 2 old pod" in p.stderr, p.stderr
+
+
+# ---- the dry run shows the ReplicaSets; none owned is refused at once ----
+
+def test_handover_dry_run_shows_the_replicasets(request):
+    w = fresh(request)
+    r = w.restart(DEP)
+    assert r.returncode == 0, r.stderr
+    w.wait_rolled_out(DEP)
+    rss = {rs["metadata"]["name"]: rs for rs in replicasets(w)}
+    assert len(rss) == 2
+    w.kube_test("DELETE", "/_test/requests")
+    p = w.run(DEP, "--handover", "--dry-run", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    assert "plan (--handover)" in p.stderr, p.stderr
+    line = next(l for l in p.stderr.splitlines() if "plan (--handover)" in l)
+    assert "propagation Orphan" in line, line
+    for name, rs in rss.items():
+        assert "%s (revision %s, %d replica" % (
+            name, rs["metadata"]["annotations"][REVISION], rs["spec"]["replicas"]) in line, line
+    (d,) = json.loads(p.stdout)["deployments"]
+    assert d["outcome"] == "dry-run"
+    assert sorted((x["name"], x["revision"], x["replicas"]) for x in d["handover"]["replicasets"]) == \
+        sorted((n, rs["metadata"]["annotations"][REVISION], rs["spec"]["replicas"])
+               for n, rs in rss.items())
+    assert [q for q in w.kube_requests() if q["method"] != "GET"] == []
+    assert sorted(rs["metadata"]["uid"] for rs in replicasets(w)) == sorted(
+        rs["metadata"]["uid"] for rs in rss.values())
+    # in place, the plan names no ReplicaSet
+    p = w.run(DEP, "--dry-run", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    assert "plan (--handover)" not in p.stderr
+    assert "handover" not in json.loads(p.stdout)["deployments"][0]
+
+
+def test_handover_refuses_a_deployment_that_owns_no_replicaset(request):
+    """Its Deployment controller is not running and its ReplicaSet was
+    deleted, its pods orphaned: refused while resolving (exit 3), nothing
+    taken or changed."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    w.kube_test("POST", "/_test/deployment-controller", {"deployment": DEP, "running": False})
+    (rs,) = replicasets(w)
+    r = w.kubectl("delete", "rs", rs["metadata"]["name"], "--cascade=orphan")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: replicasets(w) == [], 10, "the ReplicaSet gone")
+    w.kube_test("DELETE", "/_test/requests")
+    p = w.run(DEP, "--handover")
+    assert p.returncode == 3, p.stderr
+    assert "owns no ReplicaSet" in p.stderr and "nothing was changed" in p.stderr, p.stderr
+    assert [q for q in w.kube_requests() if q["method"] != "GET"] == []
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+    assert w.consumes(worker, DEP)
 
 
 # ---- N replicas, Recreate ------------------------------------------------

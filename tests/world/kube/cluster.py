@@ -28,6 +28,9 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
         self.pods = []            # live pods (incl. terminating, failed-not-yet-removed)
         self.gone_pods = []       # history for /_test/pods?all=1
         self.broken = set()
+        # Deployments the Deployment controller leaves alone (POST /_test/deployment-controller):
+        # kube-controller-manager run with --controllers=-deployment, or down
+        self.unmanaged = set()
         self.pod_faults = {}      # deployment -> state its new pods get
         self.stopping = False
         self.pod_dir = os.path.join(args.cert_dir, "pods")
@@ -102,6 +105,8 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
             self.pod_lifecycle(t)
             self.collect_garbage()
             for dep in self.deployments.values():
+                if dep.name in self.unmanaged:
+                    continue
                 if dep.metadata["generation"] > dep.observed_generation:
                     if t - dep.generation_changed_at >= OBSERVE_DELAY or dep.observed_generation == 0:
                         self.reconcile_deployment(dep, t, observe=True)
@@ -109,7 +114,8 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
                     self.reconcile_deployment(dep, t, observe=False)
             self.reconcile_replicasets(t)
             for dep in self.deployments.values():
-                self.update_status(dep, t)
+                if dep.name not in self.unmanaged:
+                    self.update_status(dep, t)
             self.tick_statefulsets(t)
             if not self.all_ready_once and self.statefulsets_ready() and all(
                     d.status.get("availableReplicas", 0) >= d.spec["replicas"]

@@ -118,6 +118,20 @@ def delete_pod_state(h):
     return h.send_json(200, {"ok": True})
 
 
+def post_deployment_controller(h):
+    """{"deployment": D, "running": false}: the Deployment controller stops managing D (as
+    with kube-controller-manager --controllers=-deployment); true: again."""
+    b = body(h)
+    with h.cluster.lock:
+        if b.get("deployment") not in h.cluster.deployments:
+            return h.send_json(404, {"error": "no deployment %r" % b.get("deployment")})
+        if b.get("running", True):
+            h.cluster.unmanaged.discard(b["deployment"])
+        else:
+            h.cluster.unmanaged.add(b["deployment"])
+    return h.send_json(200, {"ok": True})
+
+
 def post_kill_pod(h):
     b = body(h)
     sig = str(b.get("signal", "KILL")).upper()
@@ -209,6 +223,7 @@ ROUTES = {
     ("POST", "/_test/pod-state"): post_pod_state,
     ("DELETE", "/_test/pod-state"): delete_pod_state,
     ("POST", "/_test/kill-pod"): post_kill_pod,
+    ("POST", "/_test/deployment-controller"): post_deployment_controller,
     ("GET", "/_test/pods"): get_pods,
     ("POST", "/_test/token"): post_token,
     ("GET", "/_test/state"): get_state,
