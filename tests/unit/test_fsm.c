@@ -733,6 +733,8 @@ test_init(void **state)
 	assert_int_equal(m.drain_only, 0);
 	assert_int_equal(m.force, 1);
 	assert_int_equal(m.forced, 0);
+	assert_int_equal(m.handover, 0);
+	assert_int_equal(m.shed, 0);
 }
 
 /* ---- --handover ------------------------------------------------------ */
@@ -913,6 +915,130 @@ test_handover_walk(void **state)
 			    fsm_state_name((enum fsm_state)s));
 }
 
+/*
+ * A GIVEBACK that sheds (fsm.shed 1: old pods the controller would stop,
+ * left detached): CANCEL, DRAIN, RETIRE, HISTORY as after a handover, but
+ * the run ends in the failure that led to GIVEBACK, or a worse one.
+ */
+static void
+test_handover_shed(void **state)
+{
+	const enum fsm_state path[] = { ST_CANCEL, ST_DRAIN, ST_RETIRE,
+		ST_HISTORY, ST_END };
+	struct fsm	m;
+	size_t		i;
+
+	(void)state;
+	m = at(ST_GIVEBACK, OUT_ROLLOUT_FAILED, 0, 0, 0);
+	m.handover = 1;
+	m.shed = 1;
+	for (i = 0; i < sizeof path / sizeof path[0]; i++) {
+		assert_int_equal(fsm_feed(&m, IN_OK), path[i]);
+		assert_int_equal(m.shed, 2);
+		assert_int_equal(m.pending, OUT_ROLLOUT_FAILED);
+	}
+	assert_int_equal(m.outcome, OUT_ROLLOUT_FAILED);
+	/* a recovery's GIVEBACK restores consumers first, then sheds */
+	m = at(ST_RESTORE, OUT_VERIFY_FAILED, 0, 0, 0);
+	m.handover = 1;
+	m.shed = 1;
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_CANCEL);
+	assert_int_equal(m.shed, 2);
+	assert_int_equal(m.pending, OUT_VERIFY_FAILED);
+	/* GIVEBACK failing still fails as before */
+	m = at(ST_GIVEBACK, OUT_ROLLOUT_FAILED, 0, 0, 0);
+	m.handover = 1;
+	m.shed = 1;
+	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
+	assert_int_equal(m.outcome, OUT_RESTORE_FAILED);
+	/* a failure while shedding: RESTORE, the worse outcome kept */
+	m = at(ST_DRAIN, OUT_ROLLOUT_FAILED, 0, 0, 0);
+	m.handover = 1;
+	m.shed = 2;
+	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RESTORE);
+	assert_int_equal(m.pending, OUT_ROLLOUT_FAILED);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+	assert_int_equal(m.outcome, OUT_ROLLOUT_FAILED);
+	m = at(ST_CANCEL, OUT_INTERRUPTED, 0, 0, 0);
+	m.handover = 1;
+	m.shed = 2;
+	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_RESTORE);
+	assert_int_equal(m.pending, OUT_ABORTED);
+	m = at(ST_RETIRE, OUT_ABORTED, 0, 0, 0);
+	m.handover = 1;
+	m.shed = 2;
+	assert_int_equal(fsm_feed(&m, IN_INTERRUPT), ST_RESTORE);
+	assert_int_equal(m.pending, OUT_ABORTED);
+	m = at(ST_HISTORY, OUT_VERIFY_FAILED, 0, 0, 0);
+	m.handover = 1;
+	m.shed = 2;
+	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
+	assert_int_equal(m.outcome, OUT_VERIFY_FAILED);
+	m = at(ST_HISTORY, OUT_INTERRUPTED, 0, 0, 0);
+	m.handover = 1;
+	m.shed = 2;
+	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
+	assert_int_equal(m.outcome, OUT_ABORTED);
+	/* forced at the drain timeout: the shed pods go anyway */
+	m = at(ST_DRAIN, OUT_ROLLOUT_FAILED, 0, 0, 1);
+	m.handover = 1;
+	m.shed = 2;
+	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RETIRE);
+	/* without shed, RESTORE and GIVEBACK end as before */
+	m = at(ST_RESTORE, OUT_ABORTED, 0, 0, 0);
+	m.handover = 1;
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+	assert_int_equal(m.outcome, OUT_ABORTED);
+}
+
+/*
+ * Every input sequence (up to 9) from a GIVEBACK that sheds: never OK,
+ * never a milder outcome than the GIVEBACK's, never a restart or another
+ * GIVEBACK; CANCEL only once shedding (shed 2).
+ */
+static void
+shed_walk(const struct fsm *m, enum fsm_outcome floor, int depth)
+{
+	size_t	i;
+
+	for (i = 0; i < NINPUTS; i++) {
+		struct fsm	n = *m;
+		enum fsm_state	from = m->state, to;
+
+		to = fsm_feed(&n, all_inputs[i]);
+		if (from == ST_END)
+			continue;
+		assert_true(to != ST_RESTART && to != ST_ROLLOUT &&
+		    to != ST_VERIFY && to != ST_DETACH);
+		if (to == ST_GIVEBACK)
+			assert_int_equal(from, ST_GIVEBACK);
+		if (to == ST_CANCEL)
+			assert_int_equal(n.shed, 2);
+		if (to == ST_END)
+			assert_true(n.outcome >= floor ||
+			    n.outcome == OUT_LEASE_LOST);
+		if (to != ST_END && depth + 1 < 9)
+			shed_walk(&n, floor, depth + 1);
+	}
+}
+
+static void
+test_handover_shed_walk(void **state)
+{
+	const enum fsm_outcome pend[] = { OUT_INTERRUPTED, OUT_ABORTED,
+		OUT_VERIFY_FAILED, OUT_ROLLOUT_FAILED };
+	struct fsm	m;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof pend / sizeof pend[0]; i++) {
+		m = at(ST_GIVEBACK, pend[i], 0, 0, 0);
+		m.handover = 1;
+		m.shed = 1;
+		shed_walk(&m, pend[i], 0);
+	}
+}
+
 int
 main(void)
 {
@@ -942,6 +1068,8 @@ main(void)
 		cmocka_unit_test(test_handover_giveback),
 		cmocka_unit_test(test_handover_happy_path),
 		cmocka_unit_test(test_handover_walk),
+		cmocka_unit_test(test_handover_shed),
+		cmocka_unit_test(test_handover_shed_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
