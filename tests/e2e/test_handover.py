@@ -249,6 +249,16 @@ def test_handover_rolling_failure_drains_what_the_controller_would_stop(request)
     the ReplicaSet recreated with 1: exit 6, every task exactly once, the
     other old worker consumes, owned, and the controller stops nothing
     more."""
+    w, ids, old_pods, old_rs = rolling_busy_crashing(request)
+    p = w.run(DEP, "--handover", "--rollout-timeout", "10s")
+    assert p.returncode == 6, p.stderr
+    assert_one_old_pod_shed(w, ids, old_pods, old_rs)
+    assert "would stop 1 old pod" in p.stderr, p.stderr
+
+
+def rolling_busy_crashing(request):
+    """2 replicas, RollingUpdate maxSurge 1 maxUnavailable 1, both old
+    workers busy with 8 s tasks, the new pods crash."""
     w = fresh(request, replicas=2)
     set_strategy(w, {"type": "RollingUpdate",
                      "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}})
@@ -256,8 +266,13 @@ def test_handover_rolling_failure_drains_what_the_controller_would_stop(request)
     ids = w.enqueue(DEP, 6, 8.0, tag="busy")
     w.wait_started(ids, 2)
     w.kube_test("POST", "/_test/pod-state", {"deployment": DEP, "state": "CrashLoopBackOff"})
-    p = w.run(DEP, "--handover", "--rollout-timeout", "10s")
-    assert p.returncode == 6, p.stderr
+    return w, ids, old_pods, old_rs
+
+
+def assert_one_old_pod_shed(w, ids, old_pods, old_rs):
+    """Every task exactly once; one old pod deleted by the agent, none
+    stopped by a controller, not even seconds later; the other consumes,
+    owned by its ReplicaSet, recreated with 1 replica."""
     settle(w, ids, timeout=150)
     time.sleep(3)       # the controller has had many syncs: nothing more to stop
     stopped = assert_old_pods_stopped_by_the_agent_only(w, old_pods)
@@ -275,7 +290,25 @@ def test_handover_rolling_failure_drains_what_the_controller_would_stop(request)
         assert "drain-and-rollout/handover" not in pod["metadata"]["labels"]
     assert not w.deployment(DEP)["spec"].get("paused")
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
-    assert "would stop 1 old pod" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("kill_in", ["rollout", "drain"])
+def test_handover_rolling_failure_sigkill_then_recover(request, kill_in):
+    """SIGKILL while the rollout runs (--recover waits for it, it fails,
+    gives back) or while the old pod the controller would stop drains
+    (--recover finishes that): either way exit 6, the same state as an
+    uninterrupted run."""
+    w, ids, old_pods, old_rs = rolling_busy_crashing(request)
+    args = (DEP, "--handover", "--lease-ttl", "2s", "--rollout-timeout",
+            "60s" if kill_in == "rollout" else "8s")
+    p = w.spawn(*args)
+    wait_journal_state(w, kill_in, timeout=60)
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire")
+    r = w.run("--recover", DEP, "--rollout-timeout", "8s")
+    assert r.returncode == 6, r.stderr
+    assert_one_old_pod_shed(w, ids, old_pods, old_rs)
 
 
 def test_handover_recreate_failure_drains_every_old_worker(request):
