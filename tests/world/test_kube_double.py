@@ -533,7 +533,7 @@ POD_PATH = "/api/v1/namespaces/%s/pods" % NS
 REV = "deployment.kubernetes.io/revision"
 RS_DEPS = ["r-get", "r-orphan", "r-newest", "r-saturated", "r-adopt", "r-rev", "r-history",
            "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused", "r-three", "r-handover",
-           "r-proportional"]
+           "r-proportional", "r-giveback", "r-giveback-recreate"]
 
 
 @pytest.fixture(scope="module")
@@ -542,6 +542,8 @@ def rsworld():
            for n in RS_DEPS]
     cfg[RS_DEPS.index("r-recreate")]["replicas"] = 2
     cfg[RS_DEPS.index("r-three")].update(replicas=3, maxSurge=1, maxUnavailable=0)
+    cfg[RS_DEPS.index("r-giveback")].update(replicas=2, maxSurge=1, maxUnavailable=1)
+    cfg[RS_DEPS.index("r-giveback-recreate")].update(replicas=2, strategy="Recreate")
     w = start_world(cfg)
     yield w
     stop_world(w)
@@ -874,6 +876,70 @@ def test_recreate_waits_for_old_pods_gone(rsworld):
     assert min(p["created"] for p in new) >= max(g["deleted_at"] for g in gone)
     assert [rs["spec"]["replicas"] for rs in rss(w, "r-recreate")] == [0, 2]
     assert rss(w, "r-recreate")[1]["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"] == "2"
+
+
+def stuck_with_old_pods_detached(w, dep):
+    """Paused, the ReplicaSet deleted (Orphan), its pods relabelled, then restarted and
+    resumed while new pods crash: the new ReplicaSet at the Deployment's replicas, none
+    available, the old pods unowned. -> (old ReplicaSet, old pods, its hash)."""
+    old = live(w, dep)
+    (rs,) = rss(w, dep)
+    h = rs["metadata"]["labels"]["pod-template-hash"]
+    pause(w, dep)
+    orphan_all(w, dep)
+    for p in old:
+        r = w.kubectl("label", "pod", p["name"], "pod-template-hash=handover-" + h, "--overwrite")
+        assert r.returncode == 0, r.stderr
+    w.kube_test("POST", "pod-state", {"deployment": dep, "state": "CrashLoopBackOff"})
+    patch_dep(w, dep, {"spec": {"paused": False, "template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2026-11-26T00:00:00Z"}}}}})
+    wait_for(lambda: [x["spec"]["replicas"] for x in rss(w, dep)] == [2], 10, "the new ReplicaSet at 2")
+    return rs, old, h
+
+
+def give_back(w, rs, pods, h, replicas):
+    """As a failed --handover does: the pods relabelled back, the ReplicaSet created again."""
+    for p in pods:
+        r = w.kubectl("label", "pod", p["name"], "pod-template-hash=" + h, "--overwrite")
+        assert r.returncode == 0, r.stderr
+    code, obj, _ = post_rs(w, rs_manifest(rs, replicas=replicas))
+    assert code == 201, obj
+
+
+def test_stuck_rollout_scales_old_given_back_down(rsworld):
+    """A rollout whose new pods are never available, its old ReplicaSet given back:
+    RollingUpdate (2 replicas, maxUnavailable 1) scales it from 2 to 1 at once
+    (reconcileOldReplicaSets), stopping one old pod; given back with 1, the other
+    kept out, nothing is stopped. Recreate scales it to 0: every old pod stops."""
+    w = rsworld
+    try:
+        rs, old, h = stuck_with_old_pods_detached(w, "r-giveback")
+        name = rs["metadata"]["name"]
+        give_back(w, rs, old[:1], h, 1)
+        time.sleep(2.0)
+        assert [p["name"] for p in live(w, "r-giveback") if p["name"] in {o["name"] for o in old}] == \
+            [p["name"] for p in old]
+        assert [x for x in rss(w, "r-giveback") if x["metadata"]["name"] == name][0]["spec"]["replicas"] == 1
+        assert not [p for p in w.pods("r-giveback", all=True) if p["name"] in {o["name"] for o in old}
+                    and (p["sigtermed"] or p["terminating"])]
+        # given back with all its replicas: one old pod stops
+        r = w.kubectl("delete", "rs", name, "--cascade=orphan")
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: name not in [x["metadata"]["name"] for x in rss(w, "r-giveback")], 10, "gone")
+        give_back(w, rs, old, h, 2)
+        wait_for(lambda: [x for x in rss(w, "r-giveback") if x["metadata"]["name"] == name
+                          and x["spec"]["replicas"] == 1], 10, "the old ReplicaSet scaled to 1")
+        wait_for(lambda: len([p for p in w.pods("r-giveback") if p["name"] in {o["name"] for o in old}
+                              and p["terminating"]]) == 1, 10, "one old pod stopping")
+        rs, old, h = stuck_with_old_pods_detached(w, "r-giveback-recreate")
+        give_back(w, rs, old, h, 2)
+        wait_for(lambda: [x for x in rss(w, "r-giveback-recreate")
+                          if x["metadata"]["name"] == rs["metadata"]["name"]
+                          and x["spec"]["replicas"] == 0], 10, "the old ReplicaSet scaled to 0")
+        wait_for(lambda: all(p["terminating"] or p["gone"] for p in w.pods("r-giveback-recreate", all=True)
+                             if p["name"] in {o["name"] for o in old}), 10, "every old pod stopping")
+    finally:
+        w.kube_test("DELETE", "pod-state", {})
 
 
 def test_quota_refuses_new_pods(rsworld):
