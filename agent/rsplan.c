@@ -246,6 +246,23 @@ pod_live(const struct pod_info *p)
 	return p != NULL && !p->terminating && !p->exited;
 }
 
+/* old_pods[i] as listed if it has the hash and runs (and is ready), or NULL. */
+static const struct pod_info *
+old_pod(json_t *old_pods, size_t i, const struct pod_list *pods,
+    const char *hash, int ready)
+{
+	json_t			*p = json_array_get(old_pods, i);
+	const struct pod_info	*pi = pod_list_find(pods, json_string_value(
+				    json_object_get(p, "name")));
+	const char		*ph = json_string_value(json_object_get(p,
+				    "hash"));
+
+	if (hash == NULL || ph == NULL || strcmp(hash, ph) != 0 ||
+	    !pod_live(pi) || (ready && !pi->ready))
+		return NULL;
+	return pi;
+}
+
 json_t *
 giveback_plan(json_t *deployment, json_t *rs_now, json_t *old_rss,
     json_t *old_pods, const struct pod_list *pods, char *err, size_t errlen)
@@ -304,15 +321,9 @@ giveback_plan(json_t *deployment, json_t *rs_now, json_t *old_rss,
 	for (i = 0; i < n; i++) {
 		const char *h = rs_hash(sorted[i]);
 		old[i].replicas = spec_replicas(sorted[i]);
-		json_array_foreach(old_pods, j, p) {
-			const struct pod_info *pi = pod_list_find(pods,
-			    json_string_value(json_object_get(p, "name")));
-			const char *ph = json_string_value(json_object_get(p,
-			    "hash"));
-			if (h != NULL && ph != NULL && strcmp(h, ph) == 0 &&
-			    pod_live(pi) && pi->ready)
+		for (j = 0; j < json_array_size(old_pods); j++)
+			if (old_pod(old_pods, j, pods, h, 1) != NULL)
 				old[i].available++;
-		}
 	}
 	rollout_old_stops(is_recreate(deployment), spec_replicas(deployment),
 	    surge, unav, nw, old, n, stops);
@@ -325,30 +336,17 @@ giveback_plan(json_t *deployment, json_t *rs_now, json_t *old_rss,
 		    json_integer(want));
 		/* the ReplicaSet keeps `want` of its live pods; the rest stop */
 		live = 0;
-		json_array_foreach(old_pods, j, p) {
-			const struct pod_info *pi = pod_list_find(pods,
-			    json_string_value(json_object_get(p, "name")));
-			const char *ph = json_string_value(json_object_get(p,
-			    "hash"));
-			if (h != NULL && ph != NULL && strcmp(h, ph) == 0 &&
-			    pod_live(pi))
+		for (j = 0; j < json_array_size(old_pods); j++)
+			if (old_pod(old_pods, j, pods, h, 0) != NULL)
 				live++;
-		}
 		keep = live - want;
 		/* the not ready first, as the ReplicaSet controller would */
 		for (pass = 0; pass < 2 && keep > 0; pass++)
 			for (k = json_array_size(old_pods); k > 0 && keep > 0;
 			    k--) {
-				const struct pod_info *pi;
-				const char *ph;
-				p = json_array_get(old_pods, k - 1);
-				pi = pod_list_find(pods, json_string_value(
-				    json_object_get(p, "name")));
-				ph = json_string_value(json_object_get(p,
-				    "hash"));
-				if (h == NULL || ph == NULL ||
-				    strcmp(h, ph) != 0 || !pod_live(pi) ||
-				    !!pi->ready != pass)
+				const struct pod_info *pi = old_pod(old_pods,
+				    k - 1, pods, h, 0);
+				if (pi == NULL || !!pi->ready != pass)
 					continue;
 				json_array_append_new(shed,
 				    json_string(pi->name));

@@ -367,44 +367,23 @@ giveback_done(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 }
 
-/* What GIVEBACK reads before its plan: ho_seen[key] = obj. */
+/* What GIVEBACK reads before its plan: ho_seen[seen_keys[wi]] = obj. */
+static const char *const seen_keys[] = { "deployment", "replicasets", "pods" };
+
 static void
-giveback_seen(struct run *r, const char *key, enum kube_err e, json_t *obj,
-    const char *err)
+giveback_seen(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
+	size_t		 wi;
+	struct run	*r = op_done(arg, &wi, NULL);
+
+	if (r == NULL)
+		return;
 	if (e != KUBE_OK) {
 		run_fail(r, "%s", err);
 		r->bad = 1;
 		return;
 	}
-	json_object_set(r->ho_seen, key, obj);
-}
-
-static void
-seen_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
-{
-	struct run	*r = op_done(arg, NULL, NULL);
-
-	if (r != NULL)
-		giveback_seen(r, "deployment", e, obj, err);
-}
-
-static void
-seen_rs(enum kube_err e, json_t *obj, const char *err, void *arg)
-{
-	struct run	*r = op_done(arg, NULL, NULL);
-
-	if (r != NULL)
-		giveback_seen(r, "replicasets", e, obj, err);
-}
-
-static void
-seen_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
-{
-	struct run	*r = op_done(arg, NULL, NULL);
-
-	if (r != NULL)
-		giveback_seen(r, "pods", e, obj, err);
+	json_object_set(r->ho_seen, seen_keys[wi], obj);
 }
 
 static int
@@ -472,11 +451,11 @@ state_giveback(struct run *r)
 	json_decref(r->ho_seen);
 	r->ho_seen = json_object();
 	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
-	    seen_deployment, op_new(r, 0, 0));
+	    giveback_seen, op_new(r, 0, 0));
 	kube_list(&r->ctx->kube, "replicasets", r->dep.selector,
-	    r->state_deadline, seen_rs, op_new(r, 0, 0));
+	    r->state_deadline, giveback_seen, op_new(r, 1, 0));
 	kube_list(&r->ctx->kube, "pods", r->dep.selector, r->state_deadline,
-	    seen_pods, op_new(r, 0, 0));
+	    giveback_seen, op_new(r, 2, 0));
 }
 
 static void

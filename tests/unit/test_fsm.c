@@ -915,6 +915,17 @@ test_handover_walk(void **state)
 			    fsm_state_name((enum fsm_state)s));
 }
 
+/* A handover machine at s, pending, with shed. */
+static struct fsm
+shed_at(enum fsm_state s, enum fsm_outcome pending, int shed, int force)
+{
+	struct fsm	m = at(s, pending, 0, 0, force);
+
+	m.handover = 1;
+	m.shed = shed;
+	return m;
+}
+
 /*
  * A GIVEBACK that sheds (fsm.shed 1: old pods the controller would stop,
  * left detached): CANCEL, DRAIN, RETIRE, HISTORY as after a handover, but
@@ -929,9 +940,7 @@ test_handover_shed(void **state)
 	size_t		i;
 
 	(void)state;
-	m = at(ST_GIVEBACK, OUT_ROLLOUT_FAILED, 0, 0, 0);
-	m.handover = 1;
-	m.shed = 1;
+	m = shed_at(ST_GIVEBACK, OUT_ROLLOUT_FAILED, 1, 0);
 	for (i = 0; i < sizeof path / sizeof path[0]; i++) {
 		assert_int_equal(fsm_feed(&m, IN_OK), path[i]);
 		assert_int_equal(m.shed, 2);
@@ -939,54 +948,37 @@ test_handover_shed(void **state)
 	}
 	assert_int_equal(m.outcome, OUT_ROLLOUT_FAILED);
 	/* a recovery's GIVEBACK restores consumers first, then sheds */
-	m = at(ST_RESTORE, OUT_VERIFY_FAILED, 0, 0, 0);
-	m.handover = 1;
-	m.shed = 1;
+	m = shed_at(ST_RESTORE, OUT_VERIFY_FAILED, 1, 0);
 	assert_int_equal(fsm_feed(&m, IN_OK), ST_CANCEL);
 	assert_int_equal(m.shed, 2);
 	assert_int_equal(m.pending, OUT_VERIFY_FAILED);
 	/* GIVEBACK failing still fails as before */
-	m = at(ST_GIVEBACK, OUT_ROLLOUT_FAILED, 0, 0, 0);
-	m.handover = 1;
-	m.shed = 1;
+	m = shed_at(ST_GIVEBACK, OUT_ROLLOUT_FAILED, 1, 0);
 	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
 	assert_int_equal(m.outcome, OUT_RESTORE_FAILED);
 	/* a failure while shedding: RESTORE, the worse outcome kept */
-	m = at(ST_DRAIN, OUT_ROLLOUT_FAILED, 0, 0, 0);
-	m.handover = 1;
-	m.shed = 2;
+	m = shed_at(ST_DRAIN, OUT_ROLLOUT_FAILED, 2, 0);
 	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RESTORE);
 	assert_int_equal(m.pending, OUT_ROLLOUT_FAILED);
 	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
 	assert_int_equal(m.outcome, OUT_ROLLOUT_FAILED);
-	m = at(ST_CANCEL, OUT_INTERRUPTED, 0, 0, 0);
-	m.handover = 1;
-	m.shed = 2;
+	m = shed_at(ST_CANCEL, OUT_INTERRUPTED, 2, 0);
 	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_RESTORE);
 	assert_int_equal(m.pending, OUT_ABORTED);
-	m = at(ST_RETIRE, OUT_ABORTED, 0, 0, 0);
-	m.handover = 1;
-	m.shed = 2;
+	m = shed_at(ST_RETIRE, OUT_ABORTED, 2, 0);
 	assert_int_equal(fsm_feed(&m, IN_INTERRUPT), ST_RESTORE);
 	assert_int_equal(m.pending, OUT_ABORTED);
-	m = at(ST_HISTORY, OUT_VERIFY_FAILED, 0, 0, 0);
-	m.handover = 1;
-	m.shed = 2;
+	m = shed_at(ST_HISTORY, OUT_VERIFY_FAILED, 2, 0);
 	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
 	assert_int_equal(m.outcome, OUT_VERIFY_FAILED);
-	m = at(ST_HISTORY, OUT_INTERRUPTED, 0, 0, 0);
-	m.handover = 1;
-	m.shed = 2;
+	m = shed_at(ST_HISTORY, OUT_INTERRUPTED, 2, 0);
 	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
 	assert_int_equal(m.outcome, OUT_ABORTED);
 	/* forced at the drain timeout: the shed pods go anyway */
-	m = at(ST_DRAIN, OUT_ROLLOUT_FAILED, 0, 0, 1);
-	m.handover = 1;
-	m.shed = 2;
+	m = shed_at(ST_DRAIN, OUT_ROLLOUT_FAILED, 2, 1);
 	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RETIRE);
-	/* without shed, RESTORE and GIVEBACK end as before */
-	m = at(ST_RESTORE, OUT_ABORTED, 0, 0, 0);
-	m.handover = 1;
+	/* without shed, RESTORE ends as before */
+	m = shed_at(ST_RESTORE, OUT_ABORTED, 0, 0);
 	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
 	assert_int_equal(m.outcome, OUT_ABORTED);
 }
@@ -1032,9 +1024,7 @@ test_handover_shed_walk(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof pend / sizeof pend[0]; i++) {
-		m = at(ST_GIVEBACK, pend[i], 0, 0, 0);
-		m.handover = 1;
-		m.shed = 1;
+		m = shed_at(ST_GIVEBACK, pend[i], 1, 0);
 		shed_walk(&m, pend[i], 0);
 	}
 }
