@@ -939,7 +939,14 @@ def test_stuck_rollout_scales_old_given_back_down(rsworld):
         wait_for(lambda: all(p["terminating"] or p["gone"] for p in w.pods("r-giveback-recreate", all=True)
                              if p["name"] in {o["name"] for o in old}), 10, "every old pod stopping")
     finally:
+        # no crash-looping pod left to the module's other tests (their pod counts)
         w.kube_test("DELETE", "pod-state", {})
+        for dep in ("r-giveback", "r-giveback-recreate"):
+            for p in w.pods(dep):
+                if p["fault"] and not p["terminating"]:
+                    w.kube_api("DELETE", POD_PATH + "/" + p["name"])
+        wait_for(lambda: not [p for p in w.pods("r-giveback") + w.pods("r-giveback-recreate")
+                              if p["fault"] or p["terminating"]], 30, "the crashing pods replaced")
 
 
 def test_quota_refuses_new_pods(rsworld):
