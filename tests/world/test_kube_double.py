@@ -945,6 +945,8 @@ def test_stuck_rollout_scales_old_given_back_down(rsworld):
             for p in w.pods(dep):
                 if p["fault"] and not p["terminating"]:
                     w.kube_api("DELETE", POD_PATH + "/" + p["name"])
+        for dep in ("r-giveback", "r-giveback-recreate"):
+            w.wait_rolled_out(dep)
         wait_for(lambda: not [p for p in w.pods("r-giveback") + w.pods("r-giveback-recreate")
                               if p["fault"] or p["terminating"]], 30, "the crashing pods replaced")
 
