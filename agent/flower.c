@@ -139,6 +139,8 @@ request(struct flower *f, const char *method, const char *path,
 	req.password = f->password;
 	req.timeout = f->timeout;
 	req.deadline = deadline;
+	if (f->patience > 0)
+		req.patience = now_wall() + f->patience;
 	/* Reads are safe to repeat, and so are consumer changes. */
 	req.retry = 1;
 	req.max_body = FLOWER_MAX_BODY;

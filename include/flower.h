@@ -40,6 +40,11 @@ struct flower {
 	char		*user;
 	char		*password;	/* secret */
 	double		 timeout;	/* per request, seconds */
+	double		 patience;	/* seconds to keep trying to reach
+					   Flower (connect, retry) before it
+					   counts as down; a reply, once
+					   connected, is waited for up to
+					   timeout. 0: until the deadline */
 };
 
 enum flower_err {
