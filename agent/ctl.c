@@ -52,12 +52,11 @@ ccall_free(struct ccall *k)
 }
 
 /*
- * Flower cannot be used for control (auto mode): it is down (see ctl.h:
- * flower.c gives up reaching it after its patience, but waits for a slow
- * answer), or its API cannot change consumers (Flower 1.x with auth, Flower 2.1
- * read-only). Go on over the broker, this call and every later one; say
- * it once. A call that was already out when another switched goes over the
- * broker too, quietly.
+ * Flower cannot be used for control (auto mode): it is down (ctl.h says
+ * when; a slow answer is waited for), or its API cannot change consumers
+ * (Flower 1.x with auth, Flower 2.1 read-only). Go on over the broker,
+ * this call and every later one; say it once. A call that was already out
+ * when another switched goes over the broker too, quietly.
  */
 static int
 fallback(struct ccall *k, enum flower_err e, const char *err)
@@ -67,11 +66,15 @@ fallback(struct ccall *k, enum flower_err e, const char *err)
 	if ((e != FLOWER_EDOWN && e != FLOWER_ENOAPI && e != FLOWER_EREADONLY)
 	    || c->mode != CTL_AUTO || c->pidbox == NULL)
 		return 0;
+	/* a call that ran out of its caller's time says nothing of Flower */
+	if (e == FLOWER_EDOWN && k->deadline > 0 && now_wall() >= k->deadline)
+		return 0;
 	if (c->via == VIA_FLOWER) {
 		log_warn("%s", err);
 		log_warn("%s: continuing with Celery remote control over the "
-		    "broker", e == FLOWER_EDOWN ? "Flower is unreachable" :
-		    "Flower's API cannot control the workers");
+		    "broker", e == FLOWER_EDOWN ? "Flower is unreachable or "
+		    "does not answer" : "Flower's API cannot control the "
+		    "workers");
 		c->via = VIA_BROKER;
 	}
 	dispatch(k);

@@ -31,6 +31,16 @@
 #include "worker.h"
 
 struct http;
+struct fcall;
+
+/*
+ * Requests out to Flower at once, per process. Flower serves its API from
+ * one Tornado loop (control calls block it; a refresh runs its eight inspect
+ * calls on a few executor threads), so more at once only queue inside
+ * Flower, where the request timeout would count the queue; the rest wait
+ * here, in order, and their timeout starts when they are sent.
+ */
+#define FLOWER_INFLIGHT	4
 
 struct flower {
 	struct http	*http;
@@ -45,6 +55,9 @@ struct flower {
 					   counts as down; a reply, once
 					   connected, is waited for up to
 					   timeout. 0: until the deadline */
+	/* private: the requests out, and those waiting their turn */
+	int		 inflight;
+	struct fcall	*waiting, *waiting_tail;
 };
 
 enum flower_err {

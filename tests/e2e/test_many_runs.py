@@ -62,6 +62,37 @@ def test_slow_flower_is_waited_for_not_taken_for_down(request):
     w.assert_exactly_once(ids)
 
 
+def test_flower_gets_at_most_four_requests_at_once(request):
+    """Six runs at once, every Flower answer 1 s late: the agent has at most
+    four requests out to Flower (more would only queue inside Flower, which
+    serves its API from one loop, and count against the request timeout);
+    the others wait their turn in the agent, and everything is done through
+    Flower."""
+    deps = DEPS + ["rpc-bulk", "pps-bulk"]
+    w = make_world(request, [deployment(d, grace=2) for d in deps])
+    ids = [i for d in deps for i in w.enqueue(d, 1, 1.0, tag=d)]
+    w.wait_started(ids, len(deps))
+    w.flower_test("POST", "/_test/delay", {"seconds": 1})
+    w.flower_test("DELETE", "/_test/requests")
+    try:
+        p = w.run(*deps, "--max-parallel", str(len(deps)))
+    finally:
+        w.flower_test("POST", "/_test/reset", {})
+    assert p.returncode == 0, p.stderr
+    assert SWITCH not in p.stderr, p.stderr
+    # each request is out for at least the 1 s delay: five arrivals within
+    # 0.9 s would be five out at once
+    t = sorted(r["t"] for r in w.flower_test("GET", "/_test/requests")
+               if r["path"].startswith("/api/"))
+    assert len(t) >= 7 * len(deps)
+    crowd = max(sum(1 for x in t if a - 0.9 < x <= a) for a in t)
+    assert crowd <= 4, "%d requests to Flower at once" % crowd
+    for d in deps:
+        assert len(applied_patches(w, d)) == 1
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+
+
 def test_broker_control_pings_once_for_all_runs(request):
     """Over the broker, a status is a broadcast ping that every worker
     answers: one per run would grow the workers' work and the replies with
