@@ -76,6 +76,8 @@ fallback(struct ccall *k, enum flower_err e, const char *err)
 		    "does not answer" : "Flower's API cannot control the "
 		    "workers");
 		c->via = VIA_BROKER;
+		/* the calls waiting their turn for Flower go now, the broker way */
+		flower_drop_waiting(c->flower);
 	}
 	dispatch(k);
 	return 1;

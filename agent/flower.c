@@ -133,7 +133,10 @@ classify(struct flower *f, const struct http_resp *r, const char *what,
 
 static void	send_next(struct flower *);
 
-/* A request is answered: the next one waiting goes out, then its owner. */
+/*
+ * A request is answered: its owner is told (and may take Flower for down),
+ * then the next one waiting goes out.
+ */
 static void
 answered(const struct http_resp *r, void *arg)
 {
@@ -141,8 +144,8 @@ answered(const struct http_resp *r, void *arg)
 	struct flower	*f = c->f;
 
 	f->inflight--;
-	send_next(f);
 	c->done(r, c);
+	send_next(f);
 }
 
 static void
@@ -196,6 +199,20 @@ request(struct flower *f, const char *method, const char *path,
 		f->waiting = c;
 	f->waiting_tail = c;
 	send_next(f);
+}
+
+void
+flower_drop_waiting(struct flower *f)
+{
+	struct fcall		*c;
+	struct http_resp	 r = { .err = HTTP_ECONNECT, .errmsg =
+	    "not sent: Flower is taken for down", .body = (char *)"" };
+
+	while ((c = f->waiting) != NULL) {
+		if ((f->waiting = c->next) == NULL)
+			f->waiting_tail = NULL;
+		c->done(&r, c);
+	}
 }
 
 static void

@@ -94,5 +94,10 @@ void	flower_refresh(struct flower *, const char *worker, double deadline,
 /* POST /api/worker/queue/{cancel,add}-consumer/W?queue=Q */
 void	flower_consumer(struct flower *, int add, const char *worker,
 	    const char *queue, double deadline, flower_done_cb *, void *);
+/*
+ * Flower is taken for down: every request still waiting its turn fails now
+ * as FLOWER_EDOWN (its callback runs inside this call), none is sent.
+ */
+void	flower_drop_waiting(struct flower *);
 
 #endif

@@ -93,6 +93,36 @@ def test_flower_gets_at_most_four_requests_at_once(request):
     w.assert_exactly_once(ids)
 
 
+def test_flower_that_does_not_answer_sends_the_waiting_calls_over_the_broker(request):
+    """Flower accepts and never answers (every answer 30 s late), six runs,
+    --request-timeout 2s: the four requests out get no answer, Flower is
+    taken for down, and the two waiting their turn go over the broker at
+    once, never to Flower. Every run completes over the broker."""
+    deps = DEPS + ["rpc-bulk", "pps-bulk"]
+    w = make_world(request, [deployment(d, grace=2) for d in deps])
+    ids = [i for d in deps for i in w.enqueue(d, 1, 1.0, tag=d)]
+    w.wait_started(ids, len(deps))
+    w.flower_test("POST", "/_test/delay", {"seconds": 30})
+    w.flower_test("DELETE", "/_test/requests")
+    try:
+        p = w.run(*deps, "--max-parallel", str(len(deps)), "--request-timeout", "2s")
+        reqs = w.flower_test("GET", "/_test/requests")
+    finally:
+        w.flower_test("POST", "/_test/reset", {})
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.count(SWITCH) == 1, p.stderr
+    t = sorted(r["t"] for r in reqs if r["path"].startswith("/api/"))
+    # four requests, each tried for the 4 s Flower is given to answer
+    # (two attempts of 2 s); nothing sent once it was taken for down
+    assert len(t) <= 8 and t[-1] - t[0] < 3.5, ["%.2f" % (x - t[0]) for x in t]
+    crowd = max(sum(1 for x in t if a - 1.9 < x <= a) for a in t)
+    assert crowd <= 4, "%d requests to Flower at once" % crowd
+    for d in deps:
+        assert len(applied_patches(w, d)) == 1
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+
+
 def test_broker_control_pings_once_for_all_runs(request):
     """Over the broker, a status is a broadcast ping that every worker
     answers: one per run would grow the workers' work and the replies with
