@@ -9,7 +9,7 @@ import time
 from urllib.parse import quote
 
 from conftest import applied_patches, make_world
-from world import deployment, wait_for
+from world import deployment
 
 SWITCH = "continuing with Celery remote control over the broker"
 DEPS = ["ecal-bulk", "csc-bulk", "hcal-bulk", "dt-bulk"]
@@ -30,36 +30,63 @@ def pidbox_requests(w, stop, seen):
         ps.close()
 
 
+def busy_world(request, deps, n, seconds):
+    """A world of deps, each worker busy with the first of n tasks."""
+    w = make_world(request, [deployment(d, grace=2) for d in deps])
+    ids = [i for d in deps for i in w.enqueue(d, n, seconds, tag=d)]
+    w.wait_started(ids, len(deps))
+    return w, ids
+
+
+def run_flower_late(w, deps, seconds, *args):
+    """The agent on all deps at once, every Flower answer `seconds` late:
+    its result and the API requests Flower saw."""
+    w.flower_test("POST", "/_test/delay", {"seconds": seconds})
+    w.flower_test("DELETE", "/_test/requests")
+    try:
+        p = w.run(*deps, "--max-parallel", str(len(deps)), *args)
+        reqs = [r for r in w.flower_test("GET", "/_test/requests")
+                if r["path"].startswith("/api/")]
+    finally:
+        w.flower_test("POST", "/_test/reset", {})
+    return p, reqs
+
+
+def most_at_once(reqs, window):
+    """The most requests that arrived within `window` seconds: each is out
+    longer than that, so they were all out at once."""
+    t = [r["t"] for r in reqs]
+    return max(sum(1 for x in t if a - window < x <= a) for a in t)
+
+
+def restarted_once_nothing_lost(w, deps, ids):
+    for d in deps:
+        assert len(applied_patches(w, d)) == 1
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+
+
 def test_slow_flower_is_waited_for_not_taken_for_down(request):
     """Every Flower answer comes 5 s late (longer than the 4 s the agent
     tries to reach a Flower before going over the broker, shorter than the
     request timeout): the three runs wait for it and do everything through
     Flower; nothing goes over the broker."""
     deps = DEPS[:3]
-    w = make_world(request, [deployment(d, grace=2) for d in deps])
+    w, ids = busy_world(request, deps, 2, 2.0)
     old = {d: w.worker_of(d) for d in deps}
-    ids = [i for d in deps for i in w.enqueue(d, 2, 2.0, tag=d)]
-    w.wait_started(ids, len(deps))
-    w.flower_test("POST", "/_test/delay", {"seconds": 5})
-    w.flower_test("DELETE", "/_test/requests")
-    try:
-        p = w.run(*deps, "--max-parallel", str(len(deps)))
-    finally:
-        w.flower_test("POST", "/_test/reset", {})
+    p, reqs = run_flower_late(w, deps, 5)
     assert p.returncode == 0, p.stderr
     assert SWITCH not in p.stderr and "unreachable" not in p.stderr, p.stderr
-    paths = [r["path"] for r in w.flower_test("GET", "/_test/requests")]
+    paths = [r["path"] for r in reqs]
     for d in deps:
         assert any("cancel-consumer/%s" % quote(old[d], safe="") in x for x in paths), \
             (d, paths)
-        assert len(applied_patches(w, d)) == 1
         new = w.worker_of(d)
         assert new != old[d] and w.consumes(new, d)
         # verified through Flower too
         assert any("workername=%s" % quote(new, safe="") in x for x in paths), \
             (d, new, paths)
-    w.wait_done(ids, timeout=60)
-    w.assert_exactly_once(ids)
+    restarted_once_nothing_lost(w, deps, ids)
 
 
 def test_flower_gets_at_most_four_requests_at_once(request):
@@ -69,28 +96,14 @@ def test_flower_gets_at_most_four_requests_at_once(request):
     the others wait their turn in the agent, and everything is done through
     Flower."""
     deps = DEPS + ["rpc-bulk", "pps-bulk"]
-    w = make_world(request, [deployment(d, grace=2) for d in deps])
-    ids = [i for d in deps for i in w.enqueue(d, 1, 1.0, tag=d)]
-    w.wait_started(ids, len(deps))
-    w.flower_test("POST", "/_test/delay", {"seconds": 1})
-    w.flower_test("DELETE", "/_test/requests")
-    try:
-        p = w.run(*deps, "--max-parallel", str(len(deps)))
-    finally:
-        w.flower_test("POST", "/_test/reset", {})
+    w, ids = busy_world(request, deps, 1, 1.0)
+    p, reqs = run_flower_late(w, deps, 1)
     assert p.returncode == 0, p.stderr
     assert SWITCH not in p.stderr, p.stderr
-    # each request is out for at least the 1 s delay: five arrivals within
-    # 0.9 s would be five out at once
-    t = sorted(r["t"] for r in w.flower_test("GET", "/_test/requests")
-               if r["path"].startswith("/api/"))
-    assert len(t) >= 7 * len(deps)
-    crowd = max(sum(1 for x in t if a - 0.9 < x <= a) for a in t)
-    assert crowd <= 4, "%d requests to Flower at once" % crowd
-    for d in deps:
-        assert len(applied_patches(w, d)) == 1
-    w.wait_done(ids, timeout=60)
-    w.assert_exactly_once(ids)
+    assert len(reqs) >= 3 * len(deps)
+    n = most_at_once(reqs, 0.9)
+    assert n <= 4, "%d requests to Flower at once" % n
+    restarted_once_nothing_lost(w, deps, ids)
 
 
 def test_flower_that_does_not_answer_sends_the_waiting_calls_over_the_broker(request):
@@ -99,28 +112,17 @@ def test_flower_that_does_not_answer_sends_the_waiting_calls_over_the_broker(req
     taken for down, and the two waiting their turn go over the broker at
     once, never to Flower. Every run completes over the broker."""
     deps = DEPS + ["rpc-bulk", "pps-bulk"]
-    w = make_world(request, [deployment(d, grace=2) for d in deps])
-    ids = [i for d in deps for i in w.enqueue(d, 1, 1.0, tag=d)]
-    w.wait_started(ids, len(deps))
-    w.flower_test("POST", "/_test/delay", {"seconds": 30})
-    w.flower_test("DELETE", "/_test/requests")
-    try:
-        p = w.run(*deps, "--max-parallel", str(len(deps)), "--request-timeout", "2s")
-        reqs = w.flower_test("GET", "/_test/requests")
-    finally:
-        w.flower_test("POST", "/_test/reset", {})
+    w, ids = busy_world(request, deps, 1, 1.0)
+    p, reqs = run_flower_late(w, deps, 30, "--request-timeout", "2s")
     assert p.returncode == 0, p.stderr
     assert p.stderr.count(SWITCH) == 1, p.stderr
-    t = sorted(r["t"] for r in reqs if r["path"].startswith("/api/"))
+    t = sorted(r["t"] for r in reqs)
     # four requests, each tried for the 4 s Flower is given to answer
     # (two attempts of 2 s); nothing sent once it was taken for down
     assert len(t) <= 8 and t[-1] - t[0] < 3.5, ["%.2f" % (x - t[0]) for x in t]
-    crowd = max(sum(1 for x in t if a - 1.9 < x <= a) for a in t)
-    assert crowd <= 4, "%d requests to Flower at once" % crowd
-    for d in deps:
-        assert len(applied_patches(w, d)) == 1
-    w.wait_done(ids, timeout=60)
-    w.assert_exactly_once(ids)
+    n = most_at_once(reqs, 1.9)
+    assert n <= 4, "%d requests to Flower at once" % n
+    restarted_once_nothing_lost(w, deps, ids)
 
 
 def test_broker_control_pings_once_for_all_runs(request):
@@ -129,10 +131,8 @@ def test_broker_control_pings_once_for_all_runs(request):
     the square of the runs (60 runs, 120 workers: 7200 replies a second,
     and no new worker ever seen). Four runs at once share one ping at a
     time, and all of them drain, restart and verify."""
-    w = make_world(request, [deployment(d, grace=2) for d in DEPS])
+    w, ids = busy_world(request, DEPS, 2, 2.0)
     old = {d: w.worker_of(d) for d in DEPS}
-    ids = [i for d in DEPS for i in w.enqueue(d, 2, 2.0, tag=d)]
-    w.wait_started(ids, len(DEPS))
     stop, seen = threading.Event(), []
     t = threading.Thread(target=pidbox_requests, args=(w, stop, seen), daemon=True)
     t.start()
@@ -152,12 +152,10 @@ def test_broker_control_pings_once_for_all_runs(request):
     assert all(g > 0.5 for g in gaps), \
         "broadcast pings out at once: %d pings, gaps %s" % (len(pings), ["%.2f" % g for g in gaps])
     for d in DEPS:
-        assert len(applied_patches(w, d)) == 1
         new = w.worker_of(d)
         assert new != old[d] and w.consumes(new, d)
         assert "new worker %s consumes %s" % (new, d) in p.stderr
-    w.wait_done(ids, timeout=60)
-    w.assert_exactly_once(ids)
+    restarted_once_nothing_lost(w, DEPS, ids)
 
 
 # 100000 replies pushed at once, in Redis: late answers to calls that ended
