@@ -11,12 +11,13 @@
 #include "util.h"
 
 #define PIDBOX_TIMEOUT	2.0	/* a live worker answers in milliseconds */
-#define FLOWER_PATIENCE	4.0	/* retrying an unreachable Flower in auto mode */
+#define PING_TIMEOUT	1.0	/* the broadcast ping collects this long */
 
 enum ckind { C_STATUS, C_REFRESH, C_CONSUMER };
 
 struct ccall {
 	struct ctl		*ctl;
+	struct ccall		*next;	/* waiting for the same ping */
 	enum ckind		 kind;
 	char			*worker;
 	char			*queue;
@@ -51,11 +52,11 @@ ccall_free(struct ccall *k)
 }
 
 /*
- * Flower cannot be used for control (auto mode): it did not answer at all,
- * or its API cannot change consumers (Flower 1.x with auth, Flower 2.1
- * read-only). Go on over the broker, this call and every later one; say
- * it once. A call that was already out when another switched goes over the
- * broker too, quietly.
+ * Flower cannot be used for control (auto mode): it is down (ctl.h says
+ * when; a slow answer is waited for), or its API cannot change consumers
+ * (Flower 1.x with auth, Flower 2.1 read-only). Go on over the broker,
+ * this call and every later one; say it once. A call that was already out
+ * when another switched goes over the broker too, quietly.
  */
 static int
 fallback(struct ccall *k, enum flower_err e, const char *err)
@@ -65,12 +66,18 @@ fallback(struct ccall *k, enum flower_err e, const char *err)
 	if ((e != FLOWER_EDOWN && e != FLOWER_ENOAPI && e != FLOWER_EREADONLY)
 	    || c->mode != CTL_AUTO || c->pidbox == NULL)
 		return 0;
+	/* a call that ran out of its caller's time says nothing of Flower */
+	if (e == FLOWER_EDOWN && k->deadline > 0 && now_wall() >= k->deadline)
+		return 0;
 	if (c->via == VIA_FLOWER) {
 		log_warn("%s", err);
 		log_warn("%s: continuing with Celery remote control over the "
-		    "broker", e == FLOWER_EDOWN ? "Flower is unreachable" :
-		    "Flower's API cannot control the workers");
+		    "broker", e == FLOWER_EDOWN ? "Flower is unreachable or "
+		    "does not answer" : "Flower's API cannot control the "
+		    "workers");
 		c->via = VIA_BROKER;
+		/* the calls waiting their turn for Flower go now, the broker way */
+		flower_drop_waiting(c->flower);
 	}
 	dispatch(k);
 	return 1;
@@ -112,30 +119,42 @@ f_done(enum flower_err e, const char *err, void *arg)
 
 /* ---- the broker path ------------------------------------------------- */
 
+/*
+ * The broadcast ping is in: every status call that waited for it gets the
+ * workers that answered (each its own array).
+ */
 static void
 b_status(json_t *replies, const char *err, void *arg)
 {
-	struct ccall		*k = arg;
+	struct ctl		*c = arg;
+	struct ccall		*k, *next;
 	struct worker_status	*ws;
-	size_t			 n = 0;
+	size_t			 n;
 	const char		*name;
 	json_t			*v;
 	char			 msg[300];
 
-	if (replies == NULL) {
-		snprintf(msg, sizeof msg, "ping over the broker: %s", err);
-		k->status_cb(FLOWER_EDOWN, NULL, 0, msg, k->arg);
+	k = c->ping;
+	c->ping = NULL;		/* a status call from a callback pings anew */
+	for (; k != NULL; k = next) {
+		next = k->next;
+		if (replies == NULL) {
+			snprintf(msg, sizeof msg, "ping over the broker: %s",
+			    err);
+			k->status_cb(FLOWER_EDOWN, NULL, 0, msg, k->arg);
+			ccall_free(k);
+			continue;
+		}
+		n = 0;
+		ws = xcalloc(json_object_size(replies) + 1, sizeof *ws);
+		json_object_foreach(replies, name, v) {
+			ws[n].name = xstrdup(name);
+			ws[n].online = 1;
+			n++;
+		}
+		k->status_cb(FLOWER_OK, ws, n, NULL, k->arg);
 		ccall_free(k);
-		return;
 	}
-	ws = xcalloc(json_object_size(replies), sizeof *ws);
-	json_object_foreach(replies, name, v) {
-		ws[n].name = xstrdup(name);
-		ws[n].online = 1;
-		n++;
-	}
-	k->status_cb(FLOWER_OK, ws, n, NULL, k->arg);
-	ccall_free(k);
 }
 
 /* All four inspect answers are in (or timed out): build the snapshot. */
@@ -220,31 +239,34 @@ dispatch(struct ccall *k)
 	size_t		 i;
 
 	if (c->via == VIA_FLOWER) {
-		double dl = k->deadline;
-		/*
-		 * With a broker path to fall back on, an unreachable Flower
-		 * is retried briefly, not for the whole state.
-		 */
-		if (c->mode == CTL_AUTO && c->pidbox != NULL &&
-		    (dl <= 0 || dl > now_wall() + FLOWER_PATIENCE))
-			dl = now_wall() + FLOWER_PATIENCE;
 		switch (k->kind) {
 		case C_STATUS:
-			flower_status(c->flower, dl, f_status, k);
+			flower_status(c->flower, k->deadline, f_status, k);
 			break;
 		case C_REFRESH:
-			flower_refresh(c->flower, k->worker, dl, f_snap, k);
+			flower_refresh(c->flower, k->worker, k->deadline, f_snap,
+			    k);
 			break;
 		case C_CONSUMER:
 			flower_consumer(c->flower, k->add, k->worker, k->queue,
-			    dl, f_done, k);
+			    k->deadline, f_done, k);
 			break;
 		}
 		return;
 	}
 	switch (k->kind) {
 	case C_STATUS:
-		pidbox_call(c->pidbox, "ping", NULL, NULL, 1.0, b_status, k);
+		/*
+		 * One broadcast ping at a time for the whole process: every
+		 * worker answers each ping, so one per run would make the
+		 * workers' (and this reply queue's) load grow with the square
+		 * of the runs. A status call joins the ping that is out.
+		 */
+		k->next = c->ping;
+		c->ping = k;
+		if (k->next == NULL)
+			pidbox_call(c->pidbox, "ping", NULL, NULL, PING_TIMEOUT,
+			    b_status, c);
 		break;
 	case C_REFRESH:
 		k->merged = json_pack("{s:f}", "timestamp", now_wall());

@@ -12,6 +12,11 @@
 
 struct fcall {
 	struct flower	 *f;
+	struct fcall	 *next;		/* waiting its turn */
+	const char	 *method;	/* static */
+	char		 *path;
+	double		  deadline;
+	http_cb		 *done;
 	char		 *worker;
 	char		 *queue;
 	int		  add;
@@ -24,6 +29,7 @@ struct fcall {
 static void
 fcall_free(struct fcall *c)
 {
+	free(c->path);
 	free(c->worker);
 	free(c->queue);
 	free(c);
@@ -125,29 +131,88 @@ classify(struct flower *f, const struct http_resp *r, const char *what,
 	    errlen);
 }
 
+static void	send_next(struct flower *);
+
+/*
+ * A request is answered: its owner is told (and may take Flower for down),
+ * then the next one waiting goes out.
+ */
+static void
+answered(const struct http_resp *r, void *arg)
+{
+	struct fcall	*c = arg;
+	struct flower	*f = c->f;
+
+	f->inflight--;
+	c->done(r, c);
+	send_next(f);
+}
+
+static void
+send_next(struct flower *f)
+{
+	struct http_req	 req;
+	struct fcall	*c;
+	char		*url;
+
+	while (f->inflight < FLOWER_INFLIGHT && (c = f->waiting) != NULL) {
+		if ((f->waiting = c->next) == NULL)
+			f->waiting_tail = NULL;
+		url = xasprintf("%s%s", f->url, c->path);
+		memset(&req, 0, sizeof req);
+		req.method = c->method;
+		req.url = url;
+		req.user = f->user;
+		req.password = f->password;
+		req.timeout = f->timeout;
+		req.deadline = c->deadline;
+		if (f->patience > 0)	/* counted from now, not the wait */
+			req.patience = now_wall() + f->patience;
+		/* Reads are safe to repeat, and so are consumer changes. */
+		req.retry = 1;
+		req.max_body = FLOWER_MAX_BODY;
+		f->inflight++;
+		if (http_do(f->http, &req, answered, c) == NULL) {
+			struct http_resp r = { .err = HTTP_EOTHER,
+			    .errmsg = "cannot start request", .body = (char *)"" };
+			answered(&r, c);
+		}
+		free(url);
+	}
+}
+
+/*
+ * At most FLOWER_INFLIGHT requests are out; the others wait here, in
+ * order, and their timeout starts when they are sent.
+ */
 static void
 request(struct flower *f, const char *method, const char *path,
     double deadline, http_cb *cb, struct fcall *c)
 {
-	struct http_req	 req;
-	char		*url = xasprintf("%s%s", f->url, path);
+	c->method = method;
+	c->path = xstrdup(path);
+	c->deadline = deadline;
+	c->done = cb;
+	if (f->waiting_tail != NULL)
+		f->waiting_tail->next = c;
+	else
+		f->waiting = c;
+	f->waiting_tail = c;
+	send_next(f);
+}
 
-	memset(&req, 0, sizeof req);
-	req.method = method;
-	req.url = url;
-	req.user = f->user;
-	req.password = f->password;
-	req.timeout = f->timeout;
-	req.deadline = deadline;
-	/* Reads are safe to repeat, and so are consumer changes. */
-	req.retry = 1;
-	req.max_body = FLOWER_MAX_BODY;
-	if (http_do(f->http, &req, cb, c) == NULL) {
-		struct http_resp r = { .err = HTTP_EOTHER,
-		    .errmsg = "cannot start request", .body = (char *)"" };
-		cb(&r, c);
+void
+flower_drop_waiting(struct flower *f)
+{
+	struct fcall		*c;
+	struct http_resp	 r = { .err = HTTP_ECONNECT, .errmsg =
+	    "not sent: Flower is taken for down", .body = (char *)"" };
+
+	while ((c = f->waiting) != NULL) {
+		if ((f->waiting = c->next) == NULL)
+			f->waiting_tail = NULL;
+		c->done(&r, c);
 	}
-	free(url);
 }
 
 static void

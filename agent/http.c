@@ -49,7 +49,7 @@ struct http_xfer {
 	struct http_tls	 tls;
 	char		*ca_pem, *cert_pem, *key_pem;
 	char		*ca_file, *cert_file, *key_file;
-	double		 timeout, deadline, started;
+	double		 timeout, deadline, patience, started;
 	int		 retry, retry_conflict, attempts, secret_url;
 	size_t		 max_body;
 	char		*buf;
@@ -376,7 +376,7 @@ static int
 start_attempt(struct http_xfer *x)
 {
 	CURL	*e;
-	double	 tmo = x->timeout;
+	double	 tmo = x->timeout, ctmo;
 
 	if ((e = curl_easy_init()) == NULL)
 		return -1;
@@ -393,6 +393,11 @@ start_attempt(struct http_xfer *x)
 		tmo = x->deadline - x->started;
 	if (tmo < 0.2)
 		tmo = 0.2;
+	ctmo = tmo < 5 ? tmo : 5;
+	if (x->patience > 0 && x->patience - x->started < ctmo)
+		ctmo = x->patience - x->started;
+	if (ctmo < 0.2)
+		ctmo = 0.2;
 	curl_easy_setopt(e, CURLOPT_URL, x->url);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
 	if (strcmp(x->method, "GET") == 0)
@@ -411,8 +416,7 @@ start_attempt(struct http_xfer *x)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(tmo * 1000));
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(tmo < 5 ? tmo * 1000 : 5000));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(ctmo * 1000));
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "drain-and-rollout/" VERSION);
 	if (x->user != NULL) {
@@ -445,6 +449,7 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 	x->password = dupz(r->password);
 	x->timeout = r->timeout > 0 ? r->timeout : 10;
 	x->deadline = r->deadline;
+	x->patience = r->patience;
 	x->retry = r->retry;
 	if (x->retry && x->deadline <= 0)
 		x->deadline = ev_now(h->loop) + 30;
@@ -544,6 +549,8 @@ schedule_retry(struct http_xfer *x)
 	if (x->retry_after > wait)
 		wait = x->retry_after;
 	if (x->deadline > 0 && now + wait + 0.2 > x->deadline)
+		return 0;
+	if (x->patience > 0 && now + wait > x->patience)
 		return 0;
 	shown = x->secret_url ? xstrdup("(URL not shown)") :
 	    http_url_shown(x->url);

@@ -20,18 +20,34 @@
 #define BINDINGS	"_kombu.binding.reply.celery.pidbox"
 #define REPLY_QUEUE	"%s.reply.celery.pidbox"
 #define MAX_REPLY	HTTP_MAX_BODY	/* replies are capped as HTTP bodies */
+#define POP_BATCH	100	/* replies read in one round trip */
+#define LATE		1.0	/* a broadcast waits at most this long past its
+				   timeout for the replies queued before it */
 
 /*
- * RPOP, but a reply larger than ARGV[1] bytes never crosses the wire: it is
- * dropped there, and the error names its size and ticket.
+ * Read the reply list: up to ARGV[2] replies of at most ARGV[1] bytes in
+ * all, oldest first, after the number left in the list. A reply larger
+ * than ARGV[1] bytes never crosses the wire: it is dropped there, and an
+ * error in its place names its size and ticket.
  */
 static const char pop_lua[] =
-    "local v = redis.call('RPOP', KEYS[1])\n"
-    "if v and #v > tonumber(ARGV[1]) then\n"
-    "  local t = string.match(v, '\"ticket\": *\"([%w%-]+)\"') or '-'\n"
-    "  return redis.error_reply('TOOBIG ' .. #v .. ' ' .. t)\n"
+    "local out, total = {0}, 0\n"
+    "local cap, n = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "while #out <= n do\n"
+    "  local v = redis.call('LINDEX', KEYS[1], -1)\n"
+    "  if not v then break end\n"
+    "  if #v <= cap and total + #v > cap then break end\n"
+    "  redis.call('RPOP', KEYS[1])\n"
+    "  if #v > cap then\n"
+    "    local t = string.match(v, '\"ticket\": *\"([%w%-]+)\"') or '-'\n"
+    "    out[#out + 1] = redis.error_reply('TOOBIG ' .. #v .. ' ' .. t)\n"
+    "  else\n"
+    "    total = total + #v\n"
+    "    out[#out + 1] = v\n"
+    "  end\n"
     "end\n"
-    "return v\n";
+    "out[1] = redis.call('LLEN', KEYS[1])\n"
+    "return out\n";
 
 struct pcall {
 	struct pcall	*next;
@@ -54,7 +70,8 @@ struct pidbox {
 	char		*bindings;	/* prefix + BINDINGS */
 	char		*member;	/* the binding, in bindings */
 	int		 bound;
-	int		 popping;	/* an RPOP is out */
+	int		 popping;	/* a read of the reply list is out */
+	double		 pop_started;	/* when it was sent */
 	unsigned long	 clock;
 	ev_timer	 poll;
 	struct pcall	*calls;
@@ -236,8 +253,9 @@ static void
 pop(struct pidbox *p)
 {
 	p->popping = 1;
-	broker_command(p->b, popped, p, "EVAL %s 1 %s %u", pop_lua, p->list,
-	    MAX_REPLY);
+	p->pop_started = ev_now(p->loop);
+	broker_command(p->b, popped, p, "EVAL %s 1 %s %u %d", pop_lua, p->list,
+	    MAX_REPLY, POP_BATCH);
 }
 
 /* A reply over the cap: the call that waits for it alone fails. */
@@ -260,22 +278,50 @@ too_big(struct pidbox *p, const char *err)
 	finish(p, c, msg);
 }
 
+/* The calls whose time was up at read_at end with the replies they have. */
+static void
+expire(struct pidbox *p, double read_at)
+{
+	struct pcall	*c, *next;
+
+	for (c = p->calls; c != NULL; c = next) {
+		next = c->next;
+		if (c->fail == NULL && c->deadline <= read_at)
+			finish(p, c, NULL);
+	}
+}
+
 static void
 popped(redisReply *rep, const char *err, void *arg)
 {
 	struct pidbox	*p = arg;
-	int		 more;
+	redisReply	*e;
+	size_t		 i;
 
+	(void)err;
 	p->popping = 0;
-	more = rep != NULL && rep->type == REDIS_REPLY_STRING;
-	if (more)
-		take_reply(p, rep->str, rep->len);
-	else if (err != NULL && strstr(err, "TOOBIG ") != NULL) {
-		too_big(p, err);
-		more = 1;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
+	    rep->elements == 0 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
+		/* no read: the calls whose time is up end as they are */
+		expire(p, ev_now(p->loop));
+		return;
 	}
-	if (more && p->calls != NULL)	/* drain the list at once */
-		pop(p);
+	for (i = 1; i < rep->elements; i++) {
+		e = rep->element[i];
+		if (e->type == REDIS_REPLY_STRING)
+			take_reply(p, e->str, e->len);
+		else if (e->type == REDIS_REPLY_ERROR &&
+		    strstr(e->str, "TOOBIG ") != NULL)
+			too_big(p, e->str);
+	}
+	/*
+	 * Every reply pushed before the read began has been taken only once
+	 * the list is empty: only then may a call end at its timeout.
+	 */
+	if (rep->element[0]->integer == 0)
+		expire(p, p->pop_started);
+	else if (p->calls != NULL)
+		pop(p);		/* read on at once */
 }
 
 static void
@@ -290,8 +336,8 @@ poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		next = c->next;
 		if (c->fail != NULL)
 			finish(p, c, c->fail);
-		else if (now >= c->deadline)
-			finish(p, c, NULL);
+		else if (now >= c->deadline + LATE)
+			finish(p, c, NULL);	/* the list never emptied */
 	}
 	if (p->calls != NULL && !p->popping)
 		pop(p);

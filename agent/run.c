@@ -592,6 +592,8 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 	c->flower.user = (char *)o->flower_user;
 	c->flower.password = o->flower_password;
 	c->flower.timeout = o->request_timeout;
+	if (o->control == CTL_AUTO)	/* the broker is the way round */
+		c->flower.patience = CTL_FLOWER_PATIENCE;
 	c->broker = broker_new(loop, o->redis_url, o->redis_password, err,
 	    errlen);
 	if (c->broker == NULL)

@@ -31,6 +31,16 @@
 #include "worker.h"
 
 struct http;
+struct fcall;
+
+/*
+ * Requests out to Flower at once, per process. Flower serves its API from
+ * one Tornado loop (control calls block it; a refresh runs its eight inspect
+ * calls on a few executor threads), so more at once only queue inside
+ * Flower, where the request timeout would count the queue; the rest wait
+ * here, in order, and their timeout starts when they are sent.
+ */
+#define FLOWER_INFLIGHT	4
 
 struct flower {
 	struct http	*http;
@@ -40,6 +50,14 @@ struct flower {
 	char		*user;
 	char		*password;	/* secret */
 	double		 timeout;	/* per request, seconds */
+	double		 patience;	/* seconds to keep trying to reach
+					   Flower (connect, retry) before it
+					   counts as down; a reply, once
+					   connected, is waited for up to
+					   timeout. 0: until the deadline */
+	/* private: the requests out, and those waiting their turn */
+	int		 inflight;
+	struct fcall	*waiting, *waiting_tail;
 };
 
 enum flower_err {
@@ -76,5 +94,10 @@ void	flower_refresh(struct flower *, const char *worker, double deadline,
 /* POST /api/worker/queue/{cancel,add}-consumer/W?queue=Q */
 void	flower_consumer(struct flower *, int add, const char *worker,
 	    const char *queue, double deadline, flower_done_cb *, void *);
+/*
+ * Flower is taken for down: every request still waiting its turn fails now
+ * as FLOWER_EDOWN (its callback runs inside this call), none is sent.
+ */
+void	flower_drop_waiting(struct flower *);
 
 #endif

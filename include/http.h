@@ -12,7 +12,8 @@
  * Retries (for idempotent or explicitly retryable requests): connection
  * errors and timeouts, HTTP 500/502/503/504, 429 (honouring Retry-After)
  * and, if retry_conflict is set, 409; capped exponential backoff with
- * jitter (0.2 s doubling up to 5 s) until the request's deadline.
+ * jitter (0.2 s doubling up to 5 s) until the request's deadline (or its
+ * patience).
  *
  * Response bodies are capped at max_body bytes (default HTTP_MAX_BODY,
  * 8 MiB): a larger body fails the request with HTTP_ETOOBIG. Secrets (bearer
@@ -77,6 +78,14 @@ struct http_req {
 	const char		*proxy;
 	double			 timeout;	/* per attempt, seconds */
 	double			 deadline;	/* ev_now() limit for retries; 0: none */
+	/*
+	 * ev_now() limit for reaching the server, before deadline (0: none):
+	 * no attempt starts after it, and an attempt still connecting then
+	 * fails. An attempt whose connection was made waits for its answer
+	 * as before (timeout, deadline): a server that cannot be reached is
+	 * given up at patience, one that answers slowly is not.
+	 */
+	double			 patience;
 	int			 retry;		/* retry transient failures */
 	int			 retry_conflict; /* also retry 409 */
 	size_t			 max_body;	/* 0: HTTP_MAX_BODY */

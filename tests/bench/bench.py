@@ -155,6 +155,8 @@ def grow(w, names, workers, label):
                "Flower requests %d (%.1f per worker); Kubernetes requests %d; wall %.1f s"
                % (m["cpu"], m["Private_Dirty"] / 1024, m["Anonymous"] / 1024, m["flower"],
                   m["flower"] / workers, m["kube"], m["wall"]))
+    if "continuing with Celery remote control over the broker" in m["err"]:
+        figures += "; switched to remote control over the broker"
     if m["rc"] != 0:
         # said, not hidden: the figures are those of the failed run
         errs = [l for l in m["err"].splitlines() if " error: " in l or "broker" in l]

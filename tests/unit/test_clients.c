@@ -3,6 +3,8 @@
  * include/pidbox.h) complete on the loop, never inside the call that
  * started them, and no Redis command waits forever: against a server that
  * accepts and never answers, a command fails once the timeout has passed.
+ * An HTTP request's patience (include/http.h) bounds reaching the server,
+ * not waiting for an answer once connected.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <jansson.h>
 
 #include "broker.h"
+#include "http.h"
 #include "keys.h"
 #include "pidbox.h"
 
@@ -179,6 +182,108 @@ test_silent_redis_times_out(void **state)
 	ev_loop_destroy(loop);
 }
 
+struct answer {
+	int		 calls;
+	enum http_err	 err;
+	long		 status;
+	int		 attempts;
+	double		 at;
+};
+
+static void
+http_done(const struct http_resp *r, void *arg)
+{
+	struct answer	*a = arg;
+
+	a->calls++;
+	a->err = r->err;
+	a->status = r->status;
+	a->attempts = r->attempts;
+	a->at = ev_time();
+}
+
+static void
+start(struct http *h, int port, double patience, double deadline,
+    struct answer *a)
+{
+	struct http_req	 req;
+	char		 url[64];
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/api/workers", port);
+	memset(&req, 0, sizeof req);
+	req.method = "GET";
+	req.url = url;
+	req.timeout = 5;
+	req.retry = 1;
+	req.deadline = ev_time() + deadline;
+	req.patience = ev_time() + patience;
+	http_do(h, &req, http_done, a);
+}
+
+static void
+test_http_patience_gives_up_an_unreachable_server(void **state)
+{
+	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
+	struct http	*h = http_new(loop);
+	struct answer	 a = { 0 };
+	double		 t0 = ev_time();
+
+	(void)state;
+	start(h, closed_port(), 0.8, 20, &a);
+	run_until(loop, &a.calls, 10);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.err, HTTP_ECONNECT);
+	assert_true(a.attempts > 1);		/* retried meanwhile */
+	assert_true(a.at - t0 < 3);		/* not the 20 s deadline */
+	http_free(h);
+	ev_loop_destroy(loop);
+}
+
+/* Accept the waiting connection, read the request, answer it. */
+static void
+late_answer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "application/json\r\nContent-Length: 2\r\nConnection: close\r\n"
+	    "\r\n{}";
+	char	buf[4096];
+	int	c = accept(*(int *)w->data, NULL, NULL);
+
+	(void)loop;
+	(void)revents;
+	assert_true(c >= 0);
+	assert_true(read(c, buf, sizeof buf) > 0);
+	assert_int_equal(write(c, ok, sizeof ok - 1), (ssize_t)(sizeof ok - 1));
+	shutdown(c, SHUT_WR);
+	close(c);
+}
+
+static void
+test_http_patience_waits_for_a_slow_answer(void **state)
+{
+	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
+	struct http	*h = http_new(loop);
+	struct answer	 a = { 0 };
+	int		 port, s = silent_listener(&port);
+	double		 t0 = ev_time();
+	ev_timer	 later;
+
+	(void)state;
+	ev_timer_init(&later, late_answer, 1.5, 0.);
+	later.data = &s;
+	ev_timer_start(loop, &later);
+	start(h, port, 0.5, 20, &a);
+	run_until(loop, &a.calls, 10);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.err, HTTP_OK);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(a.attempts, 1);
+	assert_true(a.at - t0 >= 1.4);		/* past the patience */
+	http_free(h);
+	close(s);
+	ev_loop_destroy(loop);
+}
+
 int
 main(void)
 {
@@ -186,6 +291,8 @@ main(void)
 		cmocka_unit_test(test_broker_down_fails_on_the_loop),
 		cmocka_unit_test(test_pidbox_broker_down_fails_on_the_loop),
 		cmocka_unit_test(test_silent_redis_times_out),
+		cmocka_unit_test(test_http_patience_gives_up_an_unreachable_server),
+		cmocka_unit_test(test_http_patience_waits_for_a_slow_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -736,6 +736,10 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Tornado listens with a backlog of 128 (tornado.netutil._DEFAULT_BACKLOG),
+    # not socketserver's 5: many runs connecting at once are queued by the
+    # kernel, not dropped and left to retransmit their SYN for seconds.
+    request_queue_size = 128
 
 
 def main(argv=None):
