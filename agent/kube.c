@@ -1,5 +1,6 @@
 /* kube.c -- Kubernetes API client and pure readers; see include/kube.h. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -755,14 +756,35 @@ kube_list(struct kube *k, const char *resource, const char *selector,
 	free(ns);
 }
 
+/*
+ * The query of a write to a Deployment or StatefulSet: the API server gives
+ * up on it (504, not applied) at the request timeout, as kubectl's
+ * --request-timeout asks, so that one sent by a run that died lands by
+ * then or never (kube.h, --recover).
+ */
+static char *
+write_path(struct kube *k, const char *target)
+{
+	char	 q[80];
+
+	snprintf(q, sizeof q, "?fieldManager=drain-and-rollout&timeout=%lds",
+	    kube_write_timeout(k->timeout));
+	return target_path(k, target, q);
+}
+
+long
+kube_write_timeout(double request_timeout)
+{
+	return request_timeout < 1 ? 1 : (long)ceil(request_timeout);
+}
+
 /* PATCH target with patch (released here); idempotent, so 409 and 5xx are
  * retried: a retried PATCH that had been applied changes nothing. */
 static void
 kpatch(struct kube *k, const char *target, const char *ctype, json_t *patch,
     const char *verb, double deadline, kube_cb *cb, void *arg)
 {
-	char		*path = target_path(k, target,
-	    "?fieldManager=drain-and-rollout");
+	char		*path = write_path(k, target);
 	char		*body = json_dumps(patch, JSON_COMPACT);
 	const char	*bare;
 
@@ -796,23 +818,11 @@ kube_annotate(struct kube *k, const char *name, const char *key,
 
 /* ---- --handover ------------------------------------------------------ */
 
-static char *
-deploy_path(struct kube *k, const char *name)
-{
-	char	*n = http_escape(name), *ns = http_escape(k->ns);
-	char	*path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s"
-	    "?fieldManager=drain-and-rollout", ns, n);
-
-	free(n);
-	free(ns);
-	return path;
-}
-
 void
 kube_pause(struct kube *k, const char *name, int paused, double deadline,
     kube_cb *cb, void *arg)
 {
-	char	*path = deploy_path(k, name), *body;
+	char	*path = write_path(k, name), *body;
 	json_t	*patch = json_pack("{s:{s:b}}", "spec", "paused", paused);
 
 	body = json_dumps(patch, JSON_COMPACT);
@@ -829,7 +839,7 @@ void
 kube_restart_resume(struct kube *k, const char *name, const char *when,
     double deadline, kube_cb *cb, void *arg)
 {
-	char	*path = deploy_path(k, name), *body;
+	char	*path = write_path(k, name), *body;
 	json_t	*patch;
 
 	/* the annotation exactly as kube_restart() sends it, and resumed */

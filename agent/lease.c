@@ -384,7 +384,7 @@ journal_write(struct run *r, void (*then)(struct run *))
 	struct ctx	*c = r->ctx;
 	json_t		*ws = json_array(), *pods = json_array(), *q;
 	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, now[32],
-			 st[32];
+			 st[32], rt[32];
 	struct jw	*j;
 	size_t		 i, n;
 
@@ -403,15 +403,17 @@ journal_write(struct run *r, void (*then)(struct run *))
 	hj = r->ho != NULL ? json_dumps(r->ho, JSON_COMPACT) : NULL;
 	snprintf(now, sizeof now, "%.3f", now_wall());
 	snprintf(st, sizeof st, "%.3f", r->wall_started);
+	snprintf(rt, sizeof rt, "%g", c->o->request_timeout);
 	lk = lease_key(c, r->name);
 	j = xcalloc(1, sizeof *j);
 	j->op = then != NULL ? op_new(r, 0, 0) : op_new_bg(r);
 	j->then = then;
 	broker_command(c->broker, journal_written, j, "EVAL %s 2 %s %s %s "
 	    "state %s holder %s started %s updated %s workers %s old_pods %s "
-	    "restarted_at %s handover %s", journal_lua, lk, k, r->lease_token ?
-	    r->lease_token : "", fsm_state_name(r->fsm.state), c->holder, st,
-	    now, wj, pj, r->restarted_at ? r->restarted_at : "", hj ? hj : "");
+	    "restarted_at %s handover %s request_timeout %s", journal_lua, lk,
+	    k, r->lease_token ? r->lease_token : "",
+	    fsm_state_name(r->fsm.state), c->holder, st, now, wj, pj,
+	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt);
 	json_decref(ws);
 	json_decref(pods);
 	free(wj);

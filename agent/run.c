@@ -299,6 +299,11 @@ enter(struct run *r)
 	ev_timer_stop(c->loop, &r->timeout);
 	ev_timer_stop(c->loop, &r->tick);
 	ev_timer_stop(c->loop, &r->settle);
+	if (r->wait_op != NULL) {
+		ev_timer_stop(c->loop, &r->wait);
+		(void)op_done(r->wait_op, NULL, NULL);	/* no longer current */
+		r->wait_op = NULL;
+	}
 	if (r->fsm.state == ST_END) {
 		r->state_len = r->state_deadline = 0;
 		run_end(r);

@@ -82,6 +82,9 @@ struct run {
 	ev_timer	 tick;
 	ev_timer	 lease_timer;
 	ev_timer	 lease_expiry;	/* at lease_until: lost */
+	ev_timer	 wait;		/* --recover: a PATCH the interrupted
+					   run may have left in flight */
+	struct op	*wait_op;	/* counted while it runs */
 	char		 last_line[512];
 	struct json_t	*ho;		/* --handover's record (st-handover.c) */
 	int		 ho_pending;	/* pods detached, not yet given back

@@ -9,6 +9,7 @@
  */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +105,70 @@ jstr(struct run *r, const char *field)
 	return v ? v : "";
 }
 
+/*
+ * Until when a PATCH of the Deployment that the interrupted run sent may
+ * still be applied (0: none can be in flight). In states "restart" and
+ * "detach" (its pause) the run sent one, retries included, within the
+ * state's time limit from the journal's last update, each asking the API
+ * server to give up after kube_write_timeout() of its request timeout.
+ */
+static double
+inflight_until(struct run *r)
+{
+	const char	*st = jstr(r, "state");
+	double		 rt = strtod(jstr(r, "request_timeout"), NULL);
+	double		 upd = strtod(jstr(r, "updated"), NULL), window;
+
+	if (strcmp(st, "restart") != 0 && strcmp(st, "detach") != 0)
+		return 0;
+	if (rt <= 0)
+		rt = r->ctx->o->request_timeout;
+	/* deadline_request() and deadline_minute() of that run */
+	window = strcmp(st, "detach") == 0 ? 60 : 3 * rt < 10 ? 10 : 3 * rt;
+	return upd + window + kube_write_timeout(rt) + 1;
+}
+
+static void	recover_deployment(enum kube_err, json_t *, const char *,
+		    void *);
+
+static void
+waited(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run	*r = w->data;
+	struct op	*o = r->wait_op;
+
+	(void)loop;
+	(void)revents;
+	r->wait_op = NULL;
+	deploy_info_free(&r->dep);
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
+	    recover_deployment, o);
+}
+
+/* Read the Deployment again in secs, the state's time limit extended. */
+static void
+recover_wait(struct run *r, double secs)
+{
+	struct ev_loop	*loop = r->ctx->loop;
+
+	r->state_len = secs + deadline_request(r);
+	r->state_deadline = ev_now(loop) + r->state_len;
+	ev_timer_stop(loop, &r->timeout);
+	ev_timer_set(&r->timeout, r->state_len, 0.);
+	ev_timer_start(loop, &r->timeout);
+	r->wait_op = op_new(r, 0, 0);
+	ev_timer_init(&r->wait, waited, secs, 0.);
+	r->wait.data = r;
+	ev_timer_start(loop, &r->wait);
+}
+
 static void
 recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
 	const char	*st, *ra;
 	int		 restarted;
+	double		 until;
 
 	if (r == NULL || run_deployment(r, e, obj, err) == -1)
 		return;
@@ -117,6 +176,14 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	ra = jstr(r, "restarted_at");
 	restarted = ra[0] != '\0' && r->dep.restarted_at != NULL &&
 	    strcmp(ra, r->dep.restarted_at) == 0;
+	if (!restarted && (until = inflight_until(r)) > now_wall()) {
+		log_info("%s: the interrupted run (state %s) may have left a "
+		    "PATCH of the Deployment in flight; waiting %.0fs, until "
+		    "the API server has applied it or given up on it", r->name,
+		    st, ceil(until - now_wall()));
+		recover_wait(r, until - now_wall());
+		return;
+	}
 	if (restarted) {
 		free(r->restarted_at);
 		r->restarted_at = xstrdup(ra);

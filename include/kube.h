@@ -193,6 +193,14 @@ void	kube_get_deployment(struct kube *, const char *name, double deadline,
  */
 void	kube_list(struct kube *, const char *resource, const char *selector,
 	    double deadline, kube_cb *, void *);
+/*
+ * The seconds a PATCH of a Deployment or StatefulSet asks the API server
+ * to give up after (its "timeout" query, as kubectl --request-timeout
+ * sends it), for a client request timeout: at least 1. A write the
+ * server has not applied by then it never applies (504): --recover waits
+ * that long for a PATCH a dead run may have left in flight.
+ */
+long	kube_write_timeout(double request_timeout);
 /* PATCH spec.template.metadata.annotations restartedAt = RFC 3339 now. */
 void	kube_restart(struct kube *, const char *name, const char *when,
 	    double deadline, kube_cb *, void *);

@@ -435,6 +435,14 @@ def test_handover_sigkill_then_recover(request, kill_in):
     ids = w.enqueue(DEP, 3, 3.0, tag="k")
     w.wait_started(ids, 1)
     args = (DEP, "--handover", "--lease-ttl", "2s")
+    if kill_in == "restart":
+        # the state lasts one PATCH: the double holds the Deployment's
+        # PATCHes (pause, then restart) 2 s each, so the kill lands in it;
+        # --recover waits for the one in flight (3 s timeout: not long)
+        args += ("--request-timeout", "3s")
+        w.kube_test("POST", "/_test/faults", {
+            "method": "PATCH", "delay": 2, "count": 2,
+            "path_prefix": "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, DEP)})
     p = w.spawn(*args)
     wait_journal_state(w, kill_in)
     p.send_signal(signal.SIGKILL)

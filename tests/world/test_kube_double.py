@@ -302,6 +302,29 @@ def test_faults_and_forbidden_are_not_applied(world):
     code, st, hdr = world.kube_api("GET", DEP_PATH + "/ecal-bulk")
     assert code == 429 and st["reason"] == "TooManyRequests" and hdr.get("Retry-After") == "1"
     world.kube_test("DELETE", "faults")
+    # a delay alone holds the request, then serves it
+    world.kube_test("POST", "faults", {"method": "GET", "path_prefix": DEP_PATH + "/ecal-bulk",
+                                 "delay": 1, "count": 1})
+    t = time.monotonic()
+    code, obj, _ = world.kube_api("GET", DEP_PATH + "/ecal-bulk")
+    assert code == 200 and obj["metadata"]["name"] == "ecal-bulk"
+    assert time.monotonic() - t >= 1
+    # past the timeout the client asked for: 504, and the write never lands
+    world.kube_test("POST", "faults", {"method": "PATCH", "path_prefix": DEP_PATH + "/ecal-bulk",
+                                 "delay": 2, "count": 1})
+    code, st, _ = world.kube_api("PATCH", DEP_PATH + "/ecal-bulk?timeout=1s",
+                                 '{"metadata":{"annotations":{"late":"yes"}}}',
+                                 "application/merge-patch+json")
+    assert code == 504 and st["reason"] == "Timeout", st
+    time.sleep(1.5)
+    assert "late" not in world.deployment("ecal-bulk")["metadata"].get("annotations", {})
+    code, st, _ = world.kube_api("GET", DEP_PATH + "/ecal-bulk?timeout=soon")
+    assert code == 400 and st["message"] == ('invalid timeout specified in the request URL - '
+                                           'time: invalid duration "soon"'), st
+    # kubectl --request-timeout sends it as a Go duration
+    r = world.kubectl("--request-timeout=1m30s", "get", "deployment", "ecal-bulk")
+    assert r.returncode == 0, r.stderr
+    assert any("timeout=1m30s" in q["path"] for q in world.kube_requests()), "kubectl sent no timeout"
     world.kube_test("POST", "forbid", {"verb": "patch", "resource": "deployments"})
     try:
         r = world.restart("ecal-bulk")

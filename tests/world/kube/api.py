@@ -20,6 +20,7 @@ failing API server would.
 """
 import bisect
 import json
+import re
 import ssl
 import time
 import uuid
@@ -74,6 +75,18 @@ def guarded(group, resource, verb, fn):
     def handler(h, user, ns=None, name=None):
         watch = h._q.get("watch") in ("true", "1")
         v = "watch" if verb in ("get", "list") and watch else verb
+        # a short request's deadline (checked before authorization): its
+        # "timeout" (a Go duration), at most the server's --request-timeout
+        # (60 s), which is also the default; a watch uses timeoutSeconds
+        limit = None if v == "watch" else h._q.get("timeout") or None
+        if limit is not None:
+            text, limit = limit, go_duration(limit)
+            if limit is None:
+                h.send_status(st_bad_request('invalid timeout specified in the request URL - '
+                                             'time: invalid duration "%s"' % text))
+                return
+        if v != "watch":
+            limit = min(limit, 60) if limit else 60
         with h.state["lock"]:
             forbidden = any(f["verb"] in (v, "*") and f["resource"] in (resource, "*")
                             for f in h.state["forbid"])
@@ -81,7 +94,15 @@ def guarded(group, resource, verb, fn):
             h.send_status(st_forbidden(user, v, resource, group, ns or "", name))
             return
         fault = take_fault(h)
-        if fault is not None:
+        if fault is not None and fault["delay"]:
+            # the API server gives up on a request at its timeout: 504,
+            # and a write it had not applied is never applied
+            if limit and fault["delay"] > limit:
+                time.sleep(limit)
+                h.send_status(st_fault(504, resource, group, name, None))
+                return
+            time.sleep(fault["delay"])
+        if fault is not None and fault["status"]:
             hdr = {}
             if fault.get("retry_after") is not None or fault["status"] == 429:
                 hdr["Retry-After"] = str(int(fault.get("retry_after") or 1))
@@ -132,6 +153,18 @@ def health(h, user, **_):
 
 def namespace(h, user, name):
     namespace_get(h, name)
+
+
+GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def go_duration(text):
+    """Seconds of a Go time.ParseDuration string ("10s", "1m30s"), or None."""
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+", text)
+    if m is None:
+        return None
+    return sum(float(n) * GO_UNITS[u] for n, u in
+               re.findall(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)", text))
 
 
 def take_fault(h):

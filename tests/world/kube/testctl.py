@@ -38,7 +38,10 @@ def post_faults(h):
     f = body(h)
     f.setdefault("count", 1)
     f.setdefault("path_prefix", "")
-    f["status"] = int(f.get("status", 500))
+    # "delay": seconds the matching requests wait before they are answered;
+    # with it and no status they are then served normally
+    f["delay"] = float(f.get("delay", 0))
+    f["status"] = int(f.get("status", 0 if f["delay"] else 500))
     with h.state["lock"]:
         h.state["faults"].append(f)
     return h.send_json(200, {"ok": True})
