@@ -71,7 +71,7 @@ def test_statefulset_busy_workers_drained_and_rolled_out(request):
         assert after[name]["uid"] != before[name]["uid"], name + " was not replaced"
         assert w.consumes("airflow-worker@" + name, "airflow-worker"), name
     (patch,) = sts_patches(w, "airflow-worker")
-    assert patch["path"] == STS_PATH + "airflow-worker?fieldManager=drain-and-rollout"
+    assert patch["path"] == STS_PATH + "airflow-worker?fieldManager=drain-and-rollout&timeout=10s"
     assert patch["content_type"] == "application/strategic-merge-patch+json"
     ann = json.loads(patch["body"])["spec"]["template"]["metadata"]["annotations"]
     assert list(ann) == ["kubectl.kubernetes.io/restartedAt"]
