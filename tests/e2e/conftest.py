@@ -14,6 +14,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from world import World, deployment  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "long(seconds=30): takes that long or more; started first")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest work first, so that the parallel run does not end on it:
+    the tests marked long (longest first), then the module-wide groups
+    (each run by one worker, in file order); the rest keep their order."""
+    def key(item):
+        long = item.get_closest_marker("long")
+        if long is not None:
+            return (0, -(long.args[0] if long.args else 30))
+        return (1 if item.get_closest_marker("xdist_group") else 2, 0)
+    items.sort(key=key)
+
+
 def make_world(request, deployments=None, **kw):
     w = World(deployments or [deployment("ecal-bulk"),
                               deployment("common-redbeat", worker=False)], **kw)

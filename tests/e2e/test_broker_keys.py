@@ -40,6 +40,7 @@ def busy_with_backlog(w, priorities):
     return ids
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("control", ["flower", "broker"])
 def test_prefixed_keys_drain_with_events_zero_loss(request, control):
     """global_keyprefix: the agent follows the prefixed event channel, counts
@@ -84,6 +85,7 @@ def test_prefixed_keys_drain_with_events_zero_loss(request, control):
     assert stray == [], stray
 
 
+@pytest.mark.long
 def test_priority_steps_backlog_and_broker_control(request):
     """priority_steps = list(range(10)): messages sit on ten lists per queue;
     --dry-run counts all of them, the drain over the broker loses nothing."""

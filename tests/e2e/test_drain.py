@@ -10,6 +10,7 @@ from conftest import make_world, patches
 from world import NS
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("flower", ["2.0", "2.1", "1.2"])
 def test_zero_loss_drain_and_rollout(request, flower):
     """Tasks longer than the grace period, running and prefetched: every one

@@ -8,6 +8,8 @@ import threading
 import time
 from urllib.parse import quote
 
+import pytest
+
 from conftest import applied_patches, make_world
 from world import deployment
 
@@ -66,6 +68,7 @@ def restarted_once_nothing_lost(w, deps, ids):
     w.assert_exactly_once(ids)
 
 
+@pytest.mark.long
 def test_slow_flower_is_waited_for_not_taken_for_down(request):
     """Every Flower answer comes 5 s late (longer than the 4 s the agent
     tries to reach a Flower before going over the broker, shorter than the

@@ -815,6 +815,7 @@ def chaos_cycles(w, dep, cycles, rng, t_start, history, faults=FAULTS):
         history.append((dep, i, fault, rc, after, round(time.time() - t_start)))
 
 
+@pytest.mark.long(180)
 def test_chaos_cycles_under_load(request):
     """Two deployments cycle at once under load, each cycle with one fault:
     Kubernetes and Flower errors, a signal or SIGKILL at each state boundary
