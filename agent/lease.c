@@ -169,30 +169,55 @@ lease_check(struct run *r)
 	return 0;
 }
 
+/* KEYS lease, journal: {the lease's token or "", the journal's fields}. */
+static const char *holder_lua =
+    "return {redis.call('GET', KEYS[1]) or '', "
+    "redis.call('HGETALL', KEYS[2])}\n";
+
+/*
+ * Who holds the lease: its token names the holder ("host:pid"), even before
+ * that run has written its journal; the journal's state and start are
+ * shown when the journal is that holder's.
+ */
 static void
 holder_read(redisReply *rep, const char *err, void *arg)
 {
 	struct take	*t = arg;
 	struct run	*r = op_done(t->op, NULL, NULL);
 	void		(*then)(struct run *, int) = t->then;
-	const char	*h = NULL, *st = NULL, *since = NULL;
-	char		 ts[32];
+	const char	*h = NULL, *st = NULL, *since = NULL, *jh = NULL;
+	char		 ts[32], lh[256];
+	redisReply	*j = NULL;
 	size_t		 i;
 
 	free(t->token);
 	free(t);
 	if (r == NULL)
 		return;
-	for (i = 0; rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
-	    i + 1 < rep->elements; i += 2) {
-		const char *k = rep->element[i]->str;
-		if (strcmp(k, "holder") == 0)
-			h = rep->element[i + 1]->str;
-		else if (strcmp(k, "state") == 0)
-			st = rep->element[i + 1]->str;
-		else if (strcmp(k, "started") == 0)
-			since = rep->element[i + 1]->str;
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_ARRAY) {
+		if (rep->element[0]->type == REDIS_REPLY_STRING &&
+		    rep->element[0]->str[0] != '\0') {
+			holder_of(rep->element[0]->str, lh, sizeof lh);
+			h = lh;
+		}
+		j = rep->element[1];
 	}
+	for (i = 0; j != NULL && i + 1 < j->elements; i += 2) {
+		const char *k = j->element[i]->str, *v = j->element[i + 1]->str;
+		if (k == NULL || v == NULL)
+			continue;
+		if (strcmp(k, "holder") == 0)
+			jh = v;
+		else if (strcmp(k, "state") == 0)
+			st = v;
+		else if (strcmp(k, "started") == 0)
+			since = v;
+	}
+	if (h == NULL)
+		h = jh;
+	else if (jh == NULL || strcmp(jh, h) != 0)
+		st = since = NULL;	/* a journal left by another run */
 	run_fail(r, "deployment %s is being handled by another run (holder %s,"
 	    " state %s, since %s); wait for it, or see --status", r->name,
 	    h ? h : "unknown", st ? st : "unknown",
@@ -208,7 +233,7 @@ lease_taken(redisReply *rep, const char *err, void *arg)
 	struct run	*owner = t->op->r;
 	struct ctx	*c = owner->ctx;
 	struct run	*r = op_done(t->op, NULL, NULL);
-	char		*jk;
+	char		*jk, *lk;
 
 	if (r == NULL || r->fsm.state == ST_END) {
 		/* taken for a run that moved on meanwhile: give it back */
@@ -236,8 +261,11 @@ lease_taken(redisReply *rep, const char *err, void *arg)
 		free(r->lease_token);
 		r->lease_token = NULL;
 		jk = journal_key(r->ctx, r->name);
+		lk = lease_key(r->ctx, r->name);
 		t->op = op_new(r, 0, 0);
-		broker_command(r->ctx->broker, holder_read, t, "HGETALL %s", jk);
+		broker_command(r->ctx->broker, holder_read, t, "EVAL %s 2 %s %s",
+		    holder_lua, lk, jk);
+		free(lk);
 		free(jk);
 		return;
 	}

@@ -113,6 +113,27 @@ def test_two_concurrent_runs_one_wins_one_is_locked(request):
     assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
 
 
+def test_a_lease_without_a_journal_yet_names_its_holder(request):
+    """Another run has just taken the lease and not yet written its journal
+    (or an old journal of a third run is left): the refused run names the
+    lease's holder from its token, not "unknown" nor the journal's."""
+    w = fresh(request)
+    w.r().set(LEASE, "ops-host-7:4242:1795700000:0123abcd", px=60000)
+    r = w.run(DEP)
+    assert r.returncode == 4, r.stderr
+    assert "holder ops-host-7:4242, state unknown" in r.stderr, r.stderr
+    w.r().hset(JOURNAL, mapping={"holder": "old-host:1", "state": "drain",
+                                 "started": "1795600000.000"})
+    r = w.run(DEP)
+    assert r.returncode == 4, r.stderr
+    assert "holder ops-host-7:4242, state unknown" in r.stderr, r.stderr
+    w.r().hset(JOURNAL, "holder", "ops-host-7:4242")
+    r = w.run(DEP)
+    assert r.returncode == 4, r.stderr
+    assert "holder ops-host-7:4242, state drain, since 2026-" in r.stderr, r.stderr
+    assert patches(w) == []
+
+
 def test_workers_another_run_just_cancelled_are_locked_not_idle(request):
     """A run that finds no queue consumed because another run has just
     cancelled them reports that run's lease (exit 4, naming it), not
