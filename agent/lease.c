@@ -410,20 +410,12 @@ void
 journal_write(struct run *r, void (*then)(struct run *))
 {
 	struct ctx	*c = r->ctx;
-	json_t		*ws = json_array(), *pods = json_array(), *q;
+	json_t		*ws = run_workers_json(r, 1), *pods = json_array();
 	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, now[32],
 			 st[32], rt[32];
 	struct jw	*j;
-	size_t		 i, n;
+	size_t		 i;
 
-	for (i = 0; i < r->nw; i++) {
-		q = json_array();
-		for (n = 0; n < r->w[i].cancelled.n; n++)
-			json_array_append_new(q,
-			    json_string(r->w[i].cancelled.v[n]));
-		json_array_append_new(ws, json_pack("{s:s,s:o}", "name",
-		    r->w[i].name, "queues", q));
-	}
 	for (i = 0; i < r->old_pods.n; i++)
 		json_array_append_new(pods, json_string(r->old_pods.v[i]));
 	wj = json_dumps(ws, JSON_COMPACT);

@@ -451,6 +451,50 @@ run_add_worker(struct run *r, const char *name)
 	return w;
 }
 
+json_t *
+run_workers_json(struct run *r, int cancelled)
+{
+	json_t		*ws = json_array(), *q;
+	struct strv	*v;
+	size_t		 i, j;
+
+	for (i = 0; i < r->nw; i++) {
+		v = cancelled ? &r->w[i].cancelled : &r->w[i].queues;
+		q = json_array();
+		for (j = 0; j < v->n; j++)
+			json_array_append_new(q, json_string(v->v[j]));
+		json_array_append_new(ws, json_pack("{s:s,s:o}", "name",
+		    r->w[i].name, "queues", q));
+	}
+	return ws;
+}
+
+void
+run_workers_load(struct run *r, json_t *ws, int cancelled)
+{
+	json_t		*w, *q;
+	struct wk	*k;
+	const char	*n, *qn;
+	size_t		 i, j;
+
+	json_array_foreach(ws, i, w) {
+		if ((n = json_string_value(json_object_get(w, "name"))) == NULL)
+			continue;
+		if ((k = run_worker(r, n)) == NULL)
+			k = run_add_worker(r, n);
+		json_array_foreach(json_object_get(w, "queues"), j, q) {
+			if ((qn = json_string_value(q)) == NULL)
+				continue;
+			if (cancelled && !strv_has(&k->cancelled, qn))
+				strv_add(&k->cancelled, qn);
+			if (!strv_has(&k->queues, qn))
+				strv_add(&k->queues, qn);
+			if (!strv_has(&r->queues, qn))
+				strv_add(&r->queues, qn);
+		}
+	}
+}
+
 void
 wk_free(struct wk *w)
 {

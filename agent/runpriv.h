@@ -150,6 +150,15 @@ void		 wk_free(struct wk *);
 struct wk	*run_worker(struct run *, const char *name);
 /* A new worker record, empty but for its name (r->w may move). */
 struct wk	*run_add_worker(struct run *, const char *name);
+/*
+ * The workers as the journal and the handover record keep them:
+ * [{"name", "queues": their cancelled consumers, or all their queues}].
+ * run_workers_load() reads such a list back: each worker found or added,
+ * its queues (and, if cancelled, its cancelled consumers) and the run's
+ * queues gaining the ones listed, once each.
+ */
+struct json_t	*run_workers_json(struct run *, int cancelled);
+void		 run_workers_load(struct run *, struct json_t *, int cancelled);
 
 /* states (st-*.c) */
 /* RESOLVE found no worker consuming a queue: fail the run (nothing changed). */

@@ -27,8 +27,8 @@ static void
 detach_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
-	json_t		*pods, *p, *ws, *q;
-	size_t		 i, j;
+	json_t		*pods, *p;
+	size_t		 i;
 
 	if (r == NULL)
 		return;
@@ -48,16 +48,7 @@ detach_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 		    "hash", json_is_string(h) ? h : json_null()));
 	}
 	json_object_set_new(r->ho, "pods", pods);
-	ws = json_array();
-	for (i = 0; i < r->nw; i++) {
-		q = json_array();
-		for (j = 0; j < r->w[i].queues.n; j++)
-			json_array_append_new(q,
-			    json_string(r->w[i].queues.v[j]));
-		json_array_append_new(ws, json_pack("{s:s,s:o}", "name",
-		    r->w[i].name, "queues", q));
-	}
-	json_object_set_new(r->ho, "workers", ws);
+	json_object_set_new(r->ho, "workers", run_workers_json(r, 0));
 }
 
 static void
@@ -618,8 +609,6 @@ handover_recover(struct run *r, int restarted)
 {
 	const char	*v = json_string_value(json_object_get(r->journal,
 			    "handover"));
-	json_t		*w, *q;
-	size_t		 i, j;
 
 	if (v == NULL || v[0] == '\0')
 		return 0;
@@ -631,22 +620,7 @@ handover_recover(struct run *r, int restarted)
 	}
 	r->fsm.handover = 1;
 	r->ho_pending = 1;
-	json_array_foreach(json_object_get(r->ho, "workers"), i, w) {
-		const char *n = json_string_value(json_object_get(w, "name"));
-		struct wk *k;
-		if (n == NULL)
-			continue;
-		if ((k = run_worker(r, n)) == NULL)
-			k = run_add_worker(r, n);
-		json_array_foreach(json_object_get(w, "queues"), j, q)
-			if (json_is_string(q) && !strv_has(&k->queues,
-			    json_string_value(q))) {
-				strv_add(&k->queues, json_string_value(q));
-				if (!strv_has(&r->queues, json_string_value(q)))
-					strv_add(&r->queues,
-					    json_string_value(q));
-			}
-	}
+	run_workers_load(r, json_object_get(r->ho, "workers"), 0);
 	v = json_string_value(json_object_get(r->journal, "state"));
 	if (json_object_get(r->ho, "plan") != NULL) {
 		log_info("%s: the interrupted handover (state %s) was giving "

@@ -209,29 +209,15 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 static void
 recover_locked(struct run *r, int ok)
 {
-	json_t	*ws, *w, *pods, *p, *q;
-	size_t	 i, j;
+	json_t	*ws, *pods, *p;
+	size_t	 i;
 
 	if (ok != 1) {
 		run_next(r, ok == 0 ? IN_LOCKED : IN_FAIL);
 		return;
 	}
 	ws = journal_json(r, "workers");
-	json_array_foreach(ws, i, w) {
-		const char *n = json_string_value(json_object_get(w, "name"));
-		struct wk *k;
-		if (n == NULL)
-			continue;
-		k = run_add_worker(r, n);
-		json_array_foreach(json_object_get(w, "queues"), j, q) {
-			if (!json_is_string(q))
-				continue;
-			strv_add(&k->cancelled, json_string_value(q));
-			strv_add(&k->queues, json_string_value(q));
-			if (!strv_has(&r->queues, json_string_value(q)))
-				strv_add(&r->queues, json_string_value(q));
-		}
-	}
+	run_workers_load(r, ws, 1);
 	json_decref(ws);
 	pods = journal_json(r, "old_pods");
 	json_array_foreach(pods, i, p)
