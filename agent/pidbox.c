@@ -20,32 +20,45 @@
 #define BINDINGS	"_kombu.binding.reply.celery.pidbox"
 #define REPLY_QUEUE	"%s.reply.celery.pidbox"
 #define MAX_REPLY	HTTP_MAX_BODY	/* replies are capped as HTTP bodies */
-#define POP_BATCH	100	/* replies read in one round trip */
+#define POP_BATCH	1000	/* replies read in one round trip */
 #define LATE		1.0	/* a broadcast waits at most this long past its
 				   timeout for the replies queued before it */
 
 /*
- * Read the reply list: up to ARGV[2] replies of at most ARGV[1] bytes in
- * all, oldest first, after the number left in the list. A reply larger
- * than ARGV[1] bytes never crosses the wire: it is dropped there, and an
- * error in its place names its size and ticket.
+ * Read the reply list: up to ARGV[2] replies, oldest first, after the
+ * number left in the list. Only the replies to the calls in flight (their
+ * tickets: ARGV[3] on) cross the wire, at most ARGV[1] bytes of them; the
+ * others, late answers to calls that have ended, are dropped there, so a
+ * pile of them costs one LRANGE and one LTRIM per batch. A reply of ours
+ * larger than ARGV[1] bytes is dropped too, an error in its place naming
+ * its size and ticket.
  */
 static const char pop_lua[] =
-    "local out, total = {0}, 0\n"
     "local cap, n = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "while #out <= n do\n"
-    "  local v = redis.call('LINDEX', KEYS[1], -1)\n"
-    "  if not v then break end\n"
-    "  if #v <= cap and total + #v > cap then break end\n"
-    "  redis.call('RPOP', KEYS[1])\n"
-    "  if #v > cap then\n"
-    "    local t = string.match(v, '\"ticket\": *\"([%w%-]+)\"') or '-'\n"
+    "local ours = {}\n"
+    "for j = 3, #ARGV do ours[ARGV[j]] = true end\n"
+    "local function ticket(v)\n"
+    "  local t = string.match(v, '\"ticket\": *\"([%w%-]+)\"')\n"
+    "  if t then return ours[t] and t end\n"
+    "  for j = 3, #ARGV do\n"
+    "    if string.find(v, ARGV[j], 1, true) then return ARGV[j] end\n"
+    "  end\n"
+    "end\n"
+    "local vs = redis.call('LRANGE', KEYS[1], -n, -1)\n"
+    "local out, total, taken = {0}, 0, 0\n"
+    "for i = #vs, 1, -1 do\n"
+    "  local v = vs[i]\n"
+    "  local t = ticket(v)\n"
+    "  if t and #v <= cap and total + #v > cap then break end\n"
+    "  taken = taken + 1\n"
+    "  if t and #v > cap then\n"
     "    out[#out + 1] = redis.error_reply('TOOBIG ' .. #v .. ' ' .. t)\n"
-    "  else\n"
+    "  elseif t then\n"
     "    total = total + #v\n"
     "    out[#out + 1] = v\n"
     "  end\n"
     "end\n"
+    "if taken > 0 then redis.call('LTRIM', KEYS[1], 0, -taken - 1) end\n"
     "out[1] = redis.call('LLEN', KEYS[1])\n"
     "return out\n";
 
@@ -252,10 +265,33 @@ static void	popped(redisReply *, const char *, void *);
 static void
 pop(struct pidbox *p)
 {
+	struct pcall	*c;
+	const char	**argv;
+	size_t		*lens;
+	char		 cap[24], batch[24];
+	int		 argc = 0, n = 0, i;
+
+	for (c = p->calls; c != NULL; c = c->next)
+		n++;
+	argv = xcalloc(6 + n, sizeof *argv);
+	lens = xcalloc(6 + n, sizeof *lens);
+	snprintf(cap, sizeof cap, "%u", MAX_REPLY);
+	snprintf(batch, sizeof batch, "%d", POP_BATCH);
+	argv[argc++] = "EVAL";
+	argv[argc++] = pop_lua;
+	argv[argc++] = "1";
+	argv[argc++] = p->list;
+	argv[argc++] = cap;
+	argv[argc++] = batch;
+	for (c = p->calls; c != NULL; c = c->next)
+		argv[argc++] = c->ticket;
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
 	p->popping = 1;
 	p->pop_started = ev_now(p->loop);
-	broker_command(p->b, popped, p, "EVAL %s 1 %s %u %d", pop_lua, p->list,
-	    MAX_REPLY, POP_BATCH);
+	broker_command_argv(p->b, popped, p, argc, argv, lens);
+	free(argv);
+	free(lens);
 }
 
 /* A reply over the cap: the call that waits for it alone fails. */
