@@ -141,6 +141,9 @@ def test_workers_another_run_just_cancelled_are_locked_not_idle(request):
     journal it did not write alone."""
     w = fresh(request)
     worker = w.worker_of(DEP)
+    # as an operator does: Flower knows a worker only once it has asked it
+    # (a worker up after Flower's first inspection is 404 until a refresh)
+    w.flower_test("GET", "/api/workers?refresh=1&workername=%s" % worker)
     url = "/api/worker/queue/cancel-consumer/%s?queue=%s" % (worker, DEP)
     w.flower_test("POST", url)
     wait_for(lambda: not w.consumes(worker, DEP), 10, "the consumer cancelled")
