@@ -33,6 +33,13 @@ NS = "cms-dials-prod"
 TOKEN = "sha256~e2e-token-4f2a9c"
 AGENT = os.environ.get("DRAIN_BIN", os.path.join(ROOT, "drain-and-rollout"))
 # overrides for mutation tests of the doubles
+# The failed tests of this process, counted by tests/conftest.py, and the
+# worlds alive: a world that stops with no test failed meanwhile removes its
+# directory; one that saw a failure is kept for its logs, its path named in
+# the failure's report.
+FAILED = [0]
+LIVE = []
+
 KUBE_DOUBLE = os.environ.get("KUBE_DOUBLE") or os.path.join(HERE, "kube_double.py")
 FLOWER_DOUBLE = os.environ.get("FLOWER_DOUBLE") or os.path.join(HERE, "flower_double.py")
 
@@ -115,6 +122,9 @@ class World:
                  persistent_redis=False, celery_env=None, flower_args=None,
                  flower_unauthenticated_api=True, statefulsets=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="drain-world-")
+        self.own_tmp = tmp is None
+        self.failed_at_start = FAILED[0]
+        LIVE.append(self)
         # persistent_redis: append-only file, so restart_redis() keeps the data
         self.persistent_redis = persistent_redis
         os.makedirs(self.tmp, exist_ok=True)
@@ -240,6 +250,10 @@ class World:
             self._stop(name, timeout=15)
         for log in self.logs.values():
             log.close()
+        if self in LIVE:
+            LIVE.remove(self)
+            if self.own_tmp and FAILED[0] == self.failed_at_start:
+                shutil.rmtree(self.tmp, ignore_errors=True)
 
     def log(self, name):
         try:
@@ -350,6 +364,9 @@ users:
                  "%d task(s) started" % n)
 
     def wait_done(self, ids, timeout=120):
+        # DIALS' pool (a process per task) may pause up to 5 s before each
+        # task: never less than that for all of them (a lost task never ends)
+        timeout = max(timeout, 30 + 6 * len(ids))
         wait_for(lambda: all(i in self.ledger()[1] for i in ids), timeout, "all tasks done")
 
     def unacked(self):
