@@ -11,6 +11,7 @@ found through fixture_path().
 """
 import json
 import os
+import random
 import ssl
 import shutil
 import signal
@@ -55,7 +56,9 @@ def fixture_path(*parts):
     return p
 
 
-_next_port = [0]
+# where in its range this process starts: two suites run at once (two
+# worktrees) walk their workers' ranges from different places
+_next_port = [random.randrange(1000)]
 
 
 def free_port():
