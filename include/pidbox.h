@@ -9,10 +9,13 @@
  * "R\x06\x16\x06\x16R.reply.celery.pidbox" is in the set
  * "_kombu.binding.reply.celery.pidbox". One reply queue serves every call of
  * a process; each call waits for replies with its own ticket until it has
- * one from every destination or its timeout passes. The queue is read up to
- * 100 replies (8 MiB) a round trip, and a call whose timeout has passed ends
- * once a read begun after it found the queue empty, so that no reply that
- * arrived in time is left unread (at the latest 1 s after the timeout). pidbox_free() removes
+ * one from every destination or its timeout passes. The queue is read 1000
+ * entries a round trip, of which only the replies to the calls in flight
+ * (their tickets) cross the wire, at most 8 MiB of them: late replies to
+ * calls that have ended are dropped in Redis. A call whose timeout has
+ * passed ends once a read begun after it found the queue empty, so that no
+ * reply that arrived in time is left unread (at the latest 1 s after the
+ * timeout). pidbox_free() removes
  * the binding and the reply list, waiting on the loop until Redis answered
  * (or the broker's timeout passed), so call it before broker_free(). A
  * reply is capped as an HTTP body is (HTTP_MAX_BODY): a larger one is
