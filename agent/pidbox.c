@@ -20,7 +20,7 @@
 #define BINDINGS	"_kombu.binding.reply.celery.pidbox"
 #define REPLY_QUEUE	"%s.reply.celery.pidbox"
 #define MAX_REPLY	HTTP_MAX_BODY	/* replies are capped as HTTP bodies */
-#define POP_BATCH	1000	/* replies read in one round trip */
+#define POP_BATCH	1000	/* list entries read in one round trip */
 #define LATE		1.0	/* a broadcast waits at most this long past its
 				   timeout for the replies queued before it */
 
@@ -267,14 +267,12 @@ pop(struct pidbox *p)
 {
 	struct pcall	*c;
 	const char	**argv;
-	size_t		*lens;
 	char		 cap[24], batch[24];
-	int		 argc = 0, n = 0, i;
+	int		 argc = 0, n = 0;
 
 	for (c = p->calls; c != NULL; c = c->next)
 		n++;
 	argv = xcalloc(6 + n, sizeof *argv);
-	lens = xcalloc(6 + n, sizeof *lens);
 	snprintf(cap, sizeof cap, "%u", MAX_REPLY);
 	snprintf(batch, sizeof batch, "%d", POP_BATCH);
 	argv[argc++] = "EVAL";
@@ -285,13 +283,10 @@ pop(struct pidbox *p)
 	argv[argc++] = batch;
 	for (c = p->calls; c != NULL; c = c->next)
 		argv[argc++] = c->ticket;
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
 	p->popping = 1;
 	p->pop_started = ev_now(p->loop);
-	broker_command_argv(p->b, popped, p, argc, argv, lens);
+	broker_command_argv(p->b, popped, p, argc, argv, NULL);
 	free(argv);
-	free(lens);
 }
 
 /* A reply over the cap: the call that waits for it alone fails. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kube.h"
+#include "util.h"
 
 #define HASH_LABEL	"pod-template-hash"
 
@@ -280,11 +281,9 @@ giveback_plan(json_t *deployment, json_t *rs_now, json_t *old_rss,
 	    json_array(), "stops", 0);
 	reps = json_object_get(plan, "replicas");
 	shed = json_object_get(plan, "shed");
-	sorted = calloc(n + 1, sizeof *sorted);
-	old = calloc(n + 1, sizeof *old);
-	stops = calloc(n + 1, sizeof *stops);
-	if (sorted == NULL || old == NULL || stops == NULL)
-		abort();
+	sorted = xcalloc(n + 1, sizeof *sorted);
+	old = xcalloc(n + 1, sizeof *old);
+	stops = xcalloc(n + 1, sizeof *stops);
 	json_array_foreach(old_rss, i, rs) {
 		for (j = i; j > 0 && older(rs, sorted[j - 1]); j--)
 			sorted[j] = sorted[j - 1];

@@ -383,10 +383,11 @@ shed_has(struct run *r, const char *pod)
 	json_t	*p;
 	size_t	 i;
 
+	if (pod == NULL)
+		return 0;
 	json_array_foreach(json_object_get(json_object_get(r->ho, "plan"),
 	    "shed"), i, p)
-		if (pod != NULL && json_is_string(p) &&
-		    strcmp(json_string_value(p), pod) == 0)
+		if (json_is_string(p) && strcmp(json_string_value(p), pod) == 0)
 			return 1;
 	return 0;
 }

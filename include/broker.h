@@ -46,7 +46,10 @@ const char	*broker_where(const struct broker *);	/* "host:port/db" */
 int		 broker_up(const struct broker *);
 void		 broker_set_timeout(struct broker *, double seconds);
 
-/* Issue a command (printf-like, as redisAsyncCommand). */
+/*
+ * Issue a command (printf-like, as redisAsyncCommand; or as argc strings,
+ * lens their lengths, or NULL when each is a C string).
+ */
 void		 broker_command(struct broker *, broker_reply_cb *, void *,
 		    const char *fmt, ...);
 void		 broker_vcommand(struct broker *, broker_reply_cb *, void *,
