@@ -408,8 +408,16 @@ ctx_add(struct ctx *c, const char *name, int from_selector,
 static void
 run_free(struct run *r)
 {
-	size_t	i;
+	struct ev_loop	*loop = r->ctx->loop;
+	size_t		 i;
 
+	/* an ended run has none active; a freed one must never fire */
+	ev_timer_stop(loop, &r->timeout);
+	ev_timer_stop(loop, &r->tick);
+	ev_timer_stop(loop, &r->settle);
+	ev_timer_stop(loop, &r->wait);
+	ev_timer_stop(loop, &r->lease_timer);
+	ev_timer_stop(loop, &r->lease_expiry);
 	for (i = 0; i < r->nw; i++)
 		wk_free(&r->w[i]);
 	free(r->w);
@@ -581,10 +589,16 @@ ctx_free(struct ctx *c)
 {
 	size_t	i;
 
+	/*
+	 * pidbox_free() runs the loop until Redis has removed the reply queue:
+	 * meanwhile an event may still arrive, and it must not reach a run
+	 * that is freed. Detach the subscription first, free the runs last.
+	 */
+	broker_punsubscribe(c->broker);
+	pidbox_free(c->pidbox);
 	for (i = 0; i < c->nruns; i++)
 		run_free(c->runs[i]);
 	free(c->runs);
-	pidbox_free(c->pidbox);
 	keys_free(&c->keys);
 	broker_free(c->broker);
 	http_free(c->http);

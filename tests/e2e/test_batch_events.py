@@ -1,8 +1,9 @@
 """Event-driven drains, the polling fallback, and batches of deployments."""
 import json
+import threading
 
 from conftest import make_world, patches
-from world import deployment
+from world import deployment, fixture_path
 
 
 def test_polling_mode_zero_loss(world):
@@ -47,6 +48,35 @@ def test_drain_without_events_is_detected_by_polling(world):
     assert "polling every 1s" in p.stderr
     world.assert_exactly_once(ids)
     assert world.unacked() == 0
+
+
+def test_events_still_arriving_as_the_agent_exits_are_dropped(world):
+    """Celery events keep coming after the last run ended, while the agent
+    removes its reply queue from the broker: none of them reaches a run
+    already freed (a use after free that crashed one exit in seven on a
+    loaded machine). A flood of real task events makes one arrive then
+    every time."""
+    with open(fixture_path("celery", "event_task_multi.json")) as f:
+        ev = json.load(f)
+    stop = threading.Event()
+
+    def flood():
+        r = world.r()
+        while not stop.is_set():
+            pipe = r.pipeline(transaction=False)
+            for _ in range(50):
+                pipe.publish(ev["redis_key_or_channel"], ev["raw_envelope"])
+            pipe.execute()
+
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    try:
+        p = world.run("ecal-bulk", "--control", "broker")
+    finally:
+        stop.set()
+        t.join()
+    assert p.returncode == 0, p.stderr
+    assert world.consumes(world.worker_of("ecal-bulk"), "ecal-bulk")
 
 
 def test_batch_one_failure_does_not_stop_the_others(request):
