@@ -1,5 +1,8 @@
 """For every test: a failed test keeps the test worlds alive meanwhile
-(tests/world/world.py) and names their directories in its report."""
+(tests/world/world.py) and names their directories in its report. Its
+report starts with the end of the agent's last run in each world: the
+assertion's message follows, and a CI log that keeps only the first lines
+of a failure still shows how that run ended."""
 import os
 import sys
 
@@ -17,3 +20,20 @@ def pytest_runtest_makereport(item, call):
         world.FAILED[0] += 1
         if world.LIVE:
             rep.sections.append(("test worlds kept", "\n".join(w.tmp for w in world.LIVE)))
+            ends = [e for e in (last_run_end(w) for w in world.LIVE) if e]
+            if ends and rep.longrepr is not None:
+                rep.longrepr = "\n".join(ends + [str(rep.longrepr)])
+
+
+def last_run_end(w, lines=25):
+    """The last lines of the agent's last run in world w (its agent.log)."""
+    try:
+        with open(os.path.join(w.tmp, "agent.log")) as f:
+            log = f.read()
+    except OSError:
+        return None
+    runs = log.split("\n$ ")
+    tail = runs[-1].rstrip("\n").split("\n")
+    cmd = tail[0] if len(runs) > 1 else tail[0].lstrip("$ ")
+    return "the agent's last run in %s: $ %s\n...\n%s\n" % (
+        w.tmp, cmd, "\n".join(tail[1:][-lines:]))
