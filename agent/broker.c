@@ -570,13 +570,3 @@ broker_psubscribe(struct broker *b, const char *pattern, broker_msg_cb *mcb,
 	if (b->subc.ac == NULL)
 		conn_start(&b->subc);
 }
-
-void
-broker_punsubscribe(struct broker *b)
-{
-	if (b == NULL)
-		return;
-	b->msg_cb = NULL;
-	b->state_cb = NULL;
-	b->sub_arg = NULL;
-}

@@ -591,10 +591,9 @@ ctx_free(struct ctx *c)
 
 	/*
 	 * pidbox_free() runs the loop until Redis has removed the reply queue:
-	 * meanwhile an event may still arrive, and it must not reach a run
-	 * that is freed. Detach the subscription first, free the runs last.
+	 * an event arriving meanwhile goes to every run (an ended one ignores
+	 * it), so the runs are freed after it. broker_free() delivers nothing.
 	 */
-	broker_punsubscribe(c->broker);
 	pidbox_free(c->pidbox);
 	for (i = 0; i < c->nruns; i++)
 		run_free(c->runs[i]);

@@ -67,13 +67,6 @@ void		 broker_ready(struct broker *, double timeout,
 /* PSUBSCRIBE pattern on the subscriber connection (one pattern). */
 void		 broker_psubscribe(struct broker *, const char *pattern,
 		    broker_msg_cb *, broker_sub_state_cb *, void *);
-/*
- * Detach the subscription's callbacks: from now on a message or a change of
- * the subscription's state reaches nobody (it is dropped). Call it before
- * freeing what they use while the loop may still run (pidbox_free() runs
- * it). NULL is a no-op.
- */
-void		 broker_punsubscribe(struct broker *);
 
 /* Commands sent so far (benchmarks). */
 unsigned long	 broker_count(const struct broker *);

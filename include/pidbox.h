@@ -15,12 +15,12 @@
  * calls that have ended are dropped in Redis. A call whose timeout has
  * passed ends once a read begun after it found the queue empty, so that no
  * reply that arrived in time is left unread (at the latest 1 s after the
- * timeout). pidbox_free() removes
- * the binding and the reply list, waiting on the loop until Redis answered
- * (or the broker's timeout passed), so call it before broker_free(). A
- * reply is capped as an HTTP body is (HTTP_MAX_BODY): a larger one is
- * dropped in Redis, never read, and fails the call that waits for it (a
- * broadcast just goes without it).
+ * timeout). pidbox_free() removes the binding and the reply list, waiting
+ * on the loop until Redis answered (or the broker's timeout passed), so
+ * call it before broker_free(), and before freeing what the loop's other
+ * callbacks use. A reply is capped as an HTTP body is (HTTP_MAX_BODY): a
+ * larger one is dropped in Redis, never read, and fails the call that
+ * waits for it (a broadcast just goes without it).
  * Keys and channels are named by keys.h (kombu's global_keyprefix goes
  * in front of each, not of the binding).
  */
