@@ -32,8 +32,7 @@ def last_run_end(w, lines=25):
             log = f.read()
     except OSError:
         return None
-    runs = log.split("\n$ ")
-    tail = runs[-1].rstrip("\n").split("\n")
-    cmd = tail[0] if len(runs) > 1 else tail[0].lstrip("$ ")
+    # each run is "$ args\n", its output, "[exit N]\n"
+    cmd, _, out = ("\n" + log).split("\n$ ")[-1].partition("\n")
     return "the agent's last run in %s: $ %s\n...\n%s\n" % (
-        w.tmp, cmd, "\n".join(tail[1:][-lines:]))
+        w.tmp, cmd, "\n".join(out.rstrip("\n").split("\n")[-lines:]))

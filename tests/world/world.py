@@ -33,7 +33,6 @@ KUBECTL = "kubectl"
 NS = "cms-dials-prod"
 TOKEN = "sha256~e2e-token-4f2a9c"
 AGENT = os.environ.get("DRAIN_BIN", os.path.join(ROOT, "drain-and-rollout"))
-# overrides for mutation tests of the doubles
 # The failed tests of this process, counted by tests/conftest.py, and the
 # worlds alive: a world that stops with no test failed meanwhile removes its
 # directory; one that saw a failure is kept for its logs, its path named in
@@ -41,6 +40,7 @@ AGENT = os.environ.get("DRAIN_BIN", os.path.join(ROOT, "drain-and-rollout"))
 FAILED = [0]
 LIVE = []
 
+# overrides for mutation tests of the doubles
 KUBE_DOUBLE = os.environ.get("KUBE_DOUBLE") or os.path.join(HERE, "kube_double.py")
 FLOWER_DOUBLE = os.environ.get("FLOWER_DOUBLE") or os.path.join(HERE, "flower_double.py")
 
