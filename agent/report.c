@@ -73,23 +73,31 @@ term_cols(void)
 	return 80;
 }
 
+static int	live_bold;	/* NO_COLOR unset */
+
 /*
- * One line of the live block, cut to the terminal's width (cols): a line
- * that wrapped would take two rows and live_erase() would leave one behind.
- * The deployment's name, the first field, is in bold.
+ * One line of the live block, fitted to the terminal's width (cols): a
+ * line that wrapped would take two rows and live_erase() would leave one
+ * behind. HEAD (the name, the state and the counts) and TAIL (the time
+ * elapsed) are kept, BODY is cut in its middle (line_fit()). The
+ * deployment's name, the first field, is in bold unless NO_COLOR is set.
  */
 static void
-live_line(const char *name, const char *line, size_t cols)
+live_line(const char *name, const char *head, const char *body,
+    const char *tail, size_t cols)
 {
-	size_t	len = strlen(line), max = cols - 1, bold;
+	char	line[512];
+	size_t	len, bold;
 
-	if (len > max)
-		len = max;
+	len = line_fit(line, sizeof line, head, body, tail, cols);
 	bold = strlen(name);
 	if (bold > len)
 		bold = len;
-	fprintf(stderr, "\033[1m%.*s\033[0m%.*s\n", (int)bold, line,
-	    (int)(len - bold), line + bold);
+	if (live_bold)
+		fprintf(stderr, "\033[1m%.*s\033[0m%s\n", (int)bold, line,
+		    line + bold);
+	else
+		fprintf(stderr, "%s\n", line);
 	live_lines++;
 }
 
@@ -98,7 +106,7 @@ live_draw(void)
 {
 	struct ctx	*c = live_ctx;
 	size_t		 i, j, left, running, pre;
-	char		 d[32], bl[64], line[512];
+	char		 d[32], bl[64], head[320], body[192];
 	double		 now;
 	size_t		 cols;
 
@@ -120,17 +128,18 @@ live_draw(void)
 			snprintf(bl, sizeof bl, ", backlog %ld", r->backlog);
 		else
 			bl[0] = '\0';
-		if (r->fsm.state == ST_DRAIN)
-			snprintf(line, sizeof line, "%-24s %-8s %zu task(s) "
-			    "left (%zu running, %zu prefetched at the cancel)%s, "
-			    "%s", r->name, fsm_state_name(r->fsm.state), left,
-			    running, pre, bl, duration_fmt(now - r->started, d,
-			    sizeof d));
-		else
-			snprintf(line, sizeof line, "%-24s %-8s %s", r->name,
-			    fsm_state_name(r->fsm.state), duration_fmt(now -
-			    r->started, d, sizeof d));
-		live_line(r->name, line, cols);
+		if (r->fsm.state == ST_DRAIN) {
+			snprintf(head, sizeof head, "%-24s %-8s %zu task(s) "
+			    "left", r->name, fsm_state_name(r->fsm.state), left);
+			snprintf(body, sizeof body, "(%zu running, %zu "
+			    "prefetched at the cancel)%s,", running, pre, bl);
+		} else {
+			snprintf(head, sizeof head, "%-24s %-8s", r->name,
+			    fsm_state_name(r->fsm.state));
+			body[0] = '\0';
+		}
+		live_line(r->name, head, body, duration_fmt(now - r->started,
+		    d, sizeof d), cols);
 	}
 	fflush(stderr);
 }
@@ -138,8 +147,13 @@ live_draw(void)
 void
 report_live_start(struct ctx *c)
 {
-	if (!isatty(STDERR_FILENO) || log_level() != LOG_INFO)
+	const char	*term = getenv("TERM"), *nc = getenv("NO_COLOR");
+
+	/* a dumb terminal cannot move the cursor up: no live block */
+	if (!isatty(STDERR_FILENO) || log_level() != LOG_INFO ||
+	    (term != NULL && strcmp(term, "dumb") == 0))
 		return;
+	live_bold = nc == NULL || *nc == '\0';	/* no-color.org */
 	live_ctx = c;
 	log_hooks(live_erase, live_draw);
 }

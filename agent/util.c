@@ -13,6 +13,7 @@
 
 static enum log_level	log_lvl = LOG_INFO;
 static int		log_stamps;
+static int		log_journal;	/* stderr is the journal's stream */
 static void		(*hook_before)(void), (*hook_after)(void);
 
 void
@@ -22,11 +23,71 @@ log_hooks(void (*before)(void), void (*after)(void))
 	hook_after = after;
 }
 
+size_t
+line_fit(char *out, size_t outlen, const char *head, const char *body,
+    const char *tail, size_t cols)
+{
+	size_t	hl = strlen(head), bl = strlen(body), tl = strlen(tail);
+	size_t	max = cols > 1 ? cols - 1 : 0, keep, left, right, n;
+
+	if (outlen == 0)
+		return 0;
+	if (max > outlen - 1)
+		max = outlen - 1;
+	if (tl > max)
+		tl = max;
+	if (bl > 0 && hl + 1 + bl + 1 + tl <= max) {
+		n = (size_t)snprintf(out, outlen, "%s %s %s", head, body,
+		    tail);
+		return n;
+	}
+	/* the body, cut in its middle, needs at least "a...b" */
+	if (bl > 0 && hl + 1 + 5 + 1 + tl <= max) {
+		keep = max - hl - 2 - tl - 3;
+		left = (keep + 1) / 2;
+		right = keep - left;
+		n = (size_t)snprintf(out, outlen, "%s %.*s...%s %s", head,
+		    (int)left, body, body + bl - right, tail);
+		return n;
+	}
+	/* no body, or no room for it: HEAD cut at its end, then TAIL */
+	keep = max > tl + 1 ? max - tl - 1 : 0;
+	if (hl > keep)
+		hl = keep;
+	if (hl == 0)
+		return (size_t)snprintf(out, outlen, "%.*s", (int)tl, tail);
+	return (size_t)snprintf(out, outlen, "%.*s %.*s", (int)hl, head,
+	    (int)tl, tail);
+}
+
+int
+journal_stream_is(const char *value, unsigned long long dev,
+    unsigned long long ino)
+{
+	unsigned long long	d, i;
+	char			*end;
+
+	if (value == NULL || !isdigit((unsigned char)*value))
+		return 0;
+	errno = 0;
+	d = strtoull(value, &end, 10);
+	if (errno != 0 || *end != ':' || !isdigit((unsigned char)end[1]))
+		return 0;
+	i = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	return d == dev && i == ino;
+}
+
 void
 log_init(enum log_level lvl, int timestamps)
 {
+	struct stat	st;
+
 	log_lvl = lvl;
-	log_stamps = timestamps;
+	log_journal = fstat(STDERR_FILENO, &st) == 0 &&
+	    journal_stream_is(getenv("JOURNAL_STREAM"), st.st_dev, st.st_ino);
+	log_stamps = timestamps && !log_journal;
 }
 
 enum log_level
@@ -44,7 +105,10 @@ vlog(enum log_level lvl, const char *prefix, const char *fmt, va_list ap)
 		return;
 	if (hook_before != NULL)
 		hook_before();
-	if (log_stamps)
+	if (log_journal)	/* sd-daemon(3)'s priority prefix */
+		fprintf(stderr, "<%d>", lvl == LOG_ERR ? 3 : lvl == LOG_WARN ?
+		    4 : lvl == LOG_INFO ? 6 : 7);
+	else if (log_stamps)
 		fprintf(stderr, "%s ", rfc3339(now_wall(), ts, sizeof ts));
 	fputs(prefix, stderr);
 	vfprintf(stderr, fmt, ap);

@@ -4,8 +4,12 @@
  *
  * Logging: everything goes to stderr. On a terminal lines are plain; when
  * stderr is not a terminal (journald, a pipe) each line starts with an
- * RFC 3339 UTC timestamp so logs sort and grep well. Secrets must never be
- * passed to these functions.
+ * RFC 3339 UTC timestamp so logs sort and grep well. When stderr is the
+ * journal's stream (systemd sets JOURNAL_STREAM to its "DEVICE:INODE"), each
+ * line starts with its syslog priority instead ("<3>" error, "<4>"
+ * warning, "<6>" information, "<7>" debug: sd-daemon(3)), so that
+ * `journalctl -p err` finds the errors, and carries no second timestamp.
+ * Secrets must never be passed to these functions.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -18,6 +22,17 @@
 enum log_level { LOG_QUIET = 0, LOG_ERR = 1, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void	log_init(enum log_level, int timestamps);
+/*
+ * "HEAD BODY TAIL" into out, at most cols - 1 bytes (a line that fills the
+ * last column wraps on some terminals): BODY is cut in its middle ("...")
+ * first, then HEAD at its end; TAIL is kept whole unless it alone is too
+ * long. For ASCII text, one byte a column. Returns strlen(out).
+ */
+size_t	line_fit(char *out, size_t outlen, const char *head, const char *body,
+	    const char *tail, size_t cols);
+/* 1 if JOURNAL_STREAM's value names that device and inode, else 0. */
+int	journal_stream_is(const char *value, unsigned long long dev,
+	    unsigned long long ino);
 /* Called around every log line (the live status block redraws itself). */
 void	log_hooks(void (*before)(void), void (*after)(void));
 enum log_level log_level(void);

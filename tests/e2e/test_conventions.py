@@ -1,10 +1,15 @@
 """The platform's conventions: what a Unix user expects of a command."""
+import fcntl
 import os
+import pty
+import re
 import signal
+import struct
 import subprocess
+import termios
 
 from conftest import applied_patches, make_world
-from world import NS, deployment, wait_for
+from world import AGENT, NS, deployment, wait_for
 
 DEP = "ecal-bulk"
 JOURNAL = "drain-and-rollout:journal:%s:%s" % (NS, DEP)
@@ -34,3 +39,86 @@ def test_nohup_a_sighup_ignored_at_start_stays_ignored(request):
     assert len(applied_patches(w)) == 1
     w.wait_done(ids)
     w.assert_exactly_once(ids)
+
+
+def run_with_stderr_in(path, env_extra, *args):
+    env = dict(os.environ, **env_extra)
+    with open(path, "w") as f:
+        rc = subprocess.run([AGENT] + list(args), stdout=subprocess.DEVNULL, stderr=f,
+                            env=env, timeout=30).returncode
+    with open(path) as f:
+        return rc, f.read()
+
+
+def test_journald_lines_carry_their_priority_and_no_timestamp(tmp_path):
+    """Under systemd, stderr is the journal's stream (JOURNAL_STREAM names its
+    device and inode): each line starts with its syslog priority, so that
+    `journalctl -p err` finds the errors, and has no timestamp of its own."""
+    path = str(tmp_path / "stderr")
+    open(path, "w").close()
+    st = os.stat(path)
+    rc, err = run_with_stderr_in(path, {"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)},
+                                 "--drain-timeout", "soon", DEP)
+    assert rc == 2, err
+    first = err.splitlines()[0]
+    assert first.startswith("<3>error: "), err
+    assert not re.search(r"\d{4}-\d\d-\d\dT", err), err
+    # another stream (a pipe, a file the journal did not open): timestamps
+    rc, err = run_with_stderr_in(path, {"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino + 1)},
+                                 "--drain-timeout", "soon", DEP)
+    assert rc == 2, err
+    assert "<3>" not in err and re.match(r"\d{4}-\d\d-\d\dT\S+ error: ", err), err
+
+
+ESC = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+LIVE = re.compile(r"^%s {2,}\S" % DEP)
+ELAPSED = re.compile(r"(\d+\.\ds|\d+m\d\ds|\d+h\d\dm)$")
+
+
+def drain_only_on_a_terminal(w, cols, env_extra):
+    """--drain-only of a busy worker with stderr on a terminal of cols
+    columns: the raw bytes it wrote, and --undrain after it."""
+    ids = w.enqueue(DEP, 1, 4.0)
+    w.wait_started(ids, 1)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    env = dict(w.env(), **env_extra)
+    p = subprocess.Popen(w.agent_argv(("--drain-only", DEP)), env=env, stdin=subprocess.DEVNULL,
+                         stdout=slave, stderr=slave)
+    os.close(slave)
+    raw = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:		# EIO: the agent exited, the terminal closed
+            break
+        if not chunk:
+            break
+        raw += chunk
+    os.close(master)
+    rc = p.wait(timeout=120)
+    with open(os.path.join(w.tmp, "agent.log"), "a") as f:
+        f.write("$ --drain-only %s  [on a terminal]\n%s[exit %d]\n" % (
+            DEP, raw.decode("utf-8", "replace"), rc))
+    assert rc == 0, raw
+    assert w.run("--undrain", DEP).returncode == 0
+    w.wait_done(ids)
+    return raw.decode("utf-8")
+
+
+def test_live_status_fits_the_terminal_and_follows_no_color_and_dumb(request):
+    w = make_world(request, [deployment(DEP, grace=2),
+                             deployment("common-redbeat", worker=False)])
+    cols = 72
+    out = drain_only_on_a_terminal(w, cols, {"TERM": "xterm"})
+    live = [l for l in ESC.sub("", out).replace("\r", "").split("\n") if LIVE.match(l)]
+    assert live, out
+    assert any("task(s) left" in l and "..." in l for l in live), live
+    for l in live:
+        assert len(l) <= cols - 1, l
+        assert ELAPSED.search(l), l
+    assert "\x1b[1m" in out and "\x1b[1A" in out
+    out = drain_only_on_a_terminal(w, cols, {"TERM": "xterm", "NO_COLOR": "1"})
+    assert "\x1b[1m" not in out and "\x1b[1A" in out, out
+    out = drain_only_on_a_terminal(w, cols, {"TERM": "dumb"})
+    assert "\x1b[" not in out, out

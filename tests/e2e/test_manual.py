@@ -9,9 +9,9 @@ from world import AGENT, ROOT
 
 PAGE = os.path.join(ROOT, "agent", "drain-and-rollout.1")
 
-# flags of other programs the page quotes in its examples: systemctl enable
-# --now, journalctl -u, Flower --read-only
-OTHER_PROGRAMS = {"--now", "-u", "--read-only"}
+# flags of other programs the page quotes: systemctl enable --now,
+# journalctl -u and -p, Flower --read-only
+OTHER_PROGRAMS = {"--now", "-u", "-p", "--read-only"}
 
 DASH_WORD = re.compile(r"(?<![\w/.=\[-])(--?[A-Za-z][A-Za-z0-9-]*)")
 

@@ -197,6 +197,95 @@ test_dns1123_label(void **state)
 	assert_false(dns1123_label(s));
 }
 
+static void
+test_line_fit(void **state)
+{
+	static const struct {
+		const char	*head, *body, *tail;
+		size_t		 cols;
+		const char	*want;
+	} t[] = {
+		/* fits: as is */
+		{ "ecal-bulk drain 2 left", "(1 running, 1 prefetched)", "3m05s",
+		  80, "ecal-bulk drain 2 left (1 running, 1 prefetched) 3m05s" },
+		/* exactly cols - 1 */
+		{ "ab", "cd", "ef", 9, "ab cd ef" },
+		/* fits in cols - 1 */
+		{ "ab", "cdefghij", "kl", 15, "ab cdefghij kl" },
+		/* one column short: the body's middle goes */
+		{ "ab", "cdefghij", "kl", 14, "ab cd...ij kl" },
+		{ "ab", "cdefghij", "kl", 13, "ab cd...j kl" },
+		/* the least body: "c...j" */
+		{ "ab", "cdefghij", "kl", 12, "ab c...j kl" },
+		/* no room for the body: head and tail */
+		{ "ab", "cdefghij", "kl", 11, "ab kl" },
+		/* then the head's end */
+		{ "abcdefgh", "ij", "3m05s", 10, "abc 3m05s" },
+		/* only the tail */
+		{ "abcdefgh", "ij", "3m05s", 7, "3m05s" },
+		{ "abcdefgh", "ij", "3m05s", 4, "3m0" },
+		{ "abcdefgh", "ij", "3m05s", 1, "" },
+		{ "abcdefgh", "ij", "3m05s", 0, "" },
+		/* an empty body */
+		{ "ab", "", "kl", 80, "ab kl" },
+		{ "abcdefgh", "", "kl", 8, "abcd kl" },
+	};
+	char	out[64];
+	size_t	i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		memset(out, 'X', sizeof out);
+		n = line_fit(out, sizeof out, t[i].head, t[i].body, t[i].tail,
+		    t[i].cols);
+		if (strcmp(out, t[i].want) != 0 || n != strlen(out))
+			fail_msg("line_fit(%s|%s|%s, %zu) = \"%s\" (%zu), want "
+			    "\"%s\"", t[i].head, t[i].body, t[i].tail,
+			    t[i].cols, out, n, t[i].want);
+		if (t[i].cols > 0 && strlen(out) > t[i].cols - 1)
+			fail_msg("line %zu: %zu bytes for %zu columns", i,
+			    strlen(out), t[i].cols);
+	}
+	/* a buffer shorter than the line: cut, terminated */
+	n = line_fit(out, 6, "abcdefgh", "ij", "kl", 80);
+	assert_true(strlen(out) <= 5);
+	(void)n;
+}
+
+static void
+test_journal_stream_is(void **state)
+{
+	static const struct {
+		const char		*value;
+		unsigned long long	 dev, ino;
+		int			 want;
+	} t[] = {
+		{ "8:12345", 8, 12345, 1 },
+		{ "64769:3042", 64769, 3042, 1 },
+		{ "8:12345", 8, 12346, 0 },	/* another file */
+		{ "9:12345", 8, 12345, 0 },	/* another device */
+		{ NULL, 8, 12345, 0 },		/* not run by systemd */
+		{ "", 8, 12345, 0 },
+		{ "8", 8, 12345, 0 },
+		{ "8:", 8, 12345, 0 },
+		{ ":12345", 8, 12345, 0 },
+		{ "8:12345x", 8, 12345, 0 },
+		{ "8:-12345", 8, 12345, 0 },
+		{ "-8:12345", 8, 12345, 0 },
+		{ " 8:12345", 8, 12345, 0 },
+		{ "99999999999999999999999:1", 8, 1, 0 },	/* overflow */
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (journal_stream_is(t[i].value, t[i].dev, t[i].ino) !=
+		    t[i].want)
+			fail_msg("journal_stream_is(\"%s\", %llu, %llu) != %d",
+			    t[i].value ? t[i].value : "(null)", t[i].dev,
+			    t[i].ino, t[i].want);
+}
+
 int
 main(void)
 {
@@ -206,6 +295,8 @@ main(void)
 		cmocka_unit_test(test_duration_fmt),
 		cmocka_unit_test(test_duration_roundtrip),
 		cmocka_unit_test(test_dns1123_label),
+		cmocka_unit_test(test_journal_stream_is),
+		cmocka_unit_test(test_line_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
