@@ -66,9 +66,10 @@ current_hold(struct ctx *c, struct ev_loop *loop, struct opts *o,
 
 	*rc = fsm_exit_code(OUT_PREFLIGHT);
 	kube_target_split(name, &bare);
-	if (!dns1123_label(bare)) {
+	if (!dns1123_subdomain(bare)) {
 		log_err("\"%s\" is not a valid %s name (a DNS-1123 "
-		    "label: lower-case letters, digits and '-', at most 63)",
+		    "subdomain: lower-case letters, digits, '-' and '.', at "
+		    "most 253)",
 		    bare, kube_target_kind(name));
 		return -1;
 	}

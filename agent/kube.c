@@ -274,6 +274,16 @@ kube_target_parse(const char *arg, char *err, size_t errlen)
 		sts = target_types[i].sts;
 		name = slash + 1;
 	}
+	if (!dns1123_subdomain(name)) {
+		char	*shown = utf8_cap(name, 80);
+
+		snprintf(err, errlen, "\"%s\" is not a valid %s name (a "
+		    "DNS-1123 subdomain: lower-case letters, digits, '-' and "
+		    "'.', starting and ending with a letter or digit, at most "
+		    "253)", shown, sts ? "StatefulSet" : "Deployment");
+		free(shown);
+		return NULL;
+	}
 	return sts ? xasprintf(STS_PREFIX "%s", name) : xstrdup(name);
 }
 

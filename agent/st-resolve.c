@@ -35,9 +35,10 @@ state_resolve(struct run *r)
 
 	/* a canonical target (kube.h): from the command line, or a journal */
 	kube_target_split(r->name, &bare);
-	if (!dns1123_label(bare)) {
+	if (!dns1123_subdomain(bare)) {
 		run_abort(r, "\"%s\" is not a valid %s name (a DNS-1123 "
-		    "label: lower-case letters, digits and '-', at most 63)",
+		    "subdomain: lower-case letters, digits, '-' and '.', at "
+		    "most 253)",
 		    bare, kube_target_kind(r->name));
 		return;
 	}

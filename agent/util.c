@@ -353,6 +353,28 @@ dns1123_label(const char *s)
 }
 
 int
+dns1123_subdomain(const char *s)
+{
+	size_t	n = strlen(s), i, start = 0;
+	char	label[64];
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		if (s[i] != '.' && s[i] != '\0')
+			continue;
+		if (i - start == 0 || i - start > 63)
+			return 0;
+		memcpy(label, s + start, i - start);
+		label[i - start] = '\0';
+		if (!dns1123_label(label))
+			return 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
+int
 errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	ap;

@@ -69,6 +69,11 @@ char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /* DNS-1123 label: 1..63 of [a-z0-9-], starting and ending alphanumeric. */
 int	dns1123_label(const char *);
+/*
+ * DNS-1123 subdomain, what Kubernetes takes for a Deployment's or a
+ * StatefulSet's name: 1..253 bytes, dot-separated DNS-1123 labels.
+ */
+int	dns1123_subdomain(const char *);
 
 /*
  * How the pure parsers and loaders report an error: a one-line reason into

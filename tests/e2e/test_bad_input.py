@@ -25,11 +25,23 @@ def test_unknown_deployment(shared_world):
     unchanged(shared_world)
 
 
-@pytest.mark.parametrize("name", ["Ecal-Bulk", "ecal_bulk", "ecal-", "x" * 64])
+@pytest.mark.parametrize("name", ["Ecal-Bulk", "ecal_bulk", "ecal-", "x" * 64 + ".y",
+                                  "csc..bulk", "x" * 254])
 def test_invalid_name(shared_world, name):
+    """A name Kubernetes would refuse is a usage error, before any request."""
+    before = len(shared_world.kube_requests())
     p = shared_world.run(name)
-    assert p.returncode == 3
-    assert "DNS-1123" in p.stderr
+    assert p.returncode == 2, p.stderr
+    assert "not a valid Deployment name (a DNS-1123 subdomain" in p.stderr
+    assert len(shared_world.kube_requests()) == before
+    unchanged(shared_world)
+
+
+def test_a_name_with_dots_is_a_deployment_name(shared_world):
+    """Deployment names are DNS-1123 subdomains: dots are allowed."""
+    p = shared_world.run("csc.bulk")
+    assert p.returncode == 3, p.stderr
+    assert 'deployments.apps "csc.bulk" not found' in p.stderr
     unchanged(shared_world)
 
 

@@ -285,6 +285,6 @@ def test_bad_hold_commands(shared_world):
     p = w.run("--hold", "nosuch-bulk", "--reason", "x")
     assert p.returncode == 3 and 'deployments.apps "nosuch-bulk" not found' in p.stderr
     p = w.run("--hold", "Ecal_Bulk", "--reason", "x")
-    assert p.returncode == 3 and "DNS-1123" in p.stderr
+    assert p.returncode == 2 and "DNS-1123" in p.stderr
     assert patches(w) == [] and hold_of(w) is None
     assert w.consumes(w.worker_of("ecal-bulk"), "ecal-bulk")

@@ -102,10 +102,10 @@ def test_type_name_addresses_the_right_object(request):
     for bad in ("daemonset/airflow-worker", "replicaset/airflow-worker", "statefulset.apps/airflow-worker"):
         p = w.run(bad)
         assert p.returncode == 2, (bad, p.stderr)
-    # a known type with a name that is none: refused as a bad name always was
+    # a known type with a name Kubernetes would refuse: a usage error too
     for bad in ("statefulset/", "sts/Airflow", "sts/a/b"):
         p = w.run(bad)
-        assert p.returncode == 3 and "not a valid statefulset name" in p.stderr, (bad, p.stderr)
+        assert p.returncode == 2 and "not a valid StatefulSet name" in p.stderr, (bad, p.stderr)
     p = w.run("daemonset/airflow-worker")
     assert 'unknown type "daemonset"' in p.stderr
     p = w.run("--undrain", "pod/airflow-worker")

@@ -958,14 +958,16 @@ test_targets(void **state)
 		{ "statefulsets/airflow-worker", "statefulset/airflow-worker" },
 		{ "sts/airflow-worker", "statefulset/airflow-worker" },
 		{ "StatefulSet/airflow-worker", "statefulset/airflow-worker" },
-		/* the name is checked when the run resolves it (exit 3) */
-		{ "sts/X", "statefulset/X" },
-		{ "deployment/", "" },
-		{ "Ecal_Bulk", "Ecal_Bulk" },
+		/* a DNS-1123 subdomain, as Kubernetes names them */
+		{ "csc.bulk", "csc.bulk" },
+		{ "sts/a.b", "statefulset/a.b" },
 	};
+	/* an unknown type, or a name Kubernetes would refuse (exit 2) */
 	static const char *bad[] = {
 		"daemonset/x", "pod/x", "/x", "replicaset/x",
 		"statefulset.apps/x", "deploymentx/y",
+		"sts/X", "deployment/", "Ecal_Bulk", "", "csc..bulk", "-csc",
+		"deployment/csc/bulk",
 	};
 	char		 err[256], *t;
 	const char	*name;
@@ -985,6 +987,9 @@ test_targets(void **state)
 	}
 	assert_null(kube_target_parse("daemonset/x", err, sizeof err));
 	assert_non_null(strstr(err, "unknown type \"daemonset\""));
+	assert_null(kube_target_parse("deploy/Ecal_Bulk", err, sizeof err));
+	assert_non_null(strstr(err, "\"Ecal_Bulk\" is not a valid Deployment "
+	    "name"));
 	assert_true(kube_target_split("statefulset/w", &name));
 	assert_string_equal(name, "w");
 	assert_false(kube_target_split("w", &name));

@@ -198,6 +198,54 @@ test_dns1123_label(void **state)
 }
 
 static void
+test_dns1123_subdomain(void **state)
+{
+	static const struct {
+		const char	*s;
+		int		 want;
+	} t[] = {
+		{ "ecal-bulk", 1 },
+		{ "csc.bulk", 1 },		/* Kubernetes takes dots */
+		{ "a.b.c", 1 },
+		{ "0.1", 1 },
+		{ "a-1.b-2", 1 },
+		{ "", 0 },
+		{ ".", 0 },
+		{ "csc.", 0 },
+		{ ".csc", 0 },
+		{ "csc..bulk", 0 },
+		{ "csc.-bulk", 0 },		/* a label starts alphanumeric */
+		{ "csc-.bulk", 0 },		/* and ends so */
+		{ "Csc.bulk", 0 },
+		{ "csc.Bulk", 0 },
+		{ "csc_bulk", 0 },
+		{ "csc/bulk", 0 },
+		{ "csc bulk", 0 },
+		{ "csc.b\xc3\xa9", 0 },
+	};
+	char	s[300];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (dns1123_subdomain(t[i].s) != t[i].want)
+			fail_msg("dns1123_subdomain(\"%s\") != %d", t[i].s,
+			    t[i].want);
+	/* 253 bytes at most, 63 a label */
+	memset(s, 'a', 253);
+	for (i = 63; i < 253; i += 64)
+		s[i] = '.';
+	s[253] = '\0';
+	assert_true(dns1123_subdomain(s));
+	s[253] = 'a';
+	s[254] = '\0';
+	assert_false(dns1123_subdomain(s));
+	memset(s, 'a', 64);
+	s[64] = '\0';
+	assert_false(dns1123_subdomain(s));	/* one label of 64 */
+}
+
+static void
 test_line_fit(void **state)
 {
 	static const struct {
@@ -297,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_dns1123_label),
 		cmocka_unit_test(test_journal_stream_is),
 		cmocka_unit_test(test_line_fit),
+		cmocka_unit_test(test_dns1123_subdomain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
