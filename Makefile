@@ -1,6 +1,8 @@
 # drain-and-rollout -- build, test, install.
 #
-#   make                 build ./drain-and-rollout
+#   make                 build ./drain-and-rollout and the systemd services
+#   make units-systemd   only the services, build/systemd/*.service, from
+#                        systemd/drain-and-rollout.service.in
 #   make check           unit tests (cmocka)
 #   make test            the whole suite: unit + end-to-end (tests/run)
 #   make test-sanitize   the whole suite with ASan+UBSan
@@ -32,7 +34,11 @@ UNITS	= $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c
 
 BIN	?= drain-and-rollout
 
-all: $(BIN)
+# the three services, from one template (systemd/gen-unit.sh says how)
+SYSTEMD_SERVICES = $(patsubst %,$(BUILD)/systemd/%.service,\
+	drain-and-rollout@ drain-and-rollout-statefulset@ drain-and-rollout-all)
+
+all: $(BIN) units-systemd
 
 $(BIN): $(BUILD)/main.o $(BUILD)/libdrain.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -50,6 +56,12 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdrain.a $(wildcard include/*.h) | $(
 
 $(BUILD):
 	@mkdir -p $(BUILD)
+
+units-systemd: $(SYSTEMD_SERVICES)
+
+$(BUILD)/systemd/%.service: systemd/drain-and-rollout.service.in systemd/gen-unit.sh
+	@mkdir -p $(BUILD)/systemd
+	sh systemd/gen-unit.sh $@
 
 units: $(UNITS)
 
@@ -79,12 +91,12 @@ fuzz:
 bench: drain-and-rollout
 	/usr/bin/python3 tests/bench/bench.py
 
-install: drain-and-rollout
+install: drain-and-rollout units-systemd
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/drain-and-rollout
 	install -m 755 drain-and-rollout $(DESTDIR)$(BINDIR)/
 	install -m 644 agent/drain-and-rollout.1 $(DESTDIR)$(MANDIR)/man1/
-	for u in systemd/*.service systemd/*.timer; do \
+	for u in $(SYSTEMD_SERVICES) $(wildcard systemd/*.service systemd/*.timer); do \
 	    sed 's|/usr/local/bin/drain-and-rollout|$(BINDIR)/drain-and-rollout|' $$u \
 	        > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
 	done
@@ -94,4 +106,4 @@ install: drain-and-rollout
 clean:
 	rm -rf build build-san build-fuzz drain-and-rollout
 
-.PHONY: all units check test test-sanitize test-valgrind bench install clean fuzz demo
+.PHONY: all units units-systemd check test test-sanitize test-valgrind bench install clean fuzz demo
