@@ -1163,7 +1163,7 @@ merge(struct kubeconfig_doc *const *docs, size_t n, const char *context,
 	yaml_node_t	*ctx, *body;
 	const char	*cur;
 	char		 what[NAME_MAX_SHOWN + 16], buf[NAME_MAX_SHOWN];
-	char		 list[CONTEXTS_SHOWN * 24];
+	char		 list[CONTEXTS_SHOWN * (NAME_MAX_SHOWN + 2) + 32];
 	size_t		 i;
 
 	memset(&k, 0, sizeof(k));
@@ -1211,9 +1211,12 @@ merge(struct kubeconfig_doc *const *docs, size_t n, const char *context,
 	return 0;
 }
 
+#define FILES_SHOWN	4	/* files an error about the merge names */
+
 /*
  * "kubeconfig PATH: " for docs[which], or for all of them when which is n
- * ("kubeconfigs A, B: "); "" for documents without a path.
+ * ("kubeconfigs A, B: ", at most FILES_SHOWN); "" for documents without a
+ * path.
  */
 static void
 where(struct kubeconfig_doc *const *docs, size_t n, size_t which, char *out,
@@ -1231,7 +1234,9 @@ where(struct kubeconfig_doc *const *docs, size_t n, size_t which, char *out,
 	for (i = 0; i < n && docs[i]->path != NULL; i++) {
 		len = strlen(out);
 		snprintf(out + len, outlen - len, "%s%s", i ? ", " :
-		    "kubeconfigs ", docs[i]->path);
+		    "kubeconfigs ", i < FILES_SHOWN ? docs[i]->path : "...");
+		if (i == FILES_SHOWN)
+			break;
 	}
 	len = strlen(out);
 	if (len > 0)
@@ -1253,7 +1258,7 @@ int
 kubeconfig_merge(struct kubeconfig_doc *const *docs, size_t n,
     const char *context, struct kubeconfig_pick *p, char *err, size_t errlen)
 {
-	char	reason[1024];
+	char	reason[2048];
 	size_t	which;
 
 	memset(p, 0, sizeof(*p));
@@ -1495,10 +1500,10 @@ abs_dir_of(const char *path)
 		dir = xstrdup("/");
 	else
 		dir = xasprintf("%.*s", (int)(slash - path), path);
-	if (dir[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		abs = kubeconfig_resolve("/", dir);
-	else
+	if (dir[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
 		abs = kubeconfig_resolve(cwd, dir);
+	else	/* absolute, or relative to a lost working directory */
+		abs = path_clean(dir);
 	free(dir);
 	return abs;
 }

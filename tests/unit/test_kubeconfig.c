@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "kubeconfig.h"
 
@@ -1282,6 +1283,34 @@ test_merge(void **state)
 	    sizeof(err)), -1);
 }
 
+/* An error about the merge names the files, at most four. */
+static void
+test_merge_many_files(void **state)
+{
+	struct kubeconfig_doc *docs[6];
+	struct kubeconfig_pick p;
+	char	 path[32];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "/f%zu", i);
+		docs[i] = kubeconfig_doc_parse("", 0, path, NULL, err,
+		    sizeof(err));
+		assert_non_null(docs[i]);
+	}
+	assert_int_equal(kubeconfig_merge(docs, 6, NULL, &p, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "kubeconfigs /f0, /f1, /f2, /f3, ...: no "
+	    "current-context set and no --context given (no contexts)");
+	assert_int_equal(kubeconfig_merge(docs, 4, "x", &p, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "kubeconfigs /f0, /f1, /f2, /f3: --context "
+	    "\"x\" not found (no contexts)");
+	for (i = 0; i < 6; i++)
+		kubeconfig_doc_free(docs[i]);
+}
+
 /* A file's shape is checked whole when it is read, as kubectl loads it. */
 static void
 test_doc_shape(void **state)
@@ -1349,9 +1378,20 @@ test_creds_from_merge(void **state)
 	    "      apiVersion: client.authentication.k8s.io/v1\n"
 	    "      command: ./bin/tok\n      interactiveMode: Never\n";
 	static const char bad[] = "users: [{name: u, user: {username: x}}]\n";
+	static const char a_ext[] = "current-context: c\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+	    "clusters:\n- name: k\n  cluster:\n    server: https://k\n"
+	    "    extensions:\n    - name: client.authentication.k8s.io/exec\n"
+	    "      extension: {aud: dials, num: &n [1, yes]}\n";
+	static const char ext[] = "users:\n- name: other\n- name: u\n  user:\n"
+	    "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: tok\n      interactiveMode: Never\n"
+	    "      provideClusterInfo: true\n"
+	    "      args: [a, b, c, d, e, f, g, h]\n";
 	struct kubeconfig_doc *docs[2];
 	struct kubeconfig_pick p;
 	struct kube_creds c;
+	char	*json;
 
 	(void)state;
 	docs[0] = kubeconfig_doc_parse(a, strlen(a), "/k/a/kc", "/k/a", err,
@@ -1373,6 +1413,27 @@ test_creds_from_merge(void **state)
 	assert_string_equal(c.user, "u");
 	assert_string_equal(c.namespace, "ns");
 	assert_string_equal(c.source, "kubeconfig /k/a/kc, /k/b/kc");
+	kubeconfig_free(&c);
+	kubeconfig_doc_free(docs[1]);
+
+	/* the exec plugin's cluster extension is read in the cluster's file */
+	docs[1] = kubeconfig_doc_parse(ext, strlen(ext), "/k/b/kc", "/k/b",
+	    err, sizeof(err));
+	kubeconfig_doc_free(docs[0]);
+	docs[0] = kubeconfig_doc_parse(a_ext, strlen(a_ext), "/k/a/kc",
+	    "/k/a", err, sizeof(err));
+	assert_non_null(docs[0]);
+	assert_non_null(docs[1]);
+	assert_int_equal(kubeconfig_merge(docs, 2, NULL, &p, err, sizeof(err)),
+	    0);
+	assert_int_equal(p.user_doc, 1);
+	if (kubeconfig_creds(docs, 2, &p, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_non_null(c.exec);
+	json = json_dumps(c.exec->cluster_config, JSON_COMPACT |
+	    JSON_SORT_KEYS);
+	assert_string_equal(json, "{\"aud\":\"dials\",\"num\":[1,true]}");
+	free(json);
 	kubeconfig_free(&c);
 	kubeconfig_doc_free(docs[1]);
 
@@ -1813,6 +1874,7 @@ main(void)
 		T(test_paths),
 		T(test_resolve),
 		T(test_merge),
+		T(test_merge_many_files),
 		T(test_doc_shape),
 		T(test_creds_from_merge),
 		T(test_load_explicit_path),
