@@ -146,7 +146,7 @@ kubeconfig_resolve(const char *base_dir, const char *p)
 	return s;
 }
 
-/* A relative path is taken relative to base_dir (if any). */
+/* A relative path is taken relative to base_dir (if any): kubeconfig_resolve. */
 static char *
 resolve_path(const char *base_dir, const char *p)
 {
@@ -223,7 +223,7 @@ get_str(struct kc *k, yaml_node_t *map, const char *key, const char *what,
 /*
  * The entry named name in doc's top-level list `list` (clusters, contexts,
  * users): 1 and its `kind` mapping in *body (NULL when the entry exists
- * but is empty), or 0. doc_check has checked the lists' shape.
+ * but is empty), or 0. load_yaml (check_list) has checked the lists.
  */
 static int
 entry_named(yaml_document_t *doc, const char *list, const char *kind,
