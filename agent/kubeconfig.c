@@ -1575,6 +1575,9 @@ kubeconfig_load(const char *path, const char *context,
 	int	 rc = -1, home_unset = home == NULL || home[0] == '\0';
 
 	memset(out, 0, sizeof(*out));
+	if (path != NULL && path[0] == '\0')	/* kubectl would ignore it */
+		return errf(err, errlen, "--kubeconfig is empty: name the "
+		    "kubeconfig file");
 	if (home_unset)
 		home = (pw = getpwuid(getuid())) ? pw->pw_dir : NULL;
 	paths = kubeconfig_paths(path, env, home, &from);

@@ -226,7 +226,7 @@ char	**kubeconfig_paths(const char *flag, const char *env,
 
 /*
  * Find and load credentials as described above. path: explicit
- * --kubeconfig or NULL. Reads token files (tokenFile, in-cluster token) into
+ * --kubeconfig (empty: an error, where kubectl would ignore it) or NULL. Reads token files (tokenFile, in-cluster token) into
  * memory. Same error convention as kubeconfig_parse; errors name the file
  * (the option, for --kubeconfig's file that cannot be read), and, when
  * none is found, KUBECONFIG (when set: "none of its files exists") or

@@ -1494,6 +1494,10 @@ test_load_errors_name_file(void **state)
 	assert_string_equal(err, "--kubeconfig /nonexistent/x/config: "
 	    "No such file or directory");
 	assert_zeroed(&c);
+	assert_int_equal(kubeconfig_load("", NULL, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "--kubeconfig is empty: name the kubeconfig "
+	    "file");
+	assert_zeroed(&c);
 
 	WRITE("bad/config", "apiVersion: v1\nkind: Config\n"
 	    "current-context: a: b\n");
