@@ -38,10 +38,18 @@
 #define EXT_MAX_DEPTH	64	/* nesting of the extension's value */
 #define EXT_MAX_NODES	10000	/* its nodes, aliases counted each time */
 
-struct kc {
+/* One kubeconfig file, parsed. */
+struct kubeconfig_doc {
 	yaml_document_t	 doc;
+	char		*path;		/* the file, or NULL */
+	char		*base_dir;	/* resolves its relative paths, or NULL */
+};
+
+struct kc {
+	yaml_document_t	*doc;		/* the document being read */
 	yaml_node_t	*exec_ext;	/* the cluster's exec extension, or NULL */
-	const char	*base_dir;
+	yaml_document_t	*ext_doc;	/* the document exec_ext is in */
+	const char	*base_dir;	/* doc's */
 	char		*err;
 	size_t		 errlen;
 	struct kube_creds *c;
@@ -80,17 +88,69 @@ has_ctrl(const char *s)
 	return 0;
 }
 
-/* A relative path is taken relative to base_dir (if any). */
+/* The path p made lexically shortest, as Go's filepath.Clean: malloc'd. */
+static char *
+path_clean(const char *p)
+{
+	size_t	 n = strlen(p), r = 0, w = 0, dotdot = 0;
+	int	 rooted = p[0] == '/';
+	char	*out = xmalloc(n + 2);
+
+	if (rooted) {
+		out[w++] = '/';
+		r = dotdot = 1;
+	}
+	while (r < n) {
+		if (p[r] == '/')
+			r++;
+		else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/'))
+			r++;
+		else if (p[r] == '.' && p[r + 1] == '.' &&
+		    (r + 2 == n || p[r + 2] == '/')) {
+			r += 2;
+			if (w > dotdot) {	/* drop the element before */
+				w--;
+				while (w > dotdot && out[w] != '/')
+					w--;
+			} else if (!rooted) {	/* keep a leading .. */
+				if (w > 0)
+					out[w++] = '/';
+				out[w++] = '.';
+				out[w++] = '.';
+				dotdot = w;
+			}
+		} else {
+			if ((rooted && w != 1) || (!rooted && w != 0))
+				out[w++] = '/';
+			while (r < n && p[r] != '/')
+				out[w++] = p[r++];
+		}
+	}
+	if (w == 0)
+		out[w++] = '.';
+	out[w] = '\0';
+	return out;
+}
+
+char *
+kubeconfig_resolve(const char *base_dir, const char *p)
+{
+	char	*joined, *s;
+
+	if (p[0] == '\0' || p[0] == '/' || base_dir == NULL ||
+	    base_dir[0] == '\0')
+		return xstrdup(p);
+	joined = xasprintf("%s/%s", base_dir, p);
+	s = path_clean(joined);
+	free(joined);
+	return s;
+}
+
+/* A relative path is taken relative to base_dir (if any): kubeconfig_resolve. */
 static char *
 resolve_path(const char *base_dir, const char *p)
 {
-	char	*s;
-
-	if (p[0] == '/' || base_dir == NULL || base_dir[0] == '\0')
-		return strdup(p);
-	if (asprintf(&s, "%s/%s", base_dir, p) == -1)
-		return NULL;
-	return s;
+	return kubeconfig_resolve(base_dir, p);
 }
 
 /* --- YAML helpers ------------------------------------------------------ */
@@ -147,7 +207,7 @@ static int
 get_str(struct kc *k, yaml_node_t *map, const char *key, const char *what,
     const char **out)
 {
-	yaml_node_t *n = map_get(&k->doc, map, key);
+	yaml_node_t *n = map_get(k->doc, map, key);
 
 	*out = NULL;
 	if (is_null(n))
@@ -161,35 +221,42 @@ get_str(struct kc *k, yaml_node_t *map, const char *key, const char *what,
 }
 
 /*
- * Find the entry named name in the top-level list `list` (clusters,
- * contexts, users) and return its `kind` mapping in *out (NULL when the
- * entry exists but is empty). Fails if there is no such entry.
+ * The entry named name in doc's top-level list `list` (clusters, contexts,
+ * users): 1 and its `kind` mapping in *body (NULL when the entry exists
+ * but is empty), or 0. load_yaml (check_list) has checked the lists.
  */
+static int
+entry_named(yaml_document_t *doc, const char *list, const char *kind,
+    const char *name, yaml_node_t **body)
+{
+	yaml_node_t *seq, *item;
+	yaml_node_item_t *i;
+
+	seq = map_get(doc, yaml_document_get_root_node(doc), list);
+	if (is_null(seq) || seq->type != YAML_SEQUENCE_NODE)
+		return 0;
+	for (i = seq->data.sequence.items.start;
+	    i < seq->data.sequence.items.top; i++) {
+		item = yaml_document_get_node(doc, *i);
+		if (!scalar_is(map_get(doc, item, "name"), name))
+			continue;
+		*body = map_get(doc, item, kind);
+		if (is_null(*body) || (*body)->type != YAML_MAPPING_NODE)
+			*body = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+/* entry_named in k's document; an error if there is none. */
 static int
 find_named(struct kc *k, const char *list, const char *kind,
     const char *name, yaml_node_t **out)
 {
-	yaml_node_t *seq, *item, *body;
-	yaml_node_item_t *i;
 	char	 buf[NAME_MAX_SHOWN];
 
-	seq = map_get(&k->doc, yaml_document_get_root_node(&k->doc), list);
-	if (is_null(seq))
-		seq = NULL;
-	else if (seq->type != YAML_SEQUENCE_NODE)
-		return errf(k->err, k->errlen, "%s is not a list", list);
-	for (i = seq ? seq->data.sequence.items.start : NULL;
-	    seq != NULL && i < seq->data.sequence.items.top; i++) {
-		item = yaml_document_get_node(&k->doc, *i);
-		if (!scalar_is(map_get(&k->doc, item, "name"), name))
-			continue;
-		body = map_get(&k->doc, item, kind);
-		if (!is_null(body) && body->type != YAML_MAPPING_NODE)
-			return errf(k->err, k->errlen, "%s \"%s\" is not a mapping", kind,
-			    shown(name, buf, sizeof(buf)));
-		*out = is_null(body) ? NULL : body;
+	if (entry_named(k->doc, list, kind, name, out))
 		return 0;
-	}
 	return errf(k->err, k->errlen, "%s \"%s\" not found", kind,
 	    shown(name, buf, sizeof(buf)));
 }
@@ -434,9 +501,9 @@ key_text(struct kc *k, yaml_node_t *n)
 }
 
 /*
- * The YAML value n as JSON, as kubectl converts the kubeconfig to JSON;
- * aliases are followed, within EXT_MAX_DEPTH and EXT_MAX_NODES (*budget).
- * NULL with k->err.
+ * The YAML value n (in k->ext_doc) as JSON, as kubectl converts the
+ * kubeconfig to JSON; aliases are followed, within EXT_MAX_DEPTH and
+ * EXT_MAX_NODES (*budget). NULL with k->err.
  */
 static json_t *
 node_json(struct kc *k, yaml_node_t *n, int depth, size_t *budget)
@@ -459,7 +526,7 @@ node_json(struct kc *k, yaml_node_t *n, int depth, size_t *budget)
 		out = json_array();
 		for (i = n->data.sequence.items.start;
 		    i < n->data.sequence.items.top; i++) {
-			if ((v = node_json(k, yaml_document_get_node(&k->doc,
+			if ((v = node_json(k, yaml_document_get_node(k->ext_doc,
 			    *i), depth + 1, budget)) == NULL) {
 				json_decref(out);
 				return NULL;
@@ -471,10 +538,10 @@ node_json(struct kc *k, yaml_node_t *n, int depth, size_t *budget)
 		out = json_object();
 		for (p = n->data.mapping.pairs.start;
 		    p < n->data.mapping.pairs.top; p++) {
-			key = key_text(k, yaml_document_get_node(&k->doc,
+			key = key_text(k, yaml_document_get_node(k->ext_doc,
 			    p->key));
 			v = key == NULL ? NULL : node_json(k,
-			    yaml_document_get_node(&k->doc, p->value),
+			    yaml_document_get_node(k->ext_doc, p->value),
 			    depth + 1, budget);
 			if (v == NULL) {
 				free(key);
@@ -498,10 +565,11 @@ node_json(struct kc *k, yaml_node_t *n, int depth, size_t *budget)
 static int
 find_exec_extension(struct kc *k, yaml_node_t *cl, const char *what)
 {
-	yaml_node_t *seq = map_get(&k->doc, cl, "extensions"), *item;
+	yaml_node_t *seq = map_get(k->doc, cl, "extensions"), *item;
 	yaml_node_item_t *i;
 
 	k->exec_ext = NULL;
+	k->ext_doc = k->doc;
 	if (is_null(seq))
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
@@ -509,12 +577,12 @@ find_exec_extension(struct kc *k, yaml_node_t *cl, const char *what)
 		    "a list)", what);
 	for (i = seq->data.sequence.items.start;
 	    i < seq->data.sequence.items.top; i++) {
-		item = yaml_document_get_node(&k->doc, *i);
+		item = yaml_document_get_node(k->doc, *i);
 		if (item == NULL || item->type != YAML_MAPPING_NODE)
 			return errf(k->err, k->errlen, "%s has invalid "
 			    "extensions (an entry is not a mapping)", what);
-		if (scalar_is(map_get(&k->doc, item, "name"), EXEC_EXT))
-			k->exec_ext = map_get(&k->doc, item, "extension");
+		if (scalar_is(map_get(k->doc, item, "name"), EXEC_EXT))
+			k->exec_ext = map_get(k->doc, item, "extension");
 	}
 	return 0;
 }
@@ -701,7 +769,7 @@ get_strlist(struct kc *k, yaml_node_t *map, const char *key,
     const char *what, const char *first, char ***v)
 {
 	const size_t off = 1;
-	yaml_node_t *seq = map_get(&k->doc, map, key), *item;
+	yaml_node_t *seq = map_get(k->doc, map, key), *item;
 	yaml_node_item_t *i;
 	size_t	 n = 0;
 
@@ -715,7 +783,7 @@ get_strlist(struct kc *k, yaml_node_t *map, const char *key,
 	(*v)[0] = xstrdup(first);
 	for (n = off, i = is_null(seq) ? NULL : seq->data.sequence.items.start;
 	    i != NULL && i < seq->data.sequence.items.top; i++) {
-		item = yaml_document_get_node(&k->doc, *i);
+		item = yaml_document_get_node(k->doc, *i);
 		if (item == NULL || item->type != YAML_SCALAR_NODE ||
 		    strlen((char *)item->data.scalar.value) !=
 		    item->data.scalar.length)
@@ -731,7 +799,7 @@ static int
 get_env(struct kc *k, yaml_node_t *ex, const char *user, const char *what,
     struct kube_exec *e)
 {
-	yaml_node_t *seq = map_get(&k->doc, ex, "env"), *item;
+	yaml_node_t *seq = map_get(k->doc, ex, "env"), *item;
 	yaml_node_item_t *i;
 	const char *name, *value;
 	size_t	 n = 0;
@@ -745,7 +813,7 @@ get_env(struct kc *k, yaml_node_t *ex, const char *user, const char *what,
 	e->env = xcalloc(n + 1, sizeof(*e->env));
 	for (n = 0, i = is_null(seq) ? NULL : seq->data.sequence.items.start;
 	    i != NULL && i < seq->data.sequence.items.top; i++) {
-		item = yaml_document_get_node(&k->doc, *i);
+		item = yaml_document_get_node(k->doc, *i);
 		if (item == NULL || item->type != YAML_MAPPING_NODE)
 			return errf(k->err, k->errlen, "%s has invalid env (an "
 			    "entry is not a mapping)", what);
@@ -865,61 +933,75 @@ load_user(struct kc *k, const char *name)
 		return -1;
 	if (c->token != NULL || has_cert)
 		return 0;
-	if (!is_null(map_get(&k->doc, u, "exec")))
-		return load_exec(k, map_get(&k->doc, u, "exec"), what);
-	if (!is_null(map_get(&k->doc, u, "auth-provider")))
+	if (!is_null(map_get(k->doc, u, "exec")))
+		return load_exec(k, map_get(k->doc, u, "exec"), what);
+	if (!is_null(map_get(k->doc, u, "auth-provider")))
 		return errf(k->err, k->errlen, "%s uses an auth-provider "
 		    "credential plugin, which is not supported (kubectl "
 		    "dropped it in 1.26); use an exec plugin (e.g. kubelogin) "
 		    "or a token (oc login, then oc whoami -t)", what);
-	if (!is_null(map_get(&k->doc, u, "username")))
+	if (!is_null(map_get(k->doc, u, "username")))
 		return errf(k->err, k->errlen, "%s uses basic auth (username/password), "
 		    "which is not supported; use a token instead", what);
 	return 0;
 }
 
-/* --- context ----------------------------------------------------------- */
+/* --- parsed documents ---------------------------------------------------- */
 
 static int
-pick_context(struct kc *k, const char *context, const char **name)
+cmp_str(const void *a, const void *b)
 {
-	yaml_node_t *root = yaml_document_get_root_node(&k->doc);
-
-	*name = context;
-	if (context == NULL && get_str(k, root, "current-context",
-	    "kubeconfig", name) == -1)
-		return -1;
-	if (*name == NULL || (*name)[0] == '\0')
-		return errf(k->err, k->errlen, "no current-context set and no --context "
-		    "given");
-	return set_str(k, &k->c->context, *name);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/*
+ * A top-level list (clusters, contexts, users) as kubectl loads it: a list
+ * of mappings whose name is a string (absent: ""), whose `kind` is empty or
+ * a mapping, and no name twice.
+ */
 static int
-load_context(struct kc *k, const char *context)
+check_list(struct kc *k, const char *list, const char *kind)
 {
-	yaml_node_t *ctx;
-	const char *name, *cluster, *user, *ns;
-	char	 what[NAME_MAX_SHOWN + 16], buf[NAME_MAX_SHOWN];
+	yaml_node_t *seq, *item, *body;
+	yaml_node_item_t *i;
+	const char **names, *name;
+	char	 what[32], buf[NAME_MAX_SHOWN];
+	size_t	 n = 0, j;
+	int	 rc = 0;
 
-	if (pick_context(k, context, &name) == -1 ||
-	    find_named(k, "contexts", "context", name, &ctx) == -1)
-		return -1;
-	snprintf(what, sizeof(what), "context \"%s\"",
-	    shown(name, buf, sizeof(buf)));
-	if (get_str(k, ctx, "cluster", what, &cluster) == -1 ||
-	    get_str(k, ctx, "user", what, &user) == -1 ||
-	    get_str(k, ctx, "namespace", what, &ns) == -1)
-		return -1;
-	if (cluster == NULL)
-		return errf(k->err, k->errlen, "%s has no cluster", what);
-	if (load_cluster(k, cluster) == -1)
-		return -1;
-	if (user != NULL && load_user(k, user) == -1)
-		return -1;
-	if (ns != NULL && set_str(k, &k->c->namespace, ns) == -1)
-		return -1;
-	return 0;
+	seq = map_get(k->doc, yaml_document_get_root_node(k->doc), list);
+	if (is_null(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return errf(k->err, k->errlen, "%s is not a list", list);
+	names = xcalloc((size_t)(seq->data.sequence.items.top -
+	    seq->data.sequence.items.start) + 1, sizeof(*names));
+	snprintf(what, sizeof(what), "an entry of %s", list);
+	for (i = seq->data.sequence.items.start;
+	    rc == 0 && i < seq->data.sequence.items.top; i++) {
+		item = yaml_document_get_node(k->doc, *i);
+		if (item == NULL || item->type != YAML_MAPPING_NODE) {
+			rc = errf(k->err, k->errlen, "%s is not a mapping", what);
+			break;
+		}
+		if ((rc = get_str(k, item, "name", what, &name)) == -1)
+			break;
+		names[n++] = name ? name : "";
+		body = map_get(k->doc, item, kind);
+		if (!is_null(body) && body->type != YAML_MAPPING_NODE)
+			rc = errf(k->err, k->errlen, "%s \"%s\" is not a mapping",
+			    kind, shown(names[n - 1], buf, sizeof(buf)));
+	}
+	if (rc == 0 && n > 1) {
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (j = 1; j < n && rc == 0; j++)
+			if (strcmp(names[j - 1], names[j]) == 0)
+				rc = errf(k->err, k->errlen, "duplicate name "
+				    "\"%s\" in %s", shown(names[j], buf,
+				    sizeof(buf)), list);
+	}
+	free(names);
+	return rc;
 }
 
 /* The 1-based line of a parse error; reader errors only know the offset. */
@@ -936,17 +1018,19 @@ error_line(const yaml_parser_t *p, const char *yaml, size_t len)
 	return line;
 }
 
+/* Parse yaml into k->doc and check its shape as kubectl's loading does. */
 static int
 load_yaml(struct kc *k, const char *yaml, size_t len)
 {
 	yaml_parser_t	p;
 	yaml_node_t	*root;
+	const char	*cur;
 	int		rc = 0;
 
 	if (!yaml_parser_initialize(&p))
 		return errf(k->err, k->errlen, "out of memory");
 	yaml_parser_set_input_string(&p, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&p, &k->doc)) {
+	if (!yaml_parser_load(&p, k->doc)) {
 		if (p.error == YAML_MEMORY_ERROR)
 			rc = errf(k->err, k->errlen, "out of memory");
 		else
@@ -957,33 +1041,308 @@ load_yaml(struct kc *k, const char *yaml, size_t len)
 		return rc;
 	}
 	yaml_parser_delete(&p);
-	root = yaml_document_get_root_node(&k->doc);
+	root = yaml_document_get_root_node(k->doc);
 	if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE)
 		rc = errf(k->err, k->errlen, "not a kubeconfig (top level is not a mapping)");
+	else if (get_str(k, root, "current-context", "kubeconfig", &cur) ==
+	    -1 || check_list(k, "clusters", "cluster") == -1 ||
+	    check_list(k, "contexts", "context") == -1 ||
+	    check_list(k, "users", "user") == -1)
+		rc = -1;
 	if (rc == -1)
-		yaml_document_delete(&k->doc);
+		yaml_document_delete(k->doc);
 	return rc;
+}
+
+struct kubeconfig_doc *
+kubeconfig_doc_parse(const char *yaml, size_t len, const char *path,
+    const char *base_dir, char *err, size_t errlen)
+{
+	struct kubeconfig_doc *d = xcalloc(1, sizeof(*d));
+	struct kc	k;
+	char		reason[512];
+
+	memset(&k, 0, sizeof(k));
+	k.doc = &d->doc;
+	k.err = path ? reason : err;
+	k.errlen = path ? sizeof(reason) : errlen;
+	if (load_yaml(&k, yaml, len) == -1) {
+		if (path != NULL)
+			errf(err, errlen, "kubeconfig %s: %s", path, reason);
+		free(d);
+		return NULL;
+	}
+	d->path = path ? xstrdup(path) : NULL;
+	d->base_dir = base_dir ? xstrdup(base_dir) : NULL;
+	return d;
+}
+
+void
+kubeconfig_doc_free(struct kubeconfig_doc *d)
+{
+	if (d == NULL)
+		return;
+	yaml_document_delete(&d->doc);
+	free(d->path);
+	free(d->base_dir);
+	free(d);
+}
+
+/* --- the merge ------------------------------------------------------------ */
+
+#define CONTEXTS_SHOWN	12	/* names of contexts an error lists */
+
+/*
+ * The first of docs[0..n) with an entry named name in list: its index
+ * (n if none) and the entry's body in *body.
+ */
+static size_t
+first_named(struct kubeconfig_doc *const *docs, size_t n, const char *list,
+    const char *kind, const char *name, yaml_node_t **body)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (entry_named(&docs[i]->doc, list, kind, name, body))
+			return i;
+	return n;
+}
+
+/* "(contexts: a, b)" or "(no contexts)": the merged config's, each once. */
+static void
+contexts_shown(struct kubeconfig_doc *const *docs, size_t n, char *out,
+    size_t outlen)
+{
+	yaml_node_t *seq, *body;
+	yaml_node_item_t *it;
+	const char *name, *seen[CONTEXTS_SHOWN];
+	char	 buf[NAME_MAX_SHOWN];
+	size_t	 i, j, nseen = 0, len;
+	int	 more = 0;
+
+	snprintf(out, outlen, "(contexts: ");
+	for (i = 0; i < n; i++) {
+		seq = map_get(&docs[i]->doc,
+		    yaml_document_get_root_node(&docs[i]->doc), "contexts");
+		if (is_null(seq) || seq->type != YAML_SEQUENCE_NODE)
+			continue;
+		for (it = seq->data.sequence.items.start;
+		    it < seq->data.sequence.items.top; it++) {
+			body = map_get(&docs[i]->doc, yaml_document_get_node(
+			    &docs[i]->doc, *it), "name");
+			if (is_null(body) || body->type != YAML_SCALAR_NODE)
+				continue;
+			name = (const char *)body->data.scalar.value;
+			for (j = 0; j < nseen && strcmp(seen[j], name); j++)
+				;
+			if (j < nseen)
+				continue;
+			if (nseen == CONTEXTS_SHOWN) {
+				more = 1;
+				continue;
+			}
+			seen[nseen] = name;
+			len = strlen(out);
+			snprintf(out + len, outlen - len, "%s%s",
+			    nseen++ ? ", " : "", shown(name, buf, sizeof(buf)));
+		}
+	}
+	len = strlen(out);
+	if (nseen == 0)
+		snprintf(out, outlen, "(no contexts)");
+	else
+		snprintf(out + len, outlen - len, "%s)", more ? ", ..." : "");
+}
+
+/* The merge; *which: the document an error is about, n for all. */
+static int
+merge(struct kubeconfig_doc *const *docs, size_t n, const char *context,
+    struct kubeconfig_pick *p, size_t *which, char *err, size_t errlen)
+{
+	struct kc	 k;
+	yaml_node_t	*ctx, *body;
+	const char	*cur;
+	char		 what[NAME_MAX_SHOWN + 16], buf[NAME_MAX_SHOWN];
+	char		 list[CONTEXTS_SHOWN * (NAME_MAX_SHOWN + 2) + 32];
+	size_t		 i;
+
+	memset(&k, 0, sizeof(k));
+	k.err = err;
+	k.errlen = errlen;
+	*which = n;
+	p->context = context;
+	for (i = 0; p->context == NULL && i < n; i++) {
+		k.doc = &docs[i]->doc;
+		if (get_str(&k, yaml_document_get_root_node(k.doc),
+		    "current-context", "kubeconfig", &cur) == -1) {
+			*which = i;
+			return -1;
+		}
+		p->context = cur;	/* the first that sets it */
+	}
+	contexts_shown(docs, n, list, sizeof(list));
+	if (p->context == NULL || p->context[0] == '\0')
+		return errf(err, errlen, "no current-context set and no "
+		    "--context given %s", list);
+	if ((p->context_doc = first_named(docs, n, "contexts", "context",
+	    p->context, &ctx)) == n)
+		return errf(err, errlen, "%s \"%s\" not found %s", context ?
+		    "--context" : "current-context", shown(p->context, buf,
+		    sizeof(buf)), list);
+	*which = p->context_doc;
+	k.doc = &docs[p->context_doc]->doc;
+	snprintf(what, sizeof(what), "context \"%s\"",
+	    shown(p->context, buf, sizeof(buf)));
+	if (get_str(&k, ctx, "cluster", what, &p->cluster) == -1 ||
+	    get_str(&k, ctx, "user", what, &p->user) == -1 ||
+	    get_str(&k, ctx, "namespace", what, &p->namespace) == -1)
+		return -1;
+	if (p->cluster == NULL)
+		return errf(err, errlen, "%s has no cluster", what);
+	*which = n;
+	if ((p->cluster_doc = first_named(docs, n, "clusters", "cluster",
+	    p->cluster, &body)) == n)
+		return errf(err, errlen, "cluster \"%s\" not found",
+		    shown(p->cluster, buf, sizeof(buf)));
+	if (p->user != NULL && (p->user_doc = first_named(docs, n, "users",
+	    "user", p->user, &body)) == n)
+		return errf(err, errlen, "user \"%s\" not found",
+		    shown(p->user, buf, sizeof(buf)));
+	return 0;
+}
+
+#define FILES_SHOWN	4	/* files an error about the merge names */
+
+/*
+ * "kubeconfig PATH: " for docs[which], or for all of them when which is n
+ * ("kubeconfigs A, B: ", at most FILES_SHOWN); "" for documents without a
+ * path.
+ */
+static void
+where(struct kubeconfig_doc *const *docs, size_t n, size_t which, char *out,
+    size_t outlen)
+{
+	size_t	i, len;
+
+	out[0] = '\0';
+	if (which < n || n == 1) {
+		if (docs[which < n ? which : 0]->path != NULL)
+			snprintf(out, outlen, "kubeconfig %s: ",
+			    docs[which < n ? which : 0]->path);
+		return;
+	}
+	for (i = 0; i < n && docs[i]->path != NULL; i++) {
+		len = strlen(out);
+		snprintf(out + len, outlen - len, "%s%s", i ? ", " :
+		    "kubeconfigs ", i < FILES_SHOWN ? docs[i]->path : "...");
+		if (i == FILES_SHOWN)
+			break;
+	}
+	len = strlen(out);
+	if (len > 0)
+		snprintf(out + len, outlen - len, ": ");
+}
+
+/* The error in reason, said about docs[which] (see where()). */
+static int
+err_about(struct kubeconfig_doc *const *docs, size_t n, size_t which,
+    const char *reason, char *err, size_t errlen)
+{
+	char	pre[1024];
+
+	where(docs, n, which, pre, sizeof(pre));
+	return errf(err, errlen, "%s%s", pre, reason);
+}
+
+int
+kubeconfig_merge(struct kubeconfig_doc *const *docs, size_t n,
+    const char *context, struct kubeconfig_pick *p, char *err, size_t errlen)
+{
+	char	reason[2048];
+	size_t	which;
+
+	memset(p, 0, sizeof(*p));
+	if (n == 0)
+		return errf(err, errlen, "no kubeconfig");
+	if (merge(docs, n, context, p, &which, reason, sizeof(reason)) == 0)
+		return 0;
+	memset(p, 0, sizeof(*p));
+	return err_about(docs, n, which, reason, err, errlen);
+}
+
+/* --- credentials from the merged config -------------------------------- */
+
+/* "kubeconfig A[, B]": the files the context, cluster and user came from. */
+static char *
+source_of(struct kubeconfig_doc *const *docs, const struct kubeconfig_pick *p)
+{
+	size_t	 idx[3] = { p->context_doc, p->cluster_doc, p->user_doc };
+	size_t	 i, j, nidx = p->user ? 3 : 2;
+	char	*s = NULL, *t;
+
+	for (i = 0; i < nidx; i++) {
+		for (j = 0; j < i && idx[j] != idx[i]; j++)
+			;
+		if (j < i || docs[idx[i]]->path == NULL)
+			continue;
+		t = xasprintf("%s%s%s", s ? s : "kubeconfig ", s ? ", " : "",
+		    docs[idx[i]]->path);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+int
+kubeconfig_creds(struct kubeconfig_doc *const *docs, size_t n,
+    const struct kubeconfig_pick *p, struct kube_creds *out, char *err,
+    size_t errlen)
+{
+	struct kc	k;
+	char		reason[1024];
+	size_t		which = p->cluster_doc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&k, 0, sizeof(k));
+	k.err = reason;
+	k.errlen = sizeof(reason);
+	k.c = out;
+	out->context = xstrdup(p->context);
+	out->cluster = xstrdup(p->cluster);
+	out->namespace = p->namespace ? xstrdup(p->namespace) : NULL;
+	k.doc = &docs[which]->doc;
+	k.base_dir = docs[which]->base_dir;
+	if (load_cluster(&k, p->cluster) == -1)
+		goto fail;
+	if (p->user != NULL) {
+		which = p->user_doc;
+		k.doc = &docs[which]->doc;
+		k.base_dir = docs[which]->base_dir;
+		if (load_user(&k, p->user) == -1)
+			goto fail;
+	}
+	out->source = source_of(docs, p);
+	return 0;
+fail:
+	kubeconfig_free(out);
+	return err_about(docs, n, which, reason, err, errlen);
 }
 
 int
 kubeconfig_parse(const char *yaml, size_t len, const char *base_dir,
     const char *context, struct kube_creds *out, char *err, size_t errlen)
 {
-	struct kc	k;
-	int		rc;
+	struct kubeconfig_doc	*d;
+	struct kubeconfig_pick	 p;
+	int			 rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	memset(&k, 0, sizeof(k));
-	k.base_dir = base_dir;
-	k.err = err;
-	k.errlen = errlen;
-	k.c = out;
-	if (load_yaml(&k, yaml, len) == -1)
+	if ((d = kubeconfig_doc_parse(yaml, len, NULL, base_dir, err,
+	    errlen)) == NULL)
 		return -1;
-	rc = load_context(&k, context);
-	yaml_document_delete(&k.doc);
-	if (rc == -1)
-		kubeconfig_free(out);
+	if (kubeconfig_merge(&d, 1, context, &p, err, errlen) == 0)
+		rc = kubeconfig_creds(&d, 1, &p, out, err, errlen);
+	kubeconfig_doc_free(d);
 	return rc;
 }
 
@@ -1081,112 +1440,6 @@ load_incluster(struct kube_creds *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* --- finding the kubeconfig -------------------------------------------- */
-
-static int
-exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
-/* First existing entry of $KUBECONFIG, else ~/.kube/config, else NULL. */
-static char *
-find_kubeconfig(void)
-{
-	const char *env = getenv("KUBECONFIG"), *home;
-	char	*list, *p, *save = NULL, *found = NULL;
-	struct passwd *pw;
-
-	if (env != NULL && (list = strdup(env)) != NULL) {
-		for (p = strtok_r(list, ":", &save); p != NULL && !found;
-		    p = strtok_r(NULL, ":", &save))
-			if (exists(p))
-				found = strdup(p);
-		free(list);
-		if (found != NULL)
-			return found;
-	}
-	if ((home = getenv("HOME")) == NULL || home[0] == '\0')
-		home = (pw = getpwuid(getuid())) ? pw->pw_dir : NULL;
-	if (home == NULL || asprintf(&found, "%s/.kube/config", home) == -1)
-		return NULL;
-	if (exists(found))
-		return found;
-	free(found);
-	return NULL;
-}
-
-static char *
-dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-static int
-load_file(const char *path, const char *context, struct kube_creds *out,
-    char *err, size_t errlen)
-{
-	char	*yaml = NULL, *dir, reason[512];
-	size_t	 len;
-	int	 rc = -1;
-
-	if ((yaml = read_file(path, MAX_FILE, &len, reason,
-	    sizeof(reason))) == NULL)
-		return errf(err, errlen, "kubeconfig %s", reason);
-	if ((dir = dir_of(path)) == NULL) {
-		free(yaml);
-		return errf(err, errlen, "out of memory");
-	}
-	if (kubeconfig_parse(yaml, len, dir, context, out, reason,
-	    sizeof(reason)) == -1)
-		errf(err, errlen, "kubeconfig %s: %s", path, reason);
-	else if (asprintf(&out->source, "kubeconfig %s", path) == -1) {
-		out->source = NULL;
-		kubeconfig_free(out);
-		errf(err, errlen, "out of memory");
-	} else
-		rc = 0;
-	free(dir);
-	free(yaml);
-	return rc;
-}
-
-int
-kubeconfig_load(const char *path, const char *context,
-    struct kube_creds *out, char *err, size_t errlen)
-{
-	char	*found, buf[NAME_MAX_SHOWN];
-	int	 rc;
-
-	memset(out, 0, sizeof(*out));
-	if (path != NULL)
-		return load_file(path, context, out, err, errlen);
-	if ((found = find_kubeconfig()) != NULL) {
-		rc = load_file(found, context, out, err, errlen);
-		free(found);
-		return rc;
-	}
-	if (getenv("KUBERNETES_SERVICE_HOST") == NULL)
-		return errf(err, errlen, "no kubeconfig found (tried "
-		    "$KUBECONFIG, ~/.kube/config) and not running in a pod; "
-		    "use --kubeconfig or log in with 'oc login'");
-	if (context != NULL)
-		return errf(err, errlen, "--context \"%s\" given but no "
-		    "kubeconfig found (tried $KUBECONFIG, ~/.kube/config)",
-		    shown(context, buf, sizeof(buf)));
-	if ((rc = load_incluster(out, err, errlen)) == -1)
-		kubeconfig_free(out);
-	return rc;
-}
-
 static void
 strs_free(char **v)
 {
@@ -1195,6 +1448,168 @@ strs_free(char **v)
 	for (i = 0; v != NULL && v[i] != NULL; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* --- finding the kubeconfig -------------------------------------------- */
+
+char **
+kubeconfig_paths(const char *flag, const char *env, const char *home,
+    enum kubeconfig_from *from)
+{
+	char	**v;
+	const char *p, *end;
+	size_t	 n = 0, i, len;
+
+	if (flag != NULL) {
+		*from = KUBECONFIG_FROM_FLAG;
+		v = xcalloc(2, sizeof(*v));
+		v[0] = xstrdup(flag);
+		return v;
+	}
+	if (env != NULL && env[0] != '\0') {
+		*from = KUBECONFIG_FROM_ENV;
+		v = xcalloc(strlen(env) / 2 + 2, sizeof(*v));
+		for (p = env; *p != '\0'; p = *end ? end + 1 : end) {
+			end = strchrnul(p, ':');
+			len = (size_t)(end - p);
+			for (i = 0; i < n && (strlen(v[i]) != len ||
+			    strncmp(v[i], p, len) != 0); i++)
+				;
+			if (len > 0 && i == n)	/* empty entries and repeats */
+				v[n++] = xasprintf("%.*s", (int)len, p);
+		}
+		return v;
+	}
+	*from = KUBECONFIG_FROM_HOME;
+	v = xcalloc(2, sizeof(*v));
+	if (home != NULL && home[0] != '\0')
+		v[0] = xasprintf("%s/.kube/config", home);
+	return v;
+}
+
+/* The directory of path, absolute (as Go's filepath.Abs(filepath.Dir())). */
+static char *
+abs_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char	*dir, *abs, cwd[4096];
+
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xasprintf("%.*s", (int)(slash - path), path);
+	if (dir[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+		abs = kubeconfig_resolve(cwd, dir);
+	else	/* absolute, or relative to a lost working directory */
+		abs = path_clean(dir);
+	free(dir);
+	return abs;
+}
+
+/* Read and parse the kubeconfig at path; what names it in errors. */
+static struct kubeconfig_doc *
+doc_read(const char *path, const char *what, char *err, size_t errlen)
+{
+	struct kubeconfig_doc *d;
+	char	*yaml, *dir, reason[512];
+	size_t	 len;
+
+	if ((yaml = read_file(path, MAX_FILE, &len, reason,
+	    sizeof(reason))) == NULL) {
+		errf(err, errlen, "%s %s", what, reason);
+		return NULL;
+	}
+	dir = abs_dir_of(path);
+	d = kubeconfig_doc_parse(yaml, len, path, dir, err, errlen);
+	free(dir);
+	free(yaml);
+	return d;
+}
+
+/* No kubeconfig file: the in-cluster service account, or why not. */
+static int
+no_kubeconfig(const char *context, const char *home_file, int home_unset,
+    struct kube_creds *out, char *err, size_t errlen)
+{
+	char	buf[NAME_MAX_SHOWN], tried[1024];
+	int	rc;
+
+	if (home_unset && home_file != NULL)
+		snprintf(tried, sizeof(tried), "KUBECONFIG and HOME are not "
+		    "set, and %s (the home directory of the password "
+		    "database) does not exist", home_file);
+	else if (home_unset)
+		snprintf(tried, sizeof(tried), "KUBECONFIG and HOME are not "
+		    "set");
+	else
+		snprintf(tried, sizeof(tried), "KUBECONFIG is not set and %s "
+		    "does not exist", home_file);
+	if (getenv("KUBERNETES_SERVICE_HOST") == NULL)
+		return errf(err, errlen, "no kubeconfig found: %s; not "
+		    "running in a pod either; use --kubeconfig, set KUBECONFIG"
+		    "%s, or log in with 'oc login'", tried, home_unset ?
+		    " (a systemd unit has no HOME without User=)" : "");
+	if (context != NULL)
+		return errf(err, errlen, "--context \"%s\" given but no "
+		    "kubeconfig found: %s", shown(context, buf, sizeof(buf)),
+		    tried);
+	if ((rc = load_incluster(out, err, errlen)) == -1)
+		kubeconfig_free(out);
+	return rc;
+}
+
+int
+kubeconfig_load(const char *path, const char *context,
+    struct kube_creds *out, char *err, size_t errlen)
+{
+	const char *home = getenv("HOME"), *env = getenv("KUBECONFIG");
+	struct kubeconfig_doc **docs;
+	struct kubeconfig_pick p;
+	enum kubeconfig_from from;
+	struct passwd *pw;
+	struct stat st;
+	char	**paths, buf[NAME_MAX_SHOWN * 4];
+	size_t	 i, n = 0;
+	int	 rc = -1, home_unset = home == NULL || home[0] == '\0';
+
+	memset(out, 0, sizeof(*out));
+	if (path != NULL && path[0] == '\0')	/* kubectl would ignore it */
+		return errf(err, errlen, "--kubeconfig is empty: name the "
+		    "kubeconfig file");
+	if (home_unset)
+		home = (pw = getpwuid(getuid())) ? pw->pw_dir : NULL;
+	paths = kubeconfig_paths(path, env, home, &from);
+	for (i = 0; paths[i] != NULL; i++)
+		;
+	docs = xcalloc(i + 1, sizeof(*docs));
+	for (i = 0; paths[i] != NULL; i++) {
+		/* a file of $KUBECONFIG or ~ that does not exist is skipped */
+		if (from != KUBECONFIG_FROM_FLAG && stat(paths[i], &st) ==
+		    -1 && errno == ENOENT)
+			continue;
+		if ((docs[n] = doc_read(paths[i], from == KUBECONFIG_FROM_FLAG ?
+		    "--kubeconfig" : "kubeconfig", err, errlen)) == NULL)
+			goto done;
+		n++;
+	}
+	if (n > 0) {
+		if (kubeconfig_merge(docs, n, context, &p, err, errlen) == 0)
+			rc = kubeconfig_creds(docs, n, &p, out, err, errlen);
+	} else if (from == KUBECONFIG_FROM_ENV)
+		errf(err, errlen, "KUBECONFIG=%s: none of its files exists; "
+		    "fix KUBECONFIG or use --kubeconfig",
+		    shown(env, buf, sizeof(buf)));
+	else
+		rc = no_kubeconfig(context, paths[0], home_unset, out, err,
+		    errlen);
+done:
+	for (i = 0; i < n; i++)
+		kubeconfig_doc_free(docs[i]);
+	free(docs);
+	strs_free(paths);
+	return rc;
 }
 
 static void
@@ -1223,6 +1638,7 @@ kubeconfig_free(struct kube_creds *c)
 	free(c->server);
 	free(c->namespace);
 	free(c->context);
+	free(c->cluster);
 	free(c->ca_file);
 	free(c->ca_pem);
 	if (c->token != NULL) {

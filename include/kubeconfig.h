@@ -1,22 +1,30 @@
 /*
  * kubeconfig.h -- where the Kubernetes API is and how to authenticate to it.
  *
- * Resolves credentials the way oc/kubectl do:
- *   1. an explicit --kubeconfig path, else $KUBECONFIG (first existing entry
- *      of a ':'-separated list), else ~/.kube/config;
- *   2. if no kubeconfig file exists and KUBERNETES_SERVICE_HOST is set, the
- *      in-cluster service account under /var/run/secrets/kubernetes.io/
- *      serviceaccount/ (token, ca.crt, namespace); the directory can be
- *      overridden for tests with $DRAIN_SERVICEACCOUNT_DIR.
+ * Resolves credentials the way oc/kubectl do (client-go's loading rules):
+ *   1. an explicit --kubeconfig file, which must exist; else the files of
+ *      $KUBECONFIG (':'-separated, empty entries ignored, each once),
+ *      those that do not exist skipped, none existing an error (never
+ *      ~/.kube/config); else ~/.kube/config ($HOME, else the password
+ *      database's home directory);
+ *   2. several files are merged (kubeconfig_merge);
+ *   3. if no kubeconfig file exists, KUBECONFIG is not set and
+ *      KUBERNETES_SERVICE_HOST is, the in-cluster service account under
+ *      /var/run/secrets/kubernetes.io/serviceaccount/ (token, ca.crt,
+ *      namespace); the directory can be overridden for tests with
+ *      $DRAIN_SERVICEACCOUNT_DIR.
  * In a kubeconfig: current-context (or --context) -> context (cluster, user,
  * namespace) -> cluster (server, certificate-authority[-data],
  * insecure-skip-tls-verify, tls-server-name, proxy-url) and user (token,
- * tokenFile, client-certificate[-data], client-key[-data], exec). Relative file paths are resolved against the
- * kubeconfig's directory. "-data" fields are base64 and are decoded here
- * (OpenSSL's EVP_DecodeBlock, not a hand-written decoder) into PEM bytes.
+ * tokenFile, client-certificate[-data], client-key[-data], exec). Relative
+ * file paths are resolved against the directory of the file that defined
+ * the cluster or user (kubeconfig_resolve). "-data" fields are base64 and
+ * are decoded here (OpenSSL's EVP_DecodeBlock, not a hand-written decoder)
+ * into PEM bytes.
  *
- * Pure parsing (kubeconfig_parse) is separate from file/env lookup
- * (kubeconfig_load) so it can be unit-tested on strings.
+ * Pure parsing (kubeconfig_doc_parse, kubeconfig_merge, kubeconfig_creds,
+ * kubeconfig_parse) is separate from file/env lookup (kubeconfig_load) so
+ * it can be unit-tested on strings.
  *
  * Details (agent/kubeconfig.c):
  *   - server must be http:// or https://; the scheme is lowercased and
@@ -62,6 +70,10 @@
  *     file are quoted, control characters shown as '?'.
  *   - in-cluster: ca_file is set only if DIR/ca.crt exists, namespace only
  *     if DIR/namespace exists; a --context with no kubeconfig is an error.
+ *   - a file is refused whole, as kubectl refuses it, when clusters,
+ *     contexts or users is not a list of mappings, an entry's body is not a
+ *     mapping, a name is not a string or is there twice, or current-context
+ *     is not a string; its other entries need not be valid until used.
  */
 #ifndef KUBECONFIG_H
 #define KUBECONFIG_H
@@ -104,6 +116,7 @@ struct kube_creds {
 	char	*server;	/* "https://host:port", no trailing slash */
 	char	*namespace;	/* context's namespace, NULL if none */
 	char	*context;	/* context name used, NULL in-cluster */
+	char	*cluster;	/* its cluster's name, NULL in-cluster */
 	char	*ca_file;	/* path to CA bundle, or NULL */
 	char	*ca_pem;	/* CA bytes (from -data), or NULL */
 	size_t	 ca_pem_len;
@@ -119,7 +132,9 @@ struct kube_creds {
 	size_t	 key_pem_len;
 	struct kube_exec *exec;	/* credential plugin, or NULL */
 	char	*user;		/* the kubeconfig user's name, or NULL */
-	char	*source;	/* "kubeconfig /path" or "in-cluster service account" */
+	/* "kubeconfig /path[, /path2...]" (the files that gave the context,
+	 * cluster and user) or "in-cluster service account" */
+	char	*source;
 };
 
 /*
@@ -132,10 +147,90 @@ struct kube_creds {
 int	kubeconfig_parse(const char *yaml, size_t len, const char *base_dir,
 	    const char *context, struct kube_creds *out, char *err, size_t errlen);
 
+/* One kubeconfig file, parsed (libyaml's document) and its shape checked. */
+struct kubeconfig_doc;
+
+/*
+ * Parse the YAML text of the kubeconfig file path (NULL: not a file; then
+ * errors name no file) whose relative paths resolve against base_dir (may
+ * be NULL: left as written). NULL with a one-line reason in err.
+ */
+struct kubeconfig_doc *kubeconfig_doc_parse(const char *yaml, size_t len,
+	    const char *path, const char *base_dir, char *err, size_t errlen);
+void	kubeconfig_doc_free(struct kubeconfig_doc *);
+
+/*
+ * What the merge of several kubeconfig files gives for the one context
+ * used. Strings point into the documents; *_doc index the document.
+ */
+struct kubeconfig_pick {
+	const char *context;	/* the context used */
+	const char *cluster;	/* its cluster */
+	const char *user;	/* its user, or NULL: anonymous */
+	const char *namespace;	/* its namespace, or NULL */
+	size_t	 context_doc, cluster_doc, user_doc;
+};
+
+/*
+ * Merge docs[0..n) (n >= 1, in KUBECONFIG's order) as client-go merges
+ * them and pick what context (or, if NULL, the merged current-context)
+ * uses: current-context is the first non-empty one; a context, cluster or
+ * user is the first document's that has an entry of that name (a later
+ * entry of the same name is ignored whole, even its other fields). Fails,
+ * with *p zeroed, if no context is named or the context, its cluster or its
+ * user is not found (a context not found lists the contexts there are, at
+ * most 12), or the context has no cluster or a field that is not a string;
+ * errors name the file at fault ("kubeconfig PATH: ", or all the files
+ * when it is the merge's: "kubeconfigs A, B: ").
+ */
+int	kubeconfig_merge(struct kubeconfig_doc *const *docs, size_t n,
+	    const char *context, struct kubeconfig_pick *p, char *err,
+	    size_t errlen);
+
+/*
+ * The credentials p picked: the cluster read from docs[p->cluster_doc],
+ * the user from docs[p->user_doc], each with its file's relative paths and
+ * its file named in errors (the details above). Same convention as
+ * kubeconfig_parse.
+ */
+int	kubeconfig_creds(struct kubeconfig_doc *const *docs, size_t n,
+	    const struct kubeconfig_pick *p, struct kube_creds *out,
+	    char *err, size_t errlen);
+
+/*
+ * A path written in a kubeconfig, as client-go's ResolvePaths takes it:
+ * empty or absolute, or base_dir NULL or empty: as written; else
+ * base_dir/p made lexically shortest as Go's filepath.Join does ("." and
+ * ".." elements and repeated '/' removed without looking at the file
+ * system, so a ".." after a symbolic link goes back up the link's path).
+ * malloc'd.
+ */
+char	*kubeconfig_resolve(const char *base_dir, const char *p);
+
+enum kubeconfig_from {
+	KUBECONFIG_FROM_FLAG,	/* --kubeconfig */
+	KUBECONFIG_FROM_ENV,	/* $KUBECONFIG */
+	KUBECONFIG_FROM_HOME,	/* ~/.kube/config */
+};
+
+/*
+ * The kubeconfig files to read, in order, as client-go's loading rules
+ * choose them: flag (--kubeconfig) alone if not NULL; else, if env
+ * ($KUBECONFIG) is not NULL or empty, its ':'-separated entries, empty ones
+ * left out, each only the first time; else home/.kube/config (none if home
+ * is NULL or empty). *from says which. A NULL-terminated malloc'd list of
+ * malloc'd strings (possibly empty).
+ */
+char	**kubeconfig_paths(const char *flag, const char *env,
+	    const char *home, enum kubeconfig_from *from);
+
 /*
  * Find and load credentials as described above. path: explicit
- * --kubeconfig or NULL. Reads token files (tokenFile, in-cluster token) into
- * memory. Same error convention as kubeconfig_parse; errors name the file.
+ * --kubeconfig (empty: an error, where kubectl would ignore it) or NULL. Reads token files (tokenFile, in-cluster token) into
+ * memory. Same error convention as kubeconfig_parse; errors name the file
+ * (the option, for --kubeconfig's file that cannot be read), and, when
+ * none is found, KUBECONFIG (when set: "none of its files exists") or
+ * whether HOME is set.
  */
 int	kubeconfig_load(const char *path, const char *context,
 	    struct kube_creds *out, char *err, size_t errlen);

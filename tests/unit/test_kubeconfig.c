@@ -1,11 +1,13 @@
 /*
  * test_kubeconfig.c -- kubeconfig_parse on an `oc login` kubeconfig and on
- * broken ones; kubeconfig_load through --kubeconfig, $KUBECONFIG, ~ and
- * the in-cluster service account.
+ * broken ones; the loading rules (kubeconfig_paths, kubeconfig_resolve,
+ * kubeconfig_merge); kubeconfig_load through --kubeconfig, $KUBECONFIG, ~
+ * and the in-cluster service account.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "kubeconfig.h"
 
@@ -388,15 +391,14 @@ static void
 test_cert_and_key_files(void **state)
 {
 	struct kube_creds c;
-	char	want[256];
 
 	(void)state;
 	mini_ok(SERVER "    certificate-authority: /etc/pki/ca.crt\n",
 	    "    client-certificate: ../tls/client.crt\n"
 	    "    client-key: /abs/client.key\n", &c);
 	assert_string_equal(c.ca_file, "/etc/pki/ca.crt");
-	snprintf(want, sizeof(want), "%s/../tls/client.crt", tmpdir);
-	assert_string_equal(c.cert_file, want);
+	/* made lexically shortest, as client-go's filepath.Join */
+	assert_string_equal(c.cert_file, "/tmp/tls/client.crt");
 	assert_string_equal(c.key_file, "/abs/client.key");
 	assert_null(c.token);
 	kubeconfig_free(&c);
@@ -480,10 +482,13 @@ static void
 test_missing_context(void **state)
 {
 	(void)state;
-	assert_parse_error(OC_LOGIN, "foo", "context \"foo\" not found");
+	assert_parse_error(OC_LOGIN, "foo", "--context \"foo\" not found "
+	    "(contexts: etl-prod/api-paas-cern-ch:6443/jdoe, "
+	    "etl-staging/api-paas-stg-cern-ch:6443/jdoe, "
+	    "default/api-okd-dev-example-org:6443/system:admin, robot-dev)");
 	assert_parse_error("apiVersion: v1\nkind: Config\n"
 	    "current-context: gone\ncontexts: []\n", NULL,
-	    "context \"gone\" not found");
+	    "current-context \"gone\" not found (no contexts)");
 }
 
 static void
@@ -491,12 +496,14 @@ test_no_current_context(void **state)
 {
 	(void)state;
 	assert_parse_error("apiVersion: v1\nkind: Config\nclusters: []\n",
-	    NULL, "no current-context set and no --context given");
-	assert_parse_error("current-context: \"\"\n", NULL,
-	    "no current-context set and no --context given");
+	    NULL, "no current-context set and no --context given "
+	    "(no contexts)");
+	assert_parse_error("current-context: \"\"\ncontexts: [{name: a}, "
+	    "{name: b}]\n", NULL, "no current-context set and no --context "
+	    "given (contexts: a, b)");
 	assert_parse_error("", NULL,
-	    "no current-context set and no --context given");
-	assert_parse_error("", "x", "context \"x\" not found");
+	    "no current-context set and no --context given (no contexts)");
+	assert_parse_error("", "x", "--context \"x\" not found (no contexts)");
 }
 
 static void
@@ -684,7 +691,7 @@ test_exec_parsed(void **state)
 	    "      apiVersion: client.authentication.k8s.io/v1\n"
 	    "      command: ./bin/get-token\n"
 	    "      interactiveMode: Never\n", &c);
-	snprintf(path, sizeof(path), "%s/./bin/get-token", tmpdir);
+	snprintf(path, sizeof(path), "%s/bin/get-token", tmpdir);
 	assert_string_equal(c.exec->command, path);
 	assert_string_equal(c.exec->argv[0], "./bin/get-token");
 	kubeconfig_free(&c);
@@ -1075,7 +1082,373 @@ static void
 test_names_sanitized(void **state)
 {
 	(void)state;
-	assert_parse_error(OC_LOGIN, "a\"b\nc", "context \"a\\\"b?c\" not found");
+	assert_parse_error("contexts: [{name: \"x\\ty\"}]\n", "a\"b\nc",
+	    "--context \"a\\\"b?c\" not found (contexts: x?y)");
+}
+
+/* --- the loading rules: pure parts ------------------------------------- */
+
+static void
+test_paths(void **state)
+{
+	static const struct {
+		const char *flag, *env, *home;
+		enum kubeconfig_from from;
+		const char *want;	/* the paths, joined by '|' */
+	} t[] = {
+		{ "/x/kc", "/a:/b", "/h", KUBECONFIG_FROM_FLAG, "/x/kc" },
+		{ "rel", NULL, NULL, KUBECONFIG_FROM_FLAG, "rel" },
+		{ NULL, "/a:/b", "/h", KUBECONFIG_FROM_ENV, "/a|/b" },
+		{ NULL, "/a", NULL, KUBECONFIG_FROM_ENV, "/a" },
+		/* empty entries left out, repeats once, order kept */
+		{ NULL, "::/b::/a:/b:/a:", "/h", KUBECONFIG_FROM_ENV, "/b|/a" },
+		{ NULL, "/a:/a/:./a:a", "/h", KUBECONFIG_FROM_ENV,
+		    "/a|/a/|./a|a" },
+		{ NULL, ":", "/h", KUBECONFIG_FROM_ENV, "" },
+		/* an empty KUBECONFIG counts as unset */
+		{ NULL, "", "/h", KUBECONFIG_FROM_HOME, "/h/.kube/config" },
+		{ NULL, NULL, "/home/op", KUBECONFIG_FROM_HOME,
+		    "/home/op/.kube/config" },
+		{ NULL, NULL, "", KUBECONFIG_FROM_HOME, "" },
+		{ NULL, NULL, NULL, KUBECONFIG_FROM_HOME, "" },
+	};
+	enum kubeconfig_from from;
+	char	**v, got[256];
+	size_t	 i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		from = (enum kubeconfig_from)-1;
+		assert_non_null(v = kubeconfig_paths(t[i].flag, t[i].env,
+		    t[i].home, &from));
+		got[0] = '\0';
+		for (j = 0; v[j] != NULL; j++) {
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			    "%s%s", j ? "|" : "", v[j]);
+			free(v[j]);
+		}
+		free(v);
+		if (strcmp(got, t[i].want) != 0 || from != t[i].from)
+			fail_msg("case %zu: got \"%s\" from %d, want \"%s\" "
+			    "from %d", i, got, from, t[i].want, t[i].from);
+	}
+}
+
+static void
+test_resolve(void **state)
+{
+	static const struct {
+		const char *base, *p, *want;
+	} t[] = {
+		{ "/k", "ca.crt", "/k/ca.crt" },
+		{ "/k/", "./ca.crt", "/k/ca.crt" },
+		{ "/k/sub", "../ca.crt", "/k/ca.crt" },
+		{ "/k/sub", "../../../../ca.crt", "/ca.crt" },
+		{ "/k", "a//b/./c/../d/", "/k/a/b/d" },
+		{ "/k", "..", "/" },
+		{ "/k", ".", "/k" },
+		{ "rel/dir", "../../../x", "../x" },
+		{ "rel", "../..", ".." },
+		{ ".", "x", "x" },
+		{ "./a", "..", "." },
+		/* as written: absolute, empty, or no base */
+		{ "/k", "/etc/../ca.crt", "/etc/../ca.crt" },
+		{ "/k", "", "" },
+		{ NULL, "../x", "../x" },
+		{ "", "./x", "./x" },
+	};
+	char	*got;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_non_null(got = kubeconfig_resolve(t[i].base, t[i].p));
+		if (strcmp(got, t[i].want) != 0)
+			fail_msg("case %zu: %s + %s: got \"%s\", want \"%s\"",
+			    i, t[i].base ? t[i].base : "NULL", t[i].p, got,
+			    t[i].want);
+		free(got);
+	}
+}
+
+/* Documents for the merge; d(i) is file i ("/f<i>/kc"). */
+#define KC_A \
+	"contexts:\n" \
+	"- {name: ops, context: {cluster: dials, user: op, namespace: a-ns}}\n" \
+	"- {name: only-a, context: {cluster: far}}\n" \
+	"clusters:\n- {name: far, cluster: {server: https://far}}\n"
+#define KC_B \
+	"current-context: ops\n" \
+	"contexts:\n" \
+	"- {name: ops, context: {cluster: decoy, user: decoy, namespace: b}}\n" \
+	"- {name: stg, context: {cluster: dials, user: stg}}\n" \
+	"clusters:\n" \
+	"- {name: dials, cluster: {server: https://dials-b}}\n" \
+	"- {name: decoy, cluster: {server: https://decoy}}\n" \
+	"users:\n- {name: decoy, user: {token: bad}}\n" \
+	"- {name: stg, user: {token: stg-b}}\n"
+#define KC_C \
+	"current-context: stg\n" \
+	"clusters:\n- {name: dials, cluster: {server: https://dials-c}}\n" \
+	"users:\n- {name: op, user: {token: good}}\n" \
+	"- {name: stg, user: {token: stg-c}}\n"
+#define KC_D \
+	"current-context: \"\"\n" \
+	"users:\n- {name: op, user: {token: last}}\n" \
+	"- name: empty\n"
+
+static void
+test_merge(void **state)
+{
+	static const struct {
+		const char *docs[4];	/* NULL: fewer */
+		const char *context;
+		/* want: "context@doc cluster@doc user@doc ns", or the error */
+		const char *want;
+	} t[] = {
+		/* each name from the first file that has it */
+		{ { KC_A, KC_B, KC_C, KC_D }, NULL,
+		    "ops@0 dials@1 op@2 a-ns" },
+		{ { KC_D, KC_A, KC_B, KC_C }, NULL,
+		    "ops@1 dials@2 op@0 a-ns" },
+		/* current-context: the first file's that sets one */
+		{ { KC_C, KC_B }, NULL, "stg@1 dials@0 stg@0 -" },
+		{ { KC_D, KC_B, KC_C }, NULL, "ops@1 decoy@1 decoy@1 b" },
+		/* --context picks from all of them */
+		{ { KC_A, KC_B, KC_C }, "stg", "stg@1 dials@1 stg@1 -" },
+		{ { KC_A, KC_B }, "only-a", "only-a@0 far@0 - -" },
+		{ { KC_A }, "ops",
+		    "kubeconfig /f0/kc: cluster \"dials\" not found" },
+		{ { KC_C, KC_A }, NULL, "kubeconfigs /f0/kc, /f1/kc: "
+		    "current-context \"stg\" not found (contexts: ops, "
+		    "only-a)" },
+		{ { KC_A, KC_B, KC_C }, "nope", "kubeconfigs /f0/kc, /f1/kc, "
+		    "/f2/kc: --context \"nope\" not found (contexts: ops, "
+		    "only-a, stg)" },
+		{ { KC_A, KC_D }, NULL, "kubeconfigs /f0/kc, /f1/kc: no "
+		    "current-context set and no --context given (contexts: "
+		    "ops, only-a)" },
+		{ { KC_A, KC_B }, NULL, "kubeconfigs /f0/kc, /f1/kc: user "
+		    "\"op\" not found" },
+		/* an error in one file's context names that file */
+		{ { KC_D, "contexts: [{name: x, context: {cluster: [a]}}]\n" },
+		    "x", "kubeconfig /f1/kc: context \"x\" has invalid cluster "
+		    "(not a string)" },
+		{ { "contexts: [{name: x, context: {user: u}}]\n", KC_B }, "x",
+		    "kubeconfig /f0/kc: context \"x\" has no cluster" },
+		/* an empty entry still wins over a later one */
+		{ { "contexts: [{name: ops}]\n", KC_B }, NULL,
+		    "kubeconfig /f0/kc: context \"ops\" has no cluster" },
+		{ { KC_D, "current-context: c\ncontexts: [{name: c, context: "
+		    "{cluster: k, user: empty}}]\nclusters: [{name: k}]\n" },
+		    NULL, "c@1 k@1 empty@0 -" },
+	};
+	struct kubeconfig_doc *docs[4];
+	struct kubeconfig_pick p, zero;
+	char	 got[1024], path[32];
+	size_t	 i, n;
+
+	(void)state;
+	memset(&zero, 0, sizeof(zero));
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (n = 0; n < 4 && t[i].docs[n] != NULL; n++) {
+			snprintf(path, sizeof(path), "/f%zu/kc", n);
+			docs[n] = kubeconfig_doc_parse(t[i].docs[n],
+			    strlen(t[i].docs[n]), path, "/f", err, sizeof(err));
+			if (docs[n] == NULL)
+				fail_msg("case %zu, doc %zu: %s", i, n, err);
+		}
+		memset(&p, 0xa5, sizeof(p));
+		if (kubeconfig_merge(docs, n, t[i].context, &p, err,
+		    sizeof(err)) == 0) {
+			snprintf(got, sizeof(got), "%s@%zu %s@%zu ", p.context,
+			    p.context_doc, p.cluster, p.cluster_doc);
+			if (p.user != NULL)
+				snprintf(got + strlen(got), sizeof(got) -
+				    strlen(got), "%s@%zu ", p.user, p.user_doc);
+			else
+				strcat(got, "- ");
+			strcat(got, p.namespace ? p.namespace : "-");
+		} else {
+			snprintf(got, sizeof(got), "%s", err);
+			assert_memory_equal(&p, &zero, sizeof(p));
+		}
+		if (strcmp(got, t[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got,
+			    t[i].want);
+		while (n > 0)
+			kubeconfig_doc_free(docs[--n]);
+	}
+	assert_int_equal(kubeconfig_merge(docs, 0, NULL, &p, err,
+	    sizeof(err)), -1);
+}
+
+/* An error about the merge names the files, at most four. */
+static void
+test_merge_many_files(void **state)
+{
+	struct kubeconfig_doc *docs[6];
+	struct kubeconfig_pick p;
+	char	 path[32];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "/f%zu", i);
+		docs[i] = kubeconfig_doc_parse("", 0, path, NULL, err,
+		    sizeof(err));
+		assert_non_null(docs[i]);
+	}
+	assert_int_equal(kubeconfig_merge(docs, 6, NULL, &p, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "kubeconfigs /f0, /f1, /f2, /f3, ...: no "
+	    "current-context set and no --context given (no contexts)");
+	assert_int_equal(kubeconfig_merge(docs, 4, "x", &p, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "kubeconfigs /f0, /f1, /f2, /f3: --context "
+	    "\"x\" not found (no contexts)");
+	for (i = 0; i < 6; i++)
+		kubeconfig_doc_free(docs[i]);
+}
+
+/* A file's shape is checked whole when it is read, as kubectl loads it. */
+static void
+test_doc_shape(void **state)
+{
+	static const struct {
+		const char *yaml, *want;	/* want: NULL if fine */
+	} t[] = {
+		{ "clusters: [{name: a}, {name: b}, {name: a}]\n",
+		    "duplicate name \"a\" in clusters" },
+		{ "users: [{name: u, user: {token: t}}, {name: u}]\n",
+		    "duplicate name \"u\" in users" },
+		{ "contexts: [{context: {}}, {cluster: x}]\n",
+		    "duplicate name \"\" in contexts" },
+		{ "contexts: [{name: a}, {name: b}]\nusers: [{name: a}]\n",
+		    NULL },
+		{ "clusters: [x]\n", "an entry of clusters is not a mapping" },
+		{ "users: [{name: [u]}]\n", "an entry of users has invalid "
+		    "name (not a string)" },
+		{ "users: [{name: u, user: tok}]\n",
+		    "user \"u\" is not a mapping" },
+		{ "clusters: {a: b}\n", "clusters is not a list" },
+		{ "current-context: [a]\n", "kubeconfig has invalid "
+		    "current-context (not a string)" },
+		{ "clusters: ~\ncontexts:\nusers: []\n", NULL },
+		{ "- a\n", "not a kubeconfig (top level is not a mapping)" },
+		{ "a: [\n", "line 2: YAML error: did not find expected node "
+		    "content" },
+	};
+	struct kubeconfig_doc *d;
+	char	 want[256];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		err[0] = '\0';
+		d = kubeconfig_doc_parse(t[i].yaml, strlen(t[i].yaml), "/k/kc",
+		    NULL, err, sizeof(err));
+		snprintf(want, sizeof(want), "kubeconfig /k/kc: %s",
+		    t[i].want ? t[i].want : "");
+		if (t[i].want == NULL ? d == NULL : d != NULL ||
+		    strcmp(err, want) != 0)
+			fail_msg("case %zu: got %s \"%s\"", i, d ? "a document" :
+			    "NULL", err);
+		kubeconfig_doc_free(d);
+		/* without a path, errors name no file */
+		d = kubeconfig_doc_parse(t[i].yaml, strlen(t[i].yaml), NULL,
+		    NULL, err, sizeof(err));
+		if (t[i].want != NULL && strcmp(err, t[i].want) != 0)
+			fail_msg("case %zu: got \"%s\"", i, err);
+		kubeconfig_doc_free(d);
+	}
+	kubeconfig_doc_free(NULL);
+}
+
+/* The credentials of a pick: each entry read from its own file. */
+static void
+test_creds_from_merge(void **state)
+{
+	static const char a[] = "current-context: c\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u, "
+	    "namespace: ns}}]\n"
+	    "clusters: [{name: k, cluster: {server: https://k/, "
+	    "certificate-authority: ../ca.crt}}]\n";
+	static const char b[] = "users:\n- name: u\n  user:\n    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: ./bin/tok\n      interactiveMode: Never\n";
+	static const char bad[] = "users: [{name: u, user: {username: x}}]\n";
+	static const char a_ext[] = "current-context: c\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+	    "clusters:\n- name: k\n  cluster:\n    server: https://k\n"
+	    "    extensions:\n    - name: client.authentication.k8s.io/exec\n"
+	    "      extension: {aud: dials, num: &n [1, yes]}\n";
+	static const char ext[] = "users:\n- name: other\n- name: u\n  user:\n"
+	    "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: tok\n      interactiveMode: Never\n"
+	    "      provideClusterInfo: true\n"
+	    "      args: [a, b, c, d, e, f, g, h]\n";
+	struct kubeconfig_doc *docs[2];
+	struct kubeconfig_pick p;
+	struct kube_creds c;
+	char	*json;
+
+	(void)state;
+	docs[0] = kubeconfig_doc_parse(a, strlen(a), "/k/a/kc", "/k/a", err,
+	    sizeof(err));
+	docs[1] = kubeconfig_doc_parse(b, strlen(b), "/k/b/kc", "/k/b", err,
+	    sizeof(err));
+	assert_non_null(docs[0]);
+	assert_non_null(docs[1]);
+	assert_int_equal(kubeconfig_merge(docs, 2, NULL, &p, err, sizeof(err)),
+	    0);
+	assert_int_equal(kubeconfig_creds(docs, 2, &p, &c, err, sizeof(err)),
+	    0);
+	assert_string_equal(c.server, "https://k");
+	assert_string_equal(c.ca_file, "/k/ca.crt");
+	assert_string_equal(c.exec->command, "/k/b/bin/tok");
+	assert_string_equal(c.exec->argv[0], "./bin/tok");
+	assert_string_equal(c.context, "c");
+	assert_string_equal(c.cluster, "k");
+	assert_string_equal(c.user, "u");
+	assert_string_equal(c.namespace, "ns");
+	assert_string_equal(c.source, "kubeconfig /k/a/kc, /k/b/kc");
+	kubeconfig_free(&c);
+	kubeconfig_doc_free(docs[1]);
+
+	/* the exec plugin's cluster extension is read in the cluster's file */
+	docs[1] = kubeconfig_doc_parse(ext, strlen(ext), "/k/b/kc", "/k/b",
+	    err, sizeof(err));
+	kubeconfig_doc_free(docs[0]);
+	docs[0] = kubeconfig_doc_parse(a_ext, strlen(a_ext), "/k/a/kc",
+	    "/k/a", err, sizeof(err));
+	assert_non_null(docs[0]);
+	assert_non_null(docs[1]);
+	assert_int_equal(kubeconfig_merge(docs, 2, NULL, &p, err, sizeof(err)),
+	    0);
+	assert_int_equal(p.user_doc, 1);
+	if (kubeconfig_creds(docs, 2, &p, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_non_null(c.exec);
+	json = json_dumps(c.exec->cluster_config, JSON_COMPACT |
+	    JSON_SORT_KEYS);
+	assert_string_equal(json, "{\"aud\":\"dials\",\"num\":[1,true]}");
+	free(json);
+	kubeconfig_free(&c);
+	kubeconfig_doc_free(docs[1]);
+
+	docs[1] = kubeconfig_doc_parse(bad, strlen(bad), "/k/b/kc", "/k/b",
+	    err, sizeof(err));
+	assert_int_equal(kubeconfig_merge(docs, 2, NULL, &p, err, sizeof(err)),
+	    0);
+	assert_int_equal(kubeconfig_creds(docs, 2, &p, &c, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "kubeconfig /k/b/kc: user \"u\" uses basic "
+	    "auth (username/password), which is not supported; use a token "
+	    "instead");
+	assert_zeroed(&c);
+	kubeconfig_doc_free(docs[0]);
+	kubeconfig_doc_free(docs[1]);
 }
 
 /* --- kubeconfig_load ----------------------------------------------------- */
@@ -1118,8 +1491,12 @@ test_load_errors_name_file(void **state)
 	(void)state;
 	assert_int_equal(kubeconfig_load("/nonexistent/x/config", NULL, &c,
 	    err, sizeof(err)), -1);
-	assert_string_equal(err, "kubeconfig /nonexistent/x/config: "
+	assert_string_equal(err, "--kubeconfig /nonexistent/x/config: "
 	    "No such file or directory");
+	assert_zeroed(&c);
+	assert_int_equal(kubeconfig_load("", NULL, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "--kubeconfig is empty: name the kubeconfig "
+	    "file");
 	assert_zeroed(&c);
 
 	WRITE("bad/config", "apiVersion: v1\nkind: Config\n"
@@ -1148,7 +1525,7 @@ test_load_too_big(void **state)
 	free(big);
 	snprintf(path, sizeof(path), "%s/big/config", tmpdir);
 	assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "kubeconfig %s: larger than 1048576 "
+	snprintf(want, sizeof(want), "--kubeconfig %s: larger than 1048576 "
 	    "bytes", path);
 	assert_string_equal(err, want);
 
@@ -1162,12 +1539,12 @@ static void
 test_kubeconfig_env_list(void **state)
 {
 	struct kube_creds c;
-	char	env[512], want[512];
+	char	env[512], want[1024];
 
 	(void)state;
 	WRITE("env/second", OC_LOGIN);
 	snprintf(env, sizeof(env), "/nonexistent/first::%s/env/second:"
-	    "%s/env/third", tmpdir, tmpdir);
+	    "%s/env/third:%s/env/second", tmpdir, tmpdir, tmpdir);
 	WRITE("env/third", "current-context: nope\n");
 	setenv("KUBECONFIG", env, 1);
 	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), 0);
@@ -1175,14 +1552,110 @@ test_kubeconfig_env_list(void **state)
 	assert_string_equal(c.source, want);
 	assert_string_equal(c.server, "https://api.paas.cern.ch:6443");
 	assert_string_equal(c.token, PROD_TOKEN);
+	assert_string_equal(c.context, "etl-prod/api-paas-cern-ch:6443/jdoe");
+	assert_string_equal(c.cluster, "api-paas-cern-ch:6443");
+	assert_string_equal(c.user, "jdoe/api-paas-cern-ch:6443");
+	assert_string_equal(c.namespace, "etl-prod");
 	kubeconfig_free(&c);
 
-	/* --context applies to the file found. */
+	/* --context picks from the merged files, and lists their contexts */
+	WRITE("env/third", "contexts:\n- name: nope2\n  context: "
+	    "{cluster: api-paas-stg-cern-ch:6443}\n");
+	assert_int_equal(kubeconfig_load(NULL, "nope2", &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.server, "https://api.paas-stg.cern.ch:6443");
+	assert_null(c.token);
+	snprintf(want, sizeof(want), "kubeconfig %s/env/third, %s/env/second",
+	    tmpdir, tmpdir);
+	assert_string_equal(c.source, want);
+	kubeconfig_free(&c);
 	assert_int_equal(kubeconfig_load(NULL, "nope", &c, err, sizeof(err)),
 	    -1);
-	snprintf(want, sizeof(want), "kubeconfig %s/env/second: context "
-	    "\"nope\" not found", tmpdir);
+	snprintf(want, sizeof(want), "kubeconfigs %s/env/second, %s/env/third: "
+	    "--context \"nope\" not found (contexts: "
+	    "etl-prod/api-paas-cern-ch:6443/jdoe, "
+	    "etl-staging/api-paas-stg-cern-ch:6443/jdoe, "
+	    "default/api-okd-dev-example-org:6443/system:admin, robot-dev, "
+	    "nope2)", tmpdir, tmpdir);
 	assert_string_equal(err, want);
+	assert_zeroed(&c);
+
+	/* a file that cannot be read or parsed fails the whole list */
+	snprintf(env, sizeof(env), "%s/env/second:%s/env", tmpdir, tmpdir);
+	setenv("KUBECONFIG", env, 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)),
+	    -1);
+	snprintf(want, sizeof(want), "kubeconfig %s/env: not a regular file",
+	    tmpdir);
+	assert_string_equal(err, want);
+	WRITE("env/broken", "users: {a: b}\n");
+	snprintf(env, sizeof(env), "%s/env/second:%s/env/broken", tmpdir,
+	    tmpdir);
+	setenv("KUBECONFIG", env, 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)),
+	    -1);
+	snprintf(want, sizeof(want), "kubeconfig %s/env/broken: users is not "
+	    "a list", tmpdir);
+	assert_string_equal(err, want);
+	assert_zeroed(&c);
+}
+
+/* Relative paths resolve against the file that defined the entry. */
+static void
+test_kubeconfig_env_relative_paths(void **state)
+{
+	struct kube_creds c;
+	char	env[512], want[512];
+
+	(void)state;
+	WRITE("rel/a/kc", "current-context: ctx\n"
+	    "contexts: [{name: ctx, context: {cluster: k, user: u}}]\n"
+	    "clusters:\n- name: k\n  cluster:\n"
+	    "    server: https://k:6443\n"
+	    "    certificate-authority: ../ca/./ca.crt\n");
+	WRITE("rel/b/kc", "users:\n- name: u\n  user:\n"
+	    "    tokenFile: tok\n    client-certificate: c.crt\n"
+	    "    client-key: /abs/c.key\n"
+	    "clusters:\n- name: k\n  cluster: {server: https://other}\n");
+	WRITE("rel/b/tok", "tok-from-b\n");
+	snprintf(env, sizeof(env), "%s/rel/a/kc:%s/rel/b/kc", tmpdir, tmpdir);
+	setenv("KUBECONFIG", env, 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.server, "https://k:6443");
+	snprintf(want, sizeof(want), "%s/rel/ca/ca.crt", tmpdir);
+	assert_string_equal(c.ca_file, want);
+	assert_string_equal(c.token, "tok-from-b");
+	snprintf(want, sizeof(want), "%s/rel/b/c.crt", tmpdir);
+	assert_string_equal(c.cert_file, want);
+	assert_string_equal(c.key_file, "/abs/c.key");
+	kubeconfig_free(&c);
+
+	/* an error in the user names the user's file */
+	WRITE("rel/b/kc", "users:\n- name: u\n  user:\n    tokenFile: nope\n");
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)),
+	    -1);
+	snprintf(want, sizeof(want), "kubeconfig %s/rel/b/kc: user \"u\": "
+	    "cannot read tokenFile %s/rel/b/nope: No such file or directory",
+	    tmpdir, tmpdir);
+	assert_string_equal(err, want);
+
+	/* --kubeconfig with a relative name: relative to the working dir */
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(kubeconfig_load("rel/a/kc", NULL, &c, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "kubeconfig rel/a/kc: user \"u\" not found");
+	WRITE("rel/a/kc2", "current-context: ctx\n"
+	    "contexts: [{name: ctx, context: {cluster: k}}]\n"
+	    "clusters:\n- name: k\n  cluster:\n"
+	    "    server: https://k:6443\n"
+	    "    certificate-authority: ../ca.crt\n");
+	assert_int_equal(kubeconfig_load("rel/a/kc2", NULL, &c, err,
+	    sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/rel/ca.crt", tmpdir);
+	assert_string_equal(c.ca_file, want);
+	assert_string_equal(c.source, "kubeconfig rel/a/kc2");
+	kubeconfig_free(&c);
+	assert_int_equal(chdir("/"), 0);
 }
 
 static void
@@ -1195,7 +1668,6 @@ test_home_kube_config(void **state)
 	WRITE("home/.kube/config", OC_LOGIN);
 	snprintf(home, sizeof(home), "%s/home", tmpdir);
 	setenv("HOME", home, 1);
-	setenv("KUBECONFIG", "/nonexistent/a:/nonexistent/b", 1);
 	/* A pod environment does not matter when a kubeconfig exists. */
 	setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1", 1);
 	assert_int_equal(kubeconfig_load(NULL,
@@ -1205,19 +1677,54 @@ test_home_kube_config(void **state)
 	assert_string_equal(c.source, want);
 	assert_string_equal(c.namespace, "etl-staging");
 	kubeconfig_free(&c);
+
+	/* KUBECONFIG set: never ~/.kube/config, even when none exists */
+	setenv("KUBECONFIG", "/nonexistent/a::/nonexistent/b", 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "KUBECONFIG=/nonexistent/a::/nonexistent/b: "
+	    "none of its files exists; fix KUBECONFIG or use --kubeconfig");
+	assert_zeroed(&c);
+	setenv("KUBECONFIG", ":", 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "KUBECONFIG=:: none of its files exists; "
+	    "fix KUBECONFIG or use --kubeconfig");
+	/* an empty KUBECONFIG counts as unset */
+	setenv("KUBECONFIG", "", 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), 0);
+	kubeconfig_free(&c);
 }
 
 static void
 test_nothing_found(void **state)
 {
 	struct kube_creds c;
+	struct passwd *pw = getpwuid(getuid());
+	struct stat st;
+	char	want[1024];
 
 	(void)state;
-	setenv("KUBECONFIG", "/nonexistent/a", 1);
 	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), -1);
-	assert_string_equal(err, "no kubeconfig found (tried $KUBECONFIG, "
-	    "~/.kube/config) and not running in a pod; use --kubeconfig or "
-	    "log in with 'oc login'");
+	assert_string_equal(err, "no kubeconfig found: KUBECONFIG is not set "
+	    "and /nonexistent-home/.kube/config does not exist; not running "
+	    "in a pod either; use --kubeconfig, set KUBECONFIG, or log in "
+	    "with 'oc login'");
+	assert_zeroed(&c);
+
+	/* HOME unset (a systemd unit): said so; the passwd home is tried */
+	unsetenv("HOME");
+	assert_non_null(pw);
+	snprintf(want, sizeof(want), "%s/.kube/config", pw->pw_dir);
+	if (stat(want, &st) == 0)
+		skip();		/* this machine's user has a kubeconfig */
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "no kubeconfig found: KUBECONFIG and HOME "
+	    "are not set, and %s/.kube/config (the home directory of the "
+	    "password database) does not exist; not running in a pod "
+	    "either; use --kubeconfig, set KUBECONFIG (a systemd unit has no "
+	    "HOME without User=), or log in with 'oc login'", pw->pw_dir);
+	assert_string_equal(err, want);
 	assert_zeroed(&c);
 }
 
@@ -1286,7 +1793,16 @@ test_in_cluster_problems(void **state)
 	assert_int_equal(kubeconfig_load(NULL, "prod", &c, err, sizeof(err)),
 	    -1);
 	assert_string_equal(err, "--context \"prod\" given but no kubeconfig "
-	    "found (tried $KUBECONFIG, ~/.kube/config)");
+	    "found: KUBECONFIG is not set and /nonexistent-home/.kube/config "
+	    "does not exist");
+
+	/* KUBECONFIG set but none of its files: an error, not in-cluster */
+	setenv("KUBECONFIG", "/nonexistent/kc", 1);
+	assert_int_equal(kubeconfig_load(NULL, NULL, &c, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "KUBECONFIG=/nonexistent/kc: none of its "
+	    "files exists; fix KUBECONFIG or use --kubeconfig");
+	unsetenv("KUBECONFIG");
 
 	/* No namespace or CA file: both optional. */
 	snprintf(want, sizeof(want), "%s/sa/namespace", tmpdir);
@@ -1359,10 +1875,17 @@ main(void)
 		T(test_exec_with_token_uses_token),
 		T(test_token_never_in_errors),
 		T(test_names_sanitized),
+		T(test_paths),
+		T(test_resolve),
+		T(test_merge),
+		T(test_merge_many_files),
+		T(test_doc_shape),
+		T(test_creds_from_merge),
 		T(test_load_explicit_path),
 		T(test_load_errors_name_file),
 		T(test_load_too_big),
 		T(test_kubeconfig_env_list),
+		T(test_kubeconfig_env_relative_paths),
 		T(test_home_kube_config),
 		T(test_nothing_found),
 		T(test_in_cluster),
