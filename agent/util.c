@@ -434,6 +434,17 @@ utf8_prefix(const char *s, size_t max)
 	return n;
 }
 
+size_t
+utf8_valid(const char *s)
+{
+	size_t	n = strlen(s), i = 0, k;
+
+	while (i < n && (k = utf8_char((const unsigned char *)s + i,
+	    n - i)) != 0)
+		i += k;
+	return i;
+}
+
 char *
 utf8_clean(const char *s)
 {

@@ -86,6 +86,9 @@ FILE	*open_regular(const char *path, int secret, char *err, size_t errlen);
  * to a well-formed character replaced by U+FFFD (what jansson accepts).
  */
 size_t	utf8_prefix(const char *s, size_t max);
+/* The length of the longest prefix of s that is well-formed UTF-8: strlen(s)
+ * when all of it is, else the offset of the first byte that is not. */
+size_t	utf8_valid(const char *s);
 char	*utf8_clean(const char *s);
 /* The first line of s, at most max bytes cut as utf8_prefix(), cleaned. */
 char	*utf8_excerpt(const char *s, size_t max);
