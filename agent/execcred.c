@@ -2,6 +2,7 @@
  * execcred.c -- kubeconfig exec credential plugins on the libev loop; see
  * include/execcred.h.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -254,33 +255,61 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	finished(x);
 }
 
-/* environ, minus what env[] and KUBERNETES_EXEC_INFO set, plus those. */
-static char **
-plugin_env(const struct kube_exec *e, char *info)
+char **
+execcred_env(char *const *environ_, char *const *env, char *info)
 {
 	size_t	 n = 0, m = 0, i, j, len;
 	char	**v;
 	int	 skip;
 
-	while (environ[n] != NULL)
+	while (environ_[n] != NULL)
 		n++;
-	while (e->env[m] != NULL)
+	while (env[m] != NULL)
 		m++;
 	v = xcalloc(n + m + 2, sizeof *v);
-	for (i = 0, n = 0; environ[i] != NULL; i++) {
-		skip = strncmp(environ[i], "KUBERNETES_EXEC_INFO=", 21) == 0;
+	for (i = 0, n = 0; environ_[i] != NULL; i++) {
+		/* the agent's own settings (URLs with passwords) stay home */
+		skip = strncmp(environ_[i], "DRAIN_", 6) == 0 ||
+		    strncmp(environ_[i], "KUBERNETES_EXEC_INFO=", 21) == 0;
 		for (j = 0; !skip && j < m; j++) {
-			len = strcspn(e->env[j], "=") + 1;
-			skip = strncmp(environ[i], e->env[j], len) == 0;
+			len = strcspn(env[j], "=") + 1;
+			skip = strncmp(environ_[i], env[j], len) == 0;
 		}
 		if (!skip)
-			v[n++] = environ[i];
+			v[n++] = environ_[i];
 	}
 	for (j = 0; j < m; j++)
-		v[n++] = e->env[j];
+		v[n++] = env[j];
 	v[n] = info;
 	return v;
 }
+
+/*
+ * Every descriptor above 2 is closed in the plugin: the agent's sockets
+ * (Redis, the API server, curl's) are not its to keep or write to. glibc
+ * 2.34 closes them in the child (close_range, else /proc/self/fd); before
+ * that, they are marked close-on-exec here, in the parent.
+ */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+static void
+close_above_stderr(posix_spawn_file_actions_t *fa)
+{
+	posix_spawn_file_actions_addclosefrom_np(fa, STDERR_FILENO + 1);
+}
+#else
+static void
+close_above_stderr(posix_spawn_file_actions_t *fa)
+{
+	struct rlimit	rl;
+	long		fd, max = 1024;
+
+	(void)fa;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		max = (long)rl.rlim_cur;
+	for (fd = STDERR_FILENO + 1; fd < max && fd < 65536; fd++)
+		fcntl((int)fd, F_SETFD, fcntl((int)fd, F_GETFD) | FD_CLOEXEC);
+}
+#endif
 
 static int
 executable(const char *path)
@@ -375,6 +404,7 @@ start(struct execcred *x)
 	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
 	if (!interactive)
 		posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
+	close_above_stderr(&fa);	/* after the dup2s: the pipe is fd 1 */
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigfillset(&deflt);
@@ -386,7 +416,7 @@ start(struct execcred *x)
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &deflt);
 	posix_spawnattr_setpgroup(&attr, 0);
-	envp = plugin_env(e, info);
+	envp = execcred_env(environ, e->env, info);
 	log_debug("running the credential plugin %s of user %s%s", e->command,
 	    x->creds->user ? x->creds->user : "?",
 	    interactive ? " (interactive)" : "");

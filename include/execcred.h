@@ -2,9 +2,11 @@
  * execcred.h -- run a kubeconfig exec credential plugin (users[].user.exec)
  * as client-go does, without blocking the libev loop.
  *
- * The plugin is run with posix_spawnp (no shell): its command looked up in
- * $PATH, its args, the agent's environment plus the kubeconfig's env[]
- * entries (which win), and KUBERNETES_EXEC_INFO (kube_exec_info()).
+ * The plugin is run with posix_spawn (no shell): its command looked up in
+ * $PATH, its args, the agent's environment without its DRAIN_* settings
+ * (URLs with passwords) plus the kubeconfig's env[] entries (which win),
+ * and KUBERNETES_EXEC_INFO (kube_exec_info()) (execcred_env()). It gets
+ * only descriptors 0, 1 (its stdout pipe) and 2: every other is closed.
  * interactiveMode: Never gives it /dev/null as stdin and its own process
  * group; IfAvailable gives it the agent's stdin when that is a terminal;
  * Always requires a terminal ("exec plugin cannot support interactive
@@ -45,6 +47,16 @@ struct execcred;
  */
 typedef void execcred_cb(const struct kube_exec_cred *cred,
 	    unsigned long gen, const char *err, void *arg);
+
+/*
+ * The plugin's environment: environ without its DRAIN_* entries, without
+ * KUBERNETES_EXEC_INFO and without the names env sets, then env (the
+ * kubeconfig's "NAME=value" entries), then info ("KUBERNETES_EXEC_INFO=..."),
+ * NULL-terminated. Pure; the array is malloc'd (free() it), its strings
+ * are borrowed from the arguments.
+ */
+char		**execcred_env(char *const *environ, char *const *env,
+		    char *info);
 
 /* creds: the kubeconfig's, with creds->exec set; borrowed. */
 struct execcred	*execcred_new(struct ev_loop *, const struct kube_creds *,
