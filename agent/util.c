@@ -83,7 +83,6 @@ duration_parse(const char *s, double *out)
 {
 	double	 total = 0, v;
 	char	*end;
-	int	 any = 0;
 	size_t	 n;
 
 	if (s == NULL || *s == '\0')
@@ -115,15 +114,10 @@ duration_parse(const char *s, double *out)
 		case 's':
 			s++;
 			break;
-		case '\0':
-			if (any)	/* "1h30" is ambiguous */
-				return -1;
-			break;
-		default:
+		default:	/* "30", "1h30": 30 what? */
 			return -1;
 		}
 		total += v;
-		any = 1;
 	}
 	if (!(total > 0) || total > 30 * 86400.0)
 		return -1;

@@ -28,9 +28,10 @@ void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Parse a duration: a positive decimal number with a unit s, m or h
- * ("90s", "30m", "1h", "1.5h"), or "1h30m" sequences; a bare number is
- * seconds. Returns 0 and the value in seconds, or -1 if malformed, zero or
- * negative, or larger than 30 days.
+ * ("90s", "30m", "1h", "1.5h", "250ms"), or "1h30m" sequences; every number
+ * needs its unit ("30" is refused: seconds or minutes?). Returns 0 and the
+ * value in seconds, or -1 if malformed, zero or negative, or larger than
+ * 30 days.
  */
 int	duration_parse(const char *, double *seconds);
 /* "1h02m", "3m05s", "4.2s" into buf. */
