@@ -43,7 +43,8 @@ struct waiter {
 struct execcred {
 	struct ev_loop		*loop;
 	const struct kube_creds	*creds;
-	double			 timeout;
+	double			 timeout;	/* --request-timeout */
+	double			 limit;		/* this run's: execcred_limit() */
 	struct kube_exec_cred	 cred;
 	unsigned long		 gen;		/* of cred; 0: none */
 	double			 obtained;	/* when cred arrived */
@@ -149,7 +150,8 @@ finished(struct execcred *x)
 	stop_watchers(x);
 	if (x->timed_out)
 		fail(x, "exec: executable %s did not finish within %.0f s "
-		    "(--request-timeout); killed it", cmd, x->timeout);
+		    "(%s); killed it", cmd, x->limit, x->limit > x->timeout ?
+		    "the limit of an interactive login" : "--request-timeout");
 	else if (WIFSIGNALED(x->status))
 		fail(x, "exec: executable %s was killed by signal %d", cmd,
 		    WTERMSIG(x->status));
@@ -253,6 +255,14 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!x->exited && waitpid(pid, NULL, 0) == -1 && errno != ECHILD)
 		log_debug("waitpid %ld: %s", (long)pid, strerror(errno));
 	finished(x);
+}
+
+double
+execcred_limit(double request_timeout, int interactive)
+{
+	if (interactive && request_timeout < EXECCRED_INTERACTIVE_LIMIT)
+		return EXECCRED_INTERACTIVE_LIMIT;
+	return request_timeout;
 }
 
 char **
@@ -363,7 +373,9 @@ start(struct execcred *x)
 	interactive = e->mode != KUBE_EXEC_NEVER && isatty(STDIN_FILENO);
 	if (e->mode == KUBE_EXEC_ALWAYS && !interactive) {
 		fail(x, "exec plugin cannot support interactive mode: standard "
-		    "input is not a terminal");
+		    "input is not a terminal (executable %s has interactiveMode "
+		    "Always: run from a terminal, or make it IfAvailable)",
+		    e->command);
 		return 0;
 	}
 	if (e->provide_cluster_info && x->creds->ca_file != NULL &&
@@ -445,7 +457,8 @@ start(struct execcred *x)
 	ev_child_init(&x->child, child_cb, x->pid, 0);
 	x->child.data = x;
 	ev_child_start(x->loop, &x->child);
-	ev_timer_init(&x->timer, timer_cb, x->timeout, 0.);
+	x->limit = execcred_limit(x->timeout, interactive);
+	ev_timer_init(&x->timer, timer_cb, x->limit, 0.);
 	x->timer.data = x;
 	ev_timer_start(x->loop, &x->timer);
 	return 1;

@@ -14,8 +14,10 @@
  * agent's (prompts, browser hints), as kubectl does; its stdout (at most
  * 1 MiB) is read through a pipe with an ev_io, its exit with an ev_child
  * (so the loop must be libev's default loop), and an ev_timer bounds the
- * run: after `timeout` seconds (--request-timeout) the plugin (its process
- * group, when it has one) is killed with SIGKILL.
+ * run (execcred_limit()): after `timeout` seconds (--request-timeout), or
+ * EXECCRED_INTERACTIVE_LIMIT for a plugin given the terminal (a login in a
+ * browser, a prompt for a one-time code), the plugin (its process group,
+ * when it has one) is killed with SIGKILL.
  *
  * The credential (kube_exec_parse()) is cached and handed to every caller
  * until it is close to its expirationTimestamp (within a fifth of its
@@ -47,6 +49,13 @@ struct execcred;
  */
 typedef void execcred_cb(const struct kube_exec_cred *cred,
 	    unsigned long gen, const char *err, void *arg);
+
+/* The longest wait for a plugin given the terminal (kubectl waits without
+ * end; a nightly unit has no terminal, so it never waits this long). */
+#define EXECCRED_INTERACTIVE_LIMIT	300.0
+/* How long a plugin may run: request_timeout, or, when it has the
+ * terminal (interactive), at least EXECCRED_INTERACTIVE_LIMIT. Pure. */
+double		 execcred_limit(double request_timeout, int interactive);
 
 /*
  * The plugin's environment: environ without its DRAIN_* entries, without

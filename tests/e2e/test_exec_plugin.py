@@ -6,12 +6,14 @@ file sets options, not the environment. The plugin below records its open
 descriptors and its environment beside itself, then answers a token."""
 import json
 import os
+import pty
+import subprocess
 import sys
 
 from world import NS, TOKEN
 
 PLUGIN = r'''#!%(py)s
-import json, os, sys
+import json, os, sys, time
 fds = []
 for fd in range(3, 1024):
     try:
@@ -24,13 +26,15 @@ for fd in range(3, 1024):
         fds.append([fd, "?"])
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "seen"), "a") as f:
     f.write(json.dumps({"fds": fds, "env": dict(os.environ)}) + "\n")
+if len(sys.argv) > 2:       # a login that takes a while
+    time.sleep(float(sys.argv[2]))
 api = json.loads(os.environ["KUBERNETES_EXEC_INFO"])["apiVersion"]
 print(json.dumps({"kind": "ExecCredential", "apiVersion": api,
                   "status": {"token": sys.argv[1]}}))
 '''
 
 
-def plugin_world(w, tmp_path):
+def plugin_world(w, tmp_path, args=(TOKEN,), mode="Never"):
     """The plugin on a $PATH directory, a kubeconfig whose user runs it."""
     d = tmp_path / "bin"
     d.mkdir()
@@ -47,8 +51,9 @@ def plugin_world(w, tmp_path):
         "users:\n- name: op\n  user:\n    exec:\n"
         "      apiVersion: client.authentication.k8s.io/v1\n"
         "      command: drain-fd-plugin\n      args: [%s]\n"
-        "      interactiveMode: Never\n"
-        % (w.kube_port, os.path.join(w.certs, "ca.crt"), NS, json.dumps(TOKEN)))
+        "      interactiveMode: %s\n"
+        % (w.kube_port, os.path.join(w.certs, "ca.crt"), NS,
+           ", ".join(json.dumps(a) for a in args), mode))
     return d, kc
 
 
@@ -85,3 +90,37 @@ def test_exec_plugin_gets_no_descriptor_and_no_setting_of_the_agent(world, tmp_p
         assert r["env"]["HOME"] == world.tmp            # the rest of the environment stays
     # the file's Flower URL was used (the default one is not the double)
     assert world.flower_test("GET", "/_test/requests"), "Flower was never asked"
+
+
+def test_interactive_login_gets_longer_than_the_request_timeout(shared_world, tmp_path):
+    """A plugin given the terminal (IfAvailable, stdin a terminal: a login
+    in a browser) may take longer than --request-timeout (up to 5 minutes,
+    drain-and-rollout(1)); without a terminal the same plugin is killed at
+    --request-timeout, and Always without one is refused, naming it."""
+    w = shared_world
+    d, kc = plugin_world(w, tmp_path, args=(TOKEN, "3"), mode="IfAvailable")
+    env = w.env(PATH="%s:%s" % (d, os.environ["PATH"]))
+    argv = w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", str(kc),
+                         "--request-timeout", "1s"])
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run(argv, env=env, stdin=slave, capture_output=True, text=True,
+                           timeout=120)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert p.returncode == 0, p.stderr
+    assert len(seen(d)) == 1
+    p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 3, p.stderr
+    assert "did not finish within 1 s (--request-timeout)" in p.stderr, p.stderr
+    (tmp_path / "always").mkdir()
+    d2, kc2 = plugin_world(w, tmp_path / "always", mode="Always")
+    p = subprocess.run(argv[:-4] + ["--kubeconfig", str(kc2)], stdin=subprocess.DEVNULL,
+                       env=w.env(PATH="%s:%s" % (d2, os.environ["PATH"])),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 3, p.stderr
+    assert "exec plugin cannot support interactive mode: standard input is not a " \
+        "terminal (executable drain-fd-plugin has interactiveMode Always" in p.stderr, p.stderr
+    assert not (d2 / "seen").exists()

@@ -2,7 +2,7 @@
  * test_execcred.c -- the exec credential plugin's environment
  * (execcred_env(), include/execcred.h): the agent's without its DRAIN_*
  * settings and KUBERNETES_EXEC_INFO, the kubeconfig's env[] winning, the
- * exec info last.
+ * exec info last; and its time limit (execcred_limit()).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,11 +66,37 @@ test_env(void **state)
 	}
 }
 
+/* An interactive login gets minutes, a plugin without a terminal the
+ * request timeout. */
+static void
+test_limit(void **state)
+{
+	static const struct {
+		double	 timeout;
+		int	 interactive;
+		double	 want;
+	} t[] = {
+		{ 10, 0, 10 },
+		{ 10, 1, EXECCRED_INTERACTIVE_LIMIT },
+		{ 600, 1, 600 },		/* a longer --request-timeout */
+		{ 600, 0, 600 },
+		{ 1, 0, 1 },
+		{ EXECCRED_INTERACTIVE_LIMIT, 1, EXECCRED_INTERACTIVE_LIMIT },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		assert_true(execcred_limit(t[i].timeout, t[i].interactive) ==
+		    t[i].want);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
