@@ -153,28 +153,30 @@ static const char *const sections[] = {
 	"Output:",
 };
 
-const struct opt_def *
-opt_by_name(const char *name)
+/* The row whose name (var 0) or variable (var 1) is k; NULL: none. */
+static const struct opt_def *
+find(const char *k, int var)
 {
-	size_t	i;
+	const char	*n;
+	size_t		 i;
 
 	for (i = 0; i < opt_count; i++)
-		if (opt_table[i].name != NULL &&
-		    strcmp(opt_table[i].name, name) == 0)
+		if ((n = var ? opt_table[i].var : opt_table[i].name) != NULL &&
+		    strcmp(n, k) == 0)
 			return &opt_table[i];
 	return NULL;
 }
 
 const struct opt_def *
+opt_by_name(const char *name)
+{
+	return find(name, 0);
+}
+
+const struct opt_def *
 opt_by_var(const char *var)
 {
-	size_t	i;
-
-	for (i = 0; i < opt_count; i++)
-		if (opt_table[i].var != NULL &&
-		    strcmp(opt_table[i].var, var) == 0)
-			return &opt_table[i];
-	return NULL;
+	return find(var, 1);
 }
 
 /* Optimal string alignment distance (a swap of neighbours is one edit). */
