@@ -284,12 +284,25 @@ choice_index(const char *choices, const char *value)
 	}
 }
 
+/* Every duration option: at least 1s (a lease renewed every third of it,
+ * a refresh that may take Flower's 1s inspect timeout). */
+#define DURATION_MIN	1.0
+
 static int
 set_duration(double *field, const char *value, const char *what, char *err,
     size_t errlen)
 {
-	if (duration_parse(value, field) == 0)
+	double	d;
+	char	m[32];
+
+	if (duration_parse(value, &d) == 0) {
+		if (d < DURATION_MIN)
+			return errf(err, errlen, "%s: %s is too short: at least "
+			    "%s", what, value, duration_fmt(DURATION_MIN, m,
+			    sizeof m));
+		*field = d;
 		return 0;
+	}
 	if (*value != '\0' && strspn(value, "0123456789.") == strlen(value))
 		return errf(err, errlen, "%s: \"%s\" has no unit: say %ss or "
 		    "%sm (durations: 90s, 30m, 1h, 1h30m)", what, value, value,
@@ -392,7 +405,8 @@ opt_config_line(char *line, char **key, char **value, char *err,
 		v++;
 	}
 	if (*k == '\0')
-		return errf(err, errlen, "expected KEY=VALUE, not \"=%s\"", v);
+		return errf(err, errlen, "expected KEY=VALUE: the key is "
+		    "missing");	/* the value may be a secret: not shown */
 	*key = k;
 	*value = v;
 	return 0;

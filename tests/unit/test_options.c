@@ -70,6 +70,9 @@ test_set(void **state)
 		{ "drain-timeout", "soon", OPT_SRC_FLAG, "invalid duration" },
 		{ "drain-timeout", "31d", OPT_SRC_FLAG, "invalid duration" },
 		{ "poll-interval", "0s", OPT_SRC_ENV, "invalid duration" },
+		{ "lease-ttl", "500ms", OPT_SRC_ENV,
+		  "X: 500ms is too short: at least 1.0s" },
+		{ "request-timeout", "1s", OPT_SRC_FLAG, NULL },
 		{ "max-parallel", "12", OPT_SRC_ENV, NULL },
 		{ "max-parallel", "0", OPT_SRC_ENV, "from 1 to 1000" },
 		{ "max-parallel", "1001", OPT_SRC_ENV, "from 1 to 1000" },
@@ -118,9 +121,9 @@ test_set(void **state)
 	assert_int_equal(opt_set(&v, opt_by_name("on-timeout"), "force",
 	    OPT_SRC_ENV, "X", err, sizeof err), 0);
 	assert_int_equal(v.o.force, 1);
-	assert_int_equal(opt_set(&v, opt_by_name("drain-timeout"), "250ms",
+	assert_int_equal(opt_set(&v, opt_by_name("drain-timeout"), "1500ms",
 	    OPT_SRC_ENV, "X", err, sizeof err), 0);
-	assert_true(v.o.drain_timeout == 0.25);
+	assert_true(v.o.drain_timeout == 1.5);
 	assert_int_equal(opt_set(&v, opt_by_name("handover"), "0",
 	    OPT_SRC_ENV, "X", err, sizeof err), 0);
 	assert_int_equal(v.o.handover, 0);
