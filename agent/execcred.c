@@ -257,6 +257,12 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	finished(x);
 }
 
+int
+execcred_interactive(const struct kube_exec *e, int stdin_tty)
+{
+	return e->mode != KUBE_EXEC_NEVER && stdin_tty;
+}
+
 double
 execcred_limit(double request_timeout, int interactive)
 {
@@ -370,7 +376,7 @@ start(struct execcred *x)
 	int			 interactive, p[2], rc, devnull = -1;
 	short			 flags;
 
-	interactive = e->mode != KUBE_EXEC_NEVER && isatty(STDIN_FILENO);
+	interactive = execcred_interactive(e, isatty(STDIN_FILENO));
 	if (e->mode == KUBE_EXEC_ALWAYS && !interactive) {
 		fail(x, "exec plugin cannot support interactive mode: standard "
 		    "input is not a terminal (executable %s has interactiveMode "

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "execcred.h"
 #include "http.h"
 #include "keys.h"
 #include "options.h"
@@ -85,6 +86,37 @@ signals_stop(struct ctx *c)
 		ev_signal_stop(c->loop, &sig_w[i]);
 }
 
+static void
+logged_in(const struct kube_exec_cred *cred, unsigned long gen,
+    const char *err, void *arg)
+{
+	(void)cred;
+	(void)gen;
+	(void)err;
+	*(int *)arg = 1;
+}
+
+/*
+ * A credential plugin given the terminal (a login in a browser, a prompt)
+ * runs first, before any run and its state deadlines start: a login may
+ * take minutes. Its credential is cached for the runs; its error too, which
+ * then fails their first request (exit 3, nothing changed).
+ */
+static void
+login_first(struct ctx *c)
+{
+	int	done = 0;
+
+	if (c->kube.exec == NULL ||
+	    !execcred_interactive(c->creds.exec, isatty(STDIN_FILENO)))
+		return;
+	log_info("logging in first: the credential plugin %s has the "
+	    "terminal", c->creds.exec->command);
+	execcred_get(c->kube.exec, 0, logged_in, &done);
+	while (!done)
+		ev_run(c->loop, EVRUN_ONCE);
+}
+
 int
 cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
 {
@@ -95,6 +127,7 @@ cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
 		ctx_free(c);
 		return -1;
 	}
+	login_first(c);
 	return 0;
 }
 

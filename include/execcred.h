@@ -53,6 +53,9 @@ typedef void execcred_cb(const struct kube_exec_cred *cred,
 /* The longest wait for a plugin given the terminal (kubectl waits without
  * end; a nightly unit has no terminal, so it never waits this long). */
 #define EXECCRED_INTERACTIVE_LIMIT	300.0
+/* Whether the plugin is given the terminal: its interactiveMode is not
+ * Never and stdin_tty (standard input is a terminal). Pure. */
+int		 execcred_interactive(const struct kube_exec *, int stdin_tty);
 /* How long a plugin may run: request_timeout, or, when it has the
  * terminal (interactive), at least EXECCRED_INTERACTIVE_LIMIT. Pure. */
 double		 execcred_limit(double request_timeout, int interactive);

@@ -95,10 +95,12 @@ def test_exec_plugin_gets_no_descriptor_and_no_setting_of_the_agent(world, tmp_p
 def test_interactive_login_gets_longer_than_the_request_timeout(shared_world, tmp_path):
     """A plugin given the terminal (IfAvailable, stdin a terminal: a login
     in a browser) may take longer than --request-timeout (up to 5 minutes,
-    drain-and-rollout(1)); without a terminal the same plugin is killed at
-    --request-timeout, and Always without one is refused, naming it."""
+    drain-and-rollout(1)), and longer than the first state's deadline
+    (10 s here): it logs in before the runs start. Without a terminal the
+    same plugin is killed at --request-timeout, and Always without one is
+    refused, naming it."""
     w = shared_world
-    d, kc = plugin_world(w, tmp_path, args=(TOKEN, "3"), mode="IfAvailable")
+    d, kc = plugin_world(w, tmp_path, args=(TOKEN, "12"), mode="IfAvailable")
     env = w.env(PATH="%s:%s" % (d, os.environ["PATH"]))
     argv = w.agent_argv(["ecal-bulk", "--dry-run", "--kubeconfig", str(kc),
                          "--request-timeout", "1s"])
@@ -110,7 +112,9 @@ def test_interactive_login_gets_longer_than_the_request_timeout(shared_world, tm
         os.close(slave)
         os.close(master)
     assert p.returncode == 0, p.stderr
-    assert len(seen(d)) == 1
+    assert "logging in first: the credential plugin drain-fd-plugin has the terminal" \
+        in p.stderr, p.stderr
+    assert len(seen(d)) == 1                    # the runs used its credential
     p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 3, p.stderr

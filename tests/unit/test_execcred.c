@@ -91,12 +91,39 @@ test_limit(void **state)
 		    t[i].want);
 }
 
+static void
+test_interactive(void **state)
+{
+	static const struct {
+		enum kube_exec_mode	 mode;
+		int			 tty, want;
+	} t[] = {
+		{ KUBE_EXEC_NEVER, 0, 0 },
+		{ KUBE_EXEC_NEVER, 1, 0 },
+		{ KUBE_EXEC_IFAVAILABLE, 0, 0 },
+		{ KUBE_EXEC_IFAVAILABLE, 1, 1 },
+		{ KUBE_EXEC_ALWAYS, 0, 0 },	/* refused when it starts */
+		{ KUBE_EXEC_ALWAYS, 1, 1 },
+	};
+	struct kube_exec	e;
+	size_t			i;
+
+	(void)state;
+	memset(&e, 0, sizeof e);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		e.mode = t[i].mode;
+		assert_int_equal(execcred_interactive(&e, t[i].tty),
+		    t[i].want);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_interactive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
