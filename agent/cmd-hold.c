@@ -88,13 +88,18 @@ current_hold(struct ctx *c, struct ev_loop *loop, struct opts *o,
 	return st;
 }
 
-/* PATCH the annotation (value NULL: remove it); 0, or -1 logged. With
- * --dry-run, nothing is sent. */
+/* PATCH the annotation (value NULL: remove it, which only --release asks);
+ * 0, or -1 logged. With --dry-run, nothing is sent. */
 static int
-annotate(struct ctx *c, const char *name, const char *value)
+annotate(struct ctx *c, const char *name, const char *value, int release)
 {
 	struct cmd_kube	k = { 0 };
 
+	if ((value == NULL) != release) {
+		log_err("%s: internal error: no hold value to write; nothing "
+		    "sent", name);
+		return -1;
+	}
 	if (c->o->dry_run)
 		return 0;
 	kube_annotate(&c->kube, name, HOLD_ANNOTATION, value,
@@ -127,8 +132,21 @@ cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		log_err("%s", err);
 		return EXIT_USAGE;
 	}
-	if ((st = current_hold(&c, loop, o, argv[0], &h, &rc)) == -1)
+	/* checked before anything is sent: a hold in place stays */
+	by = holder();
+	if (hold_text_check("--reason", o->hold_reason, err, sizeof err) == -1 ||
+	    hold_text_check("the holder (user@host)", by, err,
+	    sizeof err) == -1) {
+		log_err("%s; nothing changed", err);
+		free(by);
+		return EXIT_USAGE;
+	}
+	value = hold_value(o->hold_reason, by, now, until);
+	free(by);
+	if ((st = current_hold(&c, loop, o, argv[0], &h, &rc)) == -1) {
+		free(value);
 		return rc;
+	}
 	if (st != HOLD_NONE) {
 		d = hold_describe(&h);
 		log_warn("%s: replacing its %shold: %s", argv[0],
@@ -136,10 +154,7 @@ cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		free(d);
 		hold_free(&h);
 	}
-	by = holder();
-	value = hold_value(o->hold_reason, by, now, until);
-	free(by);
-	rc = annotate(&c, argv[0], value) == -1 ?
+	rc = annotate(&c, argv[0], value, 0) == -1 ?
 	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
 	if (rc == EXIT_OK) {
 		hold_parse(value, now, &now_h);
@@ -173,7 +188,7 @@ cmd_release_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		return EXIT_OK;
 	}
 	d = hold_describe(&h);
-	rc = annotate(&c, argv[0], NULL) == -1 ?
+	rc = annotate(&c, argv[0], NULL, 1) == -1 ?
 	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
 	if (rc == EXIT_OK)
 		log_info("%s: %s; it was %s%s", argv[0], o->dry_run ?

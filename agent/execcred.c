@@ -2,6 +2,7 @@
  * execcred.c -- kubeconfig exec credential plugins on the libev loop; see
  * include/execcred.h.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -42,7 +43,8 @@ struct waiter {
 struct execcred {
 	struct ev_loop		*loop;
 	const struct kube_creds	*creds;
-	double			 timeout;
+	double			 timeout;	/* --request-timeout */
+	double			 limit;		/* this run's: execcred_limit() */
 	struct kube_exec_cred	 cred;
 	unsigned long		 gen;		/* of cred; 0: none */
 	double			 obtained;	/* when cred arrived */
@@ -148,7 +150,8 @@ finished(struct execcred *x)
 	stop_watchers(x);
 	if (x->timed_out)
 		fail(x, "exec: executable %s did not finish within %.0f s "
-		    "(--request-timeout); killed it", cmd, x->timeout);
+		    "(%s); killed it", cmd, x->limit, x->limit > x->timeout ?
+		    "the limit of an interactive login" : "--request-timeout");
 	else if (WIFSIGNALED(x->status))
 		fail(x, "exec: executable %s was killed by signal %d", cmd,
 		    WTERMSIG(x->status));
@@ -254,33 +257,75 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	finished(x);
 }
 
-/* environ, minus what env[] and KUBERNETES_EXEC_INFO set, plus those. */
-static char **
-plugin_env(const struct kube_exec *e, char *info)
+int
+execcred_interactive(const struct kube_exec *e, int stdin_tty)
+{
+	return e->mode != KUBE_EXEC_NEVER && stdin_tty;
+}
+
+double
+execcred_limit(double request_timeout, int interactive)
+{
+	if (interactive && request_timeout < EXECCRED_INTERACTIVE_LIMIT)
+		return EXECCRED_INTERACTIVE_LIMIT;
+	return request_timeout;
+}
+
+char **
+execcred_env(char *const *environ_, char *const *env, char *info)
 {
 	size_t	 n = 0, m = 0, i, j, len;
 	char	**v;
 	int	 skip;
 
-	while (environ[n] != NULL)
+	while (environ_[n] != NULL)
 		n++;
-	while (e->env[m] != NULL)
+	while (env[m] != NULL)
 		m++;
 	v = xcalloc(n + m + 2, sizeof *v);
-	for (i = 0, n = 0; environ[i] != NULL; i++) {
-		skip = strncmp(environ[i], "KUBERNETES_EXEC_INFO=", 21) == 0;
+	for (i = 0, n = 0; environ_[i] != NULL; i++) {
+		/* the agent's own settings (URLs with passwords) stay home */
+		skip = strncmp(environ_[i], "DRAIN_", 6) == 0 ||
+		    strncmp(environ_[i], "KUBERNETES_EXEC_INFO=", 21) == 0;
 		for (j = 0; !skip && j < m; j++) {
-			len = strcspn(e->env[j], "=") + 1;
-			skip = strncmp(environ[i], e->env[j], len) == 0;
+			len = strcspn(env[j], "=") + 1;
+			skip = strncmp(environ_[i], env[j], len) == 0;
 		}
 		if (!skip)
-			v[n++] = environ[i];
+			v[n++] = environ_[i];
 	}
 	for (j = 0; j < m; j++)
-		v[n++] = e->env[j];
+		v[n++] = env[j];
 	v[n] = info;
 	return v;
 }
+
+/*
+ * Every descriptor above 2 is closed in the plugin: the agent's sockets
+ * (Redis, the API server, curl's) are not its to keep or write to. glibc
+ * 2.34 closes them in the child (close_range, else /proc/self/fd); before
+ * that, they are marked close-on-exec here, in the parent.
+ */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+static void
+close_above_stderr(posix_spawn_file_actions_t *fa)
+{
+	posix_spawn_file_actions_addclosefrom_np(fa, STDERR_FILENO + 1);
+}
+#else
+static void
+close_above_stderr(posix_spawn_file_actions_t *fa)
+{
+	struct rlimit	rl;
+	long		fd, max = 1024;
+
+	(void)fa;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		max = (long)rl.rlim_cur;
+	for (fd = STDERR_FILENO + 1; fd < max && fd < 65536; fd++)
+		fcntl((int)fd, F_SETFD, fcntl((int)fd, F_GETFD) | FD_CLOEXEC);
+}
+#endif
 
 static int
 executable(const char *path)
@@ -331,10 +376,12 @@ start(struct execcred *x)
 	int			 interactive, p[2], rc, devnull = -1;
 	short			 flags;
 
-	interactive = e->mode != KUBE_EXEC_NEVER && isatty(STDIN_FILENO);
+	interactive = execcred_interactive(e, isatty(STDIN_FILENO));
 	if (e->mode == KUBE_EXEC_ALWAYS && !interactive) {
 		fail(x, "exec plugin cannot support interactive mode: standard "
-		    "input is not a terminal");
+		    "input is not a terminal (executable %s has interactiveMode "
+		    "Always: run from a terminal, or make it IfAvailable)",
+		    e->command);
 		return 0;
 	}
 	if (e->provide_cluster_info && x->creds->ca_file != NULL &&
@@ -375,6 +422,7 @@ start(struct execcred *x)
 	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
 	if (!interactive)
 		posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
+	close_above_stderr(&fa);	/* after the dup2s: the pipe is fd 1 */
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigfillset(&deflt);
@@ -386,7 +434,7 @@ start(struct execcred *x)
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &deflt);
 	posix_spawnattr_setpgroup(&attr, 0);
-	envp = plugin_env(e, info);
+	envp = execcred_env(environ, e->env, info);
 	log_debug("running the credential plugin %s of user %s%s", e->command,
 	    x->creds->user ? x->creds->user : "?",
 	    interactive ? " (interactive)" : "");
@@ -415,7 +463,8 @@ start(struct execcred *x)
 	ev_child_init(&x->child, child_cb, x->pid, 0);
 	x->child.data = x;
 	ev_child_start(x->loop, &x->child);
-	ev_timer_init(&x->timer, timer_cb, x->timeout, 0.);
+	x->limit = execcred_limit(x->timeout, interactive);
+	ev_timer_init(&x->timer, timer_cb, x->limit, 0.);
 	x->timer.data = x;
 	ev_timer_start(x->loop, &x->timer);
 	return 1;

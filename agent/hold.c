@@ -41,6 +41,8 @@ hold_parse(const char *value, double now, struct hold *h)
 	json_error_t	 je;
 
 	memset(h, 0, sizeof *h);
+	if (value == NULL)
+		return HOLD_NONE;
 	o = json_loads(value, JSON_REJECT_DUPLICATES, &je);
 	reason = json_object_get(o, "reason");
 	if (!json_is_object(o) || !json_is_string(reason) ||
@@ -103,12 +105,46 @@ hold_describe(const struct hold *h)
 	return append(s, ": %s", h->reason);
 }
 
+int
+hold_text_check(const char *what, const char *text, char *err, size_t errlen)
+{
+	size_t	n = text != NULL ? strlen(text) : 0, ok, i;
+
+	if (n == 0) {
+		snprintf(err, errlen, "%s is empty", what);
+		return -1;
+	}
+	if ((ok = utf8_valid(text)) < n) {
+		snprintf(err, errlen, "%s is not valid UTF-8 (byte %zu of %zu, "
+		    "0x%02x): write it in UTF-8", what, ok + 1, n,
+		    (unsigned char)text[ok]);
+		return -1;
+	}
+	if (n > HOLD_TEXT_MAX) {
+		snprintf(err, errlen, "%s is %zu bytes long; at most %d: say "
+		    "it shorter", what, n, HOLD_TEXT_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) {
+			snprintf(err, errlen, "%s holds a control character "
+			    "(byte %zu, 0x%02x): write it on one line", what,
+			    i + 1, (unsigned char)text[i]);
+			return -1;
+		}
+	return 0;
+}
+
 char *
 hold_value(const char *reason, const char *by, double since, double until)
 {
-	json_t	*o = json_pack("{s:s}", "reason", reason);
-	char	 t[32], *s;
+	json_t	*o;
+	char	 t[32], *s, err[128];
 
+	if (hold_text_check("reason", reason, err, sizeof err) == -1 ||
+	    (by != NULL && hold_text_check("by", by, err, sizeof err) == -1))
+		return NULL;
+	o = json_pack("{s:s}", "reason", reason);
 	if (by != NULL)
 		json_object_set_new(o, "by", json_string(by));
 	if (since > 0)

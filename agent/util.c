@@ -147,7 +147,6 @@ duration_parse(const char *s, double *out)
 {
 	double	 total = 0, v;
 	char	*end;
-	int	 any = 0;
 	size_t	 n;
 
 	if (s == NULL || *s == '\0')
@@ -179,15 +178,10 @@ duration_parse(const char *s, double *out)
 		case 's':
 			s++;
 			break;
-		case '\0':
-			if (any)	/* "1h30" is ambiguous */
-				return -1;
-			break;
-		default:
+		default:	/* "30", "1h30": 30 what? */
 			return -1;
 		}
 		total += v;
-		any = 1;
 	}
 	if (!(total > 0) || total > 30 * 86400.0)
 		return -1;
@@ -518,6 +512,17 @@ utf8_prefix(const char *s, size_t max)
 		i += k;
 	}
 	return n;
+}
+
+size_t
+utf8_valid(const char *s)
+{
+	size_t	n = strlen(s), i = 0, k;
+
+	while (i < n && (k = utf8_char((const unsigned char *)s + i,
+	    n - i)) != 0)
+		i += k;
+	return i;
 }
 
 char *

@@ -2,9 +2,11 @@
  * execcred.h -- run a kubeconfig exec credential plugin (users[].user.exec)
  * as client-go does, without blocking the libev loop.
  *
- * The plugin is run with posix_spawnp (no shell): its command looked up in
- * $PATH, its args, the agent's environment plus the kubeconfig's env[]
- * entries (which win), and KUBERNETES_EXEC_INFO (kube_exec_info()).
+ * The plugin is run with posix_spawn (no shell): its command looked up in
+ * $PATH, its args, the agent's environment without its DRAIN_* settings
+ * (URLs with passwords) plus the kubeconfig's env[] entries (which win),
+ * and KUBERNETES_EXEC_INFO (kube_exec_info()) (execcred_env()). It gets
+ * only descriptors 0, 1 (its stdout pipe) and 2: every other is closed.
  * interactiveMode: Never gives it /dev/null as stdin and its own process
  * group; IfAvailable gives it the agent's stdin when that is a terminal;
  * Always requires a terminal ("exec plugin cannot support interactive
@@ -12,8 +14,10 @@
  * agent's (prompts, browser hints), as kubectl does; its stdout (at most
  * 1 MiB) is read through a pipe with an ev_io, its exit with an ev_child
  * (so the loop must be libev's default loop), and an ev_timer bounds the
- * run: after `timeout` seconds (--request-timeout) the plugin (its process
- * group, when it has one) is killed with SIGKILL.
+ * run (execcred_limit()): after `timeout` seconds (--request-timeout), or
+ * EXECCRED_INTERACTIVE_LIMIT for a plugin given the terminal (a login in a
+ * browser, a prompt for a one-time code), the plugin (its process group,
+ * when it has one) is killed with SIGKILL.
  *
  * The credential (kube_exec_parse()) is cached and handed to every caller
  * until it is close to its expirationTimestamp (within a fifth of its
@@ -45,6 +49,26 @@ struct execcred;
  */
 typedef void execcred_cb(const struct kube_exec_cred *cred,
 	    unsigned long gen, const char *err, void *arg);
+
+/* The longest wait for a plugin given the terminal (kubectl waits without
+ * end; a nightly unit has no terminal, so it never waits this long). */
+#define EXECCRED_INTERACTIVE_LIMIT	300.0
+/* Whether the plugin is given the terminal: its interactiveMode is not
+ * Never and stdin_tty (standard input is a terminal). Pure. */
+int		 execcred_interactive(const struct kube_exec *, int stdin_tty);
+/* How long a plugin may run: request_timeout, or, when it has the
+ * terminal (interactive), at least EXECCRED_INTERACTIVE_LIMIT. Pure. */
+double		 execcred_limit(double request_timeout, int interactive);
+
+/*
+ * The plugin's environment: environ without its DRAIN_* entries, without
+ * KUBERNETES_EXEC_INFO and without the names env sets, then env (the
+ * kubeconfig's "NAME=value" entries), then info ("KUBERNETES_EXEC_INFO=..."),
+ * NULL-terminated. Pure; the array is malloc'd (free() it), its strings
+ * are borrowed from the arguments.
+ */
+char		**execcred_env(char *const *environ, char *const *env,
+		    char *info);
 
 /* creds: the kubeconfig's, with creds->exec set; borrowed. */
 struct execcred	*execcred_new(struct ev_loop *, const struct kube_creds *,

@@ -43,13 +43,23 @@ struct hold {
 };
 
 /* The hold of a Deployment object; now: the wall clock. Fills h unless
- * HOLD_NONE; free it with hold_free(). */
+ * HOLD_NONE; free it with hold_free(). hold_parse(NULL) is HOLD_NONE. */
 enum hold_state	 hold_of(struct json_t *deployment, double now, struct hold *);
 enum hold_state	 hold_parse(const char *value, double now, struct hold *);
 void		 hold_free(struct hold *);
 /* "by alice@ops1 since ..., until ...: db migration" (allocated). */
 char		*hold_describe(const struct hold *);
-/* The annotation's value (allocated JSON); by, since and until optional. */
+/*
+ * A reason or holder that --hold may write: 0 if text is one line of
+ * well-formed UTF-8, not empty, of at most HOLD_TEXT_MAX bytes, without
+ * control characters; else -1 and err naming what (e.g. "--reason") and
+ * why. NULL is refused as empty.
+ */
+int		 hold_text_check(const char *what, const char *text, char *err,
+		    size_t errlen);
+/* The annotation's value (allocated JSON); by, since and until optional.
+ * NULL if reason or by fails hold_text_check(): never a value that would
+ * remove the annotation, nor one cut or changed. */
 char		*hold_value(const char *reason, const char *by, double since,
 		    double until);
 /*

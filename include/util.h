@@ -43,9 +43,10 @@ void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Parse a duration: a positive decimal number with a unit s, m or h
- * ("90s", "30m", "1h", "1.5h"), or "1h30m" sequences; a bare number is
- * seconds. Returns 0 and the value in seconds, or -1 if malformed, zero or
- * negative, or larger than 30 days.
+ * ("90s", "30m", "1h", "1.5h", "250ms"), or "1h30m" sequences; every number
+ * needs its unit ("30" is refused: seconds or minutes?). Returns 0 and the
+ * value in seconds, or -1 if malformed, zero or negative, or larger than
+ * 30 days.
  */
 int	duration_parse(const char *, double *seconds);
 /* "1h02m", "3m05s", "4.2s" into buf. */
@@ -106,6 +107,9 @@ FILE	*open_regular(const char *path, int secret, char *err, size_t errlen);
  * to a well-formed character replaced by U+FFFD (what jansson accepts).
  */
 size_t	utf8_prefix(const char *s, size_t max);
+/* The length of the longest prefix of s that is well-formed UTF-8: strlen(s)
+ * when all of it is, else the offset of the first byte that is not. */
+size_t	utf8_valid(const char *s);
 char	*utf8_clean(const char *s);
 /* The first line of s, at most max bytes cut as utf8_prefix(), cleaned. */
 char	*utf8_excerpt(const char *s, size_t max);

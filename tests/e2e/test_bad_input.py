@@ -129,6 +129,35 @@ def test_bad_options(shared_world):
     unchanged(shared_world)
 
 
+def test_typos_and_bare_numbers_are_refused(shared_world, tmp_path):
+    """A misspelt configuration key or option is an error naming the closest
+    one; a duration without its unit, -v with -q and -n=NS are refused: exit
+    2 before anything is reached or changed, where they used to be taken
+    (or silently ignored) for a drain."""
+    conf = tmp_path / "drain.conf"
+    conf.write_text("# nightly\nDRAIN_DRAIN_TIMEUOT=1h\n")
+    for args, words in (
+            (["--config", str(conf)],
+             ["%s:2: unknown key DRAIN_DRAIN_TIMEUOT (did you mean "
+              "DRAIN_DRAIN_TIMEOUT?)" % conf]),
+            (["--drain-timout", "1h"],
+             ["unknown option --drain-timout (did you mean --drain-timeout?)"]),
+            (["--drain-timeout", "30"],
+             ['--drain-timeout: "30" has no unit: say 30s or 30m']),
+            (["-v", "-q"], ["-q (--quiet) and -v (--verbose) exclude each other"]),
+            (["-n=%s" % NS], ["-n=%s: a short option's value follows it without '=': "
+                              "-n %s" % (NS, NS)])):
+        p = shared_world.run("ecal-bulk", "--dry-run", *args)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        for w in words:
+            assert w in p.stderr, (args, p.stderr)
+        assert "resolving" not in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+    env = shared_world.env(DRAIN_LEASE_TTL="30")
+    p = shared_world.run("ecal-bulk", "--dry-run", env=env)
+    assert p.returncode == 2 and 'DRAIN_LEASE_TTL: "30" has no unit' in p.stderr, p.stderr
+    unchanged(shared_world)
+
+
 def test_forbidden_patch_restores(world):
     world.kube_test("POST", "/_test/forbid", {"verb": "patch", "resource": "deployments"})
     p = world.run("ecal-bulk")

@@ -264,6 +264,27 @@ def test_a_long_hold_is_shown_bounded(world):
     assert patches(world)[-1]["content_type"] == "application/merge-patch+json"  # kubectl's only
 
 
+def test_a_bad_reason_never_removes_a_hold(world):
+    """A reason that is not UTF-8 (a Latin-1 terminal), too long, or on
+    several lines is refused with exit 2 before anything is sent: the hold
+    in place stays, and a drain still refuses the Deployment."""
+    assert world.run("--hold", "ecal-bulk", "--reason", "vendor upgrade").returncode == 0
+    assert len(patches(world)) == 1
+    for reason, word in (("caf\udce9", "--reason is not valid UTF-8 (byte 4 of 4, 0xe9)"),
+                         ("r" * 501, "--reason is 501 bytes long; at most 500"),
+                         ("two\nlines", "--reason holds a control character")):
+        # not world.run(): its log is UTF-8 text
+        p = subprocess.run(world.agent_argv(("--hold", "ecal-bulk", "--reason", reason)),
+                           env=world.env(), capture_output=True, timeout=90,
+                           text=True, errors="replace")
+        assert p.returncode == 2, (reason[:20], p.returncode, p.stderr)
+        assert word in p.stderr and "nothing changed" in p.stderr, p.stderr
+        assert len(patches(world)) == 1, "a bad --hold sent a PATCH"
+        assert json.loads(hold_of(world))["reason"] == "vendor upgrade"
+    p = world.run("--dry-run", "ecal-bulk")
+    assert p.returncode == 3 and "ecal-bulk is held by" in p.stderr, p.stderr
+
+
 def test_bad_hold_commands(shared_world):
     w = shared_world
     for args, word in ((["--hold", "ecal-bulk"], "--reason"),

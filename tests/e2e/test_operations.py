@@ -127,7 +127,7 @@ def test_configuration_file(world, tmp_path):
     assert p.returncode == 3 and "127.0.0.1:1" in p.stderr
     cfg.write_text("FLOWER=http://x\n")
     p = world.run("--config", str(cfg), "ecal-bulk", env=bare)
-    assert p.returncode == 2 and "unknown setting FLOWER" in p.stderr
+    assert p.returncode == 2 and "unknown key FLOWER" in p.stderr
 
 
 def test_secrets_never_show(request, tmp_path):

@@ -98,9 +98,9 @@ def man_flags():
 
 
 def code_longopts():
-    src = read(os.path.join(ROOT, "agent", "main.c"))
-    table = src[src.index("longopts[] = {"):]
-    table = table[:table.index("};")]
+    src = read(os.path.join(ROOT, "agent", "options.c"))
+    table = src[src.index("opt_table[] = {"):]
+    table = table[:table.index("\n};")]
     return {"--" + n for n in re.findall(r'\{\s*"([a-z][a-z-]*)"', table)}
 
 
@@ -161,7 +161,7 @@ def test_help_lists_every_option():
 
 def test_code_options_in_man():
     missing = sorted(code_longopts() - man_option_items())
-    assert missing == [], "in main.c's option table, not in the manual: %s" % missing
+    assert missing == [], "in options.c's option table, not in the manual: %s" % missing
 
 
 def test_man_documents_every_variable():
@@ -425,8 +425,8 @@ def test_installed_units_run_installed_binary(installed):
 
 
 def test_example_config_has_every_variable():
-    main = set(re.findall(r'"(DRAIN_[A-Z_]+)"', read(os.path.join(ROOT, "agent", "main.c"))))
-    assert main, "no DRAIN_ variable found in main.c"
+    main = set(re.findall(r'"(DRAIN_[A-Z_]+)"', read(os.path.join(ROOT, "agent", "options.c"))))
+    assert main, "no DRAIN_ variable found in options.c"
     conf = read(CONF)
     missing = sorted(v for v in main | code_env_vars()
                      if not re.search(r"^#?%s=" % v, conf, re.M))

@@ -3,6 +3,7 @@
 #
 #   tests/fuzz/run.sh                  all targets, 60 s each
 #   FUZZ_SECONDS=300 tests/fuzz/run.sh events flower
+#   (targets: events flower kubeconfig hold)
 #
 # Run from anywhere; works in the repository root. Each target runs on a
 # copy of its seed corpus in a temporary directory (the repository's
@@ -25,6 +26,7 @@ srcs() {
 	events)		echo "agent/events.c agent/b64.c agent/util.c" ;;
 	flower)		echo "agent/worker.c agent/util.c" ;;
 	kubeconfig)	echo "agent/kubeconfig.c agent/b64.c agent/util.c" ;;
+	hold)		echo "agent/hold.c agent/util.c" ;;
 	*)		return 1 ;;
 	esac
 }
@@ -33,13 +35,14 @@ pkgs() {
 	events)		echo "jansson libcrypto" ;;
 	flower)		echo "jansson" ;;
 	kubeconfig)	echo "yaml-0.1 libcrypto libcurl jansson" ;;
+	hold)		echo "jansson" ;;
 	esac
 }
 
 if [ $# -gt 0 ]; then
 	targets=$*
 else
-	targets="events flower kubeconfig"
+	targets="events flower kubeconfig hold"
 fi
 
 command -v "$CC" >/dev/null 2>&1 || { echo "run.sh: $CC not found" >&2; exit 2; }

@@ -13,24 +13,7 @@
 
 #include "cmd.h"
 
-/* The commands' shared runner lives in main.c; never called here. */
-int
-cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
-{
-	(void)c;
-	(void)loop;
-	(void)o;
-	fail();
-	return -1;
-}
-
-int
-cmd_run(struct ctx *c)
-{
-	(void)c;
-	fail();
-	return -1;
-}
+#include "cmd_stubs.h"
 
 static char	*names[] = { "ecal-bulk", "csc-bulk" };
 

@@ -88,6 +88,7 @@ test_long_hold_capped(void **state)
 	size_t		 n = 200000;
 	char		*big = xmalloc(n + 1), *v, *d;
 	struct hold	 h;
+	json_t		*o;
 
 	(void)state;
 	memset(big, 'r', n);
@@ -99,7 +100,11 @@ test_long_hold_capped(void **state)
 	assert_string_equal(h.reason + HOLD_TEXT_MAX + 2, "...");
 	hold_free(&h);
 	big[5] = 'r';
-	v = hold_value(big, big, T0, 0);
+	/* --hold refuses to write it (hold_text_check); kubectl does not */
+	assert_null(hold_value(big, "bob", T0, 0));
+	o = json_pack("{s:s,s:s}", "reason", big, "by", big);
+	v = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
 	assert_int_equal(hold_parse(v, T0, &h), HOLD_ACTIVE);
 	assert_int_equal(strlen(h.reason), HOLD_TEXT_MAX + 3);
 	assert_int_equal(strlen(h.by), HOLD_TEXT_MAX + 3);
@@ -109,6 +114,63 @@ test_long_hold_capped(void **state)
 	hold_free(&h);
 	free(v);
 	free(big);
+}
+
+/* What --hold writes: one line of UTF-8, bounded; anything else is
+ * refused, and hold_value() never yields NULL (a removal) for a hold. */
+static void
+test_text_check(void **state)
+{
+	char		 big[HOLD_TEXT_MAX + 2], err[256];
+	static const struct {
+		const char	*text;
+		const char	*why;	/* NULL: accepted */
+	} t[] = {
+		{ "db migration", NULL },
+		{ "caf\xc3\xa9 \xf0\x9f\x98\x80", NULL },	/* UTF-8 */
+		{ "x", NULL },
+		{ "caf\xe9", "--reason is not valid UTF-8 (byte 4 of 4, 0xe9)" },
+		{ "\xff", "--reason is not valid UTF-8 (byte 1 of 1, 0xff)" },
+		{ "ab\xc3", "--reason is not valid UTF-8 (byte 3 of 3, 0xc3)" },
+		{ "a\xed\xa0\x80", "not valid UTF-8 (byte 2" },	/* surrogate */
+		{ "", "--reason is empty" },
+		{ NULL, "--reason is empty" },
+		{ "two\nlines", "control character (byte 4, 0x0a)" },
+		{ "esc\x1b[2J", "control character (byte 4, 0x1b)" },
+		{ "del\x7f", "control character (byte 4, 0x7f)" },
+		{ "tab\there", "control character (byte 4, 0x09)" },
+	};
+	size_t		 i;
+	char		*v;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		err[0] = '\0';
+		if (t[i].why == NULL) {
+			assert_int_equal(hold_text_check("--reason", t[i].text,
+			    err, sizeof err), 0);
+			v = hold_value(t[i].text, t[i].text, T0, 0);
+			assert_non_null(v);
+			free(v);
+			continue;
+		}
+		assert_int_equal(hold_text_check("--reason", t[i].text, err,
+		    sizeof err), -1);
+		if (strstr(err, t[i].why) == NULL)
+			fail_msg("%zu: \"%s\" lacks \"%s\"", i, err, t[i].why);
+		assert_null(hold_value(t[i].text, NULL, T0, 0));
+		if (t[i].text != NULL)	/* by NULL: not said */
+			assert_null(hold_value("ok", t[i].text, T0, 0));
+	}
+	/* the bound: HOLD_TEXT_MAX bytes, not one more */
+	memset(big, 'r', sizeof big - 1);
+	big[HOLD_TEXT_MAX] = '\0';
+	assert_int_equal(hold_text_check("--reason", big, err, sizeof err), 0);
+	big[HOLD_TEXT_MAX] = 'r';
+	big[HOLD_TEXT_MAX + 1] = '\0';
+	assert_int_equal(hold_text_check("--reason", big, err, sizeof err), -1);
+	assert_non_null(strstr(err, "501 bytes long; at most 500"));
+	assert_null(hold_value(big, NULL, T0, 0));
 }
 
 /* A hold is never ignored because it is badly written. */
@@ -130,6 +192,8 @@ test_hand_written(void **state)
 		assert_true(h.until == 0);
 		hold_free(&h);
 	}
+	assert_int_equal(hold_parse(NULL, T0, &h), HOLD_NONE);
+	assert_null(h.reason);
 	assert_int_equal(hold_parse("", T0, &h), HOLD_ACTIVE);
 	assert_string_equal(h.reason, "(no reason given)");
 	hold_free(&h);
@@ -205,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_value_roundtrip),
 		cmocka_unit_test(test_hand_written),
 		cmocka_unit_test(test_long_hold_capped),
+		cmocka_unit_test(test_text_check),
 		cmocka_unit_test(test_hold_of),
 		cmocka_unit_test(test_until_parse),
 	};

@@ -72,6 +72,33 @@ test_utf8_prefix(void **state)
 	assert_int_equal(utf8_prefix("a\xe9", 2), 2);	/* Latin-1 e-acute */
 }
 
+/* utf8_valid(): where the well-formed UTF-8 ends. */
+static void
+test_utf8_valid(void **state)
+{
+	static const struct {
+		const char	*s;
+		size_t		 want;
+	} t[] = {
+		{ "", 0 },
+		{ "caf\xc3\xa9", 5 },				/* all of it */
+		{ "ab\xe8\xad\xa6\xf0\x9f\x98\x80", 9 },
+		{ "caf\xe9", 3 },				/* Latin-1 */
+		{ "caf\xe9x", 3 },
+		{ "\xff", 0 },
+		{ "a\xc3", 1 },				/* cut */
+		{ "a\xc0\xaf", 1 },				/* overlong */
+		{ "a\xed\xa0\x80", 1 },			/* surrogate */
+		{ "a\xf4\x90\x80\x80", 1 },		/* > U+10FFFF */
+		{ "a\x80", 1 },				/* lone continuation */
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		assert_int_equal(utf8_valid(t[i].s), t[i].want);
+}
+
 static void
 assert_clean(const char *in, const char *want)
 {
@@ -205,6 +232,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_shown),
 		cmocka_unit_test(test_utf8_prefix),
+		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_utf8_excerpt),
 		cmocka_unit_test(test_utf8_cap),

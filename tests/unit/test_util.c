@@ -45,7 +45,6 @@ test_duration_parse(void **state)
 	assert_duration("1h30m", 5400);
 	assert_duration("1.5h", 5400);
 	assert_duration("250ms", 0.25);
-	assert_duration("45", 45);
 	assert_duration("2m30s", 150);
 	assert_duration("1h0m5s", 3605);
 	assert_duration("0.5s", 0.5);
@@ -70,6 +69,8 @@ test_duration_rejects(void **state)
 	assert_duration_rejects("5x");
 	assert_duration_rejects("5d");
 	assert_duration_rejects("31d");
+	assert_duration_rejects("45");		/* seconds or minutes? */
+	assert_duration_rejects("1.5");
 	assert_duration_rejects("1h30");	/* 30 what? */
 	assert_duration_rejects("5m30");
 	assert_duration_rejects("721h");	/* more than 30 days */
