@@ -683,9 +683,9 @@ opt_usage(FILE *f)
 	}
 	fputs("\n"
 "Durations need a unit: 90s, 30m, 1h, 1h30m. The flag wins over the\n"
-"environment, which wins over the --config file. Exit status: 0 done, 2 usage\n"
-"or configuration, 3 failed before changing anything (or held), 4 locked by\n"
-"another run, 5 drain aborted (consumers restored, no restart), 6 rollout\n"
-"failed, 7 new worker not consuming, 8 interrupted, 9 a worker may be left\n"
-"drained: run --recover.\n", f);
+"environment, which wins over the --config file. Exit status: 0 done, 1\n"
+"internal error, 2 usage or configuration, 3 failed before changing anything\n"
+"(or held), 4 locked by another run, 5 drain aborted (consumers restored, no\n"
+"restart), 6 rollout failed, 7 new worker not consuming, 8 interrupted, 9 a\n"
+"worker may be left drained: run --recover.\n", f);
 }

@@ -177,6 +177,13 @@ def test_man_exit_statuses():
     src = read(os.path.join(ROOT, "agent", "fsm.c"))
     codes = {int(c) for c in re.findall(r"return (\d+);", src)}
     assert codes <= set(range(10))
+    # --help names each of them, 1 (internal error) too
+    text = " ".join(subprocess.run([need_bin(), "--help"], capture_output=True,
+                                   text=True, timeout=30).stdout.split())
+    m = re.search(r"Exit status: (.*)", text)
+    assert m, text
+    named = [int(n) for n in re.findall(r"(?:^|, )(\d) ", m.group(1))]
+    assert named == list(range(10)), m.group(1)
 
 
 def test_man_synopsis_has_every_form():
