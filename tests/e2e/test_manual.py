@@ -10,8 +10,8 @@ from world import AGENT, ROOT
 PAGE = os.path.join(ROOT, "agent", "drain-and-rollout.1")
 
 # flags of other programs the page quotes: systemctl enable --now,
-# journalctl -u and -p, Flower --read-only
-OTHER_PROGRAMS = {"--now", "-u", "-p", "--read-only"}
+# journalctl -u and -p, Flower --read-only, kubectl config view --minify --raw
+OTHER_PROGRAMS = {"--now", "-u", "-p", "--read-only", "--minify", "--raw"}
 
 DASH_WORD = re.compile(r"(?<![\w/.=\[-])(--?[A-Za-z][A-Za-z0-9-]*)")
 
