@@ -134,7 +134,7 @@ rollout_deadline(struct run *r)
 	    r->dep.progress_deadline + r->dep.grace + 30;
 }
 
-const struct state st_restart = { "restart", deadline_minute, state_restart,
+const struct state st_restart = { "restart", deadline_request, state_restart,
 	NULL };
 const struct state st_rollout = { "rollout", rollout_deadline, state_rollout,
 	NULL };
