@@ -1,0 +1,146 @@
+"""End to end: a write of the agent's own whose answer is lost or late.
+
+The restart PATCH (or --handover's pause) may land after the agent gave up
+on it (a signal, a 504 for a write the API server applied): the run never
+restores consumers, nor resumes, while one may still land, and afterwards
+the Deployment and the workers agree. A ReplicaSet create retried after
+its first attempt landed finds its own object (409): that is success.
+
+The Kubernetes double's faults: "delay" holds a request and then applies it
+(the PATCH lands late); "applied" applies it and loses the answer."""
+import signal
+
+from conftest import applied_patches, make_world, patches
+from test_handover import (JOURNAL, LEASE, assert_handed_over, controller_uid, fresh as
+                           fresh_handover, old_state, pod_objects)
+from test_safety import assert_new_worker_consumes, finish, fresh, settle
+from world import NS, wait_for
+
+DEP = "ecal-bulk"
+DEP_PATH = "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, DEP)
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def restarted_at(w):
+    return (w.deployment(DEP)["spec"]["template"]["metadata"].get("annotations") or {}).get(
+        RESTARTED_AT)
+
+
+def wait_fault_taken(w):
+    """The request the fault matches is at the API server, held there."""
+    wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 60,
+             "the request at the API server", interval=0.05)
+
+
+def test_sigterm_while_the_restart_lands_late_keeps_the_run_restarted(request):
+    """The API server holds the restart PATCH 2.5 s, then applies it (within
+    the 4 s timeout it was sent with); SIGTERM meanwhile. The run must not
+    give the drained worker its queues back and drop its journal: it waits
+    until the PATCH landed or cannot any more, sees it landed, stops with
+    the journal kept (exit 8), and --recover follows the rollout. Every task
+    runs once."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    before = restarted_at(w)
+    ids = w.enqueue(DEP, 2, 1.5, tag="late")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 1,
+                                          "path_prefix": DEP_PATH})
+    args = (DEP, "--request-timeout", "4s")
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args, timeout=60)
+    # the held PATCH has landed by now (the double records it once served)
+    wait_for(lambda: applied_patches(w), 15, "the held PATCH applied")
+    assert restarted_at(w) != before
+    assert code == 8, err
+    journal = w.r().hgetall(JOURNAL)
+    assert journal.get("restarted_at") == restarted_at(w), \
+        "the restart landed: the journal must be kept for --recover: %r\n%s" % (journal, err)
+    assert "the restart PATCH was applied" in err
+    assert "--recover" in err
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert "had restarted the rollout" in r.stderr
+    assert len(applied_patches(w)) == 1, "--recover must not restart again"
+    assert_new_worker_consumes(w, old)
+    settle(w, ids, timeout=30)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_restart_answered_504_after_it_landed_follows_the_rollout(request):
+    """Every attempt of the restart PATCH is applied and answered 504 (the
+    API server's handler timed out after the write): the run's retries end
+    in an error, yet the Deployment restarted. The run reads it, sees its
+    own restartedAt, and follows the rollout to a verified end (exit 0)
+    instead of giving the old worker its queues back while it is stopped."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="gw")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "applied": True, "status": 504,
+                                          "count": 1000, "path_prefix": DEP_PATH})
+    r = w.run(DEP, "--request-timeout", "3s", timeout=150)
+    sent = patches(w)
+    assert sent and all(q["status"] == 504 and q["note"] == "applied, then status 504"
+                        for q in sent), sent
+    assert r.returncode == 0, r.stderr
+    assert "but the restart PATCH was applied" in r.stderr
+    assert restarted_at(w) is not None
+    assert_new_worker_consumes(w, old)
+    settle(w, ids, timeout=30)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_handover_sigterm_while_the_pause_lands_late_leaves_it_resumed(request):
+    """--handover: the API server holds the pause PATCH 2.5 s, then applies
+    it; SIGTERM meanwhile. GIVEBACK's resume must come after the pause can
+    no longer land: the Deployment ends unpaused, the old worker consumes,
+    owned by its ReplicaSet again; the tasks run once."""
+    w = fresh_handover(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.0, tag="pause")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 1,
+                                          "path_prefix": DEP_PATH})
+    args = (DEP, "--handover", "--request-timeout", "4s")
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args, timeout=60)
+    assert code == 8, err
+    # the held pause has been applied by now
+    wait_for(lambda: [q for q in patches(w) if '"paused":true' in q["body"].replace(" ", "")
+                      and q["status"] == 200], 15, "the held pause applied")
+    assert not w.deployment(DEP)["spec"].get("paused"), \
+        "a pause that landed after the resume leaves the Deployment paused for good\n" + err
+    assert w.consumes(worker, DEP)
+    for pod in pod_objects(w):
+        assert controller_uid(pod) is not None, pod["metadata"]
+    settle(w, ids)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_handover_history_create_retried_after_it_landed(request):
+    """HISTORY recreates the old ReplicaSet; the API server creates it and
+    the connection drops before the answer. The retry is answered 409
+    AlreadyExists: the object there is the one the run meant (same name,
+    template hash, owner), so the run ends as if the first create had been
+    answered: handed over, exit 0."""
+    w = fresh_handover(request)
+    old_pods, old_rs = old_state(w)
+    ids = w.enqueue(DEP, 2, 1.0, tag="hist")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {
+        "method": "POST", "applied": True, "drop": True, "count": 1,
+        "path_prefix": "/apis/apps/v1/namespaces/%s/replicasets" % NS})
+    r = w.run(DEP, "--handover")
+    creates = [q for q in w.kube_requests() if q["method"] == "POST"
+               and "/replicasets" in q["path"]]
+    assert [q["note"] for q in creates][:1] == ["applied, then dropped"], creates
+    assert [q["status"] for q in creates][1:] == [409], creates
+    assert r.returncode == 0, r.stderr
+    assert "already created by an earlier attempt" in r.stderr
+    settle(w, ids)
+    assert_handed_over(w, old_pods, old_rs)
