@@ -5,12 +5,12 @@
 #include "landed.h"
 
 enum patch_fate
-patch_fate(const char *ours, const char *seen, double sent_ago,
+patch_fate(const char *ours, const char *seen, int sent, double sent_ago,
     double window, int undone, double *wait)
 {
 	int	is_ours = ours != NULL && ours[0] != '\0' && seen != NULL &&
 		    strcmp(ours, seen) == 0;
-	int	settled = sent_ago < 0 || sent_ago >= window;
+	int	settled = !sent || sent_ago >= window;
 
 	if (wait != NULL)
 		*wait = settled ? 0 : window - sent_ago;

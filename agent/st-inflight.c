@@ -111,8 +111,8 @@ inflight_got(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 	f = patch_fate(r->patch_pause ? "true" : r->restarted_at,
 	    r->patch_pause ? (d.paused ? "true" : "false") : d.restarted_at,
-	    sent - r->patch.last_sent, inflight_window(r), r->patch_pause,
-	    &wait);
+	    r->patch.last_sent > 0, sent - r->patch.last_sent,
+	    inflight_window(r), r->patch_pause, &wait);
 	deploy_info_free(&d);
 	if (f != PATCH_WAIT) {
 		inflight_decided(r, f);

@@ -13,8 +13,11 @@
  *             the pause); NULL or "": unknown, never matches
  *   seen      that field in the Deployment as read (NULL: absent, or not
  *             read at all)
+ *   sent      0: no attempt was ever sent, so none can land
  *   sent_ago  seconds between the last attempt's send and the read's
- *             send; < 0: no attempt was ever sent, so none can land
+ *             send; negative: the last attempt may still go out that
+ *             many seconds later (a dead run's, whose journal only knows
+ *             when its retries end)
  *   window    seconds after a send by which the server has applied or
  *             dropped it (the query's timeout plus a margin for transit)
  *   undone    1 if what the run does next undoes the write (a pause that
@@ -47,7 +50,7 @@ enum patch_fate {
 /* The margin added to a write's server-side timeout (transit, clocks). */
 #define PATCH_MARGIN	1.0
 
-enum patch_fate	 patch_fate(const char *ours, const char *seen,
+enum patch_fate	 patch_fate(const char *ours, const char *seen, int sent,
 		    double sent_ago, double window, int undone, double *wait);
 const char	*patch_fate_name(enum patch_fate);
 int		 rs_create_ours(struct json_t *existing, struct json_t *manifest);
