@@ -144,3 +144,36 @@ def test_handover_history_create_retried_after_it_landed(request):
     assert "already created by an earlier attempt" in r.stderr
     settle(w, ids)
     assert_handed_over(w, old_pods, old_rs)
+
+
+def test_handover_giveback_create_retried_after_it_landed(request):
+    """The new pods crash: GIVEBACK recreates the old ReplicaSet to adopt
+    the old pod again; that create lands, its answer is lost, the retry is
+    answered 409. The run gives the pods back as if it had been answered:
+    exit 6 (the rollout failed), the Deployment resumed, the old worker
+    consuming, owned by its ReplicaSet; not exit 9 with the Deployment
+    left paused."""
+    w = fresh_handover(request)
+    old_pods, old_rs = old_state(w)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.0, tag="gb")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/pod-state", {"deployment": DEP, "state": "CrashLoopBackOff"})
+    w.kube_test("POST", "/_test/faults", {
+        "method": "POST", "applied": True, "drop": True, "count": 1,
+        "path_prefix": "/apis/apps/v1/namespaces/%s/replicasets" % NS})
+    r = w.run(DEP, "--handover", "--rollout-timeout", "15s")
+    creates = [q for q in w.kube_requests() if q["method"] == "POST"
+               and "/replicasets" in q["path"]]
+    assert [q["status"] for q in creates][1:2] == [409], creates
+    assert r.returncode == 6, r.stderr
+    assert not w.deployment(DEP)["spec"].get("paused")
+    assert w.consumes(worker, DEP)
+    rs_now = {rs["metadata"]["name"] for rs in w.kube_api(
+        "GET", "/apis/apps/v1/namespaces/%s/replicasets" % NS)[1]["items"]}
+    assert set(old_rs) <= rs_now
+    for pod in pod_objects(w):
+        if pod["metadata"]["name"] in old_pods:
+            assert controller_uid(pod) is not None, pod["metadata"]
+    settle(w, ids)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
