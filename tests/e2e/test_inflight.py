@@ -10,10 +10,11 @@ The Kubernetes double's faults: "delay" holds a request and then applies it
 (the PATCH lands late); "applied" applies it and loses the answer."""
 import signal
 
-from conftest import applied_patches, make_world, patches
-from test_handover import (JOURNAL, LEASE, assert_handed_over, controller_uid, fresh as
-                           fresh_handover, old_state, pod_objects)
-from test_safety import assert_new_worker_consumes, finish, fresh, settle
+from conftest import applied_patches, patches
+from test_handover import (JOURNAL, LEASE, assert_handed_over, busy_crashing, controller_uid,
+                           fresh as fresh_handover, old_state, pod_objects)
+from test_safety import (assert_new_worker_consumes, finish, fresh, recover_follows_the_rollout,
+                         settle)
 from world import NS, wait_for
 
 DEP = "ecal-bulk"
@@ -60,13 +61,7 @@ def test_sigterm_while_the_restart_lands_late_keeps_the_run_restarted(request):
         "the restart landed: the journal must be kept for --recover: %r\n%s" % (journal, err)
     assert "the restart PATCH was applied" in err
     assert "--recover" in err
-    r = w.run("--recover", DEP)
-    assert r.returncode == 0, r.stderr
-    assert "had restarted the rollout" in r.stderr
-    assert len(applied_patches(w)) == 1, "--recover must not restart again"
-    assert_new_worker_consumes(w, old)
-    settle(w, ids, timeout=30)
-    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+    recover_follows_the_rollout(w, old, ids)
 
 
 def test_restart_answered_504_after_it_landed_follows_the_rollout(request):
@@ -153,12 +148,7 @@ def test_handover_giveback_create_retried_after_it_landed(request):
     exit 6 (the rollout failed), the Deployment resumed, the old worker
     consuming, owned by its ReplicaSet; not exit 9 with the Deployment
     left paused."""
-    w = fresh_handover(request)
-    old_pods, old_rs = old_state(w)
-    worker = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 2, 1.0, tag="gb")
-    w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/pod-state", {"deployment": DEP, "state": "CrashLoopBackOff"})
+    w, old_pods, old_rs, worker, ids = busy_crashing(request, "gb")
     w.kube_test("POST", "/_test/faults", {
         "method": "POST", "applied": True, "drop": True, "count": 1,
         "path_prefix": "/apis/apps/v1/namespaces/%s/replicasets" % NS})
