@@ -88,6 +88,27 @@ def test_restart_answered_504_after_it_landed_follows_the_rollout(request):
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
 
 
+def test_restart_applied_after_the_client_gave_up_follows_the_rollout(request):
+    """Every attempt of the restart PATCH is held 2.8 s, past the agent's
+    2.5 s request timeout but within the 3 s the API server was asked to
+    wait, then applied: the agent sees only timeouts until the state's
+    deadline. It waits until the last attempt can no longer land, reads
+    its own restartedAt, and follows the rollout (exit 0)."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="gu")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.8, "count": 1000,
+                                          "path_prefix": DEP_PATH})
+    r = w.run(DEP, "--request-timeout", "2.5s", timeout=150)
+    assert all("timeout=3s" in q["path"] for q in patches(w))
+    assert r.returncode == 0, r.stderr
+    assert "but the restart PATCH was applied" in r.stderr
+    assert_new_worker_consumes(w, old)
+    settle(w, ids, timeout=30)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
 def test_handover_sigterm_while_the_pause_lands_late_leaves_it_resumed(request):
     """--handover: the API server holds the pause PATCH 2.5 s, then applies
     it; SIGTERM meanwhile. GIVEBACK's resume must come after the pause can
