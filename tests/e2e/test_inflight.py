@@ -138,6 +138,36 @@ def test_handover_sigterm_while_the_pause_lands_late_leaves_it_resumed(request):
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
 
 
+def test_handover_sigterm_while_the_restart_lands_late_then_recover(request):
+    """--handover: the API server holds the pause and then the restart
+    PATCH 2.5 s each, applying both; SIGTERM while it holds the restart.
+    The run must not give the pods back while the restart may land: it sees
+    it landed, stops with the journal kept (exit 8), and one --recover
+    finishes the handover. Every task runs once."""
+    w = fresh_handover(request)
+    old_pods, old_rs = old_state(w)
+    ids = w.enqueue(DEP, 2, 1.0, tag="hr")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 2,
+                                          "path_prefix": DEP_PATH})
+    args = (DEP, "--handover", "--request-timeout", "4s")
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args, timeout=60)
+    wait_for(lambda: [q for q in applied_patches(w) if RESTARTED_AT in q["body"]], 15,
+             "the held restart applied")
+    assert code == 8, err
+    journal = w.r().hgetall(JOURNAL)
+    assert journal.get("restarted_at") == restarted_at(w), \
+        "the restart landed: the journal must be kept for --recover: %r\n%s" % (journal, err)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    settle(w, ids)
+    assert len([q for q in applied_patches(w) if RESTARTED_AT in q["body"]]) == 1
+    assert_handed_over(w, old_pods, old_rs)
+
+
 def test_handover_history_create_retried_after_it_landed(request):
     """HISTORY recreates the old ReplicaSet; the API server creates it and
     the connection drops before the answer. The retry is answered 409
