@@ -81,10 +81,12 @@ inflight_decided(struct run *r, enum patch_fate f)
 		run_next(r, IN_OK);
 		return;
 	}
-	log_info("%s: no attempt of the %s PATCH can land any more%s; %s",
-	    r->name, what(r), f == PATCH_LANDED ? " (it was applied)" :
-	    " (none was applied)", r->fsm.handover ? "giving the old pods "
-	    "back" : "re-adding the cancelled consumers");
+	if (r->patch.last_sent > 0)
+		log_info("%s: no attempt of the %s PATCH can land any more%s; "
+		    "%s", r->name, what(r), f == PATCH_LANDED ? " (it was "
+		    "applied)" : " (none was applied)", r->fsm.handover ?
+		    "giving the old pods back" : "re-adding the cancelled "
+		    "consumers");
 	run_next(r, IN_FAIL);
 }
 
