@@ -33,6 +33,31 @@ def wait_fault_taken(w):
              "the request at the API server", interval=0.05)
 
 
+def sigterm_while_held(w, held, *args):
+    """The API server holds the next `held` PATCHes of the Deployment 2.5 s
+    each, then applies them; the agent (4 s request timeout) gets SIGTERM
+    while it holds the last. Returns (exit, stderr)."""
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": held,
+                                          "path_prefix": DEP_PATH})
+    args = (DEP, "--request-timeout", "4s") + args
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    p.send_signal(signal.SIGTERM)
+    return finish(w, p, args, timeout=60)
+
+
+def assert_restart_landed_journal_kept(w, code, err):
+    """Once the held restart has landed: exit 8, the journal kept for
+    --recover with the restartedAt the Deployment now shows."""
+    # the double records a held PATCH once it has served it
+    wait_for(lambda: [q for q in applied_patches(w) if RESTARTED_AT in q["body"]], 15,
+             "the held restart applied")
+    assert code == 8, err
+    journal = w.r().hgetall(JOURNAL)
+    assert journal.get("restarted_at") == restarted_at(w), \
+        "the restart landed: the journal must be kept for --recover: %r\n%s" % (journal, err)
+
+
 def test_sigterm_while_the_restart_lands_late_keeps_the_run_restarted(request):
     """The API server holds the restart PATCH 2.5 s, then applies it (within
     the 4 s timeout it was sent with); SIGTERM meanwhile. The run must not
@@ -45,20 +70,9 @@ def test_sigterm_while_the_restart_lands_late_keeps_the_run_restarted(request):
     before = restarted_at(w)
     ids = w.enqueue(DEP, 2, 1.5, tag="late")
     w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 1,
-                                          "path_prefix": DEP_PATH})
-    args = (DEP, "--request-timeout", "4s")
-    p = w.spawn(*args)
-    wait_fault_taken(w)
-    p.send_signal(signal.SIGTERM)
-    code, err = finish(w, p, args, timeout=60)
-    # the held PATCH has landed by now (the double records it once served)
-    wait_for(lambda: applied_patches(w), 15, "the held PATCH applied")
+    code, err = sigterm_while_held(w, 1)
+    assert_restart_landed_journal_kept(w, code, err)
     assert restarted_at(w) != before
-    assert code == 8, err
-    journal = w.r().hgetall(JOURNAL)
-    assert journal.get("restarted_at") == restarted_at(w), \
-        "the restart landed: the journal must be kept for --recover: %r\n%s" % (journal, err)
     assert "the restart PATCH was applied" in err
     assert "--recover" in err
     recover_follows_the_rollout(w, old, ids)
@@ -118,13 +132,7 @@ def test_handover_sigterm_while_the_pause_lands_late_leaves_it_resumed(request):
     worker = w.worker_of(DEP)
     ids = w.enqueue(DEP, 2, 1.0, tag="pause")
     w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 1,
-                                          "path_prefix": DEP_PATH})
-    args = (DEP, "--handover", "--request-timeout", "4s")
-    p = w.spawn(*args)
-    wait_fault_taken(w)
-    p.send_signal(signal.SIGTERM)
-    code, err = finish(w, p, args, timeout=60)
+    code, err = sigterm_while_held(w, 1, "--handover")
     assert code == 8, err
     # the held pause has been applied by now
     wait_for(lambda: [q for q in patches(w) if '"paused":true' in q["body"].replace(" ", "")
@@ -148,19 +156,8 @@ def test_handover_sigterm_while_the_restart_lands_late_then_recover(request):
     old_pods, old_rs = old_state(w)
     ids = w.enqueue(DEP, 2, 1.0, tag="hr")
     w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 2,
-                                          "path_prefix": DEP_PATH})
-    args = (DEP, "--handover", "--request-timeout", "4s")
-    p = w.spawn(*args)
-    wait_fault_taken(w)
-    p.send_signal(signal.SIGTERM)
-    code, err = finish(w, p, args, timeout=60)
-    wait_for(lambda: [q for q in applied_patches(w) if RESTARTED_AT in q["body"]], 15,
-             "the held restart applied")
-    assert code == 8, err
-    journal = w.r().hgetall(JOURNAL)
-    assert journal.get("restarted_at") == restarted_at(w), \
-        "the restart landed: the journal must be kept for --recover: %r\n%s" % (journal, err)
+    code, err = sigterm_while_held(w, 2, "--handover")
+    assert_restart_landed_journal_kept(w, code, err)
     r = w.run("--recover", DEP)
     assert r.returncode == 0, r.stderr
     settle(w, ids)
