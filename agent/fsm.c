@@ -13,6 +13,15 @@ fsm_init(struct fsm *m, int dry_run, int drain_only, int force)
 	m->forced = 0;
 	m->handover = 0;
 	m->shed = 0;
+	m->restarting = 0;
+}
+
+/* RESTART: from now on its PATCH may land (INFLIGHT's IN_OK). */
+static enum fsm_state
+restart(struct fsm *m)
+{
+	m->restarting = 1;
+	return m->state = ST_RESTART;
 }
 
 static enum fsm_state
@@ -37,6 +46,14 @@ giveback(struct fsm *m, enum fsm_outcome o)
 {
 	m->pending = o;
 	return m->state = ST_GIVEBACK;
+}
+
+/* A PATCH of ours may still land: INFLIGHT finds out before restoring. */
+static enum fsm_state
+inflight(struct fsm *m, enum fsm_outcome o)
+{
+	m->pending = o;
+	return m->state = ST_INFLIGHT;
 }
 
 static enum fsm_outcome
@@ -83,18 +100,30 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 	case ST_DRAIN:
 		if (in == IN_OK)
 			return m->drain_only ? end(m, OUT_DRAINED) :
-			    (m->state = m->handover ? ST_RETIRE : ST_RESTART);
+			    m->handover ? (m->state = ST_RETIRE) : restart(m);
 		if (in == IN_TIMEOUT && m->force && !m->drain_only) {
 			m->forced = 1;
-			return m->state = m->handover ? ST_RETIRE : ST_RESTART;
+			return m->handover ? (m->state = ST_RETIRE) : restart(m);
 		}
 		return restore(m, abort_outcome(in));
 	case ST_RESTART:
 		if (in == IN_OK)
 			return m->state = ST_ROLLOUT;
-		if (m->handover)
-			return giveback(m, abort_outcome(in));
-		return restore(m, abort_outcome(in));
+		return inflight(m, abort_outcome(in));
+	case ST_INFLIGHT:
+		/* IN_OK: the restart landed; IN_INTERRUPT: it did, and the run
+		 * was interrupted; IN_FAIL: nothing of ours can land any more */
+		if ((in == IN_OK || in == IN_INTERRUPT) && !m->restarting)
+			in = IN_FAIL;	/* no restart was sent (DETACH) */
+		if (in == IN_OK && m->pending != OUT_INTERRUPTED)
+			return m->state = ST_ROLLOUT;
+		if (in == IN_OK || in == IN_INTERRUPT)
+			return end(m, OUT_INTERRUPTED);
+		if (in == IN_FAIL)
+			return m->handover ? giveback(m, m->pending) :
+			    restore(m, m->pending);
+		/* cannot tell: workers stay drained, the journal kept */
+		return end(m, OUT_RESTORE_FAILED);
 	case ST_ROLLOUT:
 		if (in == IN_OK)
 			return m->state = ST_VERIFY;
@@ -116,8 +145,8 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		return end(m, OUT_VERIFY_FAILED);
 	case ST_DETACH:
 		if (in == IN_OK)
-			return m->state = ST_RESTART;
-		return giveback(m, abort_outcome(in));
+			return restart(m);
+		return inflight(m, abort_outcome(in));
 	case ST_RETIRE:
 		if (in == IN_OK)
 			return m->state = ST_HISTORY;
@@ -151,7 +180,7 @@ fsm_state_name(enum fsm_state s)
 	static const char *names[] = {
 		"resolve", "lock", "cancel", "drain", "restart", "rollout",
 		"verify", "restore", "detach", "retire", "history",
-		"giveback", "end",
+		"giveback", "inflight", "end",
 	};
 
 	return s <= ST_END ? names[s] : "?";
@@ -208,5 +237,6 @@ fsm_restart_sent(enum fsm_state s)
 int
 fsm_restoring(enum fsm_state s)
 {
-	return s == ST_END || s == ST_RESTORE || s == ST_GIVEBACK;
+	return s == ST_END || s == ST_RESTORE || s == ST_GIVEBACK ||
+	    s == ST_INFLIGHT;
 }

@@ -503,6 +503,12 @@ http_cancel(struct http_xfer *x)
 		xfer_free(x);
 }
 
+double
+http_last_start(const struct http_xfer *x)
+{
+	return x->started;
+}
+
 static void
 backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -516,6 +522,7 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		resp.err = HTTP_EOTHER;
 		resp.errmsg = "cannot start request";
 		resp.attempts = x->attempts;
+		resp.started = x->started;
 		x->cb(&resp, x->arg);
 		xfer_free(x);
 	}
@@ -615,6 +622,7 @@ finish(struct http_xfer *x, CURLcode rc)
 	resp.body = x->buf ? x->buf : (char *)"";
 	resp.len = x->len;
 	resp.attempts = x->attempts;
+	resp.started = x->started;
 	x->cb(&resp, x->arg);
 	xfer_free(x);
 }

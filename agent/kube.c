@@ -9,6 +9,7 @@
 #include "execcred.h"
 #include "http.h"
 #include "kube.h"
+#include "landed.h"
 
 #define KUBE_MAX_BODY	(16u << 20)
 #define RESTARTED_AT	"kubectl.kubernetes.io/restartedAt"
@@ -540,6 +541,9 @@ struct kcall {
 	int		 retry_conflict;
 	unsigned long	 gen;		/* of the plugin's credential used */
 	int		 reauth;	/* the plugin was run again after a 401 */
+	struct kube_write *track;	/* the caller's record of it, or NULL */
+	struct http_xfer *xfer;		/* the request, while http has it */
+	int		 cancelled;	/* waiting for a credential: drop it */
 };
 
 static void	kcall_done(const struct http_resp *, void *);
@@ -605,7 +609,7 @@ kcall_send(struct kcall *c, const struct kube_exec_cred *cred)
 	req.retry = 1;
 	req.retry_conflict = c->retry_conflict;
 	req.max_body = KUBE_MAX_BODY;
-	if (http_do(k->http, &req, kcall_done, c) == NULL) {
+	if ((c->xfer = http_do(k->http, &req, kcall_done, c)) == NULL) {
 		struct http_resp r = { .err = HTTP_EOTHER,
 		    .errmsg = "cannot start request", .body = (char *)"" };
 		kcall_done(&r, c);
@@ -621,7 +625,13 @@ got_cred(const struct kube_exec_cred *cred, unsigned long gen,
 	struct kcall	*c = arg;
 	char		*msg, *server;
 
+	if (c->cancelled) {
+		kcall_free(c);
+		return;
+	}
 	if (cred == NULL) {
+		if (c->track != NULL)
+			c->track->call = NULL;
 		server = http_url_shown(c->k->creds->server);
 		msg = xasprintf("Kubernetes API %s: %s: %s", server, c->what,
 		    err);
@@ -646,6 +656,9 @@ kcall_done(const struct http_resp *r, void *arg)
 	json_error_t	 je;
 	char		*server = http_url_shown(k->creds->server);
 
+	c->xfer = NULL;
+	if (c->track != NULL && r->started > c->track->last_sent)
+		c->track->last_sent = r->started;
 	if (r->err == HTTP_OK && r->status == 401 && k->exec != NULL &&
 	    c->gen != 0 && !c->reauth) {
 		/* refused: run the plugin again (once) and retry */
@@ -675,7 +688,8 @@ kcall_done(const struct http_resp *r, void *arg)
 		    k->creds->server, err, sizeof err);
 		e = r->status == 401 ? KUBE_EAUTH : r->status == 403 ?
 		    KUBE_EFORBIDDEN : r->status == 404 ? KUBE_ENOTFOUND :
-		    r->status >= 500 ? KUBE_EDOWN : KUBE_EBAD;
+		    r->status == 409 ? KUBE_ECONFLICT : r->status >= 500 ?
+		    KUBE_EDOWN : KUBE_EBAD;
 	} else if ((obj = json_loadb(r->body, r->len, 0, &je)) == NULL ||
 	    !json_is_object(obj)) {
 		snprintf(err, sizeof err, "Kubernetes API %s: %s: malformed "
@@ -684,15 +698,41 @@ kcall_done(const struct http_resp *r, void *arg)
 		e = KUBE_EBAD;
 	}
 	free(server);
+	if (c->track != NULL)
+		c->track->call = NULL;
 	c->cb(e, e == KUBE_OK ? obj : NULL, err, c->arg);
 	json_decref(obj);
 	kcall_free(c);
 }
 
+void *
+kube_write_cancel(struct kube_write *w)
+{
+	struct kcall	*c = w->call;
+	void		*arg;
+	double		 t;
+
+	if (c == NULL)
+		return NULL;
+	w->call = NULL;
+	arg = c->arg;
+	c->track = NULL;
+	if (c->xfer == NULL) {
+		/* waiting for the exec plugin: nothing out; got_cred drops it */
+		c->cancelled = 1;
+		return arg;
+	}
+	if ((t = http_last_start(c->xfer)) > w->last_sent)
+		w->last_sent = t;
+	http_cancel(c->xfer);
+	kcall_free(c);
+	return arg;
+}
+
 static void
-kreq(struct kube *k, const char *method, const char *path, const char *ctype,
-    const char *body, double deadline, int retry_conflict, char *what,
-    kube_cb *cb, void *arg)
+kreq_tracked(struct kube *k, const char *method, const char *path,
+    const char *ctype, const char *body, double deadline, int retry_conflict,
+    char *what, struct kube_write *track, kube_cb *cb, void *arg)
 {
 	struct kcall	*c = xcalloc(1, sizeof *c);
 
@@ -706,10 +746,22 @@ kreq(struct kube *k, const char *method, const char *path, const char *ctype,
 	c->body = body ? xstrdup(body) : NULL;
 	c->deadline = deadline;
 	c->retry_conflict = retry_conflict;
+	c->track = track;
+	if (track != NULL)
+		track->call = c;
 	if (k->exec != NULL)
 		execcred_get(k->exec, 0, got_cred, c);
 	else
 		kcall_send(c, NULL);
+}
+
+static void
+kreq(struct kube *k, const char *method, const char *path, const char *ctype,
+    const char *body, double deadline, int retry_conflict, char *what,
+    kube_cb *cb, void *arg)
+{
+	kreq_tracked(k, method, path, ctype, body, deadline, retry_conflict,
+	    what, NULL, cb, arg);
 }
 
 /* The object's path (query: appended, may be ""): deployments/ or
@@ -792,7 +844,8 @@ kube_write_timeout(double request_timeout)
  * retried: a retried PATCH that had been applied changes nothing. */
 static void
 kpatch(struct kube *k, const char *target, const char *ctype, json_t *patch,
-    const char *verb, double deadline, kube_cb *cb, void *arg)
+    const char *verb, double deadline, struct kube_write *track, kube_cb *cb,
+    void *arg)
 {
 	char		*path = write_path(k, target);
 	char		*body = json_dumps(patch, JSON_COMPACT);
@@ -800,19 +853,21 @@ kpatch(struct kube *k, const char *target, const char *ctype, json_t *patch,
 
 	json_decref(patch);
 	kube_target_split(target, &bare);
-	kreq(k, "PATCH", path, ctype, body, deadline, 1, xasprintf("%s %s %s",
-	    verb, kube_target_kind(target), bare), cb, arg);
+	kreq_tracked(k, "PATCH", path, ctype, body, deadline, 1,
+	    xasprintf("%s %s %s", verb, kube_target_kind(target), bare), track,
+	    cb, arg);
 	free(body);
 	free(path);
 }
 
 void
 kube_restart(struct kube *k, const char *name, const char *when,
-    double deadline, kube_cb *cb, void *arg)
+    double deadline, struct kube_write *track, kube_cb *cb, void *arg)
 {
 	kpatch(k, name, "application/strategic-merge-patch+json",
 	    json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template", "metadata",
-	    "annotations", RESTARTED_AT, when), "restarting", deadline, cb, arg);
+	    "annotations", RESTARTED_AT, when), "restarting", deadline, track,
+	    cb, arg);
 }
 
 void
@@ -823,14 +878,15 @@ kube_annotate(struct kube *k, const char *name, const char *key,
 	kpatch(k, name, "application/merge-patch+json",
 	    json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
 	    value != NULL ? json_string(value) : json_null()), value != NULL ?
-	    "annotating" : "removing an annotation of", deadline, cb, arg);
+	    "annotating" : "removing an annotation of", deadline, NULL, cb,
+	    arg);
 }
 
 /* ---- --handover ------------------------------------------------------ */
 
 void
 kube_pause(struct kube *k, const char *name, int paused, double deadline,
-    kube_cb *cb, void *arg)
+    struct kube_write *track, kube_cb *cb, void *arg)
 {
 	char	*path = write_path(k, name), *body;
 	json_t	*patch = json_pack("{s:{s:b}}", "spec", "paused", paused);
@@ -838,16 +894,16 @@ kube_pause(struct kube *k, const char *name, int paused, double deadline,
 	body = json_dumps(patch, JSON_COMPACT);
 	json_decref(patch);
 	/* idempotent: 409 and 5xx are retried */
-	kreq(k, "PATCH", path, "application/merge-patch+json", body, deadline,
-	    1, xasprintf("%s deployment %s", paused ? "pausing" : "resuming",
-	    name), cb, arg);
+	kreq_tracked(k, "PATCH", path, "application/merge-patch+json", body,
+	    deadline, 1, xasprintf("%s deployment %s", paused ? "pausing" :
+	    "resuming", name), track, cb, arg);
 	free(body);
 	free(path);
 }
 
 void
 kube_restart_resume(struct kube *k, const char *name, const char *when,
-    double deadline, kube_cb *cb, void *arg)
+    double deadline, struct kube_write *track, kube_cb *cb, void *arg)
 {
 	char	*path = write_path(k, name), *body;
 	json_t	*patch;
@@ -857,9 +913,9 @@ kube_restart_resume(struct kube *k, const char *name, const char *when,
 	    "template", "metadata", "annotations", RESTARTED_AT, when);
 	body = json_dumps(patch, JSON_COMPACT);
 	json_decref(patch);
-	kreq(k, "PATCH", path, "application/strategic-merge-patch+json", body,
-	    deadline, 1, xasprintf("restarting and resuming deployment %s",
-	    name), cb, arg);
+	kreq_tracked(k, "PATCH", path, "application/strategic-merge-patch+json",
+	    body, deadline, 1, xasprintf("restarting and resuming deployment %s",
+	    name), track, cb, arg);
 	free(body);
 	free(path);
 }
@@ -913,6 +969,71 @@ kube_pod_labels(struct kube *k, const char *pod, json_t *labels,
 	free(path);
 }
 
+/* A create on its way: what it meant, for a 409 AlreadyExists. */
+struct kcreate {
+	struct kube	*k;
+	json_t		*manifest;
+	char		*err409;	/* the 409's description */
+	kube_cb		*cb;
+	void		*arg;
+};
+
+static void
+kcreate_end(struct kcreate *cr, enum kube_err e, json_t *obj,
+    const char *err)
+{
+	cr->cb(e, obj, err, cr->arg);
+	json_decref(cr->manifest);
+	free(cr->err409);
+	free(cr);
+}
+
+static void
+created_existing(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct kcreate	*cr = arg;
+
+	if (e == KUBE_OK && rs_create_ours(obj, cr->manifest)) {
+		/* a retry of a create that had landed: that one is ours */
+		log_info("replicaset %s: already created by an earlier attempt "
+		    "of this request", json_string_value(json_object_get(
+		    json_object_get(obj, "metadata"), "name")));
+		kcreate_end(cr, KUBE_OK, obj, "");
+		return;
+	}
+	if (e != KUBE_OK)
+		log_debug("%s", err);
+	kcreate_end(cr, KUBE_ECONFLICT, NULL, cr->err409);
+}
+
+/*
+ * Retried on timeouts and 5xx like every call: a retry whose first attempt
+ * had landed finds the object there (409). It is the run's own when
+ * rs_create_ours() says so (landed.h): read it and answer as the create.
+ */
+static void
+create_answered(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct kcreate	*cr = arg;
+	const char	*name = json_string_value(json_object_get(
+			    json_object_get(cr->manifest, "metadata"), "name"));
+	char		*n, *ns, *path;
+
+	if (e != KUBE_ECONFLICT || name == NULL) {
+		kcreate_end(cr, e, obj, err);
+		return;
+	}
+	cr->err409 = xstrdup(err);
+	n = http_escape(name);
+	ns = http_escape(cr->k->ns);
+	path = xasprintf("/apis/apps/v1/namespaces/%s/replicasets/%s", ns, n);
+	kreq(cr->k, "GET", path, NULL, NULL, 0, 0, xasprintf("getting "
+	    "replicaset %s", name), created_existing, cr);
+	free(path);
+	free(ns);
+	free(n);
+}
+
 void
 kube_create_replicaset(struct kube *k, json_t *manifest, double deadline,
     kube_cb *cb, void *arg)
@@ -922,10 +1043,16 @@ kube_create_replicaset(struct kube *k, json_t *manifest, double deadline,
 	    "?fieldManager=drain-and-rollout", ns);
 	const char *name = json_string_value(json_object_get(json_object_get(
 	    manifest, "metadata"), "name"));
+	struct kcreate *cr = xcalloc(1, sizeof *cr);
 
+	cr->k = k;
+	cr->manifest = json_incref(manifest);
+	cr->cb = cb;
+	cr->arg = arg;
 	body = json_dumps(manifest, JSON_COMPACT);
 	kreq(k, "POST", path, "application/json", body, deadline, 0,
-	    xasprintf("creating replicaset %s", name ? name : "?"), cb, arg);
+	    xasprintf("creating replicaset %s", name ? name : "?"),
+	    create_answered, cr);
 	free(body);
 	free(path);
 	free(ns);

@@ -412,7 +412,7 @@ journal_write(struct run *r, void (*then)(struct run *))
 	struct ctx	*c = r->ctx;
 	json_t		*ws = run_workers_json(r, 1), *pods = json_array();
 	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, now[32],
-			 st[32], rt[32];
+			 st[32], rt[32], pl[32] = "";
 	struct jw	*j;
 	size_t		 i;
 
@@ -424,16 +424,18 @@ journal_write(struct run *r, void (*then)(struct run *))
 	snprintf(now, sizeof now, "%.3f", now_wall());
 	snprintf(st, sizeof st, "%.3f", r->wall_started);
 	snprintf(rt, sizeof rt, "%g", c->o->request_timeout);
+	if (r->patch_last > 0)
+		snprintf(pl, sizeof pl, "%.3f", r->patch_last);
 	lk = lease_key(c, r->name);
 	j = xcalloc(1, sizeof *j);
 	j->op = then != NULL ? op_new(r, 0, 0) : op_new_bg(r);
 	j->then = then;
 	broker_command(c->broker, journal_written, j, "EVAL %s 2 %s %s %s "
 	    "state %s holder %s started %s updated %s workers %s old_pods %s "
-	    "restarted_at %s handover %s request_timeout %s", journal_lua, lk,
-	    k, r->lease_token ? r->lease_token : "",
+	    "restarted_at %s handover %s request_timeout %s patch_last %s",
+	    journal_lua, lk, k, r->lease_token ? r->lease_token : "",
 	    fsm_state_name(r->fsm.state), c->holder, st, now, wj, pj,
-	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt);
+	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt, pl);
 	json_decref(ws);
 	json_decref(pods);
 	free(wj);

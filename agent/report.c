@@ -46,6 +46,9 @@ state_words(enum fsm_state s)
 	case ST_GIVEBACK:
 		return "handover: giving the old pods back to their "
 		    "ReplicaSets";
+	case ST_INFLIGHT:
+		return "waiting until the Deployment PATCH sent can no longer "
+		    "land";
 	case ST_END:
 		break;
 	}

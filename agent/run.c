@@ -27,22 +27,6 @@
 static void	enter(struct run *);
 static void	feed(struct run *, enum fsm_input);
 
-/* The driver's table: each state's time limit, entry and settled step. */
-static const struct state *const states[ST_END] = {
-	[ST_RESOLVE] = &st_resolve,
-	[ST_LOCK] = &st_lock,
-	[ST_CANCEL] = &st_cancel,
-	[ST_DRAIN] = &st_drain,
-	[ST_RESTART] = &st_restart,
-	[ST_ROLLOUT] = &st_rollout,
-	[ST_VERIFY] = &st_verify,
-	[ST_RESTORE] = &st_restore,
-	[ST_DETACH] = &st_detach,
-	[ST_RETIRE] = &st_retire,
-	[ST_HISTORY] = &st_history,
-	[ST_GIVEBACK] = &st_giveback,
-};
-
 double
 deadline_request(struct run *r)
 {
@@ -57,6 +41,14 @@ deadline_minute(struct run *r)
 {
 	(void)r;
 	return 60;
+}
+
+void
+run_patch_ahead(struct run *r, int pause)
+{
+	r->patch_pause = pause;
+	r->patch_last = now_wall() + (r->state_deadline > 0 ?
+	    r->state_deadline - ev_now(r->ctx->loop) : 0);
 }
 
 /* The state's last operation completed: settle it on the loop. */
@@ -77,9 +69,10 @@ settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (r->gen != r->settle_gen || r->pending > 0 ||
-	    r->fsm.state == ST_END || states[r->fsm.state]->settled == NULL)
+	    r->fsm.state == ST_END ||
+	    driver_states[r->fsm.state]->settled == NULL)
 		return;
-	states[r->fsm.state]->settled(r);
+	driver_states[r->fsm.state]->settled(r);
 }
 
 /* ---- operations ------------------------------------------------------ */
@@ -260,7 +253,8 @@ feed(struct run *r, enum fsm_input in)
 	    "interrupt" : in == IN_LOCKED ? "locked" : in == IN_LOST ?
 	    "lease lost" : in == IN_NOTHING ? "nothing to do" : "skip");
 	if (from != r->fsm.state && (r->fsm.state == ST_RESTORE ||
-	    r->fsm.state == ST_GIVEBACK) && r->err[0])
+	    r->fsm.state == ST_GIVEBACK || r->fsm.state == ST_INFLIGHT) &&
+	    r->err[0])
 		log_err("%s: %s", r->name, r->err);
 	enter(r);
 }
@@ -309,7 +303,7 @@ enter(struct run *r)
 		run_end(r);
 		return;
 	}
-	st = states[r->fsm.state];
+	st = driver_states[r->fsm.state];
 	len = st->deadline != NULL ? st->deadline(r) : 0;
 	r->state_len = len;
 	r->state_deadline = len > 0 ? r->t_enter + len : 0;

@@ -69,6 +69,12 @@ struct run {
 	double		 lease_until;	/* ev_now by which it expires unless
 					   renewed (from the send time) */
 	int		 restart_sent;	/* the PATCH was applied */
+	struct kube_write patch;	/* the restart or pause PATCH, while
+					   it may land (INFLIGHT) */
+	int		 patch_pause;	/* it is the pause (else the restart) */
+	double		 patch_last;	/* wall clock by which its last attempt
+					   goes out (the state's deadline);
+					   journalled, 0: none can land */
 	int		 polling;	/* drain by polling (no events) */
 	int		 said_polling;
 	long		 backlog;	/* LLEN sum, -1 unknown */
@@ -119,7 +125,17 @@ struct state {
 
 extern const struct state st_resolve, st_lock, st_cancel, st_drain,
 	    st_restart, st_rollout, st_verify, st_restore, st_detach,
-	    st_retire, st_history, st_giveback;
+	    st_retire, st_history, st_giveback, st_inflight;
+/* The table of them by enum fsm_state (states.c). */
+extern const struct state *const driver_states[ST_END];
+
+/*
+ * A PATCH of the Deployment (the restart; pause: --handover's pause) is
+ * about to be sent, retried until the state's deadline: r->patch_last
+ * says until when an attempt may go out, for the journal written next
+ * (--recover waits for it) and for INFLIGHT.
+ */
+void		 run_patch_ahead(struct run *, int pause);
 
 /* Time limits shared by several states. */
 double		 deadline_request(struct run *);	/* 3 x request, >= 10s */

@@ -141,6 +141,7 @@ detach_settled(struct run *r)
 		r->step = 1;
 		r->ho_pending = 1;
 		/* the ReplicaSets and pods are in Redis before any change */
+		run_patch_ahead(r, 1);
 		journal_write(r, detach_pause);
 		return;
 	case 1:
@@ -187,8 +188,8 @@ detach_pause(struct run *r)
 {
 	if (!lease_check(r))
 		return;
-	kube_pause(&r->ctx->kube, r->name, 1, r->state_deadline, detach_done,
-	    op_new(r, 0, 0));
+	kube_pause(&r->ctx->kube, r->name, 1, r->state_deadline, &r->patch,
+	    detach_done, op_new(r, 0, 0));
 }
 
 const struct state st_detach = { "detach", deadline_minute, state_detach,
@@ -532,7 +533,7 @@ giveback_settled(struct run *r)
 		rs_recreate_all(r);
 		return;
 	case 2:
-		kube_pause(&r->ctx->kube, r->name, 0, r->state_deadline,
+		kube_pause(&r->ctx->kube, r->name, 0, r->state_deadline, NULL,
 		    giveback_done, op_new(r, 0, 0));
 		return;
 	default:

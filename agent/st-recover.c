@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "landed.h"
 #include "runpriv.h"
 
 struct jread {
@@ -106,26 +107,22 @@ jstr(struct run *r, const char *field)
 }
 
 /*
- * Until when a PATCH of the Deployment that the interrupted run sent may
- * still be applied (0: none can be in flight). In states "restart" and
- * "detach" (its pause) the run sent one, retries included, within the
- * state's time limit from the journal's last update, each asking the API
- * server to give up after kube_write_timeout() of its request timeout.
+ * By when the interrupted run's last attempt of a PATCH of the Deployment
+ * went out at the latest (wall clock; 0: none can have): the journal's
+ * patch_last, the deadline of the state that sent it (RESTART, DETACH's
+ * pause, INFLIGHT's). A journal without it (an older version) was in
+ * "restart" or "detach", both retried for a minute from its update.
  */
 static double
-inflight_until(struct run *r)
+patch_last(struct run *r)
 {
 	const char	*st = jstr(r, "state");
-	double		 rt = strtod(jstr(r, "request_timeout"), NULL);
-	double		 upd = strtod(jstr(r, "updated"), NULL), window;
 
+	if (json_object_get(r->journal, "patch_last") != NULL)
+		return strtod(jstr(r, "patch_last"), NULL);
 	if (strcmp(st, "restart") != 0 && strcmp(st, "detach") != 0)
 		return 0;
-	if (rt <= 0)
-		rt = r->ctx->o->request_timeout;
-	/* deadline_request() and deadline_minute() of that run */
-	window = strcmp(st, "detach") == 0 ? 60 : 3 * rt < 10 ? 10 : 3 * rt;
-	return upd + window + kube_write_timeout(rt) + 1;
+	return strtod(jstr(r, "updated"), NULL) + 60;
 }
 
 static void	recover_deployment(enum kube_err, json_t *, const char *,
@@ -168,20 +165,25 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	struct run	*r = op_done(arg, NULL, NULL);
 	const char	*st, *ra;
 	int		 restarted;
-	double		 until;
+	double		 rt, last, wait;
+	enum patch_fate	 fate;
 
 	if (r == NULL || run_deployment(r, e, obj, err) == -1)
 		return;
 	st = jstr(r, "state");
 	ra = jstr(r, "restarted_at");
-	restarted = ra[0] != '\0' && r->dep.restarted_at != NULL &&
-	    strcmp(ra, r->dep.restarted_at) == 0;
-	if (!restarted && (until = inflight_until(r)) > now_wall()) {
+	rt = strtod(jstr(r, "request_timeout"), NULL);
+	last = patch_last(r);
+	fate = patch_fate(ra, r->dep.restarted_at, last > 0, now_wall() -
+	    last, kube_write_timeout(rt > 0 ? rt :
+	    r->ctx->o->request_timeout) + PATCH_MARGIN, 0, &wait);
+	restarted = fate == PATCH_LANDED;
+	if (fate == PATCH_WAIT) {
 		log_info("%s: the interrupted run (state %s) may have left a "
 		    "PATCH of the Deployment in flight; waiting %.0fs, until "
 		    "the API server has applied it or given up on it", r->name,
-		    st, ceil(until - now_wall()));
-		recover_wait(r, until - now_wall());
+		    st, ceil(wait));
+		recover_wait(r, wait);
 		return;
 	}
 	if (restarted) {

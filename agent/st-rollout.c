@@ -57,7 +57,9 @@ state_restart(struct run *r)
 	}
 	free(r->restarted_at);
 	r->restarted_at = xstrdup(rfc3339(now_wall(), ts, sizeof ts));
-	/* the annotation and the old pods are in Redis before the PATCH */
+	/* the annotation, the old pods and until when the PATCH may go out
+	 * are in Redis before it */
+	run_patch_ahead(r, 0);
 	journal_write(r, restart_send);
 }
 
@@ -68,7 +70,7 @@ restart_send(struct run *r)
 		return;
 	/* --handover: the same PATCH also resumes the paused Deployment */
 	(r->fsm.handover ? kube_restart_resume : kube_restart)(&r->ctx->kube,
-	    r->name, r->restarted_at, r->state_deadline, patched,
+	    r->name, r->restarted_at, r->state_deadline, &r->patch, patched,
 	    op_new(r, 0, 0));
 }
 
@@ -132,7 +134,7 @@ rollout_deadline(struct run *r)
 	    r->dep.progress_deadline + r->dep.grace + 30;
 }
 
-const struct state st_restart = { "restart", deadline_minute, state_restart,
+const struct state st_restart = { "restart", deadline_request, state_restart,
 	NULL };
 const struct state st_rollout = { "rollout", rollout_deadline, state_rollout,
 	NULL };

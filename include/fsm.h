@@ -40,6 +40,18 @@
  * failure that led to GIVEBACK), or a worse one; a failure while shedding
  * goes to RESTORE, the outcome kept, those pods left detached: --recover.
  *
+ * A PATCH of the run's own (RESTART's, DETACH's pause) may land after the
+ * client gave up on it: any way out of RESTART or DETACH but IN_OK goes
+ * to INFLIGHT (pending: what RESTORE or GIVEBACK would end in), which
+ * cancels it, waits until none of its attempts can land, and reads the
+ * Deployment: the restart landed (IN_OK, only once RESTART was entered:
+ * fsm.restarting) -> ROLLOUT, or END INTERRUPTED
+ * (journal kept) if the run was interrupted (IN_INTERRUPT, or pending
+ * OUT_INTERRUPTED); nothing of ours landed or can (IN_FAIL) -> RESTORE,
+ * or GIVEBACK with --handover; cannot tell (IN_TIMEOUT...) -> END
+ * RESTORE_FAILED, the journal kept for --recover. The interrupt handler
+ * leaves INFLIGHT alone (fsm_restoring()): its wait is bounded.
+ *
  * fsm_feed() is pure: it takes the current state and the result of the
  * state's work, and returns the next state; it never does I/O. The driver
  * (run.c) does each state's work on entry and feeds back the result.
@@ -60,6 +72,8 @@ enum fsm_state {
 	ST_RETIRE,	/* handover: delete the drained old pods */
 	ST_HISTORY,	/* handover: recreate the old ReplicaSets at 0 */
 	ST_GIVEBACK,	/* handover: give the pods back to their ReplicaSets */
+	ST_INFLIGHT,	/* the restart (or pause) PATCH failed or was cut
+			   short: until none of it can land, find out */
 	ST_END,		/* terminal; see outcome */
 };
 
@@ -107,6 +121,9 @@ struct fsm {
 	int		 handover;	/* --handover: new workers first */
 	int		 shed;		/* handover given back: 1 old pods to
 					   drain after GIVEBACK, 2 draining */
+	int		 restarting;	/* RESTART was entered: INFLIGHT's
+					   IN_OK means its PATCH landed (else
+					   it is IN_FAIL: no restart sent) */
 };
 
 void		 fsm_init(struct fsm *, int dry_run, int drain_only, int force);

@@ -100,6 +100,7 @@ struct http_resp {
 	const char	*errmsg;	/* for err != HTTP_OK */
 	int		 attempts;
 	double		 seconds;	/* of the last attempt */
+	double		 started;	/* ev_now() the last attempt was sent */
 };
 
 typedef void http_cb(const struct http_resp *, void *arg);
@@ -109,8 +110,15 @@ void		 http_free(struct http *);
 /* Start a request; copies everything it needs from req. */
 struct http_xfer *http_do(struct http *, const struct http_req *, http_cb *,
 		    void *arg);
-/* Cancel a request that has not called back yet; its callback never runs. */
+/*
+ * Cancel a request that has not called back yet; its callback never runs
+ * (its transfer, if one is out, is removed from the multi handle and
+ * closed). A request the server already received may still be processed
+ * there: http_last_start() says when its last attempt went out.
+ */
 void		 http_cancel(struct http_xfer *);
+/* ev_now() when the request's last attempt started, 0 if none has. */
+double		 http_last_start(const struct http_xfer *);
 /* Requests started so far (for the "requests per worker" benchmark). */
 unsigned long	 http_count(const struct http *);
 

@@ -178,6 +178,7 @@ enum kube_err {
 	KUBE_EAUTH,	/* 401 */
 	KUBE_EFORBIDDEN,/* 403 */
 	KUBE_ENOTFOUND,	/* 404 */
+	KUBE_ECONFLICT,	/* 409: a conflict; a create's AlreadyExists */
 	KUBE_EBAD,	/* malformed answer, other status */
 };
 
@@ -201,9 +202,27 @@ void	kube_list(struct kube *, const char *resource, const char *selector,
  * that long for a PATCH a dead run may have left in flight.
  */
 long	kube_write_timeout(double request_timeout);
+/*
+ * A write whose fate the caller may have to find out (the restart PATCH,
+ * --handover's pause): given to the call that sends it, kept by the
+ * caller, filled by the client. call: the request while it runs (NULL
+ * once it called back or was cancelled); last_sent: ev_now() when an
+ * attempt of it last went out (only grows; 0: none has), after which the
+ * API server may still apply it for kube_write_timeout() seconds.
+ * kube_write_cancel(): cancel w's request if it runs (its transfer closed,
+ * its callback never runs); returns the callback's arg, for the caller to
+ * release, or NULL if none was running.
+ */
+struct kcall;
+struct kube_write {
+	struct kcall	*call;
+	double		 last_sent;
+};
+void	*kube_write_cancel(struct kube_write *);
+
 /* PATCH spec.template.metadata.annotations restartedAt = RFC 3339 now. */
 void	kube_restart(struct kube *, const char *name, const char *when,
-	    double deadline, kube_cb *, void *);
+	    double deadline, struct kube_write *, kube_cb *, void *);
 /* PATCH (JSON merge patch) metadata.annotations key = value; value NULL
  * removes it. */
 void	kube_annotate(struct kube *, const char *name, const char *key,
@@ -216,12 +235,16 @@ void	kube_annotate(struct kube *, const char *name, const char *key,
  * by label selector. kube_delete(): DELETE of a "replicasets" or "pods" object,
  * with propagationPolicy Orphan if orphan. kube_pod_labels(): a merge PATCH
  * of a pod's metadata.labels (a JSON null value removes the label).
- * kube_create_replicaset(): POST of a manifest (rs_recreate()).
+ * kube_create_replicaset(): POST of a manifest (rs_recreate()); retried
+ * on timeouts and 5xx, so a 409 AlreadyExists may answer a retry of a
+ * create that landed: the object is read and, if rs_create_ours()
+ * (landed.h) says it is the one meant, the create succeeds with it;
+ * another 409 is KUBE_ECONFLICT.
  */
 void	kube_pause(struct kube *, const char *name, int paused,
-	    double deadline, kube_cb *, void *);
+	    double deadline, struct kube_write *, kube_cb *, void *);
 void	kube_restart_resume(struct kube *, const char *name, const char *when,
-	    double deadline, kube_cb *, void *);
+	    double deadline, struct kube_write *, kube_cb *, void *);
 void	kube_delete(struct kube *, const char *resource, const char *name,
 	    int orphan, double deadline, kube_cb *, void *);
 void	kube_pod_labels(struct kube *, const char *pod, struct json_t *labels,

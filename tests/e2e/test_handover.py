@@ -179,13 +179,19 @@ def test_handover_stream_gap_and_history(request):
 
 # ---- a rollout that fails gives every old worker back -------------------
 
-def test_handover_new_pods_crash_gives_the_old_pods_back(request):
+def busy_crashing(request, tag):
+    """One old worker busy with 2 s tasks; the new pods will crash."""
     w = fresh(request)
     old_pods, old_rs = old_state(w)
     worker = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 3, 2.0, tag="crash")
+    ids = w.enqueue(DEP, 3, 2.0, tag=tag)
     w.wait_started(ids, 1)
     w.kube_test("POST", "/_test/pod-state", {"deployment": DEP, "state": "CrashLoopBackOff"})
+    return w, old_pods, old_rs, worker, ids
+
+
+def test_handover_new_pods_crash_gives_the_old_pods_back(request):
+    w, old_pods, old_rs, worker, ids = busy_crashing(request, "crash")
     p = w.run(DEP, "--handover", "--rollout-timeout", "15s")
     assert p.returncode == 6, p.stderr
     settle(w, ids)

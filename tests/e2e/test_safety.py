@@ -284,6 +284,12 @@ def test_sigkill_after_patch_recover_waits_and_verifies(request):
     finish(w, p, args, timeout=10)
     assert w.r().exists(JOURNAL)
     wait_lease_gone(w)
+    recover_follows_the_rollout(w, old, ids)
+
+
+def recover_follows_the_rollout(w, old, ids):
+    """--recover of a run that had restarted: no second restart, a new
+    worker consumes, every task once, journal and lease gone."""
     r = w.run("--recover", DEP)
     assert r.returncode == 0, r.stderr
     assert "had restarted the rollout" in r.stderr

@@ -4,7 +4,9 @@
  * started them, and no Redis command waits forever: against a server that
  * accepts and never answers, a command fails once the timeout has passed.
  * An HTTP request's patience (include/http.h) bounds reaching the server,
- * not waiting for an answer once connected.
+ * not waiting for an answer once connected. A cancelled request never
+ * calls back and its connection is closed; when its last attempt went out
+ * is known.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -188,6 +190,7 @@ struct answer {
 	long		 status;
 	int		 attempts;
 	double		 at;
+	double		 started;
 };
 
 static void
@@ -200,9 +203,10 @@ http_done(const struct http_resp *r, void *arg)
 	a->status = r->status;
 	a->attempts = r->attempts;
 	a->at = ev_time();
+	a->started = r->started;
 }
 
-static void
+static struct http_xfer *
 start(struct http *h, int port, double patience, double deadline,
     struct answer *a)
 {
@@ -217,7 +221,7 @@ start(struct http *h, int port, double patience, double deadline,
 	req.retry = 1;
 	req.deadline = ev_time() + deadline;
 	req.patience = ev_time() + patience;
-	http_do(h, &req, http_done, a);
+	return http_do(h, &req, http_done, a);
 }
 
 static void
@@ -279,6 +283,67 @@ test_http_patience_waits_for_a_slow_answer(void **state)
 	assert_int_equal(a.status, 200);
 	assert_int_equal(a.attempts, 1);
 	assert_true(a.at - t0 >= 1.4);		/* past the patience */
+	assert_true(a.started >= t0 - 0.1 && a.started < t0 + 0.5);
+	http_free(h);
+	close(s);
+	ev_loop_destroy(loop);
+}
+
+static void
+set_flag(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	*(int *)w->data = 1;
+}
+
+/* Run the loop for secs (a timer wakes it). */
+static void
+spin(struct ev_loop *loop, double secs)
+{
+	ev_timer	t;
+	int		done = 0;
+
+	ev_timer_init(&t, set_flag, secs, 0.);
+	t.data = &done;
+	ev_timer_start(loop, &t);
+	while (!done)
+		ev_run(loop, EVRUN_ONCE);
+}
+
+/*
+ * A request sent to a server that holds it, cancelled: it never calls
+ * back, the server sees the connection closed, and when it went out is
+ * known (a write may still land until the server gives up on it).
+ */
+static void
+test_http_cancel_closes_the_transfer(void **state)
+{
+	struct ev_loop		*loop = ev_loop_new(EVFLAG_AUTO);
+	struct http		*h = http_new(loop);
+	struct answer		 a = { 0 };
+	int			 port, s = silent_listener(&port), c;
+	double			 t0 = ev_time();
+	struct http_xfer	*x;
+	char			 buf[4096];
+	ssize_t			 n;
+
+	(void)state;
+	x = start(h, port, 5, 20, &a);
+	spin(loop, 0.5);			/* connected, request sent */
+	assert_true(http_last_start(x) >= t0 - 0.1);
+	assert_true(http_last_start(x) <= ev_time());
+	c = accept(s, NULL, NULL);
+	assert_true(c >= 0);
+	assert_true(read(c, buf, sizeof buf) > 0);	/* the request */
+	http_cancel(x);
+	spin(loop, 0.5);
+	assert_int_equal(a.calls, 0);
+	do
+		n = read(c, buf, sizeof buf);
+	while (n > 0);
+	assert_int_equal(n, 0);			/* closed by the client */
+	close(c);
 	http_free(h);
 	close(s);
 	ev_loop_destroy(loop);
@@ -293,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_silent_redis_times_out),
 		cmocka_unit_test(test_http_patience_gives_up_an_unreachable_server),
 		cmocka_unit_test(test_http_patience_waits_for_a_slow_answer),
+		cmocka_unit_test(test_http_cancel_closes_the_transfer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

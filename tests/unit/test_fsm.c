@@ -82,11 +82,12 @@ static const struct edge plain[] = {
 	{ ST_DRAIN, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 
 	{ ST_RESTART, IN_OK,		ST_ROLLOUT, OUT_NONE, OUT_NONE },
-	{ ST_RESTART, IN_FAIL,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
-	{ ST_RESTART, IN_TIMEOUT,	ST_RESTORE, OUT_NONE, OUT_ABORTED },
-	{ ST_RESTART, IN_INTERRUPT,	ST_RESTORE, OUT_NONE, OUT_INTERRUPTED },
-	{ ST_RESTART, IN_LOCKED,	ST_RESTORE, OUT_NONE, OUT_ABORTED },
-	{ ST_RESTART, IN_SKIP,		ST_RESTORE, OUT_NONE, OUT_ABORTED },
+	/* the PATCH may still land: INFLIGHT finds out first */
+	{ ST_RESTART, IN_FAIL,		ST_INFLIGHT, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_TIMEOUT,	ST_INFLIGHT, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_INTERRUPT,	ST_INFLIGHT, OUT_NONE, OUT_INTERRUPTED },
+	{ ST_RESTART, IN_LOCKED,	ST_INFLIGHT, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_SKIP,		ST_INFLIGHT, OUT_NONE, OUT_ABORTED },
 	{ ST_RESTART, IN_LOST,		ST_END,     OUT_LEASE_LOST, OUT_NONE },
 
 	{ ST_ROLLOUT, IN_OK,		ST_VERIFY,  OUT_NONE, OUT_NONE },
@@ -119,7 +120,7 @@ check_edge(const struct edge *e, int dry, int only, int force)
 		    fsm_state_name(e->to));
 	assert_int_equal(m.state, r);
 	assert_int_equal(m.outcome, e->to == ST_END ? e->outcome : OUT_NONE);
-	if (e->to == ST_RESTORE)
+	if (e->to == ST_RESTORE || e->to == ST_INFLIGHT)
 		assert_int_equal(m.pending, e->pending);
 	assert_int_equal(m.forced, 0);
 	/* the flags are never changed by a transition */
@@ -295,7 +296,8 @@ test_happy_path(void **state)
 	assert_int_equal(fsm_exit_code(m.outcome), 0);
 }
 
-/* Failures and timeouts before RESTART: RESTORE, then ABORTED. */
+/* Failures and timeouts before RESTART: RESTORE, then ABORTED; from
+ * RESTART, through INFLIGHT once it found the PATCH did not land. */
 static void
 test_abort_before_restart(void **state)
 {
@@ -311,7 +313,15 @@ test_abort_before_restart(void **state)
 			while (m.state != stops[i])
 				assert_int_not_equal(fsm_feed(&m, IN_OK),
 				    ST_END);
-			assert_int_equal(fsm_feed(&m, bad[j]), ST_RESTORE);
+			if (stops[i] == ST_RESTART) {
+				assert_int_equal(fsm_feed(&m, bad[j]),
+				    ST_INFLIGHT);
+				assert_false(fsm_restart_sent(m.state));
+				assert_int_equal(fsm_feed(&m, IN_FAIL),
+				    ST_RESTORE);
+			} else
+				assert_int_equal(fsm_feed(&m, bad[j]),
+				    ST_RESTORE);
 			assert_int_equal(m.outcome, OUT_NONE);
 			assert_false(fsm_restart_sent(m.state));
 			assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
@@ -636,8 +646,11 @@ walk(struct walk *w, const struct fsm *m, struct hist h, int depth,
 		}
 		if (to == ST_CANCEL)
 			nh.cancel_seen = 1;
-		if (from == ST_RESTART && to == ST_ROLLOUT)
-			nh.restart_ok = 1;
+		if ((from == ST_RESTART || from == ST_INFLIGHT) &&
+		    to == ST_ROLLOUT)
+			nh.restart_ok = 1;	/* INFLIGHT: it landed */
+		if (from == ST_INFLIGHT && to == ST_ROLLOUT)
+			assert_true(n.restarting && nh.drained_ok);
 		if (to == ST_RESTART || to == ST_ROLLOUT || to == ST_VERIFY)
 			assert_true(nh.drained_ok);
 		if (n.forced) {
@@ -649,7 +662,8 @@ walk(struct walk *w, const struct fsm *m, struct hist h, int depth,
 			assert_true(n.forced);	/* never cleared */
 		if (to == ST_RESTORE && from != ST_RESTORE) {
 			assert_true(nh.cancel_seen);
-			assert_true(from >= ST_CANCEL && from <= ST_ROLLOUT);
+			assert_true((from >= ST_CANCEL && from <= ST_ROLLOUT) ||
+			    from == ST_INFLIGHT);
 			assert_int_not_equal(n.pending, OUT_NONE);
 		}
 		if (w->dry)
@@ -735,6 +749,76 @@ test_init(void **state)
 	assert_int_equal(m.forced, 0);
 	assert_int_equal(m.handover, 0);
 	assert_int_equal(m.shed, 0);
+	assert_int_equal(m.restarting, 0);
+}
+
+/*
+ * INFLIGHT: a PATCH of the run's own may have landed or still land. Each
+ * row: whether RESTART was entered, --handover, the pending outcome, the
+ * input -> the next state, and its outcome (END) or pending.
+ */
+static void
+test_inflight_edges(void **state)
+{
+	static const struct {
+		int		 restarting, handover;
+		enum fsm_outcome pending;
+		enum fsm_input	 in;
+		enum fsm_state	 to;
+		enum fsm_outcome out;
+	} t[] = {
+		/* the restart landed: follow the rollout */
+		{ 1, 0, OUT_ABORTED, IN_OK, ST_ROLLOUT, OUT_NONE },
+		{ 1, 1, OUT_ABORTED, IN_OK, ST_ROLLOUT, OUT_NONE },
+		/* landed, but the run was interrupted: stop, journal kept */
+		{ 1, 0, OUT_INTERRUPTED, IN_OK, ST_END, OUT_INTERRUPTED },
+		{ 1, 0, OUT_ABORTED, IN_INTERRUPT, ST_END, OUT_INTERRUPTED },
+		{ 1, 1, OUT_INTERRUPTED, IN_OK, ST_END, OUT_INTERRUPTED },
+		/* nothing of ours can land: restore, or give back */
+		{ 1, 0, OUT_INTERRUPTED, IN_FAIL, ST_RESTORE, OUT_INTERRUPTED },
+		{ 1, 0, OUT_ABORTED, IN_FAIL, ST_RESTORE, OUT_ABORTED },
+		{ 1, 1, OUT_ABORTED, IN_FAIL, ST_GIVEBACK, OUT_ABORTED },
+		{ 1, 1, OUT_INTERRUPTED, IN_FAIL, ST_GIVEBACK, OUT_INTERRUPTED },
+		/* from DETACH (its pause): no restart was sent */
+		{ 0, 1, OUT_ABORTED, IN_OK, ST_GIVEBACK, OUT_ABORTED },
+		{ 0, 1, OUT_INTERRUPTED, IN_INTERRUPT, ST_GIVEBACK,
+		    OUT_INTERRUPTED },
+		{ 0, 1, OUT_ABORTED, IN_FAIL, ST_GIVEBACK, OUT_ABORTED },
+		/* cannot tell: left drained, --recover finds out */
+		{ 1, 0, OUT_ABORTED, IN_TIMEOUT, ST_END, OUT_RESTORE_FAILED },
+		{ 1, 1, OUT_ABORTED, IN_TIMEOUT, ST_END, OUT_RESTORE_FAILED },
+		{ 1, 0, OUT_ABORTED, IN_SKIP, ST_END, OUT_RESTORE_FAILED },
+		{ 1, 0, OUT_ABORTED, IN_LOCKED, ST_END, OUT_RESTORE_FAILED },
+		{ 1, 0, OUT_ABORTED, IN_NOTHING, ST_END, OUT_RESTORE_FAILED },
+		{ 1, 0, OUT_ABORTED, IN_LOST, ST_END, OUT_LEASE_LOST },
+	};
+	size_t		i;
+	struct fsm	m;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		m = at(ST_INFLIGHT, t[i].pending, 0, 0, 0);
+		m.restarting = t[i].restarting;
+		m.handover = t[i].handover;
+		if (fsm_feed(&m, t[i].in) != t[i].to)
+			fail_msg("row %zu: went to %s, want %s", i,
+			    fsm_state_name(m.state), fsm_state_name(t[i].to));
+		if (t[i].to == ST_END)
+			assert_int_equal(m.outcome, t[i].out);
+		else if (t[i].to != ST_ROLLOUT)
+			assert_int_equal(m.pending, t[i].out);
+	}
+	/* entering RESTART arms it; an interrupt never reaches INFLIGHT */
+	m = at(ST_DRAIN, OUT_NONE, 0, 0, 0);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_RESTART);
+	assert_true(m.restarting);
+	m = at(ST_DETACH, OUT_NONE, 0, 0, 0);
+	m.handover = 1;
+	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_INFLIGHT);
+	assert_false(m.restarting);
+	assert_true(fsm_restoring(ST_INFLIGHT));
+	assert_false(fsm_restart_sent(ST_INFLIGHT));
+	assert_string_equal(fsm_state_name(ST_INFLIGHT), "inflight");
 }
 
 /* ---- --handover ------------------------------------------------------ */
@@ -743,13 +827,13 @@ test_init(void **state)
 static const struct edge handover[] = {
 	{ ST_LOCK, IN_OK,		ST_DETACH,   OUT_NONE, OUT_NONE },
 	{ ST_DETACH, IN_OK,		ST_RESTART,  OUT_NONE, OUT_NONE },
-	{ ST_DETACH, IN_FAIL,		ST_GIVEBACK, OUT_NONE, OUT_ABORTED },
-	{ ST_DETACH, IN_TIMEOUT,	ST_GIVEBACK, OUT_NONE, OUT_ABORTED },
-	{ ST_DETACH, IN_INTERRUPT,	ST_GIVEBACK, OUT_NONE, OUT_INTERRUPTED },
+	{ ST_DETACH, IN_FAIL,		ST_INFLIGHT, OUT_NONE, OUT_ABORTED },
+	{ ST_DETACH, IN_TIMEOUT,	ST_INFLIGHT, OUT_NONE, OUT_ABORTED },
+	{ ST_DETACH, IN_INTERRUPT,	ST_INFLIGHT, OUT_NONE, OUT_INTERRUPTED },
 	{ ST_DETACH, IN_LOST,		ST_END,      OUT_LEASE_LOST, OUT_NONE },
 	{ ST_RESTART, IN_OK,		ST_ROLLOUT,  OUT_NONE, OUT_NONE },
-	{ ST_RESTART, IN_FAIL,		ST_GIVEBACK, OUT_NONE, OUT_ABORTED },
-	{ ST_RESTART, IN_INTERRUPT,	ST_GIVEBACK, OUT_NONE, OUT_INTERRUPTED },
+	{ ST_RESTART, IN_FAIL,		ST_INFLIGHT, OUT_NONE, OUT_ABORTED },
+	{ ST_RESTART, IN_INTERRUPT,	ST_INFLIGHT, OUT_NONE, OUT_INTERRUPTED },
 	{ ST_ROLLOUT, IN_OK,		ST_VERIFY,   OUT_NONE, OUT_NONE },
 	{ ST_ROLLOUT, IN_FAIL,		ST_GIVEBACK, OUT_NONE, OUT_ROLLOUT_FAILED },
 	{ ST_ROLLOUT, IN_TIMEOUT,	ST_GIVEBACK, OUT_NONE, OUT_ROLLOUT_FAILED },
@@ -790,7 +874,8 @@ test_handover_edges(void **state)
 			    fsm_state_name(r), fsm_state_name(e->to));
 		assert_int_equal(m.outcome, e->to == ST_END ? e->outcome :
 		    OUT_NONE);
-		if (e->to == ST_RESTORE || e->to == ST_GIVEBACK)
+		if (e->to == ST_RESTORE || e->to == ST_GIVEBACK ||
+		    e->to == ST_INFLIGHT)
 			assert_int_equal(m.pending, e->pending);
 		assert_int_equal(m.handover, 1);
 	}
@@ -1055,6 +1140,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_walk_no_restart_without_drain),
 		cmocka_unit_test(test_handover_edges),
+		cmocka_unit_test(test_inflight_edges),
 		cmocka_unit_test(test_handover_giveback),
 		cmocka_unit_test(test_handover_happy_path),
 		cmocka_unit_test(test_handover_walk),

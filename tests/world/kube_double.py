@@ -47,7 +47,10 @@ Served API (bearer token or client cert; errors are kube-apiserver Status object
 
 Test control (plain HTTP or HTTPS on the same port, no auth):
   GET/DELETE /_test/requests      request log: t, method, path, content_type, body, auth, status, ...
-  POST/GET/DELETE /_test/faults   {"method", "path_prefix", "status": 409|429|500|503|504, "count", "retry_after"}
+  POST/GET/DELETE /_test/faults   {"method", "path_prefix", "status": 409|429|500|503|504, "count", "retry_after",
+                                   "delay": seconds before serving (past the request's timeout: 504, not applied);
+                                   "applied": true: served first, then the answer lost: "drop": true (connection
+                                   closed), "delay" (held; past the timeout: 504, applied), "status" (instead)}
   POST/DELETE /_test/forbid       {"verb": "get|list|watch|patch|create|delete|*",
                                    "resource": "deployments|pods|replicasets|*"}; {"verb": "update",
                                   "resource": "deployments/finalizers"}: a POSTed ReplicaSet whose

@@ -285,6 +285,34 @@ def test_strict_patch_handling(world):
     assert obj["metadata"]["generation"] == gen
 
 
+def test_fault_applied_then_answer_lost(world):
+    """"applied": the write lands, its answer does not: kubectl sees a 504
+    (or a dropped connection) for a restart that happened all the same."""
+    world.kube_test("POST", "faults", {"method": "PATCH", "path_prefix": DEP_PATH + "/ecal-bulk",
+                                       "applied": True, "status": 504, "count": 1})
+    r = world.restart("ecal-bulk")
+    assert r.returncode != 0 and "Timeout" in r.stderr, r.stderr
+    ann = world.deployment("ecal-bulk")["spec"]["template"]["metadata"]["annotations"]
+    assert "kubectl.kubernetes.io/restartedAt" in ann, ann
+    last = [q for q in world.kube_requests() if q["method"] == "PATCH"][-1]
+    assert last["status"] == 504 and last["note"] == "applied, then status 504", last
+    # dropped: no answer at all, the object changed
+    world.kube_test("POST", "faults", {"method": "PATCH", "path_prefix": DEP_PATH + "/ecal-bulk",
+                                       "applied": True, "drop": True, "count": 1})
+    r = world.kubectl("annotate", "deployment/ecal-bulk", "dropped=yes")
+    assert r.returncode != 0, r.stdout
+    assert world.deployment("ecal-bulk")["metadata"]["annotations"].get("dropped") == "yes"
+    # held past the request's timeout: 504 at the timeout, applied
+    world.kube_test("POST", "faults", {"method": "PATCH", "path_prefix": DEP_PATH + "/ecal-bulk",
+                                       "applied": True, "delay": 3, "count": 1})
+    t = time.monotonic()
+    r = world.kubectl("--request-timeout=1s", "annotate", "deployment/ecal-bulk", "held=yes")
+    assert r.returncode != 0
+    assert time.monotonic() - t < 2.9
+    assert world.deployment("ecal-bulk")["metadata"]["annotations"].get("held") == "yes"
+    world.kube_test("DELETE", "faults")
+
+
 def test_faults_and_forbidden_are_not_applied(world):
     gen = world.deployment("ecal-bulk")["metadata"]["generation"]
     world.kube_test("POST", "faults", {"method": "PATCH", "path_prefix": DEP_PATH + "/ecal-bulk",

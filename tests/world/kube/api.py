@@ -19,8 +19,10 @@ failing API server would.
   DELETE /apis/apps/v1/namespaces/NS/replicasets/NAME          writes.py (propagationPolicy)
 """
 import bisect
+import io
 import json
 import re
+import socket
 import ssl
 import time
 import uuid
@@ -94,6 +96,9 @@ def guarded(group, resource, verb, fn):
             h.send_status(st_forbidden(user, v, resource, group, ns or "", name))
             return
         fault = take_fault(h)
+        if fault is not None and fault.get("applied"):
+            return serve_applied(h, fault, limit, lambda: fn(h, ns, name),
+                                 (resource, group, name))
         if fault is not None and fault["delay"]:
             # the API server gives up on a request at its timeout: 504,
             # and a write it had not applied is never applied
@@ -113,6 +118,42 @@ def guarded(group, resource, verb, fn):
             return do_list(h, resource, ns, True)
         return fn(h, ns, name)
     return handler
+
+
+def serve_applied(h, fault, limit, call, what):
+    """A fault after the request was served: the write is applied (its answer
+    kept aside), then the answer is lost: the connection closed without one
+    ("drop"), or held "delay" seconds (past the request's timeout the API
+    server answers 504 then, the write applied all the same), or replaced by
+    "status" (a 504 or 500 for a write that landed)."""
+    real, h.wfile = h.wfile, io.BytesIO()
+    try:
+        call()
+        answer = h.wfile.getvalue()
+    finally:
+        h.wfile = real
+    h._note = "applied, then " + ("dropped" if fault.get("drop") else
+                                  "status %d" % fault["status"] if fault["status"] else
+                                  "answered %gs late" % fault["delay"])
+    if fault.get("drop"):
+        h.close_connection = True
+        try:
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return
+    if fault["delay"]:
+        if limit and fault["delay"] > limit:
+            time.sleep(limit)
+            h.send_status(st_fault(504, what[0], what[1], what[2], None))
+            return
+        time.sleep(fault["delay"])
+    if fault["status"]:
+        h.send_status(st_fault(int(fault["status"]), what[0], what[1], what[2],
+                               fault.get("retry_after")))
+        return
+    real.write(answer)
+    real.flush()
 
 
 def resource_routes(prefix, group, resource, get, patch, create=None, delete=None):

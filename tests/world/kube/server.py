@@ -106,7 +106,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body.decode("utf-8", "replace") if self._body else ""
         entry = {"t": self._t, "method": self.command, "path": self.path,
                  "content_type": self.headers.get("Content-Type"), "body": body, "auth": auth,
-                 "status": getattr(self, "_status", None),
+                 "status": getattr(self, "_status", None), "note": getattr(self, "_note", None),
                  "accept": self.headers.get("Accept"), "user_agent": self.headers.get("User-Agent")}
         with self.state["lock"]:
             self.state["requests"].append(entry)
@@ -158,6 +158,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self):
         self._t = time.time()
         self._status = None
+        self._note = None
         self._recorded = False
         try:
             self._body = self.read_body()

@@ -39,9 +39,12 @@ def post_faults(h):
     f.setdefault("count", 1)
     f.setdefault("path_prefix", "")
     # "delay": seconds the matching requests wait before they are answered;
-    # with it and no status they are then served normally
+    # with it and no status they are then served normally.
+    # "applied": true: the request is served (a write applied) first, then
+    # its answer is lost: "drop": true closes the connection without one,
+    # "delay" holds it, "status" replaces it (api.serve_applied)
     f["delay"] = float(f.get("delay", 0))
-    f["status"] = int(f.get("status", 0 if f["delay"] else 500))
+    f["status"] = int(f.get("status", 0 if f["delay"] or f.get("drop") else 500))
     with h.state["lock"]:
         h.state["faults"].append(f)
     return h.send_json(200, {"ok": True})

@@ -1,0 +1,58 @@
+/*
+ * landed.h -- did a write of ours land? Pure decisions, no I/O.
+ *
+ * A write the client gave up on (a signal, a deadline, a 504, a lost
+ * answer) may have been applied by the API server, or may still be: a
+ * request already handed to it is processed until the "timeout" its query
+ * carries (kube_write_timeout()) has passed. The driver asks these
+ * functions what the objects it read afterwards say.
+ *
+ * patch_fate(): the fate of the restart PATCH (or --handover's pause),
+ * from plain facts:
+ *   ours      the value it sets (the restartedAt annotation; "true" for
+ *             the pause); NULL or "": unknown, never matches
+ *   seen      that field in the Deployment as read (NULL: absent, or not
+ *             read at all)
+ *   sent      0: no attempt was ever sent, so none can land
+ *   sent_ago  seconds between the last attempt's send and the read's
+ *             send; negative: the last attempt may still go out that
+ *             many seconds later (a dead run's, whose journal only knows
+ *             when its retries end)
+ *   window    seconds after a send by which the server has applied or
+ *             dropped it (the query's timeout plus a margin for transit)
+ *   undone    1 if what the run does next undoes the write (a pause that
+ *             GIVEBACK resumes): a copy still in flight would land after
+ *             that undo, so even a write seen applied is only settled
+ *             once the window has passed
+ * PATCH_LANDED: the Deployment holds our value and nothing in flight can
+ * change that (go on as restarted). PATCH_LOST: it did not land and no
+ * attempt can land any more (restore). PATCH_WAIT: an attempt may still
+ * land: read again after *wait seconds (wait may be NULL).
+ *
+ * rs_create_ours(): a ReplicaSet create answered 409 AlreadyExists (a
+ * retry of a create that had landed): 1 if existing, the object now
+ * there, is the one the run meant to create (same name, same
+ * pod-template-hash label, and a controller ownerReference with the same
+ * uid as the manifest's), so the create succeeded; 0 for anything else
+ * (another object of that name: the 409 is the error it is).
+ */
+#ifndef LANDED_H
+#define LANDED_H
+
+struct json_t;
+
+enum patch_fate {
+	PATCH_LANDED,
+	PATCH_LOST,
+	PATCH_WAIT,
+};
+
+/* The margin added to a write's server-side timeout (transit, clocks). */
+#define PATCH_MARGIN	1.0
+
+enum patch_fate	 patch_fate(const char *ours, const char *seen, int sent,
+		    double sent_ago, double window, int undone, double *wait);
+const char	*patch_fate_name(enum patch_fate);
+int		 rs_create_ours(struct json_t *existing, struct json_t *manifest);
+
+#endif

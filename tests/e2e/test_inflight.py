@@ -1,0 +1,217 @@
+"""End to end: a write of the agent's own whose answer is lost or late.
+
+The restart PATCH (or --handover's pause) may land after the agent gave up
+on it (a signal, a 504 for a write the API server applied): the run never
+restores consumers, nor resumes, while one may still land, and afterwards
+the Deployment and the workers agree. A ReplicaSet create retried after
+its first attempt landed finds its own object (409): that is success.
+
+The Kubernetes double's faults: "delay" holds a request and then applies it
+(the PATCH lands late); "applied" applies it and loses the answer."""
+import signal
+
+from conftest import applied_patches, patches
+from test_handover import (JOURNAL, LEASE, assert_handed_over, busy_crashing, controller_uid,
+                           fresh as fresh_handover, old_state, pod_objects)
+from test_safety import (assert_new_worker_consumes, finish, fresh, recover_follows_the_rollout,
+                         settle)
+from world import NS, wait_for
+
+DEP = "ecal-bulk"
+DEP_PATH = "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, DEP)
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def restarted_at(w):
+    return (w.deployment(DEP)["spec"]["template"]["metadata"].get("annotations") or {}).get(
+        RESTARTED_AT)
+
+
+def wait_fault_taken(w):
+    """The request the fault matches is at the API server, held there."""
+    wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 60,
+             "the request at the API server", interval=0.05)
+
+
+def sigterm_while_held(w, held, *args):
+    """The API server holds the next `held` PATCHes of the Deployment 2.5 s
+    each, then applies them; the agent (4 s request timeout) gets SIGTERM
+    while it holds the last. Returns (exit, stderr)."""
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": held,
+                                          "path_prefix": DEP_PATH})
+    args = (DEP, "--request-timeout", "4s") + args
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    p.send_signal(signal.SIGTERM)
+    return finish(w, p, args, timeout=60)
+
+
+def assert_restart_landed_journal_kept(w, code, err):
+    """Once the held restart has landed: exit 8, the journal kept for
+    --recover with the restartedAt the Deployment now shows."""
+    # the double records a held PATCH once it has served it
+    wait_for(lambda: [q for q in applied_patches(w) if RESTARTED_AT in q["body"]], 15,
+             "the held restart applied")
+    assert code == 8, err
+    journal = w.r().hgetall(JOURNAL)
+    assert journal.get("restarted_at") == restarted_at(w), \
+        "the restart landed: the journal must be kept for --recover: %r\n%s" % (journal, err)
+
+
+def test_sigterm_while_the_restart_lands_late_keeps_the_run_restarted(request):
+    """The API server holds the restart PATCH 2.5 s, then applies it (within
+    the 4 s timeout it was sent with); SIGTERM meanwhile. The run must not
+    give the drained worker its queues back and drop its journal: it waits
+    until the PATCH landed or cannot any more, sees it landed, stops with
+    the journal kept (exit 8), and --recover follows the rollout. Every task
+    runs once."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    before = restarted_at(w)
+    ids = w.enqueue(DEP, 2, 1.5, tag="late")
+    w.wait_started(ids, 1)
+    code, err = sigterm_while_held(w, 1)
+    assert_restart_landed_journal_kept(w, code, err)
+    assert restarted_at(w) != before
+    assert "the restart PATCH was applied" in err
+    assert "--recover" in err
+    recover_follows_the_rollout(w, old, ids)
+
+
+def test_restart_answered_504_after_it_landed_follows_the_rollout(request):
+    """Every attempt of the restart PATCH is applied and answered 504 (the
+    API server's handler timed out after the write): the run's retries end
+    in an error, yet the Deployment restarted. The run reads it, sees its
+    own restartedAt, and follows the rollout to a verified end (exit 0)
+    instead of giving the old worker its queues back while it is stopped."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="gw")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "applied": True, "status": 504,
+                                          "count": 1000, "path_prefix": DEP_PATH})
+    r = w.run(DEP, "--request-timeout", "3s", timeout=150)
+    sent = patches(w)
+    assert sent and all(q["status"] == 504 and q["note"] == "applied, then status 504"
+                        for q in sent), sent
+    assert r.returncode == 0, r.stderr
+    assert "but the restart PATCH was applied" in r.stderr
+    assert restarted_at(w) is not None
+    assert_new_worker_consumes(w, old)
+    settle(w, ids, timeout=30)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_restart_applied_after_the_client_gave_up_follows_the_rollout(request):
+    """Every attempt of the restart PATCH is held 2.8 s, past the agent's
+    2.5 s request timeout but within the 3 s the API server was asked to
+    wait, then applied: the agent sees only timeouts until the state's
+    deadline. It waits until the last attempt can no longer land, reads
+    its own restartedAt, and follows the rollout (exit 0)."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="gu")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.8, "count": 1000,
+                                          "path_prefix": DEP_PATH})
+    r = w.run(DEP, "--request-timeout", "2.5s", timeout=150)
+    assert all("timeout=3s" in q["path"] for q in patches(w))
+    assert r.returncode == 0, r.stderr
+    assert "but the restart PATCH was applied" in r.stderr
+    assert_new_worker_consumes(w, old)
+    settle(w, ids, timeout=30)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_handover_sigterm_while_the_pause_lands_late_leaves_it_resumed(request):
+    """--handover: the API server holds the pause PATCH 2.5 s, then applies
+    it; SIGTERM meanwhile. GIVEBACK's resume must come after the pause can
+    no longer land: the Deployment ends unpaused, the old worker consumes,
+    owned by its ReplicaSet again; the tasks run once."""
+    w = fresh_handover(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.0, tag="pause")
+    w.wait_started(ids, 1)
+    code, err = sigterm_while_held(w, 1, "--handover")
+    assert code == 8, err
+    # the held pause has been applied by now
+    wait_for(lambda: [q for q in patches(w) if '"paused":true' in q["body"].replace(" ", "")
+                      and q["status"] == 200], 15, "the held pause applied")
+    assert not w.deployment(DEP)["spec"].get("paused"), \
+        "a pause that landed after the resume leaves the Deployment paused for good\n" + err
+    assert w.consumes(worker, DEP)
+    for pod in pod_objects(w):
+        assert controller_uid(pod) is not None, pod["metadata"]
+    settle(w, ids)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_handover_sigterm_while_the_restart_lands_late_then_recover(request):
+    """--handover: the API server holds the pause and then the restart
+    PATCH 2.5 s each, applying both; SIGTERM while it holds the restart.
+    The run must not give the pods back while the restart may land: it sees
+    it landed, stops with the journal kept (exit 8), and one --recover
+    finishes the handover. Every task runs once."""
+    w = fresh_handover(request)
+    old_pods, old_rs = old_state(w)
+    ids = w.enqueue(DEP, 2, 1.0, tag="hr")
+    w.wait_started(ids, 1)
+    code, err = sigterm_while_held(w, 2, "--handover")
+    assert_restart_landed_journal_kept(w, code, err)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    settle(w, ids)
+    assert len([q for q in applied_patches(w) if RESTARTED_AT in q["body"]]) == 1
+    assert_handed_over(w, old_pods, old_rs)
+
+
+def test_handover_history_create_retried_after_it_landed(request):
+    """HISTORY recreates the old ReplicaSet; the API server creates it and
+    the connection drops before the answer. The retry is answered 409
+    AlreadyExists: the object there is the one the run meant (same name,
+    template hash, owner), so the run ends as if the first create had been
+    answered: handed over, exit 0."""
+    w = fresh_handover(request)
+    old_pods, old_rs = old_state(w)
+    ids = w.enqueue(DEP, 2, 1.0, tag="hist")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {
+        "method": "POST", "applied": True, "drop": True, "count": 1,
+        "path_prefix": "/apis/apps/v1/namespaces/%s/replicasets" % NS})
+    r = w.run(DEP, "--handover")
+    creates = [q for q in w.kube_requests() if q["method"] == "POST"
+               and "/replicasets" in q["path"]]
+    assert [q["note"] for q in creates][:1] == ["applied, then dropped"], creates
+    assert [q["status"] for q in creates][1:] == [409], creates
+    assert r.returncode == 0, r.stderr
+    assert "already created by an earlier attempt" in r.stderr
+    settle(w, ids)
+    assert_handed_over(w, old_pods, old_rs)
+
+
+def test_handover_giveback_create_retried_after_it_landed(request):
+    """The new pods crash: GIVEBACK recreates the old ReplicaSet to adopt
+    the old pod again; that create lands, its answer is lost, the retry is
+    answered 409. The run gives the pods back as if it had been answered:
+    exit 6 (the rollout failed), the Deployment resumed, the old worker
+    consuming, owned by its ReplicaSet; not exit 9 with the Deployment
+    left paused."""
+    w, old_pods, old_rs, worker, ids = busy_crashing(request, "gb")
+    w.kube_test("POST", "/_test/faults", {
+        "method": "POST", "applied": True, "drop": True, "count": 1,
+        "path_prefix": "/apis/apps/v1/namespaces/%s/replicasets" % NS})
+    r = w.run(DEP, "--handover", "--rollout-timeout", "15s")
+    creates = [q for q in w.kube_requests() if q["method"] == "POST"
+               and "/replicasets" in q["path"]]
+    assert [q["status"] for q in creates][1:2] == [409], creates
+    assert r.returncode == 6, r.stderr
+    assert not w.deployment(DEP)["spec"].get("paused")
+    assert w.consumes(worker, DEP)
+    rs_now = {rs["metadata"]["name"] for rs in w.kube_api(
+        "GET", "/apis/apps/v1/namespaces/%s/replicasets" % NS)[1]["items"]}
+    assert set(old_rs) <= rs_now
+    for pod in pod_objects(w):
+        if pod["metadata"]["name"] in old_pods:
+            assert controller_uid(pod) is not None, pod["metadata"]
+    settle(w, ids)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)

@@ -1,0 +1,155 @@
+/*
+ * test_landed.c -- did a write of ours land (include/landed.h): the
+ * restart or pause PATCH's fate, and whether a ReplicaSet found by a
+ * create's 409 is the one the run meant.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "landed.h"
+
+#define OURS	"2026-12-07T02:00:00Z"
+#define OLD	"2026-11-30T10:00:00Z"
+
+static void
+test_patch_fate(void **state)
+{
+	static const struct {
+		const char	*what;
+		const char	*ours, *seen;
+		int		 sent;
+		double		 ago, window;
+		int		 undone;
+		enum patch_fate	 want;
+		double		 wait;
+	} t[] = {
+		{ "restart seen at once: landed, no wait", OURS, OURS, 1, 0.3,
+		    11, 0, PATCH_LANDED, 10.7 },
+		{ "restart seen after the window", OURS, OURS, 1, 12, 11, 0,
+		    PATCH_LANDED, 0 },
+		{ "not seen, within the window: wait the rest", OURS, OLD, 1, 4,
+		    11, 0, PATCH_WAIT, 7 },
+		{ "not seen, window just over: lost", OURS, OLD, 1, 11, 11, 0,
+		    PATCH_LOST, 0 },
+		{ "annotation absent, window over: lost", OURS, NULL, 1, 30, 11,
+		    0, PATCH_LOST, 0 },
+		{ "not read yet (NULL), within: wait", OURS, NULL, 1, 0, 11, 0,
+		    PATCH_WAIT, 11 },
+		{ "never sent: lost at once", OURS, OLD, 0, 0, 11, 0,
+		    PATCH_LOST, 0 },
+		{ "never sent yet seen ours: landed", OURS, OURS, 0, 0, 11, 0,
+		    PATCH_LANDED, 0 },
+		{ "our value unknown: never ours", NULL, OURS, 1, 30, 11, 0,
+		    PATCH_LOST, 0 },
+		{ "our value empty: never ours", "", "", 1, 30, 11, 0,
+		    PATCH_LOST, 0 },
+		{ "pause seen, undone next, within: wait", "true", "true", 1, 2,
+		    11, 1, PATCH_WAIT, 9 },
+		{ "pause seen, undone next, window over: landed", "true",
+		    "true", 1, 11.5, 11, 1, PATCH_LANDED, 0 },
+		{ "pause not seen, within: wait", "true", "false", 1, 2, 11, 1,
+		    PATCH_WAIT, 9 },
+		{ "pause not seen, window over: lost", "true", "false", 1, 20,
+		    11, 1, PATCH_LOST, 0 },
+		{ "pause never sent: lost at once", "true", "false", 0, 0, 11,
+		    1, PATCH_LOST, 0 },
+		{ "a dead run may still send for 5s: wait 5 + window", OURS,
+		    OLD, 1, -5, 11, 0, PATCH_WAIT, 16 },
+		{ "a dead run may still send, ours seen: landed", OURS, OURS,
+		    1, -5, 11, 0, PATCH_LANDED, 16 },
+		{ "a pause that may still be sent: wait", "true", "true", 1,
+		    -5, 11, 1, PATCH_WAIT, 16 },
+	};
+	size_t	i;
+	double	wait;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		enum patch_fate f = patch_fate(t[i].ours, t[i].seen,
+		    t[i].sent, t[i].ago, t[i].window, t[i].undone, &wait);
+		if (f != t[i].want || wait < t[i].wait - 1e-9 ||
+		    wait > t[i].wait + 1e-9)
+			fail_msg("%s: got %s wait %g, want %s wait %g",
+			    t[i].what, patch_fate_name(f), wait,
+			    patch_fate_name(t[i].want), t[i].wait);
+		/* wait may be NULL */
+		assert_int_equal(patch_fate(t[i].ours, t[i].seen, t[i].sent,
+		    t[i].ago, t[i].window, t[i].undone, NULL), t[i].want);
+	}
+	assert_string_equal(patch_fate_name((enum patch_fate)9), "?");
+}
+
+static json_t *
+rs(const char *name, const char *hash, const char *uid, int controller)
+{
+	json_t	*o = json_pack("{s:{s:s,s:{s:s}}}", "metadata", "name", name,
+		    "labels", "app", "dials");
+
+	if (hash != NULL)
+		json_object_set_new(json_object_get(json_object_get(o,
+		    "metadata"), "labels"), "pod-template-hash",
+		    json_string(hash));
+	if (uid != NULL)
+		json_object_set_new(json_object_get(o, "metadata"),
+		    "ownerReferences", json_pack("[{s:s,s:s,s:s,s:b}]",
+		    "kind", "Deployment", "name", "dials", "uid", uid,
+		    "controller", controller));
+	return o;
+}
+
+static void
+test_rs_create_ours(void **state)
+{
+	static const struct {
+		const char	*what;
+		const char	*name, *hash, *uid;
+		int		 controller;
+		int		 want;
+	} t[] = {
+		{ "the same: ours", "dials-5d4f", "5d4f", "u-1", 1, 1 },
+		{ "another name", "dials-9999", "5d4f", "u-1", 1, 0 },
+		{ "another template hash", "dials-5d4f", "6e5a", "u-1", 1, 0 },
+		{ "no template hash", "dials-5d4f", NULL, "u-1", 1, 0 },
+		{ "owned by another Deployment (uid)", "dials-5d4f", "5d4f",
+		    "u-2", 1, 0 },
+		{ "no owner", "dials-5d4f", "5d4f", NULL, 1, 0 },
+		{ "an owner that is not the controller", "dials-5d4f", "5d4f",
+		    "u-1", 0, 0 },
+	};
+	json_t	*meant = rs("dials-5d4f", "5d4f", "u-1", 1), *e;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		e = rs(t[i].name, t[i].hash, t[i].uid, t[i].controller);
+		if (rs_create_ours(e, meant) != t[i].want)
+			fail_msg("%s: got %d", t[i].what, !t[i].want);
+		json_decref(e);
+	}
+	/* a manifest without hash or owner matches nothing */
+	e = rs("dials-5d4f", NULL, NULL, 0);
+	assert_false(rs_create_ours(e, e));
+	json_decref(e);
+	assert_false(rs_create_ours(NULL, meant));
+	assert_false(rs_create_ours(meant, NULL));
+	json_decref(meant);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_patch_fate),
+		cmocka_unit_test(test_rs_create_ours),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
