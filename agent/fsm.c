@@ -81,6 +81,8 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 			return m->state = ST_DRAIN;
 		return restore(m, abort_outcome(in));
 	case ST_DRAIN:
+		if (in == IN_MORE && !m->drain_only)
+			return m->state = ST_CANCEL;
 		if (in == IN_OK)
 			return m->drain_only ? end(m, OUT_DRAINED) :
 			    (m->state = m->handover ? ST_RETIRE : ST_RESTART);

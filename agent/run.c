@@ -258,7 +258,8 @@ feed(struct run *r, enum fsm_input in)
 	    fsm_state_name(r->fsm.state), in == IN_OK ? "ok" : in == IN_FAIL ?
 	    "fail" : in == IN_TIMEOUT ? "timeout" : in == IN_INTERRUPT ?
 	    "interrupt" : in == IN_LOCKED ? "locked" : in == IN_LOST ?
-	    "lease lost" : in == IN_NOTHING ? "nothing to do" : "skip");
+	    "lease lost" : in == IN_NOTHING ? "nothing to do" :
+	    in == IN_MORE ? "workers to drain appeared" : "skip");
 	if (from != r->fsm.state && (r->fsm.state == ST_RESTORE ||
 	    r->fsm.state == ST_GIVEBACK) && r->err[0])
 		log_err("%s: %s", r->name, r->err);
