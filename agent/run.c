@@ -426,6 +426,8 @@ run_free(struct run *r)
 	strv_free(&r->old_pods);
 	pod_list_free(&r->pods0);
 	strv_free(&r->new_pods);
+	pod_list_free(&r->census_pods);
+	worker_status_free(r->census_ws, r->census_nws);
 	strv_free(&r->queues);
 	free(r->new_worker);
 	free(r->lease_token);

@@ -59,6 +59,13 @@ struct run {
 	struct pod_list	 pods0;		/* the same, as resolved */
 	int		 pod_checking;	/* a pod list is out (DRAIN) */
 	struct strv	 new_pods;	/* ready pods not in old_pods */
+	int		 census;	/* DRAIN's look at the pods before they
+					   are stopped (st-drain.c): enum
+					   census_step */
+	struct pod_list	 census_pods;	/* the pods it listed */
+	struct worker_status *census_ws;	/* the workers known then */
+	size_t		 census_nws;
+	int		 census_failed;	/* a list or status read failed */
 	struct strv	 queues;	/* union of the workers' queues */
 	struct wk	*w;
 	size_t		 nw;

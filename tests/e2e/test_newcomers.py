@@ -1,0 +1,103 @@
+"""End to end: workers that appear while a run drains (an autoscaler or
+`oc scale` adding a replica, a pod that was Pending at RESOLVE and comes
+up). Every worker of a pod the run stops is drained first: the census of
+the pods just before the restart PATCH (in place) or RETIRE (--handover)."""
+import json
+
+import pytest
+
+from conftest import make_world
+from test_safety import finish, wait_journal_state
+from world import deployment, wait_for
+
+DEP = "ecal-bulk"
+PLAIN_POOL = ["--concurrency=1"]
+
+
+def fresh(request, replicas=1):
+    d = deployment(DEP, grace=2, pool=PLAIN_POOL)
+    d["replicas"] = replicas
+    w = make_world(request, [d, deployment("common-redbeat", worker=False)])
+    wait_for(lambda: len(live_pods(w)) == replicas and w.all_workers_online(), 60,
+             "%d worker(s) online" % replicas)
+    return w
+
+
+def live_pods(w):
+    return [p for p in w.pods(DEP) if p.get("ready") and not p.get("terminating")]
+
+
+def restart_patches(w):
+    """The restart PATCHes the API server took (not the scale ones)."""
+    return [r for r in w.kube_requests() if r["method"] == "PATCH" and r.get("status") == 200
+            and r["path"].split("?")[0].endswith("/deployments/" + DEP)
+            and "restartedAt" in r["body"]]
+
+
+def consuming_new_pods(w, old, n):
+    pods = [p for p in live_pods(w) if p["name"] not in old]
+    return len(pods) == n and all(w.consumes(p["hostname"], DEP) for p in pods) and pods
+
+
+@pytest.mark.long(50)
+def test_replica_added_while_draining_is_drained_before_the_restart(request):
+    """The Deployment is scaled from 1 to 2 (kubectl scale: the scale
+    subresource, as an HPA or KEDA scales) while its only worker drains; the
+    new replica takes a task from the queue. The run drains it too before
+    the restart: every task runs once, one restart PATCH, both new replicas
+    consume, exit 0."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 12.0, tag="long")
+    w.wait_started(ids, 1)
+    args = (DEP,)
+    p = w.spawn(*args)
+    wait_journal_state(w, "drain")
+    # the old worker no longer fetches: this one waits for the new replica
+    late = w.enqueue(DEP, 1, 15.0, tag="late")
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: len(w.pods(DEP)) == 2, 10, "the new replica")
+    old = {x["name"] for x in w.pods(DEP)}
+    w.wait_started(late, 1, timeout=30)
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    assert "appeared after the drain began" in err, err
+    w.wait_done(ids + late)
+    w.assert_exactly_once(ids + late)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+
+
+@pytest.mark.long(60)
+def test_handover_pod_that_comes_up_after_resolve_is_drained_before_it_is_deleted(request):
+    """--handover: a pod Pending at RESOLVE (no room on a node) is recorded
+    with the old pods; its worker comes up while the old worker drains and
+    takes tasks. It is drained before RETIRE deletes it: no task lost."""
+    w = fresh(request)
+    w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
+    try:
+        r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+        assert r.returncode == 0, r.stderr
+        (late_pod,) = wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 10,
+                               "a Pending pod")
+    finally:
+        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    ids = w.enqueue(DEP, 1, 25.0, tag="long")
+    w.wait_started(ids, 1)
+    args = (DEP, "--handover")
+    p = w.spawn(*args)
+    wait_journal_state(w, "drain")
+    old = {x["name"] for x in w.pods(DEP)}
+    # room on a node at last: its worker starts, and consumes like the new ones
+    w.kube_test("POST", "pod-state", {"pod": late_pod["name"], "state": "Running"})
+    wait_for(lambda: late_pod["hostname"] in w.workers_online(), 30, "the late pod's worker online")
+    more = w.enqueue(DEP, 6, 6.0, tag="more")
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    assert "worker %s appeared after the drain began" % late_pod["hostname"] in err, err
+    w.wait_done(ids + more)
+    w.assert_exactly_once(ids + more)
+    gone = [x for x in w.pods(DEP, all=True) if x["name"] == late_pod["name"]]
+    assert gone and not gone[0]["sigkilled"], gone
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+    assert not w.r().keys("drain-and-rollout:journal:*")
