@@ -61,11 +61,11 @@ def test_replica_added_while_draining_is_drained_before_the_restart(request):
     w.wait_started(late, 1, timeout=30)
     code, err = finish(w, p, args)
     assert code == 0, err
-    assert "appeared after the drain began" in err, err
-    w.wait_done(ids + late)
+    w.wait_done(ids + late, timeout=40)
     w.assert_exactly_once(ids + late)
     assert len(restart_patches(w)) == 1, restart_patches(w)
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+    assert "appeared after the drain began" in err, err
 
 
 @pytest.mark.long(60)
@@ -84,20 +84,23 @@ def test_handover_pod_that_comes_up_after_resolve_is_drained_before_it_is_delete
         w.kube_test("DELETE", "pod-state", {"deployment": DEP})
     ids = w.enqueue(DEP, 1, 25.0, tag="long")
     w.wait_started(ids, 1)
+    old = {x["name"] for x in w.pods(DEP)}
     args = (DEP, "--handover")
     p = w.spawn(*args)
     wait_journal_state(w, "drain")
-    old = {x["name"] for x in w.pods(DEP)}
     # room on a node at last: its worker starts, and consumes like the new ones
     w.kube_test("POST", "pod-state", {"pod": late_pod["name"], "state": "Running"})
     wait_for(lambda: late_pod["hostname"] in w.workers_online(), 30, "the late pod's worker online")
-    more = w.enqueue(DEP, 6, 6.0, tag="more")
+    # the three workers that consume take one each (BRPOP serves the
+    # longest waiting first): the late one still runs its own when the
+    # old worker is done
+    more = w.enqueue(DEP, 3, 20.0, tag="more")
     code, err = finish(w, p, args)
     assert code == 0, err
-    assert "worker %s appeared after the drain began" % late_pod["hostname"] in err, err
-    w.wait_done(ids + more)
+    w.wait_done(ids + more, timeout=40)
     w.assert_exactly_once(ids + more)
     gone = [x for x in w.pods(DEP, all=True) if x["name"] == late_pod["name"]]
     assert gone and not gone[0]["sigkilled"], gone
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+    assert "worker %s appeared after the drain began" % late_pod["hostname"] in err, err
     assert not w.r().keys("drain-and-rollout:journal:*")
