@@ -1,8 +1,12 @@
 /* census.c -- which pods an action may stop; see include/census.h. */
+#include <jansson.h>
 #include <string.h>
 
 #include "census.h"
+#include "kube.h"
 #include "worker.h"
+
+#define REVISION	"deployment.kubernetes.io/revision"
 
 static int
 on_pod(const struct census_worker *w, const char *pod)
@@ -83,4 +87,38 @@ census_verdict_name(enum census_verdict v)
 	};
 
 	return v <= CV_UNKNOWN ? names[v] : "?";
+}
+
+static const char *
+annotation(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(
+	    json_object_get(obj, "metadata"), "annotations"), key));
+}
+
+const char *
+census_new_template(json_t *workload, json_t *rslist)
+{
+	const char	*kind = json_string_value(json_object_get(workload,
+			    "kind"));
+	const char	*rev = annotation(workload, REVISION), *hash = NULL;
+	json_t		*own, *rs;
+	size_t		 i;
+
+	if (kind != NULL && strcmp(kind, "StatefulSet") == 0)
+		return json_string_value(json_object_get(json_object_get(
+		    workload, "status"), "updateRevision"));
+	if (rev == NULL)
+		return NULL;
+	own = rs_owned(rslist, json_string_value(json_object_get(
+	    json_object_get(workload, "metadata"), "uid")));
+	json_array_foreach(own, i, rs) {
+		const char *r = annotation(rs, REVISION);
+		if (r != NULL && strcmp(r, rev) == 0)
+			hash = json_string_value(json_object_get(json_object_get(
+			    json_object_get(rs, "metadata"), "labels"),
+			    "pod-template-hash"));
+	}
+	json_decref(own);	/* hash is rslist's */
+	return hash;
 }

@@ -430,6 +430,8 @@ run_free(struct run *r)
 	worker_status_free(r->census_ws, r->census_nws);
 	strv_free(&r->queues);
 	free(r->new_worker);
+	json_decref(r->rolled);
+	free(r->new_tmpl);
 	free(r->lease_token);
 	free(r->restarted_at);
 	json_decref(r->journal);

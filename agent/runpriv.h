@@ -70,6 +70,8 @@ struct run {
 	struct wk	*w;
 	size_t		 nw;
 	char		*new_worker;	/* verified new worker */
+	struct json_t	*rolled;	/* the workload when ROLLOUT was done */
+	char		*new_tmpl;	/* its new pods' template (census.h) */
 	char		*restarted_at;
 	char		*lease_token;
 	int		 lease_held;	/* SET NX answered OK, not lost since */

@@ -190,6 +190,7 @@ below_partition(struct run *r, struct pod_list *pl)
 			    pl->v[i].name, r->dep.partition);
 			free(pl->v[i].name);
 			free(pl->v[i].uid);
+			free(pl->v[i].tmpl);
 			free(pl->v[i].state);
 			continue;
 		}

@@ -80,4 +80,18 @@ int		 census_newcomer(const struct census_pod *, size_t np,
 		    const struct census_worker *w);
 const char	*census_verdict_name(enum census_verdict);
 
+/*
+ * The template of the workload's new pods, the only ones VERIFY accepts
+ * (a pod merely not among the old ones may be a replica added to an old
+ * ReplicaSet): for a Deployment, the pod-template-hash label of the
+ * ReplicaSet it controls (ownerReference with controller true, its uid)
+ * whose deployment.kubernetes.io/revision annotation is the Deployment's
+ * own; for a StatefulSet (kind), its status.updateRevision, which its
+ * pods carry as controller-revision-hash. NULL while not known. Borrowed
+ * from the objects.
+ */
+struct json_t;
+const char	*census_new_template(struct json_t *workload,
+		    struct json_t *rslist);
+
 #endif

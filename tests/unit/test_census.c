@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "census.h"
 
@@ -166,6 +167,64 @@ test_newcomer(void **state)
 			    rows[i].want);
 }
 
+/* The new pods' template: every branch of census_new_template(). */
+#define DEP(rev) "{\"kind\": \"Deployment\", \"metadata\": {\"uid\": " \
+	"\"u1\", \"annotations\": {" rev "}}}"
+#define REV(n)	"\"deployment.kubernetes.io/revision\": \"" n "\""
+#define RS(owner, ctl, rev, hash) "{\"metadata\": {\"ownerReferences\": " \
+	"[{\"uid\": \"" owner "\", \"controller\": " ctl "}], " \
+	"\"annotations\": {" rev "}, \"labels\": {" hash "}}}"
+#define HASH(h)	"\"pod-template-hash\": \"" h "\""
+
+static void
+test_new_template(void **state)
+{
+	static const struct {
+		const char	*what, *workload, *rslist, *want;
+	} rows[] = {
+		{ "the ReplicaSet of the Deployment's revision", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "true", REV("2"), HASH("old")) ", "
+		    RS("u1", "true", REV("3"), HASH("new")) "]}", "new" },
+		{ "not yet listed", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "true", REV("2"), HASH("old")) "]}",
+		    NULL },
+		{ "another Deployment's", DEP(REV("3")),
+		    "{\"items\": [" RS("u2", "true", REV("3"), HASH("x")) "]}",
+		    NULL },
+		{ "owned, not its controller", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "false", REV("3"), HASH("x")) "]}",
+		    NULL },
+		{ "no revision on the ReplicaSet", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "true", "", HASH("x")) "]}", NULL },
+		{ "no hash label", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "true", REV("3"), "") "]}", NULL },
+		{ "no revision on the Deployment", DEP(""),
+		    "{\"items\": [" RS("u1", "true", REV("3"), HASH("x")) "]}",
+		    NULL },
+		{ "no list", DEP(REV("3")), "null", NULL },
+		{ "a StatefulSet: its updateRevision", "{\"kind\": "
+		    "\"StatefulSet\", \"status\": {\"updateRevision\": "
+		    "\"web-7c9\"}}", "null", "web-7c9" },
+		{ "a StatefulSet not rolled yet", "{\"kind\": \"StatefulSet\", "
+		    "\"status\": {}}", "null", NULL },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(rows); i++) {
+		json_t *w = json_loads(rows[i].workload, JSON_DECODE_ANY, NULL);
+		json_t *l = json_loads(rows[i].rslist, JSON_DECODE_ANY, NULL);
+		const char *got;
+		assert_non_null(w);
+		got = census_new_template(w, l);
+		if ((got == NULL) != (rows[i].want == NULL) || (got != NULL &&
+		    strcmp(got, rows[i].want) != 0))
+			fail_msg("%s: got %s", rows[i].what, got ? got : "NULL");
+		json_decref(w);
+		json_decref(l);
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -183,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_pod_verdicts),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_newcomer),
+		cmocka_unit_test(test_new_template),
 		cmocka_unit_test(test_names),
 	};
 
