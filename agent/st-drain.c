@@ -618,6 +618,12 @@ drain_step(struct run *r, int poll)
 
 	if (r->fsm.state != ST_DRAIN)
 		return;
+	if (r->census == CENSUS_ADDING) {
+		/* newcomers: nothing is sent to them before the journal */
+		if (r->pending == 0)
+			census_step(r);
+		return;
+	}
 	if (all_drained(r)) {
 		if (r->pending == 0 && !census_step(r)) {
 			report_progress(r, 1);
@@ -873,7 +879,8 @@ drain_event(struct run *r, const struct cev *ev)
 	if (w == NULL || w->gone)
 		return;
 	w->last_event = ev_now(r->ctx->loop);
-	if (r->fsm.state != ST_DRAIN && r->fsm.state != ST_CANCEL)
+	if ((r->fsm.state != ST_DRAIN && r->fsm.state != ST_CANCEL) ||
+	    r->census == CENSUS_ADDING)	/* CANCEL seeds the newcomers */
 		return;
 	switch (ev->type) {
 	case CEV_WORKER_HEARTBEAT:
