@@ -62,6 +62,7 @@ state_cancel(struct run *r)
 {
 	size_t	i, j;
 
+	r->census = CENSUS_NONE;
 	if (r->fsm.shed)
 		handover_shed_workers(r);
 	for (i = 0; i < r->nw; i++) {

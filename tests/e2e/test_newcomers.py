@@ -68,6 +68,30 @@ def test_replica_added_while_draining_is_drained_before_the_restart(request):
     assert "appeared after the drain began" in err, err
 
 
+def test_pod_whose_worker_never_comes_up_is_not_stopped(request):
+    """A replica added while the drain runs whose container runs but whose
+    worker never comes online: it may be about to hold tasks, so the run
+    does not restart it on a guess. At --drain-timeout it restores the old
+    worker's consumers and sends no restart (exit 5)."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 4.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "break", {"deployment": DEP})
+    args = (DEP, "--drain-timeout", "15s")
+    p = w.spawn(*args)
+    wait_journal_state(w, "drain")
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    code, err = finish(w, p, args)
+    assert code == 5, err
+    assert not restart_patches(w), restart_patches(w)
+    assert "runs but no worker is online there yet" in err, err
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    (old,) = [x for x in live_pods(w)]
+    wait_for(lambda: w.consumes(old["hostname"], DEP), 15, "the old worker consuming again")
+
+
 @pytest.mark.long(60)
 def test_handover_pod_that_comes_up_after_resolve_is_drained_before_it_is_deleted(request):
     """--handover: a pod Pending at RESOLVE (no room on a node) is recorded
