@@ -508,6 +508,31 @@ run_workers_load(struct run *r, json_t *ws, int cancelled)
 	}
 }
 
+int
+run_take_queues(struct run *r, size_t wi, enum flower_err e,
+    struct worker_snap *s, const char *err)
+{
+	struct wk	*w = &r->w[wi];
+	size_t		 i;
+
+	if (e != FLOWER_OK) {
+		run_fail(r, "%s", err);
+		return -1;
+	}
+	if (!s->have_queues) {
+		run_fail(r, "worker %s did not report its queues", w->name);
+		return -1;
+	}
+	worker_snap_move(&w->snap, s);
+	for (i = 0; i < w->snap.queues.n; i++) {
+		if (!strv_has(&w->queues, w->snap.queues.v[i]))
+			strv_add(&w->queues, w->snap.queues.v[i]);
+		if (!strv_has(&r->queues, w->snap.queues.v[i]))
+			strv_add(&r->queues, w->snap.queues.v[i]);
+	}
+	return 0;
+}
+
 void
 wk_free(struct wk *w)
 {

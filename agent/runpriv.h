@@ -168,6 +168,14 @@ struct wk	*run_add_worker(struct run *, const char *name);
  */
 struct json_t	*run_workers_json(struct run *, int cancelled);
 void		 run_workers_load(struct run *, struct json_t *, int cancelled);
+/*
+ * Worker wi's refresh (RESOLVE's, the census' for a newcomer): its
+ * snapshot kept, its queues added to its own and to the run's, once each;
+ * 0. -1 if the refresh failed or names no queues: the run failed
+ * (run_fail()).
+ */
+int		 run_take_queues(struct run *, size_t wi, enum flower_err,
+		    struct worker_snap *, const char *err);
 
 /* states (st-*.c) */
 /* RESOLVE found no worker consuming a queue: fail the run (nothing changed). */

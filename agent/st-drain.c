@@ -308,28 +308,11 @@ static void
 census_refreshed(enum flower_err e, struct worker_snap *s, const char *err,
     void *arg)
 {
-	size_t		 wi, i;
+	size_t		 wi;
 	struct run	*r = op_done(arg, &wi, NULL);
-	struct wk	*w;
 
-	if (r == NULL)
-		return;
-	w = &r->w[wi];
-	if (e != FLOWER_OK) {
-		run_fail(r, "%s", err);
-		return;
-	}
-	if (!s->have_queues) {
-		run_fail(r, "worker %s did not report its queues", w->name);
-		return;
-	}
-	worker_snap_move(&w->snap, s);
-	for (i = 0; i < w->snap.queues.n; i++) {
-		if (!strv_has(&w->queues, w->snap.queues.v[i]))
-			strv_add(&w->queues, w->snap.queues.v[i]);
-		if (!strv_has(&r->queues, w->snap.queues.v[i]))
-			strv_add(&r->queues, w->snap.queues.v[i]);
-	}
+	if (r != NULL)
+		(void)run_take_queues(r, wi, e, s, err);
 }
 
 /* Whether the action after DRAIN stops pod p. */

@@ -2,29 +2,18 @@
 `oc scale` adding a replica, a pod that was Pending at RESOLVE and comes
 up). Every worker of a pod the run stops is drained first: the census of
 the pods just before the restart PATCH (in place) or RETIRE (--handover)."""
-import json
-
 import pytest
 
-from conftest import make_world
+from test_handover import PLAIN_POOL, fresh as handover_world, live_pods
 from test_safety import finish, wait_journal_state
-from world import deployment, wait_for
+from world import wait_for
 
 DEP = "ecal-bulk"
-PLAIN_POOL = ["--concurrency=1"]
 
 
-def fresh(request, replicas=1):
-    d = deployment(DEP, grace=2, pool=PLAIN_POOL)
-    d["replicas"] = replicas
-    w = make_world(request, [d, deployment("common-redbeat", worker=False)])
-    wait_for(lambda: len(live_pods(w)) == replicas and w.all_workers_online(), 60,
-             "%d worker(s) online" % replicas)
-    return w
-
-
-def live_pods(w):
-    return [p for p in w.pods(DEP) if p.get("ready") and not p.get("terminating")]
+def fresh(request):
+    """One worker (one process, prefetching 4) with a 2 s grace period."""
+    return handover_world(request, pool=PLAIN_POOL)
 
 
 def restart_patches(w):
@@ -76,12 +65,16 @@ def test_pod_whose_worker_never_comes_up_is_not_stopped(request):
     w = fresh(request)
     ids = w.enqueue(DEP, 1, 4.0, tag="short")
     w.wait_started(ids, 1)
-    w.kube_test("POST", "break", {"deployment": DEP})
     args = (DEP, "--drain-timeout", "15s")
     p = w.spawn(*args)
     wait_journal_state(w, "drain")
-    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
-    assert r.returncode == 0, r.stderr
+    w.kube_test("POST", "break", {"deployment": DEP})
+    try:
+        r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: [x for x in w.pods(DEP) if x["broken"]], 10, "the added replica")
+    finally:
+        w.kube_test("DELETE", "break", {"deployment": DEP})  # pods created from now on work
     code, err = finish(w, p, args)
     assert code == 5, err
     assert not restart_patches(w), restart_patches(w)
