@@ -431,6 +431,23 @@ census_later(struct run *r, const char *why)
 	    op_new(r, 0, 0));
 }
 
+/* Pods stopped with nothing to drain are named, never stopped silently. */
+static void
+census_say_idle(struct run *r, const struct census_pod *pods,
+    const enum census_verdict *v, size_t np)
+{
+	const struct pod_info	*p;
+	size_t			 i;
+
+	for (i = 0; i < np; i++) {
+		p = pod_list_find(&r->census_pods, pods[i].name);
+		if (v[i] == CV_IDLE)
+			log_info("%s: pod %s (%s) runs no container: it holds "
+			    "no task; stopped with the others", r->name,
+			    pods[i].name, p != NULL ? p->state : "?");
+	}
+}
+
 /* Why census_decide() waits, in words (the first pod that makes it). */
 static void
 census_why(struct run *r, const struct census_pod *pods,
@@ -473,6 +490,7 @@ census_decided(struct run *r)
 		r->census = CENSUS_NONE;
 		r->last_line[0] = '\0';
 		census_old_pods(r, pods, np);
+		census_say_idle(r, pods, v, np);
 		log_info("%s: looked at the pods again: every worker of the "
 		    "pods to stop is drained", r->name);
 		run_next(r, IN_OK);
