@@ -75,6 +75,9 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 {
 	if (in == IN_LOST && m->state != ST_END)
 		return end(m, OUT_LEASE_LOST);
+	/* more workers to drain means something to DRAIN only */
+	if (in == IN_MORE && (m->state != ST_DRAIN || m->drain_only))
+		in = IN_FAIL;
 	switch (m->state) {
 	case ST_RESOLVE:
 		if (in == IN_OK)
@@ -98,6 +101,8 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 			return m->state = ST_DRAIN;
 		return restore(m, abort_outcome(in));
 	case ST_DRAIN:
+		if (in == IN_MORE)
+			return m->state = ST_CANCEL;
 		if (in == IN_OK)
 			return m->drain_only ? end(m, OUT_DRAINED) :
 			    m->handover ? (m->state = ST_RETIRE) : restart(m);

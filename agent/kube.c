@@ -386,6 +386,18 @@ pod_state(json_t *p, int *running)
 	return res;
 }
 
+/* A pod's template label (struct pod_info's tmpl), or NULL. */
+static char *
+pod_template(json_t *meta)
+{
+	json_t	*l = json_object_get(meta, "labels");
+	json_t	*h = json_object_get(l, "pod-template-hash");
+
+	if (!json_is_string(h))
+		h = json_object_get(l, "controller-revision-hash");
+	return json_is_string(h) ? xstrdup(json_string_value(h)) : NULL;
+}
+
 int
 pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 {
@@ -413,6 +425,7 @@ pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 		if (json_is_string(json_object_get(meta, "uid")))
 			pi->uid = xstrdup(json_string_value(json_object_get(
 			    meta, "uid")));
+		pi->tmpl = pod_template(meta);
 		pi->terminating = json_object_get(meta, "deletionTimestamp") !=
 		    NULL && !json_is_null(json_object_get(meta,
 		    "deletionTimestamp"));
@@ -484,6 +497,7 @@ pod_list_free(struct pod_list *pl)
 	for (i = 0; i < pl->n; i++) {
 		free(pl->v[i].name);
 		free(pl->v[i].uid);
+		free(pl->v[i].tmpl);
 		free(pl->v[i].state);
 	}
 	free(pl->v);

@@ -251,7 +251,8 @@ feed(struct run *r, enum fsm_input in)
 	    fsm_state_name(r->fsm.state), in == IN_OK ? "ok" : in == IN_FAIL ?
 	    "fail" : in == IN_TIMEOUT ? "timeout" : in == IN_INTERRUPT ?
 	    "interrupt" : in == IN_LOCKED ? "locked" : in == IN_LOST ?
-	    "lease lost" : in == IN_NOTHING ? "nothing to do" : "skip");
+	    "lease lost" : in == IN_NOTHING ? "nothing to do" :
+	    in == IN_MORE ? "workers to drain appeared" : "skip");
 	if (from != r->fsm.state && (r->fsm.state == ST_RESTORE ||
 	    r->fsm.state == ST_GIVEBACK || r->fsm.state == ST_INFLIGHT) &&
 	    r->err[0])
@@ -419,8 +420,12 @@ run_free(struct run *r)
 	strv_free(&r->old_pods);
 	pod_list_free(&r->pods0);
 	strv_free(&r->new_pods);
+	pod_list_free(&r->census_pods);
+	worker_status_free(r->census_ws, r->census_nws);
 	strv_free(&r->queues);
 	free(r->new_worker);
+	json_decref(r->rolled);
+	free(r->new_tmpl);
 	free(r->lease_token);
 	free(r->restarted_at);
 	json_decref(r->journal);
@@ -495,6 +500,31 @@ run_workers_load(struct run *r, json_t *ws, int cancelled)
 				strv_add(&r->queues, qn);
 		}
 	}
+}
+
+int
+run_take_queues(struct run *r, size_t wi, enum flower_err e,
+    struct worker_snap *s, const char *err)
+{
+	struct wk	*w = &r->w[wi];
+	size_t		 i;
+
+	if (e != FLOWER_OK) {
+		run_fail(r, "%s", err);
+		return -1;
+	}
+	if (!s->have_queues) {
+		run_fail(r, "worker %s did not report its queues", w->name);
+		return -1;
+	}
+	worker_snap_move(&w->snap, s);
+	for (i = 0; i < w->snap.queues.n; i++) {
+		if (!strv_has(&w->queues, w->snap.queues.v[i]))
+			strv_add(&w->queues, w->snap.queues.v[i]);
+		if (!strv_has(&r->queues, w->snap.queues.v[i]))
+			strv_add(&r->queues, w->snap.queues.v[i]);
+	}
+	return 0;
 }
 
 void

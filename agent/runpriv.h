@@ -59,10 +59,19 @@ struct run {
 	struct pod_list	 pods0;		/* the same, as resolved */
 	int		 pod_checking;	/* a pod list is out (DRAIN) */
 	struct strv	 new_pods;	/* ready pods not in old_pods */
+	int		 census;	/* DRAIN's look at the pods before they
+					   are stopped (st-drain.c): enum
+					   census_step */
+	struct pod_list	 census_pods;	/* the pods it listed */
+	struct worker_status *census_ws;	/* the workers known then */
+	size_t		 census_nws;
+	int		 census_failed;	/* a list or status read failed */
 	struct strv	 queues;	/* union of the workers' queues */
 	struct wk	*w;
 	size_t		 nw;
 	char		*new_worker;	/* verified new worker */
+	struct json_t	*rolled;	/* the workload when ROLLOUT was done */
+	char		*new_tmpl;	/* its new pods' template (census.h) */
 	char		*restarted_at;
 	char		*lease_token;
 	int		 lease_held;	/* SET NX answered OK, not lost since */
@@ -175,6 +184,14 @@ struct wk	*run_add_worker(struct run *, const char *name);
  */
 struct json_t	*run_workers_json(struct run *, int cancelled);
 void		 run_workers_load(struct run *, struct json_t *, int cancelled);
+/*
+ * Worker wi's refresh (RESOLVE's, the census' for a newcomer): its
+ * snapshot kept, its queues added to its own and to the run's, once each;
+ * 0. -1 if the refresh failed or names no queues: the run failed
+ * (run_fail()).
+ */
+int		 run_take_queues(struct run *, size_t wi, enum flower_err,
+		    struct worker_snap *, const char *err);
 
 /* states (st-*.c) */
 /* RESOLVE found no worker consuming a queue: fail the run (nothing changed). */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "census.h"
 #include "events.h"
 #include "follow.h"
 #include "report.h"
@@ -30,6 +31,15 @@
 #define RECHECKS	4
 #define RECHECK_GAP	1.2
 
+/* r->census: DRAIN's last look at the pods before they are stopped */
+enum census_step {
+	CENSUS_NONE,		/* not begun, or to begin again */
+	CENSUS_LISTING,		/* the pods and the workers being read */
+	CENSUS_ADDING,		/* the newcomers' queues being read */
+	CENSUS_WAITING,		/* a worker not known yet: look again soon */
+};
+#define CENSUS_AGAIN	1.0	/* seconds between two looks */
+
 static void	cancelled(enum flower_err, const char *, void *);
 static void	checked(enum flower_err, struct worker_snap *, const char *,
 		    void *);
@@ -40,6 +50,7 @@ static void	drain_step(struct run *, int poll);
 static void	status_checked(enum flower_err, struct worker_status *, size_t,
 		    const char *, void *);
 static void	pods_checked(enum kube_err, json_t *, const char *, void *);
+static int	census_step(struct run *);
 
 /* ---- CANCEL ---------------------------------------------------------- */
 
@@ -51,6 +62,7 @@ state_cancel(struct run *r)
 {
 	size_t	i, j;
 
+	r->census = CENSUS_NONE;
 	if (r->fsm.shed)
 		handover_shed_workers(r);
 	for (i = 0; i < r->nw; i++) {
@@ -73,6 +85,8 @@ cancel_send(struct run *r)
 	r->step = 1;		/* settled when every cancel is answered */
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
+		if (w->drained || w->gone)	/* back for newcomers */
+			continue;
 		for (j = 0; j < w->queues.n; j++)
 			ctl_consumer(&r->ctx->ctl, 0, w->name, w->queues.v[j],
 			    r->state_deadline, cancelled, op_new(r, i, j));
@@ -93,8 +107,10 @@ cancel_settled(struct run *r)
 		    r->name, r->nw, ctl_via_name(&r->ctx->ctl));
 		r->step = 2;
 		for (i = 0; i < r->nw; i++)
-			ctl_refresh(&r->ctx->ctl, r->w[i].name,
-			    r->state_deadline, checked, op_new(r, i, 0));
+			if (!r->w[i].drained && !r->w[i].gone)
+				ctl_refresh(&r->ctx->ctl, r->w[i].name,
+				    r->state_deadline, checked,
+				    op_new(r, i, 0));
 		if (r->pending > 0)
 			return;
 	}
@@ -232,6 +248,308 @@ checked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 	}
 }
 
+/* ---- the census: every worker of the old pods drained? --------------- */
+
+/*
+ * Just before the action that stops the old pods (RESTART's PATCH in place,
+ * RETIRE with --handover), DRAIN lists the pods again and the workers the
+ * broker (or Flower) knows: a replica added meanwhile (an autoscaler, oc
+ * scale), a pod that was Pending or crash-looping at RESOLVE and whose
+ * worker came up, must not be stopped with its tasks. census_decide()
+ * (census.h) says what to do; a newcomer is recorded in the journal and
+ * cancelled (back to CANCEL, IN_MORE), a worker not known yet is waited
+ * for within the drain's time limit (then the run restores, as a drain
+ * that times out does).
+ */
+
+static void
+census_pods_cb(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	char		 sub[256];
+
+	if (r == NULL)
+		return;
+	pod_list_free(&r->census_pods);
+	if (e == KUBE_OK && pods_parse(obj, &r->census_pods, sub,
+	    sizeof sub) == -1)
+		err = sub;
+	if (e != KUBE_OK || err == sub) {
+		r->census_failed = 1;
+		snprintf(r->last_line, sizeof r->last_line, "cannot list the "
+		    "pods of %s to check that every worker was drained: %s",
+		    r->name, err);
+	}
+}
+
+static void
+census_status_cb(enum flower_err e, struct worker_status *ws, size_t n,
+    const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	if (r == NULL || e != FLOWER_OK) {
+		if (r != NULL) {
+			r->census_failed = 1;
+			snprintf(r->last_line, sizeof r->last_line, "cannot "
+			    "tell which workers run in the pods of %s: %s",
+			    r->name, err);
+		}
+		worker_status_free(ws, n);
+		return;
+	}
+	worker_status_free(r->census_ws, r->census_nws);
+	r->census_ws = ws;
+	r->census_nws = n;
+}
+
+/* A newcomer's queues, read as RESOLVE reads them: what CANCEL cancels. */
+static void
+census_refreshed(enum flower_err e, struct worker_snap *s, const char *err,
+    void *arg)
+{
+	size_t		 wi;
+	struct run	*r = op_done(arg, &wi, NULL);
+
+	if (r != NULL)
+		(void)run_take_queues(r, wi, e, s, err);
+}
+
+/* Whether the action after DRAIN stops pod p. */
+static int
+census_stops(struct run *r, const struct pod_info *p)
+{
+	const char	*bare;
+	json_t		*h;
+	size_t		 i;
+	long		 o;
+
+	if (r->fsm.handover) {
+		/* RETIRE deletes the pods DETACH recorded */
+		json_array_foreach(json_object_get(r->ho, "pods"), i, h) {
+			const char *n = json_string_value(json_object_get(h,
+			    "name"));
+			if (n != NULL && strcmp(n, p->name) == 0)
+				return 1;
+		}
+		return 0;
+	}
+	/* a StatefulSet's restart leaves the pods below its partition */
+	if (kube_target_split(r->name, &bare) && r->dep.partition > 0) {
+		o = sts_pod_ordinal(bare, p->name);
+		return !(o >= 0 && o < r->dep.partition);
+	}
+	return 1;
+}
+
+/* The census' facts as census.h takes them; the caller frees both. */
+static void
+census_facts(struct run *r, struct census_pod **pods,
+    struct census_worker **ws, size_t *nws)
+{
+	size_t		 i, n = 0;
+	struct wk	*w;
+
+	*pods = xcalloc(r->census_pods.n + 1, sizeof **pods);
+	for (i = 0; i < r->census_pods.n; i++) {
+		const struct pod_info *p = &r->census_pods.v[i];
+		(*pods)[i] = (struct census_pod){ p->name, census_stops(r, p),
+		    p->terminating, p->running };
+	}
+	*ws = xcalloc(r->census_nws + r->nw + 1, sizeof **ws);
+	for (i = 0; i < r->census_nws; i++) {
+		w = run_worker(r, r->census_ws[i].name);
+		(*ws)[n++] = (struct census_worker){ r->census_ws[i].name,
+		    r->census_ws[i].online, w != NULL, w != NULL &&
+		    (w->drained || w->gone) };
+	}
+	for (i = 0; i < r->nw; i++) {	/* ours the broker no longer lists */
+		size_t j;
+		for (j = 0; j < r->census_nws; j++)
+			if (strcmp(r->census_ws[j].name, r->w[i].name) == 0)
+				break;
+		if (j == r->census_nws)
+			(*ws)[n++] = (struct census_worker){ r->w[i].name, 0,
+			    1, r->w[i].drained || r->w[i].gone };
+	}
+	*nws = n;
+}
+
+/* The pods the action stops are old ones: VERIFY takes none for new. */
+static void
+census_old_pods(struct run *r, const struct census_pod *pods, size_t np)
+{
+	const struct pod_info	*p;
+	size_t			 i;
+	int			 sts = kube_target_split(r->name, NULL);
+
+	for (i = 0; i < np; i++) {
+		p = pod_list_find(&r->census_pods, pods[i].name);
+		if (pods[i].stopped && p != NULL &&
+		    !strv_has(&r->old_pods, pod_identity(p, sts)))
+			strv_add(&r->old_pods, pod_identity(p, sts));
+	}
+}
+
+/* Newcomers: tracked from now on, their pods old ones; read their queues. */
+static void
+census_add(struct run *r, const struct census_pod *pods, size_t np,
+    const struct census_worker *ws, size_t nws)
+{
+	size_t	i;
+
+	census_old_pods(r, pods, np);
+	for (i = 0; i < nws; i++) {
+		if (!census_newcomer(pods, np, &ws[i]))
+			continue;
+		log_warn("%s: worker %s appeared after the drain began (a "
+		    "replica added, or its pod came up late): draining it "
+		    "too before its pod is stopped", r->name, ws[i].name);
+		run_add_worker(r, ws[i].name);
+		ctl_refresh(&r->ctx->ctl, ws[i].name, r->state_deadline,
+		    census_refreshed, op_new(r, r->nw - 1, 0));
+	}
+}
+
+static void
+census_wait_cb(int revents, void *arg)
+{
+	(void)revents;
+	(void)op_done(arg, NULL, NULL);		/* settles: drain_check() */
+}
+
+/* Look again in a moment (a counted op holds the state meanwhile). */
+static void
+census_later(struct run *r, const char *why)
+{
+	if (strcmp(why, r->last_line) != 0) {
+		log_info("%s: %s; looking again", r->name, why);
+		snprintf(r->last_line, sizeof r->last_line, "%s", why);
+	}
+	r->census = CENSUS_WAITING;
+	ev_once(r->ctx->loop, -1, 0, CENSUS_AGAIN, census_wait_cb,
+	    op_new(r, 0, 0));
+}
+
+/* Pods stopped with nothing to drain are named, never stopped silently. */
+static void
+census_say_idle(struct run *r, const struct census_pod *pods,
+    const enum census_verdict *v, size_t np)
+{
+	const struct pod_info	*p;
+	size_t			 i;
+
+	for (i = 0; i < np; i++) {
+		p = pod_list_find(&r->census_pods, pods[i].name);
+		if (v[i] == CV_IDLE)
+			log_info("%s: pod %s (%s) runs no container: it holds "
+			    "no task; stopped with the others", r->name,
+			    pods[i].name, p != NULL ? p->state : "?");
+	}
+}
+
+/* Why census_decide() waits, in words (the first pod that makes it). */
+static void
+census_why(struct run *r, const struct census_pod *pods,
+    const enum census_verdict *v, size_t np, char *out, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < np; i++) {
+		const struct pod_info *p = pod_list_find(&r->census_pods,
+		    pods[i].name);
+		if (v[i] == CV_UNKNOWN) {
+			snprintf(out, len, "pod %s (%s) runs but no worker is "
+			    "online there yet: not stopping it before its "
+			    "worker is known and drained", pods[i].name,
+			    p != NULL ? p->state : "?");
+			return;
+		}
+		if (v[i] == CV_BUSY) {
+			snprintf(out, len, "a worker of pod %s is not drained "
+			    "yet", pods[i].name);
+			return;
+		}
+	}
+	snprintf(out, len, "waiting");
+}
+
+static void
+census_decided(struct run *r)
+{
+	struct census_pod	*pods;
+	struct census_worker	*ws;
+	enum census_verdict	*v;
+	size_t			 nws, np = r->census_pods.n;
+	char			 why[sizeof r->last_line];
+
+	census_facts(r, &pods, &ws, &nws);
+	v = xcalloc(np + 1, sizeof *v);
+	switch (census_decide(pods, np, ws, nws, v)) {
+	case CA_GO:
+		r->census = CENSUS_NONE;
+		r->last_line[0] = '\0';
+		census_old_pods(r, pods, np);
+		census_say_idle(r, pods, v, np);
+		log_info("%s: looked at the pods again: every worker of the "
+		    "pods to stop is drained", r->name);
+		run_next(r, IN_OK);
+		break;
+	case CA_DRAIN:
+		r->census = CENSUS_ADDING;
+		census_add(r, pods, np, ws, nws);
+		break;
+	case CA_WAIT:
+		census_why(r, pods, v, np, why, sizeof why);
+		census_later(r, why);
+		break;
+	}
+	free(pods);
+	free(ws);
+	free(v);
+}
+
+/*
+ * Called by drain_step() when every worker is drained and nothing is in
+ * flight: 0 if the action may go ahead (no census: --drain-only stops
+ * nothing); else the census has work under way, or has moved the run on.
+ */
+static int
+census_step(struct run *r)
+{
+	if (r->fsm.drain_only)
+		return 0;
+	switch (r->census) {
+	case CENSUS_NONE:
+	case CENSUS_WAITING:
+		r->census = CENSUS_LISTING;
+		r->census_failed = 0;
+		kube_list(&r->ctx->kube, "pods", r->dep.selector,
+		    r->state_deadline, census_pods_cb, op_new(r, 0, 0));
+		ctl_status(&r->ctx->ctl, r->state_deadline, census_status_cb,
+		    op_new(r, 0, 0));
+		return 1;
+	case CENSUS_LISTING:
+		if (r->census_failed)
+			census_later(r, r->last_line);
+		else
+			census_decided(r);
+		return 1;
+	case CENSUS_ADDING:
+		r->census = CENSUS_NONE;
+		if (r->err[0] != '\0') {
+			run_next(r, IN_FAIL);
+			return 1;
+		}
+		if (r->fsm.handover)	/* recovery knows them too */
+			json_object_set_new(r->ho, "workers",
+			    run_workers_json(r, 0));
+		run_next(r, IN_MORE);
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- DRAIN ----------------------------------------------------------- */
 
 static void
@@ -241,6 +559,8 @@ state_drain(struct run *r)
 
 	r->polling = c->o->no_events || !c->events_up;
 	r->pod_checking = 0;
+	r->census = CENSUS_NONE;
+	r->last_line[0] = '\0';
 	if (r->polling && !c->o->no_events && !r->said_polling) {
 		log_warn("%s: no Celery events from the broker; polling every "
 		    "%.0fs instead", r->name, c->o->poll_interval);
@@ -253,10 +573,18 @@ state_drain(struct run *r)
 	drain_step(r, r->polling);
 }
 
+/*
+ * One --drain-timeout for the whole drain: a DRAIN entered again for
+ * workers that appeared mid-run (IN_MORE) has what the first ones left.
+ */
 static double
 drain_deadline(struct run *r)
 {
-	return r->ctx->o->drain_timeout;
+	double	left = r->ctx->o->drain_timeout - r->t_state[ST_DRAIN];
+
+	if (r->ctx->o->drain_timeout <= 0)
+		return r->ctx->o->drain_timeout;
+	return left > 1 ? left : 1;
 }
 
 const struct state st_cancel = { "cancel", deadline_minute, state_cancel,
@@ -292,13 +620,20 @@ drain_step(struct run *r, int poll)
 
 	if (r->fsm.state != ST_DRAIN)
 		return;
+	if (r->census == CENSUS_ADDING) {
+		/* newcomers: nothing is sent to them before the journal */
+		if (r->pending == 0)
+			census_step(r);
+		return;
+	}
 	if (all_drained(r)) {
-		if (r->pending == 0) {
+		if (r->pending == 0 && !census_step(r)) {
 			report_progress(r, 1);
 			run_next(r, IN_OK);
 		}
 		return;
 	}
+	r->census = CENSUS_NONE;	/* looked at again once drained */
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		if (w->drained || w->gone || w->confirming)
@@ -546,7 +881,8 @@ drain_event(struct run *r, const struct cev *ev)
 	if (w == NULL || w->gone)
 		return;
 	w->last_event = ev_now(r->ctx->loop);
-	if (r->fsm.state != ST_DRAIN && r->fsm.state != ST_CANCEL)
+	if ((r->fsm.state != ST_DRAIN && r->fsm.state != ST_CANCEL) ||
+	    r->census == CENSUS_ADDING)	/* CANCEL seeds the newcomers */
 		return;
 	switch (ev->type) {
 	case CEV_WORKER_HEARTBEAT:
@@ -609,6 +945,10 @@ drain_blockers(struct run *r)
 		free(p);
 		free(out);
 		out = n;
+	}
+	if (out[0] == '\0' && r->census != CENSUS_NONE && r->last_line[0]) {
+		free(out);
+		out = xstrdup(r->last_line);
 	}
 	return out;
 }

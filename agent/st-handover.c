@@ -42,8 +42,14 @@ detach_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 		const char *n = json_string_value(json_object_get(meta, "name"));
 		json_t *h = json_object_get(json_object_get(meta, "labels"),
 		    HASH_LABEL);
-		if (n == NULL || !strv_has(&r->old_pods, n))
+		if (n == NULL)
 			continue;
+		if (!strv_has(&r->old_pods, n)) {
+			/* created since RESOLVE: detached (and drained) too */
+			log_info("%s: pod %s appeared since the pods were "
+			    "resolved; detached with the others", r->name, n);
+			strv_add(&r->old_pods, n);
+		}
 		json_array_append_new(pods, json_pack("{s:s,s:O}", "name", n,
 		    "hash", json_is_string(h) ? h : json_null()));
 	}

@@ -191,6 +191,7 @@ below_partition(struct run *r, struct pod_list *pl)
 			    pl->v[i].name, r->dep.partition);
 			free(pl->v[i].name);
 			free(pl->v[i].uid);
+			free(pl->v[i].tmpl);
 			free(pl->v[i].state);
 			continue;
 		}
@@ -353,28 +354,19 @@ got_refresh(enum flower_err e, struct worker_snap *s, const char *err,
 	struct run	*r = op_done(arg, &wi, NULL);
 	struct wk	*w;
 
-	if (r == NULL)
+	if (r == NULL || run_take_queues(r, wi, e, s, err) == -1)
 		return;
 	w = &r->w[wi];
-	if (e != FLOWER_OK) {
-		run_fail(r, "%s", err);
-	} else if (!s->have_queues) {
-		run_fail(r, "worker %s did not report its queues", w->name);
-	} else {
-		worker_snap_move(&w->snap, s);
-		for (i = 0; i < w->snap.queues.n; i++)
-			strv_add(&w->queues, w->snap.queues.v[i]);
-		/* queues a dead run cancelled: drain and restore them too */
-		if (r->mode == RUN_DRAIN)
-			journal_queues(r, w->name, &w->queues);
-		for (i = 0; i < w->queues.n; i++)
-			if (!strv_has(&r->queues, w->queues.v[i]))
-				strv_add(&r->queues, w->queues.v[i]);
-		if (w->queues.n == 0)
-			log_warn("%s: worker %s consumes no queue already "
-			    "(drained by hand? use --undrain to give it its "
-			    "queues back)", r->name, w->name);
-	}
+	/* queues a dead run cancelled: drain and restore them too */
+	if (r->mode == RUN_DRAIN)
+		journal_queues(r, w->name, &w->queues);
+	for (i = 0; i < w->queues.n; i++)
+		if (!strv_has(&r->queues, w->queues.v[i]))
+			strv_add(&r->queues, w->queues.v[i]);
+	if (w->queues.n == 0)
+		log_warn("%s: worker %s consumes no queue already "
+		    "(drained by hand? use --undrain to give it its "
+		    "queues back)", r->name, w->name);
 }
 
 /* Every worker's refresh is in. */

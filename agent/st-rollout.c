@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "census.h"
 #include "report.h"
 #include "runpriv.h"
 
 /* ---- RESTART --------------------------------------------------------- */
 
 static void	restart_send(struct run *);
+static void	verify_template_from(struct run *, json_t *workload);
 
 static void
 patched(enum kube_err e, json_t *obj, const char *err, void *arg)
@@ -109,9 +111,10 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 		log_info("%s: %s", r->name, msg);
 		snprintf(r->last_line, sizeof r->last_line, "%s", msg);
 	}
-	if (st == ROLLOUT_DONE)
+	if (st == ROLLOUT_DONE) {
+		verify_template_from(r, obj);
 		run_next(r, IN_OK);
-	else if (st == ROLLOUT_FAILED) {
+	} else if (st == ROLLOUT_FAILED) {
 		run_abort(r, "%s", msg);
 	}
 }
@@ -207,6 +210,54 @@ verify_status(enum flower_err e, struct worker_status *ws, size_t n,
 	worker_status_free(ws, n);
 }
 
+/*
+ * Only a pod of the new template is a new one: a replica an autoscaler
+ * added to an old ReplicaSet is not. The workload as ROLLOUT saw it done
+ * names it (a StatefulSet) or, with the ReplicaSets, says which it is
+ * (census_new_template()).
+ */
+static void
+verify_template_from(struct run *r, json_t *workload)
+{
+	const char	*t = census_new_template(workload, NULL);
+
+	json_decref(r->rolled);
+	r->rolled = json_incref(workload);
+	free(r->new_tmpl);
+	r->new_tmpl = t != NULL ? xstrdup(t) : NULL;
+}
+
+static int
+verify_new_template(struct run *r, const struct pod_info *p)
+{
+	return r->new_tmpl != NULL && p->tmpl != NULL &&
+	    strcmp(p->tmpl, r->new_tmpl) == 0;
+}
+
+static void	verify_pods(enum kube_err, json_t *, const char *, void *);
+
+static void
+verify_rs(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	const char	*t;
+
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		snprintf(r->last_line, sizeof r->last_line, "%s", err);
+		return;
+	}
+	if ((t = census_new_template(r->rolled, obj)) == NULL) {
+		snprintf(r->last_line, sizeof r->last_line, "the new "
+		    "ReplicaSet of %s is not listed yet", r->name);
+		return;
+	}
+	r->new_tmpl = xstrdup(t);
+	kube_list(&r->ctx->kube, "pods", r->dep.selector, r->state_deadline,
+	    verify_pods, op_new(r, 0, 0));
+}
+
 static void
 verify_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
@@ -230,7 +281,8 @@ verify_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	for (i = 0; i < pl.n; i++)
 		if (pl.v[i].ready && !pl.v[i].terminating &&
 		    !strv_has(&r->old_pods, pod_identity(&pl.v[i],
-		    kube_target_split(r->name, NULL))))
+		    kube_target_split(r->name, NULL))) &&
+		    verify_new_template(r, &pl.v[i]))
 			strv_add(&r->new_pods, pl.v[i].name);
 	pod_list_free(&pl);
 	if (r->new_pods.n == 0) {
@@ -269,8 +321,13 @@ state_poll(struct run *r)
 		    got_rollout, op_new(r, 0, 0));
 		break;
 	case ST_VERIFY:
-		kube_list(&r->ctx->kube, "pods", r->dep.selector,
-		    r->state_deadline, verify_pods, op_new(r, 0, 0));
+		if (r->new_tmpl == NULL)	/* a Deployment's: read first */
+			kube_list(&r->ctx->kube, "replicasets",
+			    r->dep.selector, r->state_deadline, verify_rs,
+			    op_new(r, 0, 0));
+		else
+			kube_list(&r->ctx->kube, "pods", r->dep.selector,
+			    r->state_deadline, verify_pods, op_new(r, 0, 0));
 		break;
 	default:
 		break;

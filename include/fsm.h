@@ -52,6 +52,13 @@
  * RESTORE_FAILED, the journal kept for --recover. The interrupt handler
  * leaves INFLIGHT alone (fsm_restoring()): its wait is bounded.
  *
+ * Workers that appear mid-run: when DRAIN is done, the driver lists the
+ * pods again (census.h); a worker of a pod the next action stops that this
+ * run has not drained sends the run back to CANCEL (IN_MORE), and DRAIN
+ * waits for it too, within the same --drain-timeout:
+ *
+ *   ... -> CANCEL -> DRAIN [-> CANCEL -> DRAIN ...] -> RESTART | RETIRE
+ *
  * fsm_feed() is pure: it takes the current state and the result of the
  * state's work, and returns the next state; it never does I/O. The driver
  * (run.c) does each state's work on entry and feeds back the result.
@@ -88,6 +95,10 @@ enum fsm_input {
 	IN_NOTHING,	/* ST_RESOLVE: nothing to do (--recover finds no run
 			   to finish): end changing nothing (OUT_DRY_RUN);
 			   elsewhere as IN_SKIP */
+	IN_MORE,	/* ST_DRAIN: before the old pods are stopped, the
+			   census (census.h) found workers this run has not
+			   drained: back to CANCEL for them; elsewhere as
+			   IN_FAIL */
 };
 
 /* Outcomes, in increasing severity (the worst decides a batch's exit). */

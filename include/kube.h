@@ -92,6 +92,10 @@ struct pod_info {
 				   terminated */
 	long	 restarts;	/* sum of its containers' restartCount */
 	int	 running;	/* a container runs (state.running) */
+	char	*tmpl;		/* its template: the pod-template-hash label
+				   (a Deployment's pod) or the
+				   controller-revision-hash (a StatefulSet's);
+				   NULL if none (census_new_template()) */
 	char	*state;		/* kubectl get pods' STATUS: Running,
 				   Pending, ContainerCreating,
 				   CrashLoopBackOff, Error, Terminating...;

@@ -245,6 +245,74 @@ test_nothing(void **state)
 	}
 }
 
+/*
+ * IN_MORE (the census before the old pods are stopped found workers this
+ * run has not drained) sends DRAIN back to CANCEL, flags and outcome kept;
+ * in every other state, and with --drain-only, it is IN_FAIL.
+ */
+static void
+test_more(void **state)
+{
+	struct fsm	m, n;
+	int		f, s, shed;
+
+	(void)state;
+	for (s = ST_RESOLVE; s < NSTATES; s++)
+		for (f = 0; f < 16; f++)
+			for (shed = 0; shed < 3; shed++) {
+				m = at((enum fsm_state)s, OUT_ABORTED, f & 1,
+				    (f >> 1) & 1, (f >> 2) & 1);
+				m.handover = (f >> 3) & 1;
+				m.shed = shed;
+				n = m;
+				fsm_feed(&m, IN_MORE);
+				if (s == ST_DRAIN && !((f >> 1) & 1)) {
+					n.state = ST_CANCEL;
+					assert_memory_equal(&m, &n, sizeof m);
+					continue;
+				}
+				fsm_feed(&n, IN_FAIL);
+				assert_memory_equal(&m, &n, sizeof m);
+			}
+}
+
+/* A newcomer round in place and with --handover, end to end. */
+static void
+test_more_paths(void **state)
+{
+	static const enum fsm_input in_place[] = { IN_OK, IN_OK, IN_OK,
+		IN_MORE, IN_OK, IN_MORE, IN_OK, IN_OK, IN_OK, IN_OK, IN_OK };
+	static const enum fsm_state in_place_to[] = { ST_LOCK, ST_CANCEL,
+		ST_DRAIN, ST_CANCEL, ST_DRAIN, ST_CANCEL, ST_DRAIN, ST_RESTART,
+		ST_ROLLOUT, ST_VERIFY, ST_END };
+	static const enum fsm_input ho[] = { IN_OK, IN_OK, IN_OK, IN_OK,
+		IN_OK, IN_OK, IN_OK, IN_MORE, IN_OK, IN_OK, IN_OK, IN_OK };
+	static const enum fsm_state ho_to[] = { ST_LOCK, ST_DETACH,
+		ST_RESTART, ST_ROLLOUT, ST_VERIFY, ST_CANCEL, ST_DRAIN,
+		ST_CANCEL, ST_DRAIN, ST_RETIRE, ST_HISTORY, ST_END };
+	struct fsm	m;
+	size_t		i;
+
+	(void)state;
+	fsm_init(&m, 0, 0, 0);
+	for (i = 0; i < sizeof in_place / sizeof in_place[0]; i++)
+		assert_int_equal(fsm_feed(&m, in_place[i]), in_place_to[i]);
+	assert_int_equal(m.outcome, OUT_OK);
+	fsm_init(&m, 0, 0, 0);
+	m.handover = 1;
+	/* the drained old pods are looked at again before RETIRE */
+	for (i = 0; i < sizeof ho / sizeof ho[0]; i++)
+		assert_int_equal(fsm_feed(&m, ho[i]), ho_to[i]);
+	assert_int_equal(m.outcome, OUT_OK);
+	/* a newcomer that does not drain in time: restored, as any drain */
+	fsm_init(&m, 0, 0, 0);
+	m.state = ST_DRAIN;
+	assert_int_equal(fsm_feed(&m, IN_MORE), ST_CANCEL);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_DRAIN);
+	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RESTORE);
+	assert_int_equal(m.pending, OUT_ABORTED);
+}
+
 static void
 test_locked(void **state)
 {
@@ -1125,6 +1193,8 @@ main(void)
 		cmocka_unit_test(test_dry_run),
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_nothing),
+		cmocka_unit_test(test_more),
+		cmocka_unit_test(test_more_paths),
 		cmocka_unit_test(test_locked),
 		cmocka_unit_test(test_happy_path),
 		cmocka_unit_test(test_abort_before_restart),

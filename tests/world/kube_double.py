@@ -33,6 +33,8 @@ Served API (bearer token or client cert; errors are kube-apiserver Status object
   GET  /apis/apps/v1/namespaces/NS/deployments[/NAME]              (labelSelector, fieldSelector,
        watch=true&resourceVersion=&timeoutSeconds=&allowWatchBookmarks=&sendInitialEvents=)
   PATCH /apis/apps/v1/namespaces/NS/deployments/NAME               strategic-merge / merge / json patch
+  GET, PATCH, PUT .../deployments/NAME/scale                        the scale subresource (kubectl scale,
+                                                                   an HPA): spec.replicas
   GET  /apis/apps/v1/namespaces/NS/statefulsets[/NAME]             (same list/watch options)
   PATCH /apis/apps/v1/namespaces/NS/statefulsets/NAME              (same patch types)
   GET  /api/v1/namespaces/NS/pods[/NAME]                           (same list/watch options)
@@ -60,7 +62,9 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
   POST /_test/kill-pod            {"pod": NAME, "signal": "KILL"|"TERM"|...}
   POST/DELETE /_test/pod-state    {"deployment": X, "state": S}: X's new pods are created in state S
                                   (POD_FAULTS); {"pod": NAME, "state": "CrashLoopBackOff"}: a live
-                                  pod's container starts crashing; DELETE: new pods run again
+                                  pod's container starts crashing; {"pod": NAME, "state":
+                                  "Running"}: that pod's container starts at last (scheduled,
+                                  pulled, fixed); DELETE: new pods run again
   GET  /_test/pods[?all=1]        pods (all=1: also deleted ones, with exit_code, sigkilled, ...)
   POST /_test/token               {"token": NEW}: rotate the accepted bearer token;
                                   {"token": T, "add": true, "expires_in": S}: accept T too

@@ -584,7 +584,7 @@ POD_PATH = "/api/v1/namespaces/%s/pods" % NS
 REV = "deployment.kubernetes.io/revision"
 RS_DEPS = ["r-get", "r-orphan", "r-newest", "r-saturated", "r-adopt", "r-rev", "r-history",
            "r-recreate", "r-quota", "r-background", "r-release", "r-new-paused", "r-three", "r-handover",
-           "r-proportional", "r-giveback", "r-giveback-recreate"]
+           "r-proportional", "r-giveback", "r-giveback-recreate", "r-scale"]
 
 
 @pytest.fixture(scope="module")
@@ -1127,6 +1127,46 @@ def test_new_rs_scaled_while_paused_and_post_validation(rsworld):
     (got,) = rss(w, "r-new-paused")
     assert got["spec"]["replicas"] == 1 and got["metadata"]["uid"] == rs["metadata"]["uid"]
     assert w.deployment("r-new-paused")["spec"]["paused"] is True
+
+
+def test_scale_subresource_and_a_pod_that_starts_late(rsworld):
+    """kubectl scale (a PATCH of deployments/NAME/scale, as an HPA or KEDA
+    scales): the Scale object, the new replica in the current ReplicaSet,
+    PUT's resourceVersion precondition, a bad count refused; then a pod
+    created Pending that gets its container started later."""
+    w, dep = rsworld, "r-scale"
+    path = DEP_PATH + "/%s/scale" % dep
+    code, sc, _ = w.kube_api("GET", path)
+    assert code == 200 and sc["kind"] == "Scale" and sc["apiVersion"] == "autoscaling/v1", sc
+    assert sc["spec"] == {"replicas": 1} and sc["status"]["selector"] == "app=%s" % dep, sc
+    (rs,) = rss(w, dep)
+    r = w.kubectl("scale", "deployment/" + dep, "--replicas=2")
+    assert r.returncode == 0 and "scaled" in r.stdout, r.stderr
+    assert [q for q in w.kube_requests() if q["method"] == "PATCH" and q["path"].startswith(path)]
+    wait_for(lambda: len([p for p in live(w, dep) if p["ready"]]) == 2, 15, "two ready pods")
+    assert {p["owner"] for p in live(w, dep)} == {rs["metadata"]["name"]}
+    r = w.kubectl("get", "deployment/" + dep, "--subresource=scale", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["spec"]["replicas"] == 2
+    stale = dict(sc, spec={"replicas": 3})
+    code, st, _ = w.kube_api("PUT", path, json.dumps(stale), "application/json")
+    assert code == 409 and st["reason"] == "Conflict", st
+    code, st, _ = w.kube_api("PATCH", path, '{"spec":{"replicas":-1}}', "application/merge-patch+json")
+    assert code == 422 and st["reason"] == "Invalid", st
+    assert w.deployment(dep)["spec"]["replicas"] == 2
+    w.kube_test("POST", "pod-state", {"deployment": dep, "state": "Pending"})
+    try:
+        r = w.kubectl("scale", "deployment/" + dep, "--replicas=3")
+        assert r.returncode == 0, r.stderr
+        (late,) = wait_for(lambda: [p for p in live(w, dep) if p["fault"] == "Pending"], 10,
+                           "a Pending pod")
+    finally:
+        w.kube_test("DELETE", "pod-state", {"deployment": dep})
+    assert kubectl_pods(w, dep)[late["name"]] == ("0/1", "Pending", "0")
+    w.kube_test("POST", "pod-state", {"pod": late["name"], "state": "Running"})
+    wait_for(lambda: [p for p in live(w, dep) if p["name"] == late["name"] and p["ready"]], 10,
+             "the late pod running")
+    assert kubectl_pods(w, dep)[late["name"]] == ("1/1", "Running", "0")
 
 
 def test_handover_sequence(rsworld):

@@ -10,6 +10,7 @@ failing API server would.
   GET  /api/v1/namespaces/NS
   GET  /apis/apps/v1[/namespaces/NS]/deployments[/NAME]        get, list, watch
   PATCH /apis/apps/v1[/namespaces/NS]/deployments/NAME         patch.py
+  GET, PATCH, PUT /apis/apps/v1/namespaces/NS/deployments/NAME/scale   scale.py
   GET  /apis/apps/v1[/namespaces/NS]/statefulsets[/NAME]       get, list, watch
   PATCH /apis/apps/v1[/namespaces/NS]/statefulsets/NAME        statefulsets.py
   GET  /api/v1[/namespaces/NS]/pods[/NAME]                     get, list, watch
@@ -29,6 +30,7 @@ import uuid
 from urllib.parse import unquote
 
 from kube import writes
+from kube import scale
 from kube.patch import Rejected, patch_deployment
 from kube.selectors import field_selector_fn, label_selector_fn
 from kube.statefulsets import patch_statefulset
@@ -242,7 +244,10 @@ def discovery_doc(h, path):
                 "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": True,
                                "kind": "Deployment", "verbs": ["get", "list", "patch", "watch"],
                                "shortNames": ["deploy"], "categories": ["all"],
-                               "storageVersionHash": "8aSe+NMegvE="}]
+                               "storageVersionHash": "8aSe+NMegvE="},
+                              {"name": "deployments/scale", "singularName": "", "namespaced": True,
+                               "group": "autoscaling", "version": "v1", "kind": "Scale",
+                               "verbs": ["get", "patch", "update"]}]
                 + [{"name": "replicasets", "singularName": "replicaset", "namespaced": True,
                     "kind": "ReplicaSet", "verbs": ["create", "delete", "get", "list", "watch"],
                     "shortNames": ["rs"], "categories": ["all"], "storageVersionHash": "P1RzHs8/mWQ="},
@@ -295,6 +300,31 @@ def patch_handler(patch_fn):
 
 dep_get, dep_patch = stored_get("deployments"), patch_handler(patch_deployment)
 sts_get, sts_patch = stored_get("statefulsets"), patch_handler(patch_statefulset)
+
+
+def scale_routes():
+    """deployments/NAME/scale (scale.py): get, patch and update of the subresource."""
+    def answer(h, fn):
+        try:
+            obj = fn()
+        except Rejected as e:
+            h.send_status(e.status)
+            return
+        h.send_json(200, obj)
+
+    def get(h, ns, name):
+        answer(h, lambda: scale.get_scale(h.cluster, ns, name))
+
+    def patch(h, ns, name):
+        ct = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        answer(h, lambda: scale.patch_scale(h.cluster, ns, name, ct, h._body))
+
+    def put(h, ns, name):
+        answer(h, lambda: scale.put_scale(h.cluster, ns, name, h._body))
+    g = guarded("apps", "deployments/scale", "get", get)
+    return [("apis/apps/v1/namespaces/{ns}/deployments/{name}/scale",
+             {"GET": g, "HEAD": g, "PATCH": guarded("apps", "deployments/scale", "patch", patch),
+              "PUT": guarded("apps", "deployments/scale", "update", put)})]
 rs_get = stored_get("replicasets", lambda rs, cluster: rs.render(cluster.ns))
 
 
@@ -444,6 +474,7 @@ ROUTES = (
     + [(p, {"*": health}) for p in ("healthz", "readyz", "livez")]
     + [("api/v1/namespaces/{name}", GET(namespace))]
     + resource_routes("apis/apps/v1", "apps", "deployments", dep_get, dep_patch)
+    + scale_routes()
     + resource_routes("api/v1", "", "pods", pod_get, writes.pod_patch, delete=writes.pod_delete)
     + resource_routes("apis/apps/v1", "apps", "replicasets", rs_get, None,
                       create=writes.rs_create, delete=writes.rs_delete)

@@ -271,6 +271,16 @@ class Kubelet:
     def pod_lifecycle(self, t):
         for pod in list(self.pods):
             dep = pod.dep
+            if pod.fault and pod.start_requested and not pod.terminating:
+                pod.fault = None            # its container starts at last
+                pod.crash_waiting = False
+                log("pod %s: its container starts" % pod.name)
+                try:
+                    self.spawn(pod)
+                except OSError as e:
+                    log("spawn failed: %s" % e)
+                self.bump_pod(pod)
+                continue
             if pod.fault:
                 if pod.terminating:       # no container runs: nothing to stop
                     pod.exit_code = 0 if pod.exit_code is None else pod.exit_code

@@ -51,6 +51,7 @@ class Pod:
         self.fault = fault
         self.crash_started = self.crash_exit = self.crash_next = None
         self.crash_waiting = False
+        self.start_requested = False    # the test control: the container starts
         if fault == "CrashLoopBackOff":
             self.crash_started = self.created
             self.crash_exit = self.created + 0.5

@@ -98,8 +98,19 @@ def delete_break(h):
 def post_pod_state(h):
     b = body(h)
     st = b.get("state")
+    if st == "Running" and b.get("pod"):
+        # a pod whose container did not run gets it started (scheduled at
+        # last, its image pulled, its crash fixed): the kubelet starts it
+        with h.cluster.lock:
+            pod = next((p for p in h.cluster.pods if p.name == b["pod"]), None)
+            if pod is None or pod.terminating or not pod.fault:
+                return h.send_json(400, {"error": "only a live pod whose container does not run "
+                                         "can start running"})
+            pod.start_requested = True
+        return h.send_json(200, {"ok": True})
     if st not in POD_FAULTS:
-        return h.send_json(400, {"error": "state must be one of %s" % (POD_FAULTS,)})
+        return h.send_json(400, {"error": "state must be one of %s, or Running for a pod"
+                                 % (POD_FAULTS,)})
     with h.cluster.lock:
         if b.get("pod"):
             pod = next((p for p in h.cluster.pods if p.name == b["pod"]), None)

@@ -1,0 +1,97 @@
+/*
+ * census.h -- which pods an action may stop: no worker of the old template
+ * is stopped before this run has drained it.
+ *
+ * The set of workers a run drains is fixed at RESOLVE, but pods come and go
+ * meanwhile: an autoscaler (HPA, KEDA) or an operator's `oc scale` adds a
+ * replica, a pod that was Pending or crash-looping gets a worker that starts
+ * consuming. So just before the action that stops the old pods (the restart
+ * PATCH in place, RETIRE with --handover), the driver lists the pods again,
+ * asks the broker (or Flower) which workers are online, and census_decide()
+ * says whether the action may go ahead.
+ *
+ * Pure: plain data in, a verdict out; no I/O.
+ *
+ * A pod's verdict (census_pod()), in this order:
+ *   CV_SPARED    the action does not stop it (a pod of the new template,
+ *                a StatefulSet's pod below the partition);
+ *   CV_LEAVING   being deleted already: its worker is in warm shutdown,
+ *                stopping it again changes nothing;
+ *   CV_IDLE      no container runs (Pending, ContainerCreating,
+ *                CrashLoopBackOff between two starts): it holds no task;
+ *   CV_NEWCOMER  it runs an online worker this run never cancelled: cancel
+ *                and drain that worker first;
+ *   CV_BUSY      a worker of this run there is not drained yet;
+ *   CV_DRAINED   every worker this run tracks there is drained (or has
+ *                vanished), and no other runs online there;
+ *   CV_UNKNOWN   a container runs, but no worker is online there and this
+ *                run tracks none: its worker may be starting. Never stopped
+ *                on a guess: it is looked at again until it is known.
+ *
+ * census_decide(): CA_DRAIN if any pod is CV_NEWCOMER (the newcomers are
+ * drained first, then the census runs again); else CA_WAIT if any is
+ * CV_BUSY or CV_UNKNOWN (look again within the drain's time limit; when it
+ * runs out the run aborts and restores, as a drain that times out does);
+ * else CA_GO.
+ */
+#ifndef CENSUS_H
+#define CENSUS_H
+
+#include <stddef.h>
+
+struct census_pod {
+	const char	*name;
+	int		 stopped;	/* the action stops it */
+	int		 terminating;	/* deletionTimestamp set */
+	int		 running;	/* a container runs */
+};
+
+struct census_worker {
+	const char	*name;		/* deployment@pod (worker_pod()) */
+	int		 online;	/* the broker or Flower says so now */
+	int		 tracked;	/* this run cancelled its consumers */
+	int		 drained;	/* ... and saw it drained, or vanish */
+};
+
+enum census_verdict {
+	CV_SPARED,
+	CV_LEAVING,
+	CV_IDLE,
+	CV_NEWCOMER,
+	CV_BUSY,
+	CV_DRAINED,
+	CV_UNKNOWN,
+};
+
+enum census_action {
+	CA_GO,		/* every pod the action stops holds nothing */
+	CA_DRAIN,	/* cancel and drain the newcomers first */
+	CA_WAIT,	/* look again */
+};
+
+enum census_verdict census_pod(const struct census_pod *,
+		    const struct census_worker *, size_t nw);
+/* verdicts: np entries filled in, or NULL. */
+enum census_action census_decide(const struct census_pod *, size_t np,
+		    const struct census_worker *, size_t nw,
+		    enum census_verdict *verdicts);
+/* Worker w is a newcomer: online, untracked, on a CV_NEWCOMER pod. */
+int		 census_newcomer(const struct census_pod *, size_t np,
+		    const struct census_worker *w);
+const char	*census_verdict_name(enum census_verdict);
+
+/*
+ * The template of the workload's new pods, the only ones VERIFY accepts
+ * (a pod merely not among the old ones may be a replica added to an old
+ * ReplicaSet): for a Deployment, the pod-template-hash label of the
+ * ReplicaSet it controls (ownerReference with controller true, its uid)
+ * whose deployment.kubernetes.io/revision annotation is the Deployment's
+ * own; for a StatefulSet (kind), its status.updateRevision, which its
+ * pods carry as controller-revision-hash. NULL while not known. Borrowed
+ * from the objects.
+ */
+struct json_t;
+const char	*census_new_template(struct json_t *workload,
+		    struct json_t *rslist);
+
+#endif

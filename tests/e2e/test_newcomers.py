@@ -1,0 +1,123 @@
+"""End to end: workers that appear while a run drains (an autoscaler or
+`oc scale` adding a replica, a pod that was Pending at RESOLVE and comes
+up). Every worker of a pod the run stops is drained first: the census of
+the pods just before the restart PATCH (in place) or RETIRE (--handover)."""
+import pytest
+
+from test_handover import PLAIN_POOL, fresh as handover_world, live_pods
+from test_safety import finish, wait_journal_state
+from world import wait_for
+
+DEP = "ecal-bulk"
+
+
+def fresh(request):
+    """One worker (one process, prefetching 4) with a 2 s grace period."""
+    return handover_world(request, pool=PLAIN_POOL)
+
+
+def restart_patches(w):
+    """The restart PATCHes the API server took (not the scale ones)."""
+    return [r for r in w.kube_requests() if r["method"] == "PATCH" and r.get("status") == 200
+            and r["path"].split("?")[0].endswith("/deployments/" + DEP)
+            and "restartedAt" in r["body"]]
+
+
+def consuming_new_pods(w, old, n):
+    pods = [p for p in live_pods(w) if p["name"] not in old]
+    return len(pods) == n and all(w.consumes(p["hostname"], DEP) for p in pods) and pods
+
+
+@pytest.mark.long(50)
+def test_replica_added_while_draining_is_drained_before_the_restart(request):
+    """The Deployment is scaled from 1 to 2 (kubectl scale: the scale
+    subresource, as an HPA or KEDA scales) while its only worker drains; the
+    new replica takes a task from the queue. The run drains it too before
+    the restart: every task runs once, one restart PATCH, both new replicas
+    consume, exit 0."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 12.0, tag="long")
+    w.wait_started(ids, 1)
+    args = (DEP,)
+    p = w.spawn(*args)
+    wait_journal_state(w, "drain")
+    # the old worker no longer fetches: this one waits for the new replica
+    late = w.enqueue(DEP, 1, 15.0, tag="late")
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: len(w.pods(DEP)) == 2, 10, "the new replica")
+    old = {x["name"] for x in w.pods(DEP)}
+    w.wait_started(late, 1, timeout=30)
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    w.wait_done(ids + late, timeout=40)
+    w.assert_exactly_once(ids + late)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+    assert "appeared after the drain began" in err, err
+
+
+def test_pod_whose_worker_never_comes_up_is_not_stopped(request):
+    """A replica added while the drain runs whose container runs but whose
+    worker never comes online: it may be about to hold tasks, so the run
+    does not restart it on a guess. At --drain-timeout it restores the old
+    worker's consumers and sends no restart (exit 5)."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 4.0, tag="short")
+    w.wait_started(ids, 1)
+    args = (DEP, "--drain-timeout", "15s")
+    p = w.spawn(*args)
+    wait_journal_state(w, "drain")
+    w.kube_test("POST", "break", {"deployment": DEP})
+    try:
+        r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: [x for x in w.pods(DEP) if x["broken"]], 10, "the added replica")
+    finally:
+        w.kube_test("DELETE", "break", {"deployment": DEP})  # pods created from now on work
+    code, err = finish(w, p, args)
+    assert code == 5, err
+    assert not restart_patches(w), restart_patches(w)
+    assert "runs but no worker is online there yet" in err, err
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    (old,) = [x for x in live_pods(w)]
+    wait_for(lambda: w.consumes(old["hostname"], DEP), 15, "the old worker consuming again")
+
+
+@pytest.mark.long(60)
+def test_handover_pod_that_comes_up_after_resolve_is_drained_before_it_is_deleted(request):
+    """--handover: a pod Pending at RESOLVE (no room on a node) is recorded
+    with the old pods; its worker comes up while the old worker drains and
+    takes tasks. It is drained before RETIRE deletes it: no task lost."""
+    w = fresh(request)
+    w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
+    try:
+        r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+        assert r.returncode == 0, r.stderr
+        (late_pod,) = wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 10,
+                               "a Pending pod")
+    finally:
+        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    ids = w.enqueue(DEP, 1, 25.0, tag="long")
+    w.wait_started(ids, 1)
+    old = {x["name"] for x in w.pods(DEP)}
+    args = (DEP, "--handover")
+    p = w.spawn(*args)
+    wait_journal_state(w, "drain")
+    # room on a node at last: its worker starts, and consumes like the new ones
+    w.kube_test("POST", "pod-state", {"pod": late_pod["name"], "state": "Running"})
+    wait_for(lambda: late_pod["hostname"] in w.workers_online(), 30, "the late pod's worker online")
+    # the three workers that consume take one each (BRPOP serves the
+    # longest waiting first): the late one still runs its own when the
+    # old worker is done
+    more = w.enqueue(DEP, 3, 20.0, tag="more")
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    w.wait_done(ids + more, timeout=40)
+    w.assert_exactly_once(ids + more)
+    gone = [x for x in w.pods(DEP, all=True) if x["name"] == late_pod["name"]]
+    assert gone and not gone[0]["sigkilled"], gone
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+    assert "worker %s appeared after the drain began" % late_pod["hostname"] in err, err
+    assert not w.r().keys("drain-and-rollout:journal:*")

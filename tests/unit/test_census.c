@@ -1,0 +1,250 @@
+/*
+ * test_census.c -- which pods an action may stop (include/census.h): every
+ * branch of census_pod(), census_decide() and census_newcomer(), table-driven.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "census.h"
+
+#define N(a)	(sizeof (a) / sizeof (a)[0])
+
+/* The workers the rows below see; pod "p" is the one judged. */
+#define W_NEW	{ "d@p", 1, 0, 0 }	/* online, untracked */
+#define W_BUSY	{ "d@p", 1, 1, 0 }	/* tracked, not drained */
+#define W_DONE	{ "d@p", 1, 1, 1 }	/* tracked, drained */
+#define W_GONE	{ "d@p", 0, 1, 1 }	/* tracked, vanished */
+#define W_OFF	{ "d@p", 0, 0, 0 }	/* offline, untracked */
+#define W_ELSE	{ "d@q", 1, 0, 0 }	/* a newcomer on another pod */
+#define W_BAD	{ "no-at", 1, 0, 0 }	/* a name that names no pod */
+
+struct prow {
+	const char		*what;
+	struct census_pod	 pod;
+	struct census_worker	 ws[3];
+	size_t			 nw;
+	enum census_verdict	 want;
+};
+
+static const struct prow prows[] = {
+	{ "not stopped by the action", { "p", 0, 0, 1 }, { W_NEW }, 1,
+	    CV_SPARED },
+	{ "new template, even terminating", { "p", 0, 1, 0 }, { W_BUSY }, 1,
+	    CV_SPARED },
+	{ "being deleted", { "p", 1, 1, 1 }, { W_NEW }, 1, CV_LEAVING },
+	{ "no container runs", { "p", 1, 0, 0 }, { W_NEW }, 1, CV_IDLE },
+	{ "online untracked worker", { "p", 1, 0, 1 }, { W_NEW }, 1,
+	    CV_NEWCOMER },
+	{ "newcomer beside a drained worker", { "p", 1, 0, 1 },
+	    { W_DONE, W_NEW }, 2, CV_NEWCOMER },
+	{ "newcomer beside a busy worker", { "p", 1, 0, 1 },
+	    { W_BUSY, W_NEW }, 2, CV_NEWCOMER },
+	{ "tracked, not drained", { "p", 1, 0, 1 }, { W_BUSY }, 1, CV_BUSY },
+	{ "busy beside drained", { "p", 1, 0, 1 }, { W_DONE, W_BUSY }, 2,
+	    CV_BUSY },
+	{ "tracked and drained", { "p", 1, 0, 1 }, { W_DONE }, 1, CV_DRAINED },
+	{ "tracked and vanished", { "p", 1, 0, 1 }, { W_GONE }, 1,
+	    CV_DRAINED },
+	{ "drained, an offline stranger", { "p", 1, 0, 1 }, { W_DONE, W_OFF },
+	    2, CV_DRAINED },
+	{ "no worker known", { "p", 1, 0, 1 }, { { 0 } }, 0, CV_UNKNOWN },
+	{ "only an offline worker", { "p", 1, 0, 1 }, { W_OFF }, 1,
+	    CV_UNKNOWN },
+	{ "workers of other pods only", { "p", 1, 0, 1 }, { W_ELSE, W_BAD },
+	    2, CV_UNKNOWN },
+	{ "no pod name", { NULL, 1, 0, 1 }, { W_NEW }, 1, CV_UNKNOWN },
+};
+
+static void
+test_pod_verdicts(void **state)
+{
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(prows); i++) {
+		enum census_verdict v = census_pod(&prows[i].pod, prows[i].ws,
+		    prows[i].nw);
+		if (v != prows[i].want)
+			fail_msg("%s: got %s, want %s", prows[i].what,
+			    census_verdict_name(v),
+			    census_verdict_name(prows[i].want));
+	}
+}
+
+/* census_decide() over several pods: the most urgent verdict decides. */
+struct drow {
+	const char		*what;
+	struct census_pod	 pods[3];
+	size_t			 np;
+	enum census_action	 want;
+	enum census_verdict	 verdicts[3];
+};
+
+static const struct census_worker dws[] = {
+	{ "d@a", 1, 1, 1 },	/* a: drained */
+	{ "d@b", 1, 0, 0 },	/* b: newcomer */
+	{ "d@c", 1, 1, 0 },	/* c: busy */
+	/* d: nobody */
+};
+
+static const struct drow drows[] = {
+	{ "no pod", { { 0 } }, 0, CA_GO, { 0 } },
+	{ "all drained, idle, leaving, spared",
+	    { { "a", 1, 0, 1 }, { "d", 1, 0, 0 }, { "b", 0, 0, 1 } }, 3,
+	    CA_GO, { CV_DRAINED, CV_IDLE, CV_SPARED } },
+	{ "a newcomer", { { "a", 1, 0, 1 }, { "b", 1, 0, 1 } }, 2, CA_DRAIN,
+	    { CV_DRAINED, CV_NEWCOMER } },
+	{ "a newcomer beats a wait",
+	    { { "d", 1, 0, 1 }, { "b", 1, 0, 1 }, { "c", 1, 0, 1 } }, 3,
+	    CA_DRAIN, { CV_UNKNOWN, CV_NEWCOMER, CV_BUSY } },
+	{ "a wait after a newcomer stays a drain",
+	    { { "b", 1, 0, 1 }, { "d", 1, 0, 1 } }, 2, CA_DRAIN,
+	    { CV_NEWCOMER, CV_UNKNOWN } },
+	{ "a worker not known yet", { { "a", 1, 0, 1 }, { "d", 1, 0, 1 } }, 2,
+	    CA_WAIT, { CV_DRAINED, CV_UNKNOWN } },
+	{ "a worker still draining", { { "c", 1, 0, 1 } }, 1, CA_WAIT,
+	    { CV_BUSY } },
+	{ "a leaving newcomer pod", { { "b", 1, 1, 1 } }, 1, CA_GO,
+	    { CV_LEAVING } },
+};
+
+static void
+test_decide(void **state)
+{
+	enum census_verdict	v[3];
+	size_t			i, j;
+
+	(void)state;
+	for (i = 0; i < N(drows); i++) {
+		memset(v, 0xff, sizeof v);
+		if (census_decide(drows[i].pods, drows[i].np, dws, N(dws), v) !=
+		    drows[i].want)
+			fail_msg("%s: wrong action", drows[i].what);
+		for (j = 0; j < drows[i].np; j++)
+			if (v[j] != drows[i].verdicts[j])
+				fail_msg("%s: pod %zu is %s", drows[i].what, j,
+				    census_verdict_name(v[j]));
+		/* the verdicts are optional */
+		assert_int_equal(census_decide(drows[i].pods, drows[i].np, dws,
+		    N(dws), NULL), drows[i].want);
+	}
+}
+
+/* Which workers to add: only online, untracked ones on a newcomer pod. */
+static void
+test_newcomer(void **state)
+{
+	static const struct census_pod pods[] = {
+		{ "a", 1, 0, 1 }, { "b", 1, 0, 1 }, { "s", 0, 0, 1 },
+		{ "t", 1, 1, 1 }, { "i", 1, 0, 0 },
+	};
+	static const struct {
+		struct census_worker	w;
+		int			want;
+	} rows[] = {
+		{ { "d@b", 1, 0, 0 }, 1 },	/* online, untracked, stopped */
+		{ { "e@b", 1, 0, 0 }, 1 },	/* a second worker there */
+		{ { "d@a", 1, 1, 1 }, 0 },	/* tracked */
+		{ { "d@b", 0, 0, 0 }, 0 },	/* offline */
+		{ { "d@s", 1, 0, 0 }, 0 },	/* spared pod */
+		{ { "d@t", 1, 0, 0 }, 0 },	/* leaving pod */
+		{ { "d@i", 1, 0, 0 }, 0 },	/* idle pod */
+		{ { "d@x", 1, 0, 0 }, 0 },	/* a pod not listed */
+		{ { "x", 1, 0, 0 }, 0 },	/* names no pod */
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(rows); i++)
+		if (census_newcomer(pods, N(pods), &rows[i].w) != rows[i].want)
+			fail_msg("worker %s: want %d", rows[i].w.name,
+			    rows[i].want);
+}
+
+/* The new pods' template: every branch of census_new_template(). */
+#define DEP(rev) "{\"kind\": \"Deployment\", \"metadata\": {\"uid\": " \
+	"\"u1\", \"annotations\": {" rev "}}}"
+#define REV(n)	"\"deployment.kubernetes.io/revision\": \"" n "\""
+#define RS(owner, ctl, rev, hash) "{\"metadata\": {\"ownerReferences\": " \
+	"[{\"uid\": \"" owner "\", \"controller\": " ctl "}], " \
+	"\"annotations\": {" rev "}, \"labels\": {" hash "}}}"
+#define HASH(h)	"\"pod-template-hash\": \"" h "\""
+
+static void
+test_new_template(void **state)
+{
+	static const struct {
+		const char	*what, *workload, *rslist, *want;
+	} rows[] = {
+		{ "the ReplicaSet of the Deployment's revision", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "true", REV("2"), HASH("old")) ", "
+		    RS("u1", "true", REV("3"), HASH("new")) "]}", "new" },
+		{ "not yet listed", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "true", REV("2"), HASH("old")) "]}",
+		    NULL },
+		{ "another Deployment's", DEP(REV("3")),
+		    "{\"items\": [" RS("u2", "true", REV("3"), HASH("x")) "]}",
+		    NULL },
+		{ "owned, not its controller", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "false", REV("3"), HASH("x")) "]}",
+		    NULL },
+		{ "no revision on the ReplicaSet", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "true", "", HASH("x")) "]}", NULL },
+		{ "no hash label", DEP(REV("3")),
+		    "{\"items\": [" RS("u1", "true", REV("3"), "") "]}", NULL },
+		{ "no revision on the Deployment", DEP(""),
+		    "{\"items\": [" RS("u1", "true", REV("3"), HASH("x")) "]}",
+		    NULL },
+		{ "no list", DEP(REV("3")), "null", NULL },
+		{ "a StatefulSet: its updateRevision", "{\"kind\": "
+		    "\"StatefulSet\", \"status\": {\"updateRevision\": "
+		    "\"web-7c9\"}}", "null", "web-7c9" },
+		{ "a StatefulSet not rolled yet", "{\"kind\": \"StatefulSet\", "
+		    "\"status\": {}}", "null", NULL },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(rows); i++) {
+		json_t *w = json_loads(rows[i].workload, JSON_DECODE_ANY, NULL);
+		json_t *l = json_loads(rows[i].rslist, JSON_DECODE_ANY, NULL);
+		const char *got;
+		assert_non_null(w);
+		got = census_new_template(w, l);
+		if ((got == NULL) != (rows[i].want == NULL) || (got != NULL &&
+		    strcmp(got, rows[i].want) != 0))
+			fail_msg("%s: got %s", rows[i].what, got ? got : "NULL");
+		json_decref(w);
+		json_decref(l);
+	}
+}
+
+static void
+test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(census_verdict_name(CV_SPARED), "spared");
+	assert_string_equal(census_verdict_name(CV_NEWCOMER), "newcomer");
+	assert_string_equal(census_verdict_name(CV_UNKNOWN), "unknown");
+	assert_string_equal(census_verdict_name((enum census_verdict)99), "?");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pod_verdicts),
+		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_newcomer),
+		cmocka_unit_test(test_new_template),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
