@@ -1,0 +1,152 @@
+"""The broker's Redis comes back empty (restarted without persistence, a
+failover to a replica that had not the keys): the lease and the journal
+are gone, and Celery's own keys with them. The run takes its lease again
+with the same token, rewrites the journal from its memory before it acts
+again, and goes on; a run that cannot (another holder) stops and prints the
+--undrain command that gives its drained workers back, which works;
+--status names a drained worker without a journal; --recover takes the
+lease before it reads the journal; a --drain-only journal keeps its
+7-day expiry.
+
+Measured with the real worker (Celery 5.2.6, kombu 5.2.4): a worker whose
+consumer was cancelled reconnects to a restarted, empty Redis in about 5 s
+and does not consume that queue again (its active_queues stay empty, a
+task sent meanwhile waits on the queue). The agent does not rely on it:
+after a regain it confirms every worker drained anew before the restart
+(lease_resume(), include/lease.h)."""
+import os
+import shlex
+import signal
+import socket
+
+from conftest import applied_patches, patches
+from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, fresh, spawn,
+                         wait_consumes, wait_journal_state)
+from world import wait_for
+
+OTHER = "other-host:4242:1700000000:00ff"
+
+
+def undrain_argv(w, err):
+    """The --undrain command the agent printed, as argv for this world's binary."""
+    line = [l for l in err.splitlines() if "drain-and-rollout --namespace" in l]
+    assert line, "no --undrain command printed:\n" + err
+    words = shlex.split(line[-1][line[-1].index("drain-and-rollout --namespace"):])
+    assert words[0] == "drain-and-rollout" and "--undrain" in words and "--queues" in words, words
+    return words[1:]
+
+
+def test_redis_restarted_empty_mid_drain_the_run_takes_its_lease_again(request):
+    """redis-server (no persistence) restarts mid-drain while the worker runs
+    a task: the lease and journal are gone. The run takes the lease again,
+    rewrites its journal, drains on and restarts once; the task completes
+    exactly once and the new worker consumes."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 10.0, tag="through-restart")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--lease-ttl", "6s", "--poll-interval", "1s")
+    wait_journal_state(w, "drain")
+    w.restart_redis(down=0.3)
+    assert not w.r().exists(LEASE), "Redis kept its keys: not the restart this test needs"
+    # the journal is back while the run drains, before the restart
+    wait_for(lambda: w.r().hget(JOURNAL, "holder") == "%s:%d" % (socket.gethostname(), p.pid)
+             or p.poll() is not None, 30, "the journal rewritten", interval=0.1)
+    assert p.poll() is not None or patches(w) == [], "restarted before the journal was back"
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert "took the lease again and rewrote the journal" in err, err
+    assert "lost the lease" not in err, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    # the ledger lives in the same Redis: its "started" went with the
+    # restart; "done" is written after it, once
+    w.wait_done(ids, timeout=60)
+    started, done = w.ledger()
+    assert done.get(ids[0]) == "1", (started, done)
+    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
+
+
+def test_lease_taken_by_another_run_prints_an_undrain_command_that_works(request):
+    """Redis came back empty and another run took the lease first: this run
+    stops (exit 9) with its worker drained and no journal left. It must name
+    the --undrain command that gives the worker its queues back, not a
+    --recover that has nothing to work from; the command, run, does it."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 6.0, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--lease-ttl", "3s")
+    wait_journal_state(w, "drain")
+    w.r().delete(JOURNAL)
+    w.r().set(LEASE, OTHER, px=120000)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 9, err
+    assert "other-host:4242" in err, err
+    assert "--recover" not in err, err
+    assert w.r().get(LEASE) == OTHER
+    assert not w.consumes(worker, DEP)
+    w.r().delete(LEASE)         # the other run is done, and left no journal either
+    u = w.run(*undrain_argv(w, err))
+    assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker)
+    assert patches(w) == []
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+def test_status_lists_a_drained_worker_without_a_journal(request):
+    """A worker left drained with no journal (Redis lost it): --status DEP
+    names it and the command that gives its queues back (from the pod
+    template's --queues), which works."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    r = w.run("--drain-only", DEP)
+    assert r.returncode == 0, r.stderr
+    assert not w.consumes(worker, DEP)
+    w.r().delete(JOURNAL)
+    st = w.run("--status", DEP)
+    assert st.returncode == 0, st.stdout + st.stderr
+    out = st.stdout + st.stderr
+    assert "%s consumes none of its queues (%s)" % (worker, DEP) in out, out
+    u = w.run(*undrain_argv(w, out))
+    assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker)
+    st = w.run("--status", DEP)
+    assert "consumes none" not in st.stdout + st.stderr, st.stdout + st.stderr
+
+
+def test_recover_takes_the_lease_before_reading_the_journal(request):
+    """Another run holds the lease: --recover is refused naming it, whatever
+    the journal says (here a --drain-only journal, and none at all), and
+    changes nothing."""
+    w = fresh(request)
+    w.r().set(LEASE, OTHER, px=120000)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 3, r.stderr
+    assert "another run (holder other-host:4242" in r.stderr, r.stderr
+    w.r().hset(JOURNAL, mapping={"holder": "other-host:4242", "state": "drained",
+                                 "started": "1795600000.000",
+                                 "workers": '[{"name":"x@y","queues":["%s"]}]' % DEP})
+    r = w.run("--recover", DEP)
+    assert r.returncode == 3, r.stderr
+    assert "another run (holder other-host:4242" in r.stderr, r.stderr
+    assert w.r().get(LEASE) == OTHER
+    assert w.r().hget(JOURNAL, "state") == "drained"
+    assert patches(w) == []
+
+
+def test_drain_only_journal_keeps_its_seven_day_expiry(request):
+    """The --drain-only run marks its journal drained at the end: that write
+    gives it its 7 days again (else --status forgets the drained worker
+    7 days after the drain began, not after it ended)."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 5.0, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, "--drain-only", DEP)
+    wait_journal_state(w, "drain")
+    w.r().expire(JOURNAL, 1000)     # as if the drain had begun long ago
+    rc, err = finish(w, p, args, timeout=90)
+    assert rc == 0, err
+    assert w.r().hget(JOURNAL, "state") == "drained"
+    assert w.r().ttl(JOURNAL) > 7 * 86400 - 60, w.r().ttl(JOURNAL)
