@@ -675,6 +675,7 @@ struct regain {
 };
 
 static void	release_send(struct run *, const char *token, const char *keep);
+static const char *journal_fate(struct run *);
 
 /* The lease and the journal are back: go on (lease_resume()). */
 static void
@@ -717,8 +718,7 @@ regained(redisReply *rep, const char *err, void *arg)
 	if (r->fsm.state == ST_END || r->lease_lost_since == 0) {
 		/* the run ended meanwhile: what it took is given back */
 		if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
-			release_send(r, g->token, r->fsm.outcome == OUT_OK ?
-			    "del" : "keep");
+			release_send(r, g->token, journal_fate(r));
 	} else if (rep == NULL)
 		log_warn("%s: cannot take the lease again yet: %s; retrying",
 		    r->name, err);
@@ -758,6 +758,26 @@ regain_send(struct run *r)
 }
 
 /* ---- the end --------------------------------------------------------- */
+
+/*
+ * What the end does with the journal: "drained" (--drain-only), "keep"
+ * or "del". A run that ends with workers possibly drained (restore failed,
+ * stopped without its lease, or interrupted after the restart: the rollout
+ * may still fail) keeps it for --recover; one that changed nothing (refused
+ * once it had the lease) wrote none, and leaves a dead run's alone.
+ */
+static const char *
+journal_fate(struct run *r)
+{
+	enum fsm_outcome	o = r->fsm.outcome;
+
+	if (o == OUT_DRAINED)
+		return "drained";
+	if (o == OUT_RESTORE_FAILED || o == OUT_LEASE_LOST || r->ho_pending ||
+	    o == OUT_PREFLIGHT || (o == OUT_INTERRUPTED && r->restart_sent))
+		return "keep";
+	return "del";
+}
 
 /* History entry, journal kept, dropped or marked (keep), lease released. */
 static void
@@ -818,17 +838,7 @@ lease_release(struct run *r)
 		r->lease_token = NULL;
 		return;
 	}
-	/*
-	 * A run that ends with workers possibly drained (restore failed, or
-	 * interrupted after the restart: the rollout may still fail) keeps
-	 * its journal for --recover; one that changed nothing (refused once
-	 * it had the lease) wrote none, and leaves a dead run's alone.
-	 */
-	keep = r->fsm.outcome == OUT_DRAINED ? "drained" :
-	    r->fsm.outcome == OUT_RESTORE_FAILED || r->ho_pending ||
-	    r->fsm.outcome == OUT_PREFLIGHT ||
-	    (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent) ? "keep" :
-	    "del";
+	keep = journal_fate(r);
 	if (r->ho_pending)
 		log_warn("%s: the old pods are still detached from their "
 		    "ReplicaSets (--handover): the journal is kept; run "

@@ -18,6 +18,7 @@ import os
 import shlex
 import signal
 import socket
+import subprocess
 
 from conftest import applied_patches, patches
 from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, fresh, spawn,
@@ -150,3 +151,55 @@ def test_drain_only_journal_keeps_its_seven_day_expiry(request):
     assert rc == 0, err
     assert w.r().hget(JOURNAL, "state") == "drained"
     assert w.r().ttl(JOURNAL) > 7 * 86400 - 60, w.r().ttl(JOURNAL)
+
+
+def test_redis_paused_longer_than_the_lease_the_run_takes_it_again(request):
+    """Redis stops answering (SIGSTOP) mid-drain for longer than --lease-ttl,
+    less than twice it: the lease runs out unrenewed, the run acts no more,
+    takes it again once Redis answers, and finishes with one restart."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 12.0, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--lease-ttl", "4s", "--poll-interval", "1s")
+    wait_journal_state(w, "drain")
+    pid = w.procs["redis"].pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        p.wait(timeout=5.5)     # frozen for 5.5 s, unless the agent gives up first
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert "took the lease again" in err, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+
+
+def test_redis_gone_longer_than_the_lease_stops_with_the_undrain_command(request):
+    """Redis is down (stopped) mid-drain and stays down past the lease and the
+    time to regain it: the run stops (exit 9) naming the --undrain command;
+    once Redis is back (empty), that command gives the worker its queue."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 30.0, tag="long")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--lease-ttl", "3s", "--request-timeout", "2s")
+    wait_journal_state(w, "drain")
+    w._stop("redis")
+    try:
+        rc, err = finish(w, p, args, timeout=90)
+    finally:
+        w.start_redis()
+    assert rc == 9, err
+    assert "not taken again within --lease-ttl" in err, err
+    assert "--recover" not in err, err
+    assert patches(w) == []
+    wait_for(w.all_workers_online, 60, "the worker back on the restarted Redis")
+    u = w.run(*undrain_argv(w, err))
+    assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker, timeout=30)
