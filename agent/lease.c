@@ -159,6 +159,19 @@ struct take {
 };
 
 static void	bg_done(redisReply *, const char *, void *);
+
+/* Give back the lease token holds, if it still does (no history). */
+static void
+lease_drop(struct run *r, const char *token)
+{
+	struct ctx	*c = r->ctx;
+	char		*k = lease_key(c, r->name);
+
+	c->ops++;
+	broker_command(c->broker, bg_done, c, "EVAL %s 1 %s %s", drop_lua, k,
+	    token);
+	free(k);
+}
 static void	lease_vanished(struct run *, const char *seen, double now);
 static void	regain_send(struct run *);
 static void	lease_renew(struct run *);
@@ -341,6 +354,7 @@ lease_vanished(struct run *r, const char *seen, double now)
 		return;			/* already regaining */
 	r->lease_held = 0;
 	r->lease_lost_since = now;
+	r->lease_attempts = 0;
 	log_warn("%s: the lease %s (the broker's Redis restarted without its "
 	    "data?); acting no more until it is taken again, with the "
 	    "journal rewritten (for up to %.0fs)", r->name, seen != NULL ?
@@ -433,19 +447,13 @@ lease_taken(redisReply *rep, const char *err, void *arg)
 {
 	struct take	*t = arg;
 	struct run	*owner = t->op->r;
-	struct ctx	*c = owner->ctx;
 	struct run	*r = op_done(t->op, NULL, NULL);
 	char		*jk, *lk;
 
 	if (r == NULL || r->fsm.state == ST_END) {
 		/* taken for a run that moved on meanwhile: give it back */
-		if (rep != NULL && rep->type == REDIS_REPLY_STATUS) {
-			jk = lease_key(c, owner->name);
-			c->ops++;
-			broker_command(c->broker, bg_done, c, "EVAL %s 1 %s %s",
-			    drop_lua, jk, t->token);
-			free(jk);
-		}
+		if (rep != NULL && rep->type == REDIS_REPLY_STATUS)
+			lease_drop(owner, t->token);
 		free(t->token);
 		free(t);
 		return;
@@ -719,10 +727,12 @@ regained(redisReply *rep, const char *err, void *arg)
 		/* the run ended meanwhile: what it took is given back */
 		if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
 			release_send(r, g->token, journal_fate(r));
-	} else if (rep == NULL)
-		log_warn("%s: cannot take the lease again yet: %s; retrying",
-		    r->name, err);
-	else if (rep->type != REDIS_REPLY_INTEGER)
+	} else if (rep == NULL) {
+		/* once, then every 10 s or so: Redis may be down a while */
+		if (r->lease_attempts++ % 20 == 0)
+			log_warn("%s: cannot take the lease again yet: %s; "
+			    "retrying", r->name, err);
+	} else if (rep->type != REDIS_REPLY_INTEGER)
 		lease_vanished(r, rep->type == REDIS_REPLY_STRING ? rep->str :
 		    NULL, ev_now(c->loop));
 	else {
@@ -809,7 +819,6 @@ lease_release(struct run *r)
 {
 	struct ctx	*c = r->ctx;
 	const char	*keep;
-	char		*k;
 
 	ev_timer_stop(c->loop, &r->lease_timer);
 	ev_timer_stop(c->loop, &r->lease_expiry);
@@ -829,11 +838,7 @@ lease_release(struct run *r)
 	r->lease_held = 0;
 	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_DRY_RUN) {
 		/* --recover found nothing to do: no history, journal as is */
-		k = lease_key(c, r->name);
-		c->ops++;
-		broker_command(c->broker, bg_done, c, "EVAL %s 1 %s %s",
-		    drop_lua, k, r->lease_token);
-		free(k);
+		lease_drop(r, r->lease_token);
 		free(r->lease_token);
 		r->lease_token = NULL;
 		return;

@@ -71,6 +71,7 @@ struct run {
 	double		 lease_lost_since;	/* ev_now the lease was found
 					   gone: regaining it since; 0 not */
 	int		 lease_regaining;	/* a regain attempt is out */
+	unsigned	 lease_attempts;	/* regain attempts that failed */
 	struct op	*lease_wait_op;	/* an action waits for the regain
 					   (counted in the state's ops) */
 	int		 restart_sent;	/* the PATCH was applied */

@@ -37,17 +37,24 @@ def undrain_argv(w, err):
     return words[1:]
 
 
+def draining(request, seconds, *args):
+    """A world whose worker runs a task of `seconds`, and a run of DEP (with
+    args) that drains it: (world, its worker, the task ids, process, args)."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, seconds, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, *args)
+    wait_journal_state(w, "drain")
+    return w, worker, ids, p, args
+
+
 def test_redis_restarted_empty_mid_drain_the_run_takes_its_lease_again(request):
     """redis-server (no persistence) restarts mid-drain while the worker runs
     a task: the lease and journal are gone. The run takes the lease again,
     rewrites its journal, drains on and restarts once; the task completes
     exactly once and the new worker consumes."""
-    w = fresh(request)
-    old = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 1, 10.0, tag="through-restart")
-    w.wait_started(ids, 1)
-    p, args = spawn(w, DEP, "--lease-ttl", "6s", "--poll-interval", "1s")
-    wait_journal_state(w, "drain")
+    w, old, ids, p, args = draining(request, 10.0, "--lease-ttl", "6s", "--poll-interval", "1s")
     w.restart_redis(down=0.3)
     assert not w.r().exists(LEASE), "Redis kept its keys: not the restart this test needs"
     # the journal is back while the run drains, before the restart
@@ -73,12 +80,7 @@ def test_lease_taken_by_another_run_prints_an_undrain_command_that_works(request
     stops (exit 9) with its worker drained and no journal left. It must name
     the --undrain command that gives the worker its queues back, not a
     --recover that has nothing to work from; the command, run, does it."""
-    w = fresh(request)
-    worker = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 1, 6.0, tag="busy")
-    w.wait_started(ids, 1)
-    p, args = spawn(w, DEP, "--lease-ttl", "3s")
-    wait_journal_state(w, "drain")
+    w, worker, ids, p, args = draining(request, 6.0, "--lease-ttl", "3s")
     w.r().delete(JOURNAL)
     w.r().set(LEASE, OTHER, px=120000)
     rc, err = finish(w, p, args, timeout=60)
@@ -157,12 +159,7 @@ def test_redis_paused_longer_than_the_lease_the_run_takes_it_again(request):
     """Redis stops answering (SIGSTOP) mid-drain for longer than --lease-ttl,
     less than twice it: the lease runs out unrenewed, the run acts no more,
     takes it again once Redis answers, and finishes with one restart."""
-    w = fresh(request)
-    old = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 1, 12.0, tag="busy")
-    w.wait_started(ids, 1)
-    p, args = spawn(w, DEP, "--lease-ttl", "4s", "--poll-interval", "1s")
-    wait_journal_state(w, "drain")
+    w, old, ids, p, args = draining(request, 12.0, "--lease-ttl", "4s", "--poll-interval", "1s")
     pid = w.procs["redis"].pid
     os.kill(pid, signal.SIGSTOP)
     try:
@@ -184,12 +181,8 @@ def test_redis_gone_longer_than_the_lease_stops_with_the_undrain_command(request
     """Redis is down (stopped) mid-drain and stays down past the lease and the
     time to regain it: the run stops (exit 9) naming the --undrain command;
     once Redis is back (empty), that command gives the worker its queue."""
-    w = fresh(request)
-    worker = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 1, 30.0, tag="long")
-    w.wait_started(ids, 1)
-    p, args = spawn(w, DEP, "--lease-ttl", "3s", "--request-timeout", "2s")
-    wait_journal_state(w, "drain")
+    w, worker, ids, p, args = draining(request, 30.0, "--lease-ttl", "3s",
+                                       "--request-timeout", "2s")
     w._stop("redis")
     try:
         rc, err = finish(w, p, args, timeout=90)

@@ -14,25 +14,7 @@
 #include <cmocka.h>
 
 #include "cmd.h"
-
-/* The commands' shared runner lives in main.c; never called here. */
-int
-cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
-{
-	(void)c;
-	(void)loop;
-	(void)o;
-	fail();
-	return -1;
-}
-
-int
-cmd_run(struct ctx *c)
-{
-	(void)c;
-	fail();
-	return -1;
-}
+#include "stub_cmd.h"
 
 static char	*names[] = { "ecal-bulk", "csc-bulk" };
 

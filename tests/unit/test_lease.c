@@ -13,34 +13,10 @@
 #include <cmocka.h>
 
 #include "lease.h"
+#include "stub_cmd.h"
 
 #define TOK	"host:42:1700000000:00ff"
 #define OTHER	"other:7:1700000001:abcd"
-
-/* lease.c's driver needs the commands' runner (main.c); never called. */
-struct ctx;
-struct opts;
-struct ev_loop;
-int	cmd_ctx(struct ctx *, struct ev_loop *, struct opts *);
-int	cmd_run(struct ctx *);
-
-int
-cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
-{
-	(void)c;
-	(void)loop;
-	(void)o;
-	fail();
-	return -1;
-}
-
-int
-cmd_run(struct ctx *c)
-{
-	(void)c;
-	fail();
-	return -1;
-}
 
 struct verdict_case {
 	const char		*seen;
