@@ -355,10 +355,11 @@ lease_vanished(struct run *r, const char *seen, double now)
 	r->lease_held = 0;
 	r->lease_lost_since = now;
 	r->lease_attempts = 0;
-	log_warn("%s: the lease %s (the broker's Redis restarted without its "
-	    "data?); acting no more until it is taken again, with the "
-	    "journal rewritten (for up to %.0fs)", r->name, seen != NULL ?
-	    "is gone" : "was not renewed in time", c->o->lease_ttl);
+	log_warn("%s: the lease %s; acting no more until it is taken again, "
+	    "with the journal rewritten (for up to %.0fs)", r->name,
+	    seen != NULL ? "is gone (the broker's Redis restarted without its "
+	    "data?)" : "was not renewed in time (Redis does not answer)",
+	    c->o->lease_ttl);
 	timer_at(r, &r->lease_expiry, now + c->o->lease_ttl - ev_now(c->loop),
 	    0.);
 	timer_at(r, &r->lease_timer, 0., REGAIN_EVERY);

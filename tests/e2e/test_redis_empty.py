@@ -196,3 +196,28 @@ def test_redis_gone_longer_than_the_lease_stops_with_the_undrain_command(request
     u = w.run(*undrain_argv(w, err))
     assert u.returncode == 0, u.stderr
     assert wait_consumes(w, worker, timeout=30)
+
+
+def test_sigterm_while_the_lease_is_regained_restores_once_it_is_back(request):
+    """SIGTERM lands while Redis is frozen and the lease has run out: the
+    run acts no more until it holds the lease again, then restores the
+    consumers (exit 8); nothing restarted, the worker consumes, the task
+    done once."""
+    w, worker, ids, p, args = draining(request, 8.0, "--lease-ttl", "3s")
+    pid = w.procs["redis"].pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        try:
+            p.wait(timeout=3.5)     # past the lease, not past the time to regain it
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGTERM)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 8, err
+    assert "took the lease again" in err, err
+    assert patches(w) == []
+    assert wait_consumes(w, worker)
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
