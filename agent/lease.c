@@ -160,7 +160,7 @@ struct take {
 
 static void	bg_done(redisReply *, const char *, void *);
 
-/* Give back the lease token holds, if it still does (no history). */
+/* Give the lease back if token still holds it (no history entry). */
 static void
 lease_drop(struct run *r, const char *token)
 {
@@ -172,6 +172,7 @@ lease_drop(struct run *r, const char *token)
 	    token);
 	free(k);
 }
+
 static void	lease_vanished(struct run *, const char *seen, double now);
 static void	regain_send(struct run *);
 static void	lease_renew(struct run *);
