@@ -20,6 +20,8 @@ import signal
 import socket
 import subprocess
 
+import pytest
+
 from conftest import applied_patches, patches
 from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, fresh, spawn,
                          wait_consumes, wait_journal_state)
@@ -49,12 +51,16 @@ def draining(request, seconds, *args):
     return w, worker, ids, p, args
 
 
-def test_redis_restarted_empty_mid_drain_the_run_takes_its_lease_again(request):
+@pytest.mark.parametrize("ttl,seconds", [("6s", 10.0), ("30s", 5.0)])
+def test_redis_restarted_empty_mid_drain_the_run_takes_its_lease_again(request, ttl, seconds):
     """redis-server (no persistence) restarts mid-drain while the worker runs
     a task: the lease and journal are gone. The run takes the lease again,
     rewrites its journal, drains on and restarts once; the task completes
-    exactly once and the new worker consumes."""
-    w, old, ids, p, args = draining(request, 10.0, "--lease-ttl", "6s", "--poll-interval", "1s")
+    exactly once and the new worker consumes. With a 6 s lease a renewal
+    finds the lease gone mid-drain; with 30 s (renewed every 10 s) and a
+    shorter task the drain usually ends first and the journal write before
+    the restart finds it gone: the run drains again before it restarts."""
+    w, old, ids, p, args = draining(request, seconds, "--lease-ttl", ttl, "--poll-interval", "1s")
     w.restart_redis(down=0.3)
     assert not w.r().exists(LEASE), "Redis kept its keys: not the restart this test needs"
     # the journal is back while the run drains, before the restart
@@ -189,11 +195,12 @@ def test_redis_gone_longer_than_the_lease_stops_with_the_undrain_command(request
     finally:
         w.start_redis()
     assert rc == 9, err
+    undrain = undrain_argv(w, err)
     assert "not taken again within --lease-ttl" in err, err
     assert "--recover" not in err, err
     assert patches(w) == []
     wait_for(w.all_workers_online, 60, "the worker back on the restarted Redis")
-    u = w.run(*undrain_argv(w, err))
+    u = w.run(*undrain)
     assert u.returncode == 0, u.stderr
     assert wait_consumes(w, worker, timeout=30)
 
