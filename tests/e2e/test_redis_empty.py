@@ -14,6 +14,7 @@ and does not consume that queue again (its active_queues stay empty, a
 task sent meanwhile waits on the queue). The agent does not rely on it:
 after a regain it confirms every worker drained anew before the restart
 (lease_resume(), include/lease.h)."""
+import json
 import os
 import shlex
 import signal
@@ -25,7 +26,7 @@ import pytest
 from conftest import applied_patches, patches
 from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, fresh, spawn,
                          wait_consumes, wait_journal_state)
-from world import wait_for
+from world import HERE, PY, wait_for
 
 OTHER = "other-host:4242:1700000000:00ff"
 
@@ -228,3 +229,37 @@ def test_sigterm_while_the_lease_is_regained_restores_once_it_is_back(request):
     w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)
     assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
+
+
+def add_consumer(w, worker, queue):
+    """Remote control's add_consumer, as kombu re-declaring a consumer on
+    reconnection would: the worker's replies ([] while it is not back)."""
+    code = ("import json\nfrom etl import app\n"
+            "print(json.dumps(app.control.add_consumer(%r, destination=[%r], reply=True,"
+            " timeout=2)))\n") % (queue, worker)
+    out = subprocess.run([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
+                         stdout=subprocess.PIPE, text=True).stdout
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return []
+
+
+def test_a_worker_that_consumes_again_after_the_broker_restart_is_drained_again(request):
+    """The other answer Celery could give: after Redis restarted empty, the
+    worker consumes its queue again (here re-added by hand once it is back,
+    as a re-declaring consumer would) and takes a task. The run must see it
+    consuming, cancel again and wait for that task too: one restart, every
+    task done exactly once."""
+    w, old, ids, p, args = draining(request, 8.0, "--lease-ttl", "6s", "--poll-interval", "1s")
+    w.restart_redis(down=0.3)
+    wait_for(lambda: add_consumer(w, old, DEP), 30, "the worker back, consuming again",
+             interval=0.5)
+    later = w.enqueue(DEP, 1, 3.0, tag="after-restart")
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert "took the lease again" in err, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    w.wait_done(ids + later, timeout=60)
+    w.assert_exactly_once(ids + later)
