@@ -64,14 +64,18 @@ def test_redis_restarted_empty_mid_drain_the_run_takes_its_lease_again(request, 
     w, old, ids, p, args = draining(request, seconds, "--lease-ttl", ttl, "--poll-interval", "1s")
     w.restart_redis(down=0.3)
     assert not w.r().exists(LEASE), "Redis kept its keys: not the restart this test needs"
-    # the journal is back while the run drains, before the restart
+    # the journal is back (its holder, this run) while the run drains
     wait_for(lambda: w.r().hget(JOURNAL, "holder") == "%s:%d" % (socket.gethostname(), p.pid)
              or p.poll() is not None, 30, "the journal rewritten", interval=0.1)
-    assert p.poll() is not None or patches(w) == [], "restarted before the journal was back"
     rc, err = finish(w, p, args, timeout=150)
     assert rc == 0, err
-    assert "took the lease again and rewrote the journal" in err, err
     assert "lost the lease" not in err, err
+    # regained and rewritten before the restart was sent
+    regained = err.find("took the lease again and rewrote the journal")
+    assert 0 <= regained < err.find("rollout restart sent"), err
+    # the end's history entry, written under the regained lease
+    assert [e for _, e in w.r().xrange("drain-and-rollout:history")
+            if e.get("deployment") == DEP and e.get("outcome") == "ok"], err
     assert len(applied_patches(w)) == 1
     assert_new_worker_consumes(w, old)
     # the ledger lives in the same Redis: its "started" went with the
