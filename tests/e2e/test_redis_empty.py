@@ -265,3 +265,43 @@ def test_a_worker_that_consumes_again_after_the_broker_restart_is_drained_again(
     assert_new_worker_consumes(w, old)
     w.wait_done(ids + later, timeout=60)
     w.assert_exactly_once(ids + later)
+
+
+def active_queues(w, worker):
+    """The worker's own answer: its queues, or None while it does not answer."""
+    from celery import Celery
+    app = Celery("etl", broker=w.broker_url)
+    try:
+        r = app.control.inspect(destination=[worker], timeout=2).active_queues() or {}
+        return [q["name"] for q in r[worker]] if worker in r else None
+    except Exception:       # Redis still coming back
+        return None
+    finally:
+        app.close()
+
+
+def test_celery_keeps_a_cancelled_consumer_cancelled_across_an_empty_redis(request):
+    """The fact the agent was measured against (no agent here): Celery
+    5.2.6's worker, its consumer cancelled, reconnects to a Redis restarted
+    empty and does not consume that queue again; a task sent meanwhile
+    waits on the queue. Should a Celery upgrade change this, the agent
+    still confirms every worker anew after taking its lease again (see
+    test_a_worker_that_consumes_again_after_the_broker_restart_is_drained_again)."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    from celery import Celery
+    app = Celery("etl", broker=w.broker_url)
+    try:
+        assert app.control.cancel_consumer(DEP, destination=[worker], reply=True, timeout=3)
+    finally:
+        app.close()
+    assert active_queues(w, worker) == []
+    w.restart_redis(down=0.3)
+    wait_for(lambda: active_queues(w, worker) is not None, 30, "the worker back on Redis",
+             interval=0.5)
+    ids = w.enqueue(DEP, 1, 0.5, tag="probe")
+    wait_for(lambda: w.r().llen(DEP) == 1, 10, "the probe task on its queue")
+    # it answers, and still consumes nothing, for several answers in a row
+    for _ in range(3):
+        assert active_queues(w, worker) == []
+    assert ids[0] not in w.ledger()[0] and w.r().llen(DEP) == 1
