@@ -35,7 +35,7 @@ cmd_undrain_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	return cmd_run(&c);
 }
 
-/* word, as a POSIX shell reads it back: quoted unless plainly safe. */
+/* A word a POSIX shell reads back as is: quoted unless plainly safe. */
 static char *
 shell_word(const char *word)
 {

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http.h"
 #include "cmd.h"
+#include "http.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -351,8 +351,9 @@ outcome_words(enum fsm_outcome o)
 		    "drain-and-rollout --recover";
 	case OUT_LEASE_LOST:
 		return "ATTENTION: the lease was lost; stopped without acting "
-		    "further: workers may be left without consumers (the "
-		    "command above gives them back; --status lists them)";
+		    "further: workers it drained are named above, with the "
+		    "command that gives them their queues back; --status "
+		    "lists them";
 	case OUT_NONE:
 		break;
 	}
