@@ -5,6 +5,8 @@
  */
 #include <ev.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "run.h"
@@ -31,4 +33,42 @@ cmd_undrain_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		ctx_add(&c, argv[i], 0, RUN_UNDRAIN);
 	return cmd_run(&c);
+}
+
+/* A word a POSIX shell reads back as is: quoted unless plainly safe. */
+static char *
+shell_word(const char *word)
+{
+	const char	*p;
+	char		*q, *o;
+
+	if (word[0] != '\0' && strspn(word, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == strlen(word))
+		return xstrdup(word);
+	o = q = xcalloc(1, 4 * strlen(word) + 3);
+	*q++ = '\'';
+	for (p = word; *p != '\0'; p++)
+		if (*p == '\'') {
+			memcpy(q, "'\\''", 4);
+			q += 4;
+		} else
+			*q++ = *p;
+	*q = '\'';
+	return o;
+}
+
+char *
+undrain_command(const char *target, const char *ns, const struct strv *queues)
+{
+	char	*t = shell_word(target), *n = shell_word(ns), *j, *q, *s;
+
+	j = strv_join(queues, ",");
+	q = shell_word(j);
+	s = xasprintf("drain-and-rollout --namespace %s --undrain %s "
+	    "--queues %s", n, t, q);
+	free(t);
+	free(n);
+	free(j);
+	free(q);
+	return s;
 }

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "kube.h"
 #include "landed.h"
+#include "worker.h"
 
 #define KUBE_MAX_BODY	(16u << 20)
 #define RESTARTED_AT	"kubectl.kubernetes.io/restartedAt"
@@ -22,6 +23,30 @@ jint(json_t *o, const char *path1, const char *path2, long dflt)
 	if (path2 != NULL)
 		v = json_object_get(v, path2);
 	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+/* The queues the pod spec's containers' Celery command lines name. */
+static void
+template_queues(json_t *podspec, struct strv *out)
+{
+	json_t		*c, *v;
+	size_t		 i, j;
+	const char	**argv = NULL;
+	size_t		 n = 0;
+
+	json_array_foreach(json_object_get(podspec, "containers"), i, c) {
+		static const char *const part[] = { "command", "args" };
+		for (size_t k = 0; k < 2; k++)
+			json_array_foreach(json_object_get(c, part[k]), j, v)
+				if (json_is_string(v)) {
+					argv = xrealloc(argv, (n + 1) *
+					    sizeof *argv);
+					argv[n++] = json_string_value(v);
+				}
+		worker_argv_queues(argv, n, out);
+		n = 0;
+	}
+	free(argv);
 }
 
 int
@@ -72,6 +97,7 @@ deploy_parse(json_t *d, struct deploy_info *di, char *err, size_t errlen)
 	if (json_is_string(v))
 		di->restarted_at = xstrdup(json_string_value(v));
 	di->paused = json_is_true(json_object_get(spec, "paused"));
+	template_queues(json_object_get(tmpl, "spec"), &di->queues);
 	/* a StatefulSet's; a Deployment has spec.strategy instead */
 	v = json_object_get(spec, "updateStrategy");
 	if (json_is_object(v)) {
@@ -91,6 +117,7 @@ deploy_info_free(struct deploy_info *di)
 	free(di->name);
 	free(di->selector);
 	free(di->restarted_at);
+	strv_free(&di->queues);
 	memset(di, 0, sizeof *di);
 }
 

@@ -18,6 +18,19 @@
  * the record naming the queues to cancel, the restartedAt annotation and
  * the old pods is acknowledged by Redis before the cancel or the PATCH is
  * sent, so a run killed at any point leaves what --recover needs.
+ *
+ * A lease can vanish with the journal (Redis restarted empty) or run out
+ * while Redis does not answer. The run then acts no more (lease_check()
+ * holds each action back as an operation of its state) and takes the lease
+ * again with the same token, rewriting the journal from its memory in the
+ * same script; once Redis acknowledged both it goes on (lease_resume()).
+ * Another holder, or no regain within --lease-ttl, stops it
+ * (lease_verdict(), include/lease.h). A run that stops so names the
+ * command that gives its drained workers their queues back.
+ *
+ * The lease's timers live here: renewal every ttl/3 (while regaining, a
+ * retry every REGAIN_EVERY seconds) and expiry (while regaining, the
+ * deadline to regain by).
  */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -27,8 +40,15 @@
 #include <string.h>
 
 #include "broker.h"
+#include "cmd.h"
+#include "lease.h"
 #include "report.h"
 #include "runpriv.h"
+
+/* The journal's lifetime in Redis (seconds), refreshed on every write. */
+#define JOURNAL_TTL	"604800"
+/* While regaining a lease: seconds between attempts. */
+#define REGAIN_EVERY	0.5
 
 /* 1 if renewed; else who holds the lease now ("" nobody). */
 static const char *renew_lua =
@@ -38,12 +58,27 @@ static const char *renew_lua =
     "end\n"
     "return v or ''\n";
 
-/* KEYS lease, journal; ARGV token, field, value...: 1, or the holder. */
+/*
+ * KEYS lease, journal; ARGV token, lease ttl (ms), field, value...: 1, or
+ * the holder.
+ */
 static const char *journal_lua =
     "local v = redis.call('GET', KEYS[1])\n"
     "if v ~= ARGV[1] then return v or '' end\n"
-    "redis.call('HSET', KEYS[2], unpack(ARGV, 2))\n"
-    "redis.call('EXPIRE', KEYS[2], 604800)\n"
+    "redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
+    "redis.call('EXPIRE', KEYS[2], " JOURNAL_TTL ")\n"
+    "return 1\n";
+
+/*
+ * The same, taking the lease first if no key holds it (SET NX with the
+ * run's own token): a lease that vanished is regained with the journal.
+ */
+static const char *regain_lua =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v and v ~= ARGV[1] then return v end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
+    "redis.call('EXPIRE', KEYS[2], " JOURNAL_TTL ")\n"
     "return 1\n";
 
 /*
@@ -58,6 +93,7 @@ static const char *release_lua =
     "if ARGV[2] == 'del' then redis.call('DEL', KEYS[2])\n"
     "elseif ARGV[2] == 'drained' then\n"
     "  redis.call('HSET', KEYS[2], 'state', 'drained')\n"
+    "  redis.call('EXPIRE', KEYS[2], " JOURNAL_TTL ")\n"
     "end\n"
     "return redis.call('DEL', KEYS[1])\n";
 
@@ -67,6 +103,27 @@ static const char *drop_lua =
     "  return redis.call('DEL', KEYS[1])\n"
     "end\n"
     "return 0\n";
+
+enum lease_verdict
+lease_verdict(const char *token, const char *seen, double now,
+    double lost_since, double ttl)
+{
+	if (seen != NULL && strcmp(seen, token) == 0)
+		return LEASE_KEEP;
+	if (seen != NULL && seen[0] != '\0')
+		return LEASE_STOP_HELD;
+	if (lost_since > 0 && now >= lost_since + ttl)
+		return LEASE_STOP_LATE;
+	return LEASE_REGAIN;
+}
+
+enum lease_resume
+lease_resume(enum fsm_state st, int waited)
+{
+	if (st == ST_DRAIN || (st == ST_RESTART && waited))
+		return LEASE_RESUME_DRAIN;
+	return waited && st != ST_END ? LEASE_RESUME_REDO : LEASE_RESUME_NONE;
+}
 
 char *
 lease_key(struct ctx *c, const char *dep)
@@ -103,6 +160,72 @@ struct take {
 
 static void	bg_done(redisReply *, const char *, void *);
 
+/* Give the lease back if token still holds it (no history entry). */
+static void
+lease_drop(struct run *r, const char *token)
+{
+	struct ctx	*c = r->ctx;
+	char		*k = lease_key(c, r->name);
+
+	c->ops++;
+	broker_command(c->broker, bg_done, c, "EVAL %s 1 %s %s", drop_lua, k,
+	    token);
+	free(k);
+}
+
+static void	lease_vanished(struct run *, const char *seen, double now);
+static void	regain_send(struct run *);
+static void	lease_renew(struct run *);
+
+/* ---- the lease's timers ---------------------------------------------- */
+
+static void
+renew_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run	*r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (r->lease_lost_since > 0)
+		regain_send(r);
+	else
+		lease_renew(r);
+}
+
+/*
+ * No successful renewal within the lease's time: it may be gone, take it
+ * again. While regaining: the time to regain it is up.
+ */
+static void
+expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run	*r = w->data;
+
+	(void)revents;
+	lease_vanished(r, NULL, r->lease_lost_since > 0 ? r->lease_lost_since +
+	    r->ctx->o->lease_ttl : ev_now(loop));
+}
+
+/* Set up on the first take (a run that never takes one has them idle). */
+static void
+timers_init(struct run *r)
+{
+	if (ev_cb(&r->lease_timer) == renew_cb)
+		return;
+	ev_timer_init(&r->lease_timer, renew_cb, 1., 1.);
+	r->lease_timer.data = r;
+	ev_timer_init(&r->lease_expiry, expiry_cb, 1., 0.);
+	r->lease_expiry.data = r;
+}
+
+static void
+timer_at(struct run *r, ev_timer *t, double after, double every)
+{
+	ev_timer_stop(r->ctx->loop, t);
+	ev_timer_set(t, after > 0 ? after : 0., every);
+	ev_timer_start(r->ctx->loop, t);
+}
+
 /* The lease holds until sent + ttl unless renewed: arm the expiry. */
 static void
 lease_valid(struct run *r, double sent)
@@ -110,10 +233,7 @@ lease_valid(struct run *r, double sent)
 	struct ctx	*c = r->ctx;
 
 	r->lease_until = sent + c->o->lease_ttl;
-	ev_timer_stop(c->loop, &r->lease_expiry);
-	ev_timer_set(&r->lease_expiry, r->lease_until - ev_now(c->loop) > 0 ?
-	    r->lease_until - ev_now(c->loop) : 0., 0.);
-	ev_timer_start(c->loop, &r->lease_expiry);
+	timer_at(r, &r->lease_expiry, r->lease_until - ev_now(c->loop), 0.);
 }
 
 /* "host:pid" of a lease token "host:pid:time:random". */
@@ -131,6 +251,53 @@ holder_of(const char *token, char *out, size_t len)
 		}
 }
 
+/* An action held back by a regain is no longer waited for. */
+static void
+unwait(struct run *r)
+{
+	struct op	*o = r->lease_wait_op;
+
+	r->lease_wait_op = NULL;
+	if (o != NULL)
+		(void)op_done(o, NULL, NULL);
+}
+
+/*
+ * The workers this run cancelled and did not give back: the command that
+ * gives them their queues back (a journal may be gone with the lease, so
+ * --recover may have nothing to work from).
+ */
+static void
+undrain_hint(struct run *r)
+{
+	struct strv	 names = { 0 }, qs = { 0 };
+	size_t		 i, j;
+	char		*n, *cmd;
+
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		if (w->gone || w->cancelled.n == 0)
+			continue;
+		strv_add(&names, w->name);
+		for (j = 0; j < w->cancelled.n; j++)
+			if (!strv_has(&qs, w->cancelled.v[j]))
+				strv_add(&qs, w->cancelled.v[j]);
+	}
+	if (names.n > 0) {
+		n = strv_join(&names, ", ");
+		cmd = undrain_command(r->name, r->ctx->kube.ns, &qs);
+		log_err("%s: worker(s) %s may be left without consumers%s; once "
+		    "no other run holds the lease, give them their queues back "
+		    "with: %s", r->name, n, r->restart_sent ? " (unless the "
+		    "rollout replaced them)" : "", cmd);
+		free(cmd);
+		free(n);
+	}
+	strv_free(&names);
+	strv_free(&qs);
+}
+
+/* The lease is gone for good (holder: who holds it now, NULL not regained). */
 void
 lease_lost(struct run *r, const char *holder)
 {
@@ -140,13 +307,14 @@ lease_lost(struct run *r, const char *holder)
 	if (r->fsm.state == ST_END)
 		return;
 	r->lease_held = 0;
+	r->lease_lost_since = 0;
+	unwait(r);
 	ev_timer_stop(c->loop, &r->lease_timer);
 	ev_timer_stop(c->loop, &r->lease_expiry);
-	if (holder == NULL)
-		snprintf(why, sizeof why, "no successful renewal within "
-		    "--lease-ttl; who holds it now is unknown");
-	else if (holder[0] == '\0')
-		snprintf(why, sizeof why, "it expired; nobody holds it now");
+	if (holder == NULL || holder[0] == '\0')
+		snprintf(why, sizeof why, "not held, and not taken again within "
+		    "--lease-ttl: Redis did not answer; who holds it now is "
+		    "unknown");
 	else {
 		holder_of(holder, h, sizeof h);
 		snprintf(why, sizeof why, "now held by %s", h);
@@ -155,7 +323,47 @@ lease_lost(struct run *r, const char *holder)
 		log_err("%s: %s", r->name, r->err);
 	snprintf(r->err, sizeof r->err, "lost the lease of deployment %s (%s);"
 	    " stopped at once", r->name, why);
+	undrain_hint(r);
 	run_next(r, IN_LOST);
+}
+
+/*
+ * Redis says the lease is not ours (seen: the holder's token, "" none) or
+ * did not answer in time (NULL): regain it, or stop (lease_verdict()).
+ */
+static void
+lease_vanished(struct run *r, const char *seen, double now)
+{
+	struct ctx	*c = r->ctx;
+
+	if (r->fsm.state == ST_END || r->lease_token == NULL)
+		return;
+	switch (lease_verdict(r->lease_token, seen, now, r->lease_lost_since,
+	    c->o->lease_ttl)) {
+	case LEASE_KEEP:
+		return;
+	case LEASE_STOP_HELD:
+		lease_lost(r, seen);
+		return;
+	case LEASE_STOP_LATE:
+		lease_lost(r, NULL);
+		return;
+	case LEASE_REGAIN:
+		break;
+	}
+	if (r->lease_lost_since > 0)
+		return;			/* already regaining */
+	r->lease_held = 0;
+	r->lease_lost_since = now;
+	r->lease_attempts = 0;
+	log_warn("%s: the lease %s; acting no more until it is taken again, "
+	    "with the journal rewritten (for up to %.0fs)", r->name,
+	    seen != NULL ? "is gone (the broker's Redis restarted without its "
+	    "data?)" : "was not renewed in time (Redis does not answer)",
+	    c->o->lease_ttl);
+	timer_at(r, &r->lease_expiry, now + c->o->lease_ttl - ev_now(c->loop),
+	    0.);
+	timer_at(r, &r->lease_timer, 0., REGAIN_EVERY);
 }
 
 int
@@ -165,6 +373,16 @@ lease_check(struct run *r)
 		return 1;
 	if (r->lease_held && ev_now(r->ctx->loop) < r->lease_until)
 		return 1;
+	if (r->lease_held)
+		lease_vanished(r, NULL, ev_now(r->ctx->loop));
+	if (r->lease_lost_since > 0 && r->fsm.state != ST_END) {
+		/* the state waits: it enters again once the lease is back */
+		if (r->lease_wait_op != NULL && r->lease_wait_op->gen != r->gen)
+			unwait(r);
+		if (r->lease_wait_op == NULL)
+			r->lease_wait_op = op_new(r, 0, 0);
+		return 0;
+	}
 	lease_lost(r, NULL);
 	return 0;
 }
@@ -231,19 +449,13 @@ lease_taken(redisReply *rep, const char *err, void *arg)
 {
 	struct take	*t = arg;
 	struct run	*owner = t->op->r;
-	struct ctx	*c = owner->ctx;
 	struct run	*r = op_done(t->op, NULL, NULL);
 	char		*jk, *lk;
 
 	if (r == NULL || r->fsm.state == ST_END) {
 		/* taken for a run that moved on meanwhile: give it back */
-		if (rep != NULL && rep->type == REDIS_REPLY_STATUS) {
-			jk = lease_key(c, owner->name);
-			c->ops++;
-			broker_command(c->broker, bg_done, c, "EVAL %s 1 %s %s",
-			    drop_lua, jk, t->token);
-			free(jk);
-		}
+		if (rep != NULL && rep->type == REDIS_REPLY_STATUS)
+			lease_drop(owner, t->token);
 		free(t->token);
 		free(t);
 		return;
@@ -270,10 +482,10 @@ lease_taken(redisReply *rep, const char *err, void *arg)
 		return;
 	}
 	r->lease_held = 1;
+	timers_init(r);
 	lease_valid(r, t->sent);
-	ev_timer_set(&r->lease_timer, r->ctx->o->lease_ttl / 3,
+	timer_at(r, &r->lease_timer, r->ctx->o->lease_ttl / 3,
 	    r->ctx->o->lease_ttl / 3);
-	ev_timer_start(r->ctx->loop, &r->lease_timer);
 	t->then(r, 1);
 	free(t->token);
 	free(t);
@@ -336,10 +548,11 @@ renewed(redisReply *rep, const char *err, void *arg)
 	else if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
 		lease_valid(r, sent);
 	else
-		lease_lost(r, rep->type == REDIS_REPLY_STRING ? rep->str : NULL);
+		lease_vanished(r, rep->type == REDIS_REPLY_STRING ? rep->str :
+		    NULL, ev_now(r->ctx->loop));
 }
 
-void
+static void
 lease_renew(struct run *r)
 {
 	struct ctx	*c = r->ctx;
@@ -369,6 +582,48 @@ bg_done(redisReply *rep, const char *err, void *arg)
 		log_warn("%s", err);
 }
 
+/*
+ * The journal: what --recover and --status need, all from the run's
+ * memory, sent with script (journal_lua or regain_lua: the same
+ * arguments). Its one writer.
+ */
+static void
+journal_send(struct run *r, const char *script, broker_reply_cb *cb,
+    void *arg)
+{
+	struct ctx	*c = r->ctx;
+	json_t		*ws = run_workers_json(r, 1), *pods = json_array();
+	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, now[32],
+			 st[32], rt[32], ttl[32], pl[32] = "";
+	size_t		 i;
+
+	for (i = 0; i < r->old_pods.n; i++)
+		json_array_append_new(pods, json_string(r->old_pods.v[i]));
+	wj = json_dumps(ws, JSON_COMPACT);
+	pj = json_dumps(pods, JSON_COMPACT);
+	hj = r->ho != NULL ? json_dumps(r->ho, JSON_COMPACT) : NULL;
+	snprintf(now, sizeof now, "%.3f", now_wall());
+	snprintf(st, sizeof st, "%.3f", r->wall_started);
+	snprintf(rt, sizeof rt, "%g", c->o->request_timeout);
+	snprintf(ttl, sizeof ttl, "%.0f", c->o->lease_ttl * 1000);
+	if (r->patch_last > 0)
+		snprintf(pl, sizeof pl, "%.3f", r->patch_last);
+	lk = lease_key(c, r->name);
+	broker_command(c->broker, cb, arg, "EVAL %s 2 %s %s %s %s "
+	    "state %s holder %s started %s updated %s workers %s old_pods %s "
+	    "restarted_at %s handover %s request_timeout %s patch_last %s",
+	    script, lk, k, r->lease_token ? r->lease_token : "", ttl,
+	    fsm_state_name(r->fsm.state), c->holder, st, now, wj, pj,
+	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt, pl);
+	json_decref(ws);
+	json_decref(pods);
+	free(wj);
+	free(pj);
+	free(hj);
+	free(lk);
+	free(k);
+}
+
 struct jw {
 	struct op	*op;
 	void		(*then)(struct run *);
@@ -379,19 +634,26 @@ journal_written(redisReply *rep, const char *err, void *arg)
 {
 	struct jw	*j = arg;
 	struct run	*owner = j->op->r;
-	struct run	*r = op_done(j->op, NULL, NULL);
+	struct run	*r;
 	void		(*then)(struct run *) = j->then;
 
-	free(j);
-	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
-	    rep->integer == 1) {
-		if (r != NULL && then != NULL)
-			then(r);
+	if (rep != NULL && !(rep->type == REDIS_REPLY_INTEGER &&
+	    rep->integer == 1)) {
+		/* the lease is not ours: regained (then the state enters
+		 * again, this write-ahead included) or lost */
+		lease_vanished(owner, rep->type == REDIS_REPLY_STRING ?
+		    rep->str : NULL, ev_now(owner->ctx->loop));
+		if (then != NULL && j->op->gen == owner->gen)
+			(void)lease_check(owner);
+		(void)op_done(j->op, NULL, NULL);
+		free(j);
 		return;
 	}
-	if (rep != NULL) {		/* the lease is not ours */
-		lease_lost(owner, rep->type == REDIS_REPLY_STRING ? rep->str :
-		    NULL);
+	r = op_done(j->op, NULL, NULL);
+	free(j);
+	if (rep != NULL) {
+		if (r != NULL && then != NULL)
+			then(r);
 		return;
 	}
 	if (r == NULL)
@@ -409,40 +671,147 @@ journal_written(redisReply *rep, const char *err, void *arg)
 void
 journal_write(struct run *r, void (*then)(struct run *))
 {
-	struct ctx	*c = r->ctx;
-	json_t		*ws = run_workers_json(r, 1), *pods = json_array();
-	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, now[32],
-			 st[32], rt[32], pl[32] = "";
-	struct jw	*j;
-	size_t		 i;
+	struct jw	*j = xcalloc(1, sizeof *j);
 
-	for (i = 0; i < r->old_pods.n; i++)
-		json_array_append_new(pods, json_string(r->old_pods.v[i]));
-	wj = json_dumps(ws, JSON_COMPACT);
-	pj = json_dumps(pods, JSON_COMPACT);
-	hj = r->ho != NULL ? json_dumps(r->ho, JSON_COMPACT) : NULL;
-	snprintf(now, sizeof now, "%.3f", now_wall());
-	snprintf(st, sizeof st, "%.3f", r->wall_started);
-	snprintf(rt, sizeof rt, "%g", c->o->request_timeout);
-	if (r->patch_last > 0)
-		snprintf(pl, sizeof pl, "%.3f", r->patch_last);
-	lk = lease_key(c, r->name);
-	j = xcalloc(1, sizeof *j);
 	j->op = then != NULL ? op_new(r, 0, 0) : op_new_bg(r);
 	j->then = then;
-	broker_command(c->broker, journal_written, j, "EVAL %s 2 %s %s %s "
-	    "state %s holder %s started %s updated %s workers %s old_pods %s "
-	    "restarted_at %s handover %s request_timeout %s patch_last %s",
-	    journal_lua, lk, k, r->lease_token ? r->lease_token : "",
-	    fsm_state_name(r->fsm.state), c->holder, st, now, wj, pj,
-	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt, pl);
-	json_decref(ws);
-	json_decref(pods);
-	free(wj);
-	free(pj);
-	free(hj);
-	free(lk);
+	journal_send(r, journal_lua, journal_written, j);
+}
+
+/* ---- regaining a vanished lease -------------------------------------- */
+
+struct regain {
+	struct run	*r;
+	char		*token;		/* the token it sent */
+	double		 sent;
+};
+
+static void	release_send(struct run *, const char *token, const char *keep);
+static const char *journal_fate(struct run *);
+
+/* The lease and the journal are back: go on (lease_resume()). */
+static void
+resume(struct run *r)
+{
+	int	waited = r->lease_wait_op != NULL &&
+		    r->lease_wait_op->gen == r->gen;
+	size_t	i;
+
+	unwait(r);
+	switch (lease_resume(r->fsm.state, waited)) {
+	case LEASE_RESUME_NONE:
+		break;
+	case LEASE_RESUME_REDO:
+		run_jump(r, r->fsm.state, r->fsm.pending);
+		break;
+	case LEASE_RESUME_DRAIN:
+		log_info("%s: a worker may consume again after the broker's "
+		    "restart: confirming every worker drained anew", r->name);
+		for (i = 0; i < r->nw; i++) {
+			r->w[i].drained = 0;
+			r->w[i].confirming = 0;
+			r->w[i].suspect = 0;
+			r->w[i].rechecks = 0;
+		}
+		run_jump(r, ST_DRAIN, r->fsm.pending);
+		break;
+	}
+}
+
+static void
+regained(redisReply *rep, const char *err, void *arg)
+{
+	struct regain	*g = arg;
+	struct run	*r = g->r;
+	struct ctx	*c = r->ctx;
+
+	c->ops--;
+	r->lease_regaining = 0;
+	if (r->fsm.state == ST_END || r->lease_lost_since == 0) {
+		/* the run ended meanwhile: what it took is given back */
+		if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
+			release_send(r, g->token, journal_fate(r));
+	} else if (rep == NULL) {
+		/* once, then every 10 s or so: Redis may be down a while */
+		if (r->lease_attempts++ % 20 == 0)
+			log_warn("%s: cannot take the lease again yet: %s; "
+			    "retrying", r->name, err);
+	} else if (rep->type != REDIS_REPLY_INTEGER)
+		lease_vanished(r, rep->type == REDIS_REPLY_STRING ? rep->str :
+		    NULL, ev_now(c->loop));
+	else {
+		r->lease_held = 1;
+		r->lease_lost_since = 0;
+		lease_valid(r, g->sent);
+		timer_at(r, &r->lease_timer, c->o->lease_ttl / 3,
+		    c->o->lease_ttl / 3);
+		log_info("%s: took the lease again and rewrote the journal "
+		    "(state %s); going on", r->name,
+		    fsm_state_name(r->fsm.state));
+		resume(r);
+	}
+	free(g->token);
+	free(g);
+}
+
+/* One attempt at a time: SET NX with the same token, and the journal. */
+static void
+regain_send(struct run *r)
+{
+	struct regain	*g;
+
+	if (r->lease_regaining || r->fsm.state == ST_END)
+		return;
+	g = xcalloc(1, sizeof *g);
+	g->r = r;
+	g->token = xstrdup(r->lease_token);
+	g->sent = ev_now(r->ctx->loop);
+	r->lease_regaining = 1;
+	r->ctx->ops++;
+	journal_send(r, regain_lua, regained, g);
+}
+
+/* ---- the end --------------------------------------------------------- */
+
+/*
+ * What the end does with the journal: "drained" (--drain-only), "keep"
+ * or "del". A run that ends with workers possibly drained (restore failed,
+ * stopped without its lease, or interrupted after the restart: the rollout
+ * may still fail) keeps it for --recover; one that changed nothing (refused
+ * once it had the lease) wrote none, and leaves a dead run's alone.
+ */
+static const char *
+journal_fate(struct run *r)
+{
+	enum fsm_outcome	o = r->fsm.outcome;
+
+	if (o == OUT_DRAINED)
+		return "drained";
+	if (o == OUT_RESTORE_FAILED || o == OUT_LEASE_LOST || r->ho_pending ||
+	    o == OUT_PREFLIGHT || (o == OUT_INTERRUPTED && r->restart_sent))
+		return "keep";
+	return "del";
+}
+
+/* History entry, journal kept, dropped or marked (keep), lease released. */
+static void
+release_send(struct run *r, const char *token, const char *keep)
+{
+	struct ctx	*c = r->ctx;
+	char		*k = lease_key(c, r->name), *jk = journal_key(c, r->name);
+	char		 d[32], st[32];
+
+	snprintf(d, sizeof d, "%.3f", r->finished - r->started);
+	snprintf(st, sizeof st, "%.3f", r->wall_started);
+	c->ops++;
+	broker_command(c->broker, bg_done, c, "EVAL %s 3 %s %s "
+	    "drain-and-rollout:history %s %s deployment %s namespace %s "
+	    "outcome %s started %s seconds %s holder %s error %s", release_lua,
+	    k, jk, token, keep, r->name, c->kube.ns,
+	    fsm_outcome_name(r->fsm.outcome), st, d, c->holder,
+	    r->err[0] ? r->err : "-");
 	free(k);
+	free(jk);
 }
 
 /*
@@ -453,11 +822,12 @@ void
 lease_release(struct run *r)
 {
 	struct ctx	*c = r->ctx;
-	char		*k, *jk, d[32], st[32];
 	const char	*keep;
 
 	ev_timer_stop(c->loop, &r->lease_timer);
 	ev_timer_stop(c->loop, &r->lease_expiry);
+	unwait(r);
+	r->lease_lost_since = 0;	/* a regain in flight gives it back */
 	if (r->lease_token == NULL) {
 		/* --undrain: the journal of a finished --drain-only goes */
 		if (r->mode == RUN_UNDRAIN && r->fsm.outcome == OUT_OK)
@@ -470,19 +840,14 @@ lease_release(struct run *r)
 		return;
 	}
 	r->lease_held = 0;
-	snprintf(d, sizeof d, "%.3f", ev_now(c->loop) - r->started);
-	snprintf(st, sizeof st, "%.3f", r->wall_started);
-	/*
-	 * A run that ends with workers possibly drained (restore failed, or
-	 * interrupted after the restart: the rollout may still fail) keeps
-	 * its journal for --recover; one that changed nothing (refused once
-	 * it had the lease) wrote none, and leaves a dead run's alone.
-	 */
-	keep = r->fsm.outcome == OUT_DRAINED ? "drained" :
-	    r->fsm.outcome == OUT_RESTORE_FAILED || r->ho_pending ||
-	    r->fsm.outcome == OUT_PREFLIGHT ||
-	    (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent) ? "keep" :
-	    "del";
+	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_DRY_RUN) {
+		/* --recover found nothing to do: no history, journal as is */
+		lease_drop(r, r->lease_token);
+		free(r->lease_token);
+		r->lease_token = NULL;
+		return;
+	}
+	keep = journal_fate(r);
 	if (r->ho_pending)
 		log_warn("%s: the old pods are still detached from their "
 		    "ReplicaSets (--handover): the journal is kept; run "
@@ -493,17 +858,7 @@ lease_release(struct run *r)
 		    "kept; run drain-and-rollout --recover to wait for the "
 		    "rollout (the old workers get their queues back if it "
 		    "fails)", r->name);
-	k = lease_key(c, r->name);
-	jk = journal_key(c, r->name);
-	c->ops++;
-	broker_command(c->broker, bg_done, c, "EVAL %s 3 %s %s "
-	    "drain-and-rollout:history %s %s deployment %s namespace %s "
-	    "outcome %s started %s seconds %s holder %s error %s", release_lua,
-	    k, jk, r->lease_token, keep, r->name, c->kube.ns,
-	    fsm_outcome_name(r->fsm.outcome), st, d, c->holder,
-	    r->err[0] ? r->err : "-");
-	free(k);
-	free(jk);
+	release_send(r, r->lease_token, keep);
 	free(r->lease_token);
 	r->lease_token = NULL;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "http.h"
 #include "report.h"
 #include "runpriv.h"
@@ -241,6 +242,45 @@ rss_words(json_t *rss)
 	return s;
 }
 
+/*
+ * --status: every worker that consumes none of its queues (worker.h
+ * worker_left_drained()), journal or not, and the command that gives them
+ * back.
+ */
+static void
+report_left_drained(struct run *r)
+{
+	struct strv	 jq, its, others;
+	size_t		 i, j;
+	char		*q, *cmd;
+
+	for (i = 0; i < r->nw; i++) {
+		struct wk *w = &r->w[i];
+		if (w->gone || !w->snap.have_queues)
+			continue;
+		memset(&jq, 0, sizeof jq);
+		memset(&its, 0, sizeof its);
+		memset(&others, 0, sizeof others);
+		journal_queues(r, w->name, &jq);
+		for (j = 0; j < r->nw; j++)
+			if (j != i)
+				strv_unique(&others, &r->w[j].snap.queues, NULL);
+		if (worker_left_drained(&jq, &r->dep.queues, &others,
+		    &w->snap.queues, &its)) {
+			q = strv_join(&its, ",");
+			cmd = undrain_command(r->name, r->ctx->kube.ns, &its);
+			log_warn("%s:   %s consumes none of its queues (%s); "
+			    "give them back with: %s", r->name, w->name, q,
+			    cmd);
+			free(q);
+			free(cmd);
+		}
+		strv_free(&jq);
+		strv_free(&its);
+		strv_free(&others);
+	}
+}
+
 void
 report_progress(struct run *r, int force)
 {
@@ -290,6 +330,8 @@ report_progress(struct run *r, int force)
 		free(a);
 		free(q);
 	}
+	if (r->mode == RUN_STATUS)
+		report_left_drained(r);
 	if (!r->fsm.dry_run && r->fsm.state == ST_DRAIN)
 		log_info("%s: %s; draining for %s", r->name, bl,
 		    duration_fmt(ev_now(r->ctx->loop) - r->t_enter, d,
@@ -326,9 +368,9 @@ outcome_words(enum fsm_outcome o)
 		    "drain-and-rollout --recover";
 	case OUT_LEASE_LOST:
 		return "ATTENTION: the lease was lost; stopped without acting "
-		    "further: workers may be left without consumers; see "
-		    "--status, then drain-and-rollout --recover once no other "
-		    "run holds the lease";
+		    "further: workers it drained are named above, with the "
+		    "command that gives them their queues back; --status "
+		    "lists them";
 	case OUT_NONE:
 		break;
 	}

@@ -216,26 +216,6 @@ run_tick_every(struct run *r, double first, double every)
 	ev_timer_start(r->ctx->loop, &r->tick);
 }
 
-static void
-lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct run	*r = w->data;
-
-	(void)loop;
-	(void)revents;
-	lease_renew(r);
-}
-
-static void
-lease_expired_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct run	*r = w->data;
-
-	(void)loop;
-	(void)revents;
-	lease_lost(r, NULL);
-}
-
 /* ---- the state machine's driver ------------------------------------- */
 
 static void
@@ -390,10 +370,6 @@ ctx_add(struct ctx *c, const char *name, int from_selector,
 	r->timeout.data = r;
 	ev_timer_init(&r->tick, tick_cb, 1., 0.);
 	r->tick.data = r;
-	ev_timer_init(&r->lease_timer, lease_cb, 1., 1.);
-	r->lease_timer.data = r;
-	ev_timer_init(&r->lease_expiry, lease_expired_cb, 1., 0.);
-	r->lease_expiry.data = r;
 	ev_timer_init(&r->settle, settle_cb, 0., 0.);
 	r->settle.data = r;
 	c->runs = xrealloc(c->runs, (c->nruns + 1) * sizeof *c->runs);

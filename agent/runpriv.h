@@ -77,6 +77,12 @@ struct run {
 	int		 lease_held;	/* SET NX answered OK, not lost since */
 	double		 lease_until;	/* ev_now by which it expires unless
 					   renewed (from the send time) */
+	double		 lease_lost_since;	/* ev_now the lease was found
+					   gone: regaining it since; 0 not */
+	int		 lease_regaining;	/* a regain attempt is out */
+	unsigned	 lease_attempts;	/* regain attempts that failed */
+	struct op	*lease_wait_op;	/* an action waits for the regain
+					   (counted in the state's ops) */
 	int		 restart_sent;	/* the PATCH was applied */
 	struct kube_write patch;	/* the restart or pause PATCH, while
 					   it may land (INFLIGHT) */
@@ -95,8 +101,9 @@ struct run {
 	double		 last_progress;
 	ev_timer	 timeout;
 	ev_timer	 tick;
-	ev_timer	 lease_timer;
-	ev_timer	 lease_expiry;	/* at lease_until: lost */
+	ev_timer	 lease_timer;	/* lease.c: renewal; regain retries */
+	ev_timer	 lease_expiry;	/* lease.c: at lease_until, regain;
+					   regaining, the deadline */
 	ev_timer	 wait;		/* --recover: a PATCH the interrupted
 					   run may have left in flight */
 	struct op	*wait_op;	/* counted while it runs */
@@ -233,14 +240,18 @@ void	handover_shed_end(struct run *);
 
 /* lease.c */
 void	lease_take(struct run *, void (*then)(struct run *, int ok));
-void	lease_renew(struct run *);
 void	lease_release(struct run *);
 /*
  * Before an action: 1 if the run may act (it holds an unexpired lease, or
- * needs none: --undrain); else the run is stopped (IN_LOST) and 0.
+ * needs none: --undrain); else 0: the lease is being regained (the state
+ * waits, an operation of it, and enters again once the lease and the
+ * journal are back: lease_resume(), lease.h) or the run is stopped
+ * (IN_LOST).
  */
 int	lease_check(struct run *);
-/* The lease is gone (holder: who holds it now, "" nobody, NULL unknown). */
+/* The lease is gone for good (holder: who holds it now; NULL: not
+ * regained in time); names the command that undrains what the run
+ * drained. */
 void	lease_lost(struct run *, const char *holder);
 /*
  * Write the journal, conditional on holding the lease (one script). With

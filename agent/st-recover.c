@@ -208,14 +208,22 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 }
 
+/* The journal, read under the lease: what the dead run left to finish. */
 static void
-recover_locked(struct run *r, int ok)
+recover_journal(struct run *r)
 {
 	json_t	*ws, *pods, *p;
 	size_t	 i;
 
-	if (ok != 1) {
-		run_next(r, ok == 0 ? IN_LOCKED : IN_FAIL);
+	if (r->journal == NULL) {
+		log_info("%s: no interrupted run to recover", r->name);
+		run_next(r, IN_NOTHING);
+		return;
+	}
+	if (strcmp(jstr(r, "state"), "drained") == 0) {
+		log_info("%s: left drained on purpose by --drain-only; give its "
+		    "queues back with --undrain", r->name);
+		run_next(r, IN_NOTHING);
 		return;
 	}
 	ws = journal_json(r, "workers");
@@ -230,30 +238,28 @@ recover_locked(struct run *r, int ok)
 	    recover_deployment, op_new(r, 0, 0));
 }
 
+/*
+ * The lease first, then the journal: a run that holds the lease (alive,
+ * or a --recover started a moment earlier) owns the journal, which this
+ * one must not even read.
+ */
 static void
-recover_journal(struct run *r)
+recover_locked(struct run *r, int ok)
 {
-	if (r->journal == NULL) {
-		if (!broker_up(r->ctx->broker)) {
-			run_abort(r, "cannot read the journal: the broker %s is "
-			    "unreachable", broker_where(r->ctx->broker));
-			return;
-		}
-		log_info("%s: no interrupted run to recover", r->name);
-		run_next(r, IN_NOTHING);
+	if (ok != 1) {
+		run_next(r, ok == 0 ? IN_LOCKED : IN_FAIL);
 		return;
 	}
-	if (strcmp(jstr(r, "state"), "drained") == 0) {
-		log_info("%s: left drained on purpose by --drain-only; give its "
-		    "queues back with --undrain", r->name);
-		run_next(r, IN_NOTHING);
-		return;
-	}
-	lease_take(r, recover_locked);
+	journal_read(r, recover_journal);
 }
 
 void
 recover_resolve(struct run *r)
 {
-	journal_read(r, recover_journal);
+	if (r->ctx->redis_err[0] != '\0') {
+		run_abort(r, "cannot read the journal: %s; nothing was changed",
+		    r->ctx->redis_err);
+		return;
+	}
+	lease_take(r, recover_locked);
 }

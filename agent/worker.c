@@ -304,3 +304,64 @@ tasks_describe(const struct task_list *tl, double now)
 	}
 	return out;
 }
+
+/* Add each name of a comma-separated list, once. */
+static void
+queues_add(const char *list, size_t len, struct strv *out)
+{
+	char	*s = xasprintf("%.*s", (int)len, list), *tok, *save;
+
+	for (tok = strtok_r(s, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save))
+		if (!strv_has(out, tok))
+			strv_add(out, tok);
+	free(s);
+}
+
+void
+worker_argv_queues(const char *const *argv, size_t n, struct strv *out)
+{
+	static const char	 blank[] = " \t\n";
+	const char		*p;
+	char			*w, *o;
+	size_t			 i, k, len;
+	int			 want = 0;	/* the next word is the list */
+
+	for (i = 0; i < n; i++) {
+		for (p = argv[i]; *(p += strspn(p, blank)) != '\0'; p += len) {
+			len = strcspn(p, blank);
+			/* the word as a shell reads it: without its quotes */
+			o = w = xasprintf("%.*s", (int)len, p);
+			for (k = 0; k < len; k++)
+				if (p[k] != '\'' && p[k] != '"')
+					*o++ = p[k];
+			*o = '\0';
+			if (want)
+				queues_add(w, strlen(w), out);
+			want = strcmp(w, "-Q") == 0 || strcmp(w, "--queues") == 0;
+			if (!want && strncmp(w, "-Q", 2) == 0)
+				queues_add(w + 2, strlen(w + 2), out);
+			else if (!want && strncmp(w, "--queues=", 9) == 0)
+				queues_add(w + 9, strlen(w + 9), out);
+			free(w);
+		}
+	}
+}
+
+int
+worker_left_drained(const struct strv *journal, const struct strv *cmdline,
+    const struct strv *siblings, const struct strv *consuming,
+    struct strv *its)
+{
+	const struct strv	*src = journal->n > 0 ? journal :
+				    cmdline->n > 0 ? cmdline : siblings;
+	size_t			 i;
+
+	for (i = 0; i < src->n; i++)
+		if (!strv_has(its, src->v[i]))
+			strv_add(its, src->v[i]);
+	for (i = 0; i < src->n; i++)
+		if (strv_has(consuming, src->v[i]))
+			return 0;
+	return src->n > 0;
+}

@@ -91,6 +91,15 @@ enum cmd_verdict cmd_check(const struct cmd_entry *, struct cmd_args *,
 int	cmd_targets(const struct cmd_args *, struct strv *out, char *err,
 	    size_t errlen);
 
+/*
+ * Pure: the command line that gives the workers of target (canonical, in
+ * namespace ns) the queues back (--undrain with --queues, so that it works
+ * without a journal), each word quoted for a POSIX shell if it needs it.
+ * The caller frees it.
+ */
+char	*undrain_command(const char *target, const char *ns,
+	    const struct strv *queues);
+
 /* Exit codes shared by every command (see drain-and-rollout(1)); the
  * outcomes' own are fsm_exit_code()'s. */
 #define EXIT_OK		0

@@ -73,6 +73,9 @@ struct deploy_info {
 						   rollingUpdate.partition:
 						   ordinals below it are not
 						   restarted; 0 if none */
+	struct strv	 queues;		/* the pod template's Celery
+						   command lines name
+						   (worker_argv_queues()) */
 };
 
 enum rollout_state {

@@ -74,6 +74,29 @@ int	flower_parse_workers(const char *body, size_t len, const char *name,
 int	tasks_from_json(struct json_t *arr, int scheduled, struct task_list *,
 	    char *err, size_t errlen);
 
+/*
+ * The queues a Celery worker's command line names: the words of a pod's
+ * container command and args (argv, n of them; a word may hold a whole
+ * shell line, "sh -c 'celery worker -Q a,b'": split on blanks), in
+ * Celery's forms -Q a,b, -Qa,b, --queues a,b and --queues=a,b, appended
+ * to out once each. Pure. None found: out unchanged (Celery's default
+ * queue is not guessed).
+ */
+void	worker_argv_queues(const char *const *argv, size_t n,
+	    struct strv *out);
+
+/*
+ * Pure: whether a worker is left drained. Its queues are those of the
+ * first source that names any: the journal's record of it, its
+ * Deployment's command line (worker_argv_queues()), the queues the other
+ * workers of its Deployment consume; copied to its. 1 if it consumes
+ * (consuming: its active queues) none of them, else 0 (0 as well when no
+ * source names a queue: nothing to give back).
+ */
+int	worker_left_drained(const struct strv *journal,
+	    const struct strv *cmdline, const struct strv *siblings,
+	    const struct strv *consuming, struct strv *its);
+
 /* A worker with no consumers and nothing active or reserved. */
 int	worker_drained(const struct worker_snap *);
 

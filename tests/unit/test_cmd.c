@@ -1,19 +1,20 @@
 /*
  * test_cmd.c -- cmd_find() and cmd_check() (include/cmd.h): each command's
- * argument rules, and the messages a bad command line gets.
+ * argument rules, and the messages a bad command line gets; and the
+ * --undrain command line a stopped run prints (undrain_command()).
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "cmd.h"
-
-#include "cmd_stubs.h"
+#include "stub_cmd.h"
 
 static char	*names[] = { "ecal-bulk", "csc-bulk" };
 
@@ -140,6 +141,47 @@ test_targets(void **state)
 	strv_free(&out);
 }
 
+static void
+test_undrain_command(void **state)
+{
+	static const struct {
+		const char	*target, *ns, *queues, *want;
+	} cases[] = {
+		{ "ecal-bulk", "cms-dials-prod", "ecal-bulk",
+		  "drain-and-rollout --namespace cms-dials-prod --undrain "
+		  "ecal-bulk --queues ecal-bulk" },
+		{ "statefulset/etl", "ns", "a,b.c,d@e",
+		  "drain-and-rollout --namespace ns --undrain statefulset/etl "
+		  "--queues a,b.c,d@e" },
+		/* words a shell would split or expand are quoted */
+		{ "ecal-bulk", "ns", "a b,c$d",
+		  "drain-and-rollout --namespace ns --undrain ecal-bulk "
+		  "--queues 'a b,c$d'" },
+		{ "ecal-bulk", "ns", "it's",
+		  "drain-and-rollout --namespace ns --undrain ecal-bulk "
+		  "--queues 'it'\\''s'" },
+		{ "ecal-bulk", "ns", "",
+		  "drain-and-rollout --namespace ns --undrain ecal-bulk "
+		  "--queues ''" },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct strv q = { 0 };
+		char *c = strdup(cases[i].queues), *tok, *save, *got;
+		for (tok = strtok_r(c, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save))
+			strv_add(&q, tok);
+		got = undrain_command(cases[i].target, cases[i].ns, &q);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu: got %s", i, got);
+		free(got);
+		free(c);
+		strv_free(&q);
+	}
+}
+
 int
 main(void)
 {
@@ -148,6 +190,7 @@ main(void)
 		cmocka_unit_test(test_drain_rules),
 		cmocka_unit_test(test_other_commands),
 		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_undrain_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,7 @@
 #include "options.h"
 #include "util.h"
 
-#include "cmd_stubs.h"
+#include "stub_cmd.h"
 
 static void
 assert_has(const char *s, const char *want)

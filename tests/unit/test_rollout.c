@@ -297,7 +297,25 @@ test_deploy_defaults(void **state)
 	assert_true(di.grace == 30.0);	/* Kubernetes' default */
 	assert_null(di.restarted_at);
 	assert_false(di.paused);
+	assert_int_equal(di.queues.n, 0);
 	deploy_info_free(&di);
+	json_decref(d);
+
+	/* the Celery command line's queues, from every container's command
+	 * and args (worker_argv_queues()) */
+	d = load("{\"metadata\": {\"name\": \"a\"}, \"spec\": {\"selector\":"
+	    " {\"matchLabels\": {\"k\": \"v\"}}, \"template\": {\"spec\":"
+	    " {\"containers\": [{\"name\": \"w\", \"command\": [\"celery\"],"
+	    " \"args\": [\"-A\", \"etl\", \"worker\", \"--queues=a,b\"]},"
+	    " {\"name\": \"side\", \"command\": [\"sh\", \"-c\","
+	    " \"celery -A etl worker -Q b,c\"]}, {\"name\": \"none\"}]}}}}");
+	assert_int_equal(deploy_parse(d, &di, err, sizeof err), 0);
+	assert_int_equal(di.queues.n, 3);
+	assert_string_equal(di.queues.v[0], "a");
+	assert_string_equal(di.queues.v[1], "b");
+	assert_string_equal(di.queues.v[2], "c");
+	deploy_info_free(&di);
+	assert_int_equal(di.queues.n, 0);
 	json_decref(d);
 
 	/* kubectl rollout pause sets spec.paused; resume removes it */

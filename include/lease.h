@@ -1,0 +1,60 @@
+/*
+ * lease.h -- the decisions about a run's lease (the lease itself, its
+ * timers and the journal's writes are agent/lease.c; key names in run.h).
+ *
+ * A lease can vanish without another run taking it: the broker's Redis
+ * restarted without persistence (a pod rescheduled, a failover to a
+ * replica that had not the keys), and the journal went with it. A run that
+ * finds its lease gone takes it again with the same token and rewrites the
+ * journal from its memory before it acts again; only a lease another run
+ * holds, or one not regained within --lease-ttl, stops it.
+ *
+ * Both functions are pure: plain data in, a verdict out.
+ */
+#ifndef LEASE_H
+#define LEASE_H
+
+#include "fsm.h"
+
+enum lease_verdict {
+	LEASE_KEEP,		/* ours: go on */
+	LEASE_REGAIN,		/* vanished, or no answer yet: take it again
+				   (same token) and rewrite the journal; no
+				   action meanwhile */
+	LEASE_STOP_HELD,	/* another run holds it: stop at once */
+	LEASE_STOP_LATE,	/* not regained within --lease-ttl: stop */
+};
+
+/*
+ * What a run does with what Redis said of its lease.
+ *   token:	the run's token (never NULL)
+ *   seen:	the lease's value as read: the token it holds, "" no key,
+ *		NULL no answer (Redis unreachable, or the lease's time ran
+ *		out without a successful renewal)
+ *   now:	the time now; lost_since: when the run first found it did
+ *		not hold the lease (0: it held it until this answer)
+ *   ttl:	--lease-ttl, the time allowed to regain it
+ * Another token stops the run even when late; our own token keeps it; a
+ * missing or unknown lease is regained unless lost_since + ttl has passed.
+ */
+enum lease_verdict lease_verdict(const char *token, const char *seen,
+	    double now, double lost_since, double ttl);
+
+enum lease_resume {
+	LEASE_RESUME_NONE,	/* nothing waited: go on as before */
+	LEASE_RESUME_REDO,	/* enter the state again: its action waited */
+	LEASE_RESUME_DRAIN,	/* drain again: confirm every worker anew */
+};
+
+/*
+ * Once the lease is regained, what the run in that state does. A regained lease means Redis lost its keys, and a Celery worker
+ * reconnecting to it may declare again the consumers the run cancelled:
+ * until the restart is sent, a worker is drained only once confirmed after
+ * the regain. So DRAIN, and a RESTART whose PATCH waited (not sent),
+ * drain again; any other state whose action waited (waited: an action
+ * found the lease being regained) enters again; a state with nothing
+ * waiting goes on (its requests in flight, a PATCH included, are its own).
+ */
+enum lease_resume lease_resume(enum fsm_state, int waited);
+
+#endif

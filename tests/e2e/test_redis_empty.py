@@ -1,0 +1,307 @@
+"""The broker's Redis comes back empty (restarted without persistence, a
+failover to a replica that had not the keys): the lease and the journal
+are gone, and Celery's own keys with them. The run takes its lease again
+with the same token, rewrites the journal from its memory before it acts
+again, and goes on; a run that cannot (another holder) stops and prints the
+--undrain command that gives its drained workers back, which works;
+--status names a drained worker without a journal; --recover takes the
+lease before it reads the journal; a --drain-only journal keeps its
+7-day expiry.
+
+Measured with the real worker (Celery 5.2.6, kombu 5.2.4): a worker whose
+consumer was cancelled reconnects to a restarted, empty Redis in about 5 s
+and does not consume that queue again (its active_queues stay empty, a
+task sent meanwhile waits on the queue). The agent does not rely on it:
+after a regain it confirms every worker drained anew before the restart
+(lease_resume(), include/lease.h)."""
+import os
+import shlex
+import signal
+import socket
+import subprocess
+
+import pytest
+
+from conftest import applied_patches, patches
+from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, fresh, spawn,
+                         wait_consumes, wait_journal_state)
+from world import wait_for
+
+OTHER = "other-host:4242:1700000000:00ff"
+
+
+def undrain_argv(w, err):
+    """The --undrain command the agent printed, as argv for this world's binary."""
+    line = [l for l in err.splitlines() if "drain-and-rollout --namespace" in l]
+    assert line, "no --undrain command printed:\n" + err
+    words = shlex.split(line[-1][line[-1].index("drain-and-rollout --namespace"):])
+    assert words[0] == "drain-and-rollout" and "--undrain" in words and "--queues" in words, words
+    return words[1:]
+
+
+def draining(request, seconds, *args):
+    """A world whose worker runs a task of `seconds`, and a run of DEP (with
+    args) that drains it: (world, its worker, the task ids, process, args)."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, seconds, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, *args)
+    wait_journal_state(w, "drain")
+    return w, worker, ids, p, args
+
+
+@pytest.mark.parametrize("ttl,seconds", [("6s", 10.0), ("30s", 5.0)])
+def test_redis_restarted_empty_mid_drain_the_run_takes_its_lease_again(request, ttl, seconds):
+    """redis-server (no persistence) restarts mid-drain while the worker runs
+    a task: the lease and journal are gone. The run takes the lease again,
+    rewrites its journal, drains on and restarts once; the task completes
+    exactly once and the new worker consumes. With a 6 s lease a renewal
+    finds the lease gone mid-drain; with 30 s (renewed every 10 s) and a
+    shorter task the drain usually ends first and the journal write before
+    the restart finds it gone: the run drains again before it restarts."""
+    w, old, ids, p, args = draining(request, seconds, "--lease-ttl", ttl, "--poll-interval", "1s")
+    w.restart_redis(down=0.3)
+    assert not w.r().exists(LEASE), "Redis kept its keys: not the restart this test needs"
+    # the journal is back (its holder, this run) while the run drains
+    wait_for(lambda: w.r().hget(JOURNAL, "holder") == "%s:%d" % (socket.gethostname(), p.pid)
+             or p.poll() is not None, 30, "the journal rewritten", interval=0.1)
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert "lost the lease" not in err, err
+    # regained and rewritten before the restart was sent
+    regained = err.find("took the lease again and rewrote the journal")
+    assert 0 <= regained < err.find("rollout restart sent"), err
+    # the end's history entry, written under the regained lease
+    assert [e for _, e in w.r().xrange("drain-and-rollout:history")
+            if e.get("deployment") == DEP and e.get("outcome") == "ok"], err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    # the ledger lives in the same Redis: its "started" went with the
+    # restart; "done" is written after it, once
+    w.wait_done(ids, timeout=60)
+    started, done = w.ledger()
+    assert done.get(ids[0]) == "1", (started, done)
+    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
+
+
+def test_lease_taken_by_another_run_prints_an_undrain_command_that_works(request):
+    """Redis came back empty and another run took the lease first: this run
+    stops (exit 9) with its worker drained and no journal left. It must name
+    the --undrain command that gives the worker its queues back, not a
+    --recover that has nothing to work from; the command, run, does it."""
+    w, worker, ids, p, args = draining(request, 6.0, "--lease-ttl", "3s")
+    w.r().delete(JOURNAL)
+    w.r().set(LEASE, OTHER, px=120000)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 9, err
+    assert "other-host:4242" in err, err
+    assert "--recover" not in err, err
+    assert w.r().get(LEASE) == OTHER
+    assert not w.consumes(worker, DEP)
+    w.r().delete(LEASE)         # the other run is done, and left no journal either
+    u = w.run(*undrain_argv(w, err))
+    assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker)
+    assert patches(w) == []
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+def test_status_lists_a_drained_worker_without_a_journal(request):
+    """A worker left drained with no journal (Redis lost it): --status DEP
+    names it and the command that gives its queues back (from the pod
+    template's --queues), which works."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    r = w.run("--drain-only", DEP)
+    assert r.returncode == 0, r.stderr
+    assert not w.consumes(worker, DEP)
+    w.r().delete(JOURNAL)
+    st = w.run("--status", DEP)
+    assert st.returncode == 0, st.stdout + st.stderr
+    out = st.stdout + st.stderr
+    assert "%s consumes none of its queues (%s)" % (worker, DEP) in out, out
+    u = w.run(*undrain_argv(w, out))
+    assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker)
+    st = w.run("--status", DEP)
+    assert "consumes none" not in st.stdout + st.stderr, st.stdout + st.stderr
+
+
+def test_recover_takes_the_lease_before_reading_the_journal(request):
+    """Another run holds the lease: --recover is refused naming it, whatever
+    the journal says (here a --drain-only journal, and none at all), and
+    changes nothing."""
+    w = fresh(request)
+    w.r().set(LEASE, OTHER, px=120000)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 3, r.stderr
+    assert "another run (holder other-host:4242" in r.stderr, r.stderr
+    w.r().hset(JOURNAL, mapping={"holder": "other-host:4242", "state": "drained",
+                                 "started": "1795600000.000",
+                                 "workers": '[{"name":"x@y","queues":["%s"]}]' % DEP})
+    r = w.run("--recover", DEP)
+    assert r.returncode == 3, r.stderr
+    assert "another run (holder other-host:4242" in r.stderr, r.stderr
+    assert w.r().get(LEASE) == OTHER
+    assert w.r().hget(JOURNAL, "state") == "drained"
+    assert patches(w) == []
+
+
+def test_drain_only_journal_keeps_its_seven_day_expiry(request):
+    """The --drain-only run marks its journal drained at the end: that write
+    gives it its 7 days again (else --status forgets the drained worker
+    7 days after the drain began, not after it ended)."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 5.0, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, "--drain-only", DEP)
+    wait_journal_state(w, "drain")
+    w.r().expire(JOURNAL, 1000)     # as if the drain had begun long ago
+    rc, err = finish(w, p, args, timeout=90)
+    assert rc == 0, err
+    assert w.r().hget(JOURNAL, "state") == "drained"
+    assert w.r().ttl(JOURNAL) > 7 * 86400 - 60, w.r().ttl(JOURNAL)
+
+
+def test_redis_paused_longer_than_the_lease_the_run_takes_it_again(request):
+    """Redis stops answering (SIGSTOP) mid-drain for longer than --lease-ttl,
+    less than twice it: the lease runs out unrenewed, the run acts no more,
+    takes it again once Redis answers, and finishes with one restart."""
+    w, old, ids, p, args = draining(request, 12.0, "--lease-ttl", "5s", "--poll-interval", "1s")
+    pid = w.procs["redis"].pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        p.wait(timeout=5.5)     # frozen for 5.5 s, unless the agent gives up first
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert "took the lease again" in err, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+
+
+def test_redis_gone_longer_than_the_lease_stops_with_the_undrain_command(request):
+    """Redis is down (stopped) mid-drain and stays down past the lease and the
+    time to regain it: the run stops (exit 9) naming the --undrain command;
+    once Redis is back (empty), that command gives the worker its queue."""
+    w, worker, ids, p, args = draining(request, 30.0, "--lease-ttl", "3s",
+                                       "--request-timeout", "2s")
+    w._stop("redis")
+    try:
+        rc, err = finish(w, p, args, timeout=90)
+    finally:
+        w.start_redis()
+    assert rc == 9, err
+    undrain = undrain_argv(w, err)
+    assert "not taken again within --lease-ttl" in err, err
+    assert "--recover" not in err, err
+    assert patches(w) == []
+    wait_for(w.all_workers_online, 60, "the worker back on the restarted Redis")
+    u = w.run(*undrain)
+    assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker, timeout=30)
+
+
+def test_sigterm_while_the_lease_is_regained_restores_once_it_is_back(request):
+    """SIGTERM lands while Redis is frozen and the lease has run out: the
+    run acts no more until it holds the lease again, then restores the
+    consumers (exit 8); nothing restarted, the worker consumes, the task
+    done once."""
+    w, worker, ids, p, args = draining(request, 8.0, "--lease-ttl", "3s")
+    pid = w.procs["redis"].pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        try:
+            p.wait(timeout=3.5)     # past the lease, not past the time to regain it
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGTERM)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 8, err
+    assert "took the lease again" in err, err
+    assert patches(w) == []
+    assert wait_consumes(w, worker)
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
+
+
+def add_consumer(w, worker, queue):
+    """Remote control's add_consumer, as kombu re-declaring a consumer on
+    reconnection would: the worker's replies ([] while it is not back)."""
+    from celery import Celery
+    app = Celery("etl", broker=w.broker_url)
+    try:
+        return app.control.add_consumer(queue, destination=[worker], reply=True, timeout=2)
+    except Exception:       # Redis still coming back
+        return []
+    finally:
+        app.close()
+
+
+def test_a_worker_that_consumes_again_after_the_broker_restart_is_drained_again(request):
+    """The other answer Celery could give: after Redis restarted empty, the
+    worker consumes its queue again (here re-added by hand once it is back,
+    as a re-declaring consumer would) and takes a task. The run must see it
+    consuming, cancel again and wait for that task too: one restart, every
+    task done exactly once."""
+    w, old, ids, p, args = draining(request, 8.0, "--lease-ttl", "6s", "--poll-interval", "1s")
+    w.restart_redis(down=0.3)
+    wait_for(lambda: add_consumer(w, old, DEP), 30, "the worker back, consuming again",
+             interval=0.5)
+    later = w.enqueue(DEP, 1, 3.0, tag="after-restart")
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert "took the lease again" in err, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    w.wait_done(ids + later, timeout=60)
+    w.assert_exactly_once(ids + later)
+
+
+def active_queues(w, worker):
+    """The worker's own answer: its queues, or None while it does not answer."""
+    from celery import Celery
+    app = Celery("etl", broker=w.broker_url)
+    try:
+        r = app.control.inspect(destination=[worker], timeout=2).active_queues() or {}
+        return [q["name"] for q in r[worker]] if worker in r else None
+    except Exception:       # Redis still coming back
+        return None
+    finally:
+        app.close()
+
+
+def test_celery_keeps_a_cancelled_consumer_cancelled_across_an_empty_redis(request):
+    """The fact the agent was measured against (no agent here): Celery
+    5.2.6's worker, its consumer cancelled, reconnects to a Redis restarted
+    empty and does not consume that queue again; a task sent meanwhile
+    waits on the queue. Should a Celery upgrade change this, the agent
+    still confirms every worker anew after taking its lease again (see
+    test_a_worker_that_consumes_again_after_the_broker_restart_is_drained_again)."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    from celery import Celery
+    app = Celery("etl", broker=w.broker_url)
+    try:
+        assert app.control.cancel_consumer(DEP, destination=[worker], reply=True, timeout=3)
+    finally:
+        app.close()
+    assert active_queues(w, worker) == []
+    w.restart_redis(down=0.3)
+    wait_for(lambda: active_queues(w, worker) is not None, 30, "the worker back on Redis",
+             interval=0.5)
+    ids = w.enqueue(DEP, 1, 0.5, tag="probe")
+    wait_for(lambda: w.r().llen(DEP) == 1, 10, "the probe task on its queue")
+    # it answers, and still consumes nothing, for several answers in a row
+    for _ in range(3):
+        assert active_queues(w, worker) == []
+    assert ids[0] not in w.ledger()[0] and w.r().llen(DEP) == 1
