@@ -1,0 +1,264 @@
+/*
+ * test_podworkers.c -- pods that run several workers (podworkers.h): which
+ * queues the new workers must consume again (VERIFY), when --handover may
+ * delete an old pod, and whether a pod's worker has exited; table-driven.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "podworkers.h"
+#include "util.h"
+
+#define MAXW	4
+
+/* "name:q1,q2" -> a worker and its queues. */
+struct wspec {
+	const char	*w[MAXW];
+};
+
+static size_t
+build(const struct wspec *s, struct worker_queues *out, struct strv *qs,
+    char **names)
+{
+	size_t	 n = 0;
+	char	*c, *tok, *save;
+
+	for (n = 0; n < MAXW && s->w[n] != NULL; n++) {
+		names[n] = xstrdup(s->w[n]);
+		memset(&qs[n], 0, sizeof qs[n]);
+		if ((c = strchr(names[n], ':')) != NULL) {
+			*c++ = '\0';
+			for (tok = strtok_r(c, ",", &save); tok != NULL;
+			    tok = strtok_r(NULL, ",", &save))
+				strv_add(&qs[n], tok);
+		}
+		out[n].name = names[n];
+		out[n].queues = &qs[n];
+	}
+	return n;
+}
+
+static void
+unbuild(size_t n, struct strv *qs, char **names)
+{
+	while (n-- > 0) {
+		strv_free(&qs[n]);
+		free(names[n]);
+	}
+}
+
+static const struct verify_case {
+	const char	*what;
+	struct wspec	 old, nw;
+	size_t		 missing;
+	const char	*why;	/* NULL: none */
+} verify_cases[] = {
+	{ "one worker, consumed again",
+	  { { "ecal-bulk@p1:ecal-bulk" } }, { { "ecal-bulk@p2:ecal-bulk" } },
+	  0, NULL },
+	{ "two workers in a pod, each pairs with its own",
+	  { { "csc-bulk@p1:csc-bulk", "csc-bulk-2@p1:csc-bulk-2" } },
+	  { { "csc-bulk-2@p2:csc-bulk-2", "csc-bulk@p2:csc-bulk" } }, 0, NULL },
+	{ "the second new worker does not consume its queue",
+	  { { "csc-bulk@p1:csc-bulk", "csc-bulk-2@p1:csc-bulk-2" } },
+	  { { "csc-bulk@p2:csc-bulk", "csc-bulk-2@p2:" } }, 1,
+	  "new worker csc-bulk-2@p2 does not consume csc-bulk-2 "
+	  "(csc-bulk-2@p1 did)" },
+	{ "the queue is consumed, but by the other worker only",
+	  { { "csc-bulk@p1:csc-bulk", "csc-bulk-2@p1:csc-bulk-2" } },
+	  { { "csc-bulk@p2:csc-bulk,csc-bulk-2", "csc-bulk-2@p2:x" } }, 1,
+	  "new worker csc-bulk-2@p2 does not consume csc-bulk-2 "
+	  "(csc-bulk-2@p1 did)" },
+	{ "the second new worker is not up yet: the fallback fails",
+	  { { "csc-bulk@p1:csc-bulk", "csc-bulk-2@p1:csc-bulk-2" } },
+	  { { "csc-bulk@p2:csc-bulk" } }, 1,
+	  "no new worker consumes csc-bulk-2 (csc-bulk-2@p1 did; no new "
+	  "worker is named csc-bulk-2@...)" },
+	{ "a renamed worker: any new worker will do",
+	  { { "etl@p1:a,b" } }, { { "x@p2:a", "y@p2:b" } }, 0, NULL },
+	{ "a renamed worker, a queue nobody consumes",
+	  { { "etl@p1:a,b" } }, { { "x@p2:a" } }, 1,
+	  "no new worker consumes b (etl@p1 did; no new worker is named "
+	  "etl@...)" },
+	{ "replicas: one new worker of the name consumes it",
+	  { { "w@p1:q", "w@p2:q" } }, { { "w@p3:", "w@p4:q" } }, 0, NULL },
+	{ "replicas: none does, each old worker's queue named",
+	  { { "w@p1:q", "w@p2:q" } }, { { "w@p3:" } }, 2,
+	  "new worker w@p3 does not consume q (w@p1 did); new worker w@p3 "
+	  "does not consume q (w@p2 did)" },
+	{ "an old worker that consumed nothing asks for nothing",
+	  { { "w@p1:", "v@p1:q" } }, { { "v@p2:q" } }, 0, NULL },
+	{ "no new worker at all",
+	  { { "w@p1:q" } }, { { NULL } }, 1,
+	  "no new worker consumes q (w@p1 did; no new worker is named "
+	  "w@...)" },
+	{ "no old worker: nothing asked",
+	  { { NULL } }, { { "w@p2:q" } }, 0, NULL },
+	{ "names without '@' compare whole",
+	  { { "solo:q" } }, { { "solo:q" } }, 0, NULL },
+	{ "a name prefix is not the same name",
+	  { { "csc-bulk@p1:csc-bulk" } }, { { "csc-bulk-2@p2:csc-bulk-2" } },
+	  1, "no new worker consumes csc-bulk (csc-bulk@p1 did; no new worker "
+	  "is named csc-bulk@...)" },
+	{ "a name without '@', renamed",
+	  { { "solo:q" } }, { { "other@p:r" } }, 1,
+	  "no new worker consumes q (solo did; no new worker is named "
+	  "solo@...)" },
+};
+
+static void
+test_verify(void **state)
+{
+	size_t	i, no, nn, got;
+
+	(void)state;
+	for (i = 0; i < sizeof verify_cases / sizeof verify_cases[0]; i++) {
+		const struct verify_case *c = &verify_cases[i];
+		struct worker_queues	 o[MAXW], n[MAXW];
+		struct strv		 oq[MAXW], nq[MAXW];
+		char			*on[MAXW], *nn_[MAXW], *why;
+
+		no = build(&c->old, o, oq, on);
+		nn = build(&c->nw, n, nq, nn_);
+		got = verify_new_workers(o, no, n, nn, &why);
+		if (got != c->missing || (c->why == NULL) != (why == NULL) ||
+		    (why != NULL && strcmp(why, c->why) != 0))
+			fail_msg("%s: %zu missing (%s), want %zu (%s)", c->what,
+			    got, why ? why : "-", c->missing,
+			    c->why ? c->why : "-");
+		free(why);
+		unbuild(no, oq, on);
+		unbuild(nn, nq, nn_);
+	}
+}
+
+static const struct done_case {
+	const char		*what;
+	const char		*pod;
+	struct worker_done	 w[MAXW];
+	size_t			 n;
+	int			 want;
+} done_cases[] = {
+	{ "the pod's only worker drained", "p1",
+	  { { "a@p1", 1 } }, 1, 1 },
+	{ "the first of two drained, the second still runs a task", "p1",
+	  { { "a@p1", 1 }, { "a-2@p1", 0 } }, 2, 0 },
+	{ "the second drained first", "p1",
+	  { { "a@p1", 0 }, { "a-2@p1", 1 } }, 2, 0 },
+	{ "both drained", "p1",
+	  { { "a@p1", 1 }, { "a-2@p1", 1 } }, 2, 1 },
+	{ "another pod's busy worker does not hold this one", "p1",
+	  { { "a@p1", 1 }, { "a@p2", 0 } }, 2, 1 },
+	{ "no worker of the run on that pod", "p3",
+	  { { "a@p1", 1 }, { "a@p2", 1 } }, 2, 0 },
+	{ "a pod whose name another's begins with", "p1",
+	  { { "a@p1", 1 }, { "a@p10", 0 } }, 2, 1 },
+	{ "a worker name without '@' is on no pod", "p1",
+	  { { "a", 0 }, { "a@p1", 1 } }, 2, 1 },
+	{ "no pod", NULL, { { "a@p1", 1 } }, 1, 0 },
+	{ "no workers", "p1", { { NULL, 0 } }, 0, 0 },
+};
+
+static void
+test_pod_done(void **state)
+{
+	size_t	i;
+	int	got;
+
+	(void)state;
+	for (i = 0; i < sizeof done_cases / sizeof done_cases[0]; i++) {
+		const struct done_case *c = &done_cases[i];
+		got = pod_workers_done(c->pod, c->w, c->n);
+		if (got != c->want)
+			fail_msg("%s: %d, want %d", c->what, got, c->want);
+	}
+}
+
+static void
+test_worker_container(void **state)
+{
+	(void)state;
+	assert_string_equal(worker_container("celery", "istio-proxy"),
+	    "celery");
+	assert_string_equal(worker_container(NULL, "worker"), "worker");
+	assert_string_equal(worker_container("", "worker"), "worker");
+	assert_null(worker_container(NULL, NULL));
+}
+
+static const struct exit_case {
+	const char		*what;
+	const char		*phase;
+	struct container_state	 cs[MAXW];
+	size_t			 n;
+	const char		*worker;
+	int			 exited;
+	long			 restarts;
+} exit_cases[] = {
+	{ "a running worker", "Running",
+	  { { "worker", 0, 0 } }, 1, "worker", 0, 0 },
+	{ "its container terminated", "Running",
+	  { { "worker", 1, 0 } }, 1, "worker", 1, 0 },
+	{ "a sidecar terminated, the worker runs", "Running",
+	  { { "log-shipper", 1, 3 }, { "worker", 0, 0 } }, 2, "worker", 0, 0 },
+	{ "the worker terminated beside a running sidecar", "Running",
+	  { { "worker", 1, 2 }, { "proxy", 0, 5 } }, 2, "worker", 1, 2 },
+	{ "phase Failed", "Failed",
+	  { { "worker", 0, 0 } }, 1, "worker", 1, 0 },
+	{ "phase Succeeded", "Succeeded",
+	  { { "worker", 0, 1 } }, 1, "worker", 1, 1 },
+	{ "phase Failed, no status", "Failed", { { NULL, 0, 0 } }, 0,
+	  "worker", 1, 0 },
+	{ "no status yet (Pending)", "Pending", { { NULL, 0, 0 } }, 0,
+	  "worker", 0, 0 },
+	{ "the worker's container has no status yet", "Running",
+	  { { "proxy", 1, 0 } }, 1, "worker", 0, 0 },
+	{ "a status without a name is not the worker's", "Running",
+	  { { NULL, 1, 4 }, { "worker", 0, 1 } }, 2, "worker", 0, 1 },
+	{ "a negative restartCount counts 0", "Running",
+	  { { "worker", 0, -2 } }, 1, "worker", 0, 0 },
+	{ "unknown worker container: one of two terminated", "Running",
+	  { { "a", 1, 1 }, { "b", 0, 2 } }, 2, NULL, 0, 3 },
+	{ "unknown worker container: all terminated", "Running",
+	  { { "a", 1, 1 }, { "b", 1, 0 } }, 2, NULL, 1, 1 },
+	{ "unknown worker container, no status", "Running",
+	  { { NULL, 0, 0 } }, 0, NULL, 0, 0 },
+	{ "no phase", NULL, { { "worker", 0, 0 } }, 1, "worker", 0, 0 },
+};
+
+static void
+test_exited(void **state)
+{
+	size_t	i;
+	long	restarts;
+	int	got;
+
+	(void)state;
+	for (i = 0; i < sizeof exit_cases / sizeof exit_cases[0]; i++) {
+		const struct exit_case *c = &exit_cases[i];
+		got = pod_worker_exited(c->phase, c->cs, c->n, c->worker,
+		    &restarts);
+		if (got != c->exited || restarts != c->restarts)
+			fail_msg("%s: exited %d restarts %ld, want %d %ld",
+			    c->what, got, restarts, c->exited, c->restarts);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_pod_done),
+		cmocka_unit_test(test_worker_container),
+		cmocka_unit_test(test_exited),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
