@@ -7,9 +7,8 @@
 #include "podworkers.h"
 #include "worker.h"
 
-/* Whether workers a and b have the same NAME (the part before the '@'). */
-static int
-same_name(const char *a, const char *b)
+int
+worker_same_name(const char *a, const char *b)
 {
 	const char	*pa = strchr(a, '@'), *pb = strchr(b, '@');
 	size_t		 la = pa ? (size_t)(pa - a) : strlen(a);
@@ -45,19 +44,19 @@ verify_new_workers(const struct worker_queues *old, size_t nold,
 	for (i = 0; i < nold; i++) {
 		paired = 0;
 		for (k = 0; k < nnew; k++)
-			paired |= same_name(old[i].name, nw[k].name);
+			paired |= worker_same_name(old[i].name, nw[k].name);
 		for (j = 0; j < old[i].queues->n; j++) {
 			q = old[i].queues->v[j];
 			found = 0;
 			for (k = 0; k < nnew && !found; k++)
-				if (!paired || same_name(old[i].name, nw[k].name))
+				if (!paired || worker_same_name(old[i].name, nw[k].name))
 					found = strv_has(nw[k].queues, q);
 			if (found)
 				continue;
 			missing++;
 			at = strchr(old[i].name, '@');
 			if (paired) {
-				for (k = 0; !same_name(old[i].name, nw[k].name);
+				for (k = 0; !worker_same_name(old[i].name, nw[k].name);
 				    k++)
 					;
 				say(why, xasprintf("new worker %s does not "

@@ -427,6 +427,10 @@ run_free(struct run *r)
 	strv_free(&r->new_pods);
 	strv_free(&r->queues);
 	free(r->new_worker);
+	strv_free(&r->new_workers);
+	for (i = 0; i < r->nverify_snaps; i++)
+		worker_snap_free(&r->verify_snaps[i]);
+	free(r->verify_snaps);
 	free(r->lease_token);
 	free(r->restarted_at);
 	json_decref(r->journal);

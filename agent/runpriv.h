@@ -62,7 +62,12 @@ struct run {
 	struct strv	 queues;	/* union of the workers' queues */
 	struct wk	*w;
 	size_t		 nw;
-	char		*new_worker;	/* verified new worker */
+	char		*new_worker;	/* verified new worker (the first) */
+	struct strv	 new_workers;	/* every verified new worker */
+	struct worker_snap *verify_snaps; /* VERIFY: the new workers'
+					   answers to this poll (name NULL:
+					   none yet, or failed) */
+	size_t		 nverify_snaps;
 	char		*restarted_at;
 	char		*lease_token;
 	int		 lease_held;	/* SET NX answered OK, not lost since */
@@ -181,8 +186,12 @@ void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);
 /* st-recover.c */
 void	recover_resolve(struct run *);
 void	journal_read(struct run *, void (*then)(struct run *));
-/* Queues the journal records for worker name (NULL: all workers). */
-void	journal_queues(struct run *, const char *name, struct strv *out);
+/*
+ * Queues the journal records for worker name (NULL: all workers); like:
+ * for every worker of the same NAME (podworkers.h), on whatever pod.
+ */
+void	journal_queues(struct run *, const char *name, int like,
+	    struct strv *out);
 
 /*
  * st-handover.c: a recovery of a --handover run (the journal has its

@@ -67,9 +67,13 @@ undrain(struct run *r)
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		strv_free(&q);
-		journal_queues(r, w->name, &q);
+		/* its own; a worker of its name's, if its pod was replaced;
+		 * every worker's */
+		journal_queues(r, w->name, 0, &q);
 		if (q.n == 0)
-			journal_queues(r, NULL, &q);
+			journal_queues(r, w->name, 1, &q);
+		if (q.n == 0)
+			journal_queues(r, NULL, 0, &q);
 		if (q.n == 0 && r->ctx->o->queues != NULL) {
 			s = xstrdup(r->ctx->o->queues);
 			for (tok = strtok_r(s, ",", &save); tok != NULL;
@@ -365,7 +369,7 @@ got_refresh(enum flower_err e, struct worker_snap *s, const char *err,
 			strv_add(&w->queues, w->snap.queues.v[i]);
 		/* queues a dead run cancelled: drain and restore them too */
 		if (r->mode == RUN_DRAIN)
-			journal_queues(r, w->name, &w->queues);
+			journal_queues(r, w->name, 0, &w->queues);
 		for (i = 0; i < w->queues.n; i++)
 			if (!strv_has(&r->queues, w->queues.v[i]))
 				strv_add(&r->queues, w->queues.v[i]);

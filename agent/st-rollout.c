@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "podworkers.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -139,48 +140,90 @@ const struct state st_rollout = { "rollout", rollout_deadline, state_rollout,
 
 /* ---- VERIFY ---------------------------------------------------------- */
 
+/* This poll's answers of the new workers, dropped. */
+static void
+verify_snaps_free(struct run *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nverify_snaps; i++)
+		worker_snap_free(&r->verify_snaps[i]);
+	free(r->verify_snaps);
+	r->verify_snaps = NULL;
+	r->nverify_snaps = 0;
+}
+
 static void
 verified(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 {
-	size_t		 wi, i;
+	size_t		 wi;
 	struct run	*r = op_done(arg, &wi, NULL);
-	struct strv	 missing = { 0 };
-	char		*m;
 
-	(void)wi;
 	if (r == NULL)
 		return;
-	if (e != FLOWER_OK) {
+	if (e != FLOWER_OK)
 		snprintf(r->last_line, sizeof r->last_line, "%s", err);
-		return;
-	}
-	for (i = 0; i < r->queues.n; i++)
-		if (!strv_has(&s->queues, r->queues.v[i]))
-			strv_add(&missing, r->queues.v[i]);
-	if (missing.n == 0) {
-		free(r->new_worker);
-		r->new_worker = xstrdup(s->name);
-		m = strv_join(&r->queues, ", ");
-		log_info("%s: new worker %s consumes %s", r->name, s->name, m);
-		free(m);
-		run_next(r, IN_OK);
-	} else {
-		m = strv_join(&missing, ", ");
-		snprintf(r->last_line, sizeof r->last_line, "new worker %s does "
-		    "not consume %s", s->name, m);
-		free(m);
-	}
-	strv_free(&missing);
+	else if (wi < r->nverify_snaps)
+		worker_snap_move(&r->verify_snaps[wi], s);
 }
 
+/*
+ * Every new worker answered (or failed: asked again on the next tick):
+ * verify_new_workers() decides.
+ */
+static void
+verify_settled(struct run *r)
+{
+	struct worker_queues	*o, *n;
+	size_t			 i, nn = r->nverify_snaps;
+	char			*why, *q;
+
+	if (nn == 0)
+		return;
+	for (i = 0; i < nn; i++)
+		if (r->verify_snaps[i].name == NULL) {
+			verify_snaps_free(r);
+			return;
+		}
+	o = xcalloc(r->nw + 1, sizeof *o);
+	n = xcalloc(nn, sizeof *n);
+	for (i = 0; i < r->nw; i++) {
+		o[i].name = r->w[i].name;
+		o[i].queues = &r->w[i].queues;
+	}
+	for (i = 0; i < nn; i++) {
+		n[i].name = r->verify_snaps[i].name;
+		n[i].queues = &r->verify_snaps[i].queues;
+	}
+	if (verify_new_workers(o, r->nw, n, nn, &why) > 0) {
+		snprintf(r->last_line, sizeof r->last_line, "%s", why);
+		free(why);
+	} else {
+		free(r->new_worker);
+		r->new_worker = xstrdup(n[0].name);
+		for (i = 0; i < nn; i++) {
+			strv_add(&r->new_workers, n[i].name);
+			q = strv_join(n[i].queues, ", ");
+			log_info("%s: new worker %s consumes %s", r->name,
+			    n[i].name, q);
+			free(q);
+		}
+	}
+	free(o);
+	free(n);
+	verify_snaps_free(r);
+	if (r->new_worker != NULL)
+		run_next(r, IN_OK);
+}
+
+/* Ask every online worker of a new pod which queues it consumes. */
 static void
 verify_status(enum flower_err e, struct worker_status *ws, size_t n,
     const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
-	size_t		 i;
+	size_t		 i, k;
 	const char	*pod;
-	int		 seen = 0;
 
 	if (r == NULL) {
 		worker_status_free(ws, n);
@@ -191,15 +234,17 @@ verify_status(enum flower_err e, struct worker_status *ws, size_t n,
 		worker_status_free(ws, n);
 		return;
 	}
-	for (i = 0; i < n && !seen; i++) {
+	verify_snaps_free(r);
+	r->verify_snaps = xcalloc(n + 1, sizeof *r->verify_snaps);
+	for (i = k = 0; i < n; i++) {
 		pod = worker_pod(ws[i].name);
 		if (!ws[i].online || pod == NULL || !strv_has(&r->new_pods, pod))
 			continue;
-		seen = 1;
 		ctl_refresh(&r->ctx->ctl, ws[i].name, r->state_deadline, verified,
-		    op_new(r, 0, 0));
+		    op_new(r, k++, 0));
 	}
-	if (!seen)
+	r->nverify_snaps = k;
+	if (k == 0)
 		snprintf(r->last_line, sizeof r->last_line, "no online worker of "
 		    "a new pod of %s yet", r->name);
 	worker_status_free(ws, n);
@@ -254,7 +299,7 @@ verify_deadline(struct run *r)
 }
 
 const struct state st_verify = { "verify", verify_deadline, state_verify,
-	NULL };
+	verify_settled };
 
 void
 state_poll(struct run *r)

@@ -14,6 +14,10 @@
 
 #include "util.h"
 
+/* Whether workers a and b have the same NAME (the part before the '@'; a
+ * name without one is all NAME). */
+int	worker_same_name(const char *a, const char *b);
+
 /* One worker and the queues it consumes (borrowed). */
 struct worker_queues {
 	const char		*name;		/* NAME@POD */

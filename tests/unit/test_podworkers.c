@@ -182,6 +182,26 @@ test_pod_done(void **state)
 }
 
 static void
+test_same_name(void **state)
+{
+	static const struct { const char *a, *b; int want; } t[] = {
+		{ "csc-bulk@p1", "csc-bulk@p2", 1 },
+		{ "csc-bulk@p1", "csc-bulk-2@p1", 0 },
+		{ "csc-bulk-2@p1", "csc-bulk@p1", 0 },
+		{ "solo", "solo@p", 1 },
+		{ "solo", "solo", 1 },
+		{ "solo", "sol", 0 },
+		{ "@p1", "@p2", 1 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (worker_same_name(t[i].a, t[i].b) != t[i].want)
+			fail_msg("%s %s: want %d", t[i].a, t[i].b, t[i].want);
+}
+
+static void
 test_worker_container(void **state)
 {
 	(void)state;
@@ -256,6 +276,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_pod_done),
+		cmocka_unit_test(test_same_name),
 		cmocka_unit_test(test_worker_container),
 		cmocka_unit_test(test_exited),
 	};
