@@ -98,17 +98,21 @@ def wait_for(pred, timeout, what, interval=0.1):
 
 
 def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, shutdown=0,
-               pool=None):
+               pool=None, side=None):
     """shutdown: seconds the worker's warm shutdown takes (its pod stays Terminating).
     pool: the Celery worker's pool options (default DIALS': --concurrency=1
     --autoscale=1,0 --max-tasks-per-child=1, whose new process per task makes
-    the worker itself pause up to 5 s between tasks now and then)."""
+    the worker itself pause up to 5 s between tasks now and then).
+    side: queues of a second worker, NAME-2@POD, in the same container (the pod's
+    process starts both, kube/kubelet.py and podinit.py)."""
     d = {"name": name, "worker": worker, "queues": queues or [name],
          "replicas": 1, "terminationGracePeriodSeconds": grace,
          "progressDeadlineSeconds": pds, "shutdownSeconds": shutdown,
          "labels": labels or {"app.kubernetes.io/part-of": name.split("-")[0] + "-etl"}}
     if pool is not None:
         d["poolArgs"] = pool
+    if side:
+        d["sideQueues"] = side
     return d
 
 
@@ -482,8 +486,9 @@ users:
 
     def all_workers_online(self):
         workers = {d["name"] for d in self.deployments + self.statefulsets if d.get("worker")}
-        want = {p.get("hostname") for p in self.pods()
-                if p.get("deployment") in workers and p.get("ready") and not p.get("terminating")}
+        want = {h for p in self.pods()
+                if p.get("deployment") in workers and p.get("ready") and not p.get("terminating")
+                for h in p.get("hostnames") or [p.get("hostname")]}
         want.discard(None)
         try:
             online = self.workers_online()

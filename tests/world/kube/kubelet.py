@@ -192,10 +192,16 @@ class Kubelet:
         env["PYTHONUNBUFFERED"] = "1"
         env["WORKER_SHUTDOWN_SECONDS"] = repr(pod.dep.shutdown_seconds)
         if pod.dep.worker and not pod.broken:
-            cmd = ["/usr/bin/python3", "-m", "celery", "-A", "etl", "worker"] + pod.dep.pool_args + [
-                   "--hostname=%s" % pod.hostname,
-                   "--queues=%s" % ",".join(pod.dep.queues), "-E", "-l", "INFO",
-                   "--without-gossip", "--without-mingle"]
+            queues = [pod.dep.queues] + ([pod.dep.side_queues] if getattr(pod.dep, "side_queues", None)
+                                         else [])
+            workers = [["/usr/bin/python3", "-m", "celery", "-A", "etl", "worker"] + pod.dep.pool_args + [
+                        "--hostname=%s" % h, "--queues=%s" % ",".join(q), "-E", "-l", "INFO",
+                        "--without-gossip", "--without-mingle"] for h, q in zip(pod.hostnames, queues)]
+            cmd = workers[0]
+            if len(workers) > 1:          # one container, several workers (podinit.py)
+                cmd = ["/usr/bin/python3", os.path.join(WORLD_DIR, "podinit.py")]
+                for c in workers:
+                    cmd += ["--"] + c
         else:
             cmd = ["/bin/sleep", "1000000"]
         if os.path.exists("/usr/bin/setpriv"):
@@ -221,7 +227,9 @@ class Kubelet:
                 pod.log_off = f.tell()
         except OSError:
             return False
-        if (pod.hostname + " ready.").encode() in data:
+        pod.ready_seen = getattr(pod, "ready_seen", set())
+        pod.ready_seen.update(h for h in pod.hostnames if (h + " ready.").encode() in data)
+        if pod.ready_seen >= set(pod.hostnames):
             pod.ready = True
             pod.ready_at = time.time()
             log("pod %s ready" % pod.name)

@@ -61,6 +61,16 @@ class Pod:
     def alive(self):
         return self.proc is not None and self.exit_code is None and not self.fault
 
+    @property
+    def hostnames(self):
+        """Its Celery workers' names: NAME@POD, and NAME-2@POD when its
+        Deployment runs a side worker in the same container (sideQueues)."""
+        side = getattr(self.dep, "side_queues", None)
+        if not side:
+            return [self.hostname]
+        name, pod = self.hostname.split("@", 1)
+        return [self.hostname, "%s-2@%s" % (name, pod)]
+
 
 def controller_of(refs):
     """The ownerReference with controller: true (metav1.GetControllerOf), or None."""
@@ -74,6 +84,7 @@ class App:
         self.name = name
         self.worker = False
         self.queues = []
+        self.side_queues = []
         self.shutdown_seconds = 0.0
         self.pool_args = DIALS_POOL
         self.progress_at = 0
@@ -168,9 +179,18 @@ class Deployment(Workload):
         grace = int(cfg.get("terminationGracePeriodSeconds", 30))
         labels = {"app": self.name}
         labels.update(cfg.get("labels") or {})
-        if self.worker:
+        # a second worker in the same container: NAME-2@POD on these queues
+        self.side_queues = list(cfg.get("sideQueues") or [])
+        if self.worker and self.side_queues:
+            args = ["sh", "-c", " & ".join(
+                " ".join(["celery", "-A", "etl", "worker"] + self.pool_args + [
+                    "--hostname=%s@%%h" % n, "--queues=%s" % ",".join(q)])
+                for n, q in ((self.name, self.queues),
+                             (self.name + "-2", self.side_queues))) + " & wait"]
+        elif self.worker:
             args = ["celery", "-A", "etl", "worker"] + self.pool_args + [
                     "--hostname=%s@%%h" % self.name, "--queues=%s" % ",".join(self.queues)]
+        if self.worker:
             image = cfg.get("image", "registry.cern.ch/cmsdials/etl-worker:1.4.2")
         else:
             args = ["sleep", "infinity"]

@@ -1,0 +1,167 @@
+"""End to end: pods that run two Celery workers in one container (NAME@POD on
+queue NAME and NAME-2@POD on queue NAME-2, world.deployment(side=...)): the
+drain waits for both, --handover deletes a pod only once both are drained,
+VERIFY pairs each new worker with the old one of its name, and --undrain and
+--recover give each worker back its own queues."""
+import json
+import signal
+import subprocess
+
+from conftest import applied_patches, make_world
+from test_safety import finish
+from world import HERE, NS, PY, deployment, wait_for
+
+DEP = "csc-bulk"
+SIDE = "csc-bulk-2"
+JOURNAL = "drain-and-rollout:journal:%s:%s" % (NS, DEP)
+LEASE = "drain-and-rollout:lease:%s:%s" % (NS, DEP)
+# a short --verify-timeout: a verify that cannot succeed ends in seconds
+VERIFY = ("--verify-timeout", "20s")
+
+
+def fresh(request, grace=3):
+    w = make_world(request, [deployment(DEP, grace=grace, side=[SIDE]),
+                             deployment("common-redbeat", worker=False)])
+    wait_for(lambda: len(live(w)) == 1 and w.all_workers_online(), 60,
+             "the pod's two workers online")
+    return w
+
+
+def live(w):
+    return [p for p in w.pods(DEP) if p.get("ready") and not p.get("terminating")]
+
+
+def workers(pod):
+    """(main worker, side worker) of a pod of the test world."""
+    main, side = pod["hostnames"]
+    assert main == "%s@%s" % (DEP, pod["name"]) and side == "%s@%s" % (SIDE, pod["name"])
+    return main, side
+
+
+def busy_pod(w, short=3.0, long=10.0):
+    """A task on each worker of the pod, the side worker's the longer one;
+    returns (the pod, [main task, side task]) once both run."""
+    pod = live(w)[0]
+    ids = w.enqueue(DEP, 1, short, tag="main") + w.enqueue(SIDE, 1, long, tag="side")
+    w.wait_started(ids, 2)
+    return pod, ids
+
+
+def queues_of(w, worker):
+    code = ("import json\nfrom etl import app\n"
+            "r = app.control.inspect(destination=[%r], timeout=2).active_queues() or {}\n"
+            "print(json.dumps(sorted(q['name'] for q in r.get(%r, []))))\n") % (worker, worker)
+    out = subprocess.run([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
+                         stdout=subprocess.PIPE, text=True).stdout
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
+
+
+def assert_own_queues(w, pod, timeout=20):
+    """Each worker of the pod consumes its own queue, and only it."""
+    main, side = workers(pod)
+    wait_for(lambda: queues_of(w, main) == [DEP], timeout, "%s consuming %s alone" % (main, DEP),
+             interval=0.5)
+    wait_for(lambda: queues_of(w, side) == [SIDE], timeout, "%s consuming %s alone" % (side, SIDE),
+             interval=0.5)
+
+
+def new_pod(w, old):
+    return wait_for(lambda: next((p for p in live(w) if p["name"] != old["name"]), None), 30,
+                    "a new pod")
+
+
+def settle(w, ids, timeout=60):
+    w.wait_done(ids, timeout=timeout)
+    w.assert_exactly_once(ids)
+    wait_for(lambda: w.unacked() == 0, 15, "unacked empty")
+
+
+def test_in_place_waits_for_both_workers_and_verifies_each(request):
+    w = fresh(request)
+    pod, ids = busy_pod(w)
+    p = w.run(DEP, *VERIFY)
+    assert p.returncode == 0, p.stderr
+    settle(w, ids)
+    assert len([q for q in applied_patches(w, DEP) if "restartedAt" in q["body"]]) == 1
+    nw = new_pod(w, pod)
+    assert_own_queues(w, nw)
+    for name in workers(nw):
+        assert "new worker %s consumes" % name in p.stderr, p.stderr
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_handover_deletes_the_pod_once_both_workers_are_drained(request):
+    w = fresh(request)
+    pod, ids = busy_pod(w)
+    p = w.run(DEP, "--handover", *VERIFY)
+    assert p.returncode == 0, p.stderr
+    settle(w, ids)
+    # the old pod's DELETE came after the side worker's task ended
+    done_at = float(w.r(15).hget("ledger:done_at", ids[1]))
+    deletes = [r for r in w.kube_requests() if r["method"] == "DELETE"
+               and r["path"].split("?")[0].endswith("/pods/" + pod["name"])]
+    assert deletes, "the old pod was never deleted"
+    assert min(r["t"] for r in deletes) >= done_at, \
+        "pod %s deleted %.1fs before its second worker's task ended" % (
+            pod["name"], done_at - min(r["t"] for r in deletes))
+    gone = [q for q in w.pods(DEP, all=True) if q["name"] == pod["name"]][0]
+    assert not gone["sigkilled"], gone
+    nw = new_pod(w, pod)
+    assert_own_queues(w, nw)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_verify_fails_when_the_second_new_worker_does_not_consume_its_queue(request):
+    w = fresh(request)
+    pod = live(w)[0]
+    # the new pods' side worker will consume another queue
+    w.kube_test("POST", "/_test/side-queues", {"deployment": DEP, "queues": ["csc-other"]})
+    p = w.run(DEP, *VERIFY)
+    assert p.returncode == 7, p.stderr
+    nw = new_pod(w, pod)
+    _, side = workers(nw)
+    assert "new worker %s does not consume %s (%s@%s did)" % (side, SIDE, SIDE, pod["name"]) \
+        in p.stderr, p.stderr
+
+
+def test_undrain_gives_each_worker_its_own_queues(request):
+    """--drain-only, then the pod replaced (new worker names): --undrain gives
+    each new worker the queues of the old worker of its name, not all."""
+    w = fresh(request)
+    pod = live(w)[0]
+    p = w.run(DEP, "--drain-only")
+    assert p.returncode == 0, p.stderr
+    main, side = workers(pod)
+    assert queues_of(w, main) == [] and queues_of(w, side) == []
+    code, obj, _ = w.kube_api("DELETE", "/api/v1/namespaces/%s/pods/%s" % (NS, pod["name"]))
+    assert code == 200, obj
+    nw = new_pod(w, pod)
+    wait_for(lambda: w.all_workers_online(), 60, "the new pod's workers online")
+    # Flower takes add-consumer only for workers its inspector has seen
+    # (404 Unknown worker before): a refresh of all of them, as its dashboard does
+    wait_for(lambda: set(workers(nw)) <= set(w.flower_get("/api/workers?refresh=1")), 30,
+             "Flower inspecting the new workers")
+    p = w.run("--undrain", DEP)
+    assert p.returncode == 0, p.stderr
+    assert_own_queues(w, nw)
+    assert not w.r().exists(JOURNAL)
+
+
+def test_recover_gives_each_worker_its_own_queues(request):
+    w = fresh(request)
+    pod, ids = busy_pod(w, short=2.0, long=6.0)
+    args = (DEP, "--lease-ttl", "2s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 30, "the journal in state drain",
+             interval=0.05)
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire")
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    settle(w, ids)
+    assert_own_queues(w, pod)
+    assert not applied_patches(w, DEP)
