@@ -79,10 +79,17 @@ def settle(w, ids, timeout=60):
     wait_for(lambda: w.unacked() == 0, 15, "unacked empty")
 
 
-def test_in_place_waits_for_both_workers_and_verifies_each(request):
+def test_in_place_waits_for_both_workers_and_verifies_each(request, tmp_path):
     w = fresh(request)
+    old = workers(live(w)[0])
+    for args in (("--dry-run", DEP), ("--status", DEP)):
+        p = w.run(*args)
+        assert p.returncode == 0, p.stderr
+        for name in old:
+            assert name in p.stdout + p.stderr, (args, name, p.stdout + p.stderr)
     pod, ids = busy_pod(w)
-    p = w.run(DEP, *VERIFY)
+    metrics = tmp_path / "drain.prom"
+    p = w.run(DEP, "-o", "json", "--metrics-file", str(metrics), *VERIFY)
     assert p.returncode == 0, p.stderr
     settle(w, ids)
     assert len([q for q in applied_patches(w, DEP) if "restartedAt" in q["body"]]) == 1
@@ -90,6 +97,15 @@ def test_in_place_waits_for_both_workers_and_verifies_each(request):
     assert_own_queues(w, nw)
     for name in workers(nw):
         assert "new worker %s consumes" % name in p.stderr, p.stderr
+    (d,) = json.loads(p.stdout)["deployments"]
+    assert {x["name"]: x["queues"] for x in d["workers"]} == {old[0]: [DEP], old[1]: [SIDE]}
+    assert all(x["drained"] for x in d["workers"])
+    assert [t["id"] for x in d["workers"] for t in x["tasks"]] == ids
+    assert sorted(d["new_workers"]) == sorted(workers(nw))
+    text = metrics.read_text()
+    for name in old:
+        assert ('drain_and_rollout_worker_drained{namespace="%s",deployment="%s",worker="%s"} 1'
+                % (NS, DEP, name)) in text, text
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
 
 
