@@ -6,6 +6,7 @@ VERIFY pairs each new worker with the old one of its name, and --undrain and
 import json
 import signal
 import subprocess
+import time
 
 from conftest import applied_patches, make_world
 from test_safety import finish
@@ -181,3 +182,38 @@ def test_recover_gives_each_worker_its_own_queues(request):
     settle(w, ids)
     assert_own_queues(w, pod)
     assert not applied_patches(w, DEP)
+
+
+def test_a_sidecar_that_exits_does_not_make_a_silent_worker_vanished(request):
+    """A worker that cannot answer (SIGSTOPped, as while the broker restarts) in a
+    pod whose sidecar container exits meanwhile (a log shipper): the worker's own
+    container still runs, so the worker has not vanished; the agent keeps waiting
+    and its task completes before the restart. Taking the sidecar's exit (or its
+    restart) for the worker's would restart the pod and cut the task."""
+    w = make_world(request, [deployment("ecal-bulk", sidecar="log-shipper"),
+                             deployment("common-redbeat", worker=False)])
+    wait_for(lambda: w.all_workers_online(), 60, "the worker online")
+    (pod,) = [p for p in w.pods("ecal-bulk") if p["ready"]]
+    ids = w.enqueue("ecal-bulk", 1, 15.0, tag="silent")
+    w.wait_started(ids, 1)
+    args = ("ecal-bulk", "--no-events", "--poll-interval", "1s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.r().hget("drain-and-rollout:journal:%s:ecal-bulk" % NS, "state") == "drain",
+             30, "the drain", interval=0.05)
+    w.kube_test("POST", "/_test/kill-pod", {"pod": pod["name"], "signal": "STOP"})
+    try:
+        w.kube_test("POST", "/_test/sidecar-exit", {"pod": pod["name"]})
+        # the agent finds the worker offline and asks Kubernetes about its pod
+        wait_for(lambda: pod["hostname"] not in w.workers_online(), 20, "the worker offline")
+        t0 = time.time()
+        wait_for(lambda: [r for r in w.kube_requests() if r["method"] == "GET" and r["t"] > t0
+                          and r["path"].startswith("/api/v1/namespaces/%s/pods?" % NS)],
+                 20, "the agent listing the pods")
+    finally:
+        w.kube_test("POST", "/_test/kill-pod", {"pod": pod["name"], "signal": "CONT"})
+    rc, err = finish(w, p, args, timeout=120)
+    assert rc == 0, err
+    assert "does not answer, but its pod %s runs" % pod["name"] in err, err
+    assert "vanished" not in err, err
+    assert len([q for q in applied_patches(w, "ecal-bulk") if "restartedAt" in q["body"]]) == 1
+    settle(w, ids)

@@ -98,13 +98,15 @@ def wait_for(pred, timeout, what, interval=0.1):
 
 
 def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, shutdown=0,
-               pool=None, side=None):
+               pool=None, side=None, sidecar=None):
     """shutdown: seconds the worker's warm shutdown takes (its pod stays Terminating).
     pool: the Celery worker's pool options (default DIALS': --concurrency=1
     --autoscale=1,0 --max-tasks-per-child=1, whose new process per task makes
     the worker itself pause up to 5 s between tasks now and then).
     side: queues of a second worker, NAME-2@POD, in the same container (the pod's
-    process starts both, kube/kubelet.py and podinit.py)."""
+    process starts both, kube/kubelet.py and podinit.py).
+    sidecar: the name of a second container in the pod, after the worker's (a log
+    shipper; /_test/sidecar-exit makes it exit)."""
     d = {"name": name, "worker": worker, "queues": queues or [name],
          "replicas": 1, "terminationGracePeriodSeconds": grace,
          "progressDeadlineSeconds": pds, "shutdownSeconds": shutdown,
@@ -113,6 +115,8 @@ def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, sh
         d["poolArgs"] = pool
     if side:
         d["sideQueues"] = side
+    if sidecar:
+        d["sidecar"] = sidecar
     return d
 
 

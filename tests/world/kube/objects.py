@@ -57,6 +57,15 @@ class Pod:
             self.crash_next = self.crash_exit + 1.0
         self.rv = 0
         self.ip = "10.128.%d.%d" % (random.randint(0, 255), random.randint(2, 254))
+        # a sidecar container (its Deployment's "sidecar"): modelled, no process;
+        # once it exits (kubelet.sidecar_exit): terminated, then CrashLoopBackOff,
+        # then running again after the back-off, its restartCount one more
+        self.sidecar_restarts = 0
+        self.sidecar_exit_at = None
+        self.sidecar_waiting = False
+        self.sidecar_started_at = None
+        self.sidecar_last_exit = None
+        self.sidecar_was_ready = False
 
     def alive(self):
         return self.proc is not None and self.exit_code is None and not self.fault
@@ -233,6 +242,12 @@ class Deployment(Workload):
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": int(cfg.get("progressDeadlineSeconds", 600)),
         }
+        if cfg.get("sidecar"):     # a second container beside the worker's (a log shipper)
+            self.spec["template"]["spec"]["containers"].append({
+                "name": cfg["sidecar"], "image": "registry.cern.ch/cmsdials/%s:2.0.1" % cfg["sidecar"],
+                "args": ["sleep", "infinity"], "resources": {},
+                "terminationMessagePath": "/dev/termination-log",
+                "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent"})
         if cfg.get("strategy") == "Recreate":         # else RollingUpdate, maxSurge/maxUnavailable
             self.spec["strategy"] = {"type": "Recreate"}
         else:

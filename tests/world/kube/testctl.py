@@ -106,6 +106,18 @@ def post_side_queues(h):
     return h.send_json(200, {"ok": True})
 
 
+def post_sidecar_exit(h):
+    """{"pod": P}: P's sidecar container (its Deployment's "sidecar") exits with status 1;
+    the kubelet restarts it after the back-off (kubelet.sidecar_exit)."""
+    b = body(h)
+    with h.cluster.lock:
+        pod = next((p for p in h.cluster.pods if p.name == b.get("pod")), None)
+        if pod is None or len(pod.spec["containers"]) < 2 or pod.terminating:
+            return h.send_json(400, {"error": "need a live pod with a sidecar: %r" % b})
+        h.cluster.sidecar_exit(pod)
+    return h.send_json(200, {"ok": True})
+
+
 def post_pod_state(h):
     b = body(h)
     st = b.get("state")
@@ -240,6 +252,7 @@ ROUTES = {
     ("DELETE", "/_test/break"): delete_break,
     ("POST", "/_test/pod-state"): post_pod_state,
     ("POST", "/_test/side-queues"): post_side_queues,
+    ("POST", "/_test/sidecar-exit"): post_sidecar_exit,
     ("DELETE", "/_test/pod-state"): delete_pod_state,
     ("POST", "/_test/kill-pod"): post_kill_pod,
     ("POST", "/_test/deployment-controller"): post_deployment_controller,
