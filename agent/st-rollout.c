@@ -168,34 +168,36 @@ verified(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 }
 
 /*
- * Every new worker answered (or failed: asked again on the next tick):
- * verify_new_workers() decides.
+ * Every new worker's refresh is in: verify_new_workers() decides on those
+ * that answered (one that did not can only make a queue look unconsumed:
+ * asked again on the next tick).
  */
 static void
 verify_settled(struct run *r)
 {
 	struct worker_queues	*o, *n;
-	size_t			 i, nn = r->nverify_snaps;
+	size_t			 i, nn = 0;
 	char			*why, *q;
+	int			 ok;
 
-	if (nn == 0)
-		return;
-	for (i = 0; i < nn; i++)
-		if (r->verify_snaps[i].name == NULL) {
-			verify_snaps_free(r);
-			return;
-		}
 	o = xcalloc(r->nw + 1, sizeof *o);
-	n = xcalloc(nn, sizeof *n);
+	n = xcalloc(r->nverify_snaps + 1, sizeof *n);
+	for (i = 0; i < r->nverify_snaps; i++)
+		if (r->verify_snaps[i].name != NULL) {
+			n[nn].name = r->verify_snaps[i].name;
+			n[nn++].queues = &r->verify_snaps[i].queues;
+		}
+	if (nn == 0) {		/* none asked, or none answered */
+		free(o);
+		free(n);
+		verify_snaps_free(r);
+		return;
+	}
 	for (i = 0; i < r->nw; i++) {
 		o[i].name = r->w[i].name;
 		o[i].queues = &r->w[i].queues;
 	}
-	for (i = 0; i < nn; i++) {
-		n[i].name = r->verify_snaps[i].name;
-		n[i].queues = &r->verify_snaps[i].queues;
-	}
-	if (verify_new_workers(o, r->nw, n, nn, &why) > 0) {
+	if (!(ok = verify_new_workers(o, r->nw, n, nn, &why) == 0)) {
 		snprintf(r->last_line, sizeof r->last_line, "%s", why);
 		free(why);
 	} else {
@@ -212,7 +214,7 @@ verify_settled(struct run *r)
 	free(o);
 	free(n);
 	verify_snaps_free(r);
-	if (r->new_worker != NULL)
+	if (ok)
 		run_next(r, IN_OK);
 }
 
