@@ -385,8 +385,12 @@ pod_exited(json_t *p, long *restarts)
 {
 	json_t			*st = json_object_get(p, "status"), *c;
 	json_t			*cs = json_object_get(st, "containerStatuses");
+	json_t			*spec = json_object_get(json_object_get(p,
+				    "spec"), "containers");
 	struct container_state	*v = xcalloc(json_array_size(cs) + 1,
 				    sizeof *v);
+	const char		**names = xcalloc(json_array_size(spec) + 1,
+				    sizeof *names);
 	const char		*worker;
 	size_t			 i;
 	int			 exited;
@@ -399,14 +403,16 @@ pod_exited(json_t *p, long *restarts)
 		v[i].restarts = json_is_integer(rc) ?
 		    (long)json_integer_value(rc) : 0;
 	}
+	json_array_foreach(spec, i, c)
+		names[i] = json_string_value(json_object_get(c, "name"));
 	worker = worker_container(json_string_value(json_object_get(
 	    json_object_get(json_object_get(p, "metadata"), "annotations"),
-	    "kubectl.kubernetes.io/default-container")),
-	    json_string_value(json_object_get(json_array_get(json_object_get(
-	    json_object_get(p, "spec"), "containers"), 0), "name")));
+	    "kubectl.kubernetes.io/default-container")), names,
+	    json_array_size(spec));
 	exited = pod_worker_exited(json_string_value(json_object_get(st,
 	    "phase")), v, json_array_size(cs), worker, restarts);
 	free(v);
+	free(names);
 	return exited;
 }
 

@@ -94,11 +94,15 @@ pod_workers_done(const char *pod, const struct worker_done *w, size_t n)
 }
 
 const char *
-worker_container(const char *default_annotation, const char *first)
+worker_container(const char *default_annotation, const char *const *names,
+    size_t n)
 {
-	if (default_annotation != NULL && default_annotation[0] != '\0')
-		return default_annotation;
-	return first;
+	size_t	i;
+
+	for (i = 0; default_annotation != NULL && i < n; i++)
+		if (names[i] != NULL && strcmp(names[i], default_annotation) == 0)
+			return names[i];
+	return n > 0 ? names[0] : NULL;
 }
 
 int

@@ -63,11 +63,12 @@ struct container_state {
 /*
  * Which container runs the pod's worker: the one `kubectl logs` and
  * `kubectl exec` pick by default, the pod's annotation
- * kubectl.kubernetes.io/default-container if set (NULL: none), else the
- * first of spec.containers (first: NULL if the spec has none). Borrowed.
+ * kubectl.kubernetes.io/default-container (NULL: none) if it names one of
+ * spec.containers (names, n), else the first of them; NULL if there are
+ * none. Borrowed.
  */
 const char *worker_container(const char *default_annotation,
-	    const char *first);
+	    const char *const *names, size_t n);
 
 /*
  * Whether the pod's worker has exited: the pod's phase is Failed or

@@ -5,12 +5,11 @@ VERIFY pairs each new worker with the old one of its name, and --undrain and
 --recover give each worker back its own queues."""
 import json
 import signal
-import subprocess
 import time
 
 from conftest import applied_patches, make_world
 from test_safety import finish
-from world import HERE, NS, PY, deployment, wait_for
+from world import NS, deployment, wait_for
 
 DEP = "csc-bulk"
 SIDE = "csc-bulk-2"
@@ -48,24 +47,12 @@ def busy_pod(w, short=3.0, long=10.0):
     return pod, ids
 
 
-def queues_of(w, worker):
-    code = ("import json\nfrom etl import app\n"
-            "r = app.control.inspect(destination=[%r], timeout=2).active_queues() or {}\n"
-            "print(json.dumps(sorted(q['name'] for q in r.get(%r, []))))\n") % (worker, worker)
-    out = subprocess.run([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
-                         stdout=subprocess.PIPE, text=True).stdout
-    try:
-        return json.loads(out.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        return None
-
-
 def assert_own_queues(w, pod, timeout=20):
     """Each worker of the pod consumes its own queue, and only it."""
     main, side = workers(pod)
-    wait_for(lambda: queues_of(w, main) == [DEP], timeout, "%s consuming %s alone" % (main, DEP),
+    wait_for(lambda: w.queues_of(main) == [DEP], timeout, "%s consuming %s alone" % (main, DEP),
              interval=0.5)
-    wait_for(lambda: queues_of(w, side) == [SIDE], timeout, "%s consuming %s alone" % (side, SIDE),
+    wait_for(lambda: w.queues_of(side) == [SIDE], timeout, "%s consuming %s alone" % (side, SIDE),
              interval=0.5)
 
 
@@ -152,7 +139,7 @@ def test_undrain_gives_each_worker_its_own_queues(request):
     p = w.run(DEP, "--drain-only")
     assert p.returncode == 0, p.stderr
     main, side = workers(pod)
-    assert queues_of(w, main) == [] and queues_of(w, side) == []
+    assert w.queues_of(main) == [] and w.queues_of(side) == []
     code, obj, _ = w.kube_api("DELETE", "/api/v1/namespaces/%s/pods/%s" % (NS, pod["name"]))
     assert code == 200, obj
     nw = new_pod(w, pod)

@@ -204,12 +204,36 @@ test_same_name(void **state)
 static void
 test_worker_container(void **state)
 {
+	static const char *const two[] = { "worker", "istio-proxy" };
+	static const char *const hole[] = { NULL, "celery" };
+	static const struct {
+		const char		*what, *annotation;
+		const char *const	*names;
+		size_t			 n;
+		const char		*want;
+	} t[] = {
+		{ "the annotation names the second", "istio-proxy", two, 2,
+		  "istio-proxy" },
+		{ "the annotation names the first", "worker", two, 2, "worker" },
+		{ "no annotation: the first", NULL, two, 2, "worker" },
+		{ "an empty annotation: the first", "", two, 2, "worker" },
+		{ "an annotation naming no container: the first", "celery", two,
+		  2, "worker" },
+		{ "a container without a name is skipped", "celery", hole, 2,
+		  "celery" },
+		{ "no containers", "worker", NULL, 0, NULL },
+	};
+	size_t		 i;
+	const char	*got;
+
 	(void)state;
-	assert_string_equal(worker_container("celery", "istio-proxy"),
-	    "celery");
-	assert_string_equal(worker_container(NULL, "worker"), "worker");
-	assert_string_equal(worker_container("", "worker"), "worker");
-	assert_null(worker_container(NULL, NULL));
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		got = worker_container(t[i].annotation, t[i].names, t[i].n);
+		if ((got == NULL) != (t[i].want == NULL) ||
+		    (got != NULL && strcmp(got, t[i].want) != 0))
+			fail_msg("%s: %s, want %s", t[i].what, got ? got : "NULL",
+			    t[i].want ? t[i].want : "NULL");
+	}
 }
 
 static const struct exit_case {

@@ -507,14 +507,18 @@ users:
                 return p.get("hostname")
         return None
 
-    def consumes(self, worker, queue):
-        """Ask the worker itself (real remote control), not the agent."""
+    def queues_of(self, worker):
+        """The queues the worker consumes, sorted, or None if it does not answer:
+        asked of the worker itself (real remote control), not of the agent."""
         code = ("import json\nfrom etl import app\n"
                 "r = app.control.inspect(destination=[%r], timeout=2).active_queues() or {}\n"
-                "print(json.dumps([q['name'] for q in r.get(%r, [])]))\n") % (worker, worker)
+                "print(json.dumps(sorted(q['name'] for q in r.get(%r, []))))\n") % (worker, worker)
         out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
                              stdout=subprocess.PIPE, text=True).stdout
         try:
-            return queue in json.loads(out.strip().splitlines()[-1])
+            return json.loads(out.strip().splitlines()[-1])
         except (IndexError, ValueError):
-            return False
+            return None
+
+    def consumes(self, worker, queue):
+        return queue in (self.queues_of(worker) or [])
