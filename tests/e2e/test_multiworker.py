@@ -4,6 +4,7 @@ drain waits for both, --handover deletes a pod only once both are drained,
 VERIFY pairs each new worker with the old one of its name, and --undrain and
 --recover give each worker back its own queues."""
 import json
+import os
 import signal
 import time
 
@@ -204,3 +205,55 @@ def test_a_sidecar_that_exits_does_not_make_a_silent_worker_vanished(request):
     assert "vanished" not in err, err
     assert len([q for q in applied_patches(w, "ecal-bulk") if "restartedAt" in q["body"]]) == 1
     settle(w, ids)
+
+
+def worker_pids(hostname):
+    """The processes of the worker named hostname (its command line names it)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            if ("--hostname=" + hostname).encode() in argv and \
+                    not any(a.endswith(b"podinit.py") for a in argv):   # not the container's init
+                out.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def alive(pids):
+    """Those of pids that run (not exited, not a zombie)."""
+    out = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    out.append(pid)
+        except (OSError, IndexError):
+            pass
+    return out
+
+
+def test_world_two_workers_stop_on_the_pods_sigterm_then_sigkill(request):
+    """The test world itself: the pod's two workers run in one container (one
+    process group); deleting the pod sends both SIGTERM: the idle one stops, the
+    busy one waits for its task until the grace period ends in SIGKILL."""
+    w = fresh(request, grace=3)
+    pod = live(w)[0]
+    main, side = workers(pod)
+    pm, ps = worker_pids(main), worker_pids(side)
+    assert pm and ps and not set(pm) & set(ps)
+    ids = w.enqueue(SIDE, 1, 30.0, tag="cut")
+    w.wait_started(ids, 1)
+    code, obj, _ = w.kube_api("DELETE", "/api/v1/namespaces/%s/pods/%s" % (NS, pod["name"]))
+    assert code == 200, obj
+    wait_for(lambda: not alive(pm), 10, "the idle worker stopped by SIGTERM")
+    gone = [p for p in w.pods(DEP, all=True) if p["name"] == pod["name"]][0]
+    assert alive(ps) and not gone["gone"], "the busy worker waits for its task"
+    gone = wait_for(lambda: [p for p in w.pods(DEP, all=True) if p["name"] == pod["name"]
+                             and p["gone"]], 20, "the pod gone")[0]
+    assert gone["sigtermed"] and gone["sigkilled"], gone
+    assert not alive(ps)
+    started, done = w.ledger()
+    assert started.get(ids[0]) == "1" and ids[0] not in done
