@@ -238,6 +238,7 @@ verify_status(enum flower_err e, struct worker_status *ws, size_t n,
 	}
 	verify_snaps_free(r);
 	r->verify_snaps = xcalloc(n + 1, sizeof *r->verify_snaps);
+	r->nverify_snaps = n;	/* those not asked stay empty: no answer */
 	for (i = k = 0; i < n; i++) {
 		pod = worker_pod(ws[i].name);
 		if (!ws[i].online || pod == NULL || !strv_has(&r->new_pods, pod))
@@ -245,7 +246,6 @@ verify_status(enum flower_err e, struct worker_status *ws, size_t n,
 		ctl_refresh(&r->ctx->ctl, ws[i].name, r->state_deadline, verified,
 		    op_new(r, k++, 0));
 	}
-	r->nverify_snaps = k;
 	if (k == 0)
 		snprintf(r->last_line, sizeof r->last_line, "no online worker of "
 		    "a new pod of %s yet", r->name);
