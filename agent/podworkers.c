@@ -93,6 +93,38 @@ pod_workers_done(const char *pod, const struct worker_done *w, size_t n)
 	return mine;
 }
 
+size_t
+pods_undrainable(const struct strv *need, const struct worker_status *ws,
+    size_t n, struct strv *missing, struct strv *offline)
+{
+	size_t		 i, j, added = 0;
+	const char	*pod;
+	int		 online;
+
+	for (i = 0; i < need->n; i++) {
+		online = 0;
+		for (j = 0; j < n; j++) {
+			pod = worker_pod(ws[j].name);
+			online |= pod != NULL && ws[j].online &&
+			    strcmp(pod, need->v[i]) == 0;
+		}
+		if (!online) {
+			strv_add(missing, need->v[i]);
+			added++;
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			pod = worker_pod(ws[j].name);
+			if (pod != NULL && !ws[j].online &&
+			    strcmp(pod, need->v[i]) == 0) {
+				strv_add(offline, ws[j].name);
+				added++;
+			}
+		}
+	}
+	return added;
+}
+
 const char *
 worker_container(const char *default_annotation, const char *const *names,
     size_t n)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "follow.h"
+#include "podworkers.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -266,11 +267,11 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
     const char *err, void *arg)
 {
 	struct run		*r = op_done(arg, NULL, NULL);
-	size_t			 i, j;
+	size_t			 i;
 	const char		*pod;
 	const struct pod_info	*p;
 	struct strv		 offline = { 0 }, missing = { 0 };
-	struct strv		 need = { 0 };
+	struct strv		 need = { 0 }, nopod = { 0 }, silent = { 0 };
 	char			*s;
 
 	if (r == NULL) {
@@ -294,19 +295,14 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		}
 		run_add_worker(r, ws[i].name);
 	}
+	/* every pod that runs must have online workers, all of them */
+	pods_undrainable(&need, ws, n, &nopod, &silent);
 	worker_status_free(ws, n);
-	/* every pod that runs must have an online worker */
-	for (i = 0; i < need.n; i++) {
-		int found = 0;
-		for (j = 0; j < r->nw; j++)
-			if (strcmp(worker_pod(r->w[j].name), need.v[i]) == 0)
-				found = 1;
-		if (!found) {
-			p = pod_list_find(&r->pods0, need.v[i]);
-			s = xasprintf("%s (%s)", need.v[i], p->state);
-			strv_add(&missing, s);
-			free(s);
-		}
+	for (i = 0; i < nopod.n; i++) {
+		p = pod_list_find(&r->pods0, nopod.v[i]);
+		s = xasprintf("%s (%s)", nopod.v[i], p->state);
+		strv_add(&missing, s);
+		free(s);
 	}
 	if (r->nw == 0 && need.n > 0 && r->from_selector) {
 		run_fail(r, "no Celery worker known to %s",
@@ -327,6 +323,13 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		    "retry when the worker is up (see oc logs), or delete a "
 		    "stuck pod", s, r->name, ctl_via_name(&r->ctx->ctl));
 		free(s);
+	} else if (silent.n > 0 && r->mode == RUN_DRAIN) {
+		s = strv_join(&silent, ", ");
+		run_abort(r, "worker(s) %s of %s: offline for %s while their "
+		    "pod runs another worker; refusing to restart what cannot "
+		    "be drained: retry when they are up (see oc logs), or delete "
+		    "a stuck pod", s, r->name, ctl_via_name(&r->ctx->ctl));
+		free(s);
 	} else if (r->nw == 0 && r->mode != RUN_DRAIN) {
 		run_abort(r, "deployment %s has no running Celery worker (no "
 		    "pod's container runs)", r->name);
@@ -346,6 +349,8 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	strv_free(&need);
 	strv_free(&offline);
 	strv_free(&missing);
+	strv_free(&nopod);
+	strv_free(&silent);
 }
 
 static void

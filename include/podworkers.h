@@ -53,6 +53,20 @@ struct worker_done {
 int	pod_workers_done(const char *pod, const struct worker_done *,
 	    size_t n);
 
+/*
+ * RESOLVE: which of the pods that run (need) cannot be drained: missing
+ * gets each pod on which no worker is online (as before, one worker a
+ * pod); offline gets each worker Flower counts offline on a pod where
+ * another one is online (a pod runs several workers, and one of them
+ * does not answer: what it holds cannot be drained either). Both are
+ * appended to, in the order of need, then of ws. Returns how many were
+ * added to both.
+ */
+struct worker_status;
+size_t	pods_undrainable(const struct strv *need,
+	    const struct worker_status *ws, size_t n, struct strv *missing,
+	    struct strv *offline);
+
 /* One entry of a pod's status.containerStatuses. */
 struct container_state {
 	const char	*name;

@@ -257,3 +257,28 @@ def test_world_two_workers_stop_on_the_pods_sigterm_then_sigkill(request):
     assert not alive(ps)
     started, done = w.ledger()
     assert started.get(ids[0]) == "1" and ids[0] not in done
+
+
+def test_a_pod_whose_second_worker_is_offline_is_not_restarted(request):
+    """The side worker stops answering (SIGSTOPped: Flower counts it offline once
+    its heartbeats expire) while the pod's main worker is online: what the silent
+    one holds cannot be drained, so the run changes nothing (exit 3) and names it."""
+    w = fresh(request)
+    pod = live(w)[0]
+    main, side = workers(pod)
+    pids = worker_pids(side)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: side not in w.workers_online() and main in w.workers_online(), 30,
+                 "the side worker offline, the main one online")
+        p = w.run(DEP)
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert p.returncode == 3, p.stderr
+    assert "worker(s) %s of %s: offline" % (side, DEP) in p.stderr, p.stderr
+    assert not applied_patches(w, DEP)
+    assert w.queues_of(main) == [DEP]
+    wait_for(lambda: w.queues_of(side) == [SIDE], 20, "the side worker answering again",
+             interval=0.5)

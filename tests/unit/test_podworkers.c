@@ -15,6 +15,7 @@
 
 #include "podworkers.h"
 #include "util.h"
+#include "worker.h"
 
 #define MAXW	4
 
@@ -182,6 +183,60 @@ test_pod_done(void **state)
 }
 
 static void
+test_undrainable(void **state)
+{
+	static const struct {
+		const char		*what;
+		const char		*need[3];
+		struct worker_status	 ws[4];
+		size_t			 n;
+		const char		*missing, *offline;	/* joined "," */
+	} t[] = {
+		{ "one online worker a pod", { "p1", "p2" },
+		  { { "a@p1", 1 }, { "a@p2", 1 } }, 2, "", "" },
+		{ "a pod with no worker", { "p1", "p2" },
+		  { { "a@p1", 1 } }, 1, "p2", "" },
+		{ "a pod whose only worker is offline", { "p1" },
+		  { { "a@p1", 0 } }, 1, "p1", "" },
+		{ "two workers, both online", { "p1" },
+		  { { "a@p1", 1 }, { "a-2@p1", 1 } }, 2, "", "" },
+		{ "two workers, the second offline", { "p1" },
+		  { { "a@p1", 1 }, { "a-2@p1", 0 } }, 2, "", "a-2@p1" },
+		{ "two workers, the first offline", { "p1" },
+		  { { "a@p1", 0 }, { "a-2@p1", 1 } }, 2, "", "a@p1" },
+		{ "offline workers of pods not needed are not counted", { "p1" },
+		  { { "a@p1", 1 }, { "a@p9", 0 }, { "a-2@p9", 1 } }, 3, "", "" },
+		{ "a pod whose name another's begins with", { "p1" },
+		  { { "a@p1", 1 }, { "a-2@p10", 0 } }, 2, "", "" },
+		{ "a name without '@' is on no pod", { "p1" },
+		  { { "a", 0 }, { "a@p1", 1 } }, 2, "", "" },
+		{ "nothing needed", { NULL }, { { "a@p1", 0 } }, 1, "", "" },
+	};
+	size_t	i, k, added;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct strv	need = { 0 }, m = { 0 }, o = { 0 };
+		char		*ms, *os;
+
+		for (k = 0; k < 3 && t[i].need[k] != NULL; k++)
+			strv_add(&need, t[i].need[k]);
+		added = pods_undrainable(&need, t[i].ws, t[i].n, &m, &o);
+		ms = strv_join(&m, ",");
+		os = strv_join(&o, ",");
+		if (strcmp(ms, t[i].missing) != 0 ||
+		    strcmp(os, t[i].offline) != 0 || added != m.n + o.n)
+			fail_msg("%s: missing %s offline %s (%zu)", t[i].what, ms,
+			    os, added);
+		free(ms);
+		free(os);
+		strv_free(&need);
+		strv_free(&m);
+		strv_free(&o);
+	}
+}
+
+static void
 test_same_name(void **state)
 {
 	static const struct { const char *a, *b; int want; } t[] = {
@@ -300,6 +355,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_pod_done),
+		cmocka_unit_test(test_undrainable),
 		cmocka_unit_test(test_same_name),
 		cmocka_unit_test(test_worker_container),
 		cmocka_unit_test(test_exited),
