@@ -199,7 +199,8 @@ void	journal_queues(struct run *, const char *name, int like,
  * 0 if the journal is not a handover's.
  */
 int	handover_recover(struct run *, int restarted);
-/* DRAIN, --handover: worker wi holds nothing: delete its (old) pod now. */
+/* DRAIN, --handover: worker wi holds nothing: delete its (old) pod once
+ * every worker of the run on it holds nothing (pod_workers_done()). */
 void	handover_drained(struct run *, size_t wi);
 /* CANCEL after a GIVEBACK (fsm.shed): keep only the workers to drain. */
 void	handover_shed_workers(struct run *);
