@@ -316,19 +316,16 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		    r->name, ctl_via_name(&r->ctx->ctl), s, offline.n ?
 		    "; offline workers seen" : "");
 		free(s);
-	} else if (missing.n > 0) {
-		s = strv_join(&missing, ", ");
-		run_abort(r, "pod(s) %s of %s run but no online Celery worker "
-		    "known to %s; refusing to restart what cannot be drained: "
-		    "retry when the worker is up (see oc logs), or delete a "
-		    "stuck pod", s, r->name, ctl_via_name(&r->ctx->ctl));
-		free(s);
-	} else if (silent.n > 0 && r->mode == RUN_DRAIN) {
-		s = strv_join(&silent, ", ");
-		run_abort(r, "worker(s) %s of %s: offline for %s while their "
-		    "pod runs another worker; refusing to restart what cannot "
-		    "be drained: retry when they are up (see oc logs), or delete "
-		    "a stuck pod", s, r->name, ctl_via_name(&r->ctx->ctl));
+	} else if (missing.n > 0 || (silent.n > 0 && r->mode == RUN_DRAIN)) {
+		int pods = missing.n > 0;
+		s = strv_join(pods ? &missing : &silent, ", ");
+		run_abort(r, "%s %s of %s%s %s%s; refusing to restart what cannot "
+		    "be drained: retry when %s up (see oc logs), or delete a "
+		    "stuck pod", pods ? "pod(s)" : "worker(s)", s, r->name,
+		    pods ? " run but no online Celery worker known to" :
+		    ": offline for", ctl_via_name(&r->ctx->ctl), pods ? "" :
+		    " while their pod runs another worker", pods ?
+		    "the worker is" : "they are");
 		free(s);
 	} else if (r->nw == 0 && r->mode != RUN_DRAIN) {
 		run_abort(r, "deployment %s has no running Celery worker (no "
