@@ -284,3 +284,27 @@ def test_a_pod_whose_second_worker_is_offline_is_not_restarted(request):
     assert w.queues_of(main) == [DEP]
     wait_for(lambda: w.queues_of(side) == [SIDE], 20, "the side worker answering again",
              interval=0.5)
+
+
+def test_handover_sigkill_mid_drain_then_recover(request):
+    """--handover killed while the two workers drain; --recover finishes it from
+    the journal's per-worker record: both tasks once, the old pod deleted only
+    after the side worker's task ended, the new workers on their own queues."""
+    w = fresh(request)
+    pod, ids = busy_pod(w, short=3.0, long=14.0)
+    args = (DEP, "--handover", "--lease-ttl", "2s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 60, "the journal in state drain",
+             interval=0.05)
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire")
+    r = w.run("--recover", DEP, *VERIFY)
+    assert r.returncode == 0, r.stderr
+    settle(w, ids)
+    done_at = float(w.r(15).hget("ledger:done_at", ids[1]))
+    deletes = [q["t"] for q in w.kube_requests() if q["method"] == "DELETE"
+               and q["path"].split("?")[0].endswith("/pods/" + pod["name"])]
+    assert deletes and min(deletes) >= done_at, (deletes, done_at)
+    assert_own_queues(w, new_pod(w, pod))
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
