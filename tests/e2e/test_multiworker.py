@@ -162,10 +162,12 @@ def test_recover_gives_each_worker_its_own_queues(request):
     pod, ids = busy_pod(w, short=2.0, long=6.0)
     args = (DEP, "--lease-ttl", "2s")
     p = w.spawn(*args)
-    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 30, "the journal in state drain",
-             interval=0.05)
-    p.send_signal(signal.SIGKILL)
-    finish(w, p, args, timeout=10)
+    try:
+        wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 30, "the journal in state drain",
+                 interval=0.05)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        finish(w, p, args, timeout=10)
     wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire")
     r = w.run("--recover", DEP)
     assert r.returncode == 0, r.stderr
@@ -276,7 +278,7 @@ def test_a_pod_whose_second_worker_is_offline_is_not_restarted(request):
                  "the side worker offline, the main one online")
         p = w.run(DEP)
     finally:
-        for pid in pids:
+        for pid in alive(pids):
             os.kill(pid, signal.SIGCONT)
     assert p.returncode == 3, p.stderr
     assert "worker(s) %s of %s: offline" % (side, DEP) in p.stderr, p.stderr
@@ -294,10 +296,12 @@ def test_handover_sigkill_mid_drain_then_recover(request):
     pod, ids = busy_pod(w, short=3.0, long=14.0)
     args = (DEP, "--handover", "--lease-ttl", "2s")
     p = w.spawn(*args)
-    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 60, "the journal in state drain",
-             interval=0.05)
-    p.send_signal(signal.SIGKILL)
-    finish(w, p, args, timeout=10)
+    try:
+        wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 60, "the journal in state drain",
+                 interval=0.05)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        finish(w, p, args, timeout=10)
     wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire")
     r = w.run("--recover", DEP, *VERIFY)
     assert r.returncode == 0, r.stderr
