@@ -68,6 +68,19 @@ def settle(w, ids, timeout=60):
     wait_for(lambda: w.unacked() == 0, 15, "unacked empty")
 
 
+def killed_in_drain(w, args):
+    """The agent run with args, SIGKILLed once its journal says it drains; returns
+    once its lease has expired."""
+    p = w.spawn(*args)
+    try:
+        wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 60, "the journal in state drain",
+                 interval=0.05)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        finish(w, p, args, timeout=10)
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire")
+
+
 def test_in_place_waits_for_both_workers_and_verifies_each(request, tmp_path):
     w = fresh(request)
     old = workers(live(w)[0])
@@ -161,14 +174,7 @@ def test_recover_gives_each_worker_its_own_queues(request):
     w = fresh(request)
     pod, ids = busy_pod(w, short=2.0, long=6.0)
     args = (DEP, "--lease-ttl", "2s")
-    p = w.spawn(*args)
-    try:
-        wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 30, "the journal in state drain",
-                 interval=0.05)
-    finally:
-        p.send_signal(signal.SIGKILL)
-        finish(w, p, args, timeout=10)
-    wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire")
+    killed_in_drain(w, args)
     r = w.run("--recover", DEP)
     assert r.returncode == 0, r.stderr
     settle(w, ids)
@@ -295,14 +301,7 @@ def test_handover_sigkill_mid_drain_then_recover(request):
     w = fresh(request)
     pod, ids = busy_pod(w, short=3.0, long=14.0)
     args = (DEP, "--handover", "--lease-ttl", "2s")
-    p = w.spawn(*args)
-    try:
-        wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 60, "the journal in state drain",
-                 interval=0.05)
-    finally:
-        p.send_signal(signal.SIGKILL)
-        finish(w, p, args, timeout=10)
-    wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire")
+    killed_in_drain(w, args)
     r = w.run("--recover", DEP, *VERIFY)
     assert r.returncode == 0, r.stderr
     settle(w, ids)
