@@ -11,6 +11,7 @@
 #include "kube.h"
 #include "landed.h"
 #include "worker.h"
+#include "podworkers.h"
 
 #define KUBE_MAX_BODY	(16u << 20)
 #define RESTARTED_AT	"kubectl.kubernetes.io/restartedAt"
@@ -425,6 +426,46 @@ pod_template(json_t *meta)
 	return json_is_string(h) ? xstrdup(json_string_value(h)) : NULL;
 }
 
+/*
+ * Whether the pod's worker has exited, and its container's restarts
+ * (podworkers.h: a sidecar's do not count).
+ */
+static int
+pod_exited(json_t *p, long *restarts)
+{
+	json_t			*st = json_object_get(p, "status"), *c;
+	json_t			*cs = json_object_get(st, "containerStatuses");
+	json_t			*spec = json_object_get(json_object_get(p,
+				    "spec"), "containers");
+	struct container_state	*v = xcalloc(json_array_size(cs) + 1,
+				    sizeof *v);
+	const char		**names = xcalloc(json_array_size(spec) + 1,
+				    sizeof *names);
+	const char		*worker;
+	size_t			 i;
+	int			 exited;
+
+	json_array_foreach(cs, i, c) {
+		json_t *rc = json_object_get(c, "restartCount");
+		v[i].name = json_string_value(json_object_get(c, "name"));
+		v[i].terminated = json_object_get(json_object_get(c, "state"),
+		    "terminated") != NULL;
+		v[i].restarts = json_is_integer(rc) ?
+		    (long)json_integer_value(rc) : 0;
+	}
+	json_array_foreach(spec, i, c)
+		names[i] = json_string_value(json_object_get(c, "name"));
+	worker = worker_container(json_string_value(json_object_get(
+	    json_object_get(json_object_get(p, "metadata"), "annotations"),
+	    "kubectl.kubernetes.io/default-container")), names,
+	    json_array_size(spec));
+	exited = pod_worker_exited(json_string_value(json_object_get(st,
+	    "phase")), v, json_array_size(cs), worker, restarts);
+	free(v);
+	free(names);
+	return exited;
+}
+
 int
 pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 {
@@ -458,20 +499,11 @@ pods_parse(json_t *pl, struct pod_list *out, char *err, size_t errlen)
 		    "deletionTimestamp"));
 		st = json_object_get(p, "status");
 		phase = json_string_value(json_object_get(st, "phase"));
-		pi->exited = phase != NULL && (strcmp(phase, "Failed") == 0 ||
-		    strcmp(phase, "Succeeded") == 0);
 		pi->state = pod_state(p, &pi->running);
-		if (pi->exited)
+		if (phase != NULL && (strcmp(phase, "Failed") == 0 ||
+		    strcmp(phase, "Succeeded") == 0))
 			pi->running = 0;
-		json_array_foreach(json_object_get(st, "containerStatuses"), j,
-		    c) {
-			json_t *rc = json_object_get(c, "restartCount");
-			if (json_is_integer(rc) && json_integer_value(rc) > 0)
-				pi->restarts += (long)json_integer_value(rc);
-			if (json_object_get(json_object_get(c, "state"),
-			    "terminated") != NULL)
-				pi->exited = 1;
-		}
+		pi->exited = pod_exited(p, &pi->restarts);
 		conds = json_object_get(st, "conditions");
 		json_array_foreach(conds, j, c) {
 			const char *t = json_string_value(json_object_get(c,

@@ -261,7 +261,7 @@ report_left_drained(struct run *r)
 		memset(&jq, 0, sizeof jq);
 		memset(&its, 0, sizeof its);
 		memset(&others, 0, sizeof others);
-		journal_queues(r, w->name, &jq);
+		journal_queues(r, w->name, 0, &jq);
 		for (j = 0; j < r->nw; j++)
 			if (j != i)
 				strv_unique(&others, &r->w[j].snap.queues, NULL);
@@ -497,6 +497,10 @@ run_json(struct run *r)
 		    fsm_exit_code(r->fsm.outcome));
 	}
 	json_object_set_new(o, "forced", json_boolean(r->fsm.forced));
+	ws = json_array();
+	for (i = 0; i < r->new_workers.n; i++)
+		json_array_append_new(ws, jtext(r->new_workers.v[i]));
+	json_object_set_new(o, "new_workers", ws);
 	if (handover_rss(r) != NULL) {
 		/* deleted (pods orphaned), then recreated: with 0 replicas
 		 * after a handover, as the plan keeps them when given back */
@@ -661,6 +665,21 @@ write_metrics(struct ctx *c)
 		l = labels(c, c->runs[i]->name);
 		fprintf(f, "drain_and_rollout_possibly_lost_tasks%s} %zu\n", l,
 		    run_lost(c->runs[i]));
+		free(l);
+	}
+	family(f, "worker_drained", "Each worker of the last run: 1 if it "
+	    "drained it, 0 if not (vanished, or the run ended before).");
+	for (i = 0; i < c->nruns; i++) {
+		struct run *r = c->runs[i];
+		size_t j;
+		l = labels(c, r->name);
+		for (j = 0; j < r->nw; j++) {
+			char *wn = prom_label_escape(r->w[j].name);
+			fprintf(f, "drain_and_rollout_worker_drained%s,worker="
+			    "\"%s\"} %d\n", l, wn, r->w[j].drained &&
+			    !r->w[j].gone);
+			free(wn);
+		}
 		free(l);
 	}
 	family(f, "state_seconds", "Time spent per state in the last run.");

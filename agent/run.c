@@ -402,6 +402,10 @@ run_free(struct run *r)
 	free(r->new_worker);
 	json_decref(r->rolled);
 	free(r->new_tmpl);
+	strv_free(&r->new_workers);
+	for (i = 0; i < r->nverify_snaps; i++)
+		worker_snap_free(&r->verify_snaps[i]);
+	free(r->verify_snaps);
 	free(r->lease_token);
 	free(r->restarted_at);
 	json_decref(r->journal);

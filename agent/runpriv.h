@@ -69,7 +69,12 @@ struct run {
 	struct strv	 queues;	/* union of the workers' queues */
 	struct wk	*w;
 	size_t		 nw;
-	char		*new_worker;	/* verified new worker */
+	char		*new_worker;	/* verified new worker (the first) */
+	struct strv	 new_workers;	/* every verified new worker */
+	struct worker_snap *verify_snaps; /* VERIFY: the new workers'
+					   answers to this poll (name NULL:
+					   none yet, or failed) */
+	size_t		 nverify_snaps;
 	struct json_t	*rolled;	/* the workload when ROLLOUT was done */
 	char		*new_tmpl;	/* its new pods' template (census.h) */
 	char		*restarted_at;
@@ -221,8 +226,12 @@ void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);
 /* st-recover.c */
 void	recover_resolve(struct run *);
 void	journal_read(struct run *, void (*then)(struct run *));
-/* Queues the journal records for worker name (NULL: all workers). */
-void	journal_queues(struct run *, const char *name, struct strv *out);
+/*
+ * Queues the journal records for worker name (NULL: all workers); like:
+ * for every worker of the same NAME (podworkers.h), on whatever pod.
+ */
+void	journal_queues(struct run *, const char *name, int like,
+	    struct strv *out);
 
 /*
  * st-handover.c: a recovery of a --handover run (the journal has its
@@ -230,7 +239,8 @@ void	journal_queues(struct run *, const char *name, struct strv *out);
  * 0 if the journal is not a handover's.
  */
 int	handover_recover(struct run *, int restarted);
-/* DRAIN, --handover: worker wi holds nothing: delete its (old) pod now. */
+/* DRAIN, --handover: worker wi holds nothing: delete its (old) pod once
+ * every worker of the run on it holds nothing (pod_workers_done()). */
 void	handover_drained(struct run *, size_t wi);
 /* CANCEL after a GIVEBACK (fsm.shed): keep only the workers to drain. */
 void	handover_shed_workers(struct run *);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "podworkers.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -224,6 +225,23 @@ retired_one(enum kube_err e, json_t *obj, const char *err, void *arg)
 		log_warn("%s: %s (retried once all are drained)", r->name, err);
 }
 
+/* Whether every worker of the run on pod holds nothing (podworkers.h). */
+static int
+handover_pod_done(struct run *r, const char *pod)
+{
+	struct worker_done	*wd = xcalloc(r->nw + 1, sizeof *wd);
+	size_t			 i;
+	int			 done;
+
+	for (i = 0; i < r->nw; i++) {
+		wd[i].name = r->w[i].name;
+		wd[i].done = r->w[i].drained || r->w[i].gone;
+	}
+	done = pod_workers_done(pod, wd, r->nw);
+	free(wd);
+	return done;
+}
+
 void
 handover_drained(struct run *r, size_t wi)
 {
@@ -231,14 +249,16 @@ handover_drained(struct run *r, size_t wi)
 	json_t		*p;
 	size_t		 i;
 
+	if (!handover_pod_done(r, pod))
+		return;		/* another worker of the pod still drains */
 	json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
 		const char *n = json_string_value(json_object_get(p, "name"));
 		if (pod == NULL || n == NULL || strcmp(n, pod) != 0)
 			continue;
 		if (!lease_check(r))
 			return;
-		log_info("%s: deleting old pod %s, which holds nothing",
-		    r->name, pod);
+		log_info("%s: deleting old pod %s, which holds nothing (every "
+		    "worker of it drained)", r->name, pod);
 		kube_delete(&r->ctx->kube, "pods", pod, 0, r->state_deadline,
 		    retired_one, op_new(r, 0, 0));
 	}

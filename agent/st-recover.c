@@ -16,6 +16,7 @@
 
 #include "broker.h"
 #include "landed.h"
+#include "podworkers.h"
 #include "runpriv.h"
 
 struct jread {
@@ -81,14 +82,15 @@ journal_json(struct run *r, const char *field)
 }
 
 void
-journal_queues(struct run *r, const char *name, struct strv *out)
+journal_queues(struct run *r, const char *name, int like, struct strv *out)
 {
 	json_t	*ws = journal_json(r, "workers"), *w, *q;
 	size_t	 i, j;
 
 	json_array_foreach(ws, i, w) {
 		const char *n = json_string_value(json_object_get(w, "name"));
-		if (n == NULL || (name != NULL && strcmp(n, name) != 0))
+		if (n == NULL || (name != NULL && (like ?
+		    !worker_same_name(n, name) : strcmp(n, name) != 0)))
 			continue;
 		json_array_foreach(json_object_get(w, "queues"), j, q)
 			if (json_is_string(q) && !strv_has(out,

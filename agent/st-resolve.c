@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "follow.h"
+#include "podworkers.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -68,9 +69,13 @@ undrain(struct run *r)
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		strv_free(&q);
-		journal_queues(r, w->name, &q);
+		/* its own; a worker of its name's, if its pod was replaced;
+		 * every worker's */
+		journal_queues(r, w->name, 0, &q);
 		if (q.n == 0)
-			journal_queues(r, NULL, &q);
+			journal_queues(r, w->name, 1, &q);
+		if (q.n == 0)
+			journal_queues(r, NULL, 0, &q);
 		if (q.n == 0 && r->ctx->o->queues != NULL) {
 			s = xstrdup(r->ctx->o->queues);
 			for (tok = strtok_r(s, ",", &save); tok != NULL;
@@ -264,11 +269,11 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
     const char *err, void *arg)
 {
 	struct run		*r = op_done(arg, NULL, NULL);
-	size_t			 i, j;
+	size_t			 i;
 	const char		*pod;
 	const struct pod_info	*p;
 	struct strv		 offline = { 0 }, missing = { 0 };
-	struct strv		 need = { 0 };
+	struct strv		 need = { 0 }, nopod = { 0 }, silent = { 0 };
 	char			*s;
 
 	if (r == NULL) {
@@ -292,19 +297,14 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		}
 		run_add_worker(r, ws[i].name);
 	}
+	/* every pod that runs must have online workers, all of them */
+	pods_undrainable(&need, ws, n, &nopod, &silent);
 	worker_status_free(ws, n);
-	/* every pod that runs must have an online worker */
-	for (i = 0; i < need.n; i++) {
-		int found = 0;
-		for (j = 0; j < r->nw; j++)
-			if (strcmp(worker_pod(r->w[j].name), need.v[i]) == 0)
-				found = 1;
-		if (!found) {
-			p = pod_list_find(&r->pods0, need.v[i]);
-			s = xasprintf("%s (%s)", need.v[i], p->state);
-			strv_add(&missing, s);
-			free(s);
-		}
+	for (i = 0; i < nopod.n; i++) {
+		p = pod_list_find(&r->pods0, nopod.v[i]);
+		s = xasprintf("%s (%s)", nopod.v[i], p->state);
+		strv_add(&missing, s);
+		free(s);
 	}
 	if (r->nw == 0 && need.n > 0 && r->from_selector) {
 		run_fail(r, "no Celery worker known to %s",
@@ -318,12 +318,16 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		    r->name, ctl_via_name(&r->ctx->ctl), s, offline.n ?
 		    "; offline workers seen" : "");
 		free(s);
-	} else if (missing.n > 0) {
-		s = strv_join(&missing, ", ");
-		run_abort(r, "pod(s) %s of %s run but no online Celery worker "
-		    "known to %s; refusing to restart what cannot be drained: "
-		    "retry when the worker is up (see oc logs), or delete a "
-		    "stuck pod", s, r->name, ctl_via_name(&r->ctx->ctl));
+	} else if (missing.n > 0 || (silent.n > 0 && r->mode == RUN_DRAIN)) {
+		int pods = missing.n > 0;
+		s = strv_join(pods ? &missing : &silent, ", ");
+		run_abort(r, "%s %s of %s%s %s%s; refusing to restart what cannot "
+		    "be drained: retry when %s up (see oc logs), or delete a "
+		    "stuck pod", pods ? "pod(s)" : "worker(s)", s, r->name,
+		    pods ? " run but no online Celery worker known to" :
+		    ": offline for", ctl_via_name(&r->ctx->ctl), pods ? "" :
+		    " while their pod runs another worker", pods ?
+		    "the worker is" : "they are");
 		free(s);
 	} else if (r->nw == 0 && r->mode != RUN_DRAIN) {
 		run_abort(r, "deployment %s has no running Celery worker (no "
@@ -344,6 +348,8 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	strv_free(&need);
 	strv_free(&offline);
 	strv_free(&missing);
+	strv_free(&nopod);
+	strv_free(&silent);
 }
 
 static void
@@ -359,7 +365,7 @@ got_refresh(enum flower_err e, struct worker_snap *s, const char *err,
 	w = &r->w[wi];
 	/* queues a dead run cancelled: drain and restore them too */
 	if (r->mode == RUN_DRAIN)
-		journal_queues(r, w->name, &w->queues);
+		journal_queues(r, w->name, 0, &w->queues);
 	for (i = 0; i < w->queues.n; i++)
 		if (!strv_has(&r->queues, w->queues.v[i]))
 			strv_add(&r->queues, w->queues.v[i]);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "podworkers.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -144,48 +145,92 @@ const struct state st_rollout = { "rollout", rollout_deadline, state_rollout,
 
 /* ---- VERIFY ---------------------------------------------------------- */
 
+/* This poll's answers of the new workers, dropped. */
+static void
+verify_snaps_free(struct run *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nverify_snaps; i++)
+		worker_snap_free(&r->verify_snaps[i]);
+	free(r->verify_snaps);
+	r->verify_snaps = NULL;
+	r->nverify_snaps = 0;
+}
+
 static void
 verified(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 {
-	size_t		 wi, i;
+	size_t		 wi;
 	struct run	*r = op_done(arg, &wi, NULL);
-	struct strv	 missing = { 0 };
-	char		*m;
 
-	(void)wi;
 	if (r == NULL)
 		return;
-	if (e != FLOWER_OK) {
+	if (e != FLOWER_OK)
 		snprintf(r->last_line, sizeof r->last_line, "%s", err);
-		return;
-	}
-	for (i = 0; i < r->queues.n; i++)
-		if (!strv_has(&s->queues, r->queues.v[i]))
-			strv_add(&missing, r->queues.v[i]);
-	if (missing.n == 0) {
-		free(r->new_worker);
-		r->new_worker = xstrdup(s->name);
-		m = strv_join(&r->queues, ", ");
-		log_info("%s: new worker %s consumes %s", r->name, s->name, m);
-		free(m);
-		run_next(r, IN_OK);
-	} else {
-		m = strv_join(&missing, ", ");
-		snprintf(r->last_line, sizeof r->last_line, "new worker %s does "
-		    "not consume %s", s->name, m);
-		free(m);
-	}
-	strv_free(&missing);
+	else if (wi < r->nverify_snaps)
+		worker_snap_move(&r->verify_snaps[wi], s);
 }
 
+/*
+ * Every new worker's refresh is in: verify_new_workers() decides on those
+ * that answered (one that did not can only make a queue look unconsumed:
+ * asked again on the next tick).
+ */
+static void
+verify_settled(struct run *r)
+{
+	struct worker_queues	*o, *n;
+	size_t			 i, nn = 0;
+	char			*why, *q;
+	int			 ok;
+
+	o = xcalloc(r->nw + 1, sizeof *o);
+	n = xcalloc(r->nverify_snaps + 1, sizeof *n);
+	for (i = 0; i < r->nverify_snaps; i++)
+		if (r->verify_snaps[i].name != NULL) {
+			n[nn].name = r->verify_snaps[i].name;
+			n[nn++].queues = &r->verify_snaps[i].queues;
+		}
+	if (nn == 0) {		/* none asked, or none answered */
+		free(o);
+		free(n);
+		verify_snaps_free(r);
+		return;
+	}
+	for (i = 0; i < r->nw; i++) {
+		o[i].name = r->w[i].name;
+		o[i].queues = &r->w[i].queues;
+	}
+	if (!(ok = verify_new_workers(o, r->nw, n, nn, &why) == 0)) {
+		snprintf(r->last_line, sizeof r->last_line, "%s", why);
+		free(why);
+	} else {
+		free(r->new_worker);
+		r->new_worker = xstrdup(n[0].name);
+		for (i = 0; i < nn; i++) {
+			strv_add(&r->new_workers, n[i].name);
+			q = strv_join(n[i].queues, ", ");
+			log_info("%s: new worker %s consumes %s", r->name,
+			    n[i].name, q);
+			free(q);
+		}
+	}
+	free(o);
+	free(n);
+	verify_snaps_free(r);
+	if (ok)
+		run_next(r, IN_OK);
+}
+
+/* Ask every online worker of a new pod which queues it consumes. */
 static void
 verify_status(enum flower_err e, struct worker_status *ws, size_t n,
     const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
-	size_t		 i;
+	size_t		 i, k;
 	const char	*pod;
-	int		 seen = 0;
 
 	if (r == NULL) {
 		worker_status_free(ws, n);
@@ -196,15 +241,17 @@ verify_status(enum flower_err e, struct worker_status *ws, size_t n,
 		worker_status_free(ws, n);
 		return;
 	}
-	for (i = 0; i < n && !seen; i++) {
+	verify_snaps_free(r);
+	r->verify_snaps = xcalloc(n + 1, sizeof *r->verify_snaps);
+	r->nverify_snaps = n;	/* those not asked stay empty: no answer */
+	for (i = k = 0; i < n; i++) {
 		pod = worker_pod(ws[i].name);
 		if (!ws[i].online || pod == NULL || !strv_has(&r->new_pods, pod))
 			continue;
-		seen = 1;
 		ctl_refresh(&r->ctx->ctl, ws[i].name, r->state_deadline, verified,
-		    op_new(r, 0, 0));
+		    op_new(r, k++, 0));
 	}
-	if (!seen)
+	if (k == 0)
 		snprintf(r->last_line, sizeof r->last_line, "no online worker of "
 		    "a new pod of %s yet", r->name);
 	worker_status_free(ws, n);
@@ -308,7 +355,7 @@ verify_deadline(struct run *r)
 }
 
 const struct state st_verify = { "verify", verify_deadline, state_verify,
-	NULL };
+	verify_settled };
 
 void
 state_poll(struct run *r)

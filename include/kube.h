@@ -91,9 +91,9 @@ struct pod_info {
 	char	*uid;		/* metadata.uid, or NULL */
 	int	 ready;
 	int	 terminating;	/* deletionTimestamp set */
-	int	 exited;	/* phase Failed/Succeeded, or a container
-				   terminated */
-	long	 restarts;	/* sum of its containers' restartCount */
+	int	 exited;	/* phase Failed/Succeeded, or the worker's
+				   container terminated (podworkers.h) */
+	long	 restarts;	/* the worker's container's restartCount */
 	int	 running;	/* a container runs (state.running) */
 	char	*tmpl;		/* its template: the pod-template-hash label
 				   (a Deployment's pod) or the

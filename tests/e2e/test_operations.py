@@ -40,11 +40,15 @@ def test_json_report_metrics_and_success_notification(world, tmp_path):
     text = metrics.read_text()
     fams = check_prometheus_text(text)
     assert set(fams) == {"drain_and_rollout_" + f for f in (
-        "outcome", "last_success_timestamp_seconds", "possibly_lost_tasks", "state_seconds")}
+        "outcome", "last_success_timestamp_seconds", "possibly_lost_tasks", "state_seconds",
+        "worker_drained")}
     assert 'drain_and_rollout_outcome{namespace="cms-dials-prod",deployment="ecal-bulk",outcome="ok"} 1' in text
     assert "drain_and_rollout_last_success_timestamp_seconds{" in text
     assert 'state="drain"}' in text
     assert 'drain_and_rollout_possibly_lost_tasks{namespace="cms-dials-prod",deployment="ecal-bulk"} 0' in text
+    assert ('drain_and_rollout_worker_drained{namespace="cms-dials-prod",deployment="ecal-bulk",'
+            'worker="%s"} 1' % w["name"]) in text
+    assert d["new_workers"] == [d["new_worker"]]
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
     assert len(Hook.posts) == 1
     ctype, body = Hook.posts[0]

@@ -561,10 +561,37 @@ test_pod_gone_why(void **state)
 	    "  \"deletionTimestamp\": \"2026-11-25T19:15:31Z\"},"
 	    "  \"status\": {\"phase\": \"Running\"}},"
 	    "{\"metadata\": {\"name\": \"odd\"}, \"status\": {"
-	    "  \"containerStatuses\": [{\"restartCount\": \"3\"}, 7]}}"
+	    "  \"containerStatuses\": [{\"restartCount\": \"3\"}, 7]}},"
+	    /* a sidecar (statuses sorted by name) exited and restarted */
+	    "{\"metadata\": {\"name\": \"sidecar\"}, \"spec\": {\"containers\": ["
+	    "  {\"name\": \"worker\"}, {\"name\": \"log-shipper\"}]}, \"status\": {"
+	    "  \"phase\": \"Running\", \"containerStatuses\": ["
+	    "  {\"name\": \"log-shipper\", \"restartCount\": 5,"
+	    "   \"state\": {\"terminated\": {\"exitCode\": 1}}},"
+	    "  {\"name\": \"worker\", \"restartCount\": 1,"
+	    "   \"state\": {\"running\": {}}}]}},"
+	    /* the worker's container named by kubectl's annotation exited */
+	    "{\"metadata\": {\"name\": \"annotated\", \"annotations\": {"
+	    "  \"kubectl.kubernetes.io/default-container\": \"celery\"}},"
+	    "  \"spec\": {\"containers\": [{\"name\": \"istio-proxy\"},"
+	    "  {\"name\": \"celery\"}]}, \"status\": {"
+	    "  \"phase\": \"Running\", \"containerStatuses\": ["
+	    "  {\"name\": \"celery\", \"restartCount\": 0,"
+	    "   \"state\": {\"terminated\": {\"exitCode\": 137}}},"
+	    "  {\"name\": \"istio-proxy\", \"restartCount\": 2,"
+	    "   \"state\": {\"running\": {}}}]}}"
 	    "]}");
 	assert_int_equal(pods_parse(pl, &l, err, sizeof err), 0);
-	assert_int_equal(l.n, 5);
+	assert_int_equal(l.n, 7);
+	p = pod_list_find(&l, "sidecar");
+	assert_false(p->exited);
+	assert_int_equal(p->restarts, 1);
+	assert_true(p->running);
+	assert_null(pod_gone_why(p, NULL));
+	p = pod_list_find(&l, "annotated");
+	assert_true(p->exited);
+	assert_int_equal(p->restarts, 0);
+	assert_non_null(strstr(pod_gone_why(p, NULL), "exited"));
 	p = pod_list_find(&l, "run");
 	assert_non_null(p);
 	assert_int_equal(p->restarts, 3);

@@ -510,6 +510,48 @@ def test_rollout_pause_and_resume(world):
     assert len(new) == 1 and new[0]["name"] != old[0]["name"]
 
 
+def test_pod_with_a_sidecar_that_exits():
+    """A pod of two containers, the worker's first: containerStatuses sorted by name, as
+    the kubelet sorts them; the sidecar that exits shows terminated, then CrashLoopBackOff
+    with its restartCount one more and the pod not ready, then runs again; kubectl get
+    pods prints READY, STATUS and RESTARTS from them."""
+    w = start_world([{"name": "shipped", "worker": False, "replicas": 1,
+                      "terminationGracePeriodSeconds": 1, "sidecar": "log-shipper"}])
+    try:
+        name = wait_for(lambda: [p["name"] for p in w.pods("shipped") if p["ready"]], 15,
+                        "the pod ready")[0]
+        o = pod_json(w, name)
+        assert [c["name"] for c in o["spec"]["containers"]] == ["shipped", "log-shipper"]
+        assert [c["name"] for c in o["status"]["containerStatuses"]] == ["log-shipper", "shipped"]
+        assert all("running" in c["state"] and c["ready"] for c in o["status"]["containerStatuses"])
+        assert kubectl_pods(w, "shipped")[name] == ("2/2", "Running", "0")
+        t0 = time.time()
+        w.kube_test("POST", "sidecar-exit", {"pod": name})
+        code, o, _ = w.kube_api("GET", "/api/v1/namespaces/%s/pods/%s" % (NS, name))
+        assert code == 200, o
+        side, main = o["status"]["containerStatuses"]
+        if time.time() < t0 + 1.0:          # read within the second it stays terminated
+            assert side["state"]["terminated"]["exitCode"] == 1 and side["restartCount"] == 0
+        assert not side["ready"]
+        assert "running" in main["state"] and main["ready"]
+        seen = wait_for(lambda: (lambda t: t if t[1] == "CrashLoopBackOff" else None)(
+            kubectl_pods(w, "shipped")[name]), 5, "the sidecar in CrashLoopBackOff")
+        assert seen[0] == "1/2" and seen[2].startswith("1 (") and seen[2].endswith(" ago)"), seen
+        o = pod_json(w, name)
+        side = o["status"]["containerStatuses"][0]
+        assert side["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+        assert side["lastState"]["terminated"]["reason"] == "Error" and side["restartCount"] == 1
+        ready = {c["type"]: c for c in o["status"]["conditions"]}["Ready"]
+        assert ready["status"] == "False"
+        assert ready["message"] == "containers with unready status: [log-shipper]"
+        seen = wait_for(lambda: (lambda t: t if t[1] == "Running" else None)(
+            kubectl_pods(w, "shipped")[name]), 20, "the sidecar running again")
+        assert seen[0] == "2/2" and seen[2].startswith("1 ("), seen
+        assert [p["name"] for p in w.pods("shipped")] == [name]     # restarted in place
+    finally:
+        stop_world(w)
+
+
 def test_pods_whose_container_does_not_run():
     """Pending, ContainerCreating, ImagePullBackOff and CrashLoopBackOff as the API shows
     them and as kubectl get pods prints them."""

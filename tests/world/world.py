@@ -98,17 +98,25 @@ def wait_for(pred, timeout, what, interval=0.1):
 
 
 def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, shutdown=0,
-               pool=None):
+               pool=None, side=None, sidecar=None):
     """shutdown: seconds the worker's warm shutdown takes (its pod stays Terminating).
     pool: the Celery worker's pool options (default DIALS': --concurrency=1
     --autoscale=1,0 --max-tasks-per-child=1, whose new process per task makes
-    the worker itself pause up to 5 s between tasks now and then)."""
+    the worker itself pause up to 5 s between tasks now and then).
+    side: queues of a second worker, NAME-2@POD, in the same container (the pod's
+    process starts both, kube/kubelet.py and podinit.py).
+    sidecar: the name of a second container in the pod, after the worker's (a log
+    shipper; /_test/sidecar-exit makes it exit)."""
     d = {"name": name, "worker": worker, "queues": queues or [name],
          "replicas": 1, "terminationGracePeriodSeconds": grace,
          "progressDeadlineSeconds": pds, "shutdownSeconds": shutdown,
          "labels": labels or {"app.kubernetes.io/part-of": name.split("-")[0] + "-etl"}}
     if pool is not None:
         d["poolArgs"] = pool
+    if side:
+        d["sideQueues"] = side
+    if sidecar:
+        d["sidecar"] = sidecar
     return d
 
 
@@ -482,8 +490,9 @@ users:
 
     def all_workers_online(self):
         workers = {d["name"] for d in self.deployments + self.statefulsets if d.get("worker")}
-        want = {p.get("hostname") for p in self.pods()
-                if p.get("deployment") in workers and p.get("ready") and not p.get("terminating")}
+        want = {h for p in self.pods()
+                if p.get("deployment") in workers and p.get("ready") and not p.get("terminating")
+                for h in p.get("hostnames") or [p.get("hostname")]}
         want.discard(None)
         try:
             online = self.workers_online()
@@ -498,14 +507,18 @@ users:
                 return p.get("hostname")
         return None
 
-    def consumes(self, worker, queue):
-        """Ask the worker itself (real remote control), not the agent."""
+    def queues_of(self, worker):
+        """The queues the worker consumes, sorted, or None if it does not answer:
+        asked of the worker itself (real remote control), not of the agent."""
         code = ("import json\nfrom etl import app\n"
                 "r = app.control.inspect(destination=[%r], timeout=2).active_queues() or {}\n"
-                "print(json.dumps([q['name'] for q in r.get(%r, [])]))\n") % (worker, worker)
+                "print(json.dumps(sorted(q['name'] for q in r.get(%r, []))))\n") % (worker, worker)
         out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
                              stdout=subprocess.PIPE, text=True).stdout
         try:
-            return queue in json.loads(out.strip().splitlines()[-1])
+            return json.loads(out.strip().splitlines()[-1])
         except (IndexError, ValueError):
-            return False
+            return None
+
+    def consumes(self, worker, queue):
+        return queue in (self.queues_of(worker) or [])

@@ -63,7 +63,9 @@ class Kubelet:
         cs = {"name": c0["name"], "image": c0["image"],
               "imageID": c0["image"].rsplit(":", 1)[0] + "@sha256:" + hashlib.sha256(c0["image"].encode()).hexdigest(),
               "containerID": "cri-o://" + hashlib.sha256(pod.uid.encode()).hexdigest(),
-              "ready": ready, "restartCount": pod.restart_count, "started": running}
+              "ready": ready or (pod.sidecar_exit_at is not None and pod.sidecar_was_ready
+                                 and not pod.terminating),
+              "restartCount": pod.restart_count, "started": running}
         if running:
             cs["state"] = {"running": {"startedAt": start}}
         elif pod.exit_code is not None:
@@ -73,12 +75,20 @@ class Kubelet:
                                           "containerID": cs["containerID"]}}
         else:
             cs["state"] = {"waiting": {"reason": "ContainerCreating"}}
+        statuses = [cs] + [self.render_sidecar(pod, c, running, start, ready_ts)
+                           for c in tspec["containers"][1:]]
+        if len(statuses) > 1:
+            statuses.sort(key=lambda c: c["name"])      # the kubelet sorts them by name
+            down = [c["name"] for c in statuses if not c["ready"]]
+            for c in conditions:
+                if c["type"] in ("Ready", "ContainersReady") and down:
+                    c["message"] = "containers with unready status: [%s]" % " ".join(down)
         phase = "Running" if pod.proc is not None else "Pending"
         if pod.exit_code is not None and not pod.terminating:
             phase = "Failed"
         status = {"phase": phase, "conditions": conditions, "hostIP": "10.0.0.11",
                   "hostIPs": [{"ip": "10.0.0.11"}], "podIP": pod.ip, "podIPs": [{"ip": pod.ip}],
-                  "startTime": now_rfc3339(pod.created), "containerStatuses": [cs], "qosClass": "BestEffort"}
+                  "startTime": now_rfc3339(pod.created), "containerStatuses": statuses, "qosClass": "BestEffort"}
         if pod.fault:
             self.render_fault(pod, spec, status, cs)
         o = {}
@@ -87,6 +97,62 @@ class Kubelet:
             o["apiVersion"] = "v1"
         o.update({"metadata": md, "spec": spec, "status": status})
         return o
+
+    def render_sidecar(self, pod, c, running, start, ready_ts):
+        """The status of a sidecar container (no process: it runs while the pod's
+        process does, until sidecar_exit())."""
+        cs = {"name": c["name"], "image": c["image"],
+              "imageID": c["image"].rsplit(":", 1)[0] + "@sha256:" + hashlib.sha256(c["image"].encode()).hexdigest(),
+              "containerID": "cri-o://" + hashlib.sha256((pod.uid + c["name"]).encode()).hexdigest(),
+              "ready": False, "restartCount": pod.sidecar_restarts, "started": False}
+        exited = None
+        if pod.sidecar_exit_at is not None or pod.sidecar_restarts:
+            t = pod.sidecar_exit_at or pod.sidecar_last_exit
+            exited = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": start,
+                                     "finishedAt": now_rfc3339(t), "containerID": cs["containerID"]}}
+        if pod.sidecar_exit_at is not None and not pod.sidecar_waiting:
+            cs["state"] = exited
+        elif pod.sidecar_exit_at is not None:
+            cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": (
+                "back-off %ds restarting failed container=%s pod=%s_%s(%s)"
+                % (CRASH_BACKOFF, c["name"], pod.name, self.ns, pod.uid))}}
+            cs["lastState"] = exited
+        elif running:
+            cs["state"] = {"running": {"startedAt": now_rfc3339(pod.sidecar_started_at or pod.started_at)}}
+            cs["ready"] = cs["started"] = not pod.terminating
+            if exited:
+                cs["lastState"] = exited
+        else:
+            cs["state"] = {"waiting": {"reason": "ContainerCreating"}}
+        return cs
+
+    def sidecar_exit(self, pod):
+        """The pod's sidecar container exits with status 1: terminated, CrashLoopBackOff
+        a second later, running again after the back-off (sidecar_lifecycle); the pod is
+        not ready meanwhile."""
+        pod.sidecar_exit_at = time.time()
+        pod.sidecar_waiting = False
+        pod.sidecar_was_ready = pod.ready
+        pod.ready = False
+        log("pod %s: sidecar exited" % pod.name)
+        self.bump_pod(pod)
+
+    def sidecar_lifecycle(self, pod, t):
+        if pod.sidecar_exit_at is None or pod.terminating:
+            return
+        if not pod.sidecar_waiting and t - pod.sidecar_exit_at >= 1.0:
+            pod.sidecar_waiting = True
+            pod.sidecar_restarts += 1
+            self.bump_pod(pod)
+        elif pod.sidecar_waiting and t - pod.sidecar_exit_at >= 1.0 + CRASH_BACKOFF:
+            pod.sidecar_last_exit = pod.sidecar_exit_at
+            pod.sidecar_exit_at = None
+            pod.sidecar_waiting = False
+            pod.sidecar_started_at = t
+            pod.ready = pod.sidecar_was_ready and pod.alive()
+            if pod.ready:
+                pod.ready_at = t
+            self.bump_pod(pod)
 
     def render_fault(self, pod, spec, status, cs):
         """The status of a pod whose container does not run (POD_FAULTS)."""
@@ -192,10 +258,16 @@ class Kubelet:
         env["PYTHONUNBUFFERED"] = "1"
         env["WORKER_SHUTDOWN_SECONDS"] = repr(pod.dep.shutdown_seconds)
         if pod.dep.worker and not pod.broken:
-            cmd = ["/usr/bin/python3", "-m", "celery", "-A", "etl", "worker"] + pod.dep.pool_args + [
-                   "--hostname=%s" % pod.hostname,
-                   "--queues=%s" % ",".join(pod.dep.queues), "-E", "-l", "INFO",
-                   "--without-gossip", "--without-mingle"]
+            queues = [pod.dep.queues] + ([pod.dep.side_queues] if getattr(pod.dep, "side_queues", None)
+                                         else [])
+            workers = [["/usr/bin/python3", "-m", "celery", "-A", "etl", "worker"] + pod.dep.pool_args + [
+                        "--hostname=%s" % h, "--queues=%s" % ",".join(q), "-E", "-l", "INFO",
+                        "--without-gossip", "--without-mingle"] for h, q in zip(pod.hostnames, queues)]
+            cmd = workers[0]
+            if len(workers) > 1:          # one container, several workers (podinit.py)
+                cmd = ["/usr/bin/python3", os.path.join(WORLD_DIR, "podinit.py")]
+                for c in workers:
+                    cmd += ["--"] + c
         else:
             cmd = ["/bin/sleep", "1000000"]
         if os.path.exists("/usr/bin/setpriv"):
@@ -212,7 +284,8 @@ class Kubelet:
             pod.ready_at = time.time()
 
     def check_ready(self, pod):
-        if pod.ready or pod.broken or not pod.dep.worker or not pod.alive():
+        if pod.ready or pod.broken or not pod.dep.worker or not pod.alive() or \
+                pod.sidecar_exit_at is not None:
             return False
         try:
             with open(pod.log_path, "rb") as f:
@@ -221,7 +294,9 @@ class Kubelet:
                 pod.log_off = f.tell()
         except OSError:
             return False
-        if (pod.hostname + " ready.").encode() in data:
+        pod.ready_seen = getattr(pod, "ready_seen", set())
+        pod.ready_seen.update(h for h in pod.hostnames if (h + " ready.").encode() in data)
+        if pod.ready_seen >= set(pod.hostnames):
             pod.ready = True
             pod.ready_at = time.time()
             log("pod %s ready" % pod.name)
@@ -302,6 +377,7 @@ class Kubelet:
                         pod.ready = False
                         log("pod %s process died on its own (rc %s)" % (pod.name, rc))
                     self.bump_pod(pod)
+            self.sidecar_lifecycle(pod, t)
             if self.check_ready(pod):
                 if not pod.terminating:
                     dep.progress_at = t

@@ -58,9 +58,28 @@ class Pod:
             self.crash_next = self.crash_exit + 1.0
         self.rv = 0
         self.ip = "10.128.%d.%d" % (random.randint(0, 255), random.randint(2, 254))
+        # a sidecar container (its Deployment's "sidecar"): modelled, no process;
+        # once it exits (kubelet.sidecar_exit): terminated, then CrashLoopBackOff,
+        # then running again after the back-off, its restartCount one more
+        self.sidecar_restarts = 0
+        self.sidecar_exit_at = None
+        self.sidecar_waiting = False
+        self.sidecar_started_at = None
+        self.sidecar_last_exit = None
+        self.sidecar_was_ready = False
 
     def alive(self):
         return self.proc is not None and self.exit_code is None and not self.fault
+
+    @property
+    def hostnames(self):
+        """Its Celery workers' names: NAME@POD, and NAME-2@POD when its
+        Deployment runs a side worker in the same container (sideQueues)."""
+        side = getattr(self.dep, "side_queues", None)
+        if not side:
+            return [self.hostname]
+        name, pod = self.hostname.split("@", 1)
+        return [self.hostname, "%s-2@%s" % (name, pod)]
 
 
 def controller_of(refs):
@@ -75,6 +94,7 @@ class App:
         self.name = name
         self.worker = False
         self.queues = []
+        self.side_queues = []
         self.shutdown_seconds = 0.0
         self.pool_args = DIALS_POOL
         self.progress_at = 0
@@ -169,9 +189,18 @@ class Deployment(Workload):
         grace = int(cfg.get("terminationGracePeriodSeconds", 30))
         labels = {"app": self.name}
         labels.update(cfg.get("labels") or {})
-        if self.worker:
+        # a second worker in the same container: NAME-2@POD on these queues
+        self.side_queues = list(cfg.get("sideQueues") or [])
+        if self.worker and self.side_queues:
+            args = ["sh", "-c", " & ".join(
+                " ".join(["celery", "-A", "etl", "worker"] + self.pool_args + [
+                    "--hostname=%s@%%h" % n, "--queues=%s" % ",".join(q)])
+                for n, q in ((self.name, self.queues),
+                             (self.name + "-2", self.side_queues))) + " & wait"]
+        elif self.worker:
             args = ["celery", "-A", "etl", "worker"] + self.pool_args + [
                     "--hostname=%s@%%h" % self.name, "--queues=%s" % ",".join(self.queues)]
+        if self.worker:
             image = cfg.get("image", "registry.cern.ch/cmsdials/etl-worker:1.4.2")
         else:
             args = ["sleep", "infinity"]
@@ -214,6 +243,12 @@ class Deployment(Workload):
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": int(cfg.get("progressDeadlineSeconds", 600)),
         }
+        if cfg.get("sidecar"):     # a second container beside the worker's (a log shipper)
+            self.spec["template"]["spec"]["containers"].append({
+                "name": cfg["sidecar"], "image": "registry.cern.ch/cmsdials/%s:2.0.1" % cfg["sidecar"],
+                "args": ["sleep", "infinity"], "resources": {},
+                "terminationMessagePath": "/dev/termination-log",
+                "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent"})
         if cfg.get("strategy") == "Recreate":         # else RollingUpdate, maxSurge/maxUnavailable
             self.spec["strategy"] = {"type": "Recreate"}
         else:

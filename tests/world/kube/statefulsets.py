@@ -64,6 +64,7 @@ class StatefulSet(Workload):
         self.name, self.worker, self.queues = d.name, d.worker, d.queues
         self.shutdown_seconds = d.shutdown_seconds
         self.pool_args = d.pool_args
+        self.side_queues = d.side_queues
         selector = cfg.get("selector") or {"app": self.name}
         template = d.spec["template"]
         template["metadata"]["labels"] = dict(selector)

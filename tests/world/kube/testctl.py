@@ -95,6 +95,32 @@ def delete_break(h):
     return h.send_json(200, {"ok": True})
 
 
+def post_side_queues(h):
+    """{"deployment": D, "queues": [...]}: the side worker (sideQueues) of D's pods
+    started from now on consumes these queues (a setting the image reads at start,
+    changed since the running pods started)."""
+    b = body(h)
+    with h.cluster.lock:
+        dep = h.cluster.deployments.get(b.get("deployment"))
+        if dep is None or not dep.side_queues or not isinstance(b.get("queues"), list):
+            return h.send_json(400, {"error": "need a deployment with a side worker and a "
+                                     "queues list: %r" % b})
+        dep.side_queues = list(b["queues"])
+    return h.send_json(200, {"ok": True})
+
+
+def post_sidecar_exit(h):
+    """{"pod": P}: P's sidecar container (its Deployment's "sidecar") exits with status 1;
+    the kubelet restarts it after the back-off (kubelet.sidecar_exit)."""
+    b = body(h)
+    with h.cluster.lock:
+        pod = next((p for p in h.cluster.pods if p.name == b.get("pod")), None)
+        if pod is None or len(pod.spec["containers"]) < 2 or pod.terminating:
+            return h.send_json(400, {"error": "need a live pod with a sidecar: %r" % b})
+        h.cluster.sidecar_exit(pod)
+    return h.send_json(200, {"ok": True})
+
+
 def post_pod_state(h):
     b = body(h)
     st = b.get("state")
@@ -172,6 +198,7 @@ def get_pods(h):
             pods = list(h.cluster.gone_pods) + pods
         out = [{"name": p.name, "deployment": p.dep.name, "uid": p.uid, "pid": p.pid, "ready": p.ready,
                 "terminating": p.terminating, "hostname": p.hostname,
+                "hostnames": p.hostnames,
                 "pod_template_hash": p.labels.get("pod-template-hash"),
                 "owner": (next((r for r in p.owner_refs if r.get("controller")), None) or {}).get("name"), "broken": p.broken,
                 "created": p.created, "ready_at": p.ready_at,
@@ -238,6 +265,8 @@ ROUTES = {
     ("POST", "/_test/break"): post_break,
     ("DELETE", "/_test/break"): delete_break,
     ("POST", "/_test/pod-state"): post_pod_state,
+    ("POST", "/_test/side-queues"): post_side_queues,
+    ("POST", "/_test/sidecar-exit"): post_sidecar_exit,
     ("DELETE", "/_test/pod-state"): delete_pod_state,
     ("POST", "/_test/kill-pod"): post_kill_pod,
     ("POST", "/_test/deployment-controller"): post_deployment_controller,

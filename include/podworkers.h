@@ -1,0 +1,99 @@
+/*
+ * podworkers.h -- pods that run several Celery workers (a main worker and a
+ * side worker, `celery multi`, a worker in a sidecar): the rules that must
+ * count every worker of a pod, not "the" worker. Pure: plain data in,
+ * decisions out; no I/O.
+ *
+ * A worker is named NAME@POD (Celery's --hostname=NAME@%h); NAME, the part
+ * before the '@', is what a worker keeps across a restart of its pod.
+ */
+#ifndef PODWORKERS_H
+#define PODWORKERS_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+/* Whether workers a and b have the same NAME (the part before the '@'; a
+ * name without one is all NAME). */
+int	worker_same_name(const char *a, const char *b);
+
+/* One worker and the queues it consumes (borrowed). */
+struct worker_queues {
+	const char		*name;		/* NAME@POD */
+	const struct strv	*queues;
+};
+
+/*
+ * VERIFY's rule: every queue an old worker consumed is consumed again by a
+ * new worker of the same NAME (csc-bulk-2@new-pod for csc-bulk-2@old-pod);
+ * when no new worker has that NAME (a renamed worker), by any new worker.
+ * An old worker that consumed nothing asks for nothing. Returns how many
+ * (old worker, queue) pairs are not consumed again; when some are, *why
+ * (malloc'd, else NULL) names each: "new worker csc-bulk-2@p2 does not
+ * consume csc-bulk-2 (csc-bulk-2@p1 did)" or "no new worker consumes
+ * csc-bulk-2 (csc-bulk-2@p1 did; no new worker is named csc-bulk-2@...)".
+ * With no new worker at all every queue is missing.
+ */
+size_t	verify_new_workers(const struct worker_queues *old, size_t nold,
+	    const struct worker_queues *nw, size_t nnew, char **why);
+
+/* What the run knows of one of its workers, for pod_workers_done(). */
+struct worker_done {
+	const char	*name;		/* NAME@POD */
+	int		 done;		/* drained, or vanished with its pod */
+};
+
+/*
+ * --handover deletes an old pod once it holds nothing: 1 when every worker
+ * of the run on that pod is done (drained or gone) and the run has at
+ * least one there; 0 while one of them still drains, or if the run tracks
+ * none on that pod (not its to delete).
+ */
+int	pod_workers_done(const char *pod, const struct worker_done *,
+	    size_t n);
+
+/*
+ * RESOLVE: which of the pods that run (need) cannot be drained: missing
+ * gets each pod on which no worker is online (as before, one worker a
+ * pod); offline gets each worker Flower counts offline on a pod where
+ * another one is online (a pod runs several workers, and one of them
+ * does not answer: what it holds cannot be drained either). Both are
+ * appended to, in the order of need, then of ws. Returns how many were
+ * added to both.
+ */
+struct worker_status;
+size_t	pods_undrainable(const struct strv *need,
+	    const struct worker_status *ws, size_t n, struct strv *missing,
+	    struct strv *offline);
+
+/* One entry of a pod's status.containerStatuses. */
+struct container_state {
+	const char	*name;
+	int		 terminated;	/* state.terminated is set */
+	long		 restarts;	/* restartCount */
+};
+
+/*
+ * Which container runs the pod's worker: the one `kubectl logs` and
+ * `kubectl exec` pick by default, the pod's annotation
+ * kubectl.kubernetes.io/default-container (NULL: none) if it names one of
+ * spec.containers (names, n), else the first of them; NULL if there are
+ * none. Borrowed.
+ */
+const char *worker_container(const char *default_annotation,
+	    const char *const *names, size_t n);
+
+/*
+ * Whether the pod's worker has exited: the pod's phase is Failed or
+ * Succeeded, or the worker's container (worker_container()) has
+ * terminated. A sidecar that terminated (a log shipper, a proxy) does not
+ * stop the worker. *restarts gets the worker container's restartCount (0
+ * if it has no status yet): a restarted sidecar has not restarted the
+ * worker. worker NULL (unknown): every container is taken for the
+ * worker's: exited once all have terminated, the restarts summed.
+ */
+int	pod_worker_exited(const char *phase, const struct container_state *,
+	    size_t n, const char *worker, long *restarts);
+
+#endif
