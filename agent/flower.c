@@ -123,8 +123,9 @@ classify(struct flower *f, const struct http_resp *r, const char *what,
 			return FLOWER_EBAD;
 		}
 		snprintf(err, errlen, "Flower %s: %s: %s (is Flower running "
-		    "and the port-forward up? check --flower-url)", f->url,
-		    what, http_describe(r, d, sizeof d));
+		    "and 'oc port-forward svc/flower %d' up? check "
+		    "--flower-url)", f->url, what, http_describe(r, d,
+		    sizeof d), http_url_port(f->url));
 		return FLOWER_EDOWN;
 	}
 	return flower_classify(f->url, what, r->status, r->body, r->len, err,

@@ -301,6 +301,8 @@ outcome_words(enum fsm_outcome o)
 		return "rolled out and verified";
 	case OUT_DRY_RUN:
 		return "dry run: nothing changed";
+	case OUT_NOTHING:
+		return "nothing to do";
 	case OUT_SKIPPED:
 		return "skipped";	/* r->err says why */
 	case OUT_DRAINED:
@@ -339,7 +341,7 @@ run_words(struct run *r)
 	if ((r->mode == RUN_UNDRAIN || r->mode == RUN_RECOVER) &&
 	    r->fsm.outcome == OUT_OK && r->new_worker == NULL)
 		return "consumers restored";
-	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_DRY_RUN)
+	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_NOTHING)
 		return "nothing to recover";
 	if (r->mode == RUN_STATUS && r->fsm.outcome == OUT_DRY_RUN)
 		return "status shown";
@@ -372,7 +374,7 @@ report_outcome(struct run *r)
 	if (r->mode == RUN_STATUS)
 		;
 	else if (r->fsm.outcome == OUT_OK || r->fsm.outcome == OUT_DRY_RUN ||
-	    r->fsm.outcome == OUT_DRAINED)
+	    r->fsm.outcome == OUT_NOTHING || r->fsm.outcome == OUT_DRAINED)
 		log_info("%s: %s in %s", r->name, run_words(r),
 		    duration_fmt(len, d, sizeof d));
 	else if (r->fsm.outcome == OUT_SKIPPED)

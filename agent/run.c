@@ -309,6 +309,10 @@ enter(struct run *r)
 		run_end(r);
 		return;
 	}
+	if (fsm_changes(r->fsm.state)) {	/* patient from now on */
+		http_set_changed(c->http, 1);
+		broker_set_changed(c->broker, 1);
+	}
 	st = states[r->fsm.state];
 	len = st->deadline != NULL ? st->deadline(r) : 0;
 	r->state_len = len;
