@@ -712,10 +712,11 @@ test_walk_no_restart_without_drain(void **state)
 		for (o = 0; o < NOUTCOMES; o++)
 			seen[o] += w.outcomes[o];
 	}
-	/* the walk reached every outcome but OUT_NONE */
+	/* the walk reached every outcome but OUT_NONE (and OUT_NOTHING:
+	 * IN_NOTHING is not walked; test_nothing covers it) */
 	assert_int_equal(seen[OUT_NONE], 0);
 	for (o = OUT_OK; o < NOUTCOMES; o++)
-		if (seen[o] == 0)
+		if (seen[o] == 0 && o != OUT_NOTHING)
 			fail_msg("outcome %s never reached",
 			    fsm_outcome_name((enum fsm_outcome)o));
 }
