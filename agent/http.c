@@ -742,3 +742,27 @@ http_url_port(const char *url)
 	curl_url_cleanup(u);
 	return n;
 }
+
+char *
+http_url_origin(const char *url, int with_scheme)
+{
+	CURLU	*u = curl_url();
+	char	*scheme = NULL, *host = NULL, *port = NULL, *out;
+
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
+	    CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) !=
+	    CURLUE_OK || curl_url_get(u, CURLUPART_HOST, &host, 0) !=
+	    CURLUE_OK)
+		out = xstrdup("(an invalid URL)");
+	else {
+		curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+		out = xasprintf("%s%s%s%s%s", with_scheme ? scheme : "",
+		    with_scheme ? "://" : "", host, port ? ":" : "",
+		    port ? port : "");
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}

@@ -239,6 +239,46 @@ rss_words(json_t *rss)
 }
 
 void
+report_target(struct ctx *c)
+{
+	char	*words = target_words(&c->target);
+
+	log_info("target: %s", words);
+	if (c->o->dry_run && !c->o->json) {
+		printf("target: %s\n", words);
+		fflush(stdout);
+	}
+	free(words);
+}
+
+/*
+ * A line of the progress report: the plan of --dry-run (text) is its
+ * output, on stdout; everything else is logged.
+ */
+static void	progress_line(struct run *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+progress_line(struct run *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	if (s == NULL)
+		return;
+	if (r->fsm.dry_run && r->mode == RUN_DRAIN && r->ctx->o->dry_run &&
+	    !r->ctx->o->json)
+		printf("%s\n", s);
+	else
+		log_info("%s", s);
+	free(s);
+}
+
+void
 report_progress(struct run *r, int force)
 {
 	size_t	 i;
@@ -253,7 +293,7 @@ report_progress(struct run *r, int force)
 	if ((r->fsm.dry_run || r->fsm.state == ST_RESOLVE) &&
 	    handover_rss(r) != NULL) {
 		char *w = rss_words(handover_rss(r));
-		log_info("%s: plan (--handover): pause; delete ReplicaSet(s) "
+		progress_line(r, "%s: plan (--handover): pause; delete ReplicaSet(s) "
 		    "%s with propagation Orphan, their pods orphaned and "
 		    "relabelled; restart and resume; once a new worker "
 		    "consumes, drain %zu old worker(s) and delete their pods; "
@@ -261,24 +301,24 @@ report_progress(struct run *r, int force)
 		    w, r->nw, bl);
 		free(w);
 	} else if (r->fsm.dry_run || r->fsm.state == ST_RESOLVE)
-		log_info("%s: plan: drain %zu worker(s), then restart the "
+		progress_line(r, "%s: plan: drain %zu worker(s), then restart the "
 		    "rollout; %s", r->name, r->nw, bl);
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		char *a = tasks_describe(&w->snap.active, now);
 		char *q = strv_join(&w->queues, ",");
 		if (w->gone)
-			log_info("%s:   %s: gone", r->name, w->name);
+			progress_line(r, "%s:   %s: gone", r->name, w->name);
 		else if (w->drained)
-			log_info("%s:   %s: drained", r->name, w->name);
+			progress_line(r, "%s:   %s: drained", r->name, w->name);
 		else if (r->fsm.state == ST_DRAIN && !r->polling)
-			log_info("%s:   %s: %zu task(s) left of %zu running and "
+			progress_line(r, "%s:   %s: %zu task(s) left of %zu running and "
 			    "%zu prefetched at the cancel%s%s%s", r->name, w->name,
 			    drainset_inflight(&w->tasks), w->snap.active.n,
 			    w->snap.reserved.n,
 			    a[0] ? " (" : "", a, a[0] ? ")" : "");
 		else
-			log_info("%s:   %s [%s]: %zu running%s%s%s, %zu "
+			progress_line(r, "%s:   %s [%s]: %zu running%s%s%s, %zu "
 			    "prefetched%s", r->name, w->name, q,
 			    w->snap.active.n, a[0] ? " (" : "", a,
 			    a[0] ? ")" : "", w->snap.reserved.n,
@@ -404,6 +444,28 @@ jtext(const char *s)
 	return j;
 }
 
+/*
+ * A worker's tasks as its last snapshot shows them, before a drain waits
+ * for any (the plan of --dry-run, --status): running, then prefetched.
+ */
+static json_t *
+snap_tasks(const struct worker_snap *s)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < s->active.n + s->reserved.n; i++) {
+		const struct task_ref *t = i < s->active.n ? &s->active.v[i] :
+		    &s->reserved.v[i - s->active.n];
+		char *u = utf8_cap(t->id, TASK_TEXT_MAX);
+		json_array_append_new(a, json_pack("{s:s,s:s?,s:s}", "id", u,
+		    "name", t->name, "state", i < s->active.n ? "running" :
+		    "prefetched"));
+		free(u);
+	}
+	return a;
+}
+
 static json_t *
 run_json(struct run *r)
 {
@@ -423,7 +485,7 @@ run_json(struct run *r)
 		json_t *q = json_array();
 		for (j = 0; j < w->queues.n; j++)
 			json_array_append_new(q, jtext(w->queues.v[j]));
-		tasks = json_array();
+		tasks = w->waited == NULL ? snap_tasks(&w->snap) : json_array();
 		json_object_foreach(w->waited, id, v) {
 			/* the id as a worker or an event gave it: bounded */
 			char *u = utf8_cap(id, TASK_TEXT_MAX);
@@ -454,6 +516,7 @@ run_json(struct run *r)
 		    fsm_exit_code(r->fsm.outcome));
 	}
 	json_object_set_new(o, "forced", json_boolean(r->fsm.forced));
+	json_object_set_new(o, "unacked", json_integer(r->unacked));
 	if (handover_rss(r) != NULL) {
 		/* deleted (pods orphaned), then recreated: with 0 replicas
 		 * after a handover, as the plan keeps them when given back */
@@ -723,7 +786,8 @@ report_summary(struct ctx *c)
 		list = json_array();
 		for (i = 0; i < c->nruns; i++)
 			json_array_append_new(list, run_json(c->runs[i]));
-		all = json_pack("{s:o}", "deployments", list);
+		all = json_pack("{s:o,s:o}", "target", target_json(&c->target),
+		    "deployments", list);
 		s = json_dumps(all, JSON_INDENT(2));
 		printf("%s\n", s);
 		free(s);

@@ -666,6 +666,14 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 		return -1;
 	keys_init(&c->keys, o->key_prefix, &o->priority_steps,
 	    broker_db(c->broker));
+	c->target.context = c->creds.context;
+	c->target.cluster = c->creds.cluster;
+	c->target.source = c->creds.source;
+	c->target.server = c->creds.server;
+	c->target.namespace = c->kube.ns;
+	c->target.redis = broker_where(c->broker);
+	c->target.flower_url = o->control == CTL_BROKER ? NULL : o->flower_url;
+	report_target(c);
 	broker_set_timeout(c->broker, o->request_timeout);
 	c->pidbox = pidbox_new(loop, c->broker, &c->keys);
 	c->ctl.mode = o->control;

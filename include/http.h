@@ -133,6 +133,13 @@ const char	*http_describe(const struct http_resp *, char *buf, size_t len);
  */
 char		*http_url_shown(const char *url);
 
+/*
+ * The URL's origin: "scheme://host:port" (with_scheme) or "host:port", the
+ * port its scheme's when not given; never a user, password, path or query.
+ * malloc'd; "(an invalid URL)" if it does not parse.
+ */
+char		*http_url_origin(const char *url, int with_scheme);
+
 /* The URL's port, or its scheme's (80, 443); 0 if it has none. */
 int		 http_url_port(const char *url);
 
