@@ -392,6 +392,7 @@ ctx_add(struct ctx *c, const char *name, int from_selector,
 	r->name = xstrdup(name);
 	r->from_selector = from_selector;
 	r->mode = mode;
+	r->pidbox_bound = -1;
 	fsm_init(&r->fsm, c->o->dry_run || mode == RUN_STATUS,
 	    c->o->drain_only, c->o->force);
 	r->fsm.handover = c->o->handover && mode == RUN_DRAIN;

@@ -139,5 +139,13 @@ void	strv_unique(struct strv *out, const struct strv *in,
 	    const struct strv *skip);
 void	strv_free(struct strv *);
 char	*strv_join(const struct strv *, const char *sep);
+/*
+ * The names of cands closest to name, for "did you mean": those within an
+ * edit distance (Levenshtein, bytes) of max(2, strlen(name) / 3), or
+ * containing name or contained in it, nearest first (ties in cands'
+ * order), at most max, appended to out. Returns how many.
+ */
+size_t	 closest_names(const char *name, const struct strv *cands, size_t max,
+	    struct strv *out);
 
 #endif
