@@ -701,8 +701,11 @@ http_escape(const char *s)
 	return out;
 }
 
-char *
-http_url_shown(const char *url)
+/* How a URL is shown: with its path (http_url_shown), or its origin. */
+enum url_form { URL_SHOWN, URL_ORIGIN, URL_AUTHORITY };
+
+static char *
+url_form(const char *url, enum url_form form)
 {
 	CURLU	*u = curl_url();
 	char	*scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
@@ -714,10 +717,14 @@ http_url_shown(const char *url)
 	    CURLUE_OK)
 		out = xstrdup("(an invalid URL)");
 	else {
-		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		curl_url_get(u, CURLUPART_PATH, &path, 0);
-		out = xasprintf("%s://%s%s%s%s", scheme, host, port ? ":" : "",
-		    port ? port : "", path && strcmp(path, "/") != 0 ? path : "");
+		curl_url_get(u, CURLUPART_PORT, &port, form == URL_SHOWN ? 0 :
+		    CURLU_DEFAULT_PORT);
+		if (form == URL_SHOWN)
+			curl_url_get(u, CURLUPART_PATH, &path, 0);
+		out = xasprintf("%s%s%s%s%s%s", form == URL_AUTHORITY ? "" :
+		    scheme, form == URL_AUTHORITY ? "" : "://", host,
+		    port ? ":" : "", port ? port : "",
+		    path && strcmp(path, "/") != 0 ? path : "");
 	}
 	curl_free(scheme);
 	curl_free(host);
@@ -725,6 +732,12 @@ http_url_shown(const char *url)
 	curl_free(path);
 	curl_url_cleanup(u);
 	return out;
+}
+
+char *
+http_url_shown(const char *url)
+{
+	return url_form(url, URL_SHOWN);
 }
 
 int
@@ -746,23 +759,5 @@ http_url_port(const char *url)
 char *
 http_url_origin(const char *url, int with_scheme)
 {
-	CURLU	*u = curl_url();
-	char	*scheme = NULL, *host = NULL, *port = NULL, *out;
-
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
-	    CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) !=
-	    CURLUE_OK || curl_url_get(u, CURLUPART_HOST, &host, 0) !=
-	    CURLUE_OK)
-		out = xstrdup("(an invalid URL)");
-	else {
-		curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-		out = xasprintf("%s%s%s%s%s", with_scheme ? scheme : "",
-		    with_scheme ? "://" : "", host, port ? ":" : "",
-		    port ? port : "");
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return out;
+	return url_form(url, with_scheme ? URL_ORIGIN : URL_AUTHORITY);
 }
