@@ -468,7 +468,8 @@ planned(struct run *r)
 		    "uses it (no %s_kombu.binding.celery.pidbox there), so its "
 		    "backlog and unacked tasks cannot be seen: check the "
 		    "database number in --redis-url (the workers' broker_url) "
-		    "and --broker-key-prefix (their global_keyprefix%s%s)",
+		    "and --broker-key-prefix (their global_keyprefix%s%s), or "
+		    "whether the workers run without remote control",
 		    broker_where(r->ctx->broker), p ? p : "", p ? ", now " :
 		    "", p ? p : "");
 		if (r->mode == RUN_STATUS)

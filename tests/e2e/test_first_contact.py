@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import patches
+from conftest import applied_patches, patches
 from world import NS, free_port, wait_for
 
 pytestmark = pytest.mark.xdist_group("first_contact")
@@ -222,3 +222,24 @@ def test_recover_with_nothing_to_do_says_so(shared_world):
     assert p.returncode == 0, p.stderr
     assert re.match(r"ecal-bulk\s+nothing-to-do\s", p.stdout), p.stdout
     unchanged(w)
+
+
+@pytest.mark.xdist_group("first_contact_changes")
+def test_retries_after_a_change_are_visible(world):
+    """Once something changed, patience stays (the restart PATCH is retried
+    through two HTTP 500s and applied once), but without a terminal each
+    retry is a log line naming the request, the cause and the attempt."""
+    w = world
+    path = "/apis/apps/v1/namespaces/%s/deployments/ecal-bulk" % NS
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "path_prefix": path,
+                                          "status": 500, "count": 2})
+    p = w.run("ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert first_line(p.stderr).startswith("target: "), p.stderr
+    retries = [l for l in p.stderr.splitlines()
+               if "warning: PATCH https://127.0.0.1:%d%s" % (w.kube_port, path) in l]
+    assert len(retries) == 2, p.stderr
+    for n, line in enumerate(retries, 2):
+        assert "HTTP 500; retrying in " in line and "(attempt %d)" % n in line, line
+    assert [f["count"] for f in w.kube_test("GET", "/_test/faults")] == [0]
+    assert len(applied_patches(w)) == 1, patches(w)
