@@ -142,13 +142,7 @@ connect_failed(struct conn *c, const char *cause)
 		c->down_since = now;
 	snprintf(c->cause, sizeof c->cause, "%s", cause && *cause ? cause :
 	    "cannot connect");
-	c->cls = strcasestr(c->cause, "refused") != NULL ||
-	    strcasestr(c->cause, "resolve") != NULL ||
-	    strcasestr(c->cause, "not known") != NULL ||
-	    strcasestr(c->cause, "No address") != NULL ||
-	    strcasestr(c->cause, "unreachable") != NULL ||
-	    strcasestr(c->cause, "No route") != NULL ?
-	    RETRY_UNREACHABLE : RETRY_TRANSIENT;
+	c->cls = retry_class_of(c->cause);
 	memset(&f, 0, sizeof f);
 	f.changed = b->changed;
 	f.cls = c->cls;

@@ -3,6 +3,7 @@
  */
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "retry.h"
 
@@ -39,4 +40,19 @@ retry_decide(const struct retry_facts *f)
 	d.wait = w;
 	d.loud = f->changed;
 	return d;
+}
+
+enum retry_class
+retry_class_of(const char *cause)
+{
+	static const char *unreachable[] = { "refused", "resolve",
+	    "not known", "No address", "unreachable", "No route",
+	    "Temporary failure in name resolution" };
+	size_t	i;
+
+	for (i = 0; cause != NULL && i < sizeof unreachable /
+	    sizeof unreachable[0]; i++)
+		if (strcasestr(cause, unreachable[i]) != NULL)
+			return RETRY_UNREACHABLE;
+	return RETRY_TRANSIENT;
 }

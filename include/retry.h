@@ -59,4 +59,12 @@ struct retry_decision {
 
 struct retry_decision retry_decide(const struct retry_facts *);
 
+/*
+ * The class of a failed connect, from the client library's words (hiredis'
+ * errstr: strerror() or getaddrinfo's): RETRY_UNREACHABLE for a refused
+ * connection, a name that does not resolve, no route; else
+ * RETRY_TRANSIENT.
+ */
+enum retry_class retry_class_of(const char *cause);
+
 #endif

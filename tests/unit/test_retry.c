@@ -107,12 +107,42 @@ test_first_contact_is_bounded(void **state)
 	assert_true(f.attempts >= 3);
 }
 
+/* hiredis' words for a failed connect, classified. */
+static void
+test_class_of(void **state)
+{
+	static const struct {
+		const char		*cause;
+		enum retry_class	 cls;
+	} cases[] = {
+		{ "Connection refused", RETRY_UNREACHABLE },
+		{ "Name or service not known", RETRY_UNREACHABLE },
+		{ "Temporary failure in name resolution", RETRY_UNREACHABLE },
+		{ "Can't resolve: redis.example", RETRY_UNREACHABLE },
+		{ "No address associated with hostname", RETRY_UNREACHABLE },
+		{ "Network is unreachable", RETRY_UNREACHABLE },
+		{ "No route to host", RETRY_UNREACHABLE },
+		{ "Connection timed out", RETRY_TRANSIENT },
+		{ "Connection reset by peer", RETRY_TRANSIENT },
+		{ "no answer to the connect within 10s", RETRY_TRANSIENT },
+		{ "", RETRY_TRANSIENT },
+		{ NULL, RETRY_TRANSIENT },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (retry_class_of(cases[i].cause) != cases[i].cls)
+			fail_msg("%s", cases[i].cause ? cases[i].cause : "NULL");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_first_contact_is_bounded),
+		cmocka_unit_test(test_class_of),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
