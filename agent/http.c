@@ -581,15 +581,15 @@ schedule_retry(struct http_xfer *x, enum retry_class cls,
 	    http_url_shown(x->url);
 	http_describe(resp, desc, sizeof desc);
 	if (d.wait < 0)
-		log_debug("%s %s: %s after %d attempt(s) in %.1fs: giving up "
-		    "(%s)", x->method, shown, desc, x->attempts, f.spent,
+		log_debug("giving up %s %s after %d attempt(s) in %.1fs: %s "
+		    "(%s)", x->method, shown, x->attempts, f.spent, desc,
 		    d.why);
 	else if (d.loud)
-		log_warn("%s %s: %s; retrying in %.1fs (attempt %d)",
-		    x->method, shown, desc, d.wait, x->attempts + 1);
+		log_warn("retrying %s %s in %.1fs (attempt %d): %s",
+		    x->method, shown, d.wait, x->attempts + 1, desc);
 	else
-		log_debug("%s %s: %s; retrying in %.1fs (attempt %d)",
-		    x->method, shown, desc, d.wait, x->attempts + 1);
+		log_debug("retrying %s %s in %.1fs (attempt %d): %s",
+		    x->method, shown, d.wait, x->attempts + 1, desc);
 	free(shown);
 	if (d.wait < 0)
 		return 0;

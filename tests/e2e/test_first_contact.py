@@ -237,9 +237,9 @@ def test_retries_after_a_change_are_visible(world):
     assert p.returncode == 0, p.stderr
     assert first_line(p.stderr).startswith("target: "), p.stderr
     retries = [l for l in p.stderr.splitlines()
-               if "warning: PATCH https://127.0.0.1:%d%s" % (w.kube_port, path) in l]
+               if "warning: retrying PATCH https://127.0.0.1:%d%s in " % (w.kube_port, path) in l]
     assert len(retries) == 2, p.stderr
     for n, line in enumerate(retries, 2):
-        assert "HTTP 500; retrying in " in line and "(attempt %d)" % n in line, line
+        assert line.endswith("(attempt %d): HTTP 500" % n), line
     assert [f["count"] for f in w.kube_test("GET", "/_test/faults")] == [0]
     assert len(applied_patches(w)) == 1, patches(w)
