@@ -271,9 +271,12 @@ progress_line(struct run *r, const char *fmt, ...)
 	if (s == NULL)
 		return;
 	if (r->fsm.dry_run && r->mode == RUN_DRAIN && r->ctx->o->dry_run &&
-	    !r->ctx->o->json)
+	    !r->ctx->o->json) {
+		live_erase();	/* stdout may be the same terminal */
 		printf("%s\n", s);
-	else
+		fflush(stdout);
+		live_draw();
+	} else
 		log_info("%s", s);
 	free(s);
 }
