@@ -2,6 +2,7 @@
  * report.c -- what the operator sees; see include/report.h.
  */
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <ev.h>
@@ -144,6 +145,18 @@ live_draw(void)
 	fflush(stderr);
 }
 
+/* The elapsed times move on while nothing else happens (RESOLVE). */
+static ev_timer	live_clock;
+
+static void
+live_clock_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	report_live_redraw();
+}
+
 void
 report_live_start(struct ctx *c)
 {
@@ -156,6 +169,9 @@ report_live_start(struct ctx *c)
 	live_bold = nc == NULL || *nc == '\0';	/* no-color.org */
 	live_ctx = c;
 	log_hooks(live_erase, live_draw);
+	ev_timer_init(&live_clock, live_clock_cb, 1., 1.);
+	ev_timer_start(c->loop, &live_clock);
+	ev_unref(c->loop);	/* keeps no run going */
 }
 
 void
@@ -172,6 +188,8 @@ report_live_stop(void)
 {
 	if (live_ctx == NULL)
 		return;
+	ev_ref(live_ctx->loop);
+	ev_timer_stop(live_ctx->loop, &live_clock);
 	live_erase();
 	log_hooks(NULL, NULL);
 	live_ctx = NULL;
@@ -238,13 +256,25 @@ rss_words(json_t *rss)
 	return s;
 }
 
+/* stdout and stderr are the same file (a terminal): say things once. */
+static int
+same_output(void)
+{
+	struct stat	o, e;
+
+	return fstat(STDOUT_FILENO, &o) == 0 && fstat(STDERR_FILENO, &e) == 0 &&
+	    o.st_dev == e.st_dev && o.st_ino == e.st_ino;
+}
+
 void
 report_target(struct ctx *c)
 {
 	char	*words = target_words(&c->target);
+	int	 plan = c->o->dry_run && !c->o->json;
 
-	log_info("target: %s", words);
-	if (c->o->dry_run && !c->o->json) {
+	if (!plan || !same_output())
+		log_info("target: %s", words);
+	if (plan) {
 		printf("target: %s\n", words);
 		fflush(stdout);
 	}
