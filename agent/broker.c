@@ -16,6 +16,7 @@
 #pragma GCC diagnostic pop
 
 #include "broker.h"
+#include "retry.h"
 #include "util.h"
 
 struct conn {
@@ -23,9 +24,15 @@ struct conn {
 	redisAsyncContext	*ac;
 	int			 up;
 	int			 sub;		/* subscriber connection */
-	double			 backoff;
 	double			 started;	/* ev_now of the connect */
 	ev_timer		 retry;
+	/* failed connects in a row (retry.h's facts) */
+	int			 fails;
+	double			 down_since;	/* ev_now of the first */
+	enum retry_class	 cls;		/* of the last */
+	char			 cause[160];	/* hiredis' words */
+	int			 gave_up;	/* the policy gave up: waiters
+						   fail, reconnecting goes on */
 };
 
 struct bcall;
@@ -48,6 +55,8 @@ struct broker {
 	int			 closing;
 	double			 timeout;	/* connect and each command */
 	int			 timed_out;	/* the connection was cut */
+	int			 changed;	/* broker_set_changed() */
+	char			 setup_err[300]; /* AUTH or SELECT refused */
 	struct bcall		*head, *tail;	/* commands sent, oldest first */
 	struct bcall		*failed;	/* to fail on the loop */
 	ev_timer		 watch;		/* bounds head and the connect */
@@ -66,6 +75,36 @@ static void	conn_start(struct conn *);
 static void	watch_cb(struct ev_loop *, ev_timer *, int);
 static void	defer_cb(struct ev_loop *, ev_idle *, int);
 
+/*
+ * The answer to AUTH or SELECT: a refusal is kept, and every command's
+ * failure says it (the commands after it would only say NOAUTH).
+ */
+static void
+on_setup(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct broker	*b = ((struct conn *)ac->data)->b;
+	redisReply	*rep = r;
+	const char	*what = priv;
+
+	if (rep == NULL || rep->type != REDIS_REPLY_ERROR || b->closing)
+		return;
+	if (strcmp(what, "AUTH") == 0 &&
+	    strstr(rep->str, "without any password configured") != NULL) {
+		/* Redis takes the commands anyway */
+		log_warn("redis %s: a password was given, but this Redis has "
+		    "none (%s)", b->where, rep->str);
+		return;
+	}
+	if (strcmp(what, "AUTH") == 0)
+		snprintf(b->setup_err, sizeof b->setup_err, "redis %s: Redis "
+		    "refused the password (%s): check --redis-password-file "
+		    "or the password in --redis-url", b->where, rep->str);
+	else
+		snprintf(b->setup_err, sizeof b->setup_err, "redis %s: Redis "
+		    "refused database %d (%s): check the database number in "
+		    "--redis-url", b->where, b->db, rep->str);
+}
+
 static void
 auth_select(struct conn *c)
 {
@@ -74,16 +113,57 @@ auth_select(struct conn *c)
 
 	if (b->password != NULL) {
 		if (b->user != NULL)
-			redisAsyncCommand(c->ac, NULL, NULL, "AUTH %s %s",
+			redisAsyncCommand(c->ac, on_setup, "AUTH", "AUTH %s %s",
 			    b->user, b->password);
 		else
-			redisAsyncCommand(c->ac, NULL, NULL, "AUTH %s",
+			redisAsyncCommand(c->ac, on_setup, "AUTH", "AUTH %s",
 			    b->password);
 	}
 	if (!c->sub && b->db != 0) {
 		snprintf(db, sizeof db, "%d", b->db);
-		redisAsyncCommand(c->ac, NULL, NULL, "SELECT %s", db);
+		redisAsyncCommand(c->ac, on_setup, "SELECT", "SELECT %s", db);
 	}
+}
+
+/*
+ * A connect failed: the policy (retry.h) says when to try again; when it
+ * gives up, those waiting for the connection fail at once with the cause,
+ * and the connection is still tried again, at the longest interval.
+ */
+static void
+connect_failed(struct conn *c, const char *cause)
+{
+	struct broker		*b = c->b;
+	struct retry_facts	 f;
+	struct retry_decision	 d;
+	double			 now = ev_now(b->loop);
+
+	if (c->fails++ == 0)
+		c->down_since = now;
+	snprintf(c->cause, sizeof c->cause, "%s", cause && *cause ? cause :
+	    "cannot connect");
+	c->cls = retry_class_of(c->cause);
+	memset(&f, 0, sizeof f);
+	f.changed = b->changed;
+	f.cls = c->cls;
+	f.attempts = c->fails;
+	f.spent = now - c->down_since;
+	f.left = -1;
+	f.jitter = (double)random() / RAND_MAX;
+	d = retry_decide(&f);
+	if (d.wait < 0) {
+		c->gave_up = 1;
+		d.wait = 5;
+	}
+	if (d.loud && !c->sub)
+		log_warn("redis %s: cannot connect: %s; retrying in %.1fs "
+		    "(attempt %d)", b->where, c->cause, d.wait, c->fails + 1);
+	else
+		log_debug("redis %s: connect failed: %s; retrying in %.1fs",
+		    b->where, c->cause, d.wait);
+	ev_timer_set(&c->retry, d.wait, 0.);
+	if (!b->closing)
+		ev_timer_start(b->loop, &c->retry);
 }
 
 static void
@@ -121,14 +201,13 @@ on_connect(const redisAsyncContext *ac, int status)
 	struct broker	*b = c->b;
 
 	if (status != REDIS_OK) {
-		log_debug("redis %s: connect failed: %s", b->where, ac->errstr);
 		c->ac = NULL;	/* hiredis frees it */
-		if (!b->closing)
-			ev_timer_start(b->loop, &c->retry);
+		connect_failed(c, ac->errstr);
 		return;
 	}
 	c->up = 1;
-	c->backoff = 0.2;
+	c->fails = 0;
+	c->gave_up = 0;
 	log_debug("redis %s: connected%s", b->where, c->sub ?
 	    " (subscriber)" : "");
 }
@@ -149,6 +228,7 @@ on_disconnect(const redisAsyncContext *ac, int status)
 	c->up = 0;
 	if (c->sub && b->state_cb != NULL)
 		b->state_cb(0, b->sub_arg);
+	ev_timer_set(&c->retry, 0.2, 0.);
 	ev_timer_start(b->loop, &c->retry);
 }
 
@@ -167,17 +247,18 @@ conn_start(struct conn *c)
 {
 	struct broker	*b = c->b;
 
+	char		 cause[160] = "";
+
 	ev_timer_stop(b->loop, &c->retry);
-	c->backoff = c->backoff < 0.2 ? 0.2 : c->backoff * 2;
-	if (c->backoff > 5)
-		c->backoff = 5;
-	ev_timer_set(&c->retry, c->backoff, 0.);
+	b->setup_err[0] = '\0';
 	c->ac = redisAsyncConnect(b->host, b->port);
 	if (c->ac == NULL || c->ac->err) {
-		if (c->ac != NULL)
+		if (c->ac != NULL) {
+			snprintf(cause, sizeof cause, "%s", c->ac->errstr);
 			redisAsyncFree(c->ac);
+		}
 		c->ac = NULL;
-		ev_timer_start(b->loop, &c->retry);
+		connect_failed(c, cause);
 		return;
 	}
 	c->ac->data = c;
@@ -332,6 +413,12 @@ broker_where(const struct broker *b)
 	return b->where;
 }
 
+void
+broker_set_changed(struct broker *b, int changed)
+{
+	b->changed = changed;
+}
+
 int
 broker_up(const struct broker *b)
 {
@@ -368,6 +455,15 @@ on_reply(redisAsyncContext *ac, void *r, void *priv)
 		} else if (rep == NULL) {
 			snprintf(err, sizeof err, "redis %s: %s", c->b->where,
 			    ac->errstr[0] ? ac->errstr : "connection lost");
+			c->cb(NULL, err, c->arg);
+		} else if (rep->type == REDIS_REPLY_ERROR &&
+		    b->setup_err[0] != '\0')
+			c->cb(NULL, b->setup_err, c->arg);
+		else if (rep->type == REDIS_REPLY_ERROR &&
+		    strncmp(rep->str, "NOAUTH", 6) == 0 && b->password == NULL) {
+			snprintf(err, sizeof err, "redis %s: %s: this Redis "
+			    "requires a password: give it with "
+			    "--redis-password-file", c->b->where, rep->str);
 			c->cb(NULL, err, c->arg);
 		} else if (rep->type == REDIS_REPLY_ERROR) {
 			snprintf(err, sizeof err, "redis %s: %s", c->b->where,
@@ -455,6 +551,9 @@ watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if ((b->head != NULL && now - b->head->sent >= b->timeout) ||
 	    (!c->up && now - c->started >= b->timeout)) {
+		int connecting = !c->up;
+		char cause[160];
+
 		log_warn("redis %s: no answer within %gs; reconnecting",
 		    b->where, b->timeout);
 		b->timed_out = 1;
@@ -465,8 +564,16 @@ watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		c->ac = NULL;
 		c->up = 0;
 		ev_timer_stop(loop, w);
-		if (!b->closing)
+		if (b->closing)
+			return;
+		snprintf(cause, sizeof cause, "no answer to the connect "
+		    "within %gs", b->timeout);
+		if (connecting)
+			connect_failed(c, cause);
+		else {
+			ev_timer_set(&c->retry, 0.2, 0.);
 			ev_timer_start(loop, &c->retry);
+		}
 	}
 }
 
@@ -535,10 +642,12 @@ ready_poll(struct ev_loop *loop, ev_timer *w, int revents)
 		free(r);
 		return;
 	}
-	if (ev_now(loop) >= r->until) {
+	if (ev_now(loop) >= r->until || r->b->cmd.gave_up) {
 		ev_timer_stop(loop, w);
-		snprintf(err, sizeof err, "redis %s: cannot connect (is the "
-		    "broker reachable? check --redis-url)", r->b->where);
+		snprintf(err, sizeof err, "redis %s: cannot connect: %s (is "
+		    "'oc port-forward svc/redis %d' running? check "
+		    "--redis-url)", r->b->where, r->b->cmd.fails ?
+		    r->b->cmd.cause : "no answer", r->b->port);
 		r->cb(NULL, err, r->arg);
 		free(r);
 	}

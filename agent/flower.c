@@ -122,9 +122,17 @@ classify(struct flower *f, const struct http_resp *r, const char *what,
 			    "than %u bytes", f->url, what, FLOWER_MAX_BODY);
 			return FLOWER_EBAD;
 		}
-		snprintf(err, errlen, "Flower %s: %s: %s (is Flower running "
-		    "and the port-forward up? check --flower-url)", f->url,
-		    what, http_describe(r, d, sizeof d));
+		if (r->err == HTTP_ETLS)
+			snprintf(err, errlen, "Flower %s: %s: %s (its "
+			    "certificate is not trusted: check --flower-url's "
+			    "scheme and host)", f->url, what,
+			    http_describe(r, d, sizeof d));
+		else
+			snprintf(err, errlen, "Flower %s: %s: %s (is Flower "
+			    "running and 'oc port-forward svc/flower %d' up? "
+			    "check --flower-url)", f->url, what,
+			    http_describe(r, d, sizeof d),
+			    http_url_port(f->url));
 		return FLOWER_EDOWN;
 	}
 	return flower_classify(f->url, what, r->status, r->body, r->len, err,

@@ -97,16 +97,19 @@ backlog_exec(redisReply *rep, const char *err, void *arg)
 
 	op_done(b->op, NULL, NULL);
 	free(b);
-	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements > 1) {
 		r->backlog = 0;
-		for (i = 0; i + 1 < rep->elements; i++)
+		for (i = 0; i + 2 < rep->elements; i++)
 			if (rep->element[i]->type == REDIS_REPLY_INTEGER)
 				r->backlog += rep->element[i]->integer;
-		i = rep->elements - 1;
+		i = rep->elements - 2;
 		r->unacked = rep->element[i]->type == REDIS_REPLY_INTEGER ?
 		    rep->element[i]->integer : -1;
+		i = rep->elements - 1;
+		r->pidbox_bound = rep->element[i]->type == REDIS_REPLY_INTEGER ?
+		    rep->element[i]->integer > 0 : -1;
 	} else {
-		r->backlog = r->unacked = -1;
+		r->backlog = r->unacked = r->pidbox_bound = -1;
 		log_debug("%s: cannot read the backlog: %s", r->name,
 		    err ? err : "bad reply");
 	}
@@ -116,7 +119,9 @@ backlog_exec(redisReply *rep, const char *err, void *arg)
 
 /*
  * One round trip: MULTI; LLEN of each queue's lists (keys.h); EVAL
- * counting unacked entries; EXEC. Plain pipelining would do too, but the
+ * counting unacked entries; EXISTS of the workers' remote-control binding
+ * (kombu's _kombu.binding.celery.pidbox: every worker of this broker
+ * database and key prefix adds itself there); EXEC. Plain pipelining would do too, but the
  * transaction gives one reply to wait for.
  */
 void
@@ -130,7 +135,7 @@ backlog_read(struct run *r, void (*then)(struct run *))
 	char		**keys, *unacked;
 
 	if (!broker_up(b)) {
-		r->backlog = r->unacked = -1;
+		r->backlog = r->unacked = r->pidbox_bound = -1;
 		if (then != NULL)
 			then(r);
 		return;
@@ -155,6 +160,9 @@ backlog_read(struct run *r, void (*then)(struct run *))
 	for (i = 0; i < r->queues.n + 4; i++)
 		lens[i] = strlen(argv[i]);
 	broker_command_argv(b, NULL, NULL, (int)r->queues.n + 4, argv, lens);
+	free(unacked);
+	unacked = keys_name(&r->ctx->keys, "_kombu.binding.celery.pidbox");
+	broker_command(b, NULL, NULL, "EXISTS %s", unacked);
 	free(unacked);
 	bl = xcalloc(1, sizeof *bl);
 	bl->op = op_new_bg(r);

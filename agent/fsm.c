@@ -86,7 +86,7 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		if (in == IN_SKIP)
 			return end(m, OUT_SKIPPED);
 		if (in == IN_NOTHING)
-			return end(m, OUT_DRY_RUN);
+			return end(m, OUT_NOTHING);
 		return end(m, in == IN_INTERRUPT ? OUT_INTERRUPTED :
 		    OUT_PREFLIGHT);
 	case ST_LOCK:
@@ -195,7 +195,7 @@ const char *
 fsm_outcome_name(enum fsm_outcome o)
 {
 	static const char *names[] = {
-		"none", "ok", "dry-run", "skipped", "drained", "locked", "preflight-failed",
+		"none", "ok", "dry-run", "nothing-to-do", "skipped", "drained", "locked", "preflight-failed",
 		"interrupted", "aborted", "verify-failed", "rollout-failed",
 		"restore-failed", "lease-lost",
 	};
@@ -209,6 +209,7 @@ fsm_exit_code(enum fsm_outcome o)
 	switch (o) {
 	case OUT_OK:
 	case OUT_DRY_RUN:
+	case OUT_NOTHING:
 	case OUT_SKIPPED:
 	case OUT_DRAINED:
 		return 0;
@@ -237,6 +238,12 @@ int
 fsm_restart_sent(enum fsm_state s)
 {
 	return s == ST_ROLLOUT || s == ST_VERIFY;
+}
+
+int
+fsm_changes(enum fsm_state s)
+{
+	return s != ST_RESOLVE && s != ST_LOCK && s != ST_END;
 }
 
 int

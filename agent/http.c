@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "retry.h"
 #include "util.h"
 
 /*
@@ -30,6 +31,7 @@ struct http {
 	ev_timer	 timer;
 	unsigned long	 count;
 	struct http_xfer *xfers;	/* live transfers */
+	int		 changed;	/* http_set_changed() */
 };
 
 struct sockinfo {
@@ -49,7 +51,7 @@ struct http_xfer {
 	struct http_tls	 tls;
 	char		*ca_pem, *cert_pem, *key_pem;
 	char		*ca_file, *cert_file, *key_file;
-	double		 timeout, deadline, patience, started;
+	double		 timeout, deadline, patience, started, first;
 	int		 retry, retry_conflict, attempts, secret_url;
 	size_t		 max_body;
 	char		*buf;
@@ -212,6 +214,12 @@ http_free(struct http *h)
 	ev_timer_stop(h->loop, &h->timer);
 	curl_multi_cleanup(h->multi);
 	free(h);
+}
+
+void
+http_set_changed(struct http *h, int changed)
+{
+	h->changed = changed;
 }
 
 unsigned long
@@ -450,6 +458,7 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 	x->timeout = r->timeout > 0 ? r->timeout : 10;
 	x->deadline = r->deadline;
 	x->patience = r->patience;
+	x->first = ev_now(h->loop);
 	x->retry = r->retry;
 	if (x->retry && x->deadline <= 0)
 		x->deadline = ev_now(h->loop) + 30;
@@ -528,43 +537,70 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-static int
-transient(const struct http_xfer *x, enum http_err err, long status)
+/* The class of a finished attempt (retry.h): what the policy is given. */
+static enum retry_class
+retry_class(const struct http_xfer *x, CURLcode rc, enum http_err err,
+    long status)
 {
 	if (!x->retry)
-		return 0;
+		return RETRY_FINAL;
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+	    rc == CURLE_COULDNT_RESOLVE_PROXY)
+		return RETRY_UNREACHABLE;
+	if (err == HTTP_ETLS)
+		return RETRY_TLS;
 	if (err == HTTP_ECONNECT || err == HTTP_ETIMEOUT)
-		return 1;
+		return RETRY_TRANSIENT;
 	if (err != HTTP_OK)
-		return 0;
+		return RETRY_FINAL;
 	return status == 429 || status == 500 || status == 502 ||
 	    status == 503 || status == 504 ||
-	    (status == 409 && x->retry_conflict);
+	    (status == 409 && x->retry_conflict) ? RETRY_TRANSIENT :
+	    RETRY_FINAL;
 }
 
-/* Schedule another attempt if time allows; returns 1 if scheduled. */
+/* Schedule another attempt if the policy says so; returns 1 if scheduled. */
 static int
-schedule_retry(struct http_xfer *x)
+schedule_retry(struct http_xfer *x, enum retry_class cls,
+    const struct http_resp *resp)
 {
-	double	now = ev_now(x->h->loop), wait;
-	char	*shown;
+	double			 now = ev_now(x->h->loop), left = -1;
+	struct retry_facts	 f;
+	struct retry_decision	 d;
+	char			*shown, desc[256];
 
-	wait = 0.2 * pow(2, x->attempts - 1);
-	if (wait > 5)
-		wait = 5;
-	wait = wait / 2 + wait / 2 * ((double)random() / RAND_MAX);
-	if (x->retry_after > wait)
-		wait = x->retry_after;
-	if (x->deadline > 0 && now + wait + 0.2 > x->deadline)
-		return 0;
-	if (x->patience > 0 && now + wait > x->patience)
-		return 0;
+	if (x->deadline > 0)
+		left = x->deadline - 0.2 - now;
+	if (x->patience > 0 && (left < 0 || x->patience - now < left))
+		left = x->patience - now;
+	if (left < 0 && (x->deadline > 0 || x->patience > 0))
+		left = 0;
+	memset(&f, 0, sizeof f);
+	f.changed = x->h->changed;
+	f.cls = cls;
+	f.attempts = x->attempts;
+	f.spent = now - x->first;
+	f.left = left;
+	f.retry_after = x->retry_after;
+	f.jitter = (double)random() / RAND_MAX;
+	d = retry_decide(&f);
 	shown = x->secret_url ? xstrdup("(URL not shown)") :
 	    http_url_shown(x->url);
-	log_debug("retrying %s %s in %.1fs (attempt %d)", x->method, shown,
-	    wait, x->attempts + 1);
+	http_describe(resp, desc, sizeof desc);
+	if (d.wait < 0)
+		log_debug("giving up %s %s after %d attempt(s) in %.1fs: %s "
+		    "(%s)", x->method, shown, x->attempts, f.spent, desc,
+		    d.why);
+	else if (d.loud)
+		log_warn("retrying %s %s in %.1fs (attempt %d): %s",
+		    x->method, shown, d.wait, x->attempts + 1, desc);
+	else
+		log_debug("retrying %s %s in %.1fs (attempt %d): %s",
+		    x->method, shown, d.wait, x->attempts + 1, desc);
 	free(shown);
-	ev_timer_set(&x->backoff, wait, 0.);
+	if (d.wait < 0)
+		return 0;
+	ev_timer_set(&x->backoff, d.wait, 0.);
 	x->backoff.data = x;
 	ev_set_cb(&x->backoff, backoff_cb);
 	ev_timer_start(x->h->loop, &x->backoff);
@@ -576,6 +612,7 @@ finish(struct http_xfer *x, CURLcode rc)
 {
 	struct http_resp	 resp;
 	long			 status = 0;
+	enum retry_class	 cls;
 
 	memset(&resp, 0, sizeof resp);
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -617,7 +654,8 @@ finish(struct http_xfer *x, CURLcode rc)
 	else if (resp.err != HTTP_OK)
 		resp.errmsg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
 	resp.status = resp.err == HTTP_OK ? status : 0;
-	if (transient(x, resp.err, resp.status) && schedule_retry(x))
+	cls = retry_class(x, rc, resp.err, resp.status);
+	if (cls != RETRY_FINAL && schedule_retry(x, cls, &resp))
 		return;
 	resp.body = x->buf ? x->buf : (char *)"";
 	resp.len = x->len;
@@ -671,8 +709,11 @@ http_escape(const char *s)
 	return out;
 }
 
-char *
-http_url_shown(const char *url)
+/* How a URL is shown: with its path (http_url_shown), or its origin. */
+enum url_form { URL_SHOWN, URL_ORIGIN, URL_AUTHORITY };
+
+static char *
+url_form(const char *url, enum url_form form)
 {
 	CURLU	*u = curl_url();
 	char	*scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
@@ -684,10 +725,14 @@ http_url_shown(const char *url)
 	    CURLUE_OK)
 		out = xstrdup("(an invalid URL)");
 	else {
-		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		curl_url_get(u, CURLUPART_PATH, &path, 0);
-		out = xasprintf("%s://%s%s%s%s", scheme, host, port ? ":" : "",
-		    port ? port : "", path && strcmp(path, "/") != 0 ? path : "");
+		curl_url_get(u, CURLUPART_PORT, &port, form == URL_SHOWN ? 0 :
+		    CURLU_DEFAULT_PORT);
+		if (form == URL_SHOWN)
+			curl_url_get(u, CURLUPART_PATH, &path, 0);
+		out = xasprintf("%s%s%s%s%s%s", form == URL_AUTHORITY ? "" :
+		    scheme, form == URL_AUTHORITY ? "" : "://", host,
+		    port ? ":" : "", port ? port : "",
+		    path && strcmp(path, "/") != 0 ? path : "");
 	}
 	curl_free(scheme);
 	curl_free(host);
@@ -695,4 +740,32 @@ http_url_shown(const char *url)
 	curl_free(path);
 	curl_url_cleanup(u);
 	return out;
+}
+
+char *
+http_url_shown(const char *url)
+{
+	return url_form(url, URL_SHOWN);
+}
+
+int
+http_url_port(const char *url)
+{
+	CURLU	*u = curl_url();
+	char	*port = NULL;
+	int	 n = 0;
+
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK)
+		n = atoi(port);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return n;
+}
+
+char *
+http_url_origin(const char *url, int with_scheme)
+{
+	return url_form(url, with_scheme ? URL_ORIGIN : URL_AUTHORITY);
 }

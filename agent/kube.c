@@ -747,7 +747,9 @@ kcall_done(const struct http_resp *r, void *arg)
 		snprintf(err, sizeof err, "Kubernetes API %s: %s: %s%s",
 		    server, c->what, http_describe(r, d, sizeof d),
 		    r->err == HTTP_ETLS ? " (check the CA in the kubeconfig, "
-		    "or --insecure-skip-tls-verify)" : "");
+		    "or --insecure-skip-tls-verify)" : r->err == HTTP_ECONNECT ?
+		    " (check the kubeconfig's server, its context, or log in "
+		    "again: oc login)" : "");
 		e = r->err == HTTP_ETOOBIG ? KUBE_EBAD : KUBE_EDOWN;
 	} else if (r->status == 401 && c->gen != 0) {
 		snprintf(err, sizeof err, "Kubernetes API %s: %s: HTTP 401 "

@@ -179,40 +179,6 @@ opt_by_var(const char *var)
 	return find(var, 1);
 }
 
-/* Optimal string alignment distance (a swap of neighbours is one edit). */
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t	 n = strlen(a), m = strlen(b), i, j, c, best;
-	size_t	*d;
-
-	if (n > 64 || m > 64)
-		return (size_t)-1;
-	d = xcalloc((n + 1) * (m + 1), sizeof *d);
-#define D(i, j)	d[(i) * (m + 1) + (j)]
-	for (i = 0; i <= n; i++)
-		D(i, 0) = i;
-	for (j = 0; j <= m; j++)
-		D(0, j) = j;
-	for (i = 1; i <= n; i++)
-		for (j = 1; j <= m; j++) {
-			c = a[i - 1] != b[j - 1];
-			best = D(i - 1, j - 1) + c;
-			if (D(i - 1, j) + 1 < best)
-				best = D(i - 1, j) + 1;
-			if (D(i, j - 1) + 1 < best)
-				best = D(i, j - 1) + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && D(i - 2, j - 2) + 1 < best)
-				best = D(i - 2, j - 2) + 1;
-			D(i, j) = best;
-		}
-	best = D(n, m);
-#undef D
-	free(d);
-	return best;
-}
-
 const char *
 opt_closest(const char *word, int vars)
 {
@@ -227,7 +193,7 @@ opt_closest(const char *word, int vars)
 		k = vars ? opt_table[i].var : opt_table[i].name;
 		if (k == NULL)
 			continue;
-		d = distance(word, k);
+		d = edit_distance(word, k);
 		if (d < bestd) {
 			bestd = d;
 			best = k;

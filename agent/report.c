@@ -2,6 +2,7 @@
  * report.c -- what the operator sees; see include/report.h.
  */
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <ev.h>
@@ -148,6 +149,18 @@ live_draw(void)
 	fflush(stderr);
 }
 
+/* The elapsed times move on while nothing else happens (RESOLVE). */
+static ev_timer	live_clock;
+
+static void
+live_clock_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	report_live_redraw();
+}
+
 void
 report_live_start(struct ctx *c)
 {
@@ -160,6 +173,9 @@ report_live_start(struct ctx *c)
 	live_bold = nc == NULL || *nc == '\0';	/* no-color.org */
 	live_ctx = c;
 	log_hooks(live_erase, live_draw);
+	ev_timer_init(&live_clock, live_clock_cb, 1., 1.);
+	ev_timer_start(c->loop, &live_clock);
+	ev_unref(c->loop);	/* keeps no run going */
 }
 
 void
@@ -176,6 +192,8 @@ report_live_stop(void)
 {
 	if (live_ctx == NULL)
 		return;
+	ev_ref(live_ctx->loop);
+	ev_timer_stop(live_ctx->loop, &live_clock);
 	live_erase();
 	log_hooks(NULL, NULL);
 	live_ctx = NULL;
@@ -281,6 +299,61 @@ report_left_drained(struct run *r)
 	}
 }
 
+/* stdout and stderr are the same file (a terminal): say things once. */
+static int
+same_output(void)
+{
+	struct stat	o, e;
+
+	return fstat(STDOUT_FILENO, &o) == 0 && fstat(STDERR_FILENO, &e) == 0 &&
+	    o.st_dev == e.st_dev && o.st_ino == e.st_ino;
+}
+
+void
+report_target(struct ctx *c)
+{
+	char	*words = target_words(&c->target);
+	int	 plan = c->o->dry_run && !c->o->json;
+
+	if (!plan || !same_output())
+		log_info("target: %s", words);
+	if (plan) {
+		printf("target: %s\n", words);
+		fflush(stdout);
+	}
+	free(words);
+}
+
+/*
+ * A line of the progress report: the plan of --dry-run (text) is its
+ * output, on stdout; everything else is logged.
+ */
+static void	progress_line(struct run *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+progress_line(struct run *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	if (s == NULL)
+		return;
+	if (r->fsm.dry_run && r->mode == RUN_DRAIN && r->ctx->o->dry_run &&
+	    !r->ctx->o->json) {
+		live_erase();	/* stdout may be the same terminal */
+		printf("%s\n", s);
+		fflush(stdout);
+		live_draw();
+	} else
+		log_info("%s", s);
+	free(s);
+}
+
 void
 report_progress(struct run *r, int force)
 {
@@ -296,7 +369,7 @@ report_progress(struct run *r, int force)
 	if ((r->fsm.dry_run || r->fsm.state == ST_RESOLVE) &&
 	    handover_rss(r) != NULL) {
 		char *w = rss_words(handover_rss(r));
-		log_info("%s: plan (--handover): pause; delete ReplicaSet(s) "
+		progress_line(r, "%s: plan (--handover): pause; delete ReplicaSet(s) "
 		    "%s with propagation Orphan, their pods orphaned and "
 		    "relabelled; restart and resume; once a new worker "
 		    "consumes, drain %zu old worker(s) and delete their pods; "
@@ -304,24 +377,24 @@ report_progress(struct run *r, int force)
 		    w, r->nw, bl);
 		free(w);
 	} else if (r->fsm.dry_run || r->fsm.state == ST_RESOLVE)
-		log_info("%s: plan: drain %zu worker(s), then restart the "
+		progress_line(r, "%s: plan: drain %zu worker(s), then restart the "
 		    "rollout; %s", r->name, r->nw, bl);
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		char *a = tasks_describe(&w->snap.active, now);
 		char *q = strv_join(&w->queues, ",");
 		if (w->gone)
-			log_info("%s:   %s: gone", r->name, w->name);
+			progress_line(r, "%s:   %s: gone", r->name, w->name);
 		else if (w->drained)
-			log_info("%s:   %s: drained", r->name, w->name);
+			progress_line(r, "%s:   %s: drained", r->name, w->name);
 		else if (r->fsm.state == ST_DRAIN && !r->polling)
-			log_info("%s:   %s: %zu task(s) left of %zu running and "
+			progress_line(r, "%s:   %s: %zu task(s) left of %zu running and "
 			    "%zu prefetched at the cancel%s%s%s", r->name, w->name,
 			    drainset_inflight(&w->tasks), w->snap.active.n,
 			    w->snap.reserved.n,
 			    a[0] ? " (" : "", a, a[0] ? ")" : "");
 		else
-			log_info("%s:   %s [%s]: %zu running%s%s%s, %zu "
+			progress_line(r, "%s:   %s [%s]: %zu running%s%s%s, %zu "
 			    "prefetched%s", r->name, w->name, q,
 			    w->snap.active.n, a[0] ? " (" : "", a,
 			    a[0] ? ")" : "", w->snap.reserved.n,
@@ -346,6 +419,8 @@ outcome_words(enum fsm_outcome o)
 		return "rolled out and verified";
 	case OUT_DRY_RUN:
 		return "dry run: nothing changed";
+	case OUT_NOTHING:
+		return "nothing to do";
 	case OUT_SKIPPED:
 		return "skipped";	/* r->err says why */
 	case OUT_DRAINED:
@@ -384,7 +459,7 @@ run_words(struct run *r)
 	if ((r->mode == RUN_UNDRAIN || r->mode == RUN_RECOVER) &&
 	    r->fsm.outcome == OUT_OK && r->new_worker == NULL)
 		return "consumers restored";
-	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_DRY_RUN)
+	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_NOTHING)
 		return "nothing to recover";
 	if (r->mode == RUN_STATUS && r->fsm.outcome == OUT_DRY_RUN)
 		return "status shown";
@@ -417,7 +492,7 @@ report_outcome(struct run *r)
 	if (r->mode == RUN_STATUS)
 		;
 	else if (r->fsm.outcome == OUT_OK || r->fsm.outcome == OUT_DRY_RUN ||
-	    r->fsm.outcome == OUT_DRAINED)
+	    r->fsm.outcome == OUT_NOTHING || r->fsm.outcome == OUT_DRAINED)
 		log_info("%s: %s in %s", r->name, run_words(r),
 		    duration_fmt(len, d, sizeof d));
 	else if (r->fsm.outcome == OUT_SKIPPED)
@@ -447,6 +522,28 @@ jtext(const char *s)
 	return j;
 }
 
+/*
+ * A worker's tasks as its last snapshot shows them, before a drain waits
+ * for any (the plan of --dry-run, --status): running, then prefetched.
+ */
+static json_t *
+snap_tasks(const struct worker_snap *s)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < s->active.n + s->reserved.n; i++) {
+		const struct task_ref *t = i < s->active.n ? &s->active.v[i] :
+		    &s->reserved.v[i - s->active.n];
+		char *u = utf8_cap(t->id, TASK_TEXT_MAX);
+		json_array_append_new(a, json_pack("{s:s,s:s?,s:s}", "id", u,
+		    "name", t->name, "state", i < s->active.n ? "running" :
+		    "prefetched"));
+		free(u);
+	}
+	return a;
+}
+
 static json_t *
 run_json(struct run *r)
 {
@@ -466,7 +563,7 @@ run_json(struct run *r)
 		json_t *q = json_array();
 		for (j = 0; j < w->queues.n; j++)
 			json_array_append_new(q, jtext(w->queues.v[j]));
-		tasks = json_array();
+		tasks = w->waited == NULL ? snap_tasks(&w->snap) : json_array();
 		json_object_foreach(w->waited, id, v) {
 			/* the id as a worker or an event gave it: bounded */
 			char *u = utf8_cap(id, TASK_TEXT_MAX);
@@ -501,6 +598,7 @@ run_json(struct run *r)
 	for (i = 0; i < r->new_workers.n; i++)
 		json_array_append_new(ws, jtext(r->new_workers.v[i]));
 	json_object_set_new(o, "new_workers", ws);
+	json_object_set_new(o, "unacked", json_integer(r->unacked));
 	if (handover_rss(r) != NULL) {
 		/* deleted (pods orphaned), then recreated: with 0 replicas
 		 * after a handover, as the plan keeps them when given back */
@@ -785,7 +883,8 @@ report_summary(struct ctx *c)
 		list = json_array();
 		for (i = 0; i < c->nruns; i++)
 			json_array_append_new(list, run_json(c->runs[i]));
-		all = json_pack("{s:o}", "deployments", list);
+		all = json_pack("{s:o,s:o}", "target", target_json(&c->target),
+		    "deployments", list);
 		s = json_dumps(all, JSON_INDENT(2));
 		printf("%s\n", s);
 		free(s);

@@ -284,6 +284,10 @@ enter(struct run *r)
 		run_end(r);
 		return;
 	}
+	if (fsm_changes(r->fsm.state)) {	/* patient from now on */
+		http_set_changed(c->http, 1);
+		broker_set_changed(c->broker, 1);
+	}
 	st = driver_states[r->fsm.state];
 	len = st->deadline != NULL ? st->deadline(r) : 0;
 	r->state_len = len;
@@ -363,6 +367,7 @@ ctx_add(struct ctx *c, const char *name, int from_selector,
 	r->name = xstrdup(name);
 	r->from_selector = from_selector;
 	r->mode = mode;
+	r->pidbox_bound = -1;
 	fsm_init(&r->fsm, c->o->dry_run || mode == RUN_STATUS,
 	    c->o->drain_only, c->o->force);
 	r->fsm.handover = c->o->handover && mode == RUN_DRAIN;
@@ -666,6 +671,14 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 		return -1;
 	keys_init(&c->keys, o->key_prefix, &o->priority_steps,
 	    broker_db(c->broker));
+	c->target.context = c->creds.context;
+	c->target.cluster = c->creds.cluster;
+	c->target.source = c->creds.source;
+	c->target.server = c->creds.server;
+	c->target.namespace = c->kube.ns;
+	c->target.redis = broker_where(c->broker);
+	c->target.flower_url = o->control == CTL_BROKER ? NULL : o->flower_url;
+	report_target(c);
 	broker_set_timeout(c->broker, o->request_timeout);
 	c->pidbox = pidbox_new(loop, c->broker, &c->keys);
 	c->ctl.mode = o->control;

@@ -99,6 +99,9 @@ struct run {
 	int		 said_polling;
 	long		 backlog;	/* LLEN sum, -1 unknown */
 	long		 unacked;	/* unacked entries for its queues */
+	long		 pidbox_bound;	/* the workers' remote-control binding
+					   is in this Redis db: 1, 0, -1
+					   unknown (backlog_read) */
 	double		 started, finished, wall_started;
 	double		 t_enter;
 	double		 t_state[ST_END + 1];

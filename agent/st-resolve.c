@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker.h"
 #include "follow.h"
 #include "podworkers.h"
 #include "report.h"
@@ -99,12 +100,59 @@ undrain(struct run *r)
 	run_jump(r, ST_RESTORE, OUT_OK);
 }
 
+/* The namespace's Deployments (StatefulSets) are in: name the closest. */
+static void
+got_names(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	struct strv	 names = { 0 }, near = { 0 };
+	const char	*bare;
+	json_t		*it;
+	size_t		 i, len;
+	char		*s;
+
+	(void)err;
+	if (r == NULL)
+		return;
+	kube_target_split(r->name, &bare);
+	json_array_foreach(json_object_get(obj, "items"), i, it) {
+		const char *n = json_string_value(json_object_get(
+		    json_object_get(it, "metadata"), "name"));
+		if (n != NULL)
+			strv_add(&names, n);
+	}
+	if (e == KUBE_OK && closest_names(bare, &names, 3, &near) > 0) {
+		s = strv_join(&near, ", ");
+		len = strlen(r->err);	/* the cause kept, completed */
+		snprintf(r->err + len, sizeof r->err - len, "; did you mean "
+		    "%s?", s);
+		free(s);
+	} else if (e == KUBE_OK) {
+		len = strlen(r->err);
+		snprintf(r->err + len, sizeof r->err - len, " (no %s in "
+		    "namespace %s has a name close to it: see oc get %ss; "
+		    "another namespace? -n)", kube_target_kind(r->name),
+		    r->ctx->kube.ns, kube_target_kind(r->name));
+	}
+	strv_free(&names);
+	strv_free(&near);
+	run_next(r, IN_FAIL);
+}
+
 static void
 got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
 	const char	*bare;
 
+	if (r != NULL && e == KUBE_ENOTFOUND && r->err[0] == '\0') {
+		/* a typo? the names there, before failing */
+		run_fail(r, "%s", err);
+		kube_list(&r->ctx->kube, kube_target_split(r->name, NULL) ?
+		    "statefulsets" : "deployments", NULL, r->state_deadline,
+		    got_names, op_new(r, 0, 0));
+		return;
+	}
 	if (r == NULL || run_deployment(r, e, obj, err) == -1 ||
 	    run_held(r, obj))
 		return;
@@ -411,6 +459,26 @@ run_idle(struct run *r)
 static void
 planned(struct run *r)
 {
+	if (r->pidbox_bound == 0) {
+		/* the workers answered: they use another db or prefix */
+		const char *p = r->ctx->o->key_prefix;
+		char *m = xasprintf("Redis %s answers, but no Celery worker "
+		    "uses it (no %s_kombu.binding.celery.pidbox there), so its "
+		    "backlog and unacked tasks cannot be seen: check the "
+		    "database number in --redis-url (the workers' broker_url) "
+		    "and --broker-key-prefix (their global_keyprefix%s%s), or "
+		    "whether the workers run without remote control",
+		    broker_where(r->ctx->broker), p ? p : "", p ? ", now " :
+		    "", p ? p : "");
+		if (r->mode == RUN_STATUS)
+			log_warn("%s: %s", r->name, m);
+		else {
+			run_abort(r, "%s", m);
+			free(m);
+			return;
+		}
+		free(m);
+	}
 	if (r->fsm.dry_run)
 		report_progress(r, 1);
 	run_next(r, IN_OK);

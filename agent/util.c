@@ -729,3 +729,74 @@ strv_join(const struct strv *sv, const char *sep)
 	*p = '\0';
 	return out;
 }
+
+size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, j, d;
+	size_t	*pp = xcalloc(lb + 1, sizeof *pp);	/* row i - 2 */
+	size_t	*prev = xcalloc(lb + 1, sizeof *prev);	/* row i - 1 */
+	size_t	*cur = xcalloc(lb + 1, sizeof *cur), *t;
+
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			d = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < d)
+				d = prev[j] + 1;
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < d)
+				d = pp[j - 2] + 1;	/* neighbours swapped */
+			cur[j] = d;
+		}
+		t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
+	}
+	d = prev[lb];
+	free(pp);
+	free(prev);
+	free(cur);
+	return d;
+}
+
+size_t
+closest_names(const char *name, const struct strv *cands, size_t max,
+    struct strv *out)
+{
+	size_t	 limit = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2;
+	size_t	*dist, i, d, best, n = 0;
+	size_t	 far = (size_t)-1;
+
+	if (cands->n == 0 || max == 0 || *name == '\0')
+		return 0;
+	dist = xcalloc(cands->n, sizeof *dist);
+	for (i = 0; i < cands->n; i++) {
+		d = edit_distance(name, cands->v[i]);
+		if (d == 0)
+			d = far;	/* the name itself is no suggestion */
+		else if (d > limit && strstr(cands->v[i], name) == NULL &&
+		    strstr(name, cands->v[i]) == NULL)
+			d = far;
+		dist[i] = d;
+	}
+	while (n < max) {
+		best = cands->n;
+		for (i = 0; i < cands->n; i++)
+			if (dist[i] != far && (best == cands->n ||
+			    dist[i] < dist[best]))
+				best = i;
+		if (best == cands->n)
+			break;
+		strv_add(out, cands->v[best]);
+		dist[best] = far;
+		n++;
+	}
+	free(dist);
+	return n;
+}

@@ -3,8 +3,8 @@
  * libev loop (hiredis' adapters/libev.h bridges the two).
  *
  * Two connections: one for commands, one for PSUBSCRIBE (a subscribed
- * connection takes no other commands). Both reconnect by themselves with
- * capped backoff after a disconnect; the subscription is renewed on each
+ * connection takes no other commands). Both reconnect by themselves after
+ * a disconnect, when the retry policy (retry.h) says; the subscription is renewed on each
  * reconnect and the owner is told (broker_sub_state_cb) so it can poll in
  * the meantime. A command issued while disconnected fails with an error;
  * nothing is queued across reconnects. Callbacks always run on the loop,
@@ -17,7 +17,8 @@
  *
  * The URL is redis://[[user]:password@]host[:port][/db], parsed with
  * libcurl's URL API. A password may also come from a file
- * (--redis-password-file); it is only ever sent in AUTH.
+ * (--redis-password-file); it is only ever sent in AUTH. A refused AUTH
+ * (or SELECT) is kept: every command failing after it says so, not NOAUTH.
  */
 #ifndef BROKER_H
 #define BROKER_H
@@ -45,6 +46,12 @@ int		 broker_db(const struct broker *);
 const char	*broker_where(const struct broker *);	/* "host:port/db" */
 int		 broker_up(const struct broker *);
 void		 broker_set_timeout(struct broker *, double seconds);
+/*
+ * Something was changed: from now on a connect that fails is retried as
+ * patiently as the waiter allows, and loudly (retry.h); before, a server
+ * that refuses the connection fails broker_ready() within a few seconds.
+ */
+void		 broker_set_changed(struct broker *, int changed);
 
 /*
  * Issue a command (printf-like, as redisAsyncCommand; or as argc strings,

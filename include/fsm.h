@@ -93,7 +93,7 @@ enum fsm_input {
 	IN_SKIP,	/* ST_RESOLVE: not a Celery worker deployment (-l) */
 	IN_LOST,	/* the lease was lost: stop at once, act no more */
 	IN_NOTHING,	/* ST_RESOLVE: nothing to do (--recover finds no run
-			   to finish): end changing nothing (OUT_DRY_RUN);
+			   to finish): end changing nothing (OUT_NOTHING);
 			   elsewhere as IN_SKIP */
 	IN_MORE,	/* ST_DRAIN: before the old pods are stopped, the
 			   census (census.h) found workers this run has not
@@ -106,8 +106,9 @@ enum fsm_outcome {
 	OUT_NONE = 0,
 	OUT_OK,			/* rolled out and verified */
 	OUT_DRY_RUN,		/* nothing changed, as asked: the plan
-				   printed (dry run), --status, or
-				   nothing to do (IN_NOTHING) */
+				   printed (dry run), --status */
+	OUT_NOTHING,		/* nothing to do (IN_NOTHING: --recover
+				   finds no run to finish) */
 	OUT_SKIPPED,		/* selected by -l but runs no known worker */
 	OUT_DRAINED,		/* --drain-only: left drained on purpose */
 	OUT_LOCKED,		/* another run holds the lease */
@@ -147,5 +148,11 @@ int		 fsm_exit_code(enum fsm_outcome);
 int		 fsm_restart_sent(enum fsm_state);
 /* The interrupt handler feeds IN_INTERRUPT to states other than these. */
 int		 fsm_restoring(enum fsm_state);
+/*
+ * A state whose actions change the workers or the cluster: all but RESOLVE
+ * and LOCK (which take only the lease) and END. Entering one ends the
+ * clients' first contact (retry.h): from then on they are patient.
+ */
+int		 fsm_changes(enum fsm_state);
 
 #endif

@@ -11,9 +11,11 @@
  *
  * Retries (for idempotent or explicitly retryable requests): connection
  * errors and timeouts, HTTP 500/502/503/504, 429 (honouring Retry-After)
- * and, if retry_conflict is set, 409; capped exponential backoff with
- * jitter (0.2 s doubling up to 5 s) until the request's deadline (or its
- * patience).
+ * and, if retry_conflict is set, 409, as retry.h decides: capped
+ * exponential backoff with jitter until the request's deadline (or its
+ * patience); a server that refuses the connection or whose name does not
+ * resolve, for a few seconds only until http_set_changed(); after it,
+ * every retry is logged (the request, the cause, the attempt).
  *
  * Response bodies are capped at max_body bytes (default HTTP_MAX_BODY,
  * 8 MiB): a larger body fails the request with HTTP_ETOOBIG. Secrets (bearer
@@ -119,6 +121,12 @@ struct http_xfer *http_do(struct http *, const struct http_req *, http_cb *,
 void		 http_cancel(struct http_xfer *);
 /* ev_now() when the request's last attempt started, 0 if none has. */
 double		 http_last_start(const struct http_xfer *);
+/*
+ * Something was changed (a consumer cancelled, a lease taken): from now on
+ * an unreachable server is waited for as patiently as a slow one, and
+ * every retry is logged (retry.h).
+ */
+void		 http_set_changed(struct http *, int changed);
 /* Requests started so far (for the "requests per worker" benchmark). */
 unsigned long	 http_count(const struct http *);
 
@@ -132,6 +140,16 @@ const char	*http_describe(const struct http_resp *, char *buf, size_t len);
  * (the webhook's) is never shown at all.
  */
 char		*http_url_shown(const char *url);
+
+/*
+ * The URL's origin: "scheme://host:port" (with_scheme) or "host:port", the
+ * port its scheme's when not given; never a user, password, path or query.
+ * malloc'd; "(an invalid URL)" if it does not parse.
+ */
+char		*http_url_origin(const char *url, int with_scheme);
+
+/* The URL's port, or its scheme's (80, 443); 0 if it has none. */
+int		 http_url_port(const char *url);
 
 /* Percent-encode s for a URL path segment or query value (malloc'd). */
 char		*http_escape(const char *s);

@@ -1,7 +1,8 @@
 /*
  * report.h -- what the operator sees: state changes and progress on stderr
- * (timestamped when not a terminal), the final summary on stdout, the JSON
- * report (-o json), Prometheus metrics (--metrics-file) and webhook
+ * (timestamped when not a terminal), the final summary on stdout (and the
+ * plan of --dry-run, its output), the JSON report (-o json, with the
+ * target), Prometheus metrics (--metrics-file) and webhook
  * notifications (--notify-url).
  */
 #ifndef REPORT_H
@@ -16,6 +17,11 @@ struct ctx;
  * log lines scroll above it. Elsewhere plain timestamped lines only.
  */
 void	report_live_start(struct ctx *);
+/*
+ * Name what the runs act on (target.h), first: logged; with --dry-run (text),
+ * also the first line of the plan on stdout.
+ */
+void	report_target(struct ctx *);
 void	report_live_redraw(void);
 void	report_state(struct run *);
 void	report_progress(struct run *, int force);

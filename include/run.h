@@ -47,6 +47,7 @@
 #include "fsm.h"
 #include "keys.h"
 #include "kube.h"
+#include "target.h"
 #include "util.h"
 
 struct ev_loop;
@@ -105,6 +106,7 @@ struct ctx {
 	struct ctl	 ctl;
 	struct kube	 kube;
 	struct kube_creds creds;
+	struct target	 target;	/* what the runs act on (target.h) */
 	struct broker	*broker;
 	struct pidbox	*pidbox;
 	struct keys	 keys;		/* Celery's key names (keys.h) */

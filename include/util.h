@@ -143,5 +143,19 @@ void	strv_unique(struct strv *out, const struct strv *in,
 	    const struct strv *skip);
 void	strv_free(struct strv *);
 char	*strv_join(const struct strv *, const char *sep);
+/*
+ * The edit distance of a and b, bytes: insertions, deletions,
+ * substitutions and swaps of neighbours count one each (optimal string
+ * alignment), so "TIMEUOT" is one edit from "TIMEOUT".
+ */
+size_t	 edit_distance(const char *a, const char *b);
+/*
+ * The names of cands closest to name, for "did you mean": those within an
+ * edit distance of max(2, strlen(name) / 3), or
+ * containing name or contained in it, nearest first (ties in cands'
+ * order), at most max, appended to out. Returns how many.
+ */
+size_t	 closest_names(const char *name, const struct strv *cands, size_t max,
+	    struct strv *out);
 
 #endif

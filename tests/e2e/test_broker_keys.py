@@ -21,9 +21,10 @@ def prefixed_world(request, **env):
                       celery_env=dict({"ETL_KEY_PREFIX": PREFIX}, **env))
 
 
-def backlog_of(stderr):
-    m = re.search(r"backlog ecal-bulk=(-?\d+), unacked (-?\d+)", stderr)
-    assert m, "no backlog in: " + stderr
+def backlog_of(plan):
+    """The backlog and unacked count of a --dry-run's plan (its stdout)."""
+    m = re.search(r"backlog ecal-bulk=(-?\d+), unacked (-?\d+)", plan)
+    assert m, "no backlog in: " + plan
     return int(m.group(1)), int(m.group(2))
 
 
@@ -60,7 +61,7 @@ def test_prefixed_keys_drain_with_events_zero_loss(request, control):
     env = w.env(DRAIN_BROKER_KEY_PREFIX=PREFIX)
     p = w.run("ecal-bulk", "--dry-run", "--control", control, env=env)
     assert p.returncode == 0, p.stderr
-    backlog, unacked_seen = backlog_of(p.stderr)
+    backlog, unacked_seen = backlog_of(p.stdout)
     # a task finishes every 3 s: the counts may move by one between reads
     assert abs(backlog - queued) <= 1 and abs(unacked_seen - unacked) <= 1, \
         (backlog, queued, unacked_seen, unacked, p.stderr)
@@ -100,7 +101,7 @@ def test_priority_steps_backlog_and_broker_control(request):
     assert odd, "no message on a list outside kombu's default steps: %r" % lens
     p = w.run("ecal-bulk", "--dry-run", env=w.env(DRAIN_PRIORITY_STEPS=TEN))
     assert p.returncode == 0, p.stderr
-    backlog, unacked = backlog_of(p.stderr)
+    backlog, unacked = backlog_of(p.stdout)
     assert backlog == queued, (backlog, lens, p.stderr)
     assert unacked == r0.hlen("unacked"), p.stderr
     old = w.worker_of("ecal-bulk")
@@ -146,4 +147,4 @@ def test_settings_from_the_configuration_file(request):
         f.write('DRAIN_BROKER_KEY_PREFIX="%s"\nDRAIN_PRIORITY_STEPS=%s\n' % (PREFIX, TEN))
     p = w.run("ecal-bulk", "--dry-run", "--config", conf)
     assert p.returncode == 0, p.stderr
-    assert backlog_of(p.stderr) == (queued, r0.hlen(PREFIX + "unacked")), p.stderr
+    assert backlog_of(p.stdout) == (queued, r0.hlen(PREFIX + "unacked")), p.stdout

@@ -49,7 +49,7 @@ def test_recover_with_nothing_to_do_ends_changing_nothing(shared_world):
     assert p.returncode == 0, p.stderr
     assert "no interrupted run to recover" in p.stderr
     (d,) = json.loads(p.stdout)["deployments"]
-    assert d["deployment"] == "ecal-bulk" and d["outcome"] == "dry-run" and d["exit_code"] == 0
+    assert d["deployment"] == "ecal-bulk" and d["outcome"] == "nothing-to-do" and d["exit_code"] == 0
     p = w.run("--recover", "ecal-bulk")
     assert p.returncode == 0, p.stderr
     assert "nothing to recover" in p.stderr

@@ -82,9 +82,10 @@ def test_dry_run_changes_nothing(world):
     world.wait_started(ids, 1)
     p = world.run("ecal-bulk", "--dry-run")
     assert p.returncode == 0, p.stderr
-    assert worker in p.stderr
-    assert "1 running" in p.stderr and "prefetched" in p.stderr
-    assert "backlog ecal-bulk=" in p.stderr
+    # the plan is the output of --dry-run
+    assert worker in p.stdout
+    assert "1 running" in p.stdout and "prefetched" in p.stdout
+    assert "backlog ecal-bulk=" in p.stdout
     assert patches(world) == []
     assert world.consumes(worker, "ecal-bulk")
     assert not world.r().keys("drain-and-rollout:*")

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "keys.h"
 #include "pidbox.h"
+#include "retry.h"
 
 struct got {
 	int	calls;
@@ -349,6 +350,66 @@ test_http_cancel_closes_the_transfer(void **state)
 	ev_loop_destroy(loop);
 }
 
+/*
+ * Before anything changed (retry.h), a server that refuses the connection
+ * is given up within a few seconds, long before the deadline; once
+ * something changed, it is retried until the deadline.
+ */
+static void
+test_http_first_contact_is_short_then_patient(void **state)
+{
+	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
+	struct http	*h = http_new(loop);
+	struct answer	 a = { 0 }, b = { 0 };
+	double		 t0 = ev_time();
+
+	(void)state;
+	start(h, closed_port(), 30, 20, &a);
+	run_until(loop, &a.calls, 25);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.err, HTTP_ECONNECT);
+	assert_true(a.attempts > 2);
+	assert_true(a.at - t0 < RETRY_FIRST_CONTACT + 1);
+	http_set_changed(h, 1);
+	t0 = ev_time();
+	start(h, closed_port(), 30, 8, &b);
+	run_until(loop, &b.calls, 25);
+	assert_int_equal(b.calls, 1);
+	/* patient: the backoff's shortest waits add up to 5.6 s */
+	assert_true(b.at - t0 > RETRY_FIRST_CONTACT + 1);
+	assert_true(b.attempts > a.attempts);
+	http_free(h);
+	ev_loop_destroy(loop);
+}
+
+/* The same for the broker's connection, waited for by broker_ready(). */
+static void
+test_broker_first_contact_is_short_then_patient(void **state)
+{
+	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
+	struct broker	*b = broker_at(loop, closed_port());
+	struct got	 g = { 0 }, g2 = { 0 };
+	double		 t0 = ev_time();
+
+	(void)state;
+	broker_ready(b, 20, reply_cb, &g);
+	run_until(loop, &g.calls, 25);
+	assert_int_equal(g.calls, 1);
+	assert_true(ev_time() - t0 < RETRY_FIRST_CONTACT + 1);
+	assert_non_null(strstr(g.err, "Connection refused"));
+	assert_non_null(strstr(g.err, "--redis-url"));
+	broker_free(b);
+	b = broker_at(loop, closed_port());
+	broker_set_changed(b, 1);
+	t0 = ev_time();
+	broker_ready(b, 4.5, reply_cb, &g2);
+	run_until(loop, &g2.calls, 25);
+	assert_int_equal(g2.calls, 1);
+	assert_true(ev_time() - t0 > RETRY_FIRST_CONTACT + 0.3);
+	broker_free(b);
+	ev_loop_destroy(loop);
+}
+
 int
 main(void)
 {
@@ -359,6 +420,8 @@ main(void)
 		cmocka_unit_test(test_http_patience_gives_up_an_unreachable_server),
 		cmocka_unit_test(test_http_patience_waits_for_a_slow_answer),
 		cmocka_unit_test(test_http_cancel_closes_the_transfer),
+		cmocka_unit_test(test_http_first_contact_is_short_then_patient),
+		cmocka_unit_test(test_broker_first_contact_is_short_then_patient),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

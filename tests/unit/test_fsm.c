@@ -232,7 +232,9 @@ test_nothing(void **state)
 	for (f = 0; f < 8; f++) {
 		fsm_init(&m, f & 1, (f >> 1) & 1, (f >> 2) & 1);
 		assert_int_equal(fsm_feed(&m, IN_NOTHING), ST_END);
-		assert_int_equal(m.outcome, OUT_DRY_RUN);
+		assert_int_equal(m.outcome, OUT_NOTHING);
+		assert_string_equal(fsm_outcome_name(m.outcome),
+		    "nothing-to-do");
 		assert_int_equal(fsm_exit_code(m.outcome), 0);
 		assert_int_equal(m.dry_run, f & 1);
 	}
@@ -561,8 +563,8 @@ test_restart_sent(void **state)
 static void
 test_exit_codes(void **state)
 {
-	const enum fsm_outcome ok[] = { OUT_OK, OUT_DRY_RUN, OUT_SKIPPED,
-				    OUT_DRAINED };
+	const enum fsm_outcome ok[] = { OUT_OK, OUT_DRY_RUN, OUT_NOTHING,
+				    OUT_SKIPPED, OUT_DRAINED };
 	const enum fsm_outcome bad[] = { OUT_LOCKED, OUT_PREFLIGHT,
 				    OUT_INTERRUPTED, OUT_ABORTED,
 				    OUT_VERIFY_FAILED, OUT_ROLLOUT_FAILED,
@@ -570,7 +572,7 @@ test_exit_codes(void **state)
 	size_t		 i, j;
 
 	(void)state;
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		assert_int_equal(fsm_exit_code(ok[i]), 0);
 	for (i = 0; i < 7; i++) {
 		int c = fsm_exit_code(bad[i]);
@@ -599,7 +601,7 @@ test_severity(void **state)
 {
 	/* increasing severity, as fsm.h lists them */
 	const enum fsm_outcome order[] = { OUT_NONE, OUT_OK, OUT_DRY_RUN,
-	    OUT_SKIPPED, OUT_DRAINED, OUT_LOCKED, OUT_PREFLIGHT,
+	    OUT_NOTHING, OUT_SKIPPED, OUT_DRAINED, OUT_LOCKED, OUT_PREFLIGHT,
 	    OUT_INTERRUPTED, OUT_ABORTED, OUT_VERIFY_FAILED,
 	    OUT_ROLLOUT_FAILED, OUT_RESTORE_FAILED, OUT_LEASE_LOST };
 	size_t		 i;
@@ -792,10 +794,11 @@ test_walk_no_restart_without_drain(void **state)
 		for (o = 0; o < NOUTCOMES; o++)
 			seen[o] += w.outcomes[o];
 	}
-	/* the walk reached every outcome but OUT_NONE */
+	/* the walk reached every outcome but OUT_NONE (and OUT_NOTHING:
+	 * IN_NOTHING is not walked; test_nothing covers it) */
 	assert_int_equal(seen[OUT_NONE], 0);
 	for (o = OUT_OK; o < NOUTCOMES; o++)
-		if (seen[o] == 0)
+		if (seen[o] == 0 && o != OUT_NOTHING)
 			fail_msg("outcome %s never reached",
 			    fsm_outcome_name((enum fsm_outcome)o));
 }
@@ -974,6 +977,24 @@ test_handover_giveback(void **state)
 	assert_string_equal(fsm_state_name(ST_HISTORY), "history");
 	assert_string_equal(fsm_state_name(ST_GIVEBACK), "giveback");
 	assert_string_equal(fsm_state_name(ST_END), "end");
+}
+
+/* Which states end the first contact (retry.h): every one that acts. */
+static void
+test_changes(void **state)
+{
+	int	s;
+
+	(void)state;
+	for (s = 0; s <= ST_END; s++)
+		assert_int_equal(fsm_changes((enum fsm_state)s),
+		    s != ST_RESOLVE && s != ST_LOCK && s != ST_END);
+	assert_false(fsm_changes(ST_RESOLVE));
+	assert_false(fsm_changes(ST_LOCK));
+	assert_true(fsm_changes(ST_CANCEL));
+	assert_true(fsm_changes(ST_DETACH));
+	assert_true(fsm_changes(ST_RESTORE));
+	assert_false(fsm_changes(ST_END));
 }
 
 static void
@@ -1214,6 +1235,7 @@ main(void)
 		cmocka_unit_test(test_handover_giveback),
 		cmocka_unit_test(test_handover_happy_path),
 		cmocka_unit_test(test_handover_walk),
+		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_handover_shed),
 		cmocka_unit_test(test_handover_shed_walk),
 	};

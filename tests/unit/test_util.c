@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -335,6 +336,51 @@ test_journal_stream_is(void **state)
 			    t[i].ino, t[i].want);
 }
 
+/* "did you mean": the nearest names, within a distance, best first. */
+static void
+test_closest_names(void **state)
+{
+	static const char *names[] = { "ecal-bulk", "ecal-priority",
+	    "common-redbeat", "csc-bulk", "ecal-bulk-2" };
+	static const struct {
+		const char	*name;
+		size_t		 max;
+		const char	*want;	/* joined by "," */
+	} cases[] = {
+		/* a swap of neighbours is one edit; ecal-bulk-2: three */
+		{ "ecal-bluk", 3, "ecal-bulk,ecal-bulk-2" },
+		{ "ecal-bluk", 1, "ecal-bulk" },
+		{ "ecal_bulk", 1, "ecal-bulk" },		/* max */
+		{ "ecal-bulk", 3, "ecal-bulk-2,csc-bulk" },	/* itself: not offered */
+		{ "bulk", 3, "csc-bulk,ecal-bulk,ecal-bulk-2" }, /* contained */
+		{ "ecal-priority-x", 3, "ecal-priority" },
+		{ "zzzzzzzz", 3, "" },			/* nothing near */
+		{ "common-redbat", 3, "common-redbeat" },
+		{ "csc-bulk", 0, "" },			/* max 0 */
+		{ "", 3, "" },				/* empty name */
+	};
+	struct strv	cands = { 0 }, out;
+	size_t		i, n;
+	char		*got;
+
+	(void)state;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		strv_add(&cands, names[i]);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&out, 0, sizeof out);
+		n = closest_names(cases[i].name, &cands, cases[i].max, &out);
+		got = strv_join(&out, ",");
+		if (strcmp(got, cases[i].want) != 0 || n != out.n)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].name,
+			    got, cases[i].want);
+		free(got);
+		strv_free(&out);
+	}
+	memset(&out, 0, sizeof out);
+	strv_free(&cands);
+	assert_int_equal(closest_names("x", &cands, 3, &out), 0);
+}
+
 int
 main(void)
 {
@@ -347,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_journal_stream_is),
 		cmocka_unit_test(test_line_fit),
 		cmocka_unit_test(test_dns1123_subdomain),
+		cmocka_unit_test(test_closest_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
