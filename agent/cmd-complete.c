@@ -1,7 +1,8 @@
 /*
  * cmd-complete.c -- --complete-deployments: the names of the Deployments of
  * the namespace, one a line, for the shell's completion (opt_completion()).
- * Bounded by --request-timeout; nothing on standard output on error.
+ * Bounded by --request-timeout; nothing on standard output on error
+ * (exit status 3).
  */
 #include <ev.h>
 #include <jansson.h>
@@ -14,10 +15,10 @@ static int	cmd_complete_exec(struct ev_loop *, struct opts *, int, char **);
 
 const struct cmd_entry cmd_complete_entry = {
 	"--complete-deployments",
-	"--complete-deployments",
+	"--complete-deployments [options]",
 	{ 0, 0 },
 	0,
-	CMD_HIDDEN,
+	0,
 	cmd_complete_exec,
 };
 

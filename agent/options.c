@@ -690,9 +690,8 @@ opt_usage(FILE *f)
 	size_t				 s, i;
 
 	for (e = cmd_table; *e != NULL; e++)
-		if (!((*e)->flags & CMD_HIDDEN))
-			fprintf(f, "%s drain-and-rollout %s\n", e == cmd_table ?
-			    "usage:" : "      ", (*e)->usage);
+		fprintf(f, "%s drain-and-rollout %s\n", e == cmd_table ?
+		    "usage:" : "      ", (*e)->usage);
 	fputs("\n"
 "Safely restart Celery worker deployments: cancel the workers' consumers,\n"
 "wait until their running and prefetched tasks are done, send the rollout\n"

@@ -13,7 +13,7 @@
  *   --hold           cmd-hold.c     hold a deployment: drains leave it alone
  *   --release        cmd-hold.c     release the hold
  *   --complete-deployments  cmd-complete.c  the Deployments' names, for
- *                                   the shell's completion (hidden)
+ *                                   the shell's completion
  */
 #ifndef CMD_H
 #define CMD_H
@@ -35,7 +35,6 @@ struct ev_loop;
 /* cmd_entry.flags */
 #define CMD_DEFAULT		0x1	/* the command without a command option;
 					   without names: the whole usage */
-#define CMD_HIDDEN		0x2	/* not in --help (for the shell) */
 
 struct cmd_entry {
 	const char	*name;		/* its option, "drain" for the default */

@@ -89,3 +89,23 @@ def test_bad_window_is_refused_naming_where_it_came_from(world):
         assert p.returncode == 2, p.stderr
         assert where in p.stderr and "expected [DAYS ]HH:MM-HH:MM" in p.stderr, p.stderr
     assert [r for r in world.kube_requests() if r["method"] != "GET"] == []
+
+
+def test_nightly_timers_fire_inside_the_example_window():
+    """The units' example configuration sets the window, and every nightly
+    timer fires inside it, even at its latest random delay."""
+    import glob
+    import os
+    import re
+    from world import ROOT
+    conf = open(os.path.join(ROOT, "systemd", "drain-and-rollout.conf.example")).read()
+    (win,) = re.findall(r"^DRAIN_WINDOW=(\d\d):(\d\d)-(\d\d):(\d\d)$", conf, re.M)
+    start, end = int(win[0]) * 60 + int(win[1]), int(win[2]) * 60 + int(win[3])
+    timers = glob.glob(os.path.join(ROOT, "systemd", "*.timer"))
+    assert timers
+    for t in timers:
+        text = open(t).read()
+        (h, m) = re.findall(r"^OnCalendar=\*-\*-\* (\d\d):(\d\d)$", text, re.M)[0]
+        (delay,) = re.findall(r"^RandomizedDelaySec=(\d+)m$", text, re.M)
+        at = int(h) * 60 + int(m)
+        assert start <= at and at + int(delay) < end, t
