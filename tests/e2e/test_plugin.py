@@ -2,6 +2,7 @@
 kubectl-drain_and_rollout, run by the real kubectl), and its shell
 completion (--completion bash), against the test world."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -57,18 +58,24 @@ def test_kubectl_runs_the_plugin_with_its_global_flags(world, bindir):
     assert "kubectl-drain_and_rollout" not in p.stderr
 
 
-def complete(words, env, timeout=60):
-    """What bash completes for the last of words (COMP_WORDS), with the
-    script --completion bash prints sourced; (replies, stderr, seconds)."""
+def complete(line, env, timeout=60):
+    """What bash completes at the end of the command line typed after the
+    program's name, with the script --completion bash prints sourced:
+    COMP_LINE, COMP_POINT, and COMP_WORDS split as bash splits them (at
+    blanks, and at = and : as COMP_WORDBREAKS says); (replies, stderr,
+    seconds)."""
     script = subprocess.run([AGENT, "--completion", "bash"], capture_output=True,
                             text=True, timeout=30)
     assert script.returncode == 0, script.stderr
+    line = AGENT + " " + line
+    words = re.findall(r"[^\s=:]+|[=:]", line) + ([""] if line[-1] == " " else [])
     prog = ("source /dev/stdin\n"
+            "COMP_LINE=$1; COMP_POINT=${#1}; shift\n"
             "COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1))\n"
             "_drain_and_rollout\n"
             "printf '%s\\n' \"${COMPREPLY[@]}\"\n")
     t = time.monotonic()
-    p = subprocess.run(["bash", "--norc", "-c", prog, "bash", AGENT] + words,
+    p = subprocess.run(["bash", "--norc", "-c", prog, "bash", line] + words,
                        input=script.stdout, env=env, capture_output=True, text=True,
                        timeout=timeout)
     assert p.returncode == 0, p.stderr
@@ -78,23 +85,28 @@ def complete(words, env, timeout=60):
 def test_bash_completion_of_options_and_deployments(world, tmp_path):
     env = world.env()
     del env["KUBECONFIG"]
-    got, err, _ = complete(["--drain-t"], env)
+    kc = world.kubeconfig
+    got, err, _ = complete("--drain-t", env)
     assert got == ["--drain-timeout"] and err == ""
-    got, err, _ = complete(["--on-timeout", "f"], env)
+    got, err, _ = complete("--on-timeout f", env)
     assert got == ["force"]
-    # the deployments, listed with the kubeconfig and namespace typed so far
-    got, err, _ = complete(["--kubeconfig", world.kubeconfig, "-n", NS, "ecal-"], env)
+    # the deployments, listed with the kubeconfig, context and namespace
+    # typed so far (the context's name has a ':', which splits COMP_WORDS)
+    ctx = "%s/api-dials-test:%d/operator" % (NS, world.kube_port)
+    got, err, _ = complete("--kubeconfig %s --context %s -n %s ecal-" % (kc, ctx, NS), env)
     assert got == ["ecal-bulk"] and err == ""
-    got, err, _ = complete(["--kubeconfig=" + world.kubeconfig, "--dry-run", ""], env)
+    got, err, _ = complete("--kubeconfig=%s --context=%s --dry-run " % (kc, ctx), env)
     assert sorted(got) == ["common-redbeat", "ecal-bulk"], got
-    got, err, _ = complete(["--kubeconfig", world.kubeconfig, "-n", "elsewhere", "ecal-"], env)
+    got, err, _ = complete("--kubeconfig %s -n elsewhere ecal-" % kc, env)
+    assert got == [] and err == ""
+    got, err, _ = complete("--kubeconfig %s --context nosuch ecal-" % kc, env)
     assert got == [] and err == ""
     # the API server down: nothing completed, nothing printed
     down = tmp_path / "down"
     world.write_kubeconfig(path=str(down))
-    text = down.read_text().replace(":%d\n" % world.kube_port, ":1\n")
+    text = down.read_text().replace("127.0.0.1:%d\n" % world.kube_port, "127.0.0.1:1\n")
     down.write_text(text)
-    got, err, _ = complete(["--kubeconfig", str(down), "ecal-"], env)
+    got, err, _ = complete("--kubeconfig %s ecal-" % down, env)
     assert got == [] and err == ""
     # an API server that never answers: bounded by the --request-timeout typed
     hang = socket.socket()
@@ -102,8 +114,7 @@ def test_bash_completion_of_options_and_deployments(world, tmp_path):
     hang.listen(16)
     try:
         down.write_text(text.replace("127.0.0.1:1\n", "127.0.0.1:%d\n" % hang.getsockname()[1]))
-        got, err, took = complete(["--kubeconfig", str(down), "--request-timeout", "2s",
-                                   "ecal-"], env)
+        got, err, took = complete("--kubeconfig %s --request-timeout 2s ecal-" % down, env)
     finally:
         hang.close()
     assert got == [] and err == ""
