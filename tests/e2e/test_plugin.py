@@ -120,3 +120,40 @@ def test_bash_completion_of_options_and_deployments(world, tmp_path):
     assert got == [] and err == ""
     assert took < 15, took
     assert [r for r in world.kube_requests() if r["method"] != "GET"] == []
+
+
+ZSH_STUBS = r'''
+compdef() { :; }
+compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@"; }
+_files() { print -r -- FILES; }
+source /dev/stdin
+words=("$@"); CURRENT=$#; PREFIX=${words[CURRENT]}
+_drain_and_rollout
+'''
+
+
+def test_zsh_completion_of_options_and_deployments(world):
+    """zsh's script, its compadd stubbed to print what it is offered (zsh's
+    own compadd then matches them against what is typed)."""
+    if shutil.which("zsh") is None:
+        pytest.fail("zsh is not installed (tests/install-deps installs it)")
+    script = subprocess.run([AGENT, "--completion", "zsh"], capture_output=True,
+                            text=True, timeout=30)
+    assert script.returncode == 0, script.stderr
+    env = world.env()
+    del env["KUBECONFIG"]
+
+    def offered(*words):
+        p = subprocess.run(["zsh", "-f", "-c", ZSH_STUBS, "zsh", AGENT] + list(words),
+                           input=script.stdout, env=env, capture_output=True, text=True,
+                           timeout=60)
+        assert p.returncode == 0 and p.stderr == "", p.stderr
+        return [w for w in p.stdout.splitlines() if w]
+
+    assert "--drain-timeout" in offered("--drain-t")
+    assert offered("--control", "") == ["auto", "flower", "broker"]
+    ctx = "%s/api-dials-test:%d/operator" % (NS, world.kube_port)
+    assert sorted(offered("--kubeconfig", world.kubeconfig, "--context=" + ctx, "ecal-")) == \
+        ["common-redbeat", "ecal-bulk"]
+    assert offered("--kubeconfig", world.kubeconfig, "-n", "elsewhere", "") == []
+    assert offered("--kubeconfig", "/nonexistent", "") == []
