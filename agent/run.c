@@ -315,8 +315,10 @@ window_closed(struct ctx *c, time_t now)
 	size_t	i;
 
 	window_describe(&c->o->window, now, getenv("TZ"), why, sizeof why);
-	log_info("%s: %zu deployment%s not started; nothing changed for %s",
-	    why, c->nruns - c->next, c->nruns - c->next == 1 ? "" : "s",
+	log_info("%s: %zu deployment%s not started; nothing changed for %s; "
+	    "the next run inside the window starts %s (by hand now: --window "
+	    "\"\")", why, c->nruns - c->next, c->nruns - c->next == 1 ? "" :
+	    "s", c->nruns - c->next == 1 ? "it" : "them",
 	    c->nruns - c->next == 1 ? "it" : "them");
 	for (i = c->next; i < c->nruns; i++) {
 		struct run *r = c->runs[i];
