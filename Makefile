@@ -10,7 +10,8 @@
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each
 #   make bench           benchmarks (tests/bench), not part of the tests
 #   make demo            a full drain-and-rollout in a local demo world
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (also the kubectl/oc
+#                        plugin kubectl-drain_and_rollout, a link)
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -91,10 +92,13 @@ fuzz:
 bench: drain-and-rollout
 	/usr/bin/python3 tests/bench/bench.py
 
-install: drain-and-rollout units-systemd
+# kubectl-drain_and_rollout: `kubectl drain-and-rollout` and `oc
+# drain-and-rollout` run it as a plugin (a relative link, true in DESTDIR)
+install: $(BIN) units-systemd
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/drain-and-rollout
-	install -m 755 drain-and-rollout $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/drain-and-rollout
+	ln -sf drain-and-rollout $(DESTDIR)$(BINDIR)/kubectl-drain_and_rollout
 	install -m 644 agent/drain-and-rollout.1 $(DESTDIR)$(MANDIR)/man1/
 	for u in $(SYSTEMD_SERVICES) $(wildcard systemd/*.service systemd/*.timer); do \
 	    sed 's|/usr/local/bin/drain-and-rollout|$(BINDIR)/drain-and-rollout|' $$u \

@@ -15,6 +15,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_undrain_entry,
 	&cmd_hold_entry,
 	&cmd_release_entry,
+	&cmd_complete_entry,
 	NULL,
 };
 

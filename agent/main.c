@@ -367,6 +367,8 @@ parse(int argc, char **argv, struct optvals *v, struct cmdline *cl)
 	if (v->action != 0) {
 		if (v->action == 'h')
 			opt_usage(stdout);
+		else if (v->action == 'c')
+			opt_completion(stdout, v->action_arg);
 		else
 			printf("drain-and-rollout %s\n", VERSION);
 		return EXIT_OK;

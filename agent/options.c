@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "options.h"
 #include "util.h"
+#include "window.h"
 
 #define V(f)	offsetof(struct optvals, f)
 #define O(f)	offsetof(struct optvals, o.f)
@@ -64,6 +65,10 @@ const struct opt_def opt_table[] = {
 	  "drain every deployment with these labels", OPT_SEC_DRAIN },
 	{ "max-parallel", 0, "DRAIN_MAX_PARALLEL", OPT_COUNT, O(max_parallel),
 	  "4", NULL, 0, "N", "deployments in flight at once", OPT_SEC_DRAIN },
+	{ "window", 0, "DRAIN_WINDOW", OPT_WINDOW, O(window), NULL, NULL, 0,
+	  "[DAYS ]HH:MM-HH:MM", "start deployments only inside this local "
+	  "time window (Mon-Fri 01:00-05:00); a run started finishes",
+	  OPT_SEC_DRAIN },
 	{ "drain-timeout", 0, "DRAIN_DRAIN_TIMEOUT", OPT_DURATION,
 	  O(drain_timeout), "30m", NULL, 0, "D",
 	  "give up draining after D, restoring consumers", OPT_SEC_DRAIN },
@@ -128,6 +133,9 @@ const struct opt_def opt_table[] = {
 	  "this help", OPT_SEC_OUTPUT },
 	{ "version", 0, NULL, OPT_ACTION, V(action), NULL, NULL, 0, NULL,
 	  "the version", OPT_SEC_OUTPUT },
+	{ "completion", 0, NULL, OPT_ACTION, V(action), NULL, "bash|zsh", 0,
+	  "bash|zsh", "print a completion script: source <(drain-and-rollout "
+	  "--completion bash)", OPT_SEC_OUTPUT },
 
 	/* the commands: in the usage lines (cmd_table), not in the options */
 	{ "status", 0, NULL, OPT_COMMAND, V(command), NULL, NULL, 0, NULL,
@@ -140,6 +148,8 @@ const struct opt_def opt_table[] = {
 	  NULL, OPT_SEC_NONE },
 	{ "release", 0, NULL, OPT_COMMAND, V(command), NULL, NULL, 0, NULL,
 	  NULL, OPT_SEC_NONE },
+	{ "complete-deployments", 0, NULL, OPT_COMMAND, V(command), NULL, NULL,
+	  0, NULL, NULL, OPT_SEC_NONE },
 };
 const size_t opt_count = sizeof opt_table / sizeof opt_table[0];
 
@@ -298,7 +308,7 @@ opt_set(struct optvals *v, const struct opt_def *d, const char *value,
     enum opt_src src, const char *what, char *err, size_t errlen)
 {
 	void	*f = (char *)v + d->off;
-	char	 buf[200], *end;
+	char	 buf[400], *end;
 	long	 n;
 	int	 i;
 
@@ -339,7 +349,21 @@ opt_set(struct optvals *v, const struct opt_def *d, const char *value,
 		v->command = cmd_find(d->name) != NULL ?
 		    cmd_find(d->name)->name : NULL;
 		return 0;
+	case OPT_WINDOW:
+		if (window_parse(value, f, buf, sizeof buf) == -1)
+			return errf(err, errlen, "%s: %s", what, buf);
+		return 0;
 	case OPT_ACTION:
+		if (d->choices != NULL) {
+			if (choice_index(d->choices, value) == -1) {
+				choices_text(d->choices, buf, sizeof buf);
+				return errf(err, errlen, "%s: expected %s, not "
+				    "\"%s\"", what, buf, value);
+			}
+			v->action = 'c';
+			v->action_arg = value;
+			return 0;
+		}
 		v->action = d->short_name ? d->short_name : 'V';
 		return 0;
 	case OPT_EXPORT:

@@ -746,6 +746,14 @@ write_metrics(struct ctx *c)
 		    fsm_outcome_name(c->runs[i]->fsm.outcome));
 		free(l);
 	}
+	family(f, "skipped_outside_window", "1 if the last run did not start "
+	    "the deployment because the window (--window) had closed.");
+	for (i = 0; i < c->nruns; i++) {
+		l = labels(c, c->runs[i]->name);
+		fprintf(f, "drain_and_rollout_skipped_outside_window%s} %d\n", l,
+		    c->runs[i]->outside_window);
+		free(l);
+	}
 	family(f, "last_success_timestamp_seconds", "When the deployment last "
 	    "rolled out successfully.");
 	for (i = 0; i < kept.n; i++)

@@ -308,12 +308,46 @@ enter(struct run *r)
 		settle_soon(r);
 }
 
+/*
+ * Outside the window (--window): the runs not started end skipped, with
+ * when it opens; those in flight go on to their end.
+ */
+static void
+window_closed(struct ctx *c, time_t now)
+{
+	char	why[300];
+	size_t	i;
+
+	window_describe(&c->o->window, now, getenv("TZ"), why, sizeof why);
+	log_info("%s: %zu deployment%s not started; nothing changed for %s; "
+	    "the next run inside the window starts %s (by hand now: --window "
+	    "\"\")", why, c->nruns - c->next, c->nruns - c->next == 1 ? "" :
+	    "s", c->nruns - c->next == 1 ? "it" : "them",
+	    c->nruns - c->next == 1 ? "it" : "them");
+	for (i = c->next; i < c->nruns; i++) {
+		struct run *r = c->runs[i];
+		r->outside_window = 1;
+		snprintf(r->err, sizeof r->err, "%s", why);
+		r->started = r->finished = ev_now(c->loop);
+		fsm_feed(&r->fsm, IN_SKIP);
+		report_outcome(r);
+	}
+	c->next = c->nruns;
+}
+
 static void
 start_more(struct ctx *c)
 {
 	while (c->next < c->nruns && (c->o->max_parallel <= 0 ||
 	    c->active < c->o->max_parallel) && !c->interrupted) {
-		struct run *r = c->runs[c->next++];
+		struct run *r = c->runs[c->next];
+		time_t now = (time_t)now_wall();
+		if (r->mode == RUN_DRAIN && !window_inside(&c->o->window,
+		    now)) {
+			window_closed(c, now);
+			break;
+		}
+		c->next++;
 		c->active++;
 		r->started = ev_now(c->loop);
 		r->wall_started = now_wall();

@@ -42,6 +42,7 @@ struct run {
 	char		*name;
 	int		 from_selector;
 	enum run_mode	 mode;
+	int		 outside_window;	/* not started: --window */
 	struct json_t	*journal;	/* a previous run's journal, or NULL */
 	struct fsm	 fsm;
 	unsigned	 gen;		/* bumped on every state entry */

@@ -12,6 +12,8 @@
  *   --undrain        cmd-undrain.c  give a deployment's workers their queues
  *   --hold           cmd-hold.c     hold a deployment: drains leave it alone
  *   --release        cmd-hold.c     release the hold
+ *   --complete-deployments  cmd-complete.c  the Deployments' names, for
+ *                                   the shell's completion
  */
 #ifndef CMD_H
 #define CMD_H
@@ -53,6 +55,7 @@ extern const struct cmd_entry cmd_recover_entry;
 extern const struct cmd_entry cmd_undrain_entry;
 extern const struct cmd_entry cmd_hold_entry;
 extern const struct cmd_entry cmd_release_entry;
+extern const struct cmd_entry cmd_complete_entry;
 
 /* Every command, NULL-terminated; the first is the default. */
 extern const struct cmd_entry *const cmd_table[];

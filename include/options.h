@@ -33,7 +33,9 @@ enum opt_kind {
 	OPT_STEPS,	/* kombu's priority_steps (keys_parse_steps()) */
 	OPT_COMMAND,	/* --status...: names the command */
 	OPT_EXPORT,	/* a variable only, exported from the file (above) */
-	OPT_ACTION,	/* --help, --version: print and exit */
+	OPT_WINDOW,	/* window_parse(): [DAYS ]HH:MM-HH:MM; "": none */
+	OPT_ACTION,	/* --help, --version, --completion SHELL (one of
+			   choices): print and exit */
 };
 
 enum opt_src { OPT_SRC_DEFAULT, OPT_SRC_FILE, OPT_SRC_ENV, OPT_SRC_FLAG };
@@ -66,7 +68,9 @@ struct optvals {
 	const char	*notify_file;
 	int		 quiet, verbose;
 	const char	*command;	/* "--status"..., NULL: the default */
-	int		 action;	/* 'h' --help, 'V' --version, 0 */
+	int		 action;	/* 'h' --help, 'V' --version, 'c'
+					   --completion, 0 */
+	const char	*action_arg;	/* --completion's shell */
 	unsigned char	 src[OPT_MAX];	/* enum opt_src, by table row */
 	char		*file_vals[OPT_MAX]; /* the file's values (owned) */
 };
@@ -132,5 +136,13 @@ enum opt_src opt_src_of(const struct optvals *v, const char *name);
 void	opt_free(struct optvals *v);
 /* --help, from opt_table and cmd_table. */
 void	opt_usage(FILE *);
+/*
+ * --completion SHELL: a bash or zsh script completing the options (from
+ * opt_table; a choice's values too) and, where a deployment is named,
+ * the Deployments that --complete-deployments lists with the kubeconfig,
+ * context, namespace and request timeout of the words typed so far.
+ * Completes the kubectl/oc plugin (kubectl-drain_and_rollout) as well.
+ */
+void	opt_completion(FILE *, const char *shell);
 
 #endif

@@ -49,6 +49,7 @@
 #include "kube.h"
 #include "target.h"
 #include "util.h"
+#include "window.h"
 
 struct ev_loop;
 struct broker;
@@ -86,6 +87,7 @@ struct opts {
 	int		 force;			/* --on-timeout force */
 	enum ctl_mode	 control;
 	const char	*selector;
+	struct window	 window;		/* --window: start runs inside */
 	int		 json;			/* -o json */
 	const char	*metrics_file;
 	char		*notify_url;		/* secret, from a file */

@@ -40,8 +40,8 @@ def test_json_report_metrics_and_success_notification(world, tmp_path):
     text = metrics.read_text()
     fams = check_prometheus_text(text)
     assert set(fams) == {"drain_and_rollout_" + f for f in (
-        "outcome", "last_success_timestamp_seconds", "possibly_lost_tasks", "state_seconds",
-        "worker_drained")}
+        "outcome", "skipped_outside_window", "last_success_timestamp_seconds",
+        "possibly_lost_tasks", "state_seconds", "worker_drained")}
     assert 'drain_and_rollout_outcome{namespace="cms-dials-prod",deployment="ecal-bulk",outcome="ok"} 1' in text
     assert "drain_and_rollout_last_success_timestamp_seconds{" in text
     assert 'state="drain"}' in text

@@ -93,6 +93,13 @@ test_set(void **state)
 		{ "priority-steps", "0,1,2", OPT_SRC_ENV, NULL },
 		{ "priority-steps", "3,0", OPT_SRC_ENV, "priority_steps" },
 		{ "namespace", "anything", OPT_SRC_FLAG, NULL },
+		{ "window", "Mon-Fri 01:00-05:00", OPT_SRC_FILE, NULL },
+		{ "window", "", OPT_SRC_FLAG, NULL },
+		{ "window", "1:00-5:00", OPT_SRC_ENV, "X: bad window "
+		  "\"1:00-5:00\": the times must be HH:MM-HH:MM" },
+		{ "completion", "zsh", OPT_SRC_FLAG, NULL },
+		{ "completion", "fish", OPT_SRC_FLAG,
+		  "X: expected bash or zsh, not \"fish\"" },
 	};
 	struct optvals	 v;
 	char		 err[256];
@@ -127,6 +134,17 @@ test_set(void **state)
 	assert_int_equal(opt_set(&v, opt_by_name("handover"), "0",
 	    OPT_SRC_ENV, "X", err, sizeof err), 0);
 	assert_int_equal(v.o.handover, 0);
+	assert_int_equal(opt_set(&v, opt_by_name("window"), "Sat,Sun "
+	    "22:00-02:00", OPT_SRC_ENV, "X", err, sizeof err), 0);
+	assert_true(v.o.window.set && v.o.window.days == 0x41 &&
+	    v.o.window.start == 1320 && v.o.window.end == 120);
+	assert_int_equal(opt_set(&v, opt_by_name("window"), "", OPT_SRC_FLAG,
+	    "X", err, sizeof err), 0);
+	assert_int_equal(v.o.window.set, 0);
+	assert_int_equal(opt_set(&v, opt_by_name("completion"), "bash",
+	    OPT_SRC_FLAG, "X", err, sizeof err), 0);
+	assert_int_equal(v.action, 'c');
+	assert_string_equal(v.action_arg, "bash");
 }
 
 static void
