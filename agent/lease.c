@@ -840,8 +840,9 @@ lease_release(struct run *r)
 		return;
 	}
 	r->lease_held = 0;
-	if (r->mode == RUN_RECOVER && r->fsm.outcome == OUT_DRY_RUN) {
-		/* --recover found nothing to do: no history, journal as is */
+	if (r->fsm.outcome == OUT_NOTHING || (r->mode == RUN_RECOVER &&
+	    r->fsm.outcome == OUT_DRY_RUN)) {
+		/* nothing to do (--recover): no history, journal as is */
 		lease_drop(r, r->lease_token);
 		free(r->lease_token);
 		r->lease_token = NULL;
