@@ -81,6 +81,9 @@ struct run {
 					   gone: regaining it since; 0 not */
 	int		 lease_regaining;	/* a regain attempt is out */
 	unsigned	 lease_attempts;	/* regain attempts that failed */
+	unsigned long	 journal_gen;	/* journal writes sent (lease.c): each
+					   renewal checks the journal holds
+					   the last one */
 	struct op	*lease_wait_op;	/* an action waits for the regain
 					   (counted in the state's ops) */
 	int		 restart_sent;	/* the PATCH was applied */

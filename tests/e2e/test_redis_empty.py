@@ -305,3 +305,51 @@ def test_celery_keeps_a_cancelled_consumer_cancelled_across_an_empty_redis(reque
     for _ in range(3):
         assert active_queues(w, worker) == []
     assert ids[0] not in w.ledger()[0] and w.r().llen(DEP) == 1
+
+
+def test_failover_to_a_replica_without_the_journal_rewrites_it(request):
+    """A failover to a replica that had the lease (this run's own token) but
+    not yet the journal: every renewal still succeeds, so nothing tells the
+    run its journal is gone. It must see it (the journal is not the one it
+    wrote) and write it again while it drains: SIGKILLed then, --recover
+    gives the worker its queue back; the running task completes once."""
+    w, worker, ids, p, args = draining(request, 12.0, "--lease-ttl", "6s", "--poll-interval", "1s")
+    r = w.r()
+    lease, pttl = r.dump(LEASE), r.pttl(LEASE)
+    assert lease is not None and pttl > 0
+    w.restart_redis(down=0.3)
+    w.r().restore(LEASE, pttl, lease)       # the replica's copy: the lease, no journal
+    # within a renewal or two (every 2 s), the journal is back, this run's
+    wait_for(lambda: w.r().hget(JOURNAL, "holder") == "%s:%d" % (socket.gethostname(), p.pid)
+             or p.poll() is not None, 6, "the journal written again while the run drains",
+             interval=0.1)
+    assert p.poll() is None, "the run ended"
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    assert not w.consumes(worker, DEP), "the killed run left the worker drained"
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the dead run's lease gone")
+    rec = w.run("--recover", DEP)
+    assert rec.returncode == 0, rec.stderr
+    assert wait_consumes(w, worker)
+    assert patches(w) == []
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+def test_status_while_redis_is_down_says_so_within_the_request_timeout(request):
+    """--status while the broker's Redis is down: it cannot read leases and
+    journals. It must say so and fail (not report "no run" with exit 0), and
+    within --request-timeout, not hang."""
+    import time
+    w = fresh(request)
+    w._stop("redis")
+    try:
+        t0 = time.monotonic()
+        st = w.run("--status", "--request-timeout", "3s", DEP, timeout=60)
+        took = time.monotonic() - t0
+    finally:
+        w.start_redis()
+    out = st.stdout + st.stderr
+    assert st.returncode != 0, out
+    assert "redis" in out.lower(), out
+    assert took < 3 * 3, (took, out)
