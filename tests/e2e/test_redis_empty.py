@@ -25,7 +25,7 @@ import pytest
 from conftest import applied_patches, patches
 from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, fresh, spawn,
                          wait_consumes, wait_journal_state)
-from world import wait_for
+from world import deployment as deployment_of, wait_for
 
 OTHER = "other-host:4242:1700000000:00ff"
 
@@ -355,3 +355,106 @@ def test_status_while_redis_is_down_says_so_within_the_request_timeout(request):
     assert "no run in flight" not in out, out
     assert "%s: unknown whether a run is in flight: cannot read the broker's Redis" % DEP in out, out
     assert took < 3 + 2.5, (took, out)
+
+
+@pytest.mark.long(60)
+def test_a_second_run_while_the_first_regains_does_not_act(request):
+    """Redis comes back empty mid-drain and, before the draining run finds
+    its lease gone (renewed every 10 s), a second run starts for the same
+    Deployment (a timer, an operator). It finds the worker consuming
+    nothing and no lease: it must not restart while the first run's task
+    runs, and must fail (nothing to drain is not a success). The first run
+    then takes its lease again and finishes with one restart; or, if the
+    second held the lease at that moment, stops (exit 9) with an --undrain
+    command that works. Either way the task runs once and a worker
+    consumes at the end."""
+    w, old, ids, p, args = draining(request, 15.0, "--lease-ttl", "30s", "--poll-interval", "1s")
+    w.restart_redis(down=0.3)
+    wait_for(w.all_workers_online, 30, "the worker back on the restarted Redis")
+    b = w.run(DEP)
+    assert b.returncode != 0, b.stderr
+    assert patches(w) == [], b.stderr
+    assert p.poll() is None, "the first run ended before the second was done"
+    rc, err = finish(w, p, args, timeout=150)
+    if rc == 9:
+        assert patches(w) == [], err
+        w.r().delete(LEASE)
+        u = w.run(*undrain_argv(w, err))
+        assert u.returncode == 0, u.stderr
+        assert wait_consumes(w, old)
+    else:
+        assert rc == 0, err
+        assert len(applied_patches(w)) == 1, err
+        assert_new_worker_consumes(w, old)
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+@pytest.mark.long(60)
+def test_redis_restarted_empty_mid_rollout_then_sigkill_then_recover(request):
+    """Redis restarts empty after the restart was sent (ROLLOUT): the run
+    writes the journal again, restarted_at included; SIGKILLed right after,
+    --recover finds that journal, waits for the rollout and ends with a
+    consuming new worker; the task done once."""
+    w, old, ids, p, args = draining(request, 3.0, "--lease-ttl", "6s", "--poll-interval", "1s")
+    wait_journal_state(w, ("rollout", "verify"), timeout=60)
+    # the drain waited for the task: done once (the ledger goes with Redis)
+    assert w.ledger()[1].get(ids[0]) == "1"
+    w.restart_redis(down=0.3)
+    wait_for(lambda: w.r().hget(JOURNAL, "restarted_at") or p.poll() is not None, 10,
+             "the journal rewritten with the restart", interval=0.05)
+    assert p.poll() is None, "the run ended before it was killed"
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the dead run's lease gone")
+    rec = w.run("--recover", DEP)
+    assert rec.returncode == 0, rec.stderr
+    assert len(applied_patches(w)) == 1, rec.stderr
+    assert_new_worker_consumes(w, old)
+    assert w.ledger()[1].get(ids[0]) is None, "the task ran again"
+
+
+@pytest.mark.long(60)
+def test_the_printed_undrain_command_works_verbatim_in_a_shell(request):
+    """A StatefulSet of two workers whose queues have characters a shell
+    reads (`$(...)`): another run takes the lease mid-drain, the
+    run stops (exit 9) and prints the --undrain command. That line, given
+    as is to /bin/sh (drain-and-rollout on the PATH), gives each worker
+    every one of its queues back."""
+    from conftest import make_world
+    from world import AGENT, NS, statefulset
+    sts, queues = "web-worker", ["web-worker", "night$(touch pwned)"]
+    w = make_world(request, [deployment_of("ecal-bulk")],
+                   statefulsets=[statefulset(sts, 2, queues=queues)])
+    workers = sorted(p["hostname"] for p in w.pods(sts) if p.get("ready"))
+    assert len(workers) == 2
+    ids = w.enqueue(sts, 1, 8.0, tag="busy")
+    w.wait_started(ids, 1)
+    target = "statefulset/" + sts
+    lease = "drain-and-rollout:lease:%s:%s" % (NS, target)
+    journal = "drain-and-rollout:journal:%s:%s" % (NS, target)
+    p, args = spawn(w, "--drain-only", "--lease-ttl", "3s", target)
+    wait_for(lambda: w.r().hget(journal, "state") == "drain" or p.poll() is not None, 30,
+             "the drain", interval=0.05)
+    w.r().delete(journal)
+    w.r().set(lease, OTHER, px=120000)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 9, err
+    assert all(not any(w.consumes(x, q) for q in queues) for x in workers), err
+    w.r().delete(lease)
+    line = [l for l in err.splitlines() if "drain-and-rollout --namespace" in l]
+    assert line, err
+    cmd = line[-1][line[-1].index("drain-and-rollout --namespace"):]
+    bindir = os.path.join(w.tmp, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    os.symlink(os.path.abspath(AGENT), os.path.join(bindir, "drain-and-rollout"))
+    env = w.env(PATH=bindir + os.pathsep + os.environ["PATH"])
+    u = subprocess.run(["/bin/sh", "-c", cmd], cwd=w.tmp, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=120)
+    assert u.returncode == 0, cmd + "\n" + u.stderr
+    assert not os.path.exists(os.path.join(w.tmp, "pwned")), cmd
+    for x in workers:
+        for q in queues:
+            assert wait_for(lambda: w.consumes(x, q), 20, "%s consuming %s" % (x, q)), cmd
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
