@@ -293,7 +293,7 @@ undrain_hint(struct run *r)
 	}
 	if (names.n > 0) {
 		n = strv_join(&names, ", ");
-		cmd = undrain_command(r->name, r->ctx->kube.ns, &qs);
+		cmd = run_undrain_command(r, &qs);
 		log_err("%s: worker(s) %s may be left without consumers%s; once "
 		    "no other run holds the lease, give them their queues back "
 		    "with: %s", r->name, n, r->restart_sent ? " (unless the "

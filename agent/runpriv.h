@@ -218,6 +218,8 @@ void	drain_event(struct run *, const struct cev *);
 int	refresh_again(struct run *, size_t wi, flower_snap_cb *cb);
 /* "W: running id name for 3m; prefetched id name" for every worker. */
 char	*drain_blockers(struct run *);
+/* undrain_command() for the run's target, its context and namespace. */
+char	*run_undrain_command(struct run *, const struct strv *queues);
 
 /* Jump to a state (recover, undrain); RESTORE ends in pending. */
 void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);

@@ -15,6 +15,7 @@ task sent meanwhile waits on the queue). The agent does not rely on it:
 after a regain it confirms every worker drained anew before the restart
 (lease_resume(), include/lease.h)."""
 import os
+import re
 import shlex
 import signal
 import socket
@@ -30,13 +31,32 @@ from world import deployment as deployment_of, wait_for
 OTHER = "other-host:4242:1700000000:00ff"
 
 
+def printed_undrain(err):
+    """The last --undrain command line the agent printed, as printed."""
+    line = [l for l in err.splitlines() if re.search(r"drain-and-rollout --.* --undrain ", l)]
+    assert line, "no --undrain command printed:\n" + err
+    return line[-1][line[-1].index("drain-and-rollout --"):]
+
+
 def undrain_argv(w, err):
     """The --undrain command the agent printed, as argv for this world's binary."""
-    line = [l for l in err.splitlines() if "drain-and-rollout --namespace" in l]
-    assert line, "no --undrain command printed:\n" + err
-    words = shlex.split(line[-1][line[-1].index("drain-and-rollout --namespace"):])
+    words = shlex.split(printed_undrain(err))
     assert words[0] == "drain-and-rollout" and "--undrain" in words and "--queues" in words, words
     return words[1:]
+
+
+def in_shell(w, cmd, env=None):
+    """Run a printed command line as is with /bin/sh, drain-and-rollout on
+    the PATH being this world's binary."""
+    from world import AGENT
+    bindir = os.path.join(w.tmp, "bin")
+    if not os.path.isdir(bindir):
+        os.makedirs(bindir)
+        os.symlink(os.path.abspath(AGENT), os.path.join(bindir, "drain-and-rollout"))
+    env = dict(env or w.env())
+    env["PATH"] = bindir + os.pathsep + os.environ["PATH"]
+    return subprocess.run(["/bin/sh", "-c", cmd], cwd=w.tmp, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
 
 
 def draining(request, seconds, *args):
@@ -422,7 +442,7 @@ def test_the_printed_undrain_command_works_verbatim_in_a_shell(request):
     as is to /bin/sh (drain-and-rollout on the PATH), gives each worker
     every one of its queues back."""
     from conftest import make_world
-    from world import AGENT, NS, statefulset
+    from world import NS, statefulset
     sts, queues = "web-worker", ["web-worker", "night$(touch pwned)"]
     w = make_world(request, [deployment_of("ecal-bulk")],
                    statefulsets=[statefulset(sts, 2, queues=queues)])
@@ -442,19 +462,52 @@ def test_the_printed_undrain_command_works_verbatim_in_a_shell(request):
     assert rc == 9, err
     assert all(not any(w.consumes(x, q) for q in queues) for x in workers), err
     w.r().delete(lease)
-    line = [l for l in err.splitlines() if "drain-and-rollout --namespace" in l]
-    assert line, err
-    cmd = line[-1][line[-1].index("drain-and-rollout --namespace"):]
-    bindir = os.path.join(w.tmp, "bin")
-    os.makedirs(bindir, exist_ok=True)
-    os.symlink(os.path.abspath(AGENT), os.path.join(bindir, "drain-and-rollout"))
-    env = w.env(PATH=bindir + os.pathsep + os.environ["PATH"])
-    u = subprocess.run(["/bin/sh", "-c", cmd], cwd=w.tmp, env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=120)
+    cmd = printed_undrain(err)
+    u = in_shell(w, cmd)
     assert u.returncode == 0, cmd + "\n" + u.stderr
     assert not os.path.exists(os.path.join(w.tmp, "pwned")), cmd
     for x in workers:
         for q in queues:
             assert wait_for(lambda: w.consumes(x, q), 20, "%s consuming %s" % (x, q)), cmd
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+def test_the_printed_undrain_command_names_the_context_it_ran_in(request):
+    """An operator's kubeconfig has two clusters; its current-context is the
+    other one, and the run was given --context. The run loses its lease
+    mid-drain (another run took it): the --undrain command it prints must
+    name that context, or, run as printed, it works on the other cluster
+    (here: one that does not answer) and the worker stays drained."""
+    import yaml
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    with open(w.kubeconfig) as f:
+        kc = yaml.safe_load(f)
+    ours = kc["current-context"]
+    kc["clusters"].append({"name": "elsewhere", "cluster": {"server": "https://127.0.0.1:9"}})
+    kc["contexts"].append({"name": "elsewhere", "context": {
+        "cluster": "elsewhere", "namespace": kc["contexts"][0]["context"]["namespace"],
+        "user": kc["users"][0]["name"]}})
+    kc["current-context"] = "elsewhere"
+    two = os.path.join(w.tmp, "kubeconfig-two")
+    with open(two, "w") as f:
+        yaml.safe_dump(kc, f)
+    env = w.env(KUBECONFIG=two)
+    ids = w.enqueue(DEP, 1, 6.0, tag="busy")
+    w.wait_started(ids, 1)
+    args = ("--context", ours, "--lease-ttl", "3s", DEP)
+    p = w.spawn(*args, env=env)
+    wait_journal_state(w, "drain")
+    w.r().delete(JOURNAL)
+    w.r().set(LEASE, OTHER, px=120000)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 9, err
+    assert not w.consumes(worker, DEP)
+    w.r().delete(LEASE)
+    cmd = printed_undrain(err)
+    u = in_shell(w, cmd, env=env)
+    assert u.returncode == 0, cmd + "\n" + u.stderr
+    assert wait_consumes(w, worker)
     w.wait_done(ids, timeout=60)
     assert w.ledger()[1].get(ids[0]) == "1"
