@@ -59,6 +59,16 @@ def in_shell(w, cmd, env=None):
                           stderr=subprocess.PIPE, text=True, timeout=120)
 
 
+def given_back(w, done, worker, ids):
+    """done (a finished --undrain or --recover) gave the worker its queue
+    back, nothing restarted, and the running task completed once."""
+    assert done.returncode == 0, done.stderr
+    assert wait_consumes(w, worker)
+    assert patches(w) == []
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
 def draining(request, seconds, *args):
     """A world whose worker runs a task of `seconds`, and a run of DEP (with
     args) that drains it: (world, its worker, the task ids, process, args)."""
@@ -120,12 +130,7 @@ def test_lease_taken_by_another_run_prints_an_undrain_command_that_works(request
     assert w.r().get(LEASE) == OTHER
     assert not w.consumes(worker, DEP)
     w.r().delete(LEASE)         # the other run is done, and left no journal either
-    u = w.run(*undrain_argv(w, err))
-    assert u.returncode == 0, u.stderr
-    assert wait_consumes(w, worker)
-    assert patches(w) == []
-    w.wait_done(ids, timeout=60)
-    assert w.ledger()[1].get(ids[0]) == "1"
+    given_back(w, w.run(*undrain_argv(w, err)), worker, ids)
 
 
 def test_status_lists_a_drained_worker_without_a_journal(request):
@@ -348,12 +353,7 @@ def test_failover_to_a_replica_without_the_journal_rewrites_it(request):
     finish(w, p, args, timeout=10)
     assert not w.consumes(worker, DEP), "the killed run left the worker drained"
     wait_for(lambda: not w.r().exists(LEASE), 10, "the dead run's lease gone")
-    rec = w.run("--recover", DEP)
-    assert rec.returncode == 0, rec.stderr
-    assert wait_consumes(w, worker)
-    assert patches(w) == []
-    w.wait_done(ids, timeout=60)
-    assert w.ledger()[1].get(ids[0]) == "1"
+    given_back(w, w.run("--recover", DEP), worker, ids)
 
 
 def test_status_while_redis_is_down_says_so_within_the_request_timeout(request):
@@ -509,5 +509,26 @@ def test_the_printed_undrain_command_names_the_context_it_ran_in(request):
     u = in_shell(w, cmd, env=env)
     assert u.returncode == 0, cmd + "\n" + u.stderr
     assert wait_consumes(w, worker)
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+@pytest.mark.long(60)
+def test_redis_restarted_empty_twice_in_a_row(request):
+    """Redis restarts empty, and again right after the run took its lease
+    back: the run takes it again each time (the second loss counted anew,
+    not from the first) and finishes with one restart; the task done once."""
+    w, old, ids, p, args = draining(request, 14.0, "--lease-ttl", "4s", "--poll-interval", "1s")
+    me = "%s:%d" % (socket.gethostname(), p.pid)
+    for _ in range(2):
+        w.restart_redis(down=0.3)
+        wait_for(lambda: w.r().hget(JOURNAL, "holder") == me or p.poll() is not None, 20,
+                 "the journal rewritten", interval=0.1)
+        assert p.poll() is None, "the run ended"
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert err.count("took the lease again and rewrote the journal") >= 2, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
     w.wait_done(ids, timeout=60)
     assert w.ledger()[1].get(ids[0]) == "1"
