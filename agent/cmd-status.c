@@ -38,19 +38,28 @@ field(redisReply *h, const char *k)
 	return NULL;
 }
 
-/* Print one deployment's journal and lease; returns 1 if there is one. */
+/*
+ * Print one deployment's journal and lease; returns 1 if there is one, 0
+ * if none, -1 if Redis cannot be read (said, with what to do).
+ */
 static int
 show_journal(struct ctx *c, const char *dep)
 {
 	char		*jk = journal_key(c, dep), *lk = lease_key(c, dep);
 	char		 err[300], ts[32], up[32];
-	redisReply	*h, *ttl;
+	redisReply	*h, *ttl = NULL;
 	const char	*st, *since, *upd;
 	int		 found = 0;
 
 	h = ctx_redis(c, err, sizeof err, "HGETALL %s", jk);
-	ttl = ctx_redis(c, err, sizeof err, "PTTL %s", lk);
-	if (h != NULL && h->elements > 0) {
+	if (h != NULL)
+		ttl = ctx_redis(c, err, sizeof err, "PTTL %s", lk);
+	if (h == NULL) {
+		found = -1;
+		printf("%s: unknown whether a run is in flight: cannot read the "
+		    "broker's Redis (%s); see it with --status once Redis "
+		    "answers\n", dep, err);
+	} else if (h->elements > 0) {
 		found = 1;
 		st = field(h, "state");
 		since = field(h, "started");
@@ -66,8 +75,7 @@ show_journal(struct ctx *c, const char *dep)
 		    "INTERRUPTED: no lease; run drain-and-rollout --recover");
 		printf("%s:   workers and the queues cancelled: %s\n", dep,
 		    field(h, "workers") ? field(h, "workers") : "[]");
-	} else if (h == NULL)
-		log_err("%s", err);
+	}
 	ctx_redis_free(h);
 	ctx_redis_free(ttl);
 	free(jk);
@@ -181,9 +189,15 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 			ctx_free(&c);
 			return fsm_exit_code(OUT_PREFLIGHT);
 		}
-		for (i = 0; i < deps.n; i++)
-			n += show_journal(&c, deps.v[i]);
+		for (i = 0; i < deps.n && (held = show_journal(&c,
+		    deps.v[i])) >= 0; i++)
+			n += held;
+		held = i < deps.n;	/* Redis stopped answering */
 		strv_free(&deps);
+		if (held) {
+			ctx_free(&c);
+			return fsm_exit_code(OUT_PREFLIGHT);
+		}
 		if (n == 0)
 			printf("no run in flight or interrupted in namespace %s\n",
 			    c.kube.ns);
@@ -218,12 +232,17 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 		ctx_free(&c);
 		return held;
 	}
-	for (i = 0; i < (size_t)argc; i++) {
-		if (!show_journal(&c, argv[i]))
+	for (i = 0; i < (size_t)argc && n >= 0; i++)
+		if ((n = show_journal(&c, argv[i])) == 0)
 			printf("%s: no run in flight\n", argv[i]);
-		ctx_add(&c, argv[i], 0, RUN_STATUS);
-	}
 	held = show_holds(&c, argc, argv);
+	if (n < 0) {
+		/* Redis down: each look at a worker would wait for it again */
+		ctx_free(&c);
+		return fsm_exit_code(OUT_PREFLIGHT);
+	}
+	for (i = 0; i < (size_t)argc; i++)
+		ctx_add(&c, argv[i], 0, RUN_STATUS);
 	fflush(stdout);
 	rc = cmd_run(&c);
 	return rc != EXIT_OK ? rc : held;

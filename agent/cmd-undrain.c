@@ -58,16 +58,20 @@ shell_word(const char *word)
 }
 
 char *
-undrain_command(const char *target, const char *ns, const struct strv *queues)
+undrain_command(const char *target, const char *context, const char *ns,
+    const struct strv *queues)
 {
 	char	*t = shell_word(target), *n = shell_word(ns), *j, *q, *s;
+	char	*x = context != NULL ? shell_word(context) : NULL;
 
 	j = strv_join(queues, ",");
 	q = shell_word(j);
-	s = xasprintf("drain-and-rollout --namespace %s --undrain %s "
-	    "--queues %s", n, t, q);
+	s = xasprintf("drain-and-rollout %s%s%s--namespace %s --undrain %s "
+	    "--queues %s", x != NULL ? "--context " : "", x != NULL ? x : "",
+	    x != NULL ? " " : "", n, t, q);
 	free(t);
 	free(n);
+	free(x);
 	free(j);
 	free(q);
 	return s;

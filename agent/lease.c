@@ -50,13 +50,18 @@
 /* While regaining a lease: seconds between attempts. */
 #define REGAIN_EVERY	0.5
 
-/* 1 if renewed; else who holds the lease now ("" nobody). */
+/*
+ * KEYS lease, journal; ARGV token, ttl (ms), the journal's generation the
+ * run last wrote ("" none yet): 1 if renewed; 2 if the lease is ours but
+ * the journal is not that one (an older copy of the keys: renewed, but
+ * to be written again); else who holds the lease now ("" nobody).
+ */
 static const char *renew_lua =
     "local v = redis.call('GET', KEYS[1])\n"
-    "if v == ARGV[1] then\n"
-    "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
-    "end\n"
-    "return v or ''\n";
+    "if v ~= ARGV[1] then return v or '' end\n"
+    "if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], 'gen') ~= ARGV[3]"
+    " then return 2 end\n"
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n";
 
 /*
  * KEYS lease, journal; ARGV token, lease ttl (ms), field, value...: 1, or
@@ -105,12 +110,14 @@ static const char *drop_lua =
     "return 0\n";
 
 enum lease_verdict
-lease_verdict(const char *token, const char *seen, double now,
-    double lost_since, double ttl)
+lease_verdict(const char *token, const char *seen, int journal_ok,
+    double now, double lost_since, double ttl)
 {
-	if (seen != NULL && strcmp(seen, token) == 0)
+	int	ours = seen != NULL && strcmp(seen, token) == 0;
+
+	if (ours && journal_ok)
 		return LEASE_KEEP;
-	if (seen != NULL && seen[0] != '\0')
+	if (!ours && seen != NULL && seen[0] != '\0')
 		return LEASE_STOP_HELD;
 	if (lost_since > 0 && now >= lost_since + ttl)
 		return LEASE_STOP_LATE;
@@ -173,7 +180,8 @@ lease_drop(struct run *r, const char *token)
 	free(k);
 }
 
-static void	lease_vanished(struct run *, const char *seen, double now);
+static void	lease_vanished(struct run *, const char *seen, int journal_ok,
+		    double now);
 static void	regain_send(struct run *);
 static void	lease_renew(struct run *);
 
@@ -202,8 +210,8 @@ expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct run	*r = w->data;
 
 	(void)revents;
-	lease_vanished(r, NULL, r->lease_lost_since > 0 ? r->lease_lost_since +
-	    r->ctx->o->lease_ttl : ev_now(loop));
+	lease_vanished(r, NULL, 1, r->lease_lost_since > 0 ?
+	    r->lease_lost_since + r->ctx->o->lease_ttl : ev_now(loop));
 }
 
 /* Set up on the first take (a run that never takes one has them idle). */
@@ -285,7 +293,7 @@ undrain_hint(struct run *r)
 	}
 	if (names.n > 0) {
 		n = strv_join(&names, ", ");
-		cmd = undrain_command(r->name, r->ctx->kube.ns, &qs);
+		cmd = run_undrain_command(r, &qs);
 		log_err("%s: worker(s) %s may be left without consumers%s; once "
 		    "no other run holds the lease, give them their queues back "
 		    "with: %s", r->name, n, r->restart_sent ? " (unless the "
@@ -328,18 +336,19 @@ lease_lost(struct run *r, const char *holder)
 }
 
 /*
- * Redis says the lease is not ours (seen: the holder's token, "" none) or
- * did not answer in time (NULL): regain it, or stop (lease_verdict()).
+ * Redis says the lease is not ours (seen: the holder's token, "" none),
+ * or ours with a journal not the last we wrote (journal_ok 0), or did not
+ * answer in time (NULL): regain it, or stop (lease_verdict()).
  */
 static void
-lease_vanished(struct run *r, const char *seen, double now)
+lease_vanished(struct run *r, const char *seen, int journal_ok, double now)
 {
 	struct ctx	*c = r->ctx;
 
 	if (r->fsm.state == ST_END || r->lease_token == NULL)
 		return;
-	switch (lease_verdict(r->lease_token, seen, now, r->lease_lost_since,
-	    c->o->lease_ttl)) {
+	switch (lease_verdict(r->lease_token, seen, journal_ok, now,
+	    r->lease_lost_since, c->o->lease_ttl)) {
 	case LEASE_KEEP:
 		return;
 	case LEASE_STOP_HELD:
@@ -358,9 +367,11 @@ lease_vanished(struct run *r, const char *seen, double now)
 	r->lease_attempts = 0;
 	log_warn("%s: the lease %s; acting no more until it is taken again, "
 	    "with the journal rewritten (for up to %.0fs)", r->name,
-	    seen != NULL ? "is gone (the broker's Redis restarted without its "
-	    "data?)" : "was not renewed in time (Redis does not answer)",
-	    c->o->lease_ttl);
+	    !journal_ok ? "is ours but the journal is not the one this run "
+	    "wrote last (the broker's Redis failed over to a replica with an "
+	    "older copy?)" : seen != NULL ? "is gone (the broker's Redis "
+	    "restarted without its data?)" : "was not renewed in time (Redis "
+	    "does not answer)", c->o->lease_ttl);
 	timer_at(r, &r->lease_expiry, now + c->o->lease_ttl - ev_now(c->loop),
 	    0.);
 	timer_at(r, &r->lease_timer, 0., REGAIN_EVERY);
@@ -374,7 +385,7 @@ lease_check(struct run *r)
 	if (r->lease_held && ev_now(r->ctx->loop) < r->lease_until)
 		return 1;
 	if (r->lease_held)
-		lease_vanished(r, NULL, ev_now(r->ctx->loop));
+		lease_vanished(r, NULL, 1, ev_now(r->ctx->loop));
 	if (r->lease_lost_since > 0 && r->fsm.state != ST_END) {
 		/* the state waits: it enters again once the lease is back */
 		if (r->lease_wait_op != NULL && r->lease_wait_op->gen != r->gen)
@@ -527,6 +538,16 @@ state_lock(struct run *r)
 
 const struct state st_lock = { "lock", deadline_request, state_lock, NULL };
 
+/* The generation of the run's last journal write ("" none yet). */
+static char *
+journal_gen(struct run *r)
+{
+	if (r->journal_gen == 0)
+		return xstrdup("");
+	return xasprintf("%s/%lu", r->lease_token ? r->lease_token : "",
+	    r->journal_gen);
+}
+
 struct renew {
 	struct run	*r;
 	double		 sent;
@@ -547,9 +568,11 @@ renewed(redisReply *rep, const char *err, void *arg)
 		log_warn("%s: cannot renew the lease: %s", r->name, err);
 	else if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
 		lease_valid(r, sent);
+	else if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 2)
+		lease_vanished(r, r->lease_token, 0, ev_now(r->ctx->loop));
 	else
 		lease_vanished(r, rep->type == REDIS_REPLY_STRING ? rep->str :
-		    NULL, ev_now(r->ctx->loop));
+		    NULL, 1, ev_now(r->ctx->loop));
 }
 
 static void
@@ -557,18 +580,22 @@ lease_renew(struct run *r)
 {
 	struct ctx	*c = r->ctx;
 	struct renew	*n;
-	char		*k, ttl[32];
+	char		*k, *jk, *gen, ttl[32];
 
 	if (!r->lease_held || r->fsm.state == ST_END)
 		return;
 	k = lease_key(c, r->name);
+	jk = journal_key(c, r->name);
+	gen = journal_gen(r);
 	snprintf(ttl, sizeof ttl, "%.0f", c->o->lease_ttl * 1000);
 	n = xcalloc(1, sizeof *n);
 	n->r = r;
 	n->sent = ev_now(c->loop);
 	c->ops++;
-	broker_command(c->broker, renewed, n, "EVAL %s 1 %s %s %s", renew_lua,
-	    k, r->lease_token, ttl);
+	broker_command(c->broker, renewed, n, "EVAL %s 2 %s %s %s %s %s",
+	    renew_lua, k, jk, r->lease_token, ttl, gen);
+	free(gen);
+	free(jk);
 	free(k);
 }
 
@@ -593,9 +620,12 @@ journal_send(struct run *r, const char *script, broker_reply_cb *cb,
 {
 	struct ctx	*c = r->ctx;
 	json_t		*ws = run_workers_json(r, 1), *pods = json_array();
-	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, now[32],
-			 st[32], rt[32], ttl[32], pl[32] = "";
+	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, *gen,
+			 now[32], st[32], rt[32], ttl[32], pl[32] = "";
 	size_t		 i;
+
+	r->journal_gen++;
+	gen = journal_gen(r);
 
 	for (i = 0; i < r->old_pods.n; i++)
 		json_array_append_new(pods, json_string(r->old_pods.v[i]));
@@ -611,10 +641,11 @@ journal_send(struct run *r, const char *script, broker_reply_cb *cb,
 	lk = lease_key(c, r->name);
 	broker_command(c->broker, cb, arg, "EVAL %s 2 %s %s %s %s "
 	    "state %s holder %s started %s updated %s workers %s old_pods %s "
-	    "restarted_at %s handover %s request_timeout %s patch_last %s",
-	    script, lk, k, r->lease_token ? r->lease_token : "", ttl,
+	    "restarted_at %s handover %s request_timeout %s patch_last %s "
+	    "gen %s", script, lk, k, r->lease_token ? r->lease_token : "", ttl,
 	    fsm_state_name(r->fsm.state), c->holder, st, now, wj, pj,
-	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt, pl);
+	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt, pl, gen);
+	free(gen);
 	json_decref(ws);
 	json_decref(pods);
 	free(wj);
@@ -642,7 +673,7 @@ journal_written(redisReply *rep, const char *err, void *arg)
 		/* the lease is not ours: regained (then the state enters
 		 * again, this write-ahead included) or lost */
 		lease_vanished(owner, rep->type == REDIS_REPLY_STRING ?
-		    rep->str : NULL, ev_now(owner->ctx->loop));
+		    rep->str : NULL, 1, ev_now(owner->ctx->loop));
 		if (then != NULL && j->op->gen == owner->gen)
 			(void)lease_check(owner);
 		(void)op_done(j->op, NULL, NULL);
@@ -738,7 +769,7 @@ regained(redisReply *rep, const char *err, void *arg)
 			    "retrying", r->name, err);
 	} else if (rep->type != REDIS_REPLY_INTEGER)
 		lease_vanished(r, rep->type == REDIS_REPLY_STRING ? rep->str :
-		    NULL, ev_now(c->loop));
+		    NULL, 1, ev_now(c->loop));
 	else {
 		r->lease_held = 1;
 		r->lease_lost_since = 0;

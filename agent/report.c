@@ -260,6 +260,16 @@ rss_words(json_t *rss)
 	return s;
 }
 
+
+char *
+run_undrain_command(struct run *r, const struct strv *queues)
+{
+	const struct kube_creds	*kc = r->ctx->kube.creds;
+
+	return undrain_command(r->name, kc != NULL ? kc->context : NULL,
+	    r->ctx->kube.ns, queues);
+}
+
 /*
  * --status: every worker that consumes none of its queues (worker.h
  * worker_left_drained()), journal or not, and the command that gives them
@@ -286,7 +296,7 @@ report_left_drained(struct run *r)
 		if (worker_left_drained(&jq, &r->dep.queues, &others,
 		    &w->snap.queues, &its)) {
 			q = strv_join(&its, ",");
-			cmd = undrain_command(r->name, r->ctx->kube.ns, &its);
+			cmd = run_undrain_command(r, &its);
 			log_warn("%s:   %s consumes none of its queues (%s); "
 			    "give them back with: %s", r->name, w->name, q,
 			    cmd);

@@ -87,6 +87,9 @@ struct run {
 					   gone: regaining it since; 0 not */
 	int		 lease_regaining;	/* a regain attempt is out */
 	unsigned	 lease_attempts;	/* regain attempts that failed */
+	unsigned long	 journal_gen;	/* journal writes sent (lease.c): each
+					   renewal checks the journal holds
+					   the last one */
 	struct op	*lease_wait_op;	/* an action waits for the regain
 					   (counted in the state's ops) */
 	int		 restart_sent;	/* the PATCH was applied */
@@ -224,6 +227,8 @@ void	drain_event(struct run *, const struct cev *);
 int	refresh_again(struct run *, size_t wi, flower_snap_cb *cb);
 /* "W: running id name for 3m; prefetched id name" for every worker. */
 char	*drain_blockers(struct run *);
+/* undrain_command() for the run's target, its context and namespace. */
+char	*run_undrain_command(struct run *, const struct strv *queues);
 
 /* Jump to a state (recover, undrain); RESTORE ends in pending. */
 void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);

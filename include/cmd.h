@@ -96,12 +96,14 @@ int	cmd_targets(const struct cmd_args *, struct strv *out, char *err,
 
 /*
  * Pure: the command line that gives the workers of target (canonical, in
- * namespace ns) the queues back (--undrain with --queues, so that it works
- * without a journal), each word quoted for a POSIX shell if it needs it.
- * The caller frees it.
+ * namespace ns of kubeconfig context, NULL in-cluster) the queues back
+ * (--undrain with --queues, so that it works without a journal), each
+ * word quoted for a POSIX shell if it needs it. The context is named:
+ * the operator's current-context may be another cluster. The caller
+ * frees it.
  */
-char	*undrain_command(const char *target, const char *ns,
-	    const struct strv *queues);
+char	*undrain_command(const char *target, const char *context,
+	    const char *ns, const struct strv *queues);
 
 /* Exit codes shared by every command (see drain-and-rollout(1)); the
  * outcomes' own are fsm_exit_code()'s. */

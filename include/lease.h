@@ -7,7 +7,11 @@
  * replica that had not the keys), and the journal went with it. A run that
  * finds its lease gone takes it again with the same token and rewrites the
  * journal from its memory before it acts again; only a lease another run
- * holds, or one not regained within --lease-ttl, stops it.
+ * holds, or one not regained within --lease-ttl, stops it. A Redis can
+ * also come back holding an older copy (a failover to a replica that
+ * lagged): the lease with the run's own token, but not the journal it
+ * last wrote. The run then writes the journal again, as after a lease
+ * that vanished (each write carries a generation each renewal checks).
  *
  * Both functions are pure: plain data in, a verdict out.
  */
@@ -17,10 +21,11 @@
 #include "fsm.h"
 
 enum lease_verdict {
-	LEASE_KEEP,		/* ours: go on */
-	LEASE_REGAIN,		/* vanished, or no answer yet: take it again
-				   (same token) and rewrite the journal; no
-				   action meanwhile */
+	LEASE_KEEP,		/* ours, with our last journal: go on */
+	LEASE_REGAIN,		/* vanished, no answer yet, or ours with a
+				   journal not the last we wrote: take it
+				   again (same token) and rewrite the
+				   journal; no action meanwhile */
 	LEASE_STOP_HELD,	/* another run holds it: stop at once */
 	LEASE_STOP_LATE,	/* not regained within --lease-ttl: stop */
 };
@@ -31,14 +36,17 @@ enum lease_verdict {
  *   seen:	the lease's value as read: the token it holds, "" no key,
  *		NULL no answer (Redis unreachable, or the lease's time ran
  *		out without a successful renewal)
+ *   journal_ok: 1 unless Redis said the lease is ours but the journal is
+ *		not the last one the run wrote (missing, or older)
  *   now:	the time now; lost_since: when the run first found it did
  *		not hold the lease (0: it held it until this answer)
  *   ttl:	--lease-ttl, the time allowed to regain it
- * Another token stops the run even when late; our own token keeps it; a
- * missing or unknown lease is regained unless lost_since + ttl has passed.
+ * Another token stops the run even when late; our own token with our
+ * journal keeps it; a missing or unknown lease, or ours with a journal
+ * not ours, is regained unless lost_since + ttl has passed.
  */
 enum lease_verdict lease_verdict(const char *token, const char *seen,
-	    double now, double lost_since, double ttl);
+	    int journal_ok, double now, double lost_since, double ttl);
 
 enum lease_resume {
 	LEASE_RESUME_NONE,	/* nothing waited: go on as before */

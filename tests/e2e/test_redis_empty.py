@@ -15,6 +15,7 @@ task sent meanwhile waits on the queue). The agent does not rely on it:
 after a regain it confirms every worker drained anew before the restart
 (lease_resume(), include/lease.h)."""
 import os
+import re
 import shlex
 import signal
 import socket
@@ -25,18 +26,47 @@ import pytest
 from conftest import applied_patches, patches
 from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, fresh, spawn,
                          wait_consumes, wait_journal_state)
-from world import wait_for
+from world import deployment as deployment_of, wait_for
 
 OTHER = "other-host:4242:1700000000:00ff"
 
 
+def printed_undrain(err):
+    """The last --undrain command line the agent printed, as printed."""
+    line = [l for l in err.splitlines() if re.search(r"drain-and-rollout --.* --undrain ", l)]
+    assert line, "no --undrain command printed:\n" + err
+    return line[-1][line[-1].index("drain-and-rollout --"):]
+
+
 def undrain_argv(w, err):
     """The --undrain command the agent printed, as argv for this world's binary."""
-    line = [l for l in err.splitlines() if "drain-and-rollout --namespace" in l]
-    assert line, "no --undrain command printed:\n" + err
-    words = shlex.split(line[-1][line[-1].index("drain-and-rollout --namespace"):])
+    words = shlex.split(printed_undrain(err))
     assert words[0] == "drain-and-rollout" and "--undrain" in words and "--queues" in words, words
     return words[1:]
+
+
+def in_shell(w, cmd, env=None):
+    """Run a printed command line as is with /bin/sh, drain-and-rollout on
+    the PATH being this world's binary."""
+    from world import AGENT
+    bindir = os.path.join(w.tmp, "bin")
+    if not os.path.isdir(bindir):
+        os.makedirs(bindir)
+        os.symlink(os.path.abspath(AGENT), os.path.join(bindir, "drain-and-rollout"))
+    env = dict(env or w.env())
+    env["PATH"] = bindir + os.pathsep + os.environ["PATH"]
+    return subprocess.run(["/bin/sh", "-c", cmd], cwd=w.tmp, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def given_back(w, done, worker, ids):
+    """done (a finished --undrain or --recover) gave the worker its queue
+    back, nothing restarted, and the running task completed once."""
+    assert done.returncode == 0, done.stderr
+    assert wait_consumes(w, worker)
+    assert patches(w) == []
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
 
 
 def draining(request, seconds, *args):
@@ -100,12 +130,7 @@ def test_lease_taken_by_another_run_prints_an_undrain_command_that_works(request
     assert w.r().get(LEASE) == OTHER
     assert not w.consumes(worker, DEP)
     w.r().delete(LEASE)         # the other run is done, and left no journal either
-    u = w.run(*undrain_argv(w, err))
-    assert u.returncode == 0, u.stderr
-    assert wait_consumes(w, worker)
-    assert patches(w) == []
-    w.wait_done(ids, timeout=60)
-    assert w.ledger()[1].get(ids[0]) == "1"
+    given_back(w, w.run(*undrain_argv(w, err)), worker, ids)
 
 
 def test_status_lists_a_drained_worker_without_a_journal(request):
@@ -305,3 +330,205 @@ def test_celery_keeps_a_cancelled_consumer_cancelled_across_an_empty_redis(reque
     for _ in range(3):
         assert active_queues(w, worker) == []
     assert ids[0] not in w.ledger()[0] and w.r().llen(DEP) == 1
+
+
+def test_failover_to_a_replica_without_the_journal_rewrites_it(request):
+    """A failover to a replica that had the lease (this run's own token) but
+    not yet the journal: every renewal still succeeds, so nothing tells the
+    run its journal is gone. It must see it (the journal is not the one it
+    wrote) and write it again while it drains: SIGKILLed then, --recover
+    gives the worker its queue back; the running task completes once."""
+    w, worker, ids, p, args = draining(request, 12.0, "--lease-ttl", "6s", "--poll-interval", "1s")
+    r = w.r()
+    lease, pttl = r.dump(LEASE), r.pttl(LEASE)
+    assert lease is not None and pttl > 0
+    w.restart_redis(down=0.3)
+    w.r().restore(LEASE, pttl, lease)       # the replica's copy: the lease, no journal
+    # within a renewal or two (every 2 s), the journal is back, this run's
+    wait_for(lambda: w.r().hget(JOURNAL, "holder") == "%s:%d" % (socket.gethostname(), p.pid)
+             or p.poll() is not None, 6, "the journal written again while the run drains",
+             interval=0.1)
+    assert p.poll() is None, "the run ended"
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    assert not w.consumes(worker, DEP), "the killed run left the worker drained"
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the dead run's lease gone")
+    given_back(w, w.run("--recover", DEP), worker, ids)
+
+
+def test_status_while_redis_is_down_says_so_within_the_request_timeout(request):
+    """--status DEP while the broker's Redis is down: it cannot read the
+    lease and journal. It must say it cannot tell, not "no run in flight"
+    (a run may be draining), and fail (exit 3) after waiting for Redis once
+    (--request-timeout), not once per thing it reads."""
+    import time
+    w = fresh(request)
+    w._stop("redis")
+    try:
+        t0 = time.monotonic()
+        st = w.run("--status", "--request-timeout", "3s", DEP, timeout=60)
+        took = time.monotonic() - t0
+    finally:
+        w.start_redis()
+    out = st.stdout + st.stderr
+    assert st.returncode == 3, out
+    assert "no run in flight" not in out, out
+    assert "%s: unknown whether a run is in flight: cannot read the broker's Redis" % DEP in out, out
+    assert took < 3 + 2.5, (took, out)
+
+
+@pytest.mark.long(60)
+def test_a_second_run_while_the_first_regains_does_not_act(request):
+    """Redis comes back empty mid-drain and, before the draining run finds
+    its lease gone (renewed every 10 s), a second run starts for the same
+    Deployment (a timer, an operator). It finds the worker consuming
+    nothing and no lease: it must not restart while the first run's task
+    runs, and must fail (nothing to drain is not a success). The first run
+    then takes its lease again and finishes with one restart; or, if the
+    second held the lease at that moment, stops (exit 9) with an --undrain
+    command that works. Either way the task runs once and a worker
+    consumes at the end."""
+    w, old, ids, p, args = draining(request, 15.0, "--lease-ttl", "30s", "--poll-interval", "1s")
+    w.restart_redis(down=0.3)
+    wait_for(w.all_workers_online, 30, "the worker back on the restarted Redis")
+    b = w.run(DEP)
+    assert b.returncode != 0, b.stderr
+    assert patches(w) == [], b.stderr
+    assert p.poll() is None, "the first run ended before the second was done"
+    rc, err = finish(w, p, args, timeout=150)
+    if rc == 9:
+        assert patches(w) == [], err
+        w.r().delete(LEASE)
+        u = w.run(*undrain_argv(w, err))
+        assert u.returncode == 0, u.stderr
+        assert wait_consumes(w, old)
+    else:
+        assert rc == 0, err
+        assert len(applied_patches(w)) == 1, err
+        assert_new_worker_consumes(w, old)
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+@pytest.mark.long(60)
+def test_redis_restarted_empty_mid_rollout_then_sigkill_then_recover(request):
+    """Redis restarts empty after the restart was sent (ROLLOUT): the run
+    writes the journal again, restarted_at included; SIGKILLed right after,
+    --recover finds that journal, waits for the rollout and ends with a
+    consuming new worker; the task done once."""
+    w, old, ids, p, args = draining(request, 3.0, "--lease-ttl", "6s", "--poll-interval", "1s")
+    wait_journal_state(w, ("rollout", "verify"), timeout=60)
+    # the drain waited for the task: done once (the ledger goes with Redis)
+    assert w.ledger()[1].get(ids[0]) == "1"
+    w.restart_redis(down=0.3)
+    wait_for(lambda: w.r().hget(JOURNAL, "restarted_at") or p.poll() is not None, 10,
+             "the journal rewritten with the restart", interval=0.05)
+    assert p.poll() is None, "the run ended before it was killed"
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args, timeout=10)
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the dead run's lease gone")
+    rec = w.run("--recover", DEP)
+    assert rec.returncode == 0, rec.stderr
+    assert len(applied_patches(w)) == 1, rec.stderr
+    assert_new_worker_consumes(w, old)
+    assert w.ledger()[1].get(ids[0]) is None, "the task ran again"
+
+
+@pytest.mark.long(60)
+def test_the_printed_undrain_command_works_verbatim_in_a_shell(request):
+    """A StatefulSet of two workers whose queues have characters a shell
+    reads (`$(...)`): another run takes the lease mid-drain, the
+    run stops (exit 9) and prints the --undrain command. That line, given
+    as is to /bin/sh (drain-and-rollout on the PATH), gives each worker
+    every one of its queues back."""
+    from conftest import make_world
+    from world import NS, statefulset
+    sts, queues = "web-worker", ["web-worker", "night$(touch pwned)"]
+    w = make_world(request, [deployment_of("ecal-bulk")],
+                   statefulsets=[statefulset(sts, 2, queues=queues)])
+    workers = sorted(p["hostname"] for p in w.pods(sts) if p.get("ready"))
+    assert len(workers) == 2
+    ids = w.enqueue(sts, 1, 8.0, tag="busy")
+    w.wait_started(ids, 1)
+    target = "statefulset/" + sts
+    lease = "drain-and-rollout:lease:%s:%s" % (NS, target)
+    journal = "drain-and-rollout:journal:%s:%s" % (NS, target)
+    p, args = spawn(w, "--drain-only", "--lease-ttl", "3s", target)
+    wait_for(lambda: w.r().hget(journal, "state") == "drain" or p.poll() is not None, 30,
+             "the drain", interval=0.05)
+    w.r().delete(journal)
+    w.r().set(lease, OTHER, px=120000)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 9, err
+    assert all(not any(w.consumes(x, q) for q in queues) for x in workers), err
+    w.r().delete(lease)
+    cmd = printed_undrain(err)
+    u = in_shell(w, cmd)
+    assert u.returncode == 0, cmd + "\n" + u.stderr
+    assert not os.path.exists(os.path.join(w.tmp, "pwned")), cmd
+    for x in workers:
+        for q in queues:
+            assert wait_for(lambda: w.consumes(x, q), 20, "%s consuming %s" % (x, q)), cmd
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+def test_the_printed_undrain_command_names_the_context_it_ran_in(request):
+    """An operator's kubeconfig has two clusters; its current-context is the
+    other one, and the run was given --context. The run loses its lease
+    mid-drain (another run took it): the --undrain command it prints must
+    name that context, or, run as printed, it works on the other cluster
+    (here: one that does not answer) and the worker stays drained."""
+    import yaml
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    with open(w.kubeconfig) as f:
+        kc = yaml.safe_load(f)
+    ours = kc["current-context"]
+    kc["clusters"].append({"name": "elsewhere", "cluster": {"server": "https://127.0.0.1:9"}})
+    kc["contexts"].append({"name": "elsewhere", "context": {
+        "cluster": "elsewhere", "namespace": kc["contexts"][0]["context"]["namespace"],
+        "user": kc["users"][0]["name"]}})
+    kc["current-context"] = "elsewhere"
+    two = os.path.join(w.tmp, "kubeconfig-two")
+    with open(two, "w") as f:
+        yaml.safe_dump(kc, f)
+    env = w.env(KUBECONFIG=two)
+    ids = w.enqueue(DEP, 1, 6.0, tag="busy")
+    w.wait_started(ids, 1)
+    args = ("--context", ours, "--lease-ttl", "3s", DEP)
+    p = w.spawn(*args, env=env)
+    wait_journal_state(w, "drain")
+    w.r().delete(JOURNAL)
+    w.r().set(LEASE, OTHER, px=120000)
+    rc, err = finish(w, p, args, timeout=60)
+    assert rc == 9, err
+    assert not w.consumes(worker, DEP)
+    w.r().delete(LEASE)
+    cmd = printed_undrain(err)
+    u = in_shell(w, cmd, env=env)
+    assert u.returncode == 0, cmd + "\n" + u.stderr
+    assert wait_consumes(w, worker)
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"
+
+
+@pytest.mark.long(60)
+def test_redis_restarted_empty_twice_in_a_row(request):
+    """Redis restarts empty, and again right after the run took its lease
+    back: the run takes it again each time (the second loss counted anew,
+    not from the first) and finishes with one restart; the task done once."""
+    w, old, ids, p, args = draining(request, 14.0, "--lease-ttl", "4s", "--poll-interval", "1s")
+    me = "%s:%d" % (socket.gethostname(), p.pid)
+    for _ in range(2):
+        w.restart_redis(down=0.3)
+        wait_for(lambda: w.r().hget(JOURNAL, "holder") == me or p.poll() is not None, 20,
+                 "the journal rewritten", interval=0.1)
+        assert p.poll() is None, "the run ended"
+    rc, err = finish(w, p, args, timeout=150)
+    assert rc == 0, err
+    assert err.count("took the lease again and rewrote the journal") >= 2, err
+    assert len(applied_patches(w)) == 1
+    assert_new_worker_consumes(w, old)
+    w.wait_done(ids, timeout=60)
+    assert w.ledger()[1].get(ids[0]) == "1"

@@ -145,22 +145,31 @@ static void
 test_undrain_command(void **state)
 {
 	static const struct {
-		const char	*target, *ns, *queues, *want;
+		const char	*target, *context, *ns, *queues, *want;
 	} cases[] = {
-		{ "ecal-bulk", "cms-dials-prod", "ecal-bulk",
+		{ "ecal-bulk", NULL, "cms-dials-prod", "ecal-bulk",
 		  "drain-and-rollout --namespace cms-dials-prod --undrain "
 		  "ecal-bulk --queues ecal-bulk" },
-		{ "statefulset/etl", "ns", "a,b.c,d@e",
+		/* the kubeconfig context the run used is named, quoted too */
+		{ "ecal-bulk", "cms-dials-prod/api-paas-cern-ch:443/op",
+		  "cms-dials-prod", "ecal-bulk",
+		  "drain-and-rollout --context cms-dials-prod/api-paas-cern-ch:"
+		  "443/op --namespace cms-dials-prod --undrain ecal-bulk "
+		  "--queues ecal-bulk" },
+		{ "ecal-bulk", "my ctx", "ns", "q",
+		  "drain-and-rollout --context 'my ctx' --namespace ns "
+		  "--undrain ecal-bulk --queues q" },
+		{ "statefulset/etl", NULL, "ns", "a,b.c,d@e",
 		  "drain-and-rollout --namespace ns --undrain statefulset/etl "
 		  "--queues a,b.c,d@e" },
 		/* words a shell would split or expand are quoted */
-		{ "ecal-bulk", "ns", "a b,c$d",
+		{ "ecal-bulk", NULL, "ns", "a b,c$d",
 		  "drain-and-rollout --namespace ns --undrain ecal-bulk "
 		  "--queues 'a b,c$d'" },
-		{ "ecal-bulk", "ns", "it's",
+		{ "ecal-bulk", NULL, "ns", "it's",
 		  "drain-and-rollout --namespace ns --undrain ecal-bulk "
 		  "--queues 'it'\\''s'" },
-		{ "ecal-bulk", "ns", "",
+		{ "ecal-bulk", NULL, "ns", "",
 		  "drain-and-rollout --namespace ns --undrain ecal-bulk "
 		  "--queues ''" },
 	};
@@ -173,7 +182,8 @@ test_undrain_command(void **state)
 		for (tok = strtok_r(c, ",", &save); tok != NULL;
 		    tok = strtok_r(NULL, ",", &save))
 			strv_add(&q, tok);
-		got = undrain_command(cases[i].target, cases[i].ns, &q);
+		got = undrain_command(cases[i].target, cases[i].context,
+		    cases[i].ns, &q);
 		if (strcmp(got, cases[i].want) != 0)
 			fail_msg("case %zu: got %s", i, got);
 		free(got);

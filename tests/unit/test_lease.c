@@ -1,6 +1,7 @@
 /*
  * test_lease.c -- the lease's decisions (include/lease.h): lease_verdict()
- * for every kind of answer before and after the time to regain, and
+ * for every kind of answer (and our lease with a journal not ours) before
+ * and after the time to regain, and
  * lease_resume() for every state, with and without an action waiting.
  */
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 
 struct verdict_case {
 	const char		*seen;
+	int			 journal_ok;
 	double			 now, lost_since;
 	enum lease_verdict	 want;
 };
@@ -29,35 +31,45 @@ test_verdict(void **state)
 {
 	/* --lease-ttl 30 throughout */
 	static const struct verdict_case cases[] = {
-		/* ours: kept, whenever */
-		{ TOK,	100, 0,   LEASE_KEEP },
-		{ TOK,	200, 100, LEASE_KEEP },
+		/* ours, with our journal: kept, whenever */
+		{ TOK,	1, 100, 0,   LEASE_KEEP },
+		{ TOK,	1, 200, 100, LEASE_KEEP },
 		/* no key: regained, until lost_since + ttl */
-		{ "",	100, 0,   LEASE_REGAIN },
-		{ "",	129, 100, LEASE_REGAIN },
-		{ "",	130, 100, LEASE_STOP_LATE },
-		{ "",	500, 100, LEASE_STOP_LATE },
+		{ "",	1, 100, 0,   LEASE_REGAIN },
+		{ "",	1, 129, 100, LEASE_REGAIN },
+		{ "",	1, 130, 100, LEASE_STOP_LATE },
+		{ "",	1, 500, 100, LEASE_STOP_LATE },
 		/* no answer: the same */
-		{ NULL,	100, 0,   LEASE_REGAIN },
-		{ NULL,	129.9, 100, LEASE_REGAIN },
-		{ NULL,	130, 100, LEASE_STOP_LATE },
+		{ NULL,	1, 100, 0,   LEASE_REGAIN },
+		{ NULL,	1, 129.9, 100, LEASE_REGAIN },
+		{ NULL,	1, 130, 100, LEASE_STOP_LATE },
 		/* another run's token: stopped, early or late */
-		{ OTHER, 100, 0,  LEASE_STOP_HELD },
-		{ OTHER, 110, 100, LEASE_STOP_HELD },
-		{ OTHER, 500, 100, LEASE_STOP_HELD },
+		{ OTHER, 1, 100, 0,  LEASE_STOP_HELD },
+		{ OTHER, 1, 110, 100, LEASE_STOP_HELD },
+		{ OTHER, 1, 500, 100, LEASE_STOP_HELD },
 		/* a token that merely starts like ours is another's */
-		{ "host:42:1700000000:00f", 100, 0, LEASE_STOP_HELD },
-		{ TOK "0", 100, 0, LEASE_STOP_HELD },
+		{ "host:42:1700000000:00f", 1, 100, 0, LEASE_STOP_HELD },
+		{ TOK "0", 1, 100, 0, LEASE_STOP_HELD },
+		/* ours, but not the journal it wrote last (a replica's older
+		 * copy): written again, until lost_since + ttl */
+		{ TOK,	0, 100, 0,   LEASE_REGAIN },
+		{ TOK,	0, 129, 100, LEASE_REGAIN },
+		{ TOK,	0, 130, 100, LEASE_STOP_LATE },
+		/* the journal flag speaks of our lease only */
+		{ OTHER, 0, 100, 0,  LEASE_STOP_HELD },
+		{ "",	0, 100, 0,   LEASE_REGAIN },
+		{ NULL,	0, 130, 100, LEASE_STOP_LATE },
 	};
 	size_t	i;
 
 	(void)state;
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct verdict_case *c = &cases[i];
-		if (lease_verdict(TOK, c->seen, c->now, c->lost_since, 30) !=
-		    c->want)
-			fail_msg("case %zu (seen %s, now %g, since %g)", i,
-			    c->seen ? c->seen : "NULL", c->now, c->lost_since);
+		if (lease_verdict(TOK, c->seen, c->journal_ok, c->now,
+		    c->lost_since, 30) != c->want)
+			fail_msg("case %zu (seen %s, journal %d, now %g, since "
+			    "%g)", i, c->seen ? c->seen : "NULL", c->journal_ok,
+			    c->now, c->lost_since);
 	}
 }
 
