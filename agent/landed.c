@@ -19,6 +19,13 @@ patch_fate(const char *ours, const char *seen, int sent, double sent_ago,
 	return settled ? PATCH_LOST : PATCH_WAIT;
 }
 
+double
+patch_window(double attempt, double server)
+{
+	return (attempt > 0 ? attempt : 0) + (server > 0 ? server : 0) +
+	    PATCH_MARGIN;
+}
+
 const char *
 patch_fate_name(enum patch_fate f)
 {

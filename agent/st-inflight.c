@@ -28,7 +28,8 @@ static void	inflight_read(struct run *);
 static double
 inflight_window(struct run *r)
 {
-	return kube_write_timeout(r->ctx->o->request_timeout) + PATCH_MARGIN;
+	return patch_window(r->ctx->o->request_timeout,
+	    kube_write_timeout(r->ctx->o->request_timeout));
 }
 
 static const char *

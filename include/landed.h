@@ -29,6 +29,14 @@
  * attempt can land any more (restore). PATCH_WAIT: an attempt may still
  * land: read again after *wait seconds (wait may be NULL).
  *
+ * patch_window(): the "window" above, in seconds after an attempt's
+ * send: until then the API server may apply it. The client cannot know
+ * when its request reached the server (a retransmitted SYN or segment, a
+ * load balancer connecting to a backend), only that its bytes went out by
+ * the attempt's own limit (attempt, the client's request timeout); the
+ * server's timeout (server, the query's) starts when it receives it; plus
+ * PATCH_MARGIN. Negative inputs count as 0.
+ *
  * rs_create_ours(): a ReplicaSet create answered 409 AlreadyExists (a
  * retry of a create that had landed): 1 if existing, the object now
  * there, is the one the run meant to create (same name, same
@@ -53,6 +61,7 @@ enum patch_fate {
 enum patch_fate	 patch_fate(const char *ours, const char *seen, int sent,
 		    double sent_ago, double window, int undone, double *wait);
 const char	*patch_fate_name(enum patch_fate);
+double		 patch_window(double attempt, double server);
 int		 rs_create_ours(struct json_t *existing, struct json_t *manifest);
 
 #endif

@@ -14,7 +14,7 @@ from conftest import applied_patches, patches
 from test_handover import (JOURNAL, LEASE, assert_handed_over, busy_crashing, controller_uid,
                            fresh as fresh_handover, old_state, pod_objects)
 from test_safety import (assert_new_worker_consumes, finish, fresh, recover_follows_the_rollout,
-                         settle)
+                         settle, wait_lease_gone)
 from world import NS, wait_for
 
 DEP = "ecal-bulk"
@@ -215,3 +215,57 @@ def test_handover_giveback_create_retried_after_it_landed(request):
             assert controller_uid(pod) is not None, pod["metadata"]
     settle(w, ids)
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_restart_reaching_the_api_server_late_is_waited_for(request):
+    """The restart PATCH takes 3 s to reach the API server (a retransmitted
+    SYN or segment, a load balancer connecting to a restarting backend),
+    which then holds it 3.5 s and applies it, within the 4 s its query
+    asked for; SIGTERM meanwhile. The run cannot know when its request
+    arrived, only that it went out by its own 4 s limit: it must wait until
+    an attempt that arrived that late can no longer land (here: it does),
+    not restore the consumers and drop the journal 5 s after the send."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="transit")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 3.0, "delay": 3.5,
+                                          "count": 1, "path_prefix": DEP_PATH})
+    args = (DEP, "--request-timeout", "4s")
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args, timeout=60)
+    assert_restart_landed_journal_kept(w, code, err)
+    recover_follows_the_rollout(w, old, ids)
+
+
+def test_second_sigterm_while_the_restart_is_in_flight_exits_9_then_recover(request):
+    """SIGTERM while the API server holds the restart PATCH (it applies it
+    2.5 s later), then SIGTERM again while the run waits in INFLIGHT: the
+    run exits at once, its worker drained and its journal left. Its exit
+    status must say a worker may be left without consumers (9), not that
+    the consumers were restored (8); --recover then follows the restart
+    that landed, and every task runs once."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="twice")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 1,
+                                          "path_prefix": DEP_PATH})
+    args = (DEP, "--request-timeout", "4s", "--lease-ttl", "2s")
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    p.send_signal(signal.SIGTERM)
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "inflight", 10, "the run in INFLIGHT",
+             interval=0.05)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args, timeout=60)
+    assert w.r().exists(JOURNAL), err
+    assert not w.consumes(old, DEP), "the second signal left the worker drained"
+    assert code == 9, "a worker is left without consumers: exit 9, not %d\n%s" % (code, err)
+    assert "--recover" in err
+    wait_lease_gone(w)
+    # --recover, from the journal of a run that died in INFLIGHT, waits for
+    # the held restart and follows it
+    recover_follows_the_rollout(w, old, ids)

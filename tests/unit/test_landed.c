@@ -87,6 +87,35 @@ test_patch_fate(void **state)
 	assert_string_equal(patch_fate_name((enum patch_fate)9), "?");
 }
 
+static void
+test_patch_window(void **state)
+{
+	static const struct {
+		const char	*what;
+		double		 attempt, server, want;
+	} t[] = {
+		{ "an attempt that may reach the server at its own limit",
+		    4, 4, 4 + 4 + PATCH_MARGIN },
+		{ "bytes out by the send (a dead run's deadline): the server's",
+		    0, 4, 4 + PATCH_MARGIN },
+		{ "a fraction of a second, rounded up by the server", 0.5, 1,
+		    0.5 + 1 + PATCH_MARGIN },
+		{ "negative attempt counts as 0", -3, 4, 4 + PATCH_MARGIN },
+		{ "negative server timeout counts as 0", 4, -1,
+		    4 + PATCH_MARGIN },
+		{ "nothing known: the margin", 0, 0, PATCH_MARGIN },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		double w = patch_window(t[i].attempt, t[i].server);
+		if (w < t[i].want - 1e-9 || w > t[i].want + 1e-9)
+			fail_msg("%s: got %g, want %g", t[i].what, w,
+			    t[i].want);
+	}
+}
+
 static json_t *
 rs(const char *name, const char *hash, const char *uid, int controller)
 {
@@ -148,6 +177,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_patch_fate),
+		cmocka_unit_test(test_patch_window),
 		cmocka_unit_test(test_rs_create_ours),
 	};
 
