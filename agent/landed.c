@@ -4,19 +4,24 @@
 
 #include "landed.h"
 
+static int	same(const char *, const char *);
+
 enum patch_fate
-patch_fate(const char *ours, const char *seen, int sent, double sent_ago,
-    double window, int undone, double *wait)
+patch_fate(const char *ours, const char *before, const char *seen, int sent,
+    double sent_ago, double window, int undone, double *wait)
 {
-	int	is_ours = ours != NULL && ours[0] != '\0' && seen != NULL &&
-		    strcmp(ours, seen) == 0;
+	int	is_ours = ours != NULL && ours[0] != '\0' && same(ours, seen);
 	int	settled = !sent || sent_ago >= window;
+	int	as_before = (before == NULL && seen == NULL) ||
+		    same(before, seen);
 
 	if (wait != NULL)
 		*wait = settled ? 0 : window - sent_ago;
 	if (is_ours && (!undone || settled))
 		return PATCH_LANDED;
-	return settled ? PATCH_LOST : PATCH_WAIT;
+	if (!settled)
+		return PATCH_WAIT;
+	return as_before ? PATCH_LOST : PATCH_FOREIGN;
 }
 
 double
@@ -32,6 +37,8 @@ patch_fate_name(enum patch_fate f)
 	switch (f) {
 	case PATCH_LANDED:
 		return "landed";
+	case PATCH_FOREIGN:
+		return "foreign";
 	case PATCH_LOST:
 		return "lost";
 	case PATCH_WAIT:

@@ -11,6 +11,8 @@
  * from plain facts:
  *   ours      the value it sets (the restartedAt annotation; "true" for
  *             the pause); NULL or "": unknown, never matches
+ *   before    that field as the run first read it, before its drain
+ *             (NULL: absent); a caller that does not know it passes seen
  *   seen      that field in the Deployment as read (NULL: absent, or not
  *             read at all)
  *   sent      0: no attempt was ever sent, so none can land
@@ -25,9 +27,14 @@
  *             that undo, so even a write seen applied is only settled
  *             once the window has passed
  * PATCH_LANDED: the Deployment holds our value and nothing in flight can
- * change that (go on as restarted). PATCH_LOST: it did not land and no
- * attempt can land any more (restore). PATCH_WAIT: an attempt may still
- * land: read again after *wait seconds (wait may be NULL).
+ * change that (go on as restarted). PATCH_FOREIGN: none of ours can land
+ * any more, and the field holds neither ours nor the value before: someone
+ * else restarted the Deployment meanwhile (kubectl rollout restart), so
+ * its old pods are being replaced: not ours, yet restoring consumers into
+ * them would hand tasks to pods being stopped (go on as restarted, naming
+ * the restart as another's). PATCH_LOST: it did not land and no attempt
+ * can land any more (restore). PATCH_WAIT: an attempt may still land:
+ * read again after *wait seconds (wait may be NULL).
  *
  * patch_window(): the "window" above, in seconds after an attempt's
  * send: until then the API server may apply it. The client cannot know
@@ -51,6 +58,7 @@ struct json_t;
 
 enum patch_fate {
 	PATCH_LANDED,
+	PATCH_FOREIGN,
 	PATCH_LOST,
 	PATCH_WAIT,
 };
@@ -58,8 +66,9 @@ enum patch_fate {
 /* The margin added to a write's server-side timeout (transit, clocks). */
 #define PATCH_MARGIN	1.0
 
-enum patch_fate	 patch_fate(const char *ours, const char *seen, int sent,
-		    double sent_ago, double window, int undone, double *wait);
+enum patch_fate	 patch_fate(const char *ours, const char *before,
+		    const char *seen, int sent, double sent_ago, double window,
+		    int undone, double *wait);
 const char	*patch_fate_name(enum patch_fate);
 double		 patch_window(double attempt, double server);
 int		 rs_create_ours(struct json_t *existing, struct json_t *manifest);

@@ -9,6 +9,7 @@ its first attempt landed finds its own object (409): that is success.
 The Kubernetes double's faults: "delay" holds a request and then applies it
 (the PATCH lands late); "applied" applies it and loses the answer."""
 import signal
+import time
 
 from conftest import applied_patches, patches
 from test_handover import (JOURNAL, LEASE, assert_handed_over, busy_crashing, controller_uid,
@@ -269,3 +270,46 @@ def test_second_sigterm_while_the_restart_is_in_flight_exits_9_then_recover(requ
     # --recover, from the journal of a run that died in INFLIGHT, waits for
     # the held restart and follows it
     recover_follows_the_rollout(w, old, ids)
+
+
+def test_operator_restart_during_inflight_keeps_the_drained_worker_drained(request):
+    """The API server holds the restart PATCH past the timeout it asked
+    for (504, never applied); SIGTERM; while the run waits in INFLIGHT an
+    operator runs `kubectl rollout restart`. The old pod is being replaced
+    by that rollout: the run must not give its drained worker the queues
+    back (it would take tasks into a pod being stopped), nor take that
+    restart for its own. It stops with the journal kept (exit 8), naming
+    the restart as another's; --recover follows the rollout; every task
+    runs once."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="op")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 6, "count": 1,
+                                          "path_prefix": DEP_PATH})
+    args = (DEP, "--request-timeout", "4s")
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    p.send_signal(signal.SIGTERM)
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "inflight", 10, "the run in INFLIGHT",
+             interval=0.05)
+    ours = w.r().hget(JOURNAL, "restarted_at")
+    wait_for(lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) != ours, 3,
+             "a second past the run's restartedAt", interval=0.05)
+    r = w.restart(DEP)
+    assert r.returncode == 0, r.stderr
+    theirs = restarted_at(w)
+    code, err = finish(w, p, args, timeout=60)
+    assert [q["status"] for q in patches(w) if q["status"] != 200] == [504], patches(w)
+    assert restarted_at(w) == theirs, "the run's PATCH must not land"
+    assert "re-adding the cancelled consumers" not in err and "consumes ecal-bulk again" not in err, \
+        "consumers given back to a worker whose pod another rollout replaces\n" + err
+    assert code == 8, err
+    assert "not this run's" in err, err
+    journal = w.r().hgetall(JOURNAL)
+    assert journal.get("restarted_at") == theirs, (journal, err)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert_new_worker_consumes(w, old)
+    settle(w, ids, timeout=30)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
