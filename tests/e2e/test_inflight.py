@@ -313,3 +313,38 @@ def test_operator_restart_during_inflight_keeps_the_drained_worker_drained(reque
     assert_new_worker_consumes(w, old)
     settle(w, ids, timeout=30)
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_operator_restart_while_the_restart_fails_follows_that_rollout(request):
+    """Every attempt of the run's restart PATCH is held past the timeout it
+    asked for (504, never applied); meanwhile an operator runs `kubectl
+    rollout restart`, which the API server applies. Once the run's
+    attempts can no longer land, the Deployment shows that other restart:
+    its old pods are being replaced, so the run follows that rollout to a
+    verified end (exit 0) and says whose restart it was, instead of giving
+    the drained worker its queues back in a pod being stopped (exit 5)."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="opf")
+    w.wait_started(ids, 1)
+    ours_only = DEP_PATH + "?fieldManager=drain-and-rollout"
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 3, "count": 1000,
+                                          "path_prefix": ours_only})
+    args = (DEP, "--request-timeout", "2s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] < 1000, 60,
+             "the restart at the API server", interval=0.05)
+    ours = w.r().hget(JOURNAL, "restarted_at")
+    wait_for(lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) != ours, 3,
+             "a second past the run's restartedAt", interval=0.05)
+    r = w.restart(DEP)
+    assert r.returncode == 0, r.stderr
+    theirs = restarted_at(w)
+    code, err = finish(w, p, args, timeout=120)
+    assert not [q for q in applied_patches(w) if "drain-and-rollout" in q["path"]], patches(w)
+    assert restarted_at(w) == theirs
+    assert code == 0, err
+    assert "not this run's" in err, err
+    assert_new_worker_consumes(w, old)
+    settle(w, ids, timeout=30)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
