@@ -16,6 +16,9 @@
 #include "landed.h"
 #include "runpriv.h"
 
+/* Seconds between the last read's own deadline and the state's. */
+#define INFLIGHT_READ_SPARE	1.0
+
 struct iread {
 	struct op	*op;
 	double		 sent;		/* ev_now the read was sent */
@@ -133,6 +136,11 @@ inflight_got(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (e == KUBE_OK && deploy_parse(obj, &d, sub, sizeof sub) == -1)
 		err = sub;
 	if (e != KUBE_OK || err == sub) {
+		/* said here, whatever the run's first cause (a signal) was */
+		log_err("%s: cannot tell whether the %s PATCH was applied: %s; "
+		    "the workers stay drained and the journal is kept: run "
+		    "'drain-and-rollout --recover %s' once the Kubernetes API "
+		    "answers", r->name, what(r), err, r->name);
 		run_fail(r, "cannot tell whether the %s PATCH of %s was applied: "
 		    "%s", what(r), r->name, err);
 		run_next(r, IN_TIMEOUT);
@@ -164,8 +172,9 @@ inflight_read(struct run *r)
 
 	rd->op = op_new(r, 0, 0);
 	rd->sent = ev_now(r->ctx->loop);
-	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
-	    inflight_got, rd);
+	/* it gives up just before the state does, so that its error is told */
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline -
+	    INFLIGHT_READ_SPARE, inflight_got, rd);
 }
 
 static void
@@ -190,7 +199,7 @@ state_inflight(struct run *r)
 static double
 inflight_deadline(struct run *r)
 {
-	return inflight_window(r) + deadline_request(r);
+	return inflight_window(r) + deadline_request(r) + INFLIGHT_READ_SPARE;
 }
 
 const struct state st_inflight = { "inflight", inflight_deadline,

@@ -348,3 +348,34 @@ def test_operator_restart_while_the_restart_fails_follows_that_rollout(request):
     assert_new_worker_consumes(w, old)
     settle(w, ids, timeout=30)
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_deployment_unreadable_in_inflight_keeps_the_journal_then_recover(request):
+    """SIGTERM while the API server holds the restart PATCH (it applies it
+    2.5 s later), and from then on every GET of the Deployment is answered
+    503 (the API server restarting behind its load balancer): the run
+    cannot tell whether its restart landed. It must neither restore nor
+    claim a restart: it stops with the worker drained and the journal
+    kept (exit 9), naming --recover; once the API server answers again,
+    --recover follows the restart that landed. Every task runs once."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag="blind")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 1,
+                                          "path_prefix": DEP_PATH})
+    args = (DEP, "--request-timeout", "4s", "--lease-ttl", "2s")
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "status": 503, "count": 100000,
+                                          "path_prefix": DEP_PATH})
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args, timeout=90)
+    w.kube_test("DELETE", "/_test/faults")
+    assert code == 9, err
+    assert "cannot tell whether the restart PATCH" in err and "--recover" in err, err
+    assert "consumes ecal-bulk again" not in err, err
+    journal = w.r().hgetall(JOURNAL)
+    assert journal.get("restarted_at") == restarted_at(w), (journal, err)
+    wait_lease_gone(w)
+    recover_follows_the_rollout(w, old, ids)
