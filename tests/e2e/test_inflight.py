@@ -47,6 +47,38 @@ def sigterm_while_held(w, held, *args):
     return finish(w, p, args, timeout=60)
 
 
+def busy_and_signalled(request, tag, fault, *extra, before_signal=None):
+    """A busy worker; the API server takes the restart PATCH with `fault`
+    (the double's fault fields); SIGTERM once it has it (after
+    before_signal(w)). Returns (w, old worker, task ids, process, args)."""
+    w = fresh(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.5, tag=tag)
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", dict(fault, method="PATCH", path_prefix=DEP_PATH))
+    args = (DEP, "--request-timeout", "4s") + extra
+    p = w.spawn(*args)
+    wait_fault_taken(w)
+    if before_signal is not None:
+        before_signal(w)
+    p.send_signal(signal.SIGTERM)
+    return w, old, ids, p, args
+
+
+def past_our_second(w):
+    """The run's restartedAt (from its journal), once the clock has left its
+    second: a restart by kubectl now has another value."""
+    ours = w.r().hget(JOURNAL, "restarted_at")
+    wait_for(lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) != ours, 3,
+             "a second past the run's restartedAt", interval=0.05)
+    return ours
+
+
+def in_inflight(w):
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "inflight", 10, "the run in INFLIGHT",
+             interval=0.05)
+
+
 def assert_restart_landed_journal_kept(w, code, err):
     """Once the held restart has landed: exit 8, the journal kept for
     --recover with the restartedAt the Deployment now shows."""
@@ -226,16 +258,7 @@ def test_restart_reaching_the_api_server_late_is_waited_for(request):
     arrived, only that it went out by its own 4 s limit: it must wait until
     an attempt that arrived that late can no longer land (here: it does),
     not restore the consumers and drop the journal 5 s after the send."""
-    w = fresh(request)
-    old = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 2, 1.5, tag="transit")
-    w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 3.0, "delay": 3.5,
-                                          "count": 1, "path_prefix": DEP_PATH})
-    args = (DEP, "--request-timeout", "4s")
-    p = w.spawn(*args)
-    wait_fault_taken(w)
-    p.send_signal(signal.SIGTERM)
+    w, old, ids, p, args = busy_and_signalled(request, "transit", {"transit": 3.0, "delay": 3.5})
     code, err = finish(w, p, args, timeout=60)
     assert_restart_landed_journal_kept(w, code, err)
     recover_follows_the_rollout(w, old, ids)
@@ -248,18 +271,9 @@ def test_second_sigterm_while_the_restart_is_in_flight_exits_9_then_recover(requ
     status must say a worker may be left without consumers (9), not that
     the consumers were restored (8); --recover then follows the restart
     that landed, and every task runs once."""
-    w = fresh(request)
-    old = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 2, 1.5, tag="twice")
-    w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 1,
-                                          "path_prefix": DEP_PATH})
-    args = (DEP, "--request-timeout", "4s", "--lease-ttl", "2s")
-    p = w.spawn(*args)
-    wait_fault_taken(w)
-    p.send_signal(signal.SIGTERM)
-    wait_for(lambda: w.r().hget(JOURNAL, "state") == "inflight", 10, "the run in INFLIGHT",
-             interval=0.05)
+    w, old, ids, p, args = busy_and_signalled(request, "twice", {"delay": 2.5},
+                                              "--lease-ttl", "2s")
+    in_inflight(w)
     p.send_signal(signal.SIGTERM)
     code, err = finish(w, p, args, timeout=60)
     assert w.r().exists(JOURNAL), err
@@ -281,21 +295,9 @@ def test_operator_restart_during_inflight_keeps_the_drained_worker_drained(reque
     restart for its own. It stops with the journal kept (exit 8), naming
     the restart as another's; --recover follows the rollout; every task
     runs once."""
-    w = fresh(request)
-    old = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 2, 1.5, tag="op")
-    w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 6, "count": 1,
-                                          "path_prefix": DEP_PATH})
-    args = (DEP, "--request-timeout", "4s")
-    p = w.spawn(*args)
-    wait_fault_taken(w)
-    p.send_signal(signal.SIGTERM)
-    wait_for(lambda: w.r().hget(JOURNAL, "state") == "inflight", 10, "the run in INFLIGHT",
-             interval=0.05)
-    ours = w.r().hget(JOURNAL, "restarted_at")
-    wait_for(lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) != ours, 3,
-             "a second past the run's restartedAt", interval=0.05)
+    w, old, ids, p, args = busy_and_signalled(request, "op", {"delay": 6})
+    in_inflight(w)
+    past_our_second(w)
     r = w.restart(DEP)
     assert r.returncode == 0, r.stderr
     theirs = restarted_at(w)
@@ -334,9 +336,7 @@ def test_operator_restart_while_the_restart_fails_follows_that_rollout(request):
     p = w.spawn(*args)
     wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] < 1000, 60,
              "the restart at the API server", interval=0.05)
-    ours = w.r().hget(JOURNAL, "restarted_at")
-    wait_for(lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) != ours, 3,
-             "a second past the run's restartedAt", interval=0.05)
+    past_our_second(w)
     r = w.restart(DEP)
     assert r.returncode == 0, r.stderr
     theirs = restarted_at(w)
@@ -358,18 +358,10 @@ def test_deployment_unreadable_in_inflight_keeps_the_journal_then_recover(reques
     claim a restart: it stops with the worker drained and the journal
     kept (exit 9), naming --recover; once the API server answers again,
     --recover follows the restart that landed. Every task runs once."""
-    w = fresh(request)
-    old = w.worker_of(DEP)
-    ids = w.enqueue(DEP, 2, 1.5, tag="blind")
-    w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 2.5, "count": 1,
-                                          "path_prefix": DEP_PATH})
-    args = (DEP, "--request-timeout", "4s", "--lease-ttl", "2s")
-    p = w.spawn(*args)
-    wait_fault_taken(w)
-    w.kube_test("POST", "/_test/faults", {"method": "GET", "status": 503, "count": 100000,
-                                          "path_prefix": DEP_PATH})
-    p.send_signal(signal.SIGTERM)
+    w, old, ids, p, args = busy_and_signalled(
+        request, "blind", {"delay": 2.5}, "--lease-ttl", "2s",
+        before_signal=lambda w: w.kube_test("POST", "/_test/faults", {
+            "method": "GET", "status": 503, "count": 100000, "path_prefix": DEP_PATH}))
     code, err = finish(w, p, args, timeout=90)
     w.kube_test("DELETE", "/_test/faults")
     assert code == 9, err
