@@ -81,7 +81,12 @@ rs_create_ours(json_t *existing, json_t *manifest)
 			    existing, "metadata"), "name"));
 	const char	*n2 = json_string_value(json_object_get(json_object_get(
 			    manifest, "metadata"), "name"));
+	json_t		*del = json_object_get(json_object_get(existing,
+			    "metadata"), "deletionTimestamp");
 
+	/* being deleted: not what the create made, but what was there */
+	if (del != NULL && !json_is_null(del))
+		return 0;
 	return same(n1, n2) && same(label(existing, "pod-template-hash"),
 	    label(manifest, "pod-template-hash")) &&
 	    same(controller_uid(existing), controller_uid(manifest));

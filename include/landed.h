@@ -48,8 +48,10 @@
  * retry of a create that had landed): 1 if existing, the object now
  * there, is the one the run meant to create (same name, same
  * pod-template-hash label, and a controller ownerReference with the same
- * uid as the manifest's), so the create succeeded; 0 for anything else
- * (another object of that name: the 409 is the error it is).
+ * uid as the manifest's, and not being deleted), so the create
+ * succeeded; 0 for anything else (another object of that name, or the
+ * old one still awaiting its garbage collection: the 409 is the error it
+ * is).
  */
 #ifndef LANDED_H
 #define LANDED_H

@@ -158,16 +158,21 @@ test_rs_create_ours(void **state)
 		const char	*name, *hash, *uid;
 		int		 controller;
 		int		 want;
+		const char	*deleting;	/* its deletionTimestamp */
 	} t[] = {
-		{ "the same: ours", "dials-5d4f", "5d4f", "u-1", 1, 1 },
-		{ "another name", "dials-9999", "5d4f", "u-1", 1, 0 },
-		{ "another template hash", "dials-5d4f", "6e5a", "u-1", 1, 0 },
-		{ "no template hash", "dials-5d4f", NULL, "u-1", 1, 0 },
+		{ "the same: ours", "dials-5d4f", "5d4f", "u-1", 1, 1, NULL },
+		{ "another name", "dials-9999", "5d4f", "u-1", 1, 0, NULL },
+		{ "another template hash", "dials-5d4f", "6e5a", "u-1", 1, 0,
+		    NULL },
+		{ "no template hash", "dials-5d4f", NULL, "u-1", 1, 0, NULL },
 		{ "owned by another Deployment (uid)", "dials-5d4f", "5d4f",
-		    "u-2", 1, 0 },
-		{ "no owner", "dials-5d4f", "5d4f", NULL, 1, 0 },
+		    "u-2", 1, 0, NULL },
+		{ "no owner", "dials-5d4f", "5d4f", NULL, 1, 0, NULL },
 		{ "an owner that is not the controller", "dials-5d4f", "5d4f",
-		    "u-1", 0, 0 },
+		    "u-1", 0, 0, NULL },
+		{ "the same, being deleted (the run's own earlier delete, "
+		    "its garbage collection not done): not the one meant",
+		    "dials-5d4f", "5d4f", "u-1", 1, 0, "2026-12-07T02:00:00Z" },
 	};
 	json_t	*meant = rs("dials-5d4f", "5d4f", "u-1", 1), *e;
 	size_t	 i;
@@ -175,6 +180,9 @@ test_rs_create_ours(void **state)
 	(void)state;
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		e = rs(t[i].name, t[i].hash, t[i].uid, t[i].controller);
+		if (t[i].deleting != NULL)
+			json_object_set_new(json_object_get(e, "metadata"),
+			    "deletionTimestamp", json_string(t[i].deleting));
 		if (rs_create_ours(e, meant) != t[i].want)
 			fail_msg("%s: got %d", t[i].what, !t[i].want);
 		json_decref(e);
