@@ -252,3 +252,31 @@ fsm_restoring(enum fsm_state s)
 	return s == ST_END || s == ST_RESTORE || s == ST_GIVEBACK ||
 	    s == ST_INFLIGHT;
 }
+
+enum fsm_outcome
+fsm_abandoned(const struct fsm *f)
+{
+	switch (f->state) {
+	case ST_END:
+		return f->outcome;
+	case ST_CANCEL:
+	case ST_DRAIN:
+		/* with --handover, after the restart: new workers consume */
+		return f->handover && !f->shed ? OUT_INTERRUPTED :
+		    OUT_RESTORE_FAILED;
+	case ST_RESTART:
+	case ST_INFLIGHT:
+	case ST_RESTORE:
+	case ST_DETACH:
+	case ST_GIVEBACK:
+		return OUT_RESTORE_FAILED;
+	case ST_RESOLVE:
+	case ST_LOCK:
+	case ST_ROLLOUT:
+	case ST_VERIFY:
+	case ST_RETIRE:
+	case ST_HISTORY:
+		break;
+	}
+	return OUT_INTERRUPTED;
+}

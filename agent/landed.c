@@ -4,19 +4,31 @@
 
 #include "landed.h"
 
+static int	same(const char *, const char *);
+
 enum patch_fate
-patch_fate(const char *ours, const char *seen, int sent, double sent_ago,
-    double window, int undone, double *wait)
+patch_fate(const char *ours, const char *before, const char *seen, int sent,
+    double sent_ago, double window, int undone, double *wait)
 {
-	int	is_ours = ours != NULL && ours[0] != '\0' && seen != NULL &&
-		    strcmp(ours, seen) == 0;
+	int	is_ours = ours != NULL && ours[0] != '\0' && same(ours, seen);
 	int	settled = !sent || sent_ago >= window;
+	int	as_before = (before == NULL && seen == NULL) ||
+		    same(before, seen);
 
 	if (wait != NULL)
 		*wait = settled ? 0 : window - sent_ago;
 	if (is_ours && (!undone || settled))
 		return PATCH_LANDED;
-	return settled ? PATCH_LOST : PATCH_WAIT;
+	if (!settled)
+		return PATCH_WAIT;
+	return as_before ? PATCH_LOST : PATCH_FOREIGN;
+}
+
+double
+patch_window(double attempt, double server)
+{
+	return (attempt > 0 ? attempt : 0) + (server > 0 ? server : 0) +
+	    PATCH_MARGIN;
 }
 
 const char *
@@ -25,6 +37,8 @@ patch_fate_name(enum patch_fate f)
 	switch (f) {
 	case PATCH_LANDED:
 		return "landed";
+	case PATCH_FOREIGN:
+		return "foreign";
 	case PATCH_LOST:
 		return "lost";
 	case PATCH_WAIT:
@@ -67,7 +81,12 @@ rs_create_ours(json_t *existing, json_t *manifest)
 			    existing, "metadata"), "name"));
 	const char	*n2 = json_string_value(json_object_get(json_object_get(
 			    manifest, "metadata"), "name"));
+	json_t		*del = json_object_get(json_object_get(existing,
+			    "metadata"), "deletionTimestamp");
 
+	/* being deleted: not what the create made, but what was there */
+	if (del != NULL && !json_is_null(del))
+		return 0;
 	return same(n1, n2) && same(label(existing, "pod-template-hash"),
 	    label(manifest, "pod-template-hash")) &&
 	    same(controller_uid(existing), controller_uid(manifest));

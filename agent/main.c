@@ -55,9 +55,13 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (++signals_seen > 1) {
+		enum fsm_outcome o = ctx_abandoned(c);
 		fprintf(stderr, "drain-and-rollout: second signal: exiting now; "
-		    "the journal is left for 'drain-and-rollout --recover'\n");
-		_exit(fsm_exit_code(OUT_INTERRUPTED));
+		    "%sthe journal is left for 'drain-and-rollout --recover'"
+		    "%s\n", o == OUT_RESTORE_FAILED ? "a worker may be left "
+		    "without consumers: " : "", o == OUT_RESTORE_FAILED ?
+		    " (see --status first)" : "");
+		_exit(fsm_exit_code(o));
 	}
 	log_warn("signal %d: restoring the consumers of every run not yet "
 	    "restarted; a run already restarted keeps its journal for "

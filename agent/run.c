@@ -627,6 +627,18 @@ ctx_interrupt(struct ctx *c)
 	c->next = c->nruns;
 }
 
+enum fsm_outcome
+ctx_abandoned(const struct ctx *c)
+{
+	enum fsm_outcome	 worst = OUT_INTERRUPTED, o;
+	size_t			 i;
+
+	for (i = 0; i < c->nruns && i < c->next; i++)
+		if ((o = fsm_abandoned(&c->runs[i]->fsm)) > worst)
+			worst = o;
+	return worst;
+}
+
 void
 ctx_free(struct ctx *c)
 {

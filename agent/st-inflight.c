@@ -16,6 +16,9 @@
 #include "landed.h"
 #include "runpriv.h"
 
+/* Seconds between the last read's own deadline and the state's. */
+#define INFLIGHT_READ_SPARE	1.0
+
 struct iread {
 	struct op	*op;
 	double		 sent;		/* ev_now the read was sent */
@@ -28,7 +31,8 @@ static void	inflight_read(struct run *);
 static double
 inflight_window(struct run *r)
 {
-	return kube_write_timeout(r->ctx->o->request_timeout) + PATCH_MARGIN;
+	return patch_window(r->ctx->o->request_timeout,
+	    kube_write_timeout(r->ctx->o->request_timeout));
 }
 
 static const char *
@@ -58,35 +62,61 @@ inflight_wait(struct run *r, double secs)
 	ev_timer_start(r->ctx->loop, &r->wait);
 }
 
-/* The fate decided: go on. */
+/* The restart landed (or another's is rolling out): go on as restarted. */
 static void
-inflight_decided(struct run *r, enum patch_fate f)
+inflight_restarted(struct run *r)
 {
+	r->restart_sent = 1;
+	run_next(r, r->ctx->interrupted || r->fsm.pending == OUT_INTERRUPTED ?
+	    IN_INTERRUPT : IN_OK);
+}
+
+/* The fate decided: go on. seen: the restartedAt the Deployment shows. */
+static void
+inflight_decided(struct run *r, enum patch_fate f, const char *seen)
+{
+	int	stopping = r->ctx->interrupted ||
+		    r->fsm.pending == OUT_INTERRUPTED;
+
 	r->patch_last = 0;	/* nothing of ours can land any more */
+	if (f == PATCH_FOREIGN && !r->patch_pause && !r->fsm.handover) {
+		log_warn("%s: the Deployment was restarted by someone else "
+		    "meanwhile (restartedAt %s, not this run's %s): its old "
+		    "pods are being replaced, so their drained workers do not "
+		    "get their queues back; %s", r->name, seen, r->restarted_at,
+		    stopping ? "the journal is kept for --recover, which "
+		    "follows that rollout" : "following that rollout");
+		free(r->restarted_at);
+		r->restarted_at = xstrdup(seen);
+		if (!stopping)
+			r->err[0] = '\0';
+		/* --recover follows the restartedAt journaled */
+		journal_write(r, inflight_restarted);
+		return;
+	}
 	if (f == PATCH_LANDED && !r->patch_pause) {
-		r->restart_sent = 1;
-		if (r->ctx->interrupted || r->fsm.pending == OUT_INTERRUPTED) {
+		if (stopping)
 			log_warn("%s: the restart PATCH was applied (restartedAt "
 			    "%s) although the run was interrupted: the rollout "
 			    "goes on", r->name, r->restarted_at);
-			run_next(r, IN_INTERRUPT);
-			return;
+		else {
+			/* what failed was the answer, not the restart */
+			log_warn("%s: %s; but the restart PATCH was applied "
+			    "(restartedAt %s): following the rollout", r->name,
+			    r->err[0] ? r->err : "the restart PATCH failed",
+			    r->restarted_at);
+			r->err[0] = '\0';
 		}
-		/* what failed was the answer, not the restart */
-		log_warn("%s: %s; but the restart PATCH was applied "
-		    "(restartedAt %s): following the rollout", r->name,
-		    r->err[0] ? r->err : "the restart PATCH failed",
-		    r->restarted_at);
-		r->err[0] = '\0';
-		run_next(r, IN_OK);
+		inflight_restarted(r);
 		return;
 	}
 	if (r->patch.last_sent > 0)
 		log_info("%s: no attempt of the %s PATCH can land any more%s; "
 		    "%s", r->name, what(r), f == PATCH_LANDED ? " (it was "
-		    "applied)" : " (none was applied)", r->fsm.handover ?
-		    "giving the old pods back" : "re-adding the cancelled "
-		    "consumers");
+		    "applied)" : f == PATCH_FOREIGN ? " (the Deployment was "
+		    "restarted by someone else)" : " (none was applied)",
+		    r->fsm.handover ? "giving the old pods back" :
+		    "re-adding the cancelled consumers");
 	run_next(r, IN_FAIL);
 }
 
@@ -106,20 +136,28 @@ inflight_got(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (e == KUBE_OK && deploy_parse(obj, &d, sub, sizeof sub) == -1)
 		err = sub;
 	if (e != KUBE_OK || err == sub) {
+		/* said here, whatever the run's first cause (a signal) was */
+		log_err("%s: cannot tell whether the %s PATCH was applied: %s; "
+		    "the workers stay drained and the journal is kept: run "
+		    "'drain-and-rollout --recover %s' once the Kubernetes API "
+		    "answers", r->name, what(r), err, r->name);
 		run_fail(r, "cannot tell whether the %s PATCH of %s was applied: "
 		    "%s", what(r), r->name, err);
 		run_next(r, IN_TIMEOUT);
 		return;
 	}
+	/* the pause: the run paused a Deployment that was not */
 	f = patch_fate(r->patch_pause ? "true" : r->restarted_at,
+	    r->patch_pause ? "false" : r->dep.restarted_at,
 	    r->patch_pause ? (d.paused ? "true" : "false") : d.restarted_at,
 	    r->patch.last_sent > 0, sent - r->patch.last_sent,
 	    inflight_window(r), r->patch_pause, &wait);
-	deploy_info_free(&d);
 	if (f != PATCH_WAIT) {
-		inflight_decided(r, f);
+		inflight_decided(r, f, d.restarted_at);
+		deploy_info_free(&d);
 		return;
 	}
+	deploy_info_free(&d);
 	log_info("%s: the %s PATCH is not applied yet, and its last attempt "
 	    "may still be; reading the Deployment again in %.1fs, when the "
 	    "API server has applied it or given up on it", r->name, what(r),
@@ -134,8 +172,9 @@ inflight_read(struct run *r)
 
 	rd->op = op_new(r, 0, 0);
 	rd->sent = ev_now(r->ctx->loop);
-	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
-	    inflight_got, rd);
+	/* it gives up just before the state does, so that its error is told */
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline -
+	    INFLIGHT_READ_SPARE, inflight_got, rd);
 }
 
 static void
@@ -150,7 +189,7 @@ state_inflight(struct run *r)
 	}
 	if (r->patch.last_sent <= 0) {
 		/* no attempt went out: none can land */
-		inflight_decided(r, PATCH_LOST);
+		inflight_decided(r, PATCH_LOST, NULL);
 		return;
 	}
 	inflight_read(r);
@@ -160,7 +199,7 @@ state_inflight(struct run *r)
 static double
 inflight_deadline(struct run *r)
 {
-	return inflight_window(r) + deadline_request(r);
+	return inflight_window(r) + deadline_request(r) + INFLIGHT_READ_SPARE;
 }
 
 const struct state st_inflight = { "inflight", inflight_deadline,

@@ -176,9 +176,13 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	ra = jstr(r, "restarted_at");
 	rt = strtod(jstr(r, "request_timeout"), NULL);
 	last = patch_last(r);
-	fate = patch_fate(ra, r->dep.restarted_at, last > 0, now_wall() -
-	    last, kube_write_timeout(rt > 0 ? rt :
-	    r->ctx->o->request_timeout) + PATCH_MARGIN, 0, &wait);
+	/* last is when the last attempt's bytes went out at the latest (its
+	 * state's deadline cuts every attempt short); the value before the
+	 * run is not journaled: never foreign */
+	fate = patch_fate(ra, r->dep.restarted_at, r->dep.restarted_at,
+	    last > 0, now_wall() -
+	    last, patch_window(0, kube_write_timeout(rt > 0 ? rt :
+	    r->ctx->o->request_timeout)), 0, &wait);
 	restarted = fate == PATCH_LANDED;
 	if (fate == PATCH_WAIT) {
 		log_info("%s: the interrupted run (state %s) may have left a "

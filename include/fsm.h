@@ -154,5 +154,15 @@ int		 fsm_restoring(enum fsm_state);
  * clients' first contact (retry.h): from then on they are patient.
  */
 int		 fsm_changes(enum fsm_state);
+/*
+ * The outcome of a run the process abandons where it is (a second signal:
+ * exit at once, nothing more sent): an ended run's own; OUT_RESTORE_FAILED
+ * where a worker may be left without consumers or the Deployment paused
+ * with its pods detached (CANCEL and DRAIN in place, or shedding after a
+ * GIVEBACK; RESTART, INFLIGHT, RESTORE, DETACH, GIVEBACK); else
+ * OUT_INTERRUPTED (nothing changed yet, or the restart sent: the journal
+ * is enough for --recover).
+ */
+enum fsm_outcome fsm_abandoned(const struct fsm *);
 
 #endif

@@ -11,6 +11,8 @@
  * from plain facts:
  *   ours      the value it sets (the restartedAt annotation; "true" for
  *             the pause); NULL or "": unknown, never matches
+ *   before    that field as the run first read it, before its drain
+ *             (NULL: absent); a caller that does not know it passes seen
  *   seen      that field in the Deployment as read (NULL: absent, or not
  *             read at all)
  *   sent      0: no attempt was ever sent, so none can land
@@ -25,16 +27,31 @@
  *             that undo, so even a write seen applied is only settled
  *             once the window has passed
  * PATCH_LANDED: the Deployment holds our value and nothing in flight can
- * change that (go on as restarted). PATCH_LOST: it did not land and no
- * attempt can land any more (restore). PATCH_WAIT: an attempt may still
- * land: read again after *wait seconds (wait may be NULL).
+ * change that (go on as restarted). PATCH_FOREIGN: none of ours can land
+ * any more, and the field holds neither ours nor the value before: someone
+ * else restarted the Deployment meanwhile (kubectl rollout restart), so
+ * its old pods are being replaced: not ours, yet restoring consumers into
+ * them would hand tasks to pods being stopped (go on as restarted, naming
+ * the restart as another's). PATCH_LOST: it did not land and no attempt
+ * can land any more (restore). PATCH_WAIT: an attempt may still land:
+ * read again after *wait seconds (wait may be NULL).
+ *
+ * patch_window(): the "window" above, in seconds after an attempt's
+ * send: until then the API server may apply it. The client cannot know
+ * when its request reached the server (a retransmitted SYN or segment, a
+ * load balancer connecting to a backend), only that its bytes went out by
+ * the attempt's own limit (attempt, the client's request timeout); the
+ * server's timeout (server, the query's) starts when it receives it; plus
+ * PATCH_MARGIN. Negative inputs count as 0.
  *
  * rs_create_ours(): a ReplicaSet create answered 409 AlreadyExists (a
  * retry of a create that had landed): 1 if existing, the object now
  * there, is the one the run meant to create (same name, same
  * pod-template-hash label, and a controller ownerReference with the same
- * uid as the manifest's), so the create succeeded; 0 for anything else
- * (another object of that name: the 409 is the error it is).
+ * uid as the manifest's, and not being deleted), so the create
+ * succeeded; 0 for anything else (another object of that name, or the
+ * old one still awaiting its garbage collection: the 409 is the error it
+ * is).
  */
 #ifndef LANDED_H
 #define LANDED_H
@@ -43,6 +60,7 @@ struct json_t;
 
 enum patch_fate {
 	PATCH_LANDED,
+	PATCH_FOREIGN,
 	PATCH_LOST,
 	PATCH_WAIT,
 };
@@ -50,9 +68,11 @@ enum patch_fate {
 /* The margin added to a write's server-side timeout (transit, clocks). */
 #define PATCH_MARGIN	1.0
 
-enum patch_fate	 patch_fate(const char *ours, const char *seen, int sent,
-		    double sent_ago, double window, int undone, double *wait);
+enum patch_fate	 patch_fate(const char *ours, const char *before,
+		    const char *seen, int sent, double sent_ago, double window,
+		    int undone, double *wait);
 const char	*patch_fate_name(enum patch_fate);
+double		 patch_window(double attempt, double server);
 int		 rs_create_ours(struct json_t *existing, struct json_t *manifest);
 
 #endif

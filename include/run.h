@@ -144,5 +144,8 @@ int	ctx_run(struct ctx *);
 /* SIGINT/SIGTERM/SIGHUP/SIGQUIT: restore what is not restarted yet; a
  * run already restarted ends keeping its journal for --recover. */
 void	ctx_interrupt(struct ctx *);
+/* The worst outcome if the process exited now (fsm_abandoned() of every
+ * run; one never started is interrupted). */
+enum fsm_outcome ctx_abandoned(const struct ctx *);
 
 #endif

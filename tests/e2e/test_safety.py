@@ -206,7 +206,8 @@ def test_second_sigint_exits_at_once_and_recover_restores(request):
     t0 = time.time()
     rc, err = finish(w, p, args, timeout=30)
     assert time.time() - t0 < 2, "the second signal must exit at once"
-    assert rc == 8, err
+    # the restore had not ended: a worker may be left without consumers
+    assert rc == 9, err
     assert "second signal" in err
     assert w.r().exists(JOURNAL), "the journal must be left for --recover"
     w.flower_test("POST", "/_test/reset", {})

@@ -1203,6 +1203,60 @@ test_handover_shed_walk(void **state)
 	}
 }
 
+/* A run abandoned where it is (a second signal): the exit status says
+ * whether a worker may be left without consumers. */
+static void
+test_abandoned(void **state)
+{
+	static const struct {
+		enum fsm_state	 st;
+		int		 handover, shed;
+		enum fsm_outcome outcome, want;
+	} t[] = {
+		{ ST_RESOLVE, 0, 0, OUT_NONE, OUT_INTERRUPTED },
+		{ ST_LOCK, 0, 0, OUT_NONE, OUT_INTERRUPTED },
+		{ ST_CANCEL, 0, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_DRAIN, 0, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_RESTART, 0, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_INFLIGHT, 0, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_RESTORE, 0, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_ROLLOUT, 0, 0, OUT_NONE, OUT_INTERRUPTED },
+		{ ST_VERIFY, 0, 0, OUT_NONE, OUT_INTERRUPTED },
+		{ ST_DETACH, 1, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_RESTART, 1, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_INFLIGHT, 1, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_GIVEBACK, 1, 0, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_ROLLOUT, 1, 0, OUT_NONE, OUT_INTERRUPTED },
+		/* handover after the restart: the new workers consume */
+		{ ST_CANCEL, 1, 0, OUT_NONE, OUT_INTERRUPTED },
+		{ ST_DRAIN, 1, 0, OUT_NONE, OUT_INTERRUPTED },
+		{ ST_RETIRE, 1, 0, OUT_NONE, OUT_INTERRUPTED },
+		{ ST_HISTORY, 1, 0, OUT_NONE, OUT_INTERRUPTED },
+		/* shedding after a GIVEBACK: the rollout had failed */
+		{ ST_CANCEL, 1, 2, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_DRAIN, 1, 2, OUT_NONE, OUT_RESTORE_FAILED },
+		{ ST_END, 0, 0, OUT_OK, OUT_OK },
+		{ ST_END, 0, 0, OUT_INTERRUPTED, OUT_INTERRUPTED },
+		{ ST_END, 1, 0, OUT_RESTORE_FAILED, OUT_RESTORE_FAILED },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct fsm m;
+		fsm_init(&m, 0, 0, 0);
+		m.state = t[i].st;
+		m.handover = t[i].handover;
+		m.shed = t[i].shed;
+		m.outcome = t[i].outcome;
+		if (fsm_abandoned(&m) != t[i].want)
+			fail_msg("%s handover %d shed %d: got %s, want %s",
+			    fsm_state_name(t[i].st), t[i].handover, t[i].shed,
+			    fsm_outcome_name(fsm_abandoned(&m)),
+			    fsm_outcome_name(t[i].want));
+	}
+}
+
 int
 main(void)
 {
@@ -1238,6 +1292,7 @@ main(void)
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_handover_shed),
 		cmocka_unit_test(test_handover_shed_walk),
+		cmocka_unit_test(test_abandoned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,6 +310,15 @@ def test_fault_applied_then_answer_lost(world):
     assert r.returncode != 0
     assert time.monotonic() - t < 2.9
     assert world.deployment("ecal-bulk")["metadata"]["annotations"].get("held") == "yes"
+    # "transit": the request reaches the server 2 s late; its 2 s timeout
+    # starts then, so the write lands (held 1.5 s) after kubectl gave up
+    world.kube_test("POST", "faults", {"method": "PATCH", "path_prefix": DEP_PATH + "/ecal-bulk",
+                                       "transit": 2, "delay": 1.5, "count": 1})
+    r = world.kubectl("--request-timeout=2s", "annotate", "deployment/ecal-bulk", "transit=yes")
+    assert r.returncode != 0, r.stdout
+    assert "transit" not in world.deployment("ecal-bulk")["metadata"]["annotations"]
+    wait_for(lambda: world.deployment("ecal-bulk")["metadata"]["annotations"].get("transit") ==
+             "yes", 5, "the write that arrived late applied")
     world.kube_test("DELETE", "faults")
 
 

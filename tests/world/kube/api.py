@@ -98,6 +98,11 @@ def guarded(group, resource, verb, fn):
             h.send_status(st_forbidden(user, v, resource, group, ns or "", name))
             return
         fault = take_fault(h)
+        if fault is not None and fault.get("transit"):
+            # the request reaches the API server that late (a SYN or a
+            # segment retransmitted, a load balancer connecting to a
+            # backend): its deadline starts only then
+            time.sleep(float(fault["transit"]))
         if fault is not None and fault.get("applied"):
             return serve_applied(h, fault, limit, lambda: fn(h, ns, name),
                                  (resource, group, name))

@@ -40,6 +40,8 @@ def post_faults(h):
     f.setdefault("path_prefix", "")
     # "delay": seconds the matching requests wait before they are answered;
     # with it and no status they are then served normally.
+    # "transit": seconds the request takes to reach the API server, before
+    # its timeout starts (whatever the client did meanwhile).
     # "applied": true: the request is served (a write applied) first, then
     # its answer is lost: "drop": true closes the connection without one,
     # "delay" holds it, "status" replaces it (api.serve_applied)
