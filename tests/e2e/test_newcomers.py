@@ -6,7 +6,7 @@ import pytest
 
 from test_handover import PLAIN_POOL, fresh as handover_world, live_pods
 from test_safety import finish, wait_journal_state
-from world import wait_for
+from world import NS, wait_for
 
 DEP = "ecal-bulk"
 
@@ -121,3 +121,82 @@ def test_handover_pod_that_comes_up_after_resolve_is_drained_before_it_is_delete
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
     assert "worker %s appeared after the drain began" % late_pod["hostname"] in err, err
     assert not w.r().keys("drain-and-rollout:journal:*")
+
+
+DEP_PATH = "/apis/apps/v1/namespaces/%s/deployments/%s"
+
+
+def old_template_pods(w, new_hash):
+    return [p for p in w.pods(DEP) if p["pod_template_hash"] != new_hash and not p["terminating"]]
+
+
+@pytest.mark.long(60)
+@pytest.mark.xfail(strict=True, reason="open: a replica of the old template added after the "
+                   "census is stopped by the rollout with its tasks")
+def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
+    """A replica is added between the census and the restart PATCH (the
+    API server holds the PATCH; an autoscaler scales meanwhile): the old
+    ReplicaSet gets a pod of the old template whose worker takes a task.
+    The rollout would stop it with its task: the run drains it first."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 15, "count": 1,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    args = (DEP, "--request-timeout", "40s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 60,
+             "the restart PATCH held at the API server", interval=0.05)
+    old = {x["name"] for x in w.pods(DEP)}
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old], 10, "the replica")
+    wait_for(lambda: added["hostname"] in w.workers_online(), 30, "the added worker online")
+    late = w.enqueue(DEP, 1, 20.0, tag="late")
+    w.wait_started(late, 1, timeout=30)
+    old.add(added["name"])
+    code, err = finish(w, p, args)
+    w.wait_done(ids + late, timeout=60)
+    w.assert_exactly_once(ids + late)
+    assert code == 0, err
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+
+
+@pytest.mark.long(70)
+@pytest.mark.xfail(strict=True, reason="open: proportional scaling adds a pod of the old "
+                   "template during the rollout; the rollout stops it with its tasks")
+def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
+    """The Deployment is scaled from 1 to 3 after the restart PATCH, while
+    the old and the new ReplicaSet both have replicas: the Deployment
+    controller adds replicas to both, proportionally (sync.go scale()),
+    so a pod of the OLD template appears and its worker consumes. The
+    rollout then stops it: the run must drain it before."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    old = {x["name"] for x in w.pods(DEP)}
+    (old_hash,) = {x["pod_template_hash"] for x in w.pods(DEP)}
+    # the new pod finds no room yet: the rollout stays half-way
+    w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
+    args = (DEP,)
+    p = w.spawn(*args)
+    try:
+        (pending,) = wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 60,
+                              "the new pod Pending")
+    finally:
+        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=3")
+    assert r.returncode == 0, r.stderr
+    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old
+                                 and x["pod_template_hash"] == old_hash], 10,
+                        "a pod of the old template added by proportional scaling")
+    wait_for(lambda: added["hostname"] in w.workers_online(), 30, "its worker online")
+    late = w.enqueue(DEP, 4, 20.0, tag="late")
+    w.wait_started(late, 2, timeout=40)     # one each: the added worker runs one
+    w.kube_test("POST", "pod-state", {"pod": pending["name"], "state": "Running"})
+    code, err = finish(w, p, args)
+    w.wait_done(ids + late, timeout=60)
+    w.assert_exactly_once(ids + late)
+    assert code == 0, err
+    assert len(restart_patches(w)) == 1, restart_patches(w)
