@@ -200,3 +200,43 @@ def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
     w.assert_exactly_once(ids + late)
     assert code == 0, err
     assert len(restart_patches(w)) == 1, restart_patches(w)
+
+
+@pytest.mark.long(60)
+@pytest.mark.parametrize("mode", [(), ("--no-events",)], ids=["events", "polling"])
+def test_drained_worker_whose_container_restarts_is_drained_again(request, mode):
+    """Two replicas: one worker is drained while the other still runs a
+    long task; then the drained worker's container restarts in the same
+    pod (a crash, an OOM kill, a liveness probe): its new process has the
+    same name and consumes again, and takes a task. The census must not
+    take it for the drained one: it is cancelled and drained again before
+    the restart stops its pod."""
+    w = handover_world(request, replicas=2, pool=PLAIN_POOL)
+    short = w.enqueue(DEP, 1, 2.0, tag="short")
+    w.wait_started(short, 1)
+    long_ = w.enqueue(DEP, 1, 25.0, tag="long")
+    w.wait_started(long_, 1)
+    old = {x["name"] for x in w.pods(DEP)}
+    # the pod whose worker ran the short task, not the long one (its log says)
+    (crashed,) = wait_for(lambda: [x for x in w.pods(DEP) if long_[0] not in open(x["log"]).read()]
+                          if any(long_[0] in open(x["log"]).read() for x in w.pods(DEP)) else None,
+                          10, "the short task's pod")
+    args = (DEP,) + mode
+    p = w.spawn(*args)
+    seen = []
+    for line in p.stderr:       # until the agent has it drained
+        seen.append(line)
+        if "worker %s is drained" % crashed["hostname"] in line:
+            break
+    w.kube_test("POST", "pod-state", {"pod": crashed["name"], "state": "CrashLoopBackOff"})
+    w.kube_test("POST", "pod-state", {"pod": crashed["name"], "state": "Running"})
+    wait_for(lambda: crashed["hostname"] in w.workers_online(), 30, "its worker back online")
+    late = w.enqueue(DEP, 1, 20.0, tag="late")
+    w.wait_started(late, 1, timeout=30)
+    code, err = finish(w, p, args)
+    err = "".join(seen) + err
+    w.wait_done(short + long_ + late, timeout=60)
+    w.assert_exactly_once(short + long_ + late)
+    assert code == 0, err
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
