@@ -250,3 +250,41 @@ def test_drained_worker_whose_container_restarts_is_drained_again(request, mode)
     assert code == 0, err
     assert len(restart_patches(w)) == 1, restart_patches(w)
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+
+
+@pytest.mark.long(60)
+def test_handover_replica_added_before_the_pause_is_drained(request):
+    """--handover: a replica is added after DETACH listed the pods and
+    before the Deployment is paused (the API server holds the pause; an
+    autoscaler scales meanwhile): its ReplicaSet's delete orphans it with
+    the others, but DETACH did not record it. Its worker consumes and takes
+    a task: it must be drained before anything stops it."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 12, "count": 1,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    old = {x["name"] for x in w.pods(DEP)}
+    args = (DEP, "--handover", "--request-timeout", "40s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 60,
+             "the pause PATCH held at the API server", interval=0.05)
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old], 10, "the replica")
+    wait_for(lambda: added["hostname"] in w.workers_online(), 30, "the added worker online")
+    late = w.enqueue(DEP, 2, 20.0, tag="late")
+    w.wait_started(late, 2, timeout=30)     # one each: the added worker runs one
+    old.add(added["name"])
+    # the old worker drains; the added one was never cancelled: it takes more
+    wait_journal_state(w, "drain", timeout=60)
+    more = w.enqueue(DEP, 4, 15.0, tag="more")
+    code, err = finish(w, p, args)
+    wait_done_or_gone(w, ids + late + more, added["name"])
+    w.assert_exactly_once(ids + late + more)
+    assert code == 0, err
+    gone = [x for x in w.pods(DEP, all=True) if x["name"] == added["name"]]
+    assert gone and not gone[0]["sigkilled"], gone
+    assert "worker %s appeared after the drain began" % added["hostname"] in err, err
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
