@@ -283,8 +283,6 @@ def test_handover_replica_added_before_the_pause_is_drained(request):
     wait_done_or_gone(w, ids + late + more, added["name"])
     w.assert_exactly_once(ids + late + more)
     assert code == 0, err
-    gone = [x for x in w.pods(DEP, all=True) if x["name"] == added["name"]]
-    assert gone and not gone[0]["sigkilled"], gone
     assert "worker %s appeared after the drain began" % added["hostname"] in err, err
     assert len(restart_patches(w)) == 1, restart_patches(w)
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
