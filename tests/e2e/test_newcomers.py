@@ -286,3 +286,4 @@ def test_handover_replica_added_before_the_pause_is_drained(request):
     assert "worker %s appeared after the drain began" % added["hostname"] in err, err
     assert len(restart_patches(w)) == 1, restart_patches(w)
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+
