@@ -126,11 +126,44 @@ detach_done(enum kube_err e, json_t *obj, const char *err, void *arg)
 		run_fail(r, "%s", err);
 }
 
-/* Step 0: read; 1: journalled, pausing; 2: deleting; 3: relabelling. */
+/* The recorded pods leave their ReplicaSets: none adopts them any more. */
+static void
+detach_relabel(struct run *r)
+{
+	json_t	*p, *labels;
+	size_t	 i;
+
+	if (!lease_check(r))
+		return;
+	json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
+		json_t *h = json_object_get(p, "hash");
+		char *v;
+		labels = json_pack("{s:O}", RUN_LABEL,
+		    json_object_get(r->ho, "label"));
+		if (json_is_string(h)) {
+			v = xasprintf("handover-%s", json_string_value(h));
+			json_object_set_new(labels, HASH_LABEL, json_string(v));
+			free(v);
+		}
+		kube_pod_labels(&r->ctx->kube, json_string_value(
+		    json_object_get(p, "name")), labels, r->state_deadline,
+		    detach_done, op_new(r, 0, 0));
+		json_decref(labels);
+	}
+}
+
+/*
+ * Step 0: read; 1: journalled, pausing; 2: deleting; 3: the pods listed
+ * again; 4: journalled, relabelling. The list of step 0 was read before the
+ * pause: a replica added meanwhile (an autoscaler) is orphaned with the
+ * others, so the pods are listed again once their ReplicaSets are deleted
+ * (no pod of theirs can be created after) and every one is recorded
+ * before it is relabelled: RETIRE drains and deletes it with the others.
+ */
 static void
 detach_settled(struct run *r)
 {
-	json_t	*rs, *p, *labels;
+	json_t	*rs;
 	size_t	 i;
 
 	if (r->err[0] != '\0') {
@@ -165,22 +198,12 @@ detach_settled(struct run *r)
 		return;
 	case 2:
 		r->step = 3;
-		json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
-			json_t *h = json_object_get(p, "hash");
-			char *v;
-			labels = json_pack("{s:O}", RUN_LABEL,
-			    json_object_get(r->ho, "label"));
-			if (json_is_string(h)) {
-				v = xasprintf("handover-%s", json_string_value(h));
-				json_object_set_new(labels, HASH_LABEL,
-				    json_string(v));
-				free(v);
-			}
-			kube_pod_labels(&r->ctx->kube, json_string_value(
-			    json_object_get(p, "name")), labels,
-			    r->state_deadline, detach_done, op_new(r, 0, 0));
-			json_decref(labels);
-		}
+		kube_list(&r->ctx->kube, "pods", r->dep.selector,
+		    r->state_deadline, detach_pods, op_new(r, 0, 0));
+		return;
+	case 3:
+		r->step = 4;
+		journal_write(r, detach_relabel);
 		return;
 	default:
 		log_info("%s: %zu old pod(s) detached; they keep consuming "

@@ -6,7 +6,7 @@ import pytest
 
 from test_handover import PLAIN_POOL, fresh as handover_world, live_pods
 from test_safety import finish, wait_journal_state
-from world import wait_for
+from world import NS, wait_for
 
 DEP = "ecal-bulk"
 
@@ -121,3 +121,169 @@ def test_handover_pod_that_comes_up_after_resolve_is_drained_before_it_is_delete
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
     assert "worker %s appeared after the drain began" % late_pod["hostname"] in err, err
     assert not w.r().keys("drain-and-rollout:journal:*")
+
+
+DEP_PATH = "/apis/apps/v1/namespaces/%s/deployments/%s"
+
+
+def old_template_pods(w, new_hash):
+    return [p for p in w.pods(DEP) if p["pod_template_hash"] != new_hash and not p["terminating"]]
+
+
+def wait_done_or_gone(w, ids, pod):
+    """Every task done, or the pod that ran one is gone (its tasks with it)
+    and every other task done (a pod's log names the tasks it received)."""
+    def settled():
+        done = set(w.ledger()[1])
+        gone = [x for x in w.pods(DEP, all=True) if x["name"] == pod and x["gone"]]
+        held = {i for i in ids if gone and i in open(gone[0]["log"]).read()}
+        return set(ids) <= done or (gone and set(ids) - held <= done)
+    wait_for(settled, 90, "the tasks done, or their pod gone")
+
+@pytest.mark.long(60)
+@pytest.mark.xfail(strict=True, reason="open: a replica of the old template added after the "
+                   "census is stopped by the rollout with its tasks")
+def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
+    """A replica is added between the census and the restart PATCH (the
+    API server holds the PATCH; an autoscaler scales meanwhile): the old
+    ReplicaSet gets a pod of the old template whose worker takes a task.
+    The rollout would stop it with its task: the run drains it first."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 15, "count": 1,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    args = (DEP, "--request-timeout", "40s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 60,
+             "the restart PATCH held at the API server", interval=0.05)
+    old = {x["name"] for x in w.pods(DEP)}
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old], 10, "the replica")
+    wait_for(lambda: added["hostname"] in w.workers_online(), 30, "the added worker online")
+    late = w.enqueue(DEP, 1, 20.0, tag="late")
+    w.wait_started(late, 1, timeout=30)
+    old.add(added["name"])
+    code, err = finish(w, p, args)
+    wait_done_or_gone(w, ids + late, added["name"])
+    w.assert_exactly_once(ids + late)
+    assert code == 0, err
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+
+
+@pytest.mark.long(70)
+@pytest.mark.xfail(strict=True, reason="open: proportional scaling adds a pod of the old "
+                   "template during the rollout; the rollout stops it with its tasks")
+def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
+    """The Deployment is scaled from 1 to 3 after the restart PATCH, while
+    the old and the new ReplicaSet both have replicas: the Deployment
+    controller adds replicas to both, proportionally (sync.go scale()),
+    so a pod of the OLD template appears and its worker consumes. The
+    rollout then stops it: the run must drain it before."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    old = {x["name"] for x in w.pods(DEP)}
+    (old_hash,) = {x["pod_template_hash"] for x in w.pods(DEP)}
+    # the new pod finds no room yet: the rollout stays half-way
+    w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
+    args = (DEP,)
+    p = w.spawn(*args)
+    try:
+        (pending,) = wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 60,
+                              "the new pod Pending")
+    finally:
+        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=3")
+    assert r.returncode == 0, r.stderr
+    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old
+                                 and x["pod_template_hash"] == old_hash], 10,
+                        "a pod of the old template added by proportional scaling")
+    wait_for(lambda: added["hostname"] in w.workers_online(), 30, "its worker online")
+    late = w.enqueue(DEP, 4, 20.0, tag="late")
+    w.wait_started(late, 2, timeout=40)     # one each: the added worker runs one
+    w.kube_test("POST", "pod-state", {"pod": pending["name"], "state": "Running"})
+    code, err = finish(w, p, args)
+    wait_done_or_gone(w, ids + late, added["name"])
+    w.assert_exactly_once(ids + late)
+    assert code == 0, err
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+
+
+@pytest.mark.long(60)
+@pytest.mark.parametrize("mode", [(), ("--no-events",)], ids=["events", "polling"])
+def test_drained_worker_whose_container_restarts_is_drained_again(request, mode):
+    """Two replicas: one worker is drained while the other still runs a
+    long task; then the drained worker's container restarts in the same
+    pod (a crash, an OOM kill, a liveness probe): its new process has the
+    same name and consumes again, and takes a task. The census must not
+    take it for the drained one: it is cancelled and drained again before
+    the restart stops its pod."""
+    w = handover_world(request, replicas=2, pool=PLAIN_POOL)
+    short = w.enqueue(DEP, 1, 2.0, tag="short")
+    w.wait_started(short, 1)
+    long_ = w.enqueue(DEP, 1, 25.0, tag="long")
+    w.wait_started(long_, 1)
+    old = {x["name"] for x in w.pods(DEP)}
+    # the pod whose worker ran the short task, not the long one (its log says)
+    (crashed,) = wait_for(lambda: [x for x in w.pods(DEP) if long_[0] not in open(x["log"]).read()]
+                          if any(long_[0] in open(x["log"]).read() for x in w.pods(DEP)) else None,
+                          10, "the short task's pod")
+    args = (DEP,) + mode
+    p = w.spawn(*args)
+    seen = []
+    for line in p.stderr:       # until the agent has it drained
+        seen.append(line)
+        if "worker %s is drained" % crashed["hostname"] in line:
+            break
+    w.kube_test("POST", "pod-state", {"pod": crashed["name"], "state": "CrashLoopBackOff"})
+    w.kube_test("POST", "pod-state", {"pod": crashed["name"], "state": "Running"})
+    wait_for(lambda: crashed["hostname"] in w.workers_online(), 30, "its worker back online")
+    late = w.enqueue(DEP, 1, 20.0, tag="late")
+    w.wait_started(late, 1, timeout=30)
+    code, err = finish(w, p, args)
+    err = "".join(seen) + err
+    w.wait_done(short + long_ + late, timeout=60)
+    w.assert_exactly_once(short + long_ + late)
+    assert code == 0, err
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+
+
+@pytest.mark.long(60)
+def test_handover_replica_added_before_the_pause_is_drained(request):
+    """--handover: a replica is added after DETACH listed the pods and
+    before the Deployment is paused (the API server holds the pause; an
+    autoscaler scales meanwhile): its ReplicaSet's delete orphans it with
+    the others, but DETACH did not record it. Its worker consumes and takes
+    a task: it must be drained before anything stops it."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 12, "count": 1,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    old = {x["name"] for x in w.pods(DEP)}
+    args = (DEP, "--handover", "--request-timeout", "40s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 60,
+             "the pause PATCH held at the API server", interval=0.05)
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old], 10, "the replica")
+    wait_for(lambda: added["hostname"] in w.workers_online(), 30, "the added worker online")
+    late = w.enqueue(DEP, 2, 20.0, tag="late")
+    w.wait_started(late, 2, timeout=30)     # one each: the added worker runs one
+    old.add(added["name"])
+    # the old worker drains; the added one was never cancelled: it takes more
+    wait_journal_state(w, "drain", timeout=60)
+    more = w.enqueue(DEP, 4, 15.0, tag="more")
+    code, err = finish(w, p, args)
+    wait_done_or_gone(w, ids + late + more, added["name"])
+    w.assert_exactly_once(ids + late + more)
+    assert code == 0, err
+    assert "worker %s appeared after the drain began" % added["hostname"] in err, err
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+

@@ -348,6 +348,8 @@ class Kubelet:
             dep = pod.dep
             if pod.fault and pod.start_requested and not pod.terminating:
                 pod.fault = None            # its container starts at last
+                if pod.started_at is not None:
+                    pod.restart_count += 1  # again, in the same pod: restartCount counts it
                 pod.crash_waiting = False
                 log("pod %s: its container starts" % pod.name)
                 try:
