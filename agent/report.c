@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "http.h"
+#include "imgcheck.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -388,6 +389,8 @@ run_words(struct run *r)
 		return "nothing to recover";
 	if (r->mode == RUN_STATUS && r->fsm.outcome == OUT_DRY_RUN)
 		return "status shown";
+	if (imgcheck_words(r) != NULL)		/* --only-stale */
+		return imgcheck_words(r);
 	return outcome_words(r->fsm.outcome);
 }
 
@@ -497,6 +500,8 @@ run_json(struct run *r)
 		    fsm_exit_code(r->fsm.outcome));
 	}
 	json_object_set_new(o, "forced", json_boolean(r->fsm.forced));
+	if (imgcheck_json(r) != NULL)
+		json_object_set_new(o, "image", imgcheck_json(r));
 	if (handover_rss(r) != NULL) {
 		/* deleted (pods orphaned), then recreated: with 0 replicas
 		 * after a handover, as the plan keeps them when given back */
