@@ -162,8 +162,12 @@ def test_an_unpaused_trigger_is_warned_about_and_pause_triggers_pauses_it(reques
     d = w.deployment("ecal-priority")
     assert d["metadata"]["generation"] == before + 1
     assert d["spec"]["template"]["spec"]["containers"][0]["image"].endswith("@" + new)
-    wait_for(lambda: running(w, "ecal-priority") == [new], 60, "the trigger's rollout")
-    assert patches(w, "ecal-priority") == []
+    # both follow the tag: OpenShift rolls both out, no drain
+    for d in ("ecal-priority", "ecal-bulk"):
+        wait_for(lambda: running(w, d) == [new], 60, "the trigger's rollout of " + d)
+        w.wait_rolled_out(d)
+        assert patches(w, d) == []
+    wait_for(w.all_workers_online, 60, "the new workers online in Flower")
 
     for args in (["--dry-run"], ["--status"]):
         p = w.run(*args, "ecal-bulk")
