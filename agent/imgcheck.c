@@ -23,6 +23,7 @@ struct imgcheck {
 	struct stale_lookup	*l;		/* per container */
 	char			(*cur)[DIGEST_LEN];
 	char			**why;		/* unknown: why; else NULL */
+	json_t			*images;	/* imgcheck_images() */
 	json_t			*running;	/* [{"pod", "container",
 						   "imageID"}] */
 	int			 out;		/* tag reads out */
@@ -48,6 +49,7 @@ imgcheck_free(struct imgcheck *m)
 		return;
 	json_decref(m->containers);
 	json_decref(m->running);
+	json_decref(m->images);
 	free(m->triggers);
 	triggers_free(&m->trig);
 	for (i = 0; i < m->n; i++)
@@ -195,6 +197,11 @@ decide(struct run *r)
 	    m->res.running, m->res.current, stale_verdict_name(m->res.verdict),
 	    m->res.why);
 	roll = stale_rolls(m->res.verdict, r->ctx->o->stale_unknown_roll);
+	json_array_foreach(imgcheck_images(r), i, x)
+		log_info("%s: the restart also sets container %s's image to %s "
+		    "(its image trigger did not: paused)", r->name,
+		    json_string_value(json_object_get(x, "name")),
+		    json_string_value(json_object_get(x, "image")));
 	if (roll || r->mode == RUN_STATUS) {
 		m->then(r);
 		return;
@@ -209,6 +216,32 @@ decide(struct run *r)
 		    "(%s); --stale-unknown roll rolls it: nothing changed",
 		    m->res.why);
 	run_next(r, IN_NOTHING);
+}
+
+/* Container i follows a trigger: the tag's pull spec, if the template
+ * holds another one, for the restart to write. */
+static void
+trigger_image(struct run *r, size_t i, const char *ref)
+{
+	struct imgcheck	*m = r->img;
+	json_t		*c = json_array_get(m->containers, i);
+	const char	*now = json_string_value(json_object_get(c, "image"));
+
+	if (ref == NULL || (now != NULL && strcmp(now, ref) == 0))
+		return;
+	if (m->images == NULL)
+		m->images = json_array();
+	json_array_append_new(m->images, json_pack("{s:O,s:s}", "name",
+	    json_object_get(c, "name"), "image", ref));
+}
+
+json_t *
+imgcheck_images(struct run *r)
+{
+	struct imgcheck	*m = r->img;
+
+	return m != NULL && m->decided && m->res.verdict == STALE_STALE ?
+	    m->images : NULL;
 }
 
 static void
@@ -228,6 +261,10 @@ got_tag(enum kube_err e, json_t *obj, const char *err, void *arg)
 		if (stale_tag_digest(obj, l, m->resolve_names, m->cur[i], why,
 		    sizeof why) == -1)
 			m->why[i] = xstrdup(why);
+		else if (l->via == VIA_TRIGGER)
+			trigger_image(r, i, json_string_value(json_object_get(
+			    json_object_get(obj, "image"),
+			    "dockerImageReference")));
 	} else if (e == KUBE_ENOTFOUND)
 		m->why[i] = xasprintf("ImageStreamTag %s in namespace %s: not "
 		    "found (404)%s", l->ist, l->ns, l->via == VIA_SHORT ?

@@ -36,6 +36,13 @@ void	imgcheck_pods(struct run *, struct json_t *pods,
  * never writes "paused": false.
  */
 void	imgcheck_pause(struct run *, void (*then)(struct run *));
+/*
+ * For the restart PATCH: [{"name", "image"}] of the containers whose
+ * trigger names an ImageStreamTag whose image (dockerImageReference) the
+ * template does not hold yet (a paused trigger does not write it), when
+ * the verdict rolls the workload; NULL if none. Borrowed.
+ */
+struct json_t *imgcheck_images(struct run *);
 /* What the report says of a run the verdict ended, or NULL. */
 const char *imgcheck_words(struct run *);
 /* The verdict for -o json ({"verdict", "running", "current", "why",

@@ -960,6 +960,30 @@ kube_annotate_at(struct kube *k, const char *name, const char *key,
 	free(path);
 }
 
+void
+kube_restart_images(struct kube *k, const char *name, const char *when,
+    int resume, json_t *images, double deadline, struct kube_write *track,
+    kube_cb *cb, void *arg)
+{
+	json_t	*patch;
+
+	if (images == NULL) {
+		(resume ? kube_restart_resume : kube_restart)(k, name, when,
+		    deadline, track, cb, arg);
+		return;
+	}
+	/* the same PATCH, the containers merged by name with their image */
+	patch = json_pack("{s:{s:{s:{s:{s:s}},s:{s:O}}}}", "spec", "template",
+	    "metadata", "annotations", RESTARTED_AT, when, "spec", "containers",
+	    images);
+	if (resume)
+		json_object_set_new(json_object_get(patch, "spec"), "paused",
+		    json_false());
+	kpatch(k, name, "application/strategic-merge-patch+json", patch,
+	    resume ? "restarting and resuming" : "restarting", deadline, track,
+	    cb, arg);
+}
+
 /* ---- --handover ------------------------------------------------------ */
 
 void

@@ -236,6 +236,14 @@ void	kube_get_imagestreamtag(struct kube *, const char *ns,
 /* PATCH spec.template.metadata.annotations restartedAt = RFC 3339 now. */
 void	kube_restart(struct kube *, const char *name, const char *when,
 	    double deadline, struct kube_write *, kube_cb *, void *);
+/*
+ * kube_restart() (resume: kube_restart_resume()) whose PATCH also sets
+ * the images of the containers named in images ([{"name", "image"}],
+ * merged by name; NULL: none, as those send).
+ */
+void	kube_restart_images(struct kube *, const char *name, const char *when,
+	    int resume, struct json_t *images, double deadline,
+	    struct kube_write *, kube_cb *, void *);
 /* PATCH (JSON merge patch) metadata.annotations key = value; value NULL
  * removes it. */
 void	kube_annotate(struct kube *, const char *name, const char *key,

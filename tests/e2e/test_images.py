@@ -195,14 +195,29 @@ def test_an_unpaused_trigger_is_warned_about_and_pause_triggers_pauses_it(reques
 
     # an import no longer rolls it; a run (with or without the flag) never unpauses
     gen = w.deployment("ecal-bulk")["metadata"]["generation"]
-    w.kube_test("POST", "/_test/import", {"stream": "etl", "tag": "latest",
-                                          "from": "registry.cern.ch/cms-dqmdc/dials-etl:1.6.0"})
+    newer = w.kube_test("POST", "/_test/import", {"stream": "etl", "tag": "latest",
+                                                    "from": "registry.cern.ch/cms-dqmdc/dials-etl:1.6.0"})["image"]
     assert w.deployment("ecal-bulk")["metadata"]["generation"] == gen
-    for args in ([], ["--pause-triggers"]):
+    assert running(w, "ecal-bulk") == [new]
+    # the image now rolls through a drain: --only-stale's restart writes the
+    # tag's image, as the paused trigger no longer does
+    ids = w.enqueue("ecal-bulk", 3, 1.0)
+    w.wait_started(ids, 1)
+    first = len(patches(w, "ecal-bulk"))
+    for args, rolls in ((["--only-stale"], True), (["--pause-triggers"], True), (["--only-stale"], False)):
         n = len(patches(w, "ecal-bulk"))
         p = w.run(*args, "ecal-bulk")
         assert p.returncode == 0, p.stderr
         assert "OpenShift rolls it out by itself" not in p.stderr
         ann = json.loads(w.deployment("ecal-bulk")["metadata"]["annotations"][TRIGGERS])
         assert [t.get("paused") for t in ann] == [True, True]
+        if not rolls:
+            assert "up to date" in p.stderr and len(patches(w, "ecal-bulk")) == n
+            continue
         assert len(patches(w, "ecal-bulk")) == n + 1        # the restart only
+        assert running(w, "ecal-bulk") == [newer]
+    body = json.loads(patches(w, "ecal-bulk")[first]["body"])
+    assert body["spec"]["template"]["spec"]["containers"] == [
+        {"name": "worker", "image": "registry.cern.ch/cms-dqmdc/dials-etl@" + newer}]
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
