@@ -167,6 +167,37 @@ running_of(json_t *pods)
 }
 
 static void
+skip_end(struct run *r)
+{
+	run_next(r, IN_NOTHING);
+}
+
+/* An up-to-date workload's triggers, with --pause-triggers: leased. */
+static void
+skip_locked(struct run *r, int ok)
+{
+	if (ok == 1)
+		imgcheck_pause(r, skip_end);
+	else if (ok == 0) {
+		log_warn("%s: another run holds its lease: its image triggers "
+		    "were not paused", r->name);
+		skip_end(r);
+	} else
+		run_next(r, IN_FAIL);
+}
+
+static int
+unpaused(const struct imgcheck *m)
+{
+	size_t	i;
+
+	for (i = 0; m != NULL && i < m->trig.n; i++)
+		if (!m->trig.v[i].paused)
+			return 1;
+	return 0;
+}
+
+static void
 decide(struct run *r)
 {
 	struct imgcheck		*m = r->img;
@@ -197,6 +228,13 @@ decide(struct run *r)
 	    m->res.running, m->res.current, stale_verdict_name(m->res.verdict),
 	    m->res.why);
 	roll = stale_rolls(m->res.verdict, r->ctx->o->stale_unknown_roll);
+	if (!roll && r->journal != NULL && r->mode == RUN_DRAIN) {
+		/* skipping would leave what a dead run drained drained */
+		log_warn("%s: a previous run left its journal (workers it "
+		    "drained may still consume nothing): rolled all the same, "
+		    "to finish what it began", r->name);
+		roll = 1;
+	}
 	json_array_foreach(imgcheck_images(r), i, x)
 		log_info("%s: the restart also sets container %s's image to %s "
 		    "(its image trigger did not: paused)", r->name,
@@ -215,6 +253,12 @@ decide(struct run *r)
 		snprintf(m->words, sizeof m->words, "image unknown, not rolled "
 		    "(%s); --stale-unknown roll rolls it: nothing changed",
 		    m->res.why);
+	if (r->mode == RUN_DRAIN && !r->fsm.dry_run &&
+	    r->ctx->o->pause_triggers && unpaused(m)) {
+		/* up to date, but OpenShift would roll the next import */
+		lease_take(r, skip_locked);
+		return;
+	}
 	run_next(r, IN_NOTHING);
 }
 
@@ -442,13 +486,9 @@ void
 imgcheck_pause(struct run *r, void (*then)(struct run *))
 {
 	struct imgcheck	*m = r->img;
-	size_t		 i;
-	int		 unpaused = 0;
 
-	for (i = 0; m != NULL && i < m->trig.n; i++)
-		unpaused |= !m->trig.v[i].paused;
 	if (m == NULL || !r->ctx->o->pause_triggers || r->mode != RUN_DRAIN ||
-	    r->fsm.dry_run || !unpaused) {
+	    r->fsm.dry_run || !unpaused(m)) {
 		then(r);
 		return;
 	}

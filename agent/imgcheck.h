@@ -23,8 +23,10 @@ void	imgcheck_workload(struct run *, struct json_t *workload);
  * read (counted operations of the state), the verdict logged with the
  * running and current digests; a workload that does not roll (up to
  * date; unknown without --stale-unknown roll) ends the run there
- * (IN_NOTHING: no lease, nothing changed), else then(r). --status always
- * goes on.
+ * (IN_NOTHING: no lease, nothing changed; with --pause-triggers and an
+ * unpaused trigger, the lease is taken to pause it first), else then(r).
+ * --status always goes on; so does a drain that found the journal of a
+ * run that died (skipping it would leave its workers drained).
  */
 void	imgcheck_pods(struct run *, struct json_t *pods,
 	    void (*then)(struct run *));

@@ -221,3 +221,31 @@ def test_an_unpaused_trigger_is_warned_about_and_pause_triggers_pauses_it(reques
         {"name": "worker", "image": "registry.cern.ch/cms-dqmdc/dials-etl@" + newer}]
     w.wait_done(ids)
     w.assert_exactly_once(ids)
+    # an up-to-date Deployment whose trigger OpenShift would follow: its
+    # lease is taken to pause the trigger, and nothing else is done
+    worker = w.worker_of("ecal-priority")
+    assert running(w, "ecal-priority") == [newer]
+    p = w.run("--only-stale", "--pause-triggers", "ecal-priority")
+    assert p.returncode == 0, p.stderr
+    assert "ecal-priority: up to date (running %s" % newer[7:19] in p.stderr
+    ann = json.loads(w.deployment("ecal-priority")["metadata"]["annotations"][TRIGGERS])
+    assert [t.get("paused") for t in ann] == [True]
+    (pt,) = patches(w, "ecal-priority")
+    assert list(json.loads(pt["body"])["metadata"]) == ["resourceVersion", "annotations"]
+    assert w.worker_of("ecal-priority") == worker
+
+
+def test_only_stale_finishes_what_a_drain_only_run_left_drained(request):
+    w = make_world(request, [dep("ecal-bulk", ETL)], imagestreams=STREAMS)
+    worker = w.worker_of("ecal-bulk")
+    assert w.run("--drain-only", "ecal-bulk").returncode == 0
+    assert not w.consumes(worker, "ecal-bulk")
+    ids = w.enqueue("ecal-bulk", 2, 0.5)
+    p = w.run("--only-stale", "ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert "a previous run left its journal" in p.stderr
+    assert "rolled out and verified" in p.stderr
+    new = w.worker_of("ecal-bulk")
+    assert new != worker and w.consumes(new, "ecal-bulk")
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
