@@ -62,11 +62,12 @@ def wait_gone(world, name, timeout=30):
         time.sleep(0.1)
 
 
-def start_world(deployments):
-    """Redis and the Kubernetes double (no Flower), checked with the real kubectl."""
+def start_world(deployments, **kw):
+    """Redis and the Kubernetes double (no Flower), checked with the real kubectl;
+    kw: World()'s (statefulsets, imagestreams)."""
     assert shutil.which(KUBECTL), "kubectl is not installed: it is the conformance check of the " \
         "Kubernetes double (tests/install-deps installs it)"
-    w = World(deployments, flower=False)
+    w = World(deployments, flower=False, **kw)
     try:
         w.start()
     except BaseException:
@@ -1272,14 +1273,8 @@ STS_PATH = "/apis/apps/v1/namespaces/%s/statefulsets" % NS
 
 @pytest.fixture(scope="module")
 def sts_world():
-    assert shutil.which(KUBECTL), "kubectl is not installed"
-    w = World([WORLD_CFG[1]], flower=False,
-              statefulsets=[statefulset("airflow-worker", 2), statefulset("celery-beat", 1)])
-    try:
-        w.start()
-    except BaseException:
-        w.stop()
-        raise
+    w = start_world([WORLD_CFG[1]],
+                    statefulsets=[statefulset("airflow-worker", 2), statefulset("celery-beat", 1)])
     yield w
     stop_world(w)
 
@@ -1467,7 +1462,6 @@ IMG_TRIGGER = json.dumps([{"from": {"kind": "ImageStreamTag", "name": "etl:lates
 
 @pytest.fixture(scope="module")
 def img_world():
-    assert shutil.which(KUBECTL), "kubectl is not installed"
     deps = [{"name": "etl-reg", "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 1,
              "image": "%s/%s/etl:latest" % (IMG_REG, NS)},
             {"name": "etl-short", "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 1,
@@ -1475,14 +1469,9 @@ def img_world():
             {"name": "etl-auto", "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 1,
              "image": "registry.cern.ch/cms-dqmdc/dials-etl:1.4.2",
              "annotations": {"image.openshift.io/triggers": IMG_TRIGGER}}]
-    w = World(deps, flower=False, imagestreams=[
+    w = start_world(deps, imagestreams=[
         {"name": "etl", "lookupPolicyLocal": True,
          "tags": {"latest": "registry.cern.ch/cms-dqmdc/dials-etl:1.4.2"}}])
-    try:
-        w.start()
-    except BaseException:
-        w.stop()
-        raise
     yield w
     stop_world(w)
 
