@@ -453,7 +453,7 @@ jtext(const char *s)
 static json_t *
 run_json(struct run *r)
 {
-	json_t	*o, *ws, *t, *tasks, *v;
+	json_t	*o, *ws, *t, *tasks, *v, *img;
 	size_t	 i, j;
 	int	 s;
 	const char *id;
@@ -500,8 +500,8 @@ run_json(struct run *r)
 		    fsm_exit_code(r->fsm.outcome));
 	}
 	json_object_set_new(o, "forced", json_boolean(r->fsm.forced));
-	if (imgcheck_json(r) != NULL)
-		json_object_set_new(o, "image", imgcheck_json(r));
+	if ((img = imgcheck_json(r)) != NULL)	/* --only-stale, triggers */
+		json_object_set_new(o, "image", img);
 	if (handover_rss(r) != NULL) {
 		/* deleted (pods orphaned), then recreated: with 0 replicas
 		 * after a handover, as the plan keeps them when given back */
