@@ -181,9 +181,14 @@ def test_an_unpaused_trigger_is_warned_about_and_pause_triggers_pauses_it(reques
 
     ids = w.enqueue("ecal-bulk", 3, 1.0)
     w.wait_started(ids, 1)
+    # the first pause PATCH finds the object changed (409): read again, sent again
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "status": 409, "count": 1,
+                                          "path_prefix": "/apis/apps/v1/namespaces/%s/deployments/ecal-bulk" % NS})
     p = w.run("--pause-triggers", "ecal-bulk")
     assert p.returncode == 0, p.stderr
     assert "paused its image trigger(s) ImageStreamTag etl:latest (container worker)" in p.stderr
+    assert [r["status"] for r in patches(w, "ecal-bulk")] == [409, 200, 200]
+    assert patches(w, "ecal-bulk")[0]["body"] == patches(w, "ecal-bulk")[1]["body"]
     ann = json.loads(w.deployment("ecal-bulk")["metadata"]["annotations"][TRIGGERS])
     assert [t.get("paused") for t in ann] == [True, True]
     assert ann[1]["from"]["name"] == "etl:stable"
