@@ -869,6 +869,22 @@ kube_get_deployment(struct kube *k, const char *name, double deadline,
 	free(path);
 }
 
+void
+kube_get_imagestreamtag(struct kube *k, const char *ns, const char *name,
+    double deadline, kube_cb *cb, void *arg)
+{
+	const char	*n = ns != NULL ? ns : k->ns;
+	char		*en = http_escape(name), *ens = http_escape(n);
+	char		*path = xasprintf("/apis/image.openshift.io/v1/namespaces/"
+	    "%s/imagestreamtags/%s", ens, en);
+
+	kreq(k, "GET", path, NULL, NULL, deadline, 0, xasprintf("getting "
+	    "imagestreamtag %s in namespace %s", name, n), cb, arg);
+	free(path);
+	free(en);
+	free(ens);
+}
+
 /* Where resource's objects are: the core group's pods, else apps/v1's. */
 static const char *
 api_prefix(const char *resource)
@@ -955,6 +971,51 @@ kube_annotate(struct kube *k, const char *name, const char *key,
 	    value != NULL ? json_string(value) : json_null()), value != NULL ?
 	    "annotating" : "removing an annotation of", deadline, NULL, cb,
 	    arg);
+}
+
+void
+kube_annotate_at(struct kube *k, const char *name, const char *key,
+    const char *value, const char *rv, double deadline, kube_cb *cb,
+    void *arg)
+{
+	char		*path = write_path(k, name), *body;
+	const char	*bare;
+	json_t		*p = json_pack("{s:{s:s,s:{s:s}}}", "metadata",
+	    "resourceVersion", rv, "annotations", key, value);
+
+	body = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	kube_target_split(name, &bare);
+	/* a 409 means the object changed since rv: the caller reads again */
+	kreq_tracked(k, "PATCH", path, "application/merge-patch+json", body,
+	    deadline, 0, xasprintf("annotating %s %s", kube_target_kind(name),
+	    bare), NULL, cb, arg);
+	free(body);
+	free(path);
+}
+
+void
+kube_restart_images(struct kube *k, const char *name, const char *when,
+    int resume, json_t *images, double deadline, struct kube_write *track,
+    kube_cb *cb, void *arg)
+{
+	json_t	*patch;
+
+	if (images == NULL) {
+		(resume ? kube_restart_resume : kube_restart)(k, name, when,
+		    deadline, track, cb, arg);
+		return;
+	}
+	/* the same PATCH, the containers merged by name with their image */
+	patch = json_pack("{s:{s:{s:{s:{s:s}},s:{s:O}}}}", "spec", "template",
+	    "metadata", "annotations", RESTARTED_AT, when, "spec", "containers",
+	    images);
+	if (resume)
+		json_object_set_new(json_object_get(patch, "spec"), "paused",
+		    json_false());
+	kpatch(k, name, "application/strategic-merge-patch+json", patch,
+	    resume ? "restarting and resuming" : "restarting", deadline, track,
+	    cb, arg);
 }
 
 /* ---- --handover ------------------------------------------------------ */

@@ -41,6 +41,7 @@
 
 #include "broker.h"
 #include "cmd.h"
+#include "imgcheck.h"
 #include "lease.h"
 #include "report.h"
 #include "runpriv.h"
@@ -522,12 +523,20 @@ lease_take(struct run *r, void (*then)(struct run *, int))
 }
 
 static void
+lock_done(struct run *r)
+{
+	run_next(r, IN_OK);
+}
+
+static void
 locked(struct run *r, int ok)
 {
 	if (ok == 1 && r->idle)
 		run_idle(r);
+	else if (ok == 1)	/* --pause-triggers, the lease held */
+		imgcheck_pause(r, lock_done);
 	else
-		run_next(r, ok == 1 ? IN_OK : ok == 0 ? IN_LOCKED : IN_FAIL);
+		run_next(r, ok == 0 ? IN_LOCKED : IN_FAIL);
 }
 
 static void

@@ -101,6 +101,18 @@ const struct opt_def opt_table[] = {
 	  0, NULL, "start the new workers before the old ones stop: no "
 	  "queue downtime, up to 2x the pods meanwhile; Deployments only",
 	  OPT_SEC_DRAIN },
+	{ "only-stale", 0, "DRAIN_ONLY_STALE", OPT_BOOL, O(only_stale), NULL,
+	  NULL, 0, NULL, "drain and restart only what runs another image than "
+	  "its reference now names (an ImageStreamTag, a digest); the rest "
+	  "is reported up to date", OPT_SEC_DRAIN },
+	{ "stale-unknown", 0, "DRAIN_STALE_UNKNOWN", OPT_CHOICE,
+	  O(stale_unknown_roll), "skip", "skip|roll", 0, "skip|roll",
+	  "with --only-stale: what to do when the current image cannot be "
+	  "told", OPT_SEC_DRAIN },
+	{ "pause-triggers", 0, "DRAIN_PAUSE_TRIGGERS", OPT_BOOL,
+	  O(pause_triggers), NULL, NULL, 0, NULL, "pause the OpenShift image "
+	  "triggers that would roll a Deployment without a drain",
+	  OPT_SEC_DRAIN },
 	{ "queues", 0, NULL, OPT_STRING, O(queues), NULL, NULL, CMD_O_QUEUES,
 	  "Q1,Q2", "with --undrain: the queues, if no journal has them",
 	  OPT_SEC_DRAIN },

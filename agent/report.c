@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "http.h"
+#include "imgcheck.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -473,6 +474,8 @@ run_words(struct run *r)
 		return "nothing to recover";
 	if (r->mode == RUN_STATUS && r->fsm.outcome == OUT_DRY_RUN)
 		return "status shown";
+	if (imgcheck_words(r) != NULL)		/* --only-stale */
+		return imgcheck_words(r);
 	return outcome_words(r->fsm.outcome);
 }
 
@@ -557,7 +560,7 @@ snap_tasks(const struct worker_snap *s)
 static json_t *
 run_json(struct run *r)
 {
-	json_t	*o, *ws, *t, *tasks, *v;
+	json_t	*o, *ws, *t, *tasks, *v, *img;
 	size_t	 i, j;
 	int	 s;
 	const char *id;
@@ -609,6 +612,8 @@ run_json(struct run *r)
 		json_array_append_new(ws, jtext(r->new_workers.v[i]));
 	json_object_set_new(o, "new_workers", ws);
 	json_object_set_new(o, "unacked", json_integer(r->unacked));
+	if ((img = imgcheck_json(r)) != NULL)	/* --only-stale, triggers */
+		json_object_set_new(o, "image", img);
 	if (handover_rss(r) != NULL) {
 		/* deleted (pods orphaned), then recreated: with 0 replicas
 		 * after a handover, as the plan keeps them when given back */

@@ -20,6 +20,7 @@
 #include "execcred.h"
 #include "follow.h"
 #include "http.h"
+#include "imgcheck.h"
 #include "report.h"
 #include "run.h"
 #include "runpriv.h"
@@ -450,6 +451,7 @@ run_free(struct run *r)
 	json_decref(r->journal);
 	json_decref(r->ho);
 	json_decref(r->ho_seen);
+	imgcheck_free(r->img);
 	free(r->name);
 	free(r);
 }

@@ -123,6 +123,8 @@ struct run {
 	struct json_t	*ho;		/* --handover's record (st-handover.c) */
 	int		 ho_pending;	/* pods detached, not yet given back
 					   or retired with the history */
+	struct imgcheck	*img;		/* RESOLVE's image facts and the
+					   triggers (imgcheck.h), or NULL */
 	struct json_t	*ho_seen;	/* RESOLVE: {"uid", "replicasets":
 					   owned}; GIVEBACK: {"deployment",
 					   "replicasets", "pods"} as listed */

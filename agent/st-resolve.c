@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "follow.h"
 #include "podworkers.h"
+#include "imgcheck.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -22,6 +23,7 @@ static void	got_refresh(enum flower_err, struct worker_snap *, const char *,
 		    void *);
 static void	resolved(struct run *);
 static void	planned(struct run *);
+static void	resolve_workers(struct run *);
 
 static void
 resolve_kube(struct run *r)
@@ -156,6 +158,7 @@ got_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (r == NULL || run_deployment(r, e, obj, err) == -1 ||
 	    run_held(r, obj))
 		return;
+	imgcheck_workload(r, obj);
 	if (r->dep.partition > 0 && r->dep.partition >= r->dep.replicas &&
 	    r->mode == RUN_DRAIN && !r->fsm.drain_only) {
 		kube_target_split(r->name, &bare);
@@ -287,6 +290,13 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 		    "to drain (is it scaled to 0?)", r->name, r->dep.selector);
 		return;
 	}
+	/* --only-stale: an image up to date ends the run here */
+	imgcheck_pods(r, obj, resolve_workers);
+}
+
+static void
+resolve_workers(struct run *r)
+{
 	ctl_status(&r->ctx->ctl, r->state_deadline, got_status, op_new(r, 0, 0));
 }
 

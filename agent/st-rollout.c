@@ -10,6 +10,7 @@
 
 #include "census.h"
 #include "podworkers.h"
+#include "imgcheck.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -72,9 +73,10 @@ restart_send(struct run *r)
 	if (!lease_check(r))
 		return;
 	/* --handover: the same PATCH also resumes the paused Deployment */
-	(r->fsm.handover ? kube_restart_resume : kube_restart)(&r->ctx->kube,
-	    r->name, r->restarted_at, r->state_deadline, &r->patch, patched,
-	    op_new(r, 0, 0));
+	/* --only-stale: a paused image trigger's new image, as it would */
+	kube_restart_images(&r->ctx->kube, r->name, r->restarted_at,
+	    r->fsm.handover, imgcheck_images(r), r->state_deadline, &r->patch,
+	    patched, op_new(r, 0, 0));
 }
 
 /* ---- ROLLOUT --------------------------------------------------------- */

@@ -227,13 +227,33 @@ struct kube_write {
 };
 void	*kube_write_cancel(struct kube_write *);
 
+/*
+ * GET /apis/image.openshift.io/v1/namespaces/NS/imagestreamtags/NAME
+ * (NAME: STREAM:TAG) of namespace ns (NULL: the client's).
+ */
+void	kube_get_imagestreamtag(struct kube *, const char *ns,
+	    const char *name, double deadline, kube_cb *, void *);
 /* PATCH spec.template.metadata.annotations restartedAt = RFC 3339 now. */
 void	kube_restart(struct kube *, const char *name, const char *when,
 	    double deadline, struct kube_write *, kube_cb *, void *);
+/*
+ * kube_restart() (resume: kube_restart_resume()) whose PATCH also sets
+ * the images of the containers named in images ([{"name", "image"}],
+ * merged by name; NULL: none, as those send).
+ */
+void	kube_restart_images(struct kube *, const char *name, const char *when,
+	    int resume, struct json_t *images, double deadline,
+	    struct kube_write *, kube_cb *, void *);
 /* PATCH (JSON merge patch) metadata.annotations key = value; value NULL
  * removes it. */
 void	kube_annotate(struct kube *, const char *name, const char *key,
 	    const char *value, double deadline, kube_cb *, void *);
+
+/* The same, only if the object's metadata.resourceVersion is still rv
+ * (else KUBE_ECONFLICT, not retried). */
+void	kube_annotate_at(struct kube *, const char *name, const char *key,
+	    const char *value, const char *rv, double deadline, kube_cb *,
+	    void *);
 
 /*
  * --handover (see drain-and-rollout(1)). kube_pause(): a merge PATCH of

@@ -84,6 +84,9 @@ struct opts {
 	int		 dry_run;
 	int		 drain_only;
 	int		 handover;		/* --handover (fsm.h) */
+	int		 only_stale;		/* --only-stale (stale.h) */
+	int		 stale_unknown_roll;	/* --stale-unknown roll */
+	int		 pause_triggers;	/* --pause-triggers */
 	int		 force;			/* --on-timeout force */
 	enum ctl_mode	 control;
 	const char	*selector;

@@ -45,6 +45,9 @@ Served API (bearer token or client cert; errors are kube-apiserver Status object
   DELETE /apis/apps/v1/namespaces/NS/replicasets/NAME              propagationPolicy Orphan|Background|
                                                                    Foreground (body or query)
   GET  /api/v1/namespaces/NS
+  GET  /apis/image.openshift.io/v1/namespaces/NS/imagestreamtags/S:T, .../imagestreams/S   kube/images.py:
+       world.json's "imagestreams"; a pod's imageID is what its image names at its creation;
+       a Deployment's unpaused image.openshift.io/triggers follow their tag (a rollout)
   `Accept: ...;as=Table` gets a meta.k8s.io/v1 Table, as `kubectl get` wants.
 
 Test control (plain HTTP or HTTPS on the same port, no auth):
@@ -73,6 +76,8 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
   GET  /_test/state               resourceVersion, all deployments and statefulsets
   POST /_test/quota               {"pods": N, "name": Q}: ResourceQuota Q admits at most N pods
                                   (creations beyond: "exceeded quota"); DELETE: no quota
+  POST /_test/import              {"stream": S, "tag": T, "from": REF}: a new image (digest) in S:T,
+                                  as oc import-image; unpaused image triggers on it fire (images.py)
 """
 
 import argparse

@@ -62,11 +62,12 @@ def wait_gone(world, name, timeout=30):
         time.sleep(0.1)
 
 
-def start_world(deployments):
-    """Redis and the Kubernetes double (no Flower), checked with the real kubectl."""
+def start_world(deployments, **kw):
+    """Redis and the Kubernetes double (no Flower), checked with the real kubectl;
+    kw: World()'s (statefulsets, imagestreams)."""
     assert shutil.which(KUBECTL), "kubectl is not installed: it is the conformance check of the " \
         "Kubernetes double (tests/install-deps installs it)"
-    w = World(deployments, flower=False)
+    w = World(deployments, flower=False, **kw)
     try:
         w.start()
     except BaseException:
@@ -1323,14 +1324,8 @@ STS_PATH = "/apis/apps/v1/namespaces/%s/statefulsets" % NS
 
 @pytest.fixture(scope="module")
 def sts_world():
-    assert shutil.which(KUBECTL), "kubectl is not installed"
-    w = World([WORLD_CFG[1]], flower=False,
-              statefulsets=[statefulset("airflow-worker", 2), statefulset("celery-beat", 1)])
-    try:
-        w.start()
-    except BaseException:
-        w.stop()
-        raise
+    w = start_world([WORLD_CFG[1]],
+                    statefulsets=[statefulset("airflow-worker", 2), statefulset("celery-beat", 1)])
     yield w
     stop_world(w)
 
@@ -1507,3 +1502,88 @@ def test_sts_on_delete(sts_world):
     code, obj, _ = w.kube_api("PATCH", STS_PATH + "/celery-beat", json.dumps(
         {"spec": {"serviceName": "other"}}), "application/merge-patch+json")
     assert code == 422 and "Forbidden" in obj["message"]
+
+
+# ---- images (kube/images.py), checked with the real kubectl ---------------
+
+IMG_REG = "image-registry.openshift-image-registry.svc:5000"
+IMG_TRIGGER = json.dumps([{"from": {"kind": "ImageStreamTag", "name": "etl:latest"},
+                           "fieldPath": 'spec.template.spec.containers[?(@.name=="etl-auto")].image'}])
+
+
+@pytest.fixture(scope="module")
+def img_world():
+    deps = [{"name": "etl-reg", "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 1,
+             "image": "%s/%s/etl:latest" % (IMG_REG, NS)},
+            {"name": "etl-short", "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 1,
+             "image": "etl:latest"},
+            {"name": "etl-auto", "worker": False, "replicas": 1, "terminationGracePeriodSeconds": 1,
+             "image": "registry.cern.ch/cms-dqmdc/dials-etl:1.4.2",
+             "annotations": {"image.openshift.io/triggers": IMG_TRIGGER}}]
+    w = start_world(deps, imagestreams=[
+        {"name": "etl", "lookupPolicyLocal": True,
+         "tags": {"latest": "registry.cern.ch/cms-dqmdc/dials-etl:1.4.2"}}])
+    yield w
+    stop_world(w)
+
+
+def pod_image_ids(w, app):
+    p = w.kubectl("get", "pods", "-l", "app=" + app, "-o", "json")
+    assert p.returncode == 0, p.stderr
+    return [(i["spec"]["containers"][0]["image"], i["status"]["containerStatuses"][0]["imageID"])
+            for i in json.loads(p.stdout)["items"] if "deletionTimestamp" not in i["metadata"]]
+
+
+def test_kubectl_get_imagestreamtag_and_what_pods_run(img_world):
+    w = img_world
+    p = w.kubectl("get", "imagestreamtag", "etl:latest", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    ist = json.loads(p.stdout)
+    assert ist["kind"] == "ImageStreamTag" and ist["metadata"]["name"] == "etl:latest"
+    assert ist["lookupPolicy"] == {"local": True}
+    digest = ist["image"]["metadata"]["name"]
+    assert digest.startswith("sha256:") and len(digest) == 71
+    assert ist["image"]["dockerImageReference"] == "registry.cern.ch/cms-dqmdc/dials-etl@" + digest
+    p = w.kubectl("get", "imagestream", "etl", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    st = json.loads(p.stdout)["status"]
+    assert st["dockerImageRepository"] == "%s/%s/etl" % (IMG_REG, NS)
+    assert st["tags"][0]["items"][0]["image"] == digest
+    # each pod runs what its image named at its creation: the registry's
+    # pull spec; a short name resolved (lookupPolicy.local) in the pod's spec;
+    # the trigger's image written into the Deployment
+    assert pod_image_ids(w, "etl-reg") == [("%s/%s/etl:latest" % (IMG_REG, NS),
+                                            "%s/%s/etl@%s" % (IMG_REG, NS, digest))]
+    assert pod_image_ids(w, "etl-short") == [(ist["image"]["dockerImageReference"],
+                                              "%s/%s/etl@%s" % (IMG_REG, NS, digest))]
+    ((image, iid),) = pod_image_ids(w, "etl-auto")
+    assert image == ist["image"]["dockerImageReference"] and iid.endswith("@" + digest)
+    p = w.kubectl("get", "istag", "nosuch:latest")
+    assert p.returncode == 1
+    assert 'imagestreamtags.image.openshift.io "nosuch:latest" not found' in p.stderr
+    w.kube_test("POST", "/_test/forbid", {"verb": "get", "resource": "imagestreamtags"})
+    try:
+        p = w.kubectl("get", "istag", "etl:latest")
+    finally:
+        w.kube_test("DELETE", "/_test/forbid")
+    assert p.returncode == 1
+    assert 'cannot get resource "imagestreamtags" in API group "image.openshift.io"' in p.stderr
+
+
+def test_an_import_moves_the_tag_and_an_unpaused_trigger_rolls_out(img_world):
+    w = img_world
+    before = pod_image_ids(w, "etl-reg")
+    gen = json.loads(w.kubectl("get", "deployment", "etl-auto", "-o", "json").stdout)["metadata"]["generation"]
+    new = w.kube_test("POST", "/_test/import", {"stream": "etl", "tag": "latest",
+                                                  "from": "registry.cern.ch/cms-dqmdc/dials-etl:1.5.0"})["image"]
+    p = w.kubectl("get", "istag", "etl:latest", "-o", "jsonpath={.image.metadata.name}")
+    assert p.returncode == 0 and p.stdout == new, p.stderr
+    assert pod_image_ids(w, "etl-reg") == before          # pods keep their image
+    d = json.loads(w.kubectl("get", "deployment", "etl-auto", "-o", "json").stdout)
+    assert d["metadata"]["generation"] == gen + 1
+    assert d["spec"]["template"]["spec"]["containers"][0]["image"].endswith("@" + new)
+    r = w.kubectl("rollout", "status", "deployment/etl-auto", "--timeout=60s")
+    assert r.returncode == 0, r.stderr
+    # the trigger wrote the source's pull spec (referencePolicy Source)
+    wait_for(lambda: [i for _, i in pod_image_ids(w, "etl-auto")] ==
+             ["registry.cern.ch/cms-dqmdc/dials-etl@" + new], 30, "the trigger's new pod")

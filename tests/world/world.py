@@ -131,7 +131,7 @@ def statefulset(name, replicas=2, queues=None, grace=3, strategy="RollingUpdate"
 class World:
     def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
                  persistent_redis=False, celery_env=None, flower_args=None,
-                 flower_unauthenticated_api=True, statefulsets=None):
+                 flower_unauthenticated_api=True, statefulsets=None, imagestreams=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="drain-world-")
         self.own_tmp = tmp is None
         self.failed_at_start = FAILED[0]
@@ -141,6 +141,7 @@ class World:
         os.makedirs(self.tmp, exist_ok=True)
         self.deployments = deployments or [deployment("ecal-bulk")]
         self.statefulsets = statefulsets or []
+        self.imagestreams = imagestreams or []     # kube/images.py
         self.flower_auth = flower_auth
         self.want_flower = flower
         # ETL_* settings of the Celery app (etl.py) for the pods, the Flower
@@ -178,7 +179,8 @@ class World:
         """timeout: for every pod to be ready (a world of many workers needs more)."""
         self.start_redis()
         with open(os.path.join(self.tmp, "world.json"), "w") as f:
-            json.dump({"deployments": self.deployments, "statefulsets": self.statefulsets}, f)
+            json.dump({"deployments": self.deployments, "statefulsets": self.statefulsets,
+                       "imagestreams": self.imagestreams}, f)
         ready = os.path.join(self.tmp, "kube.ready")
         self._spawn("kube", [PY, KUBE_DOUBLE,
                              "--port", str(self.kube_port), "--cert-dir", self.certs,

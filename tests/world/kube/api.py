@@ -18,6 +18,8 @@ failing API server would.
   GET  /apis/apps/v1[/namespaces/NS]/replicasets[/NAME]        get, list, watch
   POST /apis/apps/v1/namespaces/NS/replicasets                 writes.py
   DELETE /apis/apps/v1/namespaces/NS/replicasets/NAME          writes.py (propagationPolicy)
+  GET  /apis/image.openshift.io/v1/namespaces/NS/imagestreamtags/STREAM:TAG   images.py
+  GET  /apis/image.openshift.io/v1/namespaces/NS/imagestreams/STREAM         images.py
 """
 import bisect
 import io
@@ -240,10 +242,22 @@ def discovery_doc(h, path):
             {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:%d" % h.state["port"]}]}
     apps_group = {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
                   "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}
+    image_group = {"name": IMAGE_GROUP, "versions": [{"groupVersion": IMAGE_GROUP + "/v1", "version": "v1"}],
+                   "preferredVersion": {"groupVersion": IMAGE_GROUP + "/v1", "version": "v1"}}
     if path == "/apis":
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [apps_group]}
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [apps_group, image_group]}
     if path == "/apis/apps":
         return dict({"kind": "APIGroup", "apiVersion": "v1"}, **apps_group)
+    if path == "/apis/" + IMAGE_GROUP:
+        return dict({"kind": "APIGroup", "apiVersion": "v1"}, **image_group)
+    if path == "/apis/%s/v1" % IMAGE_GROUP:
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": IMAGE_GROUP + "/v1",
+                "resources": [{"name": "imagestreams", "singularName": "imagestream", "namespaced": True,
+                               "kind": "ImageStream", "verbs": ["get"], "shortNames": ["is"],
+                               "categories": ["all"]},
+                              {"name": "imagestreamtags", "singularName": "imagestreamtag",
+                               "namespaced": True, "kind": "ImageStreamTag", "verbs": ["get"],
+                               "shortNames": ["istag"]}]}
     if path == "/apis/apps/v1":
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
                 "resources": [{"name": "deployments", "singularName": "deployment", "namespaced": True,
@@ -349,6 +363,37 @@ def send_object(h, resource, group, name, obj):
         h.send_json(200, table(resource, [obj], obj["metadata"]["resourceVersion"]))
     else:
         h.send_json(200, obj)
+
+
+# ---- images (images.py) ----
+IMAGE_GROUP = "image.openshift.io"
+
+
+def ist_get(h, ns, name):
+    stream, sep, tag = name.partition(":")
+    if not sep or not stream or not tag:
+        h.send_status(st_bad_request('imagestreamtags.image.openshift.io "%s" is invalid: name must be '
+                                     'of the form <stream_name>:<tag>' % name))
+        return
+    with h.cluster.lock:
+        obj = h.cluster.render_ist(stream, tag) if ns == h.cluster.ns else None
+    send_object(h, "imagestreamtags", IMAGE_GROUP, name, obj)
+
+
+def is_get(h, ns, name):
+    with h.cluster.lock:
+        obj = h.cluster.render_is(name) if ns == h.cluster.ns else None
+    send_object(h, "imagestreams", IMAGE_GROUP, name, obj)
+
+
+def image_routes():
+    """GET of one ImageStreamTag, one ImageStream (namespaced)."""
+    routes = []
+    for resource, fn in (("imagestreamtags", ist_get), ("imagestreams", is_get)):
+        g = guarded(IMAGE_GROUP, resource, "get", fn)
+        routes.append(("apis/image.openshift.io/v1/namespaces/{ns}/%s/{name}" % resource,
+                       {"GET": g, "HEAD": g}))
+    return routes
 
 
 # ---- list / watch ----
@@ -475,7 +520,8 @@ GET = lambda fn: {"GET": fn, "HEAD": fn}  # noqa: E731
 
 
 ROUTES = (
-    [(p, GET(discovery)) for p in ("version", "api", "apis", "apis/apps", "apis/apps/v1", "api/v1")]
+    [(p, GET(discovery)) for p in ("version", "api", "apis", "apis/apps", "apis/apps/v1", "api/v1",
+                                   "apis/image.openshift.io", "apis/image.openshift.io/v1")]
     + [(p, {"*": health}) for p in ("healthz", "readyz", "livez")]
     + [("api/v1/namespaces/{name}", GET(namespace))]
     + resource_routes("apis/apps/v1", "apps", "deployments", dep_get, dep_patch)
@@ -484,4 +530,5 @@ ROUTES = (
     + resource_routes("apis/apps/v1", "apps", "replicasets", rs_get, None,
                       create=writes.rs_create, delete=writes.rs_delete)
     + resource_routes("apis/apps/v1", "apps", "statefulsets", sts_get, sts_patch)
+    + image_routes()
 )

@@ -7,13 +7,14 @@ import threading
 import time
 
 from kube.controllers import DeploymentController, ReplicaSetController
+from kube.images import Images
 from kube.kubelet import Kubelet
 from kube.objects import Deployment, controller_of
 from kube.util import OBSERVE_DELAY, TICK, log
 from kube.statefulsets import StatefulSet, StatefulSetController
 
 
-class Cluster(DeploymentController, ReplicaSetController, StatefulSetController, Kubelet):
+class Cluster(DeploymentController, ReplicaSetController, StatefulSetController, Kubelet, Images):
     def __init__(self, args, cfg):
         self.args = args
         self.ns = args.namespace
@@ -45,6 +46,7 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
             sts = StatefulSet(d, self.ns)
             self.statefulsets[sts.name] = sts
             self.bump_sts(sts, "ADDED")
+        self.init_images(cfg)
 
     # ---- resource versions & events ----
     def next_rv(self):

@@ -61,7 +61,8 @@ class Kubelet:
                 c["reason"] = "ContainersNotReady"
                 c["message"] = "containers with unready status: [%s]" % c0["name"]
         cs = {"name": c0["name"], "image": c0["image"],
-              "imageID": c0["image"].rsplit(":", 1)[0] + "@sha256:" + hashlib.sha256(c0["image"].encode()).hexdigest(),
+              "imageID": getattr(pod, "image_ids", {}).get(c0["name"]) or
+              c0["image"].rsplit(":", 1)[0] + "@sha256:" + hashlib.sha256(c0["image"].encode()).hexdigest(),
               "containerID": "cri-o://" + hashlib.sha256(pod.uid.encode()).hexdigest(),
               "ready": ready or (pod.sidecar_exit_at is not None and pod.sidecar_was_ready
                                  and not pod.terminating),
@@ -238,6 +239,7 @@ class Kubelet:
     def create_pod(self, pod):
         """Store a new pod, start it, and tell the watchers."""
         self.pods.append(pod)
+        self.resolve_pod_images(pod)
         try:
             self.spawn(pod)
         except OSError as e:

@@ -214,7 +214,7 @@ class Deployment(Workload):
             "generation": 1,
             "creationTimestamp": now_rfc3339(self.created),
             "labels": labels,
-            "annotations": {"deployment.kubernetes.io/revision": "1"},
+            "annotations": dict({"deployment.kubernetes.io/revision": "1"}, **(cfg.get("annotations") or {})),
         }
         self.spec = {
             "replicas": int(cfg.get("replicas", 1)),

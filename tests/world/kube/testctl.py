@@ -249,6 +249,18 @@ def delete_quota(h):
     return h.send_json(200, {"ok": True})
 
 
+def post_import(h):
+    """{"stream": S, "tag": T, "from": REF}: a new image in S:T (oc import-image);
+    the triggers that follow it fire (images.py)."""
+    b = body(h)
+    with h.cluster.lock:
+        if b.get("stream") not in h.cluster.imagestreams:
+            return h.send_json(404, {"error": "no imagestream %r" % b.get("stream")})
+        digest = h.cluster.import_image(b["stream"], b.get("tag") or "latest",
+                                        b.get("from") or "registry.cern.ch/cms-dqmdc/dials-etl:next")
+    return h.send_json(200, {"ok": True, "image": digest})
+
+
 def get_state(h):
     with h.cluster.lock:
         return h.send_json(200, {"rv": h.cluster.rv, "deployments": [
@@ -276,5 +288,6 @@ ROUTES = {
     ("POST", "/_test/token"): post_token,
     ("GET", "/_test/state"): get_state,
     ("POST", "/_test/quota"): post_quota,
+    ("POST", "/_test/import"): post_import,
     ("DELETE", "/_test/quota"): delete_quota,
 }
