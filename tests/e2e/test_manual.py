@@ -11,8 +11,9 @@ PAGE = os.path.join(ROOT, "agent", "drain-and-rollout.1")
 
 # flags of other programs the page quotes: systemctl enable --now,
 # journalctl -u and -p, Flower --read-only, kubectl config view --minify --raw,
-# celery worker -Q
-OTHER_PROGRAMS = {"--now", "-u", "-p", "--read-only", "--minify", "--raw", "-Q"}
+# celery worker -Q, oc set triggers --manual and --auto
+OTHER_PROGRAMS = {"--now", "-u", "-p", "--read-only", "--minify", "--raw", "-Q",
+                  "--manual", "--auto"}
 
 DASH_WORD = re.compile(r"(?<![\w/.=\[-])(--?[A-Za-z][A-Za-z0-9-]*)")
 
