@@ -257,6 +257,8 @@ class Kubelet:
         env["HOSTNAME"] = pod.name
         env["PYTHONUNBUFFERED"] = "1"
         env["WORKER_SHUTDOWN_SECONDS"] = repr(pod.dep.shutdown_seconds)
+        if pod.side_gate:
+            env["PODINIT_GATE"] = self.side_gate_path(pod)
         if pod.dep.worker and not pod.broken:
             queues = [pod.dep.queues] + ([pod.dep.side_queues] if getattr(pod.dep, "side_queues", None)
                                          else [])
@@ -283,6 +285,10 @@ class Kubelet:
             pod.ready = True
             pod.ready_at = time.time()
 
+    def side_gate_path(self, pod):
+        """The file whose creation starts a gated pod's side worker (podinit.py)."""
+        return os.path.join(self.pod_dir, pod.name + ".side-start")
+
     def check_ready(self, pod):
         if pod.ready or pod.broken or not pod.dep.worker or not pod.alive() or \
                 pod.sidecar_exit_at is not None:
@@ -296,7 +302,9 @@ class Kubelet:
             return False
         pod.ready_seen = getattr(pod, "ready_seen", set())
         pod.ready_seen.update(h for h in pod.hostnames if (h + " ready.").encode() in data)
-        if pod.ready_seen >= set(pod.hostnames):
+        # a gated side worker is not waited for: the pod is ready with its main one
+        want = pod.hostnames[:1] if pod.side_gate else pod.hostnames
+        if pod.ready_seen >= set(want):
             pod.ready = True
             pod.ready_at = time.time()
             log("pod %s ready" % pod.name)

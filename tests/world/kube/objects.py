@@ -52,6 +52,9 @@ class Pod:
         self.crash_started = self.crash_exit = self.crash_next = None
         self.crash_waiting = False
         self.start_requested = False    # the test control: the container starts
+        # the side worker starts only once the file side_gate_path() exists
+        # (POST /_test/side-start): until then the pod runs its main worker alone
+        self.side_gate = False
         if fault == "CrashLoopBackOff":
             self.crash_started = self.created
             self.crash_exit = self.created + 0.5
