@@ -8,6 +8,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from conftest import applied_patches, make_world
 from test_safety import finish
 from world import NS, deployment, wait_for
@@ -310,4 +312,88 @@ def test_handover_sigkill_mid_drain_then_recover(request):
                and q["path"].split("?")[0].endswith("/pods/" + pod["name"])]
     assert deletes and min(deletes) >= done_at, (deletes, done_at)
     assert_own_queues(w, new_pod(w, pod))
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+# ---- a second worker that comes up after RESOLVE ---------------------------
+
+def gated(request):
+    """A pod whose side worker has not started yet (slow to come up: never
+    announced, unknown to Flower and the broker); pods created later start both."""
+    w = make_world(request, [deployment(DEP, grace=3, side=[SIDE], side_gate=True),
+                             deployment("common-redbeat", worker=False)])
+    (pod,) = wait_for(lambda: len(live(w)) == 1 and w.all_workers_online() and live(w), 60,
+                      "the pod's main worker online")
+    main, side = workers(pod)
+    assert side not in w.workers_online()
+    w.kube_test("DELETE", "side-gate", {"deployment": DEP})
+    return w, pod
+
+
+def side_comes_up(w, pod, seconds):
+    """Once the run has begun (its journal exists), the pod's side worker starts
+    and takes a task of `seconds` from its queue; returns its id once it runs."""
+    wait_for(lambda: w.r().exists(JOURNAL), 60, "the run's journal", interval=0.05)
+    w.kube_test("POST", "side-start", {"pod": pod["name"]})
+    _, side = workers(pod)
+    wait_for(lambda: side in w.workers_online(), 60, "the late side worker online")
+    ids = w.enqueue(SIDE, 1, seconds, tag="late-side")
+    w.wait_started(ids, 1)
+    return ids
+
+
+@pytest.mark.long(70)
+def test_a_second_worker_that_comes_up_mid_drain_is_drained_before_the_restart(request):
+    """In place: the pod's side worker was not up at RESOLVE (the run knows only
+    the main one); it comes up while the main one drains and takes a task. The
+    census before the restart finds it on a pod the run tracks: drained first,
+    one restart, both tasks once, both new workers on their own queues."""
+    w, pod = gated(request)
+    ids = w.enqueue(DEP, 1, 25.0, tag="main")
+    w.wait_started(ids, 1)
+    args = (DEP, *VERIFY)
+    p = w.spawn(*args)
+    try:
+        late = side_comes_up(w, pod, 12.0)
+    finally:
+        code, err = finish(w, p, args)
+    assert code == 0, err
+    settle(w, ids + late)
+    _, side = workers(pod)
+    assert "worker %s appeared after the drain began" % side in err, err
+    assert len([q for q in applied_patches(w, DEP) if "restartedAt" in q["body"]]) == 1
+    assert_own_queues(w, new_pod(w, pod))
+
+
+@pytest.mark.long(70)
+def test_handover_keeps_a_pod_whose_untracked_second_worker_took_a_task(request):
+    """--handover: the pod's side worker was not up at RESOLVE; it comes up and
+    takes a task while the main one drains. The main one drained is not "every
+    worker of the pod drained": the pod is not deleted before the side worker is
+    drained too. (The new pods' side worker consumes another queue, so that the
+    task is the late worker's.)"""
+    w, pod = gated(request)
+    w.kube_test("POST", "/_test/side-queues", {"deployment": DEP, "queues": ["csc-other"]})
+    ids = w.enqueue(DEP, 1, 20.0, tag="main")
+    w.wait_started(ids, 1)
+    args = (DEP, "--handover", *VERIFY)
+    p = w.spawn(*args)
+    try:
+        late = side_comes_up(w, pod, 30.0)
+    finally:
+        code, err = finish(w, p, args)
+    assert code == 0, err
+    w.wait_done(ids + late, timeout=40)
+    w.assert_exactly_once(ids + late)
+    _, side = workers(pod)
+    assert "worker %s appeared after the drain began" % side in err, err
+    gone = [q for q in w.pods(DEP, all=True) if q["name"] == pod["name"]][0]
+    assert not gone["sigkilled"], gone
+    done_at = float(w.r(15).hget("ledger:done_at", late[0]))
+    deletes = [q["t"] for q in w.kube_requests() if q["method"] == "DELETE"
+               and q["path"].split("?")[0].endswith("/pods/" + pod["name"])]
+    assert deletes and min(deletes) >= done_at, (deletes, done_at)
+    nw = new_pod(w, pod)
+    main, _ = workers(nw)
+    wait_for(lambda: w.queues_of(main) == [DEP], 20, "the new main worker consuming", interval=0.5)
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
