@@ -351,6 +351,34 @@ class Kubelet:
         self.bump_pod(pod, "DELETED")
         log("pod %s deleted (exit %s%s)" % (pod.name, pod.exit_code, ", SIGKILLed after grace" if pod.sigkilled else ""))
 
+    def restart_container(self, pod):
+        """The kubelet restarts the pod's container in place, as after a failed
+        liveness probe: SIGTERM now, SIGKILL after the grace period; once it has
+        exited it starts again in the same pod (same name and uid), its
+        restartCount one more, not ready until its workers are."""
+        pod.restarting = True
+        pod.restart_kill_at = time.time() + pod.spec.get("terminationGracePeriodSeconds", 30)
+        pod.ready = False
+        try:
+            os.kill(pod.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        log("pod %s: restarting its container (SIGTERM)" % pod.name)
+        self.bump_pod(pod)
+
+    def container_restarted(self, pod):
+        self.killpg(pod)          # leftovers of the old container (pool children)
+        pod.restarting = False
+        pod.restart_kill_at = None
+        pod.restart_count += 1
+        pod.ready_seen = set()
+        try:
+            self.spawn(pod)
+        except OSError as e:
+            log("spawn failed: %s" % e)
+        log("pod %s: container restarted (restartCount %d)" % (pod.name, pod.restart_count))
+        self.bump_pod(pod)
+
     def pod_lifecycle(self, t):
         for pod in list(self.pods):
             dep = pod.dep
@@ -374,6 +402,14 @@ class Kubelet:
                 elif pod.fault == "ImagePullBackOff" and not pod.crash_waiting and t - pod.created >= 2:
                     pod.crash_waiting = True      # ErrImagePull -> ImagePullBackOff
                     self.bump_pod(pod)
+                continue
+            if pod.restarting and not pod.terminating:
+                if pod.proc.poll() is not None:
+                    self.container_restarted(pod)
+                elif pod.restart_kill_at is not None and t >= pod.restart_kill_at:
+                    log("pod %s: container still alive after grace: SIGKILL" % pod.name)
+                    self.killpg(pod)
+                    pod.restart_kill_at = None
                 continue
             if pod.proc is not None and pod.exit_code is None:
                 rc = pod.proc.poll()

@@ -55,6 +55,11 @@ class Pod:
         # the side worker starts only once the file side_gate_path() exists
         # (POST /_test/side-start): until then the pod runs its main worker alone
         self.side_gate = False
+        # the kubelet restarting its container in place (POST
+        # /_test/restart-container, as after a failed liveness probe): SIGTERM
+        # sent, SIGKILL due at restart_kill_at; started again once it exited
+        self.restarting = False
+        self.restart_kill_at = None
         if fault == "CrashLoopBackOff":
             self.crash_started = self.created
             self.crash_exit = self.created + 0.5

@@ -136,6 +136,19 @@ def post_side_start(h):
     return h.send_json(200, {"ok": True})
 
 
+def post_restart_container(h):
+    """{"pod": P}: the kubelet restarts P's container in place (a failed liveness
+    probe): SIGTERM, SIGKILL after the grace period, started again, restartCount
+    one more (kubelet.restart_container)."""
+    b = body(h)
+    with h.cluster.lock:
+        pod = next((p for p in h.cluster.pods if p.name == b.get("pod")), None)
+        if pod is None or not pod.alive() or pod.terminating or pod.restarting:
+            return h.send_json(400, {"error": "need a live pod: %r" % b})
+        h.cluster.restart_container(pod)
+    return h.send_json(200, {"ok": True})
+
+
 def post_sidecar_exit(h):
     """{"pod": P}: P's sidecar container (its Deployment's "sidecar") exits with status 1;
     the kubelet restarts it after the back-off (kubelet.sidecar_exit)."""
@@ -298,6 +311,7 @@ ROUTES = {
     ("POST", "/_test/side-gate"): post_side_gate,
     ("DELETE", "/_test/side-gate"): post_side_gate,
     ("POST", "/_test/side-start"): post_side_start,
+    ("POST", "/_test/restart-container"): post_restart_container,
     ("DELETE", "/_test/pod-state"): delete_pod_state,
     ("POST", "/_test/kill-pod"): post_kill_pod,
     ("POST", "/_test/deployment-controller"): post_deployment_controller,
