@@ -68,6 +68,12 @@ class Kubelet:
               "restartCount": pod.restart_count, "started": running}
         if running:
             cs["state"] = {"running": {"startedAt": start}}
+            if pod.last_exit is not None:     # restarted in place (restart_container)
+                code, started, finished = pod.last_exit
+                cs["lastState"] = {"terminated": {
+                    "exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                    "startedAt": now_rfc3339(started), "finishedAt": now_rfc3339(finished),
+                    "containerID": cs["containerID"]}}
         elif pod.exit_code is not None:
             code = pod.exit_code if pod.exit_code >= 0 else 128 - pod.exit_code
             cs["state"] = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
@@ -367,6 +373,8 @@ class Kubelet:
         self.bump_pod(pod)
 
     def container_restarted(self, pod):
+        rc = pod.proc.returncode
+        pod.last_exit = (rc if rc >= 0 else 128 - rc, pod.started_at or pod.created, time.time())
         self.killpg(pod)          # leftovers of the old container (pool children)
         pod.restarting = False
         pod.restart_kill_at = None

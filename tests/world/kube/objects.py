@@ -60,6 +60,7 @@ class Pod:
         # sent, SIGKILL due at restart_kill_at; started again once it exited
         self.restarting = False
         self.restart_kill_at = None
+        self.last_exit = None           # (exit code, started, finished) of the container before
         if fault == "CrashLoopBackOff":
             self.crash_started = self.created
             self.crash_exit = self.created + 0.5
