@@ -32,7 +32,7 @@ census_pod(const struct census_pod *p, const struct census_worker *ws,
 	for (i = 0; i < nw; i++) {
 		if (!on_pod(&ws[i], p->name))
 			continue;
-		if (ws[i].online && !ws[i].tracked)
+		if (ws[i].online && (!ws[i].tracked || ws[i].restarted))
 			return CV_NEWCOMER;
 		if (ws[i].tracked && !ws[i].drained)
 			busy = 1;
@@ -70,12 +70,21 @@ census_newcomer(const struct census_pod *pods, size_t np,
 {
 	size_t	i;
 
-	if (!w->online || w->tracked)
+	if (!w->online || (w->tracked && !w->restarted))
 		return 0;
 	for (i = 0; i < np; i++)
 		if (on_pod(w, pods[i].name))
 			return census_pod(&pods[i], w, 1) == CV_NEWCOMER;
 	return 0;
+}
+
+int
+census_restarted(const char *uid0, long restarts0, const char *uid,
+    long restarts)
+{
+	if (uid0 != NULL && uid != NULL && strcmp(uid0, uid) != 0)
+		return 1;
+	return restarts > restarts0;
 }
 
 const char *

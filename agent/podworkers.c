@@ -73,22 +73,39 @@ verify_new_workers(const struct worker_queues *old, size_t nold,
 	return missing;
 }
 
-int
-pod_workers_done(const char *pod, const struct worker_done *w, size_t n)
+/* Whether worker is on pod (its NAME@POD's POD). */
+static int
+on_pod(const char *worker, const char *pod)
 {
-	size_t		 i;
-	const char	*p;
-	int		 mine = 0;
+	const char	*p = worker != NULL ? worker_pod(worker) : NULL;
+
+	return p != NULL && strcmp(p, pod) == 0;
+}
+
+int
+pod_workers_done(const char *pod, const struct worker_done *w, size_t n,
+    const struct worker_status *ws, size_t nws)
+{
+	size_t	i, j;
+	int	mine = 0;
 
 	if (pod == NULL)
 		return 0;
 	for (i = 0; i < n; i++) {
-		p = worker_pod(w[i].name);
-		if (p == NULL || strcmp(p, pod) != 0)
+		if (!on_pod(w[i].name, pod))
 			continue;
 		if (!w[i].done)
 			return 0;
 		mine = 1;
+	}
+	for (j = 0; mine && j < nws; j++) {
+		if (!ws[j].online || !on_pod(ws[j].name, pod))
+			continue;
+		for (i = 0; i < n; i++)
+			if (w[i].name != NULL && strcmp(w[i].name, ws[j].name) == 0)
+				break;
+		if (i == n)
+			return 0;	/* not the run's: never drained */
 	}
 	return mine;
 }

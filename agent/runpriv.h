@@ -35,6 +35,11 @@ struct wk {
 	char		*lost;		/* tasks it held when it vanished */
 	size_t		 nlost;		/* how many */
 	struct json_t	*waited;	/* {id: {name, state}} waited for */
+	/* its pod when the run cancelled it (RESOLVE's list, or the census
+	   that added it): a process restarted since is drained again */
+	int		 pod_seen;	/* pod_uid and pod_restarts are set */
+	char		*pod_uid;	/* NULL if not known */
+	long		 pod_restarts;	/* its container's restartCount */
 };
 
 struct run {

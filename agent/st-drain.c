@@ -342,6 +342,41 @@ census_stops(struct run *r, const struct pod_info *p)
 	return 1;
 }
 
+/* The pod the run cancelled w on is now p (NULL: not known). */
+static void
+census_rebase(struct wk *w, const struct pod_info *p)
+{
+	if (p == NULL)
+		return;
+	free(w->pod_uid);
+	w->pod_uid = p->uid != NULL ? xstrdup(p->uid) : NULL;
+	w->pod_restarts = p->restarts;
+	w->pod_seen = 1;
+}
+
+/*
+ * Whether w's process is not the one the run cancelled (census_restarted()):
+ * its pod is compared with the one RESOLVE listed, or, for a worker added
+ * later, with the one the census saw when it added it.
+ */
+static int
+census_worker_restarted(struct run *r, struct wk *w)
+{
+	const char		*pod = worker_pod(w->name);
+	const struct pod_info	*now;
+
+	if (pod == NULL)
+		return 0;
+	now = pod_list_find(&r->census_pods, pod);
+	if (!w->pod_seen) {
+		census_rebase(w, pod_list_find(&r->pods0, pod));
+		if (!w->pod_seen)
+			census_rebase(w, now);	/* nothing older known */
+	}
+	return now != NULL && w->pod_seen && census_restarted(w->pod_uid,
+	    w->pod_restarts, now->uid, now->restarts);
+}
+
 /* The census' facts as census.h takes them; the caller frees both. */
 static void
 census_facts(struct run *r, struct census_pod **pods,
@@ -361,7 +396,8 @@ census_facts(struct run *r, struct census_pod **pods,
 		w = run_worker(r, r->census_ws[i].name);
 		(*ws)[n++] = (struct census_worker){ r->census_ws[i].name,
 		    r->census_ws[i].online, w != NULL, w != NULL &&
-		    (w->drained || w->gone) };
+		    (w->drained || w->gone), w != NULL &&
+		    census_worker_restarted(r, w) };
 	}
 	for (i = 0; i < r->nw; i++) {	/* ours the broker no longer lists */
 		size_t j;
@@ -370,7 +406,7 @@ census_facts(struct run *r, struct census_pod **pods,
 				break;
 		if (j == r->census_nws)
 			(*ws)[n++] = (struct census_worker){ r->w[i].name, 0,
-			    1, r->w[i].drained || r->w[i].gone };
+			    1, r->w[i].drained || r->w[i].gone, 0 };
 	}
 	*nws = n;
 }
@@ -391,23 +427,40 @@ census_old_pods(struct run *r, const struct census_pod *pods, size_t np)
 	}
 }
 
-/* Newcomers: tracked from now on, their pods old ones; read their queues. */
+/*
+ * Newcomers: tracked from now on, their pods old ones; read their queues.
+ * A worker of the run whose process restarted is drained again.
+ */
 static void
 census_add(struct run *r, const struct census_pod *pods, size_t np,
     const struct census_worker *ws, size_t nws)
 {
-	size_t	i;
+	size_t		 i, wi;
+	struct wk	*w;
 
 	census_old_pods(r, pods, np);
 	for (i = 0; i < nws; i++) {
 		if (!census_newcomer(pods, np, &ws[i]))
 			continue;
-		log_warn("%s: worker %s appeared after the drain began (a "
-		    "replica added, or its pod came up late): draining it "
-		    "too before its pod is stopped", r->name, ws[i].name);
-		run_add_worker(r, ws[i].name);
+		if ((w = run_worker(r, ws[i].name)) != NULL) {
+			log_warn("%s: worker %s restarted after the run "
+			    "cancelled it (its container restarted: a new "
+			    "process, consuming its queues again): draining it "
+			    "again before its pod is stopped", r->name,
+			    ws[i].name);
+			w->drained = w->gone = w->suspect = 0;
+		} else {
+			log_warn("%s: worker %s appeared after the drain began "
+			    "(a replica added, or its pod came up late): "
+			    "draining it too before its pod is stopped",
+			    r->name, ws[i].name);
+			w = run_add_worker(r, ws[i].name);
+		}
+		wi = (size_t)(w - r->w);
+		census_rebase(w, pod_list_find(&r->census_pods,
+		    worker_pod(ws[i].name)));
 		ctl_refresh(&r->ctx->ctl, ws[i].name, r->state_deadline,
-		    census_refreshed, op_new(r, r->nw - 1, 0));
+		    census_refreshed, op_new(r, wi, 0));
 	}
 }
 
@@ -682,10 +735,31 @@ suspect(struct run *r, struct wk *w)
 	    pods_checked, op_new(r, 0, 0));
 }
 
+/*
+ * The pod w's process ran in when the run cancelled it: RESOLVE's, or, for
+ * a worker the census drained again after its container restarted, the
+ * pod as the census saw it then (then holds it).
+ */
+static const struct pod_info *
+pod_then(struct run *r, const struct wk *w, struct pod_info *then)
+{
+	const struct pod_info	*p = pod_list_find(&r->pods0, worker_pod(w->name));
+
+	if (!w->pod_seen)
+		return p;
+	memset(then, 0, sizeof *then);
+	if (p != NULL)
+		*then = *p;		/* borrowed; only read */
+	then->uid = w->pod_uid;
+	then->restarts = w->pod_restarts;
+	return then;
+}
+
 static void
 pods_checked(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
+	struct pod_info	 then;
 	struct pod_list	 pl;
 	const char	*pod, *why;
 	char		 sub[256];
@@ -709,8 +783,7 @@ pods_checked(enum kube_err e, json_t *obj, const char *err, void *arg)
 			continue;
 		w->suspect = 0;
 		pod = worker_pod(w->name);
-		why = pod_gone_why(pod_list_find(&pl, pod),
-		    pod_list_find(&r->pods0, pod));
+		why = pod_gone_why(pod_list_find(&pl, pod), pod_then(r, w, &then));
 		if (why != NULL)
 			vanished(r, w, why);
 		else

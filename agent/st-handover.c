@@ -248,9 +248,14 @@ retired_one(enum kube_err e, json_t *obj, const char *err, void *arg)
 		log_warn("%s: %s (retried once all are drained)", r->name, err);
 }
 
-/* Whether every worker of the run on pod holds nothing (podworkers.h). */
+/*
+ * Whether every worker of the run on pod holds nothing and no other worker
+ * is online there (ws, nws: NULL, 0 before the broker was asked;
+ * podworkers.h).
+ */
 static int
-handover_pod_done(struct run *r, const char *pod)
+handover_pod_done(struct run *r, const char *pod,
+    const struct worker_status *ws, size_t nws)
 {
 	struct worker_done	*wd = xcalloc(r->nw + 1, sizeof *wd);
 	size_t			 i;
@@ -260,31 +265,70 @@ handover_pod_done(struct run *r, const char *pod)
 		wd[i].name = r->w[i].name;
 		wd[i].done = r->w[i].drained || r->w[i].gone;
 	}
-	done = pod_workers_done(pod, wd, r->nw);
+	done = pod_workers_done(pod, wd, r->nw, ws, nws);
 	free(wd);
 	return done;
+}
+
+/* Whether DETACH recorded pod among the old pods RETIRE deletes. */
+static int
+handover_old_pod(struct run *r, const char *pod)
+{
+	json_t	*p;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
+		const char *n = json_string_value(json_object_get(p, "name"));
+		if (pod != NULL && n != NULL && strcmp(n, pod) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The workers online now, for the pod of worker wi, drained: deleted only
+ * if no worker the run does not track runs there (one that came up after
+ * RESOLVE); else the census before RETIRE drains it first.
+ */
+static void
+handover_looked(enum flower_err e, struct worker_status *ws, size_t n,
+    const char *err, void *arg)
+{
+	size_t		 wi;
+	struct run	*r = op_done(arg, &wi, NULL);
+	const char	*pod;
+
+	if (r == NULL || r->fsm.state != ST_DRAIN) {
+		worker_status_free(ws, n);
+		return;
+	}
+	pod = worker_pod(r->w[wi].name);
+	if (e != FLOWER_OK)
+		log_warn("%s: cannot tell which workers run in old pod %s (%s): "
+		    "it is deleted with the others, after the last look at "
+		    "the pods", r->name, pod, err);
+	else if (!handover_pod_done(r, pod, ws, n))
+		log_warn("%s: old pod %s runs a worker this run has not drained "
+		    "(it came up after the run began): not deleting the pod "
+		    "yet; that worker is drained first", r->name, pod);
+	else if (lease_check(r)) {
+		log_info("%s: deleting old pod %s, which holds nothing (every "
+		    "worker of it drained)", r->name, pod);
+		kube_delete(&r->ctx->kube, "pods", pod, 0, r->state_deadline,
+		    retired_one, op_new(r, 0, 0));
+	}
+	worker_status_free(ws, n);
 }
 
 void
 handover_drained(struct run *r, size_t wi)
 {
 	const char	*pod = worker_pod(r->w[wi].name);
-	json_t		*p;
-	size_t		 i;
 
-	if (!handover_pod_done(r, pod))
+	if (!handover_pod_done(r, pod, NULL, 0) || !handover_old_pod(r, pod))
 		return;		/* another worker of the pod still drains */
-	json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
-		const char *n = json_string_value(json_object_get(p, "name"));
-		if (pod == NULL || n == NULL || strcmp(n, pod) != 0)
-			continue;
-		if (!lease_check(r))
-			return;
-		log_info("%s: deleting old pod %s, which holds nothing (every "
-		    "worker of it drained)", r->name, pod);
-		kube_delete(&r->ctx->kube, "pods", pod, 0, r->state_deadline,
-		    retired_one, op_new(r, 0, 0));
-	}
+	ctl_status(&r->ctx->ctl, r->state_deadline, handover_looked,
+	    op_new(r, wi, 0));
 }
 
 static void

@@ -19,8 +19,11 @@
  *                stopping it again changes nothing;
  *   CV_IDLE      no container runs (Pending, ContainerCreating,
  *                CrashLoopBackOff between two starts): it holds no task;
- *   CV_NEWCOMER  it runs an online worker this run never cancelled: cancel
- *                and drain that worker first;
+ *   CV_NEWCOMER  it runs an online worker this run never cancelled, or
+ *                one whose process restarted since the run cancelled it
+ *                (its container restarted in place: the new process
+ *                consumes its queues again): cancel and drain that worker
+ *                (again) first;
  *   CV_BUSY      a worker of this run there is not drained yet;
  *   CV_DRAINED   every worker this run tracks there is drained (or has
  *                vanished), and no other runs online there;
@@ -51,6 +54,8 @@ struct census_worker {
 	int		 online;	/* the broker or Flower says so now */
 	int		 tracked;	/* this run cancelled its consumers */
 	int		 drained;	/* ... and saw it drained, or vanish */
+	int		 restarted;	/* ... but its process is not the one
+					   cancelled: census_restarted() */
 };
 
 enum census_verdict {
@@ -75,7 +80,18 @@ enum census_verdict census_pod(const struct census_pod *,
 enum census_action census_decide(const struct census_pod *, size_t np,
 		    const struct census_worker *, size_t nw,
 		    enum census_verdict *verdicts);
-/* Worker w is a newcomer: online, untracked, on a CV_NEWCOMER pod. */
+/*
+ * Whether the worker process the run cancelled on a pod has been replaced
+ * by another since: the pod's uid then (uid0) and now differ (a
+ * StatefulSet's pod deleted and created again under its name), or the
+ * worker container's restartCount grew (restarted in place: a failed
+ * liveness probe, an OOM kill). A uid not known on either side is not a
+ * difference.
+ */
+int		 census_restarted(const char *uid0, long restarts0,
+		    const char *uid, long restarts);
+/* Worker w is a newcomer: online, untracked (or restarted), on a
+ * CV_NEWCOMER pod. */
 int		 census_newcomer(const struct census_pod *, size_t np,
 		    const struct census_worker *w);
 const char	*census_verdict_name(enum census_verdict);

@@ -46,12 +46,19 @@ struct worker_done {
 
 /*
  * --handover deletes an old pod once it holds nothing: 1 when every worker
- * of the run on that pod is done (drained or gone) and the run has at
- * least one there; 0 while one of them still drains, or if the run tracks
- * none on that pod (not its to delete).
+ * of the run on that pod is done (drained or gone), the run has at least
+ * one there, and no worker online on that pod in ws (nws of them: the
+ * workers the broker or Flower lists now) is one the run does not track;
+ * 0 while one of them still drains, if the run tracks none on that pod
+ * (not its to delete), or if another worker is online there: a worker
+ * that came up after RESOLVE (slow to start, never announced before) may
+ * hold a task the run never waited for; it is drained before the pod is
+ * stopped (census.h). ws NULL (nws 0): not looked yet, only the run's own
+ * workers count.
  */
+struct worker_status;
 int	pod_workers_done(const char *pod, const struct worker_done *,
-	    size_t n);
+	    size_t n, const struct worker_status *ws, size_t nws);
 
 /*
  * RESOLVE: which of the pods that run (need) cannot be drained: missing
@@ -62,7 +69,6 @@ int	pod_workers_done(const char *pod, const struct worker_done *,
  * appended to, in the order of need, then of ws. Returns how many were
  * added to both.
  */
-struct worker_status;
 size_t	pods_undrainable(const struct strv *need,
 	    const struct worker_status *ws, size_t n, struct strv *missing,
 	    struct strv *offline);

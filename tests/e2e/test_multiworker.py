@@ -8,6 +8,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from conftest import applied_patches, make_world
 from test_safety import finish
 from world import NS, deployment, wait_for
@@ -310,4 +312,120 @@ def test_handover_sigkill_mid_drain_then_recover(request):
                and q["path"].split("?")[0].endswith("/pods/" + pod["name"])]
     assert deletes and min(deletes) >= done_at, (deletes, done_at)
     assert_own_queues(w, new_pod(w, pod))
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+# ---- a second worker that comes up after RESOLVE ---------------------------
+
+def gated(request):
+    """A pod whose side worker has not started yet (slow to come up: never
+    announced, unknown to Flower and the broker); pods created later start both."""
+    w = make_world(request, [deployment(DEP, grace=3, side=[SIDE], side_gate=True),
+                             deployment("common-redbeat", worker=False)])
+    (pod,) = wait_for(lambda: len(live(w)) == 1 and w.all_workers_online() and live(w), 60,
+                      "the pod's main worker online")
+    main, side = workers(pod)
+    assert side not in w.workers_online()
+    w.kube_test("DELETE", "side-gate", {"deployment": DEP})
+    return w, pod
+
+
+def run_with_late_side(w, pod, args, main_s, side_s):
+    """The agent run with args while the main worker runs a task of main_s; once
+    the run has begun (its journal exists), the pod's side worker starts and
+    takes a task of side_s from its queue. Returns (main ids, side ids, stderr)
+    of a run that ended with exit 0 having found the side worker mid-run."""
+    ids = w.enqueue(DEP, 1, main_s, tag="main")
+    w.wait_started(ids, 1)
+    p = w.spawn(*args)
+    _, side = workers(pod)
+    try:
+        wait_for(lambda: w.r().exists(JOURNAL), 60, "the run's journal", interval=0.05)
+        w.kube_test("POST", "side-start", {"pod": pod["name"]})
+        wait_for(lambda: side in w.workers_online(), 60, "the late side worker online")
+        late = w.enqueue(SIDE, 1, side_s, tag="late-side")
+        w.wait_started(late, 1)
+    finally:
+        code, err = finish(w, p, args)
+    assert code == 0, err
+    assert "worker %s appeared after the drain began" % side in err, err
+    return ids, late, err
+
+
+@pytest.mark.long(70)
+def test_a_second_worker_that_comes_up_mid_drain_is_drained_before_the_restart(request):
+    """In place: the pod's side worker was not up at RESOLVE (the run knows only
+    the main one); it comes up while the main one drains and takes a task. The
+    census before the restart finds it on a pod the run tracks: drained first,
+    one restart, both tasks once, both new workers on their own queues."""
+    w, pod = gated(request)
+    ids, late, _ = run_with_late_side(w, pod, (DEP, *VERIFY), 25.0, 12.0)
+    settle(w, ids + late)
+    assert len([q for q in applied_patches(w, DEP) if "restartedAt" in q["body"]]) == 1
+    assert_own_queues(w, new_pod(w, pod))
+
+
+@pytest.mark.long(70)
+def test_handover_keeps_a_pod_whose_untracked_second_worker_took_a_task(request):
+    """--handover: the pod's side worker was not up at RESOLVE; it comes up and
+    takes a task while the main one drains. The main one drained is not "every
+    worker of the pod drained": the pod is not deleted before the side worker is
+    drained too. (The new pods' side worker consumes another queue, so that the
+    task is the late worker's.)"""
+    w, pod = gated(request)
+    w.kube_test("POST", "/_test/side-queues", {"deployment": DEP, "queues": ["csc-other"]})
+    ids, late, _ = run_with_late_side(w, pod, (DEP, "--handover", *VERIFY), 20.0, 30.0)
+    w.wait_done(ids + late, timeout=40)
+    w.assert_exactly_once(ids + late)
+    gone = [q for q in w.pods(DEP, all=True) if q["name"] == pod["name"]][0]
+    assert not gone["sigkilled"], gone
+    done_at = float(w.r(15).hget("ledger:done_at", late[0]))
+    deletes = [q["t"] for q in w.kube_requests() if q["method"] == "DELETE"
+               and q["path"].split("?")[0].endswith("/pods/" + pod["name"])]
+    assert deletes and min(deletes) >= done_at, (deletes, done_at)
+    nw = new_pod(w, pod)
+    main, _ = workers(nw)
+    wait_for(lambda: w.queues_of(main) == [DEP], 20, "the new main worker consuming", interval=0.5)
+    assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
+
+
+def test_verify_fails_when_the_new_pod_runs_only_one_of_its_two_workers(request):
+    """The new pods' side worker never comes up (crash-looping, slow: here never
+    started): the old side worker's queue is consumed by no new worker. Another
+    new worker's consuming is no substitute: exit 7, the queue and the missing
+    worker named."""
+    w = make_world(request, [deployment(DEP, grace=3, side=[SIDE], side_gate=True),
+                             deployment("common-redbeat", worker=False)])
+    (pod,) = wait_for(lambda: len(live(w)) == 1 and w.all_workers_online() and live(w), 60,
+                      "the pod's main worker online")
+    main, side = workers(pod)
+    w.kube_test("POST", "side-start", {"pod": pod["name"]})    # this pod's, not the next ones'
+    wait_for(lambda: side in w.workers_online(), 60, "the side worker online")
+    p = w.run(DEP, *VERIFY)
+    assert p.returncode == 7, p.stderr
+    assert ("no new worker consumes %s (%s did; no new worker is named %s@...)"
+            % (SIDE, side, SIDE)) in p.stderr, p.stderr
+    nw = new_pod(w, pod)
+    assert w.queues_of(workers(nw)[0]) == [DEP]
+    assert not w.r().exists(LEASE)
+
+
+def test_recover_after_the_pod_of_two_workers_was_replaced(request):
+    """The run killed while both workers of the pod drain; the pod is then
+    replaced (deleted: its ReplicaSet creates another, new worker names).
+    --recover has no old worker to give queues back to: the new ones consume
+    their own queues from their start; it ends with exit 0, no restart sent, the
+    journal gone."""
+    w = fresh(request)
+    pod, ids = busy_pod(w, short=2.0, long=6.0)
+    killed_in_drain(w, (DEP, "--lease-ttl", "2s"))
+    settle(w, ids)      # the replacement below cuts nothing
+    code, obj, _ = w.kube_api("DELETE", "/api/v1/namespaces/%s/pods/%s" % (NS, pod["name"]))
+    assert code == 200, obj
+    nw = new_pod(w, pod)
+    wait_for(lambda: w.all_workers_online(), 60, "the new pod's workers online")
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert_own_queues(w, nw)
+    assert not applied_patches(w, DEP)
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)

@@ -2,11 +2,15 @@
 `oc scale` adding a replica, a pod that was Pending at RESOLVE and comes
 up). Every worker of a pod the run stops is drained first: the census of
 the pods just before the restart PATCH (in place) or RETIRE (--handover)."""
+import json
+import subprocess
+import time
+
 import pytest
 
 from test_handover import PLAIN_POOL, fresh as handover_world, live_pods
 from test_safety import finish, wait_journal_state
-from world import NS, wait_for
+from world import HERE as WORLD_DIR, NS, PY, wait_for
 
 DEP = "ecal-bulk"
 
@@ -213,8 +217,7 @@ def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
 
 
 @pytest.mark.long(60)
-@pytest.mark.parametrize("mode", [(), ("--no-events",)], ids=["events", "polling"])
-def test_drained_worker_whose_container_restarts_is_drained_again(request, mode):
+def test_drained_worker_whose_container_restarts_is_drained_again(request, mode=()):
     """Two replicas: one worker is drained while the other still runs a
     long task; then the drained worker's container restarts in the same
     pod (a crash, an OOM kill, a liveness probe): its new process has the
@@ -287,3 +290,77 @@ def test_handover_replica_added_before_the_pause_is_drained(request):
     assert len(restart_patches(w)) == 1, restart_patches(w)
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
 
+
+
+def running_on(w, task_id):
+    """The worker that runs task_id (asked of the workers: real remote control)."""
+    code = ("import json\nfrom etl import app\n"
+            "r = app.control.inspect(timeout=2).active() or {}\n"
+            "print(json.dumps({k: [t['id'] for t in v] for k, v in r.items()}))\n")
+    out = subprocess.run([PY, "-c", code], cwd=WORLD_DIR, env=w.celery_environ(),
+                         stdout=subprocess.PIPE, text=True).stdout
+    active = json.loads(out.strip().splitlines()[-1])
+    return next((k for k, v in active.items() if task_id in v), None)
+
+
+POLL = ("--no-events", "--poll-interval", "1s")
+
+
+@pytest.mark.long(100)
+@pytest.mark.parametrize("mode,silent", [((), False), (POLL, False), (POLL, True)],
+                         ids=["events", "polling", "then-silent"])
+def test_worker_whose_container_restarts_after_its_drain_is_drained_again(request, mode, silent):
+    """Two replicas; one drains at once, the other runs a long task. The idle
+    one's container is restarted in place (a failed liveness probe: same pod,
+    restartCount one more): its new process consumes its queues again and takes
+    a task. Drained once is not drained now: the run cancels and drains it again
+    before the restart PATCH. Every task once, one restart, exit 0.
+    silent: once drained again, the restarted worker stops answering for a
+    while (SIGSTOP, as while its broker connection hangs): its container has
+    not restarted since the run cancelled it again, so it has not vanished; the
+    run waits for its task. (Polling: with events, the run already waits for
+    the task the restarted worker received, and drains it again only after.)"""
+    w = handover_world(request, replicas=2, pool=PLAIN_POOL)
+    ids = w.enqueue(DEP, 1, 30.0, tag="long")
+    w.wait_started(ids, 1)
+    busy = wait_for(lambda: running_on(w, ids[0]), 20, "the worker running the long task")
+    (idle,) = [x for x in live_pods(w) if x["hostname"] != busy]
+    args = (DEP,) + mode
+    p = w.spawn(*args)
+    try:
+        wait_journal_state(w, "drain")
+        wait_for(lambda: not w.consumes(idle["hostname"], DEP), 20, "the idle worker cancelled",
+                 interval=0.5)
+        w.kube_test("POST", "restart-container", {"pod": idle["name"]})
+        wait_for(lambda: [x for x in w.pods(DEP) if x["name"] == idle["name"]
+                          and x["restart_count"] == 1 and x["ready"]], 60, "the container restarted")
+        wait_for(lambda: w.consumes(idle["hostname"], DEP), 30, "the restarted worker consuming",
+                 interval=0.5)
+        again = w.enqueue(DEP, 1, 45.0, tag="again")
+        w.wait_started(again, 1)
+        if silent:
+            wait_for(lambda: w.r().hget("drain-and-rollout:journal:%s:%s" % (NS, DEP), "state")
+                     == "drain" and w.queues_of(idle["hostname"]) == [], 60,
+                     "the restarted worker cancelled again", interval=0.5)
+            t0 = time.time()
+            w.kube_test("POST", "kill-pod", {"pod": idle["name"], "signal": "STOP"})
+            try:
+                # the agent finds it silent and asks Kubernetes about its pod
+                wait_for(lambda: [r for r in w.kube_requests() if r["method"] == "GET"
+                                  and r["t"] > t0 and r["path"].startswith(
+                                      "/api/v1/namespaces/%s/pods?" % NS)], 40,
+                         "the agent listing the pods")
+            finally:
+                w.kube_test("POST", "kill-pod", {"pod": idle["name"], "signal": "CONT"})
+    finally:
+        code, err = finish(w, p, args)
+    assert code == 0, err
+    w.wait_done(ids + again, timeout=60)
+    w.assert_exactly_once(ids + again)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    assert "worker %s restarted after the run cancelled it" % idle["hostname"] in err, err
+    assert "vanished" not in err, err
+    gone = [x for x in w.pods(DEP, all=True) if x["name"] == idle["name"]][0]
+    assert not gone["sigkilled"], gone
+    wait_for(lambda: consuming_new_pods(w, {busy.split("@")[1], idle["name"]}, 2), 30,
+             "two new replicas consuming")

@@ -16,13 +16,16 @@
 #define N(a)	(sizeof (a) / sizeof (a)[0])
 
 /* The workers the rows below see; pod "p" is the one judged. */
-#define W_NEW	{ "d@p", 1, 0, 0 }	/* online, untracked */
-#define W_BUSY	{ "d@p", 1, 1, 0 }	/* tracked, not drained */
-#define W_DONE	{ "d@p", 1, 1, 1 }	/* tracked, drained */
-#define W_GONE	{ "d@p", 0, 1, 1 }	/* tracked, vanished */
-#define W_OFF	{ "d@p", 0, 0, 0 }	/* offline, untracked */
-#define W_ELSE	{ "d@q", 1, 0, 0 }	/* a newcomer on another pod */
-#define W_BAD	{ "no-at", 1, 0, 0 }	/* a name that names no pod */
+#define W_NEW	{ "d@p", 1, 0, 0, 0 }	/* online, untracked */
+#define W_BUSY	{ "d@p", 1, 1, 0, 0 }	/* tracked, not drained */
+#define W_DONE	{ "d@p", 1, 1, 1, 0 }	/* tracked, drained */
+#define W_GONE	{ "d@p", 0, 1, 1, 0 }	/* tracked, vanished */
+#define W_OFF	{ "d@p", 0, 0, 0, 0 }	/* offline, untracked */
+#define W_ELSE	{ "d@q", 1, 0, 0, 0 }	/* a newcomer on another pod */
+#define W_BAD	{ "no-at", 1, 0, 0, 0 }	/* a name that names no pod */
+/* tracked and drained (or vanished), but its container restarted since */
+#define W_AGAIN	{ "d@p", 1, 1, 1, 1 }	/* ... online again: consumes */
+#define W_DOWN	{ "d@p", 0, 1, 1, 1 }	/* ... not online (yet) */
 
 struct prow {
 	const char		*what;
@@ -51,6 +54,14 @@ static const struct prow prows[] = {
 	{ "tracked and drained", { "p", 1, 0, 1 }, { W_DONE }, 1, CV_DRAINED },
 	{ "tracked and vanished", { "p", 1, 0, 1 }, { W_GONE }, 1,
 	    CV_DRAINED },
+	{ "drained, its container restarted, online again", { "p", 1, 0, 1 },
+	    { W_AGAIN }, 1, CV_NEWCOMER },
+	{ "restarted beside a drained worker", { "p", 1, 0, 1 },
+	    { W_DONE, W_AGAIN }, 2, CV_NEWCOMER },
+	{ "restarted, not online (yet)", { "p", 1, 0, 1 }, { W_DOWN }, 1,
+	    CV_DRAINED },
+	{ "restarted, its pod being deleted", { "p", 1, 1, 1 }, { W_AGAIN },
+	    1, CV_LEAVING },
 	{ "drained, an offline stranger", { "p", 1, 0, 1 }, { W_DONE, W_OFF },
 	    2, CV_DRAINED },
 	{ "no worker known", { "p", 1, 0, 1 }, { { 0 } }, 0, CV_UNKNOWN },
@@ -87,9 +98,9 @@ struct drow {
 };
 
 static const struct census_worker dws[] = {
-	{ "d@a", 1, 1, 1 },	/* a: drained */
-	{ "d@b", 1, 0, 0 },	/* b: newcomer */
-	{ "d@c", 1, 1, 0 },	/* c: busy */
+	{ "d@a", 1, 1, 1, 0 },	/* a: drained */
+	{ "d@b", 1, 0, 0, 0 },	/* b: newcomer */
+	{ "d@c", 1, 1, 0, 0 },	/* c: busy */
 	/* d: nobody */
 };
 
@@ -148,15 +159,17 @@ test_newcomer(void **state)
 		struct census_worker	w;
 		int			want;
 	} rows[] = {
-		{ { "d@b", 1, 0, 0 }, 1 },	/* online, untracked, stopped */
-		{ { "e@b", 1, 0, 0 }, 1 },	/* a second worker there */
-		{ { "d@a", 1, 1, 1 }, 0 },	/* tracked */
-		{ { "d@b", 0, 0, 0 }, 0 },	/* offline */
-		{ { "d@s", 1, 0, 0 }, 0 },	/* spared pod */
-		{ { "d@t", 1, 0, 0 }, 0 },	/* leaving pod */
-		{ { "d@i", 1, 0, 0 }, 0 },	/* idle pod */
-		{ { "d@x", 1, 0, 0 }, 0 },	/* a pod not listed */
-		{ { "x", 1, 0, 0 }, 0 },	/* names no pod */
+		{ { "d@b", 1, 0, 0, 0 }, 1 },	/* online, untracked, stopped */
+		{ { "e@b", 1, 0, 0, 0 }, 1 },	/* a second worker there */
+		{ { "d@a", 1, 1, 1, 0 }, 0 },	/* tracked */
+		{ { "d@a", 1, 1, 1, 1 }, 1 },	/* tracked, restarted, online */
+		{ { "d@b", 0, 1, 1, 1 }, 0 },	/* ... offline */
+		{ { "d@b", 0, 0, 0, 0 }, 0 },	/* offline */
+		{ { "d@s", 1, 0, 0, 0 }, 0 },	/* spared pod */
+		{ { "d@t", 1, 0, 0, 0 }, 0 },	/* leaving pod */
+		{ { "d@i", 1, 0, 0, 0 }, 0 },	/* idle pod */
+		{ { "d@x", 1, 0, 0, 0 }, 0 },	/* a pod not listed */
+		{ { "x", 1, 0, 0, 0 }, 0 },	/* names no pod */
 	};
 	size_t	i;
 
@@ -165,6 +178,37 @@ test_newcomer(void **state)
 		if (census_newcomer(pods, N(pods), &rows[i].w) != rows[i].want)
 			fail_msg("worker %s: want %d", rows[i].w.name,
 			    rows[i].want);
+}
+
+/* Whether the worker the run cancelled is still the process there. */
+static void
+test_restarted(void **state)
+{
+	static const struct {
+		const char	*what;
+		const char	*uid0;
+		long		 r0;
+		const char	*uid;
+		long		 r;
+		int		 want;
+	} t[] = {
+		{ "same pod, same count", "u1", 0, "u1", 0, 0 },
+		{ "its container restarted", "u1", 0, "u1", 1, 1 },
+		{ "restarted twice", "u1", 1, "u1", 3, 1 },
+		{ "a lower count (a stale list)", "u1", 2, "u1", 1, 0 },
+		{ "replaced under the same name (StatefulSet)", "u1", 0, "u2",
+		    0, 1 },
+		{ "uid not known then", NULL, 0, "u2", 0, 0 },
+		{ "uid not known now", "u1", 0, NULL, 0, 0 },
+		{ "uid not known, restarted", NULL, 0, NULL, 1, 1 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++)
+		if (census_restarted(t[i].uid0, t[i].r0, t[i].uid, t[i].r) !=
+		    t[i].want)
+			fail_msg("%s: want %d", t[i].what, t[i].want);
 }
 
 /* The new pods' template: every branch of census_new_template(). */
@@ -242,6 +286,7 @@ main(void)
 		cmocka_unit_test(test_pod_verdicts),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_newcomer),
+		cmocka_unit_test(test_restarted),
 		cmocka_unit_test(test_new_template),
 		cmocka_unit_test(test_names),
 	};

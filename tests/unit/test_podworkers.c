@@ -146,25 +146,45 @@ static const struct done_case {
 	struct worker_done	 w[MAXW];
 	size_t			 n;
 	int			 want;
+	struct worker_status	 ws[MAXW];	/* online now */
+	size_t			 nws;
 } done_cases[] = {
 	{ "the pod's only worker drained", "p1",
-	  { { "a@p1", 1 } }, 1, 1 },
+	  { { "a@p1", 1 } }, 1, 1, { { NULL, 0 } }, 0 },
 	{ "the first of two drained, the second still runs a task", "p1",
-	  { { "a@p1", 1 }, { "a-2@p1", 0 } }, 2, 0 },
+	  { { "a@p1", 1 }, { "a-2@p1", 0 } }, 2, 0, { { NULL, 0 } }, 0 },
 	{ "the second drained first", "p1",
-	  { { "a@p1", 0 }, { "a-2@p1", 1 } }, 2, 0 },
+	  { { "a@p1", 0 }, { "a-2@p1", 1 } }, 2, 0, { { NULL, 0 } }, 0 },
 	{ "both drained", "p1",
-	  { { "a@p1", 1 }, { "a-2@p1", 1 } }, 2, 1 },
+	  { { "a@p1", 1 }, { "a-2@p1", 1 } }, 2, 1, { { NULL, 0 } }, 0 },
 	{ "another pod's busy worker does not hold this one", "p1",
-	  { { "a@p1", 1 }, { "a@p2", 0 } }, 2, 1 },
+	  { { "a@p1", 1 }, { "a@p2", 0 } }, 2, 1, { { NULL, 0 } }, 0 },
 	{ "no worker of the run on that pod", "p3",
-	  { { "a@p1", 1 }, { "a@p2", 1 } }, 2, 0 },
+	  { { "a@p1", 1 }, { "a@p2", 1 } }, 2, 0, { { NULL, 0 } }, 0 },
 	{ "a pod whose name another's begins with", "p1",
-	  { { "a@p1", 1 }, { "a@p10", 0 } }, 2, 1 },
+	  { { "a@p1", 1 }, { "a@p10", 0 } }, 2, 1, { { NULL, 0 } }, 0 },
 	{ "a worker name without '@' is on no pod", "p1",
-	  { { "a", 0 }, { "a@p1", 1 } }, 2, 1 },
-	{ "no pod", NULL, { { "a@p1", 1 } }, 1, 0 },
-	{ "no workers", "p1", { { NULL, 0 } }, 0, 0 },
+	  { { "a", 0 }, { "a@p1", 1 } }, 2, 1, { { NULL, 0 } }, 0 },
+	{ "no pod", NULL, { { "a@p1", 1 } }, 1, 0, { { NULL, 0 } }, 0 },
+	{ "no workers", "p1", { { NULL, 0 } }, 0, 0, { { NULL, 0 } }, 0 },
+	/* the workers online now: one the run does not track holds the pod */
+	{ "a second worker came up after RESOLVE: online, untracked", "p1",
+	  { { "a@p1", 1 } }, 1, 0, { { "a@p1", 1 }, { "a-2@p1", 1 } }, 2 },
+	{ "... offline: it holds nothing the broker would give it", "p1",
+	  { { "a@p1", 1 } }, 1, 1, { { "a@p1", 1 }, { "a-2@p1", 0 } }, 2 },
+	{ "every online worker of the pod is the run's, drained", "p1",
+	  { { "a@p1", 1 }, { "a-2@p1", 1 } }, 2, 1,
+	  { { "a-2@p1", 1 }, { "a@p1", 1 } }, 2 },
+	{ "an untracked worker of another pod does not hold this one", "p1",
+	  { { "a@p1", 1 } }, 1, 1, { { "a@p1", 1 }, { "a@p2", 1 } }, 2 },
+	{ "... nor of a pod whose name begins with this one's", "p1",
+	  { { "a@p1", 1 } }, 1, 1, { { "a-2@p10", 1 } }, 1 },
+	{ "an online name without '@' is on no pod", "p1",
+	  { { "a@p1", 1 } }, 1, 1, { { "a", 1 } }, 1 },
+	{ "untracked online, but the run's own still drains", "p1",
+	  { { "a@p1", 0 } }, 1, 0, { { "a-2@p1", 1 } }, 1 },
+	{ "untracked online on a pod the run tracks nothing on", "p3",
+	  { { "a@p1", 1 } }, 1, 0, { { "a@p3", 1 } }, 1 },
 };
 
 static void
@@ -176,7 +196,7 @@ test_pod_done(void **state)
 	(void)state;
 	for (i = 0; i < sizeof done_cases / sizeof done_cases[0]; i++) {
 		const struct done_case *c = &done_cases[i];
-		got = pod_workers_done(c->pod, c->w, c->n);
+		got = pod_workers_done(c->pod, c->w, c->n, c->ws, c->nws);
 		if (got != c->want)
 			fail_msg("%s: %d, want %d", c->what, got, c->want);
 	}

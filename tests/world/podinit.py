@@ -7,11 +7,15 @@ status among them (a signal as 128+N). A command that exits while no signal
 came (a worker that died on its own) takes the container down: the others get
 SIGTERM, as the kubelet would see the container exit anyway.
 SIGKILL, after the grace period, reaches them all: they are in the pod's
-process group (the kubelet's killpg)."""
+process group (the kubelet's killpg).
+With PODINIT_GATE set (a file's path), the commands after the first start only
+once that file exists (a second worker slow to come up), and never after a
+signal came."""
 import os
 import signal
 import subprocess
 import sys
+import time
 
 
 def main(argv):
@@ -25,7 +29,9 @@ def main(argv):
             cur.append(a)
     if cur:
         cmds.append(cur)
-    procs = [subprocess.Popen(c) for c in cmds]
+    gate = os.environ.get("PODINIT_GATE")
+    later = cmds[1:] if gate else []
+    procs = [subprocess.Popen(c) for c in (cmds[:1] if gate else cmds)]
     signalled = []
 
     def forward(sig, _frame):
@@ -41,11 +47,19 @@ def main(argv):
     status = 0
     left = list(procs)
     while left:
+        if later and not signalled and os.path.exists(gate):
+            started = [subprocess.Popen(c) for c in later]
+            procs.extend(started)
+            left.extend(started)
+            later = []
         try:
-            pid, st = os.wait()
+            pid, st = os.waitpid(-1, os.WNOHANG if later else 0)
         except ChildProcessError:
             break
         except InterruptedError:
+            continue
+        if pid == 0:
+            time.sleep(0.1)
             continue
         p = next((p for p in left if p.pid == pid), None)
         if p is None:
@@ -57,6 +71,7 @@ def main(argv):
             status = code
         if not signalled and left:
             forward(signal.SIGTERM, None)
+        later = []              # the container is going down
     return status
 
 

@@ -562,6 +562,32 @@ def test_pod_with_a_sidecar_that_exits():
         stop_world(w)
 
 
+def test_container_restarted_in_place():
+    """/_test/restart-container, as the kubelet after a failed liveness probe: the
+    container gets SIGTERM, exits, and starts again in the same pod (same name and
+    uid, a new process); restartCount one more, lastState terminated; kubectl get
+    pods prints RESTARTS "1 (... ago)" and the pod Running, ready again once its
+    worker is."""
+    w = start_world([{"name": "restarted", "worker": True, "queues": ["restarted"],
+                      "replicas": 1, "terminationGracePeriodSeconds": 3}])
+    try:
+        (pod,) = wait_for(lambda: [p for p in w.pods("restarted") if p["ready"]], 30,
+                          "the pod ready")
+        assert kubectl_pods(w, "restarted")[pod["name"]] == ("1/1", "Running", "0")
+        w.kube_test("POST", "restart-container", {"pod": pod["name"]})
+        (again,) = wait_for(lambda: [p for p in w.pods("restarted") if p["ready"]
+                                     and p["restart_count"] == 1], 60, "the pod ready again")
+        assert (again["name"], again["uid"]) == (pod["name"], pod["uid"])
+        assert again["pid"] != pod["pid"] and not pid_alive(pod["pid"])
+        seen = kubectl_pods(w, "restarted")[pod["name"]]
+        assert seen[:2] == ("1/1", "Running") and seen[2].startswith("1 ("), seen
+        cs = pod_json(w, pod["name"])["status"]["containerStatuses"][0]
+        assert cs["restartCount"] == 1 and "running" in cs["state"], cs
+        assert cs["lastState"]["terminated"]["reason"] in ("Completed", "Error"), cs
+    finally:
+        stop_world(w)
+
+
 def test_pods_whose_container_does_not_run():
     """Pending, ContainerCreating, ImagePullBackOff and CrashLoopBackOff as the API shows
     them and as kubectl get pods prints them."""

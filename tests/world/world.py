@@ -98,13 +98,16 @@ def wait_for(pred, timeout, what, interval=0.1):
 
 
 def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, shutdown=0,
-               pool=None, side=None, sidecar=None):
+               pool=None, side=None, sidecar=None, side_gate=False):
     """shutdown: seconds the worker's warm shutdown takes (its pod stays Terminating).
     pool: the Celery worker's pool options (default DIALS': --concurrency=1
     --autoscale=1,0 --max-tasks-per-child=1, whose new process per task makes
     the worker itself pause up to 5 s between tasks now and then).
     side: queues of a second worker, NAME-2@POD, in the same container (the pod's
     process starts both, kube/kubelet.py and podinit.py).
+    side_gate: the side worker of the pods created while the gate is set (from
+    the start; /_test/side-gate, DELETE to lift it) starts only on
+    /_test/side-start {"pod": P} (a second worker slow to come up).
     sidecar: the name of a second container in the pod, after the worker's (a log
     shipper; /_test/sidecar-exit makes it exit)."""
     d = {"name": name, "worker": worker, "queues": queues or [name],
@@ -117,6 +120,8 @@ def deployment(name, queues=None, grace=3, worker=True, labels=None, pds=600, sh
         d["sideQueues"] = side
     if sidecar:
         d["sidecar"] = sidecar
+    if side_gate:
+        d["sideGate"] = True
     return d
 
 
@@ -494,7 +499,7 @@ users:
         workers = {d["name"] for d in self.deployments + self.statefulsets if d.get("worker")}
         want = {h for p in self.pods()
                 if p.get("deployment") in workers and p.get("ready") and not p.get("terminating")
-                for h in p.get("hostnames") or [p.get("hostname")]}
+                for h in (p.get("hostnames") or [p.get("hostname")])[:1 if p.get("side_waiting") else None]}
         want.discard(None)
         try:
             online = self.workers_online()

@@ -33,6 +33,9 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
         # kube-controller-manager run with --controllers=-deployment, or down
         self.unmanaged = set()
         self.pod_faults = {}      # deployment -> state its new pods get
+        # deployments whose new pods start their side worker only when told
+        # (POST /_test/side-start): a second worker slow to come up
+        self.side_gated = set()
         self.stopping = False
         self.pod_dir = os.path.join(args.cert_dir, "pods")
         os.makedirs(self.pod_dir, exist_ok=True)
@@ -40,6 +43,8 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
         for d in cfg.get("deployments", []):
             dep = Deployment(d, self.ns)
             self.deployments[dep.name] = dep
+            if d.get("sideGate"):
+                self.side_gated.add(dep.name)
             self.bump_dep(dep, "ADDED")
         self.statefulsets = {}
         for d in cfg.get("statefulsets", []):

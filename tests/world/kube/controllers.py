@@ -520,6 +520,7 @@ class ReplicaSetController:
             app = self.app_of(rs)
             for _ in range(rs.replicas - len(active)):
                 pod = Pod(app, rs, broken=app.name in self.broken, fault=self.pod_faults.get(app.name))
+                pod.side_gate = app.name in self.side_gated and bool(app.side_queues)
                 err = self.quota_refuses(pod.name)
                 if err is not None:
                     log("replicaset %s: %s" % (rs.name, err))

@@ -69,6 +69,12 @@ class Kubelet:
               "restartCount": pod.restart_count, "started": running}
         if running:
             cs["state"] = {"running": {"startedAt": start}}
+            if pod.last_exit is not None:     # restarted in place (restart_container)
+                code, started, finished = pod.last_exit
+                cs["lastState"] = {"terminated": {
+                    "exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                    "startedAt": now_rfc3339(started), "finishedAt": now_rfc3339(finished),
+                    "containerID": cs["containerID"]}}
         elif pod.exit_code is not None:
             code = pod.exit_code if pod.exit_code >= 0 else 128 - pod.exit_code
             cs["state"] = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
@@ -259,6 +265,8 @@ class Kubelet:
         env["HOSTNAME"] = pod.name
         env["PYTHONUNBUFFERED"] = "1"
         env["WORKER_SHUTDOWN_SECONDS"] = repr(pod.dep.shutdown_seconds)
+        if pod.side_gate:
+            env["PODINIT_GATE"] = self.side_gate_path(pod)
         if pod.dep.worker and not pod.broken:
             queues = [pod.dep.queues] + ([pod.dep.side_queues] if getattr(pod.dep, "side_queues", None)
                                          else [])
@@ -285,6 +293,10 @@ class Kubelet:
             pod.ready = True
             pod.ready_at = time.time()
 
+    def side_gate_path(self, pod):
+        """The file whose creation starts a gated pod's side worker (podinit.py)."""
+        return os.path.join(self.pod_dir, pod.name + ".side-start")
+
     def check_ready(self, pod):
         if pod.ready or pod.broken or not pod.dep.worker or not pod.alive() or \
                 pod.sidecar_exit_at is not None:
@@ -298,7 +310,9 @@ class Kubelet:
             return False
         pod.ready_seen = getattr(pod, "ready_seen", set())
         pod.ready_seen.update(h for h in pod.hostnames if (h + " ready.").encode() in data)
-        if pod.ready_seen >= set(pod.hostnames):
+        # a gated side worker is not waited for: the pod is ready with its main one
+        want = pod.hostnames[:1] if pod.side_gate else pod.hostnames
+        if pod.ready_seen >= set(want):
             pod.ready = True
             pod.ready_at = time.time()
             log("pod %s ready" % pod.name)
@@ -345,6 +359,36 @@ class Kubelet:
         self.bump_pod(pod, "DELETED")
         log("pod %s deleted (exit %s%s)" % (pod.name, pod.exit_code, ", SIGKILLed after grace" if pod.sigkilled else ""))
 
+    def restart_container(self, pod):
+        """The kubelet restarts the pod's container in place, as after a failed
+        liveness probe: SIGTERM now, SIGKILL after the grace period; once it has
+        exited it starts again in the same pod (same name and uid), its
+        restartCount one more, not ready until its workers are."""
+        pod.restarting = True
+        pod.restart_kill_at = time.time() + pod.spec.get("terminationGracePeriodSeconds", 30)
+        pod.ready = False
+        try:
+            os.kill(pod.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        log("pod %s: restarting its container (SIGTERM)" % pod.name)
+        self.bump_pod(pod)
+
+    def container_restarted(self, pod):
+        rc = pod.proc.returncode
+        pod.last_exit = (rc if rc >= 0 else 128 - rc, pod.started_at or pod.created, time.time())
+        self.killpg(pod)          # leftovers of the old container (pool children)
+        pod.restarting = False
+        pod.restart_kill_at = None
+        pod.restart_count += 1
+        pod.ready_seen = set()
+        try:
+            self.spawn(pod)
+        except OSError as e:
+            log("spawn failed: %s" % e)
+        log("pod %s: container restarted (restartCount %d)" % (pod.name, pod.restart_count))
+        self.bump_pod(pod)
+
     def pod_lifecycle(self, t):
         for pod in list(self.pods):
             dep = pod.dep
@@ -370,6 +414,14 @@ class Kubelet:
                 elif pod.fault == "ImagePullBackOff" and not pod.crash_waiting and t - pod.created >= 2:
                     pod.crash_waiting = True      # ErrImagePull -> ImagePullBackOff
                     self.bump_pod(pod)
+                continue
+            if pod.restarting and not pod.terminating:
+                if pod.proc.poll() is not None:
+                    self.container_restarted(pod)
+                elif pod.restart_kill_at is not None and t >= pod.restart_kill_at:
+                    log("pod %s: container still alive after grace: SIGKILL" % pod.name)
+                    self.killpg(pod)
+                    pod.restart_kill_at = None
                 continue
             if pod.proc is not None and pod.exit_code is None:
                 rc = pod.proc.poll()

@@ -52,6 +52,15 @@ class Pod:
         self.crash_started = self.crash_exit = self.crash_next = None
         self.crash_waiting = False
         self.start_requested = False    # the test control: the container starts
+        # the side worker starts only once the file side_gate_path() exists
+        # (POST /_test/side-start): until then the pod runs its main worker alone
+        self.side_gate = False
+        # the kubelet restarting its container in place (POST
+        # /_test/restart-container, as after a failed liveness probe): SIGTERM
+        # sent, SIGKILL due at restart_kill_at; started again once it exited
+        self.restarting = False
+        self.restart_kill_at = None
+        self.last_exit = None           # (exit code, started, finished) of the container before
         if fault == "CrashLoopBackOff":
             self.crash_started = self.created
             self.crash_exit = self.created + 0.5

@@ -111,6 +111,46 @@ def post_side_queues(h):
     return h.send_json(200, {"ok": True})
 
 
+def post_side_gate(h):
+    """{"deployment": D}: D's pods created from now on start their side worker only
+    on POST /_test/side-start (a second worker slow to come up); DELETE: they start
+    it at once again."""
+    b = body(h)
+    with h.cluster.lock:
+        dep = h.cluster.deployments.get(b.get("deployment"))
+        if dep is None or not dep.side_queues:
+            return h.send_json(400, {"error": "need a deployment with a side worker: %r" % b})
+        if h.command == "POST":
+            h.cluster.side_gated.add(dep.name)
+        else:
+            h.cluster.side_gated.discard(dep.name)
+    return h.send_json(200, {"ok": True})
+
+
+def post_side_start(h):
+    """{"pod": P}: P's gated side worker starts (side-gate)."""
+    b = body(h)
+    with h.cluster.lock:
+        pod = next((p for p in h.cluster.pods if p.name == b.get("pod")), None)
+        if pod is None or not pod.side_gate or not pod.alive():
+            return h.send_json(400, {"error": "need a live pod whose side worker waits: %r" % b})
+        open(h.cluster.side_gate_path(pod), "w").close()
+    return h.send_json(200, {"ok": True})
+
+
+def post_restart_container(h):
+    """{"pod": P}: the kubelet restarts P's container in place (a failed liveness
+    probe): SIGTERM, SIGKILL after the grace period, started again, restartCount
+    one more (kubelet.restart_container)."""
+    b = body(h)
+    with h.cluster.lock:
+        pod = next((p for p in h.cluster.pods if p.name == b.get("pod")), None)
+        if pod is None or not pod.alive() or pod.terminating or pod.restarting:
+            return h.send_json(400, {"error": "need a live pod: %r" % b})
+        h.cluster.restart_container(pod)
+    return h.send_json(200, {"ok": True})
+
+
 def post_sidecar_exit(h):
     """{"pod": P}: P's sidecar container (its Deployment's "sidecar") exits with status 1;
     the kubelet restarts it after the back-off (kubelet.sidecar_exit)."""
@@ -201,6 +241,7 @@ def get_pods(h):
         out = [{"name": p.name, "deployment": p.dep.name, "uid": p.uid, "pid": p.pid, "ready": p.ready,
                 "terminating": p.terminating, "hostname": p.hostname,
                 "hostnames": p.hostnames,
+                "side_waiting": p.side_gate and not os.path.exists(h.cluster.side_gate_path(p)),
                 "pod_template_hash": p.labels.get("pod-template-hash"),
                 "owner": (next((r for r in p.owner_refs if r.get("controller")), None) or {}).get("name"), "broken": p.broken,
                 "created": p.created, "ready_at": p.ready_at,
@@ -281,6 +322,10 @@ ROUTES = {
     ("POST", "/_test/pod-state"): post_pod_state,
     ("POST", "/_test/side-queues"): post_side_queues,
     ("POST", "/_test/sidecar-exit"): post_sidecar_exit,
+    ("POST", "/_test/side-gate"): post_side_gate,
+    ("DELETE", "/_test/side-gate"): post_side_gate,
+    ("POST", "/_test/side-start"): post_side_start,
+    ("POST", "/_test/restart-container"): post_restart_container,
     ("DELETE", "/_test/pod-state"): delete_pod_state,
     ("POST", "/_test/kill-pod"): post_kill_pod,
     ("POST", "/_test/deployment-controller"): post_deployment_controller,
