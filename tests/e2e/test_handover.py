@@ -453,8 +453,20 @@ def test_handover_sigkill_then_recover(request, kill_in):
         w.kube_test("POST", "/_test/faults", {
             "method": "PATCH", "delay": 2, "count": 2,
             "path_prefix": "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, DEP)})
+    if kill_in == "history":
+        # the state lasts one ReplicaSet create, held 2 s so that the kill
+        # lands in it
+        w.kube_test("POST", "/_test/faults", {
+            "method": "POST", "delay": 2, "count": 1,
+            "path_prefix": "/apis/apps/v1/namespaces/%s/replicasets" % NS})
     p = w.spawn(*args)
-    wait_journal_state(w, kill_in)
+    try:
+        # three tasks drained, a rollout: a loaded machine takes its time
+        wait_journal_state(w, kill_in, timeout=120)
+    except AssertionError:
+        p.kill()
+        finish(w, p, args, timeout=10)	# its log names where it was
+        raise
     p.send_signal(signal.SIGKILL)
     finish(w, p, args, timeout=10)
     assert w.r().exists(JOURNAL)
