@@ -380,6 +380,16 @@ out:
 
 static void	backoff_cb(struct ev_loop *, ev_timer *, int);
 
+/* The next attempt of x, in wait seconds, on the loop. */
+static void
+backoff_start(struct http_xfer *x, double wait)
+{
+	ev_timer_set(&x->backoff, wait, 0.);
+	x->backoff.data = x;
+	ev_set_cb(&x->backoff, backoff_cb);
+	ev_timer_start(x->h->loop, &x->backoff);
+}
+
 static int
 start_attempt(struct http_xfer *x)
 {
@@ -497,10 +507,7 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 	h->xfers = x;
 	if (start_attempt(x) == -1) {
 		/* try once more on the loop; the callback never runs in here */
-		ev_timer_set(&x->backoff, 0., 0.);
-		x->backoff.data = x;
-		ev_set_cb(&x->backoff, backoff_cb);
-		ev_timer_start(h->loop, &x->backoff);
+		backoff_start(x, 0.);
 	}
 	return x;
 }
@@ -600,10 +607,7 @@ schedule_retry(struct http_xfer *x, enum retry_class cls,
 	free(shown);
 	if (d.wait < 0)
 		return 0;
-	ev_timer_set(&x->backoff, d.wait, 0.);
-	x->backoff.data = x;
-	ev_set_cb(&x->backoff, backoff_cb);
-	ev_timer_start(x->h->loop, &x->backoff);
+	backoff_start(x, d.wait);
 	return 1;
 }
 
