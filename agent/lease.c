@@ -880,9 +880,9 @@ lease_release(struct run *r)
 		return;
 	}
 	r->lease_held = 0;
-	if (r->fsm.outcome == OUT_NOTHING || (r->mode == RUN_RECOVER &&
-	    r->fsm.outcome == OUT_DRY_RUN)) {
-		/* nothing to do (--recover): no history, journal as is */
+	if (r->fsm.outcome == OUT_NOTHING && r->journal_gen == 0) {
+		/* nothing done, nothing written (--recover found a drained
+		 * or no journal): no history, the journal as it is */
 		lease_drop(r, r->lease_token);
 		free(r->lease_token);
 		r->lease_token = NULL;

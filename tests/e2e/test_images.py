@@ -238,6 +238,9 @@ def test_an_unpaused_trigger_is_warned_about_and_pause_triggers_pauses_it(reques
     (pt,) = patches(w, "ecal-priority")
     assert list(json.loads(pt["body"])["metadata"]) == ["resourceVersion", "annotations"]
     assert w.worker_of("ecal-priority") == worker
+    # the journal it wrote before the pause goes with the run, and the lease
+    for key in ("journal", "lease"):
+        assert not w.r().exists("drain-and-rollout:%s:%s:ecal-priority" % (key, NS)), key
 
 
 def test_only_stale_finishes_what_a_drain_only_run_left_drained(request):
