@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conftest import make_world, patches
-from world import NS
+from world import NS, wait_for
 
 
 @pytest.mark.long
@@ -78,8 +78,12 @@ def test_drain_timeout_restores_consumers_and_sends_no_restart(world):
 
 def test_dry_run_changes_nothing(world):
     worker = world.worker_of("ecal-bulk")
-    ids = world.enqueue("ecal-bulk", 3, 3.0)
+    # the first task runs long enough to be running when the plan is made,
+    # also under valgrind on a loaded machine; two short ones wait behind it
+    ids = world.enqueue("ecal-bulk", 1, 20.0)
     world.wait_started(ids, 1)
+    ids += world.enqueue("ecal-bulk", 2, 0.5)
+    wait_for(lambda: world.unacked() >= 2, 30, "two tasks prefetched")
     p = world.run("ecal-bulk", "--dry-run")
     assert p.returncode == 0, p.stderr
     # the plan is the output of --dry-run
