@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
+#include "report.h"
 #include "run.h"
 
 static int	cmd_complete_exec(struct ev_loop *, struct opts *, int, char **);
@@ -28,7 +29,7 @@ cmd_complete_exec(struct ev_loop *loop, struct opts *o, int argc,
 {
 	struct ctx	 c;
 	struct cmd_kube	 k = { 0 };
-	json_t		*d;
+	json_t		*d, *names;
 	const char	*name;
 	size_t		 i;
 	int		 rc = EXIT_OK;
@@ -42,13 +43,18 @@ cmd_complete_exec(struct ev_loop *loop, struct opts *o, int argc,
 	if (cmd_kube_wait(&c, &k) == -1) {
 		log_debug("%s", k.err);
 		rc = fsm_exit_code(OUT_PREFLIGHT);
-	} else
+	} else {
+		names = json_array();
 		json_array_foreach(json_object_get(k.obj, "items"), i, d) {
 			name = json_string_value(json_object_get(
 			    json_object_get(d, "metadata"), "name"));
-			if (name != NULL)
+			if (name != NULL && o->json)
+				json_array_append_new(names, json_string(name));
+			else if (name != NULL)
 				printf("%s\n", name);
 		}
+		report_json_set("names", names);
+	}
 	json_decref(k.obj);
 	ctx_free(&c);
 	return rc;

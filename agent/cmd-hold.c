@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "hold.h"
+#include "report.h"
 #include "run.h"
 
 static int	cmd_hold_exec(struct ev_loop *, struct opts *, int, char **);
@@ -112,8 +113,65 @@ annotate(struct ctx *c, const char *name, const char *value, int release)
 	return 0;
 }
 
+/*
+ * -o json: the deployment's entry: its outcome (a usage error has none),
+ * what was done, the hold in place after it (hj, stolen; NULL: none).
+ */
+static int
+hold_report(const char *name, struct opts *o, int rc, const char *done,
+    json_t *hj, double t0)
+{
+	enum fsm_outcome	 out;
+	json_t			*e;
+
+	if (!report_json_on() || rc == EXIT_USAGE) {
+		json_decref(hj);
+		return rc;
+	}
+	out = rc != EXIT_OK ? OUT_PREFLIGHT : o->dry_run ? OUT_DRY_RUN :
+	    OUT_OK;
+	e = report_json_entry(name, out, rc == EXIT_OK ? done : NULL,
+	    now_wall() - t0);
+	json_object_set_new(e, "hold", hj != NULL ? hj : json_null());
+	report_json_deployment(e);
+	return rc;
+}
+
+static int	hold_set(struct ev_loop *, struct opts *, const char *,
+		    char *, size_t, json_t **);
+static int	hold_release(struct ev_loop *, struct opts *, const char *,
+		    char *, size_t, json_t **);
+
 static int
 cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+{
+	double	 t0 = now_wall();
+	char	 done[1024] = "";
+	json_t	*hj = NULL;
+	int	 rc;
+
+	(void)argc;
+	rc = hold_set(loop, o, argv[0], done, sizeof done, &hj);
+	return hold_report(argv[0], o, rc, done, hj, t0);
+}
+
+static int
+cmd_release_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+{
+	double	 t0 = now_wall();
+	char	 done[1024] = "";
+	json_t	*hj = NULL;
+	int	 rc;
+
+	(void)argc;
+	rc = hold_release(loop, o, argv[0], done, sizeof done, &hj);
+	return hold_report(argv[0], o, rc, done, hj, t0);
+}
+
+/* --hold: what was done in done, the hold now in place in *hj. */
+static int
+hold_set(struct ev_loop *loop, struct opts *o, const char *name, char *done,
+    size_t donelen, json_t **hj)
 {
 	struct ctx	 c;
 	struct hold	 h, now_h;
@@ -121,7 +179,6 @@ cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	char		 err[256], *by, *value, *d;
 	int		 st, rc;
 
-	(void)argc;
 	if (o->hold_reason == NULL || *o->hold_reason == '\0') {
 		log_err("--hold needs --reason TEXT: say why, for whoever finds "
 		    "it held");
@@ -143,26 +200,28 @@ cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	}
 	value = hold_value(o->hold_reason, by, now, until);
 	free(by);
-	if ((st = current_hold(&c, loop, o, argv[0], &h, &rc)) == -1) {
+	if ((st = current_hold(&c, loop, o, name, &h, &rc)) == -1) {
 		free(value);
 		return rc;
 	}
 	if (st != HOLD_NONE) {
 		d = hold_describe(&h);
-		log_warn("%s: replacing its %shold: %s", argv[0],
+		log_warn("%s: replacing its %shold: %s", name,
 		    st == HOLD_EXPIRED ? "expired " : "", d);
 		free(d);
 		hold_free(&h);
 	}
-	rc = annotate(&c, argv[0], value, 0) == -1 ?
+	rc = annotate(&c, name, value, 0) == -1 ?
 	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
 	if (rc == EXIT_OK) {
 		hold_parse(value, now, &now_h);
 		d = hold_describe(&now_h);
-		log_info("%s: %s%s; drains by selector skip it and drains "
+		snprintf(done, donelen, "%s%s", o->dry_run ? "dry run, "
+		    "nothing changed: would be " : "", d);
+		log_info("%s: %s; drains by selector skip it and drains "
 		    "that name it refuse (--ignore-hold overrides); release it "
-		    "with --release %s", argv[0], o->dry_run ? "dry run, "
-		    "nothing changed: would be " : "", d, argv[0]);
+		    "with --release %s", name, done, name);
+		*hj = hold_json(&now_h, HOLD_ACTIVE);
 		free(d);
 		hold_free(&now_h);
 	}
@@ -171,29 +230,35 @@ cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	return rc;
 }
 
+/* --release: what was done in done; *hj the hold left (a dry run's). */
 static int
-cmd_release_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+hold_release(struct ev_loop *loop, struct opts *o, const char *name,
+    char *done, size_t donelen, json_t **hj)
 {
 	struct ctx	 c;
 	struct hold	 h;
 	char		*d;
 	int		 st, rc;
 
-	(void)argc;
-	if ((st = current_hold(&c, loop, o, argv[0], &h, &rc)) == -1)
+	if ((st = current_hold(&c, loop, o, name, &h, &rc)) == -1)
 		return rc;
 	if (st == HOLD_NONE) {
-		log_info("%s: not held; nothing to release", argv[0]);
+		snprintf(done, donelen, "not held; nothing to release");
+		log_info("%s: %s", name, done);
 		ctx_free(&c);
 		return EXIT_OK;
 	}
 	d = hold_describe(&h);
-	rc = annotate(&c, argv[0], NULL, 1) == -1 ?
+	rc = annotate(&c, name, NULL, 1) == -1 ?
 	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
-	if (rc == EXIT_OK)
-		log_info("%s: %s; it was %s%s", argv[0], o->dry_run ?
+	if (rc == EXIT_OK) {
+		snprintf(done, donelen, "%s; it was %s%s", o->dry_run ?
 		    "dry run, nothing changed: would be released" : "released",
 		    d, st == HOLD_EXPIRED ? " (expired)" : "");
+		log_info("%s: %s", name, done);
+		if (o->dry_run)
+			*hj = hold_json(&h, st);
+	}
 	free(d);
 	hold_free(&h);
 	ctx_free(&c);

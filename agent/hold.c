@@ -87,6 +87,33 @@ append(char *s, const char *fmt, const char *a)
 	return t;
 }
 
+/* A text of the annotation, bounded and valid UTF-8; NULL stays NULL. */
+static json_t *
+hold_text(const char *s)
+{
+	char	*u;
+	json_t	*j;
+
+	if (s == NULL)
+		return NULL;
+	u = utf8_cap(s, HOLD_TEXT_MAX);
+	j = json_string(u);
+	free(u);
+	return j;
+}
+
+json_t *
+hold_json(const struct hold *h, enum hold_state st)
+{
+	char	t[32], u[32];
+
+	return json_pack("{s:o?,s:o?,s:s?,s:s?,s:b,s:o?}", "reason",
+	    hold_text(h->reason), "by", hold_text(h->by), "since",
+	    h->since > 0 ? rfc3339(h->since, t, sizeof t) : NULL, "until",
+	    h->until > 0 ? rfc3339(h->until, u, sizeof u) : NULL, "expired",
+	    st == HOLD_EXPIRED, "unreadable", hold_text(h->bad));
+}
+
 char *
 hold_describe(const struct hold *h)
 {

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "keys.h"
 #include "options.h"
+#include "report.h"
 #include "run.h"
 
 extern char **environ;
@@ -357,14 +358,20 @@ parse(int argc, char **argv, struct optvals *v, struct cmdline *cl)
 {
 	const char	*cfg = config_path(argc, argv);
 	char		 err[1024];
-	int		 first;
+	int		 first, rc;
 
 	opt_defaults(v);
 	memset(cl, 0, sizeof *cl);
 	if (cfg != NULL && load_config(v, cfg) == -1)
 		return EXIT_USAGE;
-	if (opt_environ(v, environ, err, sizeof err) == -1 ||
-	    opt_argv(v, argc, argv, &first, err, sizeof err) == -1) {
+	rc = opt_environ(v, environ, err, sizeof err);
+	if (rc == 0)
+		rc = opt_argv(v, argc, argv, &first, err, sizeof err);
+	/* -o json: one document on stdout whatever happens next */
+	if (v->o.json && v->action == 0)
+		report_json_begin(v->command != NULL ? v->command + 2 :
+		    cmd_table[0]->name, v->o.dry_run);
+	if (rc == -1) {
 		log_err("%s", err);
 		return EXIT_USAGE;
 	}
@@ -493,17 +500,17 @@ main(int argc, char **argv)
 	if ((rc = parse(argc, argv, &v, &cl)) != -1) {
 		secrets_free(&cl, &v.o);
 		opt_free(&v);
-		return rc;
+		return report_json_end(rc);
 	}
 	if (check(&cl, &v.o) == -1 || secrets_read(&cl, &v) == -1) {
 		secrets_free(&cl, &v.o);
 		opt_free(&v);
-		return EXIT_USAGE;
+		return report_json_end(EXIT_USAGE);
 	}
 	loop = ev_default_loop(EVFLAG_AUTO);
 	rc = cl.cmd->exec(loop, &v.o, (int)cl.targets.n, cl.targets.v);
 	secrets_free(&cl, &v.o);
 	opt_free(&v);
 	ev_loop_destroy(loop);
-	return rc;
+	return report_json_end(rc);
 }

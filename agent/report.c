@@ -203,6 +203,7 @@ report_live_stop(void)
 void
 report_state(struct run *r)
 {
+	r->reached = (int)r->fsm.state + 1;
 	log_info("%s: %s", r->name, state_words(r->fsm.state));
 }
 
@@ -325,6 +326,8 @@ report_target(struct ctx *c)
 {
 	char	*words = target_words(&c->target);
 	int	 plan = c->o->dry_run && !c->o->json;
+
+	report_json_set("target", target_json(&c->target));
 
 	if (!plan || !same_output())
 		log_info("target: %s", words);
@@ -479,6 +482,22 @@ run_words(struct run *r)
 	return outcome_words(r->fsm.outcome);
 }
 
+const char *
+outcome_message(enum fsm_outcome o, const char *err, const char *words)
+{
+	if (err != NULL && err[0] != '\0' && (o > OUT_DRAINED ||
+	    o == OUT_SKIPPED))
+		return err;
+	return words;
+}
+
+/* What the summary says of a run: its error, or what it did. */
+static const char *
+run_message(struct run *r)
+{
+	return outcome_message(r->fsm.outcome, r->err, run_words(r));
+}
+
 /* Tasks the run's vanished workers held: possibly lost. */
 static size_t
 run_lost(const struct run *r)
@@ -569,7 +588,7 @@ run_json(struct run *r)
 	for (s = ST_RESOLVE; s < ST_END; s++)
 		if (r->t_state[s] > 0)
 			json_object_set_new(t, fsm_state_name(s),
-			    json_real(r->t_state[s]));
+			    json_real(seconds_ms(r->t_state[s])));
 	ws = json_array();
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
@@ -594,7 +613,7 @@ run_json(struct run *r)
 	    "deployment", jtext(r->name), "namespace", jtext(r->ctx->kube.ns),
 	    "outcome", fsm_outcome_name(r->fsm.outcome),
 	    "exit_code", fsm_exit_code(r->fsm.outcome),
-	    "seconds", r->finished > r->started ? r->finished - r->started : 0.0,
+	    "seconds", seconds_ms(r->finished - r->started),
 	    "states", t, "workers", ws,
 	    "new_worker", jtext(r->new_worker),
 	    "error", jtext(r->err[0] ? r->err : NULL),
@@ -607,6 +626,9 @@ run_json(struct run *r)
 		    fsm_exit_code(r->fsm.outcome));
 	}
 	json_object_set_new(o, "forced", json_boolean(r->fsm.forced));
+	json_object_set_new(o, "state", r->reached > 0 ?
+	    json_string(fsm_state_name(r->reached - 1)) : json_null());
+	json_object_set_new(o, "message", jtext(run_message(r)));
 	ws = json_array();
 	for (i = 0; i < r->new_workers.n; i++)
 		json_array_append_new(ws, jtext(r->new_workers.v[i]));
@@ -898,20 +920,12 @@ void
 report_summary(struct ctx *c)
 {
 	size_t	 i, lost;
-	json_t	*all, *list;
-	char	*s, d[32];
+	char	 d[32];
 
 	report_live_stop();
 	if (c->o->json) {
-		list = json_array();
 		for (i = 0; i < c->nruns; i++)
-			json_array_append_new(list, run_json(c->runs[i]));
-		all = json_pack("{s:o,s:o}", "target", target_json(&c->target),
-		    "deployments", list);
-		s = json_dumps(all, JSON_INDENT(2));
-		printf("%s\n", s);
-		free(s);
-		json_decref(all);
+			report_json_deployment(run_json(c->runs[i]));
 	} else if (c->nruns > 1 || !isatty(STDOUT_FILENO)) {
 		for (i = 0; i < c->nruns; i++) {
 			struct run *r = c->runs[i];
@@ -919,9 +933,7 @@ report_summary(struct ctx *c)
 			    fsm_outcome_name(r->fsm.outcome),
 			    duration_fmt(r->finished > r->started ?
 			    r->finished - r->started : 0, d, sizeof d),
-			    r->err[0] && (r->fsm.outcome > OUT_DRAINED ||
-			    r->fsm.outcome == OUT_SKIPPED) ? r->err :
-			    run_words(r));
+			    run_message(r));
 			if ((lost = run_lost(r)) > 0)
 				printf("; %zu task(s) possibly lost", lost);
 			printf("\n");
@@ -935,4 +947,85 @@ report_summary(struct ctx *c)
 		write_metrics(c);
 	if (c->o->notify_url != NULL)
 		notify(c);
+}
+
+/* ---- -o json: the one document --------------------------------------- */
+
+static json_t	*jdoc;
+
+static void
+json_first_error(const char *msg)
+{
+	if (jdoc != NULL && json_is_null(json_object_get(jdoc, "error")))
+		json_object_set_new(jdoc, "error", jtext(msg));
+}
+
+void
+report_json_begin(const char *command, int dry_run)
+{
+	if (jdoc != NULL)
+		return;
+	jdoc = json_pack("{s:i,s:s,s:b,s:n,s:n,s:[],s:n}", "version",
+	    REPORT_JSON_VERSION, "command", command, "dry_run", dry_run,
+	    "exit_status", "target", "deployments", "error");
+	log_err_hook(json_first_error);
+}
+
+int
+report_json_on(void)
+{
+	return jdoc != NULL;
+}
+
+void
+report_json_set(const char *key, json_t *v)
+{
+	if (jdoc == NULL || v == NULL) {
+		json_decref(v);
+		return;
+	}
+	json_object_set_new(jdoc, key, v);
+}
+
+void
+report_json_deployment(json_t *d)
+{
+	if (jdoc == NULL || d == NULL) {
+		json_decref(d);
+		return;
+	}
+	json_array_append_new(json_object_get(jdoc, "deployments"), d);
+}
+
+json_t *
+report_json_entry(const char *name, enum fsm_outcome o, const char *message,
+    double seconds)
+{
+	json_t	*ns = json_object_get(json_object_get(jdoc, "target"),
+		    "namespace");
+
+	return json_pack("{s:o,s:O?,s:s,s:i,s:n,s:f,s:o?,s:[]}", "deployment",
+	    jtext(name), "namespace", ns, "outcome", fsm_outcome_name(o),
+	    "exit_code", fsm_exit_code(o), "state", "seconds",
+	    seconds_ms(seconds), "message", message != NULL ? jtext(message) :
+	    json_incref(json_object_get(jdoc, "error")), "workers");
+}
+
+int
+report_json_end(int rc)
+{
+	char	*s;
+
+	if (jdoc == NULL)
+		return rc;
+	log_err_hook(NULL);
+	json_object_set_new(jdoc, "exit_status", json_integer(rc));
+	if ((s = json_dumps(jdoc, JSON_INDENT(2))) != NULL) {
+		printf("%s\n", s);
+		free(s);
+	}
+	fflush(stdout);
+	json_decref(jdoc);
+	jdoc = NULL;
+	return rc;
 }

@@ -114,6 +114,8 @@ struct run {
 	double		 started, finished, wall_started;
 	double		 t_enter;
 	double		 t_state[ST_END + 1];
+	int		 reached;	/* 1 + the last state entered before
+					   the end (report_state()); 0: none */
 	double		 state_len, state_deadline;
 	double		 last_progress;
 	ev_timer	 timeout;

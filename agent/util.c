@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,21 @@ static enum log_level	log_lvl = LOG_INFO;
 static int		log_stamps;
 static int		log_journal;	/* stderr is the journal's stream */
 static void		(*hook_before)(void), (*hook_after)(void);
+static void		(*hook_err)(const char *);
+
+void
+log_err_hook(void (*fn)(const char *))
+{
+	hook_err = fn;
+}
+
+double
+seconds_ms(double s)
+{
+	if (!isfinite(s) || s <= 0)
+		return 0;
+	return round(s * 1000) / 1000;
+}
 
 void
 log_hooks(void (*before)(void), void (*after)(void))
@@ -99,8 +115,15 @@ log_level(void)
 static void
 vlog(enum log_level lvl, const char *prefix, const char *fmt, va_list ap)
 {
-	char	ts[32];
+	char	ts[32], msg[1024];
+	va_list	aq;
 
+	if (lvl == LOG_ERR && hook_err != NULL) {
+		va_copy(aq, ap);
+		vsnprintf(msg, sizeof msg, fmt, aq);
+		va_end(aq);
+		hook_err(msg);
+	}
 	if (lvl > log_lvl)
 		return;
 	if (hook_before != NULL)

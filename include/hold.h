@@ -47,6 +47,13 @@ struct hold {
 enum hold_state	 hold_of(struct json_t *deployment, double now, struct hold *);
 enum hold_state	 hold_parse(const char *value, double now, struct hold *);
 void		 hold_free(struct hold *);
+/*
+ * As -o json shows it: {"reason", "by", "since", "until" (RFC 3339, null:
+ * not said; "until" null: until released), "expired" (st is HOLD_EXPIRED),
+ * "unreadable" (what could not be read, or null)}; the texts cut to
+ * HOLD_TEXT_MAX bytes of valid UTF-8. Pure.
+ */
+struct json_t	*hold_json(const struct hold *, enum hold_state st);
 /* "by alice@ops1 since ..., until ...: db migration" (allocated). */
 char		*hold_describe(const struct hold *);
 /*

@@ -40,6 +40,12 @@ void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Called with the text of every error logged (-o json keeps the first),
+ * whatever the level shown; NULL: none. */
+void	log_err_hook(void (*fn)(const char *msg));
+/* Pure: seconds rounded to the millisecond (a JSON report's durations);
+ * a negative or non-finite value is 0. */
+double	seconds_ms(double seconds);
 
 /*
  * Parse a duration: a positive decimal number with a unit s, m or h
