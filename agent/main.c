@@ -367,7 +367,10 @@ parse(int argc, char **argv, struct optvals *v, struct cmdline *cl)
 	rc = opt_environ(v, environ, err, sizeof err);
 	if (rc == 0)
 		rc = opt_argv(v, argc, argv, &first, err, sizeof err);
-	/* -o json: one document on stdout whatever happens next */
+	/* -o json: one document on stdout whatever happens next, also when
+	 * an option before -o json was refused */
+	if (rc == -1 && v->action == 0)
+		v->o.json = opt_argv_json(argc, argv, v->o.json);
 	if (v->o.json && v->action == 0)
 		report_json_begin(v->command != NULL ? v->command + 2 :
 		    cmd_table[0]->name, v->o.dry_run);

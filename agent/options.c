@@ -580,6 +580,28 @@ opt_argv(struct optvals *v, int argc, char **argv, int *optind_out,
 	return 0;
 }
 
+int
+opt_argv_json(int argc, char **argv, int dflt)
+{
+	const char	*val;
+	int		 i, json = dflt;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		val = NULL;
+		if ((strcmp(argv[i], "-o") == 0 ||
+		    strcmp(argv[i], "--output") == 0) && i + 1 < argc)
+			val = argv[++i];
+		else if (strncmp(argv[i], "--output=", 9) == 0)
+			val = argv[i] + 9;
+		else if (strncmp(argv[i], "-o", 2) == 0 && argv[i][2] != '\0' &&
+		    argv[i][2] != '-')
+			val = argv[i] + 2;
+		if (val != NULL)
+			json = strcmp(val, "json") == 0;
+	}
+	return json;
+}
+
 unsigned
 opt_cmd_given(const struct optvals *v)
 {

@@ -117,6 +117,13 @@ int	opt_config_line(char *line, char **key, char **value, char *err,
  */
 int	opt_config_text(struct optvals *v, const char *path, char *text,
 	    char *err, size_t errlen);
+/*
+ * Whether the command line asks for -o json: the last -o X, -oX, --output
+ * X or --output=X before "--" says (X "json": 1, anything else 0); dflt if
+ * none does. For a command line opt_argv() refused part of (the option
+ * refused may come before -o json). Pure.
+ */
+int	opt_argv_json(int argc, char **argv, int dflt);
 /* The environment's DRAIN_* values over the file's; environ is borrowed. Pure. */
 int	opt_environ(struct optvals *v, char *const *environ, char *err,
 	    size_t errlen);

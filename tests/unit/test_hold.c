@@ -261,6 +261,50 @@ test_until_parse(void **state)
 	assert_int_equal(hold_until_parse("0s", T0, &u, err, sizeof err), -1);
 }
 
+/* hold_json(): what -o json shows of a hold. */
+static void
+test_hold_json(void **state)
+{
+	static const struct {
+		const char	*value;
+		int		 st;
+		const char	*want;
+	} t[] = {
+		{ "{\"reason\":\"db\",\"by\":\"a@h\",\"since\":"
+		  "\"2026-11-26T17:00:00Z\",\"until\":\"2026-11-27T06:00:00Z\"}",
+		  HOLD_ACTIVE, "{\"reason\": \"db\", \"by\": \"a@h\", "
+		  "\"since\": \"2026-11-26T17:00:00Z\", \"until\": "
+		  "\"2026-11-27T06:00:00Z\", \"expired\": false, "
+		  "\"unreadable\": null}" },
+		{ "{\"reason\":\"db\"}", HOLD_EXPIRED, "{\"reason\": \"db\", "
+		  "\"by\": null, \"since\": null, \"until\": null, "
+		  "\"expired\": true, \"unreadable\": null}" },
+		{ "vendor upgrade", HOLD_ACTIVE, "{\"reason\": \"vendor "
+		  "upgrade\", \"by\": null, \"since\": null, \"until\": null, "
+		  "\"expired\": false, \"unreadable\": null}" },
+		{ "{\"reason\":\"x\",\"until\":\"soon\"}", HOLD_ACTIVE,
+		  "{\"reason\": \"x\", \"by\": null, \"since\": null, "
+		  "\"until\": null, \"expired\": false, \"unreadable\": "
+		  "\"\\\"until\\\" is not an RFC 3339 time\"}" },
+	};
+	struct hold	 h;
+	json_t		*j;
+	char		*s;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		hold_parse(t[i].value, 0, &h);
+		j = hold_json(&h, (enum hold_state)t[i].st);
+		s = json_dumps(j, JSON_PRESERVE_ORDER);
+		if (strcmp(s, t[i].want) != 0)
+			fail_msg("row %zu: %s, want %s", i, s, t[i].want);
+		free(s);
+		json_decref(j);
+		hold_free(&h);
+	}
+}
+
 int
 main(void)
 {
@@ -272,6 +316,7 @@ main(void)
 		cmocka_unit_test(test_text_check),
 		cmocka_unit_test(test_hold_of),
 		cmocka_unit_test(test_until_parse),
+		cmocka_unit_test(test_hold_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

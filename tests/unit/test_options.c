@@ -396,6 +396,42 @@ test_usage(void **state)
 	free(buf);
 }
 
+/* opt_argv_json(): the last -o before "--" says; else the default. */
+static void
+test_argv_json(void **state)
+{
+	static const struct {
+		const char	*args[6];
+		int		 dflt, want;
+	} t[] = {
+		{ { "x", NULL }, 0, 0 },
+		{ { "x", NULL }, 1, 1 },		/* DRAIN_OUTPUT=json */
+		{ { "x", "-o", "json", NULL }, 0, 1 },
+		{ { "x", "-ojson", NULL }, 0, 1 },
+		{ { "x", "--output", "json", NULL }, 0, 1 },
+		{ { "x", "--output=json", NULL }, 0, 1 },
+		{ { "x", "--drain-timeout", "30", "-o", "json", NULL }, 0, 1 },
+		{ { "x", "-o", "json", "-o", "text", NULL }, 0, 0 },
+		{ { "x", "-o", "text", NULL }, 1, 0 },
+		{ { "x", "--output=yaml", NULL }, 1, 0 },
+		{ { "x", "--", "-o", "json", NULL }, 0, 0 },
+		{ { "x", "-o", NULL }, 0, 0 },		/* no value */
+		{ { "x", "--output", NULL }, 1, 1 },
+		{ { "x", "--other", "-o", NULL }, 0, 0 },
+	};
+	size_t	i;
+	int	argc;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		for (argc = 0; t[i].args[argc] != NULL; argc++)
+			;
+		if (opt_argv_json(argc, (char **)t[i].args, t[i].dflt) !=
+		    t[i].want)
+			fail_msg("row %zu: want %d", i, t[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -407,6 +443,7 @@ main(void)
 		cmocka_unit_test(test_config_and_environ),
 		cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_argv_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "util.h"
 
@@ -381,6 +382,26 @@ test_closest_names(void **state)
 	assert_int_equal(closest_names("x", &cands, 3, &out), 0);
 }
 
+/* seconds_ms(): to the millisecond; nothing negative or not finite. */
+static void
+test_seconds_ms(void **state)
+{
+	static const struct {
+		double	in, want;
+	} t[] = {
+		{ 0, 0 }, { 1.23456, 1.235 }, { 1.2344, 1.234 }, { 59.9996, 60 },
+		{ 0.0004, 0 }, { 0.0005, 0.001 }, { -3, 0 }, { 86400.1234, 86400.123 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (fabs(seconds_ms(t[i].in) - t[i].want) > 1e-9)
+			fail_msg("seconds_ms(%g) = %.6f, want %g", t[i].in,
+			    seconds_ms(t[i].in), t[i].want);
+	assert_true(seconds_ms(NAN) == 0 && seconds_ms(INFINITY) == 0);
+}
+
 int
 main(void)
 {
@@ -394,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_line_fit),
 		cmocka_unit_test(test_dns1123_subdomain),
 		cmocka_unit_test(test_closest_names),
+		cmocka_unit_test(test_seconds_ms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
