@@ -17,14 +17,15 @@
 #include "hold.h"
 #include "report.h"
 #include "run.h"
+#include "watch.h"
 
 static int	cmd_status_exec(struct ev_loop *, struct opts *, int, char **);
 
 const struct cmd_entry cmd_status_entry = {
 	"--status",
-	"--status [DEPLOYMENT...]",
+	"--status [-w] [DEPLOYMENT...]",
 	{ 0, -1 },
-	0,
+	CMD_O_WATCH,
 	0,
 	cmd_status_exec,
 };
@@ -282,10 +283,18 @@ cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 	size_t		 i;
 	int		 n = 0, held, rc;
 
+	if (o->watch && o->json) {
+		log_err("--watch prints lines as the runs change; for JSON, run "
+		    "--status -o json (without --watch)");
+		json_decref(runs);
+		return EXIT_USAGE;
+	}
 	if (cmd_ctx(&c, loop, o) == -1) {
 		json_decref(runs);
 		return EXIT_USAGE;
 	}
+	if (o->watch)
+		return watch_status(&c, argc, argv);
 	if (argc == 0) {
 		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
 			log_err("cannot list the journals: %s", err);

@@ -28,6 +28,7 @@ static const struct {
 	{ CMD_O_REASON, "--reason" },
 	{ CMD_O_UNTIL, "--until" },
 	{ CMD_O_IGNORE_HOLD, "--ignore-hold" },
+	{ CMD_O_WATCH, "-w/--watch" },
 };
 
 const struct cmd_entry *

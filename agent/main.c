@@ -70,21 +70,6 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ctx_interrupt(c);
 }
 
-/*
- * A signal other than SIGTERM that was ignored when the program started
- * stays ignored, as the shell's conventions want: nohup ignores SIGHUP, a
- * non-interactive shell's background job SIGINT and SIGQUIT.
- */
-static int
-ignored_at_start(int signum)
-{
-	struct sigaction	sa;
-
-	if (signum == SIGTERM || sigaction(signum, NULL, &sa) == -1)
-		return 0;
-	return !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN;
-}
-
 static void
 signals_start(struct ctx *c)
 {
@@ -92,7 +77,7 @@ signals_start(struct ctx *c)
 
 	for (i = 0; i < NHANDLED; i++) {
 		ev_signal_init(&sig_w[i], on_signal, handled[i]);
-		if (ignored_at_start(handled[i]))
+		if (signal_ignored_at_start(handled[i]))
 			continue;
 		sig_w[i].data = c;
 		ev_signal_start(c->loop, &sig_w[i]);

@@ -128,6 +128,9 @@ const struct opt_def opt_table[] = {
 
 	{ "output", 'o', "DRAIN_OUTPUT", OPT_CHOICE, O(json), "text",
 	  "text|json", 0, "text|json", "final report format", OPT_SEC_OUTPUT },
+	{ "watch", 'w', NULL, OPT_BOOL, O(watch), NULL, NULL, CMD_O_WATCH,
+	  NULL, "with --status: follow the runs in flight (state, time, what "
+	  "each waits for), refreshed every 2s, until none is", OPT_SEC_OUTPUT },
 	{ "metrics-file", 0, "DRAIN_METRICS_FILE", OPT_STRING, O(metrics_file),
 	  NULL, NULL, 0, "PATH",
 	  "Prometheus textfile metrics, written atomically", OPT_SEC_OUTPUT },

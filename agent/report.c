@@ -20,8 +20,8 @@
 #include "report.h"
 #include "runpriv.h"
 
-static const char *
-state_words(enum fsm_state s)
+const char *
+report_state_words(enum fsm_state s)
 {
 	switch (s) {
 	case ST_RESOLVE:
@@ -204,7 +204,7 @@ void
 report_state(struct run *r)
 {
 	r->reached = (int)r->fsm.state + 1;
-	log_info("%s: %s", r->name, state_words(r->fsm.state));
+	log_info("%s: %s", r->name, report_state_words(r->fsm.state));
 }
 
 static void

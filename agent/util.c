@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,16 @@ static int		log_stamps;
 static int		log_journal;	/* stderr is the journal's stream */
 static void		(*hook_before)(void), (*hook_after)(void);
 static void		(*hook_err)(const char *);
+
+int
+signal_ignored_at_start(int signum)
+{
+	struct sigaction	sa;
+
+	if (signum == SIGTERM || sigaction(signum, NULL, &sa) == -1)
+		return 0;
+	return !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN;
+}
 
 void
 log_err_hook(void (*fn)(const char *))

@@ -7,7 +7,8 @@
  *
  *   drain (default)  cmd-drain.c    drain and roll out DEPLOYMENT... or -l
  *   --status         cmd-status.c   what is in flight, each worker's state,
- *                                   the held deployments
+ *                                   the held deployments; with --watch,
+ *                                   follow the runs in flight (watch.h)
  *   --recover        cmd-recover.c  finish or undo runs that died
  *   --undrain        cmd-undrain.c  give a deployment's workers their queues
  *   --hold           cmd-hold.c     hold a deployment: drains leave it alone
@@ -31,6 +32,7 @@ struct ev_loop;
 #define CMD_O_REASON		0x04	/* --reason */
 #define CMD_O_UNTIL		0x08	/* --until */
 #define CMD_O_IGNORE_HOLD	0x10	/* --ignore-hold */
+#define CMD_O_WATCH		0x20	/* -w/--watch (--status) */
 
 /* cmd_entry.flags */
 #define CMD_DEFAULT		0x1	/* the command without a command option;

@@ -26,6 +26,9 @@ void	report_live_start(struct ctx *);
 void	report_target(struct ctx *);
 void	report_live_redraw(void);
 void	report_state(struct run *);
+/* Pure: what a run does in a state ("draining: waiting for running and
+ * prefetched tasks"). */
+const char *report_state_words(enum fsm_state);
 void	report_progress(struct run *, int force);
 void	report_outcome(struct run *);
 void	report_summary(struct ctx *);

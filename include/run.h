@@ -92,6 +92,7 @@ struct opts {
 	const char	*selector;
 	struct window	 window;		/* --window: start runs inside */
 	int		 json;			/* -o json */
+	int		 watch;			/* --status --watch */
 	const char	*metrics_file;
 	char		*notify_url;		/* secret, from a file */
 	int		 notify_on_success;

@@ -40,6 +40,12 @@ void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Whether a signal other than SIGTERM was ignored when the program started
+ * (nohup ignores SIGHUP, a non-interactive shell's background job SIGINT
+ * and SIGQUIT): it stays ignored, as the shell's conventions want.
+ */
+int	signal_ignored_at_start(int signum);
 /* Called with the text of every error logged (-o json keeps the first),
  * whatever the level shown; NULL: none. */
 void	log_err_hook(void (*fn)(const char *msg));

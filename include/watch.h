@@ -1,0 +1,67 @@
+/*
+ * watch.h -- --status --watch: follow the runs in flight in the namespace
+ * (a run is in flight while it holds its lease) until none is.
+ *
+ * Every WATCH_EVERY seconds, on the one loop (an ev_timer, armed again once
+ * a refresh has its answers), the lease keys are listed (SCAN), and for
+ * each its value (the holder's token) and the journal's state, holder and
+ * start are read. On a terminal (stdout) the block of lines is redrawn in
+ * place; elsewhere a line is printed for each change only (a run in a new
+ * state, or no longer in flight), never the same line again. It ends, exit
+ * 0, when no run is in flight (at once if none is); SIGINT or SIGTERM end
+ * it, exit 8 (interrupted; nothing was changed).
+ *
+ * The decisions are pure functions of plain data, below.
+ */
+#ifndef WATCH_H
+#define WATCH_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct ctx;
+
+#define WATCH_EVERY	2.0	/* seconds between refreshes */
+
+/* What one refresh read of a run. */
+struct watch_run {
+	const char	*target;	/* "NAME", "statefulset/NAME" */
+	const char	*token;		/* the lease's value; NULL: not held */
+	const char	*state;		/* the journal's; NULL: none yet */
+	const char	*holder;	/* the journal's; NULL: the token's */
+	double		 started;	/* the journal's (epoch s); 0: the
+					   token's time */
+};
+
+/*
+ * Pure: the holder ("host:pid") and time of a lease token
+ * "host:pid:time:random" into holder (holdlen) and *since (0 if the token
+ * does not say). A token of another form is its own holder.
+ */
+void	watch_token(const char *token, char *holder, size_t holdlen,
+	    double *since);
+/* Pure: how many of the n runs are in flight (their lease held). */
+size_t	watch_in_flight(const struct watch_run *, size_t n);
+/*
+ * Pure: the run's line without the time elapsed (what a change is told
+ * by): "TARGET  STATE  what it waits for (holder H)"; state "lock" when the
+ * journal is not written yet. Into buf (len).
+ */
+void	watch_key(const struct watch_run *, char *buf, size_t len);
+/* Pure: the seconds the run has been in flight at now (wall clock);
+ * 0 when its start is unknown or in the future. */
+double	watch_elapsed(const struct watch_run *, double now);
+/*
+ * Pure: whether a line must be printed without a terminal: 1 if key is
+ * not among the keys printed at the last refresh (shown), else 0.
+ */
+int	watch_changed(const struct strv *shown, const char *key);
+/* Pure: whether target, in flight at the last refresh, no longer is
+ * (among none of the n runs in flight now). */
+int	watch_gone(const char *target, const struct watch_run *, size_t n);
+
+/* The command: follow the runs (all, or the named targets); the exit code. */
+int	watch_status(struct ctx *, int argc, char **argv);
+
+#endif

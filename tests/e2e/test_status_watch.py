@@ -1,0 +1,90 @@
+"""--status --watch follows the runs in flight (the one a timer started)
+until none is: without a terminal a line per change (the deployment in its
+state, what it waits for), never the same line every refresh; it ends by
+itself, exit 0, once the run has finished, and at once when nothing is in
+flight. It changes nothing."""
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import applied_patches
+from world import NS, wait_for
+
+pytestmark = pytest.mark.xdist_group("status_watch")
+
+DEP = "ecal-bulk"
+JOURNAL = "drain-and-rollout:journal:%s:%s" % (NS, DEP)
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
+
+
+def test_nothing_in_flight_ends_at_once(shared_world):
+    w = shared_world
+    t = time.monotonic()
+    p = w.run("--status", "--watch")
+    took = time.monotonic() - t
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "no run in flight in namespace %s\n" % NS, p.stdout
+    assert took < 5, "%.1fs to say nothing is in flight" % took
+    # -w is its short form; it is --status's only
+    p = w.run("--status", "-w", DEP)
+    assert p.returncode == 0 and "no run in flight" in p.stdout, p.stderr
+    p = w.run(DEP, "--watch")
+    assert p.returncode == 2 and "-w/--watch does not apply to drain" in p.stderr, p.stderr
+    p = w.run("--status", "--watch", "-o", "json")
+    assert p.returncode == 2 and "--watch prints lines" in p.stderr, p.stderr
+
+
+def test_follows_a_drain_to_its_end(shared_world):
+    w = shared_world
+    ids = w.enqueue(DEP, 1, 8.0)
+    w.wait_started(ids, 1)
+    drain = w.spawn(DEP)
+    try:
+        wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 60, "the drain")
+        watch = w.spawn("--status", "--watch")
+        out, err = watch.communicate(timeout=120)
+        assert watch.returncode == 0, err
+        # it ended by itself, once the run had finished
+        assert drain.poll() is not None, "the watch ended while the run was in flight"
+    finally:
+        if drain.poll() is None:
+            drain.wait(timeout=120)
+    assert drain.returncode == 0, drain.stderr.read()
+    lines = out.splitlines()
+    draining = [l for l in lines if re.match(
+        STAMP + r"%s +drain +draining: waiting for running and prefetched tasks "
+        r"\(holder [^)]+\), for \d" % DEP, l)]
+    assert len(draining) == 1, out          # once, not every 2 s
+    assert any(re.match(STAMP + "%s: no longer in flight$" % DEP, l) for l in lines), out
+    assert lines[-1] == "no run in flight in namespace %s" % NS, out
+    # a line per change only: no line twice
+    keys = [re.sub(r", for \S+$", "", re.sub("^" + STAMP, "", l)) for l in lines]
+    assert len(keys) == len(set(keys)), out
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    assert len(applied_patches(w)) == 1
+
+
+def test_ctrl_c_ends_it(shared_world):
+    """A run that stays in flight (its lease renewed by hand, as a run on
+    another host would): the watch follows it until SIGINT, which ends it
+    (exit 8, interrupted) without touching the lease or the journal."""
+    w = shared_world
+    lease = "drain-and-rollout:lease:%s:%s" % (NS, DEP)
+    w.r().set(lease, "ops-host-7:4242:1795700000:0123abcd", px=60000)
+    w.r().hset(JOURNAL, mapping={"holder": "ops-host-7:4242", "state": "rollout",
+                                 "started": "%.3f" % (time.time() - 65)})
+    try:
+        watch = w.spawn("--status", "--watch")
+        first = watch.stdout.readline()
+        assert re.match(STAMP + r"%s +rollout +waiting for the rollout \(holder "
+                        r"ops-host-7:4242\), for 1m0?[5-9]s$" % DEP, first), first
+        watch.send_signal(signal.SIGINT)
+        out, err = watch.communicate(timeout=10)
+        assert watch.returncode == 8, err
+        assert "nothing was changed" in err
+        assert w.r().exists(lease) and w.r().hget(JOURNAL, "state") == "rollout"
+    finally:
+        w.r().delete(lease, JOURNAL)
