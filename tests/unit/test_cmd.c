@@ -104,6 +104,16 @@ test_other_commands(void **state)
 	    CMD_ERROR_USAGE);
 	assert_int_equal(check(&cmd_undrain_entry, 1, NULL, CMD_O_IGNORE_HOLD,
 	    err), CMD_ERROR_USAGE);
+	/* --watch: --status's only */
+	assert_int_equal(check(&cmd_status_entry, 0, NULL, CMD_O_WATCH, err),
+	    CMD_OK);
+	assert_int_equal(check(&cmd_status_entry, 2, NULL, CMD_O_WATCH, err),
+	    CMD_OK);
+	assert_int_equal(check(&cmd_drain_entry, 1, NULL, CMD_O_WATCH, err),
+	    CMD_ERROR_USAGE);
+	assert_string_equal(err, "-w/--watch does not apply to drain");
+	assert_int_equal(check(&cmd_recover_entry, 0, NULL, CMD_O_WATCH, err),
+	    CMD_ERROR_USAGE);
 	/* DRAIN_SELECTOR (not a flag) is dropped by commands without -l */
 	assert_int_equal(cmd_check(&cmd_undrain_entry, &a, err, sizeof err),
 	    CMD_ERROR_USAGE);
