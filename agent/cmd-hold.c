@@ -137,35 +137,35 @@ hold_report(const char *name, struct opts *o, int rc, const char *done,
 	return rc;
 }
 
-static int	hold_set(struct ev_loop *, struct opts *, const char *,
-		    char *, size_t, json_t **);
-static int	hold_release(struct ev_loop *, struct opts *, const char *,
-		    char *, size_t, json_t **);
+typedef int hold_fn(struct ev_loop *, struct opts *, const char *, char *,
+    size_t, json_t **);
+static hold_fn	hold_set, hold_release;
 
+/* Run fn on the deployment named, and report it. */
 static int
-cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+hold_cmd(hold_fn *fn, struct ev_loop *loop, struct opts *o, char **argv)
 {
 	double	 t0 = now_wall();
 	char	 done[1024] = "";
 	json_t	*hj = NULL;
 	int	 rc;
 
-	(void)argc;
-	rc = hold_set(loop, o, argv[0], done, sizeof done, &hj);
+	rc = fn(loop, o, argv[0], done, sizeof done, &hj);
 	return hold_report(argv[0], o, rc, done, hj, t0);
+}
+
+static int
+cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
+{
+	(void)argc;
+	return hold_cmd(hold_set, loop, o, argv);
 }
 
 static int
 cmd_release_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
-	double	 t0 = now_wall();
-	char	 done[1024] = "";
-	json_t	*hj = NULL;
-	int	 rc;
-
 	(void)argc;
-	rc = hold_release(loop, o, argv[0], done, sizeof done, &hj);
-	return hold_report(argv[0], o, rc, done, hj, t0);
+	return hold_cmd(hold_release, loop, o, argv);
 }
 
 /* --hold: what was done in done, the hold now in place in *hj. */

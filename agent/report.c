@@ -1,7 +1,6 @@
 /*
  * report.c -- what the operator sees; see include/report.h.
  */
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -68,17 +67,6 @@ live_erase(void)
 		fputs("\033[1A\033[2K", stderr);
 }
 
-/* Columns of the terminal on stderr; 80 if it does not say. */
-static size_t
-term_cols(void)
-{
-	struct winsize	ws;
-
-	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	return 80;
-}
-
 static int	live_bold;	/* NO_COLOR unset */
 
 /*
@@ -118,7 +106,7 @@ live_draw(void)
 
 	if (c == NULL)
 		return;
-	cols = term_cols();
+	cols = tty_cols(STDERR_FILENO);
 	now = ev_now(c->loop);
 	for (i = 0; i < c->nruns; i++) {
 		struct run *r = c->runs[i];

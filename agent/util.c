@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,16 @@ static int		log_stamps;
 static int		log_journal;	/* stderr is the journal's stream */
 static void		(*hook_before)(void), (*hook_after)(void);
 static void		(*hook_err)(const char *);
+
+size_t
+tty_cols(int fd)
+{
+	struct winsize	ws;
+
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
 
 int
 signal_ignored_at_start(int signum)

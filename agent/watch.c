@@ -2,8 +2,6 @@
  * watch.c -- --status --watch: follow the runs in flight; see
  * include/watch.h.
  */
-#include <sys/ioctl.h>
-
 #include <ev.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
@@ -54,6 +52,14 @@ watch_in_flight(const struct watch_run *runs, size_t n)
 	return k;
 }
 
+int
+watch_done(size_t flying, int seen, double quiet)
+{
+	if (flying > 0)
+		return 0;
+	return !seen || quiet >= WATCH_GRACE;
+}
+
 /* The state of a journal's state name; ST_END if none is. */
 static enum fsm_state
 state_named(const char *name)
@@ -67,7 +73,8 @@ state_named(const char *name)
 }
 
 void
-watch_key(const struct watch_run *r, char *buf, size_t len)
+watch_parts(const struct watch_run *r, char *head, size_t hlen, char *body,
+    size_t blen)
 {
 	const char	*st = r->state != NULL ? r->state : "lock";
 	enum fsm_state	 s = state_named(st);
@@ -80,9 +87,19 @@ watch_key(const struct watch_run *r, char *buf, size_t len)
 		watch_token(r->token, holder, sizeof holder, &since);
 	else
 		snprintf(holder, sizeof holder, "?");
-	snprintf(buf, len, "%-24s %-8s %s (holder %s)", r->target, st,
-	    s != ST_END ? report_state_words(s) : "in a state this version "
-	    "does not know", holder);
+	snprintf(head, hlen, "%-24s %-8s", r->target, st);
+	snprintf(body, blen, "%s (holder %s)", s != ST_END ?
+	    report_state_words(s) : "in a state this version does not know",
+	    holder);
+}
+
+void
+watch_key(const struct watch_run *r, char *buf, size_t len)
+{
+	char	head[320], body[512];
+
+	watch_parts(r, head, sizeof head, body, sizeof body);
+	snprintf(buf, len, "%s %s", head, body);
 }
 
 double
@@ -130,6 +147,9 @@ struct watch {
 	ev_signal	 sig[2];
 	int		 rc;		/* -1 while it goes on */
 	int		 rounds;	/* refreshes done */
+	int		 seen;		/* a run was in flight */
+	double		 quiet_since;	/* the first refresh without one since
+					   one was; 0: none */
 	int		 failing;	/* the last refresh could not read */
 	char		 read_err[300];	/* the first error of this refresh */
 	int		 tty;		/* stdout a terminal: redraw */
@@ -177,17 +197,6 @@ runs_free(struct watch *w)
 	w->nruns = 0;
 }
 
-/* Columns of the terminal on stdout; 80 if it does not say. */
-static size_t
-out_cols(void)
-{
-	struct winsize	ws;
-
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	return 80;
-}
-
 /* The runs as plain data (borrowed), in flight or not. */
 static struct watch_run *
 plain(struct watch *w)
@@ -212,6 +221,7 @@ show(struct watch *w)
 	struct watch_run	*v = plain(w);
 	struct strv		 keys = { 0 }, targets = { 0 };
 	size_t			 i, n = watch_in_flight(v, w->nruns);
+	int			 done;
 	double			 now = now_wall();
 	char			 key[768], d[32], ts[32];
 
@@ -235,16 +245,30 @@ show(struct watch *w)
 		strv_add(&targets, v[i].target);
 		duration_fmt(watch_elapsed(&v[i], now), d, sizeof d);
 		if (w->tty) {
-			char line[1024];
-			line_fit(line, sizeof line, key, "", d, out_cols());
+			char line[1024], head[320], body[512];
+			watch_parts(&v[i], head, sizeof head, body,
+			    sizeof body);
+			line_fit(line, sizeof line, head, body, d,
+			    tty_cols(STDOUT_FILENO));
 			printf("%s\n", line);
 			w->lines++;
 		} else if (watch_changed(&w->shown, key))
 			printf("%s %s, for %s\n", rfc3339(now, ts, sizeof ts),
 			    key, d);
 	}
-	if (n == 0)
+	w->seen |= n > 0;
+	if (n > 0)
+		w->quiet_since = 0;
+	else if (w->quiet_since == 0)
+		w->quiet_since = now;
+	done = watch_done(n, w->seen, n > 0 ? 0 : now - w->quiet_since);
+	if (done)
 		printf("no run in flight in namespace %s\n", w->c->kube.ns);
+	else if (n == 0 && w->tty) {
+		printf("no run in flight; looking again for the next one of a "
+		    "batch\n");
+		w->lines++;
+	}
 	fflush(stdout);
 	strv_free(&w->shown);
 	strv_free(&w->targets);
@@ -252,7 +276,7 @@ show(struct watch *w)
 	w->targets = targets;
 	free(v);
 	w->rounds++;
-	if (n == 0)
+	if (done)
 		finish(w, EXIT_OK);
 	else {
 		ev_timer_set(&w->timer, WATCH_EVERY, 0.);

@@ -30,6 +30,8 @@ void	log_init(enum log_level, int timestamps);
  */
 size_t	line_fit(char *out, size_t outlen, const char *head, const char *body,
 	    const char *tail, size_t cols);
+/* The columns of the terminal fd is; 80 if it does not say. */
+size_t	tty_cols(int fd);
 /* 1 if JOURNAL_STREAM's value names that device and inode, else 0. */
 int	journal_stream_is(const char *value, unsigned long long dev,
 	    unsigned long long ino);

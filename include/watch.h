@@ -8,8 +8,9 @@
  * start are read. On a terminal (stdout) the block of lines is redrawn in
  * place; elsewhere a line is printed for each change only (a run in a new
  * state, or no longer in flight), never the same line again. It ends, exit
- * 0, when no run is in flight (at once if none is); SIGINT or SIGTERM end
- * it, exit 8 (interrupted; nothing was changed).
+ * 0, when no run is in flight (at once if none is; once one was, when
+ * none has been for WATCH_GRACE seconds); SIGINT or SIGTERM end it, exit 8 (interrupted;
+ * nothing was changed).
  *
  * The decisions are pure functions of plain data, below.
  */
@@ -23,6 +24,12 @@
 struct ctx;
 
 #define WATCH_EVERY	2.0	/* seconds between refreshes */
+/*
+ * Seconds without a run in flight before it ends, once one was: the next
+ * run of a batch (-l, --max-parallel) takes its lease a moment after the
+ * last one released its own (it resolves first).
+ */
+#define WATCH_GRACE	4.0
 
 /* What one refresh read of a run. */
 struct watch_run {
@@ -44,11 +51,22 @@ void	watch_token(const char *token, char *holder, size_t holdlen,
 /* Pure: how many of the n runs are in flight (their lease held). */
 size_t	watch_in_flight(const struct watch_run *, size_t n);
 /*
+ * Pure: whether the watch ends after a refresh that found flying runs in
+ * flight: never while one is; at once if none was ever (seen 0); else once
+ * none has been for quiet seconds (since the first refresh without one)
+ * of at least WATCH_GRACE.
+ */
+int	watch_done(size_t flying, int seen, double quiet);
+/*
  * Pure: the run's line without the time elapsed (what a change is told
  * by): "TARGET  STATE  what it waits for (holder H)"; state "lock" when the
  * journal is not written yet. Into buf (len).
  */
 void	watch_key(const struct watch_run *, char *buf, size_t len);
+/* Pure: the same in two parts, as a terminal's line keeps them (line_fit()):
+ * head "TARGET  STATE", body "what it waits for (holder H)". */
+void	watch_parts(const struct watch_run *, char *head, size_t hlen,
+	    char *body, size_t blen);
 /* Pure: the seconds the run has been in flight at now (wall clock);
  * 0 when its start is unknown or in the future. */
 double	watch_elapsed(const struct watch_run *, double now);

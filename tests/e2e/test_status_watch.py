@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from conftest import applied_patches
-from world import NS, wait_for
+from conftest import applied_patches, make_world
+from world import NS, deployment, wait_for
 
 pytestmark = pytest.mark.xdist_group("status_watch")
 
@@ -65,6 +65,42 @@ def test_follows_a_drain_to_its_end(shared_world):
     w.wait_done(ids)
     w.assert_exactly_once(ids)
     assert len(applied_patches(w)) == 1
+
+
+@pytest.mark.xdist_group("status_watch_batch")
+def test_follows_a_batch_to_its_end(request):
+    """A nightly batch (-l, one at a time): between one run's end and the
+    next one's lease there is no lease at all while the next one resolves
+    (here 2.5 s: its GET of the Deployment answered late, a slow API
+    server); the watch follows the second run too and ends after the
+    batch."""
+    lab = {"tier": "nightly"}
+    w = make_world(request, [deployment("ecal-bulk", labels=lab),
+                             deployment("csc-bulk", labels=lab)])
+    ids = w.enqueue("ecal-bulk", 1, 6.0) + w.enqueue("csc-bulk", 1, 6.0, tag="c")
+    w.wait_started(ids, 2)
+    batch = w.spawn("-l", "tier=nightly", "--max-parallel", "1")
+    try:
+        first = wait_for(lambda: [d for d in ("ecal-bulk", "csc-bulk") if w.r().hget(
+            "drain-and-rollout:journal:%s:%s" % (NS, d), "state") == "drain"], 60, "a drain")
+        (second,) = {"ecal-bulk", "csc-bulk"} - set(first)
+        w.kube_test("POST", "/_test/faults", {
+            "method": "GET", "count": 1, "delay": 2.5,
+            "path_prefix": "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, second)})
+        watch = w.spawn("--status", "--watch")
+        out, err = watch.communicate(timeout=180)
+        assert watch.returncode == 0, err
+        assert batch.poll() is not None, "the watch ended while the batch went on:\n" + out
+    finally:
+        if batch.poll() is None:
+            batch.wait(timeout=180)
+    assert batch.returncode == 0, batch.stderr.read()
+    for d in ("ecal-bulk", "csc-bulk"):
+        assert re.search(r"^%s%s +(drain|restart|rollout|verify) " % (STAMP, d), out, re.M), out
+        assert re.search(r"^%s%s: no longer in flight$" % (STAMP, d), out, re.M), out
+    assert out.splitlines()[-1] == "no run in flight in namespace %s" % NS, out
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
 
 
 def test_ctrl_c_ends_it(shared_world):

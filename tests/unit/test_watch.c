@@ -112,7 +112,7 @@ test_key_and_elapsed(void **state)
 		  "x                        verify   verifying that a new worker "
 		  "consumes the queues (holder odd)", 0 },
 	};
-	char	buf[512];
+	char	buf[512], head[64], body[256];
 	size_t	i;
 
 	(void)state;
@@ -121,10 +121,41 @@ test_key_and_elapsed(void **state)
 		if (strcmp(buf, t[i].key) != 0)
 			fail_msg("row %zu: \"%s\", want \"%s\"", i, buf,
 			    t[i].key);
+		watch_parts(&t[i].r, head, sizeof head, body, sizeof body);
+		if (strlen(head) != 33 || strncmp(buf, head, 33) != 0 ||
+		    strcmp(buf + 34, body) != 0)
+			fail_msg("row %zu: parts \"%s\" \"%s\"", i, head,
+			    body);
 		if (watch_elapsed(&t[i].r, t[i].now) != t[i].elapsed)
 			fail_msg("row %zu: elapsed %f, want %f", i,
 			    watch_elapsed(&t[i].r, t[i].now), t[i].elapsed);
 	}
+}
+
+static void
+test_done(void **state)
+{
+	static const struct {
+		size_t	flying;
+		int	seen;
+		double	quiet;
+		int	want;
+	} t[] = {
+		{ 0, 0, 0, 1 },		/* none at the start: at once */
+		{ 1, 1, 0, 0 },
+		{ 3, 1, 0, 0 },
+		{ 0, 1, 0, 0 },		/* the next of a batch may come */
+		{ 0, 1, WATCH_GRACE - 0.01, 0 },
+		{ 0, 1, WATCH_GRACE, 1 },
+		{ 0, 1, WATCH_GRACE + 60, 1 },
+		{ 2, 1, WATCH_GRACE + 60, 0 },	/* never while one flies */
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (watch_done(t[i].flying, t[i].seen, t[i].quiet) != t[i].want)
+			fail_msg("row %zu: done %d", i, !t[i].want);
 }
 
 static void
@@ -159,6 +190,7 @@ main(void)
 		cmocka_unit_test(test_in_flight_and_gone),
 		cmocka_unit_test(test_key_and_elapsed),
 		cmocka_unit_test(test_changed),
+		cmocka_unit_test(test_done),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
