@@ -124,3 +124,38 @@ def test_ctrl_c_ends_it(shared_world):
         assert w.r().exists(lease) and w.r().hget(JOURNAL, "state") == "rollout"
     finally:
         w.r().delete(lease, JOURNAL)
+
+
+@pytest.mark.xdist_group("status_watch_redis")
+def test_redis_restarting_is_waited_out(request):
+    """Redis stops under the watch: it says so and reads again, never
+    taking a run it cannot read for a run ended; once Redis is back it
+    follows the run to its end."""
+    w = make_world(request, persistent_redis=True)
+    lease = "drain-and-rollout:lease:%s:%s" % (NS, DEP)
+    w.r().set(lease, "ops-host-7:4242:1795700000:0123abcd", px=120000)
+    w.r().hset(JOURNAL, mapping={"holder": "ops-host-7:4242", "state": "drain",
+                                 "started": "%.3f" % time.time()})
+    watch = w.spawn("--status", "--watch")
+    try:
+        assert " drain " in watch.stdout.readline()
+        w._stop("redis")
+        down = time.monotonic()
+        wait_for(lambda: "cannot read the runs in flight" in watch.stderr.readline(), 30,
+                 "the watch to say Redis cannot be read")
+        # down longer than the 4 s grace: a run not read is not a run ended
+        wait_for(lambda: watch.poll() is not None or time.monotonic() - down > 6, 30,
+                 "the watch to end, or 6 s of Redis down")
+        assert watch.poll() is None, watch.communicate()
+        w.start_redis()
+        wait_for(lambda: "reading the runs in flight again" in watch.stderr.readline(), 60,
+                 "the watch to read again")
+        w.r().delete(lease, JOURNAL)
+        out, err = watch.communicate(timeout=30)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert watch.returncode == 0, err
+    lines = out.splitlines()
+    assert re.match(STAMP + "%s: no longer in flight$" % DEP, lines[0]), out
+    assert lines[1:] == ["no run in flight in namespace %s" % NS], out
