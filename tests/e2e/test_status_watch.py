@@ -22,11 +22,15 @@ STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
 def test_nothing_in_flight_ends_at_once(shared_world):
     w = shared_world
     t = time.monotonic()
+    assert w.run("--status").returncode == 0
+    status = time.monotonic() - t           # a plain --status, for scale
+    t = time.monotonic()
     p = w.run("--status", "--watch")
     took = time.monotonic() - t
     assert p.returncode == 0, p.stderr
     assert p.stdout == "no run in flight in namespace %s\n" % NS, p.stdout
-    assert took < 5, "%.1fs to say nothing is in flight" % took
+    assert took < status + 2, "%.1fs to say nothing is in flight (--status: %.1fs)" % (
+        took, status)
     # -w is its short form; it is --status's only
     p = w.run("--status", "-w", DEP)
     assert p.returncode == 0 and "no run in flight" in p.stdout, p.stderr
@@ -38,11 +42,13 @@ def test_nothing_in_flight_ends_at_once(shared_world):
 
 def test_follows_a_drain_to_its_end(shared_world):
     w = shared_world
-    ids = w.enqueue(DEP, 1, 8.0)
+    # long enough to be still running when the drain starts, also under
+    # valgrind on a loaded machine
+    ids = w.enqueue(DEP, 1, 15.0)
     w.wait_started(ids, 1)
     drain = w.spawn(DEP)
     try:
-        wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 60, "the drain")
+        wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 120, "the drain")
         watch = w.spawn("--status", "--watch")
         out, err = watch.communicate(timeout=120)
         assert watch.returncode == 0, err
@@ -116,7 +122,7 @@ def test_ctrl_c_ends_it(shared_world):
         watch = w.spawn("--status", "--watch")
         first = watch.stdout.readline()
         assert re.match(STAMP + r"%s +rollout +waiting for the rollout \(holder "
-                        r"ops-host-7:4242\), for 1m0?[5-9]s$" % DEP, first), first
+                        r"ops-host-7:4242\), for [1-9]m\d\d?s$" % DEP, first), first
         watch.send_signal(signal.SIGINT)
         out, err = watch.communicate(timeout=10)
         assert watch.returncode == 8, err
