@@ -9,7 +9,7 @@ import json
 import pytest
 
 from conftest import applied_patches
-from world import NS
+from world import NS, free_port
 
 pytestmark = pytest.mark.xdist_group("json_output")
 
@@ -28,10 +28,10 @@ def target_of(w):
             "flower": "127.0.0.1:%d" % w.flower_port}
 
 
-def run_json(w, command, *args, target=True):
+def run_json(w, command, *args, target=True, env=None):
     """Run with -o json: stdout is exactly one document, carrying the
     version, the command, the process's exit status and the target."""
-    p = w.run(*args, "-o", "json")
+    p = w.run(*args, "-o", "json", env=env)
     doc = json.loads(p.stdout)          # the whole of stdout: nothing else
     assert doc["version"] == 1, doc
     assert doc["command"] == command, doc
@@ -121,6 +121,13 @@ def test_failures_still_emit_a_document(shared_world):
     assert "--reason" in doc["error"] and doc["deployments"] == [], doc
     p, doc = run_json(w, "drain", DEP, "--drain-timeout", "30", target=False)
     assert p.returncode == 2 and "no unit" in doc["error"], doc
+
+    # Redis not reachable: exit 3, the target names it, the error says so
+    port = free_port()
+    p, doc = run_json(w, "status", "--status", target=False, env=w.env(
+        DRAIN_REDIS_URL="redis://127.0.0.1:%d/0" % port))
+    assert p.returncode == 3 and doc["target"]["redis"] == "127.0.0.1:%d" % port, doc
+    assert "127.0.0.1:%d" % port in doc["error"] and "--redis-url" in doc["error"], doc
 
     # a kubeconfig context that does not exist: exit 2, the error
     p, doc = run_json(w, "status", "--status", "--context", "nope", target=False)
