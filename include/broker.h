@@ -16,7 +16,11 @@
  * the connection is made again.
  *
  * The URL is redis://[[user]:password@]host[:port][/db], parsed with
- * libcurl's URL API. A password may also come from a file
+ * libcurl's URL API, or a list of sentinel:// URLs with the master's name
+ * (sentinel.h): each connect then asks the sentinels where the master is
+ * and checks it with ROLE; a connection lost, a failed connect or a
+ * READONLY answer (the master became a replica) makes the next connect
+ * ask them again, so a failover is a reconnect to the new master. A password may also come from a file
  * (--redis-password-file); it is only ever sent in AUTH. A refused AUTH
  * (or SELECT) is kept: every command failing after it says so, not NOAUTH.
  */
@@ -38,12 +42,18 @@ typedef void broker_msg_cb(const char *channel, const char *msg, size_t len,
 /* up: 1 when (re)subscribed, 0 when the subscription was lost. */
 typedef void broker_sub_state_cb(int up, void *arg);
 
-/* Parse the URL and start connecting. NULL with err on a malformed URL. */
+/*
+ * Parse the URL and start connecting. master: Sentinel's name of the
+ * master, required with a sentinel:// URL and refused without one. NULL
+ * with err on a malformed URL.
+ */
 struct broker	*broker_new(struct ev_loop *, const char *url,
-		    const char *password, char *err, size_t errlen);
+		    const char *password, const char *master, char *err,
+		    size_t errlen);
 void		 broker_free(struct broker *);
 int		 broker_db(const struct broker *);
-const char	*broker_where(const struct broker *);	/* "host:port/db" */
+/* "host:port/db", or "NAME/db via sentinel" */
+const char	*broker_where(const struct broker *);
 int		 broker_up(const struct broker *);
 void		 broker_set_timeout(struct broker *, double seconds);
 /*

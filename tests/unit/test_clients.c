@@ -108,7 +108,7 @@ broker_at(struct ev_loop *loop, int port)
 	char		 url[64], err[200];
 
 	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
-	b = broker_new(loop, url, NULL, err, sizeof err);
+	b = broker_new(loop, url, NULL, NULL, err, sizeof err);
 	assert_non_null(b);
 	return b;
 }
