@@ -50,7 +50,8 @@ struct broker {
 	char			 where[300];
 	struct conn		 cmd;
 	struct conn		 subc;
-	char			*pattern;
+	char			*pattern[BROKER_MAX_PATTERNS];
+	size_t			 npatterns;
 	broker_msg_cb		*msg_cb;
 	broker_sub_state_cb	*state_cb;
 	void			*sub_arg;
@@ -216,7 +217,7 @@ on_pmessage(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	if (rep->type == REDIS_REPLY_ERROR) {
 		log_warn("redis %s: cannot subscribe to %s: %s", b->where,
-		    b->pattern, rep->str);
+		    b->pattern[0], rep->str);
 		if (b->state_cb != NULL)
 			b->state_cb(0, b->sub_arg);
 		return;
@@ -229,8 +230,25 @@ on_pmessage(redisAsyncContext *ac, void *r, void *priv)
 		    rep->element[3]->len, b->sub_arg);
 	else if (rep->elements == 3 &&
 	    strcmp(rep->element[0]->str, "psubscribe") == 0 &&
-	    b->state_cb != NULL)
+	    rep->element[2]->type == REDIS_REPLY_INTEGER &&
+	    rep->element[2]->integer == (long long)b->npatterns &&
+	    b->state_cb != NULL)	/* the last pattern is subscribed */
 		b->state_cb(1, b->sub_arg);
+}
+
+static void
+psubscribe(struct conn *c)
+{
+	struct broker	*b = c->b;
+	const char	*argv[1 + BROKER_MAX_PATTERNS] = { "PSUBSCRIBE" };
+	size_t		 i;
+
+	if (b->npatterns == 0)
+		return;
+	for (i = 0; i < b->npatterns; i++)
+		argv[1 + i] = b->pattern[i];
+	redisAsyncCommandArgv(c->ac, on_pmessage, b, 1 + (int)b->npatterns,
+	    argv, NULL);
 }
 
 static void
@@ -261,9 +279,8 @@ on_role(redisAsyncContext *ac, void *r, void *priv)
 		role = rep->element[0]->str;
 	if (rep->type == REDIS_REPLY_ERROR || sentinel_role_master(role)) {
 		conn_up(c);
-		if (c->sub && b->pattern != NULL)
-			redisAsyncCommand(c->ac, on_pmessage, b,
-			    "PSUBSCRIBE %s", b->pattern);
+		if (c->sub)
+			psubscribe(c);
 		return;
 	}
 	snprintf(c->role_err, sizeof c->role_err, "%s:%d is a %s, not the "
@@ -372,9 +389,8 @@ conn_start(struct conn *c)
 	auth_select(c);
 	if (b->sentinel)
 		redisAsyncCommand(c->ac, on_role, c, "ROLE");
-	else if (c->sub && b->pattern != NULL)
-		redisAsyncCommand(c->ac, on_pmessage, b, "PSUBSCRIBE %s",
-		    b->pattern);
+	else if (c->sub)
+		psubscribe(c);
 }
 
 /* ---- Sentinel: which master (sentinel.h decides) ---------------------- */
@@ -655,6 +671,8 @@ broker_new(struct ev_loop *loop, const char *url, const char *password,
 
 	b->loop = loop;
 	s = sentinel_parse(url, &b->sl, err, errlen);
+	if (s == 0 && parse_url(b, url, err, errlen) == -1)
+		s = -1;
 	if (s == 0 && master != NULL && *master != '\0') {
 		snprintf(err, errlen, "--sentinel-master is for a Redis reached "
 		    "through Sentinel: give --redis-url as sentinel://host:26379"
@@ -662,7 +680,7 @@ broker_new(struct ev_loop *loop, const char *url, const char *password,
 		s = -1;
 	}
 	if (s == -1 || (s == 1 && parse_sentinel(b, master, err, errlen) ==
-	    -1) || (s == 0 && parse_url(b, url, err, errlen) == -1)) {
+	    -1)) {
 		free(b->host);
 		free(b->user);
 		free(b->password);
@@ -697,6 +715,8 @@ broker_new(struct ev_loop *loop, const char *url, const char *password,
 void
 broker_free(struct broker *b)
 {
+	size_t	i;
+
 	if (b == NULL)
 		return;
 	b->closing = 1;
@@ -726,9 +746,16 @@ broker_free(struct broker *b)
 	if (b->password != NULL)
 		explicit_bzero(b->password, strlen(b->password));
 	free(b->password);
-	free(b->pattern);
+	for (i = 0; i < b->npatterns; i++)
+		free(b->pattern[i]);
 	free(b->master);
 	free(b);
+}
+
+int
+broker_sentinel(const struct broker *b)
+{
+	return b->sentinel;
 }
 
 int
@@ -1015,11 +1042,16 @@ broker_ready(struct broker *b, double timeout, broker_reply_cb *cb, void *arg)
 }
 
 void
-broker_psubscribe(struct broker *b, const char *pattern, broker_msg_cb *mcb,
-    broker_sub_state_cb *scb, void *arg)
+broker_psubscribe(struct broker *b, const char **patterns, size_t n,
+    broker_msg_cb *mcb, broker_sub_state_cb *scb, void *arg)
 {
-	free(b->pattern);
-	b->pattern = xstrdup(pattern);
+	size_t	i;
+
+	for (i = 0; i < b->npatterns; i++)
+		free(b->pattern[i]);
+	b->npatterns = n < BROKER_MAX_PATTERNS ? n : BROKER_MAX_PATTERNS;
+	for (i = 0; i < b->npatterns; i++)
+		b->pattern[i] = xstrdup(patterns[i]);
 	b->msg_cb = mcb;
 	b->state_cb = scb;
 	b->sub_arg = arg;

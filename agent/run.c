@@ -720,6 +720,7 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 		return -1;
 	keys_init(&c->keys, o->key_prefix, &o->priority_steps,
 	    broker_db(c->broker));
+	c->keys.sentinel_fanout = broker_sentinel(c->broker);
 	c->target.context = c->creds.context;
 	c->target.cluster = c->creds.cluster;
 	c->target.source = c->creds.source;

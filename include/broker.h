@@ -81,9 +81,16 @@ void		 broker_command_argv(struct broker *, broker_reply_cb *, void *,
 void		 broker_ready(struct broker *, double timeout,
 		    broker_reply_cb *, void *);
 
-/* PSUBSCRIBE pattern on the subscriber connection (one pattern). */
-void		 broker_psubscribe(struct broker *, const char *pattern,
-		    broker_msg_cb *, broker_sub_state_cb *, void *);
+/*
+ * PSUBSCRIBE the patterns (1 or 2) on the subscriber connection; up once
+ * all are subscribed.
+ */
+#define BROKER_MAX_PATTERNS	2
+void		 broker_psubscribe(struct broker *, const char **patterns,
+		    size_t n, broker_msg_cb *, broker_sub_state_cb *, void *);
+
+/* Whether the broker is reached through Sentinel (a sentinel:// URL). */
+int		 broker_sentinel(const struct broker *);
 
 /* Commands sent so far (benchmarks). */
 unsigned long	 broker_count(const struct broker *);

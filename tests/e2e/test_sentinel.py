@@ -1,0 +1,132 @@
+"""The broker reached through Redis Sentinel, as Celery's HA set-ups do
+(broker_url "sentinel://h1:26379;sentinel://h2:26379", broker_transport_options
+master_name): --redis-url takes the same list and --sentinel-master the
+name. The world runs a real master, its replica and three real
+redis-sentinel processes; the Celery workers and the Flower double use the
+sentinel URL too.
+
+A failover mid-drain (SENTINEL FAILOVER: the replica, in sync, becomes the
+master) drops every connection: the agent asks the sentinels again,
+connects to the new master (ROLE says so), finds its lease and journal
+there (replicated) and completes: one restart, every task exactly once.
+A lease not found again within --lease-ttl would stop it with the
+--undrain command, as for a Redis that restarted empty (test_redis_empty)."""
+import socket
+import time
+
+from conftest import applied_patches, make_world, patches
+from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, settle, spawn,
+                         wait_journal_state)
+from world import deployment, wait_for
+
+
+def sentinel_world(request, sentinels=3):
+    return make_world(request, [deployment(DEP, grace=2),
+                                deployment("common-redbeat", worker=False)],
+                      sentinels=sentinels)
+
+
+def test_drain_and_rollout_through_sentinel(request):
+    """Through Sentinel, with the first sentinel down (the next one is
+    asked), over the broker's remote control and Celery's events (which
+    kombu < 5.4 through Sentinel sends on "/{db}." channels): every task
+    runs exactly once, one restart, the new worker consumes, and the run's
+    keys are on the master."""
+    w = sentinel_world(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 4, 2.0)
+    w.wait_started(ids, 1)
+    w._stop("sentinel-0")
+    p = w.run(DEP, "--control", "broker", "--poll-interval", "1s")
+    assert p.returncode == 0, p.stderr
+    assert "cancelled the consumers of 1 worker(s) via Celery remote control on the broker" in p.stderr, p.stderr
+    assert "no Celery events" not in p.stderr, p.stderr
+    port = w.sentinel_ports[1]
+    assert "sentinel 127.0.0.1:%d names the master 127.0.0.1:%d" % (port, w.redis_port) \
+        in p.stderr, p.stderr
+    assert len(applied_patches(w)) == 1
+    settle(w, ids)
+    assert_new_worker_consumes(w, old)
+    m = w.r()
+    assert [e for _, e in m.xrange("drain-and-rollout:history")
+            if e.get("deployment") == DEP and e.get("outcome") == "ok"], p.stderr
+    assert not m.exists(LEASE) and not m.exists(JOURNAL)
+
+
+def test_failover_mid_drain_the_run_follows_the_new_master(request):
+    """SENTINEL FAILOVER while the worker drains (a task running): the run
+    reconnects to the new master, keeps its lease (replicated), and
+    completes: one restart, the task once, the new worker consumes, the
+    history on the new master and nothing left there."""
+    w = sentinel_world(request)
+    old = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 14.0, tag="busy")
+    w.wait_started(ids, 1)
+    more = w.enqueue(DEP, 2, 1.0, tag="queued")
+    p, args = spawn(w, DEP, "--poll-interval", "1s", "--lease-ttl", "30s")
+    wait_journal_state(w, "drain")
+    t0 = time.time()
+    new = w.failover()
+    assert new == w.replica_port
+    # the new master holds the run's journal while it still drains
+    assert w.r().hget(JOURNAL, "holder") == "%s:%d" % (socket.gethostname(), p.pid)
+    rc, err = finish(w, p, args, timeout=180)
+    assert rc == 0, err
+    assert "the master moved from 127.0.0.1:%d to 127.0.0.1:%d" % (w.redis_port, new) in err, err
+    assert "lost the lease" not in err, err
+    assert time.time() - t0 < 120
+    assert len(applied_patches(w)) == 1
+    settle(w, ids + more)
+    assert_new_worker_consumes(w, old)
+    m = w.r()
+    assert m.connection_pool.connection_kwargs["port"] == new
+    assert [e for _, e in m.xrange("drain-and-rollout:history")
+            if e.get("deployment") == DEP and e.get("outcome") == "ok"], err
+    assert not m.exists(LEASE) and not m.exists(JOURNAL)
+
+
+def test_bad_sentinel_settings_fail_before_changing_anything(request):
+    """An unknown master name (exit 3, naming it and what each sentinel
+    said), no master name (exit 2, saying the option), every sentinel
+    unreachable (exit 3 within seconds, naming each), TLS (exit 2, why),
+    a password on the command line (exit 2): the worker keeps consuming,
+    no PATCH, no lease."""
+    w = sentinel_world(request, sentinels=1)
+    worker = w.worker_of(DEP)
+    sp = w.sentinel_ports[0]
+
+    p = w.run(DEP, env=w.env(DRAIN_SENTINEL_MASTER="no-such-master"))
+    assert p.returncode == 3, p.stderr
+    assert 'master "no-such-master" (127.0.0.1:%d: no master by that name)' % sp in p.stderr
+    assert "check --sentinel-master" in p.stderr
+    assert "nothing was changed" in p.stderr
+
+    e = w.env()
+    del e["DRAIN_SENTINEL_MASTER"]
+    p = w.run(DEP, env=e)
+    assert p.returncode == 2, p.stderr
+    assert "give --sentinel-master NAME" in p.stderr
+
+    dead = "sentinel://127.0.0.1:1;sentinel://127.0.0.1:2"
+    t = time.time()
+    p = w.run(DEP, env=w.env(DRAIN_REDIS_URL=dead))
+    assert p.returncode == 3, p.stderr
+    assert time.time() - t < 15, p.stderr
+    assert "127.0.0.1:1: Connection refused; 127.0.0.1:2: Connection refused" in p.stderr
+
+    p = w.run(DEP, env=w.env(DRAIN_REDIS_URL=w.broker_url + ";sentinels://127.0.0.1:3"))
+    assert p.returncode == 2, p.stderr
+    assert "hiredis 0.14 has no TLS" in p.stderr
+    p = w.run(DEP, env=w.env(DRAIN_REDIS_URL="rediss://127.0.0.1:%d/0" % w.redis_port))
+    assert p.returncode == 2 and "hiredis 0.14 has no TLS" in p.stderr, p.stderr
+
+    p = w.run(DEP, "--redis-url", "sentinel://:pw@127.0.0.1:%d" % sp)
+    assert p.returncode == 2 and "carries a password" in p.stderr, p.stderr
+
+    p = w.run(DEP, env=w.env(DRAIN_REDIS_URL="redis://127.0.0.1:%d/0" % w.redis_port))
+    assert p.returncode == 2 and "--sentinel-master is for a Redis reached through Sentinel" \
+        in p.stderr, p.stderr
+
+    assert patches(w) == []
+    assert w.consumes(worker, DEP)
+    assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
