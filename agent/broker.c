@@ -63,6 +63,9 @@ struct broker {
 	char			 setup_err[300]; /* AUTH or SELECT refused */
 	struct bcall		*head, *tail;	/* commands sent, oldest first */
 	struct bcall		*failed;	/* to fail on the loop */
+	struct bcall		*held;		/* issued while reconnecting */
+	int			 ever_up;	/* the command connection was up */
+	ev_timer		 held_watch;	/* bounds the held ones */
 	ev_timer		 watch;		/* bounds head and the connect */
 	ev_idle			 defer;		/* runs failed's callbacks */
 	/* Sentinel (sentinel.h); sentinel 0: a redis:// URL */
@@ -85,7 +88,10 @@ struct bcall {
 	struct broker	*b;
 	broker_reply_cb	*cb;
 	void		*arg;
-	double		 sent;
+	double		 sent;		/* or held since */
+	char		*cmd;		/* the command, formatted */
+	size_t		 len;
+	int		 resent;	/* held again after READONLY */
 	struct bcall	*prev, *next;
 };
 
@@ -93,6 +99,10 @@ static void	conn_start(struct conn *);
 static void	watch_cb(struct ev_loop *, ev_timer *, int);
 static void	defer_cb(struct ev_loop *, ev_idle *, int);
 static void	resolve_step(struct broker *);
+static void	send_held(struct broker *);
+static void	fail_held(struct broker *);
+static void	held_cb(struct ev_loop *, ev_timer *, int);
+static void	bcall_free(struct bcall *);
 
 /*
  * The answer to AUTH or SELECT: a refusal is kept, and every command's
@@ -181,6 +191,8 @@ connect_failed_as(struct conn *c, const char *cause, int cls)
 	if (d.wait < 0) {
 		c->gave_up = 1;
 		d.wait = 5;
+		if (!c->sub)
+			fail_held(b);
 	}
 	if (d.loud && !c->sub)
 		log_warn("redis %s: cannot connect: %s; retrying in %.1fs "
@@ -257,6 +269,10 @@ conn_up(struct conn *c)
 	c->up = 1;
 	c->fails = 0;
 	c->gave_up = 0;
+	if (!c->sub) {
+		c->b->ever_up = 1;
+		send_held(c->b);
+	}
 }
 
 /*
@@ -708,6 +724,8 @@ broker_new(struct ev_loop *loop, const char *url, const char *password,
 	b->ask_watch.data = b;
 	ev_timer_init(&b->moved, moved_cb, 0., 0.);
 	b->moved.data = b;
+	ev_timer_init(&b->held_watch, held_cb, 0.1, 0.1);
+	b->held_watch.data = b;
 	conn_start(&b->cmd);
 	return b;
 }
@@ -726,6 +744,12 @@ broker_free(struct broker *b)
 	ev_idle_stop(b->loop, &b->defer);
 	ev_timer_stop(b->loop, &b->ask_watch);
 	ev_timer_stop(b->loop, &b->moved);
+	ev_timer_stop(b->loop, &b->held_watch);
+	while (b->held != NULL) {	/* their owners are gone */
+		struct bcall *c = b->held;
+		b->held = c->next;
+		bcall_free(c);
+	}
 	if (b->sac != NULL) {
 		redisAsyncContext *ac = b->sac;
 
@@ -735,7 +759,7 @@ broker_free(struct broker *b)
 	while (b->failed != NULL) {	/* their owners are gone */
 		struct bcall *c = b->failed;
 		b->failed = c->next;
-		free(c);
+		bcall_free(c);
 	}
 	if (b->cmd.ac != NULL)
 		redisAsyncFree(b->cmd.ac);
@@ -788,6 +812,16 @@ broker_count(const struct broker *b)
 	return b->count;
 }
 
+static void	hold(struct broker *, struct bcall *);
+
+static void
+bcall_free(struct bcall *c)
+{
+	if (c->cmd != NULL)
+		redisFreeCommand(c->cmd);
+	free(c);
+}
+
 static void
 on_reply(redisAsyncContext *ac, void *r, void *priv)
 {
@@ -825,6 +859,11 @@ on_reply(redisAsyncContext *ac, void *r, void *priv)
 				    b->host, b->port, rep->str);
 			b->have_master = 0;
 			ev_timer_start(b->loop, &b->moved);
+			if (!c->resent) {	/* not done: send it there */
+				c->resent = 1;
+				hold(b, c);
+				return;
+			}
 			snprintf(err, sizeof err, "redis %s: %s", c->b->where,
 			    rep->str);
 			c->cb(NULL, err, c->arg);
@@ -841,7 +880,7 @@ on_reply(redisAsyncContext *ac, void *r, void *priv)
 		} else
 			c->cb(rep, NULL, c->arg);
 	}
-	free(c);
+	bcall_free(c);
 }
 
 static struct bcall *
@@ -876,15 +915,16 @@ defer_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct broker	*b = w->data;
 	struct bcall	*c;
-	char		 err[300];
+	char		 err[1024];
 
 	(void)revents;
-	snprintf(err, sizeof err, "redis %s: not connected", b->where);
+	snprintf(err, sizeof err, "redis %s: not connected%s%s", b->where,
+	    b->cmd.fails ? ": " : "", b->cmd.fails ? b->cmd.cause : "");
 	while ((c = b->failed) != NULL) {
 		b->failed = c->next;
 		if (c->cb != NULL)
 			c->cb(NULL, err, c->arg);
-		free(c);
+		bcall_free(c);
 	}
 	ev_idle_stop(loop, w);
 }
@@ -894,10 +934,94 @@ fail_now(struct broker *b, struct bcall *c)
 {
 	struct bcall	**pp = &b->failed;
 
+	c->next = NULL;
 	while (*pp != NULL)
 		pp = &(*pp)->next;
 	*pp = c;
 	ev_idle_start(b->loop, &b->defer);
+}
+
+/*
+ * A command is sent at once when connected. While the connection is being
+ * made again (it was up before, and the retry policy has not given up: a
+ * Redis restarting, a Sentinel failover) it is held, and sent once
+ * connected, up to the timeout; otherwise it fails on the loop. A command
+ * already sent when the connection was lost is not sent again (it may
+ * have been done), but one a replica refused (READONLY) is, once.
+ */
+static void
+dispatch(struct broker *b, struct bcall *c)
+{
+	c->prev = c->next = NULL;
+	if (b->cmd.ac != NULL && b->cmd.up) {
+		if (redisAsyncFormattedCommand(b->cmd.ac, on_reply, c, c->cmd,
+		    c->len) == REDIS_OK)
+			sent(b, c);
+		else
+			fail_now(b, c);
+	} else if (b->ever_up && !b->cmd.gave_up && !b->closing)
+		hold(b, c);
+	else
+		fail_now(b, c);
+}
+
+static void
+hold(struct broker *b, struct bcall *c)
+{
+	struct bcall	**pp = &b->held;
+
+	c->prev = c->next = NULL;
+	c->sent = ev_now(b->loop);
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	*pp = c;
+	if (!ev_is_active(&b->held_watch))
+		ev_timer_start(b->loop, &b->held_watch);
+}
+
+static void
+send_held(struct broker *b)
+{
+	struct bcall	*c, *next;
+
+	c = b->held;
+	b->held = NULL;
+	ev_timer_stop(b->loop, &b->held_watch);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		dispatch(b, c);
+	}
+}
+
+static void
+fail_held(struct broker *b)
+{
+	struct bcall	*c;
+
+	while ((c = b->held) != NULL) {
+		b->held = c->next;
+		fail_now(b, c);
+	}
+	ev_timer_stop(b->loop, &b->held_watch);
+}
+
+/* A command held longer than the timeout fails. */
+static void
+held_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct broker	*b = w->data;
+	struct bcall	**pp = &b->held, *c;
+
+	(void)revents;
+	while ((c = *pp) != NULL) {
+		if (ev_now(loop) - c->sent >= b->timeout) {
+			*pp = c->next;
+			fail_now(b, c);
+		} else
+			pp = &c->next;
+	}
+	if (b->held == NULL)
+		ev_timer_stop(loop, w);
 }
 
 /*
@@ -957,12 +1081,15 @@ broker_vcommand(struct broker *b, broker_reply_cb *cb, void *arg,
     const char *fmt, va_list ap)
 {
 	struct bcall	*c = bcall_new(b, cb, arg);
+	int		 len = redisvFormatCommand(&c->cmd, fmt, ap);
 
-	if (b->cmd.ac == NULL || !b->cmd.up ||
-	    redisvAsyncCommand(b->cmd.ac, on_reply, c, fmt, ap) != REDIS_OK)
+	if (len < 0) {
+		c->cmd = NULL;
 		fail_now(b, c);
-	else
-		sent(b, c);
+		return;
+	}
+	c->len = (size_t)len;
+	dispatch(b, c);
 }
 
 void
@@ -981,13 +1108,15 @@ broker_command_argv(struct broker *b, broker_reply_cb *cb, void *arg, int argc,
     const char **argv, const size_t *lens)
 {
 	struct bcall	*c = bcall_new(b, cb, arg);
+	int		 len = redisFormatCommandArgv(&c->cmd, argc, argv, lens);
 
-	if (b->cmd.ac == NULL || !b->cmd.up ||
-	    redisAsyncCommandArgv(b->cmd.ac, on_reply, c, argc, argv, lens) !=
-	    REDIS_OK)
+	if (len < 0) {
+		c->cmd = NULL;
 		fail_now(b, c);
-	else
-		sent(b, c);
+		return;
+	}
+	c->len = (size_t)len;
+	dispatch(b, c);
 }
 
 struct readyw {

@@ -6,9 +6,14 @@
  * connection takes no other commands). Both reconnect by themselves after
  * a disconnect, when the retry policy (retry.h) says; the subscription is renewed on each
  * reconnect and the owner is told (broker_sub_state_cb) so it can poll in
- * the meantime. A command issued while disconnected fails with an error;
- * nothing is queued across reconnects. Callbacks always run on the loop,
- * never inside the call that issued the command.
+ * the meantime. A command issued while the connection is being made again
+ * (it was up before, and the retry policy has not given up) is held and
+ * sent once connected, within the timeout, else it fails; before the first
+ * connection, or once the policy gave up, it fails at once. A command
+ * already sent when the connection was lost fails (it may have been done)
+ * and is not sent again; through Sentinel, one a replica refused
+ * (READONLY: not done) is sent again to the new master, once. Callbacks
+ * always run on the loop, never inside the call that issued the command.
  *
  * Nothing waits forever: the connect and every command are bounded by the
  * timeout (broker_set_timeout, --request-timeout); past it the command

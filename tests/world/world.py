@@ -290,14 +290,18 @@ class World:
                 continue
         raise AssertionError("no sentinel answers")
 
-    def failover(self, timeout=30):
+    def failover(self, kill=False, timeout=30):
         """SENTINEL FAILOVER: the replica becomes the master, the master its
-        replica. Returns once the sentinels name the new master and it says
-        so (ROLE)."""
+        replica; kill=True: SIGKILL the master instead, the sentinels find it
+        down (1 s) and fail over. Returns the new master's port once the
+        sentinels name it and it says so (ROLE)."""
         old = self.master_port()
         new = self.replica_port if old == self.redis_port else self.redis_port
-        redis.Redis(port=self.sentinel_ports[0]).execute_command(
-            "SENTINEL", "FAILOVER", self.master_name)
+        if kill:
+            self._stop("redis" if old == self.redis_port else "redis-replica", signal.SIGKILL)
+        else:
+            redis.Redis(port=self.sentinel_ports[0]).execute_command(
+                "SENTINEL", "FAILOVER", self.master_name)
         wait_for(lambda: self.master_port() == new and
                  redis.Redis(port=new).execute_command("ROLE")[0] == b"master",
                  timeout, "the failover to port %d" % new)
