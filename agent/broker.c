@@ -673,8 +673,7 @@ parse_sentinel(struct broker *b, const char *master, char *err, size_t errlen)
 	if (b->sl.password[0] != '\0')
 		b->password = xstrdup(b->sl.password);
 	explicit_bzero(b->sl.password, sizeof b->sl.password);
-	snprintf(b->where, sizeof b->where, "%s/%d via sentinel", master,
-	    b->db);
+	snprintf(b->where, sizeof b->where, "sentinel:%s/%d", master, b->db);
 	return 0;
 }
 
@@ -721,11 +720,9 @@ broker_new(struct ev_loop *loop, const char *url, const char *password,
 	ev_idle_init(&b->defer, defer_cb);
 	b->defer.data = b;
 	ev_timer_init(&b->ask_watch, ask_watch_cb, 1., 0.);
-	b->ask_watch.data = b;
 	ev_timer_init(&b->moved, moved_cb, 0., 0.);
-	b->moved.data = b;
 	ev_timer_init(&b->held_watch, held_cb, 0.1, 0.1);
-	b->held_watch.data = b;
+	b->ask_watch.data = b->moved.data = b->held_watch.data = b;
 	conn_start(&b->cmd);
 	return b;
 }

@@ -57,7 +57,7 @@ struct broker	*broker_new(struct ev_loop *, const char *url,
 		    size_t errlen);
 void		 broker_free(struct broker *);
 int		 broker_db(const struct broker *);
-/* "host:port/db", or "NAME/db via sentinel" */
+/* "host:port/db", or "sentinel:NAME/db" */
 const char	*broker_where(const struct broker *);
 int		 broker_up(const struct broker *);
 void		 broker_set_timeout(struct broker *, double seconds);

@@ -51,6 +51,7 @@ def test_drain_and_rollout_through_sentinel(request):
     assert p.returncode == 0, p.stderr
     assert "cancelled the consumers of 1 worker(s) via Celery remote control on the broker" in p.stderr, p.stderr
     assert "no Celery events" not in p.stderr, p.stderr
+    assert "Redis sentinel:%s db 0" % w.master_name in p.stderr.splitlines()[0], p.stderr
     port = w.sentinel_ports[1]
     assert "sentinel 127.0.0.1:%d names the master 127.0.0.1:%d" % (port, w.redis_port) \
         in p.stderr, p.stderr

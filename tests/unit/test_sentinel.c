@@ -45,35 +45,49 @@ static const struct {
 	{ "sentinel://a:b@c@s1:5", 1, 1, "s1", 5, NULL, 0, 0, "a", "b@c", NULL },
 	{ "sentinel://[::1]:26379", 1, 1, "::1", 26379, NULL, 0, 0, "", "",
 	  NULL },
-	{ "sentinel://[::1", -1, 0, NULL, 0, NULL, 0, 0, "", "", "']'" },
-	{ "sentinel://s1;redis://s2:6379", -1, 0, NULL, 0, NULL, 0, 0, "", "",
+};
+
+/* Malformed lists: -1, and a word of the error. */
+static const struct {
+	const char	*url, *err;
+} refused[] = {
+	{ "sentinel://s1;redis://s2:6379",
 	  "must start with sentinel://" },
-	{ "sentinel://s1;rediss://s2:6379", -1, 0, NULL, 0, NULL, 0, 0, "", "",
+	{ "sentinel://s1;rediss://s2:6379",
 	  "hiredis 0.14 has no TLS" },
-	{ "sentinel://s1;sentinels://s2", -1, 0, NULL, 0, NULL, 0, 0, "", "",
+	{ "sentinel://s1;sentinels://s2",
 	  "no TLS" },
-	{ "sentinel://", -1, 0, NULL, 0, NULL, 0, 0, "", "", "no host" },
-	{ "sentinel://;;", -1, 0, NULL, 0, NULL, 0, 0, "", "", "no host" },
-	{ "sentinel://s1:0", -1, 0, NULL, 0, NULL, 0, 0, "", "", "port" },
-	{ "sentinel://s1:65536", -1, 0, NULL, 0, NULL, 0, 0, "", "", "port" },
-	{ "sentinel://s1:2x", -1, 0, NULL, 0, NULL, 0, 0, "", "", "port" },
-	{ "sentinel://s1:/0", -1, 0, NULL, 0, NULL, 0, 0, "", "", "port" },
-	{ "sentinel://s1/x", -1, 0, NULL, 0, NULL, 0, 0, "", "", "database" },
-	{ "sentinel://s1/1;sentinel://s2/2", -1, 0, NULL, 0, NULL, 0, 0, "",
-	  "", "two databases" },
-	{ "sentinel://:a@s1;sentinel://:b@s2", -1, 0, NULL, 0, NULL, 0, 0, "",
-	  "", "two different passwords" },
-	{ "sentinel://s1?ssl=1", -1, 0, NULL, 0, NULL, 0, 0, "", "",
+	{ "sentinel://s1?ssl=1",
 	  "no query" },
-	{ "sentinel://:%zz@s1", -1, 0, NULL, 0, NULL, 0, 0, "", "",
+	{ "sentinel://:%zz@s1",
 	  "malformed" },
-	{ "sentinel://:%4@s1", -1, 0, NULL, 0, NULL, 0, 0, "", "",
+	{ "sentinel://:%4@s1",
 	  "malformed" },
 	{ "sentinel://a;sentinel://b;sentinel://c;sentinel://d;sentinel://e;"
 	  "sentinel://f;sentinel://g;sentinel://h;sentinel://i;sentinel://j;"
 	  "sentinel://k;sentinel://l;sentinel://m;sentinel://n;sentinel://o;"
-	  "sentinel://p;sentinel://q", -1, 0, NULL, 0, NULL, 0, 0, "", "",
+	  "sentinel://p;sentinel://q",
 	  "more than 16" },
+	{ "sentinel://[::1",
+	  "']'" },
+	{ "sentinel://",
+	  "no host" },
+	{ "sentinel://;;",
+	  "no host" },
+	{ "sentinel://s1:0",
+	  "port" },
+	{ "sentinel://s1:65536",
+	  "port" },
+	{ "sentinel://s1:2x",
+	  "port" },
+	{ "sentinel://s1:/0",
+	  "port" },
+	{ "sentinel://s1/x",
+	  "database" },
+	{ "sentinel://s1/1;sentinel://s2/2",
+	  "two databases" },
+	{ "sentinel://:a@s1;sentinel://:b@s2",
+	  "two different passwords" },
 };
 
 static void
@@ -106,6 +120,13 @@ test_parse(void **state)
 		assert_int_equal(l.db, parses[i].db);
 		assert_string_equal(l.user, parses[i].user);
 		assert_string_equal(l.password, parses[i].password);
+	}
+	for (i = 0; i < N(refused); i++) {
+		err[0] = '\0';
+		if (sentinel_parse(refused[i].url, &l, err, sizeof err) != -1 ||
+		    strstr(err, refused[i].err) == NULL)
+			fail_msg("%s: error \"%s\" lacks \"%s\"", refused[i].url,
+			    err, refused[i].err);
 	}
 }
 
