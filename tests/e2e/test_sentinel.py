@@ -113,8 +113,9 @@ def test_bad_sentinel_settings_fail_before_changing_anything(request):
     """An unknown master name (exit 3, naming it and what each sentinel
     said), no master name (exit 2, saying the option), every sentinel
     unreachable (exit 3 within seconds, naming each), TLS (exit 2, why),
-    a password on the command line (exit 2): the worker keeps consuming,
-    no PATCH, no lease."""
+    a password on the command line (exit 2), --sentinel-master without a
+    sentinel URL (exit 2): the worker keeps consuming, no PATCH, no
+    lease."""
     w = sentinel_world(request, sentinels=1)
     worker = w.worker_of(DEP)
     sp = w.sentinel_ports[0]
@@ -150,6 +151,12 @@ def test_bad_sentinel_settings_fail_before_changing_anything(request):
     p = w.run(DEP, env=w.env(DRAIN_REDIS_URL="redis://127.0.0.1:%d/0" % w.redis_port))
     assert p.returncode == 2 and "--sentinel-master is for a Redis reached through Sentinel" \
         in p.stderr, p.stderr
+
+    # a password in the URL goes to the sentinel and the master; neither
+    # has one here: both take the commands anyway, the master says so
+    p = w.run("--status", env=w.env(DRAIN_REDIS_URL="sentinel://:pw@127.0.0.1:%d/0" % sp))
+    assert p.returncode == 0, p.stderr
+    assert "a password was given, but this Redis has none" in p.stderr, p.stderr
 
     assert patches(w) == []
     assert w.consumes(worker, DEP)
