@@ -8,9 +8,10 @@ sentinel URL too.
 A failover mid-drain (SENTINEL FAILOVER: the replica, in sync, becomes the
 master) drops every connection: the agent asks the sentinels again,
 connects to the new master (ROLE says so), finds its lease and journal
-there (replicated) and completes: one restart, every task exactly once.
-A lease not found again within --lease-ttl would stop it with the
---undrain command, as for a Redis that restarted empty (test_redis_empty)."""
+there (replicated) and completes: one restart, the running task once,
+nothing lost. A master gone with no replica to fail over to, past
+--lease-ttl, stops the run with the --undrain command (exit 9), as for a
+Redis that restarted empty (test_redis_empty)."""
 import json
 import socket
 import time
@@ -18,8 +19,9 @@ import time
 import pytest
 
 from conftest import applied_patches, make_world, patches
+from test_redis_empty import undrain_argv
 from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, settle, spawn,
-                         wait_journal_state)
+                         wait_consumes, wait_journal_state)
 from world import deployment, wait_for
 
 
@@ -161,3 +163,31 @@ def test_bad_sentinel_settings_fail_before_changing_anything(request):
     assert patches(w) == []
     assert w.consumes(worker, DEP)
     assert not w.r().exists(LEASE) and not w.r().exists(JOURNAL)
+
+
+def test_no_master_for_longer_than_the_lease_stops_with_the_undrain_command(request):
+    """The master dies mid-drain and the sentinels have no replica to fail
+    over to: past --lease-ttl the run stops (exit 9), sends no restart, and
+    names the --undrain command, which gives the worker its queue back once
+    the master is back (through the sentinels, as the run was)."""
+    w = sentinel_world(request, sentinels=1)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 30.0, tag="busy")
+    w.wait_started(ids, 1)
+    w._stop("redis-replica")
+    p, args = spawn(w, DEP, "--lease-ttl", "3s", "--request-timeout", "2s")
+    wait_journal_state(w, "drain")
+    w._stop("redis")
+    try:
+        rc, err = finish(w, p, args, timeout=90)
+    finally:
+        w._start_redis_at("redis", w.redis_port)
+    assert rc == 9, err
+    assert "not taken again within --lease-ttl" in err, err
+    assert "--recover" not in err, err
+    assert patches(w) == []
+    undrain = undrain_argv(w, err)
+    wait_for(w.all_workers_online, 60, "the worker back on the restarted master")
+    u = w.run(*undrain)
+    assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker, timeout=30)
