@@ -950,14 +950,12 @@ static void
 dispatch(struct broker *b, struct bcall *c)
 {
 	c->prev = c->next = NULL;
-	if (b->cmd.ac != NULL && b->cmd.up) {
-		if (redisAsyncFormattedCommand(b->cmd.ac, on_reply, c, c->cmd,
-		    c->len) == REDIS_OK)
-			sent(b, c);
-		else
-			fail_now(b, c);
-	} else if (b->ever_up && !b->cmd.gave_up && !b->closing)
-		hold(b, c);
+	if (b->cmd.ac != NULL && b->cmd.up &&
+	    redisAsyncFormattedCommand(b->cmd.ac, on_reply, c, c->cmd, c->len)
+	    == REDIS_OK)
+		sent(b, c);
+	else if (b->ever_up && !b->cmd.gave_up && !b->closing)
+		hold(b, c);	/* also while a connection is being closed */
 	else
 		fail_now(b, c);
 }
