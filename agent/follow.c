@@ -58,13 +58,16 @@ on_sub_state(int up, void *arg)
 void
 events_start(struct ctx *c)
 {
-	char	*pat;
+	char	*pats[2];
+	size_t	 i, n;
 
 	if (c->o->no_events || c->o->dry_run)
 		return;
-	pat = keys_fanout_pattern(&c->keys, "celeryev");
-	broker_psubscribe(c->broker, pat, on_event, on_sub_state, c);
-	free(pat);
+	n = keys_fanout_patterns(&c->keys, "celeryev", pats);
+	broker_psubscribe(c->broker, (const char **)pats, n, on_event,
+	    on_sub_state, c);
+	for (i = 0; i < n; i++)
+		free(pats[i]);
 }
 
 /* ---- backlog --------------------------------------------------------- */

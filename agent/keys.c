@@ -76,6 +76,7 @@ keys_init(struct keys *k, const char *prefix, const struct prio_steps *steps,
 	k->prefix = xstrdup(prefix ? prefix : "");
 	k->db = db;
 	k->steps = steps != NULL && steps->n > 0 ? *steps : default_steps;
+	k->sentinel_fanout = 0;
 }
 
 void
@@ -112,8 +113,9 @@ keys_fanout(const struct keys *k, const char *exchange)
 	return xasprintf("%s/%d.%s", k->prefix, k->db, exchange);
 }
 
-char *
-keys_fanout_pattern(const struct keys *k, const char *exchange)
+/* The pattern of exchange's channels; db "{db}": kombu < 5.4's Sentinel. */
+static char *
+fanout_pattern(const struct keys *k, const char *db, const char *exchange)
 {
 	size_t	 i, n = 0, len = strlen(k->prefix);
 	char	*esc = xmalloc(2 * len + 1), *out;
@@ -124,7 +126,37 @@ keys_fanout_pattern(const struct keys *k, const char *exchange)
 		esc[n++] = k->prefix[i];
 	}
 	esc[n] = '\0';
-	out = xasprintf("%s/%d.%s/*", esc, k->db, exchange);
+	out = xasprintf("%s/%s.%s/*", esc, db, exchange);
 	free(esc);
 	return out;
+}
+
+char *
+keys_fanout_pattern(const struct keys *k, const char *exchange)
+{
+	char	db[16];
+
+	snprintf(db, sizeof db, "%d", k->db);
+	return fanout_pattern(k, db, exchange);
+}
+
+size_t
+keys_fanouts(const struct keys *k, const char *exchange, char **out)
+{
+	out[0] = keys_fanout(k, exchange);
+	if (!k->sentinel_fanout)
+		return 1;
+	out[1] = xasprintf("%s/{db}.%s", k->prefix, exchange);
+	return 2;
+}
+
+size_t
+keys_fanout_patterns(const struct keys *k, const char *exchange, char **out)
+{
+	out[0] = keys_fanout_pattern(k, exchange);
+	if (!k->sentinel_fanout)
+		return 1;
+	/* '{' and '}' are not glob characters */
+	out[1] = fanout_pattern(k, "{db}", exchange);
+	return 2;
 }

@@ -24,6 +24,7 @@
 #include "options.h"
 #include "report.h"
 #include "run.h"
+#include "sentinel.h"
 
 extern char **environ;
 
@@ -155,10 +156,20 @@ cmd_run(struct ctx *c)
 static int
 url_has_password(const char *url)
 {
-	CURLU	*u = curl_url();
-	char	*pw = NULL;
-	int	 has;
+	CURLU			*u;
+	char			*pw = NULL, err[256];
+	int			 has;
+	struct sentinel_list	 l;
 
+	switch (sentinel_parse(url, &l, err, sizeof err)) {
+	case 1:
+		has = l.password[0] != '\0';
+		explicit_bzero(&l, sizeof l);
+		return has;
+	case -1:
+		return 0;	/* refused later, with err */
+	}
+	u = curl_url();
 	curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
 	has = curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK &&
 	    pw != NULL && *pw != '\0';

@@ -27,7 +27,12 @@ const struct opt_def opt_table[] = {
 	  OPT_SEC_CONNECT },
 	{ "redis-url", 0, "DRAIN_REDIS_URL", OPT_STRING, O(redis_url),
 	  "redis://127.0.0.1:6379/0", NULL, 0, "URL",
-	  "Celery broker, redis://host:port/db", OPT_SEC_CONNECT },
+	  "Celery broker, redis://host:port/db, or sentinel://h1:26379;"
+	  "sentinel://h2:26379", OPT_SEC_CONNECT },
+	{ "sentinel-master", 0, "DRAIN_SENTINEL_MASTER", OPT_STRING,
+	  O(sentinel_master), NULL, NULL, 0, "NAME", "the master's name "
+	  "in Sentinel (Celery's master_name), with sentinel://",
+	  OPT_SEC_CONNECT },
 	{ "redis-password-file", 0, "DRAIN_REDIS_PASSWORD_FILE", OPT_STRING,
 	  V(redis_pwfile), NULL, NULL, 0, "F",
 	  "file holding the Redis password", OPT_SEC_CONNECT },

@@ -379,7 +379,8 @@ pidbox_call(struct pidbox *p, const char *method, json_t *args,
     const char *dest, double timeout, pidbox_cb *cb, void *arg)
 {
 	struct pcall	*c = xcalloc(1, sizeof *c);
-	char		 tag[40], *chan, *env;
+	char		 tag[40], *chans[2], *env;
+	size_t		 i, n;
 
 	uuid4(c->ticket);
 	uuid4(tag);
@@ -408,9 +409,12 @@ pidbox_call(struct pidbox *p, const char *method, json_t *args,
 	}
 	env = pidbox_envelope(method, args, dest, c->ticket, p->key,
 	    now_wall(), timeout, ++p->clock, tag);
-	chan = keys_fanout(p->keys, "celery.pidbox");
-	broker_command(p->b, noop, NULL, "PUBLISH %s %s", chan, env);
-	free(chan);
+	/* one channel, or two (keys.h: kombu < 5.4 through Sentinel) */
+	for (i = 0, n = keys_fanouts(p->keys, "celery.pidbox", chans); i < n;
+	    i++) {
+		broker_command(p->b, noop, NULL, "PUBLISH %s %s", chans[i], env);
+		free(chans[i]);
+	}
 	free(env);
 	if (!ev_is_active(&p->poll)) {
 		ev_timer_init(&p->poll, poll_cb, 0.01, 0.02);

@@ -714,12 +714,13 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 	c->flower.timeout = o->request_timeout;
 	if (o->control == CTL_AUTO)	/* the broker is the way round */
 		c->flower.patience = CTL_FLOWER_PATIENCE;
-	c->broker = broker_new(loop, o->redis_url, o->redis_password, err,
-	    errlen);
+	c->broker = broker_new(loop, o->redis_url, o->redis_password,
+	    o->sentinel_master, err, errlen);
 	if (c->broker == NULL)
 		return -1;
 	keys_init(&c->keys, o->key_prefix, &o->priority_steps,
 	    broker_db(c->broker));
+	c->keys.sentinel_fanout = broker_sentinel(c->broker);
 	c->target.context = c->creds.context;
 	c->target.cluster = c->creds.cluster;
 	c->target.source = c->creds.source;

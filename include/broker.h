@@ -6,9 +6,14 @@
  * connection takes no other commands). Both reconnect by themselves after
  * a disconnect, when the retry policy (retry.h) says; the subscription is renewed on each
  * reconnect and the owner is told (broker_sub_state_cb) so it can poll in
- * the meantime. A command issued while disconnected fails with an error;
- * nothing is queued across reconnects. Callbacks always run on the loop,
- * never inside the call that issued the command.
+ * the meantime. A command issued while the connection is being made again
+ * (it was up before, and the retry policy has not given up) is held and
+ * sent once connected, within the timeout, else it fails; before the first
+ * connection, or once the policy gave up, it fails at once. A command
+ * already sent when the connection was lost fails (it may have been done)
+ * and is not sent again; through Sentinel, one a replica refused
+ * (READONLY: not done) is sent again to the new master, once. Callbacks
+ * always run on the loop, never inside the call that issued the command.
  *
  * Nothing waits forever: the connect and every command are bounded by the
  * timeout (broker_set_timeout, --request-timeout); past it the command
@@ -16,7 +21,11 @@
  * the connection is made again.
  *
  * The URL is redis://[[user]:password@]host[:port][/db], parsed with
- * libcurl's URL API. A password may also come from a file
+ * libcurl's URL API, or a list of sentinel:// URLs with the master's name
+ * (sentinel.h): each connect then asks the sentinels where the master is
+ * and checks it with ROLE; a connection lost, a failed connect or a
+ * READONLY answer (the master became a replica) makes the next connect
+ * ask them again, so a failover is a reconnect to the new master. A password may also come from a file
  * (--redis-password-file); it is only ever sent in AUTH. A refused AUTH
  * (or SELECT) is kept: every command failing after it says so, not NOAUTH.
  */
@@ -38,12 +47,18 @@ typedef void broker_msg_cb(const char *channel, const char *msg, size_t len,
 /* up: 1 when (re)subscribed, 0 when the subscription was lost. */
 typedef void broker_sub_state_cb(int up, void *arg);
 
-/* Parse the URL and start connecting. NULL with err on a malformed URL. */
+/*
+ * Parse the URL and start connecting. master: Sentinel's name of the
+ * master, required with a sentinel:// URL and refused without one. NULL
+ * with err on a malformed URL.
+ */
 struct broker	*broker_new(struct ev_loop *, const char *url,
-		    const char *password, char *err, size_t errlen);
+		    const char *password, const char *master, char *err,
+		    size_t errlen);
 void		 broker_free(struct broker *);
 int		 broker_db(const struct broker *);
-const char	*broker_where(const struct broker *);	/* "host:port/db" */
+/* "host:port/db", or "sentinel:NAME/db" */
+const char	*broker_where(const struct broker *);
 int		 broker_up(const struct broker *);
 void		 broker_set_timeout(struct broker *, double seconds);
 /*
@@ -71,9 +86,16 @@ void		 broker_command_argv(struct broker *, broker_reply_cb *, void *,
 void		 broker_ready(struct broker *, double timeout,
 		    broker_reply_cb *, void *);
 
-/* PSUBSCRIBE pattern on the subscriber connection (one pattern). */
-void		 broker_psubscribe(struct broker *, const char *pattern,
-		    broker_msg_cb *, broker_sub_state_cb *, void *);
+/*
+ * PSUBSCRIBE the patterns (1 or 2) on the subscriber connection; up once
+ * all are subscribed.
+ */
+#define BROKER_MAX_PATTERNS	2
+void		 broker_psubscribe(struct broker *, const char **patterns,
+		    size_t n, broker_msg_cb *, broker_sub_state_cb *, void *);
+
+/* Whether the broker is reached through Sentinel (a sentinel:// URL). */
+int		 broker_sentinel(const struct broker *);
 
 /* Commands sent so far (benchmarks). */
 unsigned long	 broker_count(const struct broker *);

@@ -14,6 +14,13 @@
  *                      lists hold a queue's messages: "Q" for step 0 and
  *                      "Q\x06\x16<step>" for every other step.
  *
+ * kombu before 5.4 reached through Sentinel (its SentinelChannel) names
+ * the fanout channels with "{db}" as is, not the database number
+ * ("/{db}.celeryev/...", "/{db}.celery.pidbox"; measured with kombu 5.2.4,
+ * fixed in kombu 5.4.0): with a sentinel:// broker (sentinel_fanout) the
+ * agent publishes on both channels and subscribes to both patterns, as
+ * kombu's own sentinel_fanout_compat does, whichever kombu the workers run.
+ *
  * The agent's own keys (drain-and-rollout:lease:*, :journal:*, :history)
  * never get the prefix: they are the agent's, not kombu's, and a lease must
  * exclude every run on a deployment whatever prefix each was given, just as
@@ -36,6 +43,7 @@ struct keys {
 	char			*prefix;	/* global_keyprefix; "" none */
 	int			 db;
 	struct prio_steps	 steps;
+	int			 sentinel_fanout; /* also "/{db}." (above) */
 };
 
 /*
@@ -64,5 +72,13 @@ char	*keys_fanout(const struct keys *, const char *exchange);
  * glob characters escaped: prefix + "/<db>." + exchange + "/" + "*".
  */
 char	*keys_fanout_pattern(const struct keys *, const char *exchange);
+/*
+ * Every channel (keys_fanouts) or pattern (keys_fanout_patterns) of
+ * exchange: the one above, and with sentinel_fanout the "/{db}." one
+ * after it. out[] gets 1 or 2 strings the caller frees; returns how many.
+ */
+size_t	 keys_fanouts(const struct keys *, const char *exchange, char **out);
+size_t	 keys_fanout_patterns(const struct keys *, const char *exchange,
+	    char **out);
 
 #endif

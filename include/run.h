@@ -67,6 +67,7 @@ struct opts {
 	const char	*flower_user;
 	char		*flower_password;	/* secret, from a file */
 	const char	*redis_url;
+	const char	*sentinel_master;	/* with a sentinel:// URL */
 	char		*redis_password;	/* secret, from a file */
 	const char	*kubeconfig;
 	const char	*context;
@@ -124,7 +125,7 @@ struct ctx {
 	unsigned	 ops;		/* async operations in flight */
 	int		 interrupted;
 	char		 holder[256];	/* host:pid */
-	char		 redis_err[300];	/* Redis did not answer at the start */
+	char		 redis_err[1024];	/* Redis did not answer at the start */
 };
 
 int	ctx_init(struct ctx *, struct ev_loop *, struct opts *, char *err,

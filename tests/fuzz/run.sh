@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/run.sh                  all targets, 60 s each
 #   FUZZ_SECONDS=300 tests/fuzz/run.sh events flower
-#   (targets: events flower kubeconfig hold)
+#   (targets: events flower kubeconfig hold sentinel)
 #
 # Run from anywhere; works in the repository root. Each target runs on a
 # copy of its seed corpus in a temporary directory (the repository's
@@ -27,6 +27,7 @@ srcs() {
 	flower)		echo "agent/worker.c agent/util.c" ;;
 	kubeconfig)	echo "agent/kubeconfig.c agent/b64.c agent/util.c" ;;
 	hold)		echo "agent/hold.c agent/util.c" ;;
+	sentinel)	echo "agent/sentinel.c agent/retry.c" ;;
 	*)		return 1 ;;
 	esac
 }
@@ -36,13 +37,14 @@ pkgs() {
 	flower)		echo "jansson" ;;
 	kubeconfig)	echo "yaml-0.1 libcrypto libcurl jansson" ;;
 	hold)		echo "jansson" ;;
+	sentinel)	echo "jansson" ;;	# none needed; pkg-config wants one
 	esac
 }
 
 if [ $# -gt 0 ]; then
 	targets=$*
 else
-	targets="events flower kubeconfig hold"
+	targets="events flower kubeconfig hold sentinel"
 fi
 
 command -v "$CC" >/dev/null 2>&1 || { echo "run.sh: $CC not found" >&2; exit 2; }

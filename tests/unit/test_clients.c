@@ -6,13 +6,15 @@
  * An HTTP request's patience (include/http.h) bounds reaching the server,
  * not waiting for an answer once connected. A cancelled request never
  * calls back and its connection is closed; when its last attempt went out
- * is known.
+ * is known. A command issued while the broker reconnects is held and
+ * sent once connected, or fails after the timeout.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -108,7 +110,7 @@ broker_at(struct ev_loop *loop, int port)
 	char		 url[64], err[200];
 
 	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
-	b = broker_new(loop, url, NULL, err, sizeof err);
+	b = broker_new(loop, url, NULL, NULL, err, sizeof err);
 	assert_non_null(b);
 	return b;
 }
@@ -382,6 +384,143 @@ test_http_first_contact_is_short_then_patient(void **state)
 	ev_loop_destroy(loop);
 }
 
+/*
+ * A fake Redis on the loop: it answers +OK to every command (RESP arrays,
+ * as hiredis sends them) of its one client; drop() closes that client, as
+ * a Redis that restarts or a failover does.
+ */
+struct fake {
+	struct ev_loop	*loop;
+	int		 lfd, cfd;
+	ev_io		 acc, rd;
+	int		 accept;	/* 0: leave connects pending */
+	char		 buf[4096];
+	size_t		 len;
+};
+
+/* Bytes of one complete command at p (n bytes), or 0 if not all there. */
+static size_t
+resp_command(const char *p, size_t n)
+{
+	const char	*e, *end = p + n, *q;
+	long		 argc, len;
+
+	if (n == 0 || *p != '*' || (e = memchr(p, '\n', n)) == NULL)
+		return 0;
+	argc = strtol(p + 1, NULL, 10);
+	for (q = e + 1; argc-- > 0; q = e + 1 + len + 2) {
+		if (q >= end || *q != '$' || (e = memchr(q, '\n', end - q)) ==
+		    NULL)
+			return 0;
+		len = strtol(q + 1, NULL, 10);
+		if (e + 1 + len + 2 > end)
+			return 0;
+	}
+	return (size_t)(q - p);
+}
+
+static void
+fake_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct fake	*f = w->data;
+	ssize_t		 r;
+	size_t		 k;
+
+	(void)revents;
+	r = read(f->cfd, f->buf + f->len, sizeof f->buf - f->len);
+	if (r <= 0) {
+		ev_io_stop(loop, w);
+		close(f->cfd);
+		f->cfd = -1;
+		return;
+	}
+	f->len += (size_t)r;
+	while ((k = resp_command(f->buf, f->len)) > 0) {
+		assert_int_equal(write(f->cfd, "+OK\r\n", 5), 5);
+		memmove(f->buf, f->buf + k, f->len - k);
+		f->len -= k;
+	}
+}
+
+static void
+fake_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct fake	*f = w->data;
+
+	(void)revents;
+	if (!f->accept || f->cfd != -1)
+		return;
+	f->cfd = accept(f->lfd, NULL, NULL);
+	f->len = 0;
+	ev_io_init(&f->rd, fake_read, f->cfd, EV_READ);
+	f->rd.data = f;
+	ev_io_start(loop, &f->rd);
+}
+
+static void
+fake_drop(struct fake *f)
+{
+	if (f->cfd == -1)
+		return;
+	ev_io_stop(f->loop, &f->rd);
+	close(f->cfd);
+	f->cfd = -1;
+}
+
+static void
+broker_came_back(struct ev_loop *loop, struct broker *b, double limit)
+{
+	double	t0 = ev_time();
+
+	while (!broker_up(b) && ev_time() - t0 < limit)
+		ev_run(loop, EVRUN_ONCE);
+	assert_true(broker_up(b));
+}
+
+static void
+test_broker_holds_commands_while_reconnecting(void **state)
+{
+	struct ev_loop	*loop = ev_loop_new(EVFLAG_AUTO);
+	struct fake	 f = { .loop = loop, .cfd = -1, .accept = 1 };
+	struct broker	*b;
+	struct got	 g = { 0 }, g2 = { 0 };
+	int		 port;
+
+	(void)state;
+	f.lfd = silent_listener(&port);
+	ev_io_init(&f.acc, fake_accept, f.lfd, EV_READ);
+	f.acc.data = &f;
+	ev_io_start(loop, &f.acc);
+	b = broker_at(loop, port);
+	broker_set_timeout(b, 1.5);
+	broker_came_back(loop, b, 5);
+	/* the server drops the connection and takes a while to come back */
+	f.accept = 0;
+	fake_drop(&f);
+	while (broker_up(b))
+		ev_run(loop, EVRUN_ONCE);
+	broker_command(b, reply_cb, &g, "SET %s %s", "k", "v");
+	run_until(loop, &g.calls, 0.5);
+	assert_int_equal(g.calls, 0);		/* held, not failed */
+	f.accept = 1;
+	fake_accept(loop, &f.acc, 0);
+	run_until(loop, &g.calls, 5);
+	assert_int_equal(g.calls, 1);
+	assert_string_equal(g.err, "");		/* sent once connected */
+	/* gone for good: a held command fails within the timeout */
+	ev_io_stop(loop, &f.acc);
+	close(f.lfd);
+	fake_drop(&f);
+	while (broker_up(b))
+		ev_run(loop, EVRUN_ONCE);
+	broker_command(b, reply_cb, &g2, "PING");
+	run_until(loop, &g2.calls, 5);
+	assert_int_equal(g2.calls, 1);
+	assert_non_null(strstr(g2.err, "not connected"));
+	broker_free(b);
+	ev_loop_destroy(loop);
+}
+
 /* The same for the broker's connection, waited for by broker_ready(). */
 static void
 test_broker_first_contact_is_short_then_patient(void **state)
@@ -422,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_http_cancel_closes_the_transfer),
 		cmocka_unit_test(test_http_first_contact_is_short_then_patient),
 		cmocka_unit_test(test_broker_first_contact_is_short_then_patient),
+		cmocka_unit_test(test_broker_holds_commands_while_reconnecting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -178,6 +178,52 @@ test_pattern_escapes_prefix(void **state)
 	keys_free(&k);
 }
 
+/*
+ * The fanout channels and patterns: one, or, through Sentinel, also kombu
+ * < 5.4's literal "{db}" one (measured: kombu 5.2.4 publishes
+ * "/{db}.celeryev/worker.heartbeat").
+ */
+static void
+test_fanouts(void **state)
+{
+	static const struct {
+		const char	*prefix;
+		int		 db, sentinel;
+		size_t		 n;
+		const char	*chan[2], *pat[2];
+	} t[] = {
+		{ "", 0, 0, 1, { "/0.celery.pidbox" }, { "/0.celeryev/*" } },
+		{ "dials:", 3, 0, 1, { "dials:/3.celery.pidbox" },
+		  { "dials:/3.celeryev/*" } },
+		{ "", 0, 1, 2, { "/0.celery.pidbox", "/{db}.celery.pidbox" },
+		  { "/0.celeryev/*", "/{db}.celeryev/*" } },
+		{ "a*", 2, 1, 2, { "a*/2.celery.pidbox", "a*/{db}.celery.pidbox" },
+		  { "a\\*/2.celeryev/*", "a\\*/{db}.celeryev/*" } },
+	};
+	struct keys	k;
+	char		*out[2];
+	size_t		 i, j, n;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		keys_init(&k, t[i].prefix, NULL, t[i].db);
+		k.sentinel_fanout = t[i].sentinel;
+		n = keys_fanouts(&k, "celery.pidbox", out);
+		assert_int_equal(n, t[i].n);
+		for (j = 0; j < n; j++) {
+			assert_string_equal(out[j], t[i].chan[j]);
+			free(out[j]);
+		}
+		n = keys_fanout_patterns(&k, "celeryev", out);
+		assert_int_equal(n, t[i].n);
+		for (j = 0; j < n; j++) {
+			assert_string_equal(out[j], t[i].pat[j]);
+			free(out[j]);
+		}
+		keys_free(&k);
+	}
+}
+
 int
 main(void)
 {
@@ -187,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_prefixed_names),
 		cmocka_unit_test(test_steps_without_zero),
 		cmocka_unit_test(test_pattern_escapes_prefix),
+		cmocka_unit_test(test_fanouts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

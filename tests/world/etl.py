@@ -17,6 +17,8 @@ Transport options that rename the broker's keys, from the environment the
 world gives the pods, the Flower double and the enqueueing code:
   ETL_KEY_PREFIX      kombu's global_keyprefix (e.g. "dials:")
   ETL_PRIORITY_STEPS  kombu's priority_steps, comma-separated (e.g. 0,1,...,9)
+  ETL_SENTINEL_MASTER kombu's master_name, for a BROKER_URL of sentinel:// URLs
+  LEDGER_URL          the ledger's Redis (else the broker's, database LEDGER_DB)
 """
 import os
 import time
@@ -32,6 +34,8 @@ app = Celery("etl", broker=BROKER_URL)
 app.conf.broker_transport_options = {"visibility_timeout": 21600}
 if os.environ.get("ETL_KEY_PREFIX"):
     app.conf.broker_transport_options["global_keyprefix"] = os.environ["ETL_KEY_PREFIX"]
+if BROKER_URL.startswith("sentinel://"):
+    app.conf.broker_transport_options["master_name"] = os.environ["ETL_SENTINEL_MASTER"]
 if os.environ.get("ETL_PRIORITY_STEPS"):
     app.conf.broker_transport_options["priority_steps"] = [
         int(x) for x in os.environ["ETL_PRIORITY_STEPS"].split(",")]
@@ -52,7 +56,9 @@ def _slow_shutdown(**kw):
 
 def ledger():
     global _ledger
-    if _ledger is None:
+    if _ledger is None and os.environ.get("LEDGER_URL"):
+        _ledger = redis.Redis.from_url(os.environ["LEDGER_URL"])
+    elif _ledger is None:
         base = BROKER_URL.rsplit("/", 1)[0]
         _ledger = redis.Redis.from_url(f"{base}/{LEDGER_DB}")
     return _ledger

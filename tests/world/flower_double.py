@@ -520,7 +520,14 @@ class Api:
         sep = opts.get("sep", "\x06\x16")
         steps = opts.get("priority_steps", [0, 3, 6, 9])
         prefix = opts.get("global_keyprefix", "")
-        r = redis.Redis.from_url(self.world.capp.conf.broker_url)
+        url = self.world.capp.conf.broker_url
+        if url.startswith("sentinel://"):   # kombu's master_name, asked of its sentinels
+            import redis.sentinel
+            r = redis.sentinel.Sentinel(
+                [(u.split("//")[1].split(":")[0], int(u.split(":")[2].split("/")[0]))
+                 for u in url.split(";") if u]).master_for(opts["master_name"])
+        else:
+            r = redis.Redis.from_url(url)
         try:
             queues = []
             for name in names:

@@ -136,7 +136,8 @@ def statefulset(name, replicas=2, queues=None, grace=3, strategy="RollingUpdate"
 class World:
     def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
                  persistent_redis=False, celery_env=None, flower_args=None,
-                 flower_unauthenticated_api=True, statefulsets=None, imagestreams=None):
+                 flower_unauthenticated_api=True, statefulsets=None, imagestreams=None,
+                 sentinels=0):
         self.tmp = tmp or tempfile.mkdtemp(prefix="drain-world-")
         self.own_tmp = tmp is None
         self.failed_at_start = FAILED[0]
@@ -165,6 +166,21 @@ class World:
         self.kube_port = free_port()
         self.flower_port = free_port()
         self.broker_url = "redis://127.0.0.1:%d/0" % self.redis_port
+        # sentinels=N: the broker is a master (redis_port) with a replica,
+        # watched by N real redis-sentinel processes; everybody (workers,
+        # the Flower double, the agent) reaches it through them, as Celery
+        # does with broker_url "sentinel://...;sentinel://..." and
+        # broker_transport_options master_name. The ledger then lives in a
+        # Redis of its own, out of the failovers.
+        self.sentinel_ports = [free_port() for _ in range(sentinels)]
+        self.master_name = "etl-broker" if sentinels else None
+        if sentinels:
+            self.replica_port = free_port()
+            self.ledger_port = free_port()
+            self.broker_url = ";".join("sentinel://127.0.0.1:%d/0" % p
+                                       for p in self.sentinel_ports)
+            self.celery_env.setdefault("ETL_SENTINEL_MASTER", self.master_name)
+            self.celery_env.setdefault("LEDGER_URL", "redis://127.0.0.1:%d/15" % self.ledger_port)
         self.flower_url = "http://127.0.0.1:%d" % self.flower_port
         self.kubeconfig = os.path.join(self.tmp, "kubeconfig")
         self.certs = os.path.join(self.tmp, "certs")
@@ -205,15 +221,91 @@ class World:
         return self
 
     def start_redis(self):
-        old = self.logs.pop("redis", None)
+        self._start_redis_at("redis", self.redis_port)
+        if self.sentinel_ports:
+            self._start_sentinels()
+
+    def _start_redis_at(self, name, port, *extra):
+        old = self.logs.pop(name, None)
         if old is not None:
             old.close()
-        self._spawn("redis", ["redis-server", "--port", str(self.redis_port),
-                              "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "yes" if self.persistent_redis else "no",
-                              "--appendfsync", "always" if self.persistent_redis else "everysec",
-                              "--dir", self.tmp])
-        wait_for(lambda: self._redis_ping(), 10, "redis-server", interval=0.02)
+        self._spawn(name, ["redis-server", "--port", str(port),
+                           "--bind", "127.0.0.1", "--save", "",
+                           "--appendonly", "yes" if self.persistent_redis else "no",
+                           "--appendfsync", "always" if self.persistent_redis else "everysec",
+                           "--appendfilename", "%s.aof" % name,
+                           "--dbfilename", "%s.rdb" % name,
+                           "--dir", self.tmp] + list(extra))
+        wait_for(lambda: self._redis_ping(port), 10, name, interval=0.02)
+
+    # ---- Sentinel (World(sentinels=N)) -------------------------------------
+    def _start_sentinels(self):
+        self._start_redis_at("redis-replica", self.replica_port,
+                             "--replicaof", "127.0.0.1", str(self.redis_port))
+        self._start_redis_at("redis-ledger", self.ledger_port)
+        quorum = len(self.sentinel_ports) // 2 + 1
+        for i, port in enumerate(self.sentinel_ports):
+            conf = os.path.join(self.tmp, "sentinel-%d.conf" % i)
+            with open(conf, "w") as f:      # sentinel rewrites its file
+                f.write("port %d\nbind 127.0.0.1\ndir %s\n"
+                        "sentinel monitor %s 127.0.0.1 %d %d\n"
+                        "sentinel down-after-milliseconds %s 1000\n"
+                        "sentinel failover-timeout %s 4000\n"
+                        "sentinel parallel-syncs %s 1\n"
+                        % (port, self.tmp, self.master_name, self.redis_port, quorum,
+                           self.master_name, self.master_name, self.master_name))
+            self._spawn("sentinel-%d" % i, ["redis-sentinel", conf])
+        wait_for(lambda: self._replica_synced(self.replica_port), 20, "the replica in sync")
+        wait_for(lambda: all(self._sentinel_ready(p) for p in self.sentinel_ports), 30,
+                 "the sentinels to know the master, its replica and each other")
+
+    def _replica_synced(self, port):
+        try:
+            info = redis.Redis(port=port).info("replication")
+        except redis.exceptions.ConnectionError:
+            return False
+        return info.get("master_link_status") == "up"
+
+    def _sentinel_ready(self, port):
+        try:
+            s = redis.Redis(port=port, decode_responses=True)
+            m = s.execute_command("SENTINEL", "MASTER", self.master_name)
+            m = dict(zip(m[::2], m[1::2])) if isinstance(m, list) else m
+            return (int(m["num-slaves"]) >= 1 and
+                    int(m["num-other-sentinels"]) >= len(self.sentinel_ports) - 1)
+        except (redis.exceptions.ConnectionError, redis.exceptions.ResponseError):
+            return False
+
+    def master_port(self):
+        """The master's port, as the first sentinel that answers says."""
+        if not self.sentinel_ports:
+            return self.redis_port
+        for p in self.sentinel_ports:
+            try:
+                addr = redis.Redis(port=p, decode_responses=True).execute_command(
+                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name)
+                if addr:
+                    return int(addr[1])
+            except redis.exceptions.ConnectionError:
+                continue
+        raise AssertionError("no sentinel answers")
+
+    def failover(self, kill=False, timeout=30):
+        """SENTINEL FAILOVER: the replica becomes the master, the master its
+        replica; kill=True: SIGKILL the master instead, the sentinels find it
+        down (1 s) and fail over. Returns the new master's port once the
+        sentinels name it and it says so (ROLE)."""
+        old = self.master_port()
+        new = self.replica_port if old == self.redis_port else self.redis_port
+        if kill:
+            self._stop("redis" if old == self.redis_port else "redis-replica", signal.SIGKILL)
+        else:
+            redis.Redis(port=self.sentinel_ports[0]).execute_command(
+                "SENTINEL", "FAILOVER", self.master_name)
+        wait_for(lambda: self.master_port() == new and
+                 redis.Redis(port=new).execute_command("ROLE")[0] == b"master",
+                 timeout, "the failover to port %d" % new)
+        return new
 
     def restart_redis(self, down=0.3):
         """Stop redis-server (SIGTERM: a clean shutdown, the append-only file
@@ -223,9 +315,9 @@ class World:
         time.sleep(down)
         self.start_redis()
 
-    def _redis_ping(self):
+    def _redis_ping(self, port=None):
         try:
-            return redis.Redis(port=self.redis_port).ping()
+            return redis.Redis(port=port or self.redis_port).ping()
         except redis.exceptions.ConnectionError:
             return False
 
@@ -264,7 +356,8 @@ class World:
             p.wait()
 
     def stop(self):
-        for name in ("flower", "kube", "redis"):
+        for name in ("flower", "kube", "redis") + tuple(
+                n for n in self.procs if n.startswith(("sentinel-", "redis-"))):
             self._stop(name, timeout=15)
         for log in self.logs.values():
             log.close()
@@ -314,6 +407,8 @@ users:
         e = {k: v for k, v in os.environ.items() if not k.startswith("DRAIN_")}
         e.update({"DRAIN_FLOWER_URL": self.flower_url, "DRAIN_REDIS_URL": self.broker_url,
                   "KUBECONFIG": self.kubeconfig, "HOME": self.tmp})
+        if self.master_name:
+            e["DRAIN_SENTINEL_MASTER"] = self.master_name
         e.update(extra)
         return e
 
@@ -334,7 +429,11 @@ users:
 
     # ---- Redis, work and the ledger ---------------------------------------
     def r(self, db=0):
-        return redis.Redis(port=self.redis_port, db=db, decode_responses=True)
+        """The broker's Redis (through Sentinel: its master now); the
+        ledger's database with sentinels=N is in a Redis of its own."""
+        if self.sentinel_ports and db == 15:
+            return redis.Redis(port=self.ledger_port, db=db, decode_responses=True)
+        return redis.Redis(port=self.master_port(), db=db, decode_responses=True)
 
     def celery_environ(self):
         return dict(os.environ, BROKER_URL=self.broker_url, **self.celery_env)
