@@ -11,6 +11,7 @@ from world import NS, wait_for
 
 
 @pytest.mark.long
+@pytest.mark.valgrind
 @pytest.mark.parametrize("flower", ["2.0", "2.1", "1.2"])
 def test_zero_loss_drain_and_rollout(request, flower):
     """Tasks longer than the grace period, running and prefetched: every one
@@ -62,6 +63,7 @@ def test_control_plain_restart_loses_work(world):
     assert world.unacked() > 0 or any(i in started for i in lost)
 
 
+@pytest.mark.valgrind
 def test_drain_timeout_restores_consumers_and_sends_no_restart(world):
     worker = world.worker_of("ecal-bulk")
     ids = world.enqueue("ecal-bulk", 2, 20.0, tag="long")
@@ -76,6 +78,7 @@ def test_drain_timeout_restores_consumers_and_sends_no_restart(world):
     assert not world.r().exists("drain-and-rollout:lease:%s:ecal-bulk" % NS)
 
 
+@pytest.mark.valgrind
 def test_dry_run_changes_nothing(world):
     worker = world.worker_of("ecal-bulk")
     # the first task runs long enough to be running when the plan is made,
