@@ -14,23 +14,12 @@
 #include <cmocka.h>
 
 #include "flower.h"
-#include "util.h"
+#include "slurp.h"
 
 #ifndef FIXTURES
 #error "FIXTURES (the shared fixtures directory) must be defined"
 #endif
 #define FLOWER	FIXTURES "/flower/"
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	char	 err[256];
-	char	*s = read_file(path, 1 << 20, len, err, sizeof err);
-
-	if (s == NULL)
-		fail_msg("%s", err);
-	return s;
-}
 
 /*
  * The n-th (from 0) HTTP answer of a capture file: "# comment" lines, then

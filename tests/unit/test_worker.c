@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "worker.h"
+#include "slurp.h"
 
 #ifndef FIXTURES
 #error "FIXTURES (the shared fixtures directory) must be defined"
@@ -36,17 +37,6 @@ static const char *reserved_ids[] = {
 	"27286059-af6f-4cd6-8a44-c5cc7b0a9653",
 	"066f4a72-45b1-492b-9830-c3e368d83b9d",
 };
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	char	 err[256];
-	char	*s = read_file(path, 1 << 20, len, err, sizeof err);
-
-	if (s == NULL)
-		fail_msg("%s", err);
-	return s;
-}
 
 /* A string field inside a fixture file, by a path of object keys. */
 static char *
