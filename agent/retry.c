@@ -80,7 +80,7 @@ retry_readd(const struct readd_facts *f)
 	rf.changed = 1;
 	rf.cls = RETRY_TRANSIENT;
 	rf.attempts = f->asked;
-	rf.left = f->left < 0 ? 0 : f->left;
+	rf.left = f->left;
 	rf.jitter = f->jitter;
 	rd = retry_decide(&rf);
 	if (rd.wait < 0) {

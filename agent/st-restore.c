@@ -107,7 +107,10 @@ restore_status(enum flower_err e, struct worker_status *ws, size_t n,
 			if (strcmp(ws[j].name, w->name) == 0)
 				f.online = ws[j].online;
 		f.asked = w->asked;
-		f.left = r->state_deadline - ev_now(r->ctx->loop);
+		f.left = r->state_deadline <= 0 ? -1 :
+		    r->state_deadline - ev_now(r->ctx->loop);
+		if (r->state_deadline > 0 && f.left < 0)
+			f.left = 0;
 		f.jitter = (double)random() / RAND_MAX;
 		d = retry_readd(&f);
 		if (d.verdict == READD_GONE) {

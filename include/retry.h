@@ -96,7 +96,8 @@ struct readd_facts {
 	int		 listed;	/* Flower's list of workers was read */
 	int		 online;	/* in it: 1 online, 0 offline, -1 absent */
 	int		 asked;		/* add-consumer rounds made, >= 1 */
-	double		 left;		/* seconds before the state's deadline */
+	double		 left;		/* seconds before the state's deadline
+					   (0: passed); < 0: none */
 	double		 jitter;	/* in [0, 1] */
 };
 

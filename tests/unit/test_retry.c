@@ -173,8 +173,10 @@ test_readd(void **state)
 		  "did not answer" },
 		{ "online, the wait would pass the deadline",
 		  { 1, 1, 2, 0.1, 0 }, READD_FAIL, 0, "deadline" },
-		{ "online, the deadline already passed",
-		  { 1, 1, 1, -4, 0 }, READD_FAIL, 0, "deadline" },
+		{ "online, the deadline has come",
+		  { 1, 1, 1, 0, 0 }, READD_FAIL, 0, "deadline" },
+		{ "online, no deadline",
+		  { 1, 1, 2, -1, 1 }, READD_AGAIN, 0.4, NULL },
 		{ "online, no ask counted yet: as the first",
 		  { 1, 1, 0, 50, 0 }, READD_AGAIN, 0.1, NULL },
 	};
