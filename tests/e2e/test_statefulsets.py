@@ -2,7 +2,6 @@
 rolling update of a StatefulSet of real Celery workers, OnDelete refused,
 the partition honoured."""
 import json
-import time
 
 from conftest import make_world
 from world import NS, deployment, statefulset, wait_for
@@ -213,7 +212,11 @@ def test_partition_honoured(request):
     code, obj, _ = w.kube_api("PATCH", STS_PATH + "airflow-worker", json.dumps(
         {"spec": {"updateStrategy": {"rollingUpdate": {"partition": 2}}}}), "application/merge-patch+json")
     assert code == 200, obj
-    time.sleep(0.5)
+
+    def observed():
+        o = sts_status(w, "airflow-worker")
+        return o["status"].get("observedGeneration") == o["metadata"]["generation"]
+    wait_for(observed, 10, "the new partition observed by the controller")
     w.kube_test("DELETE", "/_test/requests")
     p = w.run("statefulset/airflow-worker")
     assert p.returncode == 3, p.stderr
