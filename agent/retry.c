@@ -56,3 +56,38 @@ retry_class_of(const char *cause)
 			return RETRY_UNREACHABLE;
 	return RETRY_TRANSIENT;
 }
+
+struct readd_decision
+retry_readd(const struct readd_facts *f)
+{
+	struct readd_decision	d = { READD_FAIL, 0, NULL };
+	struct retry_facts	rf;
+	struct retry_decision	rd;
+
+	if (!f->listed) {
+		d.why = "Flower's list of workers could not be read";
+		return d;
+	}
+	if (f->online != 1) {
+		d.verdict = READD_GONE;
+		return d;
+	}
+	if (f->asked >= READD_ASKS) {
+		d.why = "it is online but did not answer";
+		return d;
+	}
+	memset(&rf, 0, sizeof rf);
+	rf.changed = 1;
+	rf.cls = RETRY_TRANSIENT;
+	rf.attempts = f->asked;
+	rf.left = f->left;
+	rf.jitter = f->jitter;
+	rd = retry_decide(&rf);
+	if (rd.wait < 0) {
+		d.why = "it is online but did not answer before the deadline";
+		return d;
+	}
+	d.verdict = READD_AGAIN;
+	d.wait = rd.wait;
+	return d;
+}

@@ -29,6 +29,7 @@ struct wk {
 	int		 confirming;	/* a confirmation refresh is out */
 	int		 rechecks;	/* refreshes after a consumer change
 					   that did not show it yet */
+	int		 asked;		/* RESTORE: add-consumer rounds */
 	int		 drained;
 	double		 last_event;	/* ev_now of its last event, 0 none */
 	int		 suspect;	/* silent: is its pod still there? */

@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "report.h"
+#include "retry.h"
 #include "runpriv.h"
+
+static flower_done_cb readded;
 
 static void
 rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
@@ -54,13 +57,40 @@ rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 	}
 }
 
+/* Worker wi's add-consumer of every queue this run cancelled. */
+static void
+readd(struct run *r, size_t wi)
+{
+	struct wk	*w = &r->w[wi];
+	size_t		 j;
+
+	w->confirming = 0;
+	w->asked++;
+	for (j = 0; j < w->cancelled.n; j++)
+		ctl_consumer(&r->ctx->ctl, 1, w->name, w->cancelled.v[j],
+		    r->state_deadline, readded, op_new(r, wi, j));
+}
+
+/* The wait before asking worker o->wi again is over. */
+static void
+readd_again(int revents, void *arg)
+{
+	struct op	*o = arg;
+
+	(void)revents;
+	if (o->gen == o->r->gen)
+		readd(o->r, o->wi);
+	op_done(o, NULL, NULL);
+}
+
 static void
 restore_status(enum flower_err e, struct worker_status *ws, size_t n,
     const char *err, void *arg)
 {
-	struct run	*r = op_done(arg, NULL, NULL);
-	size_t		 i, j;
-	int		 online;
+	struct run		*r = op_done(arg, NULL, NULL);
+	struct readd_facts	 f;
+	struct readd_decision	 d;
+	size_t			 i, j;
 
 	if (r == NULL) {
 		worker_status_free(ws, n);
@@ -70,18 +100,36 @@ restore_status(enum flower_err e, struct worker_status *ws, size_t n,
 		struct wk *w = &r->w[i];
 		if (w->gone || !w->confirming)	/* confirming: add failed */
 			continue;
-		online = -1;
-		for (j = 0; e == FLOWER_OK && j < n; j++)
+		memset(&f, 0, sizeof f);
+		f.listed = e == FLOWER_OK;
+		f.online = -1;
+		for (j = 0; f.listed && j < n; j++)
 			if (strcmp(ws[j].name, w->name) == 0)
-				online = ws[j].online;
-		if (online == 0 || (e == FLOWER_OK && online == -1)) {
+				f.online = ws[j].online;
+		f.asked = w->asked;
+		f.left = r->state_deadline <= 0 ? -1 :
+		    r->state_deadline - ev_now(r->ctx->loop);
+		if (r->state_deadline > 0 && f.left < 0)
+			f.left = 0;
+		f.jitter = (double)random() / RAND_MAX;
+		d = retry_readd(&f);
+		if (d.verdict == READD_GONE) {
 			log_info("%s: worker %s is gone; nothing to restore",
 			    r->name, w->name);
 			w->gone = 1;
+		} else if (d.verdict == READD_AGAIN) {
+			log_warn("%s: worker %s is online but did not take its "
+			    "consumers back; asking it again in %.1fs (attempt "
+			    "%d of %d)", r->name, w->name, d.wait, w->asked + 1,
+			    READD_ASKS);
+			w->confirming = 0;
+			r->step = 0;	/* once answered: step 0 again */
+			ev_once(r->ctx->loop, -1, 0, d.wait, readd_again,
+			    op_new(r, i, 0));
 		} else {
 			run_fail(r, "could not re-add the consumers of %s "
-			    "(%s)", w->name, e == FLOWER_OK ? "it is online "
-			    "but did not answer" : err);
+			    "(%s; asked %d time%s)", w->name, f.listed ?
+			    d.why : err, w->asked, w->asked == 1 ? "" : "s");
 			r->bad = 1;
 		}
 	}
@@ -141,7 +189,7 @@ restore_settled(struct run *r)
 static void
 state_restore(struct run *r)
 {
-	size_t	i, j;
+	size_t	i;
 
 	r->bad = 0;
 	if (!lease_check(r))
@@ -150,11 +198,9 @@ state_restore(struct run *r)
 		struct wk *w = &r->w[i];
 		w->confirming = 0;
 		w->rechecks = 0;
-		if (w->gone)
-			continue;
-		for (j = 0; j < w->cancelled.n; j++)
-			ctl_consumer(&r->ctx->ctl, 1, w->name, w->cancelled.v[j],
-			    r->state_deadline, readded, op_new(r, i, j));
+		w->asked = 0;
+		if (!w->gone)
+			readd(r, i);
 	}
 }
 

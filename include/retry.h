@@ -67,4 +67,46 @@ struct retry_decision retry_decide(const struct retry_facts *);
  */
 enum retry_class retry_class_of(const char *cause);
 
+/*
+ * RESTORE: a worker's add-consumer failed (no answer from it, an HTTP 5xx,
+ * Flower unreachable) and Flower's list of workers was then asked. What
+ * to do about that worker:
+ *   - READD_GONE: the list was read and the worker is offline, or not in
+ *     it: it has nothing to restore.
+ *   - READD_AGAIN: it is online: ask it again for its consumers after
+ *     `wait` seconds (a broadcast lost on the way, e.g. by Flower's broker
+ *     connection, stale after a Redis restart, or by a worker whose own
+ *     connection is not back yet: the next one usually lands). The wait
+ *     is retry_decide()'s for a transient failure once something changed;
+ *     at most READD_ASKS add-consumer rounds in all, none that would
+ *     start after `left`.
+ *   - READD_FAIL: the list could not be read, or an online worker was
+ *     asked READD_ASKS times or the deadline has come: the run fails,
+ *     `why` says which.
+ */
+#define READD_ASKS	6
+
+enum readd_verdict {
+	READD_GONE,
+	READD_AGAIN,
+	READD_FAIL,
+};
+
+struct readd_facts {
+	int		 listed;	/* Flower's list of workers was read */
+	int		 online;	/* in it: 1 online, 0 offline, -1 absent */
+	int		 asked;		/* add-consumer rounds made, >= 1 */
+	double		 left;		/* seconds before the state's deadline
+					   (0: passed); < 0: none */
+	double		 jitter;	/* in [0, 1] */
+};
+
+struct readd_decision {
+	enum readd_verdict verdict;
+	double		 wait;		/* READD_AGAIN: seconds to wait */
+	const char	*why;		/* READD_FAIL: why, a phrase */
+};
+
+struct readd_decision retry_readd(const struct readd_facts *);
+
 #endif

@@ -16,6 +16,8 @@ from world import World, deployment  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "long(seconds=30): takes that long or more; started first")
+    config.addinivalue_line("markers", "valgrind: also run under valgrind memcheck by tests/run --valgrind "
+                            "(make test-valgrind)")
 
 
 def pytest_collection_modifyitems(config, items):

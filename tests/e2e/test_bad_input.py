@@ -18,6 +18,7 @@ def unchanged(w):
     assert not w.r().exists("drain-and-rollout:lease:%s:ecal-bulk" % NS)
 
 
+@pytest.mark.valgrind
 def test_unknown_deployment(shared_world):
     p = shared_world.run("nosuch-bulk")
     assert p.returncode == 3
@@ -71,6 +72,7 @@ def test_kubernetes_unreachable(shared_world, tmp_path):
     unchanged(shared_world)
 
 
+@pytest.mark.valgrind
 def test_expired_token(shared_world, tmp_path):
     kc = tmp_path / "kubeconfig"
     kc.write_text(open(shared_world.kubeconfig).read().replace("sha256~e2e", "sha256~old"))

@@ -4,12 +4,11 @@ real Celery workers configured through the world's ETL_* variables (etl.py).
 Settings go to the agent through DRAIN_* variables and flags."""
 import os
 import re
-import time
 
 import pytest
 
 from conftest import make_world, patches
-from world import NS, deployment
+from world import NS, deployment, wait_for
 
 PREFIX = "dials:"
 TEN = ",".join(str(i) for i in range(10))
@@ -38,6 +37,8 @@ def busy_with_backlog(w, priorities):
     ids = w.enqueue("ecal-bulk", 1, 9.0, tag="long")
     w.wait_started(ids, 1)
     ids += w.enqueue("ecal-bulk", len(priorities), 0.2, tag="p", priorities=priorities)
+    wait_for(lambda: w.r().hlen(w.key_prefix + "unacked") >= 4, 15,
+             "the long task running and three prefetched")
     return ids
 
 
@@ -53,10 +54,9 @@ def test_prefixed_keys_drain_with_events_zero_loss(request, control):
     old = w.worker_of("ecal-bulk")
     ids = w.enqueue("ecal-bulk", 8, 3.0)
     w.wait_started(ids, 1)
-    time.sleep(0.5)
-    queued = r0.llen(PREFIX + "ecal-bulk")
-    unacked = r0.hlen(PREFIX + "unacked")
-    assert queued > 0 and unacked > 0, (queued, unacked)
+    queued, unacked = wait_for(lambda: (r0.llen(PREFIX + "ecal-bulk"), r0.hlen(PREFIX + "unacked"))
+                               if r0.llen(PREFIX + "ecal-bulk") > 0 and r0.hlen(PREFIX + "unacked") > 0
+                               else None, 10, "tasks queued and held under the prefix")
     assert r0.llen("ecal-bulk") == 0 and r0.hlen("unacked") == 0
     env = w.env(DRAIN_BROKER_KEY_PREFIX=PREFIX)
     p = w.run("ecal-bulk", "--dry-run", "--control", control, env=env)
@@ -90,11 +90,12 @@ def test_prefixed_keys_drain_with_events_zero_loss(request, control):
 def test_priority_steps_backlog_and_broker_control(request):
     """priority_steps = list(range(10)): messages sit on ten lists per queue;
     --dry-run counts all of them, the drain over the broker loses nothing."""
-    w = make_world(request, [deployment("ecal-bulk")],
+    # a plain pool: DIALS' (a new process per task, pauses of up to 5 s)
+    # made the 21 tasks' run 100 s, and it is not what this test is about
+    w = make_world(request, [deployment("ecal-bulk", pool=["--concurrency=1"])],
                    celery_env={"ETL_PRIORITY_STEPS": TEN})
     r0 = w.r()
     ids = busy_with_backlog(w, list(range(10)) * 2)
-    time.sleep(1.0)      # the worker has prefetched what it will
     lens = {k: r0.llen(k) for k in lists_of(w, "ecal-bulk", range(10))}
     queued = sum(lens.values())
     odd = [k for k, n in lens.items() if n and k[-1] not in "0369"]
@@ -139,7 +140,6 @@ def test_settings_from_the_configuration_file(request):
     w = prefixed_world(request, ETL_PRIORITY_STEPS=TEN)
     r0 = w.r()
     busy_with_backlog(w, [1, 2, 4, 5, 7, 8])
-    time.sleep(1.0)
     queued = sum(r0.llen(k) for k in lists_of(w, "ecal-bulk", range(10), PREFIX))
     assert queued > 0
     conf = os.path.join(w.tmp, "drain.conf")

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import patches
-from world import NS, TOKEN
+from world import NS, TOKEN, wait_for
 
 PLUGIN = r'''#!%(py)s
 import datetime, json, os, sys, time, urllib.request
@@ -198,10 +198,7 @@ def test_exec_plugin_rerun_on_401(world, tmp_path):
     env = world.env(PATH=os.path.join(world.tmp, "bin") + ":" + os.environ["PATH"])
     proc = world.spawn("ecal-bulk", "--kubeconfig", kc, env=env)
     lease = "drain-and-rollout:lease:%s:ecal-bulk" % NS
-    deadline = time.time() + 30
-    while not world.r().exists(lease) and time.time() < deadline:
-        time.sleep(0.05)
-    assert world.r().exists(lease), "the drain did not start"
+    wait_for(lambda: world.r().exists(lease), 30, "the drain to start (its lease)", interval=0.05)
     world.kube_test("POST", "/_test/token", {"expire": "exec-tok-1"})
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err

@@ -336,7 +336,9 @@ def test_worker_whose_container_restarts_after_its_drain_is_drained_again(reques
                           and x["restart_count"] == 1 and x["ready"]], 60, "the container restarted")
         wait_for(lambda: w.consumes(idle["hostname"], DEP), 30, "the restarted worker consuming",
                  interval=0.5)
-        again = w.enqueue(DEP, 1, 45.0, tag="again")
+        # silent: it outlasts the worker's silence (up to 40 s below);
+        # otherwise it only has to run while the run drains it again
+        again = w.enqueue(DEP, 1, 45.0 if silent else 15.0, tag="again")
         w.wait_started(again, 1)
         if silent:
             wait_for(lambda: w.r().hget("drain-and-rollout:journal:%s:%s" % (NS, DEP), "state")

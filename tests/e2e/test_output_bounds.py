@@ -8,12 +8,11 @@ import resource
 import stat
 import subprocess
 import threading
-import time
 
 import pytest
 
 from conftest import Hook, check_prometheus_text, make_world, patches, webhook
-from world import HERE, NS, PY
+from world import HERE, NS, PY, wait_for
 
 # one module-scoped world: its tests run on one pytest-xdist worker, in file order
 pytestmark = pytest.mark.xdist_group("output_bounds")
@@ -129,9 +128,11 @@ def test_no_core_dumps(shared_world):
                              preexec_fn=lambda: resource.setrlimit(
                                  resource.RLIMIT_CORE,
                                  (resource.RLIM_INFINITY, resource.RLIM_INFINITY)))
-        time.sleep(1.5)                 # waiting for Flower
-        with open("/proc/%d/limits" % p.pid) as f:
-            core = [l.split()[4:6] for l in f if l.startswith("Max core file size")]
+        def core_limit():               # set at start-up; then it waits for Flower
+            with open("/proc/%d/limits" % p.pid) as f:
+                return [l.split()[4:6] for l in f if l.startswith("Max core file size")]
+        core = wait_for(lambda: core_limit() == [["0", "0"]] and core_limit(), 10,
+                        "the core file size limit 0")
         p.communicate(timeout=60)
     finally:
         shared_world.flower_test("POST", "/_test/reset", {})

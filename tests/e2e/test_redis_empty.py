@@ -20,6 +20,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import urllib.parse
 
 import pytest
 
@@ -532,3 +533,30 @@ def test_redis_restarted_empty_twice_in_a_row(request):
     assert_new_worker_consumes(w, old)
     w.wait_done(ids, timeout=60)
     assert w.ledger()[1].get(ids[0]) == "1"
+
+
+def test_undrain_asks_an_online_worker_again_whose_add_consumer_failed(request):
+    """Right after a Redis restart, Flower's first broadcast can go out on
+    its pooled broker connection that is gone (HTTP 500: kombu retries the
+    publish, not the wait for the reply) and the next reach the worker
+    before its own connection is back (no answer: 403 "Unknown reason"),
+    while Flower lists it online. --undrain asks it again after a short
+    wait, and it consumes: exit 0."""
+    w = fresh(request)
+    worker = w.worker_of(DEP)
+    r = w.run("--drain-only", DEP)
+    assert r.returncode == 0, r.stderr
+    assert not w.consumes(worker, DEP)
+    path = "add-consumer/" + urllib.parse.quote(worker, safe="")    # as sent
+    w.flower_test("POST", "/_test/fail", {"status": 500, "path_contains": path})
+    w.flower_test("POST", "/_test/fail", {
+        "status": 403, "path_contains": path,
+        "body": "Failed to add '%s' consumer to '%s' worker: Unknown reason" % (DEP, worker)})
+    u = w.run("--undrain", DEP)
+    assert u.returncode == 0, u.stderr
+    adds = [x["status"] for x in w.flower_test("GET", "/_test/requests") if path in x["path"]]
+    assert adds == [500, 403, 200], adds
+    assert "asking it again" in u.stderr, u.stderr
+    assert wait_consumes(w, worker)
+    assert patches(w) == []
+    assert not w.r().exists(JOURNAL)

@@ -174,8 +174,7 @@ def test_signal_mid_drain_restores_and_sends_no_restart(request, sig):
     w.wait_started(ids, 1)
     p, args = spawn(w, DEP)
     wait_journal_state(w, "drain")
-    time.sleep(1.5)
-    assert not w.consumes(worker, DEP), "the worker should be drained by now"
+    wait_for(lambda: not w.consumes(worker, DEP), 15, "the worker drained", interval=0.5)
     p.send_signal(sig)
     rc, err = finish(w, p, args, timeout=60)
     assert rc == 8, err
@@ -201,7 +200,10 @@ def test_second_sigint_exits_at_once_and_recover_restores(request):
     # while it is in progress
     w.flower_test("POST", "/_test/delay", {"seconds": 3})
     p.send_signal(signal.SIGINT)
-    time.sleep(0.4)
+    # the second one while the restore is in progress: its add-consumer held
+    wait_for(lambda: [r for r in w.flower_test("GET", "/_test/requests")
+                      if "/add-consumer/" in r["path"] and r["status"] is None], 10,
+             "the restore's add-consumer at Flower", interval=0.05)
     p.send_signal(signal.SIGINT)
     t0 = time.time()
     rc, err = finish(w, p, args, timeout=30)
@@ -320,14 +322,14 @@ def test_sigkill_with_the_restart_in_flight_recover_waits_for_it(request, held):
     wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 30,
              "the PATCH at the API server", interval=0.05)
     p.send_signal(signal.SIGKILL)
-    killed = time.monotonic()
     finish(w, p, args, timeout=10)
     journal = w.r().hgetall(JOURNAL)
     assert journal.get("state") == "restart", journal
     wait_lease_gone(w)
     r = w.run("--recover", DEP)
     assert r.returncode == 0, r.stderr
-    time.sleep(max(0, held - (time.monotonic() - killed)))  # anything held has landed
+    # the held PATCH answered: applied after 4 s, or dropped with a 504 at 5 s
+    wait_for(lambda: patches(w), 30, "the held PATCH answered", interval=0.1)
     restarted = w.deployment(DEP)["spec"]["template"]["metadata"].get(
         "annotations", {}).get("kubectl.kubernetes.io/restartedAt")
     if held == 4:
@@ -561,7 +563,7 @@ def test_worker_pod_killed_mid_drain_is_reported_vanished(request, tmp_path):
     p, args = spawn(w, DEP, "--notify-url-file", str(tmp_path / "hook"),
                     "--metrics-file", str(metrics))
     wait_journal_state(w, "drain")
-    time.sleep(0.5)
+    wait_for(lambda: not w.consumes(worker, DEP), 15, "the worker drained", interval=0.5)
     w.kube_test("POST", "/_test/kill-pod", {"pod": pod, "signal": "KILL"})
     rc, err = finish(w, p, args, timeout=120)
     srv.shutdown()
@@ -643,7 +645,9 @@ def test_drain_only_then_undrain_gives_the_queue_back(request):
     worker = drained_only(w)
     # work enqueued now waits; --undrain gives the queue back
     later = w.enqueue(DEP, 1, 0.5, tag="later")
-    time.sleep(1)
+    # it waits on the queue: the worker consumes nothing (asked of it)
+    wait_for(lambda: w.r().llen(DEP) == 1 and w.queues_of(worker) == [], 10,
+             "the task waiting on the queue, the worker consuming nothing")
     assert later[0] not in w.ledger()[0]
     u = w.run("--undrain", DEP)
     assert u.returncode == 0, u.stderr
@@ -671,7 +675,7 @@ def test_redis_restart_mid_drain(request):
     w.wait_started(ids, 1)
     p, args = spawn(w, DEP, "--poll-interval", "1s")
     wait_journal_state(w, "drain")
-    time.sleep(1.0)
+    wait_for(lambda: not w.consumes(old, DEP), 15, "the worker drained", interval=0.5)
     w.restart_redis(down=0.3)
     assert w.r().exists(LEASE) or p.poll() is not None, "the lease survived the restart"
     rc, err = finish(w, p, args, timeout=150)

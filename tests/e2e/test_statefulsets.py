@@ -2,10 +2,9 @@
 rolling update of a StatefulSet of real Celery workers, OnDelete refused,
 the partition honoured."""
 import json
-import time
 
 from conftest import make_world
-from world import NS, deployment, statefulset
+from world import NS, deployment, statefulset, wait_for
 
 STS_PATH = "/apis/apps/v1/namespaces/%s/statefulsets/" % NS
 DEP_PATH = "/apis/apps/v1/namespaces/%s/deployments/" % NS
@@ -213,7 +212,11 @@ def test_partition_honoured(request):
     code, obj, _ = w.kube_api("PATCH", STS_PATH + "airflow-worker", json.dumps(
         {"spec": {"updateStrategy": {"rollingUpdate": {"partition": 2}}}}), "application/merge-patch+json")
     assert code == 200, obj
-    time.sleep(0.5)
+
+    def observed():
+        o = sts_status(w, "airflow-worker")
+        return o["status"].get("observedGeneration") == o["metadata"]["generation"]
+    wait_for(observed, 10, "the new partition observed by the controller")
     w.kube_test("DELETE", "/_test/requests")
     p = w.run("statefulset/airflow-worker")
     assert p.returncode == 3, p.stderr
@@ -233,20 +236,17 @@ def test_sigkill_after_patch_recover_finds_the_statefulset(request):
     ids = w.enqueue("airflow-worker", 2, 1.5)
     w.wait_started(ids, 1)
     p = w.spawn("statefulset/airflow-worker", "--lease-ttl", "2s")
-    deadline = time.time() + 60
-    while not sts_patches(w, "airflow-worker"):
-        assert time.time() < deadline and p.poll() is None, "no PATCH"
-        time.sleep(0.02)
+    wait_for(lambda: sts_patches(w, "airflow-worker") or p.poll() is not None, 60, "the PATCH",
+             interval=0.02)
+    assert p.poll() is None, "the run ended before its PATCH"
     p.kill()
     p.wait(timeout=10)
     journal = "drain-and-rollout:journal:%s:statefulset/airflow-worker" % NS
     assert w.r().exists(journal)
     old_pods = json.loads(w.r().hget(journal, "old_pods"))
     assert sorted(old_pods) == sorted(p["uid"] for p in before.values())
-    deadline = time.time() + 10
-    while w.r().exists("drain-and-rollout:lease:%s:statefulset/airflow-worker" % NS):
-        assert time.time() < deadline, "the dead run's lease did not expire"
-        time.sleep(0.1)
+    wait_for(lambda: not w.r().exists("drain-and-rollout:lease:%s:statefulset/airflow-worker" % NS),
+             10, "the dead run's lease to expire")
     st = w.run("--status")
     assert st.returncode == 0, st.stderr
     assert [ln for ln in st.stdout.splitlines()

@@ -1,6 +1,6 @@
 /*
  * test_hold.c -- holds (include/hold.h): the annotation's value as written
- * by --hold and by hand, expiry, --until, and rfc3339_parse() (util.h).
+ * by --hold and by hand, expiry, --until.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,30 +17,6 @@
 #include "util.h"
 
 #define T0	1794995200.0	/* 2026-11-18T09:46:40Z */
-
-static void
-test_rfc3339_parse(void **state)
-{
-	double	t;
-
-	(void)state;
-	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40Z", &t), 0);
-	assert_true(t == T0);
-	assert_int_equal(rfc3339_parse("2026-11-18t10:46:40.5+01:00", &t), 0);
-	assert_true(t == T0 + 0.5);
-	assert_int_equal(rfc3339_parse("2026-11-18T04:16:40-05:30", &t), 0);
-	assert_true(t == T0);
-	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40z", &t), 0);
-	assert_true(t == T0);
-	assert_int_equal(rfc3339_parse("2026-11-18 09:46:40Z", &t), -1);
-	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40", &t), -1);
-	assert_int_equal(rfc3339_parse("2026-11-18T09:46Z", &t), -1);
-	assert_int_equal(rfc3339_parse("2026-13-18T09:46:40Z", &t), -1);
-	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40.Z", &t), -1);
-	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40+0100", &t), -1);
-	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40Zjunk", &t), -1);
-	assert_int_equal(rfc3339_parse("", &t), -1);
-}
 
 static void
 test_value_roundtrip(void **state)
@@ -309,7 +285,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc3339_parse),
 		cmocka_unit_test(test_value_roundtrip),
 		cmocka_unit_test(test_hand_written),
 		cmocka_unit_test(test_long_hold_capped),

@@ -1,6 +1,6 @@
 /*
  * test_retry.c -- the clients' retry policy (include/retry.h), table-driven:
- * every branch of retry_decide().
+ * every branch of retry_decide() and retry_readd().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,6 +136,92 @@ test_class_of(void **state)
 			fail_msg("%s", cases[i].cause ? cases[i].cause : "NULL");
 }
 
+/* RESTORE's choice for a worker whose add-consumer failed. */
+static void
+test_readd(void **state)
+{
+	static const struct {
+		const char		*what;
+		struct readd_facts	 in;
+		enum readd_verdict	 verdict;
+		double			 wait;	/* READD_AGAIN */
+		const char		*why;	/* READD_FAIL: a word of it */
+	} cases[] = {
+		/* listed, online, asked, left, jitter */
+		{ "the list could not be read",
+		  { 0, 1, 1, 50, 0 }, READD_FAIL, 0, "could not be read" },
+		{ "the list could not be read, online unknown",
+		  { 0, -1, 1, 50, 0 }, READD_FAIL, 0, "could not be read" },
+		{ "offline: gone",
+		  { 1, 0, 1, 50, 0 }, READD_GONE, 0, NULL },
+		{ "not in the list: gone",
+		  { 1, -1, 1, 50, 0 }, READD_GONE, 0, NULL },
+		{ "offline after many asks: still gone",
+		  { 1, 0, READD_ASKS, 50, 0 }, READD_GONE, 0, NULL },
+		{ "online after the first ask: again, soon",
+		  { 1, 1, 1, 50, 0 }, READD_AGAIN, 0.1, NULL },
+		{ "online after the first ask, jitter 1",
+		  { 1, 1, 1, 50, 1 }, READD_AGAIN, 0.2, NULL },
+		{ "online after three asks: a longer wait",
+		  { 1, 1, 3, 50, 0 }, READD_AGAIN, 0.4, NULL },
+		{ "online, the last ask but one",
+		  { 1, 1, READD_ASKS - 1, 50, 1 }, READD_AGAIN, 3.2, NULL },
+		{ "online, asked READD_ASKS times: give up",
+		  { 1, 1, READD_ASKS, 50, 0 }, READD_FAIL, 0, "did not answer" },
+		{ "online, asked more than that: give up",
+		  { 1, 1, READD_ASKS + 3, 50, 0 }, READD_FAIL, 0,
+		  "did not answer" },
+		{ "online, the wait would pass the deadline",
+		  { 1, 1, 2, 0.1, 0 }, READD_FAIL, 0, "deadline" },
+		{ "online, the deadline has come",
+		  { 1, 1, 1, 0, 0 }, READD_FAIL, 0, "deadline" },
+		{ "online, no deadline",
+		  { 1, 1, 2, -1, 1 }, READD_AGAIN, 0.4, NULL },
+		{ "online, no ask counted yet: as the first",
+		  { 1, 1, 0, 50, 0 }, READD_AGAIN, 0.1, NULL },
+	};
+	struct readd_decision	d;
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		d = retry_readd(&cases[i].in);
+		if (d.verdict != cases[i].verdict)
+			fail_msg("%s: verdict %d, expected %d", cases[i].what,
+			    d.verdict, cases[i].verdict);
+		if (d.verdict == READD_AGAIN && (d.wait < cases[i].wait - 1e-9
+		    || d.wait > cases[i].wait + 1e-9))
+			fail_msg("%s: wait %g, expected %g", cases[i].what,
+			    d.wait, cases[i].wait);
+		if (d.verdict == READD_FAIL && (d.why == NULL ||
+		    strstr(d.why, cases[i].why) == NULL))
+			fail_msg("%s: why %s", cases[i].what,
+			    d.why ? d.why : "(null)");
+	}
+}
+
+/* The asks of an online worker that never answers end within seconds. */
+static void
+test_readd_is_bounded(void **state)
+{
+	struct readd_facts	f = { 1, 1, 1, 60, 1 };
+	struct readd_decision	d;
+	double			waited = 0;
+
+	(void)state;
+	for (;;) {
+		d = retry_readd(&f);
+		if (d.verdict != READD_AGAIN)
+			break;
+		waited += d.wait;
+		f.left -= d.wait + 1;		/* the ask: no answer in 1 s */
+		f.asked++;
+	}
+	assert_int_equal(d.verdict, READD_FAIL);
+	assert_int_equal(f.asked, READD_ASKS);
+	assert_true(waited >= 3 && waited <= 10);
+}
+
 int
 main(void)
 {
@@ -143,6 +229,8 @@ main(void)
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_first_contact_is_bounded),
 		cmocka_unit_test(test_class_of),
+		cmocka_unit_test(test_readd),
+		cmocka_unit_test(test_readd_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

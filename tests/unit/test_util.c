@@ -1,7 +1,7 @@
 /*
  * test_util.c -- duration_parse(), duration_fmt() and dns1123_label()
  * (include/util.h): what --timeout, --drain-timeout and deployment names
- * accept and reject.
+ * accept and reject; rfc3339_parse() (what --until and holds read).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -402,6 +402,32 @@ test_seconds_ms(void **state)
 	assert_true(seconds_ms(NAN) == 0 && seconds_ms(INFINITY) == 0);
 }
 
+#define RFC_T0	1794995200.0	/* 2026-11-18T09:46:40Z */
+
+static void
+test_rfc3339_parse(void **state)
+{
+	double	t;
+
+	(void)state;
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40Z", &t), 0);
+	assert_true(t == RFC_T0);
+	assert_int_equal(rfc3339_parse("2026-11-18t10:46:40.5+01:00", &t), 0);
+	assert_true(t == RFC_T0 + 0.5);
+	assert_int_equal(rfc3339_parse("2026-11-18T04:16:40-05:30", &t), 0);
+	assert_true(t == RFC_T0);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40z", &t), 0);
+	assert_true(t == RFC_T0);
+	assert_int_equal(rfc3339_parse("2026-11-18 09:46:40Z", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46Z", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-13-18T09:46:40Z", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40.Z", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40+0100", &t), -1);
+	assert_int_equal(rfc3339_parse("2026-11-18T09:46:40Zjunk", &t), -1);
+	assert_int_equal(rfc3339_parse("", &t), -1);
+}
+
 int
 main(void)
 {
@@ -416,6 +442,7 @@ main(void)
 		cmocka_unit_test(test_dns1123_subdomain),
 		cmocka_unit_test(test_closest_names),
 		cmocka_unit_test(test_seconds_ms),
+		cmocka_unit_test(test_rfc3339_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -265,6 +265,7 @@ class TestControl:
         self.garbage = 0
         self.huge = 0
         self.hold = []      # [path substring, seconds, count]
+        self.fail_paths = []    # [path substring, status, body, count], in order
 
     def take_hold(self, path):
         """Seconds to hold the answer to path after performing it."""
@@ -275,8 +276,15 @@ class TestControl:
                     return h[1]
         return 0.0
 
-    def take_fail(self):
+    def take_fail(self, path):
+        """The (status, body) to answer instead of performing the request:
+        the first rule for a path like this one that is left, else the
+        global failure's."""
         with self.lock:
+            for f in self.fail_paths:
+                if f[0] in path and f[3] > 0:
+                    f[3] -= 1
+                    return f[1], f[2]
             if self.fail_count > 0:
                 self.fail_count -= 1
                 return self.fail_status, self.fail_body
@@ -616,7 +624,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(tc.delay)
         status = None
         try:
-            fail = tc.take_fail()
+            fail = tc.take_fail(raw_path)
             if fail is not None:
                 resp = Response(fail[0], fail[1])
             else:
@@ -708,6 +716,13 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_test/delay" and m == "POST":
                 tc.delay = float(data.get("seconds", 0))
                 return json_response({"delay": tc.delay})
+            if path == "/_test/fail" and m == "POST" and "path_contains" in data:
+                # a rule of its own, after the others, for the paths that
+                # contain path_contains (its requests are not performed)
+                rule = [str(data["path_contains"]), int(data.get("status", 500)),
+                        str(data.get("body", "")).encode(), int(data.get("count", 1))]
+                tc.fail_paths.append(rule)
+                return json_response({"fail_paths": [f[:2] + [f[3]] for f in tc.fail_paths]})
             if path == "/_test/fail" and m == "POST":
                 tc.fail_status = int(data.get("status", 500))
                 tc.fail_count = int(data.get("count", 1))
@@ -727,7 +742,7 @@ class Handler(BaseHTTPRequestHandler):
                 return json_response({"hold": tc.hold})
             if path == "/_test/reset" and m == "POST":
                 tc.delay, tc.fail_count, tc.garbage, tc.huge = 0.0, 0, 0, 0
-                tc.hold = []
+                tc.hold, tc.fail_paths = [], []
                 return json_response({"ok": True})
             if path == "/_test/state" and m == "GET":
                 w = self.server.world

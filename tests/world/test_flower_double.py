@@ -521,6 +521,16 @@ def test_test_controls(world):
     assert d.request("POST", "/api/worker/queue/add-consumer/%s?queue=%s" % (WORKER, QUEUE))[0] == 503
     assert d.request("GET", "/api/workers?status=true")[0] == 200
 
+    # rules for some paths, taken in order; other paths are served
+    add = "/api/worker/queue/add-consumer/%s?queue=%s" % (WORKER, QUEUE)
+    d.request("POST", "/_test/fail", body={"status": 500, "path_contains": "add-consumer/"})
+    d.request("POST", "/_test/fail", body={"status": 403, "body": "no answer",
+                                           "path_contains": "add-consumer/" + WORKER})
+    assert d.request("GET", "/api/workers?status=true")[0] == 200
+    assert d.request("POST", add)[0] == 500
+    assert d.request("POST", add)[:3:2] == (403, b"no answer")
+    assert d.request("POST", add)[0] == 200
+
     d.request("POST", "/_test/delay", body={"seconds": 0.4})
     el = d.request("GET", "/api/workers?status=true")[3]
     d.request("POST", "/_test/delay", body={"seconds": 0})
@@ -533,7 +543,8 @@ def test_test_controls(world):
 
     log = d.get_json("/_test/requests")
     assert [(r["method"], r["status"]) for r in log] == [
-        ("GET", 200), ("GET", 200), ("GET", 503), ("POST", 503), ("GET", 200), ("GET", 200), ("GET", 200)]
+        ("GET", 200), ("GET", 200), ("GET", 503), ("POST", 503), ("GET", 200),
+        ("GET", 200), ("POST", 500), ("POST", 403), ("POST", 200), ("GET", 200), ("GET", 200)]
     assert log[3]["path"].startswith("/api/worker/queue/add-consumer/")
     assert all(set(r) == {"t", "method", "path", "status"} for r in log)
     d.request("DELETE", "/_test/requests")
