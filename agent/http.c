@@ -57,6 +57,8 @@ struct http_xfer {
 	char		*buf;
 	size_t		 len;
 	int		 toobig;
+	int		 stopped;	/* on_data said stop */
+	int		(*on_data)(const char *, size_t, void *);
 	double		 retry_after;
 	char		 errbuf[CURL_ERROR_SIZE];
 	http_cb		*cb;
@@ -233,7 +235,17 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 {
 	struct http_xfer	*x = arg;
 	size_t			 len = sz * n;
+	long			 status = 0;
 
+	if (x->on_data != NULL) {
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status <= 299) {
+			if (x->on_data(p, len, x->arg) == 0)
+				return len;
+			x->stopped = 1;
+			return 0;	/* aborts the transfer */
+		}
+	}
 	if (x->len + len > x->max_body) {
 		x->toobig = 1;
 		return 0;	/* aborts the transfer */
@@ -402,6 +414,7 @@ start_attempt(struct http_xfer *x)
 	x->buf = NULL;
 	x->len = 0;
 	x->toobig = 0;
+	x->stopped = 0;
 	x->retry_after = 0;
 	x->errbuf[0] = '\0';
 	x->attempts++;
@@ -474,6 +487,7 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 		x->deadline = ev_now(h->loop) + 30;
 	x->retry_conflict = r->retry_conflict;
 	x->secret_url = r->secret_url;
+	x->on_data = r->on_data;
 	x->max_body = r->max_body ? r->max_body : HTTP_MAX_BODY;
 	x->cb = cb;
 	x->arg = arg;
@@ -655,6 +669,8 @@ finish(struct http_xfer *x, CURLcode rc)
 	}
 	if (resp.err == HTTP_ETOOBIG)
 		resp.errmsg = "response body too large";
+	else if (rc == CURLE_WRITE_ERROR && x->stopped)
+		resp.errmsg = "stopped by the receiver";
 	else if (resp.err != HTTP_OK)
 		resp.errmsg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
 	resp.status = resp.err == HTTP_OK ? status : 0;

@@ -658,6 +658,8 @@ ctx_free(struct ctx *c)
 	free(c->runs);
 	keys_free(&c->keys);
 	broker_free(c->broker);
+	if (c->rwatch_free != NULL)
+		c->rwatch_free(c);
 	http_free(c->http);
 	execcred_free(c->kube.exec);
 	kubeconfig_free(&c->creds);

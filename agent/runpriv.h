@@ -98,6 +98,8 @@ struct run {
 	struct op	*lease_wait_op;	/* an action waits for the regain
 					   (counted in the state's ops) */
 	int		 restart_sent;	/* the PATCH was applied */
+	long		 rollout_gen;	/* ROLLOUT: metadata.generation of its
+					   first read; 0 none yet */
 	struct kube_write patch;	/* the restart or pause PATCH, while
 					   it may land (INFLIGHT) */
 	int		 patch_pause;	/* it is the pause (else the restart) */
@@ -224,6 +226,13 @@ int		 run_take_queues(struct run *, size_t wi, enum flower_err,
 void	run_idle(struct run *);
 void	state_tick(struct run *);
 void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
+/*
+ * ROLLOUT (st-rollout.c): an object of the run's Deployment from the
+ * watch (follow.h), type its event's; ignored outside ROLLOUT, before the
+ * run's own first read, and when older than the restart (a lower
+ * metadata.generation).
+ */
+void	rollout_feed(struct run *, const char *type, struct json_t *obj);
 void	state_cancel_again(struct run *, size_t wi);
 void	drain_event(struct run *, const struct cev *);
 /*

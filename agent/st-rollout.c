@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "follow.h"
 #include "podworkers.h"
 #include "imgcheck.h"
 #include "report.h"
@@ -81,12 +82,13 @@ restart_send(struct run *r)
 
 /* ---- ROLLOUT --------------------------------------------------------- */
 
+static void	rollout_seen(struct run *, json_t *);
+
 static void
 got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
-	struct run		*r = op_done(arg, NULL, NULL);
-	char			 msg[300];
-	enum rollout_state	 st;
+	struct run	*r = op_done(arg, NULL, NULL);
+	long		 gen;
 
 	if (r == NULL)
 		return;
@@ -98,6 +100,41 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 			log_warn("%s: %s (will retry)", r->name, err);
 		return;
 	}
+	gen = json_integer_value(json_object_get(json_object_get(obj,
+	    "metadata"), "generation"));
+	if (gen > r->rollout_gen)
+		r->rollout_gen = gen;
+	rollout_seen(r, obj);
+}
+
+/*
+ * The watch's object of the run's Deployment (follow.h): from the run's
+ * own first read on, as that read would have; DELETED: read it again (a
+ * 404 ends the run).
+ */
+void
+rollout_feed(struct run *r, const char *type, json_t *obj)
+{
+	if (r->fsm.state != ST_ROLLOUT || r->rollout_gen == 0 ||
+	    kube_target_split(r->name, NULL))
+		return;
+	if (strcmp(type, "DELETED") == 0) {
+		r->rollout_gen = 0;
+		return;
+	}
+	if (json_integer_value(json_object_get(json_object_get(obj,
+	    "metadata"), "generation")) < r->rollout_gen)
+		return;
+	rollout_seen(r, obj);
+}
+
+/* The workload as it is now: kubectl rollout status' decision on it. */
+static void
+rollout_seen(struct run *r, json_t *obj)
+{
+	char			 msg[300];
+	enum rollout_state	 st;
+
 	st = kube_target_split(r->name, NULL) ?
 	    sts_rollout_status(obj, msg, sizeof msg) :
 	    rollout_status(obj, msg, sizeof msg);
@@ -119,13 +156,15 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 		run_next(r, IN_OK);
 	} else if (st == ROLLOUT_FAILED) {
 		run_abort(r, "%s", msg);
-	}
+	} else if (!kube_target_split(r->name, NULL))
+		rollout_watch(r->ctx);	/* follow it from now on */
 }
 
 static void
 state_rollout(struct run *r)
 {
 	r->last_line[0] = '\0';
+	r->rollout_gen = 0;
 	run_tick_every(r, 0.3, 1.0);
 }
 
@@ -366,6 +405,10 @@ state_poll(struct run *r)
 		return;		/* the previous poll is still out */
 	switch (r->fsm.state) {
 	case ST_ROLLOUT:
+		/* a Deployment read once is followed by the watch */
+		if (r->rollout_gen > 0 && !kube_target_split(r->name, NULL) &&
+		    rollout_watched(r->ctx))
+			break;
 		kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
 		    got_rollout, op_new(r, 0, 0));
 		break;
