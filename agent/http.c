@@ -16,6 +16,9 @@
 #include "retry.h"
 #include "util.h"
 
+/* connections to one server at once (and kept between requests) */
+#define HTTP_HOST_CONNECTIONS	8
+
 /*
  * CURLOPT_PROTOCOLS_STR needs 7.85; CURLOPT_SSLCERT_BLOB/SSLKEY_BLOB (an
  * exec plugin's certificate and key, kept off the disk) 7.71,
@@ -32,6 +35,7 @@ struct http {
 	unsigned long	 count;
 	struct http_xfer *xfers;	/* live transfers */
 	int		 changed;	/* http_set_changed() */
+	int		 streams;	/* a stream has data for its on_data */
 };
 
 struct sockinfo {
@@ -58,6 +62,8 @@ struct http_xfer {
 	size_t		 len;
 	int		 toobig;
 	int		 stopped;	/* on_data said stop */
+	int		 streaming;	/* a 2xx for on_data: buf is its part
+					   not handed over yet */
 	int		(*on_data)(const char *, size_t, void *);
 	double		 retry_after;
 	char		 errbuf[CURL_ERROR_SIZE];
@@ -67,6 +73,43 @@ struct http_xfer {
 
 static void	check_multi(struct http *);
 static int	start_attempt(struct http_xfer *);
+static void	finish(struct http_xfer *, CURLcode);
+
+/*
+ * What the streams received, to their on_data: on the loop, outside
+ * libcurl's callbacks (libcurl refuses its multi calls from those), so
+ * that on_data may start and cancel requests. A stream stopped by its
+ * on_data ends here, as a failed transfer.
+ */
+static void
+streams_deliver(struct http *h)
+{
+	struct http_xfer	*x;
+	char			*buf;
+	size_t			 len;
+	int			 stop;
+
+	while (h->streams) {
+		h->streams = 0;
+		for (x = h->xfers; x != NULL; x = x->next) {
+			if (!x->streaming || x->len == 0 || x->easy == NULL)
+				continue;
+			buf = x->buf;
+			len = x->len;
+			x->buf = NULL;
+			x->len = 0;
+			stop = x->on_data(buf, len, x->arg);
+			free(buf);
+			if (stop) {
+				x->stopped = 1;
+				finish(x, CURLE_WRITE_ERROR);
+			}
+			/* the list may have changed: look again */
+			h->streams = 1;
+			break;
+		}
+	}
+}
 
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -77,6 +120,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	streams_deliver(h);
 	check_multi(h);
 }
 
@@ -107,6 +151,7 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (revents & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(h->multi, si->fd, action, &running);
+	streams_deliver(h);
 	check_multi(h);
 }
 
@@ -161,6 +206,18 @@ http_new(struct ev_loop *loop)
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	/*
+	 * Memory grows with the connections, not with the requests: each
+	 * one holds a TLS session (libcurl 7.88 makes an OpenSSL context per
+	 * connection) and each transfer a receive buffer. Many runs at once
+	 * send their requests at once: a few connections per server, reused,
+	 * serve them in turn (the others wait in libcurl, not connected), and
+	 * no more than that stay open between requests.
+	 */
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)HTTP_HOST_CONNECTIONS);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
+	    (long)HTTP_HOST_CONNECTIONS);
 	return h;
 }
 
@@ -237,15 +294,12 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 	size_t			 len = sz * n;
 	long			 status = 0;
 
-	if (x->on_data != NULL) {
+	if (x->on_data != NULL && !x->streaming) {
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-		if (status >= 200 && status <= 299) {
-			if (x->on_data(p, len, x->arg) == 0)
-				return len;
-			x->stopped = 1;
-			return 0;	/* aborts the transfer */
-		}
+		x->streaming = status >= 200 && status <= 299;
 	}
+	if (x->streaming)
+		x->h->streams = 1;	/* streams_deliver(), on the loop */
 	if (x->len + len > x->max_body) {
 		x->toobig = 1;
 		return 0;	/* aborts the transfer */
@@ -415,6 +469,7 @@ start_attempt(struct http_xfer *x)
 	x->len = 0;
 	x->toobig = 0;
 	x->stopped = 0;
+	x->streaming = 0;
 	x->retry_after = 0;
 	x->errbuf[0] = '\0';
 	x->attempts++;

@@ -19,13 +19,21 @@
 
 static void	restart_send(struct run *);
 static void	verify_template_from(struct run *, json_t *workload);
+static void	rollout_seen(struct run *, json_t *);
+
+static long
+generation(json_t *obj)
+{
+	return json_integer_value(json_object_get(json_object_get(obj,
+	    "metadata"), "generation"));
+}
 
 static void
 patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
+	json_t		*early;
 
-	(void)obj;
 	if (r == NULL)
 		return;
 	if (e != KUBE_OK) {
@@ -35,7 +43,19 @@ patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 	r->restart_sent = 1;
 	log_info("%s: rollout restart sent (restartedAt %s)", r->name,
 	    r->restarted_at);
+	/* the answer is the Deployment as restarted: ROLLOUT's first read,
+	 * then what the watch saw since, if newer */
+	early = r->rollout_early;
+	r->rollout_early = NULL;
+	if (!kube_target_split(r->name, NULL))
+		r->rollout_gen = generation(obj);
 	run_next(r, IN_OK);
+	if (r->rollout_gen > 0 && r->fsm.state == ST_ROLLOUT)
+		rollout_seen(r, obj);
+	if (early != NULL && r->rollout_gen > 0 && r->fsm.state == ST_ROLLOUT &&
+	    generation(early) >= r->rollout_gen)
+		rollout_seen(r, early);
+	json_decref(early);
 }
 
 static void
@@ -43,6 +63,10 @@ state_restart(struct run *r)
 {
 	char	ts[32];
 	size_t	i;
+
+	r->rollout_gen = 0;
+	json_decref(r->rollout_early);
+	r->rollout_early = NULL;
 
 	if (r->fsm.forced) {
 		for (i = 0; i < r->nw; i++) {
@@ -82,8 +106,6 @@ restart_send(struct run *r)
 
 /* ---- ROLLOUT --------------------------------------------------------- */
 
-static void	rollout_seen(struct run *, json_t *);
-
 static void
 got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
@@ -100,8 +122,7 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 			log_warn("%s: %s (will retry)", r->name, err);
 		return;
 	}
-	gen = json_integer_value(json_object_get(json_object_get(obj,
-	    "metadata"), "generation"));
+	gen = generation(obj);
 	if (gen > r->rollout_gen)
 		r->rollout_gen = gen;
 	rollout_seen(r, obj);
@@ -115,15 +136,20 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 void
 rollout_feed(struct run *r, const char *type, json_t *obj)
 {
-	if (r->fsm.state != ST_ROLLOUT || r->rollout_gen == 0 ||
-	    kube_target_split(r->name, NULL))
+	if (kube_target_split(r->name, NULL))
+		return;
+	if (r->fsm.state == ST_RESTART && strcmp(type, "DELETED") != 0) {
+		json_decref(r->rollout_early);
+		r->rollout_early = json_incref(obj);
+		return;
+	}
+	if (r->fsm.state != ST_ROLLOUT || r->rollout_gen == 0)
 		return;
 	if (strcmp(type, "DELETED") == 0) {
 		r->rollout_gen = 0;
 		return;
 	}
-	if (json_integer_value(json_object_get(json_object_get(obj,
-	    "metadata"), "generation")) < r->rollout_gen)
+	if (generation(obj) < r->rollout_gen)
 		return;
 	rollout_seen(r, obj);
 }
@@ -164,7 +190,6 @@ static void
 state_rollout(struct run *r)
 {
 	r->last_line[0] = '\0';
-	r->rollout_gen = 0;
 	run_tick_every(r, 0.3, 1.0);
 }
 

@@ -93,11 +93,14 @@ struct http_req {
 	size_t			 max_body;	/* 0: HTTP_MAX_BODY */
 	int			 secret_url;	/* never log the URL (a webhook) */
 	/*
-	 * A stream (a Kubernetes watch): each piece of a 2xx body is handed
-	 * to on_data as it arrives and not kept (the response's body is then
-	 * empty; a body of another status is kept as usual). on_data returns
-	 * 0 to go on, else the transfer stops and fails (HTTP_EOTHER,
-	 * "stopped by the receiver"). It must not cancel its own request.
+	 * A stream (a Kubernetes watch): what arrives of a 2xx body is
+	 * handed to on_data and not kept (the response's body then holds
+	 * only what came after on_data's last turn; a body of another status
+	 * is kept as usual). on_data runs on the loop, after libcurl's
+	 * callbacks, so it may start and cancel requests, not its own; it
+	 * returns 0 to go on, else the transfer stops and fails
+	 * (HTTP_EOTHER, "stopped by the receiver"). max_body bounds what
+	 * waits for it.
 	 */
 	int			(*on_data)(const char *, size_t, void *arg);
 };
