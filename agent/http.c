@@ -18,6 +18,9 @@
 
 /* connections to one server at once (and kept between requests) */
 #define HTTP_HOST_CONNECTIONS	8
+/* transfers handed to libcurl at once; the others wait, holding nothing
+ * of libcurl's (a transfer holds its buffers from curl_easy_init() on) */
+#define HTTP_MAX_ACTIVE		16
 
 /*
  * CURLOPT_PROTOCOLS_STR needs 7.85; CURLOPT_SSLCERT_BLOB/SSLKEY_BLOB (an
@@ -36,6 +39,9 @@ struct http {
 	struct http_xfer *xfers;	/* live transfers */
 	int		 changed;	/* http_set_changed() */
 	int		 streams;	/* a stream has data for its on_data */
+	int		 nactive;	/* transfers handed to libcurl */
+	unsigned long	 seq;		/* of the last transfer queued */
+	ev_timer	 pump;		/* starts the queued ones */
 };
 
 struct sockinfo {
@@ -48,6 +54,8 @@ struct http_xfer {
 	struct http	*h;
 	struct http_xfer *next, *prev;
 	CURL		*easy;		/* NULL while waiting to retry */
+	unsigned long	 queued;	/* its place in the queue for an
+					   attempt (HTTP_MAX_ACTIVE); 0: not */
 	ev_timer	 backoff;
 	struct curl_slist *headers, *connect_to;
 	char		*proxy;
@@ -73,6 +81,9 @@ struct http_xfer {
 
 static void	check_multi(struct http *);
 static int	start_attempt(struct http_xfer *);
+static void	xfer_free(struct http_xfer *);
+static void	slot_release(struct http *);
+static void	pump_cb(struct ev_loop *, ev_timer *, int);
 static void	finish(struct http_xfer *, CURLcode);
 
 /*
@@ -202,6 +213,8 @@ http_new(struct ev_loop *loop)
 	h->multi = curl_multi_init();
 	ev_timer_init(&h->timer, timer_cb, 0., 0.);
 	h->timer.data = h;
+	ev_timer_init(&h->pump, pump_cb, 0., 0.);
+	h->pump.data = h;
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
@@ -229,6 +242,8 @@ xfer_free(struct http_xfer *x)
 	if (x->easy != NULL) {
 		curl_multi_remove_handle(h->multi, x->easy);
 		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+		slot_release(h);
 	}
 	ev_timer_stop(h->loop, &x->backoff);
 	if (x->prev != NULL)
@@ -271,6 +286,7 @@ http_free(struct http *h)
 	while (h->xfers != NULL)
 		xfer_free(h->xfers);
 	ev_timer_stop(h->loop, &h->timer);
+	ev_timer_stop(h->loop, &h->pump);
 	curl_multi_cleanup(h->multi);
 	free(h);
 }
@@ -456,6 +472,64 @@ backoff_start(struct http_xfer *x, double wait)
 	ev_timer_start(x->h->loop, &x->backoff);
 }
 
+/*
+ * An attempt of x now, or, with HTTP_MAX_ACTIVE transfers out, once one
+ * of them is done (pump_cb). -1 if it could not start.
+ */
+static int
+attempt(struct http_xfer *x)
+{
+	if (x->h->nactive >= HTTP_MAX_ACTIVE) {
+		x->queued = ++x->h->seq;
+		return 0;
+	}
+	return start_attempt(x);
+}
+
+/* A transfer is done with libcurl: the next queued one may start. */
+static void
+slot_release(struct http *h)
+{
+	struct http_xfer	*x;
+
+	h->nactive--;
+	for (x = h->xfers; x != NULL; x = x->next)
+		if (x->queued) {
+			ev_timer_start(h->loop, &h->pump);
+			return;
+		}
+}
+
+static void
+pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http		*h = w->data;
+	struct http_xfer	*x, *first;
+	struct http_resp	 resp;
+
+	(void)loop;
+	(void)revents;
+	while (h->nactive < HTTP_MAX_ACTIVE) {
+		first = NULL;
+		for (x = h->xfers; x != NULL; x = x->next)
+			if (x->queued && (first == NULL ||
+			    x->queued < first->queued))
+				first = x;
+		if (first == NULL)
+			return;
+		first->queued = 0;
+		if (start_attempt(first) == -1) {
+			memset(&resp, 0, sizeof resp);
+			resp.err = HTTP_EOTHER;
+			resp.errmsg = "cannot start request";
+			resp.attempts = first->attempts;
+			resp.started = first->started;
+			first->cb(&resp, first->arg);
+			xfer_free(first);
+		}
+	}
+}
+
 static int
 start_attempt(struct http_xfer *x)
 {
@@ -518,6 +592,7 @@ start_attempt(struct http_xfer *x)
 		x->easy = NULL;
 		return -1;
 	}
+	x->h->nactive++;
 	return 0;
 }
 
@@ -574,7 +649,7 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 	if (h->xfers != NULL)
 		h->xfers->prev = x;
 	h->xfers = x;
-	if (start_attempt(x) == -1) {
+	if (attempt(x) == -1) {
 		/* try once more on the loop; the callback never runs in here */
 		backoff_start(x, 0.);
 	}
@@ -602,7 +677,7 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (start_attempt(x) == -1) {
+	if (attempt(x) == -1) {
 		memset(&resp, 0, sizeof resp);
 		resp.err = HTTP_EOTHER;
 		resp.errmsg = "cannot start request";
@@ -693,6 +768,7 @@ finish(struct http_xfer *x, CURLcode rc)
 	curl_multi_remove_handle(x->h->multi, x->easy);
 	curl_easy_cleanup(x->easy);
 	x->easy = NULL;
+	slot_release(x->h);
 	switch (rc) {
 	case CURLE_OK:
 		resp.err = HTTP_OK;
