@@ -18,9 +18,14 @@
 
 /* connections to one server at once (and kept between requests) */
 #define HTTP_HOST_CONNECTIONS	8
-/* transfers handed to libcurl at once; the others wait, holding nothing
- * of libcurl's (a transfer holds its buffers from curl_easy_init() on) */
-#define HTTP_MAX_ACTIVE		16
+/*
+ * Transfers handed to libcurl at once; the others wait, holding nothing of
+ * libcurl's (a transfer holds its buffers from curl_easy_init() on). No
+ * more than one server takes, so that none waits inside libcurl for a
+ * connection: at 60 deployments, 16 transfers over 8 connections left
+ * requests waiting there past RESOLVE's deadline.
+ */
+#define HTTP_MAX_ACTIVE		HTTP_HOST_CONNECTIONS
 
 /*
  * CURLOPT_PROTOCOLS_STR needs 7.85; CURLOPT_SSLCERT_BLOB/SSLKEY_BLOB (an
@@ -568,6 +573,8 @@ start_attempt(struct http_xfer *x)
 		    (long)(x->body ? strlen(x->body) : 0));
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	/* the receive buffer: API answers are small, and 16 KB each adds up */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);

@@ -335,7 +335,7 @@ verify_template_from(struct run *r, json_t *workload)
 	const char	*t = census_new_template(workload, NULL);
 
 	json_decref(r->rolled);
-	r->rolled = json_incref(workload);
+	r->rolled = census_template_facts(workload);
 	free(r->new_tmpl);
 	r->new_tmpl = t != NULL ? xstrdup(t) : NULL;
 }
