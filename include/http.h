@@ -2,7 +2,9 @@
  * http.h -- HTTP requests driven by libcurl's multi interface on the libev
  * loop (the pattern of curl's evhiperfifo.c example).
  *
- * One struct http per loop. http_do() starts a request and returns at once;
+ * One struct http per loop. http_do() starts a request and returns at once
+ * (at most 8 are out at once, the others wait their turn, and their
+ * timeout starts when they are sent; at most 8 connections per server);
  * the callback runs on the loop when the request has finished for good:
  * after a response that is not retried, after a transport error that is not
  * retried, or when the retry deadline has passed. It never runs inside
