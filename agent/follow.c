@@ -277,7 +277,10 @@ rw_end(enum kube_err e, long status, const char *err, void *arg)
 
 	w->call = NULL;
 	if (w->stopping || !rw_wanted(w->c)) {
+		/* the next run to want it relists: this version ages */
 		w->st = RW_IDLE;
+		free(w->rv);
+		w->rv = NULL;
 		return;
 	}
 	memset(&f, 0, sizeof f);
@@ -331,6 +334,8 @@ rw_start(struct rwatch *w)
 {
 	if (!rw_wanted(w->c)) {
 		w->st = RW_IDLE;
+		free(w->rv);
+		w->rv = NULL;
 		return;
 	}
 	w->st = RW_WATCHING;

@@ -477,6 +477,21 @@ backoff_start(struct http_xfer *x, double wait)
 	ev_timer_start(x->h->loop, &x->backoff);
 }
 
+/* An attempt could not even start: x fails, on the loop. */
+static void
+start_failed(struct http_xfer *x)
+{
+	struct http_resp	 resp;
+
+	memset(&resp, 0, sizeof resp);
+	resp.err = HTTP_EOTHER;
+	resp.errmsg = "cannot start request";
+	resp.attempts = x->attempts;
+	resp.started = x->started;
+	x->cb(&resp, x->arg);
+	xfer_free(x);
+}
+
 /*
  * An attempt of x now, or, with HTTP_MAX_ACTIVE transfers out, once one
  * of them is done (pump_cb). -1 if it could not start.
@@ -510,7 +525,6 @@ pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct http		*h = w->data;
 	struct http_xfer	*x, *first;
-	struct http_resp	 resp;
 
 	(void)loop;
 	(void)revents;
@@ -523,15 +537,8 @@ pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (first == NULL)
 			return;
 		first->queued = 0;
-		if (start_attempt(first) == -1) {
-			memset(&resp, 0, sizeof resp);
-			resp.err = HTTP_EOTHER;
-			resp.errmsg = "cannot start request";
-			resp.attempts = first->attempts;
-			resp.started = first->started;
-			first->cb(&resp, first->arg);
-			xfer_free(first);
-		}
+		if (start_attempt(first) == -1)
+			start_failed(first);
 	}
 }
 
@@ -680,19 +687,11 @@ static void
 backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct http_xfer	*x = w->data;
-	struct http_resp	 resp;
 
 	(void)loop;
 	(void)revents;
-	if (attempt(x) == -1) {
-		memset(&resp, 0, sizeof resp);
-		resp.err = HTTP_EOTHER;
-		resp.errmsg = "cannot start request";
-		resp.attempts = x->attempts;
-		resp.started = x->started;
-		x->cb(&resp, x->arg);
-		xfer_free(x);
-	}
+	if (attempt(x) == -1)
+		start_failed(x);
 }
 
 /* The class of a finished attempt (retry.h): what the policy is given. */
