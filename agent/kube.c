@@ -726,7 +726,10 @@ got_cred(const struct kube_exec_cred *cred, unsigned long gen,
 		server = http_url_shown(c->k->creds->server);
 		msg = xasprintf("Kubernetes API %s: %s: %s", server, c->what,
 		    err);
-		c->cb(KUBE_EAUTH, NULL, msg, c->arg);
+		if (c->on_end != NULL)		/* a watch */
+			c->on_end(KUBE_EAUTH, 0, msg, c->arg);
+		else
+			c->cb(KUBE_EAUTH, NULL, msg, c->arg);
 		free(msg);
 		free(server);
 		kcall_free(c);
