@@ -129,9 +129,10 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 }
 
 /*
- * The watch's object of the run's Deployment (follow.h): from the run's
- * own first read on, as that read would have; DELETED: read it again (a
- * 404 ends the run).
+ * The watch's object of the run's Deployment (follow.h): in RESTART, kept
+ * for patched(); in ROLLOUT, from the PATCH's answer or the run's own
+ * first read on, unless older than the restart, decided as that read
+ * would be; DELETED: read it again (a 404 ends the run).
  */
 void
 rollout_feed(struct run *r, const char *type, json_t *obj)
