@@ -105,6 +105,31 @@ annotation(json_t *obj, const char *key)
 	    json_object_get(obj, "metadata"), "annotations"), key));
 }
 
+json_t *
+census_template_facts(json_t *workload)
+{
+	json_t		*meta = json_object_get(workload, "metadata");
+	json_t		*f = json_object(), *m = json_object(), *a;
+	json_t		*v;
+	const char	*rev = annotation(workload, REVISION);
+
+	if ((v = json_object_get(workload, "kind")) != NULL)
+		json_object_set(f, "kind", v);
+	if ((v = json_object_get(meta, "uid")) != NULL)
+		json_object_set(m, "uid", v);
+	if (rev != NULL) {
+		a = json_object();
+		json_object_set_new(a, REVISION, json_string(rev));
+		json_object_set_new(m, "annotations", a);
+	}
+	json_object_set_new(f, "metadata", m);
+	if ((v = json_object_get(json_object_get(workload, "status"),
+	    "updateRevision")) != NULL)
+		json_object_set_new(f, "status", json_pack("{sO}",
+		    "updateRevision", v));
+	return f;
+}
+
 const char *
 census_new_template(json_t *workload, json_t *rslist)
 {

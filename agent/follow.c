@@ -2,9 +2,12 @@
  * follow.c -- what the driver follows in the broker besides its own
  * commands: the Celery event subscription, shared by all runs, which hands
  * each event to every run (drain_event()); and the backlog of a run's
- * queues. See follow.h.
+ * queues; and the Deployments' watch, shared by the runs in ROLLOUT. See
+ * follow.h.
  */
+#include <ev.h>
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +15,7 @@
 #include "events.h"
 #include "follow.h"
 #include "runpriv.h"
+#include "kwatch.h"
 
 /* ---- events subscription (shared by all runs) ------------------------ */
 
@@ -178,3 +182,206 @@ backlog_read(struct run *r, void (*then)(struct run *))
 	free(lens);
 }
 
+
+/* ---- the Deployments' watch (shared by the runs in ROLLOUT) ---------- */
+
+/* seconds the server is asked to keep a watch open (timeoutSeconds) */
+#define ROLLOUT_WATCH_SECS	120
+
+enum rw_state {
+	RW_IDLE,	/* no run follows a rollout */
+	RW_WATCHING,	/* a watch is out */
+	RW_WAITING,	/* the next watch is due (timer): nothing missed */
+	RW_POLLING,	/* the runs poll; the timer (if armed) relists */
+};
+
+struct rwatch {
+	struct ctx	*c;
+	enum rw_state	 st;
+	struct kcall	*call;
+	char		*rv;		/* to resume from; NULL: relist */
+	unsigned	 failures;
+	int		 progress;	/* this watch delivered an event */
+	int		 expired;	/* an ERROR event of code 410 */
+	int		 stopping;	/* no run follows: stop at the next
+					   event */
+	char		 errev[300];	/* another ERROR event's message */
+	double		 started;
+	ev_timer	 timer;
+};
+
+static void	rw_start(struct rwatch *);
+
+/* Whether some run follows a Deployment's rollout. */
+static int
+rw_wanted(const struct ctx *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nruns; i++)
+		if (c->runs[i]->fsm.state == ST_ROLLOUT &&
+		    !kube_target_split(c->runs[i]->name, NULL))
+			return 1;
+	return 0;
+}
+
+static int
+rw_event(const char *type, json_t *obj, void *arg)
+{
+	struct rwatch	*w = arg;
+	struct ctx	*c = w->c;
+	json_t		*meta = json_object_get(obj, "metadata");
+	const char	*rv, *name, *msg;
+	size_t		 i;
+
+	if (strcmp(type, "ERROR") == 0) {
+		msg = json_string_value(json_object_get(obj, "message"));
+		if (json_integer_value(json_object_get(obj, "code")) == 410)
+			w->expired = 1;
+		else
+			snprintf(w->errev, sizeof w->errev, "%s", msg ? msg :
+			    "an ERROR event");
+		return 1;
+	}
+	w->progress = 1;
+	if ((rv = json_string_value(json_object_get(meta,
+	    "resourceVersion"))) != NULL) {
+		free(w->rv);
+		w->rv = xstrdup(rv);
+	}
+	if (strcmp(type, "BOOKMARK") == 0)
+		return 0;
+	name = json_string_value(json_object_get(meta, "name"));
+	for (i = 0; name != NULL && i < c->nruns; i++)
+		if (strcmp(c->runs[i]->name, name) == 0)
+			rollout_feed(c->runs[i], type, obj);
+	if (!rw_wanted(c))
+		w->stopping = 1;
+	return w->stopping;
+}
+
+static void
+rw_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct rwatch	*w = t->data;
+
+	(void)loop;
+	(void)revents;
+	rw_start(w);
+}
+
+static void
+rw_end(enum kube_err e, long status, const char *err, void *arg)
+{
+	struct rwatch		*w = arg;
+	struct kwatch_facts	 f;
+	struct kwatch_next	 n;
+	char			 why[800];
+
+	w->call = NULL;
+	if (w->stopping || !rw_wanted(w->c)) {
+		/* the next run to want it relists: this version ages */
+		w->st = RW_IDLE;
+		free(w->rv);
+		w->rv = NULL;
+		return;
+	}
+	memset(&f, 0, sizeof f);
+	f.progress = w->progress || ev_now(w->c->loop) - w->started >=
+	    ROLLOUT_WATCH_SECS - 1;
+	f.failures = w->failures;
+	if (w->expired || status == 410)
+		f.end = KWATCH_END_EXPIRED;
+	else if (e == KUBE_EAUTH || e == KUBE_EFORBIDDEN ||
+	    e == KUBE_ENOTFOUND || status == 405)
+		f.end = KWATCH_END_REFUSED;
+	else if (e == KUBE_OK && w->errev[0] == '\0')
+		f.end = KWATCH_END_CLOSED;
+	else
+		f.end = KWATCH_END_BROKEN;
+	if (f.end == KWATCH_END_EXPIRED) {
+		free(w->rv);
+		w->rv = NULL;
+	}
+	f.have_rv = w->rv != NULL;
+	n = kwatch_decide(&f);
+	w->failures = n.failures;
+	snprintf(why, sizeof why, "%s", w->expired ? "410 Gone: the "
+	    "resourceVersion is too old" : w->errev[0] ? w->errev : err[0] ?
+	    err : "closed by the server");
+	if (n.act == KWATCH_RELIST) {
+		free(w->rv);
+		w->rv = NULL;
+	}
+	if (n.act == KWATCH_POLL) {
+		log_warn("the watch of the Deployments ended (%s): following "
+		    "the rollouts by polling%s", why, n.wait < 0 ? " (to "
+		    "watch, the account needs the verb watch on "
+		    "deployments.apps)" : "; watching again in 30 s");
+		w->st = RW_POLLING;
+		free(w->rv);
+		w->rv = NULL;
+	} else {
+		log_debug("the watch of the Deployments ended (%s): %s in "
+		    "%.1f s", why, kwatch_do_name(n.act), n.wait);
+		w->st = RW_WAITING;
+	}
+	if (n.wait < 0)
+		return;
+	ev_timer_set(&w->timer, n.wait, 0.);
+	ev_timer_start(w->c->loop, &w->timer);
+}
+
+static void
+rw_start(struct rwatch *w)
+{
+	if (!rw_wanted(w->c)) {
+		w->st = RW_IDLE;
+		free(w->rv);
+		w->rv = NULL;
+		return;
+	}
+	w->st = RW_WATCHING;
+	w->progress = w->expired = w->stopping = 0;
+	w->errev[0] = '\0';
+	w->started = ev_now(w->c->loop);
+	w->call = kube_watch(&w->c->kube, "deployments", NULL, w->rv,
+	    ROLLOUT_WATCH_SECS, rw_event, rw_end, w);
+}
+
+void
+rollout_watch(struct ctx *c)
+{
+	struct rwatch	*w = c->rwatch;
+
+	if (w == NULL) {
+		w = c->rwatch = xcalloc(1, sizeof *w);
+		w->c = c;
+		c->rwatch_free = rollout_watch_free;
+		ev_timer_init(&w->timer, rw_timer, 0., 0.);
+		w->timer.data = w;
+	}
+	if (w->st == RW_IDLE)
+		rw_start(w);
+}
+
+int
+rollout_watched(const struct ctx *c)
+{
+	return c->rwatch != NULL && (c->rwatch->st == RW_WATCHING ||
+	    c->rwatch->st == RW_WAITING);
+}
+
+void
+rollout_watch_free(struct ctx *c)
+{
+	struct rwatch	*w = c->rwatch;
+
+	if (w == NULL)
+		return;
+	ev_timer_stop(c->loop, &w->timer);
+	kube_watch_cancel(w->call);
+	free(w->rv);
+	free(w);
+	c->rwatch = NULL;
+}

@@ -25,4 +25,21 @@ void	events_start(struct ctx *);
  */
 void	backlog_read(struct run *, void (*then)(struct run *));
 
+/*
+ * The runs in ROLLOUT follow their Deployments through one watch of the
+ * namespace's Deployments (kube_watch(): the current state first, then
+ * every change), as kubectl's informers do, instead of polling each one:
+ * each object goes to the run of its name (rollout_feed()). When the watch
+ * ends, watch.h decides: resume from the last resourceVersion, relist
+ * (410 Gone), or poll (it keeps failing; the account may not watch). It
+ * stops once no run is in ROLLOUT.
+ * rollout_watch(): start it if it is not running (a run in ROLLOUT wants
+ * it). rollout_watched(): whether it runs or is due with nothing missed
+ * (else the runs poll). rollout_watch_free(): at the end (ctx_free() calls it as
+ * c->rwatch_free, which rollout_watch() sets).
+ */
+void	rollout_watch(struct ctx *);
+int	rollout_watched(const struct ctx *);
+void	rollout_watch_free(struct ctx *);
+
 #endif

@@ -16,6 +16,17 @@
 #include "retry.h"
 #include "util.h"
 
+/* connections to one server at once (and kept between requests) */
+#define HTTP_HOST_CONNECTIONS	8
+/*
+ * Transfers handed to libcurl at once; the others wait, holding nothing of
+ * libcurl's (a transfer holds its buffers from curl_easy_init() on). No
+ * more than one server takes, so that none waits inside libcurl for a
+ * connection: at 60 deployments, 16 transfers over 8 connections left
+ * requests waiting there past RESOLVE's deadline.
+ */
+#define HTTP_MAX_ACTIVE		HTTP_HOST_CONNECTIONS
+
 /*
  * CURLOPT_PROTOCOLS_STR needs 7.85; CURLOPT_SSLCERT_BLOB/SSLKEY_BLOB (an
  * exec plugin's certificate and key, kept off the disk) 7.71,
@@ -32,6 +43,10 @@ struct http {
 	unsigned long	 count;
 	struct http_xfer *xfers;	/* live transfers */
 	int		 changed;	/* http_set_changed() */
+	int		 streams;	/* a stream has data for its on_data */
+	int		 nactive;	/* transfers handed to libcurl */
+	unsigned long	 seq;		/* of the last transfer queued */
+	ev_timer	 pump;		/* starts the queued ones */
 };
 
 struct sockinfo {
@@ -44,6 +59,8 @@ struct http_xfer {
 	struct http	*h;
 	struct http_xfer *next, *prev;
 	CURL		*easy;		/* NULL while waiting to retry */
+	unsigned long	 queued;	/* its place in the queue for an
+					   attempt (HTTP_MAX_ACTIVE); 0: not */
 	ev_timer	 backoff;
 	struct curl_slist *headers, *connect_to;
 	char		*proxy;
@@ -57,6 +74,10 @@ struct http_xfer {
 	char		*buf;
 	size_t		 len;
 	int		 toobig;
+	int		 stopped;	/* on_data said stop */
+	int		 streaming;	/* a 2xx for on_data: buf is its part
+					   not handed over yet */
+	int		(*on_data)(const char *, size_t, void *);
 	double		 retry_after;
 	char		 errbuf[CURL_ERROR_SIZE];
 	http_cb		*cb;
@@ -65,6 +86,46 @@ struct http_xfer {
 
 static void	check_multi(struct http *);
 static int	start_attempt(struct http_xfer *);
+static void	xfer_free(struct http_xfer *);
+static void	slot_release(struct http *);
+static void	pump_cb(struct ev_loop *, ev_timer *, int);
+static void	finish(struct http_xfer *, CURLcode);
+
+/*
+ * What the streams received, to their on_data: on the loop, outside
+ * libcurl's callbacks (libcurl refuses its multi calls from those), so
+ * that on_data may start and cancel requests. A stream stopped by its
+ * on_data ends here, as a failed transfer.
+ */
+static void
+streams_deliver(struct http *h)
+{
+	struct http_xfer	*x;
+	char			*buf;
+	size_t			 len;
+	int			 stop;
+
+	while (h->streams) {
+		h->streams = 0;
+		for (x = h->xfers; x != NULL; x = x->next) {
+			if (!x->streaming || x->len == 0 || x->easy == NULL)
+				continue;
+			buf = x->buf;
+			len = x->len;
+			x->buf = NULL;
+			x->len = 0;
+			stop = x->on_data(buf, len, x->arg);
+			free(buf);
+			if (stop) {
+				x->stopped = 1;
+				finish(x, CURLE_WRITE_ERROR);
+			}
+			/* the list may have changed: look again */
+			h->streams = 1;
+			break;
+		}
+	}
+}
 
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -75,6 +136,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	streams_deliver(h);
 	check_multi(h);
 }
 
@@ -105,6 +167,7 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (revents & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(h->multi, si->fd, action, &running);
+	streams_deliver(h);
 	check_multi(h);
 }
 
@@ -155,10 +218,24 @@ http_new(struct ev_loop *loop)
 	h->multi = curl_multi_init();
 	ev_timer_init(&h->timer, timer_cb, 0., 0.);
 	h->timer.data = h;
+	ev_timer_init(&h->pump, pump_cb, 0., 0.);
+	h->pump.data = h;
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	/*
+	 * Memory grows with the connections, not with the requests: each
+	 * one holds a TLS session (libcurl 7.88 makes an OpenSSL context per
+	 * connection) and each transfer a receive buffer. Many runs at once
+	 * send their requests at once: a few connections per server, reused,
+	 * serve them in turn (the others wait in libcurl, not connected), and
+	 * no more than that stay open between requests.
+	 */
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)HTTP_HOST_CONNECTIONS);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
+	    (long)HTTP_HOST_CONNECTIONS);
 	return h;
 }
 
@@ -170,6 +247,8 @@ xfer_free(struct http_xfer *x)
 	if (x->easy != NULL) {
 		curl_multi_remove_handle(h->multi, x->easy);
 		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+		slot_release(h);
 	}
 	ev_timer_stop(h->loop, &x->backoff);
 	if (x->prev != NULL)
@@ -212,6 +291,7 @@ http_free(struct http *h)
 	while (h->xfers != NULL)
 		xfer_free(h->xfers);
 	ev_timer_stop(h->loop, &h->timer);
+	ev_timer_stop(h->loop, &h->pump);
 	curl_multi_cleanup(h->multi);
 	free(h);
 }
@@ -233,7 +313,14 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 {
 	struct http_xfer	*x = arg;
 	size_t			 len = sz * n;
+	long			 status = 0;
 
+	if (x->on_data != NULL && !x->streaming) {
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		x->streaming = status >= 200 && status <= 299;
+	}
+	if (x->streaming)
+		x->h->streams = 1;	/* streams_deliver(), on the loop */
 	if (x->len + len > x->max_body) {
 		x->toobig = 1;
 		return 0;	/* aborts the transfer */
@@ -390,6 +477,71 @@ backoff_start(struct http_xfer *x, double wait)
 	ev_timer_start(x->h->loop, &x->backoff);
 }
 
+/* An attempt could not even start: x fails, on the loop. */
+static void
+start_failed(struct http_xfer *x)
+{
+	struct http_resp	 resp;
+
+	memset(&resp, 0, sizeof resp);
+	resp.err = HTTP_EOTHER;
+	resp.errmsg = "cannot start request";
+	resp.attempts = x->attempts;
+	resp.started = x->started;
+	x->cb(&resp, x->arg);
+	xfer_free(x);
+}
+
+/*
+ * An attempt of x now, or, with HTTP_MAX_ACTIVE transfers out, once one
+ * of them is done (pump_cb). -1 if it could not start.
+ */
+static int
+attempt(struct http_xfer *x)
+{
+	if (x->h->nactive >= HTTP_MAX_ACTIVE) {
+		x->queued = ++x->h->seq;
+		return 0;
+	}
+	return start_attempt(x);
+}
+
+/* A transfer is done with libcurl: the next queued one may start. */
+static void
+slot_release(struct http *h)
+{
+	struct http_xfer	*x;
+
+	h->nactive--;
+	for (x = h->xfers; x != NULL; x = x->next)
+		if (x->queued) {
+			ev_timer_start(h->loop, &h->pump);
+			return;
+		}
+}
+
+static void
+pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http		*h = w->data;
+	struct http_xfer	*x, *first;
+
+	(void)loop;
+	(void)revents;
+	while (h->nactive < HTTP_MAX_ACTIVE) {
+		first = NULL;
+		for (x = h->xfers; x != NULL; x = x->next)
+			if (x->queued && (first == NULL ||
+			    x->queued < first->queued))
+				first = x;
+		if (first == NULL)
+			return;
+		first->queued = 0;
+		if (start_attempt(first) == -1)
+			start_failed(first);
+	}
+}
+
 static int
 start_attempt(struct http_xfer *x)
 {
@@ -402,6 +554,8 @@ start_attempt(struct http_xfer *x)
 	x->buf = NULL;
 	x->len = 0;
 	x->toobig = 0;
+	x->stopped = 0;
+	x->streaming = 0;
 	x->retry_after = 0;
 	x->errbuf[0] = '\0';
 	x->attempts++;
@@ -426,6 +580,8 @@ start_attempt(struct http_xfer *x)
 		    (long)(x->body ? strlen(x->body) : 0));
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	/* the receive buffer: API answers are small, and 16 KB each adds up */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -450,6 +606,7 @@ start_attempt(struct http_xfer *x)
 		x->easy = NULL;
 		return -1;
 	}
+	x->h->nactive++;
 	return 0;
 }
 
@@ -474,6 +631,7 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 		x->deadline = ev_now(h->loop) + 30;
 	x->retry_conflict = r->retry_conflict;
 	x->secret_url = r->secret_url;
+	x->on_data = r->on_data;
 	x->max_body = r->max_body ? r->max_body : HTTP_MAX_BODY;
 	x->cb = cb;
 	x->arg = arg;
@@ -505,7 +663,7 @@ http_do(struct http *h, const struct http_req *r, http_cb *cb, void *arg)
 	if (h->xfers != NULL)
 		h->xfers->prev = x;
 	h->xfers = x;
-	if (start_attempt(x) == -1) {
+	if (attempt(x) == -1) {
 		/* try once more on the loop; the callback never runs in here */
 		backoff_start(x, 0.);
 	}
@@ -529,19 +687,11 @@ static void
 backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct http_xfer	*x = w->data;
-	struct http_resp	 resp;
 
 	(void)loop;
 	(void)revents;
-	if (start_attempt(x) == -1) {
-		memset(&resp, 0, sizeof resp);
-		resp.err = HTTP_EOTHER;
-		resp.errmsg = "cannot start request";
-		resp.attempts = x->attempts;
-		resp.started = x->started;
-		x->cb(&resp, x->arg);
-		xfer_free(x);
-	}
+	if (attempt(x) == -1)
+		start_failed(x);
 }
 
 /* The class of a finished attempt (retry.h): what the policy is given. */
@@ -624,6 +774,7 @@ finish(struct http_xfer *x, CURLcode rc)
 	curl_multi_remove_handle(x->h->multi, x->easy);
 	curl_easy_cleanup(x->easy);
 	x->easy = NULL;
+	slot_release(x->h);
 	switch (rc) {
 	case CURLE_OK:
 		resp.err = HTTP_OK;
@@ -655,6 +806,8 @@ finish(struct http_xfer *x, CURLcode rc)
 	}
 	if (resp.err == HTTP_ETOOBIG)
 		resp.errmsg = "response body too large";
+	else if (rc == CURLE_WRITE_ERROR && x->stopped)
+		resp.errmsg = "stopped by the receiver";
 	else if (resp.err != HTTP_OK)
 		resp.errmsg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
 	resp.status = resp.err == HTTP_OK ? status : 0;

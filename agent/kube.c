@@ -617,9 +617,20 @@ struct kcall {
 	struct kube_write *track;	/* the caller's record of it, or NULL */
 	struct http_xfer *xfer;		/* the request, while http has it */
 	int		 cancelled;	/* waiting for a credential: drop it */
+	/* a watch (kube_watch()): its events, its end, its partial line */
+	kube_event_cb	*on_event;
+	kube_watch_cb	*on_end;
+	long		 watch_secs;
+	char		*line;
+	size_t		 nline;
+	char		 werr[300];	/* why the stream was stopped */
 };
 
 static void	kcall_done(const struct http_resp *, void *);
+static const char *api_prefix(const char *);
+static int	watch_data(const char *, size_t, void *);
+static void	watch_done(struct kcall *, const struct http_resp *,
+		    const char *server);
 
 static void
 kcall_free(struct kcall *c)
@@ -629,6 +640,7 @@ kcall_free(struct kcall *c)
 	free(c->path);
 	free(c->ctype);
 	free(c->body);
+	free(c->line);
 	free(c);
 }
 
@@ -680,6 +692,12 @@ kcall_send(struct kcall *c, const struct kube_exec_cred *cred)
 	req.timeout = k->timeout;
 	req.deadline = c->deadline;
 	req.retry = 1;
+	if (c->on_event != NULL) {	/* a watch: the server ends it */
+		req.timeout = c->watch_secs + k->timeout;
+		req.deadline = 0;
+		req.retry = 0;
+		req.on_data = watch_data;
+	}
 	req.retry_conflict = c->retry_conflict;
 	req.max_body = KUBE_MAX_BODY;
 	if ((c->xfer = http_do(k->http, &req, kcall_done, c)) == NULL) {
@@ -708,7 +726,10 @@ got_cred(const struct kube_exec_cred *cred, unsigned long gen,
 		server = http_url_shown(c->k->creds->server);
 		msg = xasprintf("Kubernetes API %s: %s: %s", server, c->what,
 		    err);
-		c->cb(KUBE_EAUTH, NULL, msg, c->arg);
+		if (c->on_end != NULL)		/* a watch */
+			c->on_end(KUBE_EAUTH, 0, msg, c->arg);
+		else
+			c->cb(KUBE_EAUTH, NULL, msg, c->arg);
 		free(msg);
 		free(server);
 		kcall_free(c);
@@ -741,6 +762,11 @@ kcall_done(const struct http_resp *r, void *arg)
 		free(server);
 		c->reauth = 1;
 		execcred_get(k->exec, c->gen, got_cred, c);
+		return;
+	}
+	if (c->on_event != NULL) {
+		watch_done(c, r, server);
+		free(server);
 		return;
 	}
 	if (r->err != HTTP_OK) {
@@ -777,6 +803,157 @@ kcall_done(const struct http_resp *r, void *arg)
 		c->track->call = NULL;
 	c->cb(e, e == KUBE_OK ? obj : NULL, err, c->arg);
 	json_decref(obj);
+	kcall_free(c);
+}
+
+/* ---- watch ----------------------------------------------------------- */
+
+/*
+ * One line of a watch: {"type": ..., "object": {...}}, parsed alone with
+ * jansson and handed on; -1 (and why in c->werr) stops the stream.
+ */
+static int
+watch_line(struct kcall *c, const char *p, size_t n)
+{
+	json_t		*ev, *obj;
+	json_error_t	 je;
+	const char	*type;
+	int		 stop;
+
+	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
+		n--;
+	if (n == 0)
+		return 0;
+	if ((ev = json_loadb(p, n, 0, &je)) == NULL) {
+		snprintf(c->werr, sizeof c->werr, "a malformed watch event "
+		    "(%s)", je.text);
+		return -1;
+	}
+	type = json_string_value(json_object_get(ev, "type"));
+	obj = json_object_get(ev, "object");
+	if (type == NULL || !json_is_object(obj)) {
+		snprintf(c->werr, sizeof c->werr, "a watch event without a "
+		    "type or an object");
+		json_decref(ev);
+		return -1;
+	}
+	stop = c->on_event(type, obj, c->arg);
+	json_decref(ev);
+	if (stop)
+		snprintf(c->werr, sizeof c->werr, "stopped");
+	return stop ? -1 : 0;
+}
+
+/* http's on_data: split the stream into lines, each one event. */
+static int
+watch_data(const char *p, size_t n, void *arg)
+{
+	struct kcall	*c = arg;
+	const char	*nl;
+	size_t		 k;
+
+	while ((nl = memchr(p, '\n', n)) != NULL) {
+		k = (size_t)(nl - p);
+		if (c->nline > 0) {
+			c->line = xrealloc(c->line, c->nline + k + 1);
+			memcpy(c->line + c->nline, p, k);
+			k += c->nline;
+			c->nline = 0;
+			if (watch_line(c, c->line, k) == -1)
+				return 1;
+		} else if (watch_line(c, p, k) == -1)
+			return 1;
+		n -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+	if (n == 0)
+		return 0;
+	if (c->nline + n > KUBE_MAX_BODY) {
+		snprintf(c->werr, sizeof c->werr, "a watch event larger than "
+		    "%u bytes", KUBE_MAX_BODY);
+		return 1;
+	}
+	c->line = xrealloc(c->line, c->nline + n + 1);
+	memcpy(c->line + c->nline, p, n);
+	c->nline += n;
+	return 0;
+}
+
+/* The stream ended: why, to the watcher. */
+static void
+watch_done(struct kcall *c, const struct http_resp *r, const char *server)
+{
+	char		 err[700] = "", d[256];
+	enum kube_err	 e = KUBE_OK;
+	long		 status = r->err == HTTP_OK ? r->status : 0;
+
+	if (c->werr[0] != '\0') {
+		if (strcmp(c->werr, "stopped") != 0) {
+			snprintf(err, sizeof err, "Kubernetes API %s: %s: %s",
+			    server, c->what, c->werr);
+			e = KUBE_EBAD;
+		}
+	} else if (r->err != HTTP_OK) {
+		snprintf(err, sizeof err, "Kubernetes API %s: %s: %s", server,
+		    c->what, http_describe(r, d, sizeof d));
+		e = KUBE_EDOWN;
+	} else if (r->status < 200 || r->status > 299) {
+		kube_describe_error(r->status, r->body, r->len, c->what,
+		    c->k->creds->server, err, sizeof err);
+		e = r->status == 401 ? KUBE_EAUTH : r->status == 403 ?
+		    KUBE_EFORBIDDEN : r->status == 404 ? KUBE_ENOTFOUND :
+		    r->status >= 500 ? KUBE_EDOWN : KUBE_EBAD;
+	} else if (c->nline > 0) {
+		snprintf(err, sizeof err, "Kubernetes API %s: %s: the stream "
+		    "ended inside an event", server, c->what);
+		e = KUBE_EDOWN;
+	}
+	c->on_end(e, status, err, c->arg);
+	kcall_free(c);
+}
+
+struct kcall *
+kube_watch(struct kube *k, const char *resource, const char *field_selector,
+    const char *rv, long timeout_secs, kube_event_cb *on_event,
+    kube_watch_cb *on_end, void *arg)
+{
+	struct kcall	*c = xcalloc(1, sizeof *c);
+	char		*ns = http_escape(k->ns);
+	char		*fs = http_escape(field_selector ? field_selector : "");
+	char		*erv = http_escape(rv ? rv : "");
+
+	c->k = k;
+	c->what = xasprintf("watching %s in namespace %s", resource, k->ns);
+	c->on_event = on_event;
+	c->on_end = on_end;
+	c->arg = arg;
+	c->watch_secs = timeout_secs;
+	c->method = xstrdup("GET");
+	c->path = xasprintf("%s/namespaces/%s/%s?watch=1&timeoutSeconds=%ld"
+	    "%s%s%s%s", api_prefix(resource), ns, resource, timeout_secs,
+	    field_selector ? "&fieldSelector=" : "", fs,
+	    rv ? "&resourceVersion=" : "", erv);
+	free(ns);
+	free(fs);
+	free(erv);
+	if (k->exec != NULL)
+		execcred_get(k->exec, 0, got_cred, c);
+	else
+		kcall_send(c, NULL);
+	return c;
+}
+
+void
+kube_watch_cancel(struct kcall *c)
+{
+	if (c == NULL)
+		return;
+	if (c->xfer == NULL) {
+		/* waiting for the exec plugin: nothing out; got_cred drops it */
+		c->cancelled = 1;
+		return;
+	}
+	http_cancel(c->xfer);
 	kcall_free(c);
 }
 

@@ -441,6 +441,7 @@ run_free(struct run *r)
 	strv_free(&r->queues);
 	free(r->new_worker);
 	json_decref(r->rolled);
+	json_decref(r->rollout_early);
 	free(r->new_tmpl);
 	strv_free(&r->new_workers);
 	for (i = 0; i < r->nverify_snaps; i++)
@@ -658,6 +659,8 @@ ctx_free(struct ctx *c)
 	free(c->runs);
 	keys_free(&c->keys);
 	broker_free(c->broker);
+	if (c->rwatch_free != NULL)
+		c->rwatch_free(c);
 	http_free(c->http);
 	execcred_free(c->kube.exec);
 	kubeconfig_free(&c->creds);

@@ -99,6 +99,12 @@ struct run {
 	struct op	*lease_wait_op;	/* an action waits for the regain
 					   (counted in the state's ops) */
 	int		 restart_sent;	/* the PATCH was applied */
+	long		 rollout_gen;	/* ROLLOUT: metadata.generation of the
+					   restart PATCH's answer or of its
+					   first read; 0 none yet */
+	struct json_t	*rollout_early;	/* RESTART: the watch's last object of
+					   the Deployment while the PATCH was
+					   out (rollout_feed()), or NULL */
 	struct kube_write patch;	/* the restart or pause PATCH, while
 					   it may land (INFLIGHT) */
 	int		 patch_pause;	/* it is the pause (else the restart) */
@@ -227,6 +233,14 @@ int		 run_take_queues(struct run *, size_t wi, enum flower_err,
 void	run_idle(struct run *);
 void	state_tick(struct run *);
 void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
+/*
+ * ROLLOUT (st-rollout.c): an object of the run's Deployment from the
+ * watch (follow.h), type its event's; ignored outside ROLLOUT, before the
+ * restart PATCH's answer or the run's own first read, and when older than
+ * the restart (a lower metadata.generation). In RESTART, the last one is
+ * kept for ROLLOUT (it may be the newest there is).
+ */
+void	rollout_feed(struct run *, const char *type, struct json_t *obj);
 void	state_cancel_again(struct run *, size_t wi);
 void	drain_event(struct run *, const struct cev *);
 /*

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "follow.h"
 #include "podworkers.h"
 #include "imgcheck.h"
 #include "report.h"
@@ -18,13 +19,21 @@
 
 static void	restart_send(struct run *);
 static void	verify_template_from(struct run *, json_t *workload);
+static void	rollout_seen(struct run *, json_t *);
+
+static long
+generation(json_t *obj)
+{
+	return json_integer_value(json_object_get(json_object_get(obj,
+	    "metadata"), "generation"));
+}
 
 static void
 patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
+	json_t		*early;
 
-	(void)obj;
 	if (r == NULL)
 		return;
 	if (e != KUBE_OK) {
@@ -34,7 +43,19 @@ patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 	r->restart_sent = 1;
 	log_info("%s: rollout restart sent (restartedAt %s)", r->name,
 	    r->restarted_at);
+	/* the answer is the Deployment as restarted: ROLLOUT's first read,
+	 * then what the watch saw since, if newer */
+	early = r->rollout_early;
+	r->rollout_early = NULL;
+	if (!kube_target_split(r->name, NULL))
+		r->rollout_gen = generation(obj);
 	run_next(r, IN_OK);
+	if (r->rollout_gen > 0 && r->fsm.state == ST_ROLLOUT)
+		rollout_seen(r, obj);
+	if (early != NULL && r->rollout_gen > 0 && r->fsm.state == ST_ROLLOUT &&
+	    generation(early) >= r->rollout_gen)
+		rollout_seen(r, early);
+	json_decref(early);
 }
 
 static void
@@ -42,6 +63,10 @@ state_restart(struct run *r)
 {
 	char	ts[32];
 	size_t	i;
+
+	r->rollout_gen = 0;
+	json_decref(r->rollout_early);
+	r->rollout_early = NULL;
 
 	if (r->fsm.forced) {
 		for (i = 0; i < r->nw; i++) {
@@ -84,9 +109,8 @@ restart_send(struct run *r)
 static void
 got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
-	struct run		*r = op_done(arg, NULL, NULL);
-	char			 msg[300];
-	enum rollout_state	 st;
+	struct run	*r = op_done(arg, NULL, NULL);
+	long		 gen;
 
 	if (r == NULL)
 		return;
@@ -98,6 +122,46 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 			log_warn("%s: %s (will retry)", r->name, err);
 		return;
 	}
+	gen = generation(obj);
+	if (gen > r->rollout_gen)
+		r->rollout_gen = gen;
+	rollout_seen(r, obj);
+}
+
+/*
+ * The watch's object of the run's Deployment (follow.h): in RESTART, kept
+ * for patched(); in ROLLOUT, from the PATCH's answer or the run's own
+ * first read on, unless older than the restart, decided as that read
+ * would be; DELETED: read it again (a 404 ends the run).
+ */
+void
+rollout_feed(struct run *r, const char *type, json_t *obj)
+{
+	if (kube_target_split(r->name, NULL))
+		return;
+	if (r->fsm.state == ST_RESTART && strcmp(type, "DELETED") != 0) {
+		json_decref(r->rollout_early);
+		r->rollout_early = json_incref(obj);
+		return;
+	}
+	if (r->fsm.state != ST_ROLLOUT || r->rollout_gen == 0)
+		return;
+	if (strcmp(type, "DELETED") == 0) {
+		r->rollout_gen = 0;
+		return;
+	}
+	if (generation(obj) < r->rollout_gen)
+		return;
+	rollout_seen(r, obj);
+}
+
+/* The workload as it is now: kubectl rollout status' decision on it. */
+static void
+rollout_seen(struct run *r, json_t *obj)
+{
+	char			 msg[300];
+	enum rollout_state	 st;
+
 	st = kube_target_split(r->name, NULL) ?
 	    sts_rollout_status(obj, msg, sizeof msg) :
 	    rollout_status(obj, msg, sizeof msg);
@@ -119,7 +183,8 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 		run_next(r, IN_OK);
 	} else if (st == ROLLOUT_FAILED) {
 		run_abort(r, "%s", msg);
-	}
+	} else if (!kube_target_split(r->name, NULL))
+		rollout_watch(r->ctx);	/* follow it from now on */
 }
 
 static void
@@ -271,7 +336,7 @@ verify_template_from(struct run *r, json_t *workload)
 	const char	*t = census_new_template(workload, NULL);
 
 	json_decref(r->rolled);
-	r->rolled = json_incref(workload);
+	r->rolled = census_template_facts(workload);
 	free(r->new_tmpl);
 	r->new_tmpl = t != NULL ? xstrdup(t) : NULL;
 }
@@ -366,6 +431,10 @@ state_poll(struct run *r)
 		return;		/* the previous poll is still out */
 	switch (r->fsm.state) {
 	case ST_ROLLOUT:
+		/* a Deployment read once is followed by the watch */
+		if (r->rollout_gen > 0 && !kube_target_split(r->name, NULL) &&
+		    rollout_watched(r->ctx))
+			break;
 		kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
 		    got_rollout, op_new(r, 0, 0));
 		break;

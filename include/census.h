@@ -109,5 +109,11 @@ const char	*census_verdict_name(enum census_verdict);
 struct json_t;
 const char	*census_new_template(struct json_t *workload,
 		    struct json_t *rslist);
+/*
+ * Of the workload, only what census_new_template() reads (kind, uid, the
+ * revision annotation, status.updateRevision): a new object, so that a
+ * run keeps a few bytes, not the whole Deployment, until VERIFY.
+ */
+struct json_t	*census_template_facts(struct json_t *workload);
 
 #endif

@@ -2,7 +2,9 @@
  * http.h -- HTTP requests driven by libcurl's multi interface on the libev
  * loop (the pattern of curl's evhiperfifo.c example).
  *
- * One struct http per loop. http_do() starts a request and returns at once;
+ * One struct http per loop. http_do() starts a request and returns at once
+ * (at most 8 are out at once, the others wait their turn, and their
+ * timeout starts when they are sent; at most 8 connections per server);
  * the callback runs on the loop when the request has finished for good:
  * after a response that is not retried, after a transport error that is not
  * retried, or when the retry deadline has passed. It never runs inside
@@ -92,6 +94,17 @@ struct http_req {
 	int			 retry_conflict; /* also retry 409 */
 	size_t			 max_body;	/* 0: HTTP_MAX_BODY */
 	int			 secret_url;	/* never log the URL (a webhook) */
+	/*
+	 * A stream (a Kubernetes watch): what arrives of a 2xx body is
+	 * handed to on_data and not kept (the response's body then holds
+	 * only what came after on_data's last turn; a body of another status
+	 * is kept as usual). on_data runs on the loop, after libcurl's
+	 * callbacks, so it may start and cancel requests, not its own; it
+	 * returns 0 to go on, else the transfer stops and fails
+	 * (HTTP_EOTHER, "stopped by the receiver"). max_body bounds what
+	 * waits for it.
+	 */
+	int			(*on_data)(const char *, size_t, void *arg);
 };
 
 struct http_resp {

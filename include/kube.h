@@ -195,6 +195,31 @@ typedef void kube_cb(enum kube_err, struct json_t *obj, const char *err,
 
 void	kube_get_deployment(struct kube *, const char *name, double deadline,
 	    kube_cb *, void *);
+
+/*
+ * A watch (GET ...?watch=1, as kubectl's informers send it) of the
+ * namespace's "deployments" (or another kube_list() resource), from
+ * resourceVersion rv (NULL: the current state first, as ADDED events, then
+ * what follows), field_selector may be NULL; the server ends it after
+ * timeout_secs. The stream is read as it arrives, never kept whole: each
+ * line, one event, is parsed alone and given to on_event (type "ADDED",
+ * "MODIFIED", "DELETED", "BOOKMARK" or "ERROR", whose object is a Status:
+ * code 410 when rv is too old), borrowed during the call; on_event returns
+ * nonzero to stop the watch. on_end runs once, when the stream has ended:
+ * KUBE_OK when the server ended it or on_event stopped it, else the error
+ * and the HTTP status (0: none), as kube_cb's. Not retried: the caller
+ * decides (watch.h). kube_watch_cancel(): stop it, on_end never runs; not
+ * from inside on_event.
+ */
+typedef int	kube_event_cb(const char *type, struct json_t *obj, void *arg);
+struct kcall;
+typedef void	kube_watch_cb(enum kube_err, long status,
+		    const char *err, void *arg);
+struct kcall	*kube_watch(struct kube *, const char *resource,
+		    const char *field_selector, const char *rv,
+		    long timeout_secs, kube_event_cb *on_event,
+		    kube_watch_cb *on_end, void *arg);
+void		 kube_watch_cancel(struct kcall *);
 /*
  * GET the namespace's "deployments", "statefulsets", "replicasets" or
  * "pods" by label selector; selector NULL: all of them.

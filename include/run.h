@@ -118,6 +118,8 @@ struct ctx {
 	struct pidbox	*pidbox;
 	struct keys	 keys;		/* Celery's key names (keys.h) */
 	int		 events_up;	/* subscription confirmed */
+	struct rwatch	*rwatch;	/* the Deployments' watch (follow.h) */
+	void		(*rwatch_free)(struct ctx *);	/* set with it */
 	struct run	**runs;
 	size_t		 nruns;
 	size_t		 next;		/* next run to start */

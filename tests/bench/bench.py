@@ -11,7 +11,8 @@
 
   5. growth: the agent's CPU seconds (its own, from wait4), peak private
      memory (Private_Dirty and Anonymous of /proc/PID/smaps_rollup, sampled
-     every 50 ms) and requests to Flower and to the Kubernetes API, for 1,
+     every 50 ms) and requests to Flower and to the Kubernetes API (also per
+     deployment: a watch counts once, when it starts), for 1,
      BENCH_DEPLOYMENTS and BENCH_WIDE deployments of one replica (each worker
      busy with 2 tasks of 3 s, --max-parallel equal to the count), and for
      one Deployment of BENCH_REPLICAS replicas (2 such tasks per replica)
@@ -152,9 +153,10 @@ def grow(w, names, workers, label):
     w.assert_exactly_once(ids)
     time.sleep(1.1)     # restartedAt has one-second resolution
     figures = ("CPU %.2f s; peak private %.1f MiB (Private_Dirty; Anonymous %.1f MiB); "
-               "Flower requests %d (%.1f per worker); Kubernetes requests %d; wall %.1f s"
+               "Flower requests %d (%.1f per worker); Kubernetes requests %d (%.1f per "
+               "deployment); wall %.1f s"
                % (m["cpu"], m["Private_Dirty"] / 1024, m["Anonymous"] / 1024, m["flower"],
-                  m["flower"] / workers, m["kube"], m["wall"]))
+                  m["flower"] / workers, m["kube"], m["kube"] / len(names), m["wall"]))
     if "continuing with Celery remote control over the broker" in m["err"]:
         figures += "; switched to remote control over the broker"
     if m["rc"] != 0:

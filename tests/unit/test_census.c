@@ -258,12 +258,21 @@ test_new_template(void **state)
 	for (i = 0; i < N(rows); i++) {
 		json_t *w = json_loads(rows[i].workload, JSON_DECODE_ANY, NULL);
 		json_t *l = json_loads(rows[i].rslist, JSON_DECODE_ANY, NULL);
+		json_t *f;
 		const char *got;
 		assert_non_null(w);
 		got = census_new_template(w, l);
 		if ((got == NULL) != (rows[i].want == NULL) || (got != NULL &&
 		    strcmp(got, rows[i].want) != 0))
 			fail_msg("%s: got %s", rows[i].what, got ? got : "NULL");
+		/* what a run keeps of the workload says the same */
+		f = census_template_facts(w);
+		got = census_new_template(f, l);
+		if ((got == NULL) != (rows[i].want == NULL) || (got != NULL &&
+		    strcmp(got, rows[i].want) != 0))
+			fail_msg("%s, kept: got %s", rows[i].what, got ? got :
+			    "NULL");
+		json_decref(f);
 		json_decref(w);
 		json_decref(l);
 	}

@@ -56,6 +56,9 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
                                    "delay": seconds before serving (past the request's timeout: 504, not applied);
                                    "applied": true: served first, then the answer lost: "drop": true (connection
                                    closed), "delay" (held; past the timeout: 504, applied), "status" (instead)}
+  POST /_test/watch               {"compact": true}: history compacted up to now (a watch from an older
+                                   resourceVersion: 200, an ERROR event, Status code 410 reason Expired);
+                                   {"close": true[, "abort": true]}: open watches end now (cleanly, or dropped)
   POST/DELETE /_test/forbid       {"verb": "get|list|watch|patch|create|delete|*",
                                    "resource": "deployments|pods|replicasets|*"}; {"verb": "update",
                                   "resource": "deployments/finalizers"}: a POSTed ReplicaSet whose

@@ -217,6 +217,63 @@ def test_rollout_status_waits_for_new_pod_and_old_gone(world):
     assert watches and "fieldSelector=metadata.name%3Decal-bulk" in watches[0]["path"]
 
 
+
+def test_rollout_status_through_a_closed_watch_and_410_gone(world):
+    """kubectl rollout status follows the rollout with an informer (list, then watch). The
+    double ends the open watch mid-rollout and compacts its history: kubectl's next watch,
+    from the resourceVersion it had, gets HTTP 200 and one ERROR event whose Status has code
+    410 (reason Expired), which kubectl takes as such: it lists again, watches from the
+    list's resourceVersion, and still sees the rollout through."""
+    world.kube_test("DELETE", "requests")
+    # the rollout waits (no controller) until the watch was broken
+    world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": False})
+    r = world.restart("ecal-bulk")
+    assert r.returncode == 0, r.stderr
+    p = subprocess.Popen([KUBECTL, "--kubeconfig", world.kubeconfig, "-n", NS, "rollout", "status",
+                          "deployment/ecal-bulk", "--timeout=90s"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def watching():
+            return [q for q in world.kube_requests() if "watch=true" in q["path"]
+                    and "metadata.name%3Decal-bulk" in q["path"]]
+        first = wait_for(watching, 30, "kubectl rollout status watching")[0]
+        # client-go relists after a watch shorter than a second without events ("very
+        # short watch"); one that lasted is resumed from its resourceVersion
+        wait_for(lambda: time.time() - first["t"] > 1.5, 10, "the watch to last")
+        world.kube_test("POST", "watch", {"compact": True, "close": True})
+        wait_for(lambda: [q for q in world.kube_requests() if q.get("note") == "410 Expired"], 30,
+                 "kubectl's watch from its old resourceVersion")
+        world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
+        out, err = p.communicate(timeout=120)
+    finally:
+        world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, out + err
+    assert 'deployment "ecal-bulk" successfully rolled out' in out
+    reqs = [q for q in world.kube_requests() if q["path"].startswith(DEP_PATH)]
+    expired = [i for i, q in enumerate(reqs) if q.get("note") == "410 Expired"]
+    assert expired, "\n".join("%s %s" % (q["path"], q.get("note")) for q in reqs)
+    after = reqs[expired[0] + 1:]
+    relist = [i for i, q in enumerate(after) if "watch=true" not in q["path"]]
+    assert relist, [q["path"] for q in after]
+    assert any("watch=true" in q["path"] for q in after[relist[0] + 1:]), [q["path"] for q in after]
+    # the double's stream itself: the ERROR event, a Status, and the end of the stream
+    ctx = ssl.create_default_context(cafile=os.path.join(world.certs, "ca.crt"))
+    req = urllib.request.Request("https://127.0.0.1:%d%s?watch=1&resourceVersion=1&timeoutSeconds=5"
+                                 % (world.kube_port, DEP_PATH), headers={"Authorization": "Bearer " + TOKEN})
+    t0 = time.time()
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+        assert resp.status == 200 and resp.headers["Transfer-Encoding"] == "chunked"
+        lines = [json.loads(ln) for ln in resp.read().decode().splitlines() if ln.strip()]
+    assert time.time() - t0 < 4
+    assert lines == [{"type": "ERROR", "object": {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": lines[0]["object"]["message"], "reason": "Expired", "code": 410}}]
+    assert lines[0]["object"]["message"].startswith("too old resource version: 1 (")
+
+
 def test_wrong_token_is_unauthorized(world):
     bad = world.write_kubeconfig(token="nope", path=os.path.join(world.tmp, "bad-kubeconfig"))
     r = world.kubectl("get", "deployment", "ecal-bulk", "-o", "json", kubeconfig=bad)

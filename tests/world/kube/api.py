@@ -463,6 +463,17 @@ def do_watch(h, resource, match):
             if send_initial and rv_param not in ("", "0"):
                 start = h.cluster.rv
         idx = bisect.bisect_right(h.cluster.event_rvs, start)
+        # etcd compacts its history (every 5 minutes): a watch from a
+        # resourceVersion older than the compaction is told so in the stream,
+        # as the API server does: HTTP 200, one ERROR event with a Status of
+        # code 410 (reason Expired), end of the stream
+        with h.state["lock"]:
+            compacted = h.state.get("compacted", 0)
+            epoch = h.state.get("watch_epoch", 0)
+        expired = rv_param not in ("", "0") and start < compacted
+        if expired:
+            initial, send_initial = [], False
+            h._note = "410 Expired"
     h.send_response(200)
     h.send_header("Content-Type", "application/json")
     h.send_header("Audit-Id", str(uuid.uuid4()))
@@ -474,6 +485,14 @@ def do_watch(h, resource, match):
     h._recorded = True
     deadline = time.time() + timeout
     try:
+        if expired:
+            h.write_chunk((json.dumps({"type": "ERROR", "object": {
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "too old resource version: %d (%d)" % (start, compacted),
+                "reason": "Expired", "code": 410}}) + "\n").encode())
+            h.wfile.write(b"0\r\n\r\n")
+            h.wfile.flush()
+            return
         for o in initial:
             h.write_chunk((json.dumps({"type": "ADDED", "object": o}) + "\n").encode())
         if send_initial:
@@ -488,7 +507,7 @@ def do_watch(h, resource, match):
             with h.cluster.cond:
                 while idx >= len(h.cluster.events) and not h.state["stopping"]:
                     rem = deadline - time.time()
-                    if rem <= 0:
+                    if rem <= 0 or h.state.get("watch_epoch", 0) != epoch:
                         break
                     h.cluster.cond.wait(min(rem, 0.5))
                     if bookmarks and time.time() - last_bookmark > 10:
@@ -508,6 +527,15 @@ def do_watch(h, resource, match):
                 bm = {"kind": KINDS[resource][0], "apiVersion": KINDS[resource][1],
                       "metadata": {"resourceVersion": str(cur_rv)}}
                 h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
+            if h.state.get("watch_epoch", 0) != epoch:
+                # /_test/watch closed the open watches: cleanly (the end of
+                # the chunked stream, as at timeoutSeconds or an API server
+                # shutting down), or dropped (a proxy or a node gone)
+                if h.state.get("watch_abort"):
+                    h.close_connection = True
+                    h.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                break
             if h.state["stopping"] or time.time() >= deadline:
                 break
         h.wfile.write(b"0\r\n\r\n")

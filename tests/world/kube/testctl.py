@@ -309,7 +309,27 @@ def get_state(h):
             s.render() for s in h.cluster.statefulsets.values()]})
 
 
+def post_watch(h):
+    """{"compact": true}: etcd's history is compacted up to now (a watch from an
+    older resourceVersion gets 410 Gone, an ERROR event); {"close": true}: every
+    open watch ends now, cleanly (the chunked stream's end), or dropped without
+    it with "abort": true."""
+    f = body(h)
+    with h.cluster.cond:
+        with h.state["lock"]:
+            if f.get("compact"):
+                # another object of the cluster changed meanwhile (they
+                # always do: leases, events), then the compaction
+                h.state["compacted"] = h.cluster.next_rv()
+            if f.get("close"):
+                h.state["watch_abort"] = bool(f.get("abort"))
+                h.state["watch_epoch"] = h.state.get("watch_epoch", 0) + 1
+        h.cluster.cond.notify_all()
+    return h.send_json(200, {"ok": True})
+
+
 ROUTES = {
+    ("POST", "/_test/watch"): post_watch,
     ("GET", "/_test/requests"): get_requests,
     ("DELETE", "/_test/requests"): delete_requests,
     ("POST", "/_test/faults"): post_faults,

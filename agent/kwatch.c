@@ -1,0 +1,48 @@
+/*
+ * kwatch.c -- watch or poll after a watch ended (include/kwatch.h). Pure.
+ */
+#include <stddef.h>
+
+#include "kwatch.h"
+
+struct kwatch_next
+kwatch_decide(const struct kwatch_facts *f)
+{
+	struct kwatch_next	 n;
+	unsigned		 i;
+
+	n.failures = f->progress ? 0 : f->failures + 1;
+	n.wait = 0;
+	if (f->end == KWATCH_END_REFUSED) {
+		n.act = KWATCH_POLL;
+		n.wait = -1;
+		return n;
+	}
+	if (n.failures >= KWATCH_MAX_FAILURES) {
+		n.act = KWATCH_POLL;
+		n.wait = KWATCH_RETRY_SECS;
+		n.failures = 0;
+		return n;
+	}
+	n.act = f->end == KWATCH_END_EXPIRED || !f->have_rv ? KWATCH_RELIST :
+	    KWATCH_RESUME;
+	if (n.failures > 0 && !(f->end == KWATCH_END_EXPIRED &&
+	    n.failures == 1))
+		for (n.wait = 0.5, i = 1; i < n.failures; i++)
+			n.wait *= 2;
+	return n;
+}
+
+const char *
+kwatch_do_name(enum kwatch_do d)
+{
+	switch (d) {
+	case KWATCH_RESUME:
+		return "resume";
+	case KWATCH_RELIST:
+		return "relist";
+	case KWATCH_POLL:
+		return "poll";
+	}
+	return "?";
+}
