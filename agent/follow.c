@@ -1,7 +1,7 @@
 /*
  * follow.c -- what the driver follows in the broker besides its own
  * commands: the Celery event subscription, shared by all runs, which hands
- * each event to every run (drain_event()); and the backlog of a run's
+ * each event to every run (run_event(): its state's event hook); and the backlog of a run's
  * queues. See follow.h.
  */
 #include <hiredis/hiredis.h>
@@ -30,7 +30,7 @@ on_event(const char *channel, const char *msg, size_t len, void *arg)
 	}
 	for (i = 0; i < b.n; i++)
 		for (j = 0; j < c->nruns; j++)
-			drain_event(c->runs[j], &b.v[i]);
+			run_event(c->runs[j], &b.v[i]);
 	cev_batch_free(&b);
 }
 
@@ -43,16 +43,8 @@ on_sub_state(int up, void *arg)
 	c->events_up = up;
 	if (up)
 		return;
-	for (i = 0; i < c->nruns; i++) {
-		struct run *r = c->runs[i];
-		if (r->fsm.state == ST_DRAIN && !r->polling) {
-			log_warn("%s: lost the Celery event subscription; "
-			    "polling every %.0fs until it is back", r->name,
-			    c->o->poll_interval);
-			r->polling = 1;
-			run_tick_every(r, 0.01, c->o->poll_interval);
-		}
-	}
+	for (i = 0; i < c->nruns; i++)
+		run_events_lost(c->runs[i]);
 }
 
 void

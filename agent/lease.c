@@ -545,7 +545,12 @@ state_lock(struct run *r)
 	lease_take(r, locked);
 }
 
-const struct state st_lock = { "lock", deadline_request, state_lock, NULL };
+const struct state st_lock = {
+	.name = "lock",
+	.deadline = deadline_request,
+	.enter = state_lock,
+	.journal_ahead = 1,
+};
 
 /* The generation of the run's last journal write ("" none yet). */
 static char *

@@ -18,7 +18,6 @@
 #include "broker.h"
 #include "events.h"
 #include "execcred.h"
-#include "follow.h"
 #include "http.h"
 #include "imgcheck.h"
 #include "report.h"
@@ -71,9 +70,9 @@ settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (r->gen != r->settle_gen || r->pending > 0 ||
 	    r->fsm.state == ST_END ||
-	    driver_states[r->fsm.state]->settled == NULL)
+	    driver.states[r->fsm.state]->settled == NULL)
 		return;
-	driver_states[r->fsm.state]->settled(r);
+	driver.states[r->fsm.state]->settled(r);
 }
 
 /* ---- operations ------------------------------------------------------ */
@@ -182,12 +181,8 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (r->fsm.state == ST_END)
 		return;
-	if (r->err[0] == '\0' && r->fsm.state == ST_DRAIN) {
-		char *b = drain_blockers(r);
-		run_fail(r, "drain timed out after %s; still held: %s",
-		    duration_fmt(r->state_len, r->tmp, sizeof r->tmp), b);
-		free(b);
-	}
+	if (r->err[0] == '\0' && driver.states[r->fsm.state]->timed_out)
+		driver.states[r->fsm.state]->timed_out(r);
 	if (r->err[0] == '\0')
 		run_fail(r, "%s timed out after %s%s%s",
 		    fsm_state_name(r->fsm.state),
@@ -205,8 +200,24 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (r->fsm.state == ST_END)
 		return;
-	state_tick(r);
+	if (driver.states[r->fsm.state]->tick != NULL)
+		driver.states[r->fsm.state]->tick(r);
 	report_live_redraw();
+}
+
+void
+run_event(struct run *r, const struct cev *ev)
+{
+	if (r->fsm.state != ST_END && driver.states[r->fsm.state]->event)
+		driver.states[r->fsm.state]->event(r, ev);
+}
+
+void
+run_events_lost(struct run *r)
+{
+	if (r->fsm.state != ST_END &&
+	    driver.states[r->fsm.state]->events_lost != NULL)
+		driver.states[r->fsm.state]->events_lost(r);
 }
 
 void
@@ -289,7 +300,7 @@ enter(struct run *r)
 		http_set_changed(c->http, 1);
 		broker_set_changed(c->broker, 1);
 	}
-	st = driver_states[r->fsm.state];
+	st = driver.states[r->fsm.state];
 	len = st->deadline != NULL ? st->deadline(r) : 0;
 	r->state_len = len;
 	r->state_deadline = len > 0 ? r->t_enter + len : 0;
@@ -297,11 +308,7 @@ enter(struct run *r)
 		ev_timer_set(&r->timeout, len, 0.);
 		ev_timer_start(c->loop, &r->timeout);
 	}
-	/* CANCEL, RESTART and DETACH write theirs ahead of their action */
-	if (r->fsm.state != ST_RESOLVE && r->fsm.state != ST_LOCK &&
-	    r->fsm.state != ST_CANCEL && r->fsm.state != ST_RESTART &&
-	    r->fsm.state != ST_DETACH && r->lease_held)
-		journal_write(r, NULL);
+	driver.entered(r);
 	report_state(r);
 	gen = r->gen;
 	st->enter(r);
@@ -365,8 +372,7 @@ run_end(struct run *r)
 	ev_timer_stop(c->loop, &r->tick);
 	ev_timer_stop(c->loop, &r->settle);
 	r->finished = ev_now(c->loop);
-	handover_shed_end(r);
-	lease_release(r);
+	driver.ended(r);
 	report_outcome(r);
 	c->active--;
 	start_more(c);
@@ -597,7 +603,7 @@ ctx_run(struct ctx *c)
 	ev_prepare_init(&prep, idle_check);
 	prep.data = c;
 	ev_prepare_start(c->loop, &prep);
-	events_start(c);
+	driver.start(c);
 	report_live_start(c);
 	start_more(c);
 	ev_run(c->loop, 0);

@@ -143,26 +143,66 @@ struct op {
 };
 
 /*
- * One state of the driver, exported by its st-*.c (lease.c: LOCK). run.c
- * looks the state up: on entry it arms the state's time limit (deadline(),
- * seconds, 0 for none) and calls enter(); whenever the state's last
- * counted operation completes (r->pending back to 0), settled() runs, on
- * the loop, after the callback that completed it: the one place where a
- * state decides what follows a batch of operations. A state whose enter()
- * starts no operation is settled at once.
+ * One state of the driver, exported by its st-*.c. The engine (run.c)
+ * knows no state by name: it reaches each only through these hooks, which
+ * the table (states.c) lists by enum fsm_state.
+ *
+ * On entry the engine arms the state's time limit (deadline(), seconds, 0
+ * or NULL for none), has the table record the entry (struct driver's
+ * entered: the journal, unless journal_ahead) and calls enter(). Whenever
+ * the state's last counted operation completes (r->pending back to 0),
+ * settled() runs, on the loop, after the callback that completed it: the
+ * one place where a state decides what follows a batch of operations. A
+ * state whose enter() starts no operation is settled at once.
+ *
+ * The other hooks, each optional (NULL: nothing), run only while the run is
+ * in that state:
+ *   tick         the timer the state armed with run_tick_every() fired;
+ *   event        a Celery event from the broker (follow.c, every run);
+ *   events_lost  the event subscription was lost (it turns to polling);
+ *   timed_out    its time limit passed and no cause is kept yet: the
+ *                state may keep a better one (run_fail()) than the
+ *                engine's "STATE timed out after ...".
+ * journal_ahead: the engine does not have the journal written on entry:
+ * the state writes its record itself, ahead of its action (CANCEL,
+ * RESTART, DETACH), or has no lease to write it under yet (RESOLVE, LOCK).
  */
 struct state {
 	const char	*name;
 	double		(*deadline)(struct run *);
 	void		(*enter)(struct run *);
-	void		(*settled)(struct run *);	/* NULL: nothing */
+	void		(*settled)(struct run *);
+	void		(*tick)(struct run *);
+	void		(*event)(struct run *, const struct cev *);
+	void		(*events_lost)(struct run *);
+	void		(*timed_out)(struct run *);
+	int		 journal_ahead;
 };
 
 extern const struct state st_resolve, st_lock, st_cancel, st_drain,
 	    st_restart, st_rollout, st_verify, st_restore, st_detach,
 	    st_retire, st_history, st_giveback, st_inflight;
-/* The table of them by enum fsm_state (states.c). */
-extern const struct state *const driver_states[ST_END];
+
+/*
+ * The table the engine drives (states.c): the states by enum fsm_state,
+ * and what the layers above the engine do at the edges of the runs.
+ */
+struct driver {
+	const struct state *states[ST_END];
+	/* before the first run starts (the event subscription) */
+	void		(*start)(struct ctx *);
+	/* a state was entered, before its enter() (its journal record) */
+	void		(*entered)(struct run *);
+	/* the run ended, before its outcome is reported (the lease and the
+	 * journal's fate) */
+	void		(*ended)(struct run *);
+};
+extern const struct driver driver;
+
+/* A Celery event for the run: to its state's event hook (follow.c). */
+void		 run_event(struct run *, const struct cev *);
+/* The event subscription is lost: to the state's events_lost hook. */
+void		 run_events_lost(struct run *);
 
 /*
  * A PATCH of the Deployment (the restart; pause: --handover's pause) is
@@ -222,18 +262,12 @@ int		 run_take_queues(struct run *, size_t wi, enum flower_err,
 /* states (st-*.c) */
 /* RESOLVE found no worker consuming a queue: fail the run (nothing changed). */
 void	run_idle(struct run *);
-void	state_tick(struct run *);
-void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
-void	state_cancel_again(struct run *, size_t wi);
-void	drain_event(struct run *, const struct cev *);
 /*
  * Refresh worker wi again after a consumer change the last refresh did not
  * show yet (Flower 2.1 may answer from an inspection begun before it), if
  * fewer than RECHECKS were made: 1 and cb(...) later, else 0.
  */
 int	refresh_again(struct run *, size_t wi, flower_snap_cb *cb);
-/* "W: running id name for 3m; prefetched id name" for every worker. */
-char	*drain_blockers(struct run *);
 /* undrain_command() for the run's target, its context and namespace. */
 char	*run_undrain_command(struct run *, const struct strv *queues);
 

@@ -51,6 +51,7 @@ static void	status_checked(enum flower_err, struct worker_status *, size_t,
 		    const char *, void *);
 static void	pods_checked(enum kube_err, json_t *, const char *, void *);
 static int	census_step(struct run *);
+static void	cancel_again(struct run *, size_t wi);
 
 /* ---- CANCEL ---------------------------------------------------------- */
 
@@ -640,10 +641,6 @@ drain_deadline(struct run *r)
 	return left > 1 ? left : 1;
 }
 
-const struct state st_cancel = { "cancel", deadline_minute, state_cancel,
-	cancel_settled };
-const struct state st_drain = { "drain", drain_deadline, state_drain,
-	drain_check };
 
 static int
 all_drained(struct run *r)
@@ -833,7 +830,7 @@ confirmed(enum flower_err e, struct worker_snap *s, const char *err,
 			log_warn("%s: worker %s consumes again (someone re-added "
 			    "its consumers?); cancelling again", r->name,
 			    w->name);
-			state_cancel_again(r, wi);
+			cancel_again(r, wi);
 		}
 	} else if (e == FLOWER_EUNKNOWN || e == FLOWER_ENOREPLY) {
 		suspect(r, w);
@@ -862,8 +859,8 @@ recancelled(enum flower_err e, const char *err, void *arg)
 	drain_check(r);		/* a confirmation may be waiting on it */
 }
 
-void
-state_cancel_again(struct run *r, size_t wi)
+static void
+cancel_again(struct run *r, size_t wi)
 {
 	struct wk	*w = &r->w[wi];
 	size_t		 j;
@@ -907,20 +904,13 @@ status_checked(enum flower_err e, struct worker_status *ws, size_t n,
 	drain_check(r);
 }
 
-void
-state_tick(struct run *r)
+static void
+drain_tick(struct run *r)
 {
 	struct ctx	*c = r->ctx;
 	double		 now = ev_now(c->loop);
 	size_t		 i;
 
-	switch (r->fsm.state) {
-	case ST_DRAIN:
-		break;
-	default:
-		state_poll(r);
-		return;
-	}
 	if (!r->polling) {
 		for (i = 0; i < r->nw; i++) {
 			struct wk *w = &r->w[i];
@@ -945,8 +935,22 @@ state_tick(struct run *r)
 		drain_step(r, 1);
 }
 
-/* An event for one of this run's workers. */
-void
+/* The event subscription is lost: poll until it is back. */
+static void
+drain_events_lost(struct run *r)
+{
+	struct ctx	*c = r->ctx;
+
+	if (r->polling)
+		return;
+	log_warn("%s: lost the Celery event subscription; polling every %.0fs "
+	    "until it is back", r->name, c->o->poll_interval);
+	r->polling = 1;
+	run_tick_every(r, 0.01, c->o->poll_interval);
+}
+
+/* An event for one of this run's workers (CANCEL, DRAIN). */
+static void
 drain_event(struct run *r, const struct cev *ev)
 {
 	struct wk	*w = run_worker(r, ev->hostname);
@@ -999,7 +1003,8 @@ drain_event(struct run *r, const struct cev *ev)
 	}
 }
 
-char *
+/* "W: running id name for 3m; prefetched id name" for every worker. */
+static char *
 drain_blockers(struct run *r)
 {
 	char	*out = xstrdup(""), *a, *p, *n;
@@ -1025,3 +1030,33 @@ drain_blockers(struct run *r)
 	}
 	return out;
 }
+
+/* The drain's time is up: the cause names what still holds it. */
+static void
+drain_timed_out(struct run *r)
+{
+	char	*b = drain_blockers(r);
+
+	run_fail(r, "drain timed out after %s; still held: %s",
+	    duration_fmt(r->state_len, r->tmp, sizeof r->tmp), b);
+	free(b);
+}
+
+const struct state st_cancel = {
+	.name = "cancel",
+	.deadline = deadline_minute,
+	.enter = state_cancel,
+	.settled = cancel_settled,
+	.event = drain_event,
+	.journal_ahead = 1,
+};
+const struct state st_drain = {
+	.name = "drain",
+	.deadline = drain_deadline,
+	.enter = state_drain,
+	.settled = drain_check,
+	.tick = drain_tick,
+	.event = drain_event,
+	.events_lost = drain_events_lost,
+	.timed_out = drain_timed_out,
+};

@@ -222,8 +222,13 @@ detach_pause(struct run *r)
 	    detach_done, op_new(r, 0, 0));
 }
 
-const struct state st_detach = { "detach", deadline_minute, state_detach,
-	detach_settled };
+const struct state st_detach = {
+	.name = "detach",
+	.deadline = deadline_minute,
+	.enter = state_detach,
+	.settled = detach_settled,
+	.journal_ahead = 1,
+};
 
 /* ---- RETIRE ---------------------------------------------------------- */
 
@@ -354,8 +359,12 @@ retire_settled(struct run *r)
 	run_next(r, r->err[0] ? IN_FAIL : IN_OK);
 }
 
-const struct state st_retire = { "retire", deadline_minute, state_retire,
-	retire_settled };
+const struct state st_retire = {
+	.name = "retire",
+	.deadline = deadline_minute,
+	.enter = state_retire,
+	.settled = retire_settled,
+};
 
 /* ---- HISTORY and GIVEBACK: the old ReplicaSets again ----------------- */
 
@@ -437,8 +446,12 @@ history_settled(struct run *r)
 	run_next(r, r->bad ? IN_FAIL : IN_OK);
 }
 
-const struct state st_history = { "history", deadline_minute, state_history,
-	history_settled };
+const struct state st_history = {
+	.name = "history",
+	.deadline = deadline_minute,
+	.enter = state_history,
+	.settled = history_settled,
+};
 
 static void
 giveback_done(enum kube_err e, json_t *obj, const char *err, void *arg)
@@ -694,8 +707,12 @@ handover_shed_workers(struct run *r)
 	r->nw = n;
 }
 
-const struct state st_giveback = { "giveback", deadline_minute,
-	state_giveback, giveback_settled };
+const struct state st_giveback = {
+	.name = "giveback",
+	.deadline = deadline_minute,
+	.enter = state_giveback,
+	.settled = giveback_settled,
+};
 
 /* ---- recovery -------------------------------------------------------- */
 

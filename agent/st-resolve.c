@@ -494,5 +494,10 @@ planned(struct run *r)
 	run_next(r, IN_OK);
 }
 
-const struct state st_resolve = { "resolve", deadline_request, state_resolve,
-	resolved };
+const struct state st_resolve = {
+	.name = "resolve",
+	.deadline = deadline_request,
+	.enter = state_resolve,
+	.settled = resolved,
+	.journal_ahead = 1,
+};

@@ -158,5 +158,9 @@ state_restore(struct run *r)
 	}
 }
 
-const struct state st_restore = { "restore", deadline_minute, state_restore,
-	restore_settled };
+const struct state st_restore = {
+	.name = "restore",
+	.deadline = deadline_minute,
+	.enter = state_restore,
+	.settled = restore_settled,
+};

@@ -122,6 +122,16 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 }
 
+/* A read of the Deployment, unless the last one is still out. */
+static void
+rollout_poll(struct run *r)
+{
+	if (r->pending > 0)
+		return;
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
+	    got_rollout, op_new(r, 0, 0));
+}
+
 static void
 state_rollout(struct run *r)
 {
@@ -140,10 +150,18 @@ rollout_deadline(struct run *r)
 	    r->dep.progress_deadline + r->dep.grace + 30;
 }
 
-const struct state st_restart = { "restart", deadline_request, state_restart,
-	NULL };
-const struct state st_rollout = { "rollout", rollout_deadline, state_rollout,
-	NULL };
+const struct state st_restart = {
+	.name = "restart",
+	.deadline = deadline_request,
+	.enter = state_restart,
+	.journal_ahead = 1,
+};
+const struct state st_rollout = {
+	.name = "rollout",
+	.deadline = rollout_deadline,
+	.enter = state_rollout,
+	.tick = rollout_poll,
+};
 
 /* ---- VERIFY ---------------------------------------------------------- */
 
@@ -343,6 +361,20 @@ verify_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	    op_new(r, 0, 0));
 }
 
+/* A poll of the new pods, unless the last one is still out. */
+static void
+verify_poll(struct run *r)
+{
+	if (r->pending > 0)
+		return;
+	if (r->new_tmpl == NULL)	/* a Deployment's: read first */
+		kube_list(&r->ctx->kube, "replicasets", r->dep.selector,
+		    r->state_deadline, verify_rs, op_new(r, 0, 0));
+	else
+		kube_list(&r->ctx->kube, "pods", r->dep.selector,
+		    r->state_deadline, verify_pods, op_new(r, 0, 0));
+}
+
 static void
 state_verify(struct run *r)
 {
@@ -356,29 +388,11 @@ verify_deadline(struct run *r)
 	return r->ctx->o->verify_timeout;
 }
 
-const struct state st_verify = { "verify", verify_deadline, state_verify,
-	verify_settled };
+const struct state st_verify = {
+	.name = "verify",
+	.deadline = verify_deadline,
+	.enter = state_verify,
+	.settled = verify_settled,
+	.tick = verify_poll,
+};
 
-void
-state_poll(struct run *r)
-{
-	if (r->pending > 0)
-		return;		/* the previous poll is still out */
-	switch (r->fsm.state) {
-	case ST_ROLLOUT:
-		kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
-		    got_rollout, op_new(r, 0, 0));
-		break;
-	case ST_VERIFY:
-		if (r->new_tmpl == NULL)	/* a Deployment's: read first */
-			kube_list(&r->ctx->kube, "replicasets",
-			    r->dep.selector, r->state_deadline, verify_rs,
-			    op_new(r, 0, 0));
-		else
-			kube_list(&r->ctx->kube, "pods", r->dep.selector,
-			    r->state_deadline, verify_pods, op_new(r, 0, 0));
-		break;
-	default:
-		break;
-	}
-}
