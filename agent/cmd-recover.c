@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "journal.h"
 #include "run.h"
 
 static int	cmd_recover_exec(struct ev_loop *, struct opts *, int, char **);

@@ -14,6 +14,8 @@
 
 #include "cmd.h"
 #include "hold.h"
+#include "journal.h"
+#include "lease.h"
 #include "run.h"
 
 static int	cmd_status_exec(struct ev_loop *, struct opts *, int, char **);

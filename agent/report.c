@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "http.h"
 #include "imgcheck.h"
+#include "journal.h"
 #include "report.h"
 #include "runpriv.h"
 

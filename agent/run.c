@@ -567,6 +567,16 @@ wk_free(struct wk *w)
 	json_decref(w->waited);
 }
 
+void
+run_bg_reply(redisReply *rep, const char *err, void *arg)
+{
+	struct ctx	*c = arg;
+
+	c->ops--;
+	if (rep == NULL)
+		log_warn("%s", err);
+}
+
 struct upw {
 	int		 done;
 	struct ctx	*c;
@@ -835,39 +845,4 @@ ctx_redis(struct ctx *c, char *err, size_t errlen, const char *fmt, ...)
 		ev_run(c->loop, EVRUN_ONCE);
 	snprintf(err, errlen, "%s", s.err);
 	return s.reply;
-}
-
-/* Deployments with a journal in the namespace (SCAN, not KEYS). */
-int
-ctx_journals(struct ctx *c, struct strv *out, char *err, size_t errlen)
-{
-	char		*prefix = journal_key(c, ""), cursor[32] = "0";
-	char		*esc = redis_glob_escape(prefix);
-	char		*pat = xasprintf("%s*", esc);
-	redisReply	*rep;
-	size_t		 i;
-
-	free(prefix);
-	free(esc);
-
-	do {
-		rep = ctx_redis(c, err, errlen, "SCAN %s MATCH %s COUNT 500",
-		    cursor, pat);
-		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
-		    rep->elements != 2) {
-			ctx_redis_free(rep);
-			free(pat);
-			return -1;
-		}
-		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
-		for (i = 0; i < rep->element[1]->elements; i++) {
-			const char *k = strrchr(rep->element[1]->element[i]->str,
-			    ':');
-			if (k != NULL && !strv_has(out, k + 1))
-				strv_add(out, k + 1);
-		}
-		ctx_redis_free(rep);
-	} while (strcmp(cursor, "0") != 0);
-	free(pat);
-	return 0;
 }

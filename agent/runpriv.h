@@ -237,6 +237,10 @@ int		 run_held(struct run *, struct json_t *deployment);
 void		 run_end(struct run *);
 void		 run_tick_every(struct run *, double first, double every);
 void		 wk_free(struct wk *);
+/* A background broker command's reply (arg: the ctx): counted out of
+ * ctx->ops, a failure logged. */
+struct redisReply;
+void		 run_bg_reply(struct redisReply *, const char *err, void *ctx);
 /* The run's worker of that name, or NULL. */
 struct wk	*run_worker(struct run *, const char *name);
 /* A new worker record, empty but for its name (r->w may move). */
@@ -275,13 +279,6 @@ char	*run_undrain_command(struct run *, const struct strv *queues);
 void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);
 /* st-recover.c */
 void	recover_resolve(struct run *);
-void	journal_read(struct run *, void (*then)(struct run *));
-/*
- * Queues the journal records for worker name (NULL: all workers); like:
- * for every worker of the same NAME (podworkers.h), on whatever pod.
- */
-void	journal_queues(struct run *, const char *name, int like,
-	    struct strv *out);
 
 /*
  * st-handover.c: a recovery of a --handover run (the journal has its
@@ -297,30 +294,5 @@ void	handover_shed_workers(struct run *);
 /* At the end of a run that shed (fsm.shed): the cause of the GIVEBACK is
  * the run's error again, before what failed after it. */
 void	handover_shed_end(struct run *);
-
-/* lease.c */
-void	lease_take(struct run *, void (*then)(struct run *, int ok));
-void	lease_release(struct run *);
-/*
- * Before an action: 1 if the run may act (it holds an unexpired lease, or
- * needs none: --undrain); else 0: the lease is being regained (the state
- * waits, an operation of it, and enters again once the lease and the
- * journal are back: lease_resume(), lease.h) or the run is stopped
- * (IN_LOST).
- */
-int	lease_check(struct run *);
-/* The lease is gone for good (holder: who holds it now; NULL: not
- * regained in time); names the command that undrains what the run
- * drained. */
-void	lease_lost(struct run *, const char *holder);
-/*
- * Write the journal, conditional on holding the lease (one script). With
- * then: write-ahead: then() runs once Redis acknowledged the record; a
- * failed or timed-out write ends the run before it acts. Without: the
- * record only updates --status; a failure is logged. Either way a write
- * that finds the lease gone stops the run (lease_lost).
- */
-void	journal_write(struct run *, void (*then)(struct run *));
-void	journal_drop_unlocked(struct run *);
 
 #endif

@@ -17,6 +17,8 @@
 #include "census.h"
 #include "events.h"
 #include "follow.h"
+#include "journal.h"
+#include "lease.h"
 #include "report.h"
 #include "runpriv.h"
 

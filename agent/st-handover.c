@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
+#include "lease.h"
 #include "podworkers.h"
 #include "report.h"
 #include "runpriv.h"

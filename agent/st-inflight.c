@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "journal.h"
 #include "landed.h"
 #include "runpriv.h"
 

@@ -15,98 +15,11 @@
 #include <string.h>
 
 #include "broker.h"
+#include "journal.h"
 #include "landed.h"
+#include "lease.h"
 #include "podworkers.h"
 #include "runpriv.h"
-
-struct jread {
-	struct op	*op;
-	void		(*then)(struct run *);
-};
-
-static void
-journal_got(redisReply *rep, const char *err, void *arg)
-{
-	struct jread	*j = arg;
-	struct run	*r = op_done(j->op, NULL, NULL);
-	void		(*then)(struct run *) = j->then;
-	size_t		 i;
-	json_t		*o;
-
-	free(j);
-	if (r == NULL)
-		return;
-	json_decref(r->journal);
-	r->journal = NULL;
-	if (rep == NULL) {
-		/* it may name queues a dead run cancelled: do not guess */
-		run_abort(r, "cannot read the journal: %s; nothing was changed",
-		    err);
-		return;
-	} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-		o = json_object();
-		for (i = 0; i + 1 < rep->elements; i += 2)
-			json_object_set_new(o, rep->element[i]->str,
-			    json_string(rep->element[i + 1]->str));
-		r->journal = o;
-	}
-	then(r);
-}
-
-void
-journal_read(struct run *r, void (*then)(struct run *))
-{
-	struct jread	*j;
-	char		*k;
-
-	if (r->ctx->redis_err[0] != '\0') {
-		run_abort(r, "cannot read the journal: %s; nothing was changed",
-		    r->ctx->redis_err);
-		return;
-	}
-	j = xcalloc(1, sizeof *j);
-	j->op = op_new(r, 0, 0);
-	j->then = then;
-	k = journal_key(r->ctx, r->name);
-	broker_command(r->ctx->broker, journal_got, j, "HGETALL %s", k);
-	free(k);
-}
-
-static json_t *
-journal_json(struct run *r, const char *field)
-{
-	const char	*v;
-
-	v = json_string_value(json_object_get(r->journal, field));
-	return v ? json_loads(v, 0, NULL) : NULL;
-}
-
-void
-journal_queues(struct run *r, const char *name, int like, struct strv *out)
-{
-	json_t	*ws = journal_json(r, "workers"), *w, *q;
-	size_t	 i, j;
-
-	json_array_foreach(ws, i, w) {
-		const char *n = json_string_value(json_object_get(w, "name"));
-		if (n == NULL || (name != NULL && (like ?
-		    !worker_same_name(n, name) : strcmp(n, name) != 0)))
-			continue;
-		json_array_foreach(json_object_get(w, "queues"), j, q)
-			if (json_is_string(q) && !strv_has(out,
-			    json_string_value(q)))
-				strv_add(out, json_string_value(q));
-	}
-	json_decref(ws);
-}
-
-static const char *
-jstr(struct run *r, const char *field)
-{
-	const char	*v = json_string_value(json_object_get(r->journal, field));
-
-	return v ? v : "";
-}
 
 /*
  * By when the interrupted run's last attempt of a PATCH of the Deployment
@@ -118,13 +31,13 @@ jstr(struct run *r, const char *field)
 static double
 patch_last(struct run *r)
 {
-	const char	*st = jstr(r, "state");
+	const char	*st = journal_str(r, "state");
 
 	if (json_object_get(r->journal, "patch_last") != NULL)
-		return strtod(jstr(r, "patch_last"), NULL);
+		return strtod(journal_str(r, "patch_last"), NULL);
 	if (strcmp(st, "restart") != 0 && strcmp(st, "detach") != 0)
 		return 0;
-	return strtod(jstr(r, "updated"), NULL) + 60;
+	return strtod(journal_str(r, "updated"), NULL) + 60;
 }
 
 static void	recover_deployment(enum kube_err, json_t *, const char *,
@@ -172,9 +85,9 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 
 	if (r == NULL || run_deployment(r, e, obj, err) == -1)
 		return;
-	st = jstr(r, "state");
-	ra = jstr(r, "restarted_at");
-	rt = strtod(jstr(r, "request_timeout"), NULL);
+	st = journal_str(r, "state");
+	ra = journal_str(r, "restarted_at");
+	rt = strtod(journal_str(r, "request_timeout"), NULL);
 	last = patch_last(r);
 	/* last is when the last attempt's bytes went out at the latest (its
 	 * state's deadline cuts every attempt short); the value before the
@@ -226,7 +139,7 @@ recover_journal(struct run *r)
 		run_next(r, IN_NOTHING);
 		return;
 	}
-	if (strcmp(jstr(r, "state"), "drained") == 0) {
+	if (strcmp(journal_str(r, "state"), "drained") == 0) {
 		log_info("%s: left drained on purpose by --drain-only; give its "
 		    "queues back with --undrain", r->name);
 		run_next(r, IN_NOTHING);

@@ -9,8 +9,9 @@
 
 #include "broker.h"
 #include "follow.h"
-#include "podworkers.h"
 #include "imgcheck.h"
+#include "journal.h"
+#include "podworkers.h"
 #include "report.h"
 #include "runpriv.h"
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lease.h"
 #include "report.h"
 #include "runpriv.h"
 

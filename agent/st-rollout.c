@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "census.h"
+#include "journal.h"
+#include "lease.h"
 #include "podworkers.h"
 #include "imgcheck.h"
 #include "report.h"

@@ -5,6 +5,8 @@
  * the event follower only through it.
  */
 #include "follow.h"
+#include "journal.h"
+#include "lease.h"
 #include "runpriv.h"
 
 /* Every entry but a journal_ahead state's is recorded, under the lease. */
