@@ -280,19 +280,4 @@ void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);
 /* st-recover.c */
 void	recover_resolve(struct run *);
 
-/*
- * st-handover.c: a recovery of a --handover run (the journal has its
- * record): jumps to the state that finishes it or gives the pods back, 1;
- * 0 if the journal is not a handover's.
- */
-int	handover_recover(struct run *, int restarted);
-/* DRAIN, --handover: worker wi holds nothing: delete its (old) pod once
- * every worker of the run on it holds nothing (pod_workers_done()). */
-void	handover_drained(struct run *, size_t wi);
-/* CANCEL after a GIVEBACK (fsm.shed): keep only the workers to drain. */
-void	handover_shed_workers(struct run *);
-/* At the end of a run that shed (fsm.shed): the cause of the GIVEBACK is
- * the run's error again, before what failed after it. */
-void	handover_shed_end(struct run *);
-
 #endif

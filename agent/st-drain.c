@@ -17,6 +17,7 @@
 #include "census.h"
 #include "events.h"
 #include "follow.h"
+#include "handover.h"
 #include "journal.h"
 #include "lease.h"
 #include "report.h"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "handover.h"
 #include "journal.h"
 #include "landed.h"
 #include "lease.h"

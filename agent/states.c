@@ -5,6 +5,7 @@
  * the event follower only through it.
  */
 #include "follow.h"
+#include "handover.h"
 #include "journal.h"
 #include "lease.h"
 #include "runpriv.h"
