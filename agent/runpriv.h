@@ -232,8 +232,6 @@ void		 run_abort(struct run *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 run_deployment(struct run *, enum kube_err, struct json_t *,
 		    const char *err);
-/* st-hold.c: 1 if the deployment's hold ends the run (skipped, refused). */
-int		 run_held(struct run *, struct json_t *deployment);
 void		 run_end(struct run *);
 void		 run_tick_every(struct run *, double first, double every);
 void		 wk_free(struct wk *);
@@ -266,18 +264,10 @@ int		 run_take_queues(struct run *, size_t wi, enum flower_err,
 /* states (st-*.c) */
 /* RESOLVE found no worker consuming a queue: fail the run (nothing changed). */
 void	run_idle(struct run *);
-/*
- * Refresh worker wi again after a consumer change the last refresh did not
- * show yet (Flower 2.1 may answer from an inspection begun before it), if
- * fewer than RECHECKS were made: 1 and cb(...) later, else 0.
- */
-int	refresh_again(struct run *, size_t wi, flower_snap_cb *cb);
 /* undrain_command() for the run's target, its context and namespace. */
 char	*run_undrain_command(struct run *, const struct strv *queues);
 
 /* Jump to a state (recover, undrain); RESTORE ends in pending. */
 void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);
-/* st-recover.c */
-void	recover_resolve(struct run *);
 
 #endif

@@ -20,20 +20,11 @@
 #include "handover.h"
 #include "journal.h"
 #include "lease.h"
+#include "recheck.h"
 #include "report.h"
 #include "runpriv.h"
 
 #define EVENT_SILENCE	7.0	/* heartbeats come every 2 s */
-/*
- * A refresh right after a cancel (or an add) may not show it yet: Flower
- * 2.1 answers it from an inspection already in flight, begun before. Look
- * again this many times, this far apart (longer than one inspection:
- * Flower's inspect timeout, 1 s by default), before concluding that the
- * change failed.
- */
-#define RECHECKS	4
-#define RECHECK_GAP	1.2
-
 /* r->census: DRAIN's last look at the pods before they are stopped */
 enum census_step {
 	CENSUS_NONE,		/* not begun, or to begin again */
@@ -166,43 +157,6 @@ cancelled(enum flower_err e, const char *err, void *arg)
 		uncancel(&r->w[wi], r->w[wi].queues.v[qi]);
 	if (e != FLOWER_OK)
 		run_fail(r, "%s", err);
-}
-
-struct again {
-	struct op	*op;
-	flower_snap_cb	*cb;
-};
-
-static void
-again_cb(int revents, void *arg)
-{
-	struct again	*a = arg;
-	struct op	*o = a->op;
-	flower_snap_cb	*cb = a->cb;
-
-	(void)revents;
-	free(a);
-	if (o->gen != o->r->gen) {
-		op_done(o, NULL, NULL);
-		return;
-	}
-	ctl_refresh(&o->r->ctx->ctl, o->r->w[o->wi].name, o->r->state_deadline,
-	    cb, o);
-}
-
-int
-refresh_again(struct run *r, size_t wi, flower_snap_cb *cb)
-{
-	struct again	*a;
-
-	if (r->w[wi].rechecks >= RECHECKS)
-		return 0;
-	r->w[wi].rechecks++;
-	a = xcalloc(1, sizeof *a);
-	a->op = op_new(r, wi, 0);
-	a->cb = cb;
-	ev_once(r->ctx->loop, -1, 0, RECHECK_GAP, again_cb, a);
-	return 1;
 }
 
 /* The refresh after the cancel: no queue may be left; seed the sets. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lease.h"
+#include "recheck.h"
 #include "report.h"
 #include "runpriv.h"
 

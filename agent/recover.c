@@ -1,5 +1,5 @@
 /*
- * st-recover.c -- the journal of a run that died, and --recover.
+ * recover.c -- --recover: RESOLVE's work for a run that died (recover.h).
  *
  * A recovery takes the lease, reads the journal and picks up where the dead
  * run was: before the restart, it re-adds the consumers the journal lists
@@ -20,6 +20,7 @@
 #include "landed.h"
 #include "lease.h"
 #include "podworkers.h"
+#include "recover.h"
 #include "runpriv.h"
 
 /*
