@@ -1,5 +1,5 @@
 /*
- * lease.c -- LOCK: the per-deployment lease in the broker's Redis (key
+ * lease.c -- the per-deployment lease in the broker's Redis (key
  * names in run.h); the journal it guards is journal.c's.
  *
  * The lease is SET key token NX PX ttl, renewed every ttl/3 by a script that
@@ -41,11 +41,8 @@
 #include <string.h>
 
 #include "broker.h"
-#include "cmd.h"
-#include "imgcheck.h"
 #include "journal.h"
 #include "lease.h"
-#include "report.h"
 #include "runpriv.h"
 
 /* While regaining a lease: seconds between attempts. */
@@ -500,36 +497,6 @@ lease_take(struct run *r, void (*then)(struct run *, int))
 	    r->lease_token, ttl);
 	free(k);
 }
-
-static void
-lock_done(struct run *r)
-{
-	run_next(r, IN_OK);
-}
-
-static void
-locked(struct run *r, int ok)
-{
-	if (ok == 1 && r->idle)
-		run_idle(r);
-	else if (ok == 1)	/* --pause-triggers, the lease held */
-		imgcheck_pause(r, lock_done);
-	else
-		run_next(r, ok == 0 ? IN_LOCKED : IN_FAIL);
-}
-
-static void
-state_lock(struct run *r)
-{
-	lease_take(r, locked);
-}
-
-const struct state st_lock = {
-	.name = "lock",
-	.deadline = deadline_request,
-	.enter = state_lock,
-	.journal_ahead = 1,
-};
 
 struct renew {
 	struct run	*r;

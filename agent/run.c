@@ -453,6 +453,7 @@ run_free(struct run *r)
 		worker_snap_free(&r->verify_snaps[i]);
 	free(r->verify_snaps);
 	free(r->lease_token);
+	free(r->refusal);
 	free(r->restarted_at);
 	json_decref(r->journal);
 	json_decref(r->ho);

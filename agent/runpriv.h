@@ -54,8 +54,9 @@ struct run {
 	int		 pending;	/* current state's ops in flight */
 	int		 step;		/* sub-step within a state (0 on entry) */
 	int		 bad;		/* RESTORE: a worker was not restored */
-	int		 idle;		/* RESOLVE found no queue consumed:
-					 * refused once LOCK has the lease */
+	char		*refusal;	/* RESOLVE's refusal (no queue is
+					 * consumed), said once LOCK holds the
+					 * lease; NULL none */
 	unsigned	 settle_gen;	/* gen the settle timer is for */
 	ev_timer	 settle;	/* runs the state's settled() */
 	char		 err[1024];	/* first cause of failure */
@@ -262,8 +263,6 @@ int		 run_take_queues(struct run *, size_t wi, enum flower_err,
 		    struct worker_snap *, const char *err);
 
 /* states (st-*.c) */
-/* RESOLVE found no worker consuming a queue: fail the run (nothing changed). */
-void	run_idle(struct run *);
 /* undrain_command() for the run's target, its context and namespace. */
 char	*run_undrain_command(struct run *, const struct strv *queues);
 

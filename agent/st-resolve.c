@@ -491,21 +491,19 @@ resolved(struct run *r)
 		 * Another run may have cancelled them a moment ago: its lease
 		 * says so (exit 4, naming it). Said once LOCK has the lease.
 		 */
+		char *why = xasprintf("no worker of %s consumes any queue; "
+		    "nothing to drain (see --status, --undrain)", r->name);
 		if (r->mode == RUN_DRAIN && !r->fsm.dry_run) {
-			r->idle = 1;
+			free(r->refusal);
+			r->refusal = why;
 			run_next(r, IN_OK);
-		} else
-			run_idle(r);
+		} else {
+			run_abort(r, "%s", why);
+			free(why);
+		}
 		return;
 	}
 	backlog_read(r, planned);
-}
-
-void
-run_idle(struct run *r)
-{
-	run_abort(r, "no worker of %s consumes any queue; nothing to "
-	    "drain (see --status, --undrain)", r->name);
 }
 
 static void
