@@ -169,43 +169,16 @@ handover_shed_end(struct run *r)
 /* ---- recovery -------------------------------------------------------- */
 
 int
-handover_recover(struct run *r, int restarted)
+handover_load(struct run *r, const char *record)
 {
-	const char	*v = json_string_value(json_object_get(r->journal,
-			    "handover"));
-
-	if (v == NULL || v[0] == '\0')
-		return 0;
 	json_decref(r->ho);
-	if ((r->ho = json_loads(v, 0, NULL)) == NULL) {
+	if ((r->ho = json_loads(record, 0, NULL)) == NULL) {
 		run_abort(r, "the journal's handover record is not JSON; "
 		    "nothing was changed");
-		return 1;
+		return -1;
 	}
 	r->fsm.handover = 1;
 	r->ho_pending = 1;
 	run_workers_load(r, json_object_get(r->ho, "workers"), 0);
-	v = json_string_value(json_object_get(r->journal, "state"));
-	if (json_object_get(r->ho, "plan") != NULL) {
-		log_info("%s: the interrupted handover (state %s) was giving "
-		    "the old pods back; finishing that", r->name, v ? v : "?");
-		run_jump(r, ST_GIVEBACK, (enum fsm_outcome)json_integer_value(
-		    json_object_get(r->ho, "pending")));
-	} else if (!restarted) {
-		log_info("%s: the interrupted handover (state %s) had not "
-		    "restarted the rollout; giving the old pods back", r->name,
-		    v ? v : "?");
-		run_jump(r, ST_GIVEBACK, OUT_OK);
-	} else if (v != NULL && (strcmp(v, "retire") == 0 ||
-	    strcmp(v, "history") == 0)) {
-		log_info("%s: the interrupted handover had drained the old "
-		    "workers; deleting the old pods, recreating the history",
-		    r->name);
-		run_jump(r, ST_RETIRE, OUT_OK);
-	} else {
-		log_info("%s: the interrupted handover (state %s) had "
-		    "restarted the rollout; finishing it", r->name, v ? v : "?");
-		run_jump(r, ST_ROLLOUT, OUT_OK);
-	}
-	return 1;
+	return 0;
 }

@@ -76,19 +76,54 @@ recover_wait(struct run *r, double secs)
 	ev_timer_start(loop, &r->wait);
 }
 
+/* ---- the choice (pure) ---------------------------------------------- */
+
+enum recover_step
+recover_start(int journal, const char *state)
+{
+	if (!journal)
+		return RECOVER_NOTHING;
+	if (state != NULL && strcmp(state, "drained") == 0)
+		return RECOVER_DRAINED;
+	return RECOVER_READ;
+}
+
+enum recover_step
+recover_choice(enum patch_fate fate, int handover, int giving_back,
+    const char *state)
+{
+	int	restarted = fate == PATCH_LANDED;
+
+	if (fate == PATCH_WAIT)
+		return RECOVER_WAIT;
+	if (!handover)
+		return restarted ? RECOVER_ROLLOUT : RECOVER_RESTORE;
+	if (giving_back)
+		return RECOVER_HO_GIVEBACK_AGAIN;
+	if (!restarted)
+		return RECOVER_HO_GIVEBACK;
+	if (state != NULL && (strcmp(state, "retire") == 0 ||
+	    strcmp(state, "history") == 0))
+		return RECOVER_HO_RETIRE;
+	return RECOVER_HO_ROLLOUT;
+}
+
+/* ---- the recovery ---------------------------------------------------- */
+
 static void
 recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
-	const char	*st, *ra;
-	int		 restarted;
+	const char	*st, *ra, *ho;
 	double		 rt, last, wait;
 	enum patch_fate	 fate;
+	enum recover_step step;
 
 	if (r == NULL || run_deployment(r, e, obj, err) == -1)
 		return;
 	st = journal_str(r, "state");
 	ra = journal_str(r, "restarted_at");
+	ho = journal_str(r, "handover");
 	rt = strtod(journal_str(r, "request_timeout"), NULL);
 	last = patch_last(r);
 	/* last is when the last attempt's bytes went out at the latest (its
@@ -98,34 +133,60 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	    last > 0, now_wall() -
 	    last, patch_window(0, kube_write_timeout(rt > 0 ? rt :
 	    r->ctx->o->request_timeout)), 0, &wait);
-	restarted = fate == PATCH_LANDED;
-	if (fate == PATCH_WAIT) {
+	if (fate == PATCH_LANDED) {
+		free(r->restarted_at);
+		r->restarted_at = xstrdup(ra);
+		r->restart_sent = 1;
+	}
+	/* a --handover run's record: the pods it detached, its workers */
+	if (fate != PATCH_WAIT && ho[0] != '\0' && handover_load(r, ho) == -1)
+		return;
+	step = recover_choice(fate, ho[0] != '\0', r->ho != NULL &&
+	    json_object_get(r->ho, "plan") != NULL, st);
+	switch (step) {
+	case RECOVER_WAIT:
 		log_info("%s: the interrupted run (state %s) may have left a "
 		    "PATCH of the Deployment in flight; waiting %.0fs, until "
 		    "the API server has applied it or given up on it", r->name,
 		    st, ceil(wait));
 		recover_wait(r, wait);
-		return;
-	}
-	if (restarted) {
-		free(r->restarted_at);
-		r->restarted_at = xstrdup(ra);
-		r->restart_sent = 1;
-	}
-	if (handover_recover(r, restarted))
-		return;
-	if (restarted) {
-		free(r->restarted_at);
-		r->restarted_at = xstrdup(ra);
-		r->restart_sent = 1;
+		break;
+	case RECOVER_ROLLOUT:
 		log_info("%s: the interrupted run (state %s) had restarted the "
 		    "rollout; waiting for it and verifying", r->name, st);
 		run_jump(r, ST_ROLLOUT, OUT_OK);
-	} else {
+		break;
+	case RECOVER_RESTORE:
 		log_info("%s: the interrupted run (state %s) had not restarted "
 		    "the rollout; re-adding the consumers it cancelled",
 		    r->name, st);
 		run_jump(r, ST_RESTORE, OUT_OK);
+		break;
+	case RECOVER_HO_GIVEBACK_AGAIN:
+		log_info("%s: the interrupted handover (state %s) was giving "
+		    "the old pods back; finishing that", r->name, st);
+		run_jump(r, ST_GIVEBACK, (enum fsm_outcome)json_integer_value(
+		    json_object_get(r->ho, "pending")));
+		break;
+	case RECOVER_HO_GIVEBACK:
+		log_info("%s: the interrupted handover (state %s) had not "
+		    "restarted the rollout; giving the old pods back", r->name,
+		    st);
+		run_jump(r, ST_GIVEBACK, OUT_OK);
+		break;
+	case RECOVER_HO_RETIRE:
+		log_info("%s: the interrupted handover had drained the old "
+		    "workers; deleting the old pods, recreating the history",
+		    r->name);
+		run_jump(r, ST_RETIRE, OUT_OK);
+		break;
+	case RECOVER_HO_ROLLOUT:
+		log_info("%s: the interrupted handover (state %s) had "
+		    "restarted the rollout; finishing it", r->name, st);
+		run_jump(r, ST_ROLLOUT, OUT_OK);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -136,16 +197,18 @@ recover_journal(struct run *r)
 	json_t	*ws, *pods, *p;
 	size_t	 i;
 
-	if (r->journal == NULL) {
+	switch (recover_start(r->journal != NULL, journal_str(r, "state"))) {
+	case RECOVER_NOTHING:
 		log_info("%s: no interrupted run to recover", r->name);
 		run_next(r, IN_NOTHING);
 		return;
-	}
-	if (strcmp(journal_str(r, "state"), "drained") == 0) {
+	case RECOVER_DRAINED:
 		log_info("%s: left drained on purpose by --drain-only; give its "
 		    "queues back with --undrain", r->name);
 		run_next(r, IN_NOTHING);
 		return;
+	default:
+		break;
 	}
 	ws = journal_json(r, "workers");
 	run_workers_load(r, ws, 1);

@@ -25,10 +25,10 @@ void	handover_shed_workers(struct run *);
  * the run's error again, before what failed after it. */
 void	handover_shed_end(struct run *);
 /*
- * A recovery of a --handover run (the journal has its record): jumps to
- * the state that finishes it or gives the pods back, 1; 0 if the journal
- * is not a handover's.
+ * A recovery of a --handover run: the journal's record (JSON) becomes the
+ * run's (r->ho), with its workers, the pods still detached: 0; -1 if it is
+ * not JSON (the run fails, nothing changed).
  */
-int	handover_recover(struct run *, int restarted);
+int	handover_load(struct run *, const char *record);
 
 #endif
