@@ -375,6 +375,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	struct strv		 offline = { 0 }, missing = { 0 };
 	struct strv		 need = { 0 }, nopod = { 0 }, silent = { 0 };
 	char			*s;
+	int			 pods;
 
 	if (r == NULL) {
 		worker_status_free(ws, n);
@@ -406,11 +407,16 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		strv_add(&missing, s);
 		free(s);
 	}
-	if (r->nw == 0 && need.n > 0 && r->from_selector) {
+	switch (resolve_verdict(&(struct resolve_facts){ .workers = r->nw,
+	    .need = need.n, .missing = missing.n, .silent = silent.n,
+	    .from_selector = r->from_selector, .drain = r->mode == RUN_DRAIN,
+	    .undrain = r->mode == RUN_UNDRAIN })) {
+	case RESOLVE_SKIP:
 		run_fail(r, "no Celery worker known to %s",
 		    ctl_via_name(&r->ctx->ctl));
 		run_next(r, IN_SKIP);
-	} else if (r->nw == 0 && need.n > 0) {
+		break;
+	case RESOLVE_NO_WORKER:
 		s = strv_join(&missing, ", ");
 		run_abort(r, "deployment %s has no online Celery worker known to "
 		    "%s (pods: %s%s); is it a Celery worker deployment? If it "
@@ -418,8 +424,10 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		    r->name, ctl_via_name(&r->ctx->ctl), s, offline.n ?
 		    "; offline workers seen" : "");
 		free(s);
-	} else if (missing.n > 0 || (silent.n > 0 && r->mode == RUN_DRAIN)) {
-		int pods = missing.n > 0;
+		break;
+	case RESOLVE_PODS_WITHOUT:
+	case RESOLVE_SILENT:
+		pods = missing.n > 0;
 		s = strv_join(pods ? &missing : &silent, ", ");
 		run_abort(r, "%s %s of %s%s %s%s; refusing to restart what cannot "
 		    "be drained: retry when %s up (see oc logs), or delete a "
@@ -429,21 +437,26 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		    " while their pod runs another worker", pods ?
 		    "the worker is" : "they are");
 		free(s);
-	} else if (r->nw == 0 && r->mode != RUN_DRAIN) {
+		break;
+	case RESOLVE_NOT_RUNNING:
 		run_abort(r, "deployment %s has no running Celery worker (no "
 		    "pod's container runs)", r->name);
-	} else if (r->mode == RUN_UNDRAIN) {
+		break;
+	case RESOLVE_UNDRAIN:
 		undrain(r);
-	} else if (r->nw == 0) {
+		break;
+	case RESOLVE_NOTHING:
 		log_info("%s: no pod runs a worker: nothing to drain, the "
 		    "restart goes ahead", r->name);
 		r->step = 1;
 		resolved(r);
-	} else {
+		break;
+	case RESOLVE_REFRESH:
 		r->step = 1;	/* settled when every refresh is in */
 		for (i = 0; i < r->nw; i++)
 			ctl_refresh(&r->ctx->ctl, r->w[i].name, r->state_deadline,
 			    got_refresh, op_new(r, i, 0));
+		break;
 	}
 	strv_free(&need);
 	strv_free(&offline);
