@@ -235,12 +235,6 @@ fsm_exit_code(enum fsm_outcome o)
 }
 
 int
-fsm_restart_sent(enum fsm_state s)
-{
-	return s == ST_ROLLOUT || s == ST_VERIFY;
-}
-
-int
 fsm_changes(enum fsm_state s)
 {
 	return s != ST_RESOLVE && s != ST_LOCK && s != ST_END;

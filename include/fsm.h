@@ -144,8 +144,6 @@ const char	*fsm_state_name(enum fsm_state);
 const char	*fsm_outcome_name(enum fsm_outcome);
 /* The process exit code for an outcome (see drain-and-rollout(1)). */
 int		 fsm_exit_code(enum fsm_outcome);
-/* Before the restart, interrupting means restoring consumers. */
-int		 fsm_restart_sent(enum fsm_state);
 /* The interrupt handler feeds IN_INTERRUPT to states other than these. */
 int		 fsm_restoring(enum fsm_state);
 /*
