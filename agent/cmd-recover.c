@@ -1,6 +1,6 @@
 /*
  * cmd-recover.c -- --recover [DEPLOYMENT...]: every run that died (journal
- * present, lease expired) is finished or undone; see st-recover.c. Without
+ * present, lease expired) is finished or undone; see recover.c. Without
  * names, every journal in the namespace.
  */
 #include <ev.h>

@@ -376,21 +376,9 @@ run_end(struct run *r)
 	report_outcome(r);
 	c->active--;
 	start_more(c);
-	if (c->active == 0 && c->next >= c->nruns && c->ops == 0)
-		ev_break(c->loop, EVBREAK_ONE);
 }
 
 /* ---- context --------------------------------------------------------- */
-
-static void
-idle_check(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	struct ctx	*c = w->data;
-
-	(void)revents;
-	if (c->active == 0 && c->next >= c->nruns && c->ops == 0)
-		ev_break(loop, EVBREAK_ONE);
-}
 
 void
 ctx_add(struct ctx *c, const char *name, int from_selector,
@@ -578,20 +566,60 @@ run_bg_reply(redisReply *rep, const char *err, void *arg)
 		log_warn("%s", err);
 }
 
-struct upw {
-	int		 done;
-	struct ctx	*c;
-};
+static void
+closed(void *arg)
+{
+	struct ctx	*c = arg;
 
+	c->ops--;
+}
+
+/*
+ * The barrier at the end of the loop: once every run has ended and no
+ * operation is in flight, the summary (its webhook, an operation) and the
+ * remote-control reply queue's removal; once those are done too, the loop
+ * ends.
+ */
+static void
+ctx_settle(struct ctx *c)
+{
+	if (!c->begun || c->active > 0 || c->next < c->nruns || c->ops > 0)
+		return;
+	if (!c->ending) {
+		c->ending = 1;
+		report_summary(c);
+		c->ops += pidbox_close(c->pidbox, closed, c);
+		if (c->ops > 0)
+			return;
+	}
+	ev_break(c->loop, EVBREAK_ONE);
+}
+
+static void
+idle_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ctx_settle(w->data);
+}
+
+/*
+ * The broker answered (or did not, err set): the journal and lease live in
+ * Redis, so the runs start only now. If it does not answer, every run
+ * stops in RESOLVE (journal_read), before anything changed.
+ */
 static void
 broker_up_cb(redisReply *rep, const char *err, void *arg)
 {
-	struct upw	*u = arg;
+	struct ctx	*c = arg;
 
 	(void)rep;
-	u->done = err != NULL ? -1 : 1;
 	if (err != NULL)
-		snprintf(u->c->redis_err, sizeof u->c->redis_err, "%s", err);
+		snprintf(c->redis_err, sizeof c->redis_err, "%s", err);
+	c->begun = 1;
+	driver.start(c);
+	report_live_start(c);
+	start_more(c);
 }
 
 int
@@ -600,29 +628,16 @@ ctx_run(struct ctx *c)
 	ev_prepare	 prep;
 	size_t		 i;
 	enum fsm_outcome worst = OUT_NONE;
-	struct upw	 u = { 0, c };
-
-	/*
-	 * The journal and lease live in Redis: connect before anything. If it
-	 * does not answer, every run stops in RESOLVE (journal_read), before
-	 * anything changed.
-	 */
-	broker_ready(c->broker, c->o->request_timeout, broker_up_cb, &u);
-	while (u.done == 0)
-		ev_run(c->loop, EVRUN_ONCE);
 
 	ev_prepare_init(&prep, idle_check);
 	prep.data = c;
 	ev_prepare_start(c->loop, &prep);
-	driver.start(c);
-	report_live_start(c);
-	start_more(c);
+	broker_ready(c->broker, c->o->request_timeout, broker_up_cb, c);
 	ev_run(c->loop, 0);
 	ev_prepare_stop(c->loop, &prep);
 	for (i = 0; i < c->nruns; i++)
 		if (c->runs[i]->fsm.outcome > worst)
 			worst = c->runs[i]->fsm.outcome;
-	report_summary(c);
 	return c->nruns == 0 ? 0 : fsm_exit_code(worst);
 }
 
@@ -664,11 +679,8 @@ ctx_free(struct ctx *c)
 {
 	size_t	i;
 
-	/*
-	 * pidbox_free() runs the loop until Redis has removed the reply queue:
-	 * an event arriving meanwhile goes to every run (an ended one ignores
-	 * it), so the runs are freed after it. broker_free() delivers nothing.
-	 */
+	/* the loop ended (ctx_run() closed it) or never ran: no callback
+	 * reaches a run from here on; broker_free() delivers nothing */
 	pidbox_free(c->pidbox);
 	for (i = 0; i < c->nruns; i++)
 		run_free(c->runs[i]);

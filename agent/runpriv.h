@@ -1,8 +1,11 @@
 /*
- * runpriv.h -- what the drain driver's parts share (run.c, the st-*.c state
- * files, lease.c, follow.c, report.c). Private to the driver, so it lives beside
- * them in agent/, not in include/ (the modules' public contracts). Not for
- * the command files: they use run.h.
+ * runpriv.h -- the engine's header (run.c): struct run, the operations in
+ * flight, the failure, the jumps, and struct state, the hooks by which the
+ * engine drives the states (the table: states.c). The lease (lease.h), the
+ * journal (journal.h), the event follower (follow.h) and the helpers the
+ * states share sit above it, the states above them. Private to the driver,
+ * so it lives beside them in agent/, not in include/ (the modules' public
+ * contracts). Not for the command files: they use run.h.
  */
 #ifndef RUNPRIV_H
 #define RUNPRIV_H

@@ -118,6 +118,10 @@ struct ctx {
 	int		 active;	/* runs started, not ended */
 	unsigned	 ops;		/* async operations in flight */
 	int		 interrupted;
+	int		 begun;		/* the broker answered: runs may start */
+	int		 ending;	/* every run ended: the summary made, its
+					   webhook and the pidbox's removal are
+					   the loop's last operations */
 	char		 holder[256];	/* host:pid */
 	char		 redis_err[300];	/* Redis did not answer at the start */
 };

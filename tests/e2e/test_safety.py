@@ -188,6 +188,48 @@ def test_signal_mid_drain_restores_and_sends_no_restart(request, sig):
     settle(w, ids, timeout=30)
 
 
+@pytest.mark.parametrize("interrupt", [False, True], ids=["ended", "SIGTERM"])
+def test_the_webhook_is_posted_at_exit(request, tmp_path, interrupt):
+    """The webhook is the loop's last operation, with the removal of the
+    remote-control reply queue (--control broker): the agent exits only
+    once it was posted, after a run that ended, or one a SIGTERM stopped
+    (its workers restored first)."""
+    w = fresh(request)
+    srv, url = webhook()
+    (tmp_path / "hook").write_text(url + "\n")
+    worker = w.worker_of(DEP)
+    bindings = "_kombu.binding.reply.celery.pidbox"
+    before = w.r().smembers(bindings)
+    ids = w.enqueue(DEP, 1, 8.0 if interrupt else 2.0)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--control", "broker", "--notify-url-file",
+                    str(tmp_path / "hook"), "--notify-on-success")
+    if interrupt:
+        wait_journal_state(w, "drain")
+        wait_for(lambda: not w.consumes(worker, DEP), 15, "the worker drained",
+                 interval=0.2)
+        p.send_signal(signal.SIGTERM)
+    rc, err = finish(w, p, args, timeout=120)
+    srv.shutdown()
+    assert rc == (8 if interrupt else 0), err
+    assert len(Hook.posts) == 1, (Hook.posts, err)
+    ctype, body = Hook.posts[0]
+    assert ctype == "application/json"
+    text = body["text"]
+    assert DEP in text, text
+    if interrupt:
+        assert "FAILED" in text and "interrupted" in text, text
+        assert w.consumes(worker, DEP)
+        assert patches(w) == []
+    else:
+        assert "OK" in text, text
+        assert len(applied_patches(w)) == 1
+    assert not w.r().exists(LEASE)
+    # the reply queue's binding is gone with the agent
+    assert not w.r().smembers(bindings) - before, err
+    settle(w, ids, timeout=60)
+
+
 # ---- 3. a second SIGINT exits at once, --recover finishes -------------
 
 def test_second_sigint_exits_at_once_and_recover_restores(request):
