@@ -1,10 +1,16 @@
 /*
- * run.c -- the drain driver: each state's work, on the loop; see run.h.
+ * run.c -- the drain driver's engine (runpriv.h, run.h): the runs, their
+ * operations in flight, each state's time limit, entry, settling and the
+ * run's end; it reaches the states, the lease, the journal and the events
+ * only through the table's hooks (struct driver, states.c).
  *
  * Every asynchronous call carries a struct op naming its run and the run's
  * state generation; a reply that arrives after the run moved on (timeout,
- * interrupt) is counted and dropped. The loop ends when every run has ended
- * and no operation is in flight.
+ * interrupt) is counted and dropped. One ev_run() drives everything: the
+ * runs start once the broker answered; when every run has ended and no
+ * operation is in flight, the summary's webhook and the removal of the
+ * remote-control reply queue are the last operations, and the loop ends
+ * once they are done too (ctx_settle()).
  */
 #include <ev.h>
 #include <jansson.h>
