@@ -6,11 +6,13 @@
  *
  * Every asynchronous call carries a struct op naming its run and the run's
  * state generation; a reply that arrives after the run moved on (timeout,
- * interrupt) is counted and dropped. One ev_run() drives everything: the
- * runs start once the broker answered; when every run has ended and no
- * operation is in flight, the summary's webhook and the removal of the
- * remote-control reply queue are the last operations, and the loop ends
- * once they are done too (ctx_settle()).
+ * interrupt) is counted and dropped. One ev_run() drives the runs from
+ * start to end: they start once the broker answered; when every run has
+ * ended and no operation is in flight, the summary's webhook and the
+ * removal of the remote-control reply queue are the last operations, and
+ * the loop ends once they are done too (ctx_settle()). Only the commands'
+ * reads outside runs (ctx_redis(), cmd_kube_wait()) still wait on the loop
+ * themselves.
  */
 #include <ev.h>
 #include <jansson.h>
@@ -264,8 +266,7 @@ run_jump(struct run *r, enum fsm_state st, enum fsm_outcome pending)
 	struct ctx	*c = r->ctx;
 
 	r->t_state[r->fsm.state] += ev_now(c->loop) - r->t_enter;
-	r->fsm.state = st;
-	r->fsm.pending = pending;
+	fsm_jump(&r->fsm, st, pending);
 	enter(r);
 }
 
@@ -656,8 +657,7 @@ ctx_interrupt(struct ctx *c)
 	for (i = 0; i < c->nruns; i++) {
 		struct run *r = c->runs[i];
 		if (i >= c->next) {	/* never started */
-			r->fsm.state = ST_END;
-			r->fsm.outcome = OUT_INTERRUPTED;
+			fsm_unstarted(&r->fsm);
 			continue;
 		}
 		if (fsm_restoring(r->fsm.state))

@@ -140,6 +140,15 @@ struct fsm {
 
 void		 fsm_init(struct fsm *, int dry_run, int drain_only, int force);
 enum fsm_state	 fsm_feed(struct fsm *, enum fsm_input);
+/*
+ * A move no input makes: a recovery (--recover) or an --undrain starts in
+ * the state that finishes or undoes a run (RESTORE, ROLLOUT, GIVEBACK,
+ * RETIRE), and a state whose action waited for the lease is entered
+ * again; pending: the outcome RESTORE (GIVEBACK) ends in.
+ */
+void		 fsm_jump(struct fsm *, enum fsm_state, enum fsm_outcome pending);
+/* A run a signal stopped before it started: END, OUT_INTERRUPTED. */
+void		 fsm_unstarted(struct fsm *);
 const char	*fsm_state_name(enum fsm_state);
 const char	*fsm_outcome_name(enum fsm_outcome);
 /* The process exit code for an outcome (see drain-and-rollout(1)). */

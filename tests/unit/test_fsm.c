@@ -540,6 +540,57 @@ test_verify_fails(void **state)
 	assert_int_equal(fsm_exit_code(m.outcome), 7);
 }
 
+struct jump_case {
+	enum fsm_state		 to;
+	enum fsm_outcome	 pending;
+	enum fsm_input		 then;
+	enum fsm_state		 next;
+	enum fsm_outcome	 outcome;	/* once at END; OUT_NONE: not */
+};
+
+/* A jump lands where it says, and the machine goes on from there. */
+static void
+test_jump(void **state)
+{
+	static const struct jump_case cases[] = {
+		/* --undrain, --recover before the restart: RESTORE ends OK */
+		{ ST_RESTORE, OUT_OK,	IN_OK,	 ST_END,     OUT_OK },
+		/* ... and fails as a restore fails */
+		{ ST_RESTORE, OUT_OK,	IN_FAIL, ST_END,     OUT_RESTORE_FAILED },
+		/* a GIVEBACK's pending outcome carried by the recovery */
+		{ ST_RESTORE, OUT_ROLLOUT_FAILED, IN_OK, ST_END,
+		    OUT_ROLLOUT_FAILED },
+		/* --recover after the restart: the rollout, then VERIFY */
+		{ ST_ROLLOUT, OUT_OK,	IN_OK,	 ST_VERIFY,  OUT_NONE },
+		{ ST_ROLLOUT, OUT_OK,	IN_FAIL, ST_RESTORE, OUT_NONE },
+		/* the lease regained: DRAIN entered again */
+		{ ST_DRAIN,   OUT_NONE,	IN_OK,	 ST_RESTART, OUT_NONE },
+	};
+	struct fsm	m;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct jump_case *c = &cases[i];
+		fsm_init(&m, 0, 0, 0);
+		fsm_jump(&m, c->to, c->pending);
+		assert_int_equal(m.state, c->to);
+		assert_int_equal(m.pending, c->pending);
+		if (fsm_feed(&m, c->then) != c->next || m.outcome != c->outcome)
+			fail_msg("case %zu: %s then %d: %s, %s", i,
+			    fsm_state_name(c->to), c->then,
+			    fsm_state_name(m.state),
+			    fsm_outcome_name(m.outcome));
+	}
+	/* a run stopped before it started: interrupted, and stays ended */
+	fsm_init(&m, 0, 0, 0);
+	fsm_unstarted(&m);
+	assert_int_equal(m.state, ST_END);
+	assert_int_equal(m.outcome, OUT_INTERRUPTED);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+	assert_int_equal(m.outcome, OUT_INTERRUPTED);
+}
+
 static void
 test_end_is_absorbing(void **state)
 {
@@ -1270,6 +1321,7 @@ main(void)
 		cmocka_unit_test(test_drain_only),
 		cmocka_unit_test(test_rollout_fails),
 		cmocka_unit_test(test_verify_fails),
+		cmocka_unit_test(test_jump),
 		cmocka_unit_test(test_end_is_absorbing),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_severity),
