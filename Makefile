@@ -45,6 +45,7 @@ $(BIN): $(BUILD)/main.o $(BUILD)/libdrain.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libdrain.a: $(OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/%.o: agent/%.c $(wildcard include/*.h agent/*.h) | $(BUILD)

@@ -1,6 +1,6 @@
 /*
  * cmd-recover.c -- --recover [DEPLOYMENT...]: every run that died (journal
- * present, lease expired) is finished or undone; see st-recover.c. Without
+ * present, lease expired) is finished or undone; see recover.c. Without
  * names, every journal in the namespace.
  */
 #include <ev.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "journal.h"
 #include "run.h"
 
 static int	cmd_recover_exec(struct ev_loop *, struct opts *, int, char **);

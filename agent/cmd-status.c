@@ -16,6 +16,8 @@
 #include "cmd.h"
 #include "hold.h"
 #include "report.h"
+#include "journal.h"
+#include "lease.h"
 #include "run.h"
 #include "watch.h"
 

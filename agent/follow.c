@@ -1,9 +1,10 @@
 /*
  * follow.c -- what the driver follows in the broker besides its own
  * commands: the Celery event subscription, shared by all runs, which hands
- * each event to every run (drain_event()); and the backlog of a run's
- * queues; and the Deployments' watch, shared by the runs in ROLLOUT. See
- * follow.h.
+ * each event to every run (run_event(): its state's event hook); the
+ * backlog of a run's queues; and the Deployments' watch, shared by the
+ * runs in ROLLOUT, which hands each object to its run (run_object(): its
+ * state's object hook). See follow.h.
  */
 #include <ev.h>
 #include <hiredis/hiredis.h>
@@ -34,7 +35,7 @@ on_event(const char *channel, const char *msg, size_t len, void *arg)
 	}
 	for (i = 0; i < b.n; i++)
 		for (j = 0; j < c->nruns; j++)
-			drain_event(c->runs[j], &b.v[i]);
+			run_event(c->runs[j], &b.v[i]);
 	cev_batch_free(&b);
 }
 
@@ -47,16 +48,8 @@ on_sub_state(int up, void *arg)
 	c->events_up = up;
 	if (up)
 		return;
-	for (i = 0; i < c->nruns; i++) {
-		struct run *r = c->runs[i];
-		if (r->fsm.state == ST_DRAIN && !r->polling) {
-			log_warn("%s: lost the Celery event subscription; "
-			    "polling every %.0fs until it is back", r->name,
-			    c->o->poll_interval);
-			r->polling = 1;
-			run_tick_every(r, 0.01, c->o->poll_interval);
-		}
-	}
+	for (i = 0; i < c->nruns; i++)
+		run_events_lost(c->runs[i]);
 }
 
 void
@@ -254,7 +247,7 @@ rw_event(const char *type, json_t *obj, void *arg)
 	name = json_string_value(json_object_get(meta, "name"));
 	for (i = 0; name != NULL && i < c->nruns; i++)
 		if (strcmp(c->runs[i]->name, name) == 0)
-			rollout_feed(c->runs[i], type, obj);
+			run_object(c->runs[i], type, obj);
 	if (!rw_wanted(c))
 		w->stopping = 1;
 	return w->stopping;

@@ -12,8 +12,8 @@ struct run;
 /*
  * Subscribe to the Celery events of every worker (one pattern for all
  * runs; not with --no-events or --dry-run). Each event goes to every run's
- * drain_event(); losing the subscription turns the draining runs to
- * polling.
+ * state (run_event()); losing the subscription is told to every run's
+ * state too (run_events_lost(): DRAIN turns to polling).
  */
 void	events_start(struct ctx *);
 

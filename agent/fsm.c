@@ -235,15 +235,23 @@ fsm_exit_code(enum fsm_outcome o)
 }
 
 int
-fsm_restart_sent(enum fsm_state s)
-{
-	return s == ST_ROLLOUT || s == ST_VERIFY;
-}
-
-int
 fsm_changes(enum fsm_state s)
 {
 	return s != ST_RESOLVE && s != ST_LOCK && s != ST_END;
+}
+
+void
+fsm_jump(struct fsm *m, enum fsm_state st, enum fsm_outcome pending)
+{
+	m->state = st;
+	m->pending = pending;
+}
+
+void
+fsm_unstarted(struct fsm *m)
+{
+	m->state = ST_END;
+	m->outcome = OUT_INTERRUPTED;
 }
 
 int

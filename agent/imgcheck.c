@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "imgcheck.h"
-#include "runpriv.h"
+#include "journal.h"
+#include "lease.h"
 #include "stale.h"
+#include "runpriv.h"
 
 #define PAUSE_TRIES	3	/* reads again after a conflicting write */
 

@@ -1,6 +1,6 @@
 /*
- * lease.c -- LOCK: the per-deployment lease and journal in the broker's
- * Redis (key names in run.h).
+ * lease.c -- the per-deployment lease in the broker's Redis (key
+ * names in run.h); the journal it guards is journal.c's.
  *
  * The lease is SET key token NX PX ttl, renewed every ttl/3 by a script that
  * extends it only while it still holds our token, and released by a
@@ -14,7 +14,8 @@
  * PATCH, no add-consumer, no journal change. Before each action the run
  * checks that the lease is still valid (lease_check).
  *
- * The journal is written ahead of each action (journal_write with then):
+ * The journal is written ahead of each action (journal_write() with then,
+ * journal.h):
  * the record naming the queues to cancel, the restartedAt annotation and
  * the old pods is acknowledged by Redis before the cancel or the PATCH is
  * sent, so a run killed at any point leaves what --recover needs.
@@ -40,14 +41,10 @@
 #include <string.h>
 
 #include "broker.h"
-#include "cmd.h"
-#include "imgcheck.h"
+#include "journal.h"
 #include "lease.h"
-#include "report.h"
 #include "runpriv.h"
 
-/* The journal's lifetime in Redis (seconds), refreshed on every write. */
-#define JOURNAL_TTL	"604800"
 /* While regaining a lease: seconds between attempts. */
 #define REGAIN_EVERY	0.5
 
@@ -63,17 +60,6 @@ static const char *renew_lua =
     "if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], 'gen') ~= ARGV[3]"
     " then return 2 end\n"
     "return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n";
-
-/*
- * KEYS lease, journal; ARGV token, lease ttl (ms), field, value...: 1, or
- * the holder.
- */
-static const char *journal_lua =
-    "local v = redis.call('GET', KEYS[1])\n"
-    "if v ~= ARGV[1] then return v or '' end\n"
-    "redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
-    "redis.call('EXPIRE', KEYS[2], " JOURNAL_TTL ")\n"
-    "return 1\n";
 
 /*
  * The same, taking the lease first if no key holds it (SET NX with the
@@ -139,12 +125,6 @@ lease_key(struct ctx *c, const char *dep)
 	return xasprintf("drain-and-rollout:lease:%s:%s", c->kube.ns, dep);
 }
 
-char *
-journal_key(struct ctx *c, const char *dep)
-{
-	return xasprintf("drain-and-rollout:journal:%s:%s", c->kube.ns, dep);
-}
-
 static char *
 new_token(struct ctx *c)
 {
@@ -166,8 +146,6 @@ struct take {
 	double		 sent;		/* ev_now it was sent */
 };
 
-static void	bg_done(redisReply *, const char *, void *);
-
 /* Give the lease back if token still holds it (no history entry). */
 static void
 lease_drop(struct run *r, const char *token)
@@ -176,13 +154,11 @@ lease_drop(struct run *r, const char *token)
 	char		*k = lease_key(c, r->name);
 
 	c->ops++;
-	broker_command(c->broker, bg_done, c, "EVAL %s 1 %s %s", drop_lua, k,
+	broker_command(c->broker, run_bg_reply, c, "EVAL %s 1 %s %s", drop_lua, k,
 	    token);
 	free(k);
 }
 
-static void	lease_vanished(struct run *, const char *seen, int journal_ok,
-		    double now);
 static void	regain_send(struct run *);
 static void	lease_renew(struct run *);
 
@@ -341,7 +317,7 @@ lease_lost(struct run *r, const char *holder)
  * or ours with a journal not the last we wrote (journal_ok 0), or did not
  * answer in time (NULL): regain it, or stop (lease_verdict()).
  */
-static void
+void
 lease_vanished(struct run *r, const char *seen, int journal_ok, double now)
 {
 	struct ctx	*c = r->ctx;
@@ -522,41 +498,6 @@ lease_take(struct run *r, void (*then)(struct run *, int))
 	free(k);
 }
 
-static void
-lock_done(struct run *r)
-{
-	run_next(r, IN_OK);
-}
-
-static void
-locked(struct run *r, int ok)
-{
-	if (ok == 1 && r->idle)
-		run_idle(r);
-	else if (ok == 1)	/* --pause-triggers, the lease held */
-		imgcheck_pause(r, lock_done);
-	else
-		run_next(r, ok == 0 ? IN_LOCKED : IN_FAIL);
-}
-
-static void
-state_lock(struct run *r)
-{
-	lease_take(r, locked);
-}
-
-const struct state st_lock = { "lock", deadline_request, state_lock, NULL };
-
-/* The generation of the run's last journal write ("" none yet). */
-static char *
-journal_gen(struct run *r)
-{
-	if (r->journal_gen == 0)
-		return xstrdup("");
-	return xasprintf("%s/%lu", r->lease_token ? r->lease_token : "",
-	    r->journal_gen);
-}
-
 struct renew {
 	struct run	*r;
 	double		 sent;
@@ -595,7 +536,7 @@ lease_renew(struct run *r)
 		return;
 	k = lease_key(c, r->name);
 	jk = journal_key(c, r->name);
-	gen = journal_gen(r);
+	gen = journal_generation(r);
 	snprintf(ttl, sizeof ttl, "%.0f", c->o->lease_ttl * 1000);
 	n = xcalloc(1, sizeof *n);
 	n->r = r;
@@ -608,116 +549,6 @@ lease_renew(struct run *r)
 	free(k);
 }
 
-static void
-bg_done(redisReply *rep, const char *err, void *arg)
-{
-	struct ctx	*c = arg;
-
-	c->ops--;
-	if (rep == NULL)
-		log_warn("%s", err);
-}
-
-/*
- * The journal: what --recover and --status need, all from the run's
- * memory, sent with script (journal_lua or regain_lua: the same
- * arguments). Its one writer.
- */
-static void
-journal_send(struct run *r, const char *script, broker_reply_cb *cb,
-    void *arg)
-{
-	struct ctx	*c = r->ctx;
-	json_t		*ws = run_workers_json(r, 1), *pods = json_array();
-	char		*k = journal_key(c, r->name), *lk, *wj, *pj, *hj, *gen,
-			 now[32], st[32], rt[32], ttl[32], pl[32] = "";
-	size_t		 i;
-
-	r->journal_gen++;
-	gen = journal_gen(r);
-
-	for (i = 0; i < r->old_pods.n; i++)
-		json_array_append_new(pods, json_string(r->old_pods.v[i]));
-	wj = json_dumps(ws, JSON_COMPACT);
-	pj = json_dumps(pods, JSON_COMPACT);
-	hj = r->ho != NULL ? json_dumps(r->ho, JSON_COMPACT) : NULL;
-	snprintf(now, sizeof now, "%.3f", now_wall());
-	snprintf(st, sizeof st, "%.3f", r->wall_started);
-	snprintf(rt, sizeof rt, "%g", c->o->request_timeout);
-	snprintf(ttl, sizeof ttl, "%.0f", c->o->lease_ttl * 1000);
-	if (r->patch_last > 0)
-		snprintf(pl, sizeof pl, "%.3f", r->patch_last);
-	lk = lease_key(c, r->name);
-	broker_command(c->broker, cb, arg, "EVAL %s 2 %s %s %s %s "
-	    "state %s holder %s started %s updated %s workers %s old_pods %s "
-	    "restarted_at %s handover %s request_timeout %s patch_last %s "
-	    "gen %s", script, lk, k, r->lease_token ? r->lease_token : "", ttl,
-	    fsm_state_name(r->fsm.state), c->holder, st, now, wj, pj,
-	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt, pl, gen);
-	free(gen);
-	json_decref(ws);
-	json_decref(pods);
-	free(wj);
-	free(pj);
-	free(hj);
-	free(lk);
-	free(k);
-}
-
-struct jw {
-	struct op	*op;
-	void		(*then)(struct run *);
-};
-
-static void
-journal_written(redisReply *rep, const char *err, void *arg)
-{
-	struct jw	*j = arg;
-	struct run	*owner = j->op->r;
-	struct run	*r;
-	void		(*then)(struct run *) = j->then;
-
-	if (rep != NULL && !(rep->type == REDIS_REPLY_INTEGER &&
-	    rep->integer == 1)) {
-		/* the lease is not ours: regained (then the state enters
-		 * again, this write-ahead included) or lost */
-		lease_vanished(owner, rep->type == REDIS_REPLY_STRING ?
-		    rep->str : NULL, 1, ev_now(owner->ctx->loop));
-		if (then != NULL && j->op->gen == owner->gen)
-			(void)lease_check(owner);
-		(void)op_done(j->op, NULL, NULL);
-		free(j);
-		return;
-	}
-	r = op_done(j->op, NULL, NULL);
-	free(j);
-	if (rep != NULL) {
-		if (r != NULL && then != NULL)
-			then(r);
-		return;
-	}
-	if (r == NULL)
-		return;
-	if (then == NULL) {
-		log_warn("%s: cannot update the journal: %s", r->name, err);
-		return;
-	}
-	/* write-ahead: no record, no action */
-	run_abort(r, "cannot write the journal before acting: %s; stopped "
-	    "before the %s", err, fsm_state_name(r->fsm.state));
-}
-
-/* Journal: what --recover and --status need, before each action. */
-void
-journal_write(struct run *r, void (*then)(struct run *))
-{
-	struct jw	*j = xcalloc(1, sizeof *j);
-
-	j->op = then != NULL ? op_new(r, 0, 0) : op_new_bg(r);
-	j->then = then;
-	journal_send(r, journal_lua, journal_written, j);
-}
-
 /* ---- regaining a vanished lease -------------------------------------- */
 
 struct regain {
@@ -727,7 +558,6 @@ struct regain {
 };
 
 static void	release_send(struct run *, const char *token, const char *keep);
-static const char *journal_fate(struct run *);
 
 /* The lease and the journal are back: go on (lease_resume()). */
 static void
@@ -770,7 +600,9 @@ regained(redisReply *rep, const char *err, void *arg)
 	if (r->fsm.state == ST_END || r->lease_lost_since == 0) {
 		/* the run ended meanwhile: what it took is given back */
 		if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
-			release_send(r, g->token, journal_fate(r));
+			release_send(r, g->token, journal_end_arg(
+			    journal_fate(r->fsm.outcome, r->ho_pending,
+			    r->restart_sent)));
 	} else if (rep == NULL) {
 		/* once, then every 10 s or so: Redis may be down a while */
 		if (r->lease_attempts++ % 20 == 0)
@@ -813,26 +645,6 @@ regain_send(struct run *r)
 
 /* ---- the end --------------------------------------------------------- */
 
-/*
- * What the end does with the journal: "drained" (--drain-only), "keep"
- * or "del". A run that ends with workers possibly drained (restore failed,
- * stopped without its lease, or interrupted after the restart: the rollout
- * may still fail) keeps it for --recover; one that changed nothing (refused
- * once it had the lease) wrote none, and leaves a dead run's alone.
- */
-static const char *
-journal_fate(struct run *r)
-{
-	enum fsm_outcome	o = r->fsm.outcome;
-
-	if (o == OUT_DRAINED)
-		return "drained";
-	if (o == OUT_RESTORE_FAILED || o == OUT_LEASE_LOST || r->ho_pending ||
-	    o == OUT_PREFLIGHT || (o == OUT_INTERRUPTED && r->restart_sent))
-		return "keep";
-	return "del";
-}
-
 /* History entry, journal kept, dropped or marked (keep), lease released. */
 static void
 release_send(struct run *r, const char *token, const char *keep)
@@ -844,7 +656,7 @@ release_send(struct run *r, const char *token, const char *keep)
 	snprintf(d, sizeof d, "%.3f", r->finished - r->started);
 	snprintf(st, sizeof st, "%.3f", r->wall_started);
 	c->ops++;
-	broker_command(c->broker, bg_done, c, "EVAL %s 3 %s %s "
+	broker_command(c->broker, run_bg_reply, c, "EVAL %s 3 %s %s "
 	    "drain-and-rollout:history %s %s deployment %s namespace %s "
 	    "outcome %s started %s seconds %s holder %s error %s", release_lua,
 	    k, jk, token, keep, r->name, c->kube.ns,
@@ -861,60 +673,49 @@ release_send(struct run *r, const char *token, const char *keep)
 void
 lease_release(struct run *r)
 {
-	struct ctx	*c = r->ctx;
-	const char	*keep;
+	struct ctx		*c = r->ctx;
+	struct journal_end_facts f = {
+		.outcome = r->fsm.outcome,
+		.token = r->lease_token != NULL,
+		.held = r->lease_held,
+		.undrain = r->mode == RUN_UNDRAIN,
+		.written = r->journal_gen > 0,
+		.ho_pending = r->ho_pending,
+		.restart_sent = r->restart_sent,
+	};
+	enum journal_end	 e = journal_at_end(&f);
 
 	ev_timer_stop(c->loop, &r->lease_timer);
 	ev_timer_stop(c->loop, &r->lease_expiry);
 	unwait(r);
 	r->lease_lost_since = 0;	/* a regain in flight gives it back */
-	if (r->lease_token == NULL) {
-		/* --undrain: the journal of a finished --drain-only goes */
-		if (r->mode == RUN_UNDRAIN && r->fsm.outcome == OUT_OK)
-			journal_drop_unlocked(r);
-		return;
-	}
-	if (!r->lease_held) {		/* never taken, or lost */
-		free(r->lease_token);
-		r->lease_token = NULL;
-		return;
+	switch (e) {
+	case JOURNAL_END_NONE:
+		break;
+	case JOURNAL_END_DROP_UNLOCKED:
+		journal_drop_unlocked(r);
+		break;
+	case JOURNAL_END_AS_IS:
+		lease_drop(r, r->lease_token);
+		break;
+	case JOURNAL_END_KEEP:
+		if (r->ho_pending)
+			log_warn("%s: the old pods are still detached from "
+			    "their ReplicaSets (--handover): the journal is "
+			    "kept; run drain-and-rollout --recover to finish "
+			    "the handover or give them back", r->name);
+		else if (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent)
+			log_warn("%s: interrupted after the restart: the "
+			    "journal is kept; run drain-and-rollout --recover "
+			    "to wait for the rollout (the old workers get their "
+			    "queues back if it fails)", r->name);
+		/* FALLTHROUGH */
+	case JOURNAL_END_DEL:
+	case JOURNAL_END_DRAINED:
+		release_send(r, r->lease_token, journal_end_arg(e));
+		break;
 	}
 	r->lease_held = 0;
-	if (r->fsm.outcome == OUT_NOTHING && r->journal_gen == 0) {
-		/* nothing done, nothing written (--recover found a drained
-		 * or no journal): no history, the journal as it is */
-		lease_drop(r, r->lease_token);
-		free(r->lease_token);
-		r->lease_token = NULL;
-		return;
-	}
-	keep = journal_fate(r);
-	if (r->ho_pending)
-		log_warn("%s: the old pods are still detached from their "
-		    "ReplicaSets (--handover): the journal is kept; run "
-		    "drain-and-rollout --recover to finish the handover or "
-		    "give them back", r->name);
-	else if (r->fsm.outcome == OUT_INTERRUPTED && r->restart_sent)
-		log_warn("%s: interrupted after the restart: the journal is "
-		    "kept; run drain-and-rollout --recover to wait for the "
-		    "rollout (the old workers get their queues back if it "
-		    "fails)", r->name);
-	release_send(r, r->lease_token, keep);
 	free(r->lease_token);
 	r->lease_token = NULL;
-}
-
-/* Remove the journal unless a run holds the deployment's lease. */
-void
-journal_drop_unlocked(struct run *r)
-{
-	struct ctx	*c = r->ctx;
-	char		*lk = lease_key(c, r->name), *jk = journal_key(c, r->name);
-
-	c->ops++;
-	broker_command(c->broker, bg_done, c, "EVAL %s 2 %s %s",
-	    "if redis.call('EXISTS', KEYS[1]) == 0 then "
-	    "return redis.call('DEL', KEYS[2]) end return 0", lk, jk);
-	free(lk);
-	free(jk);
 }

@@ -166,38 +166,67 @@ pidbox_new(struct ev_loop *loop, struct broker *b, const struct keys *k)
 	return p;
 }
 
+struct closing {
+	void	(*done)(void *);
+	void	*arg;
+};
+
 static void
 cleaned(redisReply *rep, const char *err, void *arg)
 {
-	int	*left = arg;
+	struct closing	*k = arg;
 
 	(void)rep;
 	if (err != NULL)
 		log_warn("cannot remove the remote-control reply queue: %s", err);
-	(*left)--;
+	if (k->done != NULL)
+		k->done(k->arg);
+	free(k);
+}
+
+/* Every call ends now, unanswered; their owners are gone or going. */
+static void
+drop_calls(struct pidbox *p)
+{
+	ev_timer_stop(p->loop, &p->poll);
+	while (p->calls != NULL) {
+		p->calls->cb = NULL;
+		finish(p, p->calls, NULL);
+	}
+}
+
+int
+pidbox_close(struct pidbox *p, void (*done)(void *), void *arg)
+{
+	struct closing	*k;
+	int		 i;
+
+	if (p == NULL)
+		return 0;
+	drop_calls(p);
+	if (!p->bound)
+		return 0;
+	p->bound = 0;
+	for (i = 0; i < 2; i++) {
+		k = xcalloc(1, sizeof *k);
+		k->done = done;
+		k->arg = arg;
+		if (i == 0)
+			broker_command(p->b, cleaned, k, "SREM %s %s",
+			    p->bindings, p->member);
+		else
+			broker_command(p->b, cleaned, k, "DEL %s", p->list);
+	}
+	return 2;
 }
 
 void
 pidbox_free(struct pidbox *p)
 {
-	int	left = 0;
-
 	if (p == NULL)
 		return;
-	ev_timer_stop(p->loop, &p->poll);
-	while (p->calls != NULL) {
-		p->calls->cb = NULL;	/* their owners are gone */
-		finish(p, p->calls, NULL);
-	}
-	if (p->bound) {
-		/* sent and answered before the broker is disconnected */
-		left = 2;
-		broker_command(p->b, cleaned, &left, "SREM %s %s", p->bindings,
-		    p->member);
-		broker_command(p->b, cleaned, &left, "DEL %s", p->list);
-		while (left > 0)	/* each command answers, fails or times out */
-			ev_run(p->loop, EVRUN_ONCE);
-	}
+	/* not closed (the loop did not end normally): sent, not waited for */
+	(void)pidbox_close(p, NULL, NULL);
 	free(p->queue);
 	free(p->list);
 	free(p->bindings);

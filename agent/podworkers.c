@@ -176,3 +176,21 @@ pod_worker_exited(const char *phase, const struct container_state *cs,
 	/* no name: every container is the worker's */
 	return exited || (worker == NULL && n > 0 && ended == n);
 }
+
+enum resolve_verdict
+resolve_verdict(const struct resolve_facts *f)
+{
+	if (f->workers == 0 && f->need > 0)
+		return f->from_selector ? RESOLVE_SKIP : RESOLVE_NO_WORKER;
+	if (f->missing > 0)
+		return RESOLVE_PODS_WITHOUT;
+	if (f->silent > 0 && f->drain)
+		return RESOLVE_SILENT;
+	if (f->workers == 0 && !f->drain)
+		return RESOLVE_NOT_RUNNING;
+	if (f->undrain)
+		return RESOLVE_UNDRAIN;
+	if (f->workers == 0)
+		return RESOLVE_NOTHING;
+	return RESOLVE_REFRESH;
+}

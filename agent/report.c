@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "http.h"
 #include "imgcheck.h"
+#include "journal.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -838,10 +839,10 @@ write_metrics(struct ctx *c)
 static void
 notified(const struct http_resp *resp, void *arg)
 {
-	int	*done = arg;
-	char	 d[256];
+	struct ctx	*c = arg;
+	char		 d[256];
 
-	*done = 1;
+	c->ops--;
 	if (resp->err != HTTP_OK || resp->status / 100 != 2)
 		log_warn("the notification webhook failed: %s",
 		    http_describe(resp, d, sizeof d));
@@ -852,7 +853,7 @@ notify(struct ctx *c)
 {
 	struct http_req	 req;
 	size_t		 i, j;
-	int		 bad = 0, done = 0;
+	int		 bad = 0;
 	char		*text = xstrdup(""), *p;
 	json_t		*body;
 	char		*js;
@@ -895,9 +896,10 @@ notify(struct ctx *c)
 	req.timeout = 10;
 	req.retry = 1;
 	req.deadline = ev_now(c->loop) + 30;
-	if (http_do(c->http, &req, notified, &done) != NULL)
-		while (!done)	/* until it is sent, or has failed for good */
-			ev_run(c->loop, EVRUN_ONCE);
+	/* an operation of the loop's end: it ends once sent, or failed for
+	 * good */
+	c->ops++;
+	(void)http_do(c->http, &req, notified, c);
 	json_decref(body);
 	free(js);
 	free(p);

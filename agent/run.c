@@ -1,10 +1,18 @@
 /*
- * run.c -- the drain driver: each state's work, on the loop; see run.h.
+ * run.c -- the drain driver's engine (runpriv.h, run.h): the runs, their
+ * operations in flight, each state's time limit, entry, settling and the
+ * run's end; it reaches the states, the lease, the journal and the events
+ * only through the table's hooks (struct driver, states.c).
  *
  * Every asynchronous call carries a struct op naming its run and the run's
  * state generation; a reply that arrives after the run moved on (timeout,
- * interrupt) is counted and dropped. The loop ends when every run has ended
- * and no operation is in flight.
+ * interrupt) is counted and dropped. One ev_run() drives the runs from
+ * start to end: they start once the broker answered; when every run has
+ * ended and no operation is in flight, the summary's webhook and the
+ * removal of the remote-control reply queue are the last operations, and
+ * the loop ends once they are done too (ctx_settle()). Only the commands'
+ * reads outside runs (ctx_redis(), cmd_kube_wait()) still wait on the loop
+ * themselves.
  */
 #include <ev.h>
 #include <jansson.h>
@@ -18,7 +26,6 @@
 #include "broker.h"
 #include "events.h"
 #include "execcred.h"
-#include "follow.h"
 #include "http.h"
 #include "imgcheck.h"
 #include "report.h"
@@ -71,9 +78,9 @@ settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (r->gen != r->settle_gen || r->pending > 0 ||
 	    r->fsm.state == ST_END ||
-	    driver_states[r->fsm.state]->settled == NULL)
+	    driver.states[r->fsm.state]->settled == NULL)
 		return;
-	driver_states[r->fsm.state]->settled(r);
+	driver.states[r->fsm.state]->settled(r);
 }
 
 /* ---- operations ------------------------------------------------------ */
@@ -182,12 +189,8 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (r->fsm.state == ST_END)
 		return;
-	if (r->err[0] == '\0' && r->fsm.state == ST_DRAIN) {
-		char *b = drain_blockers(r);
-		run_fail(r, "drain timed out after %s; still held: %s",
-		    duration_fmt(r->state_len, r->tmp, sizeof r->tmp), b);
-		free(b);
-	}
+	if (r->err[0] == '\0' && driver.states[r->fsm.state]->timed_out)
+		driver.states[r->fsm.state]->timed_out(r);
 	if (r->err[0] == '\0')
 		run_fail(r, "%s timed out after %s%s%s",
 		    fsm_state_name(r->fsm.state),
@@ -205,8 +208,31 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (r->fsm.state == ST_END)
 		return;
-	state_tick(r);
+	if (driver.states[r->fsm.state]->tick != NULL)
+		driver.states[r->fsm.state]->tick(r);
 	report_live_redraw();
+}
+
+void
+run_event(struct run *r, const struct cev *ev)
+{
+	if (r->fsm.state != ST_END && driver.states[r->fsm.state]->event)
+		driver.states[r->fsm.state]->event(r, ev);
+}
+
+void
+run_events_lost(struct run *r)
+{
+	if (r->fsm.state != ST_END &&
+	    driver.states[r->fsm.state]->events_lost != NULL)
+		driver.states[r->fsm.state]->events_lost(r);
+}
+
+void
+run_object(struct run *r, const char *type, json_t *obj)
+{
+	if (r->fsm.state != ST_END && driver.states[r->fsm.state]->object)
+		driver.states[r->fsm.state]->object(r, type, obj);
 }
 
 void
@@ -247,8 +273,7 @@ run_jump(struct run *r, enum fsm_state st, enum fsm_outcome pending)
 	struct ctx	*c = r->ctx;
 
 	r->t_state[r->fsm.state] += ev_now(c->loop) - r->t_enter;
-	r->fsm.state = st;
-	r->fsm.pending = pending;
+	fsm_jump(&r->fsm, st, pending);
 	enter(r);
 }
 
@@ -289,7 +314,7 @@ enter(struct run *r)
 		http_set_changed(c->http, 1);
 		broker_set_changed(c->broker, 1);
 	}
-	st = driver_states[r->fsm.state];
+	st = driver.states[r->fsm.state];
 	len = st->deadline != NULL ? st->deadline(r) : 0;
 	r->state_len = len;
 	r->state_deadline = len > 0 ? r->t_enter + len : 0;
@@ -297,11 +322,7 @@ enter(struct run *r)
 		ev_timer_set(&r->timeout, len, 0.);
 		ev_timer_start(c->loop, &r->timeout);
 	}
-	/* CANCEL, RESTART and DETACH write theirs ahead of their action */
-	if (r->fsm.state != ST_RESOLVE && r->fsm.state != ST_LOCK &&
-	    r->fsm.state != ST_CANCEL && r->fsm.state != ST_RESTART &&
-	    r->fsm.state != ST_DETACH && r->lease_held)
-		journal_write(r, NULL);
+	driver.entered(r);
 	report_state(r);
 	gen = r->gen;
 	st->enter(r);
@@ -365,26 +386,13 @@ run_end(struct run *r)
 	ev_timer_stop(c->loop, &r->tick);
 	ev_timer_stop(c->loop, &r->settle);
 	r->finished = ev_now(c->loop);
-	handover_shed_end(r);
-	lease_release(r);
+	driver.ended(r);
 	report_outcome(r);
 	c->active--;
 	start_more(c);
-	if (c->active == 0 && c->next >= c->nruns && c->ops == 0)
-		ev_break(c->loop, EVBREAK_ONE);
 }
 
 /* ---- context --------------------------------------------------------- */
-
-static void
-idle_check(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	struct ctx	*c = w->data;
-
-	(void)revents;
-	if (c->active == 0 && c->next >= c->nruns && c->ops == 0)
-		ev_break(loop, EVBREAK_ONE);
-}
 
 void
 ctx_add(struct ctx *c, const char *name, int from_selector,
@@ -448,6 +456,7 @@ run_free(struct run *r)
 		worker_snap_free(&r->verify_snaps[i]);
 	free(r->verify_snaps);
 	free(r->lease_token);
+	free(r->refusal);
 	free(r->restarted_at);
 	json_decref(r->journal);
 	json_decref(r->ho);
@@ -562,20 +571,70 @@ wk_free(struct wk *w)
 	json_decref(w->waited);
 }
 
-struct upw {
-	int		 done;
-	struct ctx	*c;
-};
+void
+run_bg_reply(redisReply *rep, const char *err, void *arg)
+{
+	struct ctx	*c = arg;
 
+	c->ops--;
+	if (rep == NULL)
+		log_warn("%s", err);
+}
+
+static void
+closed(void *arg)
+{
+	struct ctx	*c = arg;
+
+	c->ops--;
+}
+
+/*
+ * The barrier at the end of the loop: once every run has ended and no
+ * operation is in flight, the summary (its webhook, an operation) and the
+ * remote-control reply queue's removal; once those are done too, the loop
+ * ends.
+ */
+static void
+ctx_settle(struct ctx *c)
+{
+	if (!c->begun || c->active > 0 || c->next < c->nruns || c->ops > 0)
+		return;
+	if (!c->ending) {
+		c->ending = 1;
+		report_summary(c);
+		c->ops += pidbox_close(c->pidbox, closed, c);
+		if (c->ops > 0)
+			return;
+	}
+	ev_break(c->loop, EVBREAK_ONE);
+}
+
+static void
+idle_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ctx_settle(w->data);
+}
+
+/*
+ * The broker answered (or did not, err set): the journal and lease live in
+ * Redis, so the runs start only now. If it does not answer, every run
+ * stops in RESOLVE (journal_read), before anything changed.
+ */
 static void
 broker_up_cb(redisReply *rep, const char *err, void *arg)
 {
-	struct upw	*u = arg;
+	struct ctx	*c = arg;
 
 	(void)rep;
-	u->done = err != NULL ? -1 : 1;
 	if (err != NULL)
-		snprintf(u->c->redis_err, sizeof u->c->redis_err, "%s", err);
+		snprintf(c->redis_err, sizeof c->redis_err, "%s", err);
+	c->begun = 1;
+	driver.start(c);
+	report_live_start(c);
+	start_more(c);
 }
 
 int
@@ -584,29 +643,16 @@ ctx_run(struct ctx *c)
 	ev_prepare	 prep;
 	size_t		 i;
 	enum fsm_outcome worst = OUT_NONE;
-	struct upw	 u = { 0, c };
-
-	/*
-	 * The journal and lease live in Redis: connect before anything. If it
-	 * does not answer, every run stops in RESOLVE (journal_read), before
-	 * anything changed.
-	 */
-	broker_ready(c->broker, c->o->request_timeout, broker_up_cb, &u);
-	while (u.done == 0)
-		ev_run(c->loop, EVRUN_ONCE);
 
 	ev_prepare_init(&prep, idle_check);
 	prep.data = c;
 	ev_prepare_start(c->loop, &prep);
-	events_start(c);
-	report_live_start(c);
-	start_more(c);
+	broker_ready(c->broker, c->o->request_timeout, broker_up_cb, c);
 	ev_run(c->loop, 0);
 	ev_prepare_stop(c->loop, &prep);
 	for (i = 0; i < c->nruns; i++)
 		if (c->runs[i]->fsm.outcome > worst)
 			worst = c->runs[i]->fsm.outcome;
-	report_summary(c);
 	return c->nruns == 0 ? 0 : fsm_exit_code(worst);
 }
 
@@ -619,8 +665,7 @@ ctx_interrupt(struct ctx *c)
 	for (i = 0; i < c->nruns; i++) {
 		struct run *r = c->runs[i];
 		if (i >= c->next) {	/* never started */
-			r->fsm.state = ST_END;
-			r->fsm.outcome = OUT_INTERRUPTED;
+			fsm_unstarted(&r->fsm);
 			continue;
 		}
 		if (fsm_restoring(r->fsm.state))
@@ -648,11 +693,8 @@ ctx_free(struct ctx *c)
 {
 	size_t	i;
 
-	/*
-	 * pidbox_free() runs the loop until Redis has removed the reply queue:
-	 * an event arriving meanwhile goes to every run (an ended one ignores
-	 * it), so the runs are freed after it. broker_free() delivers nothing.
-	 */
+	/* the loop ended (ctx_run() closed it) or never ran: no callback
+	 * reaches a run from here on; broker_free() delivers nothing */
 	pidbox_free(c->pidbox);
 	for (i = 0; i < c->nruns; i++)
 		run_free(c->runs[i]);
@@ -833,39 +875,4 @@ ctx_redis(struct ctx *c, char *err, size_t errlen, const char *fmt, ...)
 		ev_run(c->loop, EVRUN_ONCE);
 	snprintf(err, errlen, "%s", s.err);
 	return s.reply;
-}
-
-/* Deployments with a journal in the namespace (SCAN, not KEYS). */
-int
-ctx_journals(struct ctx *c, struct strv *out, char *err, size_t errlen)
-{
-	char		*prefix = journal_key(c, ""), cursor[32] = "0";
-	char		*esc = redis_glob_escape(prefix);
-	char		*pat = xasprintf("%s*", esc);
-	redisReply	*rep;
-	size_t		 i;
-
-	free(prefix);
-	free(esc);
-
-	do {
-		rep = ctx_redis(c, err, errlen, "SCAN %s MATCH %s COUNT 500",
-		    cursor, pat);
-		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
-		    rep->elements != 2) {
-			ctx_redis_free(rep);
-			free(pat);
-			return -1;
-		}
-		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
-		for (i = 0; i < rep->element[1]->elements; i++) {
-			const char *k = strrchr(rep->element[1]->element[i]->str,
-			    ':');
-			if (k != NULL && !strv_has(out, k + 1))
-				strv_add(out, k + 1);
-		}
-		ctx_redis_free(rep);
-	} while (strcmp(cursor, "0") != 0);
-	free(pat);
-	return 0;
 }

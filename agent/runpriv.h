@@ -1,8 +1,11 @@
 /*
- * runpriv.h -- what the drain driver's parts share (run.c, the st-*.c state
- * files, lease.c, follow.c, report.c). Private to the driver, so it lives beside
- * them in agent/, not in include/ (the modules' public contracts). Not for
- * the command files: they use run.h.
+ * runpriv.h -- the engine's header (run.c): struct run, the operations in
+ * flight, the failure, the jumps, and struct state, the hooks by which the
+ * engine drives the states (the table: states.c). The lease (lease.h), the
+ * journal (journal.h), the event follower (follow.h) and the helpers the
+ * states share sit above it, the states above them. Private to the driver,
+ * so it lives beside them in agent/, not in include/ (the modules' public
+ * contracts). Not for the command files: they use run.h.
  */
 #ifndef RUNPRIV_H
 #define RUNPRIV_H
@@ -55,8 +58,9 @@ struct run {
 	int		 pending;	/* current state's ops in flight */
 	int		 step;		/* sub-step within a state (0 on entry) */
 	int		 bad;		/* RESTORE: a worker was not restored */
-	int		 idle;		/* RESOLVE found no queue consumed:
-					 * refused once LOCK has the lease */
+	char		*refusal;	/* RESOLVE's refusal (no queue is
+					 * consumed), said once LOCK holds the
+					 * lease; NULL none */
 	unsigned	 settle_gen;	/* gen the settle timer is for */
 	ev_timer	 settle;	/* runs the state's settled() */
 	char		 err[1024];	/* first cause of failure */
@@ -152,26 +156,73 @@ struct op {
 };
 
 /*
- * One state of the driver, exported by its st-*.c (lease.c: LOCK). run.c
- * looks the state up: on entry it arms the state's time limit (deadline(),
- * seconds, 0 for none) and calls enter(); whenever the state's last
- * counted operation completes (r->pending back to 0), settled() runs, on
- * the loop, after the callback that completed it: the one place where a
- * state decides what follows a batch of operations. A state whose enter()
- * starts no operation is settled at once.
+ * One state of the driver, exported by its st-*.c. The engine (run.c)
+ * knows no state by name: it reaches each only through these hooks, which
+ * the table (states.c) lists by enum fsm_state.
+ *
+ * On entry the engine arms the state's time limit (deadline(), seconds, 0
+ * or NULL for none), has the table record the entry (struct driver's
+ * entered: the journal, unless journal_ahead) and calls enter(). Whenever
+ * the state's last counted operation completes (r->pending back to 0),
+ * settled() runs, on the loop, after the callback that completed it: the
+ * one place where a state decides what follows a batch of operations. A
+ * state whose enter() starts no operation is settled at once.
+ *
+ * The other hooks, each optional (NULL: nothing), run only while the run is
+ * in that state:
+ *   tick         the timer the state armed with run_tick_every() fired;
+ *   event        a Celery event from the broker (follow.c, every run);
+ *   events_lost  the event subscription was lost (it turns to polling);
+ *   object       an object of the run's workload from the Deployments'
+ *                watch (follow.h), type its event's (ADDED, MODIFIED,
+ *                DELETED);
+ *   timed_out    its time limit passed and no cause is kept yet: the
+ *                state may keep a better one (run_fail()) than the
+ *                engine's "STATE timed out after ...".
+ * journal_ahead: the engine does not have the journal written on entry:
+ * the state writes its record itself, ahead of its action (CANCEL,
+ * RESTART, DETACH), or has no lease to write it under yet (RESOLVE, LOCK).
  */
 struct state {
 	const char	*name;
 	double		(*deadline)(struct run *);
 	void		(*enter)(struct run *);
-	void		(*settled)(struct run *);	/* NULL: nothing */
+	void		(*settled)(struct run *);
+	void		(*tick)(struct run *);
+	void		(*event)(struct run *, const struct cev *);
+	void		(*events_lost)(struct run *);
+	void		(*timed_out)(struct run *);
+	void		(*object)(struct run *, const char *type,
+			    struct json_t *obj);
+	int		 journal_ahead;
 };
 
 extern const struct state st_resolve, st_lock, st_cancel, st_drain,
 	    st_restart, st_rollout, st_verify, st_restore, st_detach,
 	    st_retire, st_history, st_giveback, st_inflight;
-/* The table of them by enum fsm_state (states.c). */
-extern const struct state *const driver_states[ST_END];
+
+/*
+ * The table the engine drives (states.c): the states by enum fsm_state,
+ * and what the layers above the engine do at the edges of the runs.
+ */
+struct driver {
+	const struct state *states[ST_END];
+	/* before the first run starts (the event subscription) */
+	void		(*start)(struct ctx *);
+	/* a state was entered, before its enter() (its journal record) */
+	void		(*entered)(struct run *);
+	/* the run ended, before its outcome is reported (the lease and the
+	 * journal's fate) */
+	void		(*ended)(struct run *);
+};
+extern const struct driver driver;
+
+/* A Celery event for the run: to its state's event hook (follow.c). */
+void		 run_event(struct run *, const struct cev *);
+/* The event subscription is lost: to the state's events_lost hook. */
+void		 run_events_lost(struct run *);
+/* An object of the run's Deployment from the watch: to the object hook. */
+void		 run_object(struct run *, const char *type, struct json_t *obj);
 
 /*
  * A PATCH of the Deployment (the restart; pause: --handover's pause) is
@@ -201,11 +252,13 @@ void		 run_abort(struct run *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 run_deployment(struct run *, enum kube_err, struct json_t *,
 		    const char *err);
-/* st-hold.c: 1 if the deployment's hold ends the run (skipped, refused). */
-int		 run_held(struct run *, struct json_t *deployment);
 void		 run_end(struct run *);
 void		 run_tick_every(struct run *, double first, double every);
 void		 wk_free(struct wk *);
+/* A background broker command's reply (arg: the ctx): counted out of
+ * ctx->ops, a failure logged. */
+struct redisReply;
+void		 run_bg_reply(struct redisReply *, const char *err, void *ctx);
 /* The run's worker of that name, or NULL. */
 struct wk	*run_worker(struct run *, const char *name);
 /* A new worker record, empty but for its name (r->w may move). */
@@ -229,81 +282,10 @@ int		 run_take_queues(struct run *, size_t wi, enum flower_err,
 		    struct worker_snap *, const char *err);
 
 /* states (st-*.c) */
-/* RESOLVE found no worker consuming a queue: fail the run (nothing changed). */
-void	run_idle(struct run *);
-void	state_tick(struct run *);
-void	state_poll(struct run *);	/* ticks of ROLLOUT and VERIFY */
-/*
- * ROLLOUT (st-rollout.c): an object of the run's Deployment from the
- * watch (follow.h), type its event's; ignored outside ROLLOUT, before the
- * restart PATCH's answer or the run's own first read, and when older than
- * the restart (a lower metadata.generation). In RESTART, the last one is
- * kept for ROLLOUT (it may be the newest there is).
- */
-void	rollout_feed(struct run *, const char *type, struct json_t *obj);
-void	state_cancel_again(struct run *, size_t wi);
-void	drain_event(struct run *, const struct cev *);
-/*
- * Refresh worker wi again after a consumer change the last refresh did not
- * show yet (Flower 2.1 may answer from an inspection begun before it), if
- * fewer than RECHECKS were made: 1 and cb(...) later, else 0.
- */
-int	refresh_again(struct run *, size_t wi, flower_snap_cb *cb);
-/* "W: running id name for 3m; prefetched id name" for every worker. */
-char	*drain_blockers(struct run *);
 /* undrain_command() for the run's target, its context and namespace. */
 char	*run_undrain_command(struct run *, const struct strv *queues);
 
 /* Jump to a state (recover, undrain); RESTORE ends in pending. */
 void	run_jump(struct run *, enum fsm_state, enum fsm_outcome pending);
-/* st-recover.c */
-void	recover_resolve(struct run *);
-void	journal_read(struct run *, void (*then)(struct run *));
-/*
- * Queues the journal records for worker name (NULL: all workers); like:
- * for every worker of the same NAME (podworkers.h), on whatever pod.
- */
-void	journal_queues(struct run *, const char *name, int like,
-	    struct strv *out);
-
-/*
- * st-handover.c: a recovery of a --handover run (the journal has its
- * record): jumps to the state that finishes it or gives the pods back, 1;
- * 0 if the journal is not a handover's.
- */
-int	handover_recover(struct run *, int restarted);
-/* DRAIN, --handover: worker wi holds nothing: delete its (old) pod once
- * every worker of the run on it holds nothing (pod_workers_done()). */
-void	handover_drained(struct run *, size_t wi);
-/* CANCEL after a GIVEBACK (fsm.shed): keep only the workers to drain. */
-void	handover_shed_workers(struct run *);
-/* At the end of a run that shed (fsm.shed): the cause of the GIVEBACK is
- * the run's error again, before what failed after it. */
-void	handover_shed_end(struct run *);
-
-/* lease.c */
-void	lease_take(struct run *, void (*then)(struct run *, int ok));
-void	lease_release(struct run *);
-/*
- * Before an action: 1 if the run may act (it holds an unexpired lease, or
- * needs none: --undrain); else 0: the lease is being regained (the state
- * waits, an operation of it, and enters again once the lease and the
- * journal are back: lease_resume(), lease.h) or the run is stopped
- * (IN_LOST).
- */
-int	lease_check(struct run *);
-/* The lease is gone for good (holder: who holds it now; NULL: not
- * regained in time); names the command that undrains what the run
- * drained. */
-void	lease_lost(struct run *, const char *holder);
-/*
- * Write the journal, conditional on holding the lease (one script). With
- * then: write-ahead: then() runs once Redis acknowledged the record; a
- * failed or timed-out write ends the run before it acts. Without: the
- * record only updates --status; a failure is logged. Either way a write
- * that finds the lease gone stops the run (lease_lost).
- */
-void	journal_write(struct run *, void (*then)(struct run *));
-void	journal_drop_unlocked(struct run *);
 
 #endif

@@ -17,20 +17,14 @@
 #include "census.h"
 #include "events.h"
 #include "follow.h"
+#include "handover.h"
+#include "journal.h"
+#include "lease.h"
+#include "recheck.h"
 #include "report.h"
 #include "runpriv.h"
 
 #define EVENT_SILENCE	7.0	/* heartbeats come every 2 s */
-/*
- * A refresh right after a cancel (or an add) may not show it yet: Flower
- * 2.1 answers it from an inspection already in flight, begun before. Look
- * again this many times, this far apart (longer than one inspection:
- * Flower's inspect timeout, 1 s by default), before concluding that the
- * change failed.
- */
-#define RECHECKS	4
-#define RECHECK_GAP	1.2
-
 /* r->census: DRAIN's last look at the pods before they are stopped */
 enum census_step {
 	CENSUS_NONE,		/* not begun, or to begin again */
@@ -51,6 +45,7 @@ static void	status_checked(enum flower_err, struct worker_status *, size_t,
 		    const char *, void *);
 static void	pods_checked(enum kube_err, json_t *, const char *, void *);
 static int	census_step(struct run *);
+static void	cancel_again(struct run *, size_t wi);
 
 /* ---- CANCEL ---------------------------------------------------------- */
 
@@ -162,43 +157,6 @@ cancelled(enum flower_err e, const char *err, void *arg)
 		uncancel(&r->w[wi], r->w[wi].queues.v[qi]);
 	if (e != FLOWER_OK)
 		run_fail(r, "%s", err);
-}
-
-struct again {
-	struct op	*op;
-	flower_snap_cb	*cb;
-};
-
-static void
-again_cb(int revents, void *arg)
-{
-	struct again	*a = arg;
-	struct op	*o = a->op;
-	flower_snap_cb	*cb = a->cb;
-
-	(void)revents;
-	free(a);
-	if (o->gen != o->r->gen) {
-		op_done(o, NULL, NULL);
-		return;
-	}
-	ctl_refresh(&o->r->ctx->ctl, o->r->w[o->wi].name, o->r->state_deadline,
-	    cb, o);
-}
-
-int
-refresh_again(struct run *r, size_t wi, flower_snap_cb *cb)
-{
-	struct again	*a;
-
-	if (r->w[wi].rechecks >= RECHECKS)
-		return 0;
-	r->w[wi].rechecks++;
-	a = xcalloc(1, sizeof *a);
-	a->op = op_new(r, wi, 0);
-	a->cb = cb;
-	ev_once(r->ctx->loop, -1, 0, RECHECK_GAP, again_cb, a);
-	return 1;
 }
 
 /* The refresh after the cancel: no queue may be left; seed the sets. */
@@ -640,10 +598,6 @@ drain_deadline(struct run *r)
 	return left > 1 ? left : 1;
 }
 
-const struct state st_cancel = { "cancel", deadline_minute, state_cancel,
-	cancel_settled };
-const struct state st_drain = { "drain", drain_deadline, state_drain,
-	drain_check };
 
 static int
 all_drained(struct run *r)
@@ -833,7 +787,7 @@ confirmed(enum flower_err e, struct worker_snap *s, const char *err,
 			log_warn("%s: worker %s consumes again (someone re-added "
 			    "its consumers?); cancelling again", r->name,
 			    w->name);
-			state_cancel_again(r, wi);
+			cancel_again(r, wi);
 		}
 	} else if (e == FLOWER_EUNKNOWN || e == FLOWER_ENOREPLY) {
 		suspect(r, w);
@@ -862,8 +816,8 @@ recancelled(enum flower_err e, const char *err, void *arg)
 	drain_check(r);		/* a confirmation may be waiting on it */
 }
 
-void
-state_cancel_again(struct run *r, size_t wi)
+static void
+cancel_again(struct run *r, size_t wi)
 {
 	struct wk	*w = &r->w[wi];
 	size_t		 j;
@@ -907,20 +861,13 @@ status_checked(enum flower_err e, struct worker_status *ws, size_t n,
 	drain_check(r);
 }
 
-void
-state_tick(struct run *r)
+static void
+drain_tick(struct run *r)
 {
 	struct ctx	*c = r->ctx;
 	double		 now = ev_now(c->loop);
 	size_t		 i;
 
-	switch (r->fsm.state) {
-	case ST_DRAIN:
-		break;
-	default:
-		state_poll(r);
-		return;
-	}
 	if (!r->polling) {
 		for (i = 0; i < r->nw; i++) {
 			struct wk *w = &r->w[i];
@@ -945,8 +892,22 @@ state_tick(struct run *r)
 		drain_step(r, 1);
 }
 
-/* An event for one of this run's workers. */
-void
+/* The event subscription is lost: poll until it is back. */
+static void
+drain_events_lost(struct run *r)
+{
+	struct ctx	*c = r->ctx;
+
+	if (r->polling)
+		return;
+	log_warn("%s: lost the Celery event subscription; polling every %.0fs "
+	    "until it is back", r->name, c->o->poll_interval);
+	r->polling = 1;
+	run_tick_every(r, 0.01, c->o->poll_interval);
+}
+
+/* An event for one of this run's workers (CANCEL, DRAIN). */
+static void
 drain_event(struct run *r, const struct cev *ev)
 {
 	struct wk	*w = run_worker(r, ev->hostname);
@@ -999,7 +960,8 @@ drain_event(struct run *r, const struct cev *ev)
 	}
 }
 
-char *
+/* "W: running id name for 3m; prefetched id name" for every worker. */
+static char *
 drain_blockers(struct run *r)
 {
 	char	*out = xstrdup(""), *a, *p, *n;
@@ -1025,3 +987,33 @@ drain_blockers(struct run *r)
 	}
 	return out;
 }
+
+/* The drain's time is up: the cause names what still holds it. */
+static void
+drain_timed_out(struct run *r)
+{
+	char	*b = drain_blockers(r);
+
+	run_fail(r, "drain timed out after %s; still held: %s",
+	    duration_fmt(r->state_len, r->tmp, sizeof r->tmp), b);
+	free(b);
+}
+
+const struct state st_cancel = {
+	.name = "cancel",
+	.deadline = deadline_minute,
+	.enter = state_cancel,
+	.settled = cancel_settled,
+	.event = drain_event,
+	.journal_ahead = 1,
+};
+const struct state st_drain = {
+	.name = "drain",
+	.deadline = drain_deadline,
+	.enter = state_drain,
+	.settled = drain_check,
+	.tick = drain_tick,
+	.event = drain_event,
+	.events_lost = drain_events_lost,
+	.timed_out = drain_timed_out,
+};

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
+#include "lease.h"
+#include "handover.h"
 #include "podworkers.h"
 #include "report.h"
 #include "runpriv.h"
@@ -222,8 +225,13 @@ detach_pause(struct run *r)
 	    detach_done, op_new(r, 0, 0));
 }
 
-const struct state st_detach = { "detach", deadline_minute, state_detach,
-	detach_settled };
+const struct state st_detach = {
+	.name = "detach",
+	.deadline = deadline_minute,
+	.enter = state_detach,
+	.settled = detach_settled,
+	.journal_ahead = 1,
+};
 
 /* ---- RETIRE ---------------------------------------------------------- */
 
@@ -235,100 +243,6 @@ retired(enum kube_err e, json_t *obj, const char *err, void *arg)
 	(void)obj;
 	if (r != NULL && e != KUBE_OK && e != KUBE_ENOTFOUND)
 		run_fail(r, "%s", err);
-}
-
-static void
-retired_one(enum kube_err e, json_t *obj, const char *err, void *arg)
-{
-	struct run	*r = op_done(arg, NULL, NULL);
-
-	(void)obj;
-	/* RETIRE deletes it again */
-	if (r != NULL && e != KUBE_OK && e != KUBE_ENOTFOUND)
-		log_warn("%s: %s (retried once all are drained)", r->name, err);
-}
-
-/*
- * Whether every worker of the run on pod holds nothing and no other worker
- * is online there (ws, nws: NULL, 0 before the broker was asked;
- * podworkers.h).
- */
-static int
-handover_pod_done(struct run *r, const char *pod,
-    const struct worker_status *ws, size_t nws)
-{
-	struct worker_done	*wd = xcalloc(r->nw + 1, sizeof *wd);
-	size_t			 i;
-	int			 done;
-
-	for (i = 0; i < r->nw; i++) {
-		wd[i].name = r->w[i].name;
-		wd[i].done = r->w[i].drained || r->w[i].gone;
-	}
-	done = pod_workers_done(pod, wd, r->nw, ws, nws);
-	free(wd);
-	return done;
-}
-
-/* Whether DETACH recorded pod among the old pods RETIRE deletes. */
-static int
-handover_old_pod(struct run *r, const char *pod)
-{
-	json_t	*p;
-	size_t	 i;
-
-	json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
-		const char *n = json_string_value(json_object_get(p, "name"));
-		if (pod != NULL && n != NULL && strcmp(n, pod) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * The workers online now, for the pod of worker wi, drained: deleted only
- * if no worker the run does not track runs there (one that came up after
- * RESOLVE); else the census before RETIRE drains it first.
- */
-static void
-handover_looked(enum flower_err e, struct worker_status *ws, size_t n,
-    const char *err, void *arg)
-{
-	size_t		 wi;
-	struct run	*r = op_done(arg, &wi, NULL);
-	const char	*pod;
-
-	if (r == NULL || r->fsm.state != ST_DRAIN) {
-		worker_status_free(ws, n);
-		return;
-	}
-	pod = worker_pod(r->w[wi].name);
-	if (e != FLOWER_OK)
-		log_warn("%s: cannot tell which workers run in old pod %s (%s): "
-		    "it is deleted with the others, after the last look at "
-		    "the pods", r->name, pod, err);
-	else if (!handover_pod_done(r, pod, ws, n))
-		log_warn("%s: old pod %s runs a worker this run has not drained "
-		    "(it came up after the run began): not deleting the pod "
-		    "yet; that worker is drained first", r->name, pod);
-	else if (lease_check(r)) {
-		log_info("%s: deleting old pod %s, which holds nothing (every "
-		    "worker of it drained)", r->name, pod);
-		kube_delete(&r->ctx->kube, "pods", pod, 0, r->state_deadline,
-		    retired_one, op_new(r, 0, 0));
-	}
-	worker_status_free(ws, n);
-}
-
-void
-handover_drained(struct run *r, size_t wi)
-{
-	const char	*pod = worker_pod(r->w[wi].name);
-
-	if (!handover_pod_done(r, pod, NULL, 0) || !handover_old_pod(r, pod))
-		return;		/* another worker of the pod still drains */
-	ctl_status(&r->ctx->ctl, r->state_deadline, handover_looked,
-	    op_new(r, wi, 0));
 }
 
 static void
@@ -354,8 +268,12 @@ retire_settled(struct run *r)
 	run_next(r, r->err[0] ? IN_FAIL : IN_OK);
 }
 
-const struct state st_retire = { "retire", deadline_minute, state_retire,
-	retire_settled };
+const struct state st_retire = {
+	.name = "retire",
+	.deadline = deadline_minute,
+	.enter = state_retire,
+	.settled = retire_settled,
+};
 
 /* ---- HISTORY and GIVEBACK: the old ReplicaSets again ----------------- */
 
@@ -437,8 +355,12 @@ history_settled(struct run *r)
 	run_next(r, r->bad ? IN_FAIL : IN_OK);
 }
 
-const struct state st_history = { "history", deadline_minute, state_history,
-	history_settled };
+const struct state st_history = {
+	.name = "history",
+	.deadline = deadline_minute,
+	.enter = state_history,
+	.settled = history_settled,
+};
 
 static void
 giveback_done(enum kube_err e, json_t *obj, const char *err, void *arg)
@@ -471,21 +393,6 @@ giveback_seen(enum kube_err e, json_t *obj, const char *err, void *arg)
 	json_object_set(r->ho_seen, seen_keys[wi], obj);
 }
 
-static int
-shed_has(struct run *r, const char *pod)
-{
-	json_t	*p;
-	size_t	 i;
-
-	if (pod == NULL)
-		return 0;
-	json_array_foreach(json_object_get(json_object_get(r->ho, "plan"),
-	    "shed"), i, p)
-		if (json_is_string(p) && strcmp(json_string_value(p), pod) == 0)
-			return 1;
-	return 0;
-}
-
 /* The pods the plan keeps are relabelled back (no ReplicaSet exists to
  * adopt them yet); those it sheds stay detached. */
 static void
@@ -500,7 +407,7 @@ giveback_relabel(struct run *r)
 	json_array_foreach(json_object_get(r->ho, "pods"), i, p) {
 		json_t *h = json_object_get(p, "hash");
 		const char *n = json_string_value(json_object_get(p, "name"));
-		if (shed_has(r, n))
+		if (handover_shed_has(r, n))
 			continue;
 		labels = json_pack("{s:n}", RUN_LABEL);
 		if (json_is_string(h))
@@ -593,12 +500,12 @@ giveback_keep_shed(struct run *r)
 	size_t	 i;
 
 	json_array_foreach(json_object_get(r->ho, "pods"), i, p)
-		if (shed_has(r, json_string_value(json_object_get(p, "name"))))
+		if (handover_shed_has(r, json_string_value(json_object_get(p, "name"))))
 			json_array_append(pods, p);
 	json_array_foreach(json_object_get(r->ho, "workers"), i, p) {
 		const char *pod = worker_pod(json_string_value(
 		    json_object_get(p, "name")));
-		if (shed_has(r, pod))
+		if (handover_shed_has(r, pod))
 			json_array_append(ws, p);
 	}
 	json_object_set_new(r->ho, "pods", pods);
@@ -656,87 +563,9 @@ giveback_settled(struct run *r)
 	run_next(r, IN_OK);
 }
 
-void
-handover_shed_end(struct run *r)
-{
-	const char	*cause = json_string_value(json_object_get(r->ho,
-			    "error"));
-	char		*s;
-
-	if (!r->fsm.shed || cause == NULL)
-		return;
-	if (r->err[0] == '\0') {
-		snprintf(r->err, sizeof r->err, "%s", cause);
-		return;
-	}
-	s = xasprintf("%s; then, draining the old pods the controller would "
-	    "stop: %s", cause, r->err);
-	snprintf(r->err, sizeof r->err, "%s", s);
-	free(s);
-}
-
-void
-handover_shed_workers(struct run *r)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < r->nw; i++) {
-		if (!shed_has(r, worker_pod(r->w[i].name))) {
-			log_info("%s: worker %s keeps consuming (its pod is "
-			    "owned again)", r->name, r->w[i].name);
-			wk_free(&r->w[i]);
-			continue;
-		}
-		if (n != i)
-			r->w[n] = r->w[i];
-		n++;
-	}
-	r->nw = n;
-}
-
-const struct state st_giveback = { "giveback", deadline_minute,
-	state_giveback, giveback_settled };
-
-/* ---- recovery -------------------------------------------------------- */
-
-int
-handover_recover(struct run *r, int restarted)
-{
-	const char	*v = json_string_value(json_object_get(r->journal,
-			    "handover"));
-
-	if (v == NULL || v[0] == '\0')
-		return 0;
-	json_decref(r->ho);
-	if ((r->ho = json_loads(v, 0, NULL)) == NULL) {
-		run_abort(r, "the journal's handover record is not JSON; "
-		    "nothing was changed");
-		return 1;
-	}
-	r->fsm.handover = 1;
-	r->ho_pending = 1;
-	run_workers_load(r, json_object_get(r->ho, "workers"), 0);
-	v = json_string_value(json_object_get(r->journal, "state"));
-	if (json_object_get(r->ho, "plan") != NULL) {
-		log_info("%s: the interrupted handover (state %s) was giving "
-		    "the old pods back; finishing that", r->name, v ? v : "?");
-		run_jump(r, ST_GIVEBACK, (enum fsm_outcome)json_integer_value(
-		    json_object_get(r->ho, "pending")));
-	} else if (!restarted) {
-		log_info("%s: the interrupted handover (state %s) had not "
-		    "restarted the rollout; giving the old pods back", r->name,
-		    v ? v : "?");
-		run_jump(r, ST_GIVEBACK, OUT_OK);
-	} else if (v != NULL && (strcmp(v, "retire") == 0 ||
-	    strcmp(v, "history") == 0)) {
-		log_info("%s: the interrupted handover had drained the old "
-		    "workers; deleting the old pods, recreating the history",
-		    r->name);
-		run_jump(r, ST_RETIRE, OUT_OK);
-	} else {
-		log_info("%s: the interrupted handover (state %s) had "
-		    "restarted the rollout; finishing it", r->name, v ? v : "?");
-		run_jump(r, ST_ROLLOUT, OUT_OK);
-	}
-	return 1;
-}
+const struct state st_giveback = {
+	.name = "giveback",
+	.deadline = deadline_minute,
+	.enter = state_giveback,
+	.settled = giveback_settled,
+};

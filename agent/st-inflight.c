@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "journal.h"
 #include "landed.h"
 #include "runpriv.h"
 
@@ -202,5 +203,8 @@ inflight_deadline(struct run *r)
 	return inflight_window(r) + deadline_request(r) + INFLIGHT_READ_SPARE;
 }
 
-const struct state st_inflight = { "inflight", inflight_deadline,
-	state_inflight, NULL };
+const struct state st_inflight = {
+	.name = "inflight",
+	.deadline = inflight_deadline,
+	.enter = state_inflight,
+};

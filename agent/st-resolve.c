@@ -9,8 +9,11 @@
 
 #include "broker.h"
 #include "follow.h"
-#include "podworkers.h"
+#include "hold.h"
 #include "imgcheck.h"
+#include "journal.h"
+#include "podworkers.h"
+#include "recover.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -100,6 +103,45 @@ undrain(struct run *r)
 	}
 	strv_free(&q);
 	run_jump(r, ST_RESTORE, OUT_OK);
+}
+
+/*
+ * A held deployment (hold.h) is skipped when a selector chose it, refused
+ * when named (unless --ignore-hold): 1 if its hold ends the run. Only
+ * drains look: --undrain, --recover and --status give workers back or
+ * change nothing.
+ */
+static int
+run_held(struct run *r, struct json_t *deployment)
+{
+	struct hold	 h;
+	enum hold_state	 st;
+	char		*d;
+	int		 stop = 0;
+
+	if (r->mode != RUN_DRAIN ||
+	    (st = hold_of(deployment, now_wall(), &h)) == HOLD_NONE)
+		return 0;
+	d = hold_describe(&h);
+	if (st == HOLD_EXPIRED)
+		log_info("%s: its hold has expired, so it holds no more (%s)",
+		    r->name, d);
+	else if (r->from_selector) {
+		run_fail(r, "%s", d);
+		run_next(r, IN_SKIP);
+		stop = 1;
+	} else if (r->ctx->o->ignore_hold)
+		log_warn("%s: %s; draining it anyway (--ignore-hold)", r->name,
+		    d);
+	else {
+		run_abort(r, "deployment %s is %s; release it with --release "
+		    "%s, or drain it anyway with --ignore-hold", r->name, d,
+		    r->name);
+		stop = 1;
+	}
+	free(d);
+	hold_free(&h);
+	return stop;
 }
 
 /* The namespace's Deployments (StatefulSets) are in: name the closest. */
@@ -333,6 +375,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	struct strv		 offline = { 0 }, missing = { 0 };
 	struct strv		 need = { 0 }, nopod = { 0 }, silent = { 0 };
 	char			*s;
+	int			 pods;
 
 	if (r == NULL) {
 		worker_status_free(ws, n);
@@ -364,11 +407,16 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		strv_add(&missing, s);
 		free(s);
 	}
-	if (r->nw == 0 && need.n > 0 && r->from_selector) {
+	switch (resolve_verdict(&(struct resolve_facts){ .workers = r->nw,
+	    .need = need.n, .missing = missing.n, .silent = silent.n,
+	    .from_selector = r->from_selector, .drain = r->mode == RUN_DRAIN,
+	    .undrain = r->mode == RUN_UNDRAIN })) {
+	case RESOLVE_SKIP:
 		run_fail(r, "no Celery worker known to %s",
 		    ctl_via_name(&r->ctx->ctl));
 		run_next(r, IN_SKIP);
-	} else if (r->nw == 0 && need.n > 0) {
+		break;
+	case RESOLVE_NO_WORKER:
 		s = strv_join(&missing, ", ");
 		run_abort(r, "deployment %s has no online Celery worker known to "
 		    "%s (pods: %s%s); is it a Celery worker deployment? If it "
@@ -376,8 +424,10 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		    r->name, ctl_via_name(&r->ctx->ctl), s, offline.n ?
 		    "; offline workers seen" : "");
 		free(s);
-	} else if (missing.n > 0 || (silent.n > 0 && r->mode == RUN_DRAIN)) {
-		int pods = missing.n > 0;
+		break;
+	case RESOLVE_PODS_WITHOUT:
+	case RESOLVE_SILENT:
+		pods = missing.n > 0;
 		s = strv_join(pods ? &missing : &silent, ", ");
 		run_abort(r, "%s %s of %s%s %s%s; refusing to restart what cannot "
 		    "be drained: retry when %s up (see oc logs), or delete a "
@@ -387,21 +437,26 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		    " while their pod runs another worker", pods ?
 		    "the worker is" : "they are");
 		free(s);
-	} else if (r->nw == 0 && r->mode != RUN_DRAIN) {
+		break;
+	case RESOLVE_NOT_RUNNING:
 		run_abort(r, "deployment %s has no running Celery worker (no "
 		    "pod's container runs)", r->name);
-	} else if (r->mode == RUN_UNDRAIN) {
+		break;
+	case RESOLVE_UNDRAIN:
 		undrain(r);
-	} else if (r->nw == 0) {
+		break;
+	case RESOLVE_NOTHING:
 		log_info("%s: no pod runs a worker: nothing to drain, the "
 		    "restart goes ahead", r->name);
 		r->step = 1;
 		resolved(r);
-	} else {
+		break;
+	case RESOLVE_REFRESH:
 		r->step = 1;	/* settled when every refresh is in */
 		for (i = 0; i < r->nw; i++)
 			ctl_refresh(&r->ctx->ctl, r->w[i].name, r->state_deadline,
 			    got_refresh, op_new(r, i, 0));
+		break;
 	}
 	strv_free(&need);
 	strv_free(&offline);
@@ -449,21 +504,19 @@ resolved(struct run *r)
 		 * Another run may have cancelled them a moment ago: its lease
 		 * says so (exit 4, naming it). Said once LOCK has the lease.
 		 */
+		char *why = xasprintf("no worker of %s consumes any queue; "
+		    "nothing to drain (see --status, --undrain)", r->name);
 		if (r->mode == RUN_DRAIN && !r->fsm.dry_run) {
-			r->idle = 1;
+			free(r->refusal);
+			r->refusal = why;
 			run_next(r, IN_OK);
-		} else
-			run_idle(r);
+		} else {
+			run_abort(r, "%s", why);
+			free(why);
+		}
 		return;
 	}
 	backlog_read(r, planned);
-}
-
-void
-run_idle(struct run *r)
-{
-	run_abort(r, "no worker of %s consumes any queue; nothing to "
-	    "drain (see --status, --undrain)", r->name);
 }
 
 static void
@@ -494,5 +547,10 @@ planned(struct run *r)
 	run_next(r, IN_OK);
 }
 
-const struct state st_resolve = { "resolve", deadline_request, state_resolve,
-	resolved };
+const struct state st_resolve = {
+	.name = "resolve",
+	.deadline = deadline_request,
+	.enter = state_resolve,
+	.settled = resolved,
+	.journal_ahead = 1,
+};

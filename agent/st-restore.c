@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lease.h"
+#include "recheck.h"
 #include "report.h"
 #include "retry.h"
 #include "runpriv.h"
@@ -204,5 +206,9 @@ state_restore(struct run *r)
 	}
 }
 
-const struct state st_restore = { "restore", deadline_minute, state_restore,
-	restore_settled };
+const struct state st_restore = {
+	.name = "restore",
+	.deadline = deadline_minute,
+	.enter = state_restore,
+	.settled = restore_settled,
+};

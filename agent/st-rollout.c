@@ -10,6 +10,8 @@
 
 #include "census.h"
 #include "follow.h"
+#include "journal.h"
+#include "lease.h"
 #include "podworkers.h"
 #include "imgcheck.h"
 #include "report.h"
@@ -129,12 +131,13 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 }
 
 /*
- * The watch's object of the run's Deployment (follow.h): in RESTART, kept
- * for patched(); in ROLLOUT, from the PATCH's answer or the run's own
- * first read on, unless older than the restart, decided as that read
- * would be; DELETED: read it again (a 404 ends the run).
+ * The watch's object of the run's Deployment (follow.h), RESTART's and
+ * ROLLOUT's object hook: in RESTART, kept for patched(); in ROLLOUT, from
+ * the PATCH's answer or the run's own first read on, unless older than the
+ * restart, decided as that read would be; DELETED: read it again (a 404
+ * ends the run).
  */
-void
+static void
 rollout_feed(struct run *r, const char *type, json_t *obj)
 {
 	if (kube_target_split(r->name, NULL))
@@ -187,6 +190,22 @@ rollout_seen(struct run *r, json_t *obj)
 		rollout_watch(r->ctx);	/* follow it from now on */
 }
 
+/*
+ * A read of the Deployment, unless the last one is still out or, once read,
+ * the Deployments' watch follows it.
+ */
+static void
+rollout_poll(struct run *r)
+{
+	if (r->pending > 0)
+		return;
+	if (r->rollout_gen > 0 && !kube_target_split(r->name, NULL) &&
+	    rollout_watched(r->ctx))
+		return;
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
+	    got_rollout, op_new(r, 0, 0));
+}
+
 static void
 state_rollout(struct run *r)
 {
@@ -205,10 +224,20 @@ rollout_deadline(struct run *r)
 	    r->dep.progress_deadline + r->dep.grace + 30;
 }
 
-const struct state st_restart = { "restart", deadline_request, state_restart,
-	NULL };
-const struct state st_rollout = { "rollout", rollout_deadline, state_rollout,
-	NULL };
+const struct state st_restart = {
+	.name = "restart",
+	.deadline = deadline_request,
+	.enter = state_restart,
+	.object = rollout_feed,
+	.journal_ahead = 1,
+};
+const struct state st_rollout = {
+	.name = "rollout",
+	.deadline = rollout_deadline,
+	.enter = state_rollout,
+	.tick = rollout_poll,
+	.object = rollout_feed,
+};
 
 /* ---- VERIFY ---------------------------------------------------------- */
 
@@ -408,6 +437,20 @@ verify_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 	    op_new(r, 0, 0));
 }
 
+/* A poll of the new pods, unless the last one is still out. */
+static void
+verify_poll(struct run *r)
+{
+	if (r->pending > 0)
+		return;
+	if (r->new_tmpl == NULL)	/* a Deployment's: read first */
+		kube_list(&r->ctx->kube, "replicasets", r->dep.selector,
+		    r->state_deadline, verify_rs, op_new(r, 0, 0));
+	else
+		kube_list(&r->ctx->kube, "pods", r->dep.selector,
+		    r->state_deadline, verify_pods, op_new(r, 0, 0));
+}
+
 static void
 state_verify(struct run *r)
 {
@@ -421,33 +464,11 @@ verify_deadline(struct run *r)
 	return r->ctx->o->verify_timeout;
 }
 
-const struct state st_verify = { "verify", verify_deadline, state_verify,
-	verify_settled };
+const struct state st_verify = {
+	.name = "verify",
+	.deadline = verify_deadline,
+	.enter = state_verify,
+	.settled = verify_settled,
+	.tick = verify_poll,
+};
 
-void
-state_poll(struct run *r)
-{
-	if (r->pending > 0)
-		return;		/* the previous poll is still out */
-	switch (r->fsm.state) {
-	case ST_ROLLOUT:
-		/* a Deployment read once is followed by the watch */
-		if (r->rollout_gen > 0 && !kube_target_split(r->name, NULL) &&
-		    rollout_watched(r->ctx))
-			break;
-		kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
-		    got_rollout, op_new(r, 0, 0));
-		break;
-	case ST_VERIFY:
-		if (r->new_tmpl == NULL)	/* a Deployment's: read first */
-			kube_list(&r->ctx->kube, "replicasets",
-			    r->dep.selector, r->state_deadline, verify_rs,
-			    op_new(r, 0, 0));
-		else
-			kube_list(&r->ctx->kube, "pods", r->dep.selector,
-			    r->state_deadline, verify_pods, op_new(r, 0, 0));
-		break;
-	default:
-		break;
-	}
-}

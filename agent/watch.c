@@ -12,6 +12,8 @@
 
 #include "broker.h"
 #include "cmd.h"
+#include "journal.h"
+#include "lease.h"
 #include "report.h"
 #include "run.h"
 #include "watch.h"

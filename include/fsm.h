@@ -140,12 +140,19 @@ struct fsm {
 
 void		 fsm_init(struct fsm *, int dry_run, int drain_only, int force);
 enum fsm_state	 fsm_feed(struct fsm *, enum fsm_input);
+/*
+ * A move no input makes: a recovery (--recover) or an --undrain starts in
+ * the state that finishes or undoes a run (RESTORE, ROLLOUT, GIVEBACK,
+ * RETIRE), and a state whose action waited for the lease is entered
+ * again; pending: the outcome RESTORE (GIVEBACK) ends in.
+ */
+void		 fsm_jump(struct fsm *, enum fsm_state, enum fsm_outcome pending);
+/* A run a signal stopped before it started: END, OUT_INTERRUPTED. */
+void		 fsm_unstarted(struct fsm *);
 const char	*fsm_state_name(enum fsm_state);
 const char	*fsm_outcome_name(enum fsm_outcome);
 /* The process exit code for an outcome (see drain-and-rollout(1)). */
 int		 fsm_exit_code(enum fsm_outcome);
-/* Before the restart, interrupting means restoring consumers. */
-int		 fsm_restart_sent(enum fsm_state);
 /* The interrupt handler feeds IN_INTERRUPT to states other than these. */
 int		 fsm_restoring(enum fsm_state);
 /*

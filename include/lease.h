@@ -1,6 +1,6 @@
 /*
- * lease.h -- the decisions about a run's lease (the lease itself, its
- * timers and the journal's writes are agent/lease.c; key names in run.h).
+ * lease.h -- the decisions about a run's lease (the lease itself and
+ * its timers are agent/lease.c; key names in run.h).
  *
  * A lease can vanish without another run taking it: the broker's Redis
  * restarted without persistence (a pod rescheduled, a failover to a
@@ -13,7 +13,9 @@
  * last wrote. The run then writes the journal again, as after a lease
  * that vanished (each write carries a generation each renewal checks).
  *
- * Both functions are pure: plain data in, a verdict out.
+ * lease_verdict() and lease_resume() are pure: plain data in, a verdict
+ * out. The rest is the driver's lease (agent/lease.c), for the states and
+ * the journal (journal.h).
  */
 #ifndef LEASE_H
 #define LEASE_H
@@ -64,5 +66,34 @@ enum lease_resume {
  * waiting goes on (its requests in flight, a PATCH included, are its own).
  */
 enum lease_resume lease_resume(enum fsm_state, int waited);
+
+struct run;
+struct ctx;
+
+char	*lease_key(struct ctx *, const char *dep);
+/* LOCK: take the lease (SET NX); then(r, 1) taken, 0 held by another run
+ * (r->err names it), -1 failed. */
+void	lease_take(struct run *, void (*then)(struct run *, int ok));
+/* At the end: history entry, the journal's fate (journal_at_end(),
+ * journal.h) and the lease released, in one script while it is ours. */
+void	lease_release(struct run *);
+/*
+ * Before an action: 1 if the run may act (it holds an unexpired lease, or
+ * needs none: --undrain); else 0: the lease is being regained (the state
+ * waits, an operation of it, and enters again once the lease and the
+ * journal are back: lease_resume()) or the run is stopped (IN_LOST).
+ */
+int	lease_check(struct run *);
+/* The lease is gone for good (holder: who holds it now; NULL: not
+ * regained in time); names the command that undrains what the run
+ * drained. */
+void	lease_lost(struct run *, const char *holder);
+/*
+ * Redis says the lease is not ours (seen: the holder's token, "" none),
+ * or ours with a journal not the last we wrote (journal_ok 0), or did not
+ * answer in time (NULL): regain it, or stop (lease_verdict()).
+ */
+void	lease_vanished(struct run *, const char *seen, int journal_ok,
+	    double now);
 
 #endif

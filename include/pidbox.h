@@ -15,10 +15,9 @@
  * calls that have ended are dropped in Redis. A call whose timeout has
  * passed ends once a read begun after it found the queue empty, so that no
  * reply that arrived in time is left unread (at the latest 1 s after the
- * timeout). pidbox_free() removes the binding and the reply list, waiting
- * on the loop until Redis answered (or the broker's timeout passed), so
- * call it before broker_free(), and before freeing what the loop's other
- * callbacks use. A reply is capped as an HTTP body is (HTTP_MAX_BODY): a
+ * timeout). pidbox_close() removes the binding and the reply list, on the
+ * loop: call it while the loop runs, before broker_free(), and free what
+ * the loop's other callbacks use only after its commands answered. A reply is capped as an HTTP body is (HTTP_MAX_BODY): a
  * larger one is dropped in Redis, never read, and fails the call that
  * waits for it (a broadcast just goes without it).
  * Keys and channels are named by keys.h (kombu's global_keyprefix goes
@@ -44,6 +43,14 @@ typedef void pidbox_cb(struct json_t *replies, const char *err, void *arg);
 /* keys: borrowed, must outlive the pidbox. */
 struct pidbox	*pidbox_new(struct ev_loop *, struct broker *,
 		    const struct keys *);
+/*
+ * Every call in flight ends unanswered (its callback is not called); the
+ * binding and the reply list are removed: returns how many commands were
+ * sent (0: nothing to remove), each of which calls done(arg) once it has
+ * answered, failed or timed out.
+ */
+int		 pidbox_close(struct pidbox *, void (*done)(void *), void *arg);
+/* Frees it; a pidbox not closed is closed without waiting for Redis. */
 void		 pidbox_free(struct pidbox *);
 /*
  * Call method with arguments (a JSON object, stolen; NULL for {}) on

@@ -73,6 +73,41 @@ size_t	pods_undrainable(const struct strv *need,
 	    const struct worker_status *ws, size_t n, struct strv *missing,
 	    struct strv *offline);
 
+/*
+ * RESOLVE's verdict on a deployment's pods and workers, from the counts it
+ * gathered (pods_undrainable()):
+ *   workers	online workers on the pods that need one
+ *   need	pods that need a worker (running, not being deleted)
+ *   missing	of them, pods on which no worker is online
+ *   silent	workers offline while their pod runs another
+ *   from_selector  the deployment was chosen by -l, not named
+ *   drain	a drain (not --undrain, --recover, --status)
+ *   undrain	an --undrain
+ * In this order: no worker on pods that need one is a skip (from a
+ * selector) or a refusal; then a pod without a worker, or (drain) a silent
+ * worker, refuses; then no worker at all refuses anything but a drain;
+ * --undrain gives the queues back; a drain with no worker restarts
+ * (nothing to drain); else every worker is refreshed.
+ */
+enum resolve_verdict {
+	RESOLVE_SKIP,		/* from a selector: no worker known: skipped */
+	RESOLVE_NO_WORKER,	/* no online worker on its pods: refused */
+	RESOLVE_PODS_WITHOUT,	/* pods run without an online worker: refused */
+	RESOLVE_SILENT,		/* a worker is offline while its pod runs
+				   another: refused (drain) */
+	RESOLVE_NOT_RUNNING,	/* no worker runs (not a drain): refused */
+	RESOLVE_UNDRAIN,	/* --undrain: give the queues back */
+	RESOLVE_NOTHING,	/* no pod runs a worker: the restart goes on */
+	RESOLVE_REFRESH,	/* read every worker's queues */
+};
+
+struct resolve_facts {
+	size_t	workers, need, missing, silent;
+	int	from_selector, drain, undrain;
+};
+
+enum resolve_verdict resolve_verdict(const struct resolve_facts *);
+
 /* One entry of a pod's status.containerStatuses. */
 struct container_state {
 	const char	*name;

@@ -12,14 +12,10 @@
  * two kinds never share a lease or a journal; kube_target_parse()):
  *   drain-and-rollout:lease:NS:D    lease token (SET NX PX; renewed at ttl/3;
  *                                   released by compare-and-delete)
- *   drain-and-rollout:journal:NS:D  HASH: state, holder, started, updated,
- *                                   workers (JSON [{name, queues}], before
- *                                   the cancel), old_pods (pod_identity():
- *                                   names, or a StatefulSet's pods' uids),
- *                                   restarted_at
- *                                   (before the PATCH); written only by the
- *                                   lease's holder (one script with the
- *                                   token check)
+ *   drain-and-rollout:journal:NS:D  HASH: what --recover and --status need
+ *                                   (journal.h: its fields); written only
+ *                                   by the lease's holder (one script with
+ *                                   the token check)
  *   drain-and-rollout:history       STREAM, capped: one entry per finished run
  * They never get --broker-key-prefix (see keys.h).
  *
@@ -126,6 +122,10 @@ struct ctx {
 	int		 active;	/* runs started, not ended */
 	unsigned	 ops;		/* async operations in flight */
 	int		 interrupted;
+	int		 begun;		/* the broker answered: runs may start */
+	int		 ending;	/* every run ended: the summary made, its
+					   webhook and the pidbox's removal are
+					   the loop's last operations */
 	char		 holder[256];	/* host:pid */
 	char		 redis_err[1024];	/* Redis did not answer at the start */
 };
@@ -142,10 +142,6 @@ struct redisReply;
 struct redisReply *ctx_redis(struct ctx *, char *err, size_t errlen,
 	    const char *fmt, ...);
 void	ctx_redis_free(struct redisReply *);
-char	*lease_key(struct ctx *, const char *dep);
-/* Deployments that have a journal (runs in flight, interrupted, drained). */
-int	ctx_journals(struct ctx *, struct strv *, char *err, size_t errlen);
-char	*journal_key(struct ctx *, const char *dep);
 /* Run every added deployment to its end. Returns the exit code. */
 int	ctx_run(struct ctx *);
 /* SIGINT/SIGTERM/SIGHUP/SIGQUIT: restore what is not restarted yet; a

@@ -7,6 +7,7 @@ the ledger (every task ran exactly once), Redis' `unacked` hash, whether a
 worker consumes a queue (asked of the worker itself over real remote
 control), the PATCHes the Kubernetes double received, and the lease and
 journal keys (include/run.h)."""
+import http.server
 import json
 import os
 import random
@@ -185,6 +186,69 @@ def test_signal_mid_drain_restores_and_sends_no_restart(request, sig):
     assert not w.r().exists(JOURNAL)
     assert w.worker_of(DEP) == worker
     settle(w, ids, timeout=30)
+
+
+class AnsweringHook(Hook):
+    """A webhook that takes a second to answer (a chat service far away), and
+    keeps a POST only if the agent is still there for the answer."""
+    answered = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(1.0)     # the answer's latency, not a synchronisation
+        try:
+            gone = self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            gone = False
+        if not gone:
+            AnsweringHook.answered.append((self.headers.get("Content-Type"), json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+
+@pytest.mark.parametrize("interrupt", [False, True], ids=["ended", "SIGTERM"])
+def test_the_webhook_is_posted_at_exit(request, tmp_path, interrupt):
+    """The webhook is the loop's last operation, with the removal of the
+    remote-control reply queue (--control broker): the agent exits only
+    once the webhook answered, after a run that ended, or one a SIGTERM
+    stopped (its workers restored first)."""
+    w = fresh(request)
+    AnsweringHook.answered = []
+    srv = http.server.HTTPServer(("127.0.0.1", 0), AnsweringHook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/hooks/abc" % srv.server_port
+    (tmp_path / "hook").write_text(url + "\n")
+    worker = w.worker_of(DEP)
+    bindings = "_kombu.binding.reply.celery.pidbox"
+    before = w.r().smembers(bindings)
+    ids = w.enqueue(DEP, 1, 8.0 if interrupt else 2.0)
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--control", "broker", "--notify-url-file",
+                    str(tmp_path / "hook"), "--notify-on-success")
+    if interrupt:
+        wait_journal_state(w, "drain")
+        wait_for(lambda: not w.consumes(worker, DEP), 15, "the worker drained",
+                 interval=0.2)
+        p.send_signal(signal.SIGTERM)
+    rc, err = finish(w, p, args, timeout=120)
+    srv.shutdown()
+    assert rc == (8 if interrupt else 0), err
+    assert len(AnsweringHook.answered) == 1, (AnsweringHook.answered, err)
+    ctype, body = AnsweringHook.answered[0]
+    assert ctype == "application/json"
+    text = body["text"]
+    assert DEP in text, text
+    if interrupt:
+        assert "FAILED" in text and "interrupted" in text, text
+        assert w.consumes(worker, DEP)
+        assert patches(w) == []
+    else:
+        assert "OK" in text, text
+        assert len(applied_patches(w)) == 1
+    assert not w.r().exists(LEASE)
+    # the reply queue's binding is gone with the agent
+    assert not w.r().smembers(bindings) - before, err
+    settle(w, ids, timeout=60)
 
 
 # ---- 3. a second SIGINT exits at once, --recover finishes -------------

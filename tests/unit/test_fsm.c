@@ -19,6 +19,13 @@
 #define NINPUTS		(IN_LOST + 1)
 #define NOUTCOMES	(OUT_LEASE_LOST + 1)
 
+/* The restart was sent: the machine waits for the rollout or verifies. */
+static int
+after_restart(enum fsm_state s)
+{
+	return s == ST_ROLLOUT || s == ST_VERIFY;
+}
+
 static const enum fsm_input all_inputs[] = {
 	IN_OK, IN_FAIL, IN_TIMEOUT, IN_INTERRUPT, IN_LOCKED, IN_SKIP, IN_LOST,
 };
@@ -386,14 +393,14 @@ test_abort_before_restart(void **state)
 			if (stops[i] == ST_RESTART) {
 				assert_int_equal(fsm_feed(&m, bad[j]),
 				    ST_INFLIGHT);
-				assert_false(fsm_restart_sent(m.state));
+				assert_false(after_restart(m.state));
 				assert_int_equal(fsm_feed(&m, IN_FAIL),
 				    ST_RESTORE);
 			} else
 				assert_int_equal(fsm_feed(&m, bad[j]),
 				    ST_RESTORE);
 			assert_int_equal(m.outcome, OUT_NONE);
-			assert_false(fsm_restart_sent(m.state));
+			assert_false(after_restart(m.state));
 			assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
 			assert_int_equal(m.outcome, bad[j] == IN_INTERRUPT ?
 			    OUT_INTERRUPTED : OUT_ABORTED);
@@ -444,7 +451,7 @@ test_drain_timeout_force(void **state)
 	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RESTART);
 	assert_int_equal(m.forced, 1);
 	assert_int_equal(fsm_feed(&m, IN_OK), ST_ROLLOUT);
-	assert_true(fsm_restart_sent(m.state));
+	assert_true(after_restart(m.state));
 	assert_int_equal(fsm_feed(&m, IN_OK), ST_VERIFY);
 	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
 	assert_int_equal(m.outcome, OUT_OK);
@@ -502,7 +509,7 @@ test_rollout_fails(void **state)
 		fsm_init(&m, 0, 0, 0);
 		while (m.state != ST_ROLLOUT)
 			assert_int_not_equal(fsm_feed(&m, IN_OK), ST_END);
-		assert_true(fsm_restart_sent(m.state));
+		assert_true(after_restart(m.state));
 		assert_int_equal(fsm_feed(&m, bad[i]), ST_RESTORE);
 		assert_int_equal(m.pending, OUT_ROLLOUT_FAILED);
 		assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
@@ -527,10 +534,61 @@ test_verify_fails(void **state)
 	fsm_init(&m, 0, 0, 0);
 	while (m.state != ST_VERIFY)
 		assert_int_not_equal(fsm_feed(&m, IN_OK), ST_END);
-	assert_true(fsm_restart_sent(m.state));
+	assert_true(after_restart(m.state));
 	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_END);
 	assert_int_equal(m.outcome, OUT_VERIFY_FAILED);
 	assert_int_equal(fsm_exit_code(m.outcome), 7);
+}
+
+struct jump_case {
+	enum fsm_state		 to;
+	enum fsm_outcome	 pending;
+	enum fsm_input		 then;
+	enum fsm_state		 next;
+	enum fsm_outcome	 outcome;	/* once at END; OUT_NONE: not */
+};
+
+/* A jump lands where it says, and the machine goes on from there. */
+static void
+test_jump(void **state)
+{
+	static const struct jump_case cases[] = {
+		/* --undrain, --recover before the restart: RESTORE ends OK */
+		{ ST_RESTORE, OUT_OK,	IN_OK,	 ST_END,     OUT_OK },
+		/* ... and fails as a restore fails */
+		{ ST_RESTORE, OUT_OK,	IN_FAIL, ST_END,     OUT_RESTORE_FAILED },
+		/* a GIVEBACK's pending outcome carried by the recovery */
+		{ ST_RESTORE, OUT_ROLLOUT_FAILED, IN_OK, ST_END,
+		    OUT_ROLLOUT_FAILED },
+		/* --recover after the restart: the rollout, then VERIFY */
+		{ ST_ROLLOUT, OUT_OK,	IN_OK,	 ST_VERIFY,  OUT_NONE },
+		{ ST_ROLLOUT, OUT_OK,	IN_FAIL, ST_RESTORE, OUT_NONE },
+		/* the lease regained: DRAIN entered again */
+		{ ST_DRAIN,   OUT_NONE,	IN_OK,	 ST_RESTART, OUT_NONE },
+	};
+	struct fsm	m;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct jump_case *c = &cases[i];
+		fsm_init(&m, 0, 0, 0);
+		fsm_jump(&m, c->to, c->pending);
+		assert_int_equal(m.state, c->to);
+		assert_int_equal(m.pending, c->pending);
+		if (fsm_feed(&m, c->then) != c->next || m.outcome != c->outcome)
+			fail_msg("case %zu: %s then %d: %s, %s", i,
+			    fsm_state_name(c->to), c->then,
+			    fsm_state_name(m.state),
+			    fsm_outcome_name(m.outcome));
+	}
+	/* a run stopped before it started: interrupted, and stays ended */
+	fsm_init(&m, 0, 0, 0);
+	fsm_unstarted(&m);
+	assert_int_equal(m.state, ST_END);
+	assert_int_equal(m.outcome, OUT_INTERRUPTED);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_END);
+	assert_int_equal(m.outcome, OUT_INTERRUPTED);
 }
 
 static void
@@ -547,17 +605,6 @@ test_end_is_absorbing(void **state)
 			assert_int_equal(m.outcome, o);
 			assert_int_equal(m.pending, OUT_ABORTED);
 		}
-}
-
-static void
-test_restart_sent(void **state)
-{
-	int	s;
-
-	(void)state;
-	for (s = 0; s < NSTATES; s++)
-		assert_int_equal(fsm_restart_sent((enum fsm_state)s),
-		    s == ST_ROLLOUT || s == ST_VERIFY);
 }
 
 static void
@@ -665,8 +712,7 @@ test_names(void **state)
  *  - outcome is set exactly when the state is END, never OUT_NONE there;
  *  - DRY_RUN only with dry_run, DRAINED only with drain_only; a dry run
  *    never leaves RESOLVE except to END;
- *  - ROLLOUT_FAILED / VERIFY_FAILED / OK only after RESTART succeeded;
- *  - fsm_restart_sent() is true exactly in ROLLOUT and VERIFY.
+ *  - ROLLOUT_FAILED / VERIFY_FAILED / OK only after RESTART succeeded.
  */
 struct walk {
 	int	dry, only, force;
@@ -738,8 +784,6 @@ walk(struct walk *w, const struct fsm *m, struct hist h, int depth,
 		}
 		if (w->dry)
 			assert_true(to == ST_END);
-		assert_int_equal(fsm_restart_sent(to),
-		    to == ST_ROLLOUT || to == ST_VERIFY);
 		if (to != ST_END) {
 			assert_int_equal(n.outcome, OUT_NONE);
 			if (depth + 1 < 8)
@@ -888,7 +932,6 @@ test_inflight_edges(void **state)
 	assert_int_equal(fsm_feed(&m, IN_FAIL), ST_INFLIGHT);
 	assert_false(m.restarting);
 	assert_true(fsm_restoring(ST_INFLIGHT));
-	assert_false(fsm_restart_sent(ST_INFLIGHT));
 	assert_string_equal(fsm_state_name(ST_INFLIGHT), "inflight");
 }
 
@@ -1278,8 +1321,8 @@ main(void)
 		cmocka_unit_test(test_drain_only),
 		cmocka_unit_test(test_rollout_fails),
 		cmocka_unit_test(test_verify_fails),
+		cmocka_unit_test(test_jump),
 		cmocka_unit_test(test_end_is_absorbing),
-		cmocka_unit_test(test_restart_sent),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_severity),
 		cmocka_unit_test(test_names),

@@ -1,5 +1,6 @@
 /*
- * test_podworkers.c -- pods that run several workers (podworkers.h): which
+ * test_podworkers.c -- pods that run several workers (podworkers.h): RESOLVE's
+ * verdict on the pods and workers it found, which
  * queues the new workers must consume again (VERIFY), when --handover may
  * delete an old pod, and whether a pod's worker has exited; table-driven.
  */
@@ -369,6 +370,53 @@ test_exited(void **state)
 	}
 }
 
+struct resolve_case {
+	struct resolve_facts	 f;
+	enum resolve_verdict	 want;
+};
+
+/* RESOLVE's verdict: every branch, in its order. */
+static void
+test_resolve_verdict(void **state)
+{
+	/* workers, need, missing, silent, from_selector, drain, undrain */
+	static const struct resolve_case cases[] = {
+		/* no online worker on pods that need one */
+		{ { 0, 2, 2, 0, 1, 1, 0 }, RESOLVE_SKIP },
+		{ { 0, 1, 1, 0, 1, 0, 1 }, RESOLVE_SKIP },
+		{ { 0, 2, 2, 0, 0, 1, 0 }, RESOLVE_NO_WORKER },
+		{ { 0, 1, 1, 1, 0, 0, 1 }, RESOLVE_NO_WORKER },
+		/* a pod without a worker refuses any mode */
+		{ { 2, 3, 1, 0, 0, 1, 0 }, RESOLVE_PODS_WITHOUT },
+		{ { 2, 3, 1, 0, 1, 0, 1 }, RESOLVE_PODS_WITHOUT },
+		{ { 2, 3, 1, 1, 0, 1, 0 }, RESOLVE_PODS_WITHOUT },
+		{ { 1, 2, 1, 0, 0, 0, 0 }, RESOLVE_PODS_WITHOUT },
+		/* a silent worker refuses a drain only */
+		{ { 2, 2, 0, 1, 0, 1, 0 }, RESOLVE_SILENT },
+		{ { 2, 2, 0, 1, 1, 1, 0 }, RESOLVE_SILENT },
+		{ { 2, 2, 0, 1, 0, 0, 1 }, RESOLVE_UNDRAIN },
+		{ { 2, 2, 0, 1, 0, 0, 0 }, RESOLVE_REFRESH },
+		/* no pod needs a worker */
+		{ { 0, 0, 0, 0, 0, 0, 1 }, RESOLVE_NOT_RUNNING },
+		{ { 0, 0, 0, 0, 0, 0, 0 }, RESOLVE_NOT_RUNNING },
+		{ { 0, 0, 0, 0, 1, 0, 0 }, RESOLVE_NOT_RUNNING },
+		{ { 0, 0, 0, 0, 0, 1, 0 }, RESOLVE_NOTHING },
+		{ { 0, 0, 0, 0, 1, 1, 0 }, RESOLVE_NOTHING },
+		/* workers on every pod */
+		{ { 3, 2, 0, 0, 0, 0, 1 }, RESOLVE_UNDRAIN },
+		{ { 3, 2, 0, 0, 0, 1, 0 }, RESOLVE_REFRESH },
+		{ { 1, 1, 0, 0, 1, 1, 0 }, RESOLVE_REFRESH },
+		{ { 1, 1, 0, 0, 0, 0, 0 }, RESOLVE_REFRESH },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (resolve_verdict(&cases[i].f) != cases[i].want)
+			fail_msg("case %zu: %d, want %d", i,
+			    resolve_verdict(&cases[i].f), cases[i].want);
+}
+
 int
 main(void)
 {
@@ -376,6 +424,7 @@ main(void)
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_pod_done),
 		cmocka_unit_test(test_undrainable),
+		cmocka_unit_test(test_resolve_verdict),
 		cmocka_unit_test(test_same_name),
 		cmocka_unit_test(test_worker_container),
 		cmocka_unit_test(test_exited),

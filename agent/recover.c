@@ -1,5 +1,5 @@
 /*
- * st-recover.c -- the journal of a run that died, and --recover.
+ * recover.c -- --recover: RESOLVE's work for a run that died (recover.h).
  *
  * A recovery takes the lease, reads the journal and picks up where the dead
  * run was: before the restart, it re-adds the consumers the journal lists
@@ -15,98 +15,13 @@
 #include <string.h>
 
 #include "broker.h"
+#include "handover.h"
+#include "journal.h"
 #include "landed.h"
+#include "lease.h"
 #include "podworkers.h"
+#include "recover.h"
 #include "runpriv.h"
-
-struct jread {
-	struct op	*op;
-	void		(*then)(struct run *);
-};
-
-static void
-journal_got(redisReply *rep, const char *err, void *arg)
-{
-	struct jread	*j = arg;
-	struct run	*r = op_done(j->op, NULL, NULL);
-	void		(*then)(struct run *) = j->then;
-	size_t		 i;
-	json_t		*o;
-
-	free(j);
-	if (r == NULL)
-		return;
-	json_decref(r->journal);
-	r->journal = NULL;
-	if (rep == NULL) {
-		/* it may name queues a dead run cancelled: do not guess */
-		run_abort(r, "cannot read the journal: %s; nothing was changed",
-		    err);
-		return;
-	} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-		o = json_object();
-		for (i = 0; i + 1 < rep->elements; i += 2)
-			json_object_set_new(o, rep->element[i]->str,
-			    json_string(rep->element[i + 1]->str));
-		r->journal = o;
-	}
-	then(r);
-}
-
-void
-journal_read(struct run *r, void (*then)(struct run *))
-{
-	struct jread	*j;
-	char		*k;
-
-	if (r->ctx->redis_err[0] != '\0') {
-		run_abort(r, "cannot read the journal: %s; nothing was changed",
-		    r->ctx->redis_err);
-		return;
-	}
-	j = xcalloc(1, sizeof *j);
-	j->op = op_new(r, 0, 0);
-	j->then = then;
-	k = journal_key(r->ctx, r->name);
-	broker_command(r->ctx->broker, journal_got, j, "HGETALL %s", k);
-	free(k);
-}
-
-static json_t *
-journal_json(struct run *r, const char *field)
-{
-	const char	*v;
-
-	v = json_string_value(json_object_get(r->journal, field));
-	return v ? json_loads(v, 0, NULL) : NULL;
-}
-
-void
-journal_queues(struct run *r, const char *name, int like, struct strv *out)
-{
-	json_t	*ws = journal_json(r, "workers"), *w, *q;
-	size_t	 i, j;
-
-	json_array_foreach(ws, i, w) {
-		const char *n = json_string_value(json_object_get(w, "name"));
-		if (n == NULL || (name != NULL && (like ?
-		    !worker_same_name(n, name) : strcmp(n, name) != 0)))
-			continue;
-		json_array_foreach(json_object_get(w, "queues"), j, q)
-			if (json_is_string(q) && !strv_has(out,
-			    json_string_value(q)))
-				strv_add(out, json_string_value(q));
-	}
-	json_decref(ws);
-}
-
-static const char *
-jstr(struct run *r, const char *field)
-{
-	const char	*v = json_string_value(json_object_get(r->journal, field));
-
-	return v ? v : "";
-}
 
 /*
  * By when the interrupted run's last attempt of a PATCH of the Deployment
@@ -118,13 +33,13 @@ jstr(struct run *r, const char *field)
 static double
 patch_last(struct run *r)
 {
-	const char	*st = jstr(r, "state");
+	const char	*st = journal_str(r, "state");
 
 	if (json_object_get(r->journal, "patch_last") != NULL)
-		return strtod(jstr(r, "patch_last"), NULL);
+		return strtod(journal_str(r, "patch_last"), NULL);
 	if (strcmp(st, "restart") != 0 && strcmp(st, "detach") != 0)
 		return 0;
-	return strtod(jstr(r, "updated"), NULL) + 60;
+	return strtod(journal_str(r, "updated"), NULL) + 60;
 }
 
 static void	recover_deployment(enum kube_err, json_t *, const char *,
@@ -161,20 +76,55 @@ recover_wait(struct run *r, double secs)
 	ev_timer_start(loop, &r->wait);
 }
 
+/* ---- the choice (pure) ---------------------------------------------- */
+
+enum recover_step
+recover_start(int journal, const char *state)
+{
+	if (!journal)
+		return RECOVER_NOTHING;
+	if (state != NULL && strcmp(state, "drained") == 0)
+		return RECOVER_DRAINED;
+	return RECOVER_READ;
+}
+
+enum recover_step
+recover_choice(enum patch_fate fate, int handover, int giving_back,
+    const char *state)
+{
+	int	restarted = fate == PATCH_LANDED;
+
+	if (fate == PATCH_WAIT)
+		return RECOVER_WAIT;
+	if (!handover)
+		return restarted ? RECOVER_ROLLOUT : RECOVER_RESTORE;
+	if (giving_back)
+		return RECOVER_HO_GIVEBACK_AGAIN;
+	if (!restarted)
+		return RECOVER_HO_GIVEBACK;
+	if (state != NULL && (strcmp(state, "retire") == 0 ||
+	    strcmp(state, "history") == 0))
+		return RECOVER_HO_RETIRE;
+	return RECOVER_HO_ROLLOUT;
+}
+
+/* ---- the recovery ---------------------------------------------------- */
+
 static void
 recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
-	const char	*st, *ra;
-	int		 restarted;
+	const char	*st, *ra, *ho;
 	double		 rt, last, wait;
 	enum patch_fate	 fate;
+	enum recover_step step;
 
 	if (r == NULL || run_deployment(r, e, obj, err) == -1)
 		return;
-	st = jstr(r, "state");
-	ra = jstr(r, "restarted_at");
-	rt = strtod(jstr(r, "request_timeout"), NULL);
+	st = journal_str(r, "state");
+	ra = journal_str(r, "restarted_at");
+	ho = journal_str(r, "handover");
+	rt = strtod(journal_str(r, "request_timeout"), NULL);
 	last = patch_last(r);
 	/* last is when the last attempt's bytes went out at the latest (its
 	 * state's deadline cuts every attempt short); the value before the
@@ -183,34 +133,60 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	    last > 0, now_wall() -
 	    last, patch_window(0, kube_write_timeout(rt > 0 ? rt :
 	    r->ctx->o->request_timeout)), 0, &wait);
-	restarted = fate == PATCH_LANDED;
-	if (fate == PATCH_WAIT) {
+	if (fate == PATCH_LANDED) {
+		free(r->restarted_at);
+		r->restarted_at = xstrdup(ra);
+		r->restart_sent = 1;
+	}
+	/* a --handover run's record: the pods it detached, its workers */
+	if (fate != PATCH_WAIT && ho[0] != '\0' && handover_load(r, ho) == -1)
+		return;
+	step = recover_choice(fate, ho[0] != '\0', r->ho != NULL &&
+	    json_object_get(r->ho, "plan") != NULL, st);
+	switch (step) {
+	case RECOVER_WAIT:
 		log_info("%s: the interrupted run (state %s) may have left a "
 		    "PATCH of the Deployment in flight; waiting %.0fs, until "
 		    "the API server has applied it or given up on it", r->name,
 		    st, ceil(wait));
 		recover_wait(r, wait);
-		return;
-	}
-	if (restarted) {
-		free(r->restarted_at);
-		r->restarted_at = xstrdup(ra);
-		r->restart_sent = 1;
-	}
-	if (handover_recover(r, restarted))
-		return;
-	if (restarted) {
-		free(r->restarted_at);
-		r->restarted_at = xstrdup(ra);
-		r->restart_sent = 1;
+		break;
+	case RECOVER_ROLLOUT:
 		log_info("%s: the interrupted run (state %s) had restarted the "
 		    "rollout; waiting for it and verifying", r->name, st);
 		run_jump(r, ST_ROLLOUT, OUT_OK);
-	} else {
+		break;
+	case RECOVER_RESTORE:
 		log_info("%s: the interrupted run (state %s) had not restarted "
 		    "the rollout; re-adding the consumers it cancelled",
 		    r->name, st);
 		run_jump(r, ST_RESTORE, OUT_OK);
+		break;
+	case RECOVER_HO_GIVEBACK_AGAIN:
+		log_info("%s: the interrupted handover (state %s) was giving "
+		    "the old pods back; finishing that", r->name, st);
+		run_jump(r, ST_GIVEBACK, (enum fsm_outcome)json_integer_value(
+		    json_object_get(r->ho, "pending")));
+		break;
+	case RECOVER_HO_GIVEBACK:
+		log_info("%s: the interrupted handover (state %s) had not "
+		    "restarted the rollout; giving the old pods back", r->name,
+		    st);
+		run_jump(r, ST_GIVEBACK, OUT_OK);
+		break;
+	case RECOVER_HO_RETIRE:
+		log_info("%s: the interrupted handover had drained the old "
+		    "workers; deleting the old pods, recreating the history",
+		    r->name);
+		run_jump(r, ST_RETIRE, OUT_OK);
+		break;
+	case RECOVER_HO_ROLLOUT:
+		log_info("%s: the interrupted handover (state %s) had "
+		    "restarted the rollout; finishing it", r->name, st);
+		run_jump(r, ST_ROLLOUT, OUT_OK);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -221,16 +197,18 @@ recover_journal(struct run *r)
 	json_t	*ws, *pods, *p;
 	size_t	 i;
 
-	if (r->journal == NULL) {
+	switch (recover_start(r->journal != NULL, journal_str(r, "state"))) {
+	case RECOVER_NOTHING:
 		log_info("%s: no interrupted run to recover", r->name);
 		run_next(r, IN_NOTHING);
 		return;
-	}
-	if (strcmp(jstr(r, "state"), "drained") == 0) {
+	case RECOVER_DRAINED:
 		log_info("%s: left drained on purpose by --drain-only; give its "
 		    "queues back with --undrain", r->name);
 		run_next(r, IN_NOTHING);
 		return;
+	default:
+		break;
 	}
 	ws = journal_json(r, "workers");
 	run_workers_load(r, ws, 1);
