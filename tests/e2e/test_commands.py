@@ -18,7 +18,7 @@ def test_mode_rules_are_usage_errors_that_change_nothing(shared_world):
                           "usage: drain-and-rollout [options] DEPLOYMENT... | -l SELECTOR"]),
                         (["--status", "-l", "app=x"],
                          ["-l/--selector does not apply to --status",
-                          "usage: drain-and-rollout --status [DEPLOYMENT...]"]),
+                          "usage: drain-and-rollout --status [-w] [DEPLOYMENT...]"]),
                         (["--recover", "--queues", "q", "ecal-bulk"],
                          ["--queues does not apply to --recover"]),
                         (["--undrain"], ["--undrain: name at least one deployment",
