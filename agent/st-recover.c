@@ -167,6 +167,7 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	struct run	*r = op_done(arg, NULL, NULL);
 	const char	*st, *ra;
 	int		 restarted;
+	size_t		 i;
 	double		 rt, last, wait;
 	enum patch_fate	 fate;
 
@@ -203,6 +204,21 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 		free(r->restarted_at);
 		r->restarted_at = xstrdup(ra);
 		r->restart_sent = 1;
+		if (strcmp(jstr(r, "held"), "1") == 0) {
+			/* it held the rollout (paused) for the old
+			 * template's workers: ROLLOUT drains them again,
+			 * then resumes */
+			log_info("%s: the interrupted run (state %s) held the "
+			    "rollout (paused) to drain workers of the old "
+			    "template; draining them, then resuming", r->name,
+			    st);
+			run_jump(r, ST_ROLLOUT, OUT_OK);
+			run_next(r, IN_HOLD);
+			return;
+		}
+		/* drained before the restart */
+		for (i = 0; i < r->nw; i++)
+			r->w[i].drained = 1;
 		log_info("%s: the interrupted run (state %s) had restarted the "
 		    "rollout; waiting for it and verifying", r->name, st);
 		run_jump(r, ST_ROLLOUT, OUT_OK);

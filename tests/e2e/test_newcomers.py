@@ -134,6 +134,25 @@ def old_template_pods(w, new_hash):
     return [p for p in w.pods(DEP) if p["pod_template_hash"] != new_hash and not p["terminating"]]
 
 
+def pause_patches(w):
+    """The spec.paused values the API server took, in order."""
+    return [json.loads(r["body"])["spec"]["paused"] for r in w.kube_requests()
+            if r["method"] == "PATCH" and r.get("status") == 200
+            and r["path"].split("?")[0].endswith("/deployments/" + DEP)
+            and '"paused"' in r["body"] and "restartedAt" not in r["body"]]
+
+
+def assert_held_and_resumed(w, err, worker):
+    """The run held the rollout (paused) while it drained worker, and
+    resumed it: the Deployment is not left paused."""
+    assert "worker %s appeared after the drain began" % worker in err, err
+    assert "paused to hold the rollout" in err, err
+    assert "rollout resumed" in err, err
+    pp = pause_patches(w)
+    assert pp and pp[0] is True and pp[-1] is False, pp
+    assert not w.deployment(DEP)["spec"].get("paused"), w.deployment(DEP)["spec"]
+
+
 def wait_done_or_gone(w, ids, pod):
     """Every task done, or the pod that ran one is gone (its tasks with it)
     and every other task done (a pod's log names the tasks it received)."""
@@ -145,8 +164,6 @@ def wait_done_or_gone(w, ids, pod):
     wait_for(settled, 90, "the tasks done, or their pod gone")
 
 @pytest.mark.long(60)
-@pytest.mark.xfail(strict=True, reason="open: a replica of the old template added after the "
-                   "census is stopped by the rollout with its tasks")
 def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
     """A replica is added between the census and the restart PATCH (the
     API server holds the PATCH; an autoscaler scales meanwhile): the old
@@ -174,12 +191,13 @@ def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
     w.assert_exactly_once(ids + late)
     assert code == 0, err
     assert len(restart_patches(w)) == 1, restart_patches(w)
+    assert_held_and_resumed(w, err, added["hostname"])
+    gone = [x for x in w.pods(DEP, all=True) if x["name"] == added["name"]]
+    assert gone and not gone[0]["sigkilled"], gone
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
 
 
 @pytest.mark.long(70)
-@pytest.mark.xfail(strict=True, reason="open: proportional scaling adds a pod of the old "
-                   "template during the rollout; the rollout stops it with its tasks")
 def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
     """The Deployment is scaled from 1 to 3 after the restart PATCH, while
     the old and the new ReplicaSet both have replicas: the Deployment
@@ -214,6 +232,12 @@ def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
     w.assert_exactly_once(ids + late)
     assert code == 0, err
     assert len(restart_patches(w)) == 1, restart_patches(w)
+    assert_held_and_resumed(w, err, added["hostname"])
+    gone = [x for x in w.pods(DEP, all=True) if x["name"] == added["name"]]
+    assert gone and not gone[0]["sigkilled"], gone
+    wait_for(lambda: len([x for x in live_pods(w) if x["pod_template_hash"] != old_hash
+                          and w.consumes(x["hostname"], DEP)]) == 3, 30,
+             "three new replicas consuming")
 
 
 @pytest.mark.long(60)
