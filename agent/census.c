@@ -66,8 +66,8 @@ census_decide(const struct census_pod *pods, size_t np,
 
 enum census_roll
 census_rollout(const struct census_pod *pods, size_t np,
-    const struct census_worker *ws, size_t nw, int forced, double held,
-    double limit, enum census_verdict *out)
+    const struct census_worker *ws, size_t nw, int forced, int interrupted,
+    double held, double limit, enum census_verdict *out)
 {
 	enum census_verdict	v;
 	size_t			i;
@@ -84,7 +84,7 @@ census_rollout(const struct census_pod *pods, size_t np,
 	}
 	if (drain)
 		return CR_DRAIN;
-	if (unknown)
+	if (unknown && !interrupted)
 		return limit > 0 && held > limit ? CR_GIVEUP : CR_HOLD;
 	return CR_ROLL;
 }

@@ -269,13 +269,25 @@ roll_decide(struct run *r)
 		    "ReplicaSet of %s is not listed yet", r->name);
 		return;
 	}
+	if (!r->fsm.held && json_is_true(json_object_get(json_object_get(
+	    r->census_dep, "spec"), "paused"))) {
+		/* someone else's pause (oc rollout pause): theirs to undo */
+		snprintf(why, sizeof why, "deployment %s was paused by someone "
+		    "else: waiting for it to be resumed (oc rollout resume "
+		    "deployment/%s)", r->name, r->name);
+		if (strcmp(why, r->last_line) != 0)
+			log_warn("%s: %s", r->name, why);
+		snprintf(r->last_line, sizeof r->last_line, "%s", why);
+		return;
+	}
 	free(r->census_tmpl);
 	r->census_tmpl = xstrdup(t);
 	census_facts(r, roll_stops, &pods, &ws, &nws);
 	v = xcalloc(np + 1, sizeof *v);
 	held = r->held_since > 0 ? now - r->held_since : 0;
-	switch (census_rollout(pods, np, ws, nws, r->fsm.forced, held,
-	    r->ctx->o->drain_timeout, v)) {
+	switch (census_rollout(pods, np, ws, nws, r->fsm.forced,
+	    r->fsm.pending == OUT_INTERRUPTED, held, r->ctx->o->drain_timeout,
+	    v)) {
 	case CR_ROLL:
 		r->held_since = 0;
 		if (r->fsm.held)
@@ -323,6 +335,11 @@ rollout_settled(struct run *r)
 		break;
 	case ROLL_ADDING:
 		if (r->err[0] != '\0') {
+			/* a newcomer not known: the rollout goes on as it
+			 * would (RESTORE held gives no consumer back to the
+			 * old workers it stops) and the run fails */
+			if (!r->fsm.held)
+				run_next(r, IN_HOLD);
 			run_next(r, IN_FAIL);
 			break;
 		}

@@ -99,6 +99,8 @@ enum census_action census_decide(const struct census_pod *, size_t np,
  *              run has held the rollout for such pods held seconds, more
  *              than limit (limit <= 0: no limit): the run fails and says so;
  *   CR_HOLD    else a pod is CV_UNKNOWN: hold the rollout, look again;
+ *              unless the run was interrupted (its worker holds no task
+ *              yet: an interrupted run does not wait for it): CR_ROLL;
  *   CR_ROLL    else (nothing of the old template runs a worker this run
  *              has not drained): the rollout goes on (resumed if held).
  */
@@ -111,7 +113,8 @@ enum census_roll {
 
 enum census_roll census_rollout(const struct census_pod *, size_t np,
 		    const struct census_worker *, size_t nw, int forced,
-		    double held, double limit, enum census_verdict *verdicts);
+		    int interrupted, double held, double limit,
+		    enum census_verdict *verdicts);
 const char	*census_roll_name(enum census_roll);
 
 /*

@@ -270,6 +270,26 @@ def test_sigkill_while_a_newcomer_drains_in_the_rollout_then_recover(request):
     assert len(restart_patches(w)) == 1, restart_patches(w)
 
 
+@pytest.mark.long(60)
+def test_newcomer_not_drained_in_time_during_the_rollout_is_named(request):
+    """The worker of the old template found during the rollout runs a task
+    longer than --drain-timeout: the run cannot drain it. It resumes the
+    rollout (the Deployment is not left paused; no consumer is given back
+    to pods the rollout stops), names the worker and its task, and exits 6;
+    never 0 with a lost task."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s", "--drain-timeout", "8s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    code, err = finish(w, p, args)
+    assert code == 6, err
+    late = ids[-1]
+    assert "drain timed out" in err and added["hostname"] in err and late in err, err
+    assert "paused to hold the rollout" in err and "rollout resumed" in err, err
+    assert not w.deployment(DEP)["spec"].get("paused")
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+
+
 def scaled_mid_rollout(w, args):
     """The run restarts the Deployment; its new pod finds no room (Pending),
     so the rollout stays half-way; then the Deployment is scaled from 1 to
@@ -322,6 +342,52 @@ def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
     assert len(restart_patches(w)) == 1, restart_patches(w)
     assert_held_and_resumed(w, err, added["hostname"])
     new_replicas_consume(w, old_hash)
+
+
+@pytest.mark.long(90)
+def test_scaled_up_twice_then_down_during_the_rollout_with_a_slow_api_server(request):
+    """A cluster at its worst during the rollout: the API server answers
+    every pod list 2 s late, the Deployment is scaled from 1 to 3, then to
+    4 while the run holds the rollout, then down to 2. Each old-template
+    pod the scaling adds is held for and drained (or deleted by the scale
+    down, holding nothing yet); the rollout is resumed and completes: every
+    task once, exit 0, the Deployment not left paused, two new replicas
+    consume and no pod of the old template is left."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    (old_hash,) = {x["pod_template_hash"] for x in w.pods(DEP)}
+    w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
+    args = (DEP,)
+    p = w.spawn(*args)
+    try:
+        wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 60,
+                 "the new pod Pending")
+    finally:
+        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": 2, "count": 30,
+                                          "path_prefix": "/api/v1/namespaces/%s/pods" % NS})
+    for n in (3, 4):
+        r = w.kubectl("scale", "deployment/" + DEP, "--replicas=%d" % n)
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: w.deployment(DEP)["spec"].get("paused") is True, 30,
+                 "the rollout held")
+    late = w.enqueue(DEP, 4, 10.0, tag="late")
+    w.wait_started(late, 1, timeout=40)
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    for x in w.pods(DEP):
+        if x["fault"] == "Pending":
+            w.kube_test("POST", "pod-state", {"pod": x["name"], "state": "Running"})
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    assert "paused to hold the rollout" in err and "rollout resumed" in err, err
+    assert not w.deployment(DEP)["spec"].get("paused")
+    w.wait_done(ids + late, timeout=60)
+    w.assert_exactly_once(ids + late)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    new_replicas_consume(w, old_hash, 2)
+    assert not [x for x in live_pods(w) if x["pod_template_hash"] == old_hash]
 
 
 @pytest.mark.long(60)

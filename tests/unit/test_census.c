@@ -156,41 +156,47 @@ struct rrow {
 	const char		*what;
 	struct census_pod	 pods[3];
 	size_t			 np;
-	int			 forced;
+	int			 forced, interrupted;
 	double			 held, limit;
 	enum census_roll	 want;
 	enum census_verdict	 verdicts[3];
 };
 
 static const struct rrow rrows[] = {
-	{ "no pod", { { 0 } }, 0, 0, 0, 10, CR_ROLL, { 0 } },
+	{ "no pod", { { 0 } }, 0, 0, 0, 0, 10, CR_ROLL, { 0 } },
 	{ "old pods drained, idle, leaving; new ones spared",
-	    { { "a", 1, 0, 1 }, { "d", 1, 0, 0 }, { "b", 0, 0, 1 } }, 3, 0,
+	    { { "a", 1, 0, 1 }, { "d", 1, 0, 0 }, { "b", 0, 0, 1 } }, 3, 0, 0,
 	    0, 10, CR_ROLL, { CV_DRAINED, CV_IDLE, CV_SPARED } },
 	{ "a newcomer of the old template", { { "a", 1, 0, 1 },
-	    { "b", 1, 0, 1 } }, 2, 0, 0, 10, CR_DRAIN,
+	    { "b", 1, 0, 1 } }, 2, 0, 0, 0, 10, CR_DRAIN,
 	    { CV_DRAINED, CV_NEWCOMER } },
 	{ "a newcomer, even forced, even past the limit",
-	    { { "d", 1, 0, 1 }, { "b", 1, 0, 1 } }, 2, 1, 99, 10, CR_DRAIN,
+	    { { "d", 1, 0, 1 }, { "b", 1, 0, 1 } }, 2, 1, 0, 99, 10, CR_DRAIN,
 	    { CV_UNKNOWN, CV_NEWCOMER } },
 	{ "a worker of the run not drained (a recovery)",
-	    { { "c", 1, 0, 1 } }, 1, 0, 0, 10, CR_DRAIN, { CV_BUSY } },
-	{ "... forced: stopped anyway", { { "c", 1, 0, 1 } }, 1, 1, 0, 10,
+	    { { "c", 1, 0, 1 } }, 1, 0, 0, 0, 10, CR_DRAIN, { CV_BUSY } },
+	{ "... forced: stopped anyway", { { "c", 1, 0, 1 } }, 1, 1, 0, 0, 10,
 	    CR_ROLL, { CV_BUSY } },
 	{ "a worker not known yet: hold", { { "a", 1, 0, 1 },
-	    { "d", 1, 0, 1 } }, 2, 0, 5, 10, CR_HOLD,
+	    { "d", 1, 0, 1 } }, 2, 0, 0, 5, 10, CR_HOLD,
 	    { CV_DRAINED, CV_UNKNOWN } },
-	{ "... at the limit: still held", { { "d", 1, 0, 1 } }, 1, 0, 10, 10,
+	{ "... at the limit: still held", { { "d", 1, 0, 1 } }, 1, 0, 0, 10, 10,
 	    CR_HOLD, { CV_UNKNOWN } },
-	{ "... past the limit: give up", { { "d", 1, 0, 1 } }, 1, 0, 11, 10,
+	{ "... past the limit: give up", { { "d", 1, 0, 1 } }, 1, 0, 0, 11, 10,
 	    CR_GIVEUP, { CV_UNKNOWN } },
-	{ "... no limit: held", { { "d", 1, 0, 1 } }, 1, 0, 1e6, 0, CR_HOLD,
+	{ "interrupted: an unknown pod does not hold", { { "d", 1, 0, 1 } }, 1,
+	    0, 1, 0, 10, CR_ROLL, { CV_UNKNOWN } },
+	{ "interrupted, past the limit: rolls too", { { "d", 1, 0, 1 } }, 1,
+	    0, 1, 99, 10, CR_ROLL, { CV_UNKNOWN } },
+	{ "interrupted: a newcomer is still drained", { { "b", 1, 0, 1 } },
+	    1, 0, 1, 0, 10, CR_DRAIN, { CV_NEWCOMER } },
+	{ "... no limit: held", { { "d", 1, 0, 1 } }, 1, 0, 0, 1e6, 0, CR_HOLD,
 	    { CV_UNKNOWN } },
 	{ "a new pod whose worker is not known: spared",
-	    { { "d", 0, 0, 1 } }, 1, 0, 0, 10, CR_ROLL, { CV_SPARED } },
+	    { { "d", 0, 0, 1 } }, 1, 0, 0, 0, 10, CR_ROLL, { CV_SPARED } },
 	{ "a new pod's online worker is no newcomer",
-	    { { "b", 0, 0, 1 } }, 1, 0, 0, 10, CR_ROLL, { CV_SPARED } },
-	{ "an old newcomer pod being deleted", { { "b", 1, 1, 1 } }, 1, 0, 0,
+	    { { "b", 0, 0, 1 } }, 1, 0, 0, 0, 10, CR_ROLL, { CV_SPARED } },
+	{ "an old newcomer pod being deleted", { { "b", 1, 1, 1 } }, 1, 0, 0, 0,
 	    10, CR_ROLL, { CV_LEAVING } },
 };
 
@@ -205,14 +211,15 @@ test_rollout(void **state)
 		const struct rrow *r = &rrows[i];
 		memset(v, 0xff, sizeof v);
 		if (census_rollout(r->pods, r->np, dws, N(dws), r->forced,
-		    r->held, r->limit, v) != r->want)
+		    r->interrupted, r->held, r->limit, v) != r->want)
 			fail_msg("%s: wrong action", r->what);
 		for (j = 0; j < r->np; j++)
 			if (v[j] != r->verdicts[j])
 				fail_msg("%s: pod %zu is %s", r->what, j,
 				    census_verdict_name(v[j]));
 		assert_int_equal(census_rollout(r->pods, r->np, dws, N(dws),
-		    r->forced, r->held, r->limit, NULL), r->want);
+		    r->forced, r->interrupted, r->held, r->limit, NULL),
+		    r->want);
 	}
 	assert_string_equal(census_roll_name(CR_ROLL), "roll");
 	assert_string_equal(census_roll_name(CR_HOLD), "hold");
