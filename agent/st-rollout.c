@@ -308,6 +308,9 @@ roll_decide(struct run *r)
 		break;
 	case CR_DRAIN:
 		r->held_since = 0;
+		/* held from now on: an interrupt lets the drain finish */
+		if (!r->fsm.held)
+			run_next(r, IN_HOLD);
 		r->census = ROLL_ADDING;
 		census_add(r, pods, np, ws, nws);
 		if (r->pending == 0)	/* only workers of the run's own */
