@@ -64,6 +64,39 @@ census_decide(const struct census_pod *pods, size_t np,
 	return a;
 }
 
+enum census_roll
+census_rollout(const struct census_pod *pods, size_t np,
+    const struct census_worker *ws, size_t nw, int forced, int interrupted,
+    double held, double limit, enum census_verdict *out)
+{
+	enum census_verdict	v;
+	size_t			i;
+	int			drain = 0, unknown = 0;
+
+	for (i = 0; i < np; i++) {
+		v = census_pod(&pods[i], ws, nw);
+		if (out != NULL)
+			out[i] = v;
+		if (v == CV_NEWCOMER || (v == CV_BUSY && !forced))
+			drain = 1;
+		else if (v == CV_UNKNOWN)
+			unknown = 1;
+	}
+	if (drain)
+		return CR_DRAIN;
+	if (unknown && !interrupted)
+		return limit > 0 && held > limit ? CR_GIVEUP : CR_HOLD;
+	return CR_ROLL;
+}
+
+const char *
+census_roll_name(enum census_roll a)
+{
+	static const char *names[] = { "roll", "hold", "drain", "give-up" };
+
+	return a <= CR_GIVEUP ? names[a] : "?";
+}
+
 int
 census_newcomer(const struct census_pod *pods, size_t np,
     const struct census_worker *w)

@@ -14,6 +14,8 @@ fsm_init(struct fsm *m, int dry_run, int drain_only, int force)
 	m->handover = 0;
 	m->shed = 0;
 	m->restarting = 0;
+	m->held = 0;
+	m->midroll = 0;
 }
 
 /* RESTART: from now on its PATCH may land (INFLIGHT's IN_OK). */
@@ -75,9 +77,20 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 {
 	if (in == IN_LOST && m->state != ST_END)
 		return end(m, OUT_LEASE_LOST);
-	/* more workers to drain means something to DRAIN only */
-	if (in == IN_MORE && (m->state != ST_DRAIN || m->drain_only))
+	/* more workers to drain means something to DRAIN, or to ROLLOUT in
+	 * place; holding and resuming the rollout something to ROLLOUT */
+	if (in == IN_MORE && !(m->state == ST_DRAIN && !m->drain_only) &&
+	    !(m->state == ST_ROLLOUT && !m->handover))
 		in = IN_FAIL;
+	if ((in == IN_HOLD || in == IN_RESUMED) &&
+	    (m->state != ST_ROLLOUT || m->handover))
+		in = IN_FAIL;
+	/* held: the old-template workers' drain ends first */
+	if (in == IN_INTERRUPT && fsm_finishing(m)) {
+		if (m->pending < OUT_INTERRUPTED)
+			m->pending = OUT_INTERRUPTED;
+		return m->state;
+	}
 	switch (m->state) {
 	case ST_RESOLVE:
 		if (in == IN_OK)
@@ -99,10 +112,21 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 	case ST_CANCEL:
 		if (in == IN_OK)
 			return m->state = ST_DRAIN;
+		if (m->midroll)
+			return restore(m, OUT_ROLLOUT_FAILED);
 		return restore(m, abort_outcome(in));
 	case ST_DRAIN:
 		if (in == IN_MORE)
 			return m->state = ST_CANCEL;
+		if (m->midroll) {
+			/* back to the rollout it holds (forced: anyway) */
+			if (in == IN_TIMEOUT && m->force)
+				m->forced = 1;
+			else if (in != IN_OK)
+				return restore(m, OUT_ROLLOUT_FAILED);
+			m->midroll = 0;
+			return m->state = ST_ROLLOUT;
+		}
 		if (in == IN_OK)
 			return m->drain_only ? end(m, OUT_DRAINED) :
 			    m->handover ? (m->state = ST_RETIRE) : restart(m);
@@ -130,6 +154,19 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		/* cannot tell: workers stay drained, the journal kept */
 		return end(m, OUT_RESTORE_FAILED);
 	case ST_ROLLOUT:
+		if (in == IN_HOLD) {
+			m->held = 1;
+			return m->state;
+		}
+		if (in == IN_MORE) {
+			m->held = m->midroll = 1;
+			return m->state = ST_CANCEL;
+		}
+		if (in == IN_RESUMED) {
+			m->held = 0;
+			return m->pending == OUT_INTERRUPTED ?
+			    end(m, OUT_INTERRUPTED) : m->state;
+		}
 		if (in == IN_OK)
 			return m->state = ST_VERIFY;
 		if (in == IN_INTERRUPT)
@@ -255,6 +292,13 @@ fsm_unstarted(struct fsm *m)
 }
 
 int
+fsm_finishing(const struct fsm *m)
+{
+	return m->held && !m->handover && (m->state == ST_ROLLOUT ||
+	    ((m->state == ST_CANCEL || m->state == ST_DRAIN) && m->midroll));
+}
+
+int
 fsm_restoring(enum fsm_state s)
 {
 	return s == ST_END || s == ST_RESTORE || s == ST_GIVEBACK ||
@@ -278,9 +322,11 @@ fsm_abandoned(const struct fsm *f)
 	case ST_DETACH:
 	case ST_GIVEBACK:
 		return OUT_RESTORE_FAILED;
+	case ST_ROLLOUT:
+		/* held: the Deployment stays paused */
+		return f->held ? OUT_RESTORE_FAILED : OUT_INTERRUPTED;
 	case ST_RESOLVE:
 	case ST_LOCK:
-	case ST_ROLLOUT:
 	case ST_VERIFY:
 	case ST_RETIRE:
 	case ST_HISTORY:

@@ -74,9 +74,10 @@ journal_send(struct run *r, const char *script, broker_reply_cb *cb,
 	broker_command(c->broker, cb, arg, "EVAL %s 2 %s %s %s %s "
 	    "state %s holder %s started %s updated %s workers %s old_pods %s "
 	    "restarted_at %s handover %s request_timeout %s patch_last %s "
-	    "gen %s", script, lk, k, r->lease_token ? r->lease_token : "", ttl,
-	    fsm_state_name(r->fsm.state), c->holder, st, now, wj, pj,
-	    r->restarted_at ? r->restarted_at : "", hj ? hj : "", rt, pl, gen);
+	    "held %s gen %s", script, lk, k, r->lease_token ?
+	    r->lease_token : "", ttl, fsm_state_name(r->fsm.state), c->holder,
+	    st, now, wj, pj, r->restarted_at ? r->restarted_at : "", hj ? hj :
+	    "", rt, pl, r->fsm.held ? "1" : "0", gen);
 	free(gen);
 	json_decref(ws);
 	json_decref(pods);

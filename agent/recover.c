@@ -90,14 +90,15 @@ recover_start(int journal, const char *state)
 
 enum recover_step
 recover_choice(enum patch_fate fate, int handover, int giving_back,
-    const char *state)
+    int held, const char *state)
 {
 	int	restarted = fate == PATCH_LANDED;
 
 	if (fate == PATCH_WAIT)
 		return RECOVER_WAIT;
 	if (!handover)
-		return restarted ? RECOVER_ROLLOUT : RECOVER_RESTORE;
+		return !restarted ? RECOVER_RESTORE : held ?
+		    RECOVER_ROLLOUT_HELD : RECOVER_ROLLOUT;
 	if (giving_back)
 		return RECOVER_HO_GIVEBACK_AGAIN;
 	if (!restarted)
@@ -115,6 +116,7 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
 	struct run	*r = op_done(arg, NULL, NULL);
 	const char	*st, *ra, *ho;
+	size_t		 i;
 	double		 rt, last, wait;
 	enum patch_fate	 fate;
 	enum recover_step step;
@@ -142,7 +144,8 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 	if (fate != PATCH_WAIT && ho[0] != '\0' && handover_load(r, ho) == -1)
 		return;
 	step = recover_choice(fate, ho[0] != '\0', r->ho != NULL &&
-	    json_object_get(r->ho, "plan") != NULL, st);
+	    json_object_get(r->ho, "plan") != NULL,
+	    strcmp(journal_str(r, "held"), "1") == 0, st);
 	switch (step) {
 	case RECOVER_WAIT:
 		log_info("%s: the interrupted run (state %s) may have left a "
@@ -151,7 +154,19 @@ recover_deployment(enum kube_err e, json_t *obj, const char *err, void *arg)
 		    st, ceil(wait));
 		recover_wait(r, wait);
 		break;
+	case RECOVER_ROLLOUT_HELD:
+		/* it held the rollout (paused) for the old template's
+		 * workers: ROLLOUT drains them again, then resumes */
+		log_info("%s: the interrupted run (state %s) held the rollout "
+		    "(paused) to drain workers of the old template; draining "
+		    "them, then resuming", r->name, st);
+		run_jump(r, ST_ROLLOUT, OUT_OK);
+		run_next(r, IN_HOLD);
+		break;
 	case RECOVER_ROLLOUT:
+		/* drained before the restart */
+		for (i = 0; i < r->nw; i++)
+			r->w[i].drained = 1;
 		log_info("%s: the interrupted run (state %s) had restarted the "
 		    "rollout; waiting for it and verifying", r->name, st);
 		run_jump(r, ST_ROLLOUT, OUT_OK);

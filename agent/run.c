@@ -264,7 +264,10 @@ feed(struct run *r, enum fsm_input in)
 	    r->fsm.state == ST_GIVEBACK || r->fsm.state == ST_INFLIGHT) &&
 	    r->err[0])
 		log_err("%s: %s", r->name, r->err);
-	enter(r);
+	/* the same state (the rollout held, resumed; an interrupt that
+	 * lets the state finish): its work goes on, not entered again */
+	if (from != r->fsm.state)
+		enter(r);
 }
 
 void
@@ -446,6 +449,9 @@ run_free(struct run *r)
 	strv_free(&r->new_pods);
 	pod_list_free(&r->census_pods);
 	worker_status_free(r->census_ws, r->census_nws);
+	json_decref(r->census_rs);
+	json_decref(r->census_dep);
+	free(r->census_tmpl);
 	strv_free(&r->queues);
 	free(r->new_worker);
 	json_decref(r->rolled);
@@ -670,6 +676,15 @@ ctx_interrupt(struct ctx *c)
 		}
 		if (fsm_restoring(r->fsm.state))
 			continue;
+		if (fsm_finishing(&r->fsm)) {
+			log_warn("%s: interrupted: the rollout is held while "
+			    "workers of the old template drain; finishing their "
+			    "drain, then resuming the rollout before exiting (a "
+			    "second signal exits at once, the Deployment left "
+			    "paused: then run --recover)", r->name);
+			feed(r, IN_INTERRUPT);
+			continue;
+		}
 		run_fail(r, "interrupted by a signal");
 		feed(r, IN_INTERRUPT);
 	}

@@ -77,6 +77,13 @@ struct run {
 	struct worker_status *census_ws;	/* the workers known then */
 	size_t		 census_nws;
 	int		 census_failed;	/* a list or status read failed */
+	struct json_t	*census_rs;	/* ROLLOUT: the ReplicaSets listed */
+	struct json_t	*census_dep;	/* ROLLOUT: the Deployment read */
+	char		*census_tmpl;	/* ROLLOUT: its new pods' template */
+	double		 held_since;	/* ROLLOUT: ev_now since when a pod
+					   whose worker is not known holds the
+					   rollout; 0 none */
+	int		 pause_sent;	/* the hold's pause was answered */
 	struct strv	 queues;	/* union of the workers' queues */
 	struct wk	*w;
 	size_t		 nw;
@@ -280,6 +287,30 @@ void		 run_workers_load(struct run *, struct json_t *, int cancelled);
  */
 int		 run_take_queues(struct run *, size_t wi, enum flower_err,
 		    struct worker_snap *, const char *err);
+
+/*
+ * headcount.c: the census' facts (census.h), for DRAIN and ROLLOUT.
+ * census_gather() lists the pods (and, if asked, the ReplicaSets) and
+ * reads the workers online, as counted ops, into r->census_*;
+ * census_facts() puts them as census.h takes them (stops: whether the
+ * next action stops pod p; the caller frees pods and ws);
+ * census_old_pods() adds the pods stopped to r->old_pods (VERIFY takes
+ * none for new); census_add() tracks the newcomers (and drains again a
+ * worker whose process restarted), reading their queues.
+ */
+void	census_gather(struct run *, int replicasets);
+void	census_pods_cb(enum kube_err, struct json_t *, const char *, void *);
+void	census_status_cb(enum flower_err, struct worker_status *, size_t,
+	    const char *, void *);
+void	census_rs_cb(enum kube_err, struct json_t *, const char *, void *);
+struct census_pod;
+struct census_worker;
+void	census_facts(struct run *, int (*stops)(struct run *,
+	    const struct pod_info *), struct census_pod **pods,
+	    struct census_worker **ws, size_t *nws);
+void	census_old_pods(struct run *, const struct census_pod *, size_t np);
+void	census_add(struct run *, const struct census_pod *, size_t np,
+	    const struct census_worker *, size_t nws);
 
 /* states (st-*.c) */
 /* undrain_command() for the run's target, its context and namespace. */

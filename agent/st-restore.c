@@ -3,6 +3,7 @@
  * this run cancelled, and check that it consumes them again. A worker that
  * is gone (offline or unknown) has nothing to restore.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,26 @@ restore_settled(struct run *r)
 }
 
 static void
+resumed(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	(void)obj;
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		run_fail(r, "cannot resume deployment %s, paused to hold its "
+		    "rollout: %s; resume it with oc rollout resume "
+		    "deployment/%s (or run --recover)", r->name, err, r->name);
+		r->bad = 1;
+		return;
+	}
+	log_warn("%s: rollout resumed: the controller stops the pods of the "
+	    "old template now, each worker in warm shutdown; a worker not "
+	    "drained loses its running tasks (named above)", r->name);
+}
+
+static void
 state_restore(struct run *r)
 {
 	size_t	i;
@@ -196,6 +217,17 @@ state_restore(struct run *r)
 	r->bad = 0;
 	if (!lease_check(r))
 		return;
+	if (r->fsm.held) {
+		/*
+		 * The rollout was held for workers of the old template and
+		 * goes on once resumed, stopping their pods: consumers given
+		 * back would only take tasks for them to lose.
+		 */
+		r->step = 2;
+		kube_pause(&r->ctx->kube, r->name, 0, r->state_deadline, NULL,
+		    resumed, op_new(r, 0, 0));
+		return;
+	}
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		w->confirming = 0;

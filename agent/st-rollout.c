@@ -108,6 +108,16 @@ restart_send(struct run *r)
 
 /* ---- ROLLOUT --------------------------------------------------------- */
 
+/* r->census in ROLLOUT (its census, below) */
+enum roll_step {
+	ROLL_IDLE,		/* between two polls */
+	ROLL_LOOKING,		/* the census' facts being read */
+	ROLL_ADDING,		/* the newcomers' queues being read */
+	ROLL_PAUSING,		/* the journal, then the pause */
+	ROLL_PAUSING_MORE,	/* ... then drain the newcomers */
+	ROLL_RESUMING,		/* the pause undone */
+};
+
 static void
 got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
@@ -158,6 +168,20 @@ rollout_feed(struct run *r, const char *type, json_t *obj)
 	rollout_seen(r, obj);
 }
 
+/*
+ * Look at the old template's pods (ROLLOUT's census) unless a look or any
+ * other request of the run is still out: objects of the watch may come
+ * faster than a look takes.
+ */
+static void
+roll_look(struct run *r)
+{
+	if (r->census != ROLL_IDLE || r->pending > 0)
+		return;
+	r->census = ROLL_LOOKING;
+	census_gather(r, 1);
+}
+
 /* The workload as it is now: kubectl rollout status' decision on it. */
 static void
 rollout_seen(struct run *r, json_t *obj)
@@ -181,18 +205,250 @@ rollout_seen(struct run *r, json_t *obj)
 		log_info("%s: %s", r->name, msg);
 		snprintf(r->last_line, sizeof r->last_line, "%s", msg);
 	}
-	if (st == ROLLOUT_DONE) {
+	if (st == ROLLOUT_DONE && !r->fsm.held) {
 		verify_template_from(r, obj);
 		run_next(r, IN_OK);
 	} else if (st == ROLLOUT_FAILED) {
 		run_abort(r, "%s", msg);
-	} else if (!kube_target_split(r->name, NULL))
+	} else if (!kube_target_split(r->name, NULL)) {
 		rollout_watch(r->ctx);	/* follow it from now on */
+		if (!r->fsm.handover) {
+			/* the old template's pods, before the controller
+			 * stops them */
+			json_decref(r->census_dep);
+			r->census_dep = json_incref(obj);
+			roll_look(r);
+		}
+	}
+}
+
+/*
+ * ROLLOUT's census (census_rollout()): until the rollout is complete, each
+ * poll lists the pods, the ReplicaSets and the workers online; a worker of
+ * the old template this run has not drained (a replica added by a scale
+ * while the restart was in flight, or by proportional scaling during the
+ * rollout) is drained with the rollout held: the Deployment paused (the
+ * journal says so first), the worker cancelled and drained (CANCEL, DRAIN),
+ * then resumed. A pod whose worker is not known yet holds it too.
+ */
+
+/* The rollout stops pod p: it is of the old template. */
+static int
+roll_stops(struct run *r, const struct pod_info *p)
+{
+	return p->tmpl != NULL && r->census_tmpl != NULL &&
+	    strcmp(p->tmpl, r->census_tmpl) != 0;
+}
+
+static void
+paused_cb(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	(void)obj;
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		run_abort(r, "cannot pause deployment %s to hold its rollout: "
+		    "%s", r->name, err);
+		return;
+	}
+	if (!r->pause_sent)
+		log_info("%s: paused to hold the rollout (oc rollout pause): "
+		    "the controller stops no pod of the old template until the "
+		    "run resumes it", r->name);
+	r->pause_sent = 1;
+}
+
+static void
+pause_send(struct run *r)
+{
+	if (!lease_check(r))
+		return;
+	kube_pause(&r->ctx->kube, r->name, 1, r->state_deadline, NULL,
+	    paused_cb, op_new(r, 0, 0));
+}
+
+/*
+ * Hold the rollout: recorded (fsm.held, the journal, with the newcomers
+ * to drain), then paused; more: then drain them.
+ */
+static void
+roll_hold(struct run *r, int more)
+{
+	if (!r->fsm.held)
+		run_next(r, IN_HOLD);
+	r->census = more ? ROLL_PAUSING_MORE : ROLL_PAUSING;
+	journal_write(r, pause_send);
+}
+
+static void
+resumed_cb(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+
+	(void)obj;
+	if (r == NULL)
+		return;
+	if (e != KUBE_OK) {
+		run_abort(r, "cannot resume deployment %s (oc rollout resume "
+		    "deployment/%s): %s", r->name, r->name, err);
+		return;
+	}
+	log_info("%s: every worker of the old template is drained: rollout "
+	    "resumed", r->name);
+	r->pause_sent = 0;
+	r->census = ROLL_IDLE;
+	if (r->fsm.pending == OUT_INTERRUPTED)
+		run_fail(r, "interrupted by a signal (the workers of the old "
+		    "template drained and the rollout resumed first)");
+	run_next(r, IN_RESUMED);
+	if (r->fsm.state == ST_ROLLOUT)
+		journal_write(r, NULL);		/* held no more */
+}
+
+static void
+roll_resume(struct run *r)
+{
+	if (!lease_check(r))
+		return;
+	r->census = ROLL_RESUMING;
+	kube_pause(&r->ctx->kube, r->name, 0, r->state_deadline, NULL,
+	    resumed_cb, op_new(r, 0, 0));
+}
+
+/* The first pod that makes census_rollout() hold or give up, in words. */
+static const char *
+roll_unknown(struct run *r, const struct census_pod *pods,
+    const enum census_verdict *v, size_t np)
+{
+	size_t	i;
+
+	for (i = 0; i < np; i++)
+		if (v[i] == CV_UNKNOWN)
+			return pods[i].name;
+	(void)r;
+	return "?";
+}
+
+static void
+roll_decide(struct run *r)
+{
+	struct census_pod	*pods;
+	struct census_worker	*ws;
+	enum census_verdict	*v;
+	size_t			 nws, np = r->census_pods.n;
+	const char		*t;
+	double			 now = ev_now(r->ctx->loop), held;
+	char			 why[sizeof r->last_line];
+
+	r->census = ROLL_IDLE;
+	if (r->census_failed) {
+		log_info("%s: %s; looking again", r->name, r->last_line);
+		return;
+	}
+	t = census_new_template(r->census_dep, r->census_rs);
+	if (t == NULL) {
+		snprintf(r->last_line, sizeof r->last_line, "the new "
+		    "ReplicaSet of %s is not listed yet", r->name);
+		return;
+	}
+	if (!r->fsm.held && json_is_true(json_object_get(json_object_get(
+	    r->census_dep, "spec"), "paused"))) {
+		/* someone else's pause (oc rollout pause): theirs to undo */
+		snprintf(why, sizeof why, "deployment %s was paused by someone "
+		    "else: waiting for it to be resumed (oc rollout resume "
+		    "deployment/%s)", r->name, r->name);
+		if (strcmp(why, r->last_line) != 0)
+			log_warn("%s: %s", r->name, why);
+		snprintf(r->last_line, sizeof r->last_line, "%s", why);
+		return;
+	}
+	free(r->census_tmpl);
+	r->census_tmpl = xstrdup(t);
+	census_facts(r, roll_stops, &pods, &ws, &nws);
+	v = xcalloc(np + 1, sizeof *v);
+	held = r->held_since > 0 ? now - r->held_since : 0;
+	switch (census_rollout(pods, np, ws, nws, r->fsm.forced,
+	    r->fsm.pending == OUT_INTERRUPTED, held, r->ctx->o->drain_timeout,
+	    v)) {
+	case CR_ROLL:
+		r->held_since = 0;
+		if (r->fsm.held)
+			roll_resume(r);
+		break;
+	case CR_HOLD:
+		if (r->held_since == 0)
+			r->held_since = now;
+		snprintf(why, sizeof why, "pod %s of the old template runs "
+		    "but no worker is online there yet: the rollout held until "
+		    "its worker is known and drained", roll_unknown(r, pods, v,
+		    np));
+		if (strcmp(why, r->last_line) != 0)
+			log_info("%s: %s", r->name, why);
+		snprintf(r->last_line, sizeof r->last_line, "%s", why);
+		if (!r->fsm.held)
+			roll_hold(r, 0);
+		break;
+	case CR_DRAIN:
+		r->held_since = 0;
+		/* held from now on: an interrupt lets the drain finish */
+		if (!r->fsm.held)
+			run_next(r, IN_HOLD);
+		r->census = ROLL_ADDING;
+		census_add(r, pods, np, ws, nws);
+		if (r->pending == 0)	/* only workers of the run's own */
+			roll_hold(r, 1);
+		break;
+	case CR_GIVEUP:
+		run_abort(r, "pod %s of the old template runs, but no worker "
+		    "has been online there for %s: cannot tell whether it holds "
+		    "tasks; the rollout is resumed and will stop it",
+		    roll_unknown(r, pods, v, np), duration_fmt(held, r->tmp,
+		    sizeof r->tmp));
+		break;
+	}
+	free(pods);
+	free(ws);
+	free(v);
+}
+
+static void
+rollout_settled(struct run *r)
+{
+	switch (r->census) {
+	case ROLL_LOOKING:
+		roll_decide(r);
+		break;
+	case ROLL_ADDING:
+		if (r->err[0] != '\0') {
+			/* a newcomer not known: the rollout goes on as it
+			 * would (RESTORE held gives no consumer back to the
+			 * old workers it stops) and the run fails */
+			if (!r->fsm.held)
+				run_next(r, IN_HOLD);
+			run_next(r, IN_FAIL);
+			break;
+		}
+		roll_hold(r, 1);
+		break;
+	case ROLL_PAUSING_MORE:
+		/* the newcomers tracked, the rollout held: drain them */
+		r->census = ROLL_IDLE;
+		if (r->err[0] == '\0')
+			run_next(r, IN_MORE);
+		break;
+	default:
+		r->census = ROLL_IDLE;
+		break;
+	}
 }
 
 /*
  * A read of the Deployment, unless the last one is still out or, once read,
- * the Deployments' watch follows it.
+ * the Deployments' watch follows it: then each tick looks at the old
+ * template's pods again (a worker there may come online with no change of
+ * the Deployment).
  */
 static void
 rollout_poll(struct run *r)
@@ -200,8 +456,11 @@ rollout_poll(struct run *r)
 	if (r->pending > 0)
 		return;
 	if (r->rollout_gen > 0 && !kube_target_split(r->name, NULL) &&
-	    rollout_watched(r->ctx))
+	    rollout_watched(r->ctx)) {
+		if (r->census_dep != NULL && !r->fsm.handover)
+			roll_look(r);
 		return;
+	}
 	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
 	    got_rollout, op_new(r, 0, 0));
 }
@@ -210,6 +469,8 @@ static void
 state_rollout(struct run *r)
 {
 	r->last_line[0] = '\0';
+	r->census = ROLL_IDLE;
+	r->held_since = 0;
 	run_tick_every(r, 0.3, 1.0);
 }
 
@@ -235,6 +496,7 @@ const struct state st_rollout = {
 	.name = "rollout",
 	.deadline = rollout_deadline,
 	.enter = state_rollout,
+	.settled = rollout_settled,
 	.tick = rollout_poll,
 	.object = rollout_feed,
 };

@@ -81,6 +81,43 @@ enum census_action census_decide(const struct census_pod *, size_t np,
 		    const struct census_worker *, size_t nw,
 		    enum census_verdict *verdicts);
 /*
+ * After the restart PATCH (in place), until the rollout is complete, the
+ * Deployment controller stops the pods of the old template as the new ones
+ * become ready, and gives the old ReplicaSet new pods when the Deployment
+ * is scaled meanwhile (proportional scaling; or a scale that raced the
+ * PATCH). census_rollout() says what the run does about them; pods: the
+ * Deployment's pods, stopped = of the old template (its pod-template-hash
+ * is not the new ReplicaSet's). Verdicts (out, if not NULL) as census_pod();
+ * then, in this order:
+ *   CR_DRAIN   a pod is CV_NEWCOMER, or CV_BUSY (a worker of this run not
+ *              drained: a newcomer whose drain an interrupted run left to
+ *              --recover) unless forced (--on-timeout force: the run
+ *              restarts those anyway): hold the rollout (pause the
+ *              Deployment), cancel and drain them, then resume it;
+ *   CR_GIVEUP  else a pod is CV_UNKNOWN (its container runs, no worker is
+ *              online there yet: it may be about to take tasks) and the
+ *              run has held the rollout for such pods held seconds, more
+ *              than limit (limit <= 0: no limit): the run fails and says so;
+ *   CR_HOLD    else a pod is CV_UNKNOWN: hold the rollout, look again;
+ *              unless the run was interrupted (its worker holds no task
+ *              yet: an interrupted run does not wait for it): CR_ROLL;
+ *   CR_ROLL    else (nothing of the old template runs a worker this run
+ *              has not drained): the rollout goes on (resumed if held).
+ */
+enum census_roll {
+	CR_ROLL,
+	CR_HOLD,
+	CR_DRAIN,
+	CR_GIVEUP,
+};
+
+enum census_roll census_rollout(const struct census_pod *, size_t np,
+		    const struct census_worker *, size_t nw, int forced,
+		    int interrupted, double held, double limit,
+		    enum census_verdict *verdicts);
+const char	*census_roll_name(enum census_roll);
+
+/*
  * Whether the worker process the run cancelled on a pod has been replaced
  * by another since: the pod's uid then (uid0) and now differ (a
  * StatefulSet's pod deleted and created again under its name), or the

@@ -59,6 +59,22 @@
  *
  *   ... -> CANCEL -> DRAIN [-> CANCEL -> DRAIN ...] -> RESTART | RETIRE
  *
+ * In place, the census goes on during ROLLOUT (census_rollout()): the
+ * controller stops the old template's pods as new ones become ready, and
+ * a Deployment scaled meanwhile gives the old ReplicaSet new pods. A pod of
+ * the old template whose worker is not known yet holds the rollout
+ * (IN_HOLD: the driver pauses the Deployment, fsm.held); a worker there
+ * this run has not drained sends the run back to drain it, the rollout
+ * held (IN_MORE: fsm.held, fsm.midroll):
+ *
+ *   ROLLOUT -> CANCEL -> DRAIN -> ROLLOUT [IN_RESUMED: resumed] -> VERIFY
+ *
+ * A failure or timeout while held goes to RESTORE, which then only
+ * resumes the Deployment (the consumers stay cancelled: the rollout stops
+ * those pods) and ends ROLLOUT_FAILED. An interrupt while held does not
+ * cut the drain short (fsm_finishing()): the newcomers' drain ends, the
+ * Deployment is resumed, then the run ends INTERRUPTED.
+ *
  * fsm_feed() is pure: it takes the current state and the result of the
  * state's work, and returns the next state; it never does I/O. The driver
  * (run.c) does each state's work on entry and feeds back the result.
@@ -97,8 +113,15 @@ enum fsm_input {
 			   elsewhere as IN_SKIP */
 	IN_MORE,	/* ST_DRAIN: before the old pods are stopped, the
 			   census (census.h) found workers this run has not
-			   drained: back to CANCEL for them; elsewhere as
-			   IN_FAIL */
+			   drained: back to CANCEL for them; ST_ROLLOUT (in
+			   place): workers of the old template to drain, the
+			   Deployment paused (fsm.held, fsm.midroll);
+			   elsewhere as IN_FAIL */
+	IN_HOLD,	/* ST_ROLLOUT (in place): the driver pauses the
+			   Deployment to hold the rollout (fsm.held);
+			   elsewhere as IN_FAIL */
+	IN_RESUMED,	/* ST_ROLLOUT: the driver resumed it (held no
+			   more); elsewhere as IN_FAIL */
 };
 
 /* Outcomes, in increasing severity (the worst decides a batch's exit). */
@@ -136,6 +159,12 @@ struct fsm {
 	int		 restarting;	/* RESTART was entered: INFLIGHT's
 					   IN_OK means its PATCH landed (else
 					   it is IN_FAIL: no restart sent) */
+	int		 held;		/* the run paused the Deployment to
+					   hold its rollout: to resume on every
+					   way out (RESTORE resumes it) */
+	int		 midroll;	/* CANCEL and DRAIN after the restart:
+					   old-template workers found during
+					   ROLLOUT, which they go back to */
 };
 
 void		 fsm_init(struct fsm *, int dry_run, int drain_only, int force);
@@ -155,6 +184,13 @@ const char	*fsm_outcome_name(enum fsm_outcome);
 int		 fsm_exit_code(enum fsm_outcome);
 /* The interrupt handler feeds IN_INTERRUPT to states other than these. */
 int		 fsm_restoring(enum fsm_state);
+/*
+ * An interrupt does not cut this state's work short (the rollout held
+ * while old-template workers drain: stopping now would lose their tasks
+ * or leave the Deployment paused): IN_INTERRUPT only makes the run end
+ * INTERRUPTED once the Deployment is resumed. Not a failure of the run.
+ */
+int		 fsm_finishing(const struct fsm *);
 /*
  * A state whose actions change the workers or the cluster: all but RESOLVE
  * and LOCK (which take only the lease) and END. Entering one ends the

@@ -19,6 +19,8 @@
  *   request_timeout  the run's --request-timeout
  *   patch_last       by when the last attempt of a PATCH of the workload
  *                    goes out (wall clock; "" none can land)
+ *   held             "1" while the run holds the rollout (the Deployment
+ *                    paused to drain an old-template newcomer), else "0"
  *   gen              the write's generation, TOKEN/N: each lease renewal
  *                    checks the journal still holds the run's last one
  * A run reads it under the lease (journal_read(), into r->journal: field

@@ -24,6 +24,9 @@ enum recover_step {
 				   read the Deployment again once it cannot */
 	RECOVER_RESTORE,	/* not restarted: re-add the consumers */
 	RECOVER_ROLLOUT,	/* restarted: wait for the rollout, verify */
+	RECOVER_ROLLOUT_HELD,	/* restarted, the rollout held (paused) to
+				   drain old-template workers: drain them
+				   again, resume, then as ROLLOUT */
 	RECOVER_HO_GIVEBACK_AGAIN, /* --handover, its GIVEBACK had made its
 				   plan: finish it, ending as it would have */
 	RECOVER_HO_GIVEBACK,	/* --handover, not restarted: give the old
@@ -44,11 +47,12 @@ enum recover_step recover_start(int journal, const char *state);
  * fate: the journalled restart PATCH's (landed.h: PATCH_LANDED restarted;
  * PATCH_WAIT it may still land; else it did not); handover: the journal
  * has a --handover record; giving_back: that record has GIVEBACK's plan;
- * state: the journal's state (NULL none). A PATCH that may still land is
+ * held: the journal's held is "1" (in place only: the run had paused the
+ * rollout); state: the journal's state (NULL none). A PATCH that may still land is
  * waited for before anything else.
  */
 enum recover_step recover_choice(enum patch_fate fate, int handover,
-	    int giving_back, const char *state);
+	    int giving_back, int held, const char *state);
 
 /*
  * The lease first, then the journal, then the Deployment: jumps to the

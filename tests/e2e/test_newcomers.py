@@ -3,16 +3,18 @@
 up). Every worker of a pod the run stops is drained first: the census of
 the pods just before the restart PATCH (in place) or RETIRE (--handover)."""
 import json
+import signal
 import subprocess
 import time
 
 import pytest
 
 from test_handover import PLAIN_POOL, fresh as handover_world, live_pods
-from test_safety import finish, wait_journal_state
+from test_safety import finish, wait_journal_state, wait_lease_gone
 from world import HERE as WORLD_DIR, NS, PY, wait_for
 
 DEP = "ecal-bulk"
+JOURNAL = "drain-and-rollout:journal:%s:%s" % (NS, DEP)
 
 
 def fresh(request):
@@ -134,6 +136,25 @@ def old_template_pods(w, new_hash):
     return [p for p in w.pods(DEP) if p["pod_template_hash"] != new_hash and not p["terminating"]]
 
 
+def pause_patches(w):
+    """The spec.paused values the API server took, in order."""
+    return [json.loads(r["body"])["spec"]["paused"] for r in w.kube_requests()
+            if r["method"] == "PATCH" and r.get("status") == 200
+            and r["path"].split("?")[0].endswith("/deployments/" + DEP)
+            and '"paused"' in r["body"] and "restartedAt" not in r["body"]]
+
+
+def assert_held_and_resumed(w, err, worker):
+    """The run held the rollout (paused) while it drained worker, and
+    resumed it: the Deployment is not left paused."""
+    assert "worker %s appeared after the drain began" % worker in err, err
+    assert "paused to hold the rollout" in err, err
+    assert "rollout resumed" in err, err
+    pp = pause_patches(w)
+    assert pp and pp[0] is True and pp[-1] is False, pp
+    assert not w.deployment(DEP)["spec"].get("paused"), w.deployment(DEP)["spec"]
+
+
 def wait_done_or_gone(w, ids, pod):
     """Every task done, or the pod that ran one is gone (its tasks with it)
     and every other task done (a pod's log names the tasks it received)."""
@@ -144,20 +165,16 @@ def wait_done_or_gone(w, ids, pod):
         return set(ids) <= done or (gone and set(ids) - held <= done)
     wait_for(settled, 90, "the tasks done, or their pod gone")
 
-@pytest.mark.long(60)
-@pytest.mark.xfail(strict=True, reason="open: a replica of the old template added after the "
-                   "census is stopped by the rollout with its tasks")
-def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
-    """A replica is added between the census and the restart PATCH (the
-    API server holds the PATCH; an autoscaler scales meanwhile): the old
-    ReplicaSet gets a pod of the old template whose worker takes a task.
-    The rollout would stop it with its task: the run drains it first."""
-    w = fresh(request)
+def added_while_the_restart_is_in_flight(w, args):
+    """The API server holds the restart PATCH 30 s; meanwhile the
+    Deployment is scaled from 1 to 2 (an autoscaler): the old ReplicaSet
+    gets a pod of the old template whose worker takes a 40 s task before
+    the PATCH lands (and still runs it when it does). Returns the agent, the tasks, the added pod and the
+    old pods (the added one included)."""
     ids = w.enqueue(DEP, 1, 3.0, tag="short")
     w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 15, "count": 1,
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 30, "count": 1,
                                           "path_prefix": DEP_PATH % (NS, DEP)})
-    args = (DEP, "--request-timeout", "40s")
     p = w.spawn(*args)
     wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 60,
              "the restart PATCH held at the API server", interval=0.05)
@@ -166,34 +183,124 @@ def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
     assert r.returncode == 0, r.stderr
     (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old], 10, "the replica")
     wait_for(lambda: added["hostname"] in w.workers_online(), 30, "the added worker online")
-    late = w.enqueue(DEP, 1, 20.0, tag="late")
+    late = w.enqueue(DEP, 1, 40.0, tag="late")
     w.wait_started(late, 1, timeout=30)
+    wait_for(lambda: running_on(w, late[0]) == added["hostname"], 20, "the added worker running it")
+    assert not restart_patches(w), "the PATCH landed before the added worker took its task"
     old.add(added["name"])
+    return p, ids + late, added, old
+
+
+@pytest.mark.long(60)
+def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
+    """A replica is added between the census and the restart PATCH (the
+    API server holds the PATCH; an autoscaler scales meanwhile): the old
+    ReplicaSet gets a pod of the old template whose worker takes a task.
+    The rollout would stop it with its task: the run drains it first, the
+    rollout held (paused) meanwhile, then resumed."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
     code, err = finish(w, p, args)
-    wait_done_or_gone(w, ids + late, added["name"])
-    w.assert_exactly_once(ids + late)
+    wait_done_or_gone(w, ids, added["name"])
+    w.assert_exactly_once(ids)
     assert code == 0, err
     assert len(restart_patches(w)) == 1, restart_patches(w)
+    assert_held_and_resumed(w, err, added["hostname"])
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
 
 
+def wait_held_drain(w, p, args):
+    """The journal says the run holds the rollout and drains the newcomer."""
+    try:
+        wait_for(lambda: w.r().hget(JOURNAL, "held") == "1" and w.r().hget(JOURNAL, "state")
+                 == "drain", 60, "the rollout held, the newcomer draining", interval=0.2)
+    except AssertionError as e:
+        journal = w.r().hgetall(JOURNAL)
+        p.send_signal(signal.SIGKILL)
+        raise AssertionError("%s; journal %s; agent: %s" % (e, journal, finish(w, p, args)[1]))
+    assert w.deployment(DEP)["spec"].get("paused") is True
+
+
 @pytest.mark.long(70)
-@pytest.mark.xfail(strict=True, reason="open: proportional scaling adds a pod of the old "
-                   "template during the rollout; the rollout stops it with its tasks")
-def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
-    """The Deployment is scaled from 1 to 3 after the restart PATCH, while
-    the old and the new ReplicaSet both have replicas: the Deployment
-    controller adds replicas to both, proportionally (sync.go scale()),
-    so a pod of the OLD template appears and its worker consumes. The
-    rollout then stops it: the run must drain it before."""
+def test_sigterm_while_a_newcomer_drains_in_the_rollout(request):
+    """SIGTERM while the run holds the rollout (paused) and drains a worker
+    of the old template that runs a task: stopping now would lose that task
+    (resumed) or leave the Deployment paused. The run finishes the drain,
+    resumes the rollout, then exits 8 (interrupted); the controller
+    finishes the rollout; every task runs once; the new replicas consume."""
     w = fresh(request)
+    args = (DEP, "--request-timeout", "60s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    wait_held_drain(w, p, args)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args)
+    assert code == 8, err
+    assert "finishing their drain, then resuming the rollout" in err, err
+    assert_held_and_resumed(w, err, added["hostname"])
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+
+
+@pytest.mark.long(70)
+def test_sigkill_while_a_newcomer_drains_in_the_rollout_then_recover(request):
+    """SIGKILL while the run holds the rollout and drains a worker of the
+    old template: the Deployment stays paused and the journal says so
+    (written before the pause). --recover drains that worker (again),
+    resumes the rollout, verifies: exit 0, every task once."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s", "--lease-ttl", "2s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    wait_held_drain(w, p, args)
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args)
+    assert w.deployment(DEP)["spec"].get("paused") is True
+    wait_lease_gone(w)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert "held the rollout (paused)" in r.stderr, r.stderr
+    assert "rollout resumed" in r.stderr, r.stderr
+    assert not w.deployment(DEP)["spec"].get("paused")
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+    assert not w.r().exists(JOURNAL)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+
+
+@pytest.mark.long(60)
+def test_newcomer_not_drained_in_time_during_the_rollout_is_named(request):
+    """The worker of the old template found during the rollout runs a task
+    longer than --drain-timeout: the run cannot drain it. It resumes the
+    rollout (the Deployment is not left paused; no consumer is given back
+    to pods the rollout stops), names the worker and its task, and exits 6;
+    never 0 with a lost task."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s", "--drain-timeout", "8s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    code, err = finish(w, p, args)
+    assert code == 6, err
+    late = ids[-1]
+    assert "drain timed out" in err and added["hostname"] in err and late in err, err
+    assert "paused to hold the rollout" in err and "rollout resumed" in err, err
+    assert not w.deployment(DEP)["spec"].get("paused")
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+
+
+def scaled_mid_rollout(w, args):
+    """The run restarts the Deployment; its new pod finds no room (Pending),
+    so the rollout stays half-way; then the Deployment is scaled from 1 to
+    3: proportional scaling adds a pod of the OLD template, whose worker
+    consumes and takes a 20 s task. Returns the agent, the tasks, the added
+    pod, the old template's hash and the Pending pod (still Pending)."""
     ids = w.enqueue(DEP, 1, 3.0, tag="short")
     w.wait_started(ids, 1)
-    old = {x["name"] for x in w.pods(DEP)}
     (old_hash,) = {x["pod_template_hash"] for x in w.pods(DEP)}
-    # the new pod finds no room yet: the rollout stays half-way
+    old = {x["name"] for x in w.pods(DEP)}
     w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
-    args = (DEP,)
     p = w.spawn(*args)
     try:
         (pending,) = wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 60,
@@ -208,12 +315,79 @@ def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
     wait_for(lambda: added["hostname"] in w.workers_online(), 30, "its worker online")
     late = w.enqueue(DEP, 4, 20.0, tag="late")
     w.wait_started(late, 2, timeout=40)     # one each: the added worker runs one
+    return p, ids + late, added, old_hash, pending
+
+
+def new_replicas_consume(w, old_hash, n=3):
+    wait_for(lambda: len([x for x in live_pods(w) if x["pod_template_hash"] != old_hash
+                          and w.consumes(x["hostname"], DEP)]) == n, 40,
+             "%d new replicas consuming" % n)
+
+
+@pytest.mark.long(70)
+def test_scaled_during_the_rollout_old_replicaset_pod_is_drained(request):
+    """The Deployment is scaled from 1 to 3 after the restart PATCH, while
+    the old and the new ReplicaSet both have replicas: the Deployment
+    controller adds replicas to both, proportionally (sync.go scale()),
+    so a pod of the OLD template appears and its worker consumes. The
+    rollout then stops it: the run must drain it before."""
+    w = fresh(request)
+    args = (DEP,)
+    p, ids, added, old_hash, pending = scaled_mid_rollout(w, args)
     w.kube_test("POST", "pod-state", {"pod": pending["name"], "state": "Running"})
     code, err = finish(w, p, args)
-    wait_done_or_gone(w, ids + late, added["name"])
-    w.assert_exactly_once(ids + late)
+    wait_done_or_gone(w, ids, added["name"])
+    w.assert_exactly_once(ids)
     assert code == 0, err
     assert len(restart_patches(w)) == 1, restart_patches(w)
+    assert_held_and_resumed(w, err, added["hostname"])
+    new_replicas_consume(w, old_hash)
+
+
+@pytest.mark.long(90)
+def test_scaled_up_twice_then_down_during_the_rollout_with_a_slow_api_server(request):
+    """A cluster at its worst during the rollout: the API server answers
+    every pod list 2 s late, the Deployment is scaled from 1 to 3, then to
+    4 while the run holds the rollout, then down to 2 (the new ReplicaSet
+    saturated, the controller scales the old one to 0 even paused). Each
+    old-template pod the scaling adds is held for and drained, or deleted by
+    the scale-down holding nothing (held: its worker never consumed); the
+    rollout is resumed and completes: every task once, exit 0, the
+    Deployment not left paused, two new replicas consume, no pod of the old
+    template is left."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    (old_hash,) = {x["pod_template_hash"] for x in w.pods(DEP)}
+    w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
+    args = (DEP,)
+    p = w.spawn(*args)
+    try:
+        wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 60,
+                 "the new pod Pending")
+    finally:
+        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": 2, "count": 30,
+                                          "path_prefix": "/api/v1/namespaces/%s/pods" % NS})
+    for n in (3, 4, 2):
+        r = w.kubectl("scale", "deployment/" + DEP, "--replicas=%d" % n)
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: w.deployment(DEP)["spec"].get("paused") is True, 30,
+                 "the rollout held")
+    late = w.enqueue(DEP, 4, 10.0, tag="late")
+    w.wait_started(late, 1, timeout=40)
+    for x in w.pods(DEP):
+        if x["fault"] == "Pending":
+            w.kube_test("POST", "pod-state", {"pod": x["name"], "state": "Running"})
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    assert "paused to hold the rollout" in err and "rollout resumed" in err, err
+    assert not w.deployment(DEP)["spec"].get("paused")
+    w.wait_done(ids + late, timeout=60)
+    w.assert_exactly_once(ids + late)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    new_replicas_consume(w, old_hash, 2)
+    assert not [x for x in live_pods(w) if x["pod_template_hash"] == old_hash]
 
 
 @pytest.mark.long(60)

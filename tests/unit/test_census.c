@@ -147,6 +147,87 @@ test_decide(void **state)
 	}
 }
 
+/*
+ * census_rollout(): the same workers (dws); stopped = of the old template.
+ * Every branch: drain (newcomer; busy unless forced), give up (unknown
+ * past the limit), hold (unknown; no limit), roll.
+ */
+struct rrow {
+	const char		*what;
+	struct census_pod	 pods[3];
+	size_t			 np;
+	int			 forced, interrupted;
+	double			 held, limit;
+	enum census_roll	 want;
+	enum census_verdict	 verdicts[3];
+};
+
+static const struct rrow rrows[] = {
+	{ "no pod", { { 0 } }, 0, 0, 0, 0, 10, CR_ROLL, { 0 } },
+	{ "old pods drained, idle, leaving; new ones spared",
+	    { { "a", 1, 0, 1 }, { "d", 1, 0, 0 }, { "b", 0, 0, 1 } }, 3, 0, 0,
+	    0, 10, CR_ROLL, { CV_DRAINED, CV_IDLE, CV_SPARED } },
+	{ "a newcomer of the old template", { { "a", 1, 0, 1 },
+	    { "b", 1, 0, 1 } }, 2, 0, 0, 0, 10, CR_DRAIN,
+	    { CV_DRAINED, CV_NEWCOMER } },
+	{ "a newcomer, even forced, even past the limit",
+	    { { "d", 1, 0, 1 }, { "b", 1, 0, 1 } }, 2, 1, 0, 99, 10, CR_DRAIN,
+	    { CV_UNKNOWN, CV_NEWCOMER } },
+	{ "a worker of the run not drained (a recovery)",
+	    { { "c", 1, 0, 1 } }, 1, 0, 0, 0, 10, CR_DRAIN, { CV_BUSY } },
+	{ "... forced: stopped anyway", { { "c", 1, 0, 1 } }, 1, 1, 0, 0, 10,
+	    CR_ROLL, { CV_BUSY } },
+	{ "a worker not known yet: hold", { { "a", 1, 0, 1 },
+	    { "d", 1, 0, 1 } }, 2, 0, 0, 5, 10, CR_HOLD,
+	    { CV_DRAINED, CV_UNKNOWN } },
+	{ "... at the limit: still held", { { "d", 1, 0, 1 } }, 1, 0, 0, 10, 10,
+	    CR_HOLD, { CV_UNKNOWN } },
+	{ "... past the limit: give up", { { "d", 1, 0, 1 } }, 1, 0, 0, 11, 10,
+	    CR_GIVEUP, { CV_UNKNOWN } },
+	{ "interrupted: an unknown pod does not hold", { { "d", 1, 0, 1 } }, 1,
+	    0, 1, 0, 10, CR_ROLL, { CV_UNKNOWN } },
+	{ "interrupted, past the limit: rolls too", { { "d", 1, 0, 1 } }, 1,
+	    0, 1, 99, 10, CR_ROLL, { CV_UNKNOWN } },
+	{ "interrupted: a newcomer is still drained", { { "b", 1, 0, 1 } },
+	    1, 0, 1, 0, 10, CR_DRAIN, { CV_NEWCOMER } },
+	{ "... no limit: held", { { "d", 1, 0, 1 } }, 1, 0, 0, 1e6, 0, CR_HOLD,
+	    { CV_UNKNOWN } },
+	{ "a new pod whose worker is not known: spared",
+	    { { "d", 0, 0, 1 } }, 1, 0, 0, 0, 10, CR_ROLL, { CV_SPARED } },
+	{ "a new pod's online worker is no newcomer",
+	    { { "b", 0, 0, 1 } }, 1, 0, 0, 0, 10, CR_ROLL, { CV_SPARED } },
+	{ "an old newcomer pod being deleted", { { "b", 1, 1, 1 } }, 1, 0, 0, 0,
+	    10, CR_ROLL, { CV_LEAVING } },
+};
+
+static void
+test_rollout(void **state)
+{
+	enum census_verdict	v[3];
+	size_t			i, j;
+
+	(void)state;
+	for (i = 0; i < N(rrows); i++) {
+		const struct rrow *r = &rrows[i];
+		memset(v, 0xff, sizeof v);
+		if (census_rollout(r->pods, r->np, dws, N(dws), r->forced,
+		    r->interrupted, r->held, r->limit, v) != r->want)
+			fail_msg("%s: wrong action", r->what);
+		for (j = 0; j < r->np; j++)
+			if (v[j] != r->verdicts[j])
+				fail_msg("%s: pod %zu is %s", r->what, j,
+				    census_verdict_name(v[j]));
+		assert_int_equal(census_rollout(r->pods, r->np, dws, N(dws),
+		    r->forced, r->interrupted, r->held, r->limit, NULL),
+		    r->want);
+	}
+	assert_string_equal(census_roll_name(CR_ROLL), "roll");
+	assert_string_equal(census_roll_name(CR_HOLD), "hold");
+	assert_string_equal(census_roll_name(CR_DRAIN), "drain");
+	assert_string_equal(census_roll_name(CR_GIVEUP), "give-up");
+	assert_string_equal(census_roll_name((enum census_roll)9), "?");
+}
+
 /* Which workers to add: only online, untracked ones on a newcomer pod. */
 static void
 test_newcomer(void **state)
@@ -294,6 +375,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pod_verdicts),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_rollout),
 		cmocka_unit_test(test_newcomer),
 		cmocka_unit_test(test_restarted),
 		cmocka_unit_test(test_new_template),

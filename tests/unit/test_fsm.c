@@ -256,7 +256,8 @@ test_nothing(void **state)
 
 /*
  * IN_MORE (the census before the old pods are stopped found workers this
- * run has not drained) sends DRAIN back to CANCEL, flags and outcome kept;
+ * run has not drained) sends DRAIN back to CANCEL, flags and outcome kept,
+ * and ROLLOUT in place to CANCEL with the rollout held (held, midroll);
  * in every other state, and with --drain-only, it is IN_FAIL.
  */
 static void
@@ -277,6 +278,12 @@ test_more(void **state)
 				fsm_feed(&m, IN_MORE);
 				if (s == ST_DRAIN && !((f >> 1) & 1)) {
 					n.state = ST_CANCEL;
+					assert_memory_equal(&m, &n, sizeof m);
+					continue;
+				}
+				if (s == ST_ROLLOUT && !((f >> 3) & 1)) {
+					n.state = ST_CANCEL;
+					n.held = n.midroll = 1;
 					assert_memory_equal(&m, &n, sizeof m);
 					continue;
 				}
@@ -320,6 +327,154 @@ test_more_paths(void **state)
 	assert_int_equal(fsm_feed(&m, IN_OK), ST_DRAIN);
 	assert_int_equal(fsm_feed(&m, IN_TIMEOUT), ST_RESTORE);
 	assert_int_equal(m.pending, OUT_ABORTED);
+}
+
+/*
+ * The rollout held (census_rollout(), in place): every edge of a held
+ * ROLLOUT and of the CANCEL and DRAIN it goes back to (midroll), table-
+ * driven from a machine in ROLLOUT (pending OUT_NONE) that IN_HOLD or
+ * IN_MORE held.
+ */
+struct hrow {
+	const char		*what;
+	int			 force;
+	enum fsm_input		 in[6];
+	size_t			 n;
+	enum fsm_state		 to;
+	int			 held, midroll;
+	enum fsm_outcome	 outcome;	/* ST_END: the outcome;
+						   else the pending one */
+};
+
+static const struct hrow hrows[] = {
+	{ "hold", 0, { IN_HOLD }, 1, ST_ROLLOUT, 1, 0, OUT_NONE },
+	{ "hold twice", 0, { IN_HOLD, IN_HOLD }, 2, ST_ROLLOUT, 1, 0,
+	    OUT_NONE },
+	{ "held, resumed", 0, { IN_HOLD, IN_RESUMED }, 2, ST_ROLLOUT, 0, 0,
+	    OUT_NONE },
+	{ "resumed, done", 0, { IN_HOLD, IN_RESUMED, IN_OK }, 3, ST_VERIFY,
+	    0, 0, OUT_NONE },
+	{ "newcomers: cancel", 0, { IN_MORE }, 1, ST_CANCEL, 1, 1,
+	    OUT_NONE },
+	{ "... drain", 0, { IN_MORE, IN_OK }, 2, ST_DRAIN, 1, 1, OUT_NONE },
+	{ "... drained: back to the rollout, held", 0,
+	    { IN_MORE, IN_OK, IN_OK }, 3, ST_ROLLOUT, 1, 0, OUT_NONE },
+	{ "... resumed, verified", 0,
+	    { IN_MORE, IN_OK, IN_OK, IN_RESUMED, IN_OK, IN_OK }, 6, ST_END,
+	    0, 0, OUT_OK },
+	{ "held for an unknown pod, then newcomers", 0,
+	    { IN_HOLD, IN_MORE }, 2, ST_CANCEL, 1, 1, OUT_NONE },
+	{ "cancel fails: resumed by RESTORE", 0, { IN_MORE, IN_FAIL }, 2,
+	    ST_RESTORE, 1, 1, OUT_ROLLOUT_FAILED },
+	{ "cancel times out", 0, { IN_MORE, IN_TIMEOUT }, 2, ST_RESTORE, 1,
+	    1, OUT_ROLLOUT_FAILED },
+	{ "drain times out", 0, { IN_MORE, IN_OK, IN_TIMEOUT }, 3,
+	    ST_RESTORE, 1, 1, OUT_ROLLOUT_FAILED },
+	{ "drain fails", 0, { IN_MORE, IN_OK, IN_FAIL }, 3, ST_RESTORE, 1,
+	    1, OUT_ROLLOUT_FAILED },
+	{ "drain times out, forced: the rollout goes on", 1,
+	    { IN_MORE, IN_OK, IN_TIMEOUT }, 3, ST_ROLLOUT, 1, 0, OUT_NONE },
+	{ "... RESTORE resumes: rollout-failed", 0,
+	    { IN_MORE, IN_OK, IN_TIMEOUT, IN_OK }, 4, ST_END, 1, 1,
+	    OUT_ROLLOUT_FAILED },
+	{ "... RESTORE cannot resume", 0,
+	    { IN_MORE, IN_OK, IN_TIMEOUT, IN_FAIL }, 4, ST_END, 1, 1,
+	    OUT_RESTORE_FAILED },
+	{ "held rollout fails", 0, { IN_HOLD, IN_FAIL }, 2, ST_RESTORE, 1, 0,
+	    OUT_ROLLOUT_FAILED },
+	{ "interrupt while held: goes on", 0, { IN_HOLD, IN_INTERRUPT }, 2,
+	    ST_ROLLOUT, 1, 0, OUT_INTERRUPTED },
+	{ "... ends once resumed", 0, { IN_HOLD, IN_INTERRUPT, IN_RESUMED },
+	    3, ST_END, 0, 0, OUT_INTERRUPTED },
+	{ "interrupt in the cancel: goes on", 0, { IN_MORE, IN_INTERRUPT }, 2,
+	    ST_CANCEL, 1, 1, OUT_INTERRUPTED },
+	{ "interrupt in the drain: goes on", 0,
+	    { IN_MORE, IN_OK, IN_INTERRUPT }, 3, ST_DRAIN, 1, 1,
+	    OUT_INTERRUPTED },
+	{ "... drained: back to the rollout", 0,
+	    { IN_MORE, IN_OK, IN_INTERRUPT, IN_OK }, 4, ST_ROLLOUT, 1, 0,
+	    OUT_INTERRUPTED },
+	{ "... resumed: interrupted", 0,
+	    { IN_MORE, IN_OK, IN_INTERRUPT, IN_OK, IN_RESUMED }, 5, ST_END, 0,
+	    0, OUT_INTERRUPTED },
+	{ "... then the drain times out: rollout-failed", 0,
+	    { IN_MORE, IN_OK, IN_INTERRUPT, IN_TIMEOUT }, 4, ST_RESTORE, 1, 1,
+	    OUT_ROLLOUT_FAILED },
+	{ "lease lost while held", 0, { IN_MORE, IN_OK, IN_LOST }, 3, ST_END,
+	    1, 1, OUT_LEASE_LOST },
+	{ "not held: an interrupt ends the rollout", 0, { IN_INTERRUPT }, 1,
+	    ST_END, 0, 0, OUT_INTERRUPTED },
+	{ "resumed, not held: nothing", 0, { IN_RESUMED }, 1, ST_ROLLOUT, 0,
+	    0, OUT_NONE },
+	{ "hold in the drain: a failure", 0, { IN_MORE, IN_OK, IN_HOLD }, 3,
+	    ST_RESTORE, 1, 1, OUT_ROLLOUT_FAILED },
+	{ "resumed in the cancel: a failure", 0, { IN_MORE, IN_RESUMED }, 2,
+	    ST_RESTORE, 1, 1, OUT_ROLLOUT_FAILED },
+};
+
+static void
+test_held(void **state)
+{
+	struct fsm	m;
+	size_t		i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof hrows / sizeof hrows[0]; i++) {
+		const struct hrow *h = &hrows[i];
+		m = at(ST_ROLLOUT, OUT_NONE, 0, 0, h->force);
+		m.restarting = 1;
+		for (j = 0; j < h->n; j++)
+			fsm_feed(&m, h->in[j]);
+		if (m.state != h->to || m.held != h->held ||
+		    m.midroll != h->midroll || (h->to == ST_END ?
+		    m.outcome : m.pending) != h->outcome)
+			fail_msg("%s: %s held %d midroll %d %s %s", h->what,
+			    fsm_state_name(m.state), m.held, m.midroll,
+			    fsm_outcome_name(m.outcome),
+			    fsm_outcome_name(m.pending));
+	}
+	/* with --handover none of it: IN_HOLD and IN_RESUMED are failures */
+	m = at(ST_ROLLOUT, OUT_NONE, 0, 0, 0);
+	m.handover = 1;
+	assert_int_equal(fsm_feed(&m, IN_HOLD), ST_GIVEBACK);
+	m = at(ST_ROLLOUT, OUT_NONE, 0, 0, 0);
+	m.handover = 1;
+	assert_int_equal(fsm_feed(&m, IN_RESUMED), ST_GIVEBACK);
+	/* elsewhere they are IN_FAIL */
+	m = at(ST_VERIFY, OUT_NONE, 0, 0, 0);
+	assert_int_equal(fsm_feed(&m, IN_HOLD), ST_END);
+	assert_int_equal(m.outcome, OUT_VERIFY_FAILED);
+}
+
+/* Which states an interrupt lets finish, and what a second signal leaves. */
+static void
+test_finishing(void **state)
+{
+	struct fsm	m;
+	int		s, held, mid, ho;
+
+	(void)state;
+	for (s = ST_RESOLVE; s < NSTATES; s++)
+		for (held = 0; held < 2; held++)
+			for (mid = 0; mid < 2; mid++)
+				for (ho = 0; ho < 2; ho++) {
+					m = at((enum fsm_state)s, OUT_NONE, 0,
+					    0, 0);
+					m.held = held;
+					m.midroll = mid;
+					m.handover = ho;
+					assert_int_equal(fsm_finishing(&m),
+					    held && !ho && (s == ST_ROLLOUT ||
+					    (mid && (s == ST_CANCEL ||
+					    s == ST_DRAIN))));
+				}
+	m = at(ST_ROLLOUT, OUT_NONE, 0, 0, 0);
+	assert_int_equal(fsm_abandoned(&m), OUT_INTERRUPTED);
+	m.held = 1;
+	assert_int_equal(fsm_abandoned(&m), OUT_RESTORE_FAILED);
+	m = at(ST_DRAIN, OUT_NONE, 0, 0, 0);
+	m.held = m.midroll = 1;
+	assert_int_equal(fsm_abandoned(&m), OUT_RESTORE_FAILED);
 }
 
 static void
@@ -1313,6 +1468,8 @@ main(void)
 		cmocka_unit_test(test_nothing),
 		cmocka_unit_test(test_more),
 		cmocka_unit_test(test_more_paths),
+		cmocka_unit_test(test_held),
+		cmocka_unit_test(test_finishing),
 		cmocka_unit_test(test_locked),
 		cmocka_unit_test(test_happy_path),
 		cmocka_unit_test(test_abort_before_restart),

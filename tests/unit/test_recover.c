@@ -48,7 +48,7 @@ test_start(void **state)
 
 struct choice_case {
 	enum patch_fate		 fate;
-	int			 handover, plan;
+	int			 handover, plan, held;
 	const char		*state;
 	enum recover_step	 want;
 };
@@ -58,34 +58,42 @@ test_choice(void **state)
 {
 	static const struct choice_case cases[] = {
 		/* a PATCH that may still land is waited for, whatever else */
-		{ PATCH_WAIT,	 0, 0, "restart",  RECOVER_WAIT },
-		{ PATCH_WAIT,	 1, 0, "detach",   RECOVER_WAIT },
-		{ PATCH_WAIT,	 1, 1, "giveback", RECOVER_WAIT },
+		{ PATCH_WAIT,	 0, 0, 0, "restart",  RECOVER_WAIT },
+		{ PATCH_WAIT,	 1, 0, 0, "detach",   RECOVER_WAIT },
+		{ PATCH_WAIT,	 1, 1, 0, "giveback", RECOVER_WAIT },
 		/* in place: restarted or not */
-		{ PATCH_LANDED,	 0, 0, "rollout",  RECOVER_ROLLOUT },
-		{ PATCH_LANDED,	 0, 0, "retire",   RECOVER_ROLLOUT },
-		{ PATCH_LOST,	 0, 0, "restart",  RECOVER_RESTORE },
-		{ PATCH_FOREIGN, 0, 0, "drain",	   RECOVER_RESTORE },
-		{ PATCH_LOST,	 0, 0, NULL,	   RECOVER_RESTORE },
+		{ PATCH_LANDED,	 0, 0, 0, "rollout",  RECOVER_ROLLOUT },
+		{ PATCH_LANDED,	 0, 0, 0, "retire",   RECOVER_ROLLOUT },
+		{ PATCH_LOST,	 0, 0, 0, "restart",  RECOVER_RESTORE },
+		{ PATCH_FOREIGN, 0, 0, 0, "drain",	   RECOVER_RESTORE },
+		{ PATCH_LOST,	 0, 0, 0, NULL,	   RECOVER_RESTORE },
+		/* in place, the rollout held: drained again, resumed; held
+		 * means nothing unless restarted, nor to --handover */
+		{ PATCH_LANDED,	 0, 0, 1, "rollout",  RECOVER_ROLLOUT_HELD },
+		{ PATCH_LANDED,	 0, 0, 1, "drain",    RECOVER_ROLLOUT_HELD },
+		{ PATCH_LOST,	 0, 0, 1, "rollout",  RECOVER_RESTORE },
+		{ PATCH_WAIT,	 0, 0, 1, "rollout",  RECOVER_WAIT },
+		{ PATCH_LANDED,	 1, 0, 1, "rollout",  RECOVER_HO_ROLLOUT },
 		/* --handover: a GIVEBACK that had its plan is finished */
-		{ PATCH_LANDED,	 1, 1, "giveback", RECOVER_HO_GIVEBACK_AGAIN },
-		{ PATCH_LOST,	 1, 1, "giveback", RECOVER_HO_GIVEBACK_AGAIN },
+		{ PATCH_LANDED,	 1, 1, 0, "giveback", RECOVER_HO_GIVEBACK_AGAIN },
+		{ PATCH_LOST,	 1, 1, 0, "giveback", RECOVER_HO_GIVEBACK_AGAIN },
 		/* not restarted: the pods given back */
-		{ PATCH_LOST,	 1, 0, "detach",   RECOVER_HO_GIVEBACK },
-		{ PATCH_FOREIGN, 1, 0, "retire",   RECOVER_HO_GIVEBACK },
+		{ PATCH_LOST,	 1, 0, 0, "detach",   RECOVER_HO_GIVEBACK },
+		{ PATCH_FOREIGN, 1, 0, 0, "retire",   RECOVER_HO_GIVEBACK },
 		/* restarted: drained (RETIRE, HISTORY) or not yet */
-		{ PATCH_LANDED,	 1, 0, "retire",   RECOVER_HO_RETIRE },
-		{ PATCH_LANDED,	 1, 0, "history",  RECOVER_HO_RETIRE },
-		{ PATCH_LANDED,	 1, 0, "drain",	   RECOVER_HO_ROLLOUT },
-		{ PATCH_LANDED,	 1, 0, "rollout",  RECOVER_HO_ROLLOUT },
-		{ PATCH_LANDED,	 1, 0, NULL,	   RECOVER_HO_ROLLOUT },
+		{ PATCH_LANDED,	 1, 0, 0, "retire",   RECOVER_HO_RETIRE },
+		{ PATCH_LANDED,	 1, 0, 0, "history",  RECOVER_HO_RETIRE },
+		{ PATCH_LANDED,	 1, 0, 0, "drain",	   RECOVER_HO_ROLLOUT },
+		{ PATCH_LANDED,	 1, 0, 0, "rollout",  RECOVER_HO_ROLLOUT },
+		{ PATCH_LANDED,	 1, 0, 0, NULL,	   RECOVER_HO_ROLLOUT },
 	};
 	size_t	i;
 
 	(void)state;
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct choice_case *c = &cases[i];
-		if (recover_choice(c->fate, c->handover, c->plan, c->state) !=
+		if (recover_choice(c->fate, c->handover, c->plan, c->held,
+		    c->state) !=
 		    c->want)
 			fail_msg("case %zu (%s, handover %d, plan %d, state "
 			    "%s)", i, patch_fate_name(c->fate), c->handover,
