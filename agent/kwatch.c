@@ -2,6 +2,7 @@
  * kwatch.c -- watch or poll after a watch ended (include/kwatch.h). Pure.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "kwatch.h"
 
@@ -45,4 +46,17 @@ kwatch_do_name(enum kwatch_do d)
 		return "poll";
 	}
 	return "?";
+}
+
+enum kwatch_use
+kwatch_object(const struct kwatch_obj *o)
+{
+	if (o->deleted)
+		return KWATCH_USE_REREAD;
+	if (o->uid != NULL && o->want_uid != NULL &&
+	    strcmp(o->uid, o->want_uid) != 0)
+		return KWATCH_USE_REREAD;
+	if (o->generation < o->want_gen)
+		return KWATCH_USE_IGNORE;
+	return KWATCH_USE_DECIDE;
 }

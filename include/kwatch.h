@@ -67,4 +67,35 @@ struct kwatch_next {
 struct kwatch_next kwatch_decide(const struct kwatch_facts *);
 const char	*kwatch_do_name(enum kwatch_do);
 
+/*
+ * What a follower of a rollout does with an object of its workload that a
+ * watch delivered (kwatch_object()), given the object it follows: the one
+ * its restart PATCH answered, or its own read since (uid and generation;
+ * a NULL uid is not known yet, and so is an object's missing uid).
+ * - a DELETED event: KWATCH_USE_REREAD (read it again: a 404 ends the run,
+ *   another object of that name is followed from then on);
+ * - another uid: the workload was deleted and created again meanwhile
+ *   (a relist after a watch broke shows only the new one, no DELETED):
+ *   KWATCH_USE_REREAD too; its generation says nothing of the restart;
+ * - the same object, a generation older than the one followed (an event
+ *   from before the restart, replayed or late): KWATCH_USE_IGNORE;
+ * - else KWATCH_USE_DECIDE: kubectl's decision on it (which requires
+ *   status.observedGeneration >= metadata.generation).
+ */
+enum kwatch_use {
+	KWATCH_USE_IGNORE,
+	KWATCH_USE_DECIDE,
+	KWATCH_USE_REREAD,
+};
+
+struct kwatch_obj {
+	int		 deleted;	/* a DELETED event */
+	const char	*uid;		/* the event's object */
+	long		 generation;
+	const char	*want_uid;	/* the object followed */
+	long		 want_gen;
+};
+
+enum kwatch_use	 kwatch_object(const struct kwatch_obj *);
+
 #endif

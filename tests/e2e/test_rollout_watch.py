@@ -26,7 +26,7 @@ def dep_requests(w):
     return gets, watches
 
 
-def held_rollout(request, seconds):
+def held_rollout(request, seconds, timeout="3m"):
     """A world whose worker is busy, the agent started on it with the
     Deployment controller stopped: the rollout waits until the restart
     PATCH is `seconds` old, then goes on. (world, task ids, agent)."""
@@ -36,7 +36,7 @@ def held_rollout(request, seconds):
     controller(w, False)
     request.addfinalizer(lambda: controller(w, True))
     w.kube_test("DELETE", "/_test/requests")
-    p = w.spawn(DEP, "--rollout-timeout", "3m")
+    p = w.spawn(DEP, "--rollout-timeout", timeout)
     request.addfinalizer(lambda: p.poll() is None and p.kill())
     t = wait_for(lambda: [q["t"] for q in applied_patches(w, DEP)], 60, "the restart PATCH")[0]
     wait_for(lambda: time.time() - t > seconds, seconds + 5, "the rollout to wait")
@@ -113,3 +113,22 @@ def test_no_right_to_watch_falls_back_to_polling(request):
     err = finished(w, ids, p)
     assert err.count("following the rollouts by polling") == 1, err
     assert "the verb watch on deployments.apps" in err, err
+
+
+def test_a_deployment_created_again_while_the_watch_was_down_is_followed(request):
+    """Mid-rollout, the Deployment is deleted (orphans) and created again
+    (`kubectl replace --force`) while the agent's watch is dropped, and the
+    history is compacted: the agent's resume gets 410 Gone and its relist
+    shows only the new object (another uid, generation 1, older than the
+    restart's). It is the Deployment now: the agent says so and follows it
+    to its rollout's end, before its deadline (not ignored as an event from
+    before the restart)."""
+    w, ids, p = held_rollout(request, 2, timeout="70s")
+    wait_for(lambda: dep_requests(w)[1], 30, "the agent's watch")
+    w.kube_test("POST", "/_test/recreate-deployment",
+                {"deployment": DEP, "close": True, "abort": True, "compact": True})
+    wait_for(lambda: [q for q in dep_requests(w)[1] if q.get("note") == "410 Expired"], 30,
+             "the watch from the old resourceVersion")
+    controller(w, True)
+    err = finished(w, ids, p)
+    assert "was deleted and created again during its rollout" in err, err

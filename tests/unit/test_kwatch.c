@@ -1,6 +1,7 @@
 /*
  * test_kwatch.c -- kwatch_decide() (include/kwatch.h): after each way a watch
- * ends, resume, relist or poll, and when.
+ * ends, resume, relist or poll, and when; kwatch_object(): what a follower
+ * does with each object of its workload.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,6 +68,49 @@ test_decide(void **state)
 }
 
 static void
+test_object(void **state)
+{
+	static const struct {
+		int		 deleted;
+		const char	*uid;
+		long		 gen;
+		const char	*want_uid;
+		long		 want_gen;
+		enum kwatch_use	 use;
+	} t[] = {
+		/* the restarted object, as recent or newer: decide */
+		{ 0, "a", 5, "a", 5, KWATCH_USE_DECIDE },
+		{ 0, "a", 6, "a", 5, KWATCH_USE_DECIDE },
+		/* from before the restart: ignored */
+		{ 0, "a", 4, "a", 5, KWATCH_USE_IGNORE },
+		/* deleted: read again, whatever its generation */
+		{ 1, "a", 5, "a", 5, KWATCH_USE_REREAD },
+		{ 1, "a", 4, "a", 5, KWATCH_USE_REREAD },
+		/* created again: another uid, whatever its generation */
+		{ 0, "b", 1, "a", 5, KWATCH_USE_REREAD },
+		{ 0, "b", 7, "a", 5, KWATCH_USE_REREAD },
+		/* a uid not known on either side: the generation decides */
+		{ 0, NULL, 4, "a", 5, KWATCH_USE_IGNORE },
+		{ 0, "b", 5, NULL, 5, KWATCH_USE_DECIDE },
+		{ 0, NULL, 6, NULL, 5, KWATCH_USE_DECIDE },
+	};
+	struct kwatch_obj	 o;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		memset(&o, 0, sizeof o);
+		o.deleted = t[i].deleted;
+		o.uid = t[i].uid;
+		o.generation = t[i].gen;
+		o.want_uid = t[i].want_uid;
+		o.want_gen = t[i].want_gen;
+		print_message("case %zu\n", i);
+		assert_int_equal(kwatch_object(&o), t[i].use);
+	}
+}
+
+static void
 test_names(void **state)
 {
 	(void)state;
@@ -81,6 +125,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_object),
 		cmocka_unit_test(test_names),
 	};
 

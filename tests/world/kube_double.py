@@ -59,6 +59,9 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
   POST /_test/watch               {"compact": true}: history compacted up to now (a watch from an older
                                    resourceVersion: 200, an ERROR event, Status code 410 reason Expired);
                                    {"close": true[, "abort": true]}: open watches end now (cleanly, or dropped)
+  POST /_test/recreate-deployment {"deployment": D}: deleted (orphans) and created again: DELETED, ADDED with
+                                   a new uid, generation 1; "close"/"abort"/"compact" as /_test/watch, the
+                                   watches dropped before the events, the history compacted after them
   POST/DELETE /_test/forbid       {"verb": "get|list|watch|patch|create|delete|*",
                                    "resource": "deployments|pods|replicasets|*"}; {"verb": "update",
                                   "resource": "deployments/finalizers"}: a POSTed ReplicaSet whose

@@ -520,6 +520,13 @@ def do_watch(h, resource, match):
                     if ev[1] == resource and match(ev[4], ev[2]):
                         out.append(ev)
                 cur_rv = h.cluster.rv
+                dropped = h.state.get("watch_epoch", 0) != epoch and h.state.get("watch_abort")
+            if dropped:
+                # /_test/watch dropped the open watches (a proxy or a node
+                # gone): what was in flight is lost with the connection
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
+                return
             for ev in out:
                 h.write_chunk((json.dumps({"type": ev[3], "object": ev[4]}) + "\n").encode())
             if bookmarks and time.time() - last_bookmark > 10:
@@ -528,13 +535,9 @@ def do_watch(h, resource, match):
                       "metadata": {"resourceVersion": str(cur_rv)}}
                 h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
             if h.state.get("watch_epoch", 0) != epoch:
-                # /_test/watch closed the open watches: cleanly (the end of
+                # /_test/watch closed the open watches cleanly (the end of
                 # the chunked stream, as at timeoutSeconds or an API server
-                # shutting down), or dropped (a proxy or a node gone)
-                if h.state.get("watch_abort"):
-                    h.close_connection = True
-                    h.connection.shutdown(socket.SHUT_RDWR)
-                    return
+                # shutting down)
                 break
             if h.state["stopping"] or time.time() >= deadline:
                 break
