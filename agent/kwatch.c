@@ -60,3 +60,12 @@ kwatch_object(const struct kwatch_obj *o)
 		return KWATCH_USE_IGNORE;
 	return KWATCH_USE_DECIDE;
 }
+
+enum kwatch_end
+kwatch_error(long code, const char *cause)
+{
+	if (code == 410 || (code == 504 && cause != NULL &&
+	    strcmp(cause, "ResourceVersionTooLarge") == 0))
+		return KWATCH_END_EXPIRED;
+	return KWATCH_END_BROKEN;
+}

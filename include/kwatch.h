@@ -65,6 +65,17 @@ struct kwatch_next {
 };
 
 struct kwatch_next kwatch_decide(const struct kwatch_facts *);
+
+/*
+ * How an ERROR event ends a watch (kwatch_error()), from its Status' code
+ * and the reason of its first details.causes entry (or NULL):
+ * KWATCH_END_EXPIRED, i.e. relist, if the server cannot serve that
+ * resourceVersion: 410 (Expired, Gone: compacted), or 504 with the cause
+ * ResourceVersionTooLarge (a server that never had it: restarted on an
+ * etcd restored from a backup; a resume would only wait and fail again,
+ * client-go relists); else KWATCH_END_BROKEN.
+ */
+enum kwatch_end	 kwatch_error(long code, const char *cause);
 const char	*kwatch_do_name(enum kwatch_do);
 
 /*

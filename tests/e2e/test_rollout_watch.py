@@ -132,3 +132,28 @@ def test_a_deployment_created_again_while_the_watch_was_down_is_followed(request
     controller(w, True)
     err = finished(w, ids, p)
     assert "was deleted and created again during its rollout" in err, err
+
+
+def test_an_api_server_restored_from_a_backup_is_relisted_at_once(request):
+    """Mid-rollout, the API server comes back on an etcd restored from a
+    backup: its resourceVersions start again lower, and the agent's watch,
+    resumed from the one it had, is one the server never had (it waits 3 s,
+    then an ERROR event: 504, ResourceVersionTooLarge). The agent relists at
+    once, as client-go does, instead of resuming from it again until it
+    gives up watching and polls; the rollout completes, the tasks run
+    once."""
+    w, ids, p = held_rollout(request, 2)
+    wait_for(lambda: dep_requests(w)[1], 30, "the agent's watch")
+    w.kube_test("POST", "/_test/watch", {"restore": True, "close": True, "abort": True})
+    wait_for(lambda: [q for q in dep_requests(w)[1] if q.get("note") == "504 ResourceVersionTooLarge"],
+             30, "the watch from a resourceVersion the server never had")
+
+    def after_504():
+        watches = dep_requests(w)[1]
+        i = [n for n, q in enumerate(watches) if q.get("note") == "504 ResourceVersionTooLarge"][0]
+        return watches[i + 1:]
+    wait_for(after_504, 30, "the next watch")
+    controller(w, True)
+    err = finished(w, ids, p)
+    assert "resourceVersion=" not in after_504()[0]["path"], [q["path"] for q in dep_requests(w)[1]]
+    assert "following the rollouts by polling" not in err, err

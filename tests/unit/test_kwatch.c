@@ -1,7 +1,8 @@
 /*
  * test_kwatch.c -- kwatch_decide() (include/kwatch.h): after each way a watch
  * ends, resume, relist or poll, and when; kwatch_object(): what a follower
- * does with each object of its workload.
+ * does with each object of its workload; kwatch_error(): which ERROR
+ * events relist.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,6 +112,32 @@ test_object(void **state)
 }
 
 static void
+test_error(void **state)
+{
+	static const struct {
+		long		 code;
+		const char	*cause;
+		enum kwatch_end	 end;
+	} t[] = {
+		{ 410, NULL, KWATCH_END_EXPIRED },
+		{ 410, "anything", KWATCH_END_EXPIRED },
+		{ 504, "ResourceVersionTooLarge", KWATCH_END_EXPIRED },
+		{ 504, NULL, KWATCH_END_BROKEN },
+		{ 504, "Timeout", KWATCH_END_BROKEN },
+		{ 500, "ResourceVersionTooLarge", KWATCH_END_BROKEN },
+		{ 500, NULL, KWATCH_END_BROKEN },
+		{ 0, NULL, KWATCH_END_BROKEN },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		print_message("case %zu\n", i);
+		assert_int_equal(kwatch_error(t[i].code, t[i].cause), t[i].end);
+	}
+}
+
+static void
 test_names(void **state)
 {
 	(void)state;
@@ -126,6 +153,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_object),
+		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_names),
 	};
 

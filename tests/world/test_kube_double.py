@@ -274,6 +274,62 @@ def test_rollout_status_through_a_closed_watch_and_410_gone(world):
     assert lines[0]["object"]["message"].startswith("too old resource version: 1 (")
 
 
+def test_rollout_status_through_an_etcd_restored_from_a_backup():
+    """The API server comes back on an etcd restored from a backup: its
+    resourceVersions start again lower. kubectl rollout status' next watch,
+    from the resourceVersion it had, waits 3 s and gets HTTP 200 and one
+    ERROR event, a Status of code 504 with the cause ResourceVersionTooLarge;
+    client-go lists again (a list from that resourceVersion: 504 too), then
+    watches from the list's, and sees the rollout through. Also: a Deployment
+    deleted and created again (/_test/recreate-deployment) is another object
+    of that name for kubectl: a new uid, generation 1."""
+    w = start_world(WORLD_CFG)
+    try:
+        w.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": False})
+        r = w.restart("ecal-bulk")
+        assert r.returncode == 0, r.stderr
+        p = subprocess.Popen([KUBECTL, "--kubeconfig", w.kubeconfig, "-n", NS, "rollout", "status",
+                              "deployment/ecal-bulk", "--timeout=90s"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = wait_for(lambda: [q for q in w.kube_requests() if "watch=true" in q["path"]
+                                      and "metadata.name%3Decal-bulk" in q["path"]],
+                             30, "kubectl rollout status watching")[0]
+            wait_for(lambda: time.time() - first["t"] > 1.5, 10, "the watch to last")
+            w.kube_test("POST", "watch", {"restore": True, "close": True})
+            wait_for(lambda: [q for q in w.kube_requests() if q.get("note") == "504 ResourceVersionTooLarge"],
+                     30, "kubectl's watch from a resourceVersion the server never had")
+            w.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
+            out, err = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert p.returncode == 0, out + err
+        assert 'deployment "ecal-bulk" successfully rolled out' in out
+        reqs = [q for q in w.kube_requests() if q["path"].startswith(DEP_PATH)]
+        i = [n for n, q in enumerate(reqs) if q.get("note") == "504 ResourceVersionTooLarge"][0]
+        after = reqs[i + 1:]
+        lists = [n for n, q in enumerate(after) if "watch=true" not in q["path"]]
+        assert lists, [q["path"] for q in after]
+        assert any("watch=true" in q["path"] for q in after[lists[-1] + 1:]), [q["path"] for q in after]
+        # the stream itself
+        code, st, _ = w.kube_api("GET", DEP_PATH + "?watch=1&resourceVersion=999999&timeoutSeconds=5")
+        assert code == 200 and st["type"] == "ERROR", st
+        assert st["object"]["code"] == 504 and st["object"]["reason"] == "Timeout"
+        assert st["object"]["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+        # deleted and created again: another object for kubectl
+        get = ["get", "deployment", "ecal-bulk", "-o", "jsonpath={.metadata.uid} {.metadata.generation}"]
+        uid0 = w.kubectl(*get).stdout.split()[0]
+        w.kube_test("POST", "recreate-deployment", {"deployment": "ecal-bulk"})
+        uid, gen = w.kubectl(*get).stdout.split()
+        assert uid != uid0 and gen == "1"
+        r = w.kubectl("rollout", "status", "deployment/ecal-bulk", "--timeout=60s")
+        assert r.returncode == 0 and "successfully rolled out" in r.stdout, r.stdout + r.stderr
+    finally:
+        stop_world(w)
+
+
 def test_wrong_token_is_unauthorized(world):
     bad = world.write_kubeconfig(token="nope", path=os.path.join(world.tmp, "bad-kubeconfig"))
     r = world.kubectl("get", "deployment", "ecal-bulk", "-o", "json", kubeconfig=bad)

@@ -312,7 +312,11 @@ def get_state(h):
 
 def watch_control(h, f):
     """post_watch's work, the cluster's condition held."""
+    if f.get("restore"):
+        h.cluster.restore_rvs(100)
     with h.state["lock"]:
+        if f.get("restore"):
+            h.state["compacted"] = 0
         if f.get("compact"):
             # another object of the cluster changed meanwhile (they
             # always do: leases, events), then the compaction
@@ -327,7 +331,10 @@ def post_watch(h):
     """{"compact": true}: etcd's history is compacted up to now (a watch from an
     older resourceVersion gets 410 Gone, an ERROR event); {"close": true}: every
     open watch ends now, cleanly (the chunked stream's end), or dropped without
-    it with "abort": true."""
+    it with "abort": true; {"restore": true}: the API server is back on an
+    etcd restored from a backup: resourceVersions start again lower, the
+    history gone (a watch from a resourceVersion it never had waits 3 s,
+    then gets an ERROR event: 504, ResourceVersionTooLarge)."""
     f = body(h)
     with h.cluster.cond:
         watch_control(h, f)
