@@ -285,8 +285,8 @@ rw_end(enum kube_err e, long status, const char *err, void *arg)
 		return;
 	}
 	memset(&f, 0, sizeof f);
-	f.progress = w->progress || ev_now(w->c->loop) - w->started >=
-	    ROLLOUT_WATCH_SECS - 1;
+	f.progress = w->progress;
+	f.lasted = ev_now(w->c->loop) - w->started >= ROLLOUT_WATCH_SECS - 1;
 	f.failures = w->failures;
 	if (w->expired || status == 410)
 		f.end = KWATCH_END_EXPIRED;

@@ -11,8 +11,10 @@ kwatch_decide(const struct kwatch_facts *f)
 {
 	struct kwatch_next	 n;
 	unsigned		 i;
+	int			 progress = f->progress || (f->lasted &&
+				    f->end == KWATCH_END_CLOSED);
 
-	n.failures = f->progress ? 0 : f->failures + 1;
+	n.failures = progress ? 0 : f->failures + 1;
 	n.wait = 0;
 	if (f->end == KWATCH_END_REFUSED) {
 		n.act = KWATCH_POLL;

@@ -5,7 +5,11 @@
  * work.
  *
  * Facts: how the watch ended (end), whether it made progress (it delivered
- * an event, or lasted until the server's timeoutSeconds ended it), whether
+ * an event: progress; or it lasted its timeoutSeconds: lasted, which counts
+ * only if the server then ended it, KWATCH_END_CLOSED: a stream that stayed
+ * silent until the client's own timeout cut it, as behind a proxy that
+ * buffers it, is a failure, so that enough of them fall back to polling),
+ * whether
  * a resourceVersion to resume from is known (a list's, or the last event's
  * or bookmark's), and the ends in a row without progress before this one
  * (failures).
@@ -44,8 +48,8 @@ enum kwatch_end {
 
 struct kwatch_facts {
 	enum kwatch_end	 end;
-	int		 progress;	/* an event came, or it lasted its
-					   timeout */
+	int		 progress;	/* an event came */
+	int		 lasted;	/* it lasted its timeoutSeconds */
 	int		 have_rv;	/* a resourceVersion to resume from */
 	unsigned	 failures;	/* ends without progress in a row,
 					   before this one */

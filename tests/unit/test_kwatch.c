@@ -24,30 +24,41 @@ test_decide(void **state)
 		enum kwatch_do	 act;
 		double		 wait;
 		unsigned	 kept;
+		int		 lasted;
 	} t[] = {
 		/* the server's timeout, or a close after events: resume */
-		{ KWATCH_END_CLOSED, 1, 1, 0, KWATCH_RESUME, 0, 0 },
-		{ KWATCH_END_CLOSED, 1, 1, 2, KWATCH_RESUME, 0, 0 },
+		{ KWATCH_END_CLOSED, 1, 1, 0, KWATCH_RESUME, 0, 0, 0 },
+		{ KWATCH_END_CLOSED, 1, 1, 2, KWATCH_RESUME, 0, 0, 0 },
 		/* no resourceVersion known: relist */
-		{ KWATCH_END_CLOSED, 1, 0, 0, KWATCH_RELIST, 0, 0 },
-		{ KWATCH_END_BROKEN, 0, 0, 0, KWATCH_RELIST, 0.5, 1 },
+		{ KWATCH_END_CLOSED, 1, 0, 0, KWATCH_RELIST, 0, 0, 0 },
+		{ KWATCH_END_BROKEN, 0, 0, 0, KWATCH_RELIST, 0.5, 1, 0 },
 		/* broken at once: backoff, doubled */
-		{ KWATCH_END_BROKEN, 0, 1, 0, KWATCH_RESUME, 0.5, 1 },
-		{ KWATCH_END_BROKEN, 0, 1, 1, KWATCH_RESUME, 1.0, 2 },
-		{ KWATCH_END_CLOSED, 0, 1, 1, KWATCH_RESUME, 1.0, 2 },
+		{ KWATCH_END_BROKEN, 0, 1, 0, KWATCH_RESUME, 0.5, 1, 0 },
+		{ KWATCH_END_BROKEN, 0, 1, 1, KWATCH_RESUME, 1.0, 2, 0 },
+		{ KWATCH_END_CLOSED, 0, 1, 1, KWATCH_RESUME, 1.0, 2, 0 },
 		/* a broken stream after events: resume now */
-		{ KWATCH_END_BROKEN, 1, 1, 2, KWATCH_RESUME, 0, 0 },
+		{ KWATCH_END_BROKEN, 1, 1, 2, KWATCH_RESUME, 0, 0, 0 },
 		/* too many in a row: poll, try again later */
-		{ KWATCH_END_BROKEN, 0, 1, 2, KWATCH_POLL, KWATCH_RETRY_SECS, 0 },
-		{ KWATCH_END_CLOSED, 0, 1, 2, KWATCH_POLL, KWATCH_RETRY_SECS, 0 },
+		{ KWATCH_END_BROKEN, 0, 1, 2, KWATCH_POLL, KWATCH_RETRY_SECS, 0,
+		    0 },
+		{ KWATCH_END_CLOSED, 0, 1, 2, KWATCH_POLL, KWATCH_RETRY_SECS, 0,
+		    0 },
 		/* 410 Gone: relist at once, then backoff, then poll */
-		{ KWATCH_END_EXPIRED, 0, 1, 0, KWATCH_RELIST, 0, 1 },
-		{ KWATCH_END_EXPIRED, 1, 1, 0, KWATCH_RELIST, 0, 0 },
-		{ KWATCH_END_EXPIRED, 0, 0, 1, KWATCH_RELIST, 1.0, 2 },
-		{ KWATCH_END_EXPIRED, 0, 1, 2, KWATCH_POLL, KWATCH_RETRY_SECS, 0 },
+		{ KWATCH_END_EXPIRED, 0, 1, 0, KWATCH_RELIST, 0, 1, 0 },
+		{ KWATCH_END_EXPIRED, 1, 1, 0, KWATCH_RELIST, 0, 0, 0 },
+		{ KWATCH_END_EXPIRED, 0, 0, 1, KWATCH_RELIST, 1.0, 2, 0 },
+		{ KWATCH_END_EXPIRED, 0, 1, 2, KWATCH_POLL, KWATCH_RETRY_SECS, 0,
+		    0 },
 		/* not allowed to watch: poll for good */
-		{ KWATCH_END_REFUSED, 0, 1, 0, KWATCH_POLL, -1, 1 },
-		{ KWATCH_END_REFUSED, 1, 0, 5, KWATCH_POLL, -1, 0 },
+		{ KWATCH_END_REFUSED, 0, 1, 0, KWATCH_POLL, -1, 1, 0 },
+		{ KWATCH_END_REFUSED, 1, 0, 5, KWATCH_POLL, -1, 0, 0 },
+		/* lasted its timeoutSeconds, ended by the server: progress */
+		{ KWATCH_END_CLOSED, 0, 1, 2, KWATCH_RESUME, 0, 0, 1 },
+		/* lasted, silent, cut by the client's timeout (a buffering
+		 * proxy): a failure, in the end polling */
+		{ KWATCH_END_BROKEN, 0, 1, 0, KWATCH_RESUME, 0.5, 1, 1 },
+		{ KWATCH_END_BROKEN, 0, 1, 2, KWATCH_POLL, KWATCH_RETRY_SECS, 0,
+		    1 },
 	};
 	struct kwatch_facts	 f;
 	struct kwatch_next	 n;
@@ -60,6 +71,7 @@ test_decide(void **state)
 		f.progress = t[i].progress;
 		f.have_rv = t[i].have_rv;
 		f.failures = t[i].failures;
+		f.lasted = t[i].lasted;
 		n = kwatch_decide(&f);
 		print_message("case %zu\n", i);
 		assert_int_equal(n.act, t[i].act);
