@@ -224,14 +224,19 @@ rw_event(const char *type, json_t *obj, void *arg)
 	struct rwatch	*w = arg;
 	struct ctx	*c = w->c;
 	json_t		*meta = json_object_get(obj, "metadata");
-	const char	*rv, *name, *msg;
+	const char	*rv, *name, *msg, *cause;
+	json_int_t	 code;
 	size_t		 i;
 
 	if (strcmp(type, "ERROR") == 0) {
 		msg = json_string_value(json_object_get(obj, "message"));
-		if (json_integer_value(json_object_get(obj, "code")) == 410)
+		cause = json_string_value(json_object_get(json_array_get(
+		    json_object_get(json_object_get(obj, "details"), "causes"),
+		    0), "reason"));
+		code = json_integer_value(json_object_get(obj, "code"));
+		if (kwatch_error(code, cause) == KWATCH_END_EXPIRED)
 			w->expired = 1;
-		else
+		if (code != 410)
 			snprintf(w->errev, sizeof w->errev, "%s", msg ? msg :
 			    "an ERROR event");
 		return 1;
@@ -280,8 +285,8 @@ rw_end(enum kube_err e, long status, const char *err, void *arg)
 		return;
 	}
 	memset(&f, 0, sizeof f);
-	f.progress = w->progress || ev_now(w->c->loop) - w->started >=
-	    ROLLOUT_WATCH_SECS - 1;
+	f.progress = w->progress;
+	f.lasted = ev_now(w->c->loop) - w->started >= ROLLOUT_WATCH_SECS - 1;
 	f.failures = w->failures;
 	if (w->expired || status == 410)
 		f.end = KWATCH_END_EXPIRED;
@@ -299,9 +304,9 @@ rw_end(enum kube_err e, long status, const char *err, void *arg)
 	f.have_rv = w->rv != NULL;
 	n = kwatch_decide(&f);
 	w->failures = n.failures;
-	snprintf(why, sizeof why, "%s", w->expired ? "410 Gone: the "
-	    "resourceVersion is too old" : w->errev[0] ? w->errev : err[0] ?
-	    err : "closed by the server");
+	snprintf(why, sizeof why, "%s", w->errev[0] ? w->errev : w->expired ?
+	    "410 Gone: the resourceVersion is too old" : err[0] ? err :
+	    "closed by the server");
 	if (n.act == KWATCH_RELIST) {
 		free(w->rv);
 		w->rv = NULL;

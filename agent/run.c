@@ -456,6 +456,7 @@ run_free(struct run *r)
 	free(r->new_worker);
 	json_decref(r->rolled);
 	json_decref(r->rollout_early);
+	free(r->rollout_uid);
 	free(r->new_tmpl);
 	strv_free(&r->new_workers);
 	for (i = 0; i < r->nverify_snaps; i++)

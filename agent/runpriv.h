@@ -113,6 +113,8 @@ struct run {
 	long		 rollout_gen;	/* ROLLOUT: metadata.generation of the
 					   restart PATCH's answer or of its
 					   first read; 0 none yet */
+	char		*rollout_uid;	/* ROLLOUT: metadata.uid of that
+					   object, or NULL */
 	struct json_t	*rollout_early;	/* RESTART: the watch's last object of
 					   the Deployment while the PATCH was
 					   out (rollout_feed()), or NULL */

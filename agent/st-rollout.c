@@ -14,6 +14,7 @@
 #include "lease.h"
 #include "podworkers.h"
 #include "imgcheck.h"
+#include "kwatch.h"
 #include "report.h"
 #include "runpriv.h"
 
@@ -22,12 +23,46 @@
 static void	restart_send(struct run *);
 static void	verify_template_from(struct run *, json_t *workload);
 static void	rollout_seen(struct run *, json_t *);
+static void	rollout_feed(struct run *, const char *, json_t *);
 
 static long
 generation(json_t *obj)
 {
 	return json_integer_value(json_object_get(json_object_get(obj,
 	    "metadata"), "generation"));
+}
+
+static const char *
+uid_of(json_t *obj)
+{
+	return json_string_value(json_object_get(json_object_get(obj,
+	    "metadata"), "uid"));
+}
+
+/* From now on, ROLLOUT follows obj (its uid and generation). */
+static void
+rollout_follow(struct run *r, json_t *obj)
+{
+	const char	*uid = uid_of(obj);
+
+	r->rollout_gen = generation(obj);
+	free(r->rollout_uid);
+	r->rollout_uid = uid != NULL ? xstrdup(uid) : NULL;
+}
+
+/* What ROLLOUT does with an object of its workload (kwatch_object()). */
+static enum kwatch_use
+rollout_use(struct run *r, const char *type, json_t *obj)
+{
+	struct kwatch_obj	 o;
+
+	memset(&o, 0, sizeof o);
+	o.deleted = strcmp(type, "DELETED") == 0;
+	o.uid = uid_of(obj);
+	o.generation = generation(obj);
+	o.want_uid = r->rollout_uid;
+	o.want_gen = r->rollout_gen;
+	return kwatch_object(&o);
 }
 
 static void
@@ -50,13 +85,12 @@ patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 	early = r->rollout_early;
 	r->rollout_early = NULL;
 	if (!kube_target_split(r->name, NULL))
-		r->rollout_gen = generation(obj);
+		rollout_follow(r, obj);
 	run_next(r, IN_OK);
 	if (r->rollout_gen > 0 && r->fsm.state == ST_ROLLOUT)
 		rollout_seen(r, obj);
-	if (early != NULL && r->rollout_gen > 0 && r->fsm.state == ST_ROLLOUT &&
-	    generation(early) >= r->rollout_gen)
-		rollout_seen(r, early);
+	if (early != NULL && r->rollout_gen > 0 && r->fsm.state == ST_ROLLOUT)
+		rollout_feed(r, "MODIFIED", early);
 	json_decref(early);
 }
 
@@ -67,6 +101,8 @@ state_restart(struct run *r)
 	size_t	i;
 
 	r->rollout_gen = 0;
+	free(r->rollout_uid);
+	r->rollout_uid = NULL;
 	json_decref(r->rollout_early);
 	r->rollout_early = NULL;
 
@@ -135,21 +171,26 @@ got_rollout(enum kube_err e, json_t *obj, const char *err, void *arg)
 		return;
 	}
 	gen = generation(obj);
-	if (gen > r->rollout_gen)
-		r->rollout_gen = gen;
+	/* the object as it is now: newer, or another one of that name */
+	if (gen > r->rollout_gen || rollout_use(r, "MODIFIED", obj) ==
+	    KWATCH_USE_REREAD)
+		rollout_follow(r, obj);
 	rollout_seen(r, obj);
 }
 
 /*
  * The watch's object of the run's Deployment (follow.h), RESTART's and
  * ROLLOUT's object hook: in RESTART, kept for patched(); in ROLLOUT, from
- * the PATCH's answer or the run's own first read on, unless older than the
- * restart, decided as that read would be; DELETED: read it again (a 404
- * ends the run).
+ * the PATCH's answer or the run's own first read on, as kwatch_object()
+ * says: ignored if older than the restart, decided as that read would be,
+ * or, deleted or another object of that name, read again (a 404 ends the
+ * run).
  */
 static void
 rollout_feed(struct run *r, const char *type, json_t *obj)
 {
+	const char	*uid;
+
 	if (kube_target_split(r->name, NULL))
 		return;
 	if (r->fsm.state == ST_RESTART && strcmp(type, "DELETED") != 0) {
@@ -159,13 +200,22 @@ rollout_feed(struct run *r, const char *type, json_t *obj)
 	}
 	if (r->fsm.state != ST_ROLLOUT || r->rollout_gen == 0)
 		return;
-	if (strcmp(type, "DELETED") == 0) {
-		r->rollout_gen = 0;
+	switch (rollout_use(r, type, obj)) {
+	case KWATCH_USE_IGNORE:
+		return;
+	case KWATCH_USE_REREAD:
+		uid = uid_of(obj);
+		if (strcmp(type, "DELETED") != 0)
+			log_warn("%s: deployment %s was deleted and created "
+			    "again during its rollout (uid %s, now %s): "
+			    "following the new one", r->name, r->name,
+			    r->rollout_uid, uid);
+		r->rollout_gen = 0;	/* rollout_poll() reads it */
+		return;
+	case KWATCH_USE_DECIDE:
+		rollout_seen(r, obj);
 		return;
 	}
-	if (generation(obj) < r->rollout_gen)
-		return;
-	rollout_seen(r, obj);
 }
 
 /*

@@ -5,7 +5,11 @@
  * work.
  *
  * Facts: how the watch ended (end), whether it made progress (it delivered
- * an event, or lasted until the server's timeoutSeconds ended it), whether
+ * an event: progress; or it lasted its timeoutSeconds: lasted, which counts
+ * only if the server then ended it, KWATCH_END_CLOSED: a stream that stayed
+ * silent until the client's own timeout cut it, as behind a proxy that
+ * buffers it, is a failure, so that enough of them fall back to polling),
+ * whether
  * a resourceVersion to resume from is known (a list's, or the last event's
  * or bookmark's), and the ends in a row without progress before this one
  * (failures).
@@ -44,8 +48,8 @@ enum kwatch_end {
 
 struct kwatch_facts {
 	enum kwatch_end	 end;
-	int		 progress;	/* an event came, or it lasted its
-					   timeout */
+	int		 progress;	/* an event came */
+	int		 lasted;	/* it lasted its timeoutSeconds */
 	int		 have_rv;	/* a resourceVersion to resume from */
 	unsigned	 failures;	/* ends without progress in a row,
 					   before this one */
@@ -65,6 +69,48 @@ struct kwatch_next {
 };
 
 struct kwatch_next kwatch_decide(const struct kwatch_facts *);
+
+/*
+ * How an ERROR event ends a watch (kwatch_error()), from its Status' code
+ * and the reason of its first details.causes entry (or NULL):
+ * KWATCH_END_EXPIRED, i.e. relist, if the server cannot serve that
+ * resourceVersion: 410 (Expired, Gone: compacted), or 504 with the cause
+ * ResourceVersionTooLarge (a server that never had it: restarted on an
+ * etcd restored from a backup; a resume would only wait and fail again,
+ * client-go relists); else KWATCH_END_BROKEN.
+ */
+enum kwatch_end	 kwatch_error(long code, const char *cause);
 const char	*kwatch_do_name(enum kwatch_do);
+
+/*
+ * What a follower of a rollout does with an object of its workload that a
+ * watch delivered (kwatch_object()), given the object it follows: the one
+ * its restart PATCH answered, or its own read since (uid and generation;
+ * a NULL uid is not known yet, and so is an object's missing uid).
+ * - a DELETED event: KWATCH_USE_REREAD (read it again: a 404 ends the run,
+ *   another object of that name is followed from then on);
+ * - another uid: the workload was deleted and created again meanwhile
+ *   (a relist after a watch broke shows only the new one, no DELETED):
+ *   KWATCH_USE_REREAD too; its generation says nothing of the restart;
+ * - the same object, a generation older than the one followed (an event
+ *   from before the restart, replayed or late): KWATCH_USE_IGNORE;
+ * - else KWATCH_USE_DECIDE: kubectl's decision on it (which requires
+ *   status.observedGeneration >= metadata.generation).
+ */
+enum kwatch_use {
+	KWATCH_USE_IGNORE,
+	KWATCH_USE_DECIDE,
+	KWATCH_USE_REREAD,
+};
+
+struct kwatch_obj {
+	int		 deleted;	/* a DELETED event */
+	const char	*uid;		/* the event's object */
+	long		 generation;
+	const char	*want_uid;	/* the object followed */
+	long		 want_gen;
+};
+
+enum kwatch_use	 kwatch_object(const struct kwatch_obj *);
 
 #endif

@@ -26,7 +26,7 @@ def dep_requests(w):
     return gets, watches
 
 
-def held_rollout(request, seconds):
+def held_rollout(request, seconds, timeout="3m"):
     """A world whose worker is busy, the agent started on it with the
     Deployment controller stopped: the rollout waits until the restart
     PATCH is `seconds` old, then goes on. (world, task ids, agent)."""
@@ -36,7 +36,7 @@ def held_rollout(request, seconds):
     controller(w, False)
     request.addfinalizer(lambda: controller(w, True))
     w.kube_test("DELETE", "/_test/requests")
-    p = w.spawn(DEP, "--rollout-timeout", "3m")
+    p = w.spawn(DEP, "--rollout-timeout", timeout)
     request.addfinalizer(lambda: p.poll() is None and p.kill())
     t = wait_for(lambda: [q["t"] for q in applied_patches(w, DEP)], 60, "the restart PATCH")[0]
     wait_for(lambda: time.time() - t > seconds, seconds + 5, "the rollout to wait")
@@ -113,3 +113,47 @@ def test_no_right_to_watch_falls_back_to_polling(request):
     err = finished(w, ids, p)
     assert err.count("following the rollouts by polling") == 1, err
     assert "the verb watch on deployments.apps" in err, err
+
+
+def test_a_deployment_created_again_while_the_watch_was_down_is_followed(request):
+    """Mid-rollout, the Deployment is deleted (orphans) and created again
+    (`kubectl replace --force`) while the agent's watch is dropped, and the
+    history is compacted: the agent's resume gets 410 Gone and its relist
+    shows only the new object (another uid, generation 1, older than the
+    restart's). It is the Deployment now: the agent says so and follows it
+    to its rollout's end, before its deadline (not ignored as an event from
+    before the restart)."""
+    w, ids, p = held_rollout(request, 2, timeout="70s")
+    wait_for(lambda: dep_requests(w)[1], 30, "the agent's watch")
+    w.kube_test("POST", "/_test/recreate-deployment",
+                {"deployment": DEP, "close": True, "abort": True, "compact": True})
+    wait_for(lambda: [q for q in dep_requests(w)[1] if q.get("note") == "410 Expired"], 30,
+             "the watch from the old resourceVersion")
+    controller(w, True)
+    err = finished(w, ids, p)
+    assert "was deleted and created again during its rollout" in err, err
+
+
+def test_an_api_server_restored_from_a_backup_is_relisted_at_once(request):
+    """Mid-rollout, the API server comes back on an etcd restored from a
+    backup: its resourceVersions start again lower, and the agent's watch,
+    resumed from the one it had, is one the server never had (it waits 3 s,
+    then an ERROR event: 504, ResourceVersionTooLarge). The agent relists at
+    once, as client-go does, instead of resuming from it again until it
+    gives up watching and polls; the rollout completes, the tasks run
+    once."""
+    w, ids, p = held_rollout(request, 2)
+    wait_for(lambda: dep_requests(w)[1], 30, "the agent's watch")
+    w.kube_test("POST", "/_test/watch", {"restore": True, "close": True, "abort": True})
+    wait_for(lambda: [q for q in dep_requests(w)[1] if q.get("note") == "504 ResourceVersionTooLarge"],
+             30, "the watch from a resourceVersion the server never had")
+
+    def after_504():
+        watches = dep_requests(w)[1]
+        i = [n for n, q in enumerate(watches) if q.get("note") == "504 ResourceVersionTooLarge"][0]
+        return watches[i + 1:]
+    wait_for(after_504, 30, "the next watch")
+    controller(w, True)
+    err = finished(w, ids, p)
+    assert "resourceVersion=" not in after_504()[0]["path"], [q["path"] for q in dep_requests(w)[1]]
+    assert "following the rollouts by polling" not in err, err

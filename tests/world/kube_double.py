@@ -58,7 +58,13 @@ Test control (plain HTTP or HTTPS on the same port, no auth):
                                    closed), "delay" (held; past the timeout: 504, applied), "status" (instead)}
   POST /_test/watch               {"compact": true}: history compacted up to now (a watch from an older
                                    resourceVersion: 200, an ERROR event, Status code 410 reason Expired);
-                                   {"close": true[, "abort": true]}: open watches end now (cleanly, or dropped)
+                                   {"close": true[, "abort": true]}: open watches end now (cleanly, or dropped);
+                                   {"restore": true}: etcd restored from a backup, resourceVersions start again
+                                   lower (a watch from a later one: 200, after 3 s an ERROR event, Status code
+                                   504 reason Timeout, cause ResourceVersionTooLarge)
+  POST /_test/recreate-deployment {"deployment": D}: deleted (orphans) and created again: DELETED, ADDED with
+                                   a new uid, generation 1; "close"/"abort"/"compact" as /_test/watch, the
+                                   watches dropped before the events, the history compacted after them
   POST/DELETE /_test/forbid       {"verb": "get|list|watch|patch|create|delete|*",
                                    "resource": "deployments|pods|replicasets|*"}; {"verb": "update",
                                   "resource": "deployments/finalizers"}: a POSTed ReplicaSet whose

@@ -218,44 +218,51 @@ def test_rollout_status_waits_for_new_pod_and_old_gone(world):
 
 
 
+def rollout_status_through(w, control, note):
+    """kubectl rollout status of ecal-bulk, its rollout held (no controller)
+    until `control` was POSTed to /_test/watch once kubectl's watch lasted,
+    and a watch was answered with `note`: the requests of the Deployments
+    after that one."""
+    w.kube_test("DELETE", "requests")
+    w.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": False})
+    r = w.restart("ecal-bulk")
+    assert r.returncode == 0, r.stderr
+    p = subprocess.Popen([KUBECTL, "--kubeconfig", w.kubeconfig, "-n", NS, "rollout", "status",
+                          "deployment/ecal-bulk", "--timeout=90s"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def watching():
+            return [q for q in w.kube_requests() if "watch=true" in q["path"]
+                    and "metadata.name%3Decal-bulk" in q["path"]]
+        first = wait_for(watching, 30, "kubectl rollout status watching")[0]
+        # client-go relists after a watch shorter than a second without events ("very
+        # short watch"); one that lasted is resumed from its resourceVersion
+        wait_for(lambda: time.time() - first["t"] > 1.5, 10, "the watch to last")
+        w.kube_test("POST", "watch", control)
+        wait_for(lambda: [q for q in w.kube_requests() if q.get("note") == note], 30,
+                 "kubectl's watch answered " + note)
+        w.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
+        out, err = p.communicate(timeout=120)
+    finally:
+        w.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, out + err
+    assert 'deployment "ecal-bulk" successfully rolled out' in out
+    reqs = [q for q in w.kube_requests() if q["path"].startswith(DEP_PATH)]
+    i = [n for n, q in enumerate(reqs) if q.get("note") == note]
+    assert i, "\n".join("%s %s" % (q["path"], q.get("note")) for q in reqs)
+    return reqs[i[0] + 1:]
+
+
 def test_rollout_status_through_a_closed_watch_and_410_gone(world):
     """kubectl rollout status follows the rollout with an informer (list, then watch). The
     double ends the open watch mid-rollout and compacts its history: kubectl's next watch,
     from the resourceVersion it had, gets HTTP 200 and one ERROR event whose Status has code
     410 (reason Expired), which kubectl takes as such: it lists again, watches from the
     list's resourceVersion, and still sees the rollout through."""
-    world.kube_test("DELETE", "requests")
-    # the rollout waits (no controller) until the watch was broken
-    world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": False})
-    r = world.restart("ecal-bulk")
-    assert r.returncode == 0, r.stderr
-    p = subprocess.Popen([KUBECTL, "--kubeconfig", world.kubeconfig, "-n", NS, "rollout", "status",
-                          "deployment/ecal-bulk", "--timeout=90s"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        def watching():
-            return [q for q in world.kube_requests() if "watch=true" in q["path"]
-                    and "metadata.name%3Decal-bulk" in q["path"]]
-        first = wait_for(watching, 30, "kubectl rollout status watching")[0]
-        # client-go relists after a watch shorter than a second without events ("very
-        # short watch"); one that lasted is resumed from its resourceVersion
-        wait_for(lambda: time.time() - first["t"] > 1.5, 10, "the watch to last")
-        world.kube_test("POST", "watch", {"compact": True, "close": True})
-        wait_for(lambda: [q for q in world.kube_requests() if q.get("note") == "410 Expired"], 30,
-                 "kubectl's watch from its old resourceVersion")
-        world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
-        out, err = p.communicate(timeout=120)
-    finally:
-        world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 0, out + err
-    assert 'deployment "ecal-bulk" successfully rolled out' in out
-    reqs = [q for q in world.kube_requests() if q["path"].startswith(DEP_PATH)]
-    expired = [i for i, q in enumerate(reqs) if q.get("note") == "410 Expired"]
-    assert expired, "\n".join("%s %s" % (q["path"], q.get("note")) for q in reqs)
-    after = reqs[expired[0] + 1:]
+    after = rollout_status_through(world, {"compact": True, "close": True}, "410 Expired")
     relist = [i for i, q in enumerate(after) if "watch=true" not in q["path"]]
     assert relist, [q["path"] for q in after]
     assert any("watch=true" in q["path"] for q in after[relist[0] + 1:]), [q["path"] for q in after]
@@ -272,6 +279,38 @@ def test_rollout_status_through_a_closed_watch_and_410_gone(world):
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": lines[0]["object"]["message"], "reason": "Expired", "code": 410}}]
     assert lines[0]["object"]["message"].startswith("too old resource version: 1 (")
+
+
+def test_rollout_status_through_an_etcd_restored_from_a_backup():
+    """The API server comes back on an etcd restored from a backup: its
+    resourceVersions start again lower. kubectl rollout status' next watch,
+    from the resourceVersion it had, waits 3 s and gets HTTP 200 and one
+    ERROR event, a Status of code 504 with the cause ResourceVersionTooLarge;
+    client-go lists again (a list from that resourceVersion: 504 too), then
+    watches from the list's, and sees the rollout through. Also: a Deployment
+    deleted and created again (/_test/recreate-deployment) is another object
+    of that name for kubectl: a new uid, generation 1."""
+    w = start_world(WORLD_CFG)
+    try:
+        after = rollout_status_through(w, {"restore": True, "close": True}, "504 ResourceVersionTooLarge")
+        lists = [n for n, q in enumerate(after) if "watch=true" not in q["path"]]
+        assert lists, [q["path"] for q in after]
+        assert any("watch=true" in q["path"] for q in after[lists[-1] + 1:]), [q["path"] for q in after]
+        # the stream itself
+        code, st, _ = w.kube_api("GET", DEP_PATH + "?watch=1&resourceVersion=999999&timeoutSeconds=5")
+        assert code == 200 and st["type"] == "ERROR", st
+        assert st["object"]["code"] == 504 and st["object"]["reason"] == "Timeout"
+        assert st["object"]["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+        # deleted and created again: another object for kubectl
+        get = ["get", "deployment", "ecal-bulk", "-o", "jsonpath={.metadata.uid} {.metadata.generation}"]
+        uid0 = w.kubectl(*get).stdout.split()[0]
+        w.kube_test("POST", "recreate-deployment", {"deployment": "ecal-bulk"})
+        uid, gen = w.kubectl(*get).stdout.split()
+        assert uid != uid0 and gen == "1"
+        r = w.kubectl("rollout", "status", "deployment/ecal-bulk", "--timeout=60s")
+        assert r.returncode == 0 and "successfully rolled out" in r.stdout, r.stdout + r.stderr
+    finally:
+        stop_world(w)
 
 
 def test_wrong_token_is_unauthorized(world):

@@ -426,6 +426,9 @@ def do_list(h, resource, ns, watch):
     if watch:
         return do_watch(h, resource, match)
     with h.cluster.lock:
+        start = too_large_rv(h)
+        if start is not None:
+            return h.send_json(504, too_large_status(start, h.cluster.rv))
         items = [o for o in current_objects(h, resource) if match(o, h.cluster.ns)]
         rv = str(h.cluster.rv)
     if "as=Table" in (h.headers.get("Accept") or ""):
@@ -436,6 +439,29 @@ def do_list(h, resource, ns, watch):
     kind, api = KINDS[resource]
     h.send_json(200, {"kind": kind + "List", "apiVersion": api, "metadata": {"resourceVersion": rv},
                       "items": items})
+
+
+def too_large_rv(h):
+    """A list's or watch's resourceVersion the server has not reached (its
+    etcd restored from a backup): the watch cache waits up to 3 s for it,
+    then it is too large: returned; else None. The cluster's lock held."""
+    try:
+        start = int(h._q.get("resourceVersion") or 0)
+    except ValueError:
+        return None
+    until = time.time() + 3
+    while start > h.cluster.rv and time.time() < until:
+        h.cluster.cond.wait(0.2)
+    return start if start > h.cluster.rv else None
+
+
+def too_large_status(start, cur):
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Too large resource version: %d, current: %d" % (start, cur),
+            "reason": "Timeout", "details": {"causes": [{
+                "reason": "ResourceVersionTooLarge",
+                "message": "Too large resource version"}], "retryAfterSeconds": 1},
+            "code": 504}
 
 
 def do_watch(h, resource, match):
@@ -474,6 +500,14 @@ def do_watch(h, resource, match):
         if expired:
             initial, send_initial = [], False
             h._note = "410 Expired"
+        # a resourceVersion the server has not reached: said in the stream
+        # (cacher's newErrWatcher): HTTP 200, one ERROR event, 504
+        # ResourceVersionTooLarge, end of the stream
+        too_large = None if expired else too_large_rv(h)
+        cur = h.cluster.rv
+        if too_large is not None:
+            initial, send_initial = [], False
+            h._note = "504 ResourceVersionTooLarge"
     h.send_response(200)
     h.send_header("Content-Type", "application/json")
     h.send_header("Audit-Id", str(uuid.uuid4()))
@@ -485,6 +519,12 @@ def do_watch(h, resource, match):
     h._recorded = True
     deadline = time.time() + timeout
     try:
+        if too_large is not None:
+            h.write_chunk((json.dumps({"type": "ERROR", "object": too_large_status(start, cur)})
+                           + "\n").encode())
+            h.wfile.write(b"0\r\n\r\n")
+            h.wfile.flush()
+            return
         if expired:
             h.write_chunk((json.dumps({"type": "ERROR", "object": {
                 "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
@@ -520,6 +560,13 @@ def do_watch(h, resource, match):
                     if ev[1] == resource and match(ev[4], ev[2]):
                         out.append(ev)
                 cur_rv = h.cluster.rv
+                dropped = h.state.get("watch_epoch", 0) != epoch and h.state.get("watch_abort")
+            if dropped:
+                # /_test/watch dropped the open watches (a proxy or a node
+                # gone): what was in flight is lost with the connection
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
+                return
             for ev in out:
                 h.write_chunk((json.dumps({"type": ev[3], "object": ev[4]}) + "\n").encode())
             if bookmarks and time.time() - last_bookmark > 10:
@@ -528,13 +575,9 @@ def do_watch(h, resource, match):
                       "metadata": {"resourceVersion": str(cur_rv)}}
                 h.write_chunk((json.dumps({"type": "BOOKMARK", "object": bm}) + "\n").encode())
             if h.state.get("watch_epoch", 0) != epoch:
-                # /_test/watch closed the open watches: cleanly (the end of
+                # /_test/watch closed the open watches cleanly (the end of
                 # the chunked stream, as at timeoutSeconds or an API server
-                # shutting down), or dropped (a proxy or a node gone)
-                if h.state.get("watch_abort"):
-                    h.close_connection = True
-                    h.connection.shutdown(socket.SHUT_RDWR)
-                    return
+                # shutting down)
                 break
             if h.state["stopping"] or time.time() >= deadline:
                 break

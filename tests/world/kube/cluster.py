@@ -58,6 +58,19 @@ class Cluster(DeploymentController, ReplicaSetController, StatefulSetController,
         self.rv += 1
         return self.rv
 
+    def restore_rvs(self, start):
+        """The API server comes back on an etcd restored from a backup:
+        resourceVersions start again at `start`, below those it gave, the
+        objects renumbered from there; the watch history is gone."""
+        with self.cond:
+            self.rv = start
+            self.events, self.event_rvs = [], []
+            self._owned_rv = None
+            for w in list(self.deployments.values()) + list(self.statefulsets.values()):
+                w.metadata["resourceVersion"] = str(self.next_rv())
+            for o in list(self.replicasets.values()) + list(self.pods):
+                o.rv = self.next_rv()
+
     def emit(self, resource, typ, obj, rv):
         with self.cond:
             self.events.append((rv, resource, self.ns, typ, obj))

@@ -5,8 +5,9 @@ import json
 import os
 import signal
 import time
+import uuid
 
-from kube.util import POD_FAULTS
+from kube.util import POD_FAULTS, now_rfc3339
 
 
 def serve(h, path):
@@ -309,27 +310,77 @@ def get_state(h):
             s.render() for s in h.cluster.statefulsets.values()]})
 
 
+def watch_control(h, f):
+    """post_watch's work, the cluster's condition held."""
+    if f.get("restore"):
+        h.cluster.restore_rvs(100)
+    with h.state["lock"]:
+        if f.get("restore"):
+            h.state["compacted"] = 0
+        if f.get("compact"):
+            # another object of the cluster changed meanwhile (they
+            # always do: leases, events), then the compaction
+            h.state["compacted"] = h.cluster.next_rv()
+        if f.get("close"):
+            h.state["watch_abort"] = bool(f.get("abort"))
+            h.state["watch_epoch"] = h.state.get("watch_epoch", 0) + 1
+    h.cluster.cond.notify_all()
+
+
 def post_watch(h):
     """{"compact": true}: etcd's history is compacted up to now (a watch from an
     older resourceVersion gets 410 Gone, an ERROR event); {"close": true}: every
     open watch ends now, cleanly (the chunked stream's end), or dropped without
-    it with "abort": true."""
+    it with "abort": true; {"restore": true}: the API server is back on an
+    etcd restored from a backup: resourceVersions start again lower, the
+    history gone (a watch from a resourceVersion it never had waits 3 s,
+    then gets an ERROR event: 504, ResourceVersionTooLarge)."""
     f = body(h)
     with h.cluster.cond:
-        with h.state["lock"]:
-            if f.get("compact"):
-                # another object of the cluster changed meanwhile (they
-                # always do: leases, events), then the compaction
-                h.state["compacted"] = h.cluster.next_rv()
-            if f.get("close"):
-                h.state["watch_abort"] = bool(f.get("abort"))
-                h.state["watch_epoch"] = h.state.get("watch_epoch", 0) + 1
-        h.cluster.cond.notify_all()
+        watch_control(h, f)
     return h.send_json(200, {"ok": True})
+
+
+def post_recreate_deployment(h):
+    """{"deployment": D}: `kubectl delete deployment D --cascade=orphan`, then
+    `kubectl create` of the same object (`kubectl replace --force` with
+    orphans): DELETED, then ADDED with a new uid, generation 1 and no status;
+    its ReplicaSets orphaned, then adopted by the new one (the controller).
+    With "close"/"abort"/"compact" (as /_test/watch), the open watches are
+    dropped first, so that they miss both events, and the history is then
+    compacted past them (a watch from before gets 410 Gone: a relist shows
+    only the new one)."""
+    f = body(h)
+    with h.cluster.cond:
+        dep = h.cluster.deployments.get(f.get("deployment"))
+        if dep is None:
+            return h.send_json(404, {"error": "no deployment %r" % f.get("deployment")})
+        watch_control(h, {"close": f.get("close"), "abort": f.get("abort")})
+        old = dep.metadata["uid"]
+        gone = dep.render()
+        rv = h.cluster.next_rv()
+        gone["metadata"]["resourceVersion"] = str(rv)
+        h.cluster.emit(dep.RESOURCE, "DELETED", gone, rv)
+        for rs in h.cluster.replicasets.values():
+            if any(r.get("uid") == old for r in rs.owner_refs):
+                rs.owner_refs = [r for r in rs.owner_refs if r.get("uid") != old]
+                h.cluster.bump_rs(rs)
+        t = time.time()
+        dep.metadata["uid"] = str(uuid.uuid4())
+        dep.metadata["generation"] = 1
+        dep.metadata["creationTimestamp"] = now_rfc3339(t)
+        dep.created = dep.generation_changed_at = dep.progress_at = t
+        dep.status = {}
+        dep.observed_generation = 0
+        dep.cond_progressing = dep.last_counts = None
+        h.cluster.bump_dep(dep, "ADDED")
+        watch_control(h, {"compact": f.get("compact")})
+    return h.send_json(200, {"ok": True, "uid": dep.metadata["uid"]})
 
 
 ROUTES = {
     ("POST", "/_test/watch"): post_watch,
+    ("POST", "/_test/recreate-deployment"): post_recreate_deployment,
     ("GET", "/_test/requests"): get_requests,
     ("DELETE", "/_test/requests"): delete_requests,
     ("POST", "/_test/faults"): post_faults,
