@@ -69,9 +69,11 @@ def test_pod_whose_worker_never_comes_up_is_not_stopped(request):
     does not restart it on a guess. At --drain-timeout it restores the old
     worker's consumers and sends no restart (exit 5)."""
     w = fresh(request)
-    ids = w.enqueue(DEP, 1, 4.0, tag="short")
+    # the task outlasts the scale below on a loaded machine: the replica is
+    # added while the drain runs, not after the restart
+    ids = w.enqueue(DEP, 1, 12.0, tag="short")
     w.wait_started(ids, 1)
-    args = (DEP, "--drain-timeout", "15s")
+    args = (DEP, "--drain-timeout", "25s")
     p = w.spawn(*args)
     wait_journal_state(w, "drain")
     w.kube_test("POST", "break", {"deployment": DEP})
@@ -494,7 +496,9 @@ def test_worker_whose_container_restarts_after_its_drain_is_drained_again(reques
     not restarted since the run cancelled it again, so it has not vanished; the
     run waits for its task. (Polling: with events, the run already waits for
     the task the restarted worker received, and drains it again only after.)"""
-    w = handover_world(request, replicas=2, pool=PLAIN_POOL)
+    # a 10 s grace: an idle worker's warm shutdown on a loaded machine may
+    # take longer than 2 s, and a SIGKILL must mean a task was cut
+    w = handover_world(request, replicas=2, pool=PLAIN_POOL, grace=10)
     ids = w.enqueue(DEP, 1, 30.0, tag="long")
     w.wait_started(ids, 1)
     busy = wait_for(lambda: running_on(w, ids[0]), 20, "the worker running the long task")
