@@ -327,6 +327,10 @@ class World:
             os.unlink(ready)
         args = [PY, FLOWER_DOUBLE, "--port", str(self.flower_port),
                 "--ready-file", ready, "--purge-offline-workers", "120"]
+        if "--executor-workers" not in self.flower_args:
+            # every inspect method of the first inspection at once (Flower
+            # on a machine of 4 cores or more): it ends after one timeout
+            args += ["--executor-workers", "8"]
         if self.flower_auth:
             args += ["--basic-auth", self.flower_auth]
         elif self.flower_unauthenticated_api:
