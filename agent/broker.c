@@ -65,6 +65,7 @@ struct broker {
 	struct bcall		*failed;	/* to fail on the loop */
 	struct bcall		*held;		/* issued while reconnecting */
 	int			 ever_up;	/* the command connection was up */
+	unsigned long		 conn_id;	/* its connects so far */
 	ev_timer		 held_watch;	/* bounds the held ones */
 	ev_timer		 watch;		/* bounds head and the connect */
 	ev_idle			 defer;		/* runs failed's callbacks */
@@ -271,6 +272,7 @@ conn_up(struct conn *c)
 	c->gave_up = 0;
 	if (!c->sub) {
 		c->b->ever_up = 1;
+		c->b->conn_id++;
 		send_held(c->b);
 	}
 }
@@ -777,6 +779,18 @@ int
 broker_sentinel(const struct broker *b)
 {
 	return b->sentinel;
+}
+
+unsigned long
+broker_conn_id(const struct broker *b)
+{
+	return b->conn_id;
+}
+
+double
+broker_timeout(const struct broker *b)
+{
+	return b->timeout;
 }
 
 int

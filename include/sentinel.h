@@ -122,4 +122,31 @@ enum sentinel_said sentinel_reply(enum sentinel_reply_kind, const char *s0,
 int	sentinel_role_master(const char *role);
 int	sentinel_moved(const char *error);
 
+/*
+ * Replication is asynchronous: a write the master acknowledged may be
+ * missing on the replica Sentinel promotes if the master fails right
+ * after. Through Sentinel, a write-ahead record (the lease and the
+ * journal, before an action) is followed, on the same connection, by ROLE
+ * (the replicas connected now) and WAIT 1 (how many acknowledged every
+ * write so far; one is enough: Sentinel promotes the replica that has
+ * replicated the most). Whether the run may act:
+ *   same_conn: ROLE and WAIT were answered by the connection that
+ *		acknowledged the write (0: it was lost meanwhile, a failover
+ *		may have lost the write)
+ *   replicas:	replicas ROLE listed (-1: ROLE did not say "master", or
+ *		failed)
+ *   acked:	WAIT's answer (-1: it failed)
+ *   tries:	writes of this record made so far, >= 1
+ * SENT_WAIT_GO: no replica to wait for, or one acknowledged it: act.
+ * SENT_WAIT_AGAIN: the connection changed or the node is no longer the
+ * master: write the record again (on the new master) and wait again,
+ * while tries < SENTINEL_WRITE_TRIES. SENT_WAIT_STOP: no replica
+ * acknowledged it in time (or too many tries): do not act, as for a
+ * failed write-ahead write.
+ */
+#define SENTINEL_WRITE_TRIES	3
+enum sentinel_wait { SENT_WAIT_GO, SENT_WAIT_AGAIN, SENT_WAIT_STOP };
+enum sentinel_wait sentinel_wait_verdict(int same_conn, int replicas,
+	    long long acked, int tries);
+
 #endif

@@ -32,10 +32,10 @@ def lost(w, ids):
     return [i for i in ids if done.get(i) != "1" and i not in held]
 
 
-def sentinel_world(request, sentinels=3):
+def sentinel_world(request, sentinels=3, **kw):
     return make_world(request, [deployment(DEP, grace=2),
                                 deployment("common-redbeat", worker=False)],
-                      sentinels=sentinels)
+                      sentinels=sentinels, **kw)
 
 
 def test_drain_and_rollout_through_sentinel(request):
@@ -191,3 +191,46 @@ def test_no_master_for_longer_than_the_lease_stops_with_the_undrain_command(requ
     u = w.run(*undrain)
     assert u.returncode == 0, u.stderr
     assert wait_consumes(w, worker, timeout=30)
+
+
+def test_a_record_the_replica_missed_is_not_acted_on(request):
+    """Replication is asynchronous: the master acknowledges a write before
+    its replica has it. The replica's link stalls (its master's stream no
+    longer arrives), a run takes the lease and writes its journal, which
+    only the master holds; then the master dies and Sentinel promotes the
+    replica. A run that cancelled the consumers on the strength of that
+    journal leaves on the new master neither lease nor journal: --recover
+    has nothing to work from, and a second run is admitted while the first
+    one drains. So a write-ahead record is acted on only once a replica
+    acknowledged it (WAIT): here none does, and the run stops before the
+    cancel, nothing changed; after the failover a run completes."""
+    w = sentinel_world(request, replication_link=True)
+    w.link.freeze()
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 12.0, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--poll-interval", "1s", "--request-timeout", "4s")
+    # the run stops, or it cancelled the worker's consumers
+    wait_for(lambda: p.poll() is not None or not w.consumes(worker, DEP), 60,
+             "the run to stop or to cancel the consumers")
+    w.failover(kill=True)
+    m = w.r()
+    if p.poll() is None:
+        # the run goes on acting: the new master must hold what it acts on
+        lease, journal = m.get(LEASE), m.hgetall(JOURNAL)
+        assert lease and worker in journal.get("workers", ""), \
+            "the run drains %s; the new master holds the lease %r and the journal %r" % (
+                worker, lease, journal)
+    rc, err = finish(w, p, args, timeout=120)
+    assert rc != 0, err
+    assert "no replica of the broker's master acknowledged the journal" in err, err
+    assert "stopped before the cancel" in err, err
+    assert patches(w) == []
+    assert wait_consumes(w, worker, timeout=60)     # nothing changed
+    # after the failover (the new master has no replica): a run completes
+    p = w.run(DEP, "--poll-interval", "1s")
+    assert p.returncode == 0, p.stderr
+    assert len(applied_patches(w)) == 1
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    assert_new_worker_consumes(w, worker)

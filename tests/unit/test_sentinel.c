@@ -303,6 +303,44 @@ test_explain(void **state)
 	assert_int_equal(strlen(buf), 19);
 }
 
+static void
+test_wait_verdict(void **state)
+{
+	static const struct {
+		int			 same, replicas;
+		long long		 acked;
+		int			 tries;
+		enum sentinel_wait	 want;
+	} t[] = {
+		/* a replica acknowledged it: act */
+		{ 1, 1, 1, 1, SENT_WAIT_GO },
+		{ 1, 2, 1, 1, SENT_WAIT_GO },
+		{ 1, 2, 2, 3, SENT_WAIT_GO },
+		/* a master alone: nothing to wait for */
+		{ 1, 0, 0, 1, SENT_WAIT_GO },
+		/* replicas, none acknowledged in time: do not act */
+		{ 1, 1, 0, 1, SENT_WAIT_STOP },
+		{ 1, 3, 0, 2, SENT_WAIT_STOP },
+		/* the connection changed (a failover): write again */
+		{ 0, 1, 1, 1, SENT_WAIT_AGAIN },
+		{ 0, 0, 0, 2, SENT_WAIT_AGAIN },
+		{ 0, 1, 1, SENTINEL_WRITE_TRIES, SENT_WAIT_STOP },
+		/* not the master any more, or ROLE failed: write again */
+		{ 1, -1, 1, 1, SENT_WAIT_AGAIN },
+		{ 1, -1, 0, SENTINEL_WRITE_TRIES - 1, SENT_WAIT_AGAIN },
+		{ 1, -1, 0, SENTINEL_WRITE_TRIES, SENT_WAIT_STOP },
+		/* WAIT failed */
+		{ 1, 1, -1, 1, SENT_WAIT_AGAIN },
+		{ 1, 1, -1, SENTINEL_WRITE_TRIES, SENT_WAIT_STOP },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++)
+		assert_int_equal(sentinel_wait_verdict(t[i].same,
+		    t[i].replicas, t[i].acked, t[i].tries), t[i].want);
+}
+
 int
 main(void)
 {
@@ -312,6 +350,7 @@ main(void)
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_role),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_wait_verdict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
