@@ -306,6 +306,8 @@ on_role(redisAsyncContext *ac, void *r, void *priv)
 	    role != NULL ? role : "node that does not say its role");
 	log_debug("redis %s: %s", b->where, c->role_err);
 	b->have_master = 0;
+	/* the sentinel that named it may have missed a failover */
+	b->last_good = sentinel_first(b->last_good, b->sl.n, 1);
 	redisAsyncDisconnect(ac);	/* on_disconnect retries */
 }
 
@@ -380,7 +382,8 @@ conn_start(struct conn *c)
 			b->resolving = 1;
 			memset(&b->round, 0, sizeof b->round);
 			b->round.n = b->sl.n;
-			b->round.first = b->last_good;
+			b->round.first = sentinel_first(b->last_good,
+			    b->sl.n, 0);
 			resolve_step(b);
 		}
 		return;

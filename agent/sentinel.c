@@ -321,3 +321,11 @@ sentinel_wait_verdict(int same_conn, int replicas, long long acked, int tries)
 		return SENT_WAIT_GO;
 	return SENT_WAIT_STOP;
 }
+
+size_t
+sentinel_first(size_t last, size_t n, int not_master)
+{
+	if (n == 0)
+		return 0;
+	return not_master ? (last + 1) % n : last % n;
+}

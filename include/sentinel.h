@@ -8,7 +8,8 @@
  * joined by ';' (port 26379 by default). Its password (and user) go to the
  * sentinels and to the master, as one password for both; a sentinel that
  * has none ignores it. The database is the master's. A round asks the
- * sentinels in turn, starting with the one that answered last, for
+ * sentinels in turn, starting with the one that answered last (the next
+ * one if it named a replica: sentinel_first()), for
  * SENTINEL get-master-addr-by-name NAME; the first address wins; the
  * master is then checked with ROLE before any command is sent to it.
  *
@@ -121,6 +122,15 @@ enum sentinel_said sentinel_reply(enum sentinel_reply_kind, const char *s0,
  */
 int	sentinel_role_master(const char *role);
 int	sentinel_moved(const char *error);
+
+/*
+ * The sentinel a round asks first: the one that answered last (last, of
+ * n), unless the node it named turned out not to be the master (ROLE:
+ * a replica; not_master 1): that sentinel may have missed a failover (cut
+ * off from the others), so the next one in the list is asked first; else
+ * the same stale answer would be taken again on every connect.
+ */
+size_t	sentinel_first(size_t last, size_t n, int not_master);
 
 /*
  * Replication is asynchronous: a write the master acknowledged may be

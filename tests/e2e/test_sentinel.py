@@ -17,12 +17,13 @@ import socket
 import time
 
 import pytest
+import redis
 
 from conftest import applied_patches, make_world, patches
 from test_redis_empty import undrain_argv
 from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, settle, spawn,
                          wait_consumes, wait_journal_state)
-from world import deployment, wait_for
+from world import StaleSentinel, deployment, wait_for
 
 
 def lost(w, ids):
@@ -230,6 +231,41 @@ def test_a_record_the_replica_missed_is_not_acted_on(request):
     # after the failover (the new master has no replica): a run completes
     p = w.run(DEP, "--poll-interval", "1s")
     assert p.returncode == 0, p.stderr
+    assert len(applied_patches(w)) == 1
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    assert_new_worker_consumes(w, worker)
+
+
+def test_a_sentinel_that_missed_the_failover_is_not_asked_first_forever(request):
+    """The master fails over (SENTINEL FAILOVER: the old master becomes a
+    replica), but one sentinel, cut off from the others, still names the
+    old master, and it is the first of the list. It answers first, ROLE
+    says "slave": the next connect must ask the other sentinels, not the
+    one that answered last again (that loops on the replica until the
+    run gives up on Redis). The run completes through the others: one
+    restart, the task once, the new worker consumes."""
+    w = sentinel_world(request, sentinels=1)
+    old_master = w.redis_port
+    new = w.failover()
+    # the sentinels made the old master a replica; the workers are back
+    wait_for(lambda: redis.Redis(port=old_master).execute_command("ROLE")[0] == b"slave", 60,
+             "the old master to become a replica")
+    wait_for(w.all_workers_online, 60, "the workers back on the new master")
+    assert wait_consumes(w, w.worker_of(DEP), timeout=60)
+    stale = StaleSentinel(w.master_name, "127.0.0.1", old_master)
+    request.addfinalizer(stale.close)
+    url = "sentinel://127.0.0.1:%d/0;%s" % (stale.port, w.broker_url)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.0)
+    # (the broker's remote control: the Flower double's own broker
+    # connection may still be on the old master)
+    p = w.run(DEP, "--control", "broker", "--poll-interval", "1s", "--request-timeout", "4s",
+              env=w.env(DRAIN_REDIS_URL=url))
+    assert p.returncode == 0, p.stderr
+    assert stale.asked >= 1
+    assert "the master moved from 127.0.0.1:%d to 127.0.0.1:%d" % (old_master, new) \
+        in p.stderr, p.stderr
     assert len(applied_patches(w)) == 1
     w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)

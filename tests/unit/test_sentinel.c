@@ -341,6 +341,31 @@ test_wait_verdict(void **state)
 		    t[i].replicas, t[i].acked, t[i].tries), t[i].want);
 }
 
+static void
+test_first(void **state)
+{
+	static const struct {
+		size_t	last, n;
+		int	not_master;
+		size_t	want;
+	} t[] = {
+		{ 0, 3, 0, 0 },		/* the one that answered last */
+		{ 2, 3, 0, 2 },
+		{ 0, 3, 1, 1 },		/* it named a replica: the next */
+		{ 2, 3, 1, 0 },		/* round the list */
+		{ 0, 1, 1, 0 },		/* one sentinel: itself */
+		{ 5, 3, 0, 2 },		/* out of range: kept in it */
+		{ 0, 0, 1, 0 },		/* none */
+		{ 0, 0, 0, 0 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++)
+		assert_int_equal(sentinel_first(t[i].last, t[i].n,
+		    t[i].not_master), t[i].want);
+}
+
 int
 main(void)
 {
@@ -351,6 +376,7 @@ main(void)
 		cmocka_unit_test(test_role),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_wait_verdict),
+		cmocka_unit_test(test_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,6 +191,69 @@ class ReplicationLink:
             s.close()
 
 
+class StaleSentinel:
+    """A sentinel cut off from the others when they failed the master over
+    (a partition, a pod that was paused): it still names the master it
+    knew, as redis-sentinel answers SENTINEL GET-MASTER-ADDR-BY-NAME (an
+    array of host and port); PING and AUTH as a sentinel without a
+    password answer them."""
+
+    def __init__(self, name, host, port):
+        self.name, self.host, self.port_named = name, host, port
+        self.asked = 0
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", free_port()))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _bulk(s):
+        return b"$%d\r\n%s\r\n" % (len(s), s.encode())
+
+    def _answer(self, argv):
+        cmd = [a.lower() for a in argv[:2]]
+        if cmd[:1] == ["ping"]:
+            return b"+PONG\r\n"
+        if cmd[:1] == ["auth"]:
+            return (b"-ERR AUTH <password> called without any password configured "
+                    b"for the default user. Are you sure your configuration is correct?\r\n")
+        if cmd == ["sentinel", "get-master-addr-by-name"] and len(argv) == 3:
+            self.asked += 1
+            if argv[2] != self.name:
+                return b"*-1\r\n"
+            return b"*2\r\n" + self._bulk(self.host) + self._bulk(str(self.port_named))
+        return b"-ERR unknown command '%s'\r\n" % argv[0].encode()
+
+    def _serve(self, c):
+        f = c.makefile("rb")
+        try:
+            while True:
+                line = f.readline()
+                if not line.startswith(b"*"):
+                    break
+                argv = []
+                for _ in range(int(line[1:])):
+                    n = int(f.readline()[1:])
+                    argv.append(f.read(n + 2)[:-2].decode())
+                c.sendall(self._answer(argv))
+        except (OSError, ValueError):
+            pass
+        c.close()
+
+    def close(self):
+        self.srv.close()
+
+
 class World:
     def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
                  persistent_redis=False, celery_env=None, flower_args=None,
