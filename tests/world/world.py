@@ -134,15 +134,11 @@ def statefulset(name, replicas=2, queues=None, grace=3, strategy="RollingUpdate"
             "selector": selector or {"app": name}, "shutdownSeconds": shutdown}
 
 
-class ReplicationLink:
-    """The network between the replica and its master, as a TCP relay:
-    freeze() drops what the master sends from then on, as a link that
-    stalls does (the replica falls behind; replication is asynchronous, so
-    the master acknowledges its clients' writes all the same)."""
+class _Listener:
+    """A TCP server on a free port of 127.0.0.1; each connection goes to
+    self._serve(sock) in a thread of its own."""
 
-    def __init__(self, master_port):
-        self.master_port = master_port
-        self.frozen = threading.Event()
+    def __init__(self):
         self.socks = []
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -157,14 +153,35 @@ class ReplicationLink:
                 c, _ = self.srv.accept()
             except OSError:
                 return
-            try:
-                u = socket.create_connection(("127.0.0.1", self.master_port))
-            except OSError:
-                c.close()
-                continue
-            self.socks += [c, u]
-            threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(c, u, False), daemon=True).start()
+            self.socks.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def close(self):
+        self.srv.close()
+        for s in self.socks:
+            s.close()
+
+
+class ReplicationLink(_Listener):
+    """The network between the replica and its master, as a TCP relay:
+    freeze() drops what the master sends from then on, as a link that
+    stalls does (the replica falls behind; replication is asynchronous, so
+    the master acknowledges its clients' writes all the same)."""
+
+    def __init__(self, master_port):
+        self.master_port = master_port
+        self.frozen = threading.Event()
+        super().__init__()
+
+    def _serve(self, c):
+        try:
+            u = socket.create_connection(("127.0.0.1", self.master_port))
+        except OSError:
+            c.close()
+            return
+        self.socks.append(u)
+        threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
+        self._pipe(c, u, False)
 
     def _pipe(self, src, dst, from_master):
         try:
@@ -185,13 +202,8 @@ class ReplicationLink:
     def freeze(self):
         self.frozen.set()
 
-    def close(self):
-        self.srv.close()
-        for s in self.socks:
-            s.close()
 
-
-class StaleSentinel:
+class StaleSentinel(_Listener):
     """A sentinel cut off from the others when they failed the master over
     (a partition, a pod that was paused): it still names the master it
     knew, as redis-sentinel answers SENTINEL GET-MASTER-ADDR-BY-NAME (an
@@ -201,20 +213,7 @@ class StaleSentinel:
     def __init__(self, name, host, port):
         self.name, self.host, self.port_named = name, host, port
         self.asked = 0
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", free_port()))
-        self.srv.listen(8)
-        self.port = self.srv.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        super().__init__()
 
     @staticmethod
     def _bulk(s):
@@ -249,9 +248,6 @@ class StaleSentinel:
         except (OSError, ValueError):
             pass
         c.close()
-
-    def close(self):
-        self.srv.close()
 
 
 class World:
