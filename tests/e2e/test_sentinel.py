@@ -13,6 +13,7 @@ nothing lost. A master gone with no replica to fail over to, past
 --lease-ttl, stops the run with the --undrain command (exit 9), as for a
 Redis that restarted empty (test_redis_empty)."""
 import json
+import signal
 import socket
 import time
 
@@ -31,6 +32,14 @@ def lost(w, ids):
     done = w.ledger()[1]
     held = {json.loads(v)[0]["headers"]["id"] for v in w.r().hvals("unacked")}
     return [i for i in ids if done.get(i) != "1" and i not in held]
+
+
+def master_flags(w):
+    """The flags of the master as the first sentinel sees it."""
+    m = redis.Redis(port=w.sentinel_ports[0], decode_responses=True).execute_command(
+        "SENTINEL", "MASTER", w.master_name)
+    m = dict(zip(m[::2], m[1::2])) if isinstance(m, list) else m
+    return m["flags"]
 
 
 def sentinel_world(request, sentinels=3, **kw):
@@ -270,3 +279,36 @@ def test_a_sentinel_that_missed_the_failover_is_not_asked_first_forever(request)
     w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)
     assert_new_worker_consumes(w, worker)
+
+
+def test_sigterm_during_the_failover_gives_the_worker_its_queue_back(request):
+    """SIGTERM while the master is down and the sentinels fail over: the
+    run restores the consumers it cancelled. Flower's own broker
+    connection is on the dead master (its add-consumer fails, HTTP 500),
+    the run falls back to remote control on the broker, and the worker,
+    reconnecting to the new master, does not answer the broadcast ping
+    within a second. Not answering a ping is not being gone: the worker
+    is asked again until it takes its queue back (or the run fails,
+    naming the --undrain command); it is never left without consumers."""
+    w = sentinel_world(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 20.0, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--poll-interval", "1s")
+    wait_journal_state(w, "drain")
+    wait_for(lambda: not w.consumes(worker, DEP), 30, "the worker drained")
+    w._stop("redis", signal.SIGKILL)
+    # the sentinels see it down: the failover is under way
+    wait_for(lambda: "s_down" in master_flags(w), 10, "the sentinels to see the master down")
+    p.send_signal(signal.SIGTERM)
+    rc, err = finish(w, p, args, timeout=120)
+    assert rc in (8, 9), err
+    assert "is gone; nothing to restore" not in err, err
+    assert patches(w) == []
+    if rc == 9:     # it says how to give the queue back: that works
+        u = w.run("--recover", DEP) if "run drain-and-rollout --recover" in err \
+            else w.run(*undrain_argv(w, err))
+        assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker, timeout=60), err
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
