@@ -65,6 +65,7 @@ struct broker {
 	struct bcall		*failed;	/* to fail on the loop */
 	struct bcall		*held;		/* issued while reconnecting */
 	int			 ever_up;	/* the command connection was up */
+	unsigned long		 conn_id;	/* its connects so far */
 	ev_timer		 held_watch;	/* bounds the held ones */
 	ev_timer		 watch;		/* bounds head and the connect */
 	ev_idle			 defer;		/* runs failed's callbacks */
@@ -271,6 +272,7 @@ conn_up(struct conn *c)
 	c->gave_up = 0;
 	if (!c->sub) {
 		c->b->ever_up = 1;
+		c->b->conn_id++;
 		send_held(c->b);
 	}
 }
@@ -304,6 +306,8 @@ on_role(redisAsyncContext *ac, void *r, void *priv)
 	    role != NULL ? role : "node that does not say its role");
 	log_debug("redis %s: %s", b->where, c->role_err);
 	b->have_master = 0;
+	/* the sentinel that named it may have missed a failover */
+	b->last_good = sentinel_first(b->last_good, b->sl.n, 1);
 	redisAsyncDisconnect(ac);	/* on_disconnect retries */
 }
 
@@ -378,7 +382,8 @@ conn_start(struct conn *c)
 			b->resolving = 1;
 			memset(&b->round, 0, sizeof b->round);
 			b->round.n = b->sl.n;
-			b->round.first = b->last_good;
+			b->round.first = sentinel_first(b->last_good,
+			    b->sl.n, 0);
 			resolve_step(b);
 		}
 		return;
@@ -777,6 +782,18 @@ int
 broker_sentinel(const struct broker *b)
 {
 	return b->sentinel;
+}
+
+unsigned long
+broker_conn_id(const struct broker *b)
+{
+	return b->conn_id;
+}
+
+double
+broker_timeout(const struct broker *b)
+{
+	return b->timeout;
 }
 
 int

@@ -13,6 +13,7 @@
 #include "lease.h"
 #include "podworkers.h"
 #include "runpriv.h"
+#include "sentinel.h"
 
 /*
  * KEYS lease, journal; ARGV token, lease ttl (ms), field, value...: 1, or
@@ -91,7 +92,101 @@ journal_send(struct run *r, const char *script, broker_reply_cb *cb,
 struct jw {
 	struct op	*op;
 	void		(*then)(struct run *);
+	int		 tries;		/* writes of this record so far */
+	unsigned long	 conn;		/* the connection that took it */
+	int		 same;		/* ROLE came on that one too */
+	int		 replicas;	/* ROLE's replicas; -1: unknown */
 };
+
+static void	journal_written(redisReply *, const char *, void *);
+
+/* ROLE after a write-ahead record: the master's replicas now. */
+static void
+role_got(redisReply *rep, const char *err, void *arg)
+{
+	struct jw	*j = arg;
+	struct run	*r = j->op->r;
+
+	(void)err;
+	j->same = rep != NULL && broker_conn_id(r->ctx->broker) == j->conn;
+	j->replicas = -1;
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements >= 3 && rep->element[0]->type == REDIS_REPLY_STRING
+	    && sentinel_role_master(rep->element[0]->str) &&
+	    rep->element[2]->type == REDIS_REPLY_ARRAY)
+		j->replicas = (int)rep->element[2]->elements;
+}
+
+/* WAIT's answer: act, write the record again, or stop (sentinel.h). */
+static void
+wait_got(redisReply *rep, const char *err, void *arg)
+{
+	struct jw	*j = arg;
+	struct run	*owner = j->op->r, *r;
+	long long	 acked = rep != NULL && rep->type == REDIS_REPLY_INTEGER ?
+			    rep->integer : -1;
+	int		 same = j->same && rep != NULL &&
+			    broker_conn_id(owner->ctx->broker) == j->conn;
+	int		 replicas;
+
+	if (j->op->gen != owner->gen || owner->fsm.state == ST_END) {
+		(void)op_done(j->op, NULL, NULL);
+		free(j);
+		return;
+	}
+	switch (sentinel_wait_verdict(same, j->replicas, acked, j->tries)) {
+	case SENT_WAIT_GO:
+		r = op_done(j->op, NULL, NULL);
+		if (r != NULL)
+			j->then(r);
+		free(j);
+		return;
+	case SENT_WAIT_AGAIN:
+		log_warn("%s: the broker's master changed (or did not answer) "
+		    "before a replica acknowledged the journal%s%s: writing it "
+		    "again", owner->name, err ? ": " : "", err ? err : "");
+		j->tries++;
+		journal_send(owner, journal_lua, journal_written, j);
+		return;
+	case SENT_WAIT_STOP:
+		break;
+	}
+	replicas = j->replicas;
+	r = op_done(j->op, NULL, NULL);
+	free(j);
+	if (r == NULL)
+		return;
+	if (acked < 0 || !same || replicas < 0)
+		run_abort(r, "the journal could not be written on the broker's "
+		    "master and acknowledged by a replica (%s); stopped before "
+		    "the %s", err ? err : "the master kept changing",
+		    fsm_state_name(r->fsm.state));
+	else
+		run_abort(r, "no replica of the broker's master acknowledged "
+		    "the journal within %gs (%d replica(s) connected): a "
+		    "failover now would lose it; stopped before the %s (check "
+		    "the replication: INFO replication on the master)",
+		    broker_timeout(r->ctx->broker) / 2, replicas,
+		    fsm_state_name(r->fsm.state));
+}
+
+/*
+ * Through Sentinel, a write-ahead record acknowledged by the master is
+ * acted on once a replica has it too (sentinel_wait_verdict()): ROLE and
+ * WAIT on the connection that took it.
+ */
+static void
+wait_replicas(struct run *r, struct jw *j)
+{
+	struct broker	*b = r->ctx->broker;
+
+	j->conn = broker_conn_id(b);
+	j->same = 0;
+	j->replicas = -1;
+	broker_command(b, role_got, j, "ROLE");
+	broker_command(b, wait_got, j, "WAIT 1 %d",
+	    (int)(broker_timeout(b) * 500));
+}
 
 static void
 journal_written(redisReply *rep, const char *err, void *arg)
@@ -111,6 +206,10 @@ journal_written(redisReply *rep, const char *err, void *arg)
 			(void)lease_check(owner);
 		(void)op_done(j->op, NULL, NULL);
 		free(j);
+		return;
+	}
+	if (rep != NULL && then != NULL && broker_sentinel(owner->ctx->broker)) {
+		wait_replicas(owner, j);
 		return;
 	}
 	r = op_done(j->op, NULL, NULL);
@@ -139,6 +238,7 @@ journal_write(struct run *r, void (*then)(struct run *))
 
 	j->op = then != NULL ? op_new(r, 0, 0) : op_new_bg(r);
 	j->then = then;
+	j->tries = 1;
 	journal_send(r, journal_lua, journal_written, j);
 }
 

@@ -68,12 +68,14 @@ retry_readd(const struct readd_facts *f)
 		d.why = "Flower's list of workers could not be read";
 		return d;
 	}
-	if (f->online != 1) {
+	if (f->online == 0 || (f->online == -1 && !f->pinged)) {
 		d.verdict = READD_GONE;
 		return d;
 	}
 	if (f->asked >= READD_ASKS) {
-		d.why = "it is online but did not answer";
+		d.why = f->online == 1 ? "it is online but did not answer" :
+		    "it did not answer, nor the broadcast ping (still "
+		    "reconnecting to the broker?)";
 		return d;
 	}
 	memset(&rf, 0, sizeof rf);

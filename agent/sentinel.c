@@ -310,3 +310,22 @@ sentinel_moved(const char *error)
 {
 	return error != NULL && strncmp(error, "READONLY", 8) == 0;
 }
+
+enum sentinel_wait
+sentinel_wait_verdict(int same_conn, int replicas, long long acked, int tries)
+{
+	if (!same_conn || replicas < 0 || acked < 0)
+		return tries < SENTINEL_WRITE_TRIES ? SENT_WAIT_AGAIN :
+		    SENT_WAIT_STOP;
+	if (replicas == 0 || acked >= 1)
+		return SENT_WAIT_GO;
+	return SENT_WAIT_STOP;
+}
+
+size_t
+sentinel_first(size_t last, size_t n, int not_master)
+{
+	if (n == 0)
+		return 0;
+	return not_master ? (last + 1) % n : last % n;
+}

@@ -110,6 +110,7 @@ restore_status(enum flower_err e, struct worker_status *ws, size_t n,
 			if (strcmp(ws[j].name, w->name) == 0)
 				f.online = ws[j].online;
 		f.asked = w->asked;
+		f.pinged = r->ctx->ctl.via == VIA_BROKER;
 		f.left = r->state_deadline <= 0 ? -1 :
 		    r->state_deadline - ev_now(r->ctx->loop);
 		if (r->state_deadline > 0 && f.left < 0)

@@ -97,6 +97,16 @@ void		 broker_psubscribe(struct broker *, const char **patterns,
 /* Whether the broker is reached through Sentinel (a sentinel:// URL). */
 int		 broker_sentinel(const struct broker *);
 
+/*
+ * Which connection the command connection is (counted from 1, one more
+ * on each connect): a reply callback that reads it learns the connection
+ * that answered; two replies that saw the same one came on the same
+ * connection (a WAIT then covers the write before it).
+ */
+unsigned long	 broker_conn_id(const struct broker *);
+/* The timeout of each command (broker_set_timeout). */
+double		 broker_timeout(const struct broker *);
+
 /* Commands sent so far (benchmarks). */
 unsigned long	 broker_count(const struct broker *);
 

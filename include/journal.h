@@ -49,7 +49,10 @@ int	 ctx_journals(struct ctx *, struct strv *, char *err, size_t errlen);
  * failed or timed-out write ends the run before it acts. Without: the
  * record only updates --status; a failure is logged. Either way a write
  * that finds the lease gone stops the run or regains the lease
- * (lease_vanished(), lease.h).
+ * (lease_vanished(), lease.h). Through Sentinel, a write-ahead record is
+ * acted on once a replica acknowledged it too (ROLE and WAIT on the
+ * connection that took it: sentinel_wait_verdict(), sentinel.h): a
+ * failover then cannot lose the record the action relies on.
  */
 void	 journal_write(struct run *, void (*then)(struct run *));
 /*

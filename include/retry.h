@@ -72,7 +72,11 @@ enum retry_class retry_class_of(const char *cause);
  * Flower unreachable) and Flower's list of workers was then asked. What
  * to do about that worker:
  *   - READD_GONE: the list was read and the worker is offline, or not in
- *     it: it has nothing to restore.
+ *     it: it has nothing to restore. A list that is the answers to a
+ *     broadcast ping (Celery remote control on the broker: `pinged`) says
+ *     only that a worker not in it did not answer within a second, as one
+ *     reconnecting after a Redis restart or a failover does: such a worker
+ *     is taken as online.
  *   - READD_AGAIN: it is online: ask it again for its consumers after
  *     `wait` seconds (a broadcast lost on the way, e.g. by Flower's broker
  *     connection, stale after a Redis restart, or by a worker whose own
@@ -99,6 +103,7 @@ struct readd_facts {
 	double		 left;		/* seconds before the state's deadline
 					   (0: passed); < 0: none */
 	double		 jitter;	/* in [0, 1] */
+	int		 pinged;	/* the list is a ping's answers */
 };
 
 struct readd_decision {

@@ -8,7 +8,8 @@
  * joined by ';' (port 26379 by default). Its password (and user) go to the
  * sentinels and to the master, as one password for both; a sentinel that
  * has none ignores it. The database is the master's. A round asks the
- * sentinels in turn, starting with the one that answered last, for
+ * sentinels in turn, starting with the one that answered last (the next
+ * one if it named a replica: sentinel_first()), for
  * SENTINEL get-master-addr-by-name NAME; the first address wins; the
  * master is then checked with ROLE before any command is sent to it.
  *
@@ -121,5 +122,41 @@ enum sentinel_said sentinel_reply(enum sentinel_reply_kind, const char *s0,
  */
 int	sentinel_role_master(const char *role);
 int	sentinel_moved(const char *error);
+
+/*
+ * The sentinel a round asks first: the one that answered last (last, of
+ * n), unless the node it named turned out not to be the master (ROLE:
+ * a replica; not_master 1): that sentinel may have missed a failover (cut
+ * off from the others), so the next one in the list is asked first; else
+ * the same stale answer would be taken again on every connect.
+ */
+size_t	sentinel_first(size_t last, size_t n, int not_master);
+
+/*
+ * Replication is asynchronous: a write the master acknowledged may be
+ * missing on the replica Sentinel promotes if the master fails right
+ * after. Through Sentinel, a write-ahead record (the lease and the
+ * journal, before an action) is followed, on the same connection, by ROLE
+ * (the replicas connected now) and WAIT 1 (how many acknowledged every
+ * write so far; one is enough: Sentinel promotes the replica that has
+ * replicated the most). Whether the run may act:
+ *   same_conn: ROLE and WAIT were answered by the connection that
+ *		acknowledged the write (0: it was lost meanwhile, a failover
+ *		may have lost the write)
+ *   replicas:	replicas ROLE listed (-1: ROLE did not say "master", or
+ *		failed)
+ *   acked:	WAIT's answer (-1: it failed)
+ *   tries:	writes of this record made so far, >= 1
+ * SENT_WAIT_GO: no replica to wait for, or one acknowledged it: act.
+ * SENT_WAIT_AGAIN: the connection changed or the node is no longer the
+ * master: write the record again (on the new master) and wait again,
+ * while tries < SENTINEL_WRITE_TRIES. SENT_WAIT_STOP: no replica
+ * acknowledged it in time (or too many tries): do not act, as for a
+ * failed write-ahead write.
+ */
+#define SENTINEL_WRITE_TRIES	3
+enum sentinel_wait { SENT_WAIT_GO, SENT_WAIT_AGAIN, SENT_WAIT_STOP };
+enum sentinel_wait sentinel_wait_verdict(int same_conn, int replicas,
+	    long long acked, int tries);
 
 #endif

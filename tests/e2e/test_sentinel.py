@@ -13,16 +13,18 @@ nothing lost. A master gone with no replica to fail over to, past
 --lease-ttl, stops the run with the --undrain command (exit 9), as for a
 Redis that restarted empty (test_redis_empty)."""
 import json
+import signal
 import socket
 import time
 
 import pytest
+import redis
 
 from conftest import applied_patches, make_world, patches
 from test_redis_empty import undrain_argv
 from test_safety import (DEP, JOURNAL, LEASE, assert_new_worker_consumes, finish, settle, spawn,
                          wait_consumes, wait_journal_state)
-from world import deployment, wait_for
+from world import StaleSentinel, deployment, wait_for
 
 
 def lost(w, ids):
@@ -32,10 +34,18 @@ def lost(w, ids):
     return [i for i in ids if done.get(i) != "1" and i not in held]
 
 
-def sentinel_world(request, sentinels=3):
+def master_flags(w):
+    """The flags of the master as the first sentinel sees it."""
+    m = redis.Redis(port=w.sentinel_ports[0], decode_responses=True).execute_command(
+        "SENTINEL", "MASTER", w.master_name)
+    m = dict(zip(m[::2], m[1::2])) if isinstance(m, list) else m
+    return m["flags"]
+
+
+def sentinel_world(request, sentinels=3, **kw):
     return make_world(request, [deployment(DEP, grace=2),
                                 deployment("common-redbeat", worker=False)],
-                      sentinels=sentinels)
+                      sentinels=sentinels, **kw)
 
 
 def test_drain_and_rollout_through_sentinel(request):
@@ -191,3 +201,114 @@ def test_no_master_for_longer_than_the_lease_stops_with_the_undrain_command(requ
     u = w.run(*undrain)
     assert u.returncode == 0, u.stderr
     assert wait_consumes(w, worker, timeout=30)
+
+
+def test_a_record_the_replica_missed_is_not_acted_on(request):
+    """Replication is asynchronous: the master acknowledges a write before
+    its replica has it. The replica's link stalls (its master's stream no
+    longer arrives), a run takes the lease and writes its journal, which
+    only the master holds; then the master dies and Sentinel promotes the
+    replica. A run that cancelled the consumers on the strength of that
+    journal leaves on the new master neither lease nor journal: --recover
+    has nothing to work from, and a second run is admitted while the first
+    one drains. So a write-ahead record is acted on only once a replica
+    acknowledged it (WAIT): here none does, and the run stops before the
+    cancel, nothing changed; after the failover a run completes."""
+    w = sentinel_world(request, replication_link=True)
+    w.link.freeze()
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 12.0, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--poll-interval", "1s", "--request-timeout", "4s")
+    # the run stops, or it cancelled the worker's consumers
+    wait_for(lambda: p.poll() is not None or not w.consumes(worker, DEP), 60,
+             "the run to stop or to cancel the consumers")
+    w.failover(kill=True)
+    m = w.r()
+    if p.poll() is None:
+        # the run goes on acting: the new master must hold what it acts on
+        lease, journal = m.get(LEASE), m.hgetall(JOURNAL)
+        assert lease and worker in journal.get("workers", ""), \
+            "the run drains %s; the new master holds the lease %r and the journal %r" % (
+                worker, lease, journal)
+    rc, err = finish(w, p, args, timeout=120)
+    assert rc != 0, err
+    assert "no replica of the broker's master acknowledged the journal" in err, err
+    assert "stopped before the cancel" in err, err
+    assert patches(w) == []
+    assert wait_consumes(w, worker, timeout=60)     # nothing changed
+    # after the failover (the new master has no replica): a run completes
+    p = w.run(DEP, "--poll-interval", "1s")
+    assert p.returncode == 0, p.stderr
+    assert len(applied_patches(w)) == 1
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    assert_new_worker_consumes(w, worker)
+
+
+def test_a_sentinel_that_missed_the_failover_is_not_asked_first_forever(request):
+    """The master fails over (SENTINEL FAILOVER: the old master becomes a
+    replica), but one sentinel, cut off from the others, still names the
+    old master, and it is the first of the list. It answers first, ROLE
+    says "slave": the next connect must ask the other sentinels, not the
+    one that answered last again (that loops on the replica until the
+    run gives up on Redis). The run completes through the others: one
+    restart, the task once, the new worker consumes."""
+    w = sentinel_world(request, sentinels=1)
+    old_master = w.redis_port
+    new = w.failover()
+    # the sentinels made the old master a replica; the workers are back
+    wait_for(lambda: redis.Redis(port=old_master).execute_command("ROLE")[0] == b"slave", 60,
+             "the old master to become a replica")
+    wait_for(w.all_workers_online, 60, "the workers back on the new master")
+    assert wait_consumes(w, w.worker_of(DEP), timeout=60)
+    stale = StaleSentinel(w.master_name, "127.0.0.1", old_master)
+    request.addfinalizer(stale.close)
+    url = "sentinel://127.0.0.1:%d/0;%s" % (stale.port, w.broker_url)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 2, 1.0)
+    # (the broker's remote control: the Flower double's own broker
+    # connection may still be on the old master)
+    p = w.run(DEP, "--control", "broker", "--poll-interval", "1s", "--request-timeout", "4s",
+              env=w.env(DRAIN_REDIS_URL=url))
+    assert p.returncode == 0, p.stderr
+    assert stale.asked >= 1
+    assert "the master moved from 127.0.0.1:%d to 127.0.0.1:%d" % (old_master, new) \
+        in p.stderr, p.stderr
+    assert len(applied_patches(w)) == 1
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+    assert_new_worker_consumes(w, worker)
+
+
+def test_sigterm_during_the_failover_gives_the_worker_its_queue_back(request):
+    """SIGTERM while the master is down and the sentinels fail over: the
+    run restores the consumers it cancelled. Flower's own broker
+    connection is on the dead master (its add-consumer fails, HTTP 500),
+    the run falls back to remote control on the broker, and the worker,
+    reconnecting to the new master, does not answer the broadcast ping
+    within a second. Not answering a ping is not being gone: the worker
+    is asked again until it takes its queue back (or the run fails,
+    naming the --undrain command); it is never left without consumers."""
+    w = sentinel_world(request)
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 20.0, tag="busy")
+    w.wait_started(ids, 1)
+    p, args = spawn(w, DEP, "--poll-interval", "1s")
+    wait_journal_state(w, "drain")
+    wait_for(lambda: not w.consumes(worker, DEP), 30, "the worker drained")
+    w._stop("redis", signal.SIGKILL)
+    # the sentinels see it down: the failover is under way
+    wait_for(lambda: "s_down" in master_flags(w), 10, "the sentinels to see the master down")
+    p.send_signal(signal.SIGTERM)
+    rc, err = finish(w, p, args, timeout=120)
+    assert rc in (8, 9), err
+    assert "is gone; nothing to restore" not in err, err
+    assert patches(w) == []
+    if rc == 9:     # it says how to give the queue back: that works
+        u = w.run("--recover", DEP) if "run drain-and-rollout --recover" in err \
+            else w.run(*undrain_argv(w, err))
+        assert u.returncode == 0, u.stderr
+    assert wait_consumes(w, worker, timeout=60), err
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)

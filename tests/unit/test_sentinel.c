@@ -303,6 +303,69 @@ test_explain(void **state)
 	assert_int_equal(strlen(buf), 19);
 }
 
+static void
+test_wait_verdict(void **state)
+{
+	static const struct {
+		int			 same, replicas;
+		long long		 acked;
+		int			 tries;
+		enum sentinel_wait	 want;
+	} t[] = {
+		/* a replica acknowledged it: act */
+		{ 1, 1, 1, 1, SENT_WAIT_GO },
+		{ 1, 2, 1, 1, SENT_WAIT_GO },
+		{ 1, 2, 2, 3, SENT_WAIT_GO },
+		/* a master alone: nothing to wait for */
+		{ 1, 0, 0, 1, SENT_WAIT_GO },
+		/* replicas, none acknowledged in time: do not act */
+		{ 1, 1, 0, 1, SENT_WAIT_STOP },
+		{ 1, 3, 0, 2, SENT_WAIT_STOP },
+		/* the connection changed (a failover): write again */
+		{ 0, 1, 1, 1, SENT_WAIT_AGAIN },
+		{ 0, 0, 0, 2, SENT_WAIT_AGAIN },
+		{ 0, 1, 1, SENTINEL_WRITE_TRIES, SENT_WAIT_STOP },
+		/* not the master any more, or ROLE failed: write again */
+		{ 1, -1, 1, 1, SENT_WAIT_AGAIN },
+		{ 1, -1, 0, SENTINEL_WRITE_TRIES - 1, SENT_WAIT_AGAIN },
+		{ 1, -1, 0, SENTINEL_WRITE_TRIES, SENT_WAIT_STOP },
+		/* WAIT failed */
+		{ 1, 1, -1, 1, SENT_WAIT_AGAIN },
+		{ 1, 1, -1, SENTINEL_WRITE_TRIES, SENT_WAIT_STOP },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++)
+		assert_int_equal(sentinel_wait_verdict(t[i].same,
+		    t[i].replicas, t[i].acked, t[i].tries), t[i].want);
+}
+
+static void
+test_first(void **state)
+{
+	static const struct {
+		size_t	last, n;
+		int	not_master;
+		size_t	want;
+	} t[] = {
+		{ 0, 3, 0, 0 },		/* the one that answered last */
+		{ 2, 3, 0, 2 },
+		{ 0, 3, 1, 1 },		/* it named a replica: the next */
+		{ 2, 3, 1, 0 },		/* round the list */
+		{ 0, 1, 1, 0 },		/* one sentinel: itself */
+		{ 5, 3, 0, 2 },		/* out of range: kept in it */
+		{ 0, 0, 1, 0 },		/* none */
+		{ 0, 0, 0, 0 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++)
+		assert_int_equal(sentinel_first(t[i].last, t[i].n,
+		    t[i].not_master), t[i].want);
+}
+
 int
 main(void)
 {
@@ -312,6 +375,8 @@ main(void)
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_role),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_wait_verdict),
+		cmocka_unit_test(test_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -133,11 +134,127 @@ def statefulset(name, replicas=2, queues=None, grace=3, strategy="RollingUpdate"
             "selector": selector or {"app": name}, "shutdownSeconds": shutdown}
 
 
+class _Listener:
+    """A TCP server on a free port of 127.0.0.1; each connection goes to
+    self._serve(sock) in a thread of its own."""
+
+    def __init__(self):
+        self.socks = []
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", free_port()))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            self.socks.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def close(self):
+        self.srv.close()
+        for s in self.socks:
+            s.close()
+
+
+class ReplicationLink(_Listener):
+    """The network between the replica and its master, as a TCP relay:
+    freeze() drops what the master sends from then on, as a link that
+    stalls does (the replica falls behind; replication is asynchronous, so
+    the master acknowledges its clients' writes all the same)."""
+
+    def __init__(self, master_port):
+        self.master_port = master_port
+        self.frozen = threading.Event()
+        super().__init__()
+
+    def _serve(self, c):
+        try:
+            u = socket.create_connection(("127.0.0.1", self.master_port))
+        except OSError:
+            c.close()
+            return
+        self.socks.append(u)
+        threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
+        self._pipe(c, u, False)
+
+    def _pipe(self, src, dst, from_master):
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    break
+                if not (from_master and self.frozen.is_set()):
+                    dst.sendall(d)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def freeze(self):
+        self.frozen.set()
+
+
+class StaleSentinel(_Listener):
+    """A sentinel cut off from the others when they failed the master over
+    (a partition, a pod that was paused): it still names the master it
+    knew, as redis-sentinel answers SENTINEL GET-MASTER-ADDR-BY-NAME (an
+    array of host and port); PING and AUTH as a sentinel without a
+    password answer them."""
+
+    def __init__(self, name, host, port):
+        self.name, self.host, self.port_named = name, host, port
+        self.asked = 0
+        super().__init__()
+
+    @staticmethod
+    def _bulk(s):
+        return b"$%d\r\n%s\r\n" % (len(s), s.encode())
+
+    def _answer(self, argv):
+        cmd = [a.lower() for a in argv[:2]]
+        if cmd[:1] == ["ping"]:
+            return b"+PONG\r\n"
+        if cmd[:1] == ["auth"]:
+            return (b"-ERR AUTH <password> called without any password configured "
+                    b"for the default user. Are you sure your configuration is correct?\r\n")
+        if cmd == ["sentinel", "get-master-addr-by-name"] and len(argv) == 3:
+            self.asked += 1
+            if argv[2] != self.name:
+                return b"*-1\r\n"
+            return b"*2\r\n" + self._bulk(self.host) + self._bulk(str(self.port_named))
+        return b"-ERR unknown command '%s'\r\n" % argv[0].encode()
+
+    def _serve(self, c):
+        f = c.makefile("rb")
+        try:
+            while True:
+                line = f.readline()
+                if not line.startswith(b"*"):
+                    break
+                argv = []
+                for _ in range(int(line[1:])):
+                    n = int(f.readline()[1:])
+                    argv.append(f.read(n + 2)[:-2].decode())
+                c.sendall(self._answer(argv))
+        except (OSError, ValueError):
+            pass
+        c.close()
+
+
 class World:
     def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
                  persistent_redis=False, celery_env=None, flower_args=None,
                  flower_unauthenticated_api=True, statefulsets=None, imagestreams=None,
-                 sentinels=0):
+                 sentinels=0, replication_link=False):
         self.tmp = tmp or tempfile.mkdtemp(prefix="drain-world-")
         self.own_tmp = tmp is None
         self.failed_at_start = FAILED[0]
@@ -173,6 +290,10 @@ class World:
         # broker_transport_options master_name. The ledger then lives in a
         # Redis of its own, out of the failovers.
         self.sentinel_ports = [free_port() for _ in range(sentinels)]
+        # replication_link: the replica reaches its master through a
+        # ReplicationLink (self.link), which a test can freeze
+        self.want_link = replication_link
+        self.link = None
         self.master_name = "etl-broker" if sentinels else None
         if sentinels:
             self.replica_port = free_port()
@@ -240,8 +361,13 @@ class World:
 
     # ---- Sentinel (World(sentinels=N)) -------------------------------------
     def _start_sentinels(self):
+        upstream = self.redis_port
+        if self.want_link and self.link is None:
+            self.link = ReplicationLink(self.redis_port)
+        if self.link is not None:
+            upstream = self.link.port
         self._start_redis_at("redis-replica", self.replica_port,
-                             "--replicaof", "127.0.0.1", str(self.redis_port))
+                             "--replicaof", "127.0.0.1", str(upstream))
         self._start_redis_at("redis-ledger", self.ledger_port)
         quorum = len(self.sentinel_ports) // 2 + 1
         for i, port in enumerate(self.sentinel_ports):
@@ -250,10 +376,15 @@ class World:
                 f.write("port %d\nbind 127.0.0.1\ndir %s\n"
                         "sentinel monitor %s 127.0.0.1 %d %d\n"
                         "sentinel down-after-milliseconds %s 1000\n"
-                        "sentinel failover-timeout %s 4000\n"
+                        "sentinel failover-timeout %s %d\n"
                         "sentinel parallel-syncs %s 1\n"
                         % (port, self.tmp, self.master_name, self.redis_port, quorum,
-                           self.master_name, self.master_name, self.master_name))
+                           self.master_name, self.master_name,
+                           # through a link, the replica names another
+                           # master port: the sentinels "fix" it after
+                           # this time; a failover is as quick either way
+                           180000 if self.link is not None else 4000,
+                           self.master_name))
             self._spawn("sentinel-%d" % i, ["redis-sentinel", conf])
         wait_for(lambda: self._replica_synced(self.replica_port), 20, "the replica in sync")
         wait_for(lambda: all(self._sentinel_ready(p) for p in self.sentinel_ports), 30,
@@ -363,6 +494,8 @@ class World:
         for name in ("flower", "kube", "redis") + tuple(
                 n for n in self.procs if n.startswith(("sentinel-", "redis-"))):
             self._stop(name, timeout=15)
+        if self.link is not None:
+            self.link.close()
         for log in self.logs.values():
             log.close()
         if self in LIVE:
