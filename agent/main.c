@@ -53,17 +53,36 @@ static void
 on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct ctx	*c = w->data;
+	enum fsm_outcome o;
+	int		 rc;
 
 	(void)loop;
 	(void)revents;
-	if (++signals_seen > 1) {
-		enum fsm_outcome o = ctx_abandoned(c);
-		fprintf(stderr, "drain-and-rollout: second signal: exiting now; "
-		    "%sthe journal is left for 'drain-and-rollout --recover'"
-		    "%s\n", o == OUT_RESTORE_FAILED ? "a worker may be left "
-		    "without consumers: " : "", o == OUT_RESTORE_FAILED ?
-		    " (see --status first)" : "");
-		_exit(fsm_exit_code(o));
+	switch (fsm_signal(++signals_seen, c->ending)) {
+	case FSM_SIG_EXIT:
+		o = ctx_abandoned(c);
+		rc = ctx_exit_now(c);
+		if (c->ending)
+			fprintf(stderr, "drain-and-rollout: second signal: "
+			    "exiting now; every run had ended (the outcomes "
+			    "above stand, nothing to recover); the "
+			    "notification webhook may not have been sent\n");
+		else
+			fprintf(stderr, "drain-and-rollout: second signal: "
+			    "exiting now; %sthe journal is left for "
+			    "'drain-and-rollout --recover'%s\n",
+			    o == OUT_RESTORE_FAILED ? "a worker may be left "
+			    "without consumers: " : "",
+			    o == OUT_RESTORE_FAILED ? " (see --status first)" :
+			    "");
+		_exit(report_json_end(rc));
+	case FSM_SIG_WAIT:
+		log_warn("signal %d: every run has ended; finishing the "
+		    "notification webhook and the reply queue's removal "
+		    "(send it again to exit at once)", w->signum);
+		return;
+	case FSM_SIG_INTERRUPT:
+		break;
 	}
 	log_warn("signal %d: restoring the consumers of every run not yet "
 	    "restarted; a run already restarted keeps its journal for "
