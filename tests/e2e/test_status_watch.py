@@ -165,3 +165,34 @@ def test_redis_restarting_is_waited_out(request):
     lines = out.splitlines()
     assert re.match(STAMP + "%s: no longer in flight$" % DEP, lines[0]), out
     assert lines[1:] == ["no run in flight in namespace %s" % NS], out
+
+
+def test_a_killed_run_ends_the_watch_saying_recover(request):
+    """The run followed is SIGKILLed mid-drain: its lease expires, its
+    journal stays. The watch ends (nothing is in flight) but not as if the
+    run had ended: it names the run INTERRUPTED and --recover, exit 9 (a
+    worker is left without consumers), as --status does; --recover then
+    gives the worker its queue back."""
+    w = make_world(request, [deployment(DEP, grace=2),
+                             deployment("common-redbeat", worker=False)])
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 15.0)
+    w.wait_started(ids, 1)
+    drain = w.spawn(DEP, "--lease-ttl", "3s")
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 120, "the drain")
+    watch = w.spawn("--status", "--watch")
+    wait_for(lambda: w.r().exists("drain-and-rollout:lease:%s:%s" % (NS, DEP)), 10,
+             "the lease")
+    drain.kill()
+    drain.wait()
+    out, err = watch.communicate(timeout=60)
+    assert watch.returncode == 9, (out, err)
+    assert re.search(STAMP + "%s: no longer in flight; INTERRUPTED in state drain .*"
+                     "--recover %s$" % (DEP, DEP), out, re.M), out
+    assert "--recover" in out.splitlines()[-1], out
+    assert "INTERRUPTED" in w.run("--status").stdout
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert w.consumes(worker, DEP)
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)

@@ -182,6 +182,38 @@ test_changed(void **state)
 	strv_free(&shown);
 }
 
+/* What became of a run a refresh read: its lease, then its journal. */
+static void
+test_fate(void **state)
+{
+	static const struct {
+		const char	*token, *st;
+		enum watch_fate	 want;
+	} t[] = {
+		{ "h:1:1700000000:ab", "drain", WATCH_FLYING },
+		{ "h:1:1700000000:ab", NULL, WATCH_FLYING },
+		{ "h:1:1700000000:ab", "drained", WATCH_FLYING },
+		{ NULL, NULL, WATCH_ENDED },
+		{ NULL, "drained", WATCH_DRAINED },
+		{ NULL, "drain", WATCH_INTERRUPTED },
+		{ NULL, "restart", WATCH_INTERRUPTED },
+		{ NULL, "lock", WATCH_INTERRUPTED },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct watch_run r = { "ecal-bulk", t[i].token, t[i].st, NULL,
+		    0 };
+		if (watch_fate(&r) != t[i].want)
+			fail_msg("row %zu: got %d, want %d", i, watch_fate(&r),
+			    t[i].want);
+	}
+	assert_int_equal(watch_exit(0), 0);
+	assert_int_equal(watch_exit(1), 9);
+	assert_int_equal(watch_exit(3), 9);
+}
+
 int
 main(void)
 {
@@ -191,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_key_and_elapsed),
 		cmocka_unit_test(test_changed),
 		cmocka_unit_test(test_done),
+		cmocka_unit_test(test_fate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
