@@ -308,8 +308,11 @@ show(struct watch *w)
 		    w->interrupted > 0 ? "; a run it followed was interrupted: "
 		    "run drain-and-rollout --recover" : "");
 	else if (n == 0 && w->tty) {
-		printf("no run in flight; looking again for the next one of a "
-		    "batch\n");
+		char line[128];	/* one row, as every line redrawn */
+		line_fit(line, sizeof line, "no run in flight;", "looking "
+		    "again for the next one of a batch", "",
+		    tty_cols(STDOUT_FILENO));
+		printf("%s\n", line);
 		w->lines++;
 	}
 	fflush(stdout);

@@ -3,8 +3,14 @@ until none is: without a terminal a line per change (the deployment in its
 state, what it waits for), never the same line every refresh; it ends by
 itself, exit 0, once the run has finished, and at once when nothing is in
 flight. It changes nothing."""
+import fcntl
+import os
+import pty
 import re
 import signal
+import struct
+import subprocess
+import termios
 import time
 
 import pytest
@@ -195,4 +201,73 @@ def test_a_killed_run_ends_the_watch_saying_recover(request):
     assert r.returncode == 0, r.stderr
     assert w.consumes(worker, DEP)
     w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+
+
+def screen_of(raw, cols):
+    """The rows a terminal of cols columns shows after raw: it wraps at
+    the last column; ESC[1A goes up a row, ESC[2K clears the row."""
+    rows, r, c, i = [[]], 0, 0, 0
+    while i < len(raw):
+        if raw.startswith("\033[1A", i):
+            r, i = max(0, r - 1), i + 4
+            continue
+        if raw.startswith("\033[2K", i):
+            rows[r], i = [], i + 4
+            continue
+        ch, i = raw[i], i + 1
+        if ch == "\r":
+            c = 0
+        elif ch == "\n":
+            r, c = r + 1, 0
+        else:
+            if c >= cols:
+                r, c = r + 1, 0
+            while len(rows) <= r:
+                rows.append([])
+            row = rows[r]
+            row.extend(" " * (c + 1 - len(row)))
+            row[c] = ch
+            c += 1
+        while len(rows) <= r:
+            rows.append([])
+    return ["".join(x).rstrip() for x in rows]
+
+
+def test_a_narrow_terminal_is_redrawn_in_place(shared_world):
+    """On a terminal of 20 columns every line the watch redraws fits one
+    row, so that redrawing leaves nothing behind: after a run ended, the
+    'looking again' line of the grace period leaves no piece on the
+    screen."""
+    w = shared_world
+    cols = 20
+    ids = w.enqueue(DEP, 1, 6.0, tag="narrow")
+    w.wait_started(ids, 1)
+    drain = w.spawn(DEP)
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 120, "the drain")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    watch = subprocess.Popen(w.agent_argv(("--status", "--watch")), env=w.env(TERM="xterm"),
+                             stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    raw = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:		# EIO: the watch exited, the terminal closed
+            break
+        if not chunk:
+            break
+        raw += chunk
+    os.close(master)
+    assert watch.wait(timeout=120) == 0, watch.stderr.read()
+    drain.wait(timeout=120)
+    assert drain.returncode == 0
+    out = raw.decode()
+    assert "no run in flight;" in out, out    # the grace period was drawn
+    screen = [row for row in screen_of(out, cols) if row]
+    assert not [row for row in screen if "again" in row or "batch" in row], screen
+    last = "no run in flight in namespace %s" % NS
+    assert "".join(screen).replace(" ", "").endswith(last.replace(" ", "")), screen
+    w.wait_done(ids)
     w.assert_exactly_once(ids)
