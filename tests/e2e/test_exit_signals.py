@@ -142,3 +142,42 @@ def test_second_signal_mid_restore_still_prints_the_document(request):
     assert w.consumes(worker, DEP)
     w.wait_done(ids, timeout=30)
     w.assert_exactly_once(ids)
+
+
+def test_sigterm_on_a_recover_that_wrote_nothing_keeps_the_journal(request):
+    """A run SIGKILLed mid-drain leaves its journal (the worker drained).
+    --recover takes the lease and reads the Deployment, which the API server
+    answers late; SIGTERM then: the recovery wrote nothing and changed
+    nothing, so the dead run's journal must stay (a run interrupted before
+    its first write does not remove a journal it did not write): --status
+    still shows it INTERRUPTED, and a --recover later gives the worker its
+    queue back."""
+    w = make_world(request, [deployment(DEP, grace=2),
+                             deployment("common-redbeat", worker=False)])
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 8.0)
+    w.wait_started(ids, 1)
+    p = w.spawn(DEP, "--lease-ttl", "2s")
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 30, "the drain", interval=0.05)
+    wait_for(lambda: not w.consumes(worker, DEP), 15, "the worker drained", interval=0.2)
+    p.kill()
+    p.wait()
+    wait_for(lambda: not w.r().exists(LEASE), 10, "the lease to expire", interval=0.1)
+    w.kube_test("POST", "/_test/faults", {
+        "method": "GET", "count": 1, "delay": 4,
+        "path_prefix": "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, DEP)})
+    rec = w.spawn("--recover", DEP)
+    wait_for(lambda: w.r().exists(LEASE), 15, "the recovery's lease", interval=0.05)
+    rec.send_signal(signal.SIGTERM)
+    out, err = finish(w, rec, timeout=60)
+    assert rec.returncode == 8, err
+    assert w.r().hget(JOURNAL, "state") == "drain", "the dead run's journal was removed"
+    assert not w.r().exists(LEASE)
+    assert "INTERRUPTED" in w.run("--status").stdout
+    assert not w.consumes(worker, DEP)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert w.consumes(worker, DEP)
+    assert not w.r().exists(JOURNAL)
+    w.wait_done(ids, timeout=30)
+    w.assert_exactly_once(ids)
