@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import applied_patches, make_world
+from conftest import applied_patches, interrupt_twice_mid_restore, make_world
 from world import NS, deployment, wait_for
 
 pytestmark = pytest.mark.xdist_group("exit_signals")
@@ -122,12 +122,7 @@ def test_second_signal_mid_restore_still_prints_the_document(request):
     w.wait_started(ids, 1)
     p = w.spawn(DEP, "-o", "json", "--lease-ttl", "2s")
     wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 30, "the drain", interval=0.05)
-    w.flower_test("POST", "/_test/delay", {"seconds": 3})
-    p.send_signal(signal.SIGINT)
-    wait_for(lambda: [r for r in w.flower_test("GET", "/_test/requests")
-                      if "/add-consumer/" in r["path"] and r["status"] is None], 10,
-             "the restore's add-consumer at Flower", interval=0.05)
-    p.send_signal(signal.SIGINT)
+    interrupt_twice_mid_restore(w, p)
     out, err = finish(w, p, timeout=30)
     assert p.returncode == 9, err
     doc = json.loads(out)

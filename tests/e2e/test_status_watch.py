@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import applied_patches, make_world
+from conftest import applied_patches, make_world, read_terminal
 from world import NS, deployment, wait_for
 
 pytestmark = pytest.mark.xdist_group("status_watch")
@@ -250,16 +250,7 @@ def test_a_narrow_terminal_is_redrawn_in_place(shared_world):
     watch = subprocess.Popen(w.agent_argv(("--status", "--watch")), env=w.env(TERM="xterm"),
                              stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
-    raw = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:		# EIO: the watch exited, the terminal closed
-            break
-        if not chunk:
-            break
-        raw += chunk
-    os.close(master)
+    raw = read_terminal(master)
     assert watch.wait(timeout=120) == 0, watch.stderr.read()
     drain.wait(timeout=120)
     assert drain.returncode == 0

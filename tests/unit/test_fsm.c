@@ -1297,30 +1297,7 @@ test_abandoned(void **state)
 			    fsm_state_name(t[i].st), t[i].handover, t[i].shed,
 			    fsm_outcome_name(fsm_abandoned(&m)),
 			    fsm_outcome_name(t[i].want));
-	}
-}
-
-/* A second signal abandons a run where it is: END, the abandoned outcome. */
-static void
-test_abandon(void **state)
-{
-	static const struct {
-		enum fsm_state	 st;
-		enum fsm_outcome outcome, want;
-	} t[] = {
-		{ ST_RESOLVE, OUT_NONE, OUT_INTERRUPTED },
-		{ ST_DRAIN, OUT_NONE, OUT_RESTORE_FAILED },
-		{ ST_ROLLOUT, OUT_NONE, OUT_INTERRUPTED },
-		{ ST_END, OUT_OK, OUT_OK },
-	};
-	size_t	i;
-
-	(void)state;
-	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-		struct fsm m;
-		fsm_init(&m, 0, 0, 0);
-		m.state = t[i].st;
-		m.outcome = t[i].outcome;
+		/* abandoned there (a second signal): END, that outcome */
 		fsm_abandon(&m);
 		assert_int_equal(m.state, ST_END);
 		assert_int_equal(m.outcome, t[i].want);
@@ -1382,7 +1359,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_abandon),
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_init),
 		cmocka_unit_test(test_table_complete),
