@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stddef.h>
@@ -501,6 +502,30 @@ secrets_free(struct cmdline *cl, struct opts *o)
 	strv_free(&cl->targets);
 }
 
+/*
+ * A standard descriptor closed at the start (">&-", "2>&-") would be the
+ * next one opened: libev's epoll or eventfd, libcurl's wakeup socket, a
+ * connection to Redis, which would then receive the log lines or the JSON
+ * document. Each closed one is opened on /dev/null first.
+ */
+static void
+std_fds_open(void)
+{
+	int	fd, n;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if ((n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)) ==
+		    -1)
+			_exit(EXIT_INTERNAL);
+		if (n != fd) {		/* a lower one was taken meanwhile */
+			(void)dup2(n, fd);
+			(void)close(n);
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -510,6 +535,7 @@ main(int argc, char **argv)
 	struct rlimit	 nocore = { 0, 0 };
 	int		 rc;
 
+	std_fds_open();
 	signal(SIGPIPE, SIG_IGN);
 	/* the process holds tokens and passwords: no core dump, no ptrace */
 	setrlimit(RLIMIT_CORE, &nocore);
