@@ -144,6 +144,27 @@ watch_fate(const struct watch_run *r)
 	return WATCH_INTERRUPTED;
 }
 
+void
+watch_left(struct strv *left, const struct watch_run *runs, size_t n)
+{
+	struct strv	 keep = { 0 };
+	size_t		 i, j;
+
+	for (i = 0; i < left->n; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(runs[j].target, left->v[i]) == 0)
+				break;
+		if (j == n || watch_fate(&runs[j]) == WATCH_INTERRUPTED)
+			strv_add(&keep, left->v[i]);
+	}
+	for (j = 0; j < n; j++)
+		if (watch_fate(&runs[j]) == WATCH_INTERRUPTED &&
+		    !strv_has(&keep, runs[j].target))
+			strv_add(&keep, runs[j].target);
+	strv_free(left);
+	*left = keep;
+}
+
 int
 watch_exit(size_t interrupted)
 {
@@ -182,7 +203,7 @@ struct watch {
 	unsigned	 pending;	/* replies awaited */
 	struct strv	 shown;		/* keys printed (no terminal) */
 	struct strv	 targets;	/* in flight at the last refresh */
-	size_t		 interrupted;	/* of those, found interrupted */
+	struct strv	 left;		/* of those, left interrupted */
 };
 
 static void	refresh(struct watch *);
@@ -262,7 +283,6 @@ show(struct watch *w)
 		    v[i].target);
 		switch (watch_fate(&v[i])) {
 		case WATCH_INTERRUPTED:
-			w->interrupted++;
 			printf("; INTERRUPTED in state %s (its lease ended, its "
 			    "journal is left): see --status, then run "
 			    "drain-and-rollout --recover %s\n", v[i].state,
@@ -297,6 +317,7 @@ show(struct watch *w)
 			printf("%s %s, for %s\n", rfc3339(now, ts, sizeof ts),
 			    key, d);
 	}
+	watch_left(&w->left, v, w->nruns);
 	w->seen |= n > 0;
 	if (n > 0)
 		w->quiet_since = 0;
@@ -305,7 +326,7 @@ show(struct watch *w)
 	done = watch_done(n, w->seen, n > 0 ? 0 : now - w->quiet_since);
 	if (done)
 		printf("no run in flight in namespace %s%s\n", w->c->kube.ns,
-		    w->interrupted > 0 ? "; a run it followed was interrupted: "
+		    w->left.n > 0 ? "; a run it followed was interrupted: "
 		    "run drain-and-rollout --recover" : "");
 	else if (n == 0 && w->tty) {
 		char line[128];	/* one row, as every line redrawn */
@@ -323,7 +344,7 @@ show(struct watch *w)
 	free(v);
 	w->rounds++;
 	if (done)
-		finish(w, watch_exit(w->interrupted));
+		finish(w, watch_exit(w->left.n));
 	else {
 		ev_timer_set(&w->timer, WATCH_EVERY, 0.);
 		ev_timer_start(w->c->loop, &w->timer);
@@ -557,6 +578,7 @@ watch_status(struct ctx *c, int argc, char **argv)
 	runs_free(&w);
 	strv_free(&w.shown);
 	strv_free(&w.targets);
+	strv_free(&w.left);
 	free(w.pattern);
 	return rc;
 }

@@ -99,6 +99,13 @@ enum watch_fate {
 	WATCH_INTERRUPTED
 };
 enum watch_fate watch_fate(const struct watch_run *);
+/*
+ * Pure: the targets left interrupted (left, updated): those found
+ * WATCH_INTERRUPTED among the n runs read now are added; one of left read
+ * now in another fate (its lease held again: a run that lost it a while,
+ * Redis frozen, and took it back) is taken out; one not read now stays.
+ */
+void	watch_left(struct strv *left, const struct watch_run *, size_t n);
 /* Pure: the exit code once no run is in flight: 0, or 9 (as a run that
  * may have left a worker without consumers) if interrupted runs that the
  * watch followed are left for --recover. */
