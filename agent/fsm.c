@@ -334,3 +334,26 @@ fsm_abandoned(const struct fsm *f)
 	}
 	return OUT_INTERRUPTED;
 }
+
+void
+fsm_abandon(struct fsm *f)
+{
+	f->outcome = fsm_abandoned(f);
+	f->state = ST_END;
+}
+
+enum fsm_signal
+fsm_signal(int nth, int ended)
+{
+	if (nth > 1)
+		return FSM_SIG_EXIT;
+	return ended ? FSM_SIG_WAIT : FSM_SIG_INTERRUPT;
+}
+
+enum fsm_outcome
+fsm_exit_outcome(enum fsm_outcome worst, int ended)
+{
+	if (ended || worst > OUT_INTERRUPTED)
+		return worst;
+	return OUT_INTERRUPTED;
+}

@@ -404,6 +404,10 @@ journal_at_end(const struct journal_end_facts *f)
 		return JOURNAL_END_NONE;
 	if (f->outcome == OUT_NOTHING && !f->written)
 		return JOURNAL_END_AS_IS;
+	/* interrupted before its first write: a journal there is a dead
+	 * run's (a --recover's, or a drain's that read it), for --recover */
+	if (f->outcome == OUT_INTERRUPTED && !f->written)
+		return JOURNAL_END_KEEP;
 	return journal_fate(f->outcome, f->ho_pending, f->restart_sent);
 }
 

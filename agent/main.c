@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stddef.h>
@@ -53,17 +54,36 @@ static void
 on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct ctx	*c = w->data;
+	enum fsm_outcome o;
+	int		 rc;
 
 	(void)loop;
 	(void)revents;
-	if (++signals_seen > 1) {
-		enum fsm_outcome o = ctx_abandoned(c);
-		fprintf(stderr, "drain-and-rollout: second signal: exiting now; "
-		    "%sthe journal is left for 'drain-and-rollout --recover'"
-		    "%s\n", o == OUT_RESTORE_FAILED ? "a worker may be left "
-		    "without consumers: " : "", o == OUT_RESTORE_FAILED ?
-		    " (see --status first)" : "");
-		_exit(fsm_exit_code(o));
+	switch (fsm_signal(++signals_seen, c->ending)) {
+	case FSM_SIG_EXIT:
+		o = ctx_abandoned(c);
+		rc = ctx_exit_now(c);
+		if (c->ending)
+			fprintf(stderr, "drain-and-rollout: second signal: "
+			    "exiting now; every run had ended (the outcomes "
+			    "above stand, nothing to recover); the "
+			    "notification webhook may not have been sent\n");
+		else
+			fprintf(stderr, "drain-and-rollout: second signal: "
+			    "exiting now; %sthe journal is left for "
+			    "'drain-and-rollout --recover'%s\n",
+			    o == OUT_RESTORE_FAILED ? "a worker may be left "
+			    "without consumers: " : "",
+			    o == OUT_RESTORE_FAILED ? " (see --status first)" :
+			    "");
+		_exit(report_json_end(rc));
+	case FSM_SIG_WAIT:
+		log_warn("signal %d: every run has ended; finishing the "
+		    "notification webhook and the reply queue's removal "
+		    "(send it again to exit at once)", w->signum);
+		return;
+	case FSM_SIG_INTERRUPT:
+		break;
 	}
 	log_warn("signal %d: restoring the consumers of every run not yet "
 	    "restarted; a run already restarted keeps its journal for "
@@ -482,6 +502,30 @@ secrets_free(struct cmdline *cl, struct opts *o)
 	strv_free(&cl->targets);
 }
 
+/*
+ * A standard descriptor closed at the start (">&-", "2>&-") would be the
+ * next one opened: libev's epoll or eventfd, libcurl's wakeup socket, a
+ * connection to Redis, which would then receive the log lines or the JSON
+ * document. Each closed one is opened on /dev/null first.
+ */
+static void
+std_fds_open(void)
+{
+	int	fd, n;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if ((n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)) ==
+		    -1)
+			_exit(EXIT_INTERNAL);
+		if (n != fd) {		/* a lower one was taken meanwhile */
+			(void)dup2(n, fd);
+			(void)close(n);
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -491,6 +535,7 @@ main(int argc, char **argv)
 	struct rlimit	 nocore = { 0, 0 };
 	int		 rc;
 
+	std_fds_open();
 	signal(SIGPIPE, SIG_IGN);
 	/* the process holds tokens and passwords: no core dump, no ptrace */
 	setrlimit(RLIMIT_CORE, &nocore);

@@ -907,7 +907,7 @@ notify(struct ctx *c)
 }
 
 void
-report_summary(struct ctx *c)
+report_outcomes(struct ctx *c)
 {
 	size_t	 i, lost;
 	char	 d[32];
@@ -930,6 +930,12 @@ report_summary(struct ctx *c)
 		}
 	}
 	fflush(stdout);
+}
+
+void
+report_summary(struct ctx *c)
+{
+	report_outcomes(c);
 	/* --status shows; it does not replace what the runs wrote */
 	if (c->o->dry_run || (c->nruns > 0 && c->runs[0]->mode == RUN_STATUS))
 		return;

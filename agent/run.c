@@ -695,13 +695,34 @@ ctx_interrupt(struct ctx *c)
 enum fsm_outcome
 ctx_abandoned(const struct ctx *c)
 {
-	enum fsm_outcome	 worst = OUT_INTERRUPTED, o;
+	enum fsm_outcome	 worst = OUT_NONE, o;
 	size_t			 i;
 
 	for (i = 0; i < c->nruns && i < c->next; i++)
 		if ((o = fsm_abandoned(&c->runs[i]->fsm)) > worst)
 			worst = o;
-	return worst;
+	return fsm_exit_outcome(worst, c->ending);
+}
+
+int
+ctx_exit_now(struct ctx *c)
+{
+	enum fsm_outcome	 o = ctx_abandoned(c);
+	size_t			 i;
+
+	if (!c->ending) {	/* the runs' outcomes where they are */
+		for (i = 0; i < c->nruns; i++) {
+			struct run *r = c->runs[i];
+			if (r->fsm.state == ST_END)
+				continue;
+			run_fail(r, "abandoned by a second signal in %s",
+			    fsm_state_name(r->fsm.state));
+			fsm_abandon(&r->fsm);
+			r->finished = ev_now(c->loop);
+		}
+		report_outcomes(c);
+	}
+	return fsm_exit_code(o);
 }
 
 void

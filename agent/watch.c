@@ -132,6 +132,45 @@ watch_gone(const char *target, const struct watch_run *runs, size_t n)
 	return 1;
 }
 
+enum watch_fate
+watch_fate(const struct watch_run *r)
+{
+	if (r->token != NULL)
+		return WATCH_FLYING;
+	if (r->state == NULL)
+		return WATCH_ENDED;
+	if (strcmp(r->state, "drained") == 0)
+		return WATCH_DRAINED;
+	return WATCH_INTERRUPTED;
+}
+
+void
+watch_left(struct strv *left, const struct watch_run *runs, size_t n)
+{
+	struct strv	 keep = { 0 };
+	size_t		 i, j;
+
+	for (i = 0; i < left->n; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(runs[j].target, left->v[i]) == 0)
+				break;
+		if (j == n || watch_fate(&runs[j]) == WATCH_INTERRUPTED)
+			strv_add(&keep, left->v[i]);
+	}
+	for (j = 0; j < n; j++)
+		if (watch_fate(&runs[j]) == WATCH_INTERRUPTED &&
+		    !strv_has(&keep, runs[j].target))
+			strv_add(&keep, runs[j].target);
+	strv_free(left);
+	*left = keep;
+}
+
+int
+watch_exit(size_t interrupted)
+{
+	return interrupted > 0 ? fsm_exit_code(OUT_RESTORE_FAILED) : EXIT_OK;
+}
+
 /* ---- the loop --------------------------------------------------------- */
 
 /* One run as read from Redis (the strings owned). */
@@ -164,6 +203,7 @@ struct watch {
 	unsigned	 pending;	/* replies awaited */
 	struct strv	 shown;		/* keys printed (no terminal) */
 	struct strv	 targets;	/* in flight at the last refresh */
+	struct strv	 left;		/* of those, left interrupted */
 };
 
 static void	refresh(struct watch *);
@@ -234,11 +274,30 @@ show(struct watch *w)
 	if (w->tty)
 		for (; w->lines > 0; w->lines--)
 			fputs("\033[1A\033[2K", stdout);
-	for (i = 0; i < w->targets.n; i++)
-		if (watch_gone(w->targets.v[i], v, w->nruns))
-			printf("%s%s%s: no longer in flight\n", w->tty ? "" :
-			    rfc3339(now, ts, sizeof ts), w->tty ? "" : " ",
-			    w->targets.v[i]);
+	for (i = 0; i < w->nruns; i++) {
+		if (!strv_has(&w->targets, v[i].target) ||
+		    !watch_gone(v[i].target, v, w->nruns))
+			continue;
+		printf("%s%s%s: no longer in flight", w->tty ? "" :
+		    rfc3339(now, ts, sizeof ts), w->tty ? "" : " ",
+		    v[i].target);
+		switch (watch_fate(&v[i])) {
+		case WATCH_INTERRUPTED:
+			printf("; INTERRUPTED in state %s (its lease ended, its "
+			    "journal is left): see --status, then run "
+			    "drain-and-rollout --recover %s\n", v[i].state,
+			    v[i].target);
+			break;
+		case WATCH_DRAINED:
+			printf("; left drained by --drain-only (undo with "
+			    "--undrain)\n");
+			break;
+		case WATCH_ENDED:
+		case WATCH_FLYING:
+			printf("\n");
+			break;
+		}
+	}
 	for (i = 0; i < w->nruns; i++) {
 		if (v[i].token == NULL)
 			continue;
@@ -258,6 +317,7 @@ show(struct watch *w)
 			printf("%s %s, for %s\n", rfc3339(now, ts, sizeof ts),
 			    key, d);
 	}
+	watch_left(&w->left, v, w->nruns);
 	w->seen |= n > 0;
 	if (n > 0)
 		w->quiet_since = 0;
@@ -265,10 +325,15 @@ show(struct watch *w)
 		w->quiet_since = now;
 	done = watch_done(n, w->seen, n > 0 ? 0 : now - w->quiet_since);
 	if (done)
-		printf("no run in flight in namespace %s\n", w->c->kube.ns);
+		printf("no run in flight in namespace %s%s\n", w->c->kube.ns,
+		    w->left.n > 0 ? "; a run it followed was interrupted: "
+		    "run drain-and-rollout --recover" : "");
 	else if (n == 0 && w->tty) {
-		printf("no run in flight; looking again for the next one of a "
-		    "batch\n");
+		char line[128];	/* one row, as every line redrawn */
+		line_fit(line, sizeof line, "no run in flight;", "looking "
+		    "again for the next one of a batch", "",
+		    tty_cols(STDOUT_FILENO));
+		printf("%s\n", line);
 		w->lines++;
 	}
 	fflush(stdout);
@@ -279,7 +344,7 @@ show(struct watch *w)
 	free(v);
 	w->rounds++;
 	if (done)
-		finish(w, EXIT_OK);
+		finish(w, watch_exit(w->left.n));
 	else {
 		ev_timer_set(&w->timer, WATCH_EVERY, 0.);
 		ev_timer_start(w->c->loop, &w->timer);
@@ -366,6 +431,21 @@ followed(struct watch *w, const char *target)
 	return w->argc == 0;
 }
 
+/* A run to read at this refresh, unless it is already. */
+static void
+run_add(struct watch *w, const char *target)
+{
+	size_t	j;
+
+	for (j = 0; j < w->nruns; j++)
+		if (strcmp(w->runs[j].target, target) == 0)
+			return;
+	w->runs = xrealloc(w->runs, (w->nruns + 1) * sizeof *w->runs);
+	memset(&w->runs[w->nruns], 0, sizeof *w->runs);
+	w->runs[w->nruns].w = w;
+	w->runs[w->nruns++].target = xstrdup(target);
+}
+
 static void
 scan_cb(redisReply *rep, const char *err, void *arg)
 {
@@ -385,24 +465,19 @@ scan_cb(redisReply *rep, const char *err, void *arg)
 	keys = rep->element[1];
 	for (i = 0; i < keys->elements; i++) {
 		const char *t = keys->element[i]->str;
-		size_t j;
 		if (strlen(t) <= w->prefix || !followed(w, t + w->prefix))
 			continue;
-		for (j = 0; j < w->nruns; j++)
-			if (strcmp(w->runs[j].target, t + w->prefix) == 0)
-				break;
-		if (j < w->nruns)	/* SCAN may return a key twice */
-			continue;
-		w->runs = xrealloc(w->runs, (w->nruns + 1) * sizeof *w->runs);
-		memset(&w->runs[w->nruns], 0, sizeof *w->runs);
-		w->runs[w->nruns].w = w;
-		w->runs[w->nruns++].target = xstrdup(t + w->prefix);
+		run_add(w, t + w->prefix);	/* SCAN may return one twice */
 	}
 	if (strcmp(w->cursor, "0") != 0) {
 		broker_command(w->c->broker, scan_cb, w, "SCAN %s MATCH %s "
 		    "COUNT 500", w->cursor, w->pattern);
 		return;
 	}
+	/* those in flight at the last refresh are read again: ended, or
+	 * interrupted (their journal left)? */
+	for (i = 0; i < w->targets.n; i++)
+		run_add(w, w->targets.v[i]);
 	if (w->nruns == 0) {
 		show(w);
 		return;
@@ -503,6 +578,7 @@ watch_status(struct ctx *c, int argc, char **argv)
 	runs_free(&w);
 	strv_free(&w.shown);
 	strv_free(&w.targets);
+	strv_free(&w.left);
 	free(w.pattern);
 	return rc;
 }

@@ -207,5 +207,34 @@ int		 fsm_changes(enum fsm_state);
  * is enough for --recover).
  */
 enum fsm_outcome fsm_abandoned(const struct fsm *);
+/* A run a second signal abandons where it is: END, fsm_abandoned(). */
+void		 fsm_abandon(struct fsm *);
+
+/*
+ * What the nth signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT; nth >= 1) does.
+ * ended: every run has ended, the summary is made, and only the loop's
+ * last operations are left (the webhook, the reply queue's removal), each
+ * bounded by its own deadline.
+ *   FSM_SIG_INTERRUPT  the first while runs are in flight: restore what
+ *                      is not restarted (ctx_interrupt());
+ *   FSM_SIG_WAIT       the first once every run ended: nothing to stop,
+ *                      the last operations finish;
+ *   FSM_SIG_EXIT       a second one (nth > 1): exit at once, with the
+ *                      outcome fsm_exit_outcome() gives.
+ */
+enum fsm_signal {
+	FSM_SIG_INTERRUPT,
+	FSM_SIG_WAIT,
+	FSM_SIG_EXIT
+};
+enum fsm_signal	 fsm_signal(int nth, int ended);
+/*
+ * The outcome a process ends with when a second signal ends it at once:
+ * worst is the worst of its runs' fsm_abandoned() (OUT_NONE: no run),
+ * ended as for fsm_signal(). Every run ended: their worst stands, as when
+ * the loop ends (a webhook cut short changes no run); else at least
+ * OUT_INTERRUPTED.
+ */
+enum fsm_outcome fsm_exit_outcome(enum fsm_outcome worst, int ended);
 
 #endif

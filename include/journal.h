@@ -125,7 +125,9 @@ struct journal_end_facts {
  * At the end: no token: DROP_UNLOCKED for an --undrain that ended OK, else
  * NONE; a token not held (never taken, or lost): NONE; nothing to do and
  * nothing written (--recover found no journal, or a drained one): AS_IS;
- * else journal_fate().
+ * interrupted before its first write (a --recover stopped while it reads
+ * the Deployment, a drain in LOCK): KEEP, the history written and the
+ * journal, a dead run's if any, left for --recover; else journal_fate().
  */
 enum journal_end journal_at_end(const struct journal_end_facts *);
 /* The release script's argument: "del", "keep", "drained"; else NULL. */

@@ -31,6 +31,9 @@ void	report_state(struct run *);
 const char *report_state_words(enum fsm_state);
 void	report_progress(struct run *, int force);
 void	report_outcome(struct run *);
+/* Each run's outcome: -o json's entries, or the table (not on a tty). */
+void	report_outcomes(struct ctx *);
+/* report_outcomes(), then the metrics file and the webhook. */
 void	report_summary(struct ctx *);
 
 /*

@@ -150,5 +150,9 @@ void	ctx_interrupt(struct ctx *);
 /* The worst outcome if the process exited now (fsm_abandoned() of every
  * run; one never started is interrupted). */
 enum fsm_outcome ctx_abandoned(const struct ctx *);
+/* A second signal: each run not ended is abandoned where it is
+ * (fsm_abandon()) and the outcomes are reported (no webhook), unless the
+ * summary was made already. Returns the exit code (ctx_abandoned()). */
+int	ctx_exit_now(struct ctx *);
 
 #endif

@@ -7,9 +7,12 @@
  * each its value (the holder's token) and the journal's state, holder and
  * start are read. On a terminal (stdout) the block of lines is redrawn in
  * place; elsewhere a line is printed for each change only (a run in a new
- * state, or no longer in flight), never the same line again. It ends, exit
- * 0, when no run is in flight (at once if none is; once one was, when
- * none has been for WATCH_GRACE seconds); SIGINT or SIGTERM end it, exit 8 (interrupted;
+ * state, or no longer in flight), never the same line again. A run no
+ * longer in flight is read once more: ended, left drained, or interrupted
+ * (its journal left for --recover: a run killed, its lease expired). It
+ * ends when no run is in flight (at once if none is; once one was, when
+ * none has been for WATCH_GRACE seconds), exit 0, or 9 if a run it
+ * followed was left interrupted (watch_exit()); SIGINT or SIGTERM end it, exit 8 (interrupted;
  * nothing was changed).
  *
  * The decisions are pure functions of plain data, below.
@@ -78,6 +81,35 @@ int	watch_changed(const struct strv *shown, const char *key);
 /* Pure: whether target, in flight at the last refresh, no longer is
  * (among none of the n runs in flight now). */
 int	watch_gone(const char *target, const struct watch_run *, size_t n);
+
+/*
+ * Pure: what became of a run (its lease and journal read at a refresh):
+ *   WATCH_FLYING       its lease is held: in flight;
+ *   WATCH_ENDED        no lease, no journal: it ended (or never wrote one);
+ *   WATCH_DRAINED      no lease, a journal marked "drained": --drain-only
+ *                      left it drained on purpose (--undrain undoes it);
+ *   WATCH_INTERRUPTED  no lease, a journal in any other state: the run
+ *                      was killed, lost its lease, or could not restore;
+ *                      --recover finishes it (--status shows it).
+ */
+enum watch_fate {
+	WATCH_FLYING,
+	WATCH_ENDED,
+	WATCH_DRAINED,
+	WATCH_INTERRUPTED
+};
+enum watch_fate watch_fate(const struct watch_run *);
+/*
+ * Pure: the targets left interrupted (left, updated): those found
+ * WATCH_INTERRUPTED among the n runs read now are added; one of left read
+ * now in another fate (its lease held again: a run that lost it a while,
+ * Redis frozen, and took it back) is taken out; one not read now stays.
+ */
+void	watch_left(struct strv *left, const struct watch_run *, size_t n);
+/* Pure: the exit code once no run is in flight: 0, or 9 (as a run that
+ * may have left a worker without consumers) if interrupted runs that the
+ * watch followed are left for --recover. */
+int	watch_exit(size_t interrupted);
 
 /* The command: follow the runs (all, or the named targets); the exit code. */
 int	watch_status(struct ctx *, int argc, char **argv);

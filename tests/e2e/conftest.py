@@ -4,6 +4,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import sys
 import threading
 
@@ -11,7 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "world"))
 
-from world import World, deployment  # noqa: E402
+from world import World, deployment, wait_for  # noqa: E402
 
 
 def pytest_configure(config):
@@ -117,3 +118,30 @@ def check_prometheus_text(text):
             series.add((m.group(1), m.group(2)))
             fams[current][m.group(2) or ""] = float(m.group(3))
     return fams
+
+
+def read_terminal(master):
+    """Every byte written to a pseudo-terminal until the program on it
+    exited (EIO: the terminal closed); closes master."""
+    raw = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:		# EIO: the program exited, the terminal closed
+            break
+        if not chunk:
+            break
+        raw += chunk
+    os.close(master)
+    return raw
+
+
+def interrupt_twice_mid_restore(w, p):
+    """SIGINT, then SIGINT again while the restore it started is in
+    progress: Flower holds its add-consumer for 3 s."""
+    w.flower_test("POST", "/_test/delay", {"seconds": 3})
+    p.send_signal(signal.SIGINT)
+    wait_for(lambda: [r for r in w.flower_test("GET", "/_test/requests")
+                      if "/add-consumer/" in r["path"] and r["status"] is None], 10,
+             "the restore's add-consumer at Flower", interval=0.05)
+    p.send_signal(signal.SIGINT)

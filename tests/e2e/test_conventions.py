@@ -8,7 +8,7 @@ import struct
 import subprocess
 import termios
 
-from conftest import applied_patches, make_world
+from conftest import applied_patches, make_world, read_terminal
 from world import AGENT, NS, deployment, wait_for
 
 DEP = "ecal-bulk"
@@ -86,16 +86,7 @@ def drain_only_on_a_terminal(w, cols, env_extra):
     p = subprocess.Popen(w.agent_argv(("--drain-only", DEP)), env=env, stdin=subprocess.DEVNULL,
                          stdout=slave, stderr=slave)
     os.close(slave)
-    raw = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:		# EIO: the agent exited, the terminal closed
-            break
-        if not chunk:
-            break
-        raw += chunk
-    os.close(master)
+    raw = read_terminal(master)
     rc = p.wait(timeout=120)
     with open(os.path.join(w.tmp, "agent.log"), "a") as f:
         f.write("$ --drain-only %s  [on a terminal]\n%s[exit %d]\n" % (

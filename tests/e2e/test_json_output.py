@@ -5,11 +5,13 @@ state it reached, its workers, a message, seconds to the millisecond),
 also when the command fails (an unknown deployment, a lease held by
 another run, a usage error). drain-and-rollout(1), JSON OUTPUT."""
 import json
+import os
+import subprocess
 
 import pytest
 
 from conftest import applied_patches
-from world import NS, free_port
+from world import NS, free_port, wait_for
 
 pytestmark = pytest.mark.xdist_group("json_output")
 
@@ -167,3 +169,31 @@ def test_run_hold_and_release(world):
     assert d["outcome"] == "ok" and d["hold"] is None and d["message"].startswith("released")
     p, doc = run_json(w, "release", "--release", "nosuch")
     assert p.returncode == 3 and "not found" in one(doc, "nosuch")["message"], doc
+
+
+def test_closed_standard_descriptors_stay_closed_to_the_agent(world):
+    """-o json with standard input, output and error closed (>&- 2>&-, a
+    careless cron line): what it writes there goes nowhere, not into the
+    next descriptor it opens (libev's epoll, libcurl's wakeup socket, a
+    connection to Redis took them). The run is not disturbed."""
+    w = world
+    ids = w.enqueue(DEP, 1, 6.0, tag="closed")
+    w.wait_started(ids, 1)
+
+    def close_std():
+        for fd in (0, 1, 2):
+            os.close(fd)
+    p = subprocess.Popen(w.agent_argv((DEP, "-o", "json")), env=w.env(), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         preexec_fn=close_std)
+    try:
+        wait_for(lambda: w.r().hget("drain-and-rollout:journal:%s:%s" % (NS, DEP), "state")
+                 == "drain", 60, "the drain")
+        fds = {fd: os.readlink("/proc/%d/fd/%d" % (p.pid, fd)) for fd in (0, 1, 2)}
+    finally:
+        rc = p.wait(timeout=120)
+    assert fds == {0: "/dev/null", 1: "/dev/null", 2: "/dev/null"}, fds
+    assert rc == 0
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    assert len(applied_patches(w)) == 1

@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from conftest import Hook, applied_patches, check_prometheus_text, make_world, patches, webhook
+from conftest import (Hook, applied_patches, check_prometheus_text, interrupt_twice_mid_restore,
+                      make_world, patches, webhook)
 from world import NS, deployment, wait_for
 
 DEP = "ecal-bulk"
@@ -260,15 +261,8 @@ def test_second_sigint_exits_at_once_and_recover_restores(request):
     w.wait_started(ids, 1)
     p, args = spawn(w, DEP, "--lease-ttl", "2s")
     wait_journal_state(w, "drain")
-    # make the restore after the first SIGINT slow, so the second one lands
-    # while it is in progress
-    w.flower_test("POST", "/_test/delay", {"seconds": 3})
-    p.send_signal(signal.SIGINT)
-    # the second one while the restore is in progress: its add-consumer held
-    wait_for(lambda: [r for r in w.flower_test("GET", "/_test/requests")
-                      if "/add-consumer/" in r["path"] and r["status"] is None], 10,
-             "the restore's add-consumer at Flower", interval=0.05)
-    p.send_signal(signal.SIGINT)
+    # the second SIGINT while the restore the first started is in progress
+    interrupt_twice_mid_restore(w, p)
     t0 = time.time()
     rc, err = finish(w, p, args, timeout=30)
     assert time.time() - t0 < 2, "the second signal must exit at once"

@@ -3,13 +3,19 @@ until none is: without a terminal a line per change (the deployment in its
 state, what it waits for), never the same line every refresh; it ends by
 itself, exit 0, once the run has finished, and at once when nothing is in
 flight. It changes nothing."""
+import fcntl
+import os
+import pty
 import re
 import signal
+import struct
+import subprocess
+import termios
 import time
 
 import pytest
 
-from conftest import applied_patches, make_world
+from conftest import applied_patches, make_world, read_terminal
 from world import NS, deployment, wait_for
 
 pytestmark = pytest.mark.xdist_group("status_watch")
@@ -165,3 +171,94 @@ def test_redis_restarting_is_waited_out(request):
     lines = out.splitlines()
     assert re.match(STAMP + "%s: no longer in flight$" % DEP, lines[0]), out
     assert lines[1:] == ["no run in flight in namespace %s" % NS], out
+
+
+def test_a_killed_run_ends_the_watch_saying_recover(request):
+    """The run followed is SIGKILLed mid-drain: its lease expires, its
+    journal stays. The watch ends (nothing is in flight) but not as if the
+    run had ended: it names the run INTERRUPTED and --recover, exit 9 (a
+    worker is left without consumers), as --status does; --recover then
+    gives the worker its queue back."""
+    w = make_world(request, [deployment(DEP, grace=2),
+                             deployment("common-redbeat", worker=False)])
+    worker = w.worker_of(DEP)
+    ids = w.enqueue(DEP, 1, 15.0)
+    w.wait_started(ids, 1)
+    drain = w.spawn(DEP, "--lease-ttl", "3s")
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 120, "the drain")
+    watch = w.spawn("--status", "--watch")
+    wait_for(lambda: w.r().exists("drain-and-rollout:lease:%s:%s" % (NS, DEP)), 10,
+             "the lease")
+    drain.kill()
+    drain.wait()
+    out, err = watch.communicate(timeout=60)
+    assert watch.returncode == 9, (out, err)
+    assert re.search(STAMP + "%s: no longer in flight; INTERRUPTED in state drain .*"
+                     "--recover %s$" % (DEP, DEP), out, re.M), out
+    assert "--recover" in out.splitlines()[-1], out
+    assert "INTERRUPTED" in w.run("--status").stdout
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert w.consumes(worker, DEP)
+    w.wait_done(ids, timeout=60)
+    w.assert_exactly_once(ids)
+
+
+def screen_of(raw, cols):
+    """The rows a terminal of cols columns shows after raw: it wraps at
+    the last column; ESC[1A goes up a row, ESC[2K clears the row."""
+    rows, r, c, i = [[]], 0, 0, 0
+    while i < len(raw):
+        if raw.startswith("\033[1A", i):
+            r, i = max(0, r - 1), i + 4
+            continue
+        if raw.startswith("\033[2K", i):
+            rows[r], i = [], i + 4
+            continue
+        ch, i = raw[i], i + 1
+        if ch == "\r":
+            c = 0
+        elif ch == "\n":
+            r, c = r + 1, 0
+        else:
+            if c >= cols:
+                r, c = r + 1, 0
+            while len(rows) <= r:
+                rows.append([])
+            row = rows[r]
+            row.extend(" " * (c + 1 - len(row)))
+            row[c] = ch
+            c += 1
+        while len(rows) <= r:
+            rows.append([])
+    return ["".join(x).rstrip() for x in rows]
+
+
+def test_a_narrow_terminal_is_redrawn_in_place(shared_world):
+    """On a terminal of 20 columns every line the watch redraws fits one
+    row, so that redrawing leaves nothing behind: after a run ended, the
+    'looking again' line of the grace period leaves no piece on the
+    screen."""
+    w = shared_world
+    cols = 20
+    ids = w.enqueue(DEP, 1, 6.0, tag="narrow")
+    w.wait_started(ids, 1)
+    drain = w.spawn(DEP)
+    wait_for(lambda: w.r().hget(JOURNAL, "state") == "drain", 120, "the drain")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    watch = subprocess.Popen(w.agent_argv(("--status", "--watch")), env=w.env(TERM="xterm"),
+                             stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    raw = read_terminal(master)
+    assert watch.wait(timeout=120) == 0, watch.stderr.read()
+    drain.wait(timeout=120)
+    assert drain.returncode == 0
+    out = raw.decode()
+    assert "no run in flight;" in out, out    # the grace period was drawn
+    screen = [row for row in screen_of(out, cols) if row]
+    assert not [row for row in screen if "again" in row or "batch" in row], screen
+    last = "no run in flight in namespace %s" % NS
+    assert "".join(screen).replace(" ", "").endswith(last.replace(" ", "")), screen
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)

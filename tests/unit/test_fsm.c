@@ -1452,13 +1452,69 @@ test_abandoned(void **state)
 			    fsm_state_name(t[i].st), t[i].handover, t[i].shed,
 			    fsm_outcome_name(fsm_abandoned(&m)),
 			    fsm_outcome_name(t[i].want));
+		/* abandoned there (a second signal): END, that outcome */
+		fsm_abandon(&m);
+		assert_int_equal(m.state, ST_END);
+		assert_int_equal(m.outcome, t[i].want);
 	}
+}
+
+/* The nth signal: interrupt the runs, wait for the loop's last operations
+ * once every run ended, or exit at once; and the outcome it exits with. */
+static void
+test_signals(void **state)
+{
+	static const struct {
+		int		 nth, ended;
+		enum fsm_signal	 want;
+	} t[] = {
+		{ 1, 0, FSM_SIG_INTERRUPT },
+		{ 1, 1, FSM_SIG_WAIT },
+		{ 2, 0, FSM_SIG_EXIT },
+		{ 2, 1, FSM_SIG_EXIT },
+		{ 3, 1, FSM_SIG_EXIT },
+	};
+	static const struct {
+		enum fsm_outcome worst;
+		int		 ended;
+		enum fsm_outcome want;
+	} x[] = {
+		/* every run ended: a webhook cut short changes no run */
+		{ OUT_NONE, 1, OUT_NONE },
+		{ OUT_OK, 1, OUT_OK },
+		{ OUT_LOCKED, 1, OUT_LOCKED },
+		{ OUT_INTERRUPTED, 1, OUT_INTERRUPTED },
+		{ OUT_RESTORE_FAILED, 1, OUT_RESTORE_FAILED },
+		/* runs in flight: at least interrupted */
+		{ OUT_NONE, 0, OUT_INTERRUPTED },
+		{ OUT_OK, 0, OUT_INTERRUPTED },
+		{ OUT_PREFLIGHT, 0, OUT_INTERRUPTED },
+		{ OUT_INTERRUPTED, 0, OUT_INTERRUPTED },
+		{ OUT_ROLLOUT_FAILED, 0, OUT_ROLLOUT_FAILED },
+		{ OUT_RESTORE_FAILED, 0, OUT_RESTORE_FAILED },
+		{ OUT_LEASE_LOST, 0, OUT_LEASE_LOST },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (fsm_signal(t[i].nth, t[i].ended) != t[i].want)
+			fail_msg("signal %d ended %d: got %d, want %d",
+			    t[i].nth, t[i].ended,
+			    fsm_signal(t[i].nth, t[i].ended), t[i].want);
+	for (i = 0; i < sizeof x / sizeof x[0]; i++)
+		if (fsm_exit_outcome(x[i].worst, x[i].ended) != x[i].want)
+			fail_msg("%s ended %d: got %s, want %s",
+			    fsm_outcome_name(x[i].worst), x[i].ended,
+			    fsm_outcome_name(fsm_exit_outcome(x[i].worst,
+			    x[i].ended)), fsm_outcome_name(x[i].want));
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_init),
 		cmocka_unit_test(test_table_complete),
 		cmocka_unit_test(test_every_transition_plain),

@@ -90,6 +90,11 @@ test_at_end(void **state)
 		{ { OUT_DRAINED, 1, 1, 0, 1, 0, 0 }, JOURNAL_END_DRAINED },
 		{ { OUT_INTERRUPTED, 1, 1, 0, 1, 0, 1 }, JOURNAL_END_KEEP },
 		{ { OUT_INTERRUPTED, 1, 1, 0, 1, 0, 0 }, JOURNAL_END_DEL },
+		/* interrupted before its first write: a dead run's journal
+		 * (a --recover's, a drain's in LOCK) stays for --recover */
+		{ { OUT_INTERRUPTED, 1, 1, 0, 0, 0, 0 }, JOURNAL_END_KEEP },
+		{ { OUT_INTERRUPTED, 1, 1, 1, 0, 0, 0 }, JOURNAL_END_KEEP },
+		{ { OUT_INTERRUPTED, 1, 0, 0, 0, 0, 0 }, JOURNAL_END_NONE },
 		{ { OUT_PREFLIGHT, 1, 1, 0, 0, 0, 0 }, JOURNAL_END_KEEP },
 		{ { OUT_OK, 1, 1, 0, 1, 1, 1 }, JOURNAL_END_KEEP },
 		{ { OUT_RESTORE_FAILED, 1, 1, 1, 1, 0, 0 }, JOURNAL_END_KEEP },

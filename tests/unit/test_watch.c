@@ -182,6 +182,73 @@ test_changed(void **state)
 	strv_free(&shown);
 }
 
+/* What became of a run a refresh read: its lease, then its journal. */
+static void
+test_fate(void **state)
+{
+	static const struct {
+		const char	*token, *st;
+		enum watch_fate	 want;
+	} t[] = {
+		{ "h:1:1700000000:ab", "drain", WATCH_FLYING },
+		{ "h:1:1700000000:ab", NULL, WATCH_FLYING },
+		{ "h:1:1700000000:ab", "drained", WATCH_FLYING },
+		{ NULL, NULL, WATCH_ENDED },
+		{ NULL, "drained", WATCH_DRAINED },
+		{ NULL, "drain", WATCH_INTERRUPTED },
+		{ NULL, "restart", WATCH_INTERRUPTED },
+		{ NULL, "lock", WATCH_INTERRUPTED },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct watch_run r = { "ecal-bulk", t[i].token, t[i].st, NULL,
+		    0 };
+		if (watch_fate(&r) != t[i].want)
+			fail_msg("row %zu: got %d, want %d", i, watch_fate(&r),
+			    t[i].want);
+	}
+	assert_int_equal(watch_exit(0), 0);
+	assert_int_equal(watch_exit(1), 9);
+	assert_int_equal(watch_exit(3), 9);
+}
+
+/* The targets left interrupted, refresh after refresh. */
+static void
+test_left(void **state)
+{
+	static const struct watch_run r1[] = {
+		{ "a", NULL, "drain", NULL, 0 },	/* interrupted */
+		{ "b", "h:1:1700000000:ab", "drain", NULL, 0 },
+		{ "c", NULL, NULL, NULL, 0 },		/* ended */
+		{ "d", NULL, "drained", NULL, 0 },
+	}, r2[] = {
+		/* a took its lease again; b interrupted now */
+		{ "a", "h:1:1700000000:ab", "drain", NULL, 0 },
+		{ "b", NULL, "restart", NULL, 0 },
+	}, r3[] = {
+		{ "e", NULL, "lock", NULL, 0 },
+	};
+	struct strv	left = { 0 };
+
+	(void)state;
+	watch_left(&left, r1, 4);
+	assert_int_equal(left.n, 1);
+	assert_string_equal(left.v[0], "a");
+	watch_left(&left, r1, 4);		/* the same again: once */
+	assert_int_equal(left.n, 1);
+	watch_left(&left, r2, 2);
+	assert_int_equal(left.n, 1);
+	assert_string_equal(left.v[0], "b");
+	watch_left(&left, r3, 1);		/* b not read now: stays */
+	assert_int_equal(left.n, 2);
+	assert_true(strv_has(&left, "b") && strv_has(&left, "e"));
+	watch_left(&left, NULL, 0);
+	assert_int_equal(left.n, 2);
+	strv_free(&left);
+}
+
 int
 main(void)
 {
@@ -191,6 +258,8 @@ main(void)
 		cmocka_unit_test(test_key_and_elapsed),
 		cmocka_unit_test(test_changed),
 		cmocka_unit_test(test_done),
+		cmocka_unit_test(test_fate),
+		cmocka_unit_test(test_left),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
