@@ -32,7 +32,7 @@ struct ctx;
  * run of a batch (-l, --max-parallel) takes its lease a moment after the
  * last one released its own (it resolves first).
  */
-#define WATCH_GRACE	4.0
+#define WATCH_GRACE	10.0
 
 /* What one refresh read of a run. */
 struct watch_run {

@@ -155,9 +155,9 @@ def test_redis_restarting_is_waited_out(request):
         down = time.monotonic()
         wait_for(lambda: "cannot read the runs in flight" in watch.stderr.readline(), 30,
                  "the watch to say Redis cannot be read")
-        # down longer than the 4 s grace: a run not read is not a run ended
-        wait_for(lambda: watch.poll() is not None or time.monotonic() - down > 6, 30,
-                 "the watch to end, or 6 s of Redis down")
+        # down longer than the 10 s grace: a run not read is not a run ended
+        wait_for(lambda: watch.poll() is not None or time.monotonic() - down > 12, 30,
+                 "the watch to end, or 12 s of Redis down")
         assert watch.poll() is None, watch.communicate()
         w.start_redis()
         wait_for(lambda: "reading the runs in flight again" in watch.stderr.readline(), 60,
