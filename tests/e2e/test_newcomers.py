@@ -540,3 +540,29 @@ def test_worker_whose_container_restarts_after_its_drain_is_drained_again(reques
     assert not gone["sigkilled"], gone
     wait_for(lambda: consuming_new_pods(w, {busy.split("@")[1], idle["name"]}, 2), 30,
              "two new replicas consuming")
+
+
+@pytest.mark.long(90)
+def test_scaled_down_while_held_newcomer_killed_with_its_task_is_not_success(request):
+    """While the run holds the rollout (paused) and drains a worker of the
+    old template that runs a 40 s task, the Deployment is scaled down from
+    2 to 1: the new ReplicaSet is saturated, so the controller scales the
+    old one to 0, paused or not, and the pod goes with its task (2 s grace
+    period). The run cannot prevent that, but it must not call the run a
+    success: it names the worker and its task as possibly lost, resumes the
+    rollout (not left paused) and exits 6, never 0."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    wait_held_drain(w, p, args)
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=1")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: [x for x in w.pods(DEP, all=True) if x["name"] == added["name"] and x["gone"]],
+             60, "the added pod deleted by the scale-down")
+    code, err = finish(w, p, args)
+    late = ids[-1]
+    assert late not in w.ledger()[1], "the task was not cut: the test proves nothing"
+    assert code == 6, err
+    assert "possibly lost" in err and added["hostname"] in err and late in err, err
+    assert not w.deployment(DEP)["spec"].get("paused")
+    assert len(restart_patches(w)) == 1, restart_patches(w)
