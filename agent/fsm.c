@@ -183,6 +183,9 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		/* the old pod may survive a failed rollout: give it back */
 		if (m->handover)
 			return giveback(m, OUT_ROLLOUT_FAILED);
+		/* held: the pause may still land; resumed once none can */
+		if (m->held)
+			return inflight(m, OUT_ROLLOUT_FAILED);
 		return restore(m, OUT_ROLLOUT_FAILED);
 	case ST_VERIFY:
 		if (in == IN_OK)

@@ -71,7 +71,9 @@
  *
  * A failure or timeout while held goes to RESTORE, which then only
  * resumes the Deployment (the consumers stay cancelled: the rollout stops
- * those pods) and ends ROLLOUT_FAILED. An interrupt while held does not
+ * those pods) and ends ROLLOUT_FAILED; from ROLLOUT through INFLIGHT
+ * first, since its pause PATCH may still land (a resume before it would
+ * leave the Deployment paused). An interrupt while held does not
  * cut the drain short (fsm_finishing()): the newcomers' drain ends, the
  * Deployment is resumed, then the run ends INTERRUPTED.
  *

@@ -566,3 +566,25 @@ def test_scaled_down_while_held_newcomer_killed_with_its_task_is_not_success(req
     assert "possibly lost" in err and added["hostname"] in err and late in err, err
     assert not w.deployment(DEP)["spec"].get("paused")
     assert len(restart_patches(w)) == 1, restart_patches(w)
+
+
+@pytest.mark.long(150)
+def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(request):
+    """The run holds the rollout for a worker of the old template, but its
+    pause PATCH takes 20 s to reach the API server (a restarting, slow API
+    server); meanwhile the rollout's own time limit runs out. Resuming at
+    once would let the late pause land after the resume: the Deployment
+    paused for good, nothing of the run left to undo it. The run waits
+    until no attempt of its pause can land, then resumes: the Deployment
+    is not left paused, and the run says the rollout failed (exit 6)."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s", "--rollout-timeout", "4s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 20, "status": 0,
+                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP)})
+    code, err = finish(w, p, args, timeout=300)
+    assert code == 6, err
+    # the pause reaches the API server 20 s after it was sent
+    wait_for(lambda: True in pause_patches(w), 60, "the late pause applied", interval=0.5)
+    assert pause_patches(w)[-1] is False, pause_patches(w)
+    assert not w.deployment(DEP)["spec"].get("paused"), pause_patches(w)
