@@ -588,3 +588,23 @@ def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(req
     wait_for(lambda: True in pause_patches(w), 60, "the late pause applied", interval=0.5)
     assert pause_patches(w)[-1] is False, pause_patches(w)
     assert not w.deployment(DEP)["spec"].get("paused"), pause_patches(w)
+
+
+@pytest.mark.long(90)
+def test_status_shows_the_rollout_held(request):
+    """An on-call engineer finds the Deployment paused while a run holds
+    its rollout: --status says the run paused it and will resume it
+    (text, and rollout_held in JSON); the run then ends as usual."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    wait_held_drain(w, p, args)
+    st = w.run("--status", DEP)
+    js = w.run("--status", DEP, "-o", "json")
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    assert "rollout held: the run paused deployment %s" % DEP in st.stdout, st.stdout
+    (run,) = json.loads(js.stdout)["runs"]
+    assert run["rollout_held"] is True, run
+    after = w.run("--status", DEP, "-o", "json")
+    assert not json.loads(after.stdout)["runs"], after.stdout
