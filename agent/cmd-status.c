@@ -118,16 +118,23 @@ show_journal(struct ctx *c, const char *dep, json_t *runs)
 		    "INTERRUPTED: no lease; run drain-and-rollout --recover");
 		say(c, "%s:   workers and the queues cancelled: %s\n", dep,
 		    field(h, "workers") ? field(h, "workers") : "[]");
+		if (st_is(field(h, "held"), "1"))
+			say(c, "%s:   rollout held: the run paused deployment %s "
+			    "while it drains workers of the old template, and "
+			    "resumes it after%s\n", dep, dep, lease ? "" :
+			    " (interrupted: --recover drains them and resumes "
+			    "it)");
 		if (runs != NULL) {
 			json_t *wk = field(h, "workers") ? json_loads(field(h,
 			    "workers"), 0, NULL) : NULL;
 			json_array_append_new(runs, json_pack("{s:s,s:s?,s:s?,"
-			    "s:o,s:o,s:s,s:o}", "deployment", dep, "state", st,
-			    "holder", field(h, "holder"), "started",
+			    "s:o,s:o,s:s,s:o,s:b}", "deployment", dep, "state",
+			    st, "holder", field(h, "holder"), "started",
 			    jtime(since), "updated", jtime(upd), "condition",
 			    lease ? "in-flight" : drained ? "drained" :
 			    "interrupted", "workers", wk != NULL ? wk :
-			    json_array()));
+			    json_array(), "rollout_held",
+			    st_is(field(h, "held"), "1")));
 		}
 	}
 	ctx_redis_free(h);

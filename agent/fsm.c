@@ -16,6 +16,7 @@ fsm_init(struct fsm *m, int dry_run, int drain_only, int force)
 	m->restarting = 0;
 	m->held = 0;
 	m->midroll = 0;
+	m->lost = 0;
 }
 
 /* RESTART: from now on its PATCH may land (INFLIGHT's IN_OK). */
@@ -29,6 +30,9 @@ restart(struct fsm *m)
 static enum fsm_state
 end(struct fsm *m, enum fsm_outcome o)
 {
+	/* a worker of the old template went with its tasks: never success */
+	if (m->lost && o < OUT_ROLLOUT_FAILED)
+		o = OUT_ROLLOUT_FAILED;
 	m->outcome = o;
 	return m->state = ST_END;
 }
@@ -77,6 +81,11 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 {
 	if (in == IN_LOST && m->state != ST_END)
 		return end(m, OUT_LEASE_LOST);
+	if (in == IN_VANISHED) {
+		if (m->midroll && m->state != ST_END)
+			m->lost = 1;
+		return m->state;
+	}
 	/* more workers to drain means something to DRAIN, or to ROLLOUT in
 	 * place; holding and resuming the rollout something to ROLLOUT */
 	if (in == IN_MORE && !(m->state == ST_DRAIN && !m->drain_only) &&
@@ -174,6 +183,9 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		/* the old pod may survive a failed rollout: give it back */
 		if (m->handover)
 			return giveback(m, OUT_ROLLOUT_FAILED);
+		/* held: the pause may still land; resumed once none can */
+		if (m->held)
+			return inflight(m, OUT_ROLLOUT_FAILED);
 		return restore(m, OUT_ROLLOUT_FAILED);
 	case ST_VERIFY:
 		if (in == IN_OK)

@@ -259,7 +259,11 @@ feed(struct run *r, enum fsm_input in)
 	    "fail" : in == IN_TIMEOUT ? "timeout" : in == IN_INTERRUPT ?
 	    "interrupt" : in == IN_LOCKED ? "locked" : in == IN_LOST ?
 	    "lease lost" : in == IN_NOTHING ? "nothing to do" :
-	    in == IN_MORE ? "workers to drain appeared" : "skip");
+	    in == IN_MORE ? "workers to drain appeared" : in == IN_VANISHED ?
+	    "a worker vanished holding tasks" : "skip");
+	/* a worker of the old template went with its tasks (fsm.lost) */
+	if (r->fsm.state == ST_END && r->fsm.lost && r->lost_why[0])
+		run_fail(r, "%s", r->lost_why);
 	if (from != r->fsm.state && (r->fsm.state == ST_RESTORE ||
 	    r->fsm.state == ST_GIVEBACK || r->fsm.state == ST_INFLIGHT) &&
 	    r->err[0])

@@ -147,6 +147,8 @@ struct run {
 					   run may have left in flight */
 	struct op	*wait_op;	/* counted while it runs */
 	char		 last_line[512];
+	char		 lost_why[512];	/* IN_VANISHED's worker, in words:
+					   the run's error at its end */
 	struct json_t	*ho;		/* --handover's record (st-handover.c) */
 	int		 ho_pending;	/* pods detached, not yet given back
 					   or retired with the history */

@@ -487,6 +487,14 @@ vanished(struct run *r, struct wk *w, const char *why)
 		log_err("%s: worker %s vanished (%s) while holding %zu "
 		    "task(s), possibly lost: %s", r->name, w->name, why,
 		    w->nlost, w->lost);
+		if (r->fsm.midroll && r->lost_why[0] == '\0')
+			snprintf(r->lost_why, sizeof r->lost_why, "worker %s "
+			    "of the old template vanished (%s) before its "
+			    "drain during the rollout ended (a scale-down "
+			    "deletes the old ReplicaSet's pods, paused or "
+			    "not), holding %zu task(s), possibly lost: %s",
+			    w->name, why, w->nlost, w->lost);
+		run_next(r, IN_VANISHED);
 	} else
 		log_warn("%s: worker %s vanished (%s); it held no task",
 		    r->name, w->name, why);

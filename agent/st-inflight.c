@@ -36,10 +36,18 @@ inflight_window(struct run *r)
 	    kube_write_timeout(r->ctx->o->request_timeout));
 }
 
+/* The PATCH in question is a pause: --handover's, or the held rollout's
+ * (in place, fsm.held: the restart landed before it). */
+static int
+pausing(struct run *r)
+{
+	return r->patch_pause || (r->fsm.held && !r->fsm.handover);
+}
+
 static const char *
 what(struct run *r)
 {
-	return r->patch_pause ? "pause" : "restart";
+	return pausing(r) ? "pause" : "restart";
 }
 
 static void
@@ -80,7 +88,7 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 		    r->fsm.pending == OUT_INTERRUPTED;
 
 	r->patch_last = 0;	/* nothing of ours can land any more */
-	if (f == PATCH_FOREIGN && !r->patch_pause && !r->fsm.handover) {
+	if (f == PATCH_FOREIGN && !pausing(r) && !r->fsm.handover) {
 		log_warn("%s: the Deployment was restarted by someone else "
 		    "meanwhile (restartedAt %s, not this run's %s): its old "
 		    "pods are being replaced, so their drained workers do not "
@@ -95,7 +103,7 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 		journal_write(r, inflight_restarted);
 		return;
 	}
-	if (f == PATCH_LANDED && !r->patch_pause) {
+	if (f == PATCH_LANDED && !pausing(r)) {
 		if (stopping)
 			log_warn("%s: the restart PATCH was applied (restartedAt "
 			    "%s) although the run was interrupted: the rollout "
@@ -117,6 +125,7 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 		    "applied)" : f == PATCH_FOREIGN ? " (the Deployment was "
 		    "restarted by someone else)" : " (none was applied)",
 		    r->fsm.handover ? "giving the old pods back" :
+		    r->fsm.held ? "resuming the rollout it held" :
 		    "re-adding the cancelled consumers");
 	run_next(r, IN_FAIL);
 }
@@ -148,11 +157,11 @@ inflight_got(enum kube_err e, json_t *obj, const char *err, void *arg)
 		return;
 	}
 	/* the pause: the run paused a Deployment that was not */
-	f = patch_fate(r->patch_pause ? "true" : r->restarted_at,
-	    r->patch_pause ? "false" : r->dep.restarted_at,
-	    r->patch_pause ? (d.paused ? "true" : "false") : d.restarted_at,
+	f = patch_fate(pausing(r) ? "true" : r->restarted_at,
+	    pausing(r) ? "false" : r->dep.restarted_at,
+	    pausing(r) ? (d.paused ? "true" : "false") : d.restarted_at,
 	    r->patch.last_sent > 0, sent - r->patch.last_sent,
-	    inflight_window(r), r->patch_pause, &wait);
+	    inflight_window(r), pausing(r), &wait);
 	if (f != PATCH_WAIT) {
 		inflight_decided(r, f, d.restarted_at);
 		deploy_info_free(&d);

@@ -315,7 +315,9 @@ pause_send(struct run *r)
 {
 	if (!lease_check(r))
 		return;
-	kube_pause(&r->ctx->kube, r->name, 1, r->state_deadline, NULL,
+	/* tracked: a failure while held goes to INFLIGHT, which cancels
+	 * it and resumes only once none of it can land */
+	kube_pause(&r->ctx->kube, r->name, 1, r->state_deadline, &r->patch,
 	    paused_cb, op_new(r, 0, 0));
 }
 

@@ -71,7 +71,9 @@
  *
  * A failure or timeout while held goes to RESTORE, which then only
  * resumes the Deployment (the consumers stay cancelled: the rollout stops
- * those pods) and ends ROLLOUT_FAILED. An interrupt while held does not
+ * those pods) and ends ROLLOUT_FAILED; from ROLLOUT through INFLIGHT
+ * first, since its pause PATCH may still land (a resume before it would
+ * leave the Deployment paused). An interrupt while held does not
  * cut the drain short (fsm_finishing()): the newcomers' drain ends, the
  * Deployment is resumed, then the run ends INTERRUPTED.
  *
@@ -122,6 +124,13 @@ enum fsm_input {
 			   elsewhere as IN_FAIL */
 	IN_RESUMED,	/* ST_ROLLOUT: the driver resumed it (held no
 			   more); elsewhere as IN_FAIL */
+	IN_VANISHED,	/* a worker vanished holding tasks before its drain
+			   ended: in a drain during the rollout (midroll:
+			   a scale-down deletes the old ReplicaSet's pods,
+			   paused or not) the run goes on, but ends no
+			   better than OUT_ROLLOUT_FAILED (fsm.lost);
+			   elsewhere nothing (the vanished worker counts as
+			   drained, its tasks named as possibly lost) */
 };
 
 /* Outcomes, in increasing severity (the worst decides a batch's exit). */
@@ -165,6 +174,10 @@ struct fsm {
 	int		 midroll;	/* CANCEL and DRAIN after the restart:
 					   old-template workers found during
 					   ROLLOUT, which they go back to */
+	int		 lost;		/* IN_VANISHED midroll: a worker of
+					   the old template went with its
+					   tasks; the outcome is at least
+					   OUT_ROLLOUT_FAILED */
 };
 
 void		 fsm_init(struct fsm *, int dry_run, int drain_only, int force);

@@ -544,3 +544,71 @@ def test_worker_whose_container_restarts_after_its_drain_is_drained_again(reques
     assert not gone["sigkilled"], gone
     wait_for(lambda: consuming_new_pods(w, {busy.split("@")[1], idle["name"]}, 2), 30,
              "two new replicas consuming")
+
+
+@pytest.mark.long(90)
+def test_scaled_down_while_held_newcomer_killed_with_its_task_is_not_success(request):
+    """While the run holds the rollout (paused) and drains a worker of the
+    old template that runs a 40 s task, the Deployment is scaled down from
+    2 to 1: the new ReplicaSet is saturated, so the controller scales the
+    old one to 0, paused or not, and the pod goes with its task (2 s grace
+    period). The run cannot prevent that, but it must not call the run a
+    success: it names the worker and its task as possibly lost, resumes the
+    rollout (not left paused) and exits 6, never 0."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    wait_held_drain(w, p, args)
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=1")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: [x for x in w.pods(DEP, all=True) if x["name"] == added["name"] and x["gone"]],
+             60, "the added pod deleted by the scale-down")
+    code, err = finish(w, p, args)
+    late = ids[-1]
+    assert late not in w.ledger()[1], "the task was not cut: the test proves nothing"
+    assert code == 6, err
+    assert "possibly lost" in err and added["hostname"] in err and late in err, err
+    assert not w.deployment(DEP)["spec"].get("paused")
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+
+
+@pytest.mark.long(150)
+def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(request):
+    """The run holds the rollout for a worker of the old template, but its
+    pause PATCH takes 20 s to reach the API server (a restarting, slow API
+    server); meanwhile the rollout's own time limit runs out. Resuming at
+    once would let the late pause land after the resume: the Deployment
+    paused for good, nothing of the run left to undo it. The run waits
+    until no attempt of its pause can land, then resumes: the Deployment
+    is not left paused, and the run says the rollout failed (exit 6)."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s", "--rollout-timeout", "4s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 20, "status": 0,
+                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP)})
+    code, err = finish(w, p, args, timeout=300)
+    assert code == 6, err
+    # the pause reaches the API server 20 s after it was sent
+    wait_for(lambda: True in pause_patches(w), 60, "the late pause applied", interval=0.5)
+    assert pause_patches(w)[-1] is False, pause_patches(w)
+    assert not w.deployment(DEP)["spec"].get("paused"), pause_patches(w)
+
+
+@pytest.mark.long(90)
+def test_status_shows_the_rollout_held(request):
+    """An on-call engineer finds the Deployment paused while a run holds
+    its rollout: --status says the run paused it and will resume it
+    (text, and rollout_held in JSON); the run then ends as usual."""
+    w = fresh(request)
+    args = (DEP, "--request-timeout", "60s")
+    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    wait_held_drain(w, p, args)
+    st = w.run("--status", DEP)
+    js = w.run("--status", DEP, "-o", "json")
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    assert "rollout held: the run paused deployment %s" % DEP in st.stdout, st.stdout
+    (run,) = json.loads(js.stdout)["runs"]
+    assert run["rollout_held"] is True, run
+    after = w.run("--status", DEP, "-o", "json")
+    assert not json.loads(after.stdout)["runs"], after.stdout

@@ -338,7 +338,7 @@ test_more_paths(void **state)
 struct hrow {
 	const char		*what;
 	int			 force;
-	enum fsm_input		 in[6];
+	enum fsm_input		 in[8];
 	size_t			 n;
 	enum fsm_state		 to;
 	int			 held, midroll;
@@ -380,8 +380,21 @@ static const struct hrow hrows[] = {
 	{ "... RESTORE cannot resume", 0,
 	    { IN_MORE, IN_OK, IN_TIMEOUT, IN_FAIL }, 4, ST_END, 1, 1,
 	    OUT_RESTORE_FAILED },
-	{ "held rollout fails", 0, { IN_HOLD, IN_FAIL }, 2, ST_RESTORE, 1, 0,
+	{ "held rollout fails: its pause may still land", 0,
+	    { IN_HOLD, IN_FAIL }, 2, ST_INFLIGHT, 1, 0, OUT_ROLLOUT_FAILED },
+	{ "held rollout times out: the same", 0, { IN_HOLD, IN_TIMEOUT }, 2,
+	    ST_INFLIGHT, 1, 0, OUT_ROLLOUT_FAILED },
+	{ "... none can land: RESTORE resumes", 0,
+	    { IN_HOLD, IN_FAIL, IN_FAIL }, 3, ST_RESTORE, 1, 0,
 	    OUT_ROLLOUT_FAILED },
+	{ "... resumed: rollout-failed", 0,
+	    { IN_HOLD, IN_FAIL, IN_FAIL, IN_OK }, 4, ST_END, 1, 0,
+	    OUT_ROLLOUT_FAILED },
+	{ "... cannot tell: restore-failed, left paused", 0,
+	    { IN_HOLD, IN_FAIL, IN_TIMEOUT }, 3, ST_END, 1, 0,
+	    OUT_RESTORE_FAILED },
+	{ "not held: a failed rollout restores at once", 0, { IN_FAIL }, 1,
+	    ST_RESTORE, 0, 0, OUT_ROLLOUT_FAILED },
 	{ "interrupt while held: goes on", 0, { IN_HOLD, IN_INTERRUPT }, 2,
 	    ST_ROLLOUT, 1, 0, OUT_INTERRUPTED },
 	{ "... ends once resumed", 0, { IN_HOLD, IN_INTERRUPT, IN_RESUMED },
@@ -410,6 +423,28 @@ static const struct hrow hrows[] = {
 	    ST_RESTORE, 1, 1, OUT_ROLLOUT_FAILED },
 	{ "resumed in the cancel: a failure", 0, { IN_MORE, IN_RESUMED }, 2,
 	    ST_RESTORE, 1, 1, OUT_ROLLOUT_FAILED },
+	{ "a newcomer vanished with tasks: the drain goes on", 0,
+	    { IN_MORE, IN_OK, IN_VANISHED }, 3, ST_DRAIN, 1, 1, OUT_NONE },
+	{ "... drained: back to the rollout", 0,
+	    { IN_MORE, IN_OK, IN_VANISHED, IN_OK }, 4, ST_ROLLOUT, 1, 0,
+	    OUT_NONE },
+	{ "... resumed, verified: rollout-failed, never ok", 0,
+	    { IN_MORE, IN_OK, IN_VANISHED, IN_OK, IN_RESUMED, IN_OK, IN_OK },
+	    7, ST_END, 0, 0, OUT_ROLLOUT_FAILED },
+	{ "... verify fails: rollout-failed is worse", 0,
+	    { IN_MORE, IN_OK, IN_VANISHED, IN_OK, IN_RESUMED, IN_OK,
+	    IN_FAIL }, 7, ST_END, 0, 0, OUT_ROLLOUT_FAILED },
+	{ "... interrupted: rollout-failed is worse", 0,
+	    { IN_MORE, IN_OK, IN_VANISHED, IN_INTERRUPT, IN_OK, IN_RESUMED },
+	    6, ST_END, 0, 0, OUT_ROLLOUT_FAILED },
+	{ "... RESTORE cannot resume: restore-failed is worse", 0,
+	    { IN_MORE, IN_OK, IN_VANISHED, IN_TIMEOUT, IN_FAIL }, 5, ST_END,
+	    1, 1, OUT_RESTORE_FAILED },
+	{ "vanished in the cancel: the same", 0,
+	    { IN_MORE, IN_VANISHED, IN_OK, IN_OK, IN_RESUMED, IN_OK, IN_OK },
+	    7, ST_END, 0, 0, OUT_ROLLOUT_FAILED },
+	{ "not midroll: nothing", 0, { IN_HOLD, IN_VANISHED, IN_RESUMED,
+	    IN_OK, IN_OK }, 5, ST_END, 0, 0, OUT_OK },
 };
 
 static void
@@ -440,6 +475,12 @@ test_held(void **state)
 	m = at(ST_ROLLOUT, OUT_NONE, 0, 0, 0);
 	m.handover = 1;
 	assert_int_equal(fsm_feed(&m, IN_RESUMED), ST_GIVEBACK);
+	/* a worker that vanishes in the drain before the restart: counted
+	 * drained, the run goes on and may end ok */
+	m = at(ST_DRAIN, OUT_NONE, 0, 0, 0);
+	assert_int_equal(fsm_feed(&m, IN_VANISHED), ST_DRAIN);
+	assert_int_equal(m.lost, 0);
+	assert_int_equal(fsm_feed(&m, IN_OK), ST_RESTART);
 	/* elsewhere they are IN_FAIL */
 	m = at(ST_VERIFY, OUT_NONE, 0, 0, 0);
 	assert_int_equal(fsm_feed(&m, IN_HOLD), ST_END);
