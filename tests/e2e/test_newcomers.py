@@ -376,6 +376,11 @@ def test_scaled_up_twice_then_down_during_the_rollout_with_a_slow_api_server(req
         assert r.returncode == 0, r.stderr
         wait_for(lambda: w.deployment(DEP)["spec"].get("paused") is True, 30,
                  "the rollout held")
+    # the pods the scale-down deletes are gone before the late tasks come: a
+    # worker the run never saw online, stopped by the controller with a task,
+    # is what no run can see (man page, CAVEATS)
+    wait_for(lambda: not [x for x in w.pods(DEP) if x.get("terminating")], 60,
+             "the pods the scale-down deletes gone")
     late = w.enqueue(DEP, 4, 10.0, tag="late")
     w.wait_started(late, 1, timeout=40)
     for x in w.pods(DEP):
