@@ -98,6 +98,27 @@ census_roll_name(enum census_roll a)
 }
 
 int
+census_ask(const struct census_pod *pods, const char *const *marks,
+    size_t np, const char *const *known, size_t nknown)
+{
+	size_t	i, j;
+
+	for (i = 0; i < np; i++) {
+		if (!pods[i].stopped || pods[i].terminating ||
+		    !pods[i].running)
+			continue;
+		if (marks[i] == NULL)
+			return 1;
+		for (j = 0; j < nknown; j++)
+			if (strcmp(known[j], marks[i]) == 0)
+				break;
+		if (j == nknown)
+			return 1;
+	}
+	return 0;
+}
+
+int
 census_newcomer(const struct census_pod *pods, size_t np,
     const struct census_worker *w)
 {

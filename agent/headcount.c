@@ -12,16 +12,23 @@
 #include "runpriv.h"
 
 void
-census_gather(struct run *r, int replicasets)
+census_gather(struct run *r, int replicasets, int workers)
 {
 	r->census_failed = 0;
 	kube_list(&r->ctx->kube, "pods", r->dep.selector, r->state_deadline,
 	    census_pods_cb, op_new(r, 0, 0));
-	ctl_status(&r->ctx->ctl, r->state_deadline, census_status_cb,
-	    op_new(r, 0, 0));
+	if (workers)
+		census_ask_workers(r);
 	if (replicasets)
 		kube_list(&r->ctx->kube, "replicasets", r->dep.selector,
 		    r->state_deadline, census_rs_cb, op_new(r, 0, 0));
+}
+
+void
+census_ask_workers(struct run *r)
+{
+	ctl_status(&r->ctx->ctl, r->state_deadline, census_status_cb,
+	    op_new(r, 0, 0));
 }
 
 void
@@ -137,12 +144,17 @@ census_facts(struct run *r, int (*stops)(struct run *,
 {
 	size_t		 i, n = 0;
 	struct wk	*w;
+	char		 mark[512];
 
 	*pods = xcalloc(r->census_pods.n + 1, sizeof **pods);
+	strv_free(&r->census_marks);
 	for (i = 0; i < r->census_pods.n; i++) {
 		const struct pod_info *p = &r->census_pods.v[i];
 		(*pods)[i] = (struct census_pod){ p->name, stops(r, p),
 		    p->terminating, p->running };
+		snprintf(mark, sizeof mark, "%s %s %ld %d", p->name,
+		    p->uid != NULL ? p->uid : "-", p->restarts, p->ready);
+		strv_add(&r->census_marks, mark);	/* census_ask() */
 	}
 	*ws = xcalloc(r->census_nws + r->nw + 1, sizeof **ws);
 	for (i = 0; i < r->census_nws; i++) {

@@ -456,6 +456,8 @@ run_free(struct run *r)
 	json_decref(r->census_rs);
 	json_decref(r->census_dep);
 	free(r->census_tmpl);
+	strv_free(&r->census_marks);
+	strv_free(&r->census_known);
 	strv_free(&r->queues);
 	free(r->new_worker);
 	json_decref(r->rolled);

@@ -80,6 +80,11 @@ struct run {
 	struct json_t	*census_rs;	/* ROLLOUT: the ReplicaSets listed */
 	struct json_t	*census_dep;	/* ROLLOUT: the Deployment read */
 	char		*census_tmpl;	/* ROLLOUT: its new pods' template */
+	struct strv	 census_marks;	/* the marks of census_pods
+					   (census_facts()) */
+	struct strv	 census_known;	/* ROLLOUT: the marks the last
+					   answer of the workers online found
+					   with nothing to drain (census_ask()) */
 	double		 held_since;	/* ROLLOUT: ev_now since when a pod
 					   whose worker is not known holds the
 					   rollout; 0 none */
@@ -294,15 +299,17 @@ int		 run_take_queues(struct run *, size_t wi, enum flower_err,
 
 /*
  * headcount.c: the census' facts (census.h), for DRAIN and ROLLOUT.
- * census_gather() lists the pods (and, if asked, the ReplicaSets) and
- * reads the workers online, as counted ops, into r->census_*;
+ * census_gather() lists the pods (and, if asked, the ReplicaSets) and,
+ * if asked, reads the workers online, as counted ops, into r->census_*;
+ * census_ask_workers() reads the workers online alone;
  * census_facts() puts them as census.h takes them (stops: whether the
  * next action stops pod p; the caller frees pods and ws);
  * census_old_pods() adds the pods stopped to r->old_pods (VERIFY takes
  * none for new); census_add() tracks the newcomers (and drains again a
  * worker whose process restarted), reading their queues.
  */
-void	census_gather(struct run *, int replicasets);
+void	census_gather(struct run *, int replicasets, int workers);
+void	census_ask_workers(struct run *);
 void	census_pods_cb(enum kube_err, struct json_t *, const char *, void *);
 void	census_status_cb(enum flower_err, struct worker_status *, size_t,
 	    const char *, void *);

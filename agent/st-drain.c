@@ -360,7 +360,7 @@ census_step(struct run *r)
 	case CENSUS_NONE:
 	case CENSUS_WAITING:
 		r->census = CENSUS_LISTING;
-		census_gather(r, 0);
+		census_gather(r, 0, 1);
 		return 1;
 	case CENSUS_LISTING:
 		if (r->census_failed)

@@ -148,6 +148,7 @@ restart_send(struct run *r)
 enum roll_step {
 	ROLL_IDLE,		/* between two polls */
 	ROLL_LOOKING,		/* the census' facts being read */
+	ROLL_ASKING,		/* ... and the workers online */
 	ROLL_ADDING,		/* the newcomers' queues being read */
 	ROLL_PAUSING,		/* the journal, then the pause */
 	ROLL_PAUSING_MORE,	/* ... then drain the newcomers */
@@ -229,7 +230,7 @@ roll_look(struct run *r)
 	if (r->census != ROLL_IDLE || r->pending > 0)
 		return;
 	r->census = ROLL_LOOKING;
-	census_gather(r, 1);
+	census_gather(r, 1, 0);		/* the workers if census_ask() says */
 }
 
 /* The workload as it is now: kubectl rollout status' decision on it. */
@@ -274,12 +275,15 @@ rollout_seen(struct run *r, json_t *obj)
 
 /*
  * ROLLOUT's census (census_rollout()): until the rollout is complete, each
- * poll lists the pods, the ReplicaSets and the workers online; a worker of
- * the old template this run has not drained (a replica added by a scale
- * while the restart was in flight, or by proportional scaling during the
- * rollout) is drained with the rollout held: the Deployment paused (the
- * journal says so first), the worker cancelled and drained (CANCEL, DRAIN),
- * then resumed. A pod whose worker is not known yet holds it too.
+ * poll lists the pods and the ReplicaSets, and asks which workers are
+ * online when a pod of the old template may run one the last answer did
+ * not see (census_ask(); the run's own pods, drained, need no answer); a
+ * worker of the old template this run has not drained (a replica added by
+ * a scale while the restart was in flight, or by proportional scaling
+ * during the rollout) is drained with the rollout held: the Deployment
+ * paused (the journal says so first), the worker cancelled and drained
+ * (CANCEL, DRAIN), then resumed. A pod whose worker is not known yet holds
+ * it too.
  */
 
 /* The rollout stops pod p: it is of the old template. */
@@ -384,7 +388,7 @@ roll_unknown(struct run *r, const struct census_pod *pods,
 }
 
 static void
-roll_decide(struct run *r)
+roll_decide(struct run *r, int asked)
 {
 	struct census_pod	*pods;
 	struct census_worker	*ws;
@@ -419,17 +423,34 @@ roll_decide(struct run *r)
 	free(r->census_tmpl);
 	r->census_tmpl = xstrdup(t);
 	census_facts(r, roll_stops, &pods, &ws, &nws);
+	if (!asked && census_ask(pods, (const char *const *)
+	    r->census_marks.v, np, (const char *const *)r->census_known.v,
+	    r->census_known.n)) {
+		r->census = ROLL_ASKING;
+		census_ask_workers(r);
+		free(pods);
+		free(ws);
+		return;
+	}
 	v = xcalloc(np + 1, sizeof *v);
 	held = r->held_since > 0 ? now - r->held_since : 0;
 	switch (census_rollout(pods, np, ws, nws, r->fsm.forced,
 	    r->fsm.pending == OUT_INTERRUPTED, held, r->ctx->o->drain_timeout,
 	    v)) {
 	case CR_ROLL:
+		if (asked) {
+			size_t i;
+			strv_free(&r->census_known);
+			for (i = 0; i < np; i++)
+				strv_add(&r->census_known,
+				    r->census_marks.v[i]);
+		}
 		r->held_since = 0;
 		if (r->fsm.held)
 			roll_resume(r);
 		break;
 	case CR_HOLD:
+		strv_free(&r->census_known);	/* ask again */
 		if (r->held_since == 0)
 			r->held_since = now;
 		snprintf(why, sizeof why, "pod %s of the old template runs "
@@ -443,6 +464,7 @@ roll_decide(struct run *r)
 			roll_hold(r, 0);
 		break;
 	case CR_DRAIN:
+		strv_free(&r->census_known);
 		r->held_since = 0;
 		/* held from now on: an interrupt lets the drain finish */
 		if (!r->fsm.held)
@@ -470,7 +492,8 @@ rollout_settled(struct run *r)
 {
 	switch (r->census) {
 	case ROLL_LOOKING:
-		roll_decide(r);
+	case ROLL_ASKING:
+		roll_decide(r, r->census == ROLL_ASKING);
 		break;
 	case ROLL_ADDING:
 		if (r->err[0] != '\0') {
@@ -523,6 +546,7 @@ state_rollout(struct run *r)
 	r->last_line[0] = '\0';
 	r->census = ROLL_IDLE;
 	r->held_since = 0;
+	strv_free(&r->census_known);
 	run_tick_every(r, 0.3, 1.0);
 }
 

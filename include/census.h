@@ -118,6 +118,21 @@ enum census_roll census_rollout(const struct census_pod *, size_t np,
 const char	*census_roll_name(enum census_roll);
 
 /*
+ * Whether ROLLOUT's look at the pods must also ask which workers are online
+ * (one Flower or broker request each look would be many during a long
+ * rollout): yes if a pod the rollout stops runs (not CV_IDLE, not being
+ * deleted) and its mark (marks[i] for pods[i]) is not among known, the
+ * marks of the pods the last answer found with nothing to drain
+ * (CR_ROLL). A pod's mark (the driver puts its name, uid, its worker
+ * container's restartCount and readiness) changes when a worker may have
+ * come up there: a pod added, a container (re)started. A pod without a
+ * mark (NULL) is always asked about.
+ */
+int		 census_ask(const struct census_pod *pods,
+		    const char *const *marks, size_t np,
+		    const char *const *known, size_t nknown);
+
+/*
  * Whether the worker process the run cancelled on a pod has been replaced
  * by another since: the pod's uid then (uid0) and now differ (a
  * StatefulSet's pod deleted and created again under its name), or the

@@ -31,7 +31,7 @@ def test_event_mode_uses_a_bounded_number_of_flower_requests(world):
     # status + refresh to resolve, cancel + refresh, one confirmation,
     # then status + refresh per verification poll: independent of how long
     # the ~10 s drain lasted (polling every 2 s would be 5+ more)
-    assert len(reqs) <= 10, [r["path"] for r in reqs]
+    assert len(reqs) <= 10, "\n".join(r["path"] for r in reqs)
     assert "polling" not in p.stderr
 
 

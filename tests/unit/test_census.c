@@ -228,6 +228,49 @@ test_rollout(void **state)
 	assert_string_equal(census_roll_name((enum census_roll)9), "?");
 }
 
+/*
+ * census_ask(): only a running pod of the old template, not being deleted,
+ * whose mark the last answer did not cover makes a look ask for the
+ * workers online.
+ */
+static void
+test_ask(void **state)
+{
+	static const char *const known[] = { "a 1", "b 1" };
+	static const struct {
+		const char		*what;
+		struct census_pod	 pods[2];
+		const char		*marks[2];
+		size_t			 np, nknown;
+		int			 want;
+	} rows[] = {
+		{ "no pod", { { 0 } }, { 0 }, 0, 2, 0 },
+		{ "old pods as last answered", { { "a", 1, 0, 1 },
+		    { "b", 1, 0, 1 } }, { "a 1", "b 1" }, 2, 2, 0 },
+		{ "nothing known yet", { { "a", 1, 0, 1 } }, { "a 1" }, 1, 0,
+		    1 },
+		{ "an old pod added", { { "a", 1, 0, 1 }, { "c", 1, 0, 1 } },
+		    { "a 1", "c 1" }, 2, 2, 1 },
+		{ "an old pod's container restarted", { { "a", 1, 0, 1 } },
+		    { "a 2" }, 1, 2, 1 },
+		{ "an old pod without a mark", { { "a", 1, 0, 1 } }, { NULL },
+		    1, 2, 1 },
+		{ "a new pod: none of the rollout's", { { "n", 0, 0, 1 } },
+		    { "n 1" }, 1, 2, 0 },
+		{ "an old pod being deleted", { { "c", 1, 1, 1 } }, { "c 1" },
+		    1, 2, 0 },
+		{ "an old pod with no container running", { { "c", 1, 0, 0 } },
+		    { "c 1" }, 1, 2, 0 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < N(rows); i++)
+		if (census_ask(rows[i].pods, rows[i].marks, rows[i].np, known,
+		    rows[i].nknown) != rows[i].want)
+			fail_msg("%s: want %d", rows[i].what, rows[i].want);
+}
+
 /* Which workers to add: only online, untracked ones on a newcomer pod. */
 static void
 test_newcomer(void **state)
@@ -376,6 +419,7 @@ main(void)
 		cmocka_unit_test(test_pod_verdicts),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_rollout),
+		cmocka_unit_test(test_ask),
 		cmocka_unit_test(test_newcomer),
 		cmocka_unit_test(test_restarted),
 		cmocka_unit_test(test_new_template),
