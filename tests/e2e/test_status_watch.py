@@ -96,6 +96,9 @@ def test_follows_a_batch_to_its_end(request):
         first = wait_for(lambda: [d for d in ("ecal-bulk", "csc-bulk") if w.r().hget(
             "drain-and-rollout:journal:%s:%s" % (NS, d), "state") == "drain"], 60, "a drain")
         (second,) = {"ecal-bulk", "csc-bulk"} - set(first)
+        # its first task ends while the first run drains: one more, longer,
+        # keeps the second run in flight for several of the watch's polls
+        ids += w.enqueue(second, 1, 12.0, tag="s")
         w.kube_test("POST", "/_test/faults", {
             "method": "GET", "count": 1, "delay": 2.5,
             "path_prefix": "/apis/apps/v1/namespaces/%s/deployments/%s" % (NS, second)})
