@@ -93,3 +93,19 @@ retry_readd(const struct readd_facts *f)
 	d.wait = rd.wait;
 	return d;
 }
+
+double
+retry_cancel(int asked, double left, double jitter)
+{
+	struct retry_facts	rf;
+
+	if (asked >= CANCEL_ASKS)
+		return -1;
+	memset(&rf, 0, sizeof rf);
+	rf.changed = 1;
+	rf.cls = RETRY_TRANSIENT;
+	rf.attempts = asked;
+	rf.left = left;
+	rf.jitter = jitter;
+	return retry_decide(&rf).wait;
+}

@@ -33,6 +33,7 @@ struct wk {
 	int		 rechecks;	/* refreshes after a consumer change
 					   that did not show it yet */
 	int		 asked;		/* RESTORE: add-consumer rounds */
+	int		 cancel_asks;	/* CANCEL: cancels it did not answer */
 	int		 drained;
 	double		 last_event;	/* ev_now of its last event, 0 none */
 	int		 suspect;	/* silent: is its pod still there? */

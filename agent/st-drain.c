@@ -22,6 +22,7 @@
 #include "lease.h"
 #include "recheck.h"
 #include "report.h"
+#include "retry.h"
 #include "runpriv.h"
 
 #define EVENT_SILENCE	7.0	/* heartbeats come every 2 s */
@@ -63,6 +64,7 @@ state_cancel(struct run *r)
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		w->rechecks = 0;
+		w->cancel_asks = 0;
 		for (j = 0; j < w->queues.n; j++)
 			if (!strv_has(&w->cancelled, w->queues.v[j]))
 				strv_add(&w->cancelled, w->queues.v[j]);
@@ -145,14 +147,49 @@ uncancel(struct wk *w, const char *queue)
 	w->cancelled = keep;
 }
 
+/* The wait before asking worker o->wi again to cancel queue o->qi is over. */
+static void
+cancel_retry(int revents, void *arg)
+{
+	struct op	*o = arg;
+	struct run	*r = o->r;
+
+	(void)revents;
+	if (o->gen == r->gen && r->err[0] == '\0' && lease_check(r))
+		ctl_consumer(&r->ctx->ctl, 0, r->w[o->wi].name,
+		    r->w[o->wi].queues.v[o->qi], r->state_deadline, cancelled,
+		    op_new(r, o->wi, o->qi));
+	op_done(o, NULL, NULL);
+}
+
 static void
 cancelled(enum flower_err e, const char *err, void *arg)
 {
 	size_t		 wi, qi;
 	struct run	*r = op_done(arg, &wi, &qi);
+	struct wk	*w;
+	double		 wait, left;
 
 	if (r == NULL)
 		return;
+	w = &r->w[wi];
+	if (e == FLOWER_ENOREPLY && r->err[0] == '\0') {
+		left = r->state_deadline <= 0 ? -1 : r->state_deadline -
+		    ev_now(r->ctx->loop);
+		if (r->state_deadline > 0 && left < 0)
+			left = 0;
+		wait = retry_cancel(++w->cancel_asks, left,
+		    (double)random() / RAND_MAX);
+		if (wait >= 0) {
+			log_warn("%s: worker %s did not answer the cancel of "
+			    "%s (%s); asking it again in %.1fs (attempt %d of "
+			    "%d)", r->name, w->name, w->queues.v[qi], err, wait,
+			    w->cancel_asks + 1, CANCEL_ASKS);
+			ev_once(r->ctx->loop, -1, 0, wait, cancel_retry,
+			    op_new(r, wi, qi));
+			return;
+		}
+	}
 	if (e == FLOWER_ENOAPI || e == FLOWER_EREADONLY || e == FLOWER_EAUTH)
 		uncancel(&r->w[wi], r->w[wi].queues.v[qi]);
 	if (e != FLOWER_OK)

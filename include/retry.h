@@ -114,4 +114,18 @@ struct readd_decision {
 
 struct readd_decision retry_readd(const struct readd_facts *);
 
+/*
+ * CANCEL: a worker did not answer a cancel-consumer (Flower's 403 "Failed
+ * to cancel consumer": a worker just come online whose remote control is
+ * not listening yet, a broadcast lost on the way). Cancelling is
+ * idempotent, so it is asked again: the wait in seconds before the next
+ * attempt, retry_decide()'s for a transient failure once something
+ * changed; or -1 (the run fails and restores) once it was asked
+ * CANCEL_ASKS times, or if the wait would end after `left` (seconds
+ * before the state's deadline; < 0: none). asked >= 1; jitter in [0, 1].
+ */
+#define CANCEL_ASKS	4
+
+double		retry_cancel(int asked, double left, double jitter);
+
 #endif

@@ -136,3 +136,51 @@ def test_redis_password_on_the_command_line_is_refused(world):
                   "--dry-run", "ecal-bulk")
     assert p.returncode == 2
     assert "--redis-password-file" in p.stderr and "hunter2" not in p.stderr
+
+
+CANCEL_403 = "Failed to cancel 'ecal-bulk' consumer from '%s' worker: Unknown reason"
+
+
+def cancel_requests(world):
+    return [r for r in world.flower_test("GET", "/_test/requests")
+            if "/api/worker/queue/cancel-consumer/" in r["path"]]
+
+
+def test_a_cancel_the_worker_did_not_answer_is_asked_again(world):
+    """Flower answers a cancel-consumer the worker did not reply to with 403
+    (a worker just online, its remote control not listening yet): the run
+    asks again, as it would an add-consumer, and the drain goes on; every
+    task once."""
+    worker = world.worker_of("ecal-bulk")
+    ids = world.enqueue("ecal-bulk", 3, 2.0)
+    world.wait_started(ids, 1)
+    world.flower_test("DELETE", "/_test/requests")
+    world.flower_test("POST", "/_test/fail", {
+        "path_contains": "cancel-consumer", "status": 403, "count": 2,
+        "body": CANCEL_403 % worker})
+    p = world.run("ecal-bulk")
+    assert p.returncode == 0, p.stderr
+    assert "did not answer the cancel of ecal-bulk" in p.stderr, p.stderr
+    statuses = [r["status"] for r in cancel_requests(world)]
+    assert statuses == [403, 403, 200], statuses
+    world.wait_done(ids, timeout=30)
+    world.assert_exactly_once(ids)
+    assert len(patches(world)) == 1
+
+
+def test_a_worker_that_never_answers_its_cancel_is_restored(world):
+    """A worker that answers no cancel at all: asked a bounded number of
+    times, then the run restores (exit 5) and restarts nothing."""
+    worker = world.worker_of("ecal-bulk")
+    world.flower_test("DELETE", "/_test/requests")
+    world.flower_test("POST", "/_test/fail", {
+        "path_contains": "cancel-consumer", "status": 403, "count": 99,
+        "body": CANCEL_403 % worker})
+    p = world.run("ecal-bulk")
+    world.flower_test("POST", "/_test/reset")
+    assert p.returncode == 5, p.stderr
+    assert "the worker did not answer" in p.stderr, p.stderr
+    assert len(cancel_requests(world)) == 4     # CANCEL_ASKS
+    assert patches(world) == []
+    assert world.consumes(worker, "ecal-bulk")
+    assert world.worker_of("ecal-bulk") == worker

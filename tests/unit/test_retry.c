@@ -215,6 +215,27 @@ test_readd(void **state)
 }
 
 /* The asks of an online worker that never answers end within seconds. */
+/*
+ * retry_cancel(): asked again after a growing wait, at most CANCEL_ASKS
+ * times, never past the deadline.
+ */
+static void
+test_cancel(void **state)
+{
+	double	w1, w2;
+
+	(void)state;
+	w1 = retry_cancel(1, -1, 0);
+	w2 = retry_cancel(2, -1, 0);
+	assert_true(w1 > 0 && w2 > w1);
+	assert_true(retry_cancel(CANCEL_ASKS - 1, -1, 1) > 0);
+	assert_true(retry_cancel(CANCEL_ASKS, -1, 0) < 0);
+	assert_true(retry_cancel(CANCEL_ASKS + 5, 100, 0) < 0);
+	assert_true(retry_cancel(1, 100, 1) > 0);
+	assert_true(retry_cancel(1, 0, 0) < 0);		/* deadline passed */
+	assert_true(retry_cancel(3, w2 / 10, 0) < 0);	/* would end after */
+}
+
 static void
 test_readd_is_bounded(void **state)
 {
@@ -245,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_class_of),
 		cmocka_unit_test(test_readd),
 		cmocka_unit_test(test_readd_is_bounded),
+		cmocka_unit_test(test_cancel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
