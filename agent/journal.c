@@ -278,8 +278,7 @@ journal_got(redisReply *rep, const char *err, void *arg)
 	r->journal = NULL;
 	if (rep == NULL) {
 		/* it may name queues a dead run cancelled: do not guess */
-		run_abort(r, "cannot read the journal: %s; nothing was changed",
-		    err);
+		run_abort(r, "cannot read the journal: %s", err);
 		return;
 	} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
 		o = json_object();
@@ -298,7 +297,7 @@ journal_read(struct run *r, void (*then)(struct run *))
 	char		*k;
 
 	if (r->ctx->redis_err[0] != '\0') {
-		run_abort(r, "cannot read the journal: %s; nothing was changed",
+		run_abort(r, "cannot read the journal: %s",
 		    r->ctx->redis_err);
 		return;
 	}

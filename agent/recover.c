@@ -256,7 +256,7 @@ void
 recover_resolve(struct run *r)
 {
 	if (r->ctx->redis_err[0] != '\0') {
-		run_abort(r, "cannot read the journal: %s; nothing was changed",
+		run_abort(r, "cannot read the journal: %s",
 		    r->ctx->redis_err);
 		return;
 	}
