@@ -99,14 +99,16 @@ census_roll_name(enum census_roll a)
 
 int
 census_ask(const struct census_pod *pods, const char *const *marks,
-    size_t np, const char *const *known, size_t nknown)
+    size_t np, const char *const *known, size_t nknown, double age)
 {
 	size_t	i, j;
+	int	runs = 0;
 
 	for (i = 0; i < np; i++) {
 		if (!pods[i].stopped || pods[i].terminating ||
 		    !pods[i].running)
 			continue;
+		runs = 1;
 		if (marks[i] == NULL)
 			return 1;
 		for (j = 0; j < nknown; j++)
@@ -115,7 +117,7 @@ census_ask(const struct census_pod *pods, const char *const *marks,
 		if (j == nknown)
 			return 1;
 	}
-	return 0;
+	return runs && (age < 0 || age >= CENSUS_ASK_EVERY);
 }
 
 int

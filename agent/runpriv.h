@@ -86,6 +86,8 @@ struct run {
 	struct strv	 census_known;	/* ROLLOUT: the marks the last
 					   answer of the workers online found
 					   with nothing to drain (census_ask()) */
+	double		 census_asked;	/* ROLLOUT: ev_now of that answer,
+					   0 none */
 	double		 held_since;	/* ROLLOUT: ev_now since when a pod
 					   whose worker is not known holds the
 					   rollout; 0 none */

@@ -277,7 +277,8 @@ rollout_seen(struct run *r, json_t *obj)
  * ROLLOUT's census (census_rollout()): until the rollout is complete, each
  * poll lists the pods and the ReplicaSets, and asks which workers are
  * online when a pod of the old template may run one the last answer did
- * not see (census_ask(); the run's own pods, drained, need no answer); a
+ * not see, or that answer is 5 s old (census_ask(); the run's own pods,
+ * drained, need no answer at every look); a
  * worker of the old template this run has not drained (a replica added by
  * a scale while the restart was in flight, or by proportional scaling
  * during the rollout) is drained with the rollout held: the Deployment
@@ -425,7 +426,8 @@ roll_decide(struct run *r, int asked)
 	census_facts(r, roll_stops, &pods, &ws, &nws);
 	if (!asked && census_ask(pods, (const char *const *)
 	    r->census_marks.v, np, (const char *const *)r->census_known.v,
-	    r->census_known.n)) {
+	    r->census_known.n, r->census_asked > 0 ? now - r->census_asked :
+	    -1)) {
 		r->census = ROLL_ASKING;
 		census_ask_workers(r);
 		free(pods);
@@ -440,6 +442,7 @@ roll_decide(struct run *r, int asked)
 	case CR_ROLL:
 		if (asked) {
 			size_t i;
+			r->census_asked = now;
 			strv_free(&r->census_known);
 			for (i = 0; i < np; i++)
 				strv_add(&r->census_known,
@@ -547,6 +550,7 @@ state_rollout(struct run *r)
 	r->census = ROLL_IDLE;
 	r->held_since = 0;
 	strv_free(&r->census_known);
+	r->census_asked = 0;
 	run_tick_every(r, 0.3, 1.0);
 }
 

@@ -120,17 +120,21 @@ const char	*census_roll_name(enum census_roll);
 /*
  * Whether ROLLOUT's look at the pods must also ask which workers are online
  * (one Flower or broker request each look would be many during a long
- * rollout): yes if a pod the rollout stops runs (not CV_IDLE, not being
- * deleted) and its mark (marks[i] for pods[i]) is not among known, the
- * marks of the pods the last answer found with nothing to drain
- * (CR_ROLL). A pod's mark (the driver puts its name, uid, its worker
- * container's restartCount and readiness) changes when a worker may have
- * come up there: a pod added, a container (re)started. A pod without a
- * mark (NULL) is always asked about.
+ * rollout). Only if a pod the rollout stops runs (not CV_IDLE, not being
+ * deleted); then yes if its mark (marks[i] for pods[i]) is not among
+ * known, the marks of the pods the last answer found with nothing to drain
+ * (CR_ROLL), or if that answer is age seconds old, CENSUS_ASK_EVERY or
+ * more (age < 0: none yet): a worker process may start in a container
+ * that changes nothing the pod shows. A pod's mark (the driver puts its
+ * name, uid, its worker container's restartCount and readiness) changes
+ * when a worker may have come up there: a pod added, a container
+ * (re)started. A pod without a mark (NULL) is always asked about.
  */
+#define CENSUS_ASK_EVERY	5.0
+
 int		 census_ask(const struct census_pod *pods,
 		    const char *const *marks, size_t np,
-		    const char *const *known, size_t nknown);
+		    const char *const *known, size_t nknown, double age);
 
 /*
  * Whether the worker process the run cancelled on a pod has been replaced

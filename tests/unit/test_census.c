@@ -230,8 +230,8 @@ test_rollout(void **state)
 
 /*
  * census_ask(): only a running pod of the old template, not being deleted,
- * whose mark the last answer did not cover makes a look ask for the
- * workers online.
+ * makes a look ask for the workers online: if the last answer did not
+ * cover its mark, or is CENSUS_ASK_EVERY seconds old.
  */
 static void
 test_ask(void **state)
@@ -242,32 +242,38 @@ test_ask(void **state)
 		struct census_pod	 pods[2];
 		const char		*marks[2];
 		size_t			 np, nknown;
+		double			 age;
 		int			 want;
 	} rows[] = {
-		{ "no pod", { { 0 } }, { 0 }, 0, 2, 0 },
+		{ "no pod", { { 0 } }, { 0 }, 0, 2, 1, 0 },
+		{ "no pod, none asked yet", { { 0 } }, { 0 }, 0, 0, -1, 0 },
 		{ "old pods as last answered", { { "a", 1, 0, 1 },
-		    { "b", 1, 0, 1 } }, { "a 1", "b 1" }, 2, 2, 0 },
-		{ "nothing known yet", { { "a", 1, 0, 1 } }, { "a 1" }, 1, 0,
-		    1 },
+		    { "b", 1, 0, 1 } }, { "a 1", "b 1" }, 2, 2, 1, 0 },
+		{ "... an answer that old", { { "a", 1, 0, 1 } }, { "a 1" }, 1,
+		    2, CENSUS_ASK_EVERY, 1 },
+		{ "... just younger", { { "a", 1, 0, 1 } }, { "a 1" }, 1, 2,
+		    CENSUS_ASK_EVERY - 0.1, 0 },
+		{ "nothing asked yet", { { "a", 1, 0, 1 } }, { "a 1" }, 1, 0,
+		    -1, 1 },
 		{ "an old pod added", { { "a", 1, 0, 1 }, { "c", 1, 0, 1 } },
-		    { "a 1", "c 1" }, 2, 2, 1 },
+		    { "a 1", "c 1" }, 2, 2, 1, 1 },
 		{ "an old pod's container restarted", { { "a", 1, 0, 1 } },
-		    { "a 2" }, 1, 2, 1 },
+		    { "a 2" }, 1, 2, 1, 1 },
 		{ "an old pod without a mark", { { "a", 1, 0, 1 } }, { NULL },
-		    1, 2, 1 },
-		{ "a new pod: none of the rollout's", { { "n", 0, 0, 1 } },
-		    { "n 1" }, 1, 2, 0 },
+		    1, 2, 1, 1 },
+		{ "a new pod: none of the rollout's, however old", { { "n", 0,
+		    0, 1 } }, { "n 1" }, 1, 2, 99, 0 },
 		{ "an old pod being deleted", { { "c", 1, 1, 1 } }, { "c 1" },
-		    1, 2, 0 },
+		    1, 2, 99, 0 },
 		{ "an old pod with no container running", { { "c", 1, 0, 0 } },
-		    { "c 1" }, 1, 2, 0 },
+		    { "c 1" }, 1, 2, 99, 0 },
 	};
 	size_t	i;
 
 	(void)state;
 	for (i = 0; i < N(rows); i++)
 		if (census_ask(rows[i].pods, rows[i].marks, rows[i].np, known,
-		    rows[i].nknown) != rows[i].want)
+		    rows[i].nknown, rows[i].age) != rows[i].want)
 			fail_msg("%s: want %d", rows[i].what, rows[i].want);
 }
 

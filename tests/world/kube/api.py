@@ -136,11 +136,13 @@ def serve_applied(h, fault, limit, call, what):
     server answers 504 then, the write applied all the same), or replaced by
     "status" (a 504 or 500 for a write that landed)."""
     real, h.wfile = h.wfile, io.BytesIO()
+    h._defer_record = True      # logged with the answer the client gets
     try:
         call()
         answer = h.wfile.getvalue()
     finally:
         h.wfile = real
+        h._defer_record = False
     h._note = "applied, then " + ("dropped" if fault.get("drop") else
                                   "status %d" % fault["status"] if fault["status"] else
                                   "answered %gs late" % fault["delay"])
@@ -161,6 +163,9 @@ def serve_applied(h, fault, limit, call, what):
         h.send_status(st_fault(int(fault["status"]), what[0], what[1], what[2],
                                fault.get("retry_after")))
         return
+    if not h._recorded:
+        h.record(h.auth_kind_for_log())
+        h._recorded = True
     real.write(answer)
     real.flush()
 
