@@ -90,6 +90,21 @@ census_status_cb(enum flower_err e, struct worker_status *ws, size_t n,
 	r->census_nws = n;
 }
 
+const struct pod_info *
+worker_pod_then(struct run *r, const struct wk *w, struct pod_info *then)
+{
+	const struct pod_info	*p = pod_list_find(&r->pods0, worker_pod(w->name));
+
+	if (!w->pod_seen)
+		return p;
+	memset(then, 0, sizeof *then);
+	if (p != NULL)
+		*then = *p;		/* borrowed; only read */
+	then->uid = w->pod_uid;
+	then->restarts = w->pod_restarts;
+	return then;
+}
+
 /* A newcomer's queues, read as RESOLVE reads them: what CANCEL cancels. */
 static void
 census_refreshed(enum flower_err e, struct worker_snap *s, const char *err,

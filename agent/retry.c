@@ -64,16 +64,24 @@ retry_readd(const struct readd_facts *f)
 	struct retry_facts	rf;
 	struct retry_decision	rd;
 
-	if (!f->listed) {
+	if (f->pod_runs == 0) {
+		d.verdict = READD_GONE;
+		return d;
+	}
+	if (!f->listed && f->pod_runs != 1) {
 		d.why = "Flower's list of workers could not be read";
 		return d;
 	}
-	if (f->online == 0 || (f->online == -1 && !f->pinged)) {
+	if (f->pod_runs != 1 && (f->online == 0 || (f->online == -1 &&
+	    !f->pinged))) {
 		d.verdict = READD_GONE;
 		return d;
 	}
 	if (f->asked >= READD_ASKS) {
 		d.why = f->online == 1 ? "it is online but did not answer" :
+		    f->pod_runs == 1 && (!f->listed || !f->pinged) ?
+		    "its pod runs, but it did not answer (Flower's broker "
+		    "connection failing?)" :
 		    "it did not answer, nor the broadcast ping (still "
 		    "reconnecting to the broker?)";
 		return d;

@@ -78,6 +78,8 @@ struct run {
 	struct worker_status *census_ws;	/* the workers known then */
 	size_t		 census_nws;
 	int		 census_failed;	/* a list or status read failed */
+	int		 census_listed;	/* RESTORE: the workers were read */
+	int		 census_pods_ok;	/* RESTORE: the pods were read */
 	struct json_t	*census_rs;	/* ROLLOUT: the ReplicaSets listed */
 	struct json_t	*census_dep;	/* ROLLOUT: the Deployment read */
 	char		*census_tmpl;	/* ROLLOUT: its new pods' template */
@@ -325,6 +327,13 @@ void	census_facts(struct run *, int (*stops)(struct run *,
 void	census_old_pods(struct run *, const struct census_pod *, size_t np);
 void	census_add(struct run *, const struct census_pod *, size_t np,
 	    const struct census_worker *, size_t nws);
+/*
+ * The pod w's process ran in when the run cancelled it: RESOLVE's, or, for
+ * a worker the census drained again after its container restarted, the
+ * pod as the census saw it then (then holds it): pod_gone_why()'s before.
+ */
+const struct pod_info *worker_pod_then(struct run *, const struct wk *,
+	    struct pod_info *then);
 
 /* states (st-*.c) */
 /* undrain_command() for the run's target, its context and namespace. */

@@ -557,26 +557,6 @@ suspect(struct run *r, struct wk *w)
 	    pods_checked, op_new(r, 0, 0));
 }
 
-/*
- * The pod w's process ran in when the run cancelled it: RESOLVE's, or, for
- * a worker the census drained again after its container restarted, the
- * pod as the census saw it then (then holds it).
- */
-static const struct pod_info *
-pod_then(struct run *r, const struct wk *w, struct pod_info *then)
-{
-	const struct pod_info	*p = pod_list_find(&r->pods0, worker_pod(w->name));
-
-	if (!w->pod_seen)
-		return p;
-	memset(then, 0, sizeof *then);
-	if (p != NULL)
-		*then = *p;		/* borrowed; only read */
-	then->uid = w->pod_uid;
-	then->restarts = w->pod_restarts;
-	return then;
-}
-
 static void
 pods_checked(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
@@ -605,7 +585,8 @@ pods_checked(enum kube_err e, json_t *obj, const char *err, void *arg)
 			continue;
 		w->suspect = 0;
 		pod = worker_pod(w->name);
-		why = pod_gone_why(pod_list_find(&pl, pod), pod_then(r, w, &then));
+		why = pod_gone_why(pod_list_find(&pl, pod),
+		    worker_pod_then(r, w, &then));
 		if (why != NULL)
 			vanished(r, w, why);
 		else

@@ -86,29 +86,74 @@ readd_again(int revents, void *arg)
 	op_done(o, NULL, NULL);
 }
 
+/* Flower's list of workers (or the ping's answers), for restore_decide() */
 static void
 restore_status(enum flower_err e, struct worker_status *ws, size_t n,
     const char *err, void *arg)
 {
-	struct run		*r = op_done(arg, NULL, NULL);
-	struct readd_facts	 f;
-	struct readd_decision	 d;
-	size_t			 i, j;
+	struct run	*r = op_done(arg, NULL, NULL);
 
 	if (r == NULL) {
 		worker_status_free(ws, n);
 		return;
 	}
+	worker_status_free(r->census_ws, r->census_nws);
+	r->census_ws = NULL;
+	r->census_nws = 0;
+	r->census_listed = e == FLOWER_OK;
+	if (e == FLOWER_OK) {
+		r->census_ws = ws;
+		r->census_nws = n;
+	} else {
+		snprintf(r->last_line, sizeof r->last_line, "%s", err);
+		worker_status_free(ws, n);
+	}
+}
+
+/* The Deployment's pods, for restore_decide(): Kubernetes has the word. */
+static void
+restore_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	char		 sub[256];
+
+	if (r == NULL)
+		return;
+	pod_list_free(&r->census_pods);
+	r->census_pods_ok = e == KUBE_OK && pods_parse(obj, &r->census_pods,
+	    sub, sizeof sub) == 0;
+	if (!r->census_pods_ok)
+		log_warn("%s: cannot ask Kubernetes whether the pods of the "
+		    "workers that did not take their consumers back still "
+		    "run: %s", r->name, e == KUBE_OK ? sub : err);
+}
+
+/*
+ * Each worker whose add-consumer failed: gone, asked again, or the run
+ * fails (retry_readd()), from the list of workers and the pods.
+ */
+static void
+restore_decide(struct run *r)
+{
+	struct readd_facts	 f;
+	struct readd_decision	 d;
+	struct pod_info		 then;
+	size_t			 i, j;
+
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
 		if (w->gone || !w->confirming)	/* confirming: add failed */
 			continue;
 		memset(&f, 0, sizeof f);
-		f.listed = e == FLOWER_OK;
+		f.listed = r->census_listed;
 		f.online = -1;
-		for (j = 0; f.listed && j < n; j++)
-			if (strcmp(ws[j].name, w->name) == 0)
-				f.online = ws[j].online;
+		for (j = 0; f.listed && j < r->census_nws; j++)
+			if (strcmp(r->census_ws[j].name, w->name) == 0)
+				f.online = r->census_ws[j].online;
+		f.pod_runs = !r->census_pods_ok || worker_pod(w->name) ==
+		    NULL ? -1 : pod_gone_why(pod_list_find(&r->census_pods,
+		    worker_pod(w->name)), worker_pod_then(r, w, &then)) ==
+		    NULL;
 		f.asked = w->asked;
 		f.pinged = r->ctx->ctl.via == VIA_BROKER;
 		f.left = r->state_deadline <= 0 ? -1 :
@@ -118,26 +163,28 @@ restore_status(enum flower_err e, struct worker_status *ws, size_t n,
 		f.jitter = (double)random() / RAND_MAX;
 		d = retry_readd(&f);
 		if (d.verdict == READD_GONE) {
-			log_info("%s: worker %s is gone; nothing to restore",
-			    r->name, w->name);
+			log_info("%s: worker %s is gone%s; nothing to restore",
+			    r->name, w->name, f.pod_runs == 0 ? " (its pod "
+			    "no longer runs it)" : "");
 			w->gone = 1;
 		} else if (d.verdict == READD_AGAIN) {
-			log_warn("%s: worker %s is online but did not take its "
+			log_warn("%s: worker %s %s but did not take its "
 			    "consumers back; asking it again in %.1fs (attempt "
-			    "%d of %d)", r->name, w->name, d.wait, w->asked + 1,
-			    READD_ASKS);
+			    "%d of %d)", r->name, w->name, f.online == 1 ?
+			    "is online" : "runs (its pod does)", d.wait,
+			    w->asked + 1, READD_ASKS);
 			w->confirming = 0;
 			r->step = 0;	/* once answered: step 0 again */
 			ev_once(r->ctx->loop, -1, 0, d.wait, readd_again,
 			    op_new(r, i, 0));
 		} else {
 			run_fail(r, "could not re-add the consumers of %s "
-			    "(%s; asked %d time%s)", w->name, f.listed ?
-			    d.why : err, w->asked, w->asked == 1 ? "" : "s");
+			    "(%s; asked %d time%s)", w->name, f.listed ||
+			    f.pod_runs == 1 ? d.why : r->last_line, w->asked,
+			    w->asked == 1 ? "" : "s");
 			r->bad = 1;
 		}
 	}
-	worker_status_free(ws, n);
 }
 
 static void
@@ -156,8 +203,9 @@ readded(enum flower_err e, const char *err, void *arg)
 
 /*
  * Step 0: every add-consumer answered; if one failed, ask which workers
- * are online (step 1). Then check that each worker consumes again (step
- * 2). Then the outcome.
+ * are online and list the pods (step 3), then decide (restore_decide(): a
+ * worker asked again goes back to step 0). Then check that each worker
+ * consumes again (step 2). Then the outcome.
  */
 static void
 restore_settled(struct run *r)
@@ -170,10 +218,19 @@ restore_settled(struct run *r)
 			failed |= r->w[i].confirming && !r->w[i].gone;
 		r->step = 1;
 		if (failed) {
+			r->step = 3;
 			ctl_status(&r->ctx->ctl, r->state_deadline,
 			    restore_status, op_new(r, 0, 0));
+			kube_list(&r->ctx->kube, "pods", r->dep.selector,
+			    r->state_deadline, restore_pods, op_new(r, 0, 0));
 			return;
 		}
+	}
+	if (r->step == 3) {
+		r->step = 1;
+		restore_decide(r);	/* asked again: step 0 */
+		if (r->pending > 0)
+			return;
 	}
 	if (r->step == 1) {
 		r->step = 2;

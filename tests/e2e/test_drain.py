@@ -184,3 +184,42 @@ def test_a_worker_that_never_answers_its_cancel_is_restored(world):
     assert patches(world) == []
     assert world.consumes(worker, "ecal-bulk")
     assert world.worker_of("ecal-bulk") == worker
+
+
+def test_a_worker_flower_counts_offline_while_its_pod_runs_gets_its_queue_back(world):
+    """The drain times out while the worker cannot answer (SIGSTOPped, as
+    while its broker connection hangs): Flower counts it offline once its
+    heartbeats expire, and its add-consumer gets no reply. Its pod runs, so
+    it is not gone: asked again, it takes its queue back once it answers,
+    and its task ends once. Taking Flower's "offline" for gone left it
+    without consumers ("nothing to restore")."""
+    worker = world.worker_of("ecal-bulk")
+    (pod,) = [q for q in world.pods("ecal-bulk") if q["ready"]]
+    ids = world.enqueue("ecal-bulk", 1, 20.0, tag="long")
+    world.wait_started(ids, 1)
+    p = world.spawn("ecal-bulk", "--drain-timeout", "6s")
+    stopped = False
+    try:
+        wait_for(lambda: world.r().hget("drain-and-rollout:journal:%s:ecal-bulk" % NS,
+                                        "state") == "drain", 30, "the drain", interval=0.05)
+        world.kube_test("POST", "/_test/kill-pod", {"pod": pod["name"], "signal": "STOP"})
+        stopped = True
+        wait_for(lambda: worker not in world.workers_online(), 20, "Flower counting it offline")
+
+        def asked_after_no_reply():
+            reqs = world.flower_test("GET", "/_test/requests")
+            t = [r["t"] for r in reqs if "add-consumer" in r["path"] and r["status"] == 403]
+            return t and [r for r in reqs if "status=true" in r["path"] and r["t"] > t[0]
+                          and r["status"] == 200]
+        wait_for(asked_after_no_reply, 30, "an add-consumer unanswered, then the list read")
+    finally:
+        if stopped:
+            world.kube_test("POST", "/_test/kill-pod", {"pod": pod["name"], "signal": "CONT"})
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 5, err
+    assert "nothing to restore" not in err, err
+    assert "runs (its pod does) but did not take its consumers back" in err, err
+    assert world.consumes(worker, "ecal-bulk"), err
+    assert patches(world) == []
+    world.wait_done(ids, timeout=60)
+    world.assert_exactly_once(ids)

@@ -147,52 +147,68 @@ test_readd(void **state)
 		double			 wait;	/* READD_AGAIN */
 		const char		*why;	/* READD_FAIL: a word of it */
 	} cases[] = {
-		/* listed, online, asked, left, jitter, pinged */
+		/* listed, online, asked, left, jitter, pinged, pod_runs */
 		{ "the list could not be read",
-		  { 0, 1, 1, 50, 0, 0 }, READD_FAIL, 0, "could not be read" },
+		  { 0, 1, 1, 50, 0, 0, -1 }, READD_FAIL, 0, "could not be read" },
 		{ "the list could not be read, online unknown",
-		  { 0, -1, 1, 50, 0, 0 }, READD_FAIL, 0, "could not be read" },
+		  { 0, -1, 1, 50, 0, 0, -1 }, READD_FAIL, 0, "could not be read" },
 		{ "offline: gone",
-		  { 1, 0, 1, 50, 0, 0 }, READD_GONE, 0, NULL },
+		  { 1, 0, 1, 50, 0, 0, -1 }, READD_GONE, 0, NULL },
 		{ "not in the list: gone",
-		  { 1, -1, 1, 50, 0, 0 }, READD_GONE, 0, NULL },
+		  { 1, -1, 1, 50, 0, 0, -1 }, READD_GONE, 0, NULL },
 		{ "offline after many asks: still gone",
-		  { 1, 0, READD_ASKS, 50, 0, 0 }, READD_GONE, 0, NULL },
+		  { 1, 0, READD_ASKS, 50, 0, 0, -1 }, READD_GONE, 0, NULL },
 		{ "online after the first ask: again, soon",
-		  { 1, 1, 1, 50, 0, 0 }, READD_AGAIN, 0.1, NULL },
+		  { 1, 1, 1, 50, 0, 0, -1 }, READD_AGAIN, 0.1, NULL },
 		{ "online after the first ask, jitter 1",
-		  { 1, 1, 1, 50, 1, 0 }, READD_AGAIN, 0.2, NULL },
+		  { 1, 1, 1, 50, 1, 0, -1 }, READD_AGAIN, 0.2, NULL },
 		{ "online after three asks: a longer wait",
-		  { 1, 1, 3, 50, 0, 0 }, READD_AGAIN, 0.4, NULL },
+		  { 1, 1, 3, 50, 0, 0, -1 }, READD_AGAIN, 0.4, NULL },
 		{ "online, the last ask but one",
-		  { 1, 1, READD_ASKS - 1, 50, 1, 0 }, READD_AGAIN, 3.2, NULL },
+		  { 1, 1, READD_ASKS - 1, 50, 1, 0, -1 }, READD_AGAIN, 3.2, NULL },
 		{ "online, asked READD_ASKS times: give up",
-		  { 1, 1, READD_ASKS, 50, 0, 0 }, READD_FAIL, 0, "did not answer" },
+		  { 1, 1, READD_ASKS, 50, 0, 0, -1 }, READD_FAIL, 0, "did not answer" },
 		{ "online, asked more than that: give up",
-		  { 1, 1, READD_ASKS + 3, 50, 0, 0 }, READD_FAIL, 0,
+		  { 1, 1, READD_ASKS + 3, 50, 0, 0, -1 }, READD_FAIL, 0,
 		  "did not answer" },
 		{ "online, the wait would pass the deadline",
-		  { 1, 1, 2, 0.1, 0, 0 }, READD_FAIL, 0, "deadline" },
+		  { 1, 1, 2, 0.1, 0, 0, -1 }, READD_FAIL, 0, "deadline" },
 		{ "online, the deadline has come",
-		  { 1, 1, 1, 0, 0, 0 }, READD_FAIL, 0, "deadline" },
+		  { 1, 1, 1, 0, 0, 0, -1 }, READD_FAIL, 0, "deadline" },
 		{ "online, no deadline",
-		  { 1, 1, 2, -1, 1, 0 }, READD_AGAIN, 0.4, NULL },
+		  { 1, 1, 2, -1, 1, 0, -1 }, READD_AGAIN, 0.4, NULL },
 		{ "online, no ask counted yet: as the first",
-		  { 1, 1, 0, 50, 0, 0 }, READD_AGAIN, 0.1, NULL },
+		  { 1, 1, 0, 50, 0, 0, -1 }, READD_AGAIN, 0.1, NULL },
 		/* the list is a broadcast ping's answers (pinged) */
 		{ "no answer to the ping: again, as online",
-		  { 1, -1, 1, 50, 0, 1 }, READD_AGAIN, 0.1, NULL },
+		  { 1, -1, 1, 50, 0, 1, -1 }, READD_AGAIN, 0.1, NULL },
 		{ "no answer to the ping, asked READD_ASKS times: give up",
-		  { 1, -1, READD_ASKS, 50, 0, 1 }, READD_FAIL, 0,
+		  { 1, -1, READD_ASKS, 50, 0, 1, -1 }, READD_FAIL, 0,
 		  "nor the broadcast ping" },
 		{ "no answer to the ping, the deadline has come",
-		  { 1, -1, 1, 0, 0, 1 }, READD_FAIL, 0, "deadline" },
+		  { 1, -1, 1, 0, 0, 1, -1 }, READD_FAIL, 0, "deadline" },
 		{ "answered the ping: again",
-		  { 1, 1, 2, 50, 0, 1 }, READD_AGAIN, 0.2, NULL },
+		  { 1, 1, 2, 50, 0, 1, -1 }, READD_AGAIN, 0.2, NULL },
 		{ "offline (pinged lists never say so): gone",
-		  { 1, 0, 1, 50, 0, 1 }, READD_GONE, 0, NULL },
+		  { 1, 0, 1, 50, 0, 1, -1 }, READD_GONE, 0, NULL },
 		{ "pinged, the list could not be read",
-		  { 0, -1, 1, 50, 0, 1 }, READD_FAIL, 0, "could not be read" },
+		  { 0, -1, 1, 50, 0, 1, -1 }, READD_FAIL, 0, "could not be read" },
+		/* the pod: Kubernetes decides */
+		{ "offline in Flower's list, but its pod runs: again",
+		  { 1, 0, 1, 50, 0, 0, 1 }, READD_AGAIN, 0.1, NULL },
+		{ "not in the list, its pod runs: again",
+		  { 1, -1, 2, 50, 0, 0, 1 }, READD_AGAIN, 0.2, NULL },
+		{ "the list unreadable, its pod runs: again",
+		  { 0, -1, 1, 50, 0, 0, 1 }, READD_AGAIN, 0.1, NULL },
+		{ "its pod runs, asked READD_ASKS times: give up",
+		  { 1, 0, READD_ASKS, 50, 0, 0, 1 }, READD_FAIL, 0,
+		  "its pod runs" },
+		{ "its pod runs, the deadline has come",
+		  { 1, 0, 1, 0, 0, 0, 1 }, READD_FAIL, 0, "deadline" },
+		{ "its pod no longer runs it, online in the list: gone",
+		  { 1, 1, 1, 50, 0, 0, 0 }, READD_GONE, 0, NULL },
+		{ "its pod no longer runs it, the list unreadable: gone",
+		  { 0, -1, 1, 50, 0, 0, 0 }, READD_GONE, 0, NULL },
 	};
 	struct readd_decision	d;
 	size_t			i;
@@ -239,7 +255,7 @@ test_cancel(void **state)
 static void
 test_readd_is_bounded(void **state)
 {
-	struct readd_facts	f = { 1, 1, 1, 60, 1, 0 };
+	struct readd_facts	f = { 1, 1, 1, 60, 1, 0, -1 };
 	struct readd_decision	d;
 	double			waited = 0;
 
