@@ -144,7 +144,7 @@ def run_under_stream(w, *args):
     return code, err, ids, largest_gap(w, ids, first, last)
 
 
-@pytest.mark.long
+@pytest.mark.long(60)
 def test_handover_stream_gap_and_history(request):
     """Every task exactly once, nothing unacked, no old pod left, the
     previous revision kept at 0 replicas, and the largest gap between task
@@ -249,7 +249,7 @@ def assert_old_pods_stopped_by_the_agent_only(w, old_pods):
     return stopped
 
 
-@pytest.mark.long
+@pytest.mark.long(35)
 def test_handover_rolling_failure_drains_what_the_controller_would_stop(request):
     """2 replicas, RollingUpdate maxUnavailable 1, new pods crash, both old
     workers busy: resumed with the old ReplicaSet back at 2 the controller
@@ -300,7 +300,7 @@ def assert_one_old_pod_shed(w, ids, old_pods, old_rs):
     assert not w.r().exists(JOURNAL) and not w.r().exists(LEASE)
 
 
-@pytest.mark.long
+@pytest.mark.long(45)
 @pytest.mark.parametrize("kill_in", ["rollout", "drain"])
 def test_handover_rolling_failure_sigkill_then_recover(request, kill_in):
     """SIGKILL while the rollout runs (--recover waits for it, it fails,
@@ -320,7 +320,7 @@ def test_handover_rolling_failure_sigkill_then_recover(request, kill_in):
     assert_one_old_pod_shed(w, ids, old_pods, old_rs)
 
 
-@pytest.mark.long
+@pytest.mark.long(40)
 def test_handover_recreate_failure_drains_every_old_worker(request):
     """Recreate: resumed, the controller would stop every old pod. All are
     drained and deleted first, the old ReplicaSet recreated with 0: exit 6,

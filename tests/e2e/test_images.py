@@ -6,6 +6,8 @@ An unpaused image trigger is warned about (OpenShift would roll the
 Deployment itself, no drain); --pause-triggers pauses it."""
 import json
 
+import pytest
+
 from conftest import make_world, patches
 from world import NS, deployment, wait_for
 
@@ -150,6 +152,7 @@ def test_dry_run_and_status_show_the_running_and_current_digests(request):
     assert patches(w, "ecal-bulk") == []
 
 
+@pytest.mark.long(40)
 def test_an_unpaused_trigger_is_warned_about_and_pause_triggers_pauses_it(request):
     operator_paused = trigger(paused="true", tag="etl:stable")
     w = make_world(request, [dep("ecal-bulk", ETL, {TRIGGERS: json.dumps([trigger(), operator_paused])}),

@@ -68,7 +68,7 @@ def restarted_once_nothing_lost(w, deps, ids):
     w.assert_exactly_once(ids)
 
 
-@pytest.mark.long
+@pytest.mark.long(50)
 def test_slow_flower_is_waited_for_not_taken_for_down(request):
     """Every Flower answer comes 5 s late (longer than the 4 s the agent
     tries to reach a Flower before going over the broker, shorter than the
@@ -92,6 +92,7 @@ def test_slow_flower_is_waited_for_not_taken_for_down(request):
     restarted_once_nothing_lost(w, deps, ids)
 
 
+@pytest.mark.long(35)
 def test_flower_gets_at_most_four_requests_at_once(request):
     """Six runs at once, every Flower answer 1 s late: the agent has at most
     four requests out to Flower (more would only queue inside Flower, which
@@ -109,6 +110,7 @@ def test_flower_gets_at_most_four_requests_at_once(request):
     restarted_once_nothing_lost(w, deps, ids)
 
 
+@pytest.mark.long(35)
 def test_flower_that_does_not_answer_sends_the_waiting_calls_over_the_broker(request):
     """Flower accepts and never answers (every answer 30 s late), six runs,
     --request-timeout 2s: the four requests out get no answer, Flower is

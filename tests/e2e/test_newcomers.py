@@ -63,6 +63,7 @@ def test_replica_added_while_draining_is_drained_before_the_restart(request):
     assert "appeared after the drain began" in err, err
 
 
+@pytest.mark.long(35)
 def test_pod_whose_worker_never_comes_up_is_not_stopped(request):
     """A replica added while the drain runs whose container runs but whose
     worker never comes online: it may be about to hold tasks, so the run

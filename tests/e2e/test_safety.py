@@ -361,6 +361,7 @@ def recover_follows_the_rollout(w, old, ids):
 
 
 @pytest.mark.parametrize("held", [4, 7])
+@pytest.mark.long(35)
 def test_sigkill_with_the_restart_in_flight_recover_waits_for_it(request, held):
     """The API server holds the restart PATCH (4 s: then applies it; 7 s:
     past the 5 s timeout the agent asked for, so it answers 504 and never

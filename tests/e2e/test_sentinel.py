@@ -203,6 +203,7 @@ def test_no_master_for_longer_than_the_lease_stops_with_the_undrain_command(requ
     assert wait_consumes(w, worker, timeout=30)
 
 
+@pytest.mark.long(35)
 def test_a_record_the_replica_missed_is_not_acted_on(request):
     """Replication is asynchronous: the master acknowledges a write before
     its replica has it. The replica's link stalls (its master's stream no

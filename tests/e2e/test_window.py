@@ -7,6 +7,8 @@ boundary and keeps the first drain busy past it."""
 import json
 import time
 
+import pytest
+
 from conftest import check_prometheus_text, make_world, patches
 from world import deployment
 
@@ -17,6 +19,7 @@ def hhmm(t):
     return time.strftime("%H:%M", time.gmtime(t))
 
 
+@pytest.mark.long(80)
 def test_window_closing_during_a_batch_finishes_the_run_and_skips_the_rest(request, tmp_path):
     w = make_world(request, [deployment("ecal-bulk", labels=LAB),
                              deployment("ecal-priority", labels=LAB)])
