@@ -180,6 +180,9 @@ pod_worker_exited(const char *phase, const struct container_state *cs,
 enum resolve_verdict
 resolve_verdict(const struct resolve_facts *f)
 {
+	if (f->pinged && f->pings < RESOLVE_PINGS && (f->missing > 0 ||
+	    (f->workers == 0 && f->need > 0)))
+		return RESOLVE_PING_AGAIN;
 	if (f->workers == 0 && f->need > 0)
 		return f->from_selector ? RESOLVE_SKIP : RESOLVE_NO_WORKER;
 	if (f->missing > 0)

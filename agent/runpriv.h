@@ -79,6 +79,8 @@ struct run {
 	size_t		 census_nws;
 	int		 census_failed;	/* a list or status read failed */
 	int		 census_listed;	/* RESTORE: the workers were read */
+	int		 pings;		/* RESOLVE: lists of the workers asked
+					   (resolve_verdict()) */
 	int		 census_pods_ok;	/* RESTORE: the pods were read */
 	struct json_t	*census_rs;	/* ROLLOUT: the ReplicaSets listed */
 	struct json_t	*census_dep;	/* ROLLOUT: the Deployment read */

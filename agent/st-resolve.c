@@ -339,6 +339,7 @@ got_pods(enum kube_err e, json_t *obj, const char *err, void *arg)
 static void
 resolve_workers(struct run *r)
 {
+	r->pings++;
 	ctl_status(&r->ctx->ctl, r->state_deadline, got_status, op_new(r, 0, 0));
 }
 
@@ -349,8 +350,10 @@ resolve_workers(struct run *r)
  * an online worker, or the restart would kill work nobody can drain.
  */
 static int
-pod_needs_worker(struct run *r, const struct pod_info *p)
+pod_needs_worker(struct run *r, const struct pod_info *p, int quiet)
 {
+	if (quiet)
+		return !p->terminating && p->running;
 	if (p->terminating) {
 		log_info("%s: pod %s is being deleted (its worker is leaving "
 		    "anyway); skipped", r->name, p->name);
@@ -374,8 +377,10 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	const struct pod_info	*p;
 	struct strv		 offline = { 0 }, missing = { 0 };
 	struct strv		 need = { 0 }, nopod = { 0 }, silent = { 0 };
+	struct strv		 online = { 0 };
 	char			*s;
 	int			 pods;
+	enum resolve_verdict	 v;
 
 	if (r == NULL) {
 		worker_status_free(ws, n);
@@ -386,7 +391,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		return;
 	}
 	for (i = 0; i < r->pods0.n; i++)
-		if (pod_needs_worker(r, &r->pods0.v[i]))
+		if (pod_needs_worker(r, &r->pods0.v[i], 1))
 			strv_add(&need, r->pods0.v[i].name);
 	for (i = 0; i < n; i++) {
 		pod = worker_pod(ws[i].name);
@@ -396,7 +401,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 			strv_add(&offline, ws[i].name);
 			continue;
 		}
-		run_add_worker(r, ws[i].name);
+		strv_add(&online, ws[i].name);
 	}
 	/* every pod that runs must have online workers, all of them */
 	pods_undrainable(&need, ws, n, &nopod, &silent);
@@ -407,10 +412,26 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		strv_add(&missing, s);
 		free(s);
 	}
-	switch (resolve_verdict(&(struct resolve_facts){ .workers = r->nw,
-	    .need = need.n, .missing = missing.n, .silent = silent.n,
+	v = resolve_verdict(&(struct resolve_facts){ .workers = r->nw +
+	    online.n, .need = need.n, .missing = missing.n, .silent = silent.n,
 	    .from_selector = r->from_selector, .drain = r->mode == RUN_DRAIN,
-	    .undrain = r->mode == RUN_UNDRAIN })) {
+	    .undrain = r->mode == RUN_UNDRAIN, .pinged = r->ctx->ctl.via ==
+	    VIA_BROKER, .pings = r->pings });
+	if (v != RESOLVE_PING_AGAIN) {
+		for (i = 0; i < r->pods0.n; i++)	/* said once */
+			(void)pod_needs_worker(r, &r->pods0.v[i], 0);
+		for (i = 0; i < online.n; i++)
+			run_add_worker(r, online.v[i]);
+	}
+	switch (v) {
+	case RESOLVE_PING_AGAIN:
+		s = strv_join(&missing, ", ");
+		log_info("%s: no worker answered the broadcast ping from pod(s) "
+		    "%s within a second; asking again (%d of %d)", r->name, s,
+		    r->pings + 1, RESOLVE_PINGS);
+		free(s);
+		resolve_workers(r);
+		break;
 	case RESOLVE_SKIP:
 		run_fail(r, "no Celery worker known to %s",
 		    ctl_via_name(&r->ctx->ctl));
@@ -463,6 +484,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	strv_free(&missing);
 	strv_free(&nopod);
 	strv_free(&silent);
+	strv_free(&online);
 }
 
 static void

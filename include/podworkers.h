@@ -83,7 +83,13 @@ size_t	pods_undrainable(const struct strv *need,
  *   from_selector  the deployment was chosen by -l, not named
  *   drain	a drain (not --undrain, --recover, --status)
  *   undrain	an --undrain
- * In this order: no worker on pods that need one is a skip (from a
+ *   pinged	the workers are the answers to a broadcast ping (Celery
+ *		remote control on the broker), which collects 1 s: a worker
+ *		slow to answer (a loaded node, a busy broker) is not in it
+ *   pings	how many pings were made, >= 1
+ * In this order: a ping that left a pod that needs a worker without one
+ * is made again, RESOLVE_PINGS times in all (the others are taken as
+ * they are); then no worker on pods that need one is a skip (from a
  * selector) or a refusal; then a pod without a worker, or (drain) a silent
  * worker, refuses; then no worker at all refuses anything but a drain;
  * --undrain gives the queues back; a drain with no worker restarts
@@ -99,11 +105,15 @@ enum resolve_verdict {
 	RESOLVE_UNDRAIN,	/* --undrain: give the queues back */
 	RESOLVE_NOTHING,	/* no pod runs a worker: the restart goes on */
 	RESOLVE_REFRESH,	/* read every worker's queues */
+	RESOLVE_PING_AGAIN,	/* ask again which workers are online */
 };
+
+#define RESOLVE_PINGS	3
 
 struct resolve_facts {
 	size_t	workers, need, missing, silent;
 	int	from_selector, drain, undrain;
+	int	pinged, pings;
 };
 
 enum resolve_verdict resolve_verdict(const struct resolve_facts *);

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from conftest import applied_patches, make_world
-from world import deployment
+from world import deployment, wait_for
 
 SWITCH = "continuing with Celery remote control over the broker"
 DEPS = ["ecal-bulk", "csc-bulk", "hcal-bulk", "dt-bulk"]
@@ -211,3 +211,38 @@ def test_broker_replies_behind_a_pile_of_late_ones_are_read_in_time(request):
     assert p.returncode == 0, p.stderr
     plan = json.loads(p.stdout)
     assert worker in json.dumps(plan), p.stdout
+
+
+def test_a_worker_slow_to_answer_the_broadcast_ping_is_asked_again(request):
+    """--control broker: the broadcast ping collects answers for a second. A
+    worker that answers later (a loaded node; here stopped until the agent
+    pings again) is not taken for absent: the agent pings again, 3 times in
+    all, before it refuses; the dry run lists the worker. On a loaded
+    machine the single ping refused (exit 3, "no online Celery worker")."""
+    w = make_world(request, [deployment("ecal-bulk")])
+    worker = w.worker_of("ecal-bulk")
+    (pod,) = [q for q in w.pods("ecal-bulk") if q["ready"]]
+    ps = w.r().pubsub()
+    ps.subscribe("/0.celery.pidbox")
+    pings = []
+
+    def count():
+        m = ps.get_message(timeout=0.1)
+        while m:
+            if m["type"] == "message":
+                req = json.loads(base64.b64decode(json.loads(m["data"])["body"]))
+                if req["method"] == "ping":
+                    pings.append(time.time())
+            m = ps.get_message(timeout=0)
+        return len(pings) >= 2
+    w.kube_test("POST", "/_test/kill-pod", {"pod": pod["name"], "signal": "STOP"})
+    try:
+        p = w.spawn("ecal-bulk", "--dry-run", "--control", "broker", "-o", "json")
+        wait_for(count, 30, "the agent pinging again")
+    finally:
+        w.kube_test("POST", "/_test/kill-pod", {"pod": pod["name"], "signal": "CONT"})
+        ps.close()
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "asking again (2 of 3)" in err, err
+    assert worker in out, out

@@ -379,34 +379,43 @@ struct resolve_case {
 static void
 test_resolve_verdict(void **state)
 {
-	/* workers, need, missing, silent, from_selector, drain, undrain */
+	/* workers, need, missing, silent, from_selector, drain, undrain,
+	   pinged, pings */
 	static const struct resolve_case cases[] = {
+		/* a ping left a pod without a worker: again, 3 times in all */
+		{ { 0, 2, 2, 0, 0, 1, 0, 1, 1 }, RESOLVE_PING_AGAIN },
+		{ { 1, 2, 1, 0, 1, 1, 0, 1, 2 }, RESOLVE_PING_AGAIN },
+		{ { 0, 1, 1, 0, 1, 1, 0, 1, 3 }, RESOLVE_SKIP },
+		{ { 1, 2, 1, 0, 0, 1, 0, 1, 3 }, RESOLVE_PODS_WITHOUT },
+		{ { 2, 2, 0, 0, 0, 1, 0, 1, 1 }, RESOLVE_REFRESH },
+		{ { 0, 0, 0, 0, 0, 1, 0, 1, 1 }, RESOLVE_NOTHING },
+		{ { 0, 2, 2, 0, 0, 1, 0, 0, 1 }, RESOLVE_NO_WORKER },
 		/* no online worker on pods that need one */
-		{ { 0, 2, 2, 0, 1, 1, 0 }, RESOLVE_SKIP },
-		{ { 0, 1, 1, 0, 1, 0, 1 }, RESOLVE_SKIP },
-		{ { 0, 2, 2, 0, 0, 1, 0 }, RESOLVE_NO_WORKER },
-		{ { 0, 1, 1, 1, 0, 0, 1 }, RESOLVE_NO_WORKER },
+		{ { 0, 2, 2, 0, 1, 1, 0, 0, 1 }, RESOLVE_SKIP },
+		{ { 0, 1, 1, 0, 1, 0, 1, 0, 1 }, RESOLVE_SKIP },
+		{ { 0, 2, 2, 0, 0, 1, 0, 0, 1 }, RESOLVE_NO_WORKER },
+		{ { 0, 1, 1, 1, 0, 0, 1, 0, 1 }, RESOLVE_NO_WORKER },
 		/* a pod without a worker refuses any mode */
-		{ { 2, 3, 1, 0, 0, 1, 0 }, RESOLVE_PODS_WITHOUT },
-		{ { 2, 3, 1, 0, 1, 0, 1 }, RESOLVE_PODS_WITHOUT },
-		{ { 2, 3, 1, 1, 0, 1, 0 }, RESOLVE_PODS_WITHOUT },
-		{ { 1, 2, 1, 0, 0, 0, 0 }, RESOLVE_PODS_WITHOUT },
+		{ { 2, 3, 1, 0, 0, 1, 0, 0, 1 }, RESOLVE_PODS_WITHOUT },
+		{ { 2, 3, 1, 0, 1, 0, 1, 0, 1 }, RESOLVE_PODS_WITHOUT },
+		{ { 2, 3, 1, 1, 0, 1, 0, 0, 1 }, RESOLVE_PODS_WITHOUT },
+		{ { 1, 2, 1, 0, 0, 0, 0, 0, 1 }, RESOLVE_PODS_WITHOUT },
 		/* a silent worker refuses a drain only */
-		{ { 2, 2, 0, 1, 0, 1, 0 }, RESOLVE_SILENT },
-		{ { 2, 2, 0, 1, 1, 1, 0 }, RESOLVE_SILENT },
-		{ { 2, 2, 0, 1, 0, 0, 1 }, RESOLVE_UNDRAIN },
-		{ { 2, 2, 0, 1, 0, 0, 0 }, RESOLVE_REFRESH },
+		{ { 2, 2, 0, 1, 0, 1, 0, 0, 1 }, RESOLVE_SILENT },
+		{ { 2, 2, 0, 1, 1, 1, 0, 0, 1 }, RESOLVE_SILENT },
+		{ { 2, 2, 0, 1, 0, 0, 1, 0, 1 }, RESOLVE_UNDRAIN },
+		{ { 2, 2, 0, 1, 0, 0, 0, 0, 1 }, RESOLVE_REFRESH },
 		/* no pod needs a worker */
-		{ { 0, 0, 0, 0, 0, 0, 1 }, RESOLVE_NOT_RUNNING },
-		{ { 0, 0, 0, 0, 0, 0, 0 }, RESOLVE_NOT_RUNNING },
-		{ { 0, 0, 0, 0, 1, 0, 0 }, RESOLVE_NOT_RUNNING },
-		{ { 0, 0, 0, 0, 0, 1, 0 }, RESOLVE_NOTHING },
-		{ { 0, 0, 0, 0, 1, 1, 0 }, RESOLVE_NOTHING },
+		{ { 0, 0, 0, 0, 0, 0, 1, 0, 1 }, RESOLVE_NOT_RUNNING },
+		{ { 0, 0, 0, 0, 0, 0, 0, 0, 1 }, RESOLVE_NOT_RUNNING },
+		{ { 0, 0, 0, 0, 1, 0, 0, 0, 1 }, RESOLVE_NOT_RUNNING },
+		{ { 0, 0, 0, 0, 0, 1, 0, 0, 1 }, RESOLVE_NOTHING },
+		{ { 0, 0, 0, 0, 1, 1, 0, 0, 1 }, RESOLVE_NOTHING },
 		/* workers on every pod */
-		{ { 3, 2, 0, 0, 0, 0, 1 }, RESOLVE_UNDRAIN },
-		{ { 3, 2, 0, 0, 0, 1, 0 }, RESOLVE_REFRESH },
-		{ { 1, 1, 0, 0, 1, 1, 0 }, RESOLVE_REFRESH },
-		{ { 1, 1, 0, 0, 0, 0, 0 }, RESOLVE_REFRESH },
+		{ { 3, 2, 0, 0, 0, 0, 1, 0, 1 }, RESOLVE_UNDRAIN },
+		{ { 3, 2, 0, 0, 0, 1, 0, 0, 1 }, RESOLVE_REFRESH },
+		{ { 1, 1, 0, 0, 1, 1, 0, 0, 1 }, RESOLVE_REFRESH },
+		{ { 1, 1, 0, 0, 0, 0, 0, 0, 1 }, RESOLVE_REFRESH },
 	};
 	size_t	i;
 
