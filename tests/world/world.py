@@ -9,6 +9,7 @@ has its own port range) in a temporary directory of its own; stop() ends
 every process. The shared material (../shared from the repository's root) is
 found through fixture_path().
 """
+import hashlib
 import json
 import os
 import random
@@ -250,6 +251,29 @@ class StaleSentinel(_Listener):
         c.close()
 
 
+
+CERT_FILES = ("ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key")
+
+
+def seed_certs(d):
+    """The Kubernetes double's CA, server and client certificates, made once
+    for every world of this user (three RSA keys are 2 s of CPU, most of
+    what a world costs) and copied into d, where the double finds them."""
+    with open(os.path.join(HERE, "kube", "certs.py"), "rb") as f:
+        version = hashlib.sha256(f.read()).hexdigest()[:12]
+    src = os.path.join(tempfile.gettempdir(), "drain-world-certs-%d-%s" % (os.getuid(), version))
+    if not all(os.path.exists(os.path.join(src, n)) for n in CERT_FILES):
+        from kube.certs import ensure_certs
+        made = tempfile.mkdtemp(prefix="drain-world-certs-")
+        ensure_certs(made)
+        try:
+            os.rename(made, src)        # atomic: another world may make them too
+        except OSError:
+            shutil.rmtree(made, ignore_errors=True)
+    os.makedirs(d, exist_ok=True)
+    for n in CERT_FILES:
+        shutil.copy2(os.path.join(src, n), os.path.join(d, n))
+
 class World:
     def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
                  persistent_redis=False, celery_env=None, flower_args=None,
@@ -319,6 +343,7 @@ class World:
 
     def start(self, timeout=60):
         """timeout: for every pod to be ready (a world of many workers needs more)."""
+        seed_certs(self.certs)
         self.start_redis()
         with open(os.path.join(self.tmp, "world.json"), "w") as f:
             json.dump({"deployments": self.deployments, "statefulsets": self.statefulsets,
