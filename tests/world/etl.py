@@ -7,6 +7,7 @@ exactly once:
   HINCRBY ledger:done    <task id> 1   when it returns
   HSET    ledger:done_at <task id> T   the time it returned (benchmarks)
   HSET    ledger:started_at <task id> T  the time it started (queue downtime)
+  HSET    ledger:worker <task id> W  the worker that ran it (last start)
 A task cut by SIGKILL has a `started` entry and no `done` entry.
 
 WORKER_SHUTDOWN_SECONDS (default 0): once the worker has stopped consuming
@@ -68,6 +69,7 @@ def ledger():
 def ingest(self, seconds, tag):
     ledger().hincrby("ledger:started", self.request.id, 1)
     ledger().hset("ledger:started_at", self.request.id, repr(time.time()))
+    ledger().hset("ledger:worker", self.request.id, self.request.hostname or "?")
     time.sleep(float(seconds))
     pipe = ledger().pipeline()
     pipe.hincrby("ledger:done", self.request.id, 1)

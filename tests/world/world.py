@@ -646,7 +646,31 @@ users:
         # DIALS' pool (a process per task) may pause up to 5 s before each
         # task: never less than that for all of them (a lost task never ends)
         timeout = max(timeout, 30 + 6 * len(ids))
-        wait_for(lambda: all(i in self.ledger()[1] for i in ids), timeout, "all tasks done")
+        try:
+            wait_for(lambda: all(i in self.ledger()[1] for i in ids), timeout, "all tasks done")
+        except AssertionError as e:
+            raise AssertionError("%s:\n%s" % (e, self.tasks_not_done(ids))) from None
+
+    def tasks_not_done(self, ids):
+        """Where each of ids that has not ended stands, in words."""
+        l = self.r(15)
+        started, done = self.ledger()
+        at, by = l.hgetall("ledger:started_at"), l.hgetall("ledger:worker")
+        lines = []
+        for i in ids:
+            if i in done:
+                continue
+            if i in started:
+                lines.append("  %s: started %s time(s), last %.1fs ago on %s" % (
+                    i, started[i], time.time() - float(at.get(i, 0)), by.get(i, "?")))
+            else:
+                lines.append("  %s: never started" % i)
+        try:
+            online = ", ".join(sorted(self.workers_online()))
+        except Exception as e:      # no Flower in this world, or it is down
+            online = "unknown (%s)" % e
+        lines.append("  online workers: %s; unacked %d" % (online, self.unacked()))
+        return "\n".join(lines)
 
     def unacked(self):
         return self.r().hlen(self.key_prefix + "unacked")
