@@ -36,7 +36,8 @@ restore_lost(struct run *r, struct wk *w, const char *fmt, ...)
 	log_err("%s: %s; worker %s may be left without consumers: once it "
 	    "answers, give them back with: %s (or run drain-and-rollout "
 	    "--recover)", r->name, why, w->name, cmd);
-	free(cmd);
+	free(w->undrain);
+	w->undrain = cmd;		/* -o json */
 	run_fail(r, "%s", why);
 	r->bad = 1;
 }

@@ -280,14 +280,19 @@ def test_a_worker_that_stays_hung_is_named_with_its_undrain_command(world):
     """A worker whose pod runs but that never answers again: the asks end
     with exit 9, the run naming the worker and the --undrain command that
     gives its queue back once it answers (the cause was kept behind the
-    drain's time-out, unsaid)."""
-    worker, pod, ids, p = stopped_in_drain(world, "--drain-timeout", "6s")
+    drain's time-out, unsaid); -o json gives that command as the worker's
+    "undrain"."""
+    worker, pod, ids, p = stopped_in_drain(world, "--drain-timeout", "6s", "-o", "json")
     try:
         out, err = p.communicate(timeout=120)
     finally:
         world.kube_test("POST", "/_test/kill-pod", {"pod": pod["name"], "signal": "CONT"})
     assert p.returncode == 9, err
     assert "could not re-add the consumers of %s" % worker in err, err
+    (d,) = json.loads(out)["deployments"]
+    (w,) = d["workers"]
+    assert w["name"] == worker and w["gone"] is False, w
+    assert w["undrain"] and "--undrain ecal-bulk --queues ecal-bulk" in w["undrain"], w
     u = run_printed_undrain(world, err, worker)
     assert u.returncode == 0, u.stderr
     assert world.consumes(worker, "ecal-bulk")
