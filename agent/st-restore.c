@@ -68,7 +68,7 @@ rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 			    "again", r->name, w->name, w->cancelled.v[i]);
 			return;
 		}
-		for (i = 0; i < w->cancelled.n; i++)
+		for (i = 0; i < w->cancelled.n && ok; i++)	/* said once */
 			if (!strv_has(&s->queues, w->cancelled.v[i])) {
 				restore_lost(r, w, "worker %s still does not "
 				    "consume %s after add-consumer", w->name,
