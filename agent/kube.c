@@ -543,6 +543,9 @@ pod_gone_why(const struct pod_info *now, const struct pod_info *before)
 		return "its pod is being deleted";
 	if (now->exited)
 		return "its pod's container exited";
+	if (before != NULL && before->uid != NULL && now->uid != NULL &&
+	    strcmp(before->uid, now->uid) != 0)
+		return "its pod was replaced (a new pod of the same name)";
 	if (before != NULL && now->restarts > before->restarts)
 		return "its pod's container restarted";
 	return NULL;

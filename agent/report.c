@@ -593,10 +593,11 @@ run_json(struct run *r)
 			    "state", json_object_get(v, "state")));
 			free(u);
 		}
-		json_array_append_new(ws, json_pack("{s:o,s:o,s:b,s:b,s:o,s:o?}",
-		    "name", jtext(w->name), "queues", q, "drained", w->drained,
-		    "gone", w->gone, "tasks", tasks, "possibly_lost",
-		    jtext(w->lost)));
+		json_array_append_new(ws, json_pack("{s:o,s:o,s:b,s:b,s:o,s:o?,"
+		    "s:o?}", "name", jtext(w->name), "queues", q, "drained",
+		    w->drained, "gone", w->gone, "tasks", tasks,
+		    "possibly_lost", jtext(w->lost), "undrain",
+		    jtext(w->undrain)));
 	}
 	o = json_pack("{s:o,s:o,s:s,s:i,s:f,s:o,s:o,s:o?,s:o?,s:I,s:o?}",
 	    "deployment", jtext(r->name), "namespace", jtext(r->ctx->kube.ns),

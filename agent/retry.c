@@ -72,16 +72,13 @@ retry_readd(const struct readd_facts *f)
 		d.why = "Flower's list of workers could not be read";
 		return d;
 	}
-	if (f->pod_runs != 1 && (f->online == 0 || (f->online == -1 &&
-	    !f->pinged))) {
-		d.verdict = READD_GONE;
-		return d;
-	}
 	if (f->asked >= READD_ASKS) {
 		d.why = f->online == 1 ? "it is online but did not answer" :
 		    f->pod_runs == 1 && (!f->listed || !f->pinged) ?
 		    "its pod runs, but it did not answer (Flower's broker "
-		    "connection failing?)" :
+		    "connection failing?)" : !f->pinged ?
+		    "Flower counts it offline and its pod could not be "
+		    "listed: hung or gone, cannot tell" :
 		    "it did not answer, nor the broadcast ping (still "
 		    "reconnecting to the broker?)";
 		return d;

@@ -580,6 +580,7 @@ wk_free(struct wk *w)
 	drainset_free(&w->tasks);
 	worker_snap_free(&w->snap);
 	free(w->lost);
+	free(w->undrain);
 	free(w->pod_uid);
 	json_decref(w->waited);
 }

@@ -38,6 +38,8 @@ struct wk {
 	double		 last_event;	/* ev_now of its last event, 0 none */
 	int		 suspect;	/* silent: is its pod still there? */
 	char		*lost;		/* tasks it held when it vanished */
+	char		*undrain;	/* RESTORE could not give its consumers
+					   back: the command that does */
 	size_t		 nlost;		/* how many */
 	struct json_t	*waited;	/* {id: {name, state}} waited for */
 	/* its pod when the run cancelled it (RESOLVE's list, or the census

@@ -1,9 +1,10 @@
 /*
  * st-restore.c -- RESTORE: give every worker that still exists the consumers
- * this run cancelled, and check that it consumes them again. A worker that
- * is gone (offline or unknown) has nothing to restore.
+ * this run cancelled, and check that it consumes them again. A worker whose
+ * pod no longer runs it (Kubernetes says so) has nothing to restore.
  */
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,31 @@
 #include "runpriv.h"
 
 static flower_done_cb readded;
+
+/*
+ * Worker w may be left without the consumers the run cancelled: say so at
+ * once, naming it and the command that gives them back (the run's error
+ * keeps the cause that made it restore, so this one would not be seen),
+ * and fail the run (exit 9).
+ */
+static void
+restore_lost(struct run *r, struct wk *w, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 why[512];
+	char	*cmd = run_undrain_command(r, &w->cancelled);
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	log_err("%s: %s; worker %s may be left without consumers: once it "
+	    "answers, give them back with: %s (or run drain-and-rollout "
+	    "--recover)", r->name, why, w->name, cmd);
+	free(w->undrain);
+	w->undrain = cmd;		/* -o json */
+	run_fail(r, "%s", why);
+	r->bad = 1;
+}
 
 static void
 rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
@@ -30,9 +56,8 @@ rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 	if (e == FLOWER_EUNKNOWN) {
 		w->gone = 1;
 	} else if (e != FLOWER_OK) {
-		run_fail(r, "cannot check that %s consumes again: %s", w->name,
-		    err);
-		r->bad = 1;
+		restore_lost(r, w, "cannot check that %s consumes again: %s",
+		    w->name, err);
 	} else {
 		for (i = 0; i < w->cancelled.n; i++)
 			if (!strv_has(&s->queues, w->cancelled.v[i]))
@@ -43,12 +68,11 @@ rechecked(enum flower_err e, struct worker_snap *s, const char *err, void *arg)
 			    "again", r->name, w->name, w->cancelled.v[i]);
 			return;
 		}
-		for (i = 0; i < w->cancelled.n; i++)
+		for (i = 0; i < w->cancelled.n && ok; i++)	/* said once */
 			if (!strv_has(&s->queues, w->cancelled.v[i])) {
-				run_fail(r, "worker %s still does not consume "
-				    "%s after add-consumer", w->name,
+				restore_lost(r, w, "worker %s still does not "
+				    "consume %s after add-consumer", w->name,
 				    w->cancelled.v[i]);
-				r->bad = 1;
 				ok = 0;
 			}
 		if (ok) {
@@ -138,6 +162,7 @@ restore_decide(struct run *r)
 	struct readd_facts	 f;
 	struct readd_decision	 d;
 	struct pod_info		 then;
+	const char		*gone;
 	size_t			 i, j;
 
 	for (i = 0; i < r->nw; i++) {
@@ -150,10 +175,11 @@ restore_decide(struct run *r)
 		for (j = 0; f.listed && j < r->census_nws; j++)
 			if (strcmp(r->census_ws[j].name, w->name) == 0)
 				f.online = r->census_ws[j].online;
+		gone = !r->census_pods_ok || worker_pod(w->name) == NULL ?
+		    NULL : pod_gone_why(pod_list_find(&r->census_pods,
+		    worker_pod(w->name)), worker_pod_then(r, w, &then));
 		f.pod_runs = !r->census_pods_ok || worker_pod(w->name) ==
-		    NULL ? -1 : pod_gone_why(pod_list_find(&r->census_pods,
-		    worker_pod(w->name)), worker_pod_then(r, w, &then)) ==
-		    NULL;
+		    NULL ? -1 : gone == NULL;
 		f.asked = w->asked;
 		f.pinged = r->ctx->ctl.via == VIA_BROKER;
 		f.left = r->state_deadline <= 0 ? -1 :
@@ -163,26 +189,25 @@ restore_decide(struct run *r)
 		f.jitter = (double)random() / RAND_MAX;
 		d = retry_readd(&f);
 		if (d.verdict == READD_GONE) {
-			log_info("%s: worker %s is gone%s; nothing to restore",
-			    r->name, w->name, f.pod_runs == 0 ? " (its pod "
-			    "no longer runs it)" : "");
+			log_info("%s: worker %s is gone (%s); nothing to "
+			    "restore", r->name, w->name, gone);
 			w->gone = 1;
 		} else if (d.verdict == READD_AGAIN) {
 			log_warn("%s: worker %s %s but did not take its "
 			    "consumers back; asking it again in %.1fs (attempt "
 			    "%d of %d)", r->name, w->name, f.online == 1 ?
-			    "is online" : "runs (its pod does)", d.wait,
-			    w->asked + 1, READD_ASKS);
+			    "is online" : f.pod_runs == 1 ? "runs (its pod "
+			    "does)" : "may run (its pod could not be listed)",
+			    d.wait, w->asked + 1, READD_ASKS);
 			w->confirming = 0;
 			r->step = 0;	/* once answered: step 0 again */
 			ev_once(r->ctx->loop, -1, 0, d.wait, readd_again,
 			    op_new(r, i, 0));
 		} else {
-			run_fail(r, "could not re-add the consumers of %s "
-			    "(%s; asked %d time%s)", w->name, f.listed ||
+			restore_lost(r, w, "could not re-add the consumers of "
+			    "%s (%s; asked %d time%s)", w->name, f.listed ||
 			    f.pod_runs == 1 ? d.why : r->last_line, w->asked,
 			    w->asked == 1 ? "" : "s");
-			r->bad = 1;
 		}
 	}
 }
@@ -199,6 +224,20 @@ readded(enum flower_err e, const char *err, void *arg)
 		r->w[wi].confirming = 1;	/* check whether it is gone */
 		log_debug("%s: %s", r->name, err);
 	}
+}
+
+/*
+ * How long the pods are listed for: a request's time at most, so that an
+ * API server down (retried until the deadline) does not keep an online
+ * worker from being asked again before RESTORE's deadline.
+ */
+static double
+restore_patience(struct run *r)
+{
+	double	until = ev_now(r->ctx->loop) + r->ctx->o->request_timeout;
+
+	return r->state_deadline > 0 && r->state_deadline < until ?
+	    r->state_deadline : until;
 }
 
 /*
@@ -222,7 +261,7 @@ restore_settled(struct run *r)
 			ctl_status(&r->ctx->ctl, r->state_deadline,
 			    restore_status, op_new(r, 0, 0));
 			kube_list(&r->ctx->kube, "pods", r->dep.selector,
-			    r->state_deadline, restore_pods, op_new(r, 0, 0));
+			    restore_patience(r), restore_pods, op_new(r, 0, 0));
 			return;
 		}
 	}

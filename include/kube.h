@@ -165,7 +165,8 @@ const char *pod_identity(const struct pod_info *, int sts);
 /*
  * Whether a pod still runs the worker it ran when `before` was listed
  * (before may be NULL: unknown). NULL if it does; else why not, in words:
- * the pod is gone (now NULL), being deleted, its container exited, or it
+ * the pod is gone (now NULL), being deleted, its container exited, it was
+ * replaced (another uid under its name: a StatefulSet's), or it
  * restarted. A Celery worker that does not answer is not gone while this
  * says NULL: its broker or Flower may be what is failing.
  */

@@ -72,26 +72,26 @@ enum retry_class retry_class_of(const char *cause);
  * Flower unreachable); Flower's list of workers and the Deployment's pods
  * were then read. What to do about that worker:
  *   - READD_GONE: its pod no longer runs the process the run cancelled
- *     (pod_runs 0: gone, being deleted, exited, restarted: pod_gone_why());
- *     or, its pod not known to run (pod_runs -1), the list was read and the
- *     worker is offline, or not in it: it has nothing to restore. A list
- *     that is the answers to a broadcast ping (Celery remote control on the
- *     broker: `pinged`) says only that a worker not in it did not answer
- *     within a second, as one reconnecting after a Redis restart or a
- *     failover does: such a worker is taken as online. So is one whose pod
- *     runs (pod_runs 1) whatever the list says: Flower's "offline" is only
- *     missed heartbeats, which its own broker connection failing (the
- *     very cause of an HTTP 500) makes too.
- *   - READD_AGAIN: it is online: ask it again for its consumers after
+ *     (pod_runs 0: gone, being deleted, exited, restarted: pod_gone_why()):
+ *     it has nothing to restore. Only Kubernetes says so: Flower's
+ *     "offline" is only missed heartbeats, which a hung worker or Flower's
+ *     own broker connection failing (the very cause of an HTTP 500) makes
+ *     too; a worker whose pod runs (pod_runs 1), or whose pods could not
+ *     be listed (pod_runs -1: a 401, the API down), is asked again
+ *     whatever the list says. A list that is the answers to a broadcast
+ *     ping (Celery remote control on the broker: `pinged`) says only that
+ *     a worker not in it did not answer within a second, as one
+ *     reconnecting after a Redis restart or a failover does.
+ *   - READD_AGAIN: it may run: ask it again for its consumers after
  *     `wait` seconds (a broadcast lost on the way, e.g. by Flower's broker
  *     connection, stale after a Redis restart, or by a worker whose own
  *     connection is not back yet: the next one usually lands). The wait
  *     is retry_decide()'s for a transient failure once something changed;
  *     at most READD_ASKS add-consumer rounds in all, none that would
  *     start after `left`.
- *   - READD_FAIL: the list could not be read (and the pod is not known to
- *     run), or an online worker was asked READD_ASKS times or the deadline
- *     has come: the run fails, `why` says which.
+ *   - READD_FAIL: neither the list nor the pods could be read, or the
+ *     worker was asked READD_ASKS times or the deadline has come: the run
+ *     fails, `why` says which.
  */
 #define READD_ASKS	6
 

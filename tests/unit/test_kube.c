@@ -614,6 +614,16 @@ test_pod_gone_why(void **state)
 	before = pod_list_find(&l, "odd");
 	assert_non_null(strstr(pod_gone_why(p, before), "restarted"));
 	assert_null(pod_gone_why(before, p));
+	/* a StatefulSet's pod deleted and created again under its name */
+	{
+		struct pod_info a = { .name = "sts-0", .uid = "u1", .restarts = 2 };
+		struct pod_info b = { .name = "sts-0", .uid = "u2" };
+		struct pod_info c = { .name = "sts-0", .uid = NULL, .restarts = 2 };
+		assert_non_null(strstr(pod_gone_why(&b, &a), "replaced"));
+		assert_null(pod_gone_why(&a, &a));
+		assert_null(pod_gone_why(&c, &a));	/* uid not known */
+		assert_null(pod_gone_why(&a, &c));
+	}
 	pod_list_free(&l);
 	json_decref(pl);
 }

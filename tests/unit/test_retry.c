@@ -152,12 +152,20 @@ test_readd(void **state)
 		  { 0, 1, 1, 50, 0, 0, -1 }, READD_FAIL, 0, "could not be read" },
 		{ "the list could not be read, online unknown",
 		  { 0, -1, 1, 50, 0, 0, -1 }, READD_FAIL, 0, "could not be read" },
-		{ "offline: gone",
-		  { 1, 0, 1, 50, 0, 0, -1 }, READD_GONE, 0, NULL },
-		{ "not in the list: gone",
-		  { 1, -1, 1, 50, 0, 0, -1 }, READD_GONE, 0, NULL },
-		{ "offline after many asks: still gone",
-		  { 1, 0, READD_ASKS, 50, 0, 0, -1 }, READD_GONE, 0, NULL },
+		/* offline in Flower's list, the pods not listed (a 401, the
+		 * API down): hung or gone, the run cannot tell */
+		{ "offline, its pod unknown: again",
+		  { 1, 0, 1, 50, 0, 0, -1 }, READD_AGAIN, 0.1, NULL },
+		{ "not in the list, its pod unknown: again",
+		  { 1, -1, 2, 50, 0, 0, -1 }, READD_AGAIN, 0.2, NULL },
+		{ "offline, its pod unknown, asked READD_ASKS times: give up",
+		  { 1, 0, READD_ASKS, 50, 0, 0, -1 }, READD_FAIL, 0,
+		  "cannot tell" },
+		{ "not in the list, its pod unknown, asked READD_ASKS times",
+		  { 1, -1, READD_ASKS, 50, 0, 0, -1 }, READD_FAIL, 0,
+		  "cannot tell" },
+		{ "offline, its pod unknown, the deadline has come",
+		  { 1, 0, 1, 0, 0, 0, -1 }, READD_FAIL, 0, "deadline" },
 		{ "online after the first ask: again, soon",
 		  { 1, 1, 1, 50, 0, 0, -1 }, READD_AGAIN, 0.1, NULL },
 		{ "online after the first ask, jitter 1",
@@ -189,8 +197,8 @@ test_readd(void **state)
 		  { 1, -1, 1, 0, 0, 1, -1 }, READD_FAIL, 0, "deadline" },
 		{ "answered the ping: again",
 		  { 1, 1, 2, 50, 0, 1, -1 }, READD_AGAIN, 0.2, NULL },
-		{ "offline (pinged lists never say so): gone",
-		  { 1, 0, 1, 50, 0, 1, -1 }, READD_GONE, 0, NULL },
+		{ "offline (pinged lists never say so): again",
+		  { 1, 0, 1, 50, 0, 1, -1 }, READD_AGAIN, 0.1, NULL },
 		{ "pinged, the list could not be read",
 		  { 0, -1, 1, 50, 0, 1, -1 }, READD_FAIL, 0, "could not be read" },
 		/* the pod: Kubernetes decides */
@@ -209,6 +217,10 @@ test_readd(void **state)
 		  { 1, 1, 1, 50, 0, 0, 0 }, READD_GONE, 0, NULL },
 		{ "its pod no longer runs it, the list unreadable: gone",
 		  { 0, -1, 1, 50, 0, 0, 0 }, READD_GONE, 0, NULL },
+		{ "its pod no longer runs it, offline: gone",
+		  { 1, 0, 1, 50, 0, 0, 0 }, READD_GONE, 0, NULL },
+		{ "its pod no longer runs it, asked READD_ASKS times: gone",
+		  { 1, 1, READD_ASKS, 50, 0, 0, 0 }, READD_GONE, 0, NULL },
 	};
 	struct readd_decision	d;
 	size_t			i;
