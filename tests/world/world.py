@@ -274,6 +274,29 @@ def seed_certs(d):
     for n in CERT_FILES:
         shutil.copy2(os.path.join(src, n), os.path.join(d, n))
 
+
+_enqueuer = {"proc": None, "lock": threading.Lock()}
+
+
+def enqueuer_send(req):
+    """One request to this process's enqueuer (started on first use, and
+    again if it died); the tasks' ids."""
+    with _enqueuer["lock"]:
+        p = _enqueuer["proc"]
+        if p is None or p.poll() is not None:
+            p = _enqueuer["proc"] = subprocess.Popen(
+                [PY, os.path.join(HERE, "enqueuer.py")], cwd=HERE, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True)
+        p.stdin.write(json.dumps(req) + "\n")
+        p.stdin.flush()
+        line = p.stdout.readline()
+    if not line:
+        raise RuntimeError("the enqueuer exited (exit %s)" % p.poll())
+    out = json.loads(line)
+    if isinstance(out, dict):
+        raise RuntimeError("enqueue: " + out["error"])
+    return out
+
 class World:
     def __init__(self, deployments=None, flower=True, flower_auth=None, tmp=None,
                  persistent_redis=False, celery_env=None, flower_args=None,
@@ -602,23 +625,11 @@ users:
 
     def enqueue(self, queue, n, seconds, eta=None, tag="t", priorities=None):
         """priorities: a list, task i gets priorities[i % len] (kombu puts
-        it on the list of its priority step)."""
-        code = ("import json, sys, datetime\n"
-                "from etl import ingest\n"
-                "ids = []\n"
-                "prios = %r\n"
-                "for i in range(%d):\n"
-                "    kw = {}\n"
-                "    if %r is not None:\n"
-                "        kw['eta'] = datetime.datetime.now(datetime.timezone.utc) + "
-                "datetime.timedelta(seconds=%r or 0)\n"
-                "    if prios:\n"
-                "        kw['priority'] = prios[i %% len(prios)]\n"
-                "    ids.append(ingest.apply_async(args=[%r, '%s-%%d' %% i], queue=%r, **kw).id)\n"
-                "print(json.dumps(ids))\n") % (priorities, n, eta, eta, seconds, tag, queue)
-        out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
-                             stdout=subprocess.PIPE, check=True, text=True).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        it on the list of its priority step). Sent by this runner's
+        enqueuer process (enqueuer.py), as the DIALS code sends them."""
+        return enqueuer_send({"env": self.celery_environ(), "queue": queue, "n": n,
+                              "seconds": seconds, "eta": eta, "tag": tag,
+                              "priorities": priorities})
 
     def stream(self, queue, n, every=0.5, seconds=1.0, tag="s"):
         """A steady stream: n tasks of `seconds`, one every `every` s, from one
