@@ -238,7 +238,9 @@ def test_a_record_the_replica_missed_is_not_acted_on(request):
     assert "stopped before the cancel" in err, err
     assert patches(w) == []
     assert wait_consumes(w, worker, timeout=60)     # nothing changed
-    # after the failover (the new master has no replica): a run completes
+    # after the failover (the new master has no replica), once Flower hears
+    # the worker's heartbeats again: a run completes
+    wait_for(lambda: worker in w.workers_online(), 60, "the worker online in Flower")
     p = w.run(DEP, "--poll-interval", "1s")
     assert p.returncode == 0, p.stderr
     assert len(applied_patches(w)) == 1

@@ -365,13 +365,23 @@ def test_v21_refresh_joins_an_inspection_in_flight(world):
     # Celery adds the consumer just after answering add_consumer (call_soon)
     wait_for(lambda: [q["name"] for q in refresh(d)[WORKER]["active_queues"]] == [QUEUE],
              10, "the queue consumed again")
-    # Flower 2.0 starts a new inspection for the refresh
+    # Flower 2.0 starts a new inspection for the refresh: it sees the cancel,
+    # unless the worker answered it before running the cancel it had just
+    # acknowledged (Celery's call_soon, both in one batch on a loaded
+    # machine); 2.1, which joins the inspection in flight, never does
     d = world["open"]
-    try:
-        queues, _ = _refresh_during_all_workers_inspection(d)
-        assert queues == []
-    finally:
-        assert d.request("POST", ADD)[0] == 200
+    seen = []
+    for _ in range(3):
+        try:
+            queues, _ = _refresh_during_all_workers_inspection(d)
+            seen.append(queues)
+        finally:
+            assert d.request("POST", ADD)[0] == 200
+        if queues == []:
+            break
+        wait_for(lambda: [q["name"] for q in refresh(d)[WORKER]["active_queues"]] == [QUEUE],
+                 10, "the queue consumed again")
+    assert seen[-1] == [], seen
 
 
 # ---------------------------------------------------------------------------
