@@ -57,12 +57,26 @@ retry_class_of(const char *cause)
 	return RETRY_TRANSIENT;
 }
 
+/* retry_decide()'s wait for a transient failure once something changed. */
+static double
+again_wait(int asked, double left, double jitter)
+{
+	struct retry_facts	rf;
+
+	memset(&rf, 0, sizeof rf);
+	rf.changed = 1;
+	rf.cls = RETRY_TRANSIENT;
+	rf.attempts = asked;
+	rf.left = left;
+	rf.jitter = jitter;
+	return retry_decide(&rf).wait;
+}
+
 struct readd_decision
 retry_readd(const struct readd_facts *f)
 {
 	struct readd_decision	d = { READD_FAIL, 0, NULL };
-	struct retry_facts	rf;
-	struct retry_decision	rd;
+	double			w;
 
 	if (f->pod_runs == 0) {
 		d.verdict = READD_GONE;
@@ -83,34 +97,17 @@ retry_readd(const struct readd_facts *f)
 		    "reconnecting to the broker?)";
 		return d;
 	}
-	memset(&rf, 0, sizeof rf);
-	rf.changed = 1;
-	rf.cls = RETRY_TRANSIENT;
-	rf.attempts = f->asked;
-	rf.left = f->left;
-	rf.jitter = f->jitter;
-	rd = retry_decide(&rf);
-	if (rd.wait < 0) {
+	if ((w = again_wait(f->asked, f->left, f->jitter)) < 0) {
 		d.why = "it is online but did not answer before the deadline";
 		return d;
 	}
 	d.verdict = READD_AGAIN;
-	d.wait = rd.wait;
+	d.wait = w;
 	return d;
 }
 
 double
 retry_cancel(int asked, double left, double jitter)
 {
-	struct retry_facts	rf;
-
-	if (asked >= CANCEL_ASKS)
-		return -1;
-	memset(&rf, 0, sizeof rf);
-	rf.changed = 1;
-	rf.cls = RETRY_TRANSIENT;
-	rf.attempts = asked;
-	rf.left = left;
-	rf.jitter = jitter;
-	return retry_decide(&rf).wait;
+	return asked >= CANCEL_ASKS ? -1 : again_wait(asked, left, jitter);
 }

@@ -51,6 +51,17 @@ deadline_minute(struct run *r)
 	return 60;
 }
 
+double
+run_time_left(struct run *r)
+{
+	double	left;
+
+	if (r->state_deadline <= 0)
+		return -1;
+	left = r->state_deadline - ev_now(r->ctx->loop);
+	return left > 0 ? left : 0;
+}
+
 void
 run_patch_ahead(struct run *r, int pause)
 {

@@ -249,6 +249,9 @@ void		 run_events_lost(struct run *);
 /* An object of the run's Deployment from the watch: to the object hook. */
 void		 run_object(struct run *, const char *type, struct json_t *obj);
 
+/* Seconds before the state's deadline: 0 once passed, -1 if it has none. */
+double		 run_time_left(struct run *);
+
 /*
  * A PATCH of the Deployment (the restart; pause: --handover's pause) is
  * about to be sent, retried until the state's deadline: r->patch_last

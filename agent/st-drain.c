@@ -168,17 +168,13 @@ cancelled(enum flower_err e, const char *err, void *arg)
 	size_t		 wi, qi;
 	struct run	*r = op_done(arg, &wi, &qi);
 	struct wk	*w;
-	double		 wait, left;
+	double		 wait;
 
 	if (r == NULL)
 		return;
 	w = &r->w[wi];
 	if (e == FLOWER_ENOREPLY && r->err[0] == '\0') {
-		left = r->state_deadline <= 0 ? -1 : r->state_deadline -
-		    ev_now(r->ctx->loop);
-		if (r->state_deadline > 0 && left < 0)
-			left = 0;
-		wait = retry_cancel(++w->cancel_asks, left,
+		wait = retry_cancel(++w->cancel_asks, run_time_left(r),
 		    (double)random() / RAND_MAX);
 		if (wait >= 0) {
 			log_warn("%s: worker %s did not answer the cancel of "

@@ -346,25 +346,25 @@ resolve_workers(struct run *r)
 /*
  * Which pods need a worker drained: a pod being deleted belongs to a worker
  * in warm shutdown that is leaving anyway, and a pod whose containers do not
- * run holds no task; both are reported and skipped. Every other pod must run
- * an online worker, or the restart would kill work nobody can drain.
+ * run holds no task; both are skipped (pod_skipped() says so, once the
+ * workers are known). Every other pod must run an online worker, or the
+ * restart would kill work nobody can drain.
  */
 static int
-pod_needs_worker(struct run *r, const struct pod_info *p, int quiet)
+pod_needs_worker(const struct pod_info *p)
 {
-	if (quiet)
-		return !p->terminating && p->running;
-	if (p->terminating) {
+	return !p->terminating && p->running;
+}
+
+static void
+pod_skipped(struct run *r, const struct pod_info *p)
+{
+	if (p->terminating)
 		log_info("%s: pod %s is being deleted (its worker is leaving "
 		    "anyway); skipped", r->name, p->name);
-		return 0;
-	}
-	if (!p->running) {
+	else if (!p->running)
 		log_info("%s: pod %s: %s: no container runs, nothing to drain "
 		    "there", r->name, p->name, p->state);
-		return 0;
-	}
-	return 1;
 }
 
 static void
@@ -391,7 +391,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 		return;
 	}
 	for (i = 0; i < r->pods0.n; i++)
-		if (pod_needs_worker(r, &r->pods0.v[i], 1))
+		if (pod_needs_worker(&r->pods0.v[i]))
 			strv_add(&need, r->pods0.v[i].name);
 	for (i = 0; i < n; i++) {
 		pod = worker_pod(ws[i].name);
@@ -419,7 +419,7 @@ got_status(enum flower_err e, struct worker_status *ws, size_t n,
 	    VIA_BROKER, .pings = r->pings });
 	if (v != RESOLVE_PING_AGAIN) {
 		for (i = 0; i < r->pods0.n; i++)	/* said once */
-			(void)pod_needs_worker(r, &r->pods0.v[i], 0);
+			pod_skipped(r, &r->pods0.v[i]);
 		for (i = 0; i < online.n; i++)
 			run_add_worker(r, online.v[i]);
 	}

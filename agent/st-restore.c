@@ -164,6 +164,7 @@ restore_decide(struct run *r)
 	struct pod_info		 then;
 	const char		*gone;
 	size_t			 i, j;
+	int			 known;
 
 	for (i = 0; i < r->nw; i++) {
 		struct wk *w = &r->w[i];
@@ -175,17 +176,13 @@ restore_decide(struct run *r)
 		for (j = 0; f.listed && j < r->census_nws; j++)
 			if (strcmp(r->census_ws[j].name, w->name) == 0)
 				f.online = r->census_ws[j].online;
-		gone = !r->census_pods_ok || worker_pod(w->name) == NULL ?
-		    NULL : pod_gone_why(pod_list_find(&r->census_pods,
-		    worker_pod(w->name)), worker_pod_then(r, w, &then));
-		f.pod_runs = !r->census_pods_ok || worker_pod(w->name) ==
-		    NULL ? -1 : gone == NULL;
+		known = r->census_pods_ok && worker_pod(w->name) != NULL;
+		gone = known ? pod_gone_why(pod_list_find(&r->census_pods,
+		    worker_pod(w->name)), worker_pod_then(r, w, &then)) : NULL;
+		f.pod_runs = known ? gone == NULL : -1;
 		f.asked = w->asked;
 		f.pinged = r->ctx->ctl.via == VIA_BROKER;
-		f.left = r->state_deadline <= 0 ? -1 :
-		    r->state_deadline - ev_now(r->ctx->loop);
-		if (r->state_deadline > 0 && f.left < 0)
-			f.left = 0;
+		f.left = run_time_left(r);
 		f.jitter = (double)random() / RAND_MAX;
 		d = retry_readd(&f);
 		if (d.verdict == READD_GONE) {

@@ -278,13 +278,12 @@ rollout_seen(struct run *r, json_t *obj)
  * poll lists the pods and the ReplicaSets, and asks which workers are
  * online when a pod of the old template may run one the last answer did
  * not see, or that answer is 5 s old (census_ask(); the run's own pods,
- * drained, need no answer at every look); a
- * worker of the old template this run has not drained (a replica added by
- * a scale while the restart was in flight, or by proportional scaling
- * during the rollout) is drained with the rollout held: the Deployment
- * paused (the journal says so first), the worker cancelled and drained
- * (CANCEL, DRAIN), then resumed. A pod whose worker is not known yet holds
- * it too.
+ * drained, need no answer at every look); a worker of the old template
+ * this run has not drained (a replica added by a scale while the restart
+ * was in flight, or by proportional scaling during the rollout) is drained
+ * with the rollout held: the Deployment paused (the journal says so
+ * first), the worker cancelled and drained (CANCEL, DRAIN), then resumed.
+ * A pod whose worker is not known yet holds it too.
  */
 
 /* The rollout stops pod p: it is of the old template. */
