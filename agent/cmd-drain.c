@@ -17,55 +17,56 @@ const struct cmd_entry cmd_drain_entry = {
 	CMD_O_SELECTOR | CMD_O_IGNORE_HOLD,
 	CMD_DEFAULT,
 	cmd_drain_exec,
+	NULL,
 };
 
-/* Add a run for each deployment -l selects; returns -1 with err. */
-static int
-select_deployments(struct ctx *c, const char *selector, char *err,
-    size_t errlen)
+static struct ctx	ctx;
+
+/* The deployments -l selects: a run for each, then the runs. */
+static void
+selected(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
-	struct cmd_kube	 k = { 0 };
+	struct ctx	*c = arg;
 	json_t		*d;
 	size_t		 i;
 	const char	*name;
 
-	kube_list(&c->kube, "deployments", selector, ev_now(c->loop) + 60,
-	    cmd_kube_cb, &k);
-	if (cmd_kube_wait(c, &k) == -1) {
-		snprintf(err, errlen, "%s", k.err);
-		return -1;
+	if (e != KUBE_OK) {
+		log_err("%s", err);
+		cmd_done(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
 	}
-	json_array_foreach(json_object_get(k.obj, "items"), i, d) {
+	json_array_foreach(json_object_get(obj, "items"), i, d) {
 		name = json_string_value(json_object_get(json_object_get(d,
 		    "metadata"), "name"));
 		if (name != NULL)
 			ctx_add(c, name, 1, RUN_DRAIN);
 	}
-	json_decref(k.obj);
 	if (c->nruns == 0) {
-		snprintf(err, errlen, "no deployment in namespace %s matches %s",
-		    c->kube.ns, selector);
-		return -1;
+		log_err("no deployment in namespace %s matches %s",
+		    c->kube.ns, c->o->selector);
+		cmd_done(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
 	}
-	return 0;
+	cmd_runs(c, cmd_done);
+}
+
+static void
+start(struct ctx *c, int argc, char **argv)
+{
+	int	i;
+
+	for (i = 0; i < argc; i++)
+		ctx_add(c, argv[i], 0, RUN_DRAIN);
+	if (c->o->selector != NULL)
+		kube_list(&c->kube, "deployments", c->o->selector,
+		    ev_now(c->loop) + 60, selected, c);
+	else
+		cmd_runs(c, cmd_done);
 }
 
 static int
 cmd_drain_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
-	struct ctx	c;
-	char		err[1024];
-	int		i;
-
-	if (cmd_ctx(&c, loop, o) == -1)
-		return EXIT_USAGE;
-	for (i = 0; i < argc; i++)
-		ctx_add(&c, argv[i], 0, RUN_DRAIN);
-	if (o->selector != NULL &&
-	    select_deployments(&c, o->selector, err, sizeof err) == -1) {
-		log_err("%s", err);
-		ctx_free(&c);
-		return fsm_exit_code(OUT_PREFLIGHT);
-	}
-	return cmd_run(&c);
+	return cmd_ctx(&ctx, loop, o, argc, argv, start);
 }

@@ -27,6 +27,7 @@ const struct cmd_entry cmd_hold_entry = {
 	CMD_O_REASON | CMD_O_UNTIL,
 	0,
 	cmd_hold_exec,
+	NULL,
 };
 
 const struct cmd_entry cmd_release_entry = {
@@ -36,6 +37,7 @@ const struct cmd_entry cmd_release_entry = {
 	0,
 	0,
 	cmd_release_exec,
+	NULL,
 };
 
 /* Who holds: user@host. */
@@ -53,141 +55,189 @@ holder(void)
 	return xasprintf("uid %ld@%s", (long)getuid(), host);
 }
 
-/*
- * Set up the context and read the deployment's hold; returns the state,
- * or -1 (logged; *rc set) if the deployment cannot be read.
- */
-static int
-current_hold(struct ctx *c, struct ev_loop *loop, struct opts *o,
-    const char *name, struct hold *h, int *rc)
-{
-	struct cmd_kube	 k = { 0 };
-	int		 st;
-	const char	*bare;
 
-	*rc = fsm_exit_code(OUT_PREFLIGHT);
-	kube_target_split(name, &bare);
-	if (!dns1123_subdomain(bare)) {
-		log_err("\"%s\" is not a valid %s name (a DNS-1123 "
-		    "subdomain: lower-case letters, digits, '-' and '.', at "
-		    "most 253)",
-		    bare, kube_target_kind(name));
-		return -1;
-	}
-	if (cmd_ctx(c, loop, o) == -1) {
-		*rc = EXIT_USAGE;
-		return -1;
-	}
-	kube_get_deployment(&c->kube, name, ev_now(loop) + 60, cmd_kube_cb, &k);
-	if (cmd_kube_wait(c, &k) == -1) {
-		log_err("%s", k.err);
-		ctx_free(c);
-		return -1;
-	}
-	st = hold_of(k.obj, now_wall(), h);
-	json_decref(k.obj);
-	return st;
-}
-
-/* PATCH the annotation (value NULL: remove it, which only --release asks);
- * 0, or -1 logged. With --dry-run, nothing is sent. */
-static int
-annotate(struct ctx *c, const char *name, const char *value, int release)
-{
-	struct cmd_kube	k = { 0 };
-
-	if ((value == NULL) != release) {
-		log_err("%s: internal error: no hold value to write; nothing "
-		    "sent", name);
-		return -1;
-	}
-	if (c->o->dry_run)
-		return 0;
-	kube_annotate(&c->kube, name, HOLD_ANNOTATION, value,
-	    ev_now(c->loop) + 60, cmd_kube_cb, &k);
-	if (cmd_kube_wait(c, &k) == -1) {
-		log_err("%s", k.err);
-		return -1;
-	}
-	json_decref(k.obj);
-	return 0;
-}
+/* --hold or --release, from its start to its end. */
+static struct {
+	struct ctx	 c;
+	struct opts	*o;
+	const char	*name;		/* the deployment named */
+	int		 release;	/* --release, else --hold */
+	double		 t0;		/* when it started (wall clock) */
+	double		 now, until;	/* --hold: the hold's start, end */
+	char		*value;		/* --hold: the annotation to write */
+	struct hold	 h;		/* the hold in place before */
+	int		 st;		/* its hold_of() state */
+	char		 done[1024];	/* what was done */
+	json_t		*hj;		/* the hold in place after (-o json) */
+} hc;
 
 /*
- * -o json: the deployment's entry: its outcome (a usage error has none),
- * what was done, the hold in place after it (hj, stolen; NULL: none).
+ * The command's end, with its exit code: -o json: the deployment's entry:
+ * its outcome (a usage error has none), what was done, the hold in place
+ * after it (NULL: none). Returns rc.
  */
 static int
-hold_report(const char *name, struct opts *o, int rc, const char *done,
-    json_t *hj, double t0)
+hold_report(int rc)
 {
 	enum fsm_outcome	 out;
 	json_t			*e;
 
+	free(hc.value);
+	hc.value = NULL;
+	hold_free(&hc.h);
 	if (!report_json_on() || rc == EXIT_USAGE) {
-		json_decref(hj);
+		json_decref(hc.hj);
 		return rc;
 	}
-	out = rc != EXIT_OK ? OUT_PREFLIGHT : o->dry_run ? OUT_DRY_RUN :
+	out = rc != EXIT_OK ? OUT_PREFLIGHT : hc.o->dry_run ? OUT_DRY_RUN :
 	    OUT_OK;
-	e = report_json_entry(name, out, rc == EXIT_OK ? done : NULL,
-	    now_wall() - t0);
-	json_object_set_new(e, "hold", hj != NULL ? hj : json_null());
+	e = report_json_entry(hc.name, out, rc == EXIT_OK ? hc.done : NULL,
+	    now_wall() - hc.t0);
+	json_object_set_new(e, "hold", hc.hj != NULL ? hc.hj : json_null());
 	report_json_deployment(e);
 	return rc;
 }
 
-typedef int hold_fn(struct ev_loop *, struct opts *, const char *, char *,
-    size_t, json_t **);
-static hold_fn	hold_set, hold_release;
-
-/* Run fn on the deployment named, and report it. */
-static int
-hold_cmd(hold_fn *fn, struct ev_loop *loop, struct opts *o, char **argv)
+static void
+hold_end(struct ctx *c, int rc)
 {
-	double	 t0 = now_wall();
-	char	 done[1024] = "";
-	json_t	*hj = NULL;
-	int	 rc;
+	cmd_done(c, hold_report(rc));
+}
 
-	rc = fn(loop, o, argv[0], done, sizeof done, &hj);
-	return hold_report(argv[0], o, rc, done, hj, t0);
+/* The PATCH answered (or, with --dry-run, not sent): what was done. */
+static void
+annotated(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct ctx	*c = arg;
+	struct hold	 now_h;
+	char		*d;
+
+	(void)obj;
+	if (e != KUBE_OK) {
+		log_err("%s", err);
+		hold_end(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
+	}
+	if (!hc.release) {
+		hold_parse(hc.value, hc.now, &now_h);
+		d = hold_describe(&now_h);
+		snprintf(hc.done, sizeof hc.done, "%s%s", hc.o->dry_run ?
+		    "dry run, nothing changed: would be " : "", d);
+		log_info("%s: %s; drains by selector skip it and drains "
+		    "that name it refuse (--ignore-hold overrides); release it "
+		    "with --release %s", hc.name, hc.done, hc.name);
+		hc.hj = hold_json(&now_h, HOLD_ACTIVE);
+		free(d);
+		hold_free(&now_h);
+	} else {
+		d = hold_describe(&hc.h);
+		snprintf(hc.done, sizeof hc.done, "%s; it was %s%s",
+		    hc.o->dry_run ? "dry run, nothing changed: would be "
+		    "released" : "released", d, hc.st == HOLD_EXPIRED ?
+		    " (expired)" : "");
+		log_info("%s: %s", hc.name, hc.done);
+		if (hc.o->dry_run)
+			hc.hj = hold_json(&hc.h, hc.st);
+		free(d);
+	}
+	hold_end(c, EXIT_OK);
+}
+
+/* PATCH the annotation (hc.value NULL: remove it, which only --release
+ * asks). With --dry-run, nothing is sent. */
+static void
+annotate(struct ctx *c)
+{
+	if ((hc.value == NULL) != hc.release) {
+		log_err("%s: internal error: no hold value to write; nothing "
+		    "sent", hc.name);
+		hold_end(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
+	}
+	if (hc.o->dry_run) {
+		annotated(KUBE_OK, NULL, NULL, c);
+		return;
+	}
+	kube_annotate(&c->kube, hc.name, HOLD_ANNOTATION, hc.value,
+	    ev_now(c->loop) + 60, annotated, c);
+}
+
+/* The deployment read: its hold now. */
+static void
+got(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct ctx	*c = arg;
+	char		*d;
+
+	if (e != KUBE_OK) {
+		log_err("%s", err);
+		hold_end(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
+	}
+	hc.st = hold_of(obj, now_wall(), &hc.h);
+	if (!hc.release) {
+		if (hc.st != HOLD_NONE) {
+			d = hold_describe(&hc.h);
+			log_warn("%s: replacing its %shold: %s", hc.name,
+			    hc.st == HOLD_EXPIRED ? "expired " : "", d);
+			free(d);
+		}
+	} else if (hc.st == HOLD_NONE) {
+		snprintf(hc.done, sizeof hc.done, "not held; nothing to "
+		    "release");
+		log_info("%s: %s", hc.name, hc.done);
+		hold_end(c, EXIT_OK);
+		return;
+	}
+	annotate(c);
+}
+
+static void
+get(struct ctx *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	kube_get_deployment(&c->kube, hc.name, ev_now(c->loop) + 60, got, c);
+}
+
+/* The deployment's name, then the context, then its hold (got()). */
+static int
+hold_start(struct ev_loop *loop)
+{
+	const char	*bare;
+	int		 rc;
+
+	kube_target_split(hc.name, &bare);
+	if (!dns1123_subdomain(bare)) {
+		log_err("\"%s\" is not a valid %s name (a DNS-1123 "
+		    "subdomain: lower-case letters, digits, '-' and '.', at "
+		    "most 253)",
+		    bare, kube_target_kind(hc.name));
+		return hold_report(fsm_exit_code(OUT_PREFLIGHT));
+	}
+	if ((rc = cmd_ctx(&hc.c, loop, hc.o, 0, NULL, get)) != CMD_STARTED)
+		return hold_report(rc);
+	return CMD_STARTED;
 }
 
 static int
 cmd_hold_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
+	char	 err[256], *by;
+
 	(void)argc;
-	return hold_cmd(hold_set, loop, o, argv);
-}
-
-static int
-cmd_release_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
-{
-	(void)argc;
-	return hold_cmd(hold_release, loop, o, argv);
-}
-
-/* --hold: what was done in done, the hold now in place in *hj. */
-static int
-hold_set(struct ev_loop *loop, struct opts *o, const char *name, char *done,
-    size_t donelen, json_t **hj)
-{
-	struct ctx	 c;
-	struct hold	 h, now_h;
-	double		 now = now_wall(), until = 0;
-	char		 err[256], *by, *value, *d;
-	int		 st, rc;
-
+	hc.o = o;
+	hc.name = argv[0];
+	hc.t0 = hc.now = now_wall();
 	if (o->hold_reason == NULL || *o->hold_reason == '\0') {
 		log_err("--hold needs --reason TEXT: say why, for whoever finds "
 		    "it held");
-		return EXIT_USAGE;
+		return hold_report(EXIT_USAGE);
 	}
-	if (o->hold_until != NULL &&
-	    hold_until_parse(o->hold_until, now, &until, err, sizeof err) == -1) {
+	if (o->hold_until != NULL && hold_until_parse(o->hold_until, hc.now,
+	    &hc.until, err, sizeof err) == -1) {
 		log_err("%s", err);
-		return EXIT_USAGE;
+		return hold_report(EXIT_USAGE);
 	}
 	/* checked before anything is sent: a hold in place stays */
 	by = holder();
@@ -196,71 +246,20 @@ hold_set(struct ev_loop *loop, struct opts *o, const char *name, char *done,
 	    sizeof err) == -1) {
 		log_err("%s; nothing changed", err);
 		free(by);
-		return EXIT_USAGE;
+		return hold_report(EXIT_USAGE);
 	}
-	value = hold_value(o->hold_reason, by, now, until);
+	hc.value = hold_value(o->hold_reason, by, hc.now, hc.until);
 	free(by);
-	if ((st = current_hold(&c, loop, o, name, &h, &rc)) == -1) {
-		free(value);
-		return rc;
-	}
-	if (st != HOLD_NONE) {
-		d = hold_describe(&h);
-		log_warn("%s: replacing its %shold: %s", name,
-		    st == HOLD_EXPIRED ? "expired " : "", d);
-		free(d);
-		hold_free(&h);
-	}
-	rc = annotate(&c, name, value, 0) == -1 ?
-	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
-	if (rc == EXIT_OK) {
-		hold_parse(value, now, &now_h);
-		d = hold_describe(&now_h);
-		snprintf(done, donelen, "%s%s", o->dry_run ? "dry run, "
-		    "nothing changed: would be " : "", d);
-		log_info("%s: %s; drains by selector skip it and drains "
-		    "that name it refuse (--ignore-hold overrides); release it "
-		    "with --release %s", name, done, name);
-		*hj = hold_json(&now_h, HOLD_ACTIVE);
-		free(d);
-		hold_free(&now_h);
-	}
-	free(value);
-	ctx_free(&c);
-	return rc;
+	return hold_start(loop);
 }
 
-/* --release: what was done in done; *hj the hold left (a dry run's). */
 static int
-hold_release(struct ev_loop *loop, struct opts *o, const char *name,
-    char *done, size_t donelen, json_t **hj)
+cmd_release_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
-	struct ctx	 c;
-	struct hold	 h;
-	char		*d;
-	int		 st, rc;
-
-	if ((st = current_hold(&c, loop, o, name, &h, &rc)) == -1)
-		return rc;
-	if (st == HOLD_NONE) {
-		snprintf(done, donelen, "not held; nothing to release");
-		log_info("%s: %s", name, done);
-		ctx_free(&c);
-		return EXIT_OK;
-	}
-	d = hold_describe(&h);
-	rc = annotate(&c, name, NULL, 1) == -1 ?
-	    fsm_exit_code(OUT_PREFLIGHT) : EXIT_OK;
-	if (rc == EXIT_OK) {
-		snprintf(done, donelen, "%s; it was %s%s", o->dry_run ?
-		    "dry run, nothing changed: would be released" : "released",
-		    d, st == HOLD_EXPIRED ? " (expired)" : "");
-		log_info("%s: %s", name, done);
-		if (o->dry_run)
-			*hj = hold_json(&h, st);
-	}
-	free(d);
-	hold_free(&h);
-	ctx_free(&c);
-	return rc;
+	(void)argc;
+	hc.o = o;
+	hc.name = argv[0];
+	hc.release = 1;
+	hc.t0 = now_wall();
+	return hold_start(loop);
 }

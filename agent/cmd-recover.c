@@ -22,31 +22,47 @@ const struct cmd_entry cmd_recover_entry = {
 	0,
 	0,
 	cmd_recover_exec,
+	NULL,
 };
+
+static struct ctx	ctx;
+static struct strv	deps;		/* the journals found, without names */
+
+static void
+journals_listed(const char *err, void *arg)
+{
+	struct ctx	*c = arg;
+	size_t		 i;
+
+	if (err != NULL) {
+		log_err("cannot list the journals: %s", err);
+		strv_free(&deps);
+		cmd_done(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
+	}
+	for (i = 0; i < deps.n; i++)
+		ctx_add(c, deps.v[i], 0, RUN_RECOVER);
+	strv_free(&deps);
+	if (c->nruns == 0)
+		log_info("no interrupted run in namespace %s", c->kube.ns);
+	cmd_runs(c, cmd_done);
+}
+
+static void
+start(struct ctx *c, int argc, char **argv)
+{
+	int	i;
+
+	for (i = 0; i < argc; i++)
+		ctx_add(c, argv[i], 0, RUN_RECOVER);
+	if (argc == 0)
+		ctx_journals(c, &deps, journals_listed, c);
+	else
+		cmd_runs(c, cmd_done);
+}
 
 static int
 cmd_recover_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
-	struct ctx	 c;
-	char		 err[1024];
-	struct strv	 deps = { 0 };
-	size_t		 i;
-
-	if (cmd_ctx(&c, loop, o) == -1)
-		return EXIT_USAGE;
-	for (i = 0; i < (size_t)argc; i++)
-		ctx_add(&c, argv[i], 0, RUN_RECOVER);
-	if (argc == 0) {
-		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
-			log_err("cannot list the journals: %s", err);
-			ctx_free(&c);
-			return fsm_exit_code(OUT_PREFLIGHT);
-		}
-		for (i = 0; i < deps.n; i++)
-			ctx_add(&c, deps.v[i], 0, RUN_RECOVER);
-		strv_free(&deps);
-		if (c.nruns == 0)
-			log_info("no interrupted run in namespace %s", c.kube.ns);
-	}
-	return cmd_run(&c);
+	return cmd_ctx(&ctx, loop, o, argc, argv, start);
 }

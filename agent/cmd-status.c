@@ -22,6 +22,7 @@
 #include "watch.h"
 
 static int	cmd_status_exec(struct ev_loop *, struct opts *, int, char **);
+static void	cmd_status_free(void);
 
 const struct cmd_entry cmd_status_entry = {
 	"--status",
@@ -30,6 +31,7 @@ const struct cmd_entry cmd_status_entry = {
 	CMD_O_WATCH,
 	0,
 	cmd_status_exec,
+	cmd_status_free,
 };
 
 /* What --status prints, on stdout: nothing with -o json (its document). */
@@ -69,29 +71,49 @@ field(redisReply *h, const char *k)
 	return NULL;
 }
 
-/*
- * Print one deployment's journal and lease (-o json: add it to runs);
- * returns 1 if there is one, 0 if none, -1 if Redis cannot be read (said,
- * with what to do).
- */
 static int
 st_is(const char *st, const char *want)
 {
 	return st != NULL && strcmp(st, want) == 0;
 }
 
+/*
+ * The command, step by step: the journals (all of them, or of those
+ * named), the history (without names), the holds, then (with names) each
+ * worker, as runs that change nothing.
+ */
+static struct {
+	struct ctx	  c;
+	int		  argc;		/* the deployments named; 0: none */
+	char		**argv;
+	struct strv	  deps;		/* the journals to show */
+	size_t		  next;		/* the next of them */
+	int		  found;	/* journals found */
+	int		  unread;	/* one could not be read: Redis is down */
+	json_t		 *runs;		/* -o json: "runs"; NULL otherwise */
+	redisReply	 *journal;	/* read, while its lease is */
+	json_t		 *held;		/* "held" */
+	size_t		  kind;		/* the next of held_kinds */
+	int		  holds_rc;	/* 0, or the holds' failure's exit code */
+} status;
+
+static void	journals_next(struct ctx *);
+static void	show_holds(struct ctx *);
+
+/*
+ * Print one deployment's journal (h; NULL: Redis cannot be read, err
+ * says why) and lease (ttl; NULL: unknown), -o json: add it to runs;
+ * returns 1 if there is one, 0 if none, -1 if Redis cannot be read (said,
+ * with what to do).
+ */
 static int
-show_journal(struct ctx *c, const char *dep, json_t *runs)
+print_journal(struct ctx *c, const char *dep, redisReply *h, redisReply *ttl,
+    const char *err, json_t *runs)
 {
-	char		*jk = journal_key(c, dep), *lk = lease_key(c, dep);
-	char		 err[300], ts[32], up[32];
-	redisReply	*h, *ttl = NULL;
+	char		 ts[32], up[32];
 	const char	*st, *since, *upd;
 	int		 found = 0;
 
-	h = ctx_redis(c, err, sizeof err, "HGETALL %s", jk);
-	if (h != NULL)
-		ttl = ctx_redis(c, err, sizeof err, "PTTL %s", lk);
 	if (h == NULL) {
 		found = -1;
 		if (c->o->json)
@@ -137,10 +159,6 @@ show_journal(struct ctx *c, const char *dep, json_t *runs)
 			    st_is(field(h, "held"), "1")));
 		}
 	}
-	ctx_redis_free(h);
-	ctx_redis_free(ttl);
-	free(jk);
-	free(lk);
 	return found;
 }
 
@@ -155,36 +173,21 @@ static const struct held_kind {
 };
 
 /*
- * Print the held workloads of one kind (all of them, or those named:
- * canonical targets); returns 0, or the exit code of a failure to list
- * them (logged). A kind none of the names is of is not listed.
+ * Print the held workloads of one kind in list (all of them, or those
+ * named: canonical targets), and add them to held.
  */
-static int
-show_holds_of(struct ctx *c, const struct held_kind *kd, int argc,
-    char **argv, json_t *held)
+static void
+print_holds(struct ctx *c, const struct held_kind *kd, json_t *list,
+    int argc, char **argv, json_t *held)
 {
-	struct cmd_kube	 k = { 0 };
 	struct hold	 h;
 	json_t		*d;
 	size_t		 i;
-	int		 j, n = 0, st, sts = *kd->prefix != '\0';
+	int		 j, n = 0, hs;
 	const char	*name;
 	char		*desc, *target;
 
-	for (j = 0; j < argc; j++)
-		if (kube_target_split(argv[j], NULL) == sts)
-			break;
-	if (argc > 0 && j == argc)
-		return 0;
-	/* last, and bounded by one request: --status is for incidents */
-	kube_list(&c->kube, kd->plural, NULL, ev_now(c->loop) +
-	    c->o->request_timeout, cmd_kube_cb, &k);
-	if (cmd_kube_wait(c, &k) == -1) {
-		log_err("cannot list the %s to show their holds: %s",
-		    kd->plural, k.err);
-		return fsm_exit_code(OUT_PREFLIGHT);
-	}
-	json_array_foreach(json_object_get(k.obj, "items"), i, d) {
+	json_array_foreach(json_object_get(list, "items"), i, d) {
 		name = json_string_value(json_object_get(json_object_get(d,
 		    "metadata"), "name"));
 		if (name == NULL)
@@ -194,18 +197,18 @@ show_holds_of(struct ctx *c, const struct held_kind *kd, int argc,
 			if (strcmp(argv[j], target) == 0)
 				break;
 		if ((argc > 0 && j == argc) ||
-		    (st = hold_of(d, now_wall(), &h)) == HOLD_NONE) {
+		    (hs = hold_of(d, now_wall(), &h)) == HOLD_NONE) {
 			free(target);
 			continue;
 		}
 		if (n++ == 0)
 			say(c, "held %s:\n", kd->plural);
 		desc = hold_describe(&h);
-		say(c, "  %-24s %s%s\n", target, st == HOLD_EXPIRED ?
+		say(c, "  %-24s %s%s\n", target, hs == HOLD_EXPIRED ?
 		    "EXPIRED, no hold: " : "", desc);
 		json_array_append_new(held, json_pack("{s:s,s:s,s:o}",
 		    "target", target, "kind", kd->singular, "hold",
-		    hold_json(&h, st)));
+		    hold_json(&h, hs)));
 		free(desc);
 		free(target);
 		hold_free(&h);
@@ -215,41 +218,98 @@ show_holds_of(struct ctx *c, const struct held_kind *kd, int argc,
 	else if (n == 0)
 		say(c, "no %s held in namespace %s\n", kd->singular,
 		    c->kube.ns);
-	json_decref(k.obj);
-	return 0;
 }
 
-/*
- * Print the held Deployments and StatefulSets (all, or those named);
- * returns 0, or the exit code of the first failure to list them (logged).
- */
-static int
-show_holds(struct ctx *c, int argc, char **argv)
-{
-	size_t	 i;
-	int	 rc = 0;
-	json_t	*held = json_array();
+/* ---- the steps -------------------------------------------------------- */
 
-	for (i = 0; i < sizeof held_kinds / sizeof held_kinds[0] && rc == 0;
-	    i++)
-		rc = show_holds_of(c, &held_kinds[i], argc, argv, held);
-	report_json_set("held", rc == 0 ? held : json_null());
-	if (rc != 0)
-		json_decref(held);
-	return rc;
+/* The runs (with names) ended: the exit code, theirs first. */
+static void
+workers_shown(struct ctx *c, int rc)
+{
+	cmd_done(c, rc != EXIT_OK ? rc : status.holds_rc);
+}
+
+/* The holds shown (rc 0), or not (rc: the exit code, logged). */
+static void
+holds_shown(struct ctx *c, int rc)
+{
+	int	i;
+
+	status.holds_rc = rc;
+	if (status.argc == 0) {
+		cmd_done(c, rc);
+		return;
+	}
+	if (status.unread) {
+		/* Redis down: each look at a worker would wait for it again */
+		cmd_done(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
+	}
+	for (i = 0; i < status.argc; i++)
+		ctx_add(c, status.argv[i], 0, RUN_STATUS);
+	fflush(stdout);
+	cmd_runs(c, workers_shown);
+}
+
+/* The held Deployments and StatefulSets (all, or those named), one kind
+ * after the other; the first that cannot be listed ends them (exit 3). */
+static void
+holds_listed(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct ctx		*c = arg;
+	const struct held_kind	*kd = &held_kinds[status.kind];
+
+	if (e != KUBE_OK) {
+		log_err("cannot list the %s to show their holds: %s",
+		    kd->plural, err);
+		json_decref(status.held);
+		status.held = NULL;
+		report_json_set("held", json_null());
+		holds_shown(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
+	}
+	print_holds(c, kd, obj, status.argc, status.argv, status.held);
+	status.kind++;
+	show_holds(c);
+}
+
+/* The next kind of held workload to list (one a name is of, if named):
+ * last, and bounded by one request each: --status is for incidents. */
+static void
+show_holds(struct ctx *c)
+{
+	const struct held_kind	*kd;
+	int			 j;
+
+	if (status.held == NULL)
+		status.held = json_array();
+	for (; status.kind < sizeof held_kinds / sizeof held_kinds[0]; status.kind++) {
+		kd = &held_kinds[status.kind];
+		for (j = 0; j < status.argc; j++)
+			if (kube_target_split(status.argv[j], NULL) ==
+			    (*kd->prefix != '\0'))
+				break;
+		if (status.argc > 0 && j == status.argc)
+			continue;
+		kube_list(&c->kube, kd->plural, NULL, ev_now(c->loop) +
+		    c->o->request_timeout, holds_listed, c);
+		return;
+	}
+	report_json_set("held", status.held);
+	status.held = NULL;
+	holds_shown(c, 0);
 }
 
 /* The last runs (the history stream), printed, or as "history". */
 static void
-show_history(struct ctx *c)
+history_got(redisReply *hist, const char *err, void *arg)
 {
-	char		 err[1024], ts[32];
-	redisReply	*hist;
+	struct ctx	*c = arg;
+	char		 ts[32];
 	json_t		*list = json_array();
 	size_t		 i, j;
 
-	hist = ctx_redis(c, err, sizeof err,
-	    "XREVRANGE drain-and-rollout:history + - COUNT 10");
+	(void)err;
 	if (hist != NULL && hist->elements > 0)
 		say(c, "recent runs:\n");
 	for (i = 0; hist != NULL && i < hist->elements; i++) {
@@ -278,70 +338,148 @@ show_history(struct ctx *c)
 		    "seconds", seconds_ms(atof(sec)), "error", strcmp(e, "-") ?
 		    e : NULL));
 	}
-	ctx_redis_free(hist);
 	report_json_set("history", list);
+	show_holds(c);
+}
+
+/* Every journal read (or Redis stopped answering): what follows. */
+static void
+journals_shown(struct ctx *c)
+{
+	strv_free(&status.deps);
+	report_json_set("runs", status.runs);
+	status.runs = NULL;
+	if (status.argc > 0) {
+		show_holds(c);
+		return;
+	}
+	if (status.unread) {
+		cmd_done(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
+	}
+	if (status.found == 0)
+		say(c, "no run in flight or interrupted in namespace %s\n",
+		    c->kube.ns);
+	ctx_redis(c, history_got, c, "XREVRANGE", "drain-and-rollout:history",
+	    "+", "-", "COUNT", "10", (char *)NULL);
+}
+
+/* One journal shown (found: print_journal()'s): the next, unless Redis
+ * stopped answering. */
+static void
+journal_shown(struct ctx *c, const char *dep, int found)
+{
+	if (found == 0 && status.argc > 0)
+		say(c, "%s: no run in flight\n", dep);
+	if (found < 0)
+		status.unread = 1;
+	else
+		status.found += found;
+	status.next++;
+	if (status.unread)
+		journals_shown(c);
+	else
+		journals_next(c);
+}
+
+static void
+lease_got(redisReply *ttl, const char *err, void *arg)
+{
+	struct ctx	*c = arg;
+	const char	*dep = status.deps.v[status.next];
+	int		 found;
+
+	found = print_journal(c, dep, status.journal, ttl, err, status.runs);
+	ctx_redis_free(status.journal);
+	status.journal = NULL;
+	journal_shown(c, dep, found);
+}
+
+static void
+journal_got(redisReply *h, const char *err, void *arg)
+{
+	struct ctx	*c = arg;
+	const char	*dep = status.deps.v[status.next];
+	char		*lk;
+
+	if (h == NULL) {
+		journal_shown(c, dep, print_journal(c, dep, NULL, NULL, err,
+		    status.runs));
+		return;
+	}
+	status.journal = ctx_redis_dup(h);
+	lk = lease_key(c, dep);
+	ctx_redis(c, lease_got, c, "PTTL", lk, (char *)NULL);
+	free(lk);
+}
+
+/* The next journal and its lease, or the end of them. */
+static void
+journals_next(struct ctx *c)
+{
+	char	*jk;
+
+	if (status.next == status.deps.n) {
+		journals_shown(c);
+		return;
+	}
+	jk = journal_key(c, status.deps.v[status.next]);
+	ctx_redis(c, journal_got, c, "HGETALL", jk, (char *)NULL);
+	free(jk);
+}
+
+static void
+journals_listed(const char *err, void *arg)
+{
+	struct ctx	*c = arg;
+
+	if (err != NULL) {
+		log_err("cannot list the journals: %s", err);
+		cmd_done(c, fsm_exit_code(OUT_PREFLIGHT));
+		return;
+	}
+	journals_next(c);
+}
+
+static void
+start(struct ctx *c, int argc, char **argv)
+{
+	int	i;
+
+	if (c->o->watch) {
+		watch_status(c, argc, argv);
+		return;
+	}
+	status.argc = argc;
+	status.argv = argv;
+	status.runs = c->o->json ? json_array() : NULL;
+	if (argc == 0) {
+		ctx_journals(c, &status.deps, journals_listed, c);
+		return;
+	}
+	for (i = 0; i < argc; i++)
+		strv_add(&status.deps, argv[i]);
+	journals_next(c);
 }
 
 static int
 cmd_status_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
-	struct ctx	 c;
-	char		 err[1024];
-	struct strv	 deps = { 0 };
-	json_t		*runs = o->json ? json_array() : NULL;
-	size_t		 i;
-	int		 n = 0, held, rc;
-
 	if (o->watch && o->json) {
 		log_err("--watch prints lines as the runs change; for JSON, run "
 		    "--status -o json (without --watch)");
-		json_decref(runs);
 		return EXIT_USAGE;
 	}
-	if (cmd_ctx(&c, loop, o) == -1) {
-		json_decref(runs);
-		return EXIT_USAGE;
-	}
-	if (o->watch)
-		return watch_status(&c, argc, argv);
-	if (argc == 0) {
-		if (ctx_journals(&c, &deps, err, sizeof err) == -1) {
-			log_err("cannot list the journals: %s", err);
-			ctx_free(&c);
-			json_decref(runs);
-			return fsm_exit_code(OUT_PREFLIGHT);
-		}
-		for (i = 0; i < deps.n && (held = show_journal(&c,
-		    deps.v[i], runs)) >= 0; i++)
-			n += held;
-		held = i < deps.n;	/* Redis stopped answering */
-		strv_free(&deps);
-		report_json_set("runs", runs);
-		if (held) {
-			ctx_free(&c);
-			return fsm_exit_code(OUT_PREFLIGHT);
-		}
-		if (n == 0)
-			say(&c, "no run in flight or interrupted in namespace "
-			    "%s\n", c.kube.ns);
-		show_history(&c);
-		held = show_holds(&c, argc, argv);
-		ctx_free(&c);
-		return held;
-	}
-	for (i = 0; i < (size_t)argc && n >= 0; i++)
-		if ((n = show_journal(&c, argv[i], runs)) == 0)
-			say(&c, "%s: no run in flight\n", argv[i]);
-	report_json_set("runs", runs);
-	held = show_holds(&c, argc, argv);
-	if (n < 0) {
-		/* Redis down: each look at a worker would wait for it again */
-		ctx_free(&c);
-		return fsm_exit_code(OUT_PREFLIGHT);
-	}
-	for (i = 0; i < (size_t)argc; i++)
-		ctx_add(&c, argv[i], 0, RUN_STATUS);
-	fflush(stdout);
-	rc = cmd_run(&c);
-	return rc != EXIT_OK ? rc : held;
+	return cmd_ctx(&status.c, loop, o, argc, argv, start);
+}
+
+/* After the loop: what a step had not handed over yet. */
+static void
+cmd_status_free(void)
+{
+	watch_free();
+	strv_free(&status.deps);
+	json_decref(status.runs);
+	json_decref(status.held);
+	ctx_redis_free(status.journal);
 }

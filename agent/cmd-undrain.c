@@ -20,19 +20,25 @@ const struct cmd_entry cmd_undrain_entry = {
 	CMD_O_QUEUES,
 	0,
 	cmd_undrain_exec,
+	NULL,
 };
+
+static struct ctx	ctx;
+
+static void
+start(struct ctx *c, int argc, char **argv)
+{
+	int	i;
+
+	for (i = 0; i < argc; i++)
+		ctx_add(c, argv[i], 0, RUN_UNDRAIN);
+	cmd_runs(c, cmd_done);
+}
 
 static int
 cmd_undrain_exec(struct ev_loop *loop, struct opts *o, int argc, char **argv)
 {
-	struct ctx	c;
-	int		i;
-
-	if (cmd_ctx(&c, loop, o) == -1)
-		return EXIT_USAGE;
-	for (i = 0; i < argc; i++)
-		ctx_add(&c, argv[i], 0, RUN_UNDRAIN);
-	return cmd_run(&c);
+	return cmd_ctx(&ctx, loop, o, argc, argv, start);
 }
 
 /* A word a POSIX shell reads back as is: quoted unless plainly safe. */

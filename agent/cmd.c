@@ -1,12 +1,9 @@
 /* cmd.c -- the command table and its argument rules; see include/cmd.h. */
-#include <ev.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "run.h"
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_drain_entry,
@@ -100,23 +97,4 @@ cmd_targets(const struct cmd_args *a, struct strv *out, char *err,
 		free(t);
 	}
 	return 0;
-}
-
-void
-cmd_kube_cb(enum kube_err e, json_t *obj, const char *err, void *arg)
-{
-	struct cmd_kube	*k = arg;
-
-	k->done = 1;
-	k->e = e;
-	k->obj = json_incref(obj);
-	snprintf(k->err, sizeof k->err, "%s", err);
-}
-
-int
-cmd_kube_wait(struct ctx *c, struct cmd_kube *k)
-{
-	while (!k->done)
-		ev_run(c->loop, EVRUN_ONCE);
-	return k->e == KUBE_OK ? 0 : -1;
 }

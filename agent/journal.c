@@ -345,39 +345,68 @@ journal_str(struct run *r, const char *field)
 	return v ? v : "";
 }
 
-/* Deployments with a journal in the namespace (SCAN, not KEYS). */
-int
-ctx_journals(struct ctx *c, struct strv *out, char *err, size_t errlen)
-{
-	char		*prefix = journal_key(c, ""), cursor[32] = "0";
-	char		*esc = redis_glob_escape(prefix);
-	char		*pat = xasprintf("%s*", esc);
-	redisReply	*rep;
-	size_t		 i;
+/* ctx_journals()'s SCAN, cursor by cursor. */
+struct journals_scan {
+	struct ctx	*c;
+	struct strv	*out;
+	char		*pattern;
+	void		(*done)(const char *err, void *arg);
+	void		*arg;
+};
 
+static void
+journals_end(struct journals_scan *s, const char *err)
+{
+	void	(*done)(const char *, void *) = s->done;
+	void	*arg = s->arg;
+
+	free(s->pattern);
+	free(s);
+	done(err, arg);
+}
+
+static void
+journals_got(redisReply *rep, const char *err, void *arg)
+{
+	struct journals_scan	*s = arg;
+	const char		*cursor, *k;
+	size_t			 i;
+
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
+	    rep->elements != 2) {
+		journals_end(s, err != NULL ? err : "");
+		return;
+	}
+	cursor = rep->element[0]->str;
+	for (i = 0; i < rep->element[1]->elements; i++) {
+		k = strrchr(rep->element[1]->element[i]->str, ':');
+		if (k != NULL && !strv_has(s->out, k + 1))
+			strv_add(s->out, k + 1);
+	}
+	if (strcmp(cursor, "0") == 0)
+		journals_end(s, NULL);
+	else
+		ctx_redis(s->c, journals_got, s, "SCAN", cursor, "MATCH",
+		    s->pattern, "COUNT", "500", (char *)NULL);
+}
+
+void
+ctx_journals(struct ctx *c, struct strv *out,
+    void (*done)(const char *err, void *arg), void *arg)
+{
+	struct journals_scan	*s = xcalloc(1, sizeof *s);
+	char			*prefix = journal_key(c, "");
+	char			*esc = redis_glob_escape(prefix);
+
+	s->c = c;
+	s->out = out;
+	s->pattern = xasprintf("%s*", esc);
+	s->done = done;
+	s->arg = arg;
 	free(prefix);
 	free(esc);
-
-	do {
-		rep = ctx_redis(c, err, errlen, "SCAN %s MATCH %s COUNT 500",
-		    cursor, pat);
-		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
-		    rep->elements != 2) {
-			ctx_redis_free(rep);
-			free(pat);
-			return -1;
-		}
-		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
-		for (i = 0; i < rep->element[1]->elements; i++) {
-			const char *k = strrchr(rep->element[1]->element[i]->str,
-			    ':');
-			if (k != NULL && !strv_has(out, k + 1))
-				strv_add(out, k + 1);
-		}
-		ctx_redis_free(rep);
-	} while (strcmp(cursor, "0") != 0);
-	free(pat);
-	return 0;
+	ctx_redis(c, journals_got, s, "SCAN", "0", "MATCH", s->pattern,
+	    "COUNT", "500", (char *)NULL);
 }
 
 /* ---- the journal at a run's end (pure) ------------------------------ */

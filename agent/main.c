@@ -114,6 +114,17 @@ signals_stop(struct ctx *c)
 		ev_signal_stop(c->loop, &sig_w[i]);
 }
 
+/* ---- the command on the loop (cmd.h) ---------------------------------- */
+
+static struct {
+	struct ctx	*c;		/* cmd_ctx()'s, freed after the loop */
+	cmd_step	*then;		/* cmd_ctx()'s, and its arguments */
+	int		 argc;
+	char		**argv;
+	cmd_end		*ran;		/* cmd_runs()'s */
+	int		 rc;		/* cmd_done()'s; -1: not yet */
+} cmd = { .rc = -1 };
+
 static void
 logged_in(const struct kube_exec_cred *cred, unsigned long gen,
     const char *err, void *arg)
@@ -121,7 +132,7 @@ logged_in(const struct kube_exec_cred *cred, unsigned long gen,
 	(void)cred;
 	(void)gen;
 	(void)err;
-	*(int *)arg = 1;
+	cmd.then(arg, cmd.argc, cmd.argv);
 }
 
 /*
@@ -130,44 +141,75 @@ logged_in(const struct kube_exec_cred *cred, unsigned long gen,
  * take minutes. Its credential is cached for the runs; its error too, which
  * then fails their first request (exit 3, nothing changed).
  */
-static void
-login_first(struct ctx *c)
-{
-	int	done = 0;
-
-	if (c->kube.exec == NULL ||
-	    !execcred_interactive(c->creds.exec, isatty(STDIN_FILENO)))
-		return;
-	log_info("logging in first: the credential plugin %s has the "
-	    "terminal", c->creds.exec->command);
-	execcred_get(c->kube.exec, 0, logged_in, &done);
-	while (!done)
-		ev_run(c->loop, EVRUN_ONCE);
-}
-
 int
-cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
+cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o, int argc,
+    char **argv, cmd_step *then)
 {
 	char	err[1024];
 
 	if (ctx_init(c, loop, o, err, sizeof err) == -1) {
 		log_err("%s", err);
 		ctx_free(c);
-		return -1;
+		return EXIT_USAGE;
 	}
-	login_first(c);
-	return 0;
+	cmd.c = c;
+	cmd.then = then;
+	cmd.argc = argc;
+	cmd.argv = argv;
+	if (c->kube.exec == NULL ||
+	    !execcred_interactive(c->creds.exec, isatty(STDIN_FILENO))) {
+		then(c, argc, argv);
+		return CMD_STARTED;
+	}
+	log_info("logging in first: the credential plugin %s has the "
+	    "terminal", c->creds.exec->command);
+	execcred_get(c->kube.exec, 0, logged_in, c);
+	return CMD_STARTED;
 }
 
-int
-cmd_run(struct ctx *c)
+static void
+runs_ended(struct ctx *c, int rc)
+{
+	signals_stop(c);
+	cmd.ran(c, rc);
+}
+
+void
+cmd_runs(struct ctx *c, cmd_end *then)
+{
+	cmd.ran = then;
+	signals_start(c);
+	ctx_start(c, runs_ended);
+}
+
+void
+cmd_done(struct ctx *c, int rc)
+{
+	if (cmd.rc == -1)
+		cmd.rc = rc;
+	ev_break(c->loop, EVBREAK_ALL);
+}
+
+/*
+ * Run the command: its exec(), then, if it started, the program's one
+ * loop until cmd_done(); the exit code.
+ */
+static int
+cmd_exec(const struct cmd_entry *e, struct ev_loop *loop, struct opts *o,
+    struct strv *targets)
 {
 	int	rc;
 
-	signals_start(c);
-	rc = ctx_run(c);
-	signals_stop(c);
-	ctx_free(c);
+	rc = e->exec(loop, o, (int)targets->n, targets->v);
+	if (rc == CMD_STARTED) {
+		if (cmd.rc == -1)	/* not ended by its first step */
+			ev_run(loop, 0);
+		rc = cmd.rc != -1 ? cmd.rc : EXIT_INTERNAL;
+	}
+	if (cmd.c != NULL)
+		ctx_free(cmd.c);
+	if (e->free != NULL)
+		e->free();
 	return rc;
 }
 
@@ -552,7 +594,7 @@ main(int argc, char **argv)
 		return report_json_end(EXIT_USAGE);
 	}
 	loop = ev_default_loop(EVFLAG_AUTO);
-	rc = cl.cmd->exec(loop, &v.o, (int)cl.targets.n, cl.targets.v);
+	rc = cmd_exec(cl.cmd, loop, &v.o, &cl.targets);
 	secrets_free(&cl, &v.o);
 	opt_free(&v);
 	ev_loop_destroy(loop);

@@ -6,13 +6,14 @@
  *
  * Every asynchronous call carries a struct op naming its run and the run's
  * state generation; a reply that arrives after the run moved on (timeout,
- * interrupt) is counted and dropped. One ev_run() drives the runs from
- * start to end: they start once the broker answered; when every run has
- * ended and no operation is in flight, the summary's webhook and the
- * removal of the remote-control reply queue are the last operations, and
- * the loop ends once they are done too (ctx_settle()). Only the commands'
- * reads outside runs (ctx_redis(), cmd_kube_wait()) still wait on the loop
- * themselves.
+ * interrupt) is counted and dropped. The program's one loop (main.c's
+ * ev_run(), cmd.h) drives the runs from start to end: ctx_start() starts
+ * them once the broker answered; when every run has ended and no
+ * operation is in flight, the summary's webhook and the removal of the
+ * remote-control reply queue are the last operations, and once they are
+ * done too the command's callback is told the exit code (ctx_settle()).
+ * Nothing here runs the loop: the commands' reads outside runs
+ * (ctx_redis()) answer through a callback too.
  */
 #include <ev.h>
 #include <jansson.h>
@@ -614,11 +615,24 @@ closed(void *arg)
 	c->ops--;
 }
 
+/* The exit code of the runs' outcomes: the worst one's. */
+static int
+ctx_exit_code(const struct ctx *c)
+{
+	enum fsm_outcome worst = OUT_NONE;
+	size_t		 i;
+
+	for (i = 0; i < c->nruns; i++)
+		if (c->runs[i]->fsm.outcome > worst)
+			worst = c->runs[i]->fsm.outcome;
+	return c->nruns == 0 ? 0 : fsm_exit_code(worst);
+}
+
 /*
- * The barrier at the end of the loop: once every run has ended and no
+ * The barrier at the end of the runs: once every run has ended and no
  * operation is in flight, the summary (its webhook, an operation) and the
- * remote-control reply queue's removal; once those are done too, the loop
- * ends.
+ * remote-control reply queue's removal; once those are done too, the
+ * command is told (ctx_start()'s ended), once.
  */
 static void
 ctx_settle(struct ctx *c)
@@ -632,7 +646,8 @@ ctx_settle(struct ctx *c)
 		if (c->ops > 0)
 			return;
 	}
-	ev_break(c->loop, EVBREAK_ONE);
+	ev_prepare_stop(c->loop, c->settler);
+	c->ended(c, ctx_exit_code(c));
 }
 
 static void
@@ -662,23 +677,15 @@ broker_up_cb(redisReply *rep, const char *err, void *arg)
 	start_more(c);
 }
 
-int
-ctx_run(struct ctx *c)
+void
+ctx_start(struct ctx *c, void (*ended)(struct ctx *, int rc))
 {
-	ev_prepare	 prep;
-	size_t		 i;
-	enum fsm_outcome worst = OUT_NONE;
-
-	ev_prepare_init(&prep, idle_check);
-	prep.data = c;
-	ev_prepare_start(c->loop, &prep);
+	c->ended = ended;
+	c->settler = xcalloc(1, sizeof *c->settler);
+	ev_prepare_init(c->settler, idle_check);
+	c->settler->data = c;
+	ev_prepare_start(c->loop, c->settler);
 	broker_ready(c->broker, c->o->request_timeout, broker_up_cb, c);
-	ev_run(c->loop, 0);
-	ev_prepare_stop(c->loop, &prep);
-	for (i = 0; i < c->nruns; i++)
-		if (c->runs[i]->fsm.outcome > worst)
-			worst = c->runs[i]->fsm.outcome;
-	return c->nruns == 0 ? 0 : fsm_exit_code(worst);
 }
 
 void
@@ -748,8 +755,11 @@ ctx_free(struct ctx *c)
 {
 	size_t	i;
 
-	/* the loop ended (ctx_run() closed it) or never ran: no callback
-	 * reaches a run from here on; broker_free() delivers nothing */
+	/* the loop ended (main.c) or never ran: no callback reaches a run
+	 * from here on; broker_free() delivers nothing */
+	if (c->settler != NULL)
+		ev_prepare_stop(c->loop, c->settler);
+	free(c->settler);
 	pidbox_free(c->pidbox);
 	for (i = 0; i < c->nruns; i++)
 		run_free(c->runs[i]);
@@ -838,16 +848,18 @@ ctx_init(struct ctx *c, struct ev_loop *loop, struct opts *o, char *err,
 	return 0;
 }
 
-/* ---- synchronous broker commands for the command files --------------- */
+/* ---- the commands' broker reads ------------------------------------- */
 
-struct sync {
-	int		 done;
-	redisReply	*reply;
-	char		 err[300];
+/* A read waiting for the broker to be up: its words, its callback. */
+struct pending_read {
+	struct ctx	*c;
+	struct strv	 words;
+	ctx_redis_cb	*cb;
+	void		*arg;
 };
 
-static redisReply *
-reply_dup(const redisReply *r)
+redisReply *
+ctx_redis_dup(const redisReply *r)
 {
 	redisReply	*d = xcalloc(1, sizeof *d);
 	size_t		 i;
@@ -864,7 +876,7 @@ reply_dup(const redisReply *r)
 		d->element = xcalloc(r->elements, sizeof *d->element);
 		d->elements = r->elements;
 		for (i = 0; i < r->elements; i++)
-			d->element[i] = reply_dup(r->element[i]);
+			d->element[i] = ctx_redis_dup(r->element[i]);
 	}
 	return d;
 }
@@ -884,50 +896,47 @@ ctx_redis_free(redisReply *r)
 }
 
 static void
-sync_cb(redisReply *rep, const char *err, void *arg)
+read_send(struct ctx *c, const struct strv *words, ctx_redis_cb *cb,
+    void *arg)
 {
-	struct sync	*s = arg;
-
-	s->done = 1;
-	if (rep != NULL)
-		s->reply = reply_dup(rep);
-	else
-		snprintf(s->err, sizeof s->err, "%s", err);
+	broker_command_argv(c->broker, cb, arg, (int)words->n,
+	    (const char **)words->v, NULL);
 }
 
+/* The broker is up (or not, err set): send the read, or fail it. */
 static void
-sync_ready(redisReply *rep, const char *err, void *arg)
+read_ready(redisReply *rep, const char *err, void *arg)
 {
-	struct sync	*s = arg;
+	struct pending_read	*p = arg;
 
 	(void)rep;
-	s->done = 1;
 	if (err != NULL)
-		snprintf(s->err, sizeof s->err, "%s", err);
+		p->cb(NULL, err, p->arg);
+	else
+		read_send(p->c, &p->words, p->cb, p->arg);
+	strv_free(&p->words);
+	free(p);
 }
 
-redisReply *
-ctx_redis(struct ctx *c, char *err, size_t errlen, const char *fmt, ...)
+void
+ctx_redis(struct ctx *c, ctx_redis_cb *cb, void *arg, const char *word, ...)
 {
-	struct sync	s;
-	va_list		ap;
+	struct strv	 words = { 0 };
+	va_list		 ap;
 
-	memset(&s, 0, sizeof s);
-	if (!broker_up(c->broker)) {
-		broker_ready(c->broker, c->o->request_timeout, sync_ready, &s);
-		while (!s.done)
-			ev_run(c->loop, EVRUN_ONCE);
-		if (s.err[0]) {
-			snprintf(err, errlen, "%s", s.err);
-			return NULL;
-		}
-		memset(&s, 0, sizeof s);
-	}
-	va_start(ap, fmt);
-	broker_vcommand(c->broker, sync_cb, &s, fmt, ap);
+	va_start(ap, word);
+	for (; word != NULL; word = va_arg(ap, const char *))
+		strv_add(&words, word);
 	va_end(ap);
-	while (!s.done)
-		ev_run(c->loop, EVRUN_ONCE);
-	snprintf(err, errlen, "%s", s.err);
-	return s.reply;
+	if (broker_up(c->broker)) {
+		read_send(c, &words, cb, arg);
+		strv_free(&words);
+	} else {
+		struct pending_read *p = xcalloc(1, sizeof *p);
+		p->c = c;
+		p->words = words;
+		p->cb = cb;
+		p->arg = arg;
+		broker_ready(c->broker, c->o->request_timeout, read_ready, p);
+	}
 }

@@ -220,7 +220,7 @@ finish(struct watch *w, int rc)
 	for (i = 0; i < 2; i++)
 		ev_signal_stop(w->c->loop, &w->sig[i]);
 	fflush(stdout);
-	ev_break(w->c->loop, EVBREAK_ONE);
+	cmd_done(w->c, rc);
 }
 
 static void
@@ -540,45 +540,49 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	finish(w, fsm_exit_code(OUT_INTERRUPTED));
 }
 
-int
+/* One per process: kept until the loop has ended (watch_free()), as a
+ * reply in flight when it ends may still point into it. */
+static struct watch	watch;
+
+void
 watch_status(struct ctx *c, int argc, char **argv)
 {
 	static const int	 sigs[2] = { SIGINT, SIGTERM };
-	struct watch		 w;
+	struct watch		*w = &watch;
 	const char		*term = getenv("TERM");
 	char			*prefix = lease_key(c, ""), *esc;
 	size_t			 i;
-	int			 rc;
 
-	memset(&w, 0, sizeof w);
-	w.c = c;
-	w.argc = argc;
-	w.argv = argv;
-	w.rc = -1;
-	w.tty = isatty(STDOUT_FILENO) && (term == NULL ||
+	memset(w, 0, sizeof *w);
+	w->c = c;
+	w->argc = argc;
+	w->argv = argv;
+	w->rc = -1;
+	w->tty = isatty(STDOUT_FILENO) && (term == NULL ||
 	    strcmp(term, "dumb") != 0);
-	w.prefix = strlen(prefix);
+	w->prefix = strlen(prefix);
 	esc = redis_glob_escape(prefix);
-	w.pattern = xasprintf("%s*", esc);
+	w->pattern = xasprintf("%s*", esc);
 	free(esc);
 	free(prefix);
-	ev_timer_init(&w.timer, timer_cb, WATCH_EVERY, 0.);
-	w.timer.data = &w;
+	ev_timer_init(&w->timer, timer_cb, WATCH_EVERY, 0.);
+	w->timer.data = w;
 	for (i = 0; i < 2; i++) {
-		ev_signal_init(&w.sig[i], signal_cb, sigs[i]);
-		w.sig[i].data = &w;
+		ev_signal_init(&w->sig[i], signal_cb, sigs[i]);
+		w->sig[i].data = w;
 		if (!signal_ignored_at_start(sigs[i]))
-			ev_signal_start(c->loop, &w.sig[i]);
+			ev_signal_start(c->loop, &w->sig[i]);
 	}
-	broker_ready(c->broker, c->o->request_timeout, ready_cb, &w);
-	ev_run(c->loop, 0);
-	/* a reply still in flight lands, ignored, while the context ends */
-	ctx_free(c);
-	rc = w.rc == -1 ? EXIT_INTERNAL : w.rc;
-	runs_free(&w);
-	strv_free(&w.shown);
-	strv_free(&w.targets);
-	strv_free(&w.left);
-	free(w.pattern);
-	return rc;
+	broker_ready(c->broker, c->o->request_timeout, ready_cb, w);
+}
+
+void
+watch_free(void)
+{
+	runs_free(&watch);
+	strv_free(&watch.shown);
+	strv_free(&watch.targets);
+	strv_free(&watch.left);
+	free(watch.pattern);
+	watch.pattern = NULL;
 }

@@ -15,6 +15,17 @@
  *   --release        cmd-hold.c     release the hold
  *   --complete-deployments  cmd-complete.c  the Deployments' names, for
  *                                   the shell's completion
+ *
+ * How a command waits: it does not. Its exec() checks what needs no I/O
+ * and returns an exit code (nothing started), or sets up its context
+ * (cmd_ctx()), starts its first request with a callback and returns
+ * CMD_STARTED. From there the command is a chain of callbacks, as with
+ * hiredis' or libcurl's: each continues the command (its next request, or
+ * what it prints) and the last calls cmd_done() with the exit code. main.c
+ * runs the program's one loop (its only ev_run()) until then: every event
+ * (a signal, a reply, a timer) is delivered by that loop between two steps
+ * of the command, never inside one. Once the loop has ended main.c frees
+ * the context, then calls the entry's free.
  */
 #ifndef CMD_H
 #define CMD_H
@@ -47,9 +58,15 @@ struct cmd_entry {
 	} args;
 	unsigned	 options;	/* the CMD_O_* options it takes */
 	int		 flags;
+	/* an exit code, or CMD_STARTED: cmd_done() will say it */
 	int		(*exec)(struct ev_loop *, struct opts *, int argc,
 			    char **argv);
+	/* what the command keeps until the loop has ended (a reply in flight
+	 * at cmd_done() may still reach it); NULL: nothing */
+	void		(*free)(void);
 };
+
+#define CMD_STARTED	(-1)
 
 extern const struct cmd_entry cmd_drain_entry;
 extern const struct cmd_entry cmd_status_entry;
@@ -114,26 +131,22 @@ char	*undrain_command(const char *target, const char *context,
 #define EXIT_USAGE	2
 
 /*
- * What the commands share (main.c): set up a context (logging why not and
- * returning -1), and run its deployments to their end with SIGINT/SIGTERM
- * handled, freeing the context; returns the exit code.
+ * What the commands share (main.c). cmd_ctx() sets up the context c (the
+ * command's, kept until the loop has ended; main.c frees it) and calls
+ * then(c, argc, argv) once a credential plugin that has the terminal
+ * logged in (at once without one); returns CMD_STARTED, or EXIT_USAGE if it cannot be
+ * set up (logged). cmd_runs() runs the deployments added (ctx_add()) to
+ * their end with SIGINT/SIGTERM/SIGHUP/SIGQUIT handled, and calls then(c,
+ * their exit code); outside the runs a signal has its default action
+ * (nothing was changed), unless the command handles it (--watch). cmd_done() ends the command with its exit code
+ * (the first given wins): the loop ends.
  */
 struct ctx;
-int	cmd_ctx(struct ctx *, struct ev_loop *, struct opts *);
-int	cmd_run(struct ctx *);
-
-/*
- * One Kubernetes call outside the runs (cmd.c): pass cmd_kube_cb and a
- * struct cmd_kube to a kube_*() call, then cmd_kube_wait() runs the loop
- * until it answers: 0 and obj (the caller's to json_decref), or -1 and err.
- */
-struct cmd_kube {
-	int		 done;
-	enum kube_err	 e;
-	struct json_t	*obj;
-	char		 err[1024];
-};
-kube_cb	cmd_kube_cb;
-int	cmd_kube_wait(struct ctx *, struct cmd_kube *);
+typedef void	cmd_step(struct ctx *, int argc, char **argv);
+typedef void	cmd_end(struct ctx *, int rc);
+int	cmd_ctx(struct ctx *, struct ev_loop *, struct opts *, int argc,
+	    char **argv, cmd_step *then);
+void	cmd_runs(struct ctx *, cmd_end *then);
+cmd_end	cmd_done;
 
 #endif

@@ -40,8 +40,13 @@ struct json_t;
 #define JOURNAL_TTL	"604800"
 
 char	*journal_key(struct ctx *, const char *dep);
-/* Deployments that have a journal (runs in flight, interrupted, drained). */
-int	 ctx_journals(struct ctx *, struct strv *, char *err, size_t errlen);
+/*
+ * The deployments that have a journal (runs in flight, interrupted,
+ * drained), found with SCAN (ctx_redis()), added to out; then done(NULL,
+ * arg), or done(why not, arg) if Redis cannot be read (out may hold some).
+ */
+void	 ctx_journals(struct ctx *, struct strv *out,
+	    void (*done)(const char *err, void *arg), void *arg);
 
 /*
  * Write the journal, conditional on holding the lease (one script). With

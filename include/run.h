@@ -31,8 +31,12 @@
  *     run_fail() keeps the first cause in r->err and the state's settled()
  *     feeds IN_FAIL when r->err is set; run_abort() does both at once.
  *     What does not end the state is logged as a warning, never kept.
- *   Commands outside runs (cmd-*.c) log the message and return the exit
+ *   Commands outside runs (cmd-*.c) log the message and end with the exit
  *     code of the outcome (fsm_exit_code(), EXIT_USAGE: cmd.h).
+ *
+ * Waiting: nothing here runs the loop. The program's one ev_run() is
+ * main.c's (cmd.h); a command's read (ctx_redis()) or its runs
+ * (ctx_start()) answer through a callback on that loop.
  */
 #ifndef RUN_H
 #define RUN_H
@@ -48,8 +52,10 @@
 #include "window.h"
 
 struct ev_loop;
+struct ev_prepare;
 struct broker;
 struct http;
+struct redisReply;
 
 enum run_mode {
 	RUN_DRAIN,	/* the whole drain and rollout */
@@ -128,6 +134,8 @@ struct ctx {
 					   the loop's last operations */
 	char		 holder[256];	/* host:pid */
 	char		 redis_err[1024];	/* Redis did not answer at the start */
+	struct ev_prepare *settler;	/* ctx_start()'s end of the runs */
+	void		(*ended)(struct ctx *, int rc);	/* ctx_start()'s */
 };
 
 int	ctx_init(struct ctx *, struct ev_loop *, struct opts *, char *err,
@@ -137,13 +145,25 @@ void	ctx_free(struct ctx *);
 /* Add a deployment; from_selector: skip it quietly if it has no workers. */
 void	ctx_add(struct ctx *, const char *deployment, int from_selector,
 	    enum run_mode);
-/* Wait on the loop for one broker command (commands outside runs). */
-struct redisReply;
-struct redisReply *ctx_redis(struct ctx *, char *err, size_t errlen,
-	    const char *fmt, ...);
+/*
+ * One broker command outside the runs (a command's read), its words one
+ * by one, NULL-terminated ("HGETALL", key, NULL), sent once the broker is
+ * up (waited for up to --request-timeout when it is not). Answered once,
+ * as broker_command(): cb(reply, NULL, arg), the reply the callback's to
+ * read, not to keep (ctx_redis_dup()); or cb(NULL, err, arg).
+ */
+typedef void ctx_redis_cb(struct redisReply *, const char *err, void *arg);
+void	ctx_redis(struct ctx *, ctx_redis_cb *, void *arg, const char *word,
+	    ...) __attribute__((sentinel));
+/* A copy of a reply to keep past its callback; ctx_redis_free() frees it. */
+struct redisReply *ctx_redis_dup(const struct redisReply *);
 void	ctx_redis_free(struct redisReply *);
-/* Run every added deployment to its end. Returns the exit code. */
-int	ctx_run(struct ctx *);
+/*
+ * Run every added deployment to its end on the loop: once the last ended
+ * (and the summary's webhook and the remote-control queue's removal are
+ * done), ended(c, the exit code) is called, once.
+ */
+void	ctx_start(struct ctx *, void (*ended)(struct ctx *, int rc));
 /* SIGINT/SIGTERM/SIGHUP/SIGQUIT: restore what is not restarted yet; a
  * run already restarted ends keeping its journal for --recover. */
 void	ctx_interrupt(struct ctx *);

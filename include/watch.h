@@ -111,7 +111,12 @@ void	watch_left(struct strv *left, const struct watch_run *, size_t n);
  * watch followed are left for --recover. */
 int	watch_exit(size_t interrupted);
 
-/* The command: follow the runs (all, or the named targets); the exit code. */
-int	watch_status(struct ctx *, int argc, char **argv);
+/*
+ * The command: follow the runs (all, or the named targets) on the loop;
+ * it ends with cmd_done() (cmd.h) and its exit code. watch_free(), once the
+ * loop has ended, frees what it kept.
+ */
+void	watch_status(struct ctx *, int argc, char **argv);
+void	watch_free(void);
 
 #endif

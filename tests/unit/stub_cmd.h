@@ -6,28 +6,36 @@
 #ifndef STUB_CMD_H
 #define STUB_CMD_H
 
-struct ctx;
-struct ev_loop;
-struct opts;
-int	cmd_ctx(struct ctx *, struct ev_loop *, struct opts *);
-int	cmd_run(struct ctx *);
+#include "cmd.h"
 
 int
-cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o)
+cmd_ctx(struct ctx *c, struct ev_loop *loop, struct opts *o, int argc,
+    char **argv, cmd_step *then)
 {
 	(void)c;
 	(void)loop;
 	(void)o;
+	(void)argc;
+	(void)argv;
+	(void)then;
 	fail();
 	return -1;
 }
 
-int
-cmd_run(struct ctx *c)
+void
+cmd_runs(struct ctx *c, cmd_end *then)
 {
 	(void)c;
+	(void)then;
 	fail();
-	return -1;
+}
+
+void
+cmd_done(struct ctx *c, int rc)
+{
+	(void)c;
+	(void)rc;
+	fail();
 }
 
 #endif
