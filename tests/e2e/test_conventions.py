@@ -1,5 +1,7 @@
-"""The platform's conventions: what a Unix user expects of a command."""
+"""The platform's conventions: what a Unix user expects of a command; and
+the program's own (one event loop)."""
 import fcntl
+import glob
 import os
 import pty
 import re
@@ -9,7 +11,7 @@ import subprocess
 import termios
 
 from conftest import applied_patches, make_world, read_terminal
-from world import AGENT, NS, deployment, wait_for
+from world import AGENT, NS, ROOT, deployment, wait_for
 
 DEP = "ecal-bulk"
 JOURNAL = "drain-and-rollout:journal:%s:%s" % (NS, DEP)
@@ -113,3 +115,26 @@ def test_live_status_fits_the_terminal_and_follows_no_color_and_dumb(request):
     assert "\x1b[1m" not in out and "\x1b[1A" in out, out
     out = drain_only_on_a_terminal(w, cols, {"TERM": "dumb"})
     assert "\x1b[" not in out, out
+
+
+def loop_runs(agent_dir):
+    """{file: how many calls run the libev loop} in agent_dir/*.c, comments
+    and strings left out (ev_loop() is libev 3's name of ev_run())."""
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(agent_dir, "*.c"))):
+        with open(path) as f:
+            code = re.sub(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'",
+                          " ", f.read(), flags=re.S)
+        n = len(re.findall(r"\bev_(?:run|loop)\s*\(", code))
+        if n:
+            runs[os.path.basename(path)] = n
+    return runs
+
+
+def test_one_event_loop():
+    """The program runs its libev loop once, in main.c (cmd.h): a command
+    waits for an answer through a callback on that loop, never by running
+    the loop again inside one of its steps. A nested loop delivers every
+    other event (a signal, a timer, another reply) inside code not ready
+    for it."""
+    assert loop_runs(os.path.join(ROOT, "agent")) == {"main.c": 1}
