@@ -204,7 +204,11 @@ cmd_exec(const struct cmd_entry *e, struct ev_loop *loop, struct opts *o,
 	if (rc == CMD_STARTED) {
 		if (cmd.rc == -1)	/* not ended by its first step */
 			ev_run(loop, 0);
-		rc = cmd.rc != -1 ? cmd.rc : EXIT_INTERNAL;
+		if ((rc = cmd.rc) == -1) {
+			log_err("internal error: %s stopped with nothing left "
+			    "to wait for and no exit status", e->name);
+			rc = EXIT_INTERNAL;
+		}
 	}
 	if (cmd.c != NULL)
 		ctx_free(cmd.c);

@@ -540,8 +540,8 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	finish(w, fsm_exit_code(OUT_INTERRUPTED));
 }
 
-/* One per process: kept until the loop has ended (watch_free()), as a
- * reply in flight when it ends may still point into it. */
+/* One per process, kept until the loop has ended (watch_free()): a reply
+ * already pending when it ends is still delivered, and points into it. */
 static struct watch	watch;
 
 void

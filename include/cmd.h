@@ -61,8 +61,9 @@ struct cmd_entry {
 	/* an exit code, or CMD_STARTED: cmd_done() will say it */
 	int		(*exec)(struct ev_loop *, struct opts *, int argc,
 			    char **argv);
-	/* what the command keeps until the loop has ended (a reply in flight
-	 * at cmd_done() may still reach it); NULL: nothing */
+	/* frees what the command keeps until the loop has ended: the events
+	 * already pending when cmd_done() breaks it are still delivered;
+	 * NULL: nothing */
 	void		(*free)(void);
 };
 
