@@ -98,7 +98,7 @@ static struct {
 } status;
 
 static void	journals_next(struct ctx *);
-static void	show_holds(struct ctx *);
+static void	holds_next(struct ctx *);
 
 /*
  * Print one deployment's journal (h; NULL: Redis cannot be read, err
@@ -270,20 +270,19 @@ holds_listed(enum kube_err e, json_t *obj, const char *err, void *arg)
 	}
 	print_holds(c, kd, obj, status.argc, status.argv, status.held);
 	status.kind++;
-	show_holds(c);
+	holds_next(c);
 }
 
-/* The next kind of held workload to list (one a name is of, if named):
- * last, and bounded by one request each: --status is for incidents. */
+/* The next kind of held workload to list (one a name is of, if named),
+ * or the end of them. */
 static void
-show_holds(struct ctx *c)
+holds_next(struct ctx *c)
 {
 	const struct held_kind	*kd;
 	int			 j;
 
-	if (status.held == NULL)
-		status.held = json_array();
-	for (; status.kind < sizeof held_kinds / sizeof held_kinds[0]; status.kind++) {
+	for (; status.kind < sizeof held_kinds / sizeof held_kinds[0];
+	    status.kind++) {
 		kd = &held_kinds[status.kind];
 		for (j = 0; j < status.argc; j++)
 			if (kube_target_split(status.argv[j], NULL) ==
@@ -298,6 +297,16 @@ show_holds(struct ctx *c)
 	report_json_set("held", status.held);
 	status.held = NULL;
 	holds_shown(c, 0);
+}
+
+/* The holds: last, and bounded by one request a kind: --status is for
+ * incidents. */
+static void
+show_holds(struct ctx *c)
+{
+	status.held = json_array();
+	status.kind = 0;
+	holds_next(c);
 }
 
 /* The last runs (the history stream), printed, or as "history". */

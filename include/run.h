@@ -134,8 +134,8 @@ struct ctx {
 					   the loop's last operations */
 	char		 holder[256];	/* host:pid */
 	char		 redis_err[1024];	/* Redis did not answer at the start */
-	struct ev_prepare *settler;	/* ctx_start()'s end of the runs */
-	void		(*ended)(struct ctx *, int rc);	/* ctx_start()'s */
+	struct ev_prepare *settler;	/* ctx_start()'s: the runs' end, */
+	void		(*ended)(struct ctx *, int rc);	/* then this */
 };
 
 int	ctx_init(struct ctx *, struct ev_loop *, struct opts *, char *err,
