@@ -409,6 +409,33 @@ opts_check(struct optvals *v, struct cmdline *cl)
 	return 0;
 }
 
+/* --help, --version, --completion: print and exit 0 */
+static int
+action(const struct optvals *v)
+{
+	if (v->action == 'h')
+		opt_usage(stdout);
+	else if (v->action == 'c')
+		opt_completion(stdout, v->action_arg);
+	else
+		printf("drain-and-rollout %s\n", VERSION);
+	return EXIT_OK;
+}
+
+/*
+ * -o json: one document on stdout whatever happens next, also when an
+ * option before -o json was refused (rc -1).
+ */
+static void
+json_first(struct optvals *v, int argc, char **argv, int rc)
+{
+	if (rc == -1 && v->action == 0)
+		v->o.json = opt_argv_json(argc, argv, v->o.json);
+	if (v->o.json && v->action == 0)
+		report_json_begin(v->command != NULL ? v->command + 2 :
+		    cmd_table[0]->name, v->o.dry_run);
+}
+
 /*
  * The configuration file, the environment and the flags, in that order of
  * precedence (the flag wins; options.h), and the checks that need no
@@ -429,26 +456,13 @@ parse(int argc, char **argv, struct optvals *v, struct cmdline *cl)
 	rc = opt_environ(v, environ, err, sizeof err);
 	if (rc == 0)
 		rc = opt_argv(v, argc, argv, &first, err, sizeof err);
-	/* -o json: one document on stdout whatever happens next, also when
-	 * an option before -o json was refused */
-	if (rc == -1 && v->action == 0)
-		v->o.json = opt_argv_json(argc, argv, v->o.json);
-	if (v->o.json && v->action == 0)
-		report_json_begin(v->command != NULL ? v->command + 2 :
-		    cmd_table[0]->name, v->o.dry_run);
+	json_first(v, argc, argv, rc);
 	if (rc == -1) {
 		log_err("%s", err);
 		return EXIT_USAGE;
 	}
-	if (v->action != 0) {
-		if (v->action == 'h')
-			opt_usage(stdout);
-		else if (v->action == 'c')
-			opt_completion(stdout, v->action_arg);
-		else
-			printf("drain-and-rollout %s\n", VERSION);
-		return EXIT_OK;
-	}
+	if (v->action != 0)
+		return action(v);
 	log_init(v->quiet ? LOG_ERR : v->verbose ? LOG_DEBUG : LOG_INFO,
 	    !isatty(STDERR_FILENO));
 	if (opts_check(v, cl) == -1)
