@@ -51,18 +51,25 @@ def test_control_plain_restart_loses_work(world):
     strands work: proof that the world can detect loss."""
     ids = world.enqueue("ecal-bulk", 5, 4.0)
     world.wait_started(ids, 1)
+    old = {x["name"] for x in world.pods("ecal-bulk")}
     subprocess.run(["kubectl", "--kubeconfig", world.kubeconfig, "--cache-dir",
                     world.tmp + "/kcache", "rollout", "restart", "deployment/ecal-bulk"],
                    check=True, capture_output=True)
     subprocess.run(["kubectl", "--kubeconfig", world.kubeconfig, "--cache-dir",
                     world.tmp + "/kcache", "rollout", "status", "deployment/ecal-bulk",
                     "--timeout=60s"], check=True, capture_output=True)
-    # what could still finish has finished: every task is done, or held in
-    # unacked by the worker that died with it (redelivered only in 6 hours)
+    # what could still finish has finished: the old pod is gone, and every
+    # task is done, held in unacked by the worker that died with it
+    # (redelivered only in 6 hours), or was running when it was killed
     def held():
         return {json.loads(v)[0]["headers"]["id"] for v in world.r().hvals("unacked")}
-    wait_for(lambda: all(i in world.ledger()[1] or i in held() for i in ids), 60,
-             "every task done or held")
+
+    def settled():
+        if old & {x["name"] for x in world.pods("ecal-bulk")}:
+            return False
+        started, done = world.ledger()
+        return all(i in done or i in held() or i in started for i in ids)
+    wait_for(settled, 60, "the old pod gone, every task done, held or killed")
     started, done = world.ledger()
     lost = [i for i in ids if i not in done]
     assert lost, "a plain restart lost nothing: the control test cannot detect loss"

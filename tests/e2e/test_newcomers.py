@@ -4,7 +4,6 @@ up). Every worker of a pod the run stops is drained first: the census of
 the pods just before the restart PATCH (in place) or RETIRE (--handover)."""
 import json
 import signal
-import subprocess
 import time
 import urllib.error
 
@@ -12,7 +11,7 @@ import pytest
 
 from test_handover import PLAIN_POOL, fresh as handover_world, live_pods
 from test_safety import finish, wait_journal_state, wait_lease_gone
-from world import HERE as WORLD_DIR, NS, PY, wait_for
+from world import HERE as WORLD_DIR, NS, python_c, wait_for
 
 DEP = "ecal-bulk"
 JOURNAL = "drain-and-rollout:journal:%s:%s" % (NS, DEP)
@@ -498,8 +497,7 @@ def running_on(w, task_id):
     code = ("import json\nfrom etl import app\n"
             "r = app.control.inspect(timeout=2).active() or {}\n"
             "print(json.dumps({k: [t['id'] for t in v] for k, v in r.items()}))\n")
-    out = subprocess.run([PY, "-c", code], cwd=WORLD_DIR, env=w.celery_environ(),
-                         stdout=subprocess.PIPE, text=True).stdout
+    out = python_c(code, WORLD_DIR, w.celery_environ()).stdout
     active = json.loads(out.strip().splitlines()[-1])
     return next((k for k, v in active.items() if task_id in v), None)
 

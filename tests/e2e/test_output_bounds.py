@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from conftest import Hook, check_prometheus_text, make_world, patches, webhook
-from world import HERE, NS, PY, wait_for
+from world import HERE, NS, python_c, wait_for
 
 # one module-scoped world: its tests run on one pytest-xdist worker, in file order
 pytestmark = pytest.mark.xdist_group("output_bounds")
@@ -296,8 +296,9 @@ def test_task_ids_and_args_shown_bounded(request):
     code = ("from etl import ingest\n"
             "print(ingest.apply_async(args=[4, %r], queue='ecal-bulk', task_id=%r).id)\n"
             % ("a" * 5000, big))
-    out = subprocess.run([PY, "-c", code], cwd=HERE, env=w.celery_environ(),
-                         stdout=subprocess.PIPE, check=True, text=True).stdout
+    p = python_c(code, HERE, w.celery_environ())
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
     assert out.strip().splitlines()[-1] == big
     w.wait_started([big], 1)
     p = w.run("ecal-bulk", "-o", "json", "-v")

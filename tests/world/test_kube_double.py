@@ -189,11 +189,14 @@ def test_rollout_status_waits_for_new_pod_and_old_gone(world):
     assert len(old) == 1 and old[0]["ready"]
     old = old[0]
     world.kube_test("DELETE", "requests")
+    # the controller held: the PATCH is stored, not observed yet (on a loaded
+    # machine it could be observed before this test looks)
+    world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": False})
     r = world.restart("ecal-bulk")
     assert r.returncode == 0, r.stderr
-    # right after the PATCH the controller has not observed the new generation yet
     d = world.deployment("ecal-bulk")
     assert d["status"]["observedGeneration"] < d["metadata"]["generation"]
+    world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
     r = world.kubectl("rollout", "status", "deployment/ecal-bulk", "--timeout=60s")
     done_at = time.time()
     assert r.returncode == 0, r.stdout + r.stderr

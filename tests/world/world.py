@@ -9,6 +9,7 @@ has its own port range) in a temporary directory of its own; stop() ends
 every process. The shared material (../shared from the repository's root) is
 found through fixture_path().
 """
+import atexit
 import hashlib
 import json
 import os
@@ -26,6 +27,8 @@ import urllib.error
 import urllib.request
 
 import redis
+
+from kube.launch import Launcher
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -275,6 +278,64 @@ def seed_certs(d):
         shutil.copy2(os.path.join(src, n), os.path.join(d, n))
 
 
+_launcher = {"proc": None, "dir": None, "lock": threading.Lock()}
+
+
+def pod_launcher():
+    """The socket of this process's pod launcher (launcher.py: the pods'
+    Celery workers start as its forks), started on first use and again if it
+    died; it exits when this process does (its standard input closes)."""
+    with _launcher["lock"]:
+        p = _launcher["proc"]
+        if p is None or p.poll() is not None:
+            if _launcher["dir"] is None:
+                _launcher["dir"] = tempfile.mkdtemp(prefix="drain-launcher-")
+                atexit.register(shutil.rmtree, _launcher["dir"], True)
+            sock = os.path.join(_launcher["dir"], "sock")
+            if os.path.exists(sock):
+                os.unlink(sock)
+            p = _launcher["proc"] = subprocess.Popen(
+                [PY, "-u", os.path.join(HERE, "launcher.py"), sock], cwd=HERE,
+                stdin=subprocess.PIPE, start_new_session=True)
+        return os.path.join(_launcher["dir"], "sock")
+
+
+def launcher_client():
+    """This process's connection to its pod launcher (kube/launch.py)."""
+    path = pod_launcher()
+    with _launcher["lock"]:
+        c = _launcher.get("client")
+        if c is None or c.path != path or c.closed:
+            c = _launcher["client"] = Launcher(path)
+        return c
+
+
+def python_c(code, cwd, env, timeout=60):
+    """`python3 -c code` (code using etl.py: Celery is imported already) as a
+    fork of the pod launcher: a subprocess.CompletedProcess with its
+    standard output and error."""
+    files = []
+    for _ in range(2):
+        fd, path = tempfile.mkstemp(prefix="python-c-")
+        os.close(fd)
+        files.append(path)
+    try:
+        p = launcher_client().spawn([PY, "-c", code], cwd, env, files[0], files[1])
+        try:
+            rc = p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            raise
+        text = []
+        for path in files:
+            with open(path, errors="replace") as f:
+                text.append(f.read())
+    finally:
+        for path in files:
+            os.unlink(path)
+    return subprocess.CompletedProcess([PY, "-c", code], rc, text[0], text[1])
+
+
 _enqueuer = {"proc": None, "lock": threading.Lock()}
 
 
@@ -354,12 +415,17 @@ class World:
         self.certs = os.path.join(self.tmp, "certs")
 
     # ---- processes -----------------------------------------------------
-    def _spawn(self, name, argv, env=None, cwd=None):
+    def _spawn(self, name, argv, env=None, cwd=None, launch=False):
+        """launch: a Python script importing Celery, started as a fork of the
+        pod launcher (launcher.py) rather than a process of its own."""
         log = open(os.path.join(self.tmp, name + ".log"), "ab")
         e = dict(os.environ)
         e.update(env or {})
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=e,
-                             cwd=cwd, start_new_session=True)
+        if launch:
+            p = launcher_client().spawn(argv, cwd or os.getcwd(), e, log.name)
+        else:
+            p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=e,
+                                 cwd=cwd, start_new_session=True)
         self.procs[name] = p
         self.logs[name] = log
         return p
@@ -377,7 +443,8 @@ class World:
                              "--token", TOKEN, "--namespace", NS,
                              "--broker-url", self.broker_url,
                              "--config", os.path.join(self.tmp, "world.json"),
-                             "--ready-file", ready], env=self.celery_env)
+                             "--ready-file", ready],
+                    env=dict(self.celery_env, POD_LAUNCHER=pod_launcher()))
         if self.want_flower:
             self.start_flower()
         wait_for(lambda: os.path.exists(ready) or self.procs["kube"].poll() is not None,
@@ -516,7 +583,7 @@ class World:
             args += ["--unauthenticated-api"]
         args += self.flower_args
         self._spawn("flower", args, env=dict(self.celery_env, BROKER_URL=self.broker_url),
-                    cwd=HERE)
+                    cwd=HERE, launch=True)
         wait_for(lambda: os.path.exists(ready) or self.procs["flower"].poll() is not None,
                  30, "the Flower double")
         assert self.procs["flower"].poll() is None, self.log("flower")
@@ -787,8 +854,7 @@ users:
         """The workers that answer a real remote-control ping."""
         code = ("import json\nfrom etl import app\n"
                 "print(json.dumps(list(app.control.inspect(timeout=1).ping() or {})))\n")
-        out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
-                             stdout=subprocess.PIPE, text=True).stdout
+        out = python_c(code, HERE, self.celery_environ()).stdout
         return set(json.loads(out.strip().splitlines()[-1]))
 
     def all_workers_online(self):
@@ -816,8 +882,7 @@ users:
         code = ("import json\nfrom etl import app\n"
                 "r = app.control.inspect(destination=[%r], timeout=2).active_queues() or {}\n"
                 "print(json.dumps(sorted(q['name'] for q in r.get(%r, []))))\n") % (worker, worker)
-        out = subprocess.run([PY, "-c", code], cwd=HERE, env=self.celery_environ(),
-                             stdout=subprocess.PIPE, text=True).stdout
+        out = python_c(code, HERE, self.celery_environ()).stdout
         try:
             return json.loads(out.strip().splitlines()[-1])
         except (IndexError, ValueError):

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 
+from kube.launch import launcher
 from kube.util import CRASH_BACKOFF, REPLACE_DELAY, SERVICE_ACCOUNT, WORLD_DIR, log, now_rfc3339
 
 
@@ -280,11 +281,19 @@ class Kubelet:
                     cmd += ["--"] + c
         else:
             cmd = ["/bin/sleep", "1000000"]
-        if os.path.exists("/usr/bin/setpriv"):
-            cmd = ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] + cmd
-        pod.proc = subprocess.Popen(cmd, cwd=WORLD_DIR, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
-                                    close_fds=True)
+        env.pop("POD_LAUNCHER", None)
+        pod.proc = None
+        if cmd[1:3] == ["-m", "celery"] and launcher() is not None:
+            try:
+                pod.proc = launcher().spawn(cmd, WORLD_DIR, env, pod.log_path)
+            except OSError as e:
+                log("pod %s: %s; starting it as a process of its own" % (pod.name, e))
+        if pod.proc is None:
+            if os.path.exists("/usr/bin/setpriv"):
+                cmd = ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] + cmd
+            pod.proc = subprocess.Popen(cmd, cwd=WORLD_DIR, env=env, stdin=subprocess.DEVNULL,
+                                        stdout=logf, stderr=subprocess.STDOUT,
+                                        start_new_session=True, close_fds=True)
         logf.close()
         pod.pid = pod.proc.pid
         pod.started_at = time.time()
