@@ -542,9 +542,16 @@ def test_worker_whose_container_restarts_after_its_drain_is_drained_again(reques
         again = w.enqueue(DEP, 1, 45.0 if silent else 15.0, tag="again")
         w.wait_started(again, 1)
         if silent:
-            wait_for(lambda: w.r().hget("drain-and-rollout:journal:%s:%s" % (NS, DEP), "state")
-                     == "drain" and w.queues_of(idle["hostname"]) == [], 60,
-                     "the restarted worker cancelled again", interval=0.5)
+            # the run has cancelled it again and checked the cancel (CANCEL,
+            # then DRAIN): silent before that check, its last answer to
+            # Flower (consuming) is all the run could see
+            states = []
+
+            def cancelled_again():
+                states.append(w.r().hget("drain-and-rollout:journal:%s:%s" % (NS, DEP), "state"))
+                return ("cancel" in states and states[-1] == "drain" and
+                        w.queues_of(idle["hostname"]) == [])
+            wait_for(cancelled_again, 60, "the restarted worker cancelled again", interval=0.05)
             t0 = time.time()
             w.kube_test("POST", "kill-pod", {"pod": idle["name"], "signal": "STOP"})
             try:
