@@ -211,7 +211,10 @@ def main():
                     return
             else:
                 c = conns[key.fd]
-                data = c.sock.recv(65536)
+                try:
+                    data = c.sock.recv(65536)
+                except OSError:         # reset by a Kubernetes double that died
+                    data = b""
                 if not data:
                     sel.unregister(c.sock)
                     del conns[key.fd]
