@@ -189,19 +189,33 @@ def test_rollout_status_waits_for_new_pod_and_old_gone(world):
     assert len(old) == 1 and old[0]["ready"]
     old = old[0]
     world.kube_test("DELETE", "requests")
-    # the controller held: the PATCH is stored, not observed yet (on a loaded
-    # machine it could be observed before this test looks)
+    # the controller held until kubectl watches: the PATCH is stored, not
+    # observed yet, and kubectl sees every step of the rollout (on a loaded
+    # machine the controller could observe it, or finish the rollout, before
+    # this test or kubectl looks)
     world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": False})
-    r = world.restart("ecal-bulk")
-    assert r.returncode == 0, r.stderr
-    d = world.deployment("ecal-bulk")
-    assert d["status"]["observedGeneration"] < d["metadata"]["generation"]
-    world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
-    r = world.kubectl("rollout", "status", "deployment/ecal-bulk", "--timeout=60s")
+    p = None
+    try:
+        r = world.restart("ecal-bulk")
+        assert r.returncode == 0, r.stderr
+        d = world.deployment("ecal-bulk")
+        assert d["status"]["observedGeneration"] < d["metadata"]["generation"]
+        p = subprocess.Popen([KUBECTL, "--kubeconfig", world.kubeconfig, "-n", NS, "rollout",
+                              "status", "deployment/ecal-bulk", "--timeout=60s"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: [q for q in world.kube_requests() if "watch=true" in q["path"]], 30,
+                 "kubectl rollout status watching")
+        world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
+        out, err = p.communicate(timeout=90)
+    finally:
+        world.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
     done_at = time.time()
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert 'deployment "ecal-bulk" successfully rolled out' in r.stdout
-    assert "old replicas are pending termination" in r.stdout
+    assert p.returncode == 0, out + err
+    assert 'deployment "ecal-bulk" successfully rolled out' in out
+    assert "old replicas are pending termination" in out
     new = [p for p in world.pods("ecal-bulk") if not p["terminating"]]
     assert len(new) == 1 and new[0]["name"] != old["name"] and new[0]["ready"]
     assert new[0]["pod_template_hash"] != old["pod_template_hash"]
