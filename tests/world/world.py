@@ -304,10 +304,11 @@ def launcher_client():
     """This process's connection to its pod launcher (kube/launch.py)."""
     path = pod_launcher()
     with _launcher["lock"]:
-        c = _launcher.get("client")
-        if c is None or c.path != path or c.closed:
-            c = _launcher["client"] = Launcher(path)
-        return c
+        # one for good: Launcher.spawn() connects again to a launcher
+        # started anew (the socket's path stays)
+        if _launcher.get("client") is None:
+            _launcher["client"] = Launcher(path)
+        return _launcher["client"]
 
 
 def python_c(code, cwd, env, timeout=60):

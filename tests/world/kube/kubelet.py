@@ -283,9 +283,10 @@ class Kubelet:
             cmd = ["/bin/sleep", "1000000"]
         env.pop("POD_LAUNCHER", None)
         pod.proc = None
-        if cmd[1:3] == ["-m", "celery"] and launcher() is not None:
+        fork = launcher() if cmd[1:3] == ["-m", "celery"] else None
+        if fork is not None:
             try:
-                pod.proc = launcher().spawn(cmd, WORLD_DIR, env, pod.log_path)
+                pod.proc = fork.spawn(cmd, WORLD_DIR, env, pod.log_path)
             except OSError as e:
                 log("pod %s: %s; starting it as a process of its own" % (pod.name, e))
         if pod.proc is None:
