@@ -256,8 +256,16 @@ def rollout_status_through(w, control, note):
         # short watch"); one that lasted is resumed from its resourceVersion
         wait_for(lambda: time.time() - first["t"] > 1.5, 10, "the watch to last")
         w.kube_test("POST", "watch", control)
-        wait_for(lambda: [q for q in w.kube_requests() if q.get("note") == note], 30,
-                 "kubectl's watch answered " + note)
+        def watching_again():
+            reqs = [q for q in w.kube_requests() if q["path"].startswith(DEP_PATH)]
+            i = [n for n, q in enumerate(reqs) if q.get("note") == note]
+            after = reqs[i[0] + 1:] if i else []
+            lists = [n for n, q in enumerate(after) if "watch=true" not in q["path"]]
+            return lists and any("watch=true" in q["path"] for q in after[lists[0] + 1:])
+        # the rollout goes on only once kubectl, answered `note`, listed and
+        # watches again: resumed earlier, the rollout could be complete in
+        # that list, and kubectl would end without watching again
+        wait_for(watching_again, 30, "kubectl answered %s, listing and watching again" % note)
         w.kube_test("POST", "deployment-controller", {"deployment": "ecal-bulk", "running": True})
         out, err = p.communicate(timeout=120)
     finally:

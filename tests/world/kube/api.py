@@ -147,6 +147,10 @@ def serve_applied(h, fault, limit, call, what):
                                   "status %d" % fault["status"] if fault["status"] else
                                   "answered %gs late" % fault["delay"])
     if fault.get("drop"):
+        # in the log before the client sees the connection end: its retry
+        # would otherwise be logged first
+        h.record(h.auth_kind_for_log())
+        h._recorded = True
         h.close_connection = True
         try:
             h.connection.shutdown(socket.SHUT_RDWR)
