@@ -89,7 +89,9 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 	/* more workers to drain means something to DRAIN, or to ROLLOUT in
 	 * place; holding and resuming the rollout something to ROLLOUT */
 	if (in == IN_MORE && !(m->state == ST_DRAIN && !m->drain_only) &&
-	    !(m->state == ST_ROLLOUT && !m->handover))
+	    !(m->state == ST_ROLLOUT && !m->handover) &&
+	    !(m->state == ST_INFLIGHT && m->restarting && !m->handover &&
+	    !m->held && m->pending != OUT_INTERRUPTED))
 		in = IN_FAIL;
 	if ((in == IN_HOLD || in == IN_RESUMED) &&
 	    (m->state != ST_ROLLOUT || m->handover))
@@ -153,6 +155,9 @@ fsm_feed(struct fsm *m, enum fsm_input in)
 		 * was interrupted; IN_FAIL: nothing of ours can land any more */
 		if ((in == IN_OK || in == IN_INTERRUPT) && !m->restarting)
 			in = IN_FAIL;	/* no restart was sent (DETACH) */
+		/* refused (409), nothing landed: the census again */
+		if (in == IN_MORE)
+			return m->state = ST_DRAIN;
 		if (in == IN_OK && m->pending != OUT_INTERRUPTED)
 			return m->state = ST_ROLLOUT;
 		if (in == IN_OK || in == IN_INTERRUPT)

@@ -24,6 +24,36 @@ census_gather(struct run *r, int replicasets, int workers)
 		    r->state_deadline, census_rs_cb, op_new(r, 0, 0));
 }
 
+static void
+census_version_cb(enum kube_err e, json_t *obj, const char *err, void *arg)
+{
+	struct run	*r = op_done(arg, NULL, NULL);
+	const char	*rv;
+
+	if (r == NULL)
+		return;
+	rv = json_string_value(json_object_get(json_object_get(obj,
+	    "metadata"), "resourceVersion"));
+	if (e != KUBE_OK || rv == NULL || rv[0] == '\0') {
+		r->census_failed = 1;
+		snprintf(r->last_line, sizeof r->last_line, "cannot read %s: %s",
+		    r->name, e != KUBE_OK ? err : "no metadata.resourceVersion "
+		    "in the answer");
+		return;
+	}
+	r->census_rv = xstrdup(rv);
+}
+
+void
+census_read_version(struct run *r)
+{
+	r->census_failed = 0;
+	free(r->census_rv);
+	r->census_rv = NULL;
+	kube_get_deployment(&r->ctx->kube, r->name, r->state_deadline,
+	    census_version_cb, op_new(r, 0, 0));
+}
+
 void
 census_ask_workers(struct run *r)
 {

@@ -1132,16 +1132,6 @@ kpatch(struct kube *k, const char *target, const char *ctype, json_t *patch,
 }
 
 void
-kube_restart(struct kube *k, const char *name, const char *when,
-    double deadline, struct kube_write *track, kube_cb *cb, void *arg)
-{
-	kpatch(k, name, "application/strategic-merge-patch+json",
-	    json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template", "metadata",
-	    "annotations", RESTARTED_AT, when), "restarting", deadline, track,
-	    cb, arg);
-}
-
-void
 kube_annotate(struct kube *k, const char *name, const char *key,
     const char *value, double deadline, kube_cb *cb, void *arg)
 {
@@ -1176,26 +1166,39 @@ kube_annotate_at(struct kube *k, const char *name, const char *key,
 
 void
 kube_restart_images(struct kube *k, const char *name, const char *when,
-    int resume, json_t *images, double deadline, struct kube_write *track,
-    kube_cb *cb, void *arg)
+    int resume, json_t *images, const char *rv, double deadline,
+    struct kube_write *track, kube_cb *cb, void *arg)
 {
-	json_t	*patch;
+	char		*path = write_path(k, name), *body;
+	const char	*bare;
+	json_t		*patch, *tmpl;
 
-	if (images == NULL) {
-		(resume ? kube_restart_resume : kube_restart)(k, name, when,
-		    deadline, track, cb, arg);
-		return;
-	}
-	/* the same PATCH, the containers merged by name with their image */
-	patch = json_pack("{s:{s:{s:{s:{s:s}},s:{s:O}}}}", "spec", "template",
-	    "metadata", "annotations", RESTARTED_AT, when, "spec", "containers",
-	    images);
+	/* the annotation exactly as kubectl rollout restart sends it */
+	patch = json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template",
+	    "metadata", "annotations", RESTARTED_AT, when);
+	tmpl = json_object_get(json_object_get(patch, "spec"), "template");
+	/* the containers merged by name with their image */
+	if (images != NULL)
+		json_object_set_new(tmpl, "spec", json_pack("{s:O}",
+		    "containers", images));
 	if (resume)
 		json_object_set_new(json_object_get(patch, "spec"), "paused",
 		    json_false());
-	kpatch(k, name, "application/strategic-merge-patch+json", patch,
-	    resume ? "restarting and resuming" : "restarting", deadline, track,
-	    cb, arg);
+	/* a precondition: applied only to the object as the run saw it */
+	if (rv != NULL)
+		json_object_set_new(patch, "metadata", json_pack("{s:s}",
+		    "resourceVersion", rv));
+	body = json_dumps(patch, JSON_COMPACT);
+	json_decref(patch);
+	kube_target_split(name, &bare);
+	/* unconditional: idempotent, a 409 is retried; conditional: a 409
+	 * says the object changed since rv, and the caller looks again */
+	kreq_tracked(k, "PATCH", path, "application/strategic-merge-patch+json",
+	    body, deadline, rv == NULL, xasprintf("%s %s %s", resume ?
+	    "restarting and resuming" : "restarting", kube_target_kind(name),
+	    bare), track, cb, arg);
+	free(body);
+	free(path);
 }
 
 /* ---- --handover ------------------------------------------------------ */
@@ -1213,25 +1216,6 @@ kube_pause(struct kube *k, const char *name, int paused, double deadline,
 	kreq_tracked(k, "PATCH", path, "application/merge-patch+json", body,
 	    deadline, 1, xasprintf("%s deployment %s", paused ? "pausing" :
 	    "resuming", name), track, cb, arg);
-	free(body);
-	free(path);
-}
-
-void
-kube_restart_resume(struct kube *k, const char *name, const char *when,
-    double deadline, struct kube_write *track, kube_cb *cb, void *arg)
-{
-	char	*path = write_path(k, name), *body;
-	json_t	*patch;
-
-	/* the annotation exactly as kube_restart() sends it, and resumed */
-	patch = json_pack("{s:{s:b,s:{s:{s:{s:s}}}}}", "spec", "paused", 0,
-	    "template", "metadata", "annotations", RESTARTED_AT, when);
-	body = json_dumps(patch, JSON_COMPACT);
-	json_decref(patch);
-	kreq_tracked(k, "PATCH", path, "application/strategic-merge-patch+json",
-	    body, deadline, 1, xasprintf("restarting and resuming deployment %s",
-	    name), track, cb, arg);
 	free(body);
 	free(path);
 }

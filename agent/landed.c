@@ -31,6 +31,13 @@ patch_window(double attempt, double server)
 	    PATCH_MARGIN;
 }
 
+int
+patch_again(enum patch_fate f, int refused, int refusals, int stopping)
+{
+	return refused && f == PATCH_LOST && !stopping &&
+	    refusals < PATCH_REFUSALS;
+}
+
 const char *
 patch_fate_name(enum patch_fate f)
 {

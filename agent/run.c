@@ -468,6 +468,7 @@ run_free(struct run *r)
 	json_decref(r->census_rs);
 	json_decref(r->census_dep);
 	free(r->census_tmpl);
+	free(r->census_rv);
 	strv_free(&r->census_marks);
 	strv_free(&r->census_known);
 	strv_free(&r->queues);

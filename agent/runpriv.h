@@ -84,6 +84,13 @@ struct run {
 	int		 pings;		/* RESOLVE: lists of the workers asked
 					   (resolve_verdict()) */
 	int		 census_pods_ok;	/* RESTORE: the pods were read */
+	char		*census_rv;	/* DRAIN, in place: the workload's
+					   resourceVersion, read before the
+					   pods; the restart PATCH's
+					   precondition (NULL: none) */
+	int		 refused;	/* the conditional restart PATCH was
+					   answered 409 (none of it can land) */
+	int		 refusals;	/* ... times, in this run */
 	struct json_t	*census_rs;	/* ROLLOUT: the ReplicaSets listed */
 	struct json_t	*census_dep;	/* ROLLOUT: the Deployment read */
 	char		*census_tmpl;	/* ROLLOUT: its new pods' template */
@@ -321,6 +328,9 @@ int		 run_take_queues(struct run *, size_t wi, enum flower_err,
  * worker whose process restarted), reading their queues.
  */
 void	census_gather(struct run *, int replicasets, int workers);
+/* The workload read alone (a counted op): its resourceVersion into
+ * r->census_rv, before the pods are listed; a failure as census_gather's. */
+void	census_read_version(struct run *);
 void	census_ask_workers(struct run *);
 void	census_pods_cb(enum kube_err, struct json_t *, const char *, void *);
 void	census_status_cb(enum flower_err, struct worker_status *, size_t,

@@ -29,6 +29,7 @@
 /* r->census: DRAIN's last look at the pods before they are stopped */
 enum census_step {
 	CENSUS_NONE,		/* not begun, or to begin again */
+	CENSUS_READING,		/* in place: the workload's version */
 	CENSUS_LISTING,		/* the pods and the workers being read */
 	CENSUS_ADDING,		/* the newcomers' queues being read */
 	CENSUS_WAITING,		/* a worker not known yet: look again soon */
@@ -392,6 +393,22 @@ census_step(struct run *r)
 	switch (r->census) {
 	case CENSUS_NONE:
 	case CENSUS_WAITING:
+		/* in place, the workload first: the restart PATCH applies
+		 * only to the version whose pods this census sees (a scale
+		 * after this read makes it 409: census_refused()) */
+		if (!r->fsm.handover) {
+			r->census = CENSUS_READING;
+			census_read_version(r);
+			return 1;
+		}
+		r->census = CENSUS_LISTING;
+		census_gather(r, 0, 1);
+		return 1;
+	case CENSUS_READING:
+		if (r->census_failed) {
+			census_later(r, r->last_line);
+			return 1;
+		}
 		r->census = CENSUS_LISTING;
 		census_gather(r, 0, 1);
 		return 1;
@@ -426,6 +443,8 @@ state_drain(struct run *r)
 	r->polling = c->o->no_events || !c->events_up;
 	r->pod_checking = 0;
 	r->census = CENSUS_NONE;
+	free(r->census_rv);	/* a forced restart has no census */
+	r->census_rv = NULL;
 	r->last_line[0] = '\0';
 	if (r->polling && !c->o->no_events && !r->said_polling) {
 		log_warn("%s: no Celery events from the broker; polling every "

@@ -80,6 +80,13 @@ inflight_restarted(struct run *r)
 	    IN_INTERRUPT : IN_OK);
 }
 
+/* Refused, nothing landed: DRAIN's census again (fsm.h). */
+static void
+inflight_again(struct run *r)
+{
+	run_next(r, IN_MORE);
+}
+
 /* The fate decided: go on. seen: the restartedAt the Deployment shows. */
 static void
 inflight_decided(struct run *r, enum patch_fate f, const char *seen)
@@ -119,6 +126,19 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 		inflight_restarted(r);
 		return;
 	}
+	if (patch_again(f, r->refused, r->refusals, stopping)) {
+		log_info("%s: nothing was restarted; looking at its pods again "
+		    "before the restart is sent again", r->name);
+		r->refused = 0;
+		journal_write(r, inflight_again);
+		return;
+	}
+	if (r->refused && f == PATCH_LOST && !stopping)
+		run_fail(r, "the restart PATCH of %s was refused %d times: "
+		    "%s changed each time between the count of its pods and "
+		    "the PATCH (a scale, a pod's status); nothing was "
+		    "restarted; try again once it is stable", r->name,
+		    r->refusals, r->name);
 	if (r->patch.last_sent > 0)
 		log_info("%s: no attempt of the %s PATCH can land any more%s; "
 		    "%s", r->name, what(r), f == PATCH_LANDED ? " (it was "
@@ -160,7 +180,7 @@ inflight_got(enum kube_err e, json_t *obj, const char *err, void *arg)
 	f = patch_fate(pausing(r) ? "true" : r->restarted_at,
 	    pausing(r) ? "false" : r->dep.restarted_at,
 	    pausing(r) ? (d.paused ? "true" : "false") : d.restarted_at,
-	    r->patch.last_sent > 0, sent - r->patch.last_sent,
+	    r->patch.last_sent > 0 && !r->refused, sent - r->patch.last_sent,
 	    inflight_window(r), pausing(r), &wait);
 	if (f != PATCH_WAIT) {
 		inflight_decided(r, f, d.restarted_at);

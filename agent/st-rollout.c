@@ -65,6 +65,17 @@ rollout_use(struct run *r, const char *type, json_t *obj)
 	return kwatch_object(&o);
 }
 
+/*
+ * The restart PATCH's precondition: the workload's resourceVersion DRAIN's
+ * census read before the pods (in place; none when the drain was forced or
+ * with --handover, whose old pods the restart does not stop).
+ */
+static const char *
+restart_version(struct run *r)
+{
+	return r->fsm.handover || r->fsm.forced ? NULL : r->census_rv;
+}
+
 static void
 patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 {
@@ -73,6 +84,17 @@ patched(enum kube_err e, json_t *obj, const char *err, void *arg)
 
 	if (r == NULL)
 		return;
+	if (e == KUBE_ECONFLICT && restart_version(r) != NULL) {
+		/* none of it can land: INFLIGHT reads what did, and the run
+		 * looks at the pods again (landed.h patch_again()) */
+		r->refused = 1;
+		r->refusals++;
+		log_info("%s: the restart PATCH was refused: %s changed since "
+		    "its pods were counted (resourceVersion %s; %s)", r->name,
+		    r->name, restart_version(r), err);
+		run_next(r, IN_FAIL);
+		return;
+	}
 	if (e != KUBE_OK) {
 		run_abort(r, "%s", err);
 		return;
@@ -101,6 +123,7 @@ state_restart(struct run *r)
 	size_t	i;
 
 	r->rollout_gen = 0;
+	r->refused = 0;
 	free(r->rollout_uid);
 	r->rollout_uid = NULL;
 	json_decref(r->rollout_early);
@@ -138,8 +161,8 @@ restart_send(struct run *r)
 	/* --handover: the same PATCH also resumes the paused Deployment */
 	/* --only-stale: a paused image trigger's new image, as it would */
 	kube_restart_images(&r->ctx->kube, r->name, r->restarted_at,
-	    r->fsm.handover, imgcheck_images(r), r->state_deadline, &r->patch,
-	    patched, op_new(r, 0, 0));
+	    r->fsm.handover, imgcheck_images(r), restart_version(r),
+	    r->state_deadline, &r->patch, patched, op_new(r, 0, 0));
 }
 
 /* ---- ROLLOUT --------------------------------------------------------- */

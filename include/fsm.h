@@ -48,7 +48,12 @@
  * fsm.restarting) -> ROLLOUT, or END INTERRUPTED
  * (journal kept) if the run was interrupted (IN_INTERRUPT, or pending
  * OUT_INTERRUPTED); nothing of ours landed or can (IN_FAIL) -> RESTORE,
- * or GIVEBACK with --handover; cannot tell (IN_TIMEOUT...) -> END
+ * or GIVEBACK with --handover; the restart PATCH (in place) refused
+ * with 409 because the workload changed since DRAIN's census read it,
+ * and nothing of ours landed (IN_MORE, landed.h patch_again()) -> DRAIN,
+ * whose census looks at the pods again before RESTART sends it again
+ * (not while held, nor once interrupted: those restore); cannot tell
+ * (IN_TIMEOUT...) -> END
  * RESTORE_FAILED, the journal kept for --recover. The interrupt handler
  * leaves INFLIGHT alone (fsm_restoring()): its wait is bounded.
  *
@@ -118,7 +123,10 @@ enum fsm_input {
 			   drained: back to CANCEL for them; ST_ROLLOUT (in
 			   place): workers of the old template to drain, the
 			   Deployment paused (fsm.held, fsm.midroll);
-			   elsewhere as IN_FAIL */
+			   ST_INFLIGHT (in place, after RESTART, not held
+			   nor interrupted): the restart PATCH was
+			   refused (409) and did not land: back to DRAIN
+			   for its census; elsewhere as IN_FAIL */
 	IN_HOLD,	/* ST_ROLLOUT (in place): the driver pauses the
 			   Deployment to hold the rollout (fsm.held);
 			   elsewhere as IN_FAIL */

@@ -14,7 +14,8 @@
  * decision for them.
  * I/O: kube_get_deployment(), kube_list() (pods, deployments,
  * statefulsets, replicasets),
- * kube_restart() (the strategic-merge PATCH `oc rollout restart` sends),
+ * kube_restart_images() (the strategic-merge PATCH `oc rollout restart`
+ * sends),
  * kube_annotate() (a merge PATCH of the Deployment's own annotations:
  * holds, hold.h).
  *
@@ -139,7 +140,7 @@ enum rollout_state sts_rollout_status(struct json_t *statefulset, char *msg,
  * checked (a DNS-1123 label) where a name always was, when the run
  * resolves it. kube_target_split: of a canonical target, whether it is
  * a StatefulSet, and its NAME (a pointer into target).
- * kube_get_deployment(), kube_restart() and kube_annotate() take
+ * kube_get_deployment(), kube_restart_images() and kube_annotate() take
  * canonical targets and address the StatefulSet's
  * /apis/apps/v1/namespaces/NS/statefulsets/NAME for a StatefulSet.
  */
@@ -259,16 +260,20 @@ void	*kube_write_cancel(struct kube_write *);
  */
 void	kube_get_imagestreamtag(struct kube *, const char *ns,
 	    const char *name, double deadline, kube_cb *, void *);
-/* PATCH spec.template.metadata.annotations restartedAt = RFC 3339 now. */
-void	kube_restart(struct kube *, const char *name, const char *when,
-	    double deadline, struct kube_write *, kube_cb *, void *);
 /*
- * kube_restart() (resume: kube_restart_resume()) whose PATCH also sets
- * the images of the containers named in images ([{"name", "image"}],
- * merged by name; NULL: none, as those send).
+ * The restart PATCH, as `kubectl rollout restart` sends it: a strategic
+ * merge patch of spec.template.metadata.annotations restartedAt = when;
+ * resume: spec.paused false in the same body (--handover); images: the
+ * images of the containers named there ([{"name", "image"}], merged by
+ * name; NULL: none). rv: NULL, or a precondition: the object's
+ * metadata.resourceVersion as the caller last read it. The API server
+ * applies the PATCH only to that version; an object changed since is
+ * answered 409 Conflict (KUBE_ECONFLICT, not retried). No attempt of it
+ * can land after that, since a resourceVersion never comes back. An
+ * unconditional PATCH is retried on a 409.
  */
 void	kube_restart_images(struct kube *, const char *name, const char *when,
-	    int resume, struct json_t *images, double deadline,
+	    int resume, struct json_t *images, const char *rv, double deadline,
 	    struct kube_write *, kube_cb *, void *);
 /* PATCH (JSON merge patch) metadata.annotations key = value; value NULL
  * removes it. */
@@ -283,8 +288,7 @@ void	kube_annotate_at(struct kube *, const char *name, const char *key,
 
 /*
  * --handover (see drain-and-rollout(1)). kube_pause(): a merge PATCH of
- * spec.paused. kube_restart_resume(): kube_restart()'s PATCH with
- * spec.paused false in the same body. kube_list() lists the ReplicaSets
+ * spec.paused. kube_list() lists the ReplicaSets
  * by label selector. kube_delete(): DELETE of a "replicasets" or "pods" object,
  * with propagationPolicy Orphan if orphan. kube_pod_labels(): a merge PATCH
  * of a pod's metadata.labels (a JSON null value removes the label).
@@ -295,8 +299,6 @@ void	kube_annotate_at(struct kube *, const char *name, const char *key,
  * another 409 is KUBE_ECONFLICT.
  */
 void	kube_pause(struct kube *, const char *name, int paused,
-	    double deadline, struct kube_write *, kube_cb *, void *);
-void	kube_restart_resume(struct kube *, const char *name, const char *when,
 	    double deadline, struct kube_write *, kube_cb *, void *);
 void	kube_delete(struct kube *, const char *resource, const char *name,
 	    int orphan, double deadline, kube_cb *, void *);

@@ -44,6 +44,20 @@
  * server's timeout (server, the query's) starts when it receives it; plus
  * PATCH_MARGIN. Negative inputs count as 0.
  *
+ * patch_again(): the restart PATCH (in place) carries the workload's
+ * resourceVersion as the census read it, before the pods (kube.h
+ * kube_restart_images()). refused: it was answered 409 Conflict, so the
+ * workload changed since (a scale, a pod's status, another's edit) and
+ * none of its attempts can land any more: the fate f of the read that
+ * follows is final (patch_fate() with sent 0). refusals: the refusals of
+ * this run so far, this one included. 1 if the run goes back to look at
+ * the pods again (DRAIN's census: newcomers drained first) and sends the
+ * PATCH again with the version read then: a refused PATCH that did not
+ * land (PATCH_LOST; an earlier attempt that landed is PATCH_LANDED, the
+ * retry refused because of it), the run not stopping, and fewer than
+ * PATCH_REFUSALS refusals (a workload that changes faster than a census
+ * is given up on: the run restores). 0 for anything else.
+ *
  * rs_create_ours(): a ReplicaSet create answered 409 AlreadyExists (a
  * retry of a create that had landed): 1 if existing, the object now
  * there, is the one the run meant to create (same name, same
@@ -74,5 +88,9 @@ enum patch_fate	 patch_fate(const char *ours, const char *before,
 const char	*patch_fate_name(enum patch_fate);
 double		 patch_window(double attempt, double server);
 int		 rs_create_ours(struct json_t *existing, struct json_t *manifest);
+/* The refusals after which a run gives up restarting (patch_again()). */
+#define PATCH_REFUSALS	5
+int		 patch_again(enum patch_fate f, int refused, int refusals,
+		    int stopping);
 
 #endif

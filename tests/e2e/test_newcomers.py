@@ -194,22 +194,41 @@ def added_while_the_restart_is_in_flight(w, args):
     return p, ids + late, added, old
 
 
-@pytest.mark.long(60)
+def refused_restarts(w):
+    """The restart PATCHes the API server refused with 409 Conflict."""
+    return [r for r in w.kube_requests() if r["method"] == "PATCH" and r.get("status") == 409
+            and r["path"].split("?")[0].endswith("/deployments/" + DEP)
+            and "restartedAt" in r["body"]]
+
+
+@pytest.mark.long(90)
 def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
     """A replica is added between the census and the restart PATCH (the
-    API server holds the PATCH; an autoscaler scales meanwhile): the old
-    ReplicaSet gets a pod of the old template whose worker takes a task.
-    The rollout would stop it with its task: the run drains it first, the
-    rollout held (paused) meanwhile, then resumed."""
+    API server holds the PATCH 30 s; an autoscaler scales meanwhile): the
+    old ReplicaSet gets a pod of the old template whose worker takes a
+    40 s task. Applied, the PATCH would start the rollout, and the
+    controller stops that pod as soon as a new one is ready, before any
+    look of the run's can find it. The PATCH carries the Deployment's
+    resourceVersion as the census read it: the API server refuses it
+    (409 Conflict), the run looks at the pods again, drains the added
+    worker, then restarts: every task once, one restart applied, no
+    pause, two new replicas consume, exit 0."""
     w = fresh(request)
     args = (DEP, "--request-timeout", "60s")
     p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
     code, err = finish(w, p, args)
-    wait_done_or_gone(w, ids, added["name"])
+    w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)
     assert code == 0, err
-    assert len(restart_patches(w)) == 1, restart_patches(w)
-    assert_held_and_resumed(w, err, added["hostname"])
+    (refused,) = refused_restarts(w)
+    (applied,) = restart_patches(w)
+    rv = [json.loads(x["body"])["metadata"]["resourceVersion"] for x in (refused, applied)]
+    assert rv[0] != rv[1], rv
+    assert applied["t"] > refused["t"]
+    assert "restart PATCH was refused" in err and "looking at its pods again" in err, err
+    assert "worker %s appeared after the drain began" % added["hostname"] in err, err
+    assert not pause_patches(w), pause_patches(w)
+    assert not w.deployment(DEP)["spec"].get("paused")
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
 
 

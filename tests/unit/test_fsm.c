@@ -1090,6 +1090,14 @@ test_inflight_edges(void **state)
 		{ 1, 0, OUT_ABORTED, IN_FAIL, ST_RESTORE, OUT_ABORTED },
 		{ 1, 1, OUT_ABORTED, IN_FAIL, ST_GIVEBACK, OUT_ABORTED },
 		{ 1, 1, OUT_INTERRUPTED, IN_FAIL, ST_GIVEBACK, OUT_INTERRUPTED },
+		/* the restart refused (409), nothing landed: the census
+		 * again; with --handover, from DETACH or interrupted: as
+		 * IN_FAIL */
+		{ 1, 0, OUT_ABORTED, IN_MORE, ST_DRAIN, OUT_ABORTED },
+		{ 1, 1, OUT_ABORTED, IN_MORE, ST_GIVEBACK, OUT_ABORTED },
+		{ 0, 0, OUT_ABORTED, IN_MORE, ST_RESTORE, OUT_ABORTED },
+		{ 1, 0, OUT_INTERRUPTED, IN_MORE, ST_RESTORE,
+		    OUT_INTERRUPTED },
 		/* from DETACH (its pause): no restart was sent */
 		{ 0, 1, OUT_ABORTED, IN_OK, ST_GIVEBACK, OUT_ABORTED },
 		{ 0, 1, OUT_INTERRUPTED, IN_INTERRUPT, ST_GIVEBACK,
@@ -1119,6 +1127,10 @@ test_inflight_edges(void **state)
 		else if (t[i].to != ST_ROLLOUT)
 			assert_int_equal(m.pending, t[i].out);
 	}
+	/* held (the pause in flight): a refusal is no way back to DRAIN */
+	m = at(ST_INFLIGHT, OUT_ROLLOUT_FAILED, 0, 0, 0);
+	m.restarting = m.held = 1;
+	assert_int_equal(fsm_feed(&m, IN_MORE), ST_RESTORE);
 	/* entering RESTART arms it; an interrupt never reaches INFLIGHT */
 	m = at(ST_DRAIN, OUT_NONE, 0, 0, 0);
 	assert_int_equal(fsm_feed(&m, IN_OK), ST_RESTART);

@@ -132,6 +132,42 @@ test_patch_window(void **state)
 	}
 }
 
+static void
+test_patch_again(void **state)
+{
+	static const struct {
+		const char	*what;
+		enum patch_fate	 f;
+		int		 refused, refusals, stopping, want;
+	} t[] = {
+		{ "refused, nothing landed: look again, send again",
+		    PATCH_LOST, 1, 1, 0, 1 },
+		{ "refused again, still under the limit", PATCH_LOST, 1,
+		    PATCH_REFUSALS - 1, 0, 1 },
+		{ "refused PATCH_REFUSALS times: give up, restore",
+		    PATCH_LOST, 1, PATCH_REFUSALS, 0, 0 },
+		{ "refused, but the run was interrupted: restore",
+		    PATCH_LOST, 1, 1, 1, 0 },
+		{ "refused because an earlier attempt landed: restarted",
+		    PATCH_LANDED, 1, 1, 0, 0 },
+		{ "refused, someone else restarted it: their rollout",
+		    PATCH_FOREIGN, 1, 1, 0, 0 },
+		{ "not refused (a timeout, a 5xx): INFLIGHT as ever",
+		    PATCH_LOST, 0, 0, 0, 0 },
+		{ "not refused, landed", PATCH_LANDED, 0, 0, 0, 0 },
+		{ "a wait is never final: not sent again", PATCH_WAIT, 1, 1,
+		    0, 0 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (patch_again(t[i].f, t[i].refused, t[i].refusals,
+		    t[i].stopping) != t[i].want)
+			fail_msg("%s: got %d, want %d", t[i].what,
+			    !t[i].want, t[i].want);
+}
+
 static json_t *
 rs(const char *name, const char *hash, const char *uid, int controller)
 {
@@ -202,6 +238,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_patch_fate),
 		cmocka_unit_test(test_patch_window),
+		cmocka_unit_test(test_patch_again),
 		cmocka_unit_test(test_rs_create_ours),
 	};
 

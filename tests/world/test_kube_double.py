@@ -444,6 +444,39 @@ def test_fault_applied_then_answer_lost(world):
     world.kube_test("DELETE", "faults")
 
 
+def test_patch_with_a_stale_resource_version_is_a_conflict(world):
+    """A PATCH whose body names metadata.resourceVersion is applied only to
+    that version of the object (the API server's precondition, which the
+    run's restart PATCH carries): kubectl patch with a version the object
+    has moved past (a scale since) gets 409 Conflict and changes nothing;
+    with the current one it is applied."""
+    rv = world.deployment("ecal-bulk")["metadata"]["resourceVersion"]
+    r = world.kubectl("scale", "deployment/ecal-bulk", "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    try:
+        body = {"metadata": {"resourceVersion": rv, "annotations": {"stale": "no"}}}
+        r = world.kubectl("patch", "deployment/ecal-bulk", "--type", "strategic", "-p",
+                          json.dumps(body))
+        assert r.returncode != 0, r.stdout
+        assert 'Error from server (Conflict): Operation cannot be fulfilled on deployments.apps ' \
+            '"ecal-bulk": the object has been modified; please apply your changes to the latest ' \
+            'version and try again' in r.stderr, r.stderr
+        assert "stale" not in world.deployment("ecal-bulk")["metadata"]["annotations"]
+        # every status write moves the version too: the scale settled first
+        d = wait_for(lambda: (lambda x: x["status"].get("availableReplicas") == 2 and x)(
+            world.deployment("ecal-bulk")), 30, "two available replicas")
+        body["metadata"]["resourceVersion"] = d["metadata"]["resourceVersion"]
+        r = world.kubectl("patch", "deployment/ecal-bulk", "--type", "strategic", "-p",
+                          json.dumps(body))
+        assert r.returncode == 0, r.stderr
+        assert world.deployment("ecal-bulk")["metadata"]["annotations"]["stale"] == "no"
+    finally:
+        world.kubectl("annotate", "deployment/ecal-bulk", "stale-")
+        world.kubectl("scale", "deployment/ecal-bulk", "--replicas=1")
+        wait_for(lambda: world.deployment("ecal-bulk")["status"].get("replicas") == 1, 30,
+                 "one replica again")
+
+
 def test_faults_and_forbidden_are_not_applied(world):
     gen = world.deployment("ecal-bulk")["metadata"]["generation"]
     world.kube_test("POST", "faults", {"method": "PATCH", "path_prefix": DEP_PATH + "/ecal-bulk",
