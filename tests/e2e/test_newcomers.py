@@ -232,6 +232,30 @@ def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
     wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
 
 
+@pytest.mark.long(30)
+def test_restart_refused_every_time_gives_the_queues_back(request):
+    """The API server refuses the restart PATCH with 409 Conflict five
+    times (a Deployment that changes between every census and its PATCH):
+    the run gives up, says why, restores the consumers and exits 5
+    (aborted); nothing was restarted, the task ran once."""
+    w = fresh(request)
+    (pod,) = w.pods(DEP)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "status": 409, "count": 5,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    r = w.run(DEP)
+    assert r.returncode == 5, r.stderr
+    assert "refused 5 times" in r.stderr, r.stderr
+    assert r.stderr.count("looking at its pods again") == 4, r.stderr
+    assert not restart_patches(w)
+    assert len([q for q in w.kube_requests() if q["method"] == "PATCH"]) == 5
+    assert w.consumes(pod["hostname"], DEP)
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    assert not w.r().exists(JOURNAL)
+
+
 def wait_held_drain(w, p, args):
     """The journal says the run holds the rollout and drains the newcomer."""
     try:
