@@ -352,9 +352,10 @@ def scaled_pending_mid_rollout(w, args):
     template: proportional scaling) are Pending too: nothing of the old
     template runs that the run has not drained, so it does not hold the
     rollout yet. Returns the agent, the task, the added pod of the old
-    template (Pending) and the old template's hash, and the new template's
-    two pods (Pending: start_pending() lets the rollout go on)."""
+    template (Pending), the old template's hash and the new template's two
+    pods (Pending: start_pending() lets the rollout go on)."""
     p, ids, old_hash, old, first = restarted_with_new_pods_pending(w, args)
+
     def added_two():
         pods = [x for x in w.pods(DEP) if x["name"] not in old | {first["name"]}]
         return len(pods) == 2 and pods
@@ -372,8 +373,9 @@ def scaled_pending_mid_rollout(w, args):
 def start_with_a_task(w, added, seconds):
     """A task of that many seconds is queued while no worker consumes (the
     run cancelled the old one; the others are Pending), then the added pod
-    of the old template starts: its worker takes the task as it comes up,
-    before the run can find it online and cancel it. Returns the task."""
+    of the old template starts: its worker takes the task at its first
+    fetch, before the run can find it online and cancel it. Returns the
+    task."""
     late = w.enqueue(DEP, 1, seconds, tag="late")
     w.kube_test("POST", "pod-state", {"pod": added["name"], "state": "Running"})
     w.wait_started(late, 1, timeout=40)
