@@ -268,42 +268,47 @@ def wait_held_drain(w, p, args):
     assert w.deployment(DEP)["spec"].get("paused") is True
 
 
-@pytest.mark.long(70)
+@pytest.mark.long(90)
 def test_sigterm_while_a_newcomer_drains_in_the_rollout(request):
     """SIGTERM while the run holds the rollout (paused) and drains a worker
-    of the old template that runs a task: stopping now would lose that task
-    (resumed) or leave the Deployment paused. The run finishes the drain,
-    resumes the rollout, then exits 8 (interrupted); the controller
-    finishes the rollout; every task runs once; the new replicas consume."""
+    of the old template that runs a task (held_mid_rollout()): stopping
+    now would lose that task (resumed) or leave the Deployment paused. The
+    run finishes the drain, resumes the rollout, then exits 8
+    (interrupted); the controller finishes the rollout once its new pods
+    find room; every task runs once; the three new replicas consume."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    args = (DEP,)
+    p, ids, added, old_hash, pending = held_mid_rollout(w, args)
     wait_held_drain(w, p, args)
     p.send_signal(signal.SIGTERM)
     code, err = finish(w, p, args)
     assert code == 8, err
     assert "finishing their drain, then resuming the rollout" in err, err
     assert_held_and_resumed(w, err, added["hostname"])
+    start_pending(w, pending)
     w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)
-    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+    new_replicas_consume(w, old_hash)
     assert len(restart_patches(w)) == 1, restart_patches(w)
 
 
-@pytest.mark.long(70)
+@pytest.mark.long(90)
 def test_sigkill_while_a_newcomer_drains_in_the_rollout_then_recover(request):
     """SIGKILL while the run holds the rollout and drains a worker of the
-    old template: the Deployment stays paused and the journal says so
-    (written before the pause). --recover drains that worker (again),
-    resumes the rollout, verifies: exit 0, every task once."""
+    old template (held_mid_rollout()): the Deployment stays paused and the
+    journal says so (written before the pause). The new pods find room
+    meanwhile (paused: the controller stops no old pod). --recover drains
+    that worker (again), resumes the rollout, verifies: exit 0, every task
+    once."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s", "--lease-ttl", "2s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    args = (DEP, "--lease-ttl", "2s")
+    p, ids, added, old_hash, pending = held_mid_rollout(w, args)
     wait_held_drain(w, p, args)
     p.send_signal(signal.SIGKILL)
     finish(w, p, args)
     assert w.deployment(DEP)["spec"].get("paused") is True
     wait_lease_gone(w)
+    start_pending(w, pending)
     r = w.run("--recover", DEP)
     assert r.returncode == 0, r.stderr
     assert "held the rollout (paused)" in r.stderr, r.stderr
@@ -311,21 +316,22 @@ def test_sigkill_while_a_newcomer_drains_in_the_rollout_then_recover(request):
     assert not w.deployment(DEP)["spec"].get("paused")
     w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)
-    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+    new_replicas_consume(w, old_hash)
     assert not w.r().exists(JOURNAL)
     assert len(restart_patches(w)) == 1, restart_patches(w)
 
 
-@pytest.mark.long(60)
+@pytest.mark.long(70)
 def test_newcomer_not_drained_in_time_during_the_rollout_is_named(request):
-    """The worker of the old template found during the rollout runs a task
-    longer than --drain-timeout: the run cannot drain it. It resumes the
-    rollout (the Deployment is not left paused; no consumer is given back
-    to pods the rollout stops), names the worker and its task, and exits 6;
-    never 0 with a lost task."""
+    """The worker of the old template found during the rollout
+    (held_mid_rollout()) runs a 40 s task, longer than --drain-timeout
+    (10 s): the run cannot drain it. It resumes the rollout (the Deployment
+    is not left paused; no consumer is given back to pods the rollout
+    stops), names the worker and its task, and exits 6; never 0 with a
+    lost task. The rollout then completes once its new pods find room."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s", "--drain-timeout", "8s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    args = (DEP, "--drain-timeout", "10s")
+    p, ids, added, old_hash, pending = held_mid_rollout(w, args)
     code, err = finish(w, p, args)
     assert code == 6, err
     late = ids[-1]
@@ -333,7 +339,30 @@ def test_newcomer_not_drained_in_time_during_the_rollout_is_named(request):
     assert "paused to hold the rollout" in err and "rollout resumed" in err, err
     assert not w.deployment(DEP)["spec"].get("paused")
     assert len(restart_patches(w)) == 1, restart_patches(w)
-    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+    start_pending(w, pending)
+    new_replicas_consume(w, old_hash)
+
+
+def restarted_with_new_pods_pending(w, args):
+    """A 3 s task runs on the one worker; the run starts with the pods the
+    Deployment gets from now on Pending (no room on a node) until the
+    caller lifts that (DELETE pod-state): the restart's new pod stays
+    Pending, so the rollout stays half-way (maxUnavailable 0: the
+    controller stops no old pod). Returns the agent, the task, the old
+    template's hash, the old pods' names and the Pending pod."""
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    (old_hash,) = {x["pod_template_hash"] for x in w.pods(DEP)}
+    old = {x["name"] for x in w.pods(DEP)}
+    w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
+    try:
+        p = w.spawn(*args)
+        (pending,) = wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 60,
+                              "the new pod Pending")
+    except BaseException:
+        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+        raise
+    return p, ids, old_hash, old, pending
 
 
 def scaled_mid_rollout(w, args):
@@ -342,17 +371,8 @@ def scaled_mid_rollout(w, args):
     3: proportional scaling adds a pod of the OLD template, whose worker
     consumes and takes a 20 s task. Returns the agent, the tasks, the added
     pod, the old template's hash and the Pending pod (still Pending)."""
-    ids = w.enqueue(DEP, 1, 3.0, tag="short")
-    w.wait_started(ids, 1)
-    (old_hash,) = {x["pod_template_hash"] for x in w.pods(DEP)}
-    old = {x["name"] for x in w.pods(DEP)}
-    w.kube_test("POST", "pod-state", {"deployment": DEP, "state": "Pending"})
-    p = w.spawn(*args)
-    try:
-        (pending,) = wait_for(lambda: [x for x in w.pods(DEP) if x["fault"] == "Pending"], 60,
-                              "the new pod Pending")
-    finally:
-        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    p, ids, old_hash, old, pending = restarted_with_new_pods_pending(w, args)
+    w.kube_test("DELETE", "pod-state", {"deployment": DEP})
     r = w.kubectl("scale", "deployment/" + DEP, "--replicas=3")
     assert r.returncode == 0, r.stderr
     (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old
@@ -368,6 +388,60 @@ def new_replicas_consume(w, old_hash, n=3):
     wait_for(lambda: len([x for x in live_pods(w) if x["pod_template_hash"] != old_hash
                           and w.consumes(x["hostname"], DEP)]) == n, 40,
              "%d new replicas consuming" % n)
+
+
+def scaled_pending_mid_rollout(w, args):
+    """As scaled_mid_rollout(), but the two pods the scale adds (one of each
+    template: proportional scaling) are Pending too: nothing of the old
+    template runs that the run has not drained, so it does not hold the
+    rollout yet. Returns the agent, the task, the added pod of the old
+    template (Pending), the old template's hash and the new template's two
+    pods (Pending: start_pending() lets the rollout go on)."""
+    p, ids, old_hash, old, first = restarted_with_new_pods_pending(w, args)
+
+    def added_two():
+        pods = [x for x in w.pods(DEP) if x["name"] not in old | {first["name"]}]
+        return len(pods) == 2 and pods
+    try:
+        r = w.kubectl("scale", "deployment/" + DEP, "--replicas=3")
+        assert r.returncode == 0, r.stderr
+        both = wait_for(added_two, 10, "the two pods the scale adds")
+    finally:
+        w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    assert all(x["fault"] == "Pending" for x in both), both
+    (added,) = [x for x in both if x["pod_template_hash"] == old_hash]
+    return p, ids, added, old_hash, [first] + [x for x in both if x is not added]
+
+
+def start_with_a_task(w, added, seconds):
+    """A task of that many seconds is queued while no worker consumes (the
+    run cancelled the old one; the others are Pending), then the added pod
+    of the old template starts: its worker takes the task at its first
+    fetch, before the run can find it online and cancel it. Returns the
+    task."""
+    late = w.enqueue(DEP, 1, seconds, tag="late")
+    w.kube_test("POST", "pod-state", {"pod": added["name"], "state": "Running"})
+    w.wait_started(late, 1, timeout=40)
+    wait_for(lambda: running_on(w, late[0]) == added["hostname"], 20, "the added worker running it")
+    return late
+
+
+def held_mid_rollout(w, args, seconds=40.0):
+    """The rollout half-way with its new pods Pending, the Deployment
+    scaled from 1 to 3 (scaled_pending_mid_rollout()), then the added pod
+    of the old template starts with a task of that many seconds
+    (start_with_a_task()): the run's census holds the rollout (pauses the
+    Deployment) and drains that worker. Returns the agent, the tasks (that
+    one last), the added pod, the old template's hash and the new
+    template's Pending pods."""
+    p, ids, added, old_hash, pending = scaled_pending_mid_rollout(w, args)
+    return p, ids + start_with_a_task(w, added, seconds), added, old_hash, pending
+
+
+def start_pending(w, pods):
+    """The Pending pods start (room on a node at last): the rollout can go on."""
+    for x in pods:
+        w.kube_test("POST", "pod-state", {"pod": x["name"], "state": "Running"})
 
 
 @pytest.mark.long(70)
@@ -622,20 +696,27 @@ def test_worker_whose_container_restarts_after_its_drain_is_drained_again(reques
 @pytest.mark.long(90)
 def test_scaled_down_while_held_newcomer_killed_with_its_task_is_not_success(request):
     """While the run holds the rollout (paused) and drains a worker of the
-    old template that runs a 40 s task, the Deployment is scaled down from
-    2 to 1: the new ReplicaSet is saturated, so the controller scales the
-    old one to 0, paused or not, and the pod goes with its task (2 s grace
-    period). The run cannot prevent that, but it must not call the run a
-    success: it names the worker and its task as possibly lost, resumes the
-    rollout (not left paused) and exits 6, never 0."""
+    old template that runs a 40 s task (held_mid_rollout(): two pods of
+    each template, the new ones Pending), the Deployment is scaled down
+    from 3 to 2: paused or not, the controller scales proportionally
+    within replicas + maxSurge (3), the one replica less to the largest
+    ReplicaSet, the older on a tie: the old one, from 2 to 1; of its pods
+    the newest goes, the added one, with its task (2 s grace period). The
+    run cannot prevent that, but it must not call the run a success: it
+    names the worker and its task as possibly lost, resumes the rollout
+    (not left paused), which completes once the new pods find room, and
+    exits 6, never 0."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    args = (DEP,)
+    p, ids, added, old_hash, pending = held_mid_rollout(w, args)
     wait_held_drain(w, p, args)
-    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=1")
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
     assert r.returncode == 0, r.stderr
     wait_for(lambda: [x for x in w.pods(DEP, all=True) if x["name"] == added["name"] and x["gone"]],
              60, "the added pod deleted by the scale-down")
+    deleted = [x["name"] for x in w.pods(DEP, all=True) if x["gone"] or x["terminating"]]
+    assert deleted == [added["name"]], deleted
+    start_pending(w, pending)
     code, err = finish(w, p, args)
     late = ids[-1]
     assert late not in w.ledger()[1], "the task was not cut: the test proves nothing"
@@ -643,25 +724,31 @@ def test_scaled_down_while_held_newcomer_killed_with_its_task_is_not_success(req
     assert "possibly lost" in err and added["hostname"] in err and late in err, err
     assert not w.deployment(DEP)["spec"].get("paused")
     assert len(restart_patches(w)) == 1, restart_patches(w)
+    new_replicas_consume(w, old_hash, 2)
 
 
 @pytest.mark.long(150)
 def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(request):
-    """The run holds the rollout for a worker of the old template, but its
-    pause PATCH takes 20 s to reach the API server (a restarting, slow API
-    server); meanwhile the rollout's own time limit runs out. Resuming at
-    once would let the late pause land after the resume: the Deployment
-    paused for good, nothing of the run left to undo it. The run waits
-    until no attempt of its pause can land, then resumes: the Deployment
-    is not left paused, and the run says the rollout failed (exit 6)."""
+    """The run holds the rollout for a pod of the old template that starts
+    during the rollout (scaled_pending_mid_rollout(), then
+    start_with_a_task()), but its pause PATCH takes 40 s to reach the API
+    server (a restarting, slow API server); meanwhile the rollout's own
+    time limit (30 s from the restart: the pod starts well within it) runs
+    out. Resuming at once would let the late pause land after the resume:
+    the Deployment paused for good, nothing of the run left to undo it.
+    The run waits until no attempt of its pause can land, then resumes:
+    the Deployment is not left paused, and the run says the rollout failed
+    (exit 6)."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s", "--rollout-timeout", "4s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 20, "status": 0,
+    args = (DEP, "--request-timeout", "60s", "--rollout-timeout", "30s")
+    p, ids, added, old_hash, pending = scaled_pending_mid_rollout(w, args)
+    # the next PATCH of the Deployment is the pause (the scale is done)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 40, "status": 0,
                                           "count": 1, "path_prefix": DEP_PATH % (NS, DEP)})
+    start_with_a_task(w, added, 40.0)
     code, err = finish(w, p, args, timeout=300)
     assert code == 6, err
-    # the pause reaches the API server 20 s after it was sent
+    # the pause reaches the API server 40 s after it was sent
     wait_for(lambda: True in pause_patches(w), 60, "the late pause applied", interval=0.5)
     assert pause_patches(w)[-1] is False, pause_patches(w)
     assert not w.deployment(DEP)["spec"].get("paused"), pause_patches(w)
@@ -673,11 +760,12 @@ def test_status_shows_the_rollout_held(request):
     its rollout: --status says the run paused it and will resume it
     (text, and rollout_held in JSON); the run then ends as usual."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    args = (DEP,)
+    p, ids, added, old_hash, pending = held_mid_rollout(w, args, 30.0)
     wait_held_drain(w, p, args)
     st = w.run("--status", DEP)
     js = w.run("--status", DEP, "-o", "json")
+    start_pending(w, pending)
     code, err = finish(w, p, args)
     assert code == 0, err
     assert "rollout held: the run paused deployment %s" % DEP in st.stdout, st.stdout
