@@ -143,6 +143,15 @@ census_restarted(const char *uid0, long restarts0, const char *uid,
 	return restarts > restarts0;
 }
 
+int
+census_refresh_again(enum flower_err e, int tries, double left)
+{
+	if (e != FLOWER_EUNKNOWN && e != FLOWER_ENOREPLY && e != FLOWER_EDOWN)
+		return 0;
+	return tries < CENSUS_REFRESH_TRIES && (left < 0 ||
+	    left > CENSUS_REFRESH_EVERY);
+}
+
 const char *
 census_verdict_name(enum census_verdict v)
 {

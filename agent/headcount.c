@@ -136,15 +136,43 @@ worker_pod_then(struct run *r, const struct wk *w, struct pod_info *then)
 }
 
 /* A newcomer's queues, read as RESOLVE reads them: what CANCEL cancels. */
+static void	census_refreshed(enum flower_err, struct worker_snap *,
+		    const char *, void *);
+
+/* A newcomer's queues read again (its op: wi, the attempt in qi). */
+static void
+census_refresh_later(int revents, void *arg)
+{
+	size_t		 wi, tries;
+	struct run	*r = op_done(arg, &wi, &tries);
+
+	(void)revents;
+	if (r != NULL)
+		ctl_refresh(&r->ctx->ctl, r->w[wi].name, r->state_deadline,
+		    census_refreshed, op_new(r, wi, tries));
+}
+
 static void
 census_refreshed(enum flower_err e, struct worker_snap *s, const char *err,
     void *arg)
 {
-	size_t		 wi;
-	struct run	*r = op_done(arg, &wi, NULL);
+	size_t		 wi, tries;
+	struct run	*r = op_done(arg, &wi, &tries);
+	double		 left;
 
-	if (r != NULL)
-		(void)run_take_queues(r, wi, e, s, err);
+	if (r == NULL)
+		return;
+	left = r->state_deadline > 0 ? r->state_deadline -
+	    ev_now(r->ctx->loop) : -1;
+	if (e != FLOWER_OK && census_refresh_again(e, (int)tries, left)) {
+		/* just online, it may not answer yet */
+		log_info("%s: worker %s: %s; asking again in %.0fs", r->name,
+		    r->w[wi].name, err, CENSUS_REFRESH_EVERY);
+		ev_once(r->ctx->loop, -1, 0, CENSUS_REFRESH_EVERY,
+		    census_refresh_later, op_new(r, wi, tries + 1));
+		return;
+	}
+	(void)run_take_queues(r, wi, e, s, err);
 }
 
 /* The pod the run cancelled w on is now p (NULL: not known). */
@@ -265,7 +293,7 @@ census_add(struct run *r, const struct census_pod *pods, size_t np,
 		census_rebase(w, pod_list_find(&r->census_pods,
 		    worker_pod(ws[i].name)));
 		ctl_refresh(&r->ctx->ctl, ws[i].name, r->state_deadline,
-		    census_refreshed, op_new(r, wi, 0));
+		    census_refreshed, op_new(r, wi, 1));
 	}
 }
 

@@ -42,6 +42,8 @@
 
 #include <stddef.h>
 
+#include "flower.h"
+
 struct census_pod {
 	const char	*name;
 	int		 stopped;	/* the action stops it */
@@ -151,6 +153,24 @@ int		 census_restarted(const char *uid0, long restarts0,
 int		 census_newcomer(const struct census_pod *, size_t np,
 		    const struct census_worker *w);
 const char	*census_verdict_name(enum census_verdict);
+
+/*
+ * A newcomer's queues are read (Flower's refresh, or the broker's) before
+ * it is cancelled. A worker that has just come online may not answer that
+ * yet (FLOWER_EUNKNOWN, FLOWER_ENOREPLY) or the request may time out
+ * (FLOWER_EDOWN). census_refresh_again(): 1 if the read that failed with e,
+ * attempt tries (1 the first), is made again CENSUS_REFRESH_EVERY seconds
+ * later: e is one of those, tries < CENSUS_REFRESH_TRIES, and left, the
+ * seconds before the state's deadline (negative: none), is more than
+ * CENSUS_REFRESH_EVERY; else the error is final (the run fails, as a
+ * worker it cannot read). An error asking again cannot change (401, a
+ * malformed answer, an API Flower has not) is final at once.
+ */
+#define CENSUS_REFRESH_TRIES	5
+#define CENSUS_REFRESH_EVERY	1.0
+
+int		 census_refresh_again(enum flower_err e, int tries,
+		    double left);
 
 /*
  * The template of the workload's new pods, the only ones VERIFY accepts

@@ -63,6 +63,42 @@ def test_replica_added_while_draining_is_drained_before_the_restart(request):
     assert "appeared after the drain began" in err, err
 
 
+@pytest.mark.long(50)
+def test_newcomer_that_does_not_answer_at_first_is_asked_again(request):
+    """A replica added while the only worker drains comes online, but its
+    first two refreshes (its queues, read before its cancel) are answered
+    404 "Unknown worker" (Flower's inspect got no answer from a worker that
+    has just started): the run asks again, drains it and restarts: every
+    task once, exit 0; not a failed run."""
+    w = fresh(request)
+    ids = w.enqueue(DEP, 1, 12.0, tag="long")
+    w.wait_started(ids, 1)
+    args = (DEP,)
+    p = w.spawn(*args)
+    wait_journal_state(w, "drain")
+    late = w.enqueue(DEP, 1, 6.0, tag="late")
+    old = {x["name"] for x in w.pods(DEP)}
+    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
+    assert r.returncode == 0, r.stderr
+    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old], 10,
+                        "the new replica")
+    w.flower_test("POST", "/_test/fail", {
+        "path_contains": "refresh=1&workername=ecal-bulk%40" + added["name"], "status": 404,
+        "count": 2,
+        "body": "Unknown worker '%s'" % added["hostname"]})
+    w.wait_started(late, 1, timeout=30)
+    code, err = finish(w, p, args)
+    assert code == 0, err
+    assert err.count("Unknown worker") == 2 and "asking again" in err, err
+    assert "worker %s appeared after the drain began" % added["hostname"] in err, err
+    w.wait_done(ids + late, timeout=40)
+    w.assert_exactly_once(ids + late)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    refreshes = [q["status"] for q in w.flower_test("GET", "/_test/requests")
+                 if added["name"] in q["path"] and "refresh=1" in q["path"]]
+    assert refreshes[:3] == [404, 404, 200], refreshes
+
+
 @pytest.mark.long(35)
 def test_pod_whose_worker_never_comes_up_is_not_stopped(request):
     """A replica added while the drain runs whose container runs but whose

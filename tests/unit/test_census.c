@@ -418,6 +418,42 @@ test_names(void **state)
 	assert_string_equal(census_verdict_name((enum census_verdict)99), "?");
 }
 
+static void
+test_refresh_again(void **state)
+{
+	static const struct {
+		const char	*what;
+		enum flower_err	 e;
+		int		 tries;
+		double		 left;
+		int		 want;
+	} t[] = {
+		{ "just online: unknown to Flower yet", FLOWER_EUNKNOWN, 1,
+		    60, 1 },
+		{ "no reply to the inspect yet", FLOWER_ENOREPLY, 2, 60, 1 },
+		{ "a timeout", FLOWER_EDOWN, 1, 60, 1 },
+		{ "no deadline", FLOWER_EUNKNOWN, 1, -1, 1 },
+		{ "the last attempt", FLOWER_EUNKNOWN, CENSUS_REFRESH_TRIES - 1,
+		    60, 1 },
+		{ "attempts used up", FLOWER_EUNKNOWN, CENSUS_REFRESH_TRIES,
+		    60, 0 },
+		{ "no time left for another", FLOWER_EUNKNOWN, 1,
+		    CENSUS_REFRESH_EVERY, 0 },
+		{ "401: asking again changes nothing", FLOWER_EAUTH, 1, 60, 0 },
+		{ "malformed answer", FLOWER_EBAD, 1, 60, 0 },
+		{ "no API (Flower 1.x with auth)", FLOWER_ENOAPI, 1, 60, 0 },
+		{ "read-only Flower", FLOWER_EREADONLY, 1, 60, 0 },
+		{ "not an error", FLOWER_OK, 1, 60, 0 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (census_refresh_again(t[i].e, t[i].tries, t[i].left) !=
+		    t[i].want)
+			fail_msg("%s: got %d", t[i].what, !t[i].want);
+}
+
 int
 main(void)
 {
@@ -430,6 +466,7 @@ main(void)
 		cmocka_unit_test(test_restarted),
 		cmocka_unit_test(test_new_template),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_refresh_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -624,7 +624,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(tc.delay)
         status = None
         try:
-            fail = tc.take_fail(raw_path)
+            fail = tc.take_fail(self.path)      # its query too
             if fail is not None:
                 resp = Response(fail[0], fail[1])
             else:
@@ -718,7 +718,8 @@ class Handler(BaseHTTPRequestHandler):
                 return json_response({"delay": tc.delay})
             if path == "/_test/fail" and m == "POST" and "path_contains" in data:
                 # a rule of its own, after the others, for the paths that
-                # contain path_contains (its requests are not performed)
+                # contain path_contains, query included (its requests are
+                # not performed)
                 rule = [str(data["path_contains"]), int(data.get("status", 500)),
                         str(data.get("body", "")).encode(), int(data.get("count", 1))]
                 tc.fail_paths.append(rule)
