@@ -7,6 +7,7 @@ Celery workers running tests/world/etl.py), then drives it with kubectl v1.32
 and with raw HTTPS requests.
 """
 import json
+import re
 import os
 import shutil
 import signal
@@ -769,7 +770,8 @@ def test_pods_whose_container_does_not_run():
         assert seen[1] == ("0/1", "ContainerCreating", "0")
         assert seen[2] == ("0/1", "ImagePullBackOff", "0")
         assert seen[3][:2] == ("0/1", "CrashLoopBackOff")
-        assert seen[3][2].startswith("1 (") and seen[3][2].endswith(" ago)"), seen[3]
+        # 1 restart, or more if the test was slower than the 10 s back-off
+        assert re.match(r"^[1-9][0-9]* \(.+ ago\)$", seen[3][2]), seen[3]
         pend = pod_json(w, names[0])
         assert pend["status"]["phase"] == "Pending" and "containerStatuses" not in pend["status"]
         assert "nodeName" not in pend["spec"] and "podIP" not in pend["status"]
@@ -786,9 +788,10 @@ def test_pods_whose_container_does_not_run():
             'Back-off pulling image "registry.cern.ch/cmsdials/s2:1.4.2"'
         o = pod_json(w, names[3])
         cs = o["status"]["containerStatuses"][0]
-        assert o["status"]["phase"] == "Running" and cs["restartCount"] == 1
+        assert o["status"]["phase"] == "Running" and cs["restartCount"] >= 1
         assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
-        assert cs["state"]["waiting"]["message"].startswith("back-off 10s restarting failed container=s3 pod=")
+        assert re.match(r"back-off (10|20|40)s restarting failed container=s3 pod=",
+                        cs["state"]["waiting"]["message"]), cs["state"]["waiting"]
         assert cs["lastState"]["terminated"]["reason"] == "Error"
         assert cs["lastState"]["terminated"]["exitCode"] == 1
         assert not cs["ready"] and not cs["started"]
