@@ -93,8 +93,12 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 {
 	int	stopping = r->ctx->interrupted ||
 		    r->fsm.pending == OUT_INTERRUPTED;
+	int	refused = r->refused;
 
 	r->patch_last = 0;	/* nothing of ours can land any more */
+	/* the refusal is this decision's only: a later INFLIGHT (the pause
+	 * of a rollout held after this restart landed) waits for its own */
+	r->refused = 0;
 	if (f == PATCH_FOREIGN && !pausing(r) && !r->fsm.handover) {
 		log_warn("%s: the Deployment was restarted by someone else "
 		    "meanwhile (restartedAt %s, not this run's %s): its old "
@@ -126,14 +130,13 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 		inflight_restarted(r);
 		return;
 	}
-	if (patch_again(f, r->refused, r->refusals, stopping)) {
+	if (patch_again(f, refused, r->refusals, stopping)) {
 		log_info("%s: nothing was restarted; looking at its pods again "
 		    "before the restart is sent again", r->name);
-		r->refused = 0;
 		journal_write(r, inflight_again);
 		return;
 	}
-	if (r->refused && f == PATCH_LOST && !stopping)
+	if (refused && f == PATCH_LOST && !stopping)
 		run_fail(r, "the restart PATCH of %s was refused %d times: "
 		    "%s changed each time between the count of its pods and "
 		    "the PATCH (a scale, a pod's status); nothing was "

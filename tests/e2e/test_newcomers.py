@@ -268,42 +268,43 @@ def wait_held_drain(w, p, args):
     assert w.deployment(DEP)["spec"].get("paused") is True
 
 
-@pytest.mark.long(70)
+@pytest.mark.long(90)
 def test_sigterm_while_a_newcomer_drains_in_the_rollout(request):
     """SIGTERM while the run holds the rollout (paused) and drains a worker
-    of the old template that runs a task: stopping now would lose that task
-    (resumed) or leave the Deployment paused. The run finishes the drain,
-    resumes the rollout, then exits 8 (interrupted); the controller
-    finishes the rollout; every task runs once; the new replicas consume."""
+    of the old template (added by proportional scaling mid-rollout) that
+    runs a task: stopping now would lose that task (resumed) or leave the
+    Deployment paused. The run finishes the drain, resumes the rollout,
+    then exits 8 (interrupted); the controller finishes the rollout; every
+    task runs once; the new replicas consume."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
-    wait_held_drain(w, p, args)
+    args = (DEP,)
+    p, ids, added, old_hash, pending, _ = held_mid_rollout(w, args)
     p.send_signal(signal.SIGTERM)
     code, err = finish(w, p, args)
     assert code == 8, err
     assert "finishing their drain, then resuming the rollout" in err, err
     assert_held_and_resumed(w, err, added["hostname"])
+    run_pending(w, pending)
     w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)
-    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+    new_replicas_consume(w, old_hash)
     assert len(restart_patches(w)) == 1, restart_patches(w)
 
 
-@pytest.mark.long(70)
+@pytest.mark.long(90)
 def test_sigkill_while_a_newcomer_drains_in_the_rollout_then_recover(request):
     """SIGKILL while the run holds the rollout and drains a worker of the
     old template: the Deployment stays paused and the journal says so
     (written before the pause). --recover drains that worker (again),
     resumes the rollout, verifies: exit 0, every task once."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s", "--lease-ttl", "2s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
-    wait_held_drain(w, p, args)
+    args = (DEP, "--lease-ttl", "2s")
+    p, ids, added, old_hash, pending, _ = held_mid_rollout(w, args)
     p.send_signal(signal.SIGKILL)
     finish(w, p, args)
     assert w.deployment(DEP)["spec"].get("paused") is True
     wait_lease_gone(w)
+    run_pending(w, pending)
     r = w.run("--recover", DEP)
     assert r.returncode == 0, r.stderr
     assert "held the rollout (paused)" in r.stderr, r.stderr
@@ -311,12 +312,12 @@ def test_sigkill_while_a_newcomer_drains_in_the_rollout_then_recover(request):
     assert not w.deployment(DEP)["spec"].get("paused")
     w.wait_done(ids, timeout=60)
     w.assert_exactly_once(ids)
-    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+    new_replicas_consume(w, old_hash)
     assert not w.r().exists(JOURNAL)
     assert len(restart_patches(w)) == 1, restart_patches(w)
 
 
-@pytest.mark.long(60)
+@pytest.mark.long(80)
 def test_newcomer_not_drained_in_time_during_the_rollout_is_named(request):
     """The worker of the old template found during the rollout runs a task
     longer than --drain-timeout: the run cannot drain it. It resumes the
@@ -324,24 +325,25 @@ def test_newcomer_not_drained_in_time_during_the_rollout_is_named(request):
     to pods the rollout stops), names the worker and its task, and exits 6;
     never 0 with a lost task."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s", "--drain-timeout", "8s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
+    args = (DEP, "--drain-timeout", "8s")
+    p, ids, added, old_hash, pending, late = held_mid_rollout(w, args)
     code, err = finish(w, p, args)
     assert code == 6, err
-    late = ids[-1]
     assert "drain timed out" in err and added["hostname"] in err and late in err, err
     assert "paused to hold the rollout" in err and "rollout resumed" in err, err
     assert not w.deployment(DEP)["spec"].get("paused")
     assert len(restart_patches(w)) == 1, restart_patches(w)
-    wait_for(lambda: consuming_new_pods(w, old, 2), 40, "two new replicas consuming")
+    run_pending(w, pending)
+    new_replicas_consume(w, old_hash)
 
 
-def scaled_mid_rollout(w, args):
+def scaled_mid_rollout(w, args, task=20.0, before_scale=None):
     """The run restarts the Deployment; its new pod finds no room (Pending),
-    so the rollout stays half-way; then the Deployment is scaled from 1 to
-    3: proportional scaling adds a pod of the OLD template, whose worker
-    consumes and takes a 20 s task. Returns the agent, the tasks, the added
-    pod, the old template's hash and the Pending pod (still Pending)."""
+    so the rollout stays half-way; then (after before_scale(w), if given)
+    the Deployment is scaled from 1 to 3: proportional scaling adds a pod
+    of the OLD template, whose worker consumes and takes a `task` s task.
+    Returns the agent, the tasks, the added pod, the old template's hash
+    and the Pending pod (still Pending)."""
     ids = w.enqueue(DEP, 1, 3.0, tag="short")
     w.wait_started(ids, 1)
     (old_hash,) = {x["pod_template_hash"] for x in w.pods(DEP)}
@@ -353,15 +355,35 @@ def scaled_mid_rollout(w, args):
                               "the new pod Pending")
     finally:
         w.kube_test("DELETE", "pod-state", {"deployment": DEP})
+    if before_scale is not None:
+        before_scale(w)
     r = w.kubectl("scale", "deployment/" + DEP, "--replicas=3")
     assert r.returncode == 0, r.stderr
     (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old
                                  and x["pod_template_hash"] == old_hash], 10,
                         "a pod of the old template added by proportional scaling")
     wait_for(lambda: added["hostname"] in w.workers_online(), 30, "its worker online")
-    late = w.enqueue(DEP, 4, 20.0, tag="late")
+    late = w.enqueue(DEP, 4, task, tag="late")
     w.wait_started(late, 2, timeout=40)     # one each: the added worker runs one
     return p, ids + late, added, old_hash, pending
+
+
+def held_mid_rollout(w, args, task=30.0, before_scale=None):
+    """scaled_mid_rollout(), then the run holds the rollout (paused) and
+    drains the added worker of the old template, which runs a `task` s
+    task. Returns the agent, the tasks, the added pod, the old template's
+    hash, the Pending pod, and the task the added worker runs."""
+    p, ids, added, old_hash, pending = scaled_mid_rollout(w, args, task, before_scale)
+    (mine,) = wait_for(lambda: [i for i in active_tasks(w).get(added["hostname"], [])
+                                if i in ids], 20, "the added worker running a task")
+    wait_held_drain(w, p, args)
+    return p, ids, added, old_hash, pending, mine
+
+
+def run_pending(w, pending):
+    """Room on a node at last: the Pending new pod runs (the rollout can
+    complete)."""
+    w.kube_test("POST", "pod-state", {"pod": pending["name"], "state": "Running"})
 
 
 def new_replicas_consume(w, old_hash, n=3):
@@ -535,14 +557,19 @@ def test_handover_replica_added_before_the_pause_is_drained(request):
 
 
 
-def running_on(w, task_id):
-    """The worker that runs task_id (asked of the workers: real remote control)."""
+def active_tasks(w):
+    """Worker -> the ids of the tasks it runs (asked of the workers: real
+    remote control)."""
     code = ("import json\nfrom etl import app\n"
             "r = app.control.inspect(timeout=2).active() or {}\n"
             "print(json.dumps({k: [t['id'] for t in v] for k, v in r.items()}))\n")
     out = python_c(code, WORLD_DIR, w.celery_environ()).stdout
-    active = json.loads(out.strip().splitlines()[-1])
-    return next((k for k, v in active.items() if task_id in v), None)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def running_on(w, task_id):
+    """The worker that runs task_id."""
+    return next((k for k, v in active_tasks(w).items() if task_id in v), None)
 
 
 POLL = ("--no-events", "--poll-interval", "1s")
@@ -619,25 +646,23 @@ def test_worker_whose_container_restarts_after_its_drain_is_drained_again(reques
              "two new replicas consuming")
 
 
-@pytest.mark.long(90)
+@pytest.mark.long(100)
 def test_scaled_down_while_held_newcomer_killed_with_its_task_is_not_success(request):
     """While the run holds the rollout (paused) and drains a worker of the
     old template that runs a 40 s task, the Deployment is scaled down from
-    2 to 1: the new ReplicaSet is saturated, so the controller scales the
-    old one to 0, paused or not, and the pod goes with its task (2 s grace
-    period). The run cannot prevent that, but it must not call the run a
-    success: it names the worker and its task as possibly lost, resumes the
-    rollout (not left paused) and exits 6, never 0."""
+    3 to 1: the controller scales both ReplicaSets down, paused or not, the
+    newest pod of the old one first, and the pod goes with its task (2 s
+    grace period). The run cannot prevent that, but it must not call the
+    run a success: it names the worker and its task as possibly lost,
+    resumes the rollout (not left paused) and exits 6, never 0."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
-    wait_held_drain(w, p, args)
+    args = (DEP,)
+    p, ids, added, old_hash, pending, late = held_mid_rollout(w, args, task=40.0)
     r = w.kubectl("scale", "deployment/" + DEP, "--replicas=1")
     assert r.returncode == 0, r.stderr
     wait_for(lambda: [x for x in w.pods(DEP, all=True) if x["name"] == added["name"] and x["gone"]],
              60, "the added pod deleted by the scale-down")
     code, err = finish(w, p, args)
-    late = ids[-1]
     assert late not in w.ledger()[1], "the task was not cut: the test proves nothing"
     assert code == 6, err
     assert "possibly lost" in err and added["hostname"] in err and late in err, err
@@ -645,26 +670,47 @@ def test_scaled_down_while_held_newcomer_killed_with_its_task_is_not_success(req
     assert len(restart_patches(w)) == 1, restart_patches(w)
 
 
-@pytest.mark.long(150)
-def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(request):
+@pytest.mark.long(180)
+@pytest.mark.parametrize("restart_answer", ["answered", "lost"])
+def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(request,
+                                                                             restart_answer):
     """The run holds the rollout for a worker of the old template, but its
-    pause PATCH takes 20 s to reach the API server (a restarting, slow API
+    pause PATCH takes 40 s to reach the API server (a restarting, slow API
     server); meanwhile the rollout's own time limit runs out. Resuming at
     once would let the late pause land after the resume: the Deployment
     paused for good, nothing of the run left to undo it. The run waits
     until no attempt of its pause can land, then resumes: the Deployment
-    is not left paused, and the run says the rollout failed (exit 6)."""
+    is not left paused, and the run says the rollout failed (exit 6).
+    "lost": the restart PATCH's answer was lost (applied, the connection
+    dropped) and its retry refused (409: the first attempt had changed the
+    Deployment); the run follows the rollout it started, and that refusal
+    must not make it take the pause for one that cannot land any more."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s", "--rollout-timeout", "4s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 20, "status": 0,
-                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP)})
+    args = (DEP, "--request-timeout", "30s", "--rollout-timeout", "30s")
+    if restart_answer == "lost":
+        w.kube_test("POST", "/_test/faults", {"method": "PATCH", "applied": True, "drop": True,
+                                              "status": 0, "count": 1,
+                                              "path_prefix": DEP_PATH % (NS, DEP)})
+
+    def slow_pause(w):
+        if restart_answer == "lost":
+            wait_for(lambda: refused_restarts(w), 30, "the restart's retry refused")
+        # the run's next PATCH of the Deployment is the pause (not the scale's, of
+        # .../scale)
+        w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 40, "status": 0,
+                                              "count": 1,
+                                              "path_prefix": DEP_PATH % (NS, DEP) + "?"})
+    p, ids, added, old_hash, pending = scaled_mid_rollout(w, args, before_scale=slow_pause)
     code, err = finish(w, p, args, timeout=300)
     assert code == 6, err
-    # the pause reaches the API server 20 s after it was sent
+    # the pause reaches the API server 40 s after it was sent
     wait_for(lambda: True in pause_patches(w), 60, "the late pause applied", interval=0.5)
-    assert pause_patches(w)[-1] is False, pause_patches(w)
+    assert pause_patches(w)[-1] is False, (pause_patches(w), err)
     assert not w.deployment(DEP)["spec"].get("paused"), pause_patches(w)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    if restart_answer == "lost":
+        assert "but the restart PATCH was applied" in err, err
+        assert "nothing was restarted" not in err, err
 
 
 @pytest.mark.long(90)
@@ -673,11 +719,11 @@ def test_status_shows_the_rollout_held(request):
     its rollout: --status says the run paused it and will resume it
     (text, and rollout_held in JSON); the run then ends as usual."""
     w = fresh(request)
-    args = (DEP, "--request-timeout", "60s")
-    p, ids, added, old = added_while_the_restart_is_in_flight(w, args)
-    wait_held_drain(w, p, args)
+    args = (DEP,)
+    p, ids, added, old_hash, pending, _ = held_mid_rollout(w, args)
     st = w.run("--status", DEP)
     js = w.run("--status", DEP, "-o", "json")
+    run_pending(w, pending)
     code, err = finish(w, p, args)
     assert code == 0, err
     assert "rollout held: the run paused deployment %s" % DEP in st.stdout, st.stdout
