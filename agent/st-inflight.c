@@ -130,18 +130,30 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 		inflight_restarted(r);
 		return;
 	}
-	if (patch_again(f, refused, r->refusals, stopping)) {
+	switch (patch_again(f, refused, r->refusals, stopping)) {
+	case REFUSAL_AGAIN:
 		log_info("%s: nothing was restarted; looking at its pods again "
 		    "before the restart is sent again", r->name);
 		journal_write(r, inflight_again);
 		return;
-	}
-	if (refused && f == PATCH_LOST && !stopping)
+	case REFUSAL_GIVE_UP:
 		run_fail(r, "the restart PATCH of %s was refused %d times: "
 		    "%s changed each time between the count of its pods and "
 		    "the PATCH (a scale, a pod's status); nothing was "
 		    "restarted; try again once it is stable", r->name,
 		    r->refusals, r->name);
+		break;
+	case REFUSAL_STOPPED:
+		/* the refusal failed nothing (the run would have looked
+		 * again): the signal is why it restores */
+		run_fail(r, "interrupted by a signal");
+		log_info("%s: nothing was restarted (the restart PATCH was "
+		    "refused); re-adding the cancelled consumers", r->name);
+		run_jump(r, ST_RESTORE, OUT_INTERRUPTED);
+		return;
+	case REFUSAL_NONE:
+		break;
+	}
 	if (r->patch.last_sent > 0)
 		log_info("%s: no attempt of the %s PATCH can land any more%s; "
 		    "%s", r->name, what(r), f == PATCH_LANDED ? " (it was "

@@ -256,6 +256,46 @@ def test_restart_refused_every_time_gives_the_queues_back(request):
     assert not w.r().exists(JOURNAL)
 
 
+@pytest.mark.long(40)
+def test_sigterm_while_a_refused_restart_is_looked_into_restores_and_says_interrupted(request):
+    """SIGTERM just after the API server refused the restart PATCH (409),
+    while the run reads the Deployment to tell whether anything of it
+    landed (the API server answers 3 s late): nothing did, so the run
+    gives the drained worker its queues back, and says it was interrupted
+    (exit 8, the signal the first cause: the refusal was no failure, the
+    run would have counted the pods again); nothing restarted, the task
+    ran once, no journal left."""
+    w = fresh(request)
+    (pod,) = w.pods(DEP)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    # the API server holds the restart PATCH 1 s, then refuses it
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "status": 409, "delay": 1,
+                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP) + "?"})
+    args = (DEP,)
+    p = w.spawn(*args)
+
+    def taken(method):
+        return all(f["count"] == 0 for f in w.kube_test("GET", "/_test/faults")
+                   if f["method"] == method)
+    wait_for(lambda: taken("PATCH"), 30, "the restart PATCH at the API server", interval=0.05)
+    # the next read of the Deployment (INFLIGHT's: did the PATCH land?) 3 s late
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": 3, "status": 0, "count": 1,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    wait_for(lambda: taken("GET"), 30, "the run reading the Deployment", interval=0.05)
+    assert refused_restarts(w)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args)
+    assert code == 8, err
+    assert "interrupted by a signal" in err.splitlines()[-1], err
+    assert "restart PATCH was refused" in err, err
+    assert not restart_patches(w)
+    assert w.consumes(pod["hostname"], DEP)
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    assert not w.r().exists(JOURNAL)
+
+
 def wait_held_drain(w, p, args):
     """The journal says the run holds the rollout and drains the newcomer."""
     try:
