@@ -80,10 +80,28 @@ inflight_restarted(struct run *r)
 	    IN_INTERRUPT : IN_OK);
 }
 
-/* Refused, nothing landed: DRAIN's census again (fsm.h). */
+/* Refused, nothing landed, and the run was interrupted: it restores, and
+ * the signal is why (the refusal failed nothing: the run would have looked
+ * again). */
+static void
+inflight_stopped(struct run *r)
+{
+	run_fail(r, "interrupted by a signal");
+	log_info("%s: nothing was restarted (the restart PATCH was refused); "
+	    "re-adding the cancelled consumers", r->name);
+	run_jump(r, ST_RESTORE, OUT_INTERRUPTED);
+}
+
+/* Refused, nothing landed: DRAIN's census again (fsm.h); unless a signal
+ * came while the journal was written (the interrupt handler leaves
+ * INFLIGHT alone: DRAIN would never hear of it). */
 static void
 inflight_again(struct run *r)
 {
+	if (r->ctx->interrupted) {
+		inflight_stopped(r);
+		return;
+	}
 	run_next(r, IN_MORE);
 }
 
@@ -144,12 +162,7 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 		    r->refusals, r->name);
 		break;
 	case REFUSAL_STOPPED:
-		/* the refusal failed nothing (the run would have looked
-		 * again): the signal is why it restores */
-		run_fail(r, "interrupted by a signal");
-		log_info("%s: nothing was restarted (the restart PATCH was "
-		    "refused); re-adding the cancelled consumers", r->name);
-		run_jump(r, ST_RESTORE, OUT_INTERRUPTED);
+		inflight_stopped(r);
 		return;
 	case REFUSAL_NONE:
 		break;

@@ -296,6 +296,54 @@ def test_sigterm_while_a_refused_restart_is_looked_into_restores_and_says_interr
     assert not w.r().exists(JOURNAL)
 
 
+@pytest.mark.long(40)
+def test_sigterm_while_a_refusal_is_journaled_restores_and_restarts_nothing(request):
+    """The restart PATCH is refused (409) and nothing of it landed; the run
+    writes its journal before it looks at the pods again, and Redis holds
+    that write 6 s (CLIENT PAUSE WRITE: a failover, a slow disk); SIGTERM
+    meanwhile. The signal must not be lost on the way back to the drain:
+    the run restores the worker's queues and exits 8; no restart is sent
+    after the signal, the task ran once, no journal left."""
+    w = fresh(request)
+    (pod,) = w.pods(DEP)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "status": 409, "delay": 1,
+                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP) + "?"})
+    args = (DEP,)
+    p = w.spawn(*args)
+
+    def taken(method):
+        return all(f["count"] == 0 for f in w.kube_test("GET", "/_test/faults")
+                   if f["method"] == method)
+
+    def reads():
+        return [q for q in w.kube_requests() if q["method"] == "GET"
+                and q["path"].split("?")[0] == DEP_PATH % (NS, DEP)]
+    wait_for(lambda: taken("PATCH"), 30, "the restart PATCH at the API server", interval=0.05)
+    # INFLIGHT's read of the Deployment (did the PATCH land?) answered 2 s late
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": 2, "status": 0, "count": 1,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    wait_for(lambda: taken("GET"), 30, "the run reading the Deployment", interval=0.05)
+    n = len(reads())
+    # the journal write that follows waits for Redis
+    w.r().execute_command("CLIENT", "PAUSE", 6000, "WRITE")
+    wait_for(lambda: len(reads()) > n, 10, "the read answered", interval=0.05)
+    assert refused_restarts(w)
+    p.send_signal(signal.SIGTERM)
+    t_signal = time.time()
+    code, err = finish(w, p, args)
+    assert not [q for q in w.kube_requests() if q["method"] == "PATCH" and q["t"] > t_signal
+                and "restartedAt" in q["body"]], "a restart sent after the signal:\n" + err
+    assert code == 8, err
+    assert "interrupted by a signal" in err.splitlines()[-1], err
+    assert not restart_patches(w)
+    assert w.consumes(pod["hostname"], DEP)
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    assert not w.r().exists(JOURNAL)
+
+
 def wait_held_drain(w, p, args):
     """The journal says the run holds the rollout and drains the newcomer."""
     try:
