@@ -256,20 +256,21 @@ def test_restart_refused_every_time_gives_the_queues_back(request):
     assert not w.r().exists(JOURNAL)
 
 
-@pytest.mark.long(40)
-def test_sigterm_while_a_refused_restart_is_looked_into_restores_and_says_interrupted(request):
-    """SIGTERM just after the API server refused the restart PATCH (409),
-    while the run reads the Deployment to tell whether anything of it
-    landed (the API server answers 3 s late): nothing did, so the run
-    gives the drained worker its queues back, and says it was interrupted
-    (exit 8, the signal the first cause: the refusal was no failure, the
-    run would have counted the pods again); nothing restarted, the task
-    ran once, no journal left."""
-    w = fresh(request)
+def deployment_reads(w):
+    """The reads of the Deployment the API server answered."""
+    return [q for q in w.kube_requests() if q["method"] == "GET"
+            and q["path"].split("?")[0] == DEP_PATH % (NS, DEP)]
+
+
+def refused_then_read_late(w, delay):
+    """A worker runs a task; the run drains it; the API server holds the
+    restart PATCH 1 s, then refuses it (409), and answers the run's next
+    read of the Deployment (INFLIGHT's: did anything of it land?) `delay`
+    s late. Returns the agent, its args, the pod, the tasks and the reads
+    of the Deployment answered, once that read is at the API server."""
     (pod,) = w.pods(DEP)
     ids = w.enqueue(DEP, 1, 3.0, tag="short")
     w.wait_started(ids, 1)
-    # the API server holds the restart PATCH 1 s, then refuses it
     w.kube_test("POST", "/_test/faults", {"method": "PATCH", "status": 409, "delay": 1,
                                           "count": 1, "path_prefix": DEP_PATH % (NS, DEP) + "?"})
     args = (DEP,)
@@ -279,13 +280,15 @@ def test_sigterm_while_a_refused_restart_is_looked_into_restores_and_says_interr
         return all(f["count"] == 0 for f in w.kube_test("GET", "/_test/faults")
                    if f["method"] == method)
     wait_for(lambda: taken("PATCH"), 30, "the restart PATCH at the API server", interval=0.05)
-    # the next read of the Deployment (INFLIGHT's: did the PATCH land?) 3 s late
-    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": 3, "status": 0, "count": 1,
-                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": delay, "status": 0,
+                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP)})
     wait_for(lambda: taken("GET"), 30, "the run reading the Deployment", interval=0.05)
-    assert refused_restarts(w)
-    p.send_signal(signal.SIGTERM)
-    code, err = finish(w, p, args)
+    return p, args, pod, ids, len(deployment_reads(w))
+
+
+def assert_interrupted_and_restored(w, code, err, pod, ids):
+    """Exit 8 for the signal, nothing restarted, the worker consumes again,
+    its task ran once, no journal left."""
     assert code == 8, err
     assert "interrupted by a signal" in err.splitlines()[-1], err
     assert "restart PATCH was refused" in err, err
@@ -297,6 +300,23 @@ def test_sigterm_while_a_refused_restart_is_looked_into_restores_and_says_interr
 
 
 @pytest.mark.long(40)
+def test_sigterm_while_a_refused_restart_is_looked_into_restores_and_says_interrupted(request):
+    """SIGTERM just after the API server refused the restart PATCH (409),
+    while the run reads the Deployment to tell whether anything of it
+    landed (the API server answers 3 s late): nothing did, so the run
+    gives the drained worker its queues back, and says it was interrupted
+    (exit 8, the signal the first cause: the refusal was no failure, the
+    run would have counted the pods again); nothing restarted, the task
+    ran once, no journal left."""
+    w = fresh(request)
+    p, args, pod, ids, _ = refused_then_read_late(w, 3)
+    assert refused_restarts(w)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args)
+    assert_interrupted_and_restored(w, code, err, pod, ids)
+
+
+@pytest.mark.long(40)
 def test_sigterm_while_a_refusal_is_journaled_restores_and_restarts_nothing(request):
     """The restart PATCH is refused (409) and nothing of it landed; the run
     writes its journal before it looks at the pods again, and Redis holds
@@ -305,43 +325,17 @@ def test_sigterm_while_a_refusal_is_journaled_restores_and_restarts_nothing(requ
     the run restores the worker's queues and exits 8; no restart is sent
     after the signal, the task ran once, no journal left."""
     w = fresh(request)
-    (pod,) = w.pods(DEP)
-    ids = w.enqueue(DEP, 1, 3.0, tag="short")
-    w.wait_started(ids, 1)
-    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "status": 409, "delay": 1,
-                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP) + "?"})
-    args = (DEP,)
-    p = w.spawn(*args)
-
-    def taken(method):
-        return all(f["count"] == 0 for f in w.kube_test("GET", "/_test/faults")
-                   if f["method"] == method)
-
-    def reads():
-        return [q for q in w.kube_requests() if q["method"] == "GET"
-                and q["path"].split("?")[0] == DEP_PATH % (NS, DEP)]
-    wait_for(lambda: taken("PATCH"), 30, "the restart PATCH at the API server", interval=0.05)
-    # INFLIGHT's read of the Deployment (did the PATCH land?) answered 2 s late
-    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": 2, "status": 0, "count": 1,
-                                          "path_prefix": DEP_PATH % (NS, DEP)})
-    wait_for(lambda: taken("GET"), 30, "the run reading the Deployment", interval=0.05)
-    n = len(reads())
-    # the journal write that follows waits for Redis
+    p, args, pod, ids, n = refused_then_read_late(w, 2)
+    # the journal write that follows the read waits for Redis
     w.r().execute_command("CLIENT", "PAUSE", 6000, "WRITE")
-    wait_for(lambda: len(reads()) > n, 10, "the read answered", interval=0.05)
+    wait_for(lambda: len(deployment_reads(w)) > n, 10, "the read answered", interval=0.05)
     assert refused_restarts(w)
     p.send_signal(signal.SIGTERM)
     t_signal = time.time()
     code, err = finish(w, p, args)
     assert not [q for q in w.kube_requests() if q["method"] == "PATCH" and q["t"] > t_signal
                 and "restartedAt" in q["body"]], "a restart sent after the signal:\n" + err
-    assert code == 8, err
-    assert "interrupted by a signal" in err.splitlines()[-1], err
-    assert not restart_patches(w)
-    assert w.consumes(pod["hostname"], DEP)
-    w.wait_done(ids)
-    w.assert_exactly_once(ids)
-    assert not w.r().exists(JOURNAL)
+    assert_interrupted_and_restored(w, code, err, pod, ids)
 
 
 def wait_held_drain(w, p, args):
