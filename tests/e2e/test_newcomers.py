@@ -262,18 +262,19 @@ def deployment_reads(w):
             and q["path"].split("?")[0] == DEP_PATH % (NS, DEP)]
 
 
-def refused_then_read_late(w, delay):
+def refused_then_read_late(w, delay, *extra):
     """A worker runs a task; the run drains it; the API server holds the
     restart PATCH 1 s, then refuses it (409), and answers the run's next
     read of the Deployment (INFLIGHT's: did anything of it land?) `delay`
     s late. Returns the agent, its args, the pod, the tasks and the reads
-    of the Deployment answered, once that read is at the API server."""
+    of the Deployment answered, once that read is at the API server.
+    extra: more arguments for the run."""
     (pod,) = w.pods(DEP)
     ids = w.enqueue(DEP, 1, 3.0, tag="short")
     w.wait_started(ids, 1)
     w.kube_test("POST", "/_test/faults", {"method": "PATCH", "status": 409, "delay": 1,
                                           "count": 1, "path_prefix": DEP_PATH % (NS, DEP) + "?"})
-    args = (DEP,)
+    args = (DEP,) + extra
     p = w.spawn(*args)
 
     def taken(method):
@@ -336,6 +337,38 @@ def test_sigterm_while_a_refusal_is_journaled_restores_and_restarts_nothing(requ
     assert not [q for q in w.kube_requests() if q["method"] == "PATCH" and q["t"] > t_signal
                 and "restartedAt" in q["body"]], "a restart sent after the signal:\n" + err
     assert_interrupted_and_restored(w, code, err, pod, ids)
+
+
+@pytest.mark.long(30)
+def test_sigkill_back_in_the_drain_after_a_refusal_then_recover_restores(request):
+    """SIGKILL once the run, its restart PATCH refused (409), is back in the
+    drain and reads the Deployment for its census: the journal says it
+    drains, no PATCH of it can land (patch_last empty), its restartedAt is
+    not the Deployment's. --recover gives the worker its queues back and
+    restarts nothing: exit 0, the task ran once, no journal left."""
+    w = fresh(request)
+    p, args, pod, ids, _ = refused_then_read_late(w, 2, "--lease-ttl", "2s")
+    # the census' read of the Deployment, after INFLIGHT's, held 8 s
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": 8, "status": 0, "count": 1,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    wait_for(lambda: all(f["count"] == 0 for f in w.kube_test("GET", "/_test/faults")), 30,
+             "the census' read at the API server", interval=0.05)
+    journal = w.r().hgetall(JOURNAL)
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args)
+    assert refused_restarts(w)
+    assert journal["state"] == "drain" and journal["patch_last"] == "", journal
+    ann = w.deployment(DEP)["spec"]["template"]["metadata"].get("annotations") or {}
+    assert journal["restarted_at"] != ann.get("kubectl.kubernetes.io/restartedAt"), journal
+    wait_lease_gone(w)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert "had not restarted the rollout" in r.stderr, r.stderr
+    assert not restart_patches(w)
+    assert w.consumes(pod["hostname"], DEP)
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    assert not w.r().exists(JOURNAL)
 
 
 def wait_held_drain(w, p, args):
