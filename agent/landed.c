@@ -31,11 +31,14 @@ patch_window(double attempt, double server)
 	    PATCH_MARGIN;
 }
 
-int
+enum patch_refusal
 patch_again(enum patch_fate f, int refused, int refusals, int stopping)
 {
-	return refused && f == PATCH_LOST && !stopping &&
-	    refusals < PATCH_REFUSALS;
+	if (!refused || f != PATCH_LOST)
+		return REFUSAL_NONE;
+	if (stopping)
+		return REFUSAL_STOPPED;
+	return refusals < PATCH_REFUSALS ? REFUSAL_AGAIN : REFUSAL_GIVE_UP;
 }
 
 const char *

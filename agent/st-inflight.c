@@ -80,10 +80,28 @@ inflight_restarted(struct run *r)
 	    IN_INTERRUPT : IN_OK);
 }
 
-/* Refused, nothing landed: DRAIN's census again (fsm.h). */
+/* Refused, nothing landed, and the run was interrupted: it restores, and
+ * the signal is why (the refusal failed nothing: the run would have looked
+ * again). */
+static void
+inflight_stopped(struct run *r)
+{
+	run_fail(r, "interrupted by a signal");
+	log_info("%s: nothing was restarted (the restart PATCH was refused); "
+	    "re-adding the cancelled consumers", r->name);
+	run_jump(r, ST_RESTORE, OUT_INTERRUPTED);
+}
+
+/* Refused, nothing landed: DRAIN's census again (fsm.h); unless a signal
+ * came while the journal was written (the interrupt handler leaves
+ * INFLIGHT alone: DRAIN would never hear of it). */
 static void
 inflight_again(struct run *r)
 {
+	if (r->ctx->interrupted) {
+		inflight_stopped(r);
+		return;
+	}
 	run_next(r, IN_MORE);
 }
 
@@ -93,8 +111,12 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 {
 	int	stopping = r->ctx->interrupted ||
 		    r->fsm.pending == OUT_INTERRUPTED;
+	int	refused = r->refused;
 
 	r->patch_last = 0;	/* nothing of ours can land any more */
+	/* the refusal is this decision's only: a later INFLIGHT (the pause
+	 * of a rollout held after this restart landed) waits for its own */
+	r->refused = 0;
 	if (f == PATCH_FOREIGN && !pausing(r) && !r->fsm.handover) {
 		log_warn("%s: the Deployment was restarted by someone else "
 		    "meanwhile (restartedAt %s, not this run's %s): its old "
@@ -126,19 +148,25 @@ inflight_decided(struct run *r, enum patch_fate f, const char *seen)
 		inflight_restarted(r);
 		return;
 	}
-	if (patch_again(f, r->refused, r->refusals, stopping)) {
+	switch (patch_again(f, refused, r->refusals, stopping)) {
+	case REFUSAL_AGAIN:
 		log_info("%s: nothing was restarted; looking at its pods again "
 		    "before the restart is sent again", r->name);
-		r->refused = 0;
 		journal_write(r, inflight_again);
 		return;
-	}
-	if (r->refused && f == PATCH_LOST && !stopping)
+	case REFUSAL_GIVE_UP:
 		run_fail(r, "the restart PATCH of %s was refused %d times: "
 		    "%s changed each time between the count of its pods and "
 		    "the PATCH (a scale, a pod's status); nothing was "
 		    "restarted; try again once it is stable", r->name,
 		    r->refusals, r->name);
+		break;
+	case REFUSAL_STOPPED:
+		inflight_stopped(r);
+		return;
+	case REFUSAL_NONE:
+		break;
+	}
 	if (r->patch.last_sent > 0)
 		log_info("%s: no attempt of the %s PATCH can land any more%s; "
 		    "%s", r->name, what(r), f == PATCH_LANDED ? " (it was "

@@ -52,8 +52,10 @@
  * with 409 because the workload changed since DRAIN's census read it,
  * and nothing of ours landed (IN_MORE, landed.h patch_again()) -> DRAIN,
  * whose census looks at the pods again before RESTART sends it again
- * (not while held, nor once interrupted: those restore); cannot tell
- * (IN_TIMEOUT...) -> END
+ * (not while held, nor once interrupted: those restore; a refusal found
+ * once the run was interrupted, its pending outcome still RESTART's
+ * IN_FAIL's, jumps to RESTORE with OUT_INTERRUPTED: fsm_jump());
+ * cannot tell (IN_TIMEOUT...) -> END
  * RESTORE_FAILED, the journal kept for --recover. The interrupt handler
  * leaves INFLIGHT alone (fsm_restoring()): its wait is bounded.
  *

@@ -50,13 +50,18 @@
  * workload changed since (a scale, a pod's status, another's edit) and
  * none of its attempts can land any more: the fate f of the read that
  * follows is final (patch_fate() with sent 0). refusals: the refusals of
- * this run so far, this one included. 1 if the run goes back to look at
- * the pods again (DRAIN's census: newcomers drained first) and sends the
- * PATCH again with the version read then: a refused PATCH that did not
- * land (PATCH_LOST; an earlier attempt that landed is PATCH_LANDED, the
- * retry refused because of it), the run not stopping, and fewer than
- * PATCH_REFUSALS refusals (a workload that changes faster than a census
- * is given up on: the run restores). 0 for anything else.
+ * this run so far, this one included. stopping: the run was interrupted.
+ * What the run does about the refusal: REFUSAL_AGAIN: look at the pods
+ * again (DRAIN's census: newcomers drained first) and send the PATCH again
+ * with the version read then: a refused PATCH that did not land
+ * (PATCH_LOST; an earlier attempt that landed is PATCH_LANDED, the retry
+ * refused because of it), the run not stopping, and fewer than
+ * PATCH_REFUSALS refusals. REFUSAL_GIVE_UP: the same, but PATCH_REFUSALS
+ * refusals (a workload that changes faster than a census is given up on:
+ * the run restores, aborted). REFUSAL_STOPPED: the same, but the run was
+ * interrupted: it restores, and the signal is why (the refusal failed
+ * nothing). REFUSAL_NONE for anything else (not refused, or something
+ * landed: INFLIGHT decides as for any failed PATCH).
  *
  * rs_create_ours(): a ReplicaSet create answered 409 AlreadyExists (a
  * retry of a create that had landed): 1 if existing, the object now
@@ -90,7 +95,13 @@ double		 patch_window(double attempt, double server);
 int		 rs_create_ours(struct json_t *existing, struct json_t *manifest);
 /* The refusals after which a run gives up restarting (patch_again()). */
 #define PATCH_REFUSALS	5
-int		 patch_again(enum patch_fate f, int refused, int refusals,
+enum patch_refusal {
+	REFUSAL_NONE,
+	REFUSAL_AGAIN,
+	REFUSAL_GIVE_UP,
+	REFUSAL_STOPPED,
+};
+enum patch_refusal patch_again(enum patch_fate f, int refused, int refusals,
 		    int stopping);
 
 #endif

@@ -292,6 +292,121 @@ def test_restart_refused_every_time_gives_the_queues_back(request):
     assert not w.r().exists(JOURNAL)
 
 
+def deployment_reads(w):
+    """The reads of the Deployment the API server answered."""
+    return [q for q in w.kube_requests() if q["method"] == "GET"
+            and q["path"].split("?")[0] == DEP_PATH % (NS, DEP)]
+
+
+def refused_then_read_late(w, delay, *extra):
+    """A worker runs a task; the run drains it; the API server holds the
+    restart PATCH 1 s, then refuses it (409), and answers the run's next
+    read of the Deployment (INFLIGHT's: did anything of it land?) `delay`
+    s late. Returns the agent, its args, the pod, the tasks and the reads
+    of the Deployment answered, once that read is at the API server.
+    extra: more arguments for the run."""
+    (pod,) = w.pods(DEP)
+    ids = w.enqueue(DEP, 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "status": 409, "delay": 1,
+                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP) + "?"})
+    args = (DEP,) + extra
+    p = w.spawn(*args)
+
+    def taken(method):
+        return all(f["count"] == 0 for f in w.kube_test("GET", "/_test/faults")
+                   if f["method"] == method)
+    wait_for(lambda: taken("PATCH"), 30, "the restart PATCH at the API server", interval=0.05)
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": delay, "status": 0,
+                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP)})
+    wait_for(lambda: taken("GET"), 30, "the run reading the Deployment", interval=0.05)
+    return p, args, pod, ids, len(deployment_reads(w))
+
+
+def assert_interrupted_and_restored(w, code, err, pod, ids):
+    """Exit 8 for the signal, nothing restarted, the worker consumes again,
+    its task ran once, no journal left."""
+    assert code == 8, err
+    assert "interrupted by a signal" in err.splitlines()[-1], err
+    assert "restart PATCH was refused" in err, err
+    assert not restart_patches(w)
+    assert w.consumes(pod["hostname"], DEP)
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    assert not w.r().exists(JOURNAL)
+
+
+@pytest.mark.long(40)
+def test_sigterm_while_a_refused_restart_is_looked_into_restores_and_says_interrupted(request):
+    """SIGTERM just after the API server refused the restart PATCH (409),
+    while the run reads the Deployment to tell whether anything of it
+    landed (the API server answers 3 s late): nothing did, so the run
+    gives the drained worker its queues back, and says it was interrupted
+    (exit 8, the signal the first cause: the refusal was no failure, the
+    run would have counted the pods again); nothing restarted, the task
+    ran once, no journal left."""
+    w = fresh(request)
+    p, args, pod, ids, _ = refused_then_read_late(w, 3)
+    assert refused_restarts(w)
+    p.send_signal(signal.SIGTERM)
+    code, err = finish(w, p, args)
+    assert_interrupted_and_restored(w, code, err, pod, ids)
+
+
+@pytest.mark.long(40)
+def test_sigterm_while_a_refusal_is_journaled_restores_and_restarts_nothing(request):
+    """The restart PATCH is refused (409) and nothing of it landed; the run
+    writes its journal before it looks at the pods again, and Redis holds
+    that write 6 s (CLIENT PAUSE WRITE: a failover, a slow disk); SIGTERM
+    meanwhile. The signal must not be lost on the way back to the drain:
+    the run restores the worker's queues and exits 8; no restart is sent
+    after the signal, the task ran once, no journal left."""
+    w = fresh(request)
+    p, args, pod, ids, n = refused_then_read_late(w, 2)
+    # the journal write that follows the read waits for Redis
+    w.r().execute_command("CLIENT", "PAUSE", 6000, "WRITE")
+    wait_for(lambda: len(deployment_reads(w)) > n, 10, "the read answered", interval=0.05)
+    assert refused_restarts(w)
+    p.send_signal(signal.SIGTERM)
+    t_signal = time.time()
+    code, err = finish(w, p, args)
+    assert not [q for q in w.kube_requests() if q["method"] == "PATCH" and q["t"] > t_signal
+                and "restartedAt" in q["body"]], "a restart sent after the signal:\n" + err
+    assert_interrupted_and_restored(w, code, err, pod, ids)
+
+
+@pytest.mark.long(30)
+def test_sigkill_back_in_the_drain_after_a_refusal_then_recover_restores(request):
+    """SIGKILL once the run, its restart PATCH refused (409), is back in the
+    drain and reads the Deployment for its census: the journal says it
+    drains, no PATCH of it can land (patch_last empty), its restartedAt is
+    not the Deployment's. --recover gives the worker its queues back and
+    restarts nothing: exit 0, the task ran once, no journal left."""
+    w = fresh(request)
+    p, args, pod, ids, _ = refused_then_read_late(w, 2, "--lease-ttl", "2s")
+    # the census' read of the Deployment, after INFLIGHT's, held 8 s
+    w.kube_test("POST", "/_test/faults", {"method": "GET", "delay": 8, "status": 0, "count": 1,
+                                          "path_prefix": DEP_PATH % (NS, DEP)})
+    wait_for(lambda: all(f["count"] == 0 for f in w.kube_test("GET", "/_test/faults")), 30,
+             "the census' read at the API server", interval=0.05)
+    journal = w.r().hgetall(JOURNAL)
+    p.send_signal(signal.SIGKILL)
+    finish(w, p, args)
+    assert refused_restarts(w)
+    assert journal["state"] == "drain" and journal["patch_last"] == "", journal
+    ann = w.deployment(DEP)["spec"]["template"]["metadata"].get("annotations") or {}
+    assert journal["restarted_at"] != ann.get("kubectl.kubernetes.io/restartedAt"), journal
+    wait_lease_gone(w)
+    r = w.run("--recover", DEP)
+    assert r.returncode == 0, r.stderr
+    assert "had not restarted the rollout" in r.stderr, r.stderr
+    assert not restart_patches(w)
+    assert w.consumes(pod["hostname"], DEP)
+    w.wait_done(ids)
+    w.assert_exactly_once(ids)
+    assert not w.r().exists(JOURNAL)
+
+
 def wait_held_drain(w, p, args):
     """The journal says the run holds the rollout and drains the newcomer."""
     try:
@@ -764,7 +879,9 @@ def test_scaled_down_while_held_newcomer_killed_with_its_task_is_not_success(req
 
 
 @pytest.mark.long(150)
-def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(request):
+@pytest.mark.parametrize("restart_answer", ["answered", "lost"])
+def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(request,
+                                                                             restart_answer):
     """The run holds the rollout for a pod of the old template that starts
     during the rollout (scaled_pending_mid_rollout(), then
     start_with_a_task()), but its pause PATCH takes 40 s to reach the API
@@ -774,20 +891,34 @@ def test_held_rollout_that_fails_with_its_pause_in_flight_is_not_left_paused(req
     the Deployment paused for good, nothing of the run left to undo it.
     The run waits until no attempt of its pause can land, then resumes:
     the Deployment is not left paused, and the run says the rollout failed
-    (exit 6)."""
+    (exit 6). "lost": the restart PATCH's answer was lost (applied, the
+    connection dropped) and its retry refused (409: the first attempt had
+    changed the Deployment); the run follows the rollout it started, and
+    that refusal must not make it take the pause for one that cannot land
+    any more."""
     w = fresh(request)
     args = (DEP, "--request-timeout", "60s", "--rollout-timeout", "30s")
+    if restart_answer == "lost":
+        w.kube_test("POST", "/_test/faults", {"method": "PATCH", "applied": True, "drop": True,
+                                              "status": 0, "count": 1,
+                                              "path_prefix": DEP_PATH % (NS, DEP) + "?"})
     p, ids, added, old_hash, pending = scaled_pending_mid_rollout(w, args)
-    # the next PATCH of the Deployment is the pause (the scale is done)
+    if restart_answer == "lost":
+        assert refused_restarts(w), w.kube_requests()
+    # the next PATCH of the Deployment is the pause (not the scale's, of .../scale)
     w.kube_test("POST", "/_test/faults", {"method": "PATCH", "transit": 40, "status": 0,
-                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP)})
+                                          "count": 1, "path_prefix": DEP_PATH % (NS, DEP) + "?"})
     start_with_a_task(w, added, 40.0)
     code, err = finish(w, p, args, timeout=300)
     assert code == 6, err
     # the pause reaches the API server 40 s after it was sent
     wait_for(lambda: True in pause_patches(w), 60, "the late pause applied", interval=0.5)
-    assert pause_patches(w)[-1] is False, pause_patches(w)
+    assert pause_patches(w)[-1] is False, (pause_patches(w), err)
     assert not w.deployment(DEP)["spec"].get("paused"), pause_patches(w)
+    assert len(restart_patches(w)) == 1, restart_patches(w)
+    if restart_answer == "lost":
+        assert "but the restart PATCH was applied" in err, err
+        assert "nothing was restarted" not in err, err
 
 
 @pytest.mark.long(90)

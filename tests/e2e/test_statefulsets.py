@@ -4,6 +4,7 @@ the partition honoured."""
 import json
 
 from conftest import make_world
+from test_safety import finish
 from world import NS, deployment, statefulset, wait_for
 
 STS_PATH = "/apis/apps/v1/namespaces/%s/statefulsets/" % NS
@@ -264,3 +265,49 @@ def test_sigkill_after_patch_recover_finds_the_statefulset(request):
         assert after[name]["uid"] != before[name]["uid"]
         assert w.consumes("airflow-worker@" + name, "airflow-worker"), name
     no_keys(w, "statefulset/airflow-worker")
+
+
+def test_replica_added_while_the_restart_is_in_flight_is_drained(request):
+    """A StatefulSet of one replica; the API server holds the restart PATCH
+    20 s, and meanwhile it is scaled to 2 (spec.replicas, as an autoscaler
+    would): airflow-worker-1 comes up with the old revision and its worker
+    takes a 25 s task. The rolling update would replace it first (the
+    highest ordinal) with its task. The PATCH carries the StatefulSet's
+    resourceVersion as the census read it: refused (409), the run drains
+    the new worker, then restarts: every task once, one restart applied,
+    both pods replaced and consuming, exit 0."""
+    w = make_world(request, [deployment("ecal-bulk")],
+                   statefulsets=[statefulset("airflow-worker", 1)])
+    ids = w.enqueue("airflow-worker", 1, 3.0, tag="short")
+    w.wait_started(ids, 1)
+    w.kube_test("POST", "/_test/faults", {"method": "PATCH", "delay": 20, "status": 0, "count": 1,
+                                          "path_prefix": STS_PATH + "airflow-worker?"})
+    args = ("statefulset/airflow-worker", "--request-timeout", "60s")
+    p = w.spawn(*args)
+    wait_for(lambda: w.kube_test("GET", "/_test/faults")[0]["count"] == 0, 60,
+             "the restart PATCH held at the API server", interval=0.05)
+    code, obj, _ = w.kube_api("PATCH", STS_PATH + "airflow-worker", json.dumps(
+        {"spec": {"replicas": 2}}), "application/merge-patch+json")
+    assert code == 200, obj
+    added = "airflow-worker@airflow-worker-1"
+    wait_for(lambda: added in w.workers_online(), 30, "the added worker online")
+    before = live(w, "airflow-worker")
+    late = w.enqueue("airflow-worker", 1, 25.0, tag="late")
+    w.wait_started(late, 1, timeout=30)
+    assert not [q for q in sts_patches(w, "airflow-worker") if q.get("status") == 200
+                and "restartedAt" in q["body"]], \
+        "the PATCH landed before the added worker took its task"
+    rc, err = finish(w, p, args)
+    w.wait_done(ids + late, timeout=60)
+    w.assert_exactly_once(ids + late)
+    assert rc == 0, err
+    sent = [(q["status"], json.loads(q["body"])["metadata"]["resourceVersion"])
+            for q in sts_patches(w, "airflow-worker") if "restartedAt" in q["body"]]
+    assert [s for s, _ in sent] == [409, 200] and sent[0][1] != sent[1][1], sent
+    assert "worker %s appeared after the drain began" % added in err, err
+    after = live(w, "airflow-worker")
+    assert sorted(after) == ["airflow-worker-0", "airflow-worker-1"]
+    for name in after:
+        assert after[name]["uid"] != before[name]["uid"], name + " was not replaced"
+        wait_for(lambda: w.consumes("airflow-worker@" + name, "airflow-worker"), 30,
+                 name + " consuming")

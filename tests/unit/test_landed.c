@@ -136,36 +136,46 @@ static void
 test_patch_again(void **state)
 {
 	static const struct {
-		const char	*what;
-		enum patch_fate	 f;
-		int		 refused, refusals, stopping, want;
+		const char		*what;
+		enum patch_fate		 f;
+		int			 refused, refusals, stopping;
+		enum patch_refusal	 want;
 	} t[] = {
 		{ "refused, nothing landed: look again, send again",
-		    PATCH_LOST, 1, 1, 0, 1 },
+		    PATCH_LOST, 1, 1, 0, REFUSAL_AGAIN },
 		{ "refused again, still under the limit", PATCH_LOST, 1,
-		    PATCH_REFUSALS - 1, 0, 1 },
+		    PATCH_REFUSALS - 1, 0, REFUSAL_AGAIN },
 		{ "refused PATCH_REFUSALS times: give up, restore",
-		    PATCH_LOST, 1, PATCH_REFUSALS, 0, 0 },
-		{ "refused, but the run was interrupted: restore",
-		    PATCH_LOST, 1, 1, 1, 0 },
+		    PATCH_LOST, 1, PATCH_REFUSALS, 0, REFUSAL_GIVE_UP },
+		{ "refused, but the run was interrupted: restore, the "
+		    "signal the cause", PATCH_LOST, 1, 1, 1, REFUSAL_STOPPED },
+		{ "refused PATCH_REFUSALS times and interrupted: the signal",
+		    PATCH_LOST, 1, PATCH_REFUSALS, 1, REFUSAL_STOPPED },
 		{ "refused because an earlier attempt landed: restarted",
-		    PATCH_LANDED, 1, 1, 0, 0 },
+		    PATCH_LANDED, 1, 1, 0, REFUSAL_NONE },
+		{ "landed, interrupted: as any landed restart",
+		    PATCH_LANDED, 1, 1, 1, REFUSAL_NONE },
 		{ "refused, someone else restarted it: their rollout",
-		    PATCH_FOREIGN, 1, 1, 0, 0 },
+		    PATCH_FOREIGN, 1, 1, 0, REFUSAL_NONE },
 		{ "not refused (a timeout, a 5xx): INFLIGHT as ever",
-		    PATCH_LOST, 0, 0, 0, 0 },
-		{ "not refused, landed", PATCH_LANDED, 0, 0, 0, 0 },
+		    PATCH_LOST, 0, 0, 0, REFUSAL_NONE },
+		{ "not refused, interrupted: INFLIGHT as ever",
+		    PATCH_LOST, 0, 0, 1, REFUSAL_NONE },
+		{ "not refused, landed", PATCH_LANDED, 0, 0, 0, REFUSAL_NONE },
 		{ "a wait is never final: not sent again", PATCH_WAIT, 1, 1,
-		    0, 0 },
+		    0, REFUSAL_NONE },
 	};
 	size_t	i;
+	enum patch_refusal got;
 
 	(void)state;
-	for (i = 0; i < sizeof t / sizeof t[0]; i++)
-		if (patch_again(t[i].f, t[i].refused, t[i].refusals,
-		    t[i].stopping) != t[i].want)
-			fail_msg("%s: got %d, want %d", t[i].what,
-			    !t[i].want, t[i].want);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		got = patch_again(t[i].f, t[i].refused, t[i].refusals,
+		    t[i].stopping);
+		if (got != t[i].want)
+			fail_msg("%s: got %d, want %d", t[i].what, (int)got,
+			    (int)t[i].want);
+	}
 }
 
 static json_t *
