@@ -34,32 +34,43 @@ def consuming_new_pods(w, old, n):
     return len(pods) == n and all(w.consumes(p["hostname"], DEP) for p in pods) and pods
 
 
-@pytest.mark.long(50)
-def test_replica_added_while_draining_is_drained_before_the_restart(request):
-    """The Deployment is scaled from 1 to 2 (kubectl scale: the scale
-    subresource, as an HPA or KEDA scales) while its only worker drains; the
-    new replica takes a task from the queue. The run drains it too before
-    the restart: every task runs once, one restart PATCH, both new replicas
-    consume, exit 0."""
-    w = fresh(request)
+def scaled_while_draining(w, late_seconds):
+    """The only worker runs a 12 s task; the run drains it; a task of
+    late_seconds is queued (the old worker no longer fetches: it waits for
+    the new replica) and the Deployment is scaled from 1 to 2 (kubectl
+    scale: the scale subresource, as an HPA or KEDA scales). Returns the
+    agent, its args, the tasks (the late one last), the old pods' names
+    and the added pod, once it exists."""
     ids = w.enqueue(DEP, 1, 12.0, tag="long")
     w.wait_started(ids, 1)
     args = (DEP,)
     p = w.spawn(*args)
     wait_journal_state(w, "drain")
-    # the old worker no longer fetches: this one waits for the new replica
-    late = w.enqueue(DEP, 1, 15.0, tag="late")
+    late = w.enqueue(DEP, 1, late_seconds, tag="late")
+    old = {x["name"] for x in w.pods(DEP)}
     r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
     assert r.returncode == 0, r.stderr
-    wait_for(lambda: len(w.pods(DEP)) == 2, 10, "the new replica")
-    old = {x["name"] for x in w.pods(DEP)}
-    w.wait_started(late, 1, timeout=30)
+    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old], 10,
+                        "the new replica")
+    return p, args, ids + late, old, added
+
+
+@pytest.mark.long(50)
+def test_replica_added_while_draining_is_drained_before_the_restart(request):
+    """The Deployment is scaled from 1 to 2 while its only worker drains;
+    the new replica takes a task from the queue. The run drains it too
+    before the restart: every task runs once, one restart PATCH, both new
+    replicas consume, exit 0."""
+    w = fresh(request)
+    p, args, ids, old, added = scaled_while_draining(w, 15.0)
+    w.wait_started(ids[-1:], 1, timeout=30)
     code, err = finish(w, p, args)
     assert code == 0, err
-    w.wait_done(ids + late, timeout=40)
-    w.assert_exactly_once(ids + late)
+    w.wait_done(ids, timeout=40)
+    w.assert_exactly_once(ids)
     assert len(restart_patches(w)) == 1, restart_patches(w)
-    wait_for(lambda: consuming_new_pods(w, old, 2), 30, "two new replicas consuming")
+    wait_for(lambda: consuming_new_pods(w, old | {added["name"]}, 2), 30,
+             "two new replicas consuming")
     assert "appeared after the drain began" in err, err
 
 
@@ -71,28 +82,18 @@ def test_newcomer_that_does_not_answer_at_first_is_asked_again(request):
     has just started): the run asks again, drains it and restarts: every
     task once, exit 0; not a failed run."""
     w = fresh(request)
-    ids = w.enqueue(DEP, 1, 12.0, tag="long")
-    w.wait_started(ids, 1)
-    args = (DEP,)
-    p = w.spawn(*args)
-    wait_journal_state(w, "drain")
-    late = w.enqueue(DEP, 1, 6.0, tag="late")
-    old = {x["name"] for x in w.pods(DEP)}
-    r = w.kubectl("scale", "deployment/" + DEP, "--replicas=2")
-    assert r.returncode == 0, r.stderr
-    (added,) = wait_for(lambda: [x for x in w.pods(DEP) if x["name"] not in old], 10,
-                        "the new replica")
+    p, args, ids, old, added = scaled_while_draining(w, 6.0)
     w.flower_test("POST", "/_test/fail", {
         "path_contains": "refresh=1&workername=ecal-bulk%40" + added["name"], "status": 404,
         "count": 2,
         "body": "Unknown worker '%s'" % added["hostname"]})
-    w.wait_started(late, 1, timeout=30)
+    w.wait_started(ids[-1:], 1, timeout=30)
     code, err = finish(w, p, args)
     assert code == 0, err
     assert err.count("Unknown worker") == 2 and "asking again" in err, err
     assert "worker %s appeared after the drain began" % added["hostname"] in err, err
-    w.wait_done(ids + late, timeout=40)
-    w.assert_exactly_once(ids + late)
+    w.wait_done(ids, timeout=40)
+    w.assert_exactly_once(ids)
     assert len(restart_patches(w)) == 1, restart_patches(w)
     refreshes = [q["status"] for q in w.flower_test("GET", "/_test/requests")
                  if added["name"] in q["path"] and "refresh=1" in q["path"]]
