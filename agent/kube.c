@@ -1111,12 +1111,14 @@ kube_write_timeout(double request_timeout)
 	return request_timeout < 1 ? 1 : (long)ceil(request_timeout);
 }
 
-/* PATCH target with patch (released here); idempotent, so 409 and 5xx are
- * retried: a retried PATCH that had been applied changes nothing. */
+/* PATCH target with patch (released here). Unconditional (retry_conflict),
+ * it is idempotent, so 409 and 5xx are retried: a retried PATCH that had
+ * been applied changes nothing. With a resourceVersion precondition, a 409
+ * says the object changed since: not retried, the caller reads again. */
 static void
 kpatch(struct kube *k, const char *target, const char *ctype, json_t *patch,
-    const char *verb, double deadline, struct kube_write *track, kube_cb *cb,
-    void *arg)
+    const char *verb, double deadline, int retry_conflict,
+    struct kube_write *track, kube_cb *cb, void *arg)
 {
 	char		*path = write_path(k, target);
 	char		*body = json_dumps(patch, JSON_COMPACT);
@@ -1124,7 +1126,7 @@ kpatch(struct kube *k, const char *target, const char *ctype, json_t *patch,
 
 	json_decref(patch);
 	kube_target_split(target, &bare);
-	kreq_tracked(k, "PATCH", path, ctype, body, deadline, 1,
+	kreq_tracked(k, "PATCH", path, ctype, body, deadline, retry_conflict,
 	    xasprintf("%s %s %s", verb, kube_target_kind(target), bare), track,
 	    cb, arg);
 	free(body);
@@ -1139,7 +1141,7 @@ kube_annotate(struct kube *k, const char *name, const char *key,
 	kpatch(k, name, "application/merge-patch+json",
 	    json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
 	    value != NULL ? json_string(value) : json_null()), value != NULL ?
-	    "annotating" : "removing an annotation of", deadline, NULL, cb,
+	    "annotating" : "removing an annotation of", deadline, 1, NULL, cb,
 	    arg);
 }
 
@@ -1148,20 +1150,10 @@ kube_annotate_at(struct kube *k, const char *name, const char *key,
     const char *value, const char *rv, double deadline, kube_cb *cb,
     void *arg)
 {
-	char		*path = write_path(k, name), *body;
-	const char	*bare;
-	json_t		*p = json_pack("{s:{s:s,s:{s:s}}}", "metadata",
-	    "resourceVersion", rv, "annotations", key, value);
-
-	body = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	kube_target_split(name, &bare);
-	/* a 409 means the object changed since rv: the caller reads again */
-	kreq_tracked(k, "PATCH", path, "application/merge-patch+json", body,
-	    deadline, 0, xasprintf("annotating %s %s", kube_target_kind(name),
-	    bare), NULL, cb, arg);
-	free(body);
-	free(path);
+	kpatch(k, name, "application/merge-patch+json", json_pack(
+	    "{s:{s:s,s:{s:s}}}", "metadata", "resourceVersion", rv,
+	    "annotations", key, value), "annotating", deadline, 0, NULL, cb,
+	    arg);
 }
 
 void
@@ -1169,9 +1161,7 @@ kube_restart_images(struct kube *k, const char *name, const char *when,
     int resume, json_t *images, const char *rv, double deadline,
     struct kube_write *track, kube_cb *cb, void *arg)
 {
-	char		*path = write_path(k, name), *body;
-	const char	*bare;
-	json_t		*patch, *tmpl;
+	json_t	*patch, *tmpl;
 
 	/* the annotation exactly as kubectl rollout restart sends it */
 	patch = json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template",
@@ -1188,17 +1178,9 @@ kube_restart_images(struct kube *k, const char *name, const char *when,
 	if (rv != NULL)
 		json_object_set_new(patch, "metadata", json_pack("{s:s}",
 		    "resourceVersion", rv));
-	body = json_dumps(patch, JSON_COMPACT);
-	json_decref(patch);
-	kube_target_split(name, &bare);
-	/* unconditional: idempotent, a 409 is retried; conditional: a 409
-	 * says the object changed since rv, and the caller looks again */
-	kreq_tracked(k, "PATCH", path, "application/strategic-merge-patch+json",
-	    body, deadline, rv == NULL, xasprintf("%s %s %s", resume ?
-	    "restarting and resuming" : "restarting", kube_target_kind(name),
-	    bare), track, cb, arg);
-	free(body);
-	free(path);
+	kpatch(k, name, "application/strategic-merge-patch+json", patch,
+	    resume ? "restarting and resuming" : "restarting", deadline,
+	    rv == NULL, track, cb, arg);
 }
 
 /* ---- --handover ------------------------------------------------------ */

@@ -395,7 +395,7 @@ census_step(struct run *r)
 	case CENSUS_WAITING:
 		/* in place, the workload first: the restart PATCH applies
 		 * only to the version whose pods this census sees (a scale
-		 * after this read makes it 409: census_refused()) */
+		 * after this read makes it 409: landed.h patch_again()) */
 		if (!r->fsm.handover) {
 			r->census = CENSUS_READING;
 			census_read_version(r);

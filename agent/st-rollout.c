@@ -123,7 +123,6 @@ state_restart(struct run *r)
 	size_t	i;
 
 	r->rollout_gen = 0;
-	r->refused = 0;
 	free(r->rollout_uid);
 	r->rollout_uid = NULL;
 	json_decref(r->rollout_early);
